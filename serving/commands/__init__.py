@@ -1,0 +1,1 @@
+"""One module per workload; each exposes ``register(app)`` adding its Typer command(s)."""

@@ -1,0 +1,40 @@
+"""What every command shares: bad input reported as a list with exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from features.errors import UserInputError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def report_user_error(exc: UserInputError, console: Console = err_console) -> None:
+    """Print every problem of a bad input, errors first, then warnings."""
+    console.print(f"[bold red]{exc}[/]", highlight=False)
+    for problem in sorted(exc.problems, key=lambda p: p.severity != "error"):
+        style = "red" if problem.severity == "error" else "yellow"
+        console.print(f"  [{style}]{problem}[/]", highlight=False, soft_wrap=True)
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a Typer command: a :class:`UserInputError` becomes a report and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except UserInputError as exc:
+            report_user_error(exc)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
