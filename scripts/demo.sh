@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The main job on the simulated district, end to end: simulate → validate → features → train
+# (backtest, MLflow registry) → forecast → plan → benefit report → (on a terminal) serve the app.
+# Everything it shows is SIMULATED data.
+set -euo pipefail
+out=${1:-demo}
+bin=.venv/bin
+mkdir -p "$out"
+export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$PWD/$out/mlflow.db}
+export MLFLOW_DISABLE_TELEMETRY=true GIT_PYTHON_REFRESH=quiet
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1/8 Simulate the district preset (SIMULATED data)"
+$bin/bemanning simulate "$out/data" --preset district --seed 7
+
+step "2/8 Validate it against the data contract"
+$bin/bemanning validate "$out/data"
+
+step "3/8 Build the point-in-time feature table"
+$bin/bemanning features "$out/data" --out "$out/features.parquet"
+
+step "4/8 Backtest against the baselines (rolling origins)"
+$bin/bemanning backtest "$out/data" --out "$out/backtest"
+
+step "5/8 Train, track in MLflow ($MLFLOW_TRACKING_URI) and register"
+$bin/bemanning train "$out/data"
+
+step "6/8 Forecast the next 12 months with the champion"
+$bin/bemanning forecast "$out/data" --out "$out/forecasts.csv"
+
+step "7/8 Plan the extra staff, pedagogues and resource pedagogues"
+$bin/bemanning plan "$out/data" --pool staff=8 --pool pedagogue=4 --pool resource_pedagogue=5 \
+  --out "$out/plan.csv"
+
+step "8/8 Write the benefit report"
+$bin/bemanning report "$out/data" --pool staff=8 --pool pedagogue=4 --pool resource_pedagogue=5 \
+  --out "$out/report.html"
+echo "Report: $PWD/$out/report.html"
+echo "MLflow: $bin/mlflow ui --backend-store-uri $MLFLOW_TRACKING_URI"
+
+if [ -t 0 ] && [ "${NO_SERVE:-0}" != 1 ]; then
+  step "Serving the planners' app (Ctrl-C to stop)"
+  exec $bin/bemanning serve --dev --data "$out/data" --database "sqlite:///$PWD/$out/app.db"
+else
+  echo "Planners' app: $bin/bemanning serve --dev --data $out/data  (prints a demo planner login)"
+fi
