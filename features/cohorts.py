@@ -1,0 +1,147 @@
+"""Population of each kindergarten's area: the trend, and the share of under-3s that cross the
+age-3 line at the next August.
+
+The population table (CONTRACT.md) counts residents by single-year age on 1 January, with future
+years as projections; it is published and projected ahead, so everything here is *known-future*
+(prefix ``known_``) and can be looked up for any month. Years after the table's last year carry
+the last year; years before its first are missing. A kindergarten is matched to its area's rows
+when the table has that (district, area), else to its district (district-level rows, or the sum
+of the district's area rows).
+
+The crossing estimate. The contract has no age split of ``children_under3``. A child counts as
+over 3 from August of the calendar year it turns 3, so in the kindergarten year that ends at
+August Y the under-3 group holds two birth cohorts: born Y − 3 (who cross at August Y) and born
+Y − 2 (who stay under 3 another year). On 1 January of year Y those cohorts are aged 2 and 1, so
+
+    share crossing at August Y = population_2[Y] / (population_1[Y] + population_2[Y]),
+
+falling back to population_1[Y − 1] / (population_0[Y − 1] + population_1[Y − 1]) (the same
+cohorts a year younger) when year Y lacks single ages, and to 0.5 when neither is known. It
+assumes the two cohorts enrol at the same rate; one-year-olds enrol somewhat less, so the share is
+a slight underestimate. Multiplied by ``children_under3`` at t it gives the expected number of
+children who move from under 3 to over 3 at the next August.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.calendar import next_august_year
+from features.contract import AREA, DISTRICT, KINDERGARTEN_ID, KNOWN_FUTURE_PREFIX
+
+#: Share of under-3s assumed to cross at the next August when the population table cannot say.
+FALLBACK_CROSSING_SHARE = 0.5
+
+_AGES = tuple(f"population_{age}" for age in range(6))
+
+
+def _region_year_table(population: pd.DataFrame) -> pd.DataFrame:
+    """Population summed per (region, year); region ``A|district|area`` or ``D|district``."""
+    columns = [c for c in ("population_1_5", *_AGES) if c in population.columns]
+    pop = population.copy()
+    pop[columns] = pop[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    if AREA in pop.columns:
+        area = pop[AREA].astype("string").str.strip()
+        has_area = area.notna() & (area != "")
+    else:
+        area = pd.Series(pd.NA, index=pop.index, dtype="string")
+        has_area = pd.Series(False, index=pop.index)
+    district = pop[DISTRICT].astype("string")
+    pop["region"] = ("A|" + district + "|" + area).where(has_area, "D|" + district)
+
+    by_area = pop[has_area].groupby(["region", "year"])[columns].sum(min_count=1)
+    by_district = pop[~has_area].groupby(["region", "year"])[columns].sum(min_count=1)
+    # Districts given only per area: their district figure is the sum of their areas.
+    summed = pop[has_area].assign(region="D|" + district[has_area])
+    summed = summed.groupby(["region", "year"])[columns].sum(min_count=1)
+    known = by_district.index.get_level_values("region").unique()
+    summed = summed[~summed.index.get_level_values("region").isin(known)]
+    return pd.concat([by_area, by_district, summed]).reset_index()
+
+
+def kindergarten_regions(kindergartens: pd.DataFrame, regions: pd.Index) -> pd.Series:
+    """Population region of each kindergarten (area if the table has it, else district, else NA),
+    indexed by kindergarten_id."""
+    district = kindergartens[DISTRICT].astype("string")
+    region = ("D|" + district).where(("D|" + district).isin(regions))
+    if AREA in kindergartens.columns:
+        area_key = "A|" + district + "|" + kindergartens[AREA].astype("string").str.strip()
+        region = area_key.where(area_key.isin(regions), region)
+    return pd.Series(region.to_numpy(), index=kindergartens[KINDERGARTEN_ID].astype(str).to_numpy())
+
+
+def population_features(
+    kindergartens: pd.DataFrame,
+    population: pd.DataFrame | None,
+    kindergarten_ids: pd.Series,
+    ordinals: np.ndarray,
+) -> pd.DataFrame:
+    """Known-future population features for each (kindergarten, month index) pair.
+
+    Columns: ``known_population_1_5`` (residents aged 1–5 in the month's year),
+    ``known_population_1_5_growth`` (change on the year before, as a share),
+    ``known_population_0`` and ``known_population_1`` (the cohorts that reach kindergarten age
+    next; only when the table has them) and ``known_u3_crossing_share`` (see module docstring).
+    """
+    p = KNOWN_FUTURE_PREFIX
+    n = len(ordinals)
+    year = ordinals // 12 + 1970
+    august_year = next_august_year(ordinals)
+    if population is None or len(population) == 0:
+        return pd.DataFrame(
+            {f"{p}u3_crossing_share": np.full(n, FALLBACK_CROSSING_SHARE, dtype=np.float32)}
+        )
+
+    table = _region_year_table(population)
+    region_codes, regions = pd.factorize(table["region"])
+    first_year, last_year = int(table["year"].min()), int(table["year"].max())
+    n_years = last_year - first_year + 1
+    has_ages = {c: c in table.columns and table[c].notna().any() for c in _AGES}
+
+    def dense(column: str) -> np.ndarray:
+        """(region, year) grid, missing years forward-filled, so later years carry the last."""
+        grid = np.full((len(regions), n_years), np.nan)
+        if column in table.columns:
+            grid[region_codes, table["year"].to_numpy() - first_year] = table[column].to_numpy()
+        return pd.DataFrame(grid).ffill(axis=1).to_numpy()
+
+    region_of = kindergarten_regions(kindergartens, pd.Index(regions))
+    row_region = pd.Index(regions).get_indexer(
+        kindergarten_ids.astype(str).map(region_of).astype(object)
+    )
+    matched = row_region >= 0
+
+    def lookup(grid: np.ndarray, years: np.ndarray) -> np.ndarray:
+        out = np.full(n, np.nan)
+        ok = matched & (years >= first_year)
+        column = np.minimum(years[ok], last_year) - first_year
+        out[ok] = grid[row_region[ok], column]
+        return out
+
+    pop_1_5 = dense("population_1_5")
+    growth = np.full_like(pop_1_5, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        growth[:, 1:] = pop_1_5[:, 1:] / pop_1_5[:, :-1] - 1.0
+    out = {
+        f"{p}population_1_5": lookup(pop_1_5, year),
+        f"{p}population_1_5_growth": lookup(growth, year),
+    }
+    for age in ("population_0", "population_1"):
+        if has_ages[age]:
+            out[f"{p}{age}"] = lookup(dense(age), year)
+
+    share = np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if has_ages["population_1"] and has_ages["population_2"]:
+            age1, age2 = lookup(dense("population_1"), august_year), lookup(
+                dense("population_2"), august_year
+            )
+            share = age2 / (age1 + age2)
+        if has_ages["population_0"] and has_ages["population_1"]:
+            age0_before = lookup(dense("population_0"), august_year - 1)
+            age1_before = lookup(dense("population_1"), august_year - 1)
+            share = np.where(np.isnan(share), age1_before / (age0_before + age1_before), share)
+    share[~np.isfinite(share)] = FALLBACK_CROSSING_SHARE
+    out[f"{p}u3_crossing_share"] = share
+    return pd.DataFrame({k: v.astype(np.float32) for k, v in out.items()})

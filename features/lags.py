@@ -1,0 +1,116 @@
+"""Calendar-month lags and rolling windows on a panel that may have gaps.
+
+A kindergarten may miss months. A lag must be a *calendar* lag (lag 1 at month t is the value at
+t − 1, missing if t − 1 is a gap), never "the previous row". :class:`CalendarGrid` places each
+row of a long (id, month) table on a dense id × month grid once; lags and windows are then numpy
+gathers and cumulative sums on that grid, with no Python loop over kindergartens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.calendar import month_ordinals
+
+
+@dataclass(frozen=True)
+class CalendarGrid:
+    """Where each row of a long panel sits on a dense (series × calendar month) grid.
+
+    ``offsets[i]`` is row i's month minus the panel's first month; ``cells[i]`` its flat position
+    in an array of shape ``(n_series, n_months)``.
+    """
+
+    codes: np.ndarray
+    offsets: np.ndarray
+    n_series: int
+    n_months: int
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, id_col: str, month_col: str) -> CalendarGrid:
+        codes, uniques = pd.factorize(frame[id_col], sort=False)
+        ordinals = month_ordinals(frame[month_col])
+        if len(ordinals) == 0:
+            return cls(codes.astype(np.int64), ordinals, 0, 0)
+        first = ordinals.min()
+        offsets = ordinals - first
+        grid = cls(codes.astype(np.int64), offsets, len(uniques), int(offsets.max()) + 1)
+        cells = grid.cells
+        if len(np.unique(cells)) != len(cells):
+            raise ValueError(f"duplicate ({id_col}, {month_col}) rows: the panel needs unique keys")
+        return grid
+
+    @property
+    def cells(self) -> np.ndarray:
+        return self.codes * self.n_months + self.offsets
+
+    def dense(self, values: np.ndarray) -> np.ndarray:
+        """Row values → float64 grid of shape (n_series, n_months), NaN where no row exists."""
+        grid = np.full(self.n_series * self.n_months, np.nan)
+        grid[self.cells] = values
+        return grid.reshape(self.n_series, self.n_months)
+
+    def lag(self, dense: np.ndarray, months: int) -> np.ndarray:
+        """Value ``months`` calendar months before each row (NaN for a gap or before the start)."""
+        if months < 1:
+            raise ValueError(f"lag must be at least 1 month, got {months}")
+        out = np.full(len(self.offsets), np.nan)
+        has_past = self.offsets >= months
+        out[has_past] = dense.reshape(-1)[self.cells[has_past] - months]
+        return out
+
+    def window_sum_count(self, dense: np.ndarray, months: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and number of observed values over the ``months`` calendar months ending at each
+        row (the row's own month included); gaps and NaN are skipped."""
+        if months < 1:
+            raise ValueError(f"window must be at least 1 month, got {months}")
+        observed = ~np.isnan(dense)
+        zero_padded = np.zeros((self.n_series, self.n_months + 1))
+        count_padded = np.zeros((self.n_series, self.n_months + 1))
+        np.cumsum(np.where(observed, dense, 0.0), axis=1, out=zero_padded[:, 1:])
+        np.cumsum(observed, axis=1, out=count_padded[:, 1:])
+        width = self.n_months + 1
+        end = self.codes * width + self.offsets + 1
+        start = self.codes * width + np.maximum(self.offsets + 1 - months, 0)
+        flat_sum, flat_count = zero_padded.reshape(-1), count_padded.reshape(-1)
+        return flat_sum[end] - flat_sum[start], flat_count[end] - flat_count[start]
+
+    def window_mean(self, dense: np.ndarray, months: int) -> np.ndarray:
+        """Mean over the ``months`` calendar months ending at each row, ignoring gaps and NaN
+        (at least one observed value, else NaN)."""
+        total, count = self.window_sum_count(dense, months)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+        mean[count == 0] = np.nan
+        return mean
+
+
+def lag_features(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    lags: Sequence[int],
+    windows: Sequence[int],
+    id_col: str,
+    month_col: str,
+    grid: CalendarGrid | None = None,
+    dtype: type = np.float32,
+) -> pd.DataFrame:
+    """Calendar lags ``{col}_lag{k}`` and rolling means ``{col}_mean_{w}m`` for each column.
+
+    The rolling mean at month t covers months t − w + 1 … t (it includes t, which is observed at
+    t, so it is point-in-time). Returns a frame aligned with ``frame``'s index.
+    """
+    grid = grid or CalendarGrid.from_frame(frame, id_col=id_col, month_col=month_col)
+    out: dict[str, np.ndarray] = {}
+    for column in columns:
+        dense = grid.dense(frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
+        for k in lags:
+            out[f"{column}_lag{k}"] = grid.lag(dense, k).astype(dtype)
+        for w in windows:
+            out[f"{column}_mean_{w}m"] = grid.window_mean(dense, w).astype(dtype)
+    return pd.DataFrame(out, index=frame.index)

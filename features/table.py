@@ -1,0 +1,247 @@
+"""The point-in-time kindergarten × month feature table.
+
+One row per (kindergarten_id, month) present in ``District.monthly`` — a gap stays a gap, no row
+is invented — with the current values of the monthly columns and features computed from them.
+Every feature at month t uses only data observed at months ≤ t, except the *known-future* ones
+(prefix :data:`~features.contract.KNOWN_FUTURE_PREFIX`): the calendar of the kindergarten year,
+the August shift and the population table with its projections, which are known for any month and
+can be asked for a target month ahead with :func:`known_future_features`.
+
+Feature families (``{c}`` a monthly column, ``{k}`` a lag, ``{w}`` a window in months):
+- ``{c}_lag{k}``: value k calendar months before (NaN across a gap), for the targets and the
+  waiting list; ``{c}_mean_{w}m``: mean over months t−w+1 … t, ignoring gaps;
+- ``months_observed``: rows of this kindergarten up to t (history length);
+- capacity: ``capacity``, ``places_used`` (2·U3 + O3, places in over-3 equivalents),
+  ``capacity_headroom_places`` (capacity − places used), ``capacity_utilisation``;
+- cohorts: ``u3_crossing_next_august`` = ``known_u3_crossing_share`` × children under 3 at t
+  (see :mod:`features.cohorts`);
+- rates: ``vedtak_31_per_child``, ``vedtak_37_per_child``, ``waiting_list_per_place``;
+- staffing: ``staff_norm_fte`` ((2·U3 + O3)/6), ``pedagogue_norm_positions``
+  (ceil((2·U3 + O3)/14)), ``staff_fte_minus_norm``, ``staff_fte_per_norm``,
+  ``pedagogue_fte_minus_norm``, ``effective_staff_fte`` (staff FTE × (1 − sick-leave rate)),
+  ``effective_staff_fte_minus_norm``;
+- turnover: ``turnover_per_fte_year_{w}m`` = 12 × mean monthly leavers / mean staff FTE over the
+  window (annualised leavers per staff FTE, robust to gaps);
+- district aggregates at t (:mod:`features.aggregates`);
+- known-future: calendar (:mod:`features.calendar`) and population (:mod:`features.cohorts`).
+
+Features of an optional column that the data set lacks are left out rather than filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.aggregates import district_aggregates
+from features.calendar import MONTH_DTYPE, kindergarten_year_calendar, month_ordinals
+from features.cohorts import population_features
+from features.contract import (
+    DISTRICT,
+    KINDERGARTEN_ID,
+    KNOWN_FUTURE_PREFIX,
+    MONTH,
+    TARGETS,
+    District,
+)
+from features.errors import DataContractError, Problem
+from features.lags import CalendarGrid, lag_features
+
+#: Monthly columns kept as current values (those present in the data), in contract order.
+MONTHLY_VALUE_COLUMNS = (
+    "children_under3",
+    "children_over3",
+    "waiting_list",
+    "vedtak_31",
+    "vedtak_37",
+    "minority_language_share",
+    "low_income_share",
+    "staff_fte",
+    "pedagogue_fte",
+    "resource_pedagogue_fte",
+    "sick_leave_rate",
+    "staff_leavers",
+)
+REQUIRED_MONTHLY = ("children_under3", "children_over3", "staff_fte", "pedagogue_fte")
+#: Columns that get calendar lags and rolling means: every target, and the waiting list.
+LAGGED_COLUMNS = (*TARGETS, "waiting_list")
+#: Children per staff FTE (places in over-3 equivalents) and per pedagogue (DOMAIN.md norms).
+PLACES_PER_STAFF_FTE = 6.0
+PLACES_PER_PEDAGOGUE = 14.0
+
+_KEY_COLUMNS = (KINDERGARTEN_ID, MONTH)
+_ID_COLUMNS = (KINDERGARTEN_ID, MONTH, DISTRICT)
+
+
+def build_feature_table(
+    district: District,
+    *,
+    lags: Sequence[int] = (1, 2, 3, 6, 12),
+    windows: Sequence[int] = (3, 12),
+) -> pd.DataFrame:
+    """Point-in-time feature table: one row per (kindergarten_id, month) in ``district.monthly``.
+
+    Sorted by (kindergarten_id, month), with a fresh RangeIndex. Keys ``kindergarten_id`` (str)
+    and ``month`` (Period[M]), ``district`` (str), the current monthly values (float64) and the
+    features (float32, calendar as small ints). Raises :class:`DataContractError` if a required
+    column is missing or a monthly row names an unknown kindergarten.
+    """
+    monthly = district.monthly
+    _check_inputs(district, monthly)
+    monthly = monthly.sort_values(list(_KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    ids = monthly[KINDERGARTEN_ID].astype(str)
+    ordinals = month_ordinals(monthly[MONTH])
+    present = [c for c in MONTHLY_VALUE_COLUMNS if c in monthly.columns]
+
+    kindergartens = district.kindergartens.assign(
+        **{KINDERGARTEN_ID: district.kindergartens[KINDERGARTEN_ID].astype(str)}
+    ).set_index(KINDERGARTEN_ID)
+    base = pd.DataFrame(
+        {
+            KINDERGARTEN_ID: ids.to_numpy(dtype=object),
+            MONTH: monthly[MONTH].astype(MONTH_DTYPE).to_numpy(),
+            DISTRICT: ids.map(kindergartens[DISTRICT].astype(str)).to_numpy(dtype=object),
+        }
+    )
+    base[MONTH] = base[MONTH].astype(MONTH_DTYPE)
+    values = pd.DataFrame(
+        {c: pd.to_numeric(monthly[c], errors="coerce").astype("float64") for c in present}
+    )
+    capacity = ids.map(pd.to_numeric(kindergartens["capacity"], errors="coerce")).to_numpy(
+        dtype=np.float64
+    )
+
+    grid = CalendarGrid.from_frame(base, id_col=KINDERGARTEN_ID, month_col=MONTH)
+    lagged = [c for c in LAGGED_COLUMNS if c in values.columns]
+    history = lag_features(
+        pd.concat([base[list(_KEY_COLUMNS)], values[lagged]], axis=1),
+        lagged, lags=lags, windows=windows, id_col=KINDERGARTEN_ID, month_col=MONTH, grid=grid,
+    )
+    observed, _ = grid.window_sum_count(grid.dense(np.ones(len(base))), max(grid.n_months, 1))
+    known = _known_columns(district, ids, ordinals)
+    derived = _derived_features(values, capacity, known, grid, windows)
+    aggregates = district_aggregates(
+        pd.concat([base, values], axis=1), district_col=DISTRICT, month_col=MONTH
+    )
+    return pd.concat(
+        [
+            base,
+            values,
+            history,
+            pd.DataFrame({"months_observed": observed.astype(np.int32)}),
+            derived,
+            aggregates,
+            known,
+        ],
+        axis=1,
+    )
+
+
+def known_future_features(district: District, keys: pd.DataFrame) -> pd.DataFrame:
+    """``keys`` (kindergarten_id, month — any month, also after the data's last) plus every
+    known-future (``known_``) column, identical to :func:`build_feature_table`'s for months in
+    the data. Raises ValueError for a kindergarten_id the data set does not know."""
+    ids = keys[KINDERGARTEN_ID].astype(str).reset_index(drop=True)
+    unknown = sorted(set(ids) - set(district.kindergartens[KINDERGARTEN_ID].astype(str)))
+    if unknown:
+        raise ValueError(f"unknown kindergarten_id(s) in keys: {', '.join(unknown[:10])}")
+    ordinals = month_ordinals(keys[MONTH])
+    known = _known_columns(district, ids, ordinals)
+    known.index = keys.index
+    return pd.concat([keys, known], axis=1)
+
+
+def feature_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Split the table's numeric feature columns into (point-in-time, known-future).
+
+    Keys and strings are left out; current values at t are point-in-time features (they are known
+    at the forecast origin)."""
+    numeric = [
+        c for c in table.columns
+        if c not in _ID_COLUMNS
+        and (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))
+    ]
+    known = [c for c in numeric if c.startswith(KNOWN_FUTURE_PREFIX)]
+    point_in_time = [c for c in numeric if not c.startswith(KNOWN_FUTURE_PREFIX)]
+    return point_in_time, known
+
+
+def _known_columns(district: District, ids: pd.Series, ordinals: np.ndarray) -> pd.DataFrame:
+    calendar = kindergarten_year_calendar(ordinals)
+    population = population_features(district.kindergartens, district.population, ids, ordinals)
+    return pd.concat([calendar, population], axis=1)
+
+
+def _derived_features(
+    values: pd.DataFrame,
+    capacity: np.ndarray,
+    known: pd.DataFrame,
+    grid: CalendarGrid,
+    windows: Sequence[int],
+) -> pd.DataFrame:
+    """Capacity, cohort, rate, staffing and turnover features from the current values at t."""
+    under3 = values["children_under3"].to_numpy()
+    over3 = values["children_over3"].to_numpy()
+    children = under3 + over3
+    places = 2.0 * under3 + over3
+    staff_norm = places / PLACES_PER_STAFF_FTE
+    out: dict[str, np.ndarray] = {
+        "capacity": capacity,
+        "children_total": children,
+        "places_used": places,
+        "capacity_headroom_places": capacity - places,
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["capacity_utilisation"] = places / capacity
+        out["u3_crossing_next_august"] = (
+            known[f"{KNOWN_FUTURE_PREFIX}u3_crossing_share"].to_numpy() * under3
+        )
+        for column in ("vedtak_31", "vedtak_37"):
+            if column in values.columns:
+                out[f"{column}_per_child"] = values[column].to_numpy() / children
+        if "waiting_list" in values.columns:
+            out["waiting_list_per_place"] = values["waiting_list"].to_numpy() / capacity
+        staff = values["staff_fte"].to_numpy()
+        pedagogue_norm = np.ceil(places / PLACES_PER_PEDAGOGUE)
+        out["staff_norm_fte"] = staff_norm
+        out["pedagogue_norm_positions"] = pedagogue_norm
+        out["staff_fte_minus_norm"] = staff - staff_norm
+        out["staff_fte_per_norm"] = staff / staff_norm
+        out["pedagogue_fte_minus_norm"] = values["pedagogue_fte"].to_numpy() - pedagogue_norm
+        if "sick_leave_rate" in values.columns:
+            effective = staff * (1.0 - values["sick_leave_rate"].to_numpy())
+            out["effective_staff_fte"] = effective
+            out["effective_staff_fte_minus_norm"] = effective - staff_norm
+        if "staff_leavers" in values.columns:
+            leavers = grid.dense(values["staff_leavers"].to_numpy())
+            staff_dense = grid.dense(staff)
+            for w in windows:
+                out[f"turnover_per_fte_year_{w}m"] = (
+                    12.0 * grid.window_mean(leavers, w) / grid.window_mean(staff_dense, w)
+                )
+    frame = pd.DataFrame(out)
+    return frame.replace([np.inf, -np.inf], np.nan).astype(np.float32)
+
+
+def _check_inputs(district: District, monthly: pd.DataFrame) -> None:
+    problems: list[Problem] = []
+    for column in (*_KEY_COLUMNS, *REQUIRED_MONTHLY):
+        if column not in monthly.columns:
+            problems.append(Problem("monthly", "required column is missing", column=column))
+    for column in (KINDERGARTEN_ID, DISTRICT, "capacity"):
+        if column not in district.kindergartens.columns:
+            problems.append(Problem("kindergartens", "required column is missing", column=column))
+    if not problems:
+        known_ids = set(district.kindergartens[KINDERGARTEN_ID].astype(str))
+        unknown = ~monthly[KINDERGARTEN_ID].astype(str).isin(known_ids)
+        for row in np.flatnonzero(unknown.to_numpy())[:50]:
+            problems.append(
+                Problem(
+                    "monthly", "kindergarten_id is not in kindergartens", row=int(row) + 2,
+                    column=KINDERGARTEN_ID, value=monthly[KINDERGARTEN_ID].iloc[row],
+                )
+            )
+    if problems:
+        raise DataContractError(problems)
