@@ -1,0 +1,226 @@
+"""The engine as the app sees it: the data set, the champion model and its forecasts, loaded
+once and cached — in memory for speed and in the store (keyed by data fingerprint and model
+version) so a restart does not recompute them. Everything here is safe to call from many request
+threads at once."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from features.contract import District
+from features.errors import UserInputError
+from serving.app.settings import Settings
+from serving.store import repository
+
+#: How long an answer "there is no champion yet" is trusted before MLflow is asked again, s.
+NO_MODEL_RETRY_S = 10.0
+#: How long a loaded champion is trusted before the registry is asked for a newer one, s.
+MODEL_REFRESH_S = 300.0
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What the pages need to know to say what to do first."""
+
+    data_ok: bool
+    model_ok: bool
+    data_message: str = ""
+    model_message: str = ""
+    simulated: bool = False
+    fingerprint: str = ""
+    model_version: str = ""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.data_ok and self.model_ok
+
+
+@dataclass
+class _ModelSlot:
+    model: Any = None
+    error: str = ""
+    checked_at: float = -1e9
+
+
+@dataclass
+class EngineState:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _district: District | None = None
+    _district_key: tuple[str, float] | None = None
+    _district_error: UserInputError | None = None
+    _model: _ModelSlot = field(default_factory=_ModelSlot)
+    _frames: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
+    _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _data_key(self) -> tuple[str, float] | None:
+        path = self.settings.data_path
+        if path is None or not Path(path).exists():
+            return None
+        target = Path(path)
+        files = [target] if target.is_file() else [p for p in target.iterdir() if p.is_file()]
+        return str(target), max((p.stat().st_mtime for p in files), default=0.0)
+
+    def district(self) -> District:
+        """The validated data set; re-read when its files change. Raises UserInputError with every
+        problem when the data break the contract, or when no data path is set."""
+        path = self.settings.data_path
+        if path is None:
+            raise UserInputError("No data set yet: start the app with `bemanning serve --data "
+                                 "DATA` (a data folder or DuckDB file, see CONTRACT.md).")
+        key = self._data_key()
+        if key is None:
+            raise UserInputError(f"The data path {path} does not exist.")
+        with self._lock:
+            if key == self._district_key:
+                if self._district_error is not None:
+                    raise self._district_error
+                assert self._district is not None
+                return self._district
+            from features.validate import read_district
+
+            try:
+                district = read_district(Path(path))
+            except UserInputError as exc:
+                self._district, self._district_key, self._district_error = None, key, exc
+                raise
+            self._district, self._district_key, self._district_error = district, key, None
+            self._derived.clear()
+            return district
+
+    # --- model -----------------------------------------------------------------------------
+
+    def champion(self) -> Any:
+        """The champion model (``training.registry.LoadedModel``); raises UserInputError telling
+        the planner to train first when there is none."""
+        with self._lock:
+            slot = self._model
+            age = time.monotonic() - slot.checked_at
+            if slot.model is not None and age < MODEL_REFRESH_S:
+                return slot.model
+            if slot.model is None and slot.error and age < NO_MODEL_RETRY_S:
+                raise UserInputError(slot.error)
+            try:
+                from training.registry import load_champion
+
+                model = load_champion(self.settings.tracking_uri)
+            except UserInputError as exc:
+                self._model = _ModelSlot(None, str(exc), time.monotonic())
+                raise
+            except ModuleNotFoundError as exc:
+                message = f"The training part of the engine is not installed ({exc.name})."
+                self._model = _ModelSlot(None, message, time.monotonic())
+                raise UserInputError(message) from None
+            self._model = _ModelSlot(model, "", time.monotonic())
+            return model
+
+    def reload_model(self) -> None:
+        with self._lock:
+            self._model = _ModelSlot()
+
+    def status(self) -> EngineStatus:
+        try:
+            district = self.district()
+        except UserInputError as exc:
+            return EngineStatus(False, False, data_message=str(exc),
+                                problems=tuple(str(p) for p in exc.problems[:50]))
+        try:
+            model = self.champion()
+        except UserInputError as exc:
+            return EngineStatus(True, False, model_message=str(exc),
+                                simulated=district.simulated, fingerprint=district.fingerprint())
+        return EngineStatus(True, True, simulated=district.simulated,
+                            fingerprint=self.fingerprint(), model_version=str(model.version))
+
+    def fingerprint(self) -> str:
+        district = self.district()
+        return self.derived(("fingerprint",), district.fingerprint)
+
+    # --- cached engine output ----------------------------------------------------------------
+
+    def derived(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """A value computed once per data set and model (cleared when either changes)."""
+        with self._lock:
+            if key in self._derived:
+                return self._derived[key]
+            value = compute()
+            self._derived[key] = value
+            return value
+
+    def cached_frame(self, kind: str, compute: Any) -> pd.DataFrame:
+        """Engine output of ``kind`` for the current data and champion: from memory, else from the
+        store, else computed (once, under the lock) and stored."""
+        fingerprint = self.fingerprint()
+        version = str(self.champion().version)
+        key = (fingerprint, version, kind)
+        with self._lock:
+            if key in self._frames:
+                return self._frames[key]
+            with self.sessions() as session:
+                payload = repository.cache_get(session, data_fingerprint=fingerprint,
+                                               model_version=version, kind=kind)
+            if payload is not None:
+                frame = pd.read_parquet(io.BytesIO(payload))
+            else:
+                frame = compute()
+                buffer = io.BytesIO()
+                parquet_ready(frame).to_parquet(buffer, index=False)
+                with self.sessions.begin() as session:
+                    repository.cache_put(session, data_fingerprint=fingerprint,
+                                         model_version=version, kind=kind,
+                                         payload=buffer.getvalue())
+                frame = pd.read_parquet(io.BytesIO(buffer.getvalue()))
+            self._frames[key] = frame
+            return frame
+
+    def forecasts(self) -> pd.DataFrame:
+        """The champion's 12-month forecasts for every kindergarten (CONTRACT.md format; months
+        as ``YYYY-MM`` strings)."""
+        district = self.district()
+        return self.cached_frame("forecasts",
+                                 lambda: self.champion().pipeline.predict(district, horizon=12))
+
+    def contributions(self) -> pd.DataFrame:
+        """The drivers behind the forecasts (top SHAP contributions per kindergarten)."""
+        district = self.district()
+        return self.cached_frame(
+            "contributions",
+            lambda: self.champion().pipeline.predict_contributions(district, horizon=12, top=5))
+
+
+def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Periods → ``YYYY-MM`` strings and mixed object columns → strings, so Parquet can hold it."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.PeriodDtype):
+            out[column] = series.dt.strftime("%Y-%m")
+        elif series.dtype == object:
+            out[column] = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return out
+
+
+def district_subset(district: District, name: str) -> District:
+    """The part of a data set that belongs to one district (bydel)."""
+    kindergartens = district.kindergartens[district.kindergartens["district"] == name]
+    ids = set(kindergartens["kindergarten_id"])
+    monthly = district.monthly[district.monthly["kindergarten_id"].isin(ids)]
+    population = district.population
+    if population is not None and "district" in population.columns:
+        population = population[population["district"] == name]
+    return District(kindergartens=kindergartens.reset_index(drop=True),
+                    monthly=monthly.reset_index(drop=True), population=population,
+                    simulated=district.simulated, source=district.source, extra=district.extra,
+                    warnings=district.warnings)
