@@ -1,0 +1,123 @@
+"""Text (or stored values) → typed columns, vectorised, with a mask of every value that fails.
+
+Each parser returns the typed column with failing values set missing, plus ``(mask, rule)`` pairs
+so the validator can name every bad row and the value found there. Typed inputs (Parquet, DuckDB)
+skip the text step; a cell that is missing stays missing — it is never filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from features.schemas import (
+    BAD_MONTH,
+    NOT_A_NUMBER,
+    NOT_WHOLE_NUMBER,
+    YEAR_NOT_INTEGER,
+    Kind,
+)
+
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+#: Whole numbers beyond this cannot be counts of children or staff; also keeps Int64 exact.
+LARGEST_COUNT = 2.0**53
+_NAT_ORDINAL = np.iinfo(np.int64).min
+
+
+@dataclass
+class ParsedColumn:
+    """A typed column and, per broken rule, the mask of rows that broke it."""
+
+    values: pd.Series
+    failures: list[tuple[np.ndarray, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Rows with any parse failure (already reported; later checks skip them)."""
+        mask = np.zeros(len(self.values), dtype=bool)
+        for bad, _ in self.failures:
+            mask |= bad
+        return mask
+
+
+def parse_column(values: pd.Series, kind: Kind, *, decimal_comma: bool = False) -> ParsedColumn:
+    """Parse one column of a raw table according to its kind in the contract."""
+    values = values.reset_index(drop=True)
+    if kind in ("id", "text"):
+        return ParsedColumn(as_text(values))
+    if kind == "month":
+        return parse_month_column(values)
+    numbers, not_number = as_numbers(values, decimal_comma=decimal_comma)
+    if kind in ("share", "fte"):
+        return ParsedColumn(pd.Series(numbers, name=values.name), [(not_number, NOT_A_NUMBER)])
+    not_whole = np.isfinite(numbers) & (numbers != np.floor(numbers))
+    too_large = np.isfinite(numbers) & (np.abs(numbers) > LARGEST_COUNT)
+    failures = (
+        [(not_number | not_whole | too_large, YEAR_NOT_INTEGER)]
+        if kind == "year"
+        else [(not_number | too_large, NOT_A_NUMBER), (not_whole, NOT_WHOLE_NUMBER)]
+    )
+    ok = np.isfinite(numbers) & ~not_whole & ~too_large
+    whole = pd.array(np.where(ok, numbers, 0).astype(np.int64), dtype="Int64")
+    whole[~ok] = pd.NA
+    return ParsedColumn(pd.Series(whole, name=values.name), failures)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Identifiers and names as Python strings (missing stays missing); an id stored as a whole
+    float (e.g. 7.0 in a Parquet column with gaps) becomes "7", not "7.0"."""
+    present = values.notna().to_numpy()
+    if values.dtype == object and all(isinstance(v, str) for v in values[present]):
+        return values.astype(object).where(present, None)
+    if ptypes.is_float_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        if np.all(np.isnan(numbers) | (numbers == np.floor(numbers))):
+            values = pd.Series(pd.array(numbers, dtype="Int64"), name=values.name)
+    text = values.astype("string").astype(object)
+    return text.where(present, None)
+
+
+def as_numbers(values: pd.Series, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers as float64 (NaN where missing or bad) and the mask of present values that are not
+    numbers. With ``decimal_comma`` the text ``1 234,5`` reads as 1234.5."""
+    present = values.notna().to_numpy()
+    if ptypes.is_bool_dtype(values.dtype):
+        return np.full(len(values), np.nan), present
+    if ptypes.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        not_number = present & ~np.isfinite(numbers)
+        return np.where(not_number, np.nan, numbers), not_number
+    text = values.astype("string")
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False).str.replace(
+            r"[\s\u00a0\u202f]", "", regex=True
+        )
+    parsed = pd.to_numeric(text, errors="coerce")
+    numbers = np.asarray(parsed.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    not_number = present & ~np.isfinite(numbers)
+    return np.where(not_number, np.nan, numbers), not_number
+
+
+def parse_month_column(values: pd.Series) -> ParsedColumn:
+    """``YYYY-MM`` text → ``Period[M]``; dates stored as dates (Parquet, DuckDB) → their month."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return ParsedColumn(values.dt.asfreq("M"))
+    if ptypes.is_datetime64_any_dtype(values.dtype):
+        stamps = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return ParsedColumn(stamps.dt.to_period("M"))
+    present = values.notna().to_numpy()
+    text = values.astype("string")
+    good = text.str.fullmatch(MONTH_PATTERN).fillna(False).to_numpy(dtype=bool)
+    ordinals = np.full(len(values), _NAT_ORDINAL, dtype=np.int64)
+    if good.any():
+        chosen = text[good]
+        years = chosen.str.slice(0, 4).astype(int).to_numpy()
+        months = chosen.str.slice(5, 7).astype(int).to_numpy()
+        ordinals[good] = (years - 1970) * 12 + months - 1
+    periods = pd.Series(
+        pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype("M")), name=values.name
+    )
+    return ParsedColumn(periods, [(present & ~good, BAD_MONTH)])
