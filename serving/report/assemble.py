@@ -1,0 +1,249 @@
+"""Put the benefit report together from a plan result, its per-kindergarten outcomes, the
+champion's backtest metrics and the options the user gave."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from features.contract import AREA, District
+from serving.report import figures
+from serving.report.numbers import (
+    ALLOCATIONS,
+    KEY,
+    NOTHING,
+    PLAN,
+    BenefitReport,
+    OptionShown,
+    ReportSettings,
+    SummaryLayout,
+    area_table,
+    benefit_cards,
+    benefits_table,
+    kindergarten_table,
+    substitute_table,
+    summary_by_allocation,
+    summary_columns,
+    total_unmet,
+)
+from serving.report.tables import Column, ReportTable
+from training.evaluation import forecast_quality_summary
+
+def build_benefit_report(
+    district: District,
+    plan: Any,
+    *,
+    outcomes: pd.DataFrame,
+    model_version: str,
+    model_run_id: str | None = None,
+    backtest_metrics: pd.DataFrame | None = None,
+    options: Sequence[OptionShown] = (),
+    settings: ReportSettings | None = None,
+    with_figures: bool = True,
+) -> BenefitReport:
+    """Everything the report shows, from the objects ``bemanning plan`` prints.
+
+    ``plan`` is a ``serving.planning.PlanResult`` (``plan_id``, ``header``, ``lines``,
+    ``summary``, ``simulated``); ``outcomes`` has one row per kindergarten and allocation with the
+    summary's measure columns (it adds up to the summary).
+    """
+    settings = settings or ReportSettings()
+    summary: pd.DataFrame = plan.summary
+    layout = SummaryLayout.of(summary)
+    header: dict[str, Any] = dict(getattr(plan, "header", {}) or {})
+    simulated = bool(getattr(plan, "simulated", False) or district.simulated)
+    by_allocation = summary_by_allocation(summary)
+
+    district_frame = by_allocation.reindex(list(ALLOCATIONS)).reset_index(names="allocation")
+    district_table = ReportTable(
+        "district-summary", "Expected over the scenarios, whole district",
+        summary_columns(district_frame, layout), district_frame, highlight_rows=(0,),
+        note="Rows: the optimised plan; the proportional key (the baseline) spreading the same "
+             "pools; no pool (nothing extra given out).",
+    )
+    benefits = benefits_table(summary, layout, settings)
+    benefits_tbl = ReportTable(
+        "benefits-table", "Benefits: the plan against the proportional key and no pool",
+        (Column("kind", "benefit"), Column("measure", "measure"), Column("unit", "unit"),
+         Column(PLAN, "plan", "by_row"), Column(KEY, "proportional key (baseline)", "by_row"),
+         Column(NOTHING, "no pool", "by_row"),
+         Column("gain_vs_key", "gain against the key", "by_row"),
+         Column("gain_vs_nothing", "gain against no pool", "by_row")),
+        benefits,
+        note="Gain = baseline − plan: positive means the plan does better.",
+    )
+    substitute = substitute_table(summary, layout, settings)
+    substitute_tbl = ReportTable(
+        "substitute-table", "Substitute hours and cost by allocation",
+        (Column("allocation", "allocation"),
+         Column("unmet_fte_months", "unmet FTE-months (all resources)", "fte"),
+         Column("substitute_hours", "substitute hours", "hours"),
+         Column("substitute_cost_nok", "substitute cost", "nok"),
+         Column("avoided_vs_key_nok", "avoided against the key", "nok"),
+         Column("avoided_vs_nothing_nok", "avoided against no pool", "nok")),
+        substitute, highlight_rows=(0,),
+    )
+    areas = area_table(district, outcomes, layout)
+    areas_tbl = ReportTable(
+        "areas-table", "Areas ranked by low-income share (highest first)",
+        (Column("rank", "rank", "count"), Column(AREA, "area"),
+         Column("kindergartens", "kindergartens", "count"),
+         Column("low_income_share", "low-income share", "share"),
+         Column(PLAN, "unmet FTE-months: plan", "fte"),
+         Column(KEY, "unmet: proportional key", "fte"), Column(NOTHING, "unmet: no pool", "fte"),
+         Column("gain_vs_key", "gain against the key", "fte")),
+        areas,
+    )
+    kindergartens = kindergarten_table(district, plan.lines, outcomes, layout)
+    kg_columns = [Column("name", "kindergarten"), Column(AREA, "area"),
+                  Column("capacity", "places", "count"),
+                  Column("low_income_share", "low-income share", "share"),
+                  Column("vedtak_31", "§ 31 decisions", "decisions"),
+                  Column("vedtak_37", "§ 37 decisions", "decisions")]
+    kg_columns += [Column(f"change_{r}", f"change {r.replace('_', ' ')} FTE", "fte")
+                   for r in layout.unmet if f"change_{r}" in kindergartens.columns]
+    kg_columns += [Column(f"unmet_total:{a}", f"unmet FTE-months: {a}", "fte")
+                   for a in ALLOCATIONS]
+    if layout.breach:
+        kg_columns += [Column(f"breach_total:{a}", f"breach months: {a}", "fte")
+                       for a in (PLAN, KEY)]
+    kindergartens_tbl = ReportTable(
+        "kindergartens-table", "Per kindergarten (sorted by low-income share, highest first)",
+        tuple(kg_columns), kindergartens,
+        note="Decisions: the last month of data; counts under 5 are shown as \"<5\".",
+    )
+    quality_tbl = _quality_table(backtest_metrics)
+    fingerprint = str(header.get("data_fingerprint") or district.fingerprint())
+    provenance = [
+        ("District", _district_name(district)),
+        ("Data", "SIMULATED — " + (district.source or "simulated district") if simulated
+         else (district.source or "district data")),
+        ("Data fingerprint", fingerprint),
+        ("Model", f"bemanning-needs version {model_version}"),
+        ("MLflow run", model_run_id or "–"),
+        ("Plan id", str(plan.plan_id)),
+        ("Kindergartens", str(len(district.kindergartens))),
+        ("Months of data", f"{district.first_month} – {district.last_month}"),
+    ]
+    options_tbl = ReportTable(
+        "options-table", "Plan and report options",
+        (Column("option", "option"), Column("value", "value"), Column("source", "source")),
+        pd.DataFrame([{"option": o.option, "value": o.value,
+                       "source": "given" if o.given else "default (not given)"}
+                      for o in options], columns=["option", "value", "source"]),
+    )
+    report = BenefitReport(
+        district_name=_district_name(district),
+        simulated=simulated,
+        plan_id=str(plan.plan_id),
+        period_label=_period_label(plan.lines, header),
+        model_version=model_version,
+        data_fingerprint=fingerprint,
+        settings=settings,
+        summary=summary,
+        layout=layout,
+        benefit_cards=benefit_cards(summary, layout, settings),
+        benefits=benefits_tbl,
+        district=district_table,
+        substitute=substitute_tbl,
+        areas=areas_tbl,
+        kindergartens=kindergartens_tbl,
+        forecast_quality=quality_tbl,
+        options=options_tbl,
+        provenance=provenance,
+        method_notes=method_notes(settings),
+        budget_text=_budget_text(header),
+        engine_version=_engine_version(),
+    )
+    if with_figures:
+        report.figures = report_figures(by_allocation, layout, areas, simulated=simulated)
+    return report
+
+
+def report_figures(by_allocation: pd.DataFrame, layout: SummaryLayout, areas: pd.DataFrame,
+                   *, simulated: bool) -> dict[str, str]:
+    """The two inline charts: unmet need per resource by allocation, and per area."""
+    unmet = by_allocation.loc[list(ALLOCATIONS), list(layout.unmet.values())].T
+    unmet.index = [r.replace("_", " ") for r in layout.unmet]
+    district_png = figures.figure_to_data_uri(figures.grouped_bars(
+        unmet, title="Expected unmet FTE-months by resource", ylabel="FTE-months",
+        simulated=simulated))
+    per_area = areas.set_index(AREA)[[a for a in ALLOCATIONS if a in areas.columns]]
+    areas_png = figures.figure_to_data_uri(figures.grouped_bars(
+        per_area, title="Unmet FTE-months per area (highest low-income share left)",
+        ylabel="FTE-months", simulated=simulated))
+    return {"district": district_png, "areas": areas_png}
+
+
+def _quality_table(metrics: pd.DataFrame | None) -> ReportTable | None:
+    if metrics is None or metrics.empty:
+        return None
+    quality = forecast_quality_summary(metrics)
+    return ReportTable(
+        "forecast-quality-table", "Backtest of the champion against the seasonal-naive baseline",
+        (Column("target", "target"), Column("model_wape", "WAPE: model", "share"),
+         Column("baseline_wape", "WAPE: seasonal naive", "share"),
+         Column("wape_ratio", "ratio (model / baseline)", "ratio"),
+         Column("model_coverage_80", "80 % interval coverage: model", "share"),
+         Column("baseline_coverage_80", "80 % coverage: seasonal naive", "share")),
+        quality,
+        note="Pooled over horizons 1–12, each horizon weighted by its number of scored rows.",
+    )
+
+
+def method_notes(settings: ReportSettings) -> list[str]:
+    return [
+        "Expected values are means over the forecast scenarios of the plan (the same scenarios "
+        "`bemanning plan` optimises and summarises); district figures are the plan summary "
+        "itself, per-area and per-kindergarten figures add up to it.",
+        "Baseline (nullpunkt): the proportional key spreads the same pools in proportion to "
+        "today's keys; 'no pool' gives nothing extra. The plan never spends more than the key.",
+        f"Substitute hours = unmet FTE-months × {settings.hours_per_fte_month:.1f} h "
+        f"({settings.hours_per_week_per_fte:g} h a week × 52 / 12); substitute cost = hours × "
+        f"{settings.substitute_cost_nok_per_hour:,.0f} NOK per hour "
+        + ("(given)." if settings.substitute_cost_given else "(default assumption: an "
+           "assistant's hourly pay with holiday pay, pension and employer's tax)."),
+        "Unmet special-needs FTE-months are § 31/§ 37 hours of help not covered by resource "
+        "pedagogues (5 h a week per § 31 and 3 h per § 37 decision unless the data hold hours).",
+        "Time saved counts substitute hours that need not be found and booked; higher quality "
+        "counts kindergarten-months in breach of a norm and special-needs help delivered.",
+        "Counts of § 31/§ 37 decisions below 5 are suppressed (\"<5\"): this report is internal.",
+    ]
+
+
+def _district_name(district: District) -> str:
+    names = sorted(district.kindergartens["district"].dropna().astype(str).unique())
+    return ", ".join(names) if len(names) <= 2 else f"{len(names)} districts"
+
+
+def _period_label(lines: pd.DataFrame, header: dict[str, Any]) -> str:
+    if "period" in lines.columns and len(lines):
+        periods = sorted(map(str, lines["period"].unique()))
+        return periods[0] if len(periods) == 1 else f"{periods[0]} – {periods[-1]}"
+    return str(header.get("period", ""))
+
+
+def _budget_text(header: dict[str, Any]) -> str:
+    budget = header.get("budget_nok")
+    if budget is None:
+        return ""
+    return f"{float(budget):,.0f} kr".replace(",", "\u00a0")
+
+
+def _engine_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bemanning")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def outcomes_total(outcomes: pd.DataFrame, layout: SummaryLayout) -> pd.Series:
+    """Per allocation: unmet FTE-months summed over kindergartens (must equal the summary)."""
+    return total_unmet(outcomes, layout).groupby(outcomes["allocation"]).sum()
+
+
+__all__ = ["build_benefit_report", "outcomes_total", "report_figures"]

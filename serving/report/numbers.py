@@ -1,0 +1,319 @@
+"""The benefit report's numbers as plain data, built from the same objects the plan prints.
+
+The district table *is* ``PlanResult.summary`` (expected unmet FTE-months per resource and
+kindergarten-months in breach of each norm, for the plan, the proportional key and no pool);
+every benefit is a difference of two of its cells, so the report and ``bemanning plan`` cannot
+disagree. Per-kindergarten and per-area tables come from the per-kindergarten outcomes of the
+same scenarios (they add up to the district table).
+
+How Oslo reports value (DOMAIN.md): *avoided costs* (substitute cost), *time saved*
+(substitute hours that need not be found and booked) and *higher quality* (norm breaches and
+special-needs help), against a baseline (nullpunkt) — here the proportional key on the same pools.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pandas as pd
+
+from features.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
+from serving.report.tables import Column, ColumnKind, ReportTable
+
+PLAN, KEY, NOTHING = "plan", "proportional key", "no pool"
+ALLOCATIONS = (PLAN, KEY, NOTHING)
+RESOURCE_LABELS = {
+    "staff": "staff",
+    "pedagogue": "pedagogue",
+    "resource_pedagogue": "special needs (resource pedagogue)",
+}
+NORM_LABELS = {"staffing": "staffing norm", "pedagogue": "pedagogue norm"}
+WEEKS_PER_MONTH = 52 / 12
+#: Default cost of one substitute hour in NOK: an assistant's hourly pay with holiday pay,
+#: pension and employer's tax (about 250 NOK + 40 %); an assumption, stated in the report.
+DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR = 350.0
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The report's own assumptions (shown in it)."""
+
+    substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
+    substitute_cost_given: bool = False
+    hours_per_week_per_fte: float = 37.5
+
+    @property
+    def hours_per_fte_month(self) -> float:
+        """37.5 h a week × 52 weeks / 12 months = 162.5 hours in one FTE-month."""
+        return self.hours_per_week_per_fte * WEEKS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class OptionShown:
+    """A plan option as the report states it: its value and whether the user gave it."""
+
+    option: str
+    value: str
+    given: bool
+
+
+@dataclass(frozen=True)
+class BenefitCard:
+    key: str
+    kind: str  #: "avoided cost", "time saved" or "higher quality"
+    value: float
+    text: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SummaryLayout:
+    """Which columns of the plan summary are unmet FTE-months (per resource) and which are
+    breach kindergarten-months (per norm)."""
+
+    unmet: dict[str, str]  #: resource → column
+    breach: dict[str, str]  #: norm → column
+
+    @classmethod
+    def of(cls, summary: pd.DataFrame) -> SummaryLayout:
+        unmet: dict[str, str] = {}
+        breach: dict[str, str] = {}
+        for column in map(str, summary.columns):
+            lowered = column.lower()
+            if "breach" in lowered:
+                norm = next((n for n in NORM_LABELS if n in lowered), column)
+                breach[norm] = column
+            elif "unmet" in lowered:
+                # longest name first so "resource_pedagogue" is not read as "pedagogue"
+                resource = next(
+                    (r for r in sorted(RESOURCES, key=len, reverse=True) if r in lowered), None
+                )
+                if resource is not None:
+                    unmet[resource] = column
+        if not unmet:
+            raise ValueError(f"plan summary has no unmet-need columns: {list(summary.columns)}")
+        return cls(unmet=unmet, breach=breach)
+
+
+@dataclass
+class BenefitReport:
+    """Everything the HTML shows, already computed; :mod:`serving.report.render` only formats."""
+
+    district_name: str
+    simulated: bool
+    plan_id: str
+    period_label: str
+    model_version: str
+    data_fingerprint: str
+    settings: ReportSettings
+    summary: pd.DataFrame  #: PlanResult.summary, by allocation, unchanged
+    layout: SummaryLayout
+    benefit_cards: list[BenefitCard]
+    benefits: ReportTable
+    district: ReportTable
+    substitute: ReportTable
+    areas: ReportTable
+    kindergartens: ReportTable
+    forecast_quality: ReportTable | None
+    options: ReportTable
+    provenance: list[tuple[str, str]]
+    method_notes: list[str]
+    budget_text: str = ""
+    figures: dict[str, str] = field(default_factory=dict)
+    generated_at: str = field(
+        default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
+    engine_version: str = ""
+    simulated_label: str = SIMULATED_LABEL
+
+    @property
+    def hours_per_fte_month_text(self) -> str:
+        return f"{self.settings.hours_per_fte_month:.1f}"
+
+    @property
+    def hours_per_week_text(self) -> str:
+        return f"{self.settings.hours_per_week_per_fte:g}"
+
+    @property
+    def substitute_cost_text(self) -> str:
+        return f"{self.settings.substitute_cost_nok_per_hour:,.0f}\u00a0kr".replace(",", "\u00a0")
+
+    @property
+    def substitute_cost_given(self) -> bool:
+        return self.settings.substitute_cost_given
+
+
+def summary_by_allocation(summary: pd.DataFrame) -> pd.DataFrame:
+    """The plan summary indexed by allocation name (``plan``, ``proportional key``,
+    ``no pool``), whether the allocation is the index or a column."""
+    frame = summary.set_index("allocation") if "allocation" in summary.columns else summary
+    missing = [a for a in ALLOCATIONS if a not in frame.index]
+    if missing:
+        raise ValueError(f"plan summary lacks allocation(s) {missing}: {list(frame.index)}")
+    return frame
+
+
+def total_unmet(frame: pd.DataFrame, layout: SummaryLayout) -> pd.Series:
+    """Unmet FTE-months over all resources, per row."""
+    return frame[list(layout.unmet.values())].sum(axis=1)
+
+
+def substitute_table(
+    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+) -> pd.DataFrame:
+    """Per allocation: unmet FTE-months (all resources), substitute hours and their cost in NOK,
+    and the cost avoided against the proportional key and against no pool."""
+    frame = summary_by_allocation(summary)
+    unmet = total_unmet(frame, layout).reindex(list(ALLOCATIONS))
+    hours = unmet * settings.hours_per_fte_month
+    cost = hours * settings.substitute_cost_nok_per_hour
+    return pd.DataFrame({
+        "allocation": list(ALLOCATIONS),
+        "unmet_fte_months": unmet.to_numpy(),
+        "substitute_hours": hours.to_numpy(),
+        "substitute_cost_nok": cost.to_numpy(),
+        "avoided_vs_key_nok": (cost[KEY] - cost).to_numpy(),
+        "avoided_vs_nothing_nok": (cost[NOTHING] - cost).to_numpy(),
+    })
+
+
+def benefits_table(summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+                   ) -> pd.DataFrame:
+    """One row per benefit: the plan's value, the baseline's (proportional key), doing
+    nothing's, and the gain against each (positive = the plan is better). ``kind_of_value``
+    says how a row's numbers are written (NOK, hours, FTE-months)."""
+    frame = summary_by_allocation(summary)
+    substitute = substitute_table(summary, layout, settings).set_index("allocation")
+    rows: list[tuple[str, str, ColumnKind, str, pd.Series]] = [
+        ("avoided cost", "Substitute cost", "nok", "NOK", substitute["substitute_cost_nok"]),
+        ("time saved", "Substitute hours to find and book", "hours", "hours",
+         substitute["substitute_hours"]),
+    ]
+    for resource, column in layout.unmet.items():
+        rows.append(("higher quality",
+                     f"Unmet {RESOURCE_LABELS.get(resource, resource)} need", "fte",
+                     "FTE-months", frame[column]))
+    for norm, column in layout.breach.items():
+        rows.append(("higher quality", f"Breach of the {NORM_LABELS.get(norm, norm)}", "fte",
+                     "kindergarten-months", frame[column]))
+    records: list[dict[str, Any]] = []
+    for kind, measure, value_kind, unit, values in rows:
+        by_allocation = {a: float(cast(float, values[a])) for a in ALLOCATIONS}
+        records.append({
+            "kind": kind, "measure": measure, "kind_of_value": value_kind, "unit": unit,
+            **by_allocation,
+            "gain_vs_key": by_allocation[KEY] - by_allocation[PLAN],
+            "gain_vs_nothing": by_allocation[NOTHING] - by_allocation[PLAN],
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def benefit_cards(summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+                  ) -> list[BenefitCard]:
+    """The headline: the three kinds of benefit against the proportional key."""
+    frame = summary_by_allocation(summary)
+    substitute = substitute_table(summary, layout, settings).set_index("allocation")
+    avoided = _at(substitute, PLAN, "avoided_vs_key_nok")
+    hours = _at(substitute, KEY, "substitute_hours") - _at(substitute, PLAN, "substitute_hours")
+    cards = [
+        BenefitCard("cost", "avoided cost", avoided, _nok(avoided),
+                    "substitute cost avoided against the proportional key, same pools"),
+        BenefitCard("time", "time saved", hours, f"{hours:,.0f}\u00a0h".replace(",", "\u00a0"),
+                    "substitute hours that need not be found and booked"),
+    ]
+    if layout.breach:
+        breaches = sum(_at(frame, KEY, c) - _at(frame, PLAN, c) for c in layout.breach.values())
+        cards.append(BenefitCard("quality", "higher quality", breaches, f"{breaches:,.1f}",
+                                 "fewer kindergarten-months in breach of a norm"))
+    if "resource_pedagogue" in layout.unmet:
+        column = layout.unmet["resource_pedagogue"]
+        gain = _at(frame, KEY, column) - _at(frame, PLAN, column)
+        cards.append(BenefitCard("special-needs", "higher quality", gain, f"{gain:,.1f}",
+                                 "more FTE-months of § 31/§ 37 help delivered"))
+    return cards
+
+
+def _at(frame: pd.DataFrame, row: str, column: str) -> float:
+    return float(cast(float, frame.at[row, column]))
+
+
+def _nok(value: float) -> str:
+    return f"{value:,.0f}\u00a0kr".replace(",", "\u00a0")
+
+
+def area_table(
+    district: District, outcomes: pd.DataFrame, layout: SummaryLayout
+) -> pd.DataFrame:
+    """Areas ranked by low-income share (highest first) with expected unmet FTE-months (all
+    resources) under each allocation, summed over the area's kindergartens.
+
+    ``outcomes``: one row per kindergarten and allocation with the summary's measure columns.
+    An area's low-income share is the mean of its kindergartens' shares in the last month.
+    """
+    info = kindergarten_info(district)
+    unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
+    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation", values="unmet_total",
+                             aggfunc="sum")
+    merged = info.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="left")
+    grouped = merged.groupby(AREA).agg(
+        kindergartens=(KINDERGARTEN_ID, "size"),
+        low_income_share=("low_income_share", "mean"),
+        **{a: (a, "sum") for a in ALLOCATIONS if a in merged.columns},
+    )
+    grouped = grouped.sort_values("low_income_share", ascending=False, na_position="last")
+    grouped.insert(0, "rank", range(1, len(grouped) + 1))
+    grouped["gain_vs_key"] = grouped[KEY] - grouped[PLAN]
+    return grouped.reset_index()
+
+
+def kindergarten_info(district: District) -> pd.DataFrame:
+    """Name, area, capacity and the last month's decisions and low-income share per
+    kindergarten (the report's per-kindergarten context)."""
+    kg = district.kindergartens
+    columns = [KINDERGARTEN_ID, "name", "capacity"]
+    info = kg[columns].copy()
+    info[AREA] = kg[AREA].fillna("(no area)") if AREA in kg.columns else "(no area)"
+    last = district.monthly.sort_values("month").groupby(KINDERGARTEN_ID).tail(1)
+    for column in ("vedtak_31", "vedtak_37", "low_income_share"):
+        values = last.set_index(KINDERGARTEN_ID)[column] if column in last.columns else None
+        info[column] = info[KINDERGARTEN_ID].map(values) if values is not None else float("nan")
+    return info
+
+
+def kindergarten_table(
+    district: District, lines: pd.DataFrame, outcomes: pd.DataFrame, layout: SummaryLayout
+) -> pd.DataFrame:
+    """One row per kindergarten: area, decisions (suppressed when shown), the plan's change per
+    resource and expected unmet FTE-months and breach months under each allocation."""
+    info = kindergarten_info(district)
+    change = lines.pivot_table(index=KINDERGARTEN_ID, columns="resource", values="change_fte",
+                               aggfunc="sum").add_prefix("change_")
+    unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout),
+                            breach_total=outcomes[list(layout.breach.values())].sum(axis=1))
+    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation",
+                             values=["unmet_total", "breach_total"], aggfunc="sum")
+    wide.columns = [f"{pair[0]}:{pair[1]}" for pair in wide.columns]
+    table = info.merge(change, left_on=KINDERGARTEN_ID, right_index=True, how="left")
+    table = table.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="left")
+    return table.sort_values(["low_income_share", KINDERGARTEN_ID],
+                             ascending=[False, True], na_position="last", ignore_index=True)
+
+
+def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Column, ...]:
+    """Labels for the plan summary's own columns, in its own order."""
+    columns = [Column("allocation", "allocation")]
+    for resource, column in layout.unmet.items():
+        columns.append(Column(column, f"unmet {RESOURCE_LABELS.get(resource, resource)} "
+                                      "FTE-months", "fte"))
+    for norm, column in layout.breach.items():
+        columns.append(Column(column, f"kindergarten-months in breach of the "
+                                      f"{NORM_LABELS.get(norm, norm)}", "fte"))
+    known = set(layout.unmet.values()) | set(layout.breach.values()) | {"allocation"}
+    for column in map(str, summary.columns):
+        if column not in known:
+            kind: ColumnKind = "fte" if pd.api.types.is_numeric_dtype(summary[column]) else "text"
+            columns.append(Column(column, re.sub(r"_", " ", column), kind))
+    return tuple(columns)

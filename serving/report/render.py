@@ -1,0 +1,36 @@
+"""Render a :class:`~serving.report.numbers.BenefitReport` as one self-contained HTML file.
+
+The template sits beside this module; autoescaping is on, images are ``data:`` URIs and the
+style is inline, so the file needs no network and no other file to open.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from serving.report.numbers import BenefitReport
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "benefit_report.html"
+
+
+def render_report_html(report: BenefitReport) -> str:
+    """The whole report as an HTML string."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template(TEMPLATE_NAME).render(r=report)
+
+
+def write_report(report: BenefitReport, path: Path) -> Path:
+    """Write the report to ``path`` (folders created) and return the absolute path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report_html(report), encoding="utf-8")
+    return path.resolve()
