@@ -35,6 +35,8 @@ def shown(value: object) -> object:
     """A value as a report shows it: months as YYYY-MM, numpy scalars as Python ones."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
     if isinstance(value, pd.Period):
         return str(value)
     if isinstance(value, np.generic):
@@ -122,6 +124,8 @@ def schema_problems(
                 continue  # pandera lists each key column; one problem per row is enough
             mask = np.zeros(n_rows, dtype=bool)
             mask[index] = True
+            for k in key:  # a key that failed to parse is reported once, as that failure
+                mask &= ~already_reported.get(k, np.zeros(n_rows, dtype=bool))
             key_text = _listed_values(
                 mask, lambda i: ", ".join(str(shown(typed[k].iat[i])) for k in key)
             )

@@ -141,7 +141,8 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
             failed[spec.name] = parsed.failed
         else:
             columns[spec.name] = _empty_column(spec, n_rows)
-            failed[spec.name] = np.ones(n_rows, dtype=bool)  # reported as a missing column
+            # A missing required column is reported once, not again on every row.
+            failed[spec.name] = np.full(n_rows, spec.required)
     contract_names = {spec.name for spec in specs}
     for name in frame.columns:
         if name not in contract_names:

@@ -1,0 +1,186 @@
+"""The data commands: ``simulate`` a district, ``validate`` a data set, build its ``features``.
+
+Heavy libraries are imported inside each command, so ``bemanning --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from serving.commands.common import console, user_errors
+
+if TYPE_CHECKING:
+    from features.contract import District
+
+DataArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or .xlsx) "
+        "or one DuckDB file holding tables of those names.",
+        show_default=False,
+    ),
+]
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        help="TOML file renaming the export's headers to the contract's, one \\[table] per data "
+        'table, e.g. \\[monthly] "Antall barn under 3 år" = "children_under3".',
+    ),
+]
+Preset = Literal["district", "city", "nation"]
+FileFormat = Literal["csv", "parquet", "xlsx", "duckdb"]
+
+
+def simulate(
+    out: Annotated[
+        Path, typer.Argument(help="Folder to write the simulated data set to.", show_default=False)
+    ],
+    preset: Annotated[
+        Preset,
+        typer.Option(help="Size: district (~45 kindergartens), city (~700), nation (~5,500)."),
+    ] = "district",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    start: Annotated[
+        str | None, typer.Option(help="First month, YYYY-MM (default: the preset's).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last month, YYYY-MM (default: the preset's).")
+    ] = None,
+    fmt: Annotated[
+        FileFormat, typer.Option("--format", help="File format of the written tables.")
+    ] = "csv",
+) -> None:
+    """Simulate a district (SIMULATED data, documented generating process) and write it."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from features.contract import SIMULATED_LABEL, parse_month
+    from features.errors import Problem, UserInputError
+    from features.simulate import simulate_district, write_simulation
+
+    problems = []
+    months = {}
+    for option, text in (("--start", start), ("--end", end)):
+        if text is None:
+            continue
+        try:
+            months[option] = parse_month(text)
+        except ValueError:
+            problems.append(Problem(file=option, rule="month must be YYYY-MM", value=text))
+    if not problems and len(months) == 2 and months["--end"] < months["--start"]:
+        problems.append(Problem(file="--end", rule="--end is before --start", value=end))
+    if problems:
+        raise UserInputError("bad options for simulate", problems)
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"Simulating the {preset} preset", total=None)
+
+        def progress(done: float, total: float | None = None, description: str | None = None) -> None:
+            bar.update(task, completed=done, total=total, description=description or None)
+
+        sim = simulate_district(
+            preset, seed=seed, start=months.get("--start"), end=months.get("--end"),
+            progress=progress,
+        )
+        bar.update(task, description="Writing files")
+        written = write_simulation(sim, out, fmt=fmt)
+
+    district = sim.district
+    console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")
+    console.print(_summary(district))
+    console.print(f"Wrote {len(written)} files to {out} ({fmt}), ground truth included.")
+
+
+def validate(data: DataArgument, columns: ColumnsOption = None) -> None:
+    """Check a data set against the data contract; list every problem, or print OK."""
+    from features.validate import read_district
+
+    with console.status("Reading and checking the data…"):
+        district = read_district(data, column_mapping=columns)
+    if district.simulated:
+        console.print(f"[bold yellow]{_simulated_label()}[/]")
+    console.print(f"[bold green]OK[/] {_summary(district)}")
+    _print_warnings(district)
+
+
+def features(
+    data: DataArgument,
+    out: Annotated[
+        Path, typer.Option("--out", help="Parquet file for the feature table.", show_default=False)
+    ],
+    columns: ColumnsOption = None,
+) -> None:
+    """Validate a data set and build its point-in-time kindergarten × month feature table."""
+    from features.contract import KNOWN_FUTURE_PREFIX
+    from features.errors import UserInputError
+    from features.table import MONTHLY_VALUE_COLUMNS, build_feature_table
+    from features.validate import read_district
+
+    if out.suffix.lower() != ".parquet":
+        raise UserInputError(f"--out {out} must be a .parquet file")
+    with console.status("Reading and checking the data…"):
+        district = read_district(data, column_mapping=columns)
+    if district.simulated:
+        console.print(f"[bold yellow]{_simulated_label()}[/]")
+    console.print(f"[green]Valid:[/] {_summary(district)}")
+    _print_warnings(district)
+    with console.status("Building the feature table…"):
+        table = build_feature_table(district)
+    with console.status(f"Writing {out}…"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = table.copy()
+        month_columns = [c for c in written.columns if str(written[c].dtype).startswith("period")]
+        for column in month_columns:
+            written[column] = written[column].dt.strftime("%Y-%m")
+        written.to_parquet(out, index=False)
+
+    not_features = {"kindergarten_id", "month", "district", *MONTHLY_VALUE_COLUMNS}
+    feature_names = [c for c in table.columns if c not in not_features]
+    known_future = [c for c in feature_names if c.startswith(KNOWN_FUTURE_PREFIX)]
+    console.print(
+        f"Wrote {out}: {len(table):,} rows × {len(table.columns)} columns; "
+        f"{len(feature_names) - len(known_future)} point-in-time features and "
+        f"{len(known_future)} known-future features ({KNOWN_FUTURE_PREFIX}*)."
+    )
+
+
+def _simulated_label() -> str:
+    from features.contract import SIMULATED_LABEL
+
+    return SIMULATED_LABEL
+
+
+def _summary(district: District) -> str:
+    monthly = district.monthly
+    n_months = monthly["month"].nunique()
+    return (
+        f"{len(district.kindergartens):,} kindergartens, {n_months} months "
+        f"({district.first_month} – {district.last_month}), {len(monthly):,} monthly rows"
+        + ("" if district.population is None else f", {len(district.population):,} population rows")
+        + f"; fingerprint {district.fingerprint()}"
+    )
+
+
+def _print_warnings(district: District) -> None:
+    if not district.warnings:
+        return
+    console.print("[yellow]Warnings (shown, not fatal):[/]")
+    for warning in district.warnings:
+        console.print(f"  [yellow]{warning}[/]", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate``, ``validate`` and ``features`` to the ``bemanning`` app."""
+    app.command("simulate")(user_errors(simulate))
+    app.command("validate")(user_errors(validate))
+    app.command("features")(user_errors(features))
