@@ -31,6 +31,7 @@ from serving.report.numbers import (
 from serving.report.tables import Column, ReportTable
 from training.evaluation import forecast_quality_summary
 
+
 def build_benefit_report(
     district: District,
     plan: Any,

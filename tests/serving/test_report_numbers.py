@@ -1,0 +1,112 @@
+"""The benefit report's arithmetic: suppression of small decision counts, substitute hours and
+cost, and benefits that are exact differences of the plan summary's cells."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from serving.report.numbers import (
+    KEY,
+    NOTHING,
+    PLAN,
+    ReportSettings,
+    SummaryLayout,
+    benefit_cards,
+    benefits_table,
+    substitute_table,
+)
+from serving.report.privacy import suppress_count, suppress_decision_counts
+from serving.report.tables import format_cell
+
+SUMMARY = pd.DataFrame(
+    {
+        "unmet_staff_fte_months": [4.0, 10.0, 16.0],
+        "unmet_pedagogue_fte_months": [1.0, 3.0, 5.0],
+        "unmet_resource_pedagogue_fte_months": [2.0, 2.5, 9.0],
+        "breach_staffing_months": [3.0, 7.0, 12.0],
+        "breach_pedagogue_months": [1.0, 2.0, 4.0],
+    },
+    index=pd.Index([PLAN, KEY, NOTHING], name="allocation"),
+)
+
+
+@pytest.mark.parametrize(("count", "shown"), [(0, "<5"), (1, "<5"), (4, "<5"), (5, "5"),
+                                              (12, "12"), (None, "–")])
+def test_decision_counts_under_five_are_suppressed(count: int | None, shown: str) -> None:
+    assert suppress_count(count) == shown
+
+
+def test_suppressed_count_leaks_no_raw_value() -> None:
+    cell = format_cell(3, "decisions")
+    assert cell.text == "<5" and cell.value is None
+    assert format_cell(7, "decisions").value == 7
+
+
+def test_suppression_touches_only_decision_columns() -> None:
+    frame = pd.DataFrame({"vedtak_31": [2, 9], "vedtak_37": [0, 5], "children_over3": [3, 40]})
+    shown = suppress_decision_counts(frame)
+    assert shown["vedtak_31"].tolist() == ["<5", "9"]
+    assert shown["vedtak_37"].tolist() == ["<5", "5"]
+    assert shown["children_over3"].tolist() == [3, 40]
+
+
+def test_layout_reads_resources_and_norms_from_column_names() -> None:
+    layout = SummaryLayout.of(SUMMARY)
+    assert layout.unmet == {
+        "staff": "unmet_staff_fte_months",
+        "pedagogue": "unmet_pedagogue_fte_months",
+        "resource_pedagogue": "unmet_resource_pedagogue_fte_months",
+    }
+    assert layout.breach == {"staffing": "breach_staffing_months",
+                             "pedagogue": "breach_pedagogue_months"}
+
+
+def test_one_fte_month_is_162_5_substitute_hours() -> None:
+    settings = ReportSettings(substitute_cost_nok_per_hour=400.0)
+    assert settings.hours_per_fte_month == pytest.approx(37.5 * 52 / 12) == pytest.approx(162.5)
+    table = substitute_table(SUMMARY, SummaryLayout.of(SUMMARY), settings).set_index("allocation")
+    # plan: 4 + 1 + 2 = 7 unmet FTE-months → 1137.5 h → 455,000 NOK
+    assert table.loc[PLAN, "unmet_fte_months"] == pytest.approx(7.0)
+    assert table.loc[PLAN, "substitute_hours"] == pytest.approx(1137.5)
+    assert table.loc[PLAN, "substitute_cost_nok"] == pytest.approx(455_000.0)
+    # the key leaves 15.5 FTE-months: 8.5 more than the plan
+    assert table.loc[PLAN, "avoided_vs_key_nok"] == pytest.approx(8.5 * 162.5 * 400)
+    assert table.loc[KEY, "avoided_vs_key_nok"] == 0.0
+
+
+def test_benefits_are_differences_of_summary_cells() -> None:
+    layout = SummaryLayout.of(SUMMARY)
+    table = benefits_table(SUMMARY, layout, ReportSettings())
+    staff = table[table["measure"].str.contains("staff need")].iloc[0]
+    assert staff[PLAN] == SUMMARY.loc[PLAN, "unmet_staff_fte_months"]
+    assert staff["gain_vs_key"] == pytest.approx(10.0 - 4.0)
+    assert staff["gain_vs_nothing"] == pytest.approx(16.0 - 4.0)
+    breach = table[table["measure"].str.contains("staffing norm")].iloc[0]
+    assert breach["unit"] == "kindergarten-months"
+    assert breach["gain_vs_key"] == pytest.approx(4.0)
+    assert set(table["kind"]) == {"avoided cost", "time saved", "higher quality"}
+
+
+def test_headline_cards_cover_all_three_kinds_of_benefit() -> None:
+    cards = {c.key: c for c in benefit_cards(SUMMARY, SummaryLayout.of(SUMMARY),
+                                             ReportSettings(substitute_cost_nok_per_hour=350))}
+    assert cards["cost"].value == pytest.approx(8.5 * 162.5 * 350)
+    assert cards["time"].value == pytest.approx(8.5 * 162.5)
+    assert cards["quality"].value == pytest.approx((7 - 3) + (2 - 1))
+    assert cards["special-needs"].value == pytest.approx(0.5)
+    assert {c.kind for c in cards.values()} == {"avoided cost", "time saved", "higher quality"}
+
+
+def test_summary_without_unmet_columns_is_refused() -> None:
+    with pytest.raises(ValueError, match="no unmet-need columns"):
+        SummaryLayout.of(pd.DataFrame({"cost": [1.0]}))
+
+
+def test_numbers_are_written_with_units() -> None:
+    assert format_cell(1234567.4, "nok").text == "1\u00a0234\u00a0567\u00a0kr"
+    assert format_cell(0.234, "share").text == "23.4\u00a0%"
+    assert format_cell(12.345, "fte").text == "12.3"
+    assert format_cell(math.nan, "fte").text == "–"
