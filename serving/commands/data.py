@@ -55,7 +55,13 @@ def simulate(
     ] = "csv",
 ) -> None:
     """Simulate a district (SIMULATED data, documented generating process) and write it."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from features.contract import SIMULATED_LABEL, parse_month
     from features.errors import Problem, UserInputError
@@ -78,15 +84,19 @@ def simulate(
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"Simulating the {preset} preset", total=None)
+        task = bar.add_task(f"Simulating the {preset} preset (months)", total=None)
 
-        def progress(done: float, total: float | None = None, description: str | None = None) -> None:
-            bar.update(task, completed=done, total=total, description=description or None)
+        def progress(
+            done: float, total: float | None = None, description: str | None = None
+        ) -> None:
+            bar.update(task, completed=done, total=total)
+            if description:
+                bar.update(task, description=description)
 
         sim = simulate_district(
             preset, seed=seed, start=months.get("--start"), end=months.get("--end"),
