@@ -1,0 +1,30 @@
+"""The allocation optimiser: convex need curves from scenarios, a MILP over pools, budget, moves
+and pins (HiGHS), today's proportional key, and explanations of each line."""
+
+from models.allocation.curves import NeedWeights, build_curves, cvar, equity_weights, shortfalls
+from models.allocation.milp import SolverOptions, solve_allocation
+from models.allocation.problem import (
+    AllocationProblem,
+    AllocationSolution,
+    ConvexCurve,
+    PinIndex,
+    convexify,
+)
+from models.allocation.proportional import largest_remainder, proportional_allocation
+
+__all__ = [
+    "AllocationProblem",
+    "AllocationSolution",
+    "ConvexCurve",
+    "NeedWeights",
+    "PinIndex",
+    "SolverOptions",
+    "build_curves",
+    "convexify",
+    "cvar",
+    "equity_weights",
+    "largest_remainder",
+    "proportional_allocation",
+    "shortfalls",
+    "solve_allocation",
+]

@@ -1,0 +1,153 @@
+"""From need scenarios to the optimiser's convex curves, and the plain measures a planner reads.
+
+Per kindergarten there are three curves, each a function of the extra FTE it gets:
+
+* **staff** — staffing-norm shortfall (weight ``legal``) plus the shortfall below the quality
+  buffer need × 1.1 (weight ``quality``), against *effective* supply (contracted × (1 − sick
+  leave)); extra pedagogues count as staff too, so the curve's supply is staff + pedagogue change.
+* **pedagogue** — pedagogue-norm shortfall in whole positions (weight ``legal``), on paper: the
+  norm counts positions, and a sick pedagogue's hours are covered by the staff curve's supply.
+* **resource_pedagogue** — § 31/§ 37 hours not delivered, in FTE (weight ``special_needs``),
+  against effective resource-pedagogue supply.
+
+Each curve is eq_k × (E[L] + cvar_weight · CVaR_risk[L]) with L a scenario's weighted shortfall
+summed over the months (FTE-months) and eq_k the kindergarten's equity weight. CVaR is taken per
+kindergarten and curve, not district-wide: it keeps the MILP separable and small, and the sum of
+per-kindergarten CVaRs bounds the district's tail from above (CVaR is subadditive).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.contract import RESOURCES
+from models.allocation.problem import ConvexCurve, convexify
+from models.needs import NeedScenarios
+
+#: sick leave is capped here when converting effective need to contracted FTE
+MAX_SICK_LEAVE = 0.95
+
+
+@dataclass(frozen=True)
+class NeedWeights:
+    """Objective weights per FTE-month short (settings shown with every plan)."""
+
+    legal: float = 10.0  #: staffing and pedagogue norm shortfall
+    special_needs: float = 3.0  #: § 31/§ 37 hours not delivered
+    quality: float = 1.0  #: shortfall below the quality buffer
+    quality_buffer: float = 1.1  #: staffing need × this = the quality level
+    cvar_weight: float = 0.5  #: weight of the CVaR term beside the expectation
+
+
+def equity_weights(
+    low_income_share: np.ndarray, minority_language_share: np.ndarray, equity_weight: float
+) -> np.ndarray:
+    """1 + equity_weight × (low-income share + minority-language share); missing shares count 0.
+
+    At the default knob 1.0 a kindergarten where half the children are in low-income families
+    and half speak a minority language weighs its unmet need twice as much as one with neither.
+    """
+    low = np.nan_to_num(np.asarray(low_income_share, dtype=float))
+    minority = np.nan_to_num(np.asarray(minority_language_share, dtype=float))
+    return 1.0 + equity_weight * (low + minority)
+
+
+def cvar(losses: np.ndarray, risk: float) -> np.ndarray:
+    """Mean of the worst (1 − risk) share of scenarios along axis 0 (fractional scenarios
+    weighted exactly), e.g. risk 0.9 → mean of the worst 10 %."""
+    n = losses.shape[0]
+    tail = (1.0 - risk) * n
+    ordered = -np.sort(-losses, axis=0)
+    if tail <= 0:
+        return ordered[0]
+    whole = min(math.floor(tail + 1e-9), n)
+    total = ordered[:whole].sum(axis=0)
+    if whole < n and tail - whole > 1e-9:
+        total = total + (tail - whole) * ordered[whole]
+    return total / min(tail, n)
+
+
+def shortfalls(needs: NeedScenarios, change_fte: np.ndarray, buffer: float = 1.1
+               ) -> dict[str, np.ndarray]:
+    """Unweighted shortfall (S, K, M) per need for a change (K, R) in FTE: ``staffing`` and
+    ``quality`` in effective FTE, ``pedagogue`` in positions, ``special_needs`` in FTE."""
+    change = np.asarray(change_fte, dtype=float)
+    staff_i, ped_i, res_i = (RESOURCES.index(r) for r in RESOURCES)
+    staff_supply = needs.effective_supply(
+        needs.current_fte[:, staff_i] + change[:, staff_i] + change[:, ped_i])
+    staff_need = needs.staff_need_fte
+    return {
+        "staffing": np.maximum(staff_need - staff_supply, 0.0),
+        "quality": np.maximum(buffer * staff_need - staff_supply, 0.0),
+        "pedagogue": np.maximum(
+            needs.pedagogue_need - (needs.current_fte[:, ped_i] + change[:, ped_i])[None, :, None],
+            0.0),
+        "special_needs": np.maximum(
+            needs.special_needs_fte
+            - needs.effective_supply(needs.current_fte[:, res_i] + change[:, res_i]), 0.0),
+    }
+
+
+def _grid_step(steps: list[float]) -> float:
+    milli = [round(s * 1000) for s in steps]
+    return math.gcd(*milli) / 1000.0
+
+
+def build_curves(
+    needs: NeedScenarios,
+    *,
+    step_fte: np.ndarray,
+    remove_cap_fte: np.ndarray,
+    risk: float,
+    equity: np.ndarray,
+    weights: NeedWeights | None = None,
+) -> list:
+    """The three curves per kindergarten, sampled exactly on the step grid from ``y0`` (the most
+    a move could take away) to one step past the point where no scenario is short."""
+    w = weights or NeedWeights()
+    staff_i, ped_i, res_i = (RESOURCES.index(r) for r in RESOURCES)
+    sick = np.minimum(needs.sick_leave_rate, MAX_SICK_LEAVE)
+    keep = 1.0 - sick
+    staff_need, ped_need, res_need = (
+        needs.staff_need_fte, needs.pedagogue_need, needs.special_needs_fte)
+    cur = needs.current_fte
+    specs = [
+        ("staff", (staff_i, ped_i), _grid_step([step_fte[staff_i], step_fte[ped_i]])),
+        ("pedagogue", (ped_i,), float(step_fte[ped_i])),
+        ("resource_pedagogue", (res_i,), float(step_fte[res_i])),
+    ]
+    curves: list[ConvexCurve] = []
+    for k in range(len(needs.kindergarten_ids)):
+        for name, members, dy in specs:
+            coef = np.zeros(len(RESOURCES))
+            coef[list(members)] = 1.0
+            y0 = -float(np.dot(coef, remove_cap_fte[k]))
+            if name == "staff":
+                base = cur[k, staff_i]
+                flat = float(np.max(w.quality_buffer * staff_need[:, k] / keep[:, k])) - base
+            elif name == "pedagogue":
+                base = cur[k, ped_i]
+                flat = float(np.max(ped_need[:, k])) - base
+            else:
+                base = cur[k, res_i]
+                flat = float(np.max(res_need[:, k] / keep[:, k])) - base
+            n_points = max(math.ceil((flat - y0) / dy - 1e-9), 0) + 2
+            y = y0 + dy * np.arange(n_points)
+            supply = base + y  # (J,)
+            if name == "staff":
+                eff = supply[None, None, :] * keep[:, k, :, None]
+                need = staff_need[:, k, :, None]
+                loss = (w.legal * np.maximum(need - eff, 0).sum(axis=1)
+                        + w.quality * np.maximum(w.quality_buffer * need - eff, 0).sum(axis=1))
+            elif name == "pedagogue":
+                loss = w.legal * np.maximum(
+                    ped_need[:, k, :, None] - supply[None, None, :], 0).sum(axis=1)
+            else:
+                eff = supply[None, None, :] * keep[:, k, :, None]
+                loss = w.special_needs * np.maximum(res_need[:, k, :, None] - eff, 0).sum(axis=1)
+            values = equity[k] * (loss.mean(axis=0) + w.cvar_weight * cvar(loss, risk))
+            curves.append(ConvexCurve(k, tuple(coef), y0, dy, convexify(values), name))
+    return curves

@@ -1,0 +1,133 @@
+"""The allocation problem as plain data: convex need curves per kindergarten, pools, budget,
+moves, pins and the previous plan; and the solution the optimiser returns.
+
+Units: FTE (årsverk) for every quantity of staff; objective values are *weighted unmet
+FTE-months* (a position short for one month = 1 before weights); money in NOK for the plan period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+PinKind = Literal["fix", "floor", "ban"]
+
+
+@dataclass(frozen=True)
+class ConvexCurve:
+    """A convex, non-increasing piecewise-linear cost of one kindergarten's extra supply ``y``.
+
+    ``y`` (FTE) is a weighted sum of the kindergarten's changes per resource
+    (``coefficients[r]`` FTE of supply per FTE of change of resource r, e.g. a pedagogue also
+    counts as staff). ``values[j]`` is the exact cost at ``y0 + j·dy``; between grid points the
+    curve is linear and past the end it continues with the last slope.
+    """
+
+    kindergarten: int
+    coefficients: tuple[float, ...]
+    y0: float
+    dy: float
+    values: np.ndarray
+    need: str = ""
+
+    @property
+    def slopes(self) -> np.ndarray:
+        """Cost change per FTE on each grid segment (non-decreasing, ≤ 0)."""
+        return np.diff(self.values) / self.dy
+
+    def __call__(self, y: float | np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        grid = self.y0 + self.dy * np.arange(len(self.values))
+        inside = np.interp(y, grid, self.values)
+        last_slope = self.slopes[-1] if len(self.values) > 1 else 0.0
+        beyond = self.values[-1] + last_slope * (y - grid[-1])
+        return np.where(y > grid[-1], beyond, inside)
+
+
+def convexify(values: np.ndarray) -> np.ndarray:
+    """Make sampled values exactly convex and non-increasing (removes floating-point noise only:
+    the inputs are exact samples of a convex non-increasing function)."""
+    if len(values) < 2:
+        return values.astype(float)
+    slopes = np.minimum(np.maximum.accumulate(np.diff(values)), 0.0)
+    return np.concatenate([[values[0]], values[0] + np.cumsum(slopes)])
+
+
+@dataclass(frozen=True)
+class PinIndex:
+    """A planner's pin in index form: kindergarten k, resource r, kind and extra FTE."""
+
+    kindergarten: int
+    resource: int
+    kind: PinKind
+    value_fte: float = 0.0
+    label: str = ""
+
+
+@dataclass
+class AllocationProblem:
+    """Everything the MILP needs; K kindergartens, R resources.
+
+    ``pools_fte[r]`` is ``inf`` when a resource has no pool (only the budget limits it);
+    ``cost_per_fte_nok[r]`` is the cost of one FTE over the plan period. ``current_fte`` bounds
+    what a move can take away; ``previous_change_fte`` is the plan the churn term stays near.
+    """
+
+    kindergarten_ids: tuple[str, ...]
+    resources: tuple[str, ...]
+    step_fte: np.ndarray
+    cost_per_fte_nok: np.ndarray
+    curves: list[ConvexCurve]
+    pools_fte: np.ndarray
+    current_fte: np.ndarray
+    budget_nok: float | None = None
+    max_moves: int = 0
+    pins: tuple[PinIndex, ...] = ()
+    previous_change_fte: np.ndarray | None = None
+    #: objective units per FTE of change away from the previous plan (small: a tie-breaker that
+    #: keeps plans stable, far below the value of covering a need)
+    churn_weight: float = 0.01
+    #: objective units per NOK of net new spending: 0.01 per million NOK, so money never outweighs
+    #: a need but a pool FTE with no value anywhere is left unspent
+    cost_weight_per_nok: float = 1e-8
+
+    @property
+    def n_kindergartens(self) -> int:
+        return len(self.kindergarten_ids)
+
+    @property
+    def n_resources(self) -> int:
+        return len(self.resources)
+
+    def need_cost(self, change_fte: np.ndarray) -> float:
+        """Σ over curves of the weighted unmet need for a change (K×R FTE) — the part of the
+        objective that measures need, without money, churn or tie-breaking."""
+        total = 0.0
+        for curve in self.curves:
+            y = float(np.dot(curve.coefficients, change_fte[curve.kindergarten]))
+            total += float(curve(y))
+        return total
+
+
+@dataclass
+class AllocationSolution:
+    """The optimiser's answer: FTE added and removed per kindergarten × resource, and how good."""
+
+    add_fte: np.ndarray
+    remove_fte: np.ndarray
+    objective: float
+    need_cost: float
+    status: str
+    mip_gap: float
+    solve_seconds: float
+    time_limited: bool = False
+    #: elastic slack per violated constraint (empty when the request was feasible)
+    violations: dict[str, float] = field(default_factory=dict)
+    pool_used_fte: np.ndarray | None = None
+    moves_used: int = 0
+
+    @property
+    def change_fte(self) -> np.ndarray:
+        return self.add_fte - self.remove_fte

@@ -1,0 +1,210 @@
+"""Needs as joint scenarios: what each kindergarten will need, month by month, under the norms.
+
+From forecasts in the contract's long format (and, when available, backtest predictions with the
+actual values) draw ``n_scenarios`` joint scenarios of children, decisions and sick leave per
+kindergarten × month, keeping the dependence across targets, kindergartens and months (see
+:mod:`models.needs.scenarios`), then apply the norms (:mod:`models.norms`) to every scenario.
+Arrays are shaped (scenario, kindergarten, month); the same seed gives the same scenarios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from features.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
+from features.errors import Problem, UserInputError
+from models.needs.quantiles import extend_tails, pit, quantile_function
+from models.needs.scenarios import (
+    backtest_blocks,
+    block_scores,
+    gaussian_copula_scores,
+    scores_to_probabilities,
+)
+from models.norms import NormSettings, pedagogue_positions, special_needs_fte, staffing_need_fte
+
+#: the targets a plan needs; children are required, the rest default to zero (with a warning)
+NEED_TARGETS = ("children_under3", "children_over3", "vedtak_31", "vedtak_37", "sick_leave_rate")
+REQUIRED_TARGETS = ("children_under3", "children_over3")
+
+
+@dataclass
+class NeedScenarios:
+    """Scenario arrays (S, K, M) of inputs and norm requirements, and current supply (K, R)."""
+
+    kindergarten_ids: tuple[str, ...]
+    months: pd.PeriodIndex
+    children_under3: np.ndarray
+    children_over3: np.ndarray
+    vedtak_31: np.ndarray
+    vedtak_37: np.ndarray
+    sick_leave_rate: np.ndarray
+    #: contracted FTE now, columns in :data:`features.contract.RESOURCES` order
+    current_fte: np.ndarray
+    settings: NormSettings = field(default_factory=NormSettings)
+    #: the forecast's median per target, (K, T, M) — used to explain plans in words
+    median: dict[str, np.ndarray] = field(default_factory=dict)
+    origin: pd.Period | None = None
+    source: str = "gaussian copula"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_scenarios(self) -> int:
+        return self.children_under3.shape[0]
+
+    @property
+    def staff_need_fte(self) -> np.ndarray:
+        """Staffing norm requirement, FTE (exact, fractional)."""
+        return np.stack(
+            [staffing_need_fte(self.children_under3[:, :, i], self.children_over3[:, :, i], m)
+             for i, m in enumerate(self.months)], axis=-1,
+        )
+
+    @property
+    def pedagogue_need(self) -> np.ndarray:
+        """Pedagogue norm requirement, whole positions."""
+        return np.stack(
+            [pedagogue_positions(self.children_under3[:, :, i], self.children_over3[:, :, i],
+                                 m).positions for i, m in enumerate(self.months)], axis=-1,
+        )
+
+    @property
+    def special_needs_fte(self) -> np.ndarray:
+        """FTE of help that the § 31 / § 37 decisions carry."""
+        return special_needs_fte(self.vedtak_31, self.vedtak_37, self.settings)
+
+    def requirement(self, resource: str) -> np.ndarray:
+        """(S, K, M) what each resource must cover: staff norm, pedagogue norm, decisions' hours."""
+        return {
+            "staff": self.staff_need_fte,
+            "pedagogue": self.pedagogue_need,
+            "resource_pedagogue": self.special_needs_fte,
+        }[resource]
+
+    def effective_supply(self, contracted_fte: np.ndarray) -> np.ndarray:
+        """Contracted FTE (K,) or (S, K, M) → effective FTE after sick leave, (S, K, M)."""
+        contracted = np.asarray(contracted_fte, dtype=float)
+        if contracted.ndim == 1:
+            contracted = contracted[None, :, None]
+        return contracted * (1.0 - self.sick_leave_rate)
+
+
+def pit_scores(pit_history: pd.DataFrame) -> pd.DataFrame:
+    """Backtest predictions with ``actual`` → normal scores z = Φ⁻¹(F̂(actual)) per cell.
+
+    Counts are compared the way scenarios are made (values rounded to whole children), so a
+    count's PIT is the mean of F̂ at actual ± 0.5.
+    """
+    frame = pit_history.dropna(subset=["actual"])
+    counts = frame["target"].isin(COUNT_TARGETS).to_numpy()
+    knots = extend_tails(frame[list(QUANTILE_COLUMNS)].to_numpy(float), lower=0.0)
+    actual = frame["actual"].to_numpy(float)
+    u_point = pit(knots, actual)
+    u_count = 0.5 * (pit(knots, actual - 0.5) + pit(knots, actual + 0.5))
+    u = np.where(counts, u_count, u_point)
+    return pd.DataFrame({
+        "origin": frame["origin"].astype(str).to_numpy(),
+        "kindergarten_id": frame["kindergarten_id"].astype(str).to_numpy(),
+        "target": frame["target"].to_numpy(),
+        "horizon": frame["horizon"].astype(int).to_numpy(),
+        "z": norm.ppf(u),
+    })
+
+
+def _forecast_cube(
+    forecasts: pd.DataFrame, kindergarten_ids: tuple[str, ...], months: pd.PeriodIndex,
+) -> tuple[np.ndarray, pd.Period, list[str]]:
+    """(K, T, M, 7) quantiles of the latest origin; missing optional targets become zeros."""
+    problems: list[Problem] = []
+    missing_cols = [c for c in ("kindergarten_id", "origin", "month", "target", *QUANTILE_COLUMNS)
+                    if c not in forecasts.columns]
+    if missing_cols:
+        raise UserInputError("the forecasts cannot be used", [
+            Problem("forecasts", "required column missing", column=c) for c in missing_cols])
+    frame = forecasts.copy()
+    frame["origin"] = pd.PeriodIndex(frame["origin"].astype(str), freq="M")
+    frame["month"] = pd.PeriodIndex(frame["month"].astype(str), freq="M")
+    origin = frame["origin"].max()
+    frame = frame[frame["origin"] == origin]
+    warnings: list[str] = []
+    cube = np.zeros((len(kindergarten_ids), len(NEED_TARGETS), len(months), len(QUANTILE_COLUMNS)))
+    k = pd.Index(kindergarten_ids).get_indexer(frame["kindergarten_id"].astype(str))
+    t = pd.Index(NEED_TARGETS).get_indexer(frame["target"])
+    m = pd.Index(months).get_indexer(frame["month"])
+    keep = (k >= 0) & (t >= 0) & (m >= 0)
+    seen = np.zeros(cube.shape[:3], dtype=bool)
+    cube[k[keep], t[keep], m[keep]] = frame[list(QUANTILE_COLUMNS)].to_numpy(float)[keep]
+    seen[k[keep], t[keep], m[keep]] = True
+    for ti, target in enumerate(NEED_TARGETS):
+        covered = seen[:, ti, :]
+        if covered.all():
+            continue
+        if target not in REQUIRED_TARGETS and not covered.any():
+            warnings.append(f"no forecast of {target}: taken as 0 in every scenario")
+            continue
+        for ki, mi in zip(*np.nonzero(~covered), strict=True):
+            problems.append(Problem(
+                "forecasts", f"no forecast from origin {origin} for this kindergarten and month",
+                column=target, value=f"{kindergarten_ids[ki]} {months[mi]}"))
+    if problems:
+        raise UserInputError(
+            f"the forecasts do not cover the plan period {months[0]}–{months[-1]}", problems[:50])
+    return cube, origin, warnings
+
+
+def simulate_needs(
+    forecasts: pd.DataFrame,
+    *,
+    kindergarten_ids: tuple[str, ...],
+    months: pd.PeriodIndex,
+    current_fte: np.ndarray,
+    pit_history: pd.DataFrame | None = None,
+    n_scenarios: int = 200,
+    seed: int = 0,
+    settings: NormSettings | None = None,
+) -> NeedScenarios:
+    """Draw joint scenarios for ``kindergarten_ids`` × ``months`` from the latest origin's
+    forecasts; ``current_fte`` is (K, 3) contracted FTE in :data:`RESOURCES` order."""
+    cube, origin, warnings = _forecast_cube(forecasts, kindergarten_ids, months)
+    horizons = np.array([(m - origin).n for m in months])
+    rng = np.random.default_rng(seed)
+    fallback = gaussian_copula_scores(rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS,
+                                      horizons)
+    source = "gaussian copula (no backtest history)"
+    z = fallback
+    if pit_history is not None and len(pit_history):
+        scores = pit_scores(pit_history)
+        blocks = backtest_blocks(scores, kindergarten_ids, NEED_TARGETS, horizons)
+        if np.isfinite(blocks).any():
+            z, _ = block_scores(rng, blocks, fallback)
+            source = f"backtest blocks from {blocks.shape[0]} origins, mixed with 25 % noise"
+    u = scores_to_probabilities(z)  # (S, K, T, M)
+    values = np.empty_like(u)
+    for ti, target in enumerate(NEED_TARGETS):
+        knots = extend_tails(cube[:, ti], lower=0.0)  # (K, M, 9)
+        drawn = quantile_function(knots[None], u[:, :, ti])
+        if target in COUNT_TARGETS:
+            drawn = np.maximum(np.round(drawn), 0.0)
+        else:
+            drawn = np.clip(drawn, 0.0, 1.0)
+        values[:, :, ti] = drawn
+    by_target = {t: values[:, :, i] for i, t in enumerate(NEED_TARGETS)}
+    return NeedScenarios(
+        kindergarten_ids=tuple(kindergarten_ids),
+        months=months,
+        current_fte=np.asarray(current_fte, dtype=float).reshape(len(kindergarten_ids),
+                                                                 len(RESOURCES)),
+        settings=settings or NormSettings(),
+        median={t: cube[:, i, :, QUANTILE_COLUMNS.index("p50")]
+                for i, t in enumerate(NEED_TARGETS)},
+        origin=origin,
+        source=source,
+        warnings=warnings,
+        **by_target,
+    )
+
+
+__all__ = ["NEED_TARGETS", "NeedScenarios", "pit_scores", "simulate_needs"]
