@@ -1,0 +1,212 @@
+"""The model registry as the rest of the engine sees it: load the champion, load any model URI,
+promote a version.
+
+``load_champion()`` returns a :class:`LoadedModel` whose ``.pipeline`` is the fitted
+``ForecastPipeline`` unwrapped from the pyfunc, so serving calls ``.predict(district, ...)`` and
+``.predict_contributions(...)`` on it directly, with the version, run, backtest metrics and the
+backtest predictions with actuals (``pit_history``) beside it.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from features.contract import MONTH, District
+from features.errors import Problem, UserInputError
+from training.needs_model import ModelMetadata, NeedsForecastModel, check_feature_set
+from training.settings import CHAMPION_ALIAS, TrainingSettings, load_settings
+from training.tracking import check_tracking_server, quiet_mlflow
+
+NO_CHAMPION = "no champion model yet: run `bemanning train DATA` first"
+
+
+@dataclass
+class LoadedModel:
+    """A registered (or logged) model ready to forecast, with what judges it."""
+
+    #: The fitted ``models.forecast.pipeline.ForecastPipeline``.
+    pipeline: Any
+    #: Registry version (``"3"``); for a model loaded by run or path, that URI.
+    version: str
+    run_id: str | None
+    #: Backtest metrics, one row per target × horizon × model (lightgbm and the baselines).
+    metrics: pd.DataFrame | None
+    #: Backtest predictions with ``actual`` of the LightGBM model (origin/month as Period[M]).
+    pit_history: pd.DataFrame | None
+    metadata: ModelMetadata
+    uri: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the data the model was trained on."""
+        return self.metadata.fingerprint
+
+    def check_compatible(self, district: District) -> None:
+        """Raise :class:`UserInputError` when the data lacks a column the model was fitted on."""
+        check_feature_set(self.metadata, district, f"version {self.version}")
+
+
+def load_champion(tracking_uri: str | None = None) -> LoadedModel:
+    """The model with alias ``champion``; :class:`UserInputError` when there is none yet."""
+    settings = load_settings(tracking_uri)
+    return load_model(f"models:/{settings.registered_model_name}@{CHAMPION_ALIAS}", tracking_uri)
+
+
+def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
+    """Any MLflow model URI of a `bemanning-needs` model: ``models:/bemanning-needs@champion``,
+    ``models:/bemanning-needs/3``, ``runs:/<run_id>/model`` or a local folder."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    settings = load_settings(tracking_uri)
+    quiet_mlflow()
+    is_local = not uri.startswith(("models:/", "runs:/", "models:", "runs:"))
+    if not is_local:
+        check_tracking_server(settings)
+        mlflow.set_tracking_uri(settings.tracking_uri)
+    try:
+        version, run_id = _resolve(uri, settings)
+        pyfunc = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        if _is_missing(exc):
+            if uri.endswith(f"@{CHAMPION_ALIAS}"):
+                raise UserInputError(NO_CHAMPION) from None
+            raise UserInputError(
+                f"no model at {uri}",
+                [Problem(file="--model", rule="model URI must exist in the registry", value=uri)],
+            ) from None
+        raise UserInputError(f"could not load model {uri}: {exc.message}") from None
+    except OSError as exc:
+        raise UserInputError(
+            f"could not load model {uri}: {exc}",
+            [Problem(file="--model", rule="model folder must exist", value=uri)],
+        ) from None
+    wrapped = pyfunc.unwrap_python_model()
+    if not isinstance(wrapped, NeedsForecastModel):
+        raise UserInputError(
+            f"{uri} is not a bemanning-needs model (found {type(wrapped).__name__})"
+        )
+    return LoadedModel(
+        pipeline=wrapped.pipeline,
+        version=version or uri,
+        run_id=run_id or pyfunc.metadata.run_id,
+        metrics=wrapped.backtest_metrics,
+        pit_history=_with_periods(wrapped.pit_history),
+        metadata=wrapped.metadata,
+        uri=uri,
+    )
+
+
+def promote(
+    version: str | int,
+    reason: str,
+    *,
+    forced: bool = True,
+    who: str | None = None,
+    tracking_uri: str | None = None,
+) -> None:
+    """Give ``version`` the alias ``champion`` and record who promoted it, when and why.
+
+    The record is kept as model-version tags (``promoted_by``, ``promoted_at``,
+    ``promotion_reason``, ``promotion``: ``forced`` or ``automatic``); the version that lost
+    the alias gets ``replaced_by``.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    settings = load_settings(tracking_uri)
+    quiet_mlflow()
+    check_tracking_server(settings)
+    client = MlflowClient(settings.tracking_uri)
+    name = settings.registered_model_name
+    version = str(version).strip()
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as exc:
+        if not _is_missing(exc) and "INVALID_PARAMETER" not in str(exc.error_code):
+            raise
+        known = _known_versions(client, name)
+        raise UserInputError(
+            f"no version {version} of {name}",
+            [Problem(file="VERSION", rule=f"must be one of: {known or 'none registered yet'}",
+                     value=version)],
+        ) from None
+    previous = _alias_version(client, name, CHAMPION_ALIAS)
+    client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    record = {
+        "promotion": "forced" if forced else "automatic",
+        "promoted_by": who or getpass.getuser(),
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "promotion_reason": reason,
+    }
+    for key, value in record.items():
+        client.set_model_version_tag(name, version, key, value)
+    if previous is not None and previous != version:
+        client.set_model_version_tag(name, previous, "replaced_by", version)
+
+
+def champion_version(tracking_uri: str | None = None) -> str | None:
+    """The version holding the alias ``champion``, or None."""
+    from mlflow import MlflowClient
+
+    settings = load_settings(tracking_uri)
+    quiet_mlflow()
+    return _alias_version(
+        MlflowClient(settings.tracking_uri), settings.registered_model_name, CHAMPION_ALIAS
+    )
+
+
+def _resolve(uri: str, settings: TrainingSettings) -> tuple[str | None, str | None]:
+    """(version, run id) behind a ``models:/`` URI; (None, None) for other URIs."""
+    from mlflow import MlflowClient
+
+    if not uri.startswith("models:/"):
+        return None, None
+    client = MlflowClient(settings.tracking_uri)
+    name, _, rest = uri.removeprefix("models:/").partition("/")
+    if "@" in name:
+        name, alias = name.split("@", 1)
+        found = client.get_model_version_by_alias(name, alias)
+    else:
+        found = client.get_model_version(name, rest)
+    return str(found.version), found.run_id
+
+
+def _alias_version(client: Any, name: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException as exc:
+        if _is_missing(exc) or "INVALID_PARAMETER" in str(exc.error_code):
+            return None
+        raise
+
+
+def _known_versions(client: Any, name: str) -> str:
+    try:
+        found = client.search_model_versions(f"name = '{name}'")
+    except Exception:
+        return ""
+    return ", ".join(sorted((str(v.version) for v in found), key=int))
+
+
+def _is_missing(exc: Any) -> bool:
+    return "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or (
+        "not found" in str(exc).lower()
+    )
+
+
+def _with_periods(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    out = frame.copy()
+    for column in ("origin", MONTH):
+        if column in out.columns and not isinstance(out[column].dtype, pd.PeriodDtype):
+            out[column] = pd.PeriodIndex(out[column].astype(str), freq="M")
+    return out
