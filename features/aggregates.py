@@ -51,8 +51,9 @@ def district_aggregates(
         work[f"mean_{column}"] = frame[column].astype("float64")
 
     grouped = work.groupby(["g_district", "g_month"], sort=False, observed=True)
-    sums = grouped[[c for c in work.columns if c.startswith(("num_", "den_"))] +
-                   ["children", "under3"]].transform("sum")
+    sums = grouped[
+        [c for c in work.columns if c.startswith(("num_", "den_"))] + ["children", "under3"]
+    ].transform("sum")
     out: dict[str, np.ndarray] = {
         "district_kindergartens_reporting": grouped["children"].transform("size").to_numpy(),
         "district_children": sums["children"].to_numpy(),

@@ -134,8 +134,9 @@ def population_features(
     share = np.full(n, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         if has_ages["population_1"] and has_ages["population_2"]:
-            age1, age2 = lookup(dense("population_1"), august_year), lookup(
-                dense("population_2"), august_year
+            age1, age2 = (
+                lookup(dense("population_1"), august_year),
+                lookup(dense("population_2"), august_year),
             )
             share = age2 / (age1 + age2)
         if has_ages["population_0"] and has_ages["population_1"]:

@@ -39,8 +39,7 @@ class CalendarGrid:
         first = ordinals.min()
         offsets = ordinals - first
         grid = cls(codes.astype(np.int64), offsets, len(uniques), int(offsets.max()) + 1)
-        cells = grid.cells
-        if len(np.unique(cells)) != len(cells):
+        if np.bincount(grid.cells, minlength=grid.n_series * grid.n_months).max() > 1:
             raise ValueError(f"duplicate ({id_col}, {month_col}) rows: the panel needs unique keys")
         return grid
 
@@ -63,26 +62,43 @@ class CalendarGrid:
         out[has_past] = dense.reshape(-1)[self.cells[has_past] - months]
         return out
 
-    def window_sum_count(self, dense: np.ndarray, months: int) -> tuple[np.ndarray, np.ndarray]:
+    def cumulative(self, dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Running sums of observed values and of their count along each series, with a leading
+        zero column: shape (n_series, n_months + 1). Gaps and NaN add nothing."""
+        observed = ~np.isnan(dense)
+        running_sum = np.zeros((self.n_series, self.n_months + 1))
+        running_count = np.zeros((self.n_series, self.n_months + 1))
+        np.cumsum(np.where(observed, dense, 0.0), axis=1, out=running_sum[:, 1:])
+        np.cumsum(observed, axis=1, out=running_count[:, 1:])
+        return running_sum, running_count
+
+    def window_sum_count(
+        self,
+        dense: np.ndarray,
+        months: int,
+        cumulative: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Sum and number of observed values over the ``months`` calendar months ending at each
-        row (the row's own month included); gaps and NaN are skipped."""
+        row (the row's own month included); gaps and NaN are skipped. Pass ``cumulative`` (from
+        :meth:`cumulative`) to reuse it across windows."""
         if months < 1:
             raise ValueError(f"window must be at least 1 month, got {months}")
-        observed = ~np.isnan(dense)
-        zero_padded = np.zeros((self.n_series, self.n_months + 1))
-        count_padded = np.zeros((self.n_series, self.n_months + 1))
-        np.cumsum(np.where(observed, dense, 0.0), axis=1, out=zero_padded[:, 1:])
-        np.cumsum(observed, axis=1, out=count_padded[:, 1:])
+        running_sum, running_count = cumulative or self.cumulative(dense)
         width = self.n_months + 1
         end = self.codes * width + self.offsets + 1
         start = self.codes * width + np.maximum(self.offsets + 1 - months, 0)
-        flat_sum, flat_count = zero_padded.reshape(-1), count_padded.reshape(-1)
+        flat_sum, flat_count = running_sum.reshape(-1), running_count.reshape(-1)
         return flat_sum[end] - flat_sum[start], flat_count[end] - flat_count[start]
 
-    def window_mean(self, dense: np.ndarray, months: int) -> np.ndarray:
+    def window_mean(
+        self,
+        dense: np.ndarray,
+        months: int,
+        cumulative: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Mean over the ``months`` calendar months ending at each row, ignoring gaps and NaN
         (at least one observed value, else NaN)."""
-        total, count = self.window_sum_count(dense, months)
+        total, count = self.window_sum_count(dense, months, cumulative)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
         mean[count == 0] = np.nan
@@ -105,12 +121,40 @@ def lag_features(
     The rolling mean at month t covers months t − w + 1 … t (it includes t, which is observed at
     t, so it is point-in-time). Returns a frame aligned with ``frame``'s index.
     """
+    return pd.DataFrame(
+        lag_feature_arrays(
+            frame,
+            columns,
+            lags=lags,
+            windows=windows,
+            id_col=id_col,
+            month_col=month_col,
+            grid=grid,
+            dtype=dtype,
+        ),
+        index=frame.index,
+    )
+
+
+def lag_feature_arrays(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    lags: Sequence[int],
+    windows: Sequence[int],
+    id_col: str,
+    month_col: str,
+    grid: CalendarGrid | None = None,
+    dtype: type = np.float32,
+) -> dict[str, np.ndarray]:
+    """:func:`lag_features` as a dict of arrays aligned with ``frame``'s rows (no frame built)."""
     grid = grid or CalendarGrid.from_frame(frame, id_col=id_col, month_col=month_col)
     out: dict[str, np.ndarray] = {}
     for column in columns:
         dense = grid.dense(frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
         for k in lags:
             out[f"{column}_lag{k}"] = grid.lag(dense, k).astype(dtype)
+        cumulative = grid.cumulative(dense)
         for w in windows:
-            out[f"{column}_mean_{w}m"] = grid.window_mean(dense, w).astype(dtype)
-    return pd.DataFrame(out, index=frame.index)
+            out[f"{column}_mean_{w}m"] = grid.window_mean(dense, w, cumulative).astype(dtype)
+    return out

@@ -47,7 +47,7 @@ from features.contract import (
     District,
 )
 from features.errors import DataContractError, Problem
-from features.lags import CalendarGrid, lag_features
+from features.lags import CalendarGrid, lag_feature_arrays
 
 #: Monthly columns kept as current values (those present in the data), in contract order.
 MONTHLY_VALUE_COLUMNS = (
@@ -92,7 +92,8 @@ def build_feature_table(
     _check_inputs(district, monthly)
     monthly = monthly.sort_values(list(_KEY_COLUMNS), kind="stable").reset_index(drop=True)
     ids = monthly[KINDERGARTEN_ID].astype(str)
-    ordinals = month_ordinals(monthly[MONTH])
+    months = monthly[MONTH].astype(MONTH_DTYPE)
+    ordinals = month_ordinals(months)
     present = [c for c in MONTHLY_VALUE_COLUMNS if c in monthly.columns]
 
     kindergartens = district.kindergartens.assign(
@@ -101,42 +102,52 @@ def build_feature_table(
     base = pd.DataFrame(
         {
             KINDERGARTEN_ID: ids.to_numpy(dtype=object),
-            MONTH: monthly[MONTH].astype(MONTH_DTYPE).to_numpy(),
+            MONTH: months.array,
             DISTRICT: ids.map(kindergartens[DISTRICT].astype(str)).to_numpy(dtype=object),
         }
     )
-    base[MONTH] = base[MONTH].astype(MONTH_DTYPE)
-    values = pd.DataFrame(
-        {c: pd.to_numeric(monthly[c], errors="coerce").astype("float64") for c in present}
-    )
+    values = {
+        c: pd.to_numeric(monthly[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        for c in present
+    }
     capacity = ids.map(pd.to_numeric(kindergartens["capacity"], errors="coerce")).to_numpy(
         dtype=np.float64
     )
 
     grid = CalendarGrid.from_frame(base, id_col=KINDERGARTEN_ID, month_col=MONTH)
-    lagged = [c for c in LAGGED_COLUMNS if c in values.columns]
-    history = lag_features(
-        pd.concat([base[list(_KEY_COLUMNS)], values[lagged]], axis=1),
-        lagged, lags=lags, windows=windows, id_col=KINDERGARTEN_ID, month_col=MONTH, grid=grid,
+    lagged = [c for c in LAGGED_COLUMNS if c in values]
+    history = lag_feature_arrays(
+        pd.DataFrame(
+            {
+                KINDERGARTEN_ID: base[KINDERGARTEN_ID],
+                MONTH: base[MONTH],
+                **{c: values[c] for c in lagged},
+            }
+        ),
+        lagged,
+        lags=lags,
+        windows=windows,
+        id_col=KINDERGARTEN_ID,
+        month_col=MONTH,
+        grid=grid,
     )
     observed, _ = grid.window_sum_count(grid.dense(np.ones(len(base))), max(grid.n_months, 1))
     known = _known_columns(district, ids, ordinals)
     derived = _derived_features(values, capacity, known, grid, windows)
     aggregates = district_aggregates(
-        pd.concat([base, values], axis=1), district_col=DISTRICT, month_col=MONTH
+        pd.DataFrame({DISTRICT: base[DISTRICT], MONTH: ordinals, **values}),
+        district_col=DISTRICT,
+        month_col=MONTH,
     )
-    return pd.concat(
-        [
-            base,
-            values,
-            history,
-            pd.DataFrame({"months_observed": observed.astype(np.int32)}),
-            derived,
-            aggregates,
-            known,
-        ],
-        axis=1,
-    )
+    # One frame built from one dict: a single consolidation instead of a copy per concat.
+    columns: dict[str, object] = {c: base[c].array for c in base.columns}
+    columns |= values
+    columns |= history
+    columns["months_observed"] = observed.astype(np.int32)
+    columns |= derived
+    columns |= {c: aggregates[c].to_numpy() for c in aggregates.columns}
+    columns |= {c: known[c].to_numpy() for c in known.columns}
+    return pd.DataFrame(columns)
 
 
 def known_future_features(district: District, keys: pd.DataFrame) -> pd.DataFrame:
@@ -159,7 +170,8 @@ def feature_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     Keys and strings are left out; current values at t are point-in-time features (they are known
     at the forecast origin)."""
     numeric = [
-        c for c in table.columns
+        c
+        for c in table.columns
         if c not in _ID_COLUMNS
         and (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))
     ]
@@ -175,15 +187,15 @@ def _known_columns(district: District, ids: pd.Series, ordinals: np.ndarray) -> 
 
 
 def _derived_features(
-    values: pd.DataFrame,
+    values: dict[str, np.ndarray],
     capacity: np.ndarray,
     known: pd.DataFrame,
     grid: CalendarGrid,
     windows: Sequence[int],
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Capacity, cohort, rate, staffing and turnover features from the current values at t."""
-    under3 = values["children_under3"].to_numpy()
-    over3 = values["children_over3"].to_numpy()
+    under3 = values["children_under3"]
+    over3 = values["children_over3"]
     children = under3 + over3
     places = 2.0 * under3 + over3
     staff_norm = places / PLACES_PER_STAFF_FTE
@@ -199,30 +211,36 @@ def _derived_features(
             known[f"{KNOWN_FUTURE_PREFIX}u3_crossing_share"].to_numpy() * under3
         )
         for column in ("vedtak_31", "vedtak_37"):
-            if column in values.columns:
-                out[f"{column}_per_child"] = values[column].to_numpy() / children
-        if "waiting_list" in values.columns:
-            out["waiting_list_per_place"] = values["waiting_list"].to_numpy() / capacity
-        staff = values["staff_fte"].to_numpy()
+            if column in values:
+                out[f"{column}_per_child"] = values[column] / children
+        if "waiting_list" in values:
+            out["waiting_list_per_place"] = values["waiting_list"] / capacity
+        staff = values["staff_fte"]
         pedagogue_norm = np.ceil(places / PLACES_PER_PEDAGOGUE)
         out["staff_norm_fte"] = staff_norm
         out["pedagogue_norm_positions"] = pedagogue_norm
         out["staff_fte_minus_norm"] = staff - staff_norm
         out["staff_fte_per_norm"] = staff / staff_norm
-        out["pedagogue_fte_minus_norm"] = values["pedagogue_fte"].to_numpy() - pedagogue_norm
-        if "sick_leave_rate" in values.columns:
-            effective = staff * (1.0 - values["sick_leave_rate"].to_numpy())
+        out["pedagogue_fte_minus_norm"] = values["pedagogue_fte"] - pedagogue_norm
+        if "sick_leave_rate" in values:
+            effective = staff * (1.0 - values["sick_leave_rate"])
             out["effective_staff_fte"] = effective
             out["effective_staff_fte_minus_norm"] = effective - staff_norm
-        if "staff_leavers" in values.columns:
-            leavers = grid.dense(values["staff_leavers"].to_numpy())
+        if "staff_leavers" in values:
+            leavers = grid.dense(values["staff_leavers"])
             staff_dense = grid.dense(staff)
+            leavers_cumulative = grid.cumulative(leavers)
+            staff_cumulative = grid.cumulative(staff_dense)
             for w in windows:
                 out[f"turnover_per_fte_year_{w}m"] = (
-                    12.0 * grid.window_mean(leavers, w) / grid.window_mean(staff_dense, w)
+                    12.0
+                    * grid.window_mean(leavers, w, leavers_cumulative)
+                    / grid.window_mean(staff_dense, w, staff_cumulative)
                 )
-    frame = pd.DataFrame(out)
-    return frame.replace([np.inf, -np.inf], np.nan).astype(np.float32)
+    return {
+        name: np.where(np.isfinite(column), column, np.nan).astype(np.float32)
+        for name, column in out.items()
+    }
 
 
 def _check_inputs(district: District, monthly: pd.DataFrame) -> None:
@@ -239,8 +257,11 @@ def _check_inputs(district: District, monthly: pd.DataFrame) -> None:
         for row in np.flatnonzero(unknown.to_numpy())[:50]:
             problems.append(
                 Problem(
-                    "monthly", "kindergarten_id is not in kindergartens", row=int(row) + 2,
-                    column=KINDERGARTEN_ID, value=monthly[KINDERGARTEN_ID].iloc[row],
+                    "monthly",
+                    "kindergarten_id is not in kindergartens",
+                    row=int(row) + 2,
+                    column=KINDERGARTEN_ID,
+                    value=monthly[KINDERGARTEN_ID].iloc[row],
                 )
             )
     if problems:

@@ -62,11 +62,17 @@ def random_district(seed: int = SEED, n_kindergartens: int = 8) -> District:
             pop_rows.append((district, area, year, int(ages[1:].sum()), *ages))
     population = pd.DataFrame(
         pop_rows,
-        columns=["district", "area", "year", "population_1_5",
-                 *(f"population_{a}" for a in range(6))],
+        columns=[
+            "district",
+            "area",
+            "year",
+            "population_1_5",
+            *(f"population_{a}" for a in range(6)),
+        ],
     )
-    return District(kindergartens=kindergartens, monthly=monthly, population=population,
-                    simulated=True)
+    return District(
+        kindergartens=kindergartens, monthly=monthly, population=population, simulated=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +88,14 @@ def table(district: District) -> pd.DataFrame:
 def _value_at(monthly: pd.DataFrame, column: str) -> dict[tuple[str, pd.Period], float]:
     return {
         (kg, month): value
-        for kg, month, value in zip(monthly["kindergarten_id"], monthly["month"], monthly[column],
-                                    strict=True)
+        for kg, month, value in zip(
+            monthly["kindergarten_id"], monthly["month"], monthly[column], strict=True
+        )
     }
 
 
 # --- shape, keys, gaps ------------------------------------------------------------------------
+
 
 def test_one_row_per_observed_key_and_no_invented_rows(district, table):
     keys = district.monthly[["kindergarten_id", "month"]]
@@ -102,8 +110,8 @@ def test_one_row_per_observed_key_and_no_invented_rows(district, table):
 def test_lag_across_a_gap_is_missing_not_the_previous_row(district, table):
     observed = set(zip(table["kindergarten_id"], table["month"], strict=True))
     after_gap = [
-        i for i, (kg, month) in enumerate(zip(table["kindergarten_id"], table["month"],
-                                              strict=True))
+        i
+        for i, (kg, month) in enumerate(zip(table["kindergarten_id"], table["month"], strict=True))
         if (kg, month - 1) not in observed and (kg, month - 2) in observed
     ]
     assert after_gap, "the random panel must contain single-month gaps"
@@ -114,11 +122,13 @@ def test_lag_across_a_gap_is_missing_not_the_previous_row(district, table):
 def test_current_target_values_are_kept_exactly(district, table):
     monthly = district.monthly.sort_values(["kindergarten_id", "month"]).reset_index(drop=True)
     for target in TARGETS:
-        np.testing.assert_array_equal(table[target].to_numpy(),
-                                      monthly[target].to_numpy(dtype=float))
+        np.testing.assert_array_equal(
+            table[target].to_numpy(), monthly[target].to_numpy(dtype=float)
+        )
 
 
 # --- leakage ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cutoff", ["2020-02", "2021-08", "2022-07"])
 def test_changing_everything_after_t_leaves_features_up_to_t_unchanged(district, table, cutoff):
@@ -131,19 +141,23 @@ def test_changing_everything_after_t_leaves_features_up_to_t_unchanged(district,
     monthly.loc[later, numeric] = monthly.loc[later, numeric] * 3 + 1
     monthly = monthly[~(later & (rng.random(len(monthly)) < 0.3))].reset_index(drop=True)
     changed = build_feature_table(
-        District(kindergartens=district.kindergartens, monthly=monthly,
-                 population=district.population)
+        District(
+            kindergartens=district.kindergartens, monthly=monthly, population=district.population
+        )
     )
     point_in_time, known = feature_columns(table)
     before = table[table["month"] <= t].reset_index(drop=True)
     after = changed[changed["month"] <= t].reset_index(drop=True)
     pd.testing.assert_frame_equal(before[point_in_time + known], after[point_in_time + known])
     # and the change did reach the rows after t, so the comparison could fail
-    assert not np.allclose(table.loc[table["month"] > t, "children_under3"].sum(),
-                           changed.loc[changed["month"] > t, "children_under3"].sum())
+    assert not np.allclose(
+        table.loc[table["month"] > t, "children_under3"].sum(),
+        changed.loc[changed["month"] > t, "children_under3"].sum(),
+    )
 
 
 # --- oracles: vectorised features against plain pandas ----------------------------------------
+
 
 @pytest.mark.parametrize("column", [*TARGETS, "waiting_list"])
 @pytest.mark.parametrize("k", [1, 2, 3, 6, 12])
@@ -153,8 +167,9 @@ def test_calendar_lag_matches_a_merge_on_the_shifted_month(district, table, colu
     expected = table[["kindergarten_id", "month"]].merge(
         shifted, on=["kindergarten_id", "month"], how="left"
     )[column]
-    np.testing.assert_allclose(table[f"{column}_lag{k}"].to_numpy(dtype=float),
-                               expected.to_numpy(dtype=float), rtol=1e-6)
+    np.testing.assert_allclose(
+        table[f"{column}_lag{k}"].to_numpy(dtype=float), expected.to_numpy(dtype=float), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("column", [*TARGETS, "waiting_list"])
@@ -166,52 +181,72 @@ def test_rolling_mean_matches_a_loop_over_calendar_months(district, table, colum
         seen = [value_at[(kg, month - j)] for j in range(w) if (kg, month - j) in value_at]
         seen = [v for v in seen if not pd.isna(v)]
         expected.append(np.mean(seen) if seen else np.nan)
-    np.testing.assert_allclose(table[f"{column}_mean_{w}m"].to_numpy(dtype=float),
-                               np.array(expected), rtol=1e-5)
+    np.testing.assert_allclose(
+        table[f"{column}_mean_{w}m"].to_numpy(dtype=float), np.array(expected), rtol=1e-5
+    )
 
 
 def test_district_aggregates_match_a_groupby_on_month_t(district, table):
-    frame = table[["kindergarten_id", "month", "district", "children_under3", "children_over3",
-                   "vedtak_31", "vedtak_37", "sick_leave_rate"]].copy()
+    frame = table[
+        [
+            "kindergarten_id",
+            "month",
+            "district",
+            "children_under3",
+            "children_over3",
+            "vedtak_31",
+            "vedtak_37",
+            "sick_leave_rate",
+        ]
+    ].copy()
     frame["children"] = frame["children_under3"] + frame["children_over3"]
     grouped = frame.groupby(["district", "month"])
-    expected = pd.DataFrame({
-        "n": grouped.size(),
-        "district_total": grouped["children"].sum(),
-        "sick": grouped["sick_leave_rate"].mean(),
-    })
+    expected = pd.DataFrame(
+        {
+            "n": grouped.size(),
+            "district_total": grouped["children"].sum(),
+            "sick": grouped["sick_leave_rate"].mean(),
+        }
+    )
     v31 = frame.dropna(subset=["vedtak_31"]).groupby(["district", "month"])
     expected["v31_rate"] = v31["vedtak_31"].sum() / v31["children"].sum()
     merged = frame.join(expected, on=["district", "month"])
     np.testing.assert_array_equal(table["district_kindergartens_reporting"], merged["n"])
     np.testing.assert_allclose(table["district_children"], merged["district_total"], rtol=1e-6)
-    np.testing.assert_allclose(table["share_of_district_children"],
-                               merged["children"] / merged["district_total"], rtol=1e-6)
-    np.testing.assert_allclose(table["district_vedtak_31_per_child"], merged["v31_rate"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        table["share_of_district_children"],
+        merged["children"] / merged["district_total"],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(table["district_vedtak_31_per_child"], merged["v31_rate"], rtol=1e-5)
     np.testing.assert_allclose(table["district_sick_leave_rate_mean"], merged["sick"], rtol=1e-5)
 
 
 def test_rates_and_staffing_match_the_norm_arithmetic(table):
     children = table["children_under3"] + table["children_over3"]
     places = 2 * table["children_under3"] + table["children_over3"]
-    np.testing.assert_allclose(table["vedtak_37_per_child"], table["vedtak_37"] / children,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        table["vedtak_37_per_child"], table["vedtak_37"] / children, rtol=1e-6
+    )
     np.testing.assert_allclose(table["staff_norm_fte"], places / 6, rtol=1e-6)
     np.testing.assert_array_equal(table["pedagogue_norm_positions"], np.ceil(places / 14))
-    np.testing.assert_allclose(table["effective_staff_fte"],
-                               table["staff_fte"] * (1 - table["sick_leave_rate"]), rtol=1e-5)
+    np.testing.assert_allclose(
+        table["effective_staff_fte"], table["staff_fte"] * (1 - table["sick_leave_rate"]), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("w", [3, 12])
 def test_turnover_is_annualised_leavers_per_staff_fte(district, table, w):
-    leavers, staff = _value_at(district.monthly, "staff_leavers"), _value_at(district.monthly,
-                                                                             "staff_fte")
+    leavers, staff = (
+        _value_at(district.monthly, "staff_leavers"),
+        _value_at(district.monthly, "staff_fte"),
+    )
     expected = []
     for kg, month in zip(table["kindergarten_id"], table["month"], strict=True):
         window = [month - j for j in range(w)]
-        left = [leavers[(kg, m)] for m in window if (kg, m) in leavers
-                and not pd.isna(leavers[(kg, m)])]
+        left = [
+            leavers[(kg, m)] for m in window if (kg, m) in leavers and not pd.isna(leavers[(kg, m)])
+        ]
         fte = [staff[(kg, m)] for m in window if (kg, m) in staff]
         expected.append(12 * np.mean(left) / np.mean(fte) if left else np.nan)
     np.testing.assert_allclose(table[f"turnover_per_fte_year_{w}m"], expected, rtol=1e-5)
@@ -224,16 +259,34 @@ def test_months_observed_counts_rows_so_far(table):
 
 # --- calendar, capacity, crossing -------------------------------------------------------------
 
+
 def test_kindergarten_year_calendar_for_every_calendar_month():
     # calendar month → (month of kindergarten year, months to next August)
-    expected = {8: (1, 12), 9: (2, 11), 10: (3, 10), 11: (4, 9), 12: (5, 8), 1: (6, 7),
-                2: (7, 6), 3: (8, 5), 4: (9, 4), 5: (10, 3), 6: (11, 2), 7: (12, 1)}
+    expected = {
+        8: (1, 12),
+        9: (2, 11),
+        10: (3, 10),
+        11: (4, 9),
+        12: (5, 8),
+        1: (6, 7),
+        2: (7, 6),
+        3: (8, 5),
+        4: (9, 4),
+        5: (10, 3),
+        6: (11, 2),
+        7: (12, 1),
+    }
     district = random_district(n_kindergartens=2)
-    keys = pd.DataFrame({"kindergarten_id": "kg00",
-                         "month": pd.period_range("2023-01", "2023-12", freq="M")})
+    keys = pd.DataFrame(
+        {"kindergarten_id": "kg00", "month": pd.period_range("2023-01", "2023-12", freq="M")}
+    )
     known = known_future_features(district, keys)
-    for month, kg_month, to_august in zip(known["month"], known["known_month_of_kg_year"],
-                                          known["known_months_to_august"], strict=True):
+    for month, kg_month, to_august in zip(
+        known["month"],
+        known["known_month_of_kg_year"],
+        known["known_months_to_august"],
+        strict=True,
+    ):
         assert (kg_month, to_august) == expected[month.month]
     assert known.loc[known["month"].dt.month == 8, "known_is_august"].eq(1).all()
     assert known["known_is_august"].sum() == 1
@@ -243,12 +296,14 @@ def test_kindergarten_year_calendar_for_every_calendar_month():
 
 def test_capacity_headroom_counts_two_places_per_child_under_3(district, table):
     capacity = table["kindergarten_id"].map(
-        district.kindergartens.set_index("kindergarten_id")["capacity"])
+        district.kindergartens.set_index("kindergarten_id")["capacity"]
+    )
     expected = capacity - (2 * table["children_under3"] + table["children_over3"])
     np.testing.assert_allclose(table["capacity_headroom_places"], expected)
     one = table.iloc[0]
     assert one["capacity_headroom_places"] == (
-        one["capacity"] - 2 * one["children_under3"] - one["children_over3"])
+        one["capacity"] - 2 * one["children_under3"] - one["children_over3"]
+    )
 
 
 def test_crossing_estimate_is_a_share_of_the_under_3s_from_the_area_cohorts(district, table):
@@ -256,41 +311,45 @@ def test_crossing_estimate_is_a_share_of_the_under_3s_from_the_area_cohorts(dist
     assert (crossing >= 0).all() and (crossing <= table["children_under3"] + 1e-4).all()
     population = district.population
     # kg00 is in area A1 of Bydel A: the area's cohorts decide its share
-    row = table[(table["kindergarten_id"] == "kg00")
-                & (table["month"] == pd.Period("2020-10", "M"))].iloc[0]
+    row = table[
+        (table["kindergarten_id"] == "kg00") & (table["month"] == pd.Period("2020-10", "M"))
+    ].iloc[0]
     area_2021 = population[(population["area"] == "A1") & (population["year"] == 2021)].iloc[0]
     share = area_2021["population_2"] / (area_2021["population_1"] + area_2021["population_2"])
     assert row["known_u3_crossing_share"] == pytest.approx(share, rel=1e-6)
-    assert row["u3_crossing_next_august"] == pytest.approx(share * row["children_under3"],
-                                                           rel=1e-5)
+    assert row["u3_crossing_next_august"] == pytest.approx(share * row["children_under3"], rel=1e-5)
     # kg01 is in Bydel B (no area rows): the district's cohorts
-    row = table[(table["kindergarten_id"] == "kg01")
-                & (table["month"] == pd.Period("2021-08", "M"))].iloc[0]
-    b_2022 = population[(population["district"] == "Bydel B")
-                        & (population["year"] == 2022)].iloc[0]
+    row = table[
+        (table["kindergarten_id"] == "kg01") & (table["month"] == pd.Period("2021-08", "M"))
+    ].iloc[0]
+    b_2022 = population[(population["district"] == "Bydel B") & (population["year"] == 2022)].iloc[
+        0
+    ]
     share = b_2022["population_2"] / (b_2022["population_1"] + b_2022["population_2"])
     assert row["known_u3_crossing_share"] == pytest.approx(share, rel=1e-6)
 
 
 def test_crossing_share_falls_back_to_one_half_without_population(district):
-    table = build_feature_table(District(kindergartens=district.kindergartens,
-                                         monthly=district.monthly))
+    table = build_feature_table(
+        District(kindergartens=district.kindergartens, monthly=district.monthly)
+    )
     assert table["known_u3_crossing_share"].eq(0.5).all()
-    np.testing.assert_allclose(table["u3_crossing_next_august"],
-                               0.5 * table["children_under3"], rtol=1e-6)
+    np.testing.assert_allclose(
+        table["u3_crossing_next_august"], 0.5 * table["children_under3"], rtol=1e-6
+    )
     assert "known_population_1_5" not in table.columns
 
 
 def test_population_growth_is_year_on_year(district, table):
     population = district.population
     b = population[population["district"] == "Bydel B"].set_index("year")["population_1_5"]
-    row = table[(table["kindergarten_id"] == "kg01")
-                & (table["month"].dt.year == 2021)].iloc[0]
+    row = table[(table["kindergarten_id"] == "kg01") & (table["month"].dt.year == 2021)].iloc[0]
     assert row["known_population_1_5"] == b[2021]
     assert row["known_population_1_5_growth"] == pytest.approx(b[2021] / b[2020] - 1, rel=1e-5)
 
 
 # --- known-future features and the column split ----------------------------------------------
+
 
 def test_known_future_features_equal_the_table_inside_the_data(district, table):
     _, known = feature_columns(table)
@@ -302,20 +361,26 @@ def test_known_future_features_equal_the_table_inside_the_data(district, table):
 
 def test_known_future_features_beyond_the_data_carry_the_last_population_year(district):
     population = district.population
-    keys = pd.DataFrame({"kindergarten_id": ["kg01", "kg01"],
-                         "month": pd.PeriodIndex(["2030-03", "2031-09"], freq="M")})
+    keys = pd.DataFrame(
+        {
+            "kindergarten_id": ["kg01", "kg01"],
+            "month": pd.PeriodIndex(["2030-03", "2031-09"], freq="M"),
+        }
+    )
     known = known_future_features(district, keys)
     last = population[(population["district"] == "Bydel B") & (population["year"] == 2024)]
     assert (known["known_population_1_5"] == last["population_1_5"].item()).all()
     assert known["known_month_of_kg_year"].tolist() == [8, 2]
-    share = last["population_2"].item() / (last["population_1"].item()
-                                           + last["population_2"].item())
+    share = last["population_2"].item() / (
+        last["population_1"].item() + last["population_2"].item()
+    )
     np.testing.assert_allclose(known["known_u3_crossing_share"], share, rtol=1e-6)
 
 
 def test_known_future_features_refuse_an_unknown_kindergarten(district):
-    keys = pd.DataFrame({"kindergarten_id": ["nope"], "month": pd.PeriodIndex(["2023-01"],
-                                                                              freq="M")})
+    keys = pd.DataFrame(
+        {"kindergarten_id": ["nope"], "month": pd.PeriodIndex(["2023-01"], freq="M")}
+    )
     with pytest.raises(ValueError, match=r"unknown kindergarten_id\(s\) in keys: nope"):
         known_future_features(district, keys)
 
@@ -325,30 +390,52 @@ def test_feature_columns_split_by_the_known_prefix(table):
     assert {"kindergarten_id", "month", "district"}.isdisjoint(point_in_time + known)
     assert all(c.startswith(KNOWN_FUTURE_PREFIX) for c in known)
     assert not any(c.startswith(KNOWN_FUTURE_PREFIX) for c in point_in_time)
-    assert {"known_month_of_kg_year", "known_months_to_august", "known_is_august",
-            "known_population_1_5_growth", "known_u3_crossing_share"} <= set(known)
+    assert {
+        "known_month_of_kg_year",
+        "known_months_to_august",
+        "known_is_august",
+        "known_population_1_5_growth",
+        "known_u3_crossing_share",
+    } <= set(known)
     assert set(TARGETS) <= set(point_in_time)
-    assert {"capacity_headroom_places", "u3_crossing_next_august", "vedtak_31_per_child",
-            "sick_leave_rate_mean_3m", "turnover_per_fte_year_12m", "district_children",
-            "minority_language_share", "low_income_share", "waiting_list_lag1",
-            "staff_fte_minus_norm", "pedagogue_fte_minus_norm"} <= set(point_in_time)
+    assert {
+        "capacity_headroom_places",
+        "u3_crossing_next_august",
+        "vedtak_31_per_child",
+        "sick_leave_rate_mean_3m",
+        "turnover_per_fte_year_12m",
+        "district_children",
+        "minority_language_share",
+        "low_income_share",
+        "waiting_list_lag1",
+        "staff_fte_minus_norm",
+        "pedagogue_fte_minus_norm",
+    } <= set(point_in_time)
     assert len(point_in_time) + len(known) == table.shape[1] - 3
 
 
 def test_optional_columns_absent_leave_their_features_out(district):
     monthly = district.monthly.drop(columns=["vedtak_31", "staff_leavers", "waiting_list"])
-    table = build_feature_table(District(kindergartens=district.kindergartens, monthly=monthly,
-                                         population=district.population))
-    assert not any(c.startswith(("vedtak_31", "staff_leavers", "waiting_list", "turnover"))
-                   for c in table.columns)
+    table = build_feature_table(
+        District(
+            kindergartens=district.kindergartens, monthly=monthly, population=district.population
+        )
+    )
+    assert not any(
+        c.startswith(("vedtak_31", "staff_leavers", "waiting_list", "turnover"))
+        for c in table.columns
+    )
     assert "vedtak_37_lag1" in table.columns
 
 
 def test_unknown_kindergarten_and_missing_column_are_reported_together(district):
     monthly = district.monthly.drop(columns=["staff_fte"])
     with pytest.raises(DataContractError) as caught:
-        build_feature_table(District(kindergartens=district.kindergartens.drop(
-            columns=["capacity"]), monthly=monthly))
+        build_feature_table(
+            District(
+                kindergartens=district.kindergartens.drop(columns=["capacity"]), monthly=monthly
+            )
+        )
     messages = [str(p) for p in caught.value.problems]
     assert any("monthly" in m and "'staff_fte'" in m and "missing" in m for m in messages)
     assert any("kindergartens" in m and "'capacity'" in m for m in messages)
@@ -358,4 +445,5 @@ def test_unknown_kindergarten_and_missing_column_are_reported_together(district)
         build_feature_table(District(kindergartens=district.kindergartens, monthly=monthly))
     assert str(caught.value.problems[0]) == (
         "error: monthly, row 7, column 'kindergarten_id': kindergarten_id is not in "
-        "kindergartens (found 'ghost')")
+        "kindergartens (found 'ghost')"
+    )

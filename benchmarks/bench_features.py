@@ -1,0 +1,205 @@
+"""Feature-table benchmark: ``build_feature_table`` on the nation preset against mlforecast.
+
+Run as ``python -m benchmarks.bench_features [DATA] [--preset nation] [--seed N]``. It simulates
+the preset (SIMULATED data) or reads DATA (a contract data folder / DuckDB file), then in the same
+process times
+
+- ours: ``features.table.build_feature_table`` (all features), and its lag/rolling core alone
+  (``features.lags.lag_features`` on the same columns, the like-for-like part);
+- mlforecast: ``MLForecast(models=[], freq="MS", lags=..., lag_transforms={1: [RollingMean(w)]},
+  date_features=["month"]).preprocess(df, dropna=False)`` once per lagged column (mlforecast
+  takes one target at a time), summed.
+
+Wall time is measured on a plain run; peak memory twice: the process RSS high-water mark above
+the starting RSS (sampled every 5 ms in a thread) and tracemalloc's peak of Python-visible
+allocations (a second run, as tracing slows the code). It prints a table and the ratios
+ours / mlforecast; it asserts nothing (goals: < 60 s and < 4 GB on 2 cores, no slower than
+mlforecast). Note mlforecast's lags are by row, not by calendar month, so across gaps it answers a
+different question; the comparison is of cost, not of output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_LAGS = (1, 2, 3, 6, 12)
+DEFAULT_WINDOWS = (3, 12)
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    peak_traced_mb: float
+
+
+class _RssSampler:
+    """Highest resident set size of this process while the block runs, sampled in a thread."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self.start_bytes = 0
+        self.peak_bytes = 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+            time.sleep(self._interval)
+
+    def __enter__(self) -> _RssSampler:
+        self.start_bytes = self.peak_bytes = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
+
+
+def measure(name: str, work: Callable[[], Any]) -> Measurement:
+    """Time ``work`` once (with the RSS sampler), then run it again under tracemalloc."""
+    gc.collect()
+    with _RssSampler() as rss:
+        started = time.perf_counter()
+        result = work()
+        seconds = time.perf_counter() - started
+    del result
+    gc.collect()
+    tracemalloc.start()
+    result = work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del result
+    gc.collect()
+    mb = 1024.0**2
+    return Measurement(name, seconds, (rss.peak_bytes - rss.start_bytes) / mb, peak / mb)
+
+
+def _load_district(data: str | None, preset: str, seed: int) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if data:
+        from features.validate import read_district
+
+        with console.status(f"reading {data}"):
+            return read_district(Path(data))
+    from features.simulate import simulate_district
+
+    with console.status(f"simulating the {preset} preset (SIMULATED data)"):
+        return simulate_district(preset, seed=seed).district
+
+
+def mlforecast_panel(monthly: Any, columns: list[str]) -> Any:
+    """The monthly table in mlforecast's long format (unique_id, ds as month-start timestamps)."""
+    frame = monthly[["kindergarten_id", "month", *columns]].rename(
+        columns={"kindergarten_id": "unique_id"}
+    )
+    frame["ds"] = frame.pop("month").dt.to_timestamp(how="start")
+    frame[columns] = frame[columns].astype("float32")
+    return frame.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+
+
+def run_mlforecast(
+    panel: Any, columns: list[str], lags: tuple[int, ...], windows: tuple[int, ...]
+) -> list[Any]:
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+
+    outputs = []
+    for column in columns:
+        forecaster = MLForecast(
+            models=[],
+            freq="MS",
+            lags=list(lags),
+            lag_transforms={1: [RollingMean(window_size=w, min_samples=1) for w in windows]},
+            date_features=["month"],
+        )
+        frame = panel[["unique_id", "ds", column]]
+        outputs.append(forecaster.preprocess(frame, target_col=column, dropna=False))
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "data", nargs="?", help="contract data folder or DuckDB file (default: simulate)"
+    )
+    parser.add_argument("--preset", default="nation", choices=("district", "city", "nation"))
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from features.contract import KINDERGARTEN_ID, MONTH
+    from features.lags import lag_features
+    from features.table import LAGGED_COLUMNS, build_feature_table
+
+    district = _load_district(args.data, args.preset, args.seed)
+    monthly = district.monthly
+    columns = [c for c in LAGGED_COLUMNS if c in monthly.columns]
+    lags, windows = DEFAULT_LAGS, DEFAULT_WINDOWS
+    label = "SIMULATED " + args.preset if district.simulated else (args.data or "")
+    console = Console(width=120)
+    console.print(
+        f"panel: {label} — {monthly[KINDERGARTEN_ID].nunique():,} kindergartens, "
+        f"{len(monthly):,} rows, {monthly[MONTH].nunique()} months; lags {list(lags)}, "
+        f"rolling means {list(windows)} on {len(columns)} columns"
+    )
+    lag_input = monthly[[KINDERGARTEN_ID, MONTH, *columns]].astype({c: "float64" for c in columns})
+    panel = mlforecast_panel(monthly, columns)
+
+    ours_all = measure(
+        "ours: build_feature_table (all features)",
+        lambda: build_feature_table(district, lags=lags, windows=windows),
+    )
+    ours_lags = measure(
+        "ours: lag_features (lags + rolling means only)",
+        lambda: lag_features(
+            lag_input, columns, lags=lags, windows=windows, id_col=KINDERGARTEN_ID, month_col=MONTH
+        ),
+    )
+    peer = measure(
+        f"mlforecast preprocess ×{len(columns)} targets",
+        lambda: run_mlforecast(panel, columns, lags, windows),
+    )
+    n_features = build_feature_table(district, lags=lags, windows=windows).shape[1]
+
+    table = Table(title="feature table benchmark (2 cores; times never asserted)")
+    for heading in ("run", "wall s", "peak RSS Δ MB", "tracemalloc peak MB"):
+        table.add_column(heading, justify="left" if heading == "run" else "right")
+    for m in (ours_all, ours_lags, peer):
+        table.add_row(m.name, f"{m.seconds:.2f}", f"{m.peak_rss_mb:.0f}", f"{m.peak_traced_mb:.0f}")
+    console.print(table)
+    console.print(f"build_feature_table: {n_features} columns")
+    for ours in (ours_all, ours_lags):
+        console.print(
+            f"ratio ours/mlforecast — {ours.name}: time {ours.seconds / peer.seconds:.2f}, "
+            f"tracemalloc peak {ours.peak_traced_mb / max(peer.peak_traced_mb, 1e-9):.2f}"
+        )
+    goal = ours_all.seconds < 60 and ours_all.peak_rss_mb < 4096
+    console.print(
+        f"goal (< 60 s, < 4 GB, no slower than mlforecast): "
+        f"{'met' if goal and ours_all.seconds <= peer.seconds else 'NOT met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
