@@ -1,0 +1,163 @@
+"""Population by area and year: the real SSB figures for Oslo's districts, projected ahead with a
+cohort-component trend, split into simulated areas, and scaled into simulated municipalities.
+
+All counts are residents on 1 January by single-year age (CONTRACT.md's population table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AGES = tuple(f"population_{a}" for a in range(6))
+DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "oslo_population_0_5_by_district.csv"
+#: Years of the log-linear birth trend and of the cohort ratios used for projection.
+TREND_YEARS = 6
+
+
+def load_oslo_population(path: Path = DATA_FILE) -> pd.DataFrame:
+    """The real table (SSB 10826): district, year, population_1_5, population_0 … population_5."""
+    return pd.read_csv(path)
+
+
+def project_district_population(real: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """Extend each district's single-year ages to ``last_year`` (cohort-component projection).
+
+    Births (age 0) follow a log-linear trend fitted to the last ``TREND_YEARS`` real years, its
+    slope clipped to ±5 % a year; each older age is last year's cohort one year younger times the
+    mean survival-and-migration ratio of that step over the same years. Adds ``projection`` (bool).
+    """
+    out = []
+    for district, frame in real.groupby("district", sort=False):
+        frame = frame.sort_values("year")
+        years = frame["year"].to_numpy()
+        values = frame[list(AGES)].to_numpy(dtype=float)
+        last = int(years[-1])
+        recent = values[-TREND_YEARS:]
+        slope = np.polyfit(years[-TREND_YEARS:], np.log(recent[:, 0]), 1)[0]
+        slope = float(np.clip(slope, -0.05, 0.05))
+        # ratio of age a in year y to age a−1 in year y−1, averaged over the recent years
+        ratios = (recent[1:, 1:] / recent[:-1, :-1]).mean(axis=0)
+        extra = max(last_year - last, 0)
+        projected = np.empty((extra, 6))
+        previous = values[-1]
+        for i in range(extra):
+            previous = np.concatenate(
+                [[values[-1, 0] * np.exp(slope * (i + 1))], previous[:-1] * ratios]
+            )
+            projected[i] = previous
+        table = pd.DataFrame(
+            np.rint(np.vstack([values, projected])).astype(np.int64), columns=list(AGES)
+        )
+        table.insert(0, "year", np.concatenate([years, np.arange(last + 1, last + 1 + extra)]))
+        table.insert(0, "district", district)
+        table["projection"] = table["year"] > last
+        out.append(table)
+    result = pd.concat(out, ignore_index=True)
+    result.insert(2, "population_1_5", result[list(AGES[1:])].sum(axis=1))
+    return result
+
+
+def scale_municipalities(
+    rng: np.random.Generator, oslo: pd.DataFrame, names: list[str], scales: np.ndarray
+) -> pd.DataFrame:
+    """Simulated municipalities: each a copy of a random Oslo district's (projected) population,
+    multiplied by its scale and by a gentle own trend (±1.5 % a year), so their births still move
+    with real Norwegian birth cycles. ``projection`` is kept; all such rows are simulated."""
+    districts = oslo["district"].unique()
+    out = []
+    for name, scale in zip(names, scales, strict=True):
+        base = oslo[oslo["district"] == districts[rng.integers(len(districts))]].copy()
+        trend = np.exp(rng.normal(0.0, 0.015) * (base["year"].to_numpy() - 2014))
+        for col in AGES:
+            base[col] = np.rint(base[col].to_numpy() * scale * trend).astype(np.int64)
+        base["population_1_5"] = base[list(AGES[1:])].sum(axis=1)
+        base["district"] = name
+        out.append(base)
+    return pd.concat(out, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """One simulated area (delbydel): its district, its share of the district's children in
+    ``base_year``, its disadvantage index (0 best … 1 poorest) and the yearly relative growth of
+    its share (new housing grows, crowded inner-city areas lose families)."""
+
+    name: str
+    district: str
+    share: float
+    disadvantage: float
+    share_growth: float
+
+
+def split_into_areas(
+    district_pop: pd.DataFrame, areas: list[AreaSpec], base_year: int
+) -> pd.DataFrame:
+    """Area rows: each district's count per age and year split between its areas by their drifting
+    shares, rounded by largest remainder so the areas add up exactly to the district."""
+    spec = pd.DataFrame([a.__dict__ for a in areas])
+    out = []
+    for district, frame in district_pop.groupby("district", sort=False):
+        mine = spec[spec["district"] == district]
+        if mine.empty:
+            continue
+        years = frame["year"].to_numpy()
+        # shares per (year, area), renormalised each year
+        weights = mine["share"].to_numpy()[None, :] * np.exp(
+            mine["share_growth"].to_numpy()[None, :] * (years[:, None] - base_year)
+        )
+        weights /= weights.sum(axis=1, keepdims=True)
+        counts = {}
+        for col in AGES:
+            exact = frame[col].to_numpy()[:, None] * weights
+            floor = np.floor(exact).astype(np.int64)
+            short = frame[col].to_numpy() - floor.sum(axis=1)
+            order = np.argsort(-(exact - floor), axis=1, kind="stable")
+            rank = np.argsort(order, axis=1, kind="stable")
+            counts[col] = floor + (rank < short[:, None])
+        for j, area in enumerate(mine["name"]):
+            table = pd.DataFrame({col: counts[col][:, j] for col in AGES})
+            table.insert(0, "year", years)
+            table.insert(0, "area", area)
+            table.insert(0, "district", district)
+            table["projection"] = frame["projection"].to_numpy()
+            out.append(table)
+    result = pd.concat(out, ignore_index=True)
+    result.insert(3, "population_1_5", result[list(AGES[1:])].sum(axis=1))
+    return result
+
+
+def monthly_area_series(
+    area_pop: pd.DataFrame, area_names: list[str], months: pd.PeriodIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per month and area: residents aged 1–5 and the ratio of 1–2-year-olds to 3–5-year-olds,
+    interpolated linearly between 1 January figures. Shapes (n_months, n_areas)."""
+    years = np.arange(months.year.min(), months.year.max() + 2)
+    pop15 = np.zeros((len(years), len(area_names)))
+    young = np.zeros_like(pop15)
+    older = np.zeros_like(pop15)
+    table = area_pop.set_index(["area", "year"]).sort_index()
+    available = table.index.get_level_values("year")
+    lo, hi = int(available.min()), int(available.max())
+    idx = pd.MultiIndex.from_product([area_names, np.clip(years, lo, hi)], names=["area", "year"])
+    picked = table.reindex(idx)
+    shape = (len(area_names), len(years))
+    pop15[:] = picked["population_1_5"].to_numpy().reshape(shape).T
+    young[:] = (picked["population_1"] + picked["population_2"]).to_numpy().reshape(shape).T
+    older[:] = (
+        picked[["population_3", "population_4", "population_5"]]
+        .sum(axis=1)
+        .to_numpy()
+        .reshape(shape)
+        .T
+    )
+    frac = (months.month.to_numpy() - 1) / 12.0
+    row = months.year.to_numpy() - years[0]
+
+    def interp(arr: np.ndarray) -> np.ndarray:
+        return arr[row] * (1 - frac[:, None]) + arr[row + 1] * frac[:, None]
+
+    return interp(pop15), interp(young) / np.maximum(interp(older), 1.0)

@@ -1,0 +1,133 @@
+"""``simulate_district``: presets → layout → month loop → the contract's tables and the truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from features.contract import District
+from features.simulate.engine import run_months
+from features.simulate.frames import build_frames
+from features.simulate.layout import build_layout
+from features.simulate.population import (
+    load_oslo_population,
+    monthly_area_series,
+    project_district_population,
+)
+from features.simulate.presets import PRESETS, ProcessSettings
+
+DEFAULT_START = pd.Period("2017-01", freq="M")
+#: The last complete month before the project's "today" (November 2026).
+DEFAULT_END = pd.Period("2026-10", freq="M")
+#: Share of kindergartens that open during the simulated period (in an August) and that close
+#: (after a July); the rest run throughout.
+OPENING_SHARE = 0.08
+CLOSING_SHARE = 0.05
+
+
+@dataclass
+class Simulation:
+    """A simulated data set and the ground truth the process used to make it.
+
+    ``truth`` holds ``kindergartens`` (latent parameters per kindergarten), ``monthly`` (latent
+    values per kindergarten-month, including the months left out of the data as gaps), ``events``
+    (refugee-settlement shocks: month, district, area, children, kindergartens) and ``areas``
+    (living-conditions index and population trend per area).
+    """
+
+    district: District
+    truth: dict[str, pd.DataFrame]
+    preset: str
+    seed: int
+
+
+def simulate_district(
+    preset: Literal["district", "city", "nation"] = "district",
+    *,
+    seed: int = 0,
+    start: pd.Period | None = None,
+    end: pd.Period | None = None,
+    n_kindergartens: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Simulation:
+    """Simulate ``preset`` (district ≈ 45 kindergartens in Bydel Gamle Oslo, city ≈ 700 over
+    Oslo's 15 districts, nation ≈ 5,500) for the months ``start`` … ``end`` (default 2017-01 …
+    2026-10). ``n_kindergartens`` overrides the preset's count. Deterministic by ``seed``;
+    ``progress(done, total)`` is called after each simulated month (burn-in included)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
+    spec = PRESETS[preset]
+    start = pd.Period(start, freq="M") if start is not None else DEFAULT_START
+    end = pd.Period(end, freq="M") if end is not None else DEFAULT_END
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    n = spec.n_kindergartens if n_kindergartens is None else int(n_kindergartens)
+    if n < 1:
+        raise ValueError("n_kindergartens must be at least 1")
+    settings = ProcessSettings()
+    rng = np.random.default_rng(seed)
+
+    burn_in = settings.burn_in_months
+    months = pd.period_range(start - burn_in, end, freq="M")
+    base_year = max(int(months[0].year), 2004)
+    last_population_year = end.year + 2
+    oslo = project_district_population(load_oslo_population(), max(last_population_year, 2024))
+    layout = build_layout(rng, spec, n, oslo, base_year)
+    area_names = [a.name for a in layout.areas]
+    pop15, young_ratio = monthly_area_series(layout.area_population, area_names, months)
+
+    open_index, close_index, opened, closed = _opening_and_closing(
+        rng, len(layout.kindergartens), months, burn_in, start
+    )
+    run = run_months(
+        rng, layout, months, open_index, close_index, pop15, young_ratio, settings, progress
+    )
+    kindergartens, monthly, population, truth = build_frames(
+        rng, run, layout, burn_in, opened, closed, settings.missing_row_share, last_population_year
+    )
+    district = District(
+        kindergartens=kindergartens,
+        monthly=monthly,
+        population=population,
+        simulated=True,
+        source=f"simulated:{preset}:seed={seed}",
+    )
+    return Simulation(district=district, truth=truth, preset=preset, seed=seed)
+
+
+def _opening_and_closing(
+    rng: np.random.Generator, n: int, months: pd.PeriodIndex, burn_in: int, start: pd.Period
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
+    """Month indices each kindergarten runs from/to (−1 / len(months) when throughout), and its
+    ``opened``/``closed`` months for the kindergartens table. Openings fall in an August at least
+    six months into the shown period, closings at the end of a July at least a year in."""
+    n_months = len(months)
+    month_of_year = months.month.to_numpy()
+    idx = np.arange(n_months)
+    augusts = idx[(month_of_year == 8) & (idx >= burn_in + 6) & (idx <= n_months - 7)]
+    julys = idx[(month_of_year == 7) & (idx >= burn_in + 12)]
+    open_index = np.full(n, -1)
+    close_index = np.full(n, n_months)
+    draw = rng.random(n)
+    if len(augusts):
+        openers = draw < OPENING_SHARE
+        open_index[openers] = rng.choice(augusts, openers.sum())
+    if len(julys):
+        closers = (draw >= OPENING_SHARE) & (draw < OPENING_SHARE + CLOSING_SHARE)
+        close_index[closers] = rng.choice(julys, closers.sum())
+    first_year = rng.integers(1975, max(start.year, 1976), n)
+    opened = pd.Series(
+        [
+            months[i] if i >= 0 else pd.Period(f"{y}-08", freq="M")
+            for i, y in zip(open_index, first_year, strict=True)
+        ],
+        dtype="period[M]",
+    )
+    closed = pd.Series(
+        [months[i] if i < n_months else pd.NaT for i in close_index], dtype="period[M]"
+    )
+    return open_index, close_index, opened, closed
