@@ -1,0 +1,98 @@
+"""Plan lines and summary tables from a solved allocation (contract columns first)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from features.contract import PLAN_COLUMNS, RESOURCES
+from models.allocation.curves import NeedWeights
+from models.allocation.explain import (
+    allocation_summary,
+    binding_constraints,
+    breach_probability,
+    line_drivers,
+    line_marginal_values,
+    reason_sentence,
+    required_fte,
+)
+from models.allocation.milp import SolverOptions, solve_allocation
+from models.allocation.problem import AllocationProblem, AllocationSolution
+from models.needs import NeedScenarios
+
+
+def pool_marginal_values(
+    problem: AllocationProblem, solution: AllocationSolution, options: SolverOptions
+) -> dict[str, float]:
+    """Weighted unmet need one more FTE in each pool would avoid, by an exact re-solve (and per
+    million NOK when the budget limits the plan). Pools without a limit are left out."""
+    values: dict[str, float] = {}
+    quick = replace(options, time_limit_s=max(options.time_limit_s / 4, 1.0))
+    for r, resource in enumerate(problem.resources):
+        if not np.isfinite(problem.pools_fte[r]):
+            continue
+        pools = problem.pools_fte.copy()
+        pools[r] += 1.0
+        more = solve_allocation(replace(problem, pools_fte=pools), quick)
+        values[resource] = round(max(solution.need_cost - more.need_cost, 0.0), 4)
+    if problem.budget_nok is not None:
+        more = solve_allocation(replace(problem, budget_nok=problem.budget_nok + 1e6), quick)
+        values["budget_per_million_nok"] = round(max(solution.need_cost - more.need_cost, 0.0), 4)
+    return values
+
+
+def plan_lines(
+    plan_id: str, needs: NeedScenarios, state: pd.DataFrame, problem: AllocationProblem,
+    solution: AllocationSolution, weights: NeedWeights, months: pd.PeriodIndex,
+    pool_values: dict[str, float],
+) -> pd.DataFrame:
+    """One row per kindergarten × resource: the contract's plan columns, then explanations."""
+    change = solution.change_fte
+    before = breach_probability(needs, np.zeros_like(change), weights.quality_buffer)
+    after = breach_probability(needs, change, weights.quality_buffer)
+    required = required_fte(needs)
+    marginal = line_marginal_values(problem, change)
+    binding = binding_constraints(problem, solution, marginal)
+    period = f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}"
+    rows = []
+    for k, kid in enumerate(problem.kindergarten_ids):
+        for r, resource in enumerate(RESOURCES):
+            current = float(problem.current_fte[k, r])
+            drivers = line_drivers(needs, state, k, resource, required[:, k, r], current)
+            rows.append({
+                "plan_id": plan_id,
+                "kindergarten_id": kid,
+                "period": period,
+                "resource": resource,
+                "current_fte": round(current, 4),
+                "suggested_fte": round(current + change[k, r], 4),
+                "change_fte": round(float(change[k, r]), 4),
+                "required_fte_p50": round(float(np.quantile(required[:, k, r], 0.5)), 4),
+                "required_fte_p90": round(float(np.quantile(required[:, k, r], 0.9)), 4),
+                "shortfall_risk": round(float(after[k, r]), 4),
+                "reason": reason_sentence(float(change[k, r]), resource, binding[k][r],
+                                          float(before[k, r]), float(after[k, r]), drivers),
+                "binding_constraint": binding[k][r],
+                "marginal_value_fte": round(float(marginal[k, r]), 4),
+                "marginal_value_pool": pool_values.get(resource, np.nan),
+                "breach_prob_before": round(float(before[k, r]), 4),
+                "breach_prob_after": round(float(after[k, r]), 4),
+                "drivers": drivers,
+            })
+    lines = pd.DataFrame(rows)
+    extra = [c for c in lines.columns if c not in PLAN_COLUMNS]
+    return lines[[*PLAN_COLUMNS, *extra]]
+
+
+def plan_summary(
+    needs: NeedScenarios, problem: AllocationProblem, plan_change: np.ndarray,
+    proportional_change: np.ndarray, weights: NeedWeights,
+) -> pd.DataFrame:
+    """Rows plan / proportional / none (see :func:`allocation_summary`)."""
+    return allocation_summary(needs, problem, {
+        "plan": plan_change,
+        "proportional": proportional_change,
+        "none": np.zeros_like(plan_change),
+    }, weights)
