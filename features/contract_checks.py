@@ -184,6 +184,7 @@ def monthly_vs_kindergartens(
 
     capacity = np.full(len(monthly), np.nan)
     capacity[matched] = known["capacity"].to_numpy(dtype=float, na_value=np.nan)[position[matched]]
+    capacity[capacity < 0] = np.nan  # a negative capacity is reported as such, not compared with
     under3 = monthly["children_under3"].to_numpy(dtype=float, na_value=np.nan)
     over3 = monthly["children_over3"].to_numpy(dtype=float, na_value=np.nan)
     places = 2 * under3 + over3
