@@ -111,7 +111,7 @@ def build_feature_table(
         for c in present
     }
     capacity = ids.map(pd.to_numeric(kindergartens["capacity"], errors="coerce")).to_numpy(
-        dtype=np.float64
+        dtype=np.float64, na_value=np.nan
     )
 
     grid = CalendarGrid.from_frame(base, id_col=KINDERGARTEN_ID, month_col=MONTH)
