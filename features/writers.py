@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from features.contract import SIMULATED_LABEL, District
@@ -57,7 +58,7 @@ def write_district(district: District, out: Path, fmt: Format = "csv") -> list[P
     for name, frame in tables.items():
         path = out / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False)
+            _exact_floats(frame).to_csv(path, index=False)
         elif fmt == "parquet":
             frame.to_parquet(path, index=False)
         else:
@@ -72,7 +73,21 @@ def write_district(district: District, out: Path, fmt: Format = "csv") -> list[P
     return written
 
 
+def _exact_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats as their shortest exact text, so a CSV reads back bit for bit (pandas' own CSV
+    formatting drops the last digit of values like 0.10300000000000001)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == "float64":
+            values = out[column].to_numpy()
+            text = values.astype(str).astype(object)
+            text[np.isnan(values)] = None
+            out[column] = text
+    return out
+
+
 def _write_xlsx(frame: pd.DataFrame, path: Path, *, sheet: str) -> None:
+    """Numbers are written as Excel holds them: 15 significant digits."""
     # Nullable integers go in as objects so a missing count is an empty cell, not "<NA>".
     cells = frame.astype(object).where(frame.notna(), None)
     cells.to_excel(path, index=False, sheet_name=sheet, engine="openpyxl")

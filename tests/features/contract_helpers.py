@@ -54,7 +54,7 @@ def tiny_district(n_kindergartens: int = 3) -> District:
                     "staff_fte": 10.5 + i,
                     "pedagogue_fte": 4.0,
                     "resource_pedagogue_fte": np.nan,
-                    "sick_leave_rate": 0.083 + 0.01 * j,
+                    "sick_leave_rate": round(0.083 + 0.01 * j, 4),
                     "staff_leavers": 1 if j == 1 else 0,
                 }
             )
