@@ -308,10 +308,12 @@ def build_plan(
     )
     options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
     solution = solve_allocation(problem, options)
+    gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
-        warnings.append(
-            f"the solver stopped at its {request.time_limit_s:g} s time limit: best plan found, "
-            f"within {solution.mip_gap:.2%} of optimal")
+        within = (f"within {gap:.2%} of optimal" if gap is not None
+                  else "no bound on how far from optimal yet")
+        warnings.append(f"the solver stopped at its {request.time_limit_s:g} s time limit: "
+                        f"best plan found, {within}")
     for name, amount in solution.violations.items():
         warnings.append(f"the request is infeasible: {name} exceeded by {amount:g} "
                         "(the nearest plan is shown)")
@@ -348,7 +350,7 @@ def build_plan(
         "model_version": model_version,
         "data_fingerprint": district.fingerprint(),
         "solver_status": solution.status,
-        "mip_gap": solution.mip_gap,
+        "mip_gap": gap,
         "solve_seconds": round(solution.solve_seconds, 3),
         "time_limited": solution.time_limited,
         "violations": solution.violations,

@@ -67,7 +67,7 @@ class _Model:
         self.rows_upper.append(upper)
         return index
 
-    def solve(self, options: SolverOptions):
+    def solve(self, options: SolverOptions, start: tuple[np.ndarray, np.ndarray] | None = None):
         import highspy
 
         inf = highspy.kHighsInf
@@ -100,6 +100,8 @@ class _Model:
         highs.setOptionValue("mip_rel_gap", options.mip_rel_gap)
         highs.setOptionValue("time_limit", float(options.time_limit_s))
         highs.passModel(lp)
+        if start is not None:  # a feasible plan to start from: a time limit always has an answer
+            highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(float))
         highs.run()
         return highs
 
@@ -226,7 +228,12 @@ def solve_allocation(
                 m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, -s_r, s_r], -previous[k, r], np.inf)
                 m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, s_r, -s_r], previous[k, r], np.inf)
 
-    highs = m.solve(options)
+    # start from "pins only, nothing else": feasible whenever the pins fit the pools and budget
+    start_cols = np.concatenate([add.ravel(), rem.ravel()])
+    start_vals = np.concatenate([add_lb.ravel(), rem_lb.ravel()])
+    for k, r, steps in floors:
+        start_vals[k * n_r + r] = max(steps, start_vals[k * n_r + r])
+    highs = m.solve(options, (start_cols, start_vals))
     status = highs.getModelStatus()
     infeasible = status in (
         highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible
