@@ -17,9 +17,9 @@ OVER3 = slice(2, 5)
 #: Share of the gap to the target filled by under-3 intake, by calendar month (Jan … Dec): the main
 #: intake is August, children born September–November get their right to a place the month they
 #: turn one, and a trickle of places is offered the rest of the year.
-UNDER3_FILL = np.array([0.08, 0.08, 0.08, 0.08, 0.08, 0.05, 0.0, 0.55, 0.35, 0.30, 0.30, 0.15])
+UNDER3_FILL = np.array([0.15, 0.15, 0.15, 0.15, 0.12, 0.05, 0.0, 0.55, 0.40, 0.35, 0.35, 0.20])
 #: The same for over-3s (children moving in, changing kindergarten).
-OVER3_FILL = np.array([0.12, 0.12, 0.12, 0.12, 0.10, 0.05, 0.0, 0.60, 0.20, 0.15, 0.12, 0.10])
+OVER3_FILL = np.array([0.20, 0.20, 0.20, 0.20, 0.15, 0.05, 0.0, 0.70, 0.30, 0.25, 0.20, 0.20])
 #: Share of newly admitted under-3s who are in the older under-3 cohort (born Y−2), by month.
 OLDER_UNDER3_SHARE = np.array([0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.15, 0.1, 0.1, 0.1, 0.15])
 #: Families move more in summer (relative monthly move-out rate, Jan … Dec, mean 1).

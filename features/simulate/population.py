@@ -67,17 +67,45 @@ def scale_municipalities(
     """Simulated municipalities: each a copy of a random Oslo district's (projected) population,
     multiplied by its scale and by a gentle own trend (±1.5 % a year), so their births still move
     with real Norwegian birth cycles. ``projection`` is kept; all such rows are simulated."""
-    districts = oslo["district"].unique()
-    out = []
-    for name, scale in zip(names, scales, strict=True):
-        base = oslo[oslo["district"] == districts[rng.integers(len(districts))]].copy()
-        trend = np.exp(rng.normal(0.0, 0.015) * (base["year"].to_numpy() - 2014))
-        for col in AGES:
-            base[col] = np.rint(base[col].to_numpy() * scale * trend).astype(np.int64)
-        base["population_1_5"] = base[list(AGES[1:])].sum(axis=1)
-        base["district"] = name
-        out.append(base)
-    return pd.concat(out, ignore_index=True)
+    districts, years, cube, projection = population_cube(oslo)
+    base = rng.integers(len(districts), size=len(names))
+    trend = np.exp(rng.normal(0.0, 0.015, len(names))[:, None] * (years[None, :] - 2014))
+    counts = np.rint(cube[base] * (scales[:, None] * trend)[:, :, None]).astype(np.int64)
+    return cube_frame(names, None, years, counts, projection)
+
+
+def population_cube(
+    table: pd.DataFrame,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(districts, years, counts[district, year, age], projection[year]) of a district table in
+    which every district has the same years."""
+    table = table.sort_values(["district", "year"], kind="stable")
+    districts = list(dict.fromkeys(table["district"]))
+    years = np.sort(table["year"].unique())
+    cube = table[list(AGES)].to_numpy().reshape(len(districts), len(years), len(AGES))
+    projection = table.groupby("year")["projection"].first().reindex(years).to_numpy()
+    return districts, years, cube, projection
+
+
+def cube_frame(
+    districts: list[str],
+    areas: list[str] | None,
+    years: np.ndarray,
+    counts: np.ndarray,
+    projection: np.ndarray,
+) -> pd.DataFrame:
+    """The long table of counts[unit, year, age] (one row per unit and year)."""
+    n_units, n_years = counts.shape[:2]
+    frame = pd.DataFrame({"district": np.repeat(districts, n_years)})
+    if areas is not None:
+        frame["area"] = np.repeat(areas, n_years)
+    frame["year"] = np.tile(years, n_units)
+    flat = counts.reshape(n_units * n_years, len(AGES))
+    frame["population_1_5"] = flat[:, 1:].sum(axis=1)
+    for j, col in enumerate(AGES):
+        frame[col] = flat[:, j]
+    frame["projection"] = np.tile(projection, n_units)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -98,36 +126,33 @@ def split_into_areas(
 ) -> pd.DataFrame:
     """Area rows: each district's count per age and year split between its areas by their drifting
     shares, rounded by largest remainder so the areas add up exactly to the district."""
-    spec = pd.DataFrame([a.__dict__ for a in areas])
-    out = []
-    for district, frame in district_pop.groupby("district", sort=False):
-        mine = spec[spec["district"] == district]
-        if mine.empty:
-            continue
-        years = frame["year"].to_numpy()
-        # shares per (year, area), renormalised each year
-        weights = mine["share"].to_numpy()[None, :] * np.exp(
-            mine["share_growth"].to_numpy()[None, :] * (years[:, None] - base_year)
-        )
-        weights /= weights.sum(axis=1, keepdims=True)
-        counts = {}
-        for col in AGES:
-            exact = frame[col].to_numpy()[:, None] * weights
-            floor = np.floor(exact).astype(np.int64)
-            short = frame[col].to_numpy() - floor.sum(axis=1)
-            order = np.argsort(-(exact - floor), axis=1, kind="stable")
-            rank = np.argsort(order, axis=1, kind="stable")
-            counts[col] = floor + (rank < short[:, None])
-        for j, area in enumerate(mine["name"]):
-            table = pd.DataFrame({col: counts[col][:, j] for col in AGES})
-            table.insert(0, "year", years)
-            table.insert(0, "area", area)
-            table.insert(0, "district", district)
-            table["projection"] = frame["projection"].to_numpy()
-            out.append(table)
-    result = pd.concat(out, ignore_index=True)
-    result.insert(3, "population_1_5", result[list(AGES[1:])].sum(axis=1))
-    return result
+    districts, years, cube, projection = population_cube(district_pop)
+    pos = {name: i for i, name in enumerate(districts)}
+    owner = np.array([pos[a.district] for a in areas])
+    # shares per (area, year), renormalised within the district each year
+    weights = np.array([a.share for a in areas])[:, None] * np.exp(
+        np.array([a.share_growth for a in areas])[:, None] * (years[None, :] - base_year)
+    )
+    totals = np.zeros((len(districts), len(years)))
+    np.add.at(totals, owner, weights)
+    weights /= totals[owner]
+    exact = cube[owner] * weights[:, :, None]  # (area, year, age)
+    floor = np.floor(exact).astype(np.int64)
+    placed = np.zeros_like(cube)
+    np.add.at(placed, owner, floor)
+    short = (cube - placed)[owner]  # units each area's district still has to hand out
+    # rank areas within their district by remainder (largest first): sort by district, then by
+    # descending remainder, and count the position from the district's first area
+    key = owner[:, None, None] * 2.0 + (1.0 - (exact - floor))
+    order = np.argsort(key, axis=0, kind="stable")
+    first_of_district = np.searchsorted(np.sort(owner), owner)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(len(areas))[:, None, None], axis=0)
+    rank -= first_of_district[:, None, None]
+    counts = floor + (rank < short)
+    return cube_frame(
+        [a.district for a in areas], [a.name for a in areas], years, counts, projection
+    )
 
 
 def monthly_area_series(

@@ -27,6 +27,8 @@ DEFAULT_END = pd.Period("2026-10", freq="M")
 #: (after a July); the rest run throughout.
 OPENING_SHARE = 0.08
 CLOSING_SHARE = 0.05
+#: The ordinal pandas uses for a missing Period (NaT).
+NAT_ORDINAL = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -120,14 +122,14 @@ def _opening_and_closing(
         closers = (draw >= OPENING_SHARE) & (draw < OPENING_SHARE + CLOSING_SHARE)
         close_index[closers] = rng.choice(julys, closers.sum())
     first_year = rng.integers(1975, max(start.year, 1976), n)
-    opened = pd.Series(
-        [
-            months[i] if i >= 0 else pd.Period(f"{y}-08", freq="M")
-            for i, y in zip(open_index, first_year, strict=True)
-        ],
-        dtype="period[M]",
+    ordinals = months.asi8
+    pre_existing = (first_year - 1970) * 12 + 7  # August of a year before the period
+    opened_ordinal = np.where(open_index >= 0, ordinals[np.maximum(open_index, 0)], pre_existing)
+    closed_ordinal = np.where(
+        close_index < n_months, ordinals[np.minimum(close_index, n_months - 1)], NAT_ORDINAL
     )
-    closed = pd.Series(
-        [months[i] if i < n_months else pd.NaT for i in close_index], dtype="period[M]"
-    )
+    # PeriodIndex.from_ordinals is pandas ≥ 2.2; the installed pandas-stubs do not list it yet
+    from_ordinals = pd.PeriodIndex.from_ordinals  # type: ignore[attr-defined]
+    opened = pd.Series(from_ordinals(opened_ordinal, freq="M"))
+    closed = pd.Series(from_ordinals(closed_ordinal, freq="M"))
     return open_index, close_index, opened, closed
