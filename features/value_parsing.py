@@ -98,7 +98,17 @@ def as_numbers(values: pd.Series, *, decimal_comma: bool) -> tuple[np.ndarray, n
     parsed = pd.to_numeric(text, errors="coerce")
     numbers = np.asarray(parsed.to_numpy(dtype=float, na_value=np.nan), dtype=float)
     not_number = present & ~np.isfinite(numbers)
-    return np.where(not_number, np.nan, numbers), not_number
+    numbers[not_number] = np.nan
+    # pandas' fast text parser may miss the last bit; Python's float() is exact, so the values
+    # found good are converted again by it (a CSV written by the engine reads back bit for bit).
+    good = np.isfinite(numbers)
+    if good.any():
+        chosen = text.to_numpy(dtype=object)[good]
+        try:
+            numbers[good] = chosen.astype(np.float64)
+        except ValueError:  # pandas read something float() refuses: keep pandas' reading
+            pass
+    return numbers, not_number
 
 
 def parse_month_column(values: pd.Series) -> ParsedColumn:

@@ -83,6 +83,7 @@ def norwegian_csv(folder: Path, encoding: str) -> Path:
     """Rewrite the tiny data set as a Norwegian Excel export: ';' and decimal commas."""
     folder.mkdir(parents=True, exist_ok=True)
     district = tiny_district()
+    assert district.population is not None
     for table, frame in (
         ("kindergartens", district.kindergartens),
         ("monthly", district.monthly),
