@@ -99,7 +99,6 @@ def run_months(
     v31 = np.zeros(n, dtype=np.int64)
     v37 = np.zeros(n, dtype=np.int64)
     staff = np.zeros(n)
-    ped = np.zeros(n)
     rp = np.zeros(n)
     sick_noise = rng.normal(0.0, s.sick_leave_innovation_sd / np.sqrt(1 - s.sick_leave_ar**2), n)
     short = np.zeros(n, dtype=bool)
@@ -196,7 +195,6 @@ def run_months(
         margin_now = margin - (0.0 if staffing_norm_2019[t] else 0.04)
         if starting.any():
             staff[starting] = np.round(need[starting] * (1 + margin_now[starting]), 1)
-            ped[starting] = norm_positions[starting]
         load = wf.overload(under3, over3, staff)
         expected_sick = wf.expected_sick_leave(
             s.sick_leave_mean,
@@ -241,9 +239,7 @@ def run_months(
         # ≈ 2·U3 + O3), or for last months' actual children when more; a vacancy leaves one
         # (in poor areas sometimes two) positions empty for months
         planned = np.maximum(
-            wf.pedagogue_norm_positions(
-                target_places / 2, 0.0 * target_places, bool(pedagogue_rule_2018[t])
-            ),
+            wf.pedagogue_positions_for_places(target_places, bool(pedagogue_rule_2018[t])),
             rec["pedagogue_norm_positions"][lag, every],
         )
         ped = np.minimum(np.maximum(planned + surplus - short * shortage_depth, 0.0), staff)

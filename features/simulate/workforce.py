@@ -26,8 +26,14 @@ def pedagogue_norm_positions(
 ) -> np.ndarray:
     """Whole pedagogical-leader positions required: ceil((2·U3 + O3) / 14) from August 2018;
     before, the laxer rule of one per 9 under 3 / 18 over 3, i.e. ceil((2·U3 + O3) / 18)."""
+    return pedagogue_positions_for_places(2.0 * under3 + over3, after_2018_08)
+
+
+def pedagogue_positions_for_places(places: np.ndarray, after_2018_08: bool) -> np.ndarray:
+    """The pedagogue norm in places (over-3 equivalents, 2·U3 + O3): ceil(places / 14), or
+    ceil(places / 18) before August 2018. The tiny tolerance keeps 28.0000001 from becoming 3."""
     divisor = 14.0 if after_2018_08 else 18.0
-    return np.ceil((2.0 * under3 + over3) / divisor - 1e-9)
+    return np.ceil(places / divisor - 1e-9)
 
 
 def expected_sick_leave(
