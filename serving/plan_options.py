@@ -42,8 +42,8 @@ RiskOption = Annotated[
     float,
     typer.Option(
         "--risk",
-        help="Forecast quantile the plan must cover, 0.5–0.99 (0.9 = cover the need in 9 of 10 "
-        "scenarios).",
+        help="Risk level of the plan's tail measure, 0.5–0.99: 0.9 weighs the mean of the worst "
+        "10 % of forecast scenarios beside the expected unmet need.",
     ),
 ]
 

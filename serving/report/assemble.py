@@ -11,6 +11,7 @@ import pandas as pd
 from features.contract import AREA, District
 from serving.report import figures
 from serving.report.numbers import (
+    ALLOCATION_LABELS,
     ALLOCATIONS,
     KEY,
     NOTHING,
@@ -58,6 +59,8 @@ def build_benefit_report(
     by_allocation = summary_by_allocation(summary)
 
     district_frame = by_allocation.reindex(list(ALLOCATIONS)).reset_index(names="allocation")
+    district_frame.insert(1, "allocation_label",
+                          district_frame["allocation"].map(ALLOCATION_LABELS))
     district_table = ReportTable(
         "district-summary", "Expected over the scenarios, whole district",
         summary_columns(district_frame, layout), district_frame, highlight_rows=(0,),
@@ -78,8 +81,8 @@ def build_benefit_report(
     substitute = substitute_table(summary, layout, settings)
     substitute_tbl = ReportTable(
         "substitute-table", "Substitute hours and cost by allocation",
-        (Column("allocation", "allocation"),
-         Column("unmet_fte_months", "unmet FTE-months (all resources)", "fte"),
+        (Column("allocation_label", "allocation"),
+         Column("unmet_fte_months", "unmet staff + special-needs FTE-months", "fte"),
          Column("substitute_hours", "substitute hours", "hours"),
          Column("substitute_cost_nok", "substitute cost", "nok"),
          Column("avoided_vs_key_nok", "avoided against the key", "nok"),
@@ -105,11 +108,11 @@ def build_benefit_report(
                   Column("vedtak_37", "§ 37 decisions", "decisions")]
     kg_columns += [Column(f"change_{r}", f"change {r.replace('_', ' ')} FTE", "fte")
                    for r in layout.unmet if f"change_{r}" in kindergartens.columns]
-    kg_columns += [Column(f"unmet_total:{a}", f"unmet FTE-months: {a}", "fte")
+    kg_columns += [Column(f"unmet_total:{a}", f"unmet FTE-months: {ALLOCATION_LABELS[a]}", "fte")
                    for a in ALLOCATIONS]
     if layout.breach:
-        kg_columns += [Column(f"breach_total:{a}", f"breach months: {a}", "fte")
-                       for a in (PLAN, KEY)]
+        kg_columns += [Column(f"breach_total:{a}", f"breach months: {ALLOCATION_LABELS[a]}",
+                              "fte") for a in (PLAN, KEY)]
     kindergartens_tbl = ReportTable(
         "kindergartens-table", "Per kindergarten (sorted by low-income share, highest first)",
         tuple(kg_columns), kindergartens,
@@ -168,10 +171,12 @@ def report_figures(by_allocation: pd.DataFrame, layout: SummaryLayout, areas: pd
     """The two inline charts: unmet need per resource by allocation, and per area."""
     unmet = by_allocation.loc[list(ALLOCATIONS), list(layout.unmet.values())].T
     unmet.index = [r.replace("_", " ") for r in layout.unmet]
+    unmet.columns = [ALLOCATION_LABELS[a] for a in ALLOCATIONS]
     district_png = figures.figure_to_data_uri(figures.grouped_bars(
         unmet, title="Expected unmet FTE-months by resource", ylabel="FTE-months",
         simulated=simulated))
     per_area = areas.set_index(AREA)[[a for a in ALLOCATIONS if a in areas.columns]]
+    per_area.columns = [ALLOCATION_LABELS[a] for a in per_area.columns]
     areas_png = figures.figure_to_data_uri(figures.grouped_bars(
         per_area, title="Unmet FTE-months per area (highest low-income share left)",
         ylabel="FTE-months", simulated=simulated))
@@ -201,7 +206,11 @@ def method_notes(settings: ReportSettings) -> list[str]:
         "itself, per-area and per-kindergarten figures add up to it.",
         "Baseline (nullpunkt): the proportional key spreads the same pools in proportion to "
         "today's keys; 'no pool' gives nothing extra. The plan never spends more than the key.",
-        f"Substitute hours = unmet FTE-months × {settings.hours_per_fte_month:.1f} h "
+        "Substitute hours count unmet staff FTE-months (effective, after sick leave) and unmet "
+        "special-needs FTE-months; the pedagogue shortfall is whole positions on paper whose "
+        "hours are already in the staff shortfall, so it counts as a norm breach, not as "
+        "substitute hours.",
+        f"Substitute hours = those FTE-months × {settings.hours_per_fte_month:.1f} h "
         f"({settings.hours_per_week_per_fte:g} h a week × 52 / 12); substitute cost = hours × "
         f"{settings.substitute_cost_nok_per_hour:,.0f} NOK per hour "
         + ("(given)." if settings.substitute_cost_given else "(default assumption: an "

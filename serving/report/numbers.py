@@ -23,14 +23,25 @@ import pandas as pd
 from features.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
 from serving.report.tables import Column, ColumnKind, ReportTable
 
-PLAN, KEY, NOTHING = "plan", "proportional key", "no pool"
+#: Allocation names as ``PlanResult.summary`` writes them, and as the report shows them.
+PLAN, KEY, NOTHING = "plan", "proportional", "none"
 ALLOCATIONS = (PLAN, KEY, NOTHING)
+ALLOCATION_LABELS = {PLAN: "plan", KEY: "proportional key", NOTHING: "no pool"}
 RESOURCE_LABELS = {
     "staff": "staff",
     "pedagogue": "pedagogue",
     "resource_pedagogue": "special needs (resource pedagogue)",
 }
-NORM_LABELS = {"staffing": "staffing norm", "pedagogue": "pedagogue norm"}
+NORM_LABELS = {
+    "staffing": "staffing norm", "pedagogue": "pedagogue norm",
+    "special_needs": "§ 31/§ 37 hours (special needs)",
+}
+#: Resources whose unmet FTE-months are hours someone must cover: staff shortfall is effective
+#: (sick leave included) and is what substitutes cover; § 31/§ 37 hours not delivered need extra
+#: hands too. The pedagogue shortfall is whole positions *on paper*: a sick pedagogue's hours are
+#: already in the staff shortfall (pedagogues count as staff), so counting it again would double
+#: count; it is reported as a quality benefit (norm breaches) instead.
+SUBSTITUTE_RESOURCES = ("staff", "resource_pedagogue")
 WEEKS_PER_MONTH = 52 / 12
 #: Default cost of one substitute hour in NOK: an assistant's hourly pay with holiday pay,
 #: pension and employer's tax (about 250 NOK + 40 %); an assumption, stated in the report.
@@ -84,7 +95,7 @@ class SummaryLayout:
         for column in map(str, summary.columns):
             lowered = column.lower()
             if "breach" in lowered:
-                norm = next((n for n in NORM_LABELS if n in lowered), column)
+                norm = next((n for n in NORM_LABELS if lowered.endswith(n)), column)
                 breach[norm] = column
             elif "unmet" in lowered:
                 # longest name first so "resource_pedagogue" is not read as "pedagogue"
@@ -150,6 +161,7 @@ def summary_by_allocation(summary: pd.DataFrame) -> pd.DataFrame:
     """The plan summary indexed by allocation name (``plan``, ``proportional key``,
     ``no pool``), whether the allocation is the index or a column."""
     frame = summary.set_index("allocation") if "allocation" in summary.columns else summary
+    frame = frame.rename(index={label: name for name, label in ALLOCATION_LABELS.items()})
     missing = [a for a in ALLOCATIONS if a not in frame.index]
     if missing:
         raise ValueError(f"plan summary lacks allocation(s) {missing}: {list(frame.index)}")
@@ -161,17 +173,24 @@ def total_unmet(frame: pd.DataFrame, layout: SummaryLayout) -> pd.Series:
     return frame[list(layout.unmet.values())].sum(axis=1)
 
 
+def substitute_fte_months(frame: pd.DataFrame, layout: SummaryLayout) -> pd.Series:
+    """Unmet FTE-months someone must cover (see :data:`SUBSTITUTE_RESOURCES`), per row."""
+    columns = [c for r, c in layout.unmet.items() if r in SUBSTITUTE_RESOURCES]
+    return frame[columns].sum(axis=1)
+
+
 def substitute_table(
     summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
 ) -> pd.DataFrame:
-    """Per allocation: unmet FTE-months (all resources), substitute hours and their cost in NOK,
-    and the cost avoided against the proportional key and against no pool."""
+    """Per allocation: unmet staff and special-needs FTE-months, the substitute hours they take
+    and their cost in NOK, and the cost avoided against the proportional key and no pool."""
     frame = summary_by_allocation(summary)
-    unmet = total_unmet(frame, layout).reindex(list(ALLOCATIONS))
+    unmet = substitute_fte_months(frame, layout).reindex(list(ALLOCATIONS))
     hours = unmet * settings.hours_per_fte_month
     cost = hours * settings.substitute_cost_nok_per_hour
     return pd.DataFrame({
         "allocation": list(ALLOCATIONS),
+        "allocation_label": [ALLOCATION_LABELS[a] for a in ALLOCATIONS],
         "unmet_fte_months": unmet.to_numpy(),
         "substitute_hours": hours.to_numpy(),
         "substitute_cost_nok": cost.to_numpy(),
@@ -216,8 +235,9 @@ def benefit_cards(summary: pd.DataFrame, layout: SummaryLayout, settings: Report
     """The headline: the three kinds of benefit against the proportional key."""
     frame = summary_by_allocation(summary)
     substitute = substitute_table(summary, layout, settings).set_index("allocation")
-    avoided = _at(substitute, PLAN, "avoided_vs_key_nok")
-    hours = _at(substitute, KEY, "substitute_hours") - _at(substitute, PLAN, "substitute_hours")
+    avoided = cell_value(substitute, PLAN, "avoided_vs_key_nok")
+    hours = (cell_value(substitute, KEY, "substitute_hours")
+             - cell_value(substitute, PLAN, "substitute_hours"))
     cards = [
         BenefitCard("cost", "avoided cost", avoided, _nok(avoided),
                     "substitute cost avoided against the proportional key, same pools"),
@@ -225,18 +245,20 @@ def benefit_cards(summary: pd.DataFrame, layout: SummaryLayout, settings: Report
                     "substitute hours that need not be found and booked"),
     ]
     if layout.breach:
-        breaches = sum(_at(frame, KEY, c) - _at(frame, PLAN, c) for c in layout.breach.values())
+        breaches = sum(cell_value(frame, KEY, c) - cell_value(frame, PLAN, c)
+                       for c in layout.breach.values())
         cards.append(BenefitCard("quality", "higher quality", breaches, f"{breaches:,.1f}",
-                                 "fewer kindergarten-months in breach of a norm"))
+                                 "fewer kindergarten-months in breach (norms and § 31/§ 37 hours)"))
     if "resource_pedagogue" in layout.unmet:
         column = layout.unmet["resource_pedagogue"]
-        gain = _at(frame, KEY, column) - _at(frame, PLAN, column)
+        gain = cell_value(frame, KEY, column) - cell_value(frame, PLAN, column)
         cards.append(BenefitCard("special-needs", "higher quality", gain, f"{gain:,.1f}",
                                  "more FTE-months of § 31/§ 37 help delivered"))
     return cards
 
 
-def _at(frame: pd.DataFrame, row: str, column: str) -> float:
+def cell_value(frame: pd.DataFrame, row: str, column: str) -> float:
+    """One numeric cell (typed for mypy: pandas-stubs types `.at` as any scalar)."""
     return float(cast(float, frame.at[row, column]))
 
 
@@ -257,7 +279,8 @@ def area_table(
     unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
     wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation", values="unmet_total",
                              aggfunc="sum")
-    merged = info.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="left")
+    # only kindergartens in the plan (one closed before the period has no outcome)
+    merged = info.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="inner")
     grouped = merged.groupby(AREA).agg(
         kindergartens=(KINDERGARTEN_ID, "size"),
         low_income_share=("low_income_share", "mean"),
@@ -297,23 +320,30 @@ def kindergarten_table(
                              values=["unmet_total", "breach_total"], aggfunc="sum")
     wide.columns = [f"{pair[0]}:{pair[1]}" for pair in wide.columns]
     table = info.merge(change, left_on=KINDERGARTEN_ID, right_index=True, how="left")
-    table = table.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="left")
+    table = table.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="inner")
     return table.sort_values(["low_income_share", KINDERGARTEN_ID],
                              ascending=[False, True], na_position="last", ignore_index=True)
 
 
 def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Column, ...]:
-    """Labels for the plan summary's own columns, in its own order."""
-    columns = [Column("allocation", "allocation")]
+    """Labels for the plan summary's own columns, in its own order (``allocation_label`` is
+    the allocation's display name, added by the caller)."""
+    columns = [Column("allocation_label", "allocation")]
     for resource, column in layout.unmet.items():
         columns.append(Column(column, f"unmet {RESOURCE_LABELS.get(resource, resource)} "
                                       "FTE-months", "fte"))
     for norm, column in layout.breach.items():
-        columns.append(Column(column, f"kindergarten-months in breach of the "
+        columns.append(Column(column, f"kindergarten-months in breach: "
                                       f"{NORM_LABELS.get(norm, norm)}", "fte"))
-    known = set(layout.unmet.values()) | set(layout.breach.values()) | {"allocation"}
+    known = {*layout.unmet.values(), *layout.breach.values(), "allocation", "allocation_label"}
     for column in map(str, summary.columns):
-        if column not in known:
-            kind: ColumnKind = "fte" if pd.api.types.is_numeric_dtype(summary[column]) else "text"
-            columns.append(Column(column, re.sub(r"_", " ", column), kind))
+        if column in known or not pd.api.types.is_numeric_dtype(summary[column]):
+            continue
+        kind: ColumnKind = "nok" if column.endswith("_nok") else "fte"
+        label = re.sub(r"^extra_(.*)_fte$", r"extra \1 FTE", column).replace("_", " ")
+        if column == "weighted_unmet":
+            label = "weighted unmet need (objective)"
+        elif column == "cost_nok":
+            label = "cost of the extra FTE"
+        columns.append(Column(column, label, kind))
     return tuple(columns)

@@ -21,15 +21,19 @@ from serving.report.numbers import (
 from serving.report.privacy import suppress_count, suppress_decision_counts
 from serving.report.tables import format_cell
 
+#: The layout of ``PlanResult.summary`` (see models.allocation.explain.allocation_summary).
 SUMMARY = pd.DataFrame(
     {
+        "allocation": [PLAN, KEY, NOTHING],
         "unmet_staff_fte_months": [4.0, 10.0, 16.0],
         "unmet_pedagogue_fte_months": [1.0, 3.0, 5.0],
         "unmet_resource_pedagogue_fte_months": [2.0, 2.5, 9.0],
-        "breach_staffing_months": [3.0, 7.0, 12.0],
-        "breach_pedagogue_months": [1.0, 2.0, 4.0],
-    },
-    index=pd.Index([PLAN, KEY, NOTHING], name="allocation"),
+        "breach_months_staffing": [3.0, 7.0, 12.0],
+        "breach_months_pedagogue": [1.0, 2.0, 4.0],
+        "breach_months_special_needs": [6.0, 6.5, 20.0],
+        "weighted_unmet": [50.0, 90.0, 160.0],
+        "cost_nok": [1e6, 1e6, 0.0],
+    }
 )
 
 
@@ -60,20 +64,23 @@ def test_layout_reads_resources_and_norms_from_column_names() -> None:
         "pedagogue": "unmet_pedagogue_fte_months",
         "resource_pedagogue": "unmet_resource_pedagogue_fte_months",
     }
-    assert layout.breach == {"staffing": "breach_staffing_months",
-                             "pedagogue": "breach_pedagogue_months"}
+    assert layout.breach == {"staffing": "breach_months_staffing",
+                             "pedagogue": "breach_months_pedagogue",
+                             "special_needs": "breach_months_special_needs"}
 
 
 def test_one_fte_month_is_162_5_substitute_hours() -> None:
     settings = ReportSettings(substitute_cost_nok_per_hour=400.0)
     assert settings.hours_per_fte_month == pytest.approx(37.5 * 52 / 12) == pytest.approx(162.5)
     table = substitute_table(SUMMARY, SummaryLayout.of(SUMMARY), settings).set_index("allocation")
-    # plan: 4 + 1 + 2 = 7 unmet FTE-months → 1137.5 h → 455,000 NOK
-    assert table.loc[PLAN, "unmet_fte_months"] == pytest.approx(7.0)
-    assert table.loc[PLAN, "substitute_hours"] == pytest.approx(1137.5)
-    assert table.loc[PLAN, "substitute_cost_nok"] == pytest.approx(455_000.0)
-    # the key leaves 15.5 FTE-months: 8.5 more than the plan
-    assert table.loc[PLAN, "avoided_vs_key_nok"] == pytest.approx(8.5 * 162.5 * 400)
+    # plan: staff 4 + special needs 2 = 6 FTE-months to cover → 975 h → 390,000 NOK; the
+    # pedagogue shortfall (positions on paper, hours already in the staff shortfall) is not
+    # counted twice
+    assert table.loc[PLAN, "unmet_fte_months"] == pytest.approx(6.0)
+    assert table.loc[PLAN, "substitute_hours"] == pytest.approx(975.0)
+    assert table.loc[PLAN, "substitute_cost_nok"] == pytest.approx(390_000.0)
+    # the key leaves 12.5 FTE-months: 6.5 more than the plan
+    assert table.loc[PLAN, "avoided_vs_key_nok"] == pytest.approx(6.5 * 162.5 * 400)
     assert table.loc[KEY, "avoided_vs_key_nok"] == 0.0
 
 
@@ -81,7 +88,7 @@ def test_benefits_are_differences_of_summary_cells() -> None:
     layout = SummaryLayout.of(SUMMARY)
     table = benefits_table(SUMMARY, layout, ReportSettings())
     staff = table[table["measure"].str.contains("staff need")].iloc[0]
-    assert staff[PLAN] == SUMMARY.loc[PLAN, "unmet_staff_fte_months"]
+    assert staff[PLAN] == SUMMARY.set_index("allocation").loc[PLAN, "unmet_staff_fte_months"]
     assert staff["gain_vs_key"] == pytest.approx(10.0 - 4.0)
     assert staff["gain_vs_nothing"] == pytest.approx(16.0 - 4.0)
     breach = table[table["measure"].str.contains("staffing norm")].iloc[0]
@@ -93,9 +100,9 @@ def test_benefits_are_differences_of_summary_cells() -> None:
 def test_headline_cards_cover_all_three_kinds_of_benefit() -> None:
     cards = {c.key: c for c in benefit_cards(SUMMARY, SummaryLayout.of(SUMMARY),
                                              ReportSettings(substitute_cost_nok_per_hour=350))}
-    assert cards["cost"].value == pytest.approx(8.5 * 162.5 * 350)
-    assert cards["time"].value == pytest.approx(8.5 * 162.5)
-    assert cards["quality"].value == pytest.approx((7 - 3) + (2 - 1))
+    assert cards["cost"].value == pytest.approx(6.5 * 162.5 * 350)
+    assert cards["time"].value == pytest.approx(6.5 * 162.5)
+    assert cards["quality"].value == pytest.approx((7 - 3) + (2 - 1) + (6.5 - 6))
     assert cards["special-needs"].value == pytest.approx(0.5)
     assert {c.kind for c in cards.values()} == {"avoided cost", "time saved", "higher quality"}
 

@@ -1,0 +1,88 @@
+"""``bemanning report``: the benefit report (gevinstrapport) as one self-contained HTML file.
+
+It plans with the champion model and the same options as ``bemanning plan`` (parsed by the same
+helpers in :mod:`serving.plan_options`) and renders the plan summary that command prints, so the
+two never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from serving.commands.common import console, user_errors
+from serving.plan_options import BudgetOption, MonthsOption, RiskOption, StartOption
+
+DEFAULT_MONTHS = 12
+DEFAULT_RISK = 0.9
+
+
+@user_errors
+def report(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or "
+            ".xlsx) or one DuckDB file.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    pool: Annotated[
+        list[str] | None,
+        typer.Option("--pool", help="Extra FTE to spread, as RESOURCE=FTE, repeated per resource "
+                     "(staff, pedagogue, resource_pedagogue), as for `bemanning plan`. Without "
+                     "any --pool the report uses staff=8 pedagogue=4 resource_pedagogue=5 and "
+                     "says so."),
+    ] = None,
+    budget: BudgetOption = None,
+    start: StartOption = None,
+    months: MonthsOption = DEFAULT_MONTHS,
+    risk: RiskOption = DEFAULT_RISK,
+    substitute_cost_nok_per_hour: Annotated[
+        float | None,
+        typer.Option(
+            "--substitute-cost-nok-per-hour",
+            help="Cost of one substitute hour in NOK (default 350: an assistant's hourly pay "
+            "with holiday pay, pension and employer's tax).",
+        ),
+    ] = None,
+    columns: Annotated[
+        Path | None,
+        typer.Option("--columns", help="TOML file renaming the export's headers to the "
+                     "contract's (as for `bemanning validate`)."),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
+                     "or sqlite:///mlflow.db)."),
+    ] = None,
+) -> None:
+    """Write the benefit report: the plan against the proportional key and no pool (unmet
+    FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
+    quality it rests on, the model version and the data fingerprint."""
+    from features.errors import Problem, UserInputError
+    from serving.report.service import ReportOptions, make_benefit_report
+
+    problems: list[Problem] = []
+    if out.suffix.lower() not in (".html", ".htm"):
+        problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
+    try:
+        options = ReportOptions.from_cli(
+            pools=pool, budget=budget, start=start, months=months, risk=risk,
+            substitute_cost_nok_per_hour=substitute_cost_nok_per_hour,
+            months_given=months != DEFAULT_MONTHS, risk_given=risk != DEFAULT_RISK,
+        )
+    except UserInputError as exc:
+        problems = exc.problems + problems
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
+    path = make_benefit_report(data, out, options, columns=columns, tracking_uri=tracking_uri,
+                               console=console)
+    console.print(f"Report: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

@@ -1,0 +1,109 @@
+"""Per-kindergarten outcomes of the plan, the proportional key and no pool, from the very
+scenarios ``build_plan`` summarised.
+
+``PlanResult.summary`` is per district. The report also shows each kindergarten and each area,
+so it redraws the plan's need scenarios with the same forecasts, backtest history, kindergartens,
+months, scenario count and seed (the draw is deterministic), applies the plan's changes (its
+lines), the proportional key on the same pools and no change, and measures each kindergarten as
+:func:`models.allocation.explain.allocation_summary` measures the district. The result must add
+up to the summary; :func:`check_adds_up` refuses it otherwise, so a drift between the two can
+never reach a report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import KINDERGARTEN_ID, RESOURCES, District
+from serving.report.numbers import KEY, NOTHING, PLAN, cell_value
+
+#: Absolute tolerance when comparing sums with the summary (which is rounded to 4 decimals).
+ADDS_UP_TOLERANCE = 1e-3
+
+
+def kindergarten_outcomes(
+    district: District,
+    forecasts: pd.DataFrame,
+    request: Any,
+    plan: Any,
+    *,
+    pit_history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per kindergarten and allocation (``plan``, ``proportional``, ``none``) with the
+    summary's measures: ``unmet_<resource>_fte_months`` and ``breach_months_<need>``.
+
+    ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made.
+    """
+    from models.allocation import proportional_allocation, shortfalls
+    from models.allocation.curves import NeedWeights
+    from models.allocation.explain import BREACH_TOLERANCE_FTE, NEED_OF_RESOURCE
+    from models.needs import simulate_needs
+    from serving.planning import DEFAULT_STEP_FTE, _latest_state
+
+    lines: pd.DataFrame = plan.lines
+    ids = tuple(sorted(lines[KINDERGARTEN_ID].astype(str).unique()))
+    current = _per_line(lines, "current_fte", ids)
+    plan_change = _per_line(lines, "change_fte", ids)
+    start = pd.Period(request.start, "M") if request.start is not None \
+        else district.last_month + 1
+    months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
+    needs = simulate_needs(
+        forecasts, kindergarten_ids=ids, months=months, current_fte=current,
+        pit_history=pit_history, n_scenarios=request.n_scenarios, seed=request.seed,
+        settings=request.norm_settings,
+    )
+    state = _latest_state(district).loc[list(ids)]
+    header_pools: dict[str, float] = dict(plan.header.get("pools_fte", {}))
+    pools = np.array([header_pools.get(r, max(float(plan_change[:, i].sum()), 0.0))
+                      for i, r in enumerate(RESOURCES)])
+    steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
+    proportional = proportional_allocation(
+        children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
+        decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
+        pools_fte=pools, step_fte=steps, resources=RESOURCES,
+    )
+    buffer = NeedWeights().quality_buffer
+    frames = []
+    for name, change in ((PLAN, plan_change), (KEY, proportional),
+                         (NOTHING, np.zeros_like(plan_change))):
+        short = shortfalls(needs, change, buffer)
+        frame = pd.DataFrame({KINDERGARTEN_ID: ids, "allocation": name})
+        for resource in RESOURCES:
+            need = NEED_OF_RESOURCE[resource]
+            frame[f"unmet_{resource}_fte_months"] = short[need].sum(axis=2).mean(axis=0)
+        for resource in RESOURCES:
+            need = NEED_OF_RESOURCE[resource]
+            breach = (short[need] > BREACH_TOLERANCE_FTE).sum(axis=2).mean(axis=0)
+            frame[f"breach_months_{need}"] = breach
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _per_line(lines: pd.DataFrame, column: str, ids: tuple[str, ...]) -> np.ndarray:
+    """(K, R) values of one plan-line column in the order of ``ids`` × RESOURCES."""
+    wide = lines.pivot_table(index=KINDERGARTEN_ID, columns="resource", values=column,
+                             aggfunc="sum")
+    return wide.reindex(index=list(ids), columns=list(RESOURCES)).fillna(0.0).to_numpy(float)
+
+
+def check_adds_up(outcomes: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """Raise ``AssertionError`` naming the cells where the kindergartens' outcomes do not add up
+    to the plan summary (a bug, never a user's mistake)."""
+    frame = summary.set_index("allocation") if "allocation" in summary.columns else summary
+    measures = [c for c in outcomes.columns if c not in (KINDERGARTEN_ID, "allocation")]
+    totals = outcomes.groupby("allocation")[measures].sum()
+    wrong = []
+    for allocation in totals.index:
+        for measure in measures:
+            if measure not in frame.columns:
+                continue
+            ours = cell_value(totals, allocation, measure)
+            theirs = cell_value(frame, allocation, measure)
+            if abs(ours - theirs) > ADDS_UP_TOLERANCE:
+                wrong.append(f"{allocation}/{measure}: {ours:.4f} vs summary {theirs:.4f}")
+    if wrong:
+        raise AssertionError("per-kindergarten outcomes do not add up to the plan summary: "
+                             + "; ".join(wrong))

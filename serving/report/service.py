@@ -1,0 +1,219 @@
+"""From a data set and the champion model to the report file: read and validate the data, load
+the champion, forecast, plan with the same request ``bemanning plan`` builds, measure every
+kindergarten under the plan, the proportional key and no pool, and render.
+
+:func:`benefit_report_for_plan` is the part without files or MLflow (notebooks and tests call it
+with a plan they made); :func:`make_benefit_report` is the whole command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from features.contract import RESOURCES, District
+from features.errors import Problem, UserInputError
+from serving.report.numbers import (
+    DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
+    BenefitReport,
+    OptionShown,
+    ReportSettings,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Pools used when the user gives none: the demo's district-sized pools (stated in the report).
+DEFAULT_POOLS_FTE: Mapping[str, float] = {"staff": 8.0, "pedagogue": 4.0,
+                                          "resource_pedagogue": 5.0}
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """The plan options (as ``bemanning plan`` takes them) and the report's own settings, with
+    which of them the user gave (the report states the defaults it used)."""
+
+    pools_fte: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_POOLS_FTE))
+    budget_nok: float | None = None
+    start: pd.Period | None = None
+    months: int = 12
+    risk: float = 0.9
+    substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
+    given: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cli(
+        cls, *, pools: list[str] | None, budget: float | None, start: str | None, months: int,
+        risk: float, substitute_cost_nok_per_hour: float | None, months_given: bool,
+        risk_given: bool,
+    ) -> ReportOptions:
+        """Parse and check the command-line options together (every problem at once)."""
+        from serving.plan_options import parse_plan_options, parse_pools
+
+        problems: list[Problem] = []
+        parsed_pools: dict[str, float] = {}
+        budget_nok, start_month = None, None
+        try:
+            parsed_pools = parse_pools(pools)
+        except UserInputError as exc:
+            problems += exc.problems
+        try:
+            budget_nok, start_month = parse_plan_options(budget=budget, start=start,
+                                                         months=months, risk=risk)
+        except UserInputError as exc:
+            problems += exc.problems
+        cost = substitute_cost_nok_per_hour
+        if cost is not None and not cost > 0:
+            problems.append(Problem(file="--substitute-cost-nok-per-hour",
+                                    rule="must be a positive amount of NOK", value=cost))
+        if problems:
+            raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
+        given = {name for name, is_given in (
+            ("pools", bool(pools)), ("budget", budget is not None), ("start", start is not None),
+            ("months", months_given), ("risk", risk_given),
+            ("substitute_cost", substitute_cost_nok_per_hour is not None)) if is_given}
+        return cls(
+            pools_fte=parsed_pools if pools else dict(DEFAULT_POOLS_FTE),
+            budget_nok=budget_nok, start=start_month, months=months, risk=risk,
+            substitute_cost_nok_per_hour=(cost if cost is not None
+                                          else DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR),
+            given=frozenset(given),
+        )
+
+    def plan_request(self) -> Any:
+        """The ``serving.planning.PlanRequest`` these options make."""
+        from serving.planning import PlanRequest
+
+        return PlanRequest(pools=dict(self.pools_fte), budget_nok=self.budget_nok,
+                           start=self.start, months=self.months, risk=self.risk)
+
+    def settings(self) -> ReportSettings:
+        return ReportSettings(substitute_cost_nok_per_hour=self.substitute_cost_nok_per_hour,
+                              substitute_cost_given="substitute_cost" in self.given)
+
+    def shown(self) -> list[OptionShown]:
+        """Every option with its value, marked given or default."""
+        pools_given = "pools" in self.given
+        rows = [OptionShown(f"--pool {r}", f"{self.pools_fte[r]:g} FTE", pools_given)
+                for r in RESOURCES if r in self.pools_fte]
+        rows += [OptionShown(f"--pool {r}", "no pool", pools_given)
+                 for r in RESOURCES if r not in self.pools_fte]
+        rows += [
+            OptionShown("--budget", "no cap" if self.budget_nok is None
+                        else f"{self.budget_nok:,.0f} NOK", "budget" in self.given),
+            OptionShown("--start", "the month after the data" if self.start is None
+                        else str(self.start), "start" in self.given),
+            OptionShown("--months", str(self.months), "months" in self.given),
+            OptionShown("--risk", f"{self.risk:g}", "risk" in self.given),
+            OptionShown("--substitute-cost-nok-per-hour",
+                        f"{self.substitute_cost_nok_per_hour:,.0f} NOK",
+                        "substitute_cost" in self.given),
+        ]
+        return rows
+
+
+def benefit_report_for_plan(
+    district: District,
+    forecasts: pd.DataFrame,
+    request: Any,
+    plan: Any,
+    *,
+    model_version: str,
+    model_run_id: str | None = None,
+    backtest_metrics: pd.DataFrame | None = None,
+    pit_history: pd.DataFrame | None = None,
+    options: ReportOptions | None = None,
+    with_figures: bool = True,
+) -> BenefitReport:
+    """The report of a plan already built (no files, no MLflow)."""
+    from serving.report.assemble import build_benefit_report
+    from serving.report.outcomes import check_adds_up, kindergarten_outcomes
+
+    options = options or ReportOptions()
+    outcomes = kindergarten_outcomes(district, forecasts, request, plan, pit_history=pit_history)
+    check_adds_up(outcomes, plan.summary)
+    return build_benefit_report(
+        district, plan, outcomes=outcomes, model_version=model_version,
+        model_run_id=model_run_id, backtest_metrics=backtest_metrics, options=options.shown(),
+        settings=options.settings(), with_figures=with_figures,
+    )
+
+
+def forecast_horizon(district: District, request: Any, max_horizon: int) -> int:
+    """Months ahead the forecasts must reach for the plan period; a period past what the model
+    forecasts is the user's problem, named with the options."""
+    start = request.start if request.start is not None else district.last_month + 1
+    horizon = (pd.Period(start, "M") - district.last_month).n + int(request.months) - 1
+    problems = []
+    if pd.Period(start, "M") <= district.last_month:
+        problems.append(Problem(file="--start", rule=f"must be after the last month of data "
+                                f"({district.last_month})", value=str(start)))
+    elif horizon > max_horizon:
+        problems.append(Problem(file="--months", rule=f"the plan period ends {horizon} months "
+                                f"after the data; the model forecasts {max_horizon}",
+                                value=int(request.months)))
+    if problems:
+        raise UserInputError("the plan period is outside the forecasts", problems)
+    return horizon
+
+
+def make_benefit_report(
+    data: Path,
+    out: Path,
+    options: ReportOptions,
+    *,
+    columns: Path | None = None,
+    tracking_uri: str | None = None,
+    console: Console | None = None,
+) -> Path:
+    """Read ``data``, plan with the champion and write the report to ``out``; returns its path.
+
+    Raises :class:`UserInputError` for bad data, bad options or no champion model yet.
+    """
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from features.validate import read_district
+    from serving.planning import build_plan
+    from serving.report.render import write_report
+    from training.registry import load_champion
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UserInputError(f"--out {out} must be an .html file",
+                             [Problem(file="--out", rule="must end in .html", value=str(out))])
+    console = console or Console()
+    steps = ("Reading and checking the data", "Loading the champion model", "Forecasting",
+             "Planning", "Measuring every kindergarten", "Writing the report")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(steps[0], total=len(steps))
+
+        def step(i: int) -> None:
+            progress.update(task, description=steps[i], completed=i)
+
+        district = read_district(data, column_mapping=columns)
+        step(1)
+        champion = load_champion(tracking_uri)
+        champion.check_compatible(district)
+        request = options.plan_request()
+        horizon = forecast_horizon(district, request,
+                                   int(getattr(champion.pipeline, "horizons", 12)))
+        step(2)
+        forecasts = champion.pipeline.predict(district, horizon=horizon)
+        step(3)
+        plan = build_plan(district, forecasts, request, pit_history=champion.pit_history,
+                          model_version=str(champion.version))
+        step(4)
+        report = benefit_report_for_plan(
+            district, forecasts, request, plan, model_version=str(champion.version),
+            model_run_id=champion.run_id, backtest_metrics=champion.metrics,
+            pit_history=champion.pit_history, options=options)
+        step(5)
+        path = write_report(report, out)
+    if report.simulated:
+        console.print(f"[bold yellow]{report.simulated_label}[/]")
+    return path
