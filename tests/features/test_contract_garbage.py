@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from contract_helpers import edit_csv, tiny_district, write_tiny
@@ -48,7 +49,7 @@ def test_garbage_in_a_numeric_cell_is_reported_or_read(column: str, text: str) -
             assert len(errors) == 1
             return
     # Read without complaint: the cell must hold exactly what the text says.
-    value = district.monthly.loc[4, column]
+    value: Any = district.monthly.loc[4, column]
     assert (district.monthly.loc[4, "kindergarten_id"], str(district.monthly.loc[4, "month"])) == (
         "K01", "2023-07"
     )
