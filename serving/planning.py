@@ -157,13 +157,16 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
     return problems
 
 
-def _check_pins_fit(request: PlanRequest, pools: dict[str, float]) -> list[Problem]:
+def _check_pins_fit(request: PlanRequest, pools: dict[str, float], known: set[str]
+                    ) -> list[Problem]:
     """Pins that together need more than a pool or the budget (naming the pins)."""
     problems: list[Problem] = []
     extra = [p for p in request.pins if p.kind in ("fix", "floor") and p.value_fte > 0
-             and p.resource in RESOURCES]
+             and p.resource in RESOURCES and p.kindergarten_id in known]
     for resource in RESOURCES:
         pinned = [p for p in extra if p.resource == resource]
+        if pools[resource] < 0:
+            continue
         total = sum(p.value_fte for p in pinned)
         pool = pools[resource]
         if pinned and total > pool + 1e-9 and request.max_moves == 0:
@@ -269,13 +272,22 @@ def build_plan(
                                 column=KINDERGARTEN_ID))
     pools = {r: float(request.pools[r]) if r in request.pools
              else (np.inf if request.budget_nok is not None else 0.0) for r in RESOURCES}
-    if not problems:
-        problems += _check_pins_fit(request, pools)
+    problems += _check_pins_fit(request, pools, set(ids))
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan request", problems)
 
     state = state.loc[list(ids)]
     current = state[[SUPPLY_COLUMN[r] for r in RESOURCES]].to_numpy(float)
+    too_much = [
+        Problem(REQUEST, f"the pin takes away more {p.resource} FTE than the kindergarten has "
+                f"({current[ids.index(p.kindergarten_id), RESOURCES.index(p.resource)]:g})",
+                row=i, column="pins.value_fte", value=p.value_fte)
+        for i, p in enumerate(request.pins, start=1)
+        if p.kind == "fix" and p.value_fte < 0
+        and -p.value_fte > current[ids.index(p.kindergarten_id), RESOURCES.index(p.resource)]
+    ]
+    if too_much:
+        raise UserInputError(f"{len(too_much)} problem(s) with the plan request", too_much)
     needs = simulate_needs(
         forecasts, kindergarten_ids=ids, months=months, current_fte=current,
         pit_history=pit_history, n_scenarios=request.n_scenarios, seed=request.seed,

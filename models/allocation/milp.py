@@ -119,7 +119,8 @@ def solve_allocation(
     n_k, n_r = problem.n_kindergartens, problem.n_resources
     step = np.asarray(problem.step_fte, float)
     pools = np.asarray(problem.pools_fte, float)
-    moves_allowed = problem.max_moves > 0 or elastic
+    removal_pinned = any(p.kind == "fix" and p.value_fte < 0 for p in problem.pins)
+    moves_allowed = problem.max_moves > 0 or elastic or removal_pinned
     m = _Model()
 
     # upper bounds on added steps: the pool, else what the budget buys, else a large number

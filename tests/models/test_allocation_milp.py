@@ -156,3 +156,17 @@ def test_same_input_gives_the_same_plan() -> None:
     a = solve_allocation(random_problem(4, pools=(2.0, 3.0), n_k=8))
     b = solve_allocation(random_problem(4, pools=(2.0, 3.0), n_k=8))
     assert a.change_fte.tobytes() == b.change_fte.tobytes()
+
+
+def test_previous_plan_is_kept_among_equally_good_plans() -> None:
+    # two identical kindergartens, one step to give: without history the tie-break picks the
+    # first; with a previous plan that gave it to the second, the churn term keeps it there
+    curves = [ConvexCurve(k, (1.0,), 0.0, 1.0, np.array([10.0, 4.0, 4.0])) for k in range(2)]
+    problem = AllocationProblem(
+        kindergarten_ids=("a", "b"), resources=("staff",), step_fte=np.array([1.0]),
+        cost_per_fte_nok=np.array([650_000.0]), curves=curves, pools_fte=np.array([1.0]),
+        current_fte=np.array([[5.0], [5.0]]),
+    )
+    assert solve_allocation(problem, EXACT).change_fte[:, 0].tolist() == [1.0, 0.0]
+    problem.previous_change_fte = np.array([[0.0], [1.0]])
+    assert solve_allocation(problem, EXACT).change_fte[:, 0].tolist() == [0.0, 1.0]
