@@ -3,14 +3,16 @@ nearest plan when infeasible, determinism, and the comparison with the proportio
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
+from planning_fixtures import forecasts_around, split_district
 
 from features.contract import PLAN_COLUMNS, RESOURCES, SIMULATED_LABEL
 from features.errors import UserInputError
 from serving.planning import Pin, PlanRequest, PlanResult, build_plan
-from planning_fixtures import forecasts_around, split_district
 
 POOLS = {"staff": 3.0, "pedagogue": 2.0, "resource_pedagogue": 1.5}
 ORIGIN = pd.Period("2023-12", "M")
@@ -119,7 +121,7 @@ def test_more_pool_never_increases_expected_unmet_need(district_and_forecasts) -
         .set_index("allocation").at["plan", "weighted_unmet"]
         for s in (0.0, 1.0, 2.5, 5.0)
     ]
-    assert all(b <= a + 1e-6 for a, b in zip(weighted, weighted[1:], strict=False))
+    assert all(b <= a + 1e-6 for a, b in itertools.pairwise(weighted))
     assert weighted[-1] < weighted[0]
 
 
