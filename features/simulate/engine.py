@@ -113,7 +113,7 @@ def run_months(
         active = (open_index <= t) & (t <= close_index)
         admitting = active & (t <= close_index - 6)
         starting = (t == open_index) | ((t == 0) & active)
-        pressure = pressure_base * pop15[t, area] / pop15[0, area]
+        pressure = pressure_base * pop15[t, area] / np.maximum(pop15[0, area], 1.0)
         occupancy = np.clip(pressure, 0.6, s.target_occupancy_max)
         mix = np.clip(place_share * young_ratio[t, area] / young_ratio[0, area], 0.15, 0.75)
         target_places = capacity * occupancy

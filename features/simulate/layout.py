@@ -44,6 +44,8 @@ def largest_remainder(total: int, weights: np.ndarray, minimum: int = 0) -> np.n
     weights = np.asarray(weights, dtype=float)
     floor_each = minimum if total >= minimum * len(weights) else 0
     rest = total - floor_each * len(weights)
+    if weights.sum() <= 0:  # e.g. a municipality too small to have children on record
+        weights = np.ones_like(weights)
     exact = rest * weights / weights.sum()
     counts = np.floor(exact).astype(np.int64)
     order = np.argsort(-(exact - counts), kind="stable")

@@ -362,3 +362,15 @@ def test_written_files_validate_and_read_back(small: Simulation, tmp_path: Path,
         check_dtype=False,
     )
     assert len(back.kindergartens) == 8
+
+
+@pytest.mark.parametrize("preset", ["district", "city", "nation"])
+@pytest.mark.parametrize("n", [1, 7])
+def test_tiny_simulations_of_every_preset_pass_the_contract(preset: str, n: int) -> None:
+    from features.validate import validate_district
+
+    month = pd.Period("2020-05", freq="M")
+    sim = simulate_district(preset, seed=n, n_kindergartens=n, start=month, end=month)  # type: ignore[arg-type]
+    validate_district(sim.district)
+    assert len(sim.district.kindergartens) == n
+    assert sim.district.kindergartens["kindergarten_id"].is_unique
