@@ -212,12 +212,14 @@ def _guarded_line_update(session: Session, line: PlanLine, expected_version: int
 
 
 def pinned_value(line: PlanLine, kind: str, value_fte: float) -> float:
-    """What a pin does to the line at once (the optimiser honours it on the next solve)."""
+    """The line's FTE once pinned, at once (the optimiser honours the pin on the next solve).
+    As in the planning service, a pin is about the line's *extra* FTE: ``fix`` sets the change
+    to ``value_fte``, ``floor`` keeps at least that change, ``ban`` allows no change."""
     if kind == "fix":
-        return value_fte
+        return line.current_fte + value_fte
     if kind == "floor":
-        return max(line.suggested_fte, value_fte)
-    return min(line.suggested_fte, line.current_fte)  # ban: no extra FTE of this resource
+        return max(line.suggested_fte, line.current_fte + value_fte)
+    return line.current_fte
 
 
 def pin_line(session: Session, plan: Plan, line_id: int, *, kind: str, value_fte: float,
@@ -226,9 +228,10 @@ def pin_line(session: Session, plan: Plan, line_id: int, *, kind: str, value_fte
     matching line there; the approved plan stays as it was. Returns the plan and line changed."""
     if kind not in PIN_KINDS:
         raise StoreError(f"pin kind must be one of {', '.join(PIN_KINDS)}, not {kind!r}")
-    if value_fte < 0:
-        raise StoreError(f"value_fte must be ≥ 0 FTE, not {value_fte}")
     line = _line(plan, line_id)
+    if pinned_value(line, kind, value_fte) < 0:
+        raise StoreError(f"{line.kindergarten_id} / {line.resource} has {line.current_fte:g} FTE;"
+                         f" a change of {value_fte:g} FTE would leave less than none")
     if line.row_version != expected_version:
         raise ConflictError(_conflict_message(session, line, expected_version))
     if plan.status == "approved":
@@ -242,6 +245,9 @@ def pin_line(session: Session, plan: Plan, line_id: int, *, kind: str, value_fte
     _guarded_line_update(session, line, expected_version, suggested_fte=suggested,
                          change_fte=round(suggested - line.current_fte, 4), overridden=True,
                          approved=False, approved_by=None)
+    for earlier in [p for p in plan.pins if (p.kindergarten_id, p.resource)
+                    == (line.kindergarten_id, line.resource)]:
+        plan.pins.remove(earlier)  # the newest pin on a line rules; the audit log keeps all
     plan.pins.append(Pin(kindergarten_id=line.kindergarten_id, resource=line.resource, kind=kind,
                          value_fte=value_fte, comment=comment, created_by=user_name,
                          created_at=utc_now()))

@@ -1,0 +1,93 @@
+"""Dependency aliases for routes: ``SessionDep`` (a store session committed when the request
+succeeds), ``CurrentUser`` (logged in; CSRF checked on every state-changing request),
+``CurrentPlanner`` (planner or admin) and ``CurrentAdmin``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from serving.app.engine import EngineState
+from serving.auth import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from serving.store.tables import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticated(Exception):
+    """No valid session: 401 for the API, a redirect to the login page for pages."""
+
+
+class CsrfRefused(Exception):
+    """A state-changing request without the session's CSRF token (403)."""
+
+
+class RoleRefused(Exception):
+    """Logged in, but the role may not do this (403)."""
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    sessions = request.app.state.sessions
+    with sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_engine_state(request: Request) -> EngineState:
+    return request.app.state.engine_state
+
+
+EngineDep = Annotated[EngineState, Depends(get_engine_state)]
+
+
+async def current_user(request: Request, session: SessionDep) -> User:
+    data = request.app.state.signer.read(request.cookies.get(SESSION_COOKIE))
+    if data is None:
+        raise NotAuthenticated()
+    user = session.get(User, data.user_id)
+    if user is None:
+        raise NotAuthenticated()
+    request.state.csrf_token = data.csrf_token
+    request.state.user = user
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FORM_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not csrf_matches(data.csrf_token, sent):
+            raise CsrfRefused()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def current_planner(user: CurrentUser) -> User:
+    if user.role not in ("planner", "admin"):
+        raise RoleRefused(f"{user.name} is a {user.role}: only planners and admins may change "
+                          "plans.")
+    return user
+
+
+CurrentPlanner = Annotated[User, Depends(current_planner)]
+
+
+def current_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise RoleRefused(f"{user.name} is a {user.role}: only admins may do this.")
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(current_admin)]

@@ -1,0 +1,143 @@
+"""``create_app(settings)``: the planners' web app. Runs the store's migrations at start, so it
+comes up on an empty database; with no data or no trained model the pages say what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from features.contract import SIMULATED_LABEL
+from features.errors import UserInputError
+from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
+from serving.app.engine import EngineState
+from serving.app.services import Forbidden, NotFound
+from serving.app.settings import Settings
+from serving.auth import SessionSigner
+from serving.store.db import make_engine, session_factory, upgrade
+from serving.store.repository import ConflictError, StoreError
+
+APP_DIR = Path(__file__).parent
+STATIC_DIR = APP_DIR.parent / "static"
+TEMPLATES_DIR = APP_DIR / "templates"
+
+
+def plotly_js_path() -> Path:
+    """Plotly's JavaScript from the installed plotly package: no CDN, these machines reach no
+    internet."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/exports/")
+
+
+def _error(request: Request, status: int, message: str, problems: list[str] | None = None,
+           ) -> Response:
+    if _wants_json(request):
+        body: dict = {"detail": message}
+        if problems:
+            body["problems"] = problems
+        return JSONResponse(body, status_code=status)
+    from serving.app.routes.common import render
+
+    return render(request, "error.html", {"status_code": status, "message": message,
+                                          "problems": problems or []}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Not logged in: POST /api/login first."},
+                                status_code=401, headers={"WWW-Authenticate": "Cookie"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+        return _error(request, 403, "Refused: the form or request carried no valid CSRF token. "
+                      "Reload the page and try again.")
+
+    @app.exception_handler(RoleRefused)
+    async def _role(request: Request, exc: RoleRefused) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(request: Request, exc: ConflictError) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(UserInputError)
+    async def _user_input(request: Request, exc: UserInputError) -> Response:
+        return _error(request, 400, str(exc), [str(p) for p in exc.problems])
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}"
+                    for e in exc.errors()]
+        return _error(request, 422, "The request is not valid.", problems)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app from one validated settings object (migrations run here)."""
+    from serving.app.routes import api, auth_routes, exports, pages
+
+    db_engine = make_engine(settings.database_url)
+    upgrade(db_engine)
+    sessions = session_factory(db_engine)
+
+    app = FastAPI(
+        title="bemanning — planners' app",
+        description="Review, adjust, approve and export staffing plans for kindergartens. "
+        "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "
+        "POST.",
+        version="0.1.0",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db_engine = db_engine
+    app.state.sessions = sessions
+    app.state.signer = SessionSigner(settings.secret_key.get_secret_value(),
+                                     max_age_s=settings.session_lifetime_s)
+    app.state.engine_state = EngineState(settings=settings, sessions=sessions)
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    app.state.templates = templates
+
+    @app.get("/health", tags=["meta"], summary="Liveness (no login needed)")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(plotly_js_path(), media_type="application/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(auth_routes.router)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(exports.router)
+    _install_error_handlers(app)
+    return app

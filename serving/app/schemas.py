@@ -1,0 +1,214 @@
+"""Pydantic schema families of the JSON API (``…Create`` in, ``…Public`` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.contract import RESOURCES
+
+Role = Literal["viewer", "planner", "admin"]
+PinKind = Literal["fix", "floor", "ban"]
+#: A decision count as shown: a number, or "<5" where it is suppressed for privacy.
+ShownCount = float | str | None
+
+
+class LoginRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=500)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    role: Role
+    district: str | None
+
+
+class LoginResponse(BaseModel):
+    user: UserPublic
+    csrf_token: str = Field(description="Send as the X-CSRF-Token header on every POST/PATCH.")
+
+
+class EngineStatusPublic(BaseModel):
+    data_ok: bool
+    model_ok: bool
+    simulated: bool
+    data_fingerprint: str
+    model_version: str
+    next_step: str = Field(description="What to do first, in words, when something is missing.")
+    problems: list[str] = []
+
+
+class PlanCreate(BaseModel):
+    """Parameters of a new plan. Pools are extra FTE per resource to spread over the district."""
+
+    district: str | None = Field(default=None, description="Required for an admin; a planner "
+                                 "always plans their own district.")
+    pools: dict[str, float] = Field(description="Extra FTE per resource, e.g. "
+                                    '{"staff": 8, "pedagogue": 4, "resource_pedagogue": 5}')
+    budget_nok: float | None = Field(default=None, ge=0, description="Budget cap, NOK per year.")
+    start: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                              description="First planned month, YYYY-MM (default: next month).")
+    months: int = Field(default=12, ge=1, le=24, description="Length of the planned period.")
+    risk: float = Field(default=0.9, ge=0.5, le=0.99,
+                        description="Risk level: the forecast quantile the plan must cover.")
+    equity_weight: float = Field(default=1.0, ge=0, le=10,
+                                 description="Extra weight on areas with poor living conditions.")
+    max_moves: int = Field(default=0, ge=0, description="Most lines that may change (0: no cap).")
+    seed: int = 0
+
+    @field_validator("pools")
+    @classmethod
+    def _known_resources(cls, pools: dict[str, float]) -> dict[str, float]:
+        problems = [f"unknown resource {name!r} (use {', '.join(RESOURCES)})"
+                    for name in pools if name not in RESOURCES]
+        problems += [f"pool {name} must be ≥ 0 FTE (found {value})"
+                     for name, value in pools.items() if value < 0]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return pools
+
+
+class PinCreate(BaseModel):
+    kind: PinKind = Field(description="About the line's extra FTE (change from today): fix: "
+                          "exactly value_fte (negative takes FTE away, needs max_moves); "
+                          "floor: at least value_fte; ban: no change.")
+    value_fte: float = Field(default=0.0, ge=-200, le=200)
+    comment: str = Field(min_length=1, max_length=2000, description="Why (kept in the audit log).")
+    row_version: int = Field(ge=1, description="The line version you saw; a newer one → 409.")
+
+
+class LineApprove(BaseModel):
+    row_version: int = Field(ge=1)
+    comment: str = Field(default="", max_length=2000)
+
+
+class PlanApprove(BaseModel):
+    comment: str = Field(default="", max_length=2000)
+
+
+class LinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kindergarten_id: str
+    kindergarten_name: str
+    period: str
+    resource: str
+    current_fte: float
+    suggested_fte: float
+    engine_fte: float
+    change_fte: float
+    required_fte_p50: float
+    required_fte_p90: float
+    shortfall_risk: float
+    reason: str
+    explanation: dict[str, Any]
+    overridden: bool
+    approved: bool
+    approved_by: str | None
+    row_version: int
+
+
+class PinPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kindergarten_id: str
+    resource: str
+    kind: PinKind
+    value_fte: float
+    comment: str
+    created_by: str
+    created_at: datetime
+
+
+class PlanSummaryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    district: str
+    status: Literal["draft", "approved"]
+    version: int
+    parent_id: str | None
+    created_by: str
+    created_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    model_version: str
+    data_fingerprint: str
+    simulated: bool
+
+
+class PlanPublic(PlanSummaryPublic):
+    header: dict[str, Any]
+    summary: list[dict[str, Any]]
+    lines: list[LinePublic]
+    pins: list[PinPublic]
+
+
+class PinResult(BaseModel):
+    plan_id: str = Field(description="The plan changed: a new draft version when the pinned "
+                         "plan was approved.")
+    new_version: bool
+    line: LinePublic
+
+
+class DiffRow(BaseModel):
+    kindergarten_id: str
+    kindergarten_name: str
+    resource: str
+    suggested_fte_a: float | None
+    suggested_fte_b: float | None
+    difference_fte: float
+
+
+class AuditEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    user_name: str
+    action: str
+    entity: str
+    entity_id: str
+    plan_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    comment: str
+
+
+class KindergartenRisk(BaseModel):
+    kindergarten_id: str
+    name: str
+    district: str
+    area: str | None = None
+    capacity: float | None = None
+    children_now: float
+    children_p50_12m: float | None
+    band_p10: list[float]
+    band_p50: list[float]
+    band_p90: list[float]
+    staff_fte: float
+    need_staff_fte_p50: float | None
+    need_staff_fte_p90: float | None
+    need_pedagogues: float | None
+    pedagogue_fte: float
+    breach_probability: float | None
+    vedtak_31: ShownCount
+    vedtak_31_p50_12m: ShownCount
+    sick_leave_12m: float | None
+    turnover_12m: float | None
+    flag_breach: bool
+    flag_rising_31: bool
+    flag_sick_leave: bool
+    flag_turnover: bool
+
+
+class OverviewPublic(BaseModel):
+    simulated: bool
+    model_version: str
+    data_fingerprint: str
+    kindergartens: list[KindergartenRisk]
