@@ -55,7 +55,7 @@ def load_column_mapping(path: Path) -> tuple[ColumnMapping, list[Problem]]:
         mapping[table] = {}
         targets: dict[str, str] = {}
         for source, target in renames.items():
-            where = f"{label} [{table}]"
+            where = f"{label}, table {table}"
             if not isinstance(target, str) or target not in known:
                 problems.append(
                     Problem(file=where, rule=MAPPING_UNKNOWN_TARGET, column=source, value=target)

@@ -182,11 +182,13 @@ def _summary(district: District) -> str:
 
 
 def _print_warnings(district: District) -> None:
+    from rich.markup import escape
+
     if not district.warnings:
         return
     console.print("[yellow]Warnings (shown, not fatal):[/]")
     for warning in district.warnings:
-        console.print(f"  [yellow]{warning}[/]", highlight=False, soft_wrap=True)
+        console.print(f"  [yellow]{escape(str(warning))}[/]", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
