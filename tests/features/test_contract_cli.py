@@ -107,7 +107,8 @@ def test_features_refuses_bad_data_with_exit_2(tmp_path: Path) -> None:
 
 
 def test_features_out_must_be_parquet(tmp_path: Path) -> None:
-    code, output = run("features", str(write_tiny(tmp_path / "d")), "--out", str(tmp_path / "f.csv"))
+    folder = write_tiny(tmp_path / "d")
+    code, output = run("features", str(folder), "--out", str(tmp_path / "f.csv"))
     assert code == 2
     assert "must be a .parquet file" in output
 
