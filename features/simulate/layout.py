@@ -150,7 +150,7 @@ def _kindergartens(
     place_share = np.clip(rng.normal(settings.under3_place_share, 0.07, n), 0.2, 0.7)
     children_per_place = 1.0 / (1.0 + place_share / (2.0 - place_share))
     capacity = np.clip(
-        np.rint(headcount / children_per_place / 0.97), CAPACITY_MIN_PLACES, CAPACITY_MAX_PLACES
+        np.rint(headcount / children_per_place), CAPACITY_MIN_PLACES, CAPACITY_MAX_PLACES
     ).astype(np.int64)
     ids, names = [], []
     counters: dict[str, int] = {}

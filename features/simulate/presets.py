@@ -119,7 +119,9 @@ class ProcessSettings:
     """Parameters of the generating process (PROCESS.md explains each)."""
 
     # children
-    under3_place_share: float = 0.45  # share of places used by under-3s (2 places per child)
+    under3_place_share: float = (
+        0.52  # share of places used by under-3s (≈ 35 % of children, a setting)
+    )
     occupancy_cap: float = 1.15  # enrolment never above capacity × this (places)
     target_occupancy_max: float = 1.04
     move_out_rate: float = 0.008  # per child per month, good-conditions area
