@@ -29,46 +29,45 @@ def district_aggregates(
     ``district_children_under3``, ``share_of_district_children`` (this kindergarten's children
     over its district's); for each present numerator c, ``district_{c}_per_child`` = Σ c / Σ
     children over the kindergartens that report c at t; for each present mean column c,
-    ``district_{c}_mean`` (unweighted mean over reporting kindergartens).
+    ``district_{c}_mean`` (unweighted mean over the kindergartens that report c at t).
     """
-    children = frame[under3_col].astype("float64") + frame[over3_col].astype("float64")
-    work = pd.DataFrame(
-        {
-            "g_district": frame[district_col].astype("string").fillna(""),
-            "g_month": frame[month_col],
-            "children": children,
-            "under3": frame[under3_col].astype("float64"),
-        },
-        index=frame.index,
-    )
-    present_numerators = [c for c in rate_numerators if c in frame.columns]
-    present_means = [c for c in mean_columns if c in frame.columns]
-    for column in present_numerators:
-        value = frame[column].astype("float64")
-        work[f"num_{column}"] = value
-        work[f"den_{column}"] = children.where(value.notna())
-    for column in present_means:
-        work[f"mean_{column}"] = frame[column].astype("float64")
+    district_codes = pd.factorize(frame[district_col].astype("string").fillna(""))[0]
+    month_codes, month_values = pd.factorize(frame[month_col])
+    # One integer per (district, month) cell: sums are bincounts, broadcasting is a gather.
+    cell = district_codes.astype(np.int64) * max(len(month_values), 1) + month_codes
+    n_cells = int(cell.max()) + 1 if len(cell) else 0
 
-    grouped = work.groupby(["g_district", "g_month"], sort=False, observed=True)
-    sums = grouped[
-        [c for c in work.columns if c.startswith(("num_", "den_"))] + ["children", "under3"]
-    ].transform("sum")
+    def cell_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=n_cells)[cell]
+
+    def numeric(column: str) -> np.ndarray:
+        return pd.to_numeric(frame[column]).to_numpy(dtype=np.float64, na_value=np.nan)
+
+    under3 = numeric(under3_col)
+    children = under3 + numeric(over3_col)
+    district_children = cell_sum(children)
     out: dict[str, np.ndarray] = {
-        "district_kindergartens_reporting": grouped["children"].transform("size").to_numpy(),
-        "district_children": sums["children"].to_numpy(),
-        "district_children_under3": sums["under3"].to_numpy(),
+        "district_kindergartens_reporting": np.bincount(cell, minlength=n_cells)[cell].astype(
+            np.int32
+        ),
+        "district_children": district_children.astype(dtype),
+        "district_children_under3": cell_sum(under3).astype(dtype),
     }
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["share_of_district_children"] = children.to_numpy() / sums["children"].to_numpy()
-        for column in present_numerators:
-            out[f"district_{column}_per_child"] = (
-                sums[f"num_{column}"].to_numpy() / sums[f"den_{column}"].to_numpy()
+        out["share_of_district_children"] = (children / district_children).astype(dtype)
+        for column in (c for c in rate_numerators if c in frame.columns):
+            value = numeric(column)
+            reported = ~np.isnan(value)
+            rate = cell_sum(np.where(reported, value, 0.0)) / cell_sum(
+                np.where(reported, children, 0.0)
             )
-    for column in present_means:
-        out[f"district_{column}_mean"] = grouped[f"mean_{column}"].transform("mean").to_numpy()
-    result = pd.DataFrame(out, index=frame.index)
-    result = result.replace([np.inf, -np.inf], np.nan)
-    return result.astype(
-        {c: dtype for c in result.columns if c != "district_kindergartens_reporting"}
-    ).astype({"district_kindergartens_reporting": np.int32})
+            out[f"district_{column}_per_child"] = rate.astype(dtype)
+        for column in (c for c in mean_columns if c in frame.columns):
+            value = numeric(column)
+            reported = ~np.isnan(value)
+            mean = cell_sum(np.where(reported, value, 0.0)) / cell_sum(reported.astype(float))
+            out[f"district_{column}_mean"] = mean.astype(dtype)
+    for array in out.values():
+        if array.dtype.kind == "f":
+            array[~np.isfinite(array)] = np.nan
+    return pd.DataFrame(out, index=frame.index)

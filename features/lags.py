@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -43,9 +44,14 @@ class CalendarGrid:
             raise ValueError(f"duplicate ({id_col}, {month_col}) rows: the panel needs unique keys")
         return grid
 
-    @property
+    @cached_property
     def cells(self) -> np.ndarray:
         return self.codes * self.n_months + self.offsets
+
+    @cached_property
+    def _window_ends(self) -> np.ndarray:
+        """Flat position of each row's running total in a (n_series, n_months + 1) array."""
+        return self.codes * (self.n_months + 1) + self.offsets + 1
 
     def dense(self, values: np.ndarray) -> np.ndarray:
         """Row values → float64 grid of shape (n_series, n_months), NaN where no row exists."""
@@ -57,10 +63,9 @@ class CalendarGrid:
         """Value ``months`` calendar months before each row (NaN for a gap or before the start)."""
         if months < 1:
             raise ValueError(f"lag must be at least 1 month, got {months}")
-        out = np.full(len(self.offsets), np.nan)
-        has_past = self.offsets >= months
-        out[has_past] = dense.reshape(-1)[self.cells[has_past] - months]
-        return out
+        shifted = np.full_like(dense, np.nan)
+        shifted[:, months:] = dense[:, : max(self.n_months - months, 0)]
+        return shifted.reshape(-1)[self.cells]
 
     def cumulative(self, dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Running sums of observed values and of their count along each series, with a leading
@@ -84,9 +89,8 @@ class CalendarGrid:
         if months < 1:
             raise ValueError(f"window must be at least 1 month, got {months}")
         running_sum, running_count = cumulative or self.cumulative(dense)
-        width = self.n_months + 1
-        end = self.codes * width + self.offsets + 1
-        start = self.codes * width + np.maximum(self.offsets + 1 - months, 0)
+        end = self._window_ends
+        start = end - np.minimum(self.offsets + 1, months)
         flat_sum, flat_count = running_sum.reshape(-1), running_count.reshape(-1)
         return flat_sum[end] - flat_sum[start], flat_count[end] - flat_count[start]
 
