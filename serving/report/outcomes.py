@@ -37,24 +37,31 @@ def kindergarten_outcomes(
 
     ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made.
     """
-    from models.allocation import proportional_allocation, shortfalls
-    from models.allocation.curves import NeedWeights
-    from models.allocation.explain import BREACH_TOLERANCE_FTE, NEED_OF_RESOURCE
     from models.needs import simulate_needs
-    from serving.planning import DEFAULT_STEP_FTE, _latest_state
 
-    lines: pd.DataFrame = plan.lines
-    ids = tuple(sorted(lines[KINDERGARTEN_ID].astype(str).unique()))
-    current = _per_line(lines, "current_fte", ids)
-    plan_change = _per_line(lines, "change_fte", ids)
+    ids, changes = allocation_changes(district, request, plan)
     start = pd.Period(request.start, "M") if request.start is not None \
         else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
     needs = simulate_needs(
-        forecasts, kindergarten_ids=ids, months=months, current_fte=current,
+        forecasts, kindergarten_ids=ids, months=months, current_fte=_per_line(
+            plan.lines, "current_fte", ids),
         pit_history=pit_history, n_scenarios=request.n_scenarios, seed=request.seed,
         settings=request.norm_settings,
     )
+    return measure_allocations(needs, changes)
+
+
+def allocation_changes(district: District, request: Any, plan: Any
+                       ) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """The plan's kindergartens and the (K, R) extra FTE of each allocation: the plan (its
+    lines), the proportional key on the same pools (as ``build_plan`` computes it) and none."""
+    from models.allocation import proportional_allocation
+    from serving.planning import DEFAULT_STEP_FTE, _latest_state
+
+    lines: pd.DataFrame = plan.lines
+    ids = tuple(sorted(lines[KINDERGARTEN_ID].astype(str).unique()))
+    plan_change = _per_line(lines, "change_fte", ids)
     state = _latest_state(district).loc[list(ids)]
     header_pools: dict[str, float] = dict(plan.header.get("pools_fte", {}))
     pools = np.array([header_pools.get(r, max(float(plan_change[:, i].sum()), 0.0))
@@ -65,12 +72,22 @@ def kindergarten_outcomes(
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
         pools_fte=pools, step_fte=steps, resources=RESOURCES,
     )
+    return ids, {PLAN: plan_change, KEY: proportional, NOTHING: np.zeros_like(plan_change)}
+
+
+def measure_allocations(needs: Any, changes: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per kindergarten and allocation: expected unmet FTE-months per resource and expected
+    months in breach per need over ``needs``' scenarios (a ``models.needs.NeedScenarios``;
+    one scenario of realised values gives the realised outcome)."""
+    from models.allocation import shortfalls
+    from models.allocation.curves import NeedWeights
+    from models.allocation.explain import BREACH_TOLERANCE_FTE, NEED_OF_RESOURCE
+
     buffer = NeedWeights().quality_buffer
     frames = []
-    for name, change in ((PLAN, plan_change), (KEY, proportional),
-                         (NOTHING, np.zeros_like(plan_change))):
+    for name, change in changes.items():
         short = shortfalls(needs, change, buffer)
-        frame = pd.DataFrame({KINDERGARTEN_ID: ids, "allocation": name})
+        frame = pd.DataFrame({KINDERGARTEN_ID: needs.kindergarten_ids, "allocation": name})
         for resource in RESOURCES:
             need = NEED_OF_RESOURCE[resource]
             frame[f"unmet_{resource}_fte_months"] = short[need].sum(axis=2).mean(axis=0)
