@@ -86,8 +86,10 @@ def build_feature_table(
     Sorted by (kindergarten_id, month), with a fresh RangeIndex. Keys ``kindergarten_id`` (str)
     and ``month`` (Period[M]), ``district`` (str), the current monthly values (float64) and the
     features (float32, calendar as small ints). Raises :class:`DataContractError` if a required
-    column is missing or a monthly row names an unknown kindergarten.
+    column is missing or a monthly row names an unknown kindergarten; ValueError if a lag or
+    window is not a whole number of months ≥ 1 (repeated ones are used once).
     """
+    lags, windows = _months_list(lags, "lag"), _months_list(windows, "window")
     monthly = district.monthly
     _check_inputs(district, monthly)
     monthly = monthly.sort_values(list(_KEY_COLUMNS), kind="stable").reset_index(drop=True)
@@ -262,6 +264,13 @@ def _derived_features(
         name: np.where(np.isfinite(column), column, np.nan).astype(np.float32)
         for name, column in out.items()
     }
+
+
+def _months_list(values: Sequence[int], what: str) -> list[int]:
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1]
+    if bad:
+        raise ValueError(f"every {what} must be a whole number of months ≥ 1, got {bad}")
+    return list(dict.fromkeys(int(v) for v in values))
 
 
 def _check_inputs(district: District, monthly: pd.DataFrame) -> None:

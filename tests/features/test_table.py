@@ -489,3 +489,15 @@ def test_an_empty_monthly_table_gives_an_empty_table_with_the_columns(district, 
     )
     assert len(empty) == 0
     assert list(empty.columns) == list(table.columns)
+
+
+def test_lags_and_windows_are_chosen_by_the_caller(district):
+    table = build_feature_table(district, lags=(1, 24, 24), windows=(6,))
+    assert "children_over3_lag24" in table.columns and "children_over3_lag2" not in table.columns
+    assert "sick_leave_rate_mean_6m" in table.columns
+    assert "turnover_per_fte_year_6m" in table.columns
+    assert table.columns.is_unique
+    with pytest.raises(ValueError, match="every lag must be a whole number of months ≥ 1"):
+        build_feature_table(district, lags=(0, 1))
+    with pytest.raises(ValueError, match=r"every window must be .* got \[1\.5\]"):
+        build_feature_table(district, windows=(1.5,))  # type: ignore[arg-type]
