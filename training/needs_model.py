@@ -71,10 +71,13 @@ class ModelMetadata:
     def of(cls, district: District, targets: tuple[str, ...]) -> ModelMetadata:
         """The metadata of a model fitted on ``district``: columns that hold any value."""
         monthly = [c for c in district.monthly.columns if district.monthly[c].notna().any()]
+        # A column in both tables (e.g. ``simulated``) travels in the flat input as the monthly one.
+        attributes = [c for c in district.kindergartens.columns
+                      if c == KINDERGARTEN_ID or c not in district.monthly.columns]
         return cls(
             fingerprint=district.fingerprint(),
             simulated=district.simulated,
-            kindergarten_columns=tuple(map(str, district.kindergartens.columns)),
+            kindergarten_columns=tuple(map(str, attributes)),
             monthly_columns=tuple(map(str, monthly)),
             targets=tuple(targets),
             trained_through=str(district.last_month),

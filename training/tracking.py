@@ -202,7 +202,7 @@ def log_training_run(
             mlflow.log_params({k: _param_text(v) for k, v in params.items()})
             dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                 parquet_safe(district.monthly),
-                source=district.source or "in-memory",
+                source=_dataset_source(district.source),
                 name=f"monthly-{fingerprint}",
                 digest=fingerprint,
             )
@@ -249,6 +249,15 @@ def register_version(
     ).version
     client.set_registered_model_alias(settings.registered_model_name, CHALLENGER_ALIAS, version)
     return str(version)
+
+
+def _dataset_source(source: str) -> Any:
+    """A folder or file the data was read from, or (simulated, in memory) a labelled source."""
+    if source and Path(source).exists():
+        return str(Path(source).resolve())
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+    return CodeDatasetSource(tags={"bemanning.source": source or "in memory"})
 
 
 def _lightgbm_rows(predictions: pd.DataFrame | None) -> pd.DataFrame | None:
