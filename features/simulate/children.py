@@ -116,11 +116,16 @@ def intake(
     admitting: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Offer places towards the kindergarten's target mix, in place: each month fills a seasonal
-    share of the gap (main intake in August). Returns (joined under 3, joined over 3)."""
+    share of the gap (main intake in August), never beyond the target in places
+    (2·U3* + O3*) as a whole. Returns (joined under 3, joined over 3)."""
     gap_u3 = np.maximum(np.rint(target_under3) - cohorts[:, UNDER3].sum(axis=1), 0).astype(np.int64)
     gap_o3 = np.maximum(np.rint(target_over3) - cohorts[:, OVER3].sum(axis=1), 0).astype(np.int64)
-    joined_u3 = rng.binomial(gap_u3 * admitting, UNDER3_FILL[month - 1])
-    joined_o3 = rng.binomial(gap_o3 * admitting, OVER3_FILL[month - 1])
+    room = np.floor(2 * target_under3 + target_over3) - places(cohorts)
+    room = np.maximum(room, 0).astype(np.int64)
+    joined_o3 = np.minimum(rng.binomial(gap_o3 * admitting, OVER3_FILL[month - 1]), room)
+    joined_u3 = np.minimum(
+        rng.binomial(gap_u3 * admitting, UNDER3_FILL[month - 1]), (room - joined_o3) // 2
+    )
     older = rng.binomial(joined_u3, OLDER_UNDER3_SHARE[month - 1])
     cohorts[:, 0] += joined_u3 - older
     cohorts[:, 1] += older

@@ -47,14 +47,15 @@ def step_decisions(
 
     ``share_leaving`` is the share of last month's children who left this month (moves, school);
     their decisions end with them. Arrivals are Poisson with rate expected_share · children ·
-    (1/duration + share_leaving), so the stock's equilibrium is expected_share · children.
+    (season/duration + share_leaving): the season shapes when new decisions come, the second
+    term replaces those that left, so the stock's equilibrium is expected_share · children.
     """
     ended = rng.binomial(active, 1.0 / duration_months)
     remaining = active - ended
     gone = rng.binomial(remaining, np.clip(share_leaving, 0.0, 1.0))
     remaining -= gone
-    hazard = 1.0 / duration_months + share_leaving
-    new = rng.poisson(expected_share * children * hazard * NEW_DECISION_SEASON[month - 1])
+    hazard = NEW_DECISION_SEASON[month - 1] / duration_months + share_leaving
+    new = rng.poisson(expected_share * children * hazard)
     return np.minimum(remaining + new, children)
 
 

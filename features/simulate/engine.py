@@ -194,7 +194,9 @@ def run_months(
         rec["pedagogue_norm_positions"][t] = norm_positions
         margin_now = margin - (0.0 if staffing_norm_2019[t] else 0.04)
         if starting.any():
-            staff[starting] = np.round(need[starting] * (1 + margin_now[starting]), 1)
+            # a new kindergarten hires for its first year's planned children, not its first month
+            planned_need = np.maximum(need, 0.6 * target_places / wf.STAFF_NORM_DIVISOR)
+            staff[starting] = np.round(planned_need[starting] * (1 + margin_now[starting]), 1)
         load = wf.overload(under3, over3, staff)
         expected_sick = wf.expected_sick_leave(
             s.sick_leave_mean,
@@ -232,7 +234,7 @@ def run_months(
         short = wf.step_shortage(
             rng,
             short,
-            s.pedagogue_shortage_entry + s.pedagogue_shortage_entry_disadvantage * dis,
+            s.pedagogue_shortage_entry + s.pedagogue_shortage_entry_disadvantage * dis**2,
             s.pedagogue_shortage_exit * (1 - 0.5 * dis),
         )
         # pedagogue positions are planned for the kindergarten's target of children (places

@@ -154,8 +154,8 @@ class ProcessSettings:
     staffing_adjust_speed: float = 0.5
     staffing_margin_mean: float = 0.04  # staffed a little above the norm on average
     staffing_margin_sd: float = 0.04
-    pedagogue_shortage_entry: float = 0.02  # per month at disadvantage 0 …
-    pedagogue_shortage_entry_disadvantage: float = 0.10  # … plus this per unit of disadvantage
+    pedagogue_shortage_entry: float = 0.005  # per month at disadvantage 0 …
+    pedagogue_shortage_entry_disadvantage: float = 0.12  # … plus this × disadvantage²
     pedagogue_shortage_exit: float = 0.15
     hours_per_vedtak31: float = 5.0  # hours a week (DOMAIN.md default)
     hours_per_vedtak37: float = 3.0

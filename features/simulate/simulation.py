@@ -24,7 +24,7 @@ DEFAULT_START = pd.Period("2017-01", freq="M")
 #: The last complete month before the project's "today" (November 2026).
 DEFAULT_END = pd.Period("2026-10", freq="M")
 #: Share of kindergartens that open during the simulated period (in an August) and that close
-#: (after a July); the rest run throughout.
+#: (after a July), rounded to whole kindergartens; the rest run throughout.
 OPENING_SHARE = 0.08
 CLOSING_SHARE = 0.05
 #: The ordinal pandas uses for a missing Period (NaT).
@@ -114,13 +114,12 @@ def _opening_and_closing(
     julys = idx[(month_of_year == 7) & (idx >= burn_in + 12)]
     open_index = np.full(n, -1)
     close_index = np.full(n, n_months)
-    draw = rng.random(n)
-    if len(augusts):
-        openers = draw < OPENING_SHARE
-        open_index[openers] = rng.choice(augusts, openers.sum())
-    if len(julys):
-        closers = (draw >= OPENING_SHARE) & (draw < OPENING_SHARE + CLOSING_SHARE)
-        close_index[closers] = rng.choice(julys, closers.sum())
+    shuffled = rng.permutation(n)
+    n_open = round(OPENING_SHARE * n) if len(augusts) else 0
+    n_close = round(CLOSING_SHARE * n) if len(julys) else 0
+    openers, closers = shuffled[:n_open], shuffled[n_open : n_open + n_close]
+    open_index[openers] = rng.choice(augusts, n_open) if n_open else open_index[openers]
+    close_index[closers] = rng.choice(julys, n_close) if n_close else close_index[closers]
     first_year = rng.integers(1975, max(start.year, 1976), n)
     ordinals = months.asi8
     pre_existing = (first_year - 1970) * 12 + 7  # August of a year before the period

@@ -209,16 +209,30 @@ def test_refugee_events_add_up_to_the_arrivals(district: Simulation) -> None:
     assert len(events) >= 5
     assert (events["children"] > 0).all()
     assert events["children"].sum() == district.truth["monthly"]["refugee_arrivals"].sum()
-    # settled more often in areas with poorer living conditions
-    areas = district.truth["areas"].set_index("area")["living_conditions_index"]
-    assert areas.reindex(events["area"]).mean() > areas.mean()
+
+
+def test_refugees_are_settled_more_often_in_poorer_areas() -> None:
+    city = simulate_district("city", seed=0)  # ~75 areas over ten years: enough events to compare
+    areas = city.truth["areas"].set_index("area")["living_conditions_index"]
+    poor = areas >= areas.median()
+    per_area = city.truth["events"]["area"].value_counts().reindex(areas.index, fill_value=0)
+    assert per_area[poor].sum() > 1.3 * per_area[~poor].sum()
 
 
 def test_fewer_children_over3_as_families_move_away(district: Simulation) -> None:
+    kg = district.district.kindergartens
+    throughout = kg.loc[
+        (kg["opened"] < pd.Period("2017-01", freq="M")) & kg["closed"].isna(), "kindergarten_id"
+    ]
     m = district.district.monthly
-    spring = m[m["month"].dt.month.isin([3, 4, 5])]
-    yearly = spring.groupby(spring["month"].dt.year)["children_over3"].sum()
-    assert yearly[2025] < yearly[2017]
+    spring = m[m["month"].dt.month.isin([3, 4, 5]) & m["kindergarten_id"].isin(throughout)]
+    per_kg = spring.groupby(spring["month"].dt.year)["children_over3"].mean()
+    assert per_kg[2024] < 0.97 * per_kg[2017]
+    # families with older children move away more often than those with under-3s
+    truth = district.truth["monthly"].merge(m, on=["kindergarten_id", "month"])
+    over3_rate = truth["left_over3"].sum() / truth["children_over3"].sum()
+    under3_rate = truth["left_under3"].sum() / truth["children_under3"].sum()
+    assert over3_rate > 1.1 * under3_rate
 
 
 # --- decisions and shares ------------------------------------------------------------------------
@@ -230,7 +244,8 @@ def test_vedtak31_rate_rises_and_is_higher_where_low_income_is_high(district: Si
     yearly = m.groupby(m["month"].dt.year).apply(
         lambda g: g["vedtak_31"].sum() / (g["children_under3"] + g["children_over3"]).sum()
     )
-    assert yearly[2025] > 1.3 * yearly[2017]
+    assert yearly[2025] > 1.2 * yearly[2017]
+    assert np.polyfit(yearly.index, yearly.to_numpy(), 1)[0] > 0
     assert 0.01 < yearly[2017] < yearly[2025] < 0.12
     rate = m["vedtak_31"] / children
     high = m["low_income_share"] >= m["low_income_share"].quantile(2 / 3)
@@ -276,7 +291,8 @@ def test_sick_leave_rises_with_workload(district: Simulation) -> None:
 def test_turnover_peaks_in_summer(district: Simulation) -> None:
     m = district.district.monthly
     by_month = m.groupby(m["month"].dt.month)["staff_leavers"].mean()
-    assert by_month[[6, 7, 8]].mean() > 1.8 * by_month.drop([6, 7, 8]).mean()
+    assert by_month[[6, 7, 8]].mean() > 1.5 * by_month.drop([6, 7, 8]).mean()
+    assert by_month.idxmax() in (6, 7, 8)
 
 
 def test_staffing_close_to_the_norm(district: Simulation) -> None:
