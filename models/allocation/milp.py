@@ -67,7 +67,8 @@ class _Model:
         self.rows_upper.append(upper)
         return index
 
-    def solve(self, options: SolverOptions, start: tuple[np.ndarray, np.ndarray] | None = None):
+    def solve(self, options: SolverOptions, start: tuple[np.ndarray, np.ndarray] | None = None,
+              offset: float = 0.0):
         import highspy
 
         inf = highspy.kHighsInf
@@ -79,6 +80,9 @@ class _Model:
         matrix.sum_duplicates()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_col, n_row
+        # the curves' value at their start enters as the objective's constant, so HiGHS's
+        # relative gap is relative to the whole expected weighted unmet need
+        lp.offset_ = offset
         lp.col_cost_ = np.asarray(self.cost)
         lp.col_lower_ = np.asarray(self.lower)
         lp.col_upper_ = np.where(np.isinf(self.upper), inf, self.upper)
@@ -234,7 +238,7 @@ def solve_allocation(
     start_vals = np.concatenate([add_lb.ravel(), rem_lb.ravel()])
     for k, r, steps in floors:
         start_vals[k * n_r + r] = max(steps, start_vals[k * n_r + r])
-    highs = m.solve(options, (start_cols, start_vals))
+    highs = m.solve(options, (start_cols, start_vals), offset=constant)
     status = highs.getModelStatus()
     infeasible = status in (
         highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible
@@ -254,7 +258,7 @@ def solve_allocation(
     solution = AllocationSolution(
         add_fte=add_fte,
         remove_fte=rem_fte,
-        objective=float(info.objective_function_value) + constant,
+        objective=float(info.objective_function_value),
         need_cost=problem.need_cost(add_fte - rem_fte),
         status=highs.modelStatusToString(status),
         mip_gap=float(info.mip_gap) if math.isfinite(info.mip_gap) else float("inf"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr
 
 BLOCK_NOISE_SHARE = 0.25
 KINDERGARTEN_CORRELATION = 0.2
@@ -58,7 +58,8 @@ def gaussian_copula_scores(
     common = rng.standard_normal((n_scenarios, 1, n_t, n_m))
     own = rng.standard_normal((n_scenarios, n_kindergartens, n_t, n_m))
     white = np.sqrt(rho) * common + np.sqrt(1 - rho) * own  # equicorrelated across kindergartens
-    return np.einsum("tu,mn,skun->sktm", chol_t, chol_h, white)
+    # Z[s,k,t,m] = Σ_u,n L_t[t,u] L_h[m,n] W[s,k,u,n], as two batched matrix products
+    return np.matmul(chol_t, white @ chol_h.T)
 
 
 def backtest_blocks(
@@ -97,4 +98,4 @@ def block_scores(
 
 
 def scores_to_probabilities(z: np.ndarray) -> np.ndarray:
-    return norm.cdf(z)
+    return ndtr(z)
