@@ -138,6 +138,33 @@ def schema_problems(
     return problems
 
 
+def key_duplicate_problems(
+    raw: RawTable,
+    typed: pd.DataFrame,
+    key: Sequence[str],
+    rule: str,
+    already_reported: dict[str, np.ndarray],
+) -> list[Problem]:
+    """Rows whose key an earlier row already holds (the first holder is not reported).
+
+    Done here rather than by pandera's ``unique``: months compared as integer ordinals are ~20×
+    faster than pandas comparing boxed Period objects on 660,000 rows.
+    """
+    n_rows = len(typed)
+    columns = {}
+    for name in key:
+        values = typed[name]
+        is_month = isinstance(values.dtype, pd.PeriodDtype)
+        columns[name] = values.array.asi8 if is_month else values  # type: ignore[union-attr]
+    mask = pd.DataFrame(columns).duplicated(keep="first").to_numpy()
+    for name in key:  # a key that failed to parse is reported once, as that failure
+        mask &= ~already_reported.get(name, np.zeros(n_rows, dtype=bool))
+    found = _listed_values(
+        mask, lambda i: ", ".join(str(shown(typed[k].iat[i])) for k in key)
+    )
+    return mask_problems(raw, mask, ", ".join(key), rule, found)
+
+
 def _ordinals(periods: pd.Series, missing: int) -> np.ndarray:
     ordinals = periods.array.asi8.copy()  # type: ignore[union-attr]
     ordinals[ordinals == _NAT] = missing

@@ -19,6 +19,7 @@ import pandas as pd
 from features.column_mapping import apply_column_mapping, load_column_mapping
 from features.contract import District
 from features.contract_checks import (
+    key_duplicate_problems,
     mask_problems,
     monthly_vs_kindergartens,
     opened_closed_problems,
@@ -149,10 +150,10 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
             columns[str(name)] = _extra_column(frame[name], decimal_comma=raw.decimal_comma)
     typed = pd.DataFrame(columns)
 
-    key, _ = TABLE_KEYS[raw.table]
-    required_key = [k for k in key if any(s.name == k and s.required for s in specs)]
-    schema = table_schema(raw.table, check_key=not missing.intersection(required_key))
-    problems += schema_problems(raw, typed, schema, failed)
+    problems += schema_problems(raw, typed, table_schema(raw.table, check_key=False), failed)
+    key, duplicate_rule = TABLE_KEYS[raw.table]
+    if not missing.intersection(key):
+        problems += key_duplicate_problems(raw, typed, key, duplicate_rule, failed)
     return typed, problems, not missing
 
 

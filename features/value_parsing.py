@@ -7,6 +7,7 @@ skip the text step; a cell that is missing stays missing — it is never filled.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,10 +105,9 @@ def as_numbers(values: pd.Series, *, decimal_comma: bool) -> tuple[np.ndarray, n
     good = np.isfinite(numbers)
     if good.any():
         chosen = text.to_numpy(dtype=object)[good]
-        try:
+        # If pandas read something float() refuses, pandas' reading stands.
+        with contextlib.suppress(ValueError):
             numbers[good] = chosen.astype(np.float64)
-        except ValueError:  # pandas read something float() refuses: keep pandas' reading
-            pass
     return numbers, not_number
 
 
@@ -118,15 +118,24 @@ def parse_month_column(values: pd.Series) -> ParsedColumn:
     if ptypes.is_datetime64_any_dtype(values.dtype):
         stamps = values.dt.tz_localize(None) if values.dt.tz is not None else values
         return ParsedColumn(stamps.dt.to_period("M"))
-    present = values.notna().to_numpy()
-    text = values.astype("string")
-    good = text.str.fullmatch(MONTH_PATTERN).fillna(False).to_numpy(dtype=bool)
-    ordinals = np.full(len(values), _NAT_ORDINAL, dtype=np.int64)
-    if good.any():
-        chosen = text[good]
+    # Months repeat (≈120 distinct in 660,000 rows): parse each distinct text once.
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=True)
+    text = pd.Series(distinct, dtype=object).astype("string")
+    good_distinct = text.str.fullmatch(MONTH_PATTERN).fillna(False).to_numpy(dtype=bool)
+    ordinal_distinct = np.full(len(distinct), _NAT_ORDINAL, dtype=np.int64)
+    if good_distinct.any():
+        chosen = text[good_distinct]
         years = chosen.str.slice(0, 4).astype(int).to_numpy()
         months = chosen.str.slice(5, 7).astype(int).to_numpy()
-        ordinals[good] = (years - 1970) * 12 + months - 1
+        ordinal_distinct[good_distinct] = (years - 1970) * 12 + months - 1
+    present = codes >= 0
+    safe_codes = np.where(present, codes, 0)
+    if len(distinct):
+        ordinals = np.where(present, ordinal_distinct[safe_codes], _NAT_ORDINAL)
+        good = present & good_distinct[safe_codes]
+    else:
+        ordinals = np.full(len(values), _NAT_ORDINAL, dtype=np.int64)
+        good = np.zeros(len(values), dtype=bool)
     periods = pd.Series(
         pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype("M")), name=values.name
     )
