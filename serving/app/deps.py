@@ -5,6 +5,7 @@ succeeds), ``CurrentUser`` (logged in; CSRF checked on every state-changing requ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,13 @@ from serving.auth import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matc
 from serving.store.tables import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class UserView:
+    name: str
+    role: str
+    district: str | None
 
 
 class NotAuthenticated(Exception):
@@ -58,7 +66,8 @@ async def current_user(request: Request, session: SessionDep) -> User:
     if user is None:
         raise NotAuthenticated()
     request.state.csrf_token = data.csrf_token
-    request.state.user = user
+    # a plain copy for templates: error pages render after the session has rolled back
+    request.state.user = UserView(user.name, user.role, user.district)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(

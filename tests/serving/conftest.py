@@ -10,46 +10,39 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from glob import glob
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from app_fixtures import AppHarness, add_users, app_settings, login, train_tiny_champion
 from fastapi.testclient import TestClient
 
 from features.contract import District
 
-DISTRICT_A = "Bydel Gamle Oslo"
-DISTRICT_B = "Bydel Grünerløkka"
-PASSWORD = "correct horse battery staple"
-USERS = {  # name: (role, district)
-    "admin": ("admin", None),
-    "anna": ("planner", DISTRICT_A),
-    "alf": ("planner", DISTRICT_A),
-    "bo": ("planner", DISTRICT_B),
-    "vera": ("viewer", DISTRICT_A),
-}
-
 
 @pytest.fixture(scope="session")
-def sim_district() -> District:
+def simulation() -> Any:
     """SIMULATED: 24 kindergartens over Oslo's districts, 2021-01 … 2026-10, seed 3."""
     from features.simulate import simulate_district
 
-    return simulate_district("city", seed=3, n_kindergartens=24,
-                             start=pd.Period("2021-01", "M")).district
+    return simulate_district("city", seed=3, n_kindergartens=24, start=pd.Period("2021-01", "M"))
 
 
 @pytest.fixture(scope="session")
-def sim_data_path(sim_district: District, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sim_district(simulation: Any) -> District:
+    return simulation.district
+
+
+@pytest.fixture(scope="session")
+def sim_data_path(simulation: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The simulated city written as the CSV data folder the app reads."""
-    from features.simulate import simulate_district, write_simulation
+    from features.simulate import write_simulation
 
     folder = tmp_path_factory.mktemp("data") / "city"
-    sim = simulate_district("city", seed=3, n_kindergartens=24, start=pd.Period("2021-01", "M"))
-    write_simulation(sim, folder, "csv")
+    write_simulation(simulation, folder, "csv")
     return folder
 
 
@@ -61,50 +54,16 @@ def baseline_forecasts(sim_district: District) -> pd.DataFrame:
     return SeasonalNaive().fit(sim_district).predict(sim_district, horizon=12)
 
 
-def app_settings(database_url: str, data_path: Path | None, tracking_uri: str):  # type: ignore[no-untyped-def]
-    from serving.app.settings import Settings
-
-    return Settings(database_url=database_url, data_path=data_path, tracking_uri=tracking_uri,
-                    secret_key=secrets.token_urlsafe(32), dev=False, plan_scenarios=40,
-                    plan_time_limit_s=10)
-
-
-@dataclass
-class AppHarness:
-    app: object
-    client_for: Callable[[str | None], TestClient]
-
-    @property
-    def sessions(self):  # type: ignore[no-untyped-def]
-        return self.app.state.sessions  # type: ignore[attr-defined]
-
-
-def add_users(sessions) -> None:  # type: ignore[no-untyped-def]
-    from serving.auth import hash_password
-    from serving.store import repository
-
-    hashed = hash_password(PASSWORD)
-    with sessions.begin() as session:
-        for name, (role, district) in USERS.items():
-            repository.create_user(session, name=name, password_hash=hashed, role=role,
-                                   district=district)
-
-
-def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
-    response = client.post("/api/login", json={"name": name, "password": password})
-    assert response.status_code == 200, response.text
-    token = response.json()["csrf_token"]
-    client.headers["X-CSRF-Token"] = token
-    return token
-
-
 @pytest.fixture
 def harness(tmp_path: Path, sim_data_path: Path) -> Iterator[AppHarness]:
     """The app on a fresh SQLite store, the simulated data, and an empty MLflow (no model)."""
+    yield from _harness(tmp_path, sim_data_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def _harness(tmp_path: Path, data_path: Path, tracking_uri: str) -> Iterator[AppHarness]:
     from serving.app.main import create_app
 
-    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", sim_data_path,
-                            f"sqlite:///{tmp_path / 'mlflow.db'}")
+    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri)
     app = create_app(settings)
     add_users(app.state.sessions)
     clients: list[TestClient] = []
@@ -122,28 +81,20 @@ def harness(tmp_path: Path, sim_data_path: Path) -> Iterator[AppHarness]:
     app.state.db_engine.dispose()
 
 
-def store_real_plan(harness_or_sessions, district: District, forecasts: pd.DataFrame,  # type: ignore[no-untyped-def]
-                    district_name: str = DISTRICT_A, created_by: str = "anna") -> str:
-    """A plan built by the planning service on the baseline forecasts, stored as the app stores
-    it; returns its id."""
-    from serving.app.engine import district_subset
-    from serving.app.services import store_result
-    from serving.planning import PlanRequest, build_plan
-    from serving.store import repository
+@pytest.fixture(scope="session")
+def champion_uri(sim_district: District, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An MLflow store whose registry holds a small champion trained on the simulated city."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    train_tiny_champion(sim_district, uri)
+    return uri
 
-    sessions = getattr(harness_or_sessions, "sessions", harness_or_sessions)
-    data = district_subset(district, district_name)
-    ids = set(data.kindergartens["kindergarten_id"])
-    params = {"pools": {"staff": 2.0, "pedagogue": 1.0, "resource_pedagogue": 1.0},
-              "months": 12, "risk": 0.9}
-    result = build_plan(data, forecasts[forecasts["kindergarten_id"].isin(ids)],
-                        PlanRequest(pools=params["pools"], n_scenarios=40, time_limit_s=10),
-                        model_version="baseline-test")
-    with sessions.begin() as session:
-        user = repository.user_by_name(session, created_by)
-        plan = store_result(session, result, data, district_name=district_name, params=params,
-                            user=user, parent=None)
-        return plan.id
+
+@pytest.fixture
+def trained_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str
+                    ) -> Iterator[AppHarness]:
+    """Like ``harness``, with the champion model in place."""
+    yield from _harness(tmp_path, sim_data_path, champion_uri)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

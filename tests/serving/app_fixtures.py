@@ -1,0 +1,105 @@
+"""Helpers for the app tests (the fixtures using them live in conftest.py)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from features.contract import District
+
+DISTRICT_A = "Bydel Gamle Oslo"
+DISTRICT_B = "Bydel Grünerløkka"
+PASSWORD = "correct horse battery staple"
+USERS = {  # name: (role, district)
+    "admin": ("admin", None),
+    "anna": ("planner", DISTRICT_A),
+    "alf": ("planner", DISTRICT_A),
+    "bo": ("planner", DISTRICT_B),
+    "vera": ("viewer", DISTRICT_A),
+}
+
+
+def app_settings(database_url: str, data_path: Path | None, tracking_uri: str) -> Any:
+    from serving.app.settings import Settings
+
+    return Settings(database_url=database_url, data_path=data_path, tracking_uri=tracking_uri,
+                    secret_key=secrets.token_urlsafe(32), dev=False, plan_scenarios=40,
+                    plan_time_limit_s=10)
+
+
+@dataclass
+class AppHarness:
+    app: Any
+    client_for: Callable[[str | None], TestClient]
+
+    @property
+    def sessions(self) -> Any:
+        return self.app.state.sessions
+
+
+def add_users(sessions: Any) -> None:
+    from serving.auth import hash_password
+    from serving.store import repository
+
+    hashed = hash_password(PASSWORD)
+    with sessions.begin() as session:
+        for name, (role, district) in USERS.items():
+            repository.create_user(session, name=name, password_hash=hashed, role=role,
+                                   district=district)
+
+
+def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/login", json={"name": name, "password": password})
+    assert response.status_code == 200, response.text
+    token = response.json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = token
+    return token
+
+
+def store_real_plan(harness_or_sessions: Any, district: District, forecasts: pd.DataFrame,
+                    district_name: str = DISTRICT_A, created_by: str = "anna") -> str:
+    """A plan built by the planning service on the given forecasts, stored as the app stores it;
+    returns its id."""
+    from serving.app.engine import district_subset
+    from serving.app.services import store_result
+    from serving.planning import PlanRequest, build_plan
+    from serving.store import repository
+
+    sessions = getattr(harness_or_sessions, "sessions", harness_or_sessions)
+    data = district_subset(district, district_name)
+    ids = set(data.kindergartens["kindergarten_id"])
+    params = {"pools": {"staff": 2.0, "pedagogue": 1.0, "resource_pedagogue": 1.0},
+              "months": 12, "risk": 0.9}
+    result = build_plan(data, forecasts[forecasts["kindergarten_id"].isin(ids)],
+                        PlanRequest(pools=params["pools"], n_scenarios=40, time_limit_s=10),
+                        model_version="baseline-test")
+    with sessions.begin() as session:
+        user = repository.user_by_name(session, created_by)
+        plan = store_result(session, result, data, district_name=district_name, params=params,
+                            user=user, parent=None)
+        return plan.id
+
+
+def train_tiny_champion(district: District, tracking_uri: str) -> str:
+    """Fit a small forecast pipeline, log it to MLflow, register it and make it champion, the
+    way `bemanning train` does, only smaller; returns the version."""
+    from models.forecast.pipeline import ForecastPipeline
+    from training.registry import promote
+    from training.settings import load_settings
+    from training.tracking import log_training_run, register_version
+
+    pipeline = ForecastPipeline(lgbm_params={"n_estimators": 15, "num_leaves": 7},
+                                calibration_origins=1, max_rows_per_model=3000).fit(district)
+    settings = load_settings(tracking_uri)
+    logged = log_training_run(settings, pipeline=pipeline, district=district,
+                              params={"purpose": "test fixture"}, backtest_metrics=None,
+                              backtest_predictions=None)
+    version = register_version(settings, logged)
+    promote(version, "test fixture", tracking_uri=tracking_uri)
+    return version
