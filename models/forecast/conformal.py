@@ -1,0 +1,93 @@
+"""Conformalised quantile regression (CQR), scaled by the interval's own width, per target and
+horizon.
+
+For each central interval (p05–p95 = 90 %, p10–p90 = 80 %, p25–p75 = 50 %) the nonconformity
+score of an outcome y against a predicted interval [lo, hi] is
+
+    s = max(lo − y, y − hi) / (hi − lo + δ)
+
+(negative inside the interval). The calibrated interval is [lo − Q·w, hi + Q·w] with
+w = hi − lo + δ and Q the ⌈(n + 1)·c⌉-th smallest score for nominal coverage c: Q > 0 widens an
+interval that covered too little, Q < 0 narrows one that covered too much. Scaling by the width
+keeps the correction proportional for small and large kindergartens (an absolute correction would
+over-cover the small ones and under-cover the large). δ (one child for counts, one percentage point
+for shares) keeps zero-width intervals — a kindergarten with no § 37 decisions — correctable.
+
+Everything learned is plain floats in nested dicts, so pickling and MLflow keep it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from features.contract import COUNT_TARGETS, QUANTILES, SHARE_TARGETS
+
+#: (lower quantile, upper quantile) → nominal coverage.
+INTERVAL_PAIRS = ((0.05, 0.95), (0.10, 0.90), (0.25, 0.75))
+
+
+def width_floor(target: str) -> float:
+    """δ in the score's denominator, in the target's unit (children, decisions, share)."""
+    if target in SHARE_TARGETS:
+        return 0.01
+    if target in COUNT_TARGETS:
+        return 1.0
+    return 1e-3
+
+
+def interval_pairs(quantiles: Sequence[float]) -> list[tuple[int, int, float]]:
+    """(lower column, upper column, nominal coverage) for the symmetric pairs present."""
+    qs = [round(float(q), 6) for q in quantiles]
+    pairs = []
+    for lo, hi in INTERVAL_PAIRS:
+        if lo in qs and hi in qs:
+            pairs.append((qs.index(lo), qs.index(hi), round(hi - lo, 6)))
+    return pairs
+
+
+def conformity_scores(quantile_predictions: np.ndarray, actual: np.ndarray, *, lower: int,
+                      upper: int, floor: float) -> np.ndarray:
+    lo, hi = quantile_predictions[:, lower], quantile_predictions[:, upper]
+    return np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+
+
+def conformal_correction(scores: np.ndarray, coverage: float) -> float:
+    """Q: the ⌈(n + 1)·c⌉-th smallest score (finite-sample valid); the largest when n is small."""
+    scores = np.sort(scores[np.isfinite(scores)])
+    n = len(scores)
+    if n == 0:
+        return 0.0
+    rank = min(n, math.ceil((n + 1) * coverage))
+    return float(scores[rank - 1])
+
+
+def fit_calibration(quantile_predictions: np.ndarray, actual: np.ndarray, *, target: str,
+                    quantiles: Sequence[float] = QUANTILES) -> dict[str, float | int]:
+    """Corrections for one target and horizon: ``{"0.9": Q, "0.8": Q, "0.5": Q, "n": n}`` plus
+    the raw (uncalibrated) coverage of each pair, kept for reports."""
+    floor = width_floor(target)
+    result: dict[str, float | int] = {"n": int(np.isfinite(actual).sum())}
+    for lower, upper, coverage in interval_pairs(quantiles):
+        scores = conformity_scores(quantile_predictions, actual, lower=lower, upper=upper,
+                                   floor=floor)
+        result[str(coverage)] = conformal_correction(scores, coverage)
+        raw = float(np.mean(scores <= 0)) if len(scores) else math.nan
+        result[f"raw_coverage_{coverage}"] = raw
+    return result
+
+
+def apply_calibration(quantile_predictions: np.ndarray, corrections: dict[str, float | int], *,
+                      target: str, quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
+    """Move each interval pair by its correction; rows stay sorted (no crossing quantiles)."""
+    out = np.array(quantile_predictions, dtype=np.float64, copy=True)
+    floor = width_floor(target)
+    for lower, upper, coverage in interval_pairs(quantiles):
+        q = float(corrections.get(str(coverage), 0.0))
+        lo, hi = quantile_predictions[:, lower], quantile_predictions[:, upper]
+        width = hi - lo + floor
+        out[:, lower] = lo - q * width
+        out[:, upper] = hi + q * width
+    return np.sort(out, axis=1)

@@ -1,0 +1,45 @@
+"""Top drivers of a forecast: LightGBM's SHAP values (``pred_contrib``) of the p50 booster.
+
+With the ``change`` transform the p50 booster models y(t+h) − y(t), so contributions explain the
+expected change from the last observed value; ``target_last`` carries that value itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.contract import KINDERGARTEN_ID
+from models.forecast.frames import HorizonFrame
+from models.forecast.quantile_lgbm import QuantileLGBMRegressor
+
+CONTRIBUTION_COLUMNS = (KINDERGARTEN_ID, "origin", "month", "horizon", "target", "rank",
+                        "feature", "value", "contribution")
+
+
+def top_drivers(model: QuantileLGBMRegressor, frame: HorizonFrame, *, names: Sequence[str],
+                kindergarten_ids: np.ndarray, origin: pd.Period, target: str,
+                top: int) -> pd.DataFrame:
+    """For each row of ``frame``: the ``top`` features with the largest absolute contribution,
+    ranked 1 … top, with the feature's value and its contribution (target units)."""
+    n = len(frame.anchor)
+    if n == 0:
+        return pd.DataFrame(columns=list(CONTRIBUTION_COLUMNS))
+    contributions = model.contributions(frame.features)[:, :-1]
+    top = max(1, min(int(top), contributions.shape[1]))
+    order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top]
+    rows = np.repeat(np.arange(n), top)
+    cols = order.ravel()
+    return pd.DataFrame({
+        KINDERGARTEN_ID: kindergarten_ids[frame.kindergarten_index][rows],
+        "origin": pd.PeriodIndex([origin] * len(rows), freq="M"),
+        "month": pd.PeriodIndex([origin + frame.horizon] * len(rows), freq="M"),
+        "horizon": frame.horizon,
+        "target": target,
+        "rank": np.tile(np.arange(1, top + 1), n),
+        "feature": np.asarray(names, dtype=object)[cols],
+        "value": frame.features[rows, cols].astype(float),
+        "contribution": contributions[rows, cols],
+    })

@@ -1,0 +1,217 @@
+"""Supervised multi-horizon frames: the feature table laid out as a kindergarten × month grid, and
+for each horizon h the rows (origin t → target month t+h) a direct or stacked model learns from.
+
+Why a dense grid: shifting by h months is then a slice, not a merge, which keeps building twelve
+horizon frames for 700 kindergartens cheap. Months missing for a kindergarten stay NaN (a gap is a
+gap, never a zero) and rows whose origin or target month is missing are left out.
+
+Features of one row (origin t, horizon h, kindergarten k):
+- the point-in-time features of the feature table at t (they use data up to t only);
+- the ``known_*`` features at the target month t+h (calendar, August shift, projections);
+- three horizon-specific facts about the target's own history, all known at t:
+  ``target_last`` y(t), ``target_same_month_last_year`` y(t+h−12) and
+  ``target_change_same_span_last_year`` y(t+h−12) − y(t−12) (what the same calendar span did a
+  year ago — it carries the August shift of the kindergarten year);
+- ``horizon`` in months when the strategy stacks horizons into one model.
+
+The label is the change y(t+h) − y(t) ("change" transform) or the level y(t+h) ("level").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.contract import KINDERGARTEN_ID, MONTH
+
+HISTORY_FEATURES = (
+    "target_last",
+    "target_same_month_last_year",
+    "target_change_same_span_last_year",
+)
+HORIZON_FEATURE = "horizon"
+SEASON_MONTHS = 12
+
+
+@dataclass
+class PanelGrid:
+    """Kindergarten × month arrays; months run consecutively from ``months[0]``.
+
+    ``present[k, m]`` is true where the data hold a row; the last ``n_future`` months lie beyond
+    the data and carry only known-future features.
+    """
+
+    kindergarten_ids: np.ndarray
+    months: pd.PeriodIndex
+    present: np.ndarray
+    point_in_time: np.ndarray
+    point_in_time_names: list[str]
+    known_future: np.ndarray
+    known_future_names: list[str]
+    targets: dict[str, np.ndarray]
+
+    @property
+    def n_months(self) -> int:
+        return len(self.months)
+
+    def month_index(self, month: pd.Period) -> int:
+        return int((month - self.months[0]).n)
+
+
+def _to_grid(values: np.ndarray, k_idx: np.ndarray, m_idx: np.ndarray, shape: tuple[int, int],
+             dtype: type = np.float32) -> np.ndarray:
+    out: np.ndarray = np.full((*shape, values.shape[1]) if values.ndim == 2 else shape, np.nan,
+                              dtype=dtype)
+    out[k_idx, m_idx] = values
+    return out
+
+
+def build_panel_grid(
+    table: pd.DataFrame,
+    known_future: pd.DataFrame | None,
+    *,
+    point_in_time_names: Sequence[str],
+    known_future_names: Sequence[str],
+    targets: Sequence[str],
+    kindergarten_ids: Sequence[str] | None = None,
+    last_month: pd.Period | None = None,
+) -> PanelGrid:
+    """Lay the feature table (one row per kindergarten × month present) on a dense grid.
+
+    ``known_future`` must hold ``known_*`` values for every kindergarten and every month from the
+    table's first month to ``last_month`` (which may lie beyond the data, for forecasting).
+    """
+    ids = np.asarray(sorted(table[KINDERGARTEN_ID].unique()) if kindergarten_ids is None
+                     else list(kindergarten_ids), dtype=object)
+    first = table[MONTH].min()
+    last = max(table[MONTH].max(), last_month) if last_month is not None else table[MONTH].max()
+    months = pd.period_range(first, last, freq="M")
+    shape = (len(ids), len(months))
+    position = pd.Index(ids)
+
+    k_idx = position.get_indexer(table[KINDERGARTEN_ID])
+    keep = k_idx >= 0
+    k_idx = k_idx[keep]
+    m_idx = _month_offsets(table[MONTH][keep], first)
+    rows = table[keep]
+    present = np.zeros(shape, dtype=bool)
+    present[k_idx, m_idx] = True
+    pit = _to_grid(rows[list(point_in_time_names)].to_numpy(np.float32, na_value=np.nan),
+                   k_idx, m_idx, shape)
+    target_grids = {t: _to_grid(rows[t].to_numpy(np.float64, na_value=np.nan), k_idx, m_idx,
+                                shape, np.float64) for t in targets}
+
+    if known_future is None or not known_future_names:
+        known = np.empty((*shape, 0), dtype=np.float32)
+        return PanelGrid(ids, months, present, pit, list(point_in_time_names), known, [],
+                         target_grids)
+    kf_k = position.get_indexer(known_future[KINDERGARTEN_ID])
+    kf_m = _month_offsets(known_future[MONTH], first)
+    inside = (kf_k >= 0) & (kf_m >= 0) & (kf_m < len(months))
+    known = _to_grid(known_future.loc[inside, list(known_future_names)]
+                     .to_numpy(np.float32, na_value=np.nan), kf_k[inside], kf_m[inside], shape)
+    return PanelGrid(ids, months, present, pit, list(point_in_time_names), known,
+                     list(known_future_names), target_grids)
+
+
+def _month_offsets(months: pd.Series, first: pd.Period) -> np.ndarray:
+    ordinals = months.astype(pd.PeriodDtype("M")).array.asi8
+    return np.asarray(ordinals - first.ordinal, dtype=np.int64)
+
+
+def design_feature_names(grid: PanelGrid, *, stacked: bool) -> list[str]:
+    names = [*grid.point_in_time_names, *grid.known_future_names, *HISTORY_FEATURES]
+    return [*names, HORIZON_FEATURE] if stacked else names
+
+
+@dataclass
+class HorizonFrame:
+    """Rows for one target and horizon: features, label, anchor y(t) and where each row sits."""
+
+    features: np.ndarray
+    label: np.ndarray
+    anchor: np.ndarray
+    kindergarten_index: np.ndarray
+    origin_index: np.ndarray
+    horizon: int
+
+
+def horizon_frame(
+    grid: PanelGrid,
+    target: str,
+    horizon: int,
+    *,
+    stacked: bool,
+    transform: str = "change",
+    origins: np.ndarray | None = None,
+    max_target_index: int | None = None,
+    need_label: bool = True,
+) -> HorizonFrame:
+    """The supervised rows for ``target`` at ``horizon`` months.
+
+    ``origins`` (month indices) restricts the origins; ``max_target_index`` drops rows whose target
+    month lies after it (training on data up to a cut-off). With ``need_label=False`` rows whose
+    target month is unknown are kept (forecasting beyond the data).
+    """
+    y = grid.targets[target]
+    n_k, n_m = y.shape
+    h = horizon
+    origin_months = np.arange(n_m - h) if origins is None else np.asarray(origins, dtype=np.int64)
+    origin_months = origin_months[(origin_months >= 0) & (origin_months + h < n_m)]
+    if max_target_index is not None:
+        origin_months = origin_months[origin_months + h <= max_target_index]
+    k_all = np.repeat(np.arange(n_k), len(origin_months))
+    t_all = np.tile(origin_months, n_k)
+    anchor = y[k_all, t_all]
+    valid = grid.present[k_all, t_all] & ~np.isnan(anchor)
+    target_value = y[k_all, t_all + h]
+    if need_label:
+        valid &= ~np.isnan(target_value)
+    k, t = k_all[valid], t_all[valid]
+    anchor, target_value = anchor[valid], target_value[valid]
+
+    seasonal_index = t + h - SEASON_MONTHS
+    same_month = _take(y, k, seasonal_index)
+    change_last_year = same_month - _take(y, k, t - SEASON_MONTHS)
+    history = np.column_stack([anchor, same_month, change_last_year]).astype(np.float32)
+    parts = [grid.point_in_time[k, t], grid.known_future[k, t + h], history]
+    if stacked:
+        parts.append(np.full((len(k), 1), h, dtype=np.float32))
+    features = np.concatenate(parts, axis=1) if len(k) else np.empty(
+        (0, len(design_feature_names(grid, stacked=stacked))), dtype=np.float32)
+    label = target_value - anchor if transform == "change" else target_value
+    return HorizonFrame(features, label, anchor, k, t, h)
+
+
+def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``y[k, index]`` with NaN where the index falls before the grid."""
+    inside = index >= 0
+    out = np.full(len(k), np.nan)
+    out[inside] = y[k[inside], index[inside]]
+    return out
+
+
+def stack_frames(frames: Sequence[HorizonFrame], *, max_rows: int | None,
+                 random_state: int) -> HorizonFrame:
+    """Stack horizon frames into one (horizon-as-a-feature), subsampling rows to ``max_rows``."""
+    features = np.concatenate([f.features for f in frames])
+    label = np.concatenate([f.label for f in frames])
+    anchor = np.concatenate([f.anchor for f in frames])
+    k = np.concatenate([f.kindergarten_index for f in frames])
+    t = np.concatenate([f.origin_index for f in frames])
+    if max_rows is not None and len(label) > max_rows:
+        rng = np.random.default_rng(random_state)
+        keep = np.sort(rng.choice(len(label), size=max_rows, replace=False))
+        features, label, anchor, k, t = features[keep], label[keep], anchor[keep], k[keep], t[keep]
+    return HorizonFrame(features, label, anchor, k, t, horizon=0)
+
+
+def subsample(frame: HorizonFrame, *, max_rows: int | None, random_state: int) -> HorizonFrame:
+    if max_rows is None or len(frame.label) <= max_rows:
+        return frame
+    sampled = stack_frames([frame], max_rows=max_rows, random_state=random_state)
+    sampled.horizon = frame.horizon
+    return sampled

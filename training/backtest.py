@@ -1,0 +1,108 @@
+"""Rolling-origin backtests: refit at each origin on data up to it, forecast, score against what
+happened, beside the baselines.
+
+Origins are spread evenly over the last ``span_months`` months before the data's last month
+(default 12 origins over 3 years: every third month), so every season and both sides of an
+August intake are scored. At origin t the pipeline sees only ``as_of(district, t)``; horizons
+whose target month lies beyond the data are not scored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
+from models.forecast import BASELINES, ForecastPipeline
+from models.forecast.inputs import as_of
+from training.metrics import forecast_metrics, seasonal_naive_scale, summary_table
+
+Progress = Callable[[str, int, int], None]
+MODEL_NAME = "lightgbm"
+
+
+@dataclass
+class BacktestResult:
+    """``predictions``: FORECAST_COLUMNS + actual, model ("lightgbm" | "seasonal_naive" |
+    "last_value") and mase_scale; ``metrics``: training.metrics.METRIC_COLUMNS per target ×
+    horizon × model; ``origins`` the origins scored; ``seconds`` fit + forecast time per model."""
+
+    predictions: pd.DataFrame
+    metrics: pd.DataFrame
+    origins: list[pd.Period] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        return summary_table(self.metrics)
+
+
+def backtest_origins(last_month: pd.Period, *, n_origins: int, span_months: int,
+                     min_gap: int = 1) -> list[pd.Period]:
+    """``n_origins`` origins evenly spaced over (last − span, last − min_gap], oldest first."""
+    if n_origins < 1 or span_months < n_origins:
+        raise ValueError(f"need 1 ≤ n_origins ≤ span_months, got {n_origins}, {span_months}")
+    step = span_months / n_origins
+    offsets = sorted({max(min_gap, round(span_months - i * step)) for i in range(n_origins)},
+                     reverse=True)
+    return [last_month - int(o) for o in offsets]
+
+
+def _actuals(district: District, targets: Sequence[str]) -> pd.DataFrame:
+    long = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].melt(
+        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual")
+    return long.dropna(subset=["actual"])
+
+
+def rolling_origin_backtest(
+    district: District,
+    make_pipeline: Callable[[], ForecastPipeline],
+    *,
+    n_origins: int = 12,
+    span_months: int = 36,
+    horizons: int = 12,
+    targets: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    baselines: bool = True,
+) -> BacktestResult:
+    """Refit ``make_pipeline()`` at each origin on data ≤ origin; score 1 … ``horizons`` months.
+
+    ``targets`` overrides the pipeline's targets; ``baselines`` runs seasonal naive and last
+    value beside it on the same origins.
+    """
+    last = district.monthly[MONTH].max()
+    origins = backtest_origins(last, n_origins=n_origins, span_months=span_months)
+    parts: list[pd.DataFrame] = []
+    seconds: dict[str, float] = {MODEL_NAME: 0.0}
+    for i, origin in enumerate(origins):
+        known = as_of(district, origin)
+        pipeline = make_pipeline()
+        if targets is not None:
+            pipeline.set_params(targets=list(targets))
+        horizon = min(horizons, pipeline.horizons, int((last - origin).n))
+        started = time.perf_counter()
+        pipeline.fit(known)
+        forecasts = pipeline.predict(known, horizon=horizon, origin=origin)
+        seconds[MODEL_NAME] += time.perf_counter() - started
+        scales = seasonal_naive_scale(known, pipeline.targets_)
+        parts.append(forecasts.assign(model=MODEL_NAME))
+        if baselines:
+            for name, baseline in BASELINES.items():
+                started = time.perf_counter()
+                model = baseline(targets=pipeline.targets_, horizons=pipeline.horizons)
+                out = model.fit(known).predict(known, horizon=horizon, origin=origin)
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+                parts.append(out.assign(model=name))
+        for part in parts[-(1 + len(BASELINES) * baselines):]:
+            part["mase_scale"] = part["target"].map(scales)
+        if progress is not None:
+            progress(f"origin {origin}", i + 1, len(origins))
+    predictions = pd.concat(parts, ignore_index=True)
+    used_targets = sorted(predictions["target"].unique())
+    predictions = predictions.merge(_actuals(district, used_targets),
+                                    on=[KINDERGARTEN_ID, MONTH, "target"], how="left")
+    columns = [*FORECAST_COLUMNS, "actual", "model", "mase_scale"]
+    predictions = predictions[columns]
+    return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)
