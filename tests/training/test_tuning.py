@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import optuna
 import pytest
 from tracking_fixtures import small_district, small_pipeline
@@ -10,6 +12,7 @@ from tracking_fixtures import small_district, small_pipeline
 from features.errors import UserInputError
 from training.tuning import (
     LGBM_PARAMS_ATTR,
+    ORIGIN_SPACING_MONTHS,
     best_lgbm_params,
     open_study,
     search_space,
@@ -78,8 +81,7 @@ def test_search_space_is_a_plain_function_of_the_trial():
 def test_folds_are_the_latest_origins_with_every_horizon_observed(district):
     origins = tuning_origins(district, n_origins=3, horizons=3)
     assert origins[0] == district.last_month - 3
-    assert [a - b for a, b in zip(origins, origins[1:], strict=False)] == [
-        origins[0] - origins[1]] * 2
+    assert [(a - b).n for a, b in itertools.pairwise(origins)] == [ORIGIN_SPACING_MONTHS] * 2
 
 
 def test_too_little_history_says_how_many_months_are_needed(tmp_path):
