@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from features.contract import SIMULATED_LABEL
-from features.writers import DUCKDB_FILE_NAME, FORMATS, write_district
+from features.writers import FORMATS, file_frame, write_district
 
 if TYPE_CHECKING:
     from features.simulate.simulation import Simulation
@@ -20,45 +18,42 @@ LABEL_FILE = "SIMULATED.md"
 
 def write_simulation(sim: Simulation, out: Path, fmt: str = "csv") -> list[Path]:
     """Write ``sim`` to ``out`` (a folder; for duckdb also a ``.duckdb`` file path) and return the
-    paths written. Ground truth goes to ``truth/`` beside the data (CSV when ``fmt`` is csv, else
-    Parquet), with a SIMULATED.md label in both places naming the preset, seed and process."""
+    paths written. Ground truth goes to ``truth/`` beside the data (``<name>_truth/`` for a named
+    DuckDB file; CSV when ``fmt`` is csv, else Parquet), with a SIMULATED.md label naming the
+    preset, seed and process in the data folder and in the truth folder."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     out = Path(out)
     written = write_district(sim.district, out, fmt)  # type: ignore[arg-type]
+    label_places = []
     if fmt == "duckdb":
+        # the database itself carries the writer's marker table; a folder we made gets the label
+        # file, a database file named by the user gets its truth in "<name>_truth/" beside it
         database = written[0]
-        folder = database.parent
-        truth_dir = folder / (
-            TRUTH_FOLDER if database.name == DUCKDB_FILE_NAME else f"{database.stem}_{TRUTH_FOLDER}"
-        )
+        if database != out:  # out was a folder
+            truth_dir = database.parent / TRUTH_FOLDER
+            label_places.append(database.parent / LABEL_FILE)
+        else:
+            truth_dir = database.parent / f"{database.stem}_{TRUTH_FOLDER}"
     else:
-        folder = out
         truth_dir = out / TRUTH_FOLDER
+        label_places.append(out / LABEL_FILE)
     truth_dir.mkdir(parents=True, exist_ok=True)
     truth_fmt = "csv" if fmt == "csv" else "parquet"
     for name, frame in sim.truth.items():
         path = truth_dir / f"{name}.{truth_fmt}"
-        table = _file_frame(frame)
+        table = file_frame(frame)
         if truth_fmt == "csv":
             table.to_csv(path, index=False)
         else:
             table.to_parquet(path, index=False)
         written.append(path)
     label = _label(sim)
-    for place in (folder / LABEL_FILE, truth_dir / LABEL_FILE):
+    for place in (*label_places, truth_dir / LABEL_FILE):
         place.write_text(label, encoding="utf-8")
         if place not in written:
             written.append(place)
     return written
-
-
-def _file_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.PeriodDtype):
-            out[column] = out[column].dt.strftime("%Y-%m").where(out[column].notna(), None)
-    return out
 
 
 def _label(sim: Simulation) -> str:

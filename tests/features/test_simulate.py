@@ -390,3 +390,16 @@ def test_tiny_simulations_of_every_preset_pass_the_contract(preset: str, n: int)
     validate_district(sim.district)
     assert len(sim.district.kindergartens) == n
     assert sim.district.kindergartens["kindergarten_id"].is_unique
+
+
+def test_duckdb_file_gets_its_truth_beside_it(small: Simulation, tmp_path: Path) -> None:
+    from features.validate import read_district
+
+    database = tmp_path / "oslo.duckdb"
+    written = write_simulation(small, database, "duckdb")
+    assert written[0] == database
+    assert (tmp_path / "oslo_truth" / "events.parquet").exists()
+    assert (tmp_path / "oslo_truth" / "SIMULATED.md").exists()
+    assert not (tmp_path / "SIMULATED.md").exists(), "never label a folder we did not make"
+    back = read_district(database)
+    assert back.simulated and len(back.monthly) == len(small.district.monthly)
