@@ -17,9 +17,12 @@ Y − 2 (who stay under 3 another year). On 1 January of year Y those cohorts ar
 
 falling back to population_1[Y − 1] / (population_0[Y − 1] + population_1[Y − 1]) (the same
 cohorts a year younger) when year Y lacks single ages, and to 0.5 when neither is known. It
-assumes the two cohorts enrol at the same rate; one-year-olds enrol somewhat less, so the share is
-a slight underestimate. Multiplied by ``children_under3`` at t it gives the expected number of
-children who move from under 3 to over 3 at the next August.
+assumes the two cohorts enrol at the same rate; one-year-olds enrol later and less (the under-3
+group fills up through the autumn), so it runs a little low: on the simulated district preset the
+estimate summed over kindergarten-months is 4–6 % below the simulator's realised crossing, and
+its per-kindergarten means correlate 0.86–0.98 with it (three seeds). Multiplied by
+``children_under3`` at t it gives the expected number of children who move from under 3 to over
+3 at the next August.
 """
 
 from __future__ import annotations
