@@ -107,7 +107,7 @@ def simulate(
 
     district = sim.district
     console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")
-    console.print(_summary(district))
+    console.print(_summary(district), soft_wrap=True)
     console.print(f"Wrote {len(written)} files to {out} ({fmt}), ground truth included.")
 
 
@@ -119,7 +119,7 @@ def validate(data: DataArgument, columns: ColumnsOption = None) -> None:
         district = read_district(data, column_mapping=columns)
     if district.simulated:
         console.print(f"[bold yellow]{_simulated_label()}[/]")
-    console.print(f"[bold green]OK[/] {_summary(district)}")
+    console.print(f"[bold green]OK[/] {_summary(district)}", soft_wrap=True)
     _print_warnings(district)
 
 
@@ -142,7 +142,7 @@ def features(
         district = read_district(data, column_mapping=columns)
     if district.simulated:
         console.print(f"[bold yellow]{_simulated_label()}[/]")
-    console.print(f"[green]Valid:[/] {_summary(district)}")
+    console.print(f"[green]Valid:[/] {_summary(district)}", soft_wrap=True)
     _print_warnings(district)
     with console.status("Building the feature table…"):
         table = build_feature_table(district)
@@ -160,7 +160,8 @@ def features(
     console.print(
         f"Wrote {out}: {len(table):,} rows × {len(table.columns)} columns; "
         f"{len(feature_names) - len(known_future)} point-in-time features and "
-        f"{len(known_future)} known-future features ({KNOWN_FUTURE_PREFIX}*)."
+        f"{len(known_future)} known-future features ({KNOWN_FUTURE_PREFIX}*).",
+        soft_wrap=True,
     )
 
 

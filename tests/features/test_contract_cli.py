@@ -22,7 +22,7 @@ def run(*args: str) -> tuple[int, str]:
     assert "Traceback" not in output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return result.exit_code, output
+    return result.exit_code, " ".join(output.split())  # Rich wraps lines at the console width
 
 
 @pytest.mark.parametrize("command", ["simulate", "validate", "features"])
