@@ -501,3 +501,19 @@ def test_lags_and_windows_are_chosen_by_the_caller(district):
         build_feature_table(district, lags=(0, 1))
     with pytest.raises(ValueError, match=r"every window must be .* got \[1\.5\]"):
         build_feature_table(district, windows=(1.5,))  # type: ignore[arg-type]
+
+
+def test_a_kindergarten_outside_the_population_table_gets_no_population_and_half(district):
+    kindergartens = district.kindergartens.copy()
+    outside = kindergartens["kindergarten_id"].iloc[0]
+    kindergartens.loc[0, "district"] = "Bydel Utenfor"
+    table = build_feature_table(
+        District(
+            kindergartens=kindergartens, monthly=district.monthly, population=district.population
+        )
+    )
+    rows = table[table["kindergarten_id"] == outside]
+    assert rows["known_population_1_5"].isna().all()
+    assert rows["known_u3_crossing_share"].eq(0.5).all()
+    others = table[table["kindergarten_id"] != outside]
+    assert others["known_population_1_5"].notna().all()
