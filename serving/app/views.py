@@ -50,7 +50,9 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     rows = district.kindergartens.set_index("kindergarten_id")[
         [c for c in ("name", "district", "area", "capacity") if c in district.kindergartens]
     ].copy()
-    rows = rows.loc[rows.index.isin(last.index)]
+    # closed kindergartens have no forecast and no place in a plan: the overview leaves them out
+    forecast_ids = set(forecasts["kindergarten_id"])
+    rows = rows.loc[rows.index.isin(last.index) & rows.index.isin(forecast_ids)]
     rows["last_month"] = last["month"].astype(str)
     rows["children_under3"] = last["children_under3"]
     rows["children_over3"] = last["children_over3"]
@@ -103,8 +105,9 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     rows["flag_rising_31"] = (rows["vedtak_31_p50_12m"] - rows["vedtak_31"].fillna(0)) >= 1
     rows["flag_sick_leave"] = rows["sick_leave_12m"] >= HIGH_SICK_LEAVE_SHARE
     rows["flag_turnover"] = rows["turnover_12m"] >= HIGH_TURNOVER_SHARE_PER_YEAR
-    rows["n_flags"] = rows[["flag_breach", "flag_rising_31", "flag_sick_leave",
-                            "flag_turnover"]].fillna(False).astype(int).sum(axis=1)
+    flags = ["flag_breach", "flag_rising_31", "flag_sick_leave", "flag_turnover"]
+    rows[flags] = rows[flags].fillna(False).astype(bool)
+    rows["n_flags"] = rows[flags].astype(int).sum(axis=1)
     return rows.reset_index().sort_values(["n_flags", "breach_probability"],
                                           ascending=[False, False], ignore_index=True)
 
