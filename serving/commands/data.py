@@ -108,7 +108,9 @@ def simulate(
     district = sim.district
     console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")
     console.print(_summary(district), soft_wrap=True)
+    data_path = written[0] if fmt == "duckdb" else out
     console.print(f"Wrote {len(written)} files to {out} ({fmt}), ground truth included.")
+    console.print(f"Check it with: bemanning validate {data_path}", soft_wrap=True)
 
 
 def validate(data: DataArgument, columns: ColumnsOption = None) -> None:

@@ -271,3 +271,18 @@ def test_gaps_stay_gaps_and_extra_columns_are_kept(folder: Path) -> None:
     assert [str(m) for m in months] == ["2023-06", "2023-08"]
     assert district.monthly["class_score"].eq(5.5).all()
     assert district.monthly["note"].eq("fra HR").all()
+
+
+def test_ragged_csv_line_is_reported_with_its_line(folder: Path) -> None:
+    lines = (folder / "monthly.csv").read_text().splitlines()
+    lines[3] += ",extra,cells"
+    (folder / "monthly.csv").write_text("\n".join(lines) + "\n")
+    problem = only(problems_of(folder), "file cannot be read")
+    assert problem.file == "monthly.csv"
+    assert "line 4" in str(problem.value)
+
+
+def test_binary_file_named_csv_is_reported_not_a_crash(folder: Path) -> None:
+    (folder / "kindergartens.csv").write_bytes(bytes(range(256)) * 4)
+    problems = problems_of(folder)
+    assert {p.file for p in problems if p.severity == "error"} == {"kindergartens.csv"}
