@@ -44,6 +44,7 @@ def _region_year_table(population: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in ("population_1_5", *_AGES) if c in population.columns]
     pop = population.copy()
     pop[columns] = pop[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    pop["year"] = pd.to_numeric(pop["year"]).astype("int64")
     if AREA in pop.columns:
         area = pop[AREA].astype("string").str.strip()
         has_area = area.notna() & (area != "")

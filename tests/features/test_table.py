@@ -473,8 +473,9 @@ def test_nullable_dtypes_from_a_reader_give_the_same_table(district, table):
         {"kindergarten_id": "string", "children_under3": "Int64", "vedtak_31": "Float64"}
     )
     kindergartens = district.kindergartens.astype({"capacity": "Int64"})
+    population = district.population.astype({"year": "Int64", "population_2": "Int64"})
     nullable = build_feature_table(
-        District(kindergartens=kindergartens, monthly=monthly, population=district.population)
+        District(kindergartens=kindergartens, monthly=monthly, population=population)
     )
     pd.testing.assert_frame_equal(nullable, table)
 
