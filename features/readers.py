@@ -79,6 +79,11 @@ def read_tables(path: Path) -> ReadResult:
 
 # ---- folder of files ----------------------------------------------------------------------------
 def _read_folder(folder: Path) -> ReadResult:
+    has_tables = any((folder / f"{t}{s}").exists() for t in TABLES for s in FILE_SUFFIXES)
+    databases = [p for p in folder.iterdir() if p.suffix.lower() in DUCKDB_SUFFIXES]
+    if not has_tables and len(databases) == 1:
+        # `simulate --format duckdb OUT` writes OUT/district.duckdb; `validate OUT` should find it.
+        return _read_duckdb(databases[0])
     result = ReadResult(source=str(folder), simulated=(folder / SIMULATED_MARKER_FILE).exists())
     for table in TABLES:
         candidates = [folder / f"{table}{s}" for s in FILE_SUFFIXES]

@@ -185,3 +185,28 @@ def test_csv_keeps_every_bit_of_a_float(tmp_path: Path) -> None:
     got = read_district(write_tiny(tmp_path / "data", "csv", district))
     assert (got.monthly["sick_leave_rate"] == 0.083 + 0.02).all()
     assert got.fingerprint() == district.fingerprint()
+
+
+def test_folder_holding_only_a_duckdb_file_is_read_from_it(tmp_path: Path) -> None:
+    database = write_tiny(tmp_path / "data", "duckdb")
+    assert database.parent == tmp_path / "data"
+    assert_same_district(read_district(tmp_path / "data"), tiny_district())
+
+
+def test_pandera_schemas_accept_the_validated_tables_and_reject_breaks() -> None:
+    import pandera.pandas as pa
+
+    from features.schemas import KINDERGARTENS_SCHEMA, MONTHLY_SCHEMA, POPULATION_SCHEMA
+
+    district = tiny_district()
+    KINDERGARTENS_SCHEMA.validate(district.kindergartens)
+    MONTHLY_SCHEMA.validate(district.monthly)
+    POPULATION_SCHEMA.validate(district.population)
+    broken = district.monthly.copy()
+    broken.loc[3, "low_income_share"] = 1.25
+    broken = pd.concat([broken, broken.iloc[[0]]], ignore_index=True)
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        MONTHLY_SCHEMA.validate(broken, lazy=True)
+    checks = set(caught.value.failure_cases["check"])
+    assert "share must be between 0 and 1" in checks
+    assert "multiple_fields_uniqueness" in checks
