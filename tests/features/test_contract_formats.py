@@ -199,6 +199,7 @@ def test_pandera_schemas_accept_the_validated_tables_and_reject_breaks() -> None
     from features.schemas import KINDERGARTENS_SCHEMA, MONTHLY_SCHEMA, POPULATION_SCHEMA
 
     district = tiny_district()
+    assert district.population is not None
     KINDERGARTENS_SCHEMA.validate(district.kindergartens)
     MONTHLY_SCHEMA.validate(district.monthly)
     POPULATION_SCHEMA.validate(district.population)
