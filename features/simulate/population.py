@@ -6,6 +6,7 @@ All counts are residents on 1 January by single-year age (CONTRACT.md's populati
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ TREND_YEARS = 6
 
 def load_oslo_population(path: Path = DATA_FILE) -> pd.DataFrame:
     """The real table (SSB 10826): district, year, population_1_5, population_0 … population_5."""
+    return _read_population(path).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_population(path: Path) -> pd.DataFrame:
+    # read once per process: tests and notebooks simulate many small districts
     return pd.read_csv(path)
 
 

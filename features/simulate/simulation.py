@@ -77,7 +77,9 @@ def simulate_district(
     months = pd.period_range(start - burn_in, end, freq="M")
     base_year = max(int(months[0].year), 2004)
     last_population_year = end.year + 2
-    oslo = project_district_population(load_oslo_population(), max(last_population_year, 2024))
+    real = load_oslo_population()
+    real = real[real["district"].isin(spec.oslo_districts)]
+    oslo = project_district_population(real, max(last_population_year, 2024))
     layout = build_layout(rng, spec, n, oslo, base_year)
     area_names = [a.name for a in layout.areas]
     pop15, young_ratio = monthly_area_series(layout.area_population, area_names, months)
