@@ -1,0 +1,157 @@
+"""One turn of the retraining loop: backtest, fit, log, register as challenger, maybe promote.
+
+Order matters: the tracking server is checked before any fitting; the model version is
+registered only after the run has logged everything; the champion alias moves only after the
+challenger's backtest beats the champion's on the same data (:mod:`training.promotion`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.contract import District
+from training.promotion import PromotionDecision, decide_promotion
+from training.settings import TrainingSettings
+
+#: ``progress(description, completed, total)``
+Progress = Callable[[str, int, int], None]
+DEFAULT_ORIGINS = 12
+DEFAULT_SPAN_MONTHS = 36
+
+
+@dataclass
+class TrainOutcome:
+    run_id: str
+    version: str
+    fingerprint: str
+    decision: PromotionDecision
+    metrics: pd.DataFrame
+    champion_rebacktested: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def feature_importance_table(pipeline: Any) -> pd.DataFrame:
+    """Gain importance of the median booster per target (and horizon for direct models), as
+    ``target, horizon, feature, gain, share``; horizon 0 = the stacked model of all horizons."""
+    rows = []
+    for target, models in pipeline.models_.items():
+        for horizon, regressor in models.items():
+            median = int(abs(regressor.quantiles_ - 0.5).argmin())
+            booster = regressor.boosters_[median]
+            gains = booster.feature_importance(importance_type="gain")
+            total = float(gains.sum()) or 1.0
+            for name, gain in zip(booster.feature_name(), gains, strict=True):
+                rows.append({"target": target, "horizon": int(horizon), "feature": name,
+                             "gain": float(gain), "share": float(gain) / total})
+    table = pd.DataFrame(rows, columns=["target", "horizon", "feature", "gain", "share"])
+    return table.sort_values(["target", "horizon", "gain"], ascending=[True, True, False],
+                             ignore_index=True)
+
+
+def run_backtest(district: District, make_pipeline: Callable[[], Any], *, n_origins: int,
+                 span_months: int = DEFAULT_SPAN_MONTHS, progress: Progress | None = None) -> Any:
+    """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings."""
+    from training.backtest import rolling_origin_backtest
+
+    return rolling_origin_backtest(district, make_pipeline, n_origins=n_origins,
+                                   span_months=span_months, progress=progress)
+
+
+def train_and_register(
+    district: District,
+    settings: TrainingSettings,
+    *,
+    pipeline_params: Mapping[str, Any],
+    n_origins: int = DEFAULT_ORIGINS,
+    span_months: int = DEFAULT_SPAN_MONTHS,
+    run_params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    min_improvement: float = 0.0,
+) -> TrainOutcome:
+    """Backtest and fit a ``ForecastPipeline(**pipeline_params)``, log it, register it as
+    ``challenger`` and promote it to ``champion`` when it wins (see module doc)."""
+    from sklearn.base import clone
+
+    from features.errors import UserInputError
+    from models.forecast.pipeline import ForecastPipeline
+    from training.registry import load_champion, promote
+    from training.tracking import check_tracking_server, log_training_run, register_version
+
+    check_tracking_server(settings)
+    try:
+        champion = load_champion(settings.tracking_uri)
+    except UserInputError:
+        champion = None
+
+    def make_pipeline() -> ForecastPipeline:
+        return ForecastPipeline(**dict(pipeline_params))
+
+    backtest = run_backtest(district, make_pipeline, n_origins=n_origins,
+                            span_months=span_months, progress=progress)
+    pipeline = make_pipeline().fit(district, progress=progress)
+    fingerprint = district.fingerprint()
+    params = {**{k: v for k, v in pipeline.get_params().items() if k != "lgbm_params"},
+              **{f"lgbm.{k}": v for k, v in (pipeline_params.get("lgbm_params") or {}).items()},
+              "backtest.origins": n_origins, "backtest.span_months": span_months,
+              **(run_params or {})}
+    with tempfile.TemporaryDirectory(prefix="bemanning-plots-") as tmp:
+        plots = write_backtest_plots(backtest, district, Path(tmp))
+        logged = log_training_run(
+            settings, pipeline=pipeline, district=district, params=params,
+            backtest_metrics=backtest.metrics, backtest_predictions=backtest.predictions,
+            feature_importances=feature_importance_table(pipeline), plots=plots,
+        )
+    version = register_version(settings, logged)
+
+    champion_predictions, rebacktested = None, False
+    if champion is not None:
+        if champion.fingerprint == fingerprint and champion.pit_history is not None:
+            champion_predictions = champion.pit_history
+        else:  # other data: the champion's configuration, backtested on this data
+            rebacktested = True
+            champion_predictions = run_backtest(
+                district, lambda: clone(champion.pipeline), n_origins=n_origins,
+                span_months=span_months, progress=progress).predictions
+    decision = decide_promotion(
+        backtest.predictions, champion_predictions, challenger_version=version,
+        champion_version=champion.version if champion is not None else None,
+        min_improvement=min_improvement)
+    _record_decision(settings, version, decision)
+    if decision.promote:
+        promote(version, decision.reason, forced=False, who="bemanning train",
+                tracking_uri=settings.tracking_uri)
+    return TrainOutcome(run_id=logged.run_id, version=version, fingerprint=fingerprint,
+                        decision=decision, metrics=backtest.metrics,
+                        champion_rebacktested=rebacktested)
+
+
+def write_backtest_plots(backtest: Any, district: District, folder: Path) -> dict[str, Path]:
+    """Fan charts and the calibration curve of a backtest as PNG files in ``folder`` (none
+    while :mod:`training.plots` is not part of this checkout)."""
+    try:
+        from training.plots import write_backtest_plots as write
+    except ModuleNotFoundError as exc:
+        if exc.name != "training.plots":
+            raise
+        return {}
+    return dict(write(backtest, district, folder))
+
+
+def _record_decision(settings: TrainingSettings, version: str,
+                     decision: PromotionDecision) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(settings.tracking_uri)
+    name = settings.registered_model_name
+    client.set_model_version_tag(name, version, "promotion_decision",
+                                 "promoted" if decision.promote else "kept challenger")
+    client.set_model_version_tag(name, version, "promotion_decision_reason", decision.reason)
+    if decision.challenger is not None:
+        client.set_model_version_tag(name, version, "backtest_loss",
+                                     f"{decision.challenger.loss:.6f}")
