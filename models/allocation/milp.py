@@ -12,6 +12,8 @@ and pins couple kindergartens. 700 kindergartens × 3 resources stay a few thous
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -97,7 +99,7 @@ class _Model:
                 highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                 for i in self.integer
             ]
-        highs = highspy.Highs()
+        highs = _new_highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("random_seed", options.random_seed)
         highs.setOptionValue("threads", options.threads)
@@ -108,6 +110,35 @@ class _Model:
             highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(float))
         highs.run()
         return highs
+
+
+_banner_shown = False
+
+
+def _new_highs():
+    """A HiGHS instance; the first one in a process prints a copyright banner straight to file
+    descriptor 1 (C code, before any option can silence it), which would land in the middle of
+    a command's progress display or a CSV piped to stdout — so that one is built with fd 1
+    pointed at /dev/null."""
+    import highspy
+
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable stdout: nothing to protect
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def solve_allocation(
