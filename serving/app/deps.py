@@ -48,7 +48,9 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: ``scope="function"``: the session commits as soon as the route returns, before the response
+#: is sent — so a browser that follows the redirect at once finds what was just saved.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_engine_state(request: Request) -> EngineState:
