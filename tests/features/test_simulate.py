@@ -295,6 +295,30 @@ def test_turnover_peaks_in_summer(district: Simulation) -> None:
     assert by_month.idxmax() in (6, 7, 8)
 
 
+def test_turnover_higher_in_poor_areas_and_with_high_sick_leave(district: Simulation) -> None:
+    m = _with_truth(district)
+    per_kg = m.groupby("kindergarten_id").agg(
+        leavers=("staff_leavers", "sum"),
+        fte=("staff_fte", "sum"),
+        sick=("sick_leave_rate", "mean"),
+        poor=("living_conditions_index", "first"),
+    )
+    per_kg["rate"] = per_kg["leavers"] / per_kg["fte"]
+    poor = per_kg["poor"] >= 0.7
+    assert per_kg.loc[poor, "rate"].mean() > 1.1 * per_kg.loc[~poor, "rate"].mean()
+    assert per_kg["rate"].corr(per_kg["sick"]) > 0.2
+
+
+def test_waiting_lists_where_demand_exceeds_places(district: Simulation) -> None:
+    m = district.district.monthly.merge(district.truth["monthly"], on=["kindergarten_id", "month"])
+    high = m["demand_pressure"] > 1.05
+    low = m["demand_pressure"] < 0.95
+    assert high.any() and low.any()
+    assert m.loc[high, "waiting_list"].mean() > 2 * m.loc[low, "waiting_list"].mean()
+    by_month = m.groupby(m["month"].dt.month)["waiting_list"].mean()
+    assert by_month[[3, 4, 5]].mean() > 1.5 * by_month[[8, 9]].mean(), "after the 1 March deadline"
+
+
 def test_staffing_close_to_the_norm(district: Simulation) -> None:
     m = district.district.monthly
     m = m[m["month"] >= pd.Period("2019-08", freq="M")]
