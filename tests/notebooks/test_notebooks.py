@@ -1,6 +1,10 @@
 """The researchers' notebooks run top to bottom on a fresh simulated district, with no setup:
-each is executed in a temporary working folder with MLflow pointed into it (so it trains and
-registers its own champion), and must finish without an error. They are stored without outputs.
+each is executed by a Jupyter kernel in a temporary working folder with MLflow pointed at a
+temporary store (where the session's champion was registered; see conftest.py — a notebook
+finding no champion trains its own, as a newcomer's would) and must finish without an error,
+showing plots and tables labelled SIMULATED. They are stored without outputs.
+
+`make test` runs them through this file (nbclient); no ``--nbmake`` flag is needed.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ def test_notebook_is_stored_without_outputs(name: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path,
+def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path, notebook_tracking_uri: str,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", notebook_tracking_uri)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
