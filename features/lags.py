@@ -63,9 +63,23 @@ class CalendarGrid:
         """Value ``months`` calendar months before each row (NaN for a gap or before the start)."""
         if months < 1:
             raise ValueError(f"lag must be at least 1 month, got {months}")
-        shifted = np.full_like(dense, np.nan)
-        shifted[:, months:] = dense[:, : max(self.n_months - months, 0)]
-        return shifted.reshape(-1)[self.cells]
+        return self.lags(dense, [months])[0]
+
+    def lags(
+        self, dense: np.ndarray, months: Sequence[int], dtype: type = np.float64
+    ) -> list[np.ndarray]:
+        """:meth:`lag` for several lags at once, as ``dtype``: the grid is padded on the left
+        with as many empty months as the longest lag, so each lag is a single gather."""
+        if any(k < 1 for k in months):
+            raise ValueError(f"lag must be at least 1 month, got {min(months)}")
+        if not months:
+            return []
+        pad = max(months)
+        padded: np.ndarray = np.full((self.n_series, pad + self.n_months), np.nan, dtype=dtype)
+        padded[:, pad:] = dense
+        at = self.codes * (pad + self.n_months) + self.offsets + pad
+        flat = padded.reshape(-1)
+        return [flat[at - k] for k in months]
 
     def cumulative(self, dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Running sums of observed values and of their count along each series, with a leading
@@ -102,11 +116,19 @@ class CalendarGrid:
     ) -> np.ndarray:
         """Mean over the ``months`` calendar months ending at each row, ignoring gaps and NaN
         (at least one observed value, else NaN)."""
-        total, count = self.window_sum_count(dense, months, cumulative)
+        if months < 1:
+            raise ValueError(f"window must be at least 1 month, got {months}")
+        running_sum, running_count = cumulative or self.cumulative(dense)
+        # On the dense grid, month j's window runs from max(j - months + 1, 0): subtract the
+        # running total just before it (column 0 of the running totals is zero), then gather once.
+        total, count = running_sum[:, 1:].copy(), running_count[:, 1:].copy()
+        if months <= self.n_months:
+            total[:, months:] -= running_sum[:, 1 : self.n_months - months + 1]
+            count[:, months:] -= running_count[:, 1 : self.n_months - months + 1]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
         mean[count == 0] = np.nan
-        return mean
+        return mean.reshape(-1)[self.cells]
 
 
 def lag_features(
@@ -156,8 +178,8 @@ def lag_feature_arrays(
     out: dict[str, np.ndarray] = {}
     for column in columns:
         dense = grid.dense(frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
-        for k in lags:
-            out[f"{column}_lag{k}"] = grid.lag(dense, k).astype(dtype)
+        for k, lagged in zip(lags, grid.lags(dense, lags, dtype), strict=True):
+            out[f"{column}_lag{k}"] = lagged
         cumulative = grid.cumulative(dense)
         for w in windows:
             out[f"{column}_mean_{w}m"] = grid.window_mean(dense, w, cumulative).astype(dtype)
