@@ -240,14 +240,12 @@ def build_plan(
     the header and a warning.
     """
     from models.allocation import (
-        AllocationProblem,
-        NeedWeights,
+        AllocationSettings,
         PinIndex,
         SolverOptions,
-        build_curves,
         equity_weights,
+        optimise,
         proportional_allocation,
-        solve_allocation,
     )
     from models.needs import simulate_needs
 
@@ -294,32 +292,26 @@ def build_plan(
         settings=request.norm_settings,
     )
     warnings += needs.warnings
-    weights = NeedWeights()
     steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
-    remove_cap = (np.floor(current / steps + 1e-9) * steps if request.max_moves > 0
-                  else np.zeros_like(current))
+    settings = AllocationSettings(step_fte=tuple(steps.tolist()), risk=request.risk)
+    weights = settings.weights
     equity = equity_weights(state["low_income_share"].to_numpy(),
                             state["minority_language_share"].to_numpy(), request.equity_weight)
-    curves = build_curves(needs, step_fte=steps, remove_cap_fte=remove_cap, risk=request.risk,
-                          equity=equity, weights=weights)
     index = {k: i for i, k in enumerate(ids)}
-    previous = _previous_change(request.previous_plan, index)
-    problem = AllocationProblem(
-        kindergarten_ids=ids,
-        resources=RESOURCES,
-        step_fte=steps,
-        cost_per_fte_nok=np.array([_cost(request, r) for r in RESOURCES]) * request.months / 12,
-        curves=curves,
+    options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
+    problem, solution = optimise(
+        needs,
         pools_fte=np.array([pools[r] for r in RESOURCES]),
-        current_fte=current,
+        cost_per_fte_nok=np.array([_cost(request, r) for r in RESOURCES]) * request.months / 12,
+        equity=equity,
+        settings=settings,
         budget_nok=request.budget_nok,
         max_moves=request.max_moves,
         pins=tuple(PinIndex(index[p.kindergarten_id], RESOURCES.index(p.resource), p.kind,
                             p.value_fte, p.describe()) for p in request.pins),
-        previous_change_fte=previous,
+        previous_change_fte=_previous_change(request.previous_plan, index),
+        options=options,
     )
-    options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
-    solution = solve_allocation(problem, options)
     gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
         within = (f"within {gap:.2%} of optimal" if gap is not None

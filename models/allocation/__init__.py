@@ -3,6 +3,7 @@ and pins (HiGHS), today's proportional key, and explanations of each line."""
 
 from models.allocation.curves import NeedWeights, build_curves, cvar, equity_weights, shortfalls
 from models.allocation.milp import SolverOptions, solve_allocation
+from models.allocation.plan import AllocationSettings, optimise
 from models.allocation.problem import (
     AllocationProblem,
     AllocationSolution,
@@ -14,6 +15,7 @@ from models.allocation.proportional import largest_remainder, proportional_alloc
 
 __all__ = [
     "AllocationProblem",
+    "AllocationSettings",
     "AllocationSolution",
     "ConvexCurve",
     "NeedWeights",
@@ -24,6 +26,7 @@ __all__ = [
     "cvar",
     "equity_weights",
     "largest_remainder",
+    "optimise",
     "proportional_allocation",
     "shortfalls",
     "solve_allocation",

@@ -1,0 +1,62 @@
+"""One call from need scenarios to a solved allocation: curves, problem, MILP. The planning
+service and the benchmarks use it, so every plan compared is built the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from features.contract import RESOURCES
+from models.allocation.curves import NeedWeights, build_curves
+from models.allocation.milp import SolverOptions, solve_allocation
+from models.allocation.problem import AllocationProblem, AllocationSolution, PinIndex
+from models.needs import NeedScenarios
+
+
+@dataclass(frozen=True)
+class AllocationSettings:
+    """How the optimiser weighs and steps (all shown with a plan)."""
+
+    step_fte: tuple[float, ...] = (0.1, 1.0, 0.1)  #: per resource, in RESOURCES order
+    risk: float = 0.9
+    weights: NeedWeights = field(default_factory=NeedWeights)
+
+
+def optimise(
+    needs: NeedScenarios,
+    *,
+    pools_fte: np.ndarray,
+    cost_per_fte_nok: np.ndarray,
+    equity: np.ndarray,
+    settings: AllocationSettings | None = None,
+    budget_nok: float | None = None,
+    max_moves: int = 0,
+    pins: tuple[PinIndex, ...] = (),
+    previous_change_fte: np.ndarray | None = None,
+    options: SolverOptions | None = None,
+) -> tuple[AllocationProblem, AllocationSolution]:
+    """Build the curves from ``needs`` and solve; ``pools_fte`` per resource (``inf`` = only
+    the budget limits it), ``cost_per_fte_nok`` for the plan period, ``equity`` per kindergarten
+    (1 = neutral)."""
+    s = settings or AllocationSettings()
+    steps = np.asarray(s.step_fte, dtype=float)
+    current = needs.current_fte
+    removable_fte = (np.floor(current / steps + 1e-9) * steps if max_moves > 0
+                     else np.zeros_like(current))
+    curves = build_curves(needs, step_fte=steps, remove_cap_fte=removable_fte, risk=s.risk,
+                          equity=equity, weights=s.weights)
+    problem = AllocationProblem(
+        kindergarten_ids=needs.kindergarten_ids,
+        resources=RESOURCES,
+        step_fte=steps,
+        cost_per_fte_nok=np.asarray(cost_per_fte_nok, dtype=float),
+        curves=curves,
+        pools_fte=np.asarray(pools_fte, dtype=float),
+        current_fte=current,
+        budget_nok=budget_nok,
+        max_moves=max_moves,
+        pins=pins,
+        previous_change_fte=previous_change_fte,
+    )
+    return problem, solve_allocation(problem, options)
