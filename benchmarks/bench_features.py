@@ -1,8 +1,8 @@
 """Feature-table benchmark: ``build_feature_table`` on the nation preset against mlforecast.
 
-Run as ``python -m benchmarks.bench_features [DATA] [--preset nation] [--seed N]``. It simulates
-the preset (SIMULATED data) or reads DATA (a contract data folder / DuckDB file), then in the same
-process times
+Run as ``python -m benchmarks.bench_features [DATA] [--preset nation] [--seed N] [--repeat N]``.
+It simulates the preset (SIMULATED data) or reads DATA (a contract data folder / DuckDB file),
+then in the same process times
 
 - ours: ``features.table.build_feature_table`` (all features), and its lag/rolling core alone
   (``features.lags.lag_features`` on the same columns, the like-for-like part);
@@ -10,13 +10,13 @@ process times
   date_features=["month"]).preprocess(df, dropna=False)`` once per lagged column (mlforecast
   takes one target at a time), summed.
 
-Both are warmed up on three series first (mlforecast's first call compiles numba code); wall
-time is then measured on a plain run; peak memory twice: the process RSS high-water mark above
-the starting RSS (sampled every 5 ms in a thread) and tracemalloc's peak of Python-visible
-allocations (a second run, as tracing slows the code). It prints a table and the ratios
-ours / mlforecast; it asserts nothing (goals: < 60 s and < 4 GB on 2 cores, no slower than
-mlforecast). Note mlforecast's lags are by row, not by calendar month, so across gaps it answers a
-different question; the comparison is of cost, not of output.
+Both are warmed up on three series first (mlforecast's first call compiles numba code). Wall
+time is the best of ``--repeat`` plain runs, taken in interleaved rounds; peak memory is measured
+twice: the process RSS high-water mark above the starting RSS (sampled every 5 ms in a thread),
+and tracemalloc's peak of Python-visible allocations (a separate run, as tracing slows the code).
+It prints a table and the ratios ours / mlforecast; it asserts nothing (goals: < 60 s and
+< 4 GB on 2 cores, no slower than mlforecast). mlforecast's lags are by row, not by calendar
+month, so across gaps it answers a different question: the comparison is of cost, not output.
 """
 
 from __future__ import annotations
@@ -72,22 +72,32 @@ class _RssSampler:
         self.peak_bytes = max(self.peak_bytes, self._process.memory_info().rss)
 
 
-def measure(name: str, work: Callable[[], Any]) -> tuple[Measurement, Any]:
-    """Time ``work`` once (with the RSS sampler), then run it again under tracemalloc; returns
-    the figures and the second run's result."""
-    gc.collect()
-    with _RssSampler() as rss:
-        started = time.perf_counter()
-        result = work()
-        seconds = time.perf_counter() - started
-    del result
-    gc.collect()
-    tracemalloc.start()
-    result = work()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+def measure(works: dict[str, Callable[[], Any]], repeat: int) -> dict[str, Measurement]:
+    """Time each of ``works`` ``repeat`` times in interleaved rounds (so a busy spell on a shared
+    machine hits all of them alike) and keep the best wall time and the highest RSS rise; then
+    run each once more under tracemalloc for its peak of traced allocations."""
     mb = 1024.0**2
-    return Measurement(name, seconds, (rss.peak_bytes - rss.start_bytes) / mb, peak / mb), result
+    best = dict.fromkeys(works, float("inf"))
+    rss_peak = dict.fromkeys(works, 0.0)
+    for _ in range(repeat):
+        for name, work in works.items():
+            gc.collect()
+            with _RssSampler() as rss:
+                started = time.perf_counter()
+                result = work()
+                best[name] = min(best[name], time.perf_counter() - started)
+            del result
+            rss_peak[name] = max(rss_peak[name], (rss.peak_bytes - rss.start_bytes) / mb)
+    measurements = {}
+    for name, work in works.items():
+        gc.collect()
+        tracemalloc.start()
+        result = work()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del result
+        measurements[name] = Measurement(name, best[name], rss_peak[name], peak / mb)
+    return measurements
 
 
 def _load_district(data: str | None, preset: str, seed: int) -> Any:
@@ -143,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--preset", default="nation", choices=("district", "city", "nation"))
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per contender")
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -173,25 +184,35 @@ def main(argv: list[str] | None = None) -> int:
     small_monthly = monthly[monthly[KINDERGARTEN_ID].isin(panel.loc[few, "unique_id"].unique())]
     build_feature_table(replace(district, monthly=small_monthly), lags=lags, windows=windows)
 
-    ours_all, feature_table = measure(
-        "ours: build_feature_table (all features)",
-        lambda: build_feature_table(district, lags=lags, windows=windows),
-    )
-    ours_lags, _ = measure(
-        "ours: lag_features (lags + rolling means only)",
-        lambda: lag_features(
-            lag_input, columns, lags=lags, windows=windows, id_col=KINDERGARTEN_ID, month_col=MONTH
-        ),
-    )
-    peer, _ = measure(
-        f"mlforecast preprocess ×{len(columns)} targets",
-        lambda: run_mlforecast(panel, columns, lags, windows),
-    )
+    feature_table = build_feature_table(district, lags=lags, windows=windows)
     n_columns = feature_table.shape[1]
     table_mb = feature_table.memory_usage(deep=True).sum() / 1024.0**2
     del feature_table
+    names = (
+        "ours: build_feature_table (all features)",
+        "ours: lag_features (lags + rolling means only)",
+        f"mlforecast preprocess ×{len(columns)} targets",
+    )
+    measured = measure(
+        {
+            names[0]: lambda: build_feature_table(district, lags=lags, windows=windows),
+            names[1]: lambda: lag_features(
+                lag_input,
+                columns,
+                lags=lags,
+                windows=windows,
+                id_col=KINDERGARTEN_ID,
+                month_col=MONTH,
+            ),
+            names[2]: lambda: run_mlforecast(panel, columns, lags, windows),
+        },
+        repeat=args.repeat,
+    )
+    ours_all, ours_lags, peer = (measured[name] for name in names)
 
-    table = Table(title="feature table benchmark (2 cores; times never asserted)")
+    table = Table(
+        title=f"feature table benchmark (best wall time of {args.repeat}; never asserted)"
+    )
     for heading in ("run", "wall s", "peak RSS Δ MB", "tracemalloc peak MB"):
         table.add_column(heading, justify="left" if heading == "run" else "right")
     for m in (ours_all, ours_lags, peer):
