@@ -41,7 +41,7 @@ def _store_sessions(database: str | None) -> Any:
 
 
 def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
-    """Dev only: a planner for the data's first district, with a fresh random password each
+    """Dev only: a planner for the data's largest district, with a fresh random password each
     start (never a default one). Returns (name, password, district)."""
     import secrets
 
@@ -56,9 +56,11 @@ def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
         try:
             from features.validate import read_district
 
-            names = sorted(read_district(Path(settings.data_path)).kindergartens["district"]
-                           .dropna().unique())
-            district = str(names[0]) if names else None
+            counts = read_district(Path(settings.data_path)).kindergartens["district"] \
+                .dropna().value_counts()
+            # the district with most kindergartens (alphabetical among equals)
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            district = str(ranked[0][0]) if ranked else None
         except (UserInputError, ModuleNotFoundError, OSError):
             district = None
     password = secrets.token_urlsafe(12)
