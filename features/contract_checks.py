@@ -104,7 +104,7 @@ def schema_problems(
     (a bad number is one problem, not also "required value is empty").
     """
     try:
-        schema.validate(typed, lazy=True)
+        schema.validate(typed, lazy=True, inplace=True)  # the frame is ours: skip a copy
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
