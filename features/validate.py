@@ -169,10 +169,18 @@ def _empty_column(spec: ColumnSpec, n_rows: int) -> pd.Series:
 
 
 def _extra_column(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
-    """Extra columns are kept; text that is wholly numeric becomes numbers (quality scores)."""
+    """Extra columns are kept; text that is wholly numeric becomes numbers (quality scores), and
+    text that is wholly true/false becomes booleans (so "False" is never read as truthy text)."""
     values = values.reset_index(drop=True)
     if values.dtype != object or values.notna().sum() == 0:
         return values
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    words = {str(v).strip().lower() for v in distinct}
+    if words <= {"true", "false"}:
+        flags = np.array([str(v).strip().lower() == "true" for v in distinct] + [False])
+        result = pd.array(flags[codes], dtype="boolean")
+        result[codes < 0] = pd.NA
+        return pd.Series(result if (codes < 0).any() else flags[codes], name=values.name)
     numbers, not_number = as_numbers(values, decimal_comma=decimal_comma)
     if not_number.any():
         return values

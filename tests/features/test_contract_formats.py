@@ -211,3 +211,14 @@ def test_pandera_schemas_accept_the_validated_tables_and_reject_breaks() -> None
     checks = set(caught.value.failure_cases["check"])
     assert "share must be between 0 and 1" in checks
     assert "multiple_fields_uniqueness" in checks
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_extra_true_false_columns_read_back_as_booleans(tmp_path: Path, fmt: str) -> None:
+    district = tiny_district()
+    district.monthly["simulated"] = True
+    district.monthly["checked"] = [True, False, None] * 3
+    got = read_district(write_tiny(tmp_path / "data", fmt, district))
+    assert got.monthly["simulated"].dtype == bool
+    assert got.monthly["simulated"].all()
+    assert got.monthly["checked"].tolist()[:3] == [True, False, pd.NA]
