@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from contract_helpers import edit_csv, tiny_district, write_tiny
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ garbage = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(column=st.sampled_from(sorted(NUMERIC_COLUMNS)), text=garbage)
 def test_garbage_in_a_numeric_cell_is_reported_or_read(column: str, text: str) -> None:
