@@ -32,6 +32,7 @@ from features.schemas import (
     MISSING_COLUMN,
     TABLE_COLUMNS,
     TABLE_KEYS,
+    WRONG_TYPE,
     ColumnSpec,
     table_schema,
 )
@@ -135,7 +136,13 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
     failed: dict[str, np.ndarray] = {}
     for spec in specs:
         if spec.name in frame.columns:
-            parsed = parse_column(frame[spec.name], spec.kind, decimal_comma=raw.decimal_comma)
+            try:
+                parsed = parse_column(frame[spec.name], spec.kind, decimal_comma=raw.decimal_comma)
+            except (TypeError, ValueError, OverflowError):  # lists, structs: not cells at all
+                problems.append(_wrong_type(raw, spec, frame[spec.name]))
+                columns[spec.name] = _empty_column(spec, n_rows)
+                failed[spec.name] = np.ones(n_rows, dtype=bool)
+                continue
             for mask, rule in parsed.failures:
                 problems += mask_problems(raw, mask, spec.name, rule, frame[spec.name])
             columns[spec.name] = parsed.values
@@ -157,6 +164,13 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
     return typed, problems, not missing
 
 
+def _wrong_type(raw: RawTable, spec: ColumnSpec, values: pd.Series) -> Problem:
+    """A whole column of values that are not single cells (e.g. lists in a Parquet column)."""
+    first = values.dropna()
+    found = type(first.iloc[0]).__name__ if len(first) else str(values.dtype)
+    return Problem(file=raw.file, rule=WRONG_TYPE, column=spec.name, value=found)
+
+
 def _empty_column(spec: ColumnSpec, n_rows: int) -> pd.Series:
     """An absent optional column: all missing (never zeros), with the column's dtype."""
     if spec.kind in ("count", "year"):
@@ -174,7 +188,10 @@ def _extra_column(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
     values = values.reset_index(drop=True)
     if values.dtype != object or values.notna().sum() == 0:
         return values
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    try:
+        codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    except TypeError:  # lists or mappings in the cells: kept exactly as read
+        return values
     words = {str(v).strip().lower() for v in distinct}
     if words <= {"true", "false"}:
         flags = np.array([str(v).strip().lower() == "true" for v in distinct] + [False])

@@ -222,3 +222,16 @@ def test_extra_true_false_columns_read_back_as_booleans(tmp_path: Path, fmt: str
     assert got.monthly["simulated"].dtype == bool
     assert got.monthly["simulated"].all()
     assert got.monthly["checked"].tolist()[:3] == [True, False, pd.NA]
+
+
+def test_parquet_column_of_lists_is_a_wrong_type_not_a_crash(tmp_path: Path) -> None:
+    folder = write_tiny(tmp_path / "data", "parquet")
+    monthly = pd.read_parquet(folder / "monthly.parquet")
+    monthly["children_under3"] = [[12, 1]] * len(monthly)
+    monthly["month"] = [{"year": 2023}] * len(monthly)
+    monthly["note"] = [["kept"]] * len(monthly)
+    monthly.to_parquet(folder / "monthly.parquet")
+    problems = [p for p in problems_of(folder) if p.rule == "value has the wrong type"]
+    assert {(p.file, p.column) for p in problems} == {
+        ("monthly.parquet", "children_under3"), ("monthly.parquet", "month")
+    }
