@@ -228,7 +228,7 @@ def test_parquet_column_of_lists_is_a_wrong_type_not_a_crash(tmp_path: Path) -> 
     folder = write_tiny(tmp_path / "data", "parquet")
     monthly = pd.read_parquet(folder / "monthly.parquet")
     monthly["children_under3"] = [[12, 1]] * len(monthly)
-    monthly["month"] = [{"year": 2023}] * len(monthly)
+    monthly["month"] = pd.Series([{"year": 2023}] * len(monthly), dtype=object)
     monthly["note"] = [["kept"]] * len(monthly)
     monthly.to_parquet(folder / "monthly.parquet")
     problems = [p for p in problems_of(folder) if p.rule == "value has the wrong type"]
