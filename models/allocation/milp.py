@@ -264,11 +264,19 @@ def solve_allocation(
                 m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, -s_r, s_r], -previous[k, r], np.inf)
                 m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, s_r, -s_r], previous[k, r], np.inf)
 
-    # start from "pins only, nothing else": feasible whenever the pins fit the pools and budget
+    # start from "pins only, nothing else" (feasible whenever the pins fit the pools and
+    # budget); a plain request (pools only) starts from the greedy plan, which is near optimal,
+    # so the solver mostly has to prove it
     start_cols = np.concatenate([add.ravel(), rem.ravel()])
     start_vals = np.concatenate([add_lb.ravel(), rem_lb.ravel()])
     for k, r, steps in floors:
         start_vals[k * n_r + r] = max(steps, start_vals[k * n_r + r])
+    if (not problem.pins and problem.budget_nok is None and problem.max_moves == 0
+            and not elastic and np.isfinite(pools).all()):
+        from models.allocation.greedy import greedy_allocation
+
+        greedy = greedy_allocation(problem, pools)
+        start_vals[: n_k * n_r] = np.round(greedy / step).ravel()
     highs = m.solve(options, (start_cols, start_vals), offset=constant)
     status = highs.getModelStatus()
     infeasible = status in (
