@@ -147,8 +147,9 @@ def city_scale(seed: int, n_kindergartens: int = 700, n_scenarios: int = 200,
     print(f"  {'allocation':<18} {'seconds':>9} {'weighted unmet':>16} {'ratio to engine':>16}")
     for name, seconds, cost in rows:
         print(f"  {name:<18} {seconds:>9.3f} {cost:>16.1f} {cost / solution.need_cost:>16.4f}")
-    return {"seconds": optimise_s, "cpu_seconds": optimise_cpu_s, "mip_seconds": solution.solve_seconds,
-            "gap": solution.mip_gap, "scenario_seconds": scenario_s}
+    return {"seconds": optimise_s, "cpu_seconds": optimise_cpu_s,
+            "mip_seconds": solution.solve_seconds, "gap": solution.mip_gap,
+            "scenario_seconds": scenario_s}
 
 
 # --- regret on simulated truth ---------------------------------------------------------------
