@@ -235,3 +235,11 @@ def test_parquet_column_of_lists_is_a_wrong_type_not_a_crash(tmp_path: Path) -> 
     assert {(p.file, p.column) for p in problems} == {
         ("monthly.parquet", "children_under3"), ("monthly.parquet", "month")
     }
+
+
+def test_parquet_month_stored_as_dates(tmp_path: Path) -> None:
+    folder = write_tiny(tmp_path / "data", "parquet")
+    monthly = pd.read_parquet(folder / "monthly.parquet")
+    monthly["month"] = [dt.date(int(m[:4]), int(m[5:]), 1) for m in monthly["month"]]
+    monthly.to_parquet(folder / "monthly.parquet")
+    assert_same_district(read_district(folder), tiny_district())
