@@ -159,9 +159,7 @@ def key_duplicate_problems(
     mask = pd.DataFrame(columns).duplicated(keep="first").to_numpy()
     for name in key:  # a key that failed to parse is reported once, as that failure
         mask &= ~already_reported.get(name, np.zeros(n_rows, dtype=bool))
-    found = _listed_values(
-        mask, lambda i: ", ".join(str(shown(typed[k].iat[i])) for k in key)
-    )
+    found = _listed_values(mask, lambda i: ", ".join(str(shown(typed[k].iat[i])) for k in key))
     return mask_problems(raw, mask, ", ".join(key), rule, found)
 
 
@@ -220,8 +218,10 @@ def monthly_vs_kindergartens(
     if crowded.any():
         found = _listed_values(
             crowded,
-            lambda i: f"2·{under3[i]:.0f} + {over3[i]:.0f} = {places[i]:.0f} places "
-            f"for capacity {capacity[i]:.0f}",
+            lambda i: (
+                f"2·{under3[i]:.0f} + {over3[i]:.0f} = {places[i]:.0f} places "
+                f"for capacity {capacity[i]:.0f}"
+            ),
         )
         problems += mask_problems(
             raw, crowded, "children_under3, children_over3", OVER_CAPACITY, found, "warning"

@@ -99,7 +99,10 @@ def simulate(
                 bar.update(task, description=description)
 
         sim = simulate_district(
-            preset, seed=seed, start=months.get("--start"), end=months.get("--end"),
+            preset,
+            seed=seed,
+            start=months.get("--start"),
+            end=months.get("--end"),
             progress=progress,
         )
         bar.update(task, description="Writing files")

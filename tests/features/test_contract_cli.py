@@ -133,8 +133,16 @@ def test_simulate_bad_month_exits_2(tmp_path: Path) -> None:
 def test_simulate_then_validate(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     code, output = run(
-        "simulate", str(out), "--seed", "3", "--start", "2022-01", "--end", "2023-12",
-        "--format", "parquet",
+        "simulate",
+        str(out),
+        "--seed",
+        "3",
+        "--start",
+        "2022-01",
+        "--end",
+        "2023-12",
+        "--format",
+        "parquet",
     )
     assert code == 0, output
     assert SIMULATED_LABEL in output

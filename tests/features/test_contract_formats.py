@@ -56,12 +56,16 @@ def test_duckdb_rows_are_counted_from_one(tmp_path: Path) -> None:
 
     database = write_tiny(tmp_path / "data", "duckdb")
     con = duckdb.connect(str(database))
-    con.execute("update monthly set sick_leave_rate = 1.2 where kindergarten_id = 'K00' "
-                "and month = '2023-07'")
+    con.execute(
+        "update monthly set sick_leave_rate = 1.2 where kindergarten_id = 'K00' "
+        "and month = '2023-07'"
+    )
     con.close()
     problem = only(problems_of(database), "share must be between 0 and 1")
     assert (problem.file, problem.row, problem.column) == (
-        "district.duckdb:monthly", 2, "sick_leave_rate"
+        "district.duckdb:monthly",
+        2,
+        "sick_leave_rate",
     )
 
 
@@ -71,8 +75,9 @@ def test_duckdb_with_real_date_columns(tmp_path: Path) -> None:
 
     database = write_tiny(tmp_path / "data", "duckdb")
     con = duckdb.connect(str(database))
-    con.execute("create table m2 as select * replace (cast(month || '-01' as date) as month) "
-                "from monthly")
+    con.execute(
+        "create table m2 as select * replace (cast(month || '-01' as date) as month) from monthly"
+    )
     con.execute("drop table monthly")
     con.execute("alter table m2 rename to monthly")
     con.close()
@@ -151,8 +156,16 @@ def test_xlsx_from_a_person_dates_and_numbers_as_cells(tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["kindergarten_id", "month", "children_under3", "children_over3",
-                  "staff_fte", "pedagogue_fte"])
+    sheet.append(
+        [
+            "kindergarten_id",
+            "month",
+            "children_under3",
+            "children_over3",
+            "staff_fte",
+            "pedagogue_fte",
+        ]
+    )
     sheet.append([7, dt.datetime(2023, 6, 1), 10, 30, 10.5, 4])
     sheet.append([None, None, None, None, None, None])
     sheet.append([7, dt.datetime(2023, 7, 1), 10, 30.5, 10.5, 4])
@@ -163,14 +176,19 @@ def test_xlsx_from_a_person_dates_and_numbers_as_cells(tmp_path: Path) -> None:
     problem = only(problems_of(folder), "count must be a whole number")
     # The blank line is still counted: the second data line is spreadsheet row 4.
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        "monthly.xlsx", 4, "children_over3", "30.5"
+        "monthly.xlsx",
+        4,
+        "children_over3",
+        "30.5",
     )
 
 
 def test_write_district_returns_the_files_it_wrote(tmp_path: Path) -> None:
     written = write_district(tiny_district(), tmp_path / "out", "parquet")
     assert sorted(p.name for p in written) == [
-        "kindergartens.parquet", "monthly.parquet", "population.parquet"
+        "kindergartens.parquet",
+        "monthly.parquet",
+        "population.parquet",
     ]
     assert all(p.exists() for p in written)
     (database,) = write_district(tiny_district(), tmp_path / "db" / "mine.duckdb", "duckdb")
@@ -233,7 +251,8 @@ def test_parquet_column_of_lists_is_a_wrong_type_not_a_crash(tmp_path: Path) -> 
     monthly.to_parquet(folder / "monthly.parquet")
     problems = [p for p in problems_of(folder) if p.rule == "value has the wrong type"]
     assert {(p.file, p.column) for p in problems} == {
-        ("monthly.parquet", "children_under3"), ("monthly.parquet", "month")
+        ("monthly.parquet", "children_under3"),
+        ("monthly.parquet", "month"),
     }
 
 

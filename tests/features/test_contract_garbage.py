@@ -53,7 +53,8 @@ def test_garbage_in_a_numeric_cell_is_reported_or_read(column: str, text: str) -
     # Read without complaint: the cell must hold exactly what the text says.
     value: Any = district.monthly.loc[4, column]
     assert (district.monthly.loc[4, "kindergarten_id"], str(district.monthly.loc[4, "month"])) == (
-        "K01", "2023-07"
+        "K01",
+        "2023-07",
     )
     if pd.isna(value):
         assert not required and text.strip() == ""

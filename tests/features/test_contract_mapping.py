@@ -12,7 +12,9 @@ from features.validate import read_district
 
 NORWEGIAN = {
     "kindergartens": {
-        "kindergarten_id": "Barnehage-ID", "name": "Barnehage", "capacity": "Plasser"
+        "kindergarten_id": "Barnehage-ID",
+        "name": "Barnehage",
+        "capacity": "Plasser",
     },
     "monthly": {
         "kindergarten_id": "Barnehage-ID",
@@ -75,7 +77,9 @@ def test_mapping_to_an_unknown_column(tmp_path: Path) -> None:
     problems = problems_of(norwegian_folder(tmp_path), column_mapping=mapping)
     problem = only(problems, "column mapping renames to a column the contract does not have")
     assert (problem.file, problem.column, problem.value) == (
-        "mapping.toml, table monthly", "Antall ansatte", "staff_count"
+        "mapping.toml, table monthly",
+        "Antall ansatte",
+        "staff_count",
     )
 
 

@@ -60,7 +60,10 @@ def test_wrong_type(folder: Path) -> None:
     edit_csv(folder / "monthly.csv", 4, "children_under3", "tolv")
     problem = only(problems_of(folder), "value is not a number")
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        "monthly.csv", 4, "children_under3", "tolv"
+        "monthly.csv",
+        4,
+        "children_under3",
+        "tolv",
     )
 
 
@@ -93,7 +96,10 @@ def test_month_not_yyyy_mm(folder: Path, text: str) -> None:
     edit_csv(folder / "monthly.csv", 2, "month", text)
     problem = only(problems_of(folder), "month must be YYYY-MM")
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        "monthly.csv", 2, "month", text
+        "monthly.csv",
+        2,
+        "month",
+        text,
     )
 
 
@@ -109,7 +115,9 @@ def test_duplicate_kindergarten_month(folder: Path) -> None:
     problem = only(problems_of(folder), "duplicate (kindergarten_id, month)")
     # The copy is the 10th data row: row 11 with the header as row 1.
     assert (problem.row, problem.column, problem.value) == (
-        11, "kindergarten_id, month", "K01, 2023-07"
+        11,
+        "kindergarten_id, month",
+        "K01, 2023-07",
     )
 
 
@@ -118,7 +126,10 @@ def test_duplicate_kindergarten_id(folder: Path) -> None:
     problems = problems_of(folder)
     problem = only(problems, "duplicate kindergarten_id")
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        "kindergartens.csv", 4, "kindergarten_id", "K00"
+        "kindergartens.csv",
+        4,
+        "kindergarten_id",
+        "K00",
     )
 
 
@@ -126,7 +137,10 @@ def test_monthly_row_for_unknown_kindergarten(folder: Path) -> None:
     edit_csv(folder / "monthly.csv", 7, "kindergarten_id", "K99")
     problem = only(problems_of(folder), "kindergarten_id is not in the kindergartens table")
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        "monthly.csv", 7, "kindergarten_id", "K99"
+        "monthly.csv",
+        7,
+        "kindergarten_id",
+        "K99",
     )
 
 
