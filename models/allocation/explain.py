@@ -160,9 +160,10 @@ def line_drivers(needs: NeedScenarios, now: pd.DataFrame, k: int, resource: str,
             f"{children}; staffing norm needs {np.median(required):.1f} FTE (p90 "
             f"{np.quantile(required, 0.9):.1f}) at {sick:.0%} sick leave, {current:.1f} FTE now"
         )
+    exact = float(np.median(needs.pedagogue_need_exact[:, k].max(axis=1)))
     return (
-        f"{children}; pedagogue norm needs {np.median(required):.0f} positions (p90 "
-        f"{np.quantile(required, 0.9):.0f}), {current:.1f} FTE now"
+        f"{children}; pedagogue norm needs {np.median(required):.0f} positions (exact "
+        f"{exact:.2f}; p90 {np.quantile(required, 0.9):.0f}), {current:.1f} FTE now"
     )
 
 

@@ -72,6 +72,14 @@ class NeedScenarios:
         )
 
     @property
+    def pedagogue_need_exact(self) -> np.ndarray:
+        """Pedagogue norm requirement before rounding up to whole positions."""
+        return np.stack(
+            [pedagogue_positions(self.children_under3[:, :, i], self.children_over3[:, :, i],
+                                 m).exact for i, m in enumerate(self.months)], axis=-1,
+        )
+
+    @property
     def special_needs_fte(self) -> np.ndarray:
         """FTE of help that the § 31 / § 37 decisions carry."""
         return special_needs_fte(self.vedtak_31, self.vedtak_37, self.settings)

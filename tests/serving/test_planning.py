@@ -52,6 +52,15 @@ def test_lines_follow_the_plan_contract(plan: PlanResult, district_and_forecasts
     assert (lines["required_fte_p90"] >= lines["required_fte_p50"]).all()
     assert lines["shortfall_risk"].between(0, 1).all()
     assert lines["reason"].str.len().gt(20).all()
+    pedagogue = lines[lines["resource"] == "pedagogue"]
+    assert pedagogue["drivers"].str.contains(r"needs \d+ positions \(exact \d+\.\d\d").all()
+
+
+def test_decision_counts_below_5_are_suppressed_in_the_words(plan: PlanResult) -> None:
+    texts = plan.lines.loc[plan.lines["resource"] == "resource_pedagogue", "drivers"]
+    counts = texts.str.extractall(r"(<5|\d+)/(<5|\d+) (?:now|expected)").stack()
+    assert len(counts) > 0 and "<5" in set(counts)
+    assert all(c == "<5" or int(c) >= 5 for c in counts)
 
 
 def test_pools_are_spent_in_steps_and_never_exceeded(plan: PlanResult) -> None:
