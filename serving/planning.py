@@ -216,8 +216,9 @@ def _plan_id(district: District, forecasts: pd.DataFrame, request: PlanRequest,
     digest.update(pd.util.hash_pandas_object(forecasts.astype(str), index=False)
                   .to_numpy().tobytes())
     digest.update(model_version.encode())
-    digest.update(repr(sorted((k, v) for k, v in request.__dict__.items()
-                              if k != "previous_plan")).encode())
+    fields = {k: (sorted(v.items()) if isinstance(v, Mapping) else v)
+              for k, v in request.__dict__.items() if k != "previous_plan"}
+    digest.update(repr(sorted(fields.items())).encode())
     if request.previous_plan is not None:
         digest.update(pd.util.hash_pandas_object(request.previous_plan.astype(str), index=False)
                       .to_numpy().tobytes())
