@@ -99,7 +99,7 @@ def norwegian_csv(folder: Path, encoding: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-8"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "latin-1", "utf-8"])
 def test_norwegian_export(tmp_path: Path, encoding: str) -> None:
     folder = norwegian_csv(tmp_path / encoding, encoding)
     dialect = detect_dialect(folder / "monthly.csv")
@@ -262,3 +262,13 @@ def test_parquet_month_stored_as_dates(tmp_path: Path) -> None:
     monthly["month"] = [dt.date(int(m[:4]), int(m[5:]), 1) for m in monthly["month"]]
     monthly.to_parquet(folder / "monthly.parquet")
     assert_same_district(read_district(folder), tiny_district())
+
+
+def test_xlsx_text_cells_with_decimal_commas(tmp_path: Path) -> None:
+    """A Norwegian spreadsheet where numbers were typed as text: '0,25' is a quarter."""
+    folder = write_tiny(tmp_path / "data", "xlsx")
+    monthly = pd.read_excel(folder / "monthly.xlsx", dtype=str)
+    monthly["minority_language_share"] = "0,25"
+    monthly.to_excel(folder / "monthly.xlsx", index=False)
+    got = read_district(folder)
+    assert (got.monthly["minority_language_share"] == 0.25).all()
