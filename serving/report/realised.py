@@ -63,6 +63,7 @@ def realised_needs(hidden: pd.DataFrame, kindergarten_ids: tuple[str, ...],
 def truth_as_forecasts(hidden: pd.DataFrame, kindergarten_ids: tuple[str, ...],
                        months: pd.PeriodIndex, origin: pd.Period) -> pd.DataFrame:
     """The realised months as contract forecasts with every quantile equal to the truth."""
+    months = pd.PeriodIndex(months, freq="M")
     grid = _realised_grid(hidden, kindergarten_ids, months)
     parts = []
     for target, values in grid.items():
