@@ -170,3 +170,17 @@ def test_previous_plan_is_kept_among_equally_good_plans() -> None:
     assert solve_allocation(problem, EXACT).change_fte[:, 0].tolist() == [1.0, 0.0]
     problem.previous_change_fte = np.array([[0.0], [1.0]])
     assert solve_allocation(problem, EXACT).change_fte[:, 0].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_greedy_start_is_optimal_for_one_resource_and_never_beats_the_milp(seed: int) -> None:
+    from models.allocation.greedy import greedy_allocation
+
+    problem = random_problem(seed, pools=(1.0, 0.0))
+    problem.curves = [c for c in problem.curves if c.coefficients == (1.0, 1.0)]
+    best, _ = brute_force(problem)
+    greedy = greedy_allocation(problem, problem.pools_fte)
+    assert problem.need_cost(greedy) == pytest.approx(best, abs=1e-6)
+    two = random_problem(seed, pools=(0.6, 2.0))
+    milp = solve_allocation(two, EXACT)
+    assert milp.need_cost <= two.need_cost(greedy_allocation(two, two.pools_fte)) + 1e-9
