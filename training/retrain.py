@@ -132,14 +132,9 @@ def train_and_register(
 
 
 def write_backtest_plots(backtest: Any, district: District, folder: Path) -> dict[str, Path]:
-    """Fan charts and the calibration curve of a backtest as PNG files in ``folder`` (none
-    while :mod:`training.plots` is not part of this checkout)."""
-    try:
-        from training.plots import write_backtest_plots as write
-    except ModuleNotFoundError as exc:
-        if exc.name != "training.plots":
-            raise
-        return {}
+    """Fan charts and the calibration curve of a backtest as PNG files in ``folder``."""
+    from training.plots import write_backtest_plots as write
+
     return dict(write(backtest, district, folder))
 
 
