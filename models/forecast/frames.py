@@ -122,8 +122,29 @@ def _month_offsets(months: pd.Series, first: pd.Period) -> np.ndarray:
     return np.asarray(ordinals - first.ordinal, dtype=np.int64)
 
 
-def design_feature_names(grid: PanelGrid, *, stacked: bool) -> list[str]:
-    names = [*grid.point_in_time_names, *grid.known_future_names, *HISTORY_FEATURES]
+#: Columns whose lag and rolling-mean features every target's model sees: children drive the
+#: norms, decisions and staffing alike.
+SHARED_HISTORY = ("children_under3", "children_over3")
+_HISTORY_SUFFIXES = ("_lag", "_mean_")
+
+
+def relevant_point_in_time(names: Sequence[str], target: str) -> np.ndarray:
+    """Indices of the point-in-time features a model of ``target`` uses: everything except the
+    lags and rolling means of *other* columns (bar the children counts). Their current values
+    stay; their histories add little to another target and cost most of the fit time (LightGBM's
+    cost grows with the columns)."""
+    keep = []
+    for i, name in enumerate(names):
+        history_of = next((name.split(s)[0] for s in _HISTORY_SUFFIXES if s in name), None)
+        if history_of is None or history_of == target or history_of in SHARED_HISTORY:
+            keep.append(i)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def design_feature_names(grid: PanelGrid, *, stacked: bool, target: str) -> list[str]:
+    point_in_time = [grid.point_in_time_names[i]
+                     for i in relevant_point_in_time(grid.point_in_time_names, target)]
+    names = [*point_in_time, *grid.known_future_names, *HISTORY_FEATURES]
     return [*names, HORIZON_FEATURE] if stacked else names
 
 
@@ -177,11 +198,12 @@ def horizon_frame(
     same_month = _take(y, k, seasonal_index)
     change_last_year = same_month - _take(y, k, t - SEASON_MONTHS)
     history = np.column_stack([anchor, same_month, change_last_year]).astype(np.float32)
-    parts = [grid.point_in_time[k, t], grid.known_future[k, t + h], history]
+    columns = relevant_point_in_time(grid.point_in_time_names, target)
+    parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
     if stacked:
         parts.append(np.full((len(k), 1), h, dtype=np.float32))
     features = np.concatenate(parts, axis=1) if len(k) else np.empty(
-        (0, len(design_feature_names(grid, stacked=stacked))), dtype=np.float32)
+        (0, len(design_feature_names(grid, stacked=stacked, target=target))), dtype=np.float32)
     label = target_value - anchor if transform == "change" else target_value
     return HorizonFrame(features, label, anchor, k, t, h)
 

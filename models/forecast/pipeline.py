@@ -83,7 +83,7 @@ class ForecastPipeline(BaseEstimator):
     def __init__(self, *, targets: Sequence[str] | None = None, horizons: int = 12,
                  quantiles: Sequence[float] = QUANTILES, strategy: str = "stacked",
                  transform: str = "change", lgbm_params: dict[str, Any] | None = None,
-                 calibration_origins: int = 6, max_rows_per_model: int | None = 40_000,
+                 calibration_origins: int = 6, max_rows_per_model: int | None = 20_000,
                  random_state: int = 0) -> None:
         self.targets = targets
         self.horizons = horizons
@@ -128,10 +128,12 @@ class ForecastPipeline(BaseEstimator):
         self.models_ = {t: self._fit_target(inputs, t, last_index, step, "final") for t in targets}
         self.calibration_ = calibration
         self.targets_ = targets
-        self.feature_names_ = {
+        self.feature_names_: dict[str, Any] = {
             "point_in_time": inputs.point_in_time,
             "known_future": inputs.known_future,
-            "design": design_feature_names(inputs.grid, stacked=self.strategy == "stacked"),
+            "design": {t: design_feature_names(inputs.grid, target=t,
+                                               stacked=self.strategy == "stacked")
+                       for t in targets},
         }
         self.n_months_required_ = required
         self.training_last_month_ = str(district.monthly["month"].max())
@@ -165,7 +167,8 @@ class ForecastPipeline(BaseEstimator):
                     step: Callable[[str], None], round_name: str) -> dict[int, Any]:
         """{horizon: regressor} (direct) or {0: regressor} (stacked)."""
         frames = self._frames(inputs, target, max_target_index=max_target_index)
-        names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked")
+        names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked",
+                                     target=target)
         models: dict[int, Any] = {}
         if self.strategy == "stacked":
             groups = {0: stack_frames(frames, max_rows=self.max_rows_per_model,
@@ -280,7 +283,7 @@ class ForecastPipeline(BaseEstimator):
             for frame in self._frames(inputs, target, origins=np.array([origin_index]),
                                       need_label=False, horizons=range(1, horizon + 1)):
                 model = self.models_[target][0 if self.strategy == "stacked" else frame.horizon]
-                parts.append(top_drivers(model, frame, names=self.feature_names_["design"],
+                parts.append(top_drivers(model, frame, names=self.feature_names_["design"][target],
                                          kindergarten_ids=inputs.grid.kindergarten_ids,
                                          origin=origin, target=target, top=top))
         return pd.concat(parts, ignore_index=True)

@@ -20,8 +20,8 @@ from features.contract import QUANTILES
 #: catch. One thread: OpenMP threads spin when the cores are shared (pytest -n 2, parallel
 #: backtests) and a two-thread fit then runs many times slower than a one-thread fit.
 DEFAULT_LGBM_PARAMS: dict[str, Any] = {
-    "n_estimators": 120,
-    "learning_rate": 0.08,
+    "n_estimators": 100,
+    "learning_rate": 0.1,
     "num_leaves": 15,
     "min_data_in_leaf": 50,
     "feature_fraction": 0.5,

@@ -46,7 +46,7 @@ def test_horizon_frame_matches_a_pandas_oracle():
     np.testing.assert_allclose(merged["label"],
                                merged["children_under3_future"] - merged["children_under3"])
     # the same-month-last-year feature is y(t + h − 12), NaN before the data start
-    same_month = frame.features[:, 2]
+    same_month = frame.features[:, 2]  # feature, target_last, target_same_month_last_year
     t = frame.origin_index
     expected = np.where(t + h - 12 >= 0, grid.targets["children_under3"][
         frame.kindergarten_index, np.maximum(t + h - 12, 0)], np.nan)

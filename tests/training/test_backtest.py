@@ -1,0 +1,119 @@
+"""Rolling-origin backtests: the metrics against hand-computed values, the origins, the
+point-in-time refits, the plots, and — on a simulated district with a fixed seed — that the
+LightGBM pipeline beats seasonal naive and its 80 % intervals cover close to 80 %."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import FORECAST_COLUMNS, SIMULATED_LABEL
+from features.simulate import simulate_district
+from models.forecast import ForecastPipeline
+from models.forecast.inputs import as_of
+from training.backtest import backtest_origins, rolling_origin_backtest
+from training.metrics import METRIC_COLUMNS, coverage, pinball_loss, summary_table, wape
+from training.plots import write_backtest_plots
+
+FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}
+
+
+def test_metrics_against_hand_computed_values():
+    actual = np.array([10.0, 0.0, 5.0])
+    point = np.array([8.0, 1.0, 5.0])
+    assert wape(actual, point) == pytest.approx(3 / 15)
+    # one quantile 0.9: losses 0.9·2, 0.1·1, 0 → mean 1.9 / 3
+    assert pinball_loss(actual, point[:, None], (0.9,)) == pytest.approx(1.9 / 3)
+    assert coverage(actual, np.array([9.0, 0.0, 6.0]), np.array([11.0, 0.0, 7.0])) == \
+        pytest.approx(2 / 3)
+
+
+def test_origins_spread_every_third_month_over_three_years():
+    last = pd.Period("2026-10", "M")
+    origins = backtest_origins(last, n_origins=12, span_months=36)
+    assert len(origins) == 12
+    assert origins[0] == last - 36 and origins[-1] == last - 3
+    assert all((b - a).n == 3 for a, b in itertools.pairwise(origins))
+
+
+@pytest.fixture(scope="module")
+def small_district():
+    return simulate_district("district", seed=11, n_kindergartens=10,
+                             start=pd.Period("2020-01", "M")).district
+
+
+@pytest.fixture(scope="module")
+def small_backtest(small_district):
+    def make():
+        return ForecastPipeline(targets=["children_over3"], horizons=3, lgbm_params=FAST,
+                                calibration_origins=2)
+    return rolling_origin_backtest(small_district, make, n_origins=2, span_months=6, horizons=3)
+
+
+def test_backtest_scores_every_model_target_and_horizon(small_backtest, small_district):
+    predictions, metrics = small_backtest.predictions, small_backtest.metrics
+    assert list(predictions.columns) == [*FORECAST_COLUMNS, "actual", "model", "mase_scale"]
+    assert set(predictions["model"]) == {"lightgbm", "seasonal_naive", "last_value"}
+    assert list(metrics.columns) == list(METRIC_COLUMNS)
+    assert len(metrics) == 3 * 3  # models × horizons for the one target
+    assert (metrics["n"] > 0).all()
+    assert metrics[["coverage_50", "coverage_80", "coverage_90"]].apply(
+        lambda c: c.between(0, 1)).all().all()
+    # wider intervals never cover less
+    assert (metrics["coverage_90"] >= metrics["coverage_80"]).all()
+    assert (metrics["coverage_80"] >= metrics["coverage_50"]).all()
+    summary = summary_table(metrics)
+    assert summary.loc[summary["model"] == "seasonal_naive", "wape_vs_best_baseline"].iloc[0] \
+        >= 1.0 or summary.loc[summary["model"] == "last_value", "wape_vs_best_baseline"].iloc[0] \
+        >= 1.0
+
+
+def test_backtest_forecasts_use_only_data_up_to_their_origin(small_backtest, small_district):
+    origin = small_backtest.origins[0]
+    refit = ForecastPipeline(targets=["children_over3"], horizons=3, lgbm_params=FAST,
+                             calibration_origins=2).fit(as_of(small_district, origin))
+    again = refit.predict(small_district, horizon=3, origin=origin)
+    got = small_backtest.predictions
+    got = got[(got["model"] == "lightgbm") & (got["origin"] == origin)][list(FORECAST_COLUMNS)]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), again)
+
+
+def test_backtest_plots_are_written_and_labelled_simulated(small_backtest, small_district,
+                                                           tmp_path, monkeypatch):
+    titles = []
+    import matplotlib.figure
+
+    original = matplotlib.figure.Figure.suptitle
+
+    def record(self, text, *args, **kwargs):
+        titles.append(text)
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle", record)
+    plots = write_backtest_plots(small_backtest, small_district, tmp_path)
+    assert set(plots) == {"fan_children_over3", "calibration_curve"}
+    for path in plots.values():
+        assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert titles and all(SIMULATED_LABEL in t for t in titles)
+
+
+@pytest.mark.slow
+def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent():
+    district = simulate_district("district", seed=5, n_kindergartens=30,
+                                 start=pd.Period("2019-01", "M")).district
+    targets = ["children_under3", "children_over3", "vedtak_31"]
+    result = rolling_origin_backtest(district, lambda: ForecastPipeline(targets=targets),
+                                     n_origins=3, span_months=24, horizons=12)
+    summary = summary_table(result.metrics).set_index(["target", "model"])
+    for target in targets:
+        ours = summary.loc[(target, "lightgbm"), "wape"]
+        naive = summary.loc[(target, "seasonal_naive"), "wape"]
+        assert ours < naive, f"{target}: WAPE {ours:.3f} vs seasonal naive {naive:.3f}"
+    ours = result.predictions[result.predictions["model"] == "lightgbm"].dropna(
+        subset=["actual"])
+    assert len(ours) > 2000
+    inside = (ours["actual"] >= ours["p10"]) & (ours["actual"] <= ours["p90"])
+    assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f}"
