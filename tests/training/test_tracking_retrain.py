@@ -56,7 +56,9 @@ def test_first_champion_then_worse_kept_then_better_promoted(tmp_path):
     assert "wape.children_under3.h01" in run.data.metrics
     assert "seasonal_naive.wape.children_under3.h01" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(better.run_id)}
-    assert {"backtest", "feature_importances.json"} <= artifacts
+    assert {"backtest", "feature_importances.json", "plots"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(better.run_id, "plots")}
+    assert "plots/calibration_curve.png" in plots
 
 
 def test_new_data_backtests_the_champion_again_for_a_fair_comparison(tmp_path):
