@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from features.errors import UserInputError
 
@@ -20,10 +21,10 @@ err_console = Console(stderr=True)
 
 def report_user_error(exc: UserInputError, console: Console = err_console) -> None:
     """Print every problem of a bad input, errors first, then warnings."""
-    console.print(f"[bold red]{exc}[/]", highlight=False)
+    console.print(f"[bold red]{escape(str(exc))}[/]", highlight=False)
     for problem in sorted(exc.problems, key=lambda p: p.severity != "error"):
         style = "red" if problem.severity == "error" else "yellow"
-        console.print(f"  [{style}]{problem}[/]", highlight=False, soft_wrap=True)
+        console.print(f"  [{style}]{escape(str(problem))}[/]", highlight=False, soft_wrap=True)
 
 
 def user_errors(command: Callable[P, R]) -> Callable[P, R]:
