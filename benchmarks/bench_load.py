@@ -167,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit-s", type=float, default=300.0,
                         help="planners start no new browsing round after this")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--plan-workers", type=int, default=1,
+                        help="solver processes beside the web process")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow store with a champion (default: train a small one)")
     args = parser.parse_args(argv)
+
+    from pydantic import SecretStr
 
     from features.simulate import simulate_district, write_simulation
     from serving.app.main import create_app
@@ -195,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"small champion trained and registered ({time.perf_counter() - t0:.1f} s)")
         settings = Settings(database_url=f"sqlite:///{folder / 'app.db'}",
                             data_path=folder / "data", tracking_uri=tracking_uri,
-                            secret_key=secrets.token_urlsafe(32))
+                            secret_key=SecretStr(secrets.token_urlsafe(32)),
+                            plan_workers=args.plan_workers)
         app = create_app(settings)
         hashed = hash_password(PASSWORD)
         names = [f"planner{i:02d}" for i in range(args.planners)]
@@ -231,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 t.join()
             wall = time.perf_counter() - t0
         lost = _check_nothing_lost(app.state.sessions, record)
+        app.state.engine_state.close()
         app.state.db_engine.dispose()
 
     floor = _percentile(record.latencies_s["/health (peer)"], 0.95)

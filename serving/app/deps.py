@@ -67,6 +67,9 @@ async def current_user(request: Request, session: SessionDep) -> User:
     user = session.get(User, data.user_id)
     if user is None:
         raise NotAuthenticated()
+    # end the read transaction now: the connection goes back to the pool instead of being held
+    # while the page waits for engine output (expire_on_commit is off, so ``user`` stays loaded)
+    session.commit()
     request.state.csrf_token = data.csrf_token
     # a plain copy for templates: error pages render after the session has rolled back
     request.state.user = UserView(user.name, user.role, user.district)

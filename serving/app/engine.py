@@ -62,6 +62,8 @@ class EngineState:
     _model: _ModelSlot = field(default_factory=_ModelSlot)
     _frames: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
     _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _key_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
+    _solver_pool: Any = None
 
     # --- data ------------------------------------------------------------------------------
 
@@ -110,6 +112,9 @@ class EngineState:
             age = time.monotonic() - slot.checked_at
             if slot.model is not None and age < MODEL_REFRESH_S:
                 return slot.model
+            if slot.model is not None and self._champion_unchanged(slot.model):
+                slot.checked_at = time.monotonic()
+                return slot.model
             if slot.model is None and slot.error and age < NO_MODEL_RETRY_S:
                 raise UserInputError(slot.error)
             try:
@@ -125,6 +130,15 @@ class EngineState:
                 raise UserInputError(message) from None
             self._model = _ModelSlot(model, "", time.monotonic())
             return model
+
+    def _champion_unchanged(self, model: Any) -> bool:
+        """A cheap registry look-up instead of loading the model again."""
+        try:
+            from training.registry import champion_version
+
+            return champion_version(self.settings.tracking_uri) == str(model.version)
+        except Exception:  # the registry is unreachable: keep serving the loaded model
+            return True
 
     def reload_model(self) -> None:
         with self._lock:
@@ -150,9 +164,16 @@ class EngineState:
 
     # --- cached engine output ----------------------------------------------------------------
 
-    def derived(self, key: tuple[Any, ...], compute: Any) -> Any:
-        """A value computed once per data set and model (cleared when either changes)."""
+    def _key_lock(self, key: tuple[Any, ...]) -> threading.Lock:
         with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def derived(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """A value computed once per data set and model (cleared when either changes). Each key
+        has its own lock, so a slow computation never blocks pages that need something else."""
+        if key in self._derived:
+            return self._derived[key]
+        with self._key_lock(("derived", *key)):
             if key in self._derived:
                 return self._derived[key]
             value = compute()
@@ -161,11 +182,13 @@ class EngineState:
 
     def cached_frame(self, kind: str, compute: Any) -> pd.DataFrame:
         """Engine output of ``kind`` for the current data and champion: from memory, else from the
-        store, else computed (once, under the lock) and stored."""
+        store, else computed (once, while other requests for it wait) and stored."""
         fingerprint = self.fingerprint()
         version = str(self.champion().version)
         key = (fingerprint, version, kind)
-        with self._lock:
+        if key in self._frames:
+            return self._frames[key]
+        with self._key_lock(("frame", *key)):
             if key in self._frames:
                 return self._frames[key]
             with self.sessions() as session:
@@ -185,6 +208,19 @@ class EngineState:
             self._frames[key] = frame
             return frame
 
+    def warm(self) -> None:
+        """Compute (or load from the store) what the pages need, so the first planner does not
+        wait; a missing data set or model is simply left for the pages to explain."""
+        try:
+            self.forecasts()
+            self.contributions()
+            from serving.app.views import overview_table
+
+            self.derived(("overview", self.fingerprint(), self.champion().version),
+                         lambda: overview_table(self.district(), self.forecasts()))
+        except Exception:  # a background warm-up: the pages report any problem themselves
+            return
+
     def forecasts(self) -> pd.DataFrame:
         """The champion's 12-month forecasts for every kindergarten (CONTRACT.md format; months
         as ``YYYY-MM`` strings)."""
@@ -198,6 +234,31 @@ class EngineState:
         return self.cached_frame(
             "contributions",
             lambda: self.champion().pipeline.predict_contributions(district, horizon=12, top=5))
+
+
+    # --- solving plans off the request threads ------------------------------------------------
+
+    def solve(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``function`` (the planning service) in the solver processes: a solve holds the
+        interpreter for seconds, and in the web process it would stall every page."""
+        if self.settings.plan_workers == 0:
+            return function(*args, **kwargs)
+        with self._lock:
+            if self._solver_pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._solver_pool = ProcessPoolExecutor(
+                    max_workers=self.settings.plan_workers,
+                    mp_context=multiprocessing.get_context("spawn"))
+            pool = self._solver_pool
+        return pool.submit(function, *args, **kwargs).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._solver_pool is not None:
+                self._solver_pool.shutdown(wait=True, cancel_futures=True)
+                self._solver_pool = None
 
 
 def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:

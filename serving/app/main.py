@@ -140,4 +140,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(exports.router)
     _install_error_handlers(app)
+    if settings.warm_cache and settings.data_path is not None:
+        import threading
+
+        threading.Thread(target=app.state.engine_state.warm, name="warm-cache",
+                         daemon=True).start()
     return app

@@ -102,19 +102,19 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
 
 
 def allocation_history(session: Session, user: User, kindergarten_id: str) -> list[dict]:
-    """Every stored plan line for one kindergarten, newest plan first."""
-    rows = []
-    for plan in plans_for(session, user):
-        full = repository.get_plan(session, plan.id)
-        assert full is not None
-        for line in full.lines:
-            if line.kindergarten_id == kindergarten_id:
-                rows.append({"plan_id": plan.id, "version": plan.version, "status": plan.status,
-                             "created_at": plan.created_at, "period": line.period,
-                             "resource": line.resource, "current_fte": line.current_fte,
-                             "suggested_fte": line.suggested_fte, "approved": line.approved,
-                             "overridden": line.overridden})
-    return rows
+    """Every stored plan line for one kindergarten, newest plan first (one query)."""
+    from sqlalchemy import select
+
+    query = (select(Plan, PlanLine).join(PlanLine, PlanLine.plan_id == Plan.id)
+             .where(PlanLine.kindergarten_id == kindergarten_id)
+             .order_by(Plan.created_at.desc(), Plan.id.desc(), PlanLine.resource))
+    if user.role != "admin":
+        query = query.where(Plan.district == (user.district or ""))
+    return [{"plan_id": plan.id, "version": plan.version, "status": plan.status,
+             "created_at": plan.created_at, "period": line.period, "resource": line.resource,
+             "current_fte": line.current_fte, "suggested_fte": line.suggested_fte,
+             "approved": line.approved, "overridden": line.overridden}
+            for plan, line in session.execute(query)]
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -174,8 +174,9 @@ def _solve(state: EngineState, district_name: str, params: Mapping[str, Any],
         n_scenarios=state.settings.plan_scenarios, seed=int(params.get("seed", 0)),
         time_limit_s=state.settings.plan_time_limit_s, previous_plan=previous,
     )
-    return build_plan(data, forecasts, request, pit_history=model.pit_history,
-                      model_version=str(model.version)), data
+    result = state.solve(build_plan, data, forecasts, request, pit_history=model.pit_history,
+                         model_version=str(model.version))
+    return result, data
 
 
 def store_result(session: Session, result: Any, data: District, *, district_name: str,
@@ -191,13 +192,16 @@ def store_result(session: Session, result: Any, data: District, *, district_name
         row["explanation"] = _json_safe({c: record[c] for c in extra})
         rows.append(row)
     header = _json_safe(dict(result.header))
+    # the engine's id is a hash of the inputs: two planners asking the same get the same one,
+    # so the store names each plan itself and keeps the engine's id beside it
+    header["engine_plan_id"] = header.pop("plan_id", str(result.plan_id))
     header["request"] = _json_safe(dict(params))
     return repository.save_plan(
         session, district=district_name, lines=rows, header=header,
         summary=_json_safe(result.summary.to_dict(orient="records")), created_by=user.name,
         data_fingerprint=str(header.get("data_fingerprint") or data.fingerprint()),
         model_version=str(header.get("model_version") or state_model_version(result)),
-        simulated=bool(result.simulated), parent=parent, plan_id=str(result.plan_id))
+        simulated=bool(result.simulated), parent=parent)
 
 
 def state_model_version(result: Any) -> str:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
                                     description="Seconds a login stays valid.")
     secure_cookies: bool = Field(default=False, description="Mark the session cookie Secure "
                                  "(set when served over HTTPS).")
+    warm_cache: bool = Field(default=True, description="At start, compute (or load from the "
+                             "store) forecasts and the overview in the background.")
+    plan_workers: int = Field(default=1, ge=0, le=8,
+                              description="Processes that solve plans, so a solve never slows "
+                              "the pages (0: solve in the request thread).")
     plan_time_limit_s: float = Field(default=60.0, gt=0,
                                      description="Time limit handed to the optimiser, seconds.")
     plan_scenarios: int = Field(default=200, gt=0,

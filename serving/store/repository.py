@@ -92,7 +92,7 @@ def audit_events(session: Session, *, plan_ids: Iterable[str] | None = None,
 
 def new_plan_id(district: str) -> str:
     slug = "".join(ch for ch in district.lower().replace("bydel ", "") if ch.isalnum())[:16]
-    return f"{slug or 'plan'}-{utc_now():%Y%m%d}-{secrets.token_hex(3)}"
+    return f"{slug or 'plan'}-{utc_now():%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def line_snapshot(line: PlanLine) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def save_plan(session: Session, *, district: str, lines: Sequence[Mapping[str, A
               data_fingerprint: str = "", model_version: str = "", simulated: bool = False,
               parent: Plan | None = None, plan_id: str | None = None) -> Plan:
     """Store a freshly solved plan (a new family, or a new version of ``parent``)."""
-    if plan_id is None or session.get(Plan, plan_id) is not None:
+    if plan_id is None:
         plan_id = new_plan_id(district)
     plan = Plan(id=plan_id, district=district, status="draft",
                 version=(parent.version + 1) if parent is not None else 1,

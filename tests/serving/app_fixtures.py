@@ -30,7 +30,8 @@ def app_settings(database_url: str, data_path: Path | None, tracking_uri: str) -
 
     return Settings(database_url=database_url, data_path=data_path, tracking_uri=tracking_uri,
                     secret_key=secrets.token_urlsafe(32), dev=False, plan_scenarios=40,
-                    plan_time_limit_s=10)
+                    plan_time_limit_s=10, warm_cache=False,
+                    plan_workers=0)
 
 
 @dataclass
