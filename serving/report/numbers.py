@@ -32,6 +32,9 @@ RESOURCE_LABELS = {
     "pedagogue": "pedagogue",
     "resource_pedagogue": "special needs (resource pedagogue)",
 }
+#: The pedagogue norm counts whole positions (as ``bemanning plan`` prints it).
+UNMET_UNITS = {"staff": "FTE-months", "pedagogue": "position-months",
+               "resource_pedagogue": "FTE-months"}
 NORM_LABELS = {
     "staffing": "staffing norm", "pedagogue": "pedagogue norm",
     "special_needs": "§ 31/§ 37 hours (special needs)",
@@ -214,7 +217,7 @@ def benefits_table(summary: pd.DataFrame, layout: SummaryLayout, settings: Repor
     for resource, column in layout.unmet.items():
         rows.append(("higher quality",
                      f"Unmet {RESOURCE_LABELS.get(resource, resource)} need", "fte",
-                     "FTE-months", frame[column]))
+                     UNMET_UNITS.get(resource, "FTE-months"), frame[column]))
     for norm, column in layout.breach.items():
         rows.append(("higher quality", f"Breach of the {NORM_LABELS.get(norm, norm)}", "fte",
                      "kindergarten-months", frame[column]))
@@ -331,7 +334,7 @@ def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Colum
     columns = [Column("allocation_label", "allocation")]
     for resource, column in layout.unmet.items():
         columns.append(Column(column, f"unmet {RESOURCE_LABELS.get(resource, resource)} "
-                                      "FTE-months", "fte"))
+                                      f"{UNMET_UNITS.get(resource, 'FTE-months')}", "fte"))
     for norm, column in layout.breach.items():
         columns.append(Column(column, f"kindergarten-months in breach: "
                                       f"{NORM_LABELS.get(norm, norm)}", "fte"))
