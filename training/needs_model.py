@@ -122,7 +122,14 @@ def district_to_model_input(district: District) -> pd.DataFrame:
             attributes[column] = month_to_str(pd.Series(attributes[column], dtype="period[M]"))
     overlap = [c for c in attributes.columns if c in monthly.columns and c != KINDERGARTEN_ID]
     attributes = attributes.drop(columns=overlap)
-    return monthly.merge(attributes, on=KINDERGARTEN_ID, how="left", validate="many_to_one")
+    frame = monthly.merge(attributes, on=KINDERGARTEN_ID, how="left", validate="many_to_one")
+    # Counts travel as doubles: a gap (a missing value) in any later panel then still fits the
+    # logged schema, which an integer column would refuse.
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            frame[column] = frame[column].astype("float64")
+    return frame
 
 
 def model_input_to_district(

@@ -74,6 +74,7 @@ def test_champion_predicts_the_same_numbers_as_the_pipeline_in_memory(trained):
     expected = pipeline.predict(district, horizon=3)
     pd.testing.assert_frame_equal(loaded.pipeline.predict(district, horizon=3), expected)
     # the same through MLflow's own pyfunc interface, from the flat panel
+    mlflow.set_tracking_uri(settings.tracking_uri)
     pyfunc = mlflow.pyfunc.load_model("models:/bemanning-needs@champion")
     through_mlflow = pyfunc.predict(district_to_model_input(district), params={"horizon": 3})
     assert list(through_mlflow.columns) == list(FORECAST_COLUMNS)
@@ -84,6 +85,17 @@ def test_champion_predicts_the_same_numbers_as_the_pipeline_in_memory(trained):
     assert loaded.pit_history is not None and len(loaded.pit_history) == len(pit)
     assert loaded.pit_history["origin"].dtype == "period[M]"
     assert loaded.fingerprint == district.fingerprint()
+
+
+def test_the_pyfunc_accepts_a_panel_with_gaps(trained):
+    settings, district, *_ = trained
+    panel = district_to_model_input(district)
+    panel.loc[panel.index[::7], "waiting_list"] = None  # values missing in some months
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model("models:/bemanning-needs/1")
+    forecasts = pyfunc.predict(panel, params={"horizon": 2})
+    assert len(forecasts) == district.monthly["kindergarten_id"].nunique() * 2 * 2
+    assert forecasts["p50"].notna().all()
 
 
 def test_a_forced_promotion_is_recorded_on_the_version(trained):
