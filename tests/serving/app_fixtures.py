@@ -25,13 +25,16 @@ USERS = {  # name: (role, district)
 }
 
 
-def app_settings(database_url: str, data_path: Path | None, tracking_uri: str) -> Any:
+def app_settings(database_url: str, data_path: Path | None, tracking_uri: str, *,
+                 plan_workers: int = 0) -> Any:
+    """Test settings: no background warm-up, and plans solved in the request thread unless
+    ``plan_workers`` asks for solver processes (as in production)."""
     from serving.app.settings import Settings
 
     return Settings(database_url=database_url, data_path=data_path, tracking_uri=tracking_uri,
                     secret_key=secrets.token_urlsafe(32), dev=False, plan_scenarios=40,
                     plan_time_limit_s=10, warm_cache=False,
-                    plan_workers=0)
+                    plan_workers=plan_workers)
 
 
 @dataclass

@@ -60,10 +60,12 @@ def harness(tmp_path: Path, sim_data_path: Path) -> Iterator[AppHarness]:
     yield from _harness(tmp_path, sim_data_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
 
 
-def _harness(tmp_path: Path, data_path: Path, tracking_uri: str) -> Iterator[AppHarness]:
+def _harness(tmp_path: Path, data_path: Path, tracking_uri: str, *,
+             plan_workers: int = 0) -> Iterator[AppHarness]:
     from serving.app.main import create_app
 
-    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri)
+    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri,
+                            plan_workers=plan_workers)
     app = create_app(settings)
     add_users(app.state.sessions)
     clients: list[TestClient] = []
@@ -78,6 +80,7 @@ def _harness(tmp_path: Path, data_path: Path, tracking_uri: str) -> Iterator[App
     yield AppHarness(app, client_for)
     for client in clients:
         client.close()
+    app.state.engine_state.close()
     app.state.db_engine.dispose()
 
 
@@ -95,6 +98,13 @@ def trained_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str
                     ) -> Iterator[AppHarness]:
     """Like ``harness``, with the champion model in place."""
     yield from _harness(tmp_path, sim_data_path, champion_uri)
+
+
+@pytest.fixture
+def served_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str
+                   ) -> Iterator[AppHarness]:
+    """The champion in place and plans solved in a solver process, as `bemanning serve` runs."""
+    yield from _harness(tmp_path, sim_data_path, champion_uri, plan_workers=1)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

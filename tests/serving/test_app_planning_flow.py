@@ -76,6 +76,13 @@ def test_viewers_and_exports_show_small_decision_counts_as_suppressed(
             assert shown == "<5"
         elif row["vedtak_31"] is not None:
             assert shown == str(round(row["vedtak_31"]))
+    kg_id = planner_rows[0]["kindergarten_id"]
+    history = vera.get(f"/api/kindergartens/{kg_id}").json()["history"]
+    assert all(row["vedtak_31"] == "<5" or float(row["vedtak_31"]) >= 5 for row in history
+               if row["vedtak_31"] not in (None, "–"))
+    page = vera.get(f"/kindergartens/{kg_id}").text
+    assert "chart-vedtak_31" not in page and "chart-children_under3" in page
+    assert "chart-vedtak_31" in anna.get(f"/kindergartens/{kg_id}").text
     table = pd.read_csv(io.BytesIO(anna.get("/exports/tables/overview.csv").content),
                         dtype=str)
     assert (table["data_label"] == SIMULATED_LABEL).all()

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def browser_page(trained_harness: AppHarness) -> Iterator[tuple[object, str]]:
+def browser_page(served_harness: AppHarness) -> Iterator[tuple[object, str]]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed (apt-get install -y chromium; "
                     ".ci/run does)")
@@ -31,7 +31,7 @@ def browser_page(trained_harness: AppHarness) -> Iterator[tuple[object, str]]:
     from serving.app.server import BackgroundServer
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with BackgroundServer(trained_harness.app) as url, sync_playwright() as playwright:
+    with BackgroundServer(served_harness.app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True, viewport={"width": 1400,
                                                                       "height": 900})
