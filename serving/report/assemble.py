@@ -27,7 +27,6 @@ from serving.report.numbers import (
     substitute_table,
     summary_by_allocation,
     summary_columns,
-    total_unmet,
 )
 from serving.report.tables import Column, ReportTable
 from training.evaluation import forecast_quality_summary
@@ -249,11 +248,3 @@ def _engine_version() -> str:
         return version("bemanning")
     except PackageNotFoundError:
         return "dev"
-
-
-def outcomes_total(outcomes: pd.DataFrame, layout: SummaryLayout) -> pd.Series:
-    """Per allocation: unmet FTE-months summed over kindergartens (must equal the summary)."""
-    return total_unmet(outcomes, layout).groupby(outcomes["allocation"]).sum()
-
-
-__all__ = ["build_benefit_report", "outcomes_total", "report_figures"]

@@ -95,25 +95,29 @@ class ReportOptions:
         return ReportSettings(substitute_cost_nok_per_hour=self.substitute_cost_nok_per_hour,
                               substitute_cost_given="substitute_cost" in self.given)
 
-    def shown(self) -> list[OptionShown]:
-        """Every option with its value, marked given or default."""
+    def shown(self, request: Any) -> list[OptionShown]:
+        """Every plan option with the value ``request`` (the plan's own request) used, marked
+        given or default by these options; then the report's own setting."""
+        pools = dict(request.pools)
         pools_given = "pools" in self.given
-        rows = [OptionShown(f"--pool {r}", f"{self.pools_fte[r]:g} FTE", pools_given)
-                for r in RESOURCES if r in self.pools_fte]
-        rows += [OptionShown(f"--pool {r}", "no pool", pools_given)
-                 for r in RESOURCES if r not in self.pools_fte]
+        rows = [OptionShown(f"--pool {r}", f"{pools[r]:g} FTE" if r in pools else "no pool",
+                            pools_given) for r in RESOURCES]
         rows += [
-            OptionShown("--budget", "no cap" if self.budget_nok is None
-                        else f"{self.budget_nok:,.0f} NOK", "budget" in self.given),
-            OptionShown("--start", "the month after the data" if self.start is None
-                        else str(self.start), "start" in self.given),
-            OptionShown("--months", str(self.months), "months" in self.given),
-            OptionShown("--risk", f"{self.risk:g}", "risk" in self.given),
+            OptionShown("--budget", "no cap" if request.budget_nok is None
+                        else f"{request.budget_nok:,.0f} NOK", "budget" in self.given),
+            OptionShown("--start", "the month after the data" if request.start is None
+                        else str(request.start), "start" in self.given),
+            OptionShown("--months", str(request.months), "months" in self.given),
+            OptionShown("--risk", f"{request.risk:g}", "risk" in self.given),
             OptionShown("--substitute-cost-nok-per-hour",
                         f"{self.substitute_cost_nok_per_hour:,.0f} NOK",
                         "substitute_cost" in self.given),
         ]
         return rows
+
+
+#: For a plan made in code (a notebook, a test) every plan option is the caller's own choice.
+PLAN_FIELDS_GIVEN = frozenset({"pools", "budget", "start", "months", "risk"})
 
 
 def benefit_report_for_plan(
@@ -129,16 +133,19 @@ def benefit_report_for_plan(
     options: ReportOptions | None = None,
     with_figures: bool = True,
 ) -> BenefitReport:
-    """The report of a plan already built (no files, no MLflow)."""
+    """The report of a plan already built (no files, no MLflow). ``options`` carries the
+    report's own settings and which plan options the user gave; the values shown are always
+    those of ``request``."""
     from serving.report.assemble import build_benefit_report
     from serving.report.outcomes import check_adds_up, kindergarten_outcomes
 
-    options = options or ReportOptions()
+    options = options or ReportOptions(given=PLAN_FIELDS_GIVEN)
     outcomes = kindergarten_outcomes(district, forecasts, request, plan, pit_history=pit_history)
     check_adds_up(outcomes, plan.summary)
     return build_benefit_report(
         district, plan, outcomes=outcomes, model_version=model_version,
-        model_run_id=model_run_id, backtest_metrics=backtest_metrics, options=options.shown(),
+        model_run_id=model_run_id, backtest_metrics=backtest_metrics,
+        options=options.shown(request),
         settings=options.settings(), with_figures=with_figures,
     )
 

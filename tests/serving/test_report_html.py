@@ -195,10 +195,17 @@ def test_forecast_quality_compares_with_seasonal_naive(parsed: TableCells) -> No
         assert float(row[4][1]) == pytest.approx(0.81)
 
 
-def test_defaults_are_stated(report_html: tuple[str, object], parsed: TableCells) -> None:
-    options = {r[0][0]: r[2][0] for r in parsed.rows("options-table")}
-    assert options["--budget"] == "default (not given)"
-    assert options["--substitute-cost-nok-per-hour"] == "default (not given)"
+def test_options_shown_are_the_plans_and_defaults_are_stated(
+        planned: tuple, report_html: tuple[str, object], parsed: TableCells) -> None:
+    options = {r[0][0]: (r[1][0], r[2][0]) for r in parsed.rows("options-table")}
+    assert options["--pool staff"][0] == "4 FTE"  # the plan's request, not a default
+    assert options["--pool resource_pedagogue"][0] == "2 FTE"
+    assert options["--budget"][0] == "no cap"
+    assert options["--substitute-cost-nok-per-hour"] == ("350 NOK", "default (not given)")
+    request = planned[2]
+    cli_like = ReportOptions(given=frozenset({"pools"}))
+    shown = {o.option: o for o in cli_like.shown(request)}
+    assert shown["--pool staff"].given and not shown["--risk"].given
     provenance = report_html[1].provenance
     assert ("Model", "bemanning-needs version 7") in provenance
     assert dict(provenance)["Data fingerprint"] == report_html[1].data_fingerprint
