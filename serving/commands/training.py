@@ -236,8 +236,8 @@ def train(
 ) -> None:
     """Backtest and train the forecast models, track the run in MLflow and register the model.
 
-    The new version gets the alias `challenger`; it becomes `champion` when it is the first
-    model or its backtest beats the champion's on the same data (the reason is printed).
+    The new version gets the alias challenger; it becomes champion when it is the first model
+    or its backtest beats the champion's on the same data (the reason is printed).
     """
     from training.retrain import train_and_register
     from training.settings import load_settings
@@ -335,8 +335,8 @@ def tune(
 ) -> None:
     """Tune the LightGBM parameters with Optuna on backtest folds.
 
-    Several workers given the same --storage and --study share one study; `bemanning train
-    DATA --study NAME` then trains with the best trial's parameters.
+    Several workers given the same --storage and --study share one study;
+    `bemanning train DATA --study NAME` then trains with the best trial's parameters.
     """
     from models.forecast.pipeline import ForecastPipeline
     from training.settings import DEFAULT_STUDY_NAME, load_settings
