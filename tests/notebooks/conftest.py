@@ -1,9 +1,14 @@
-"""One champion for all the notebooks in a test session: trained once (small settings, on a
+"""One champion for all the notebooks in a test run: trained once (small settings, on a
 simulated district of its own seed, so no notebook's hidden months leak into it) in a temporary
-MLflow store that every executed notebook then finds through MLFLOW_TRACKING_URI."""
+MLflow store that every executed notebook then finds through MLFLOW_TRACKING_URI.
+
+Under pytest-xdist the workers share the store: the first to arrive trains while holding a file
+lock, the others wait and load what it registered.
+"""
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import pytest
@@ -13,12 +18,19 @@ CHAMPION_SEED = 10
 
 
 @pytest.fixture(scope="session")
-def notebook_tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+def notebook_tracking_uri(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
     from training.research import ensure_champion, notebook_simulation
 
-    folder: Path = tmp_path_factory.mktemp("notebook-mlflow")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
+    folder = shared / "notebook-mlflow"
+    folder.mkdir(exist_ok=True)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    champion = ensure_champion(notebook_simulation(seed=CHAMPION_SEED).district, tracking_uri=uri,
-                               train_into=uri)
-    assert champion.trained_here
+    with Path(folder / "train.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ensure_champion(notebook_simulation(seed=CHAMPION_SEED).district, tracking_uri=uri,
+                            train_into=uri)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return uri
