@@ -54,10 +54,17 @@ def baseline_forecasts(sim_district: District) -> pd.DataFrame:
     return SeasonalNaive().fit(sim_district).predict(sim_district, horizon=12)
 
 
+@pytest.fixture(scope="session")
+def empty_tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An MLflow store with no model registered (shared: MLflow builds its schema once)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow-empty') / 'mlflow.db'}"
+
+
 @pytest.fixture
-def harness(tmp_path: Path, sim_data_path: Path) -> Iterator[AppHarness]:
+def harness(tmp_path: Path, sim_data_path: Path, empty_tracking_uri: str
+            ) -> Iterator[AppHarness]:
     """The app on a fresh SQLite store, the simulated data, and an empty MLflow (no model)."""
-    yield from _harness(tmp_path, sim_data_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
+    yield from _harness(tmp_path, sim_data_path, empty_tracking_uri)
 
 
 def _harness(tmp_path: Path, data_path: Path, tracking_uri: str, *,

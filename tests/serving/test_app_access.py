@@ -217,3 +217,40 @@ def test_without_data_the_app_starts_and_says_what_to_do(tmp_path) -> None:  # t
         assert page.status_code == 200 and "--data" in page.text
         assert client.get("/plans").status_code == 200
         assert client.get("/api/status").json()["data_ok"] is False
+
+
+@pytest.mark.postgres
+def test_the_app_on_postgresql_refuses_the_second_save_and_keeps_approvals(
+        postgres_url: str, sim_data_path, empty_tracking_uri: str,  # type: ignore[no-untyped-def]
+        sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    from app_fixtures import add_users, app_settings, login
+    from fastapi.testclient import TestClient
+
+    from serving.app.main import create_app
+    from serving.store.db import downgrade, make_engine
+
+    fresh = make_engine(postgres_url)
+    downgrade(fresh)  # the session's database starts empty here
+    fresh.dispose()
+    app = create_app(app_settings(postgres_url, sim_data_path, empty_tracking_uri))
+    try:
+        add_users(app.state.sessions)
+        plan_id = store_real_plan(app.state.sessions, sim_district, baseline_forecasts)
+        with TestClient(app) as anna, TestClient(app) as alf:
+            login(anna, "anna")
+            login(alf, "alf")
+            line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
+            body = {"kind": "floor", "value_fte": 1, "comment": "c",
+                    "row_version": line["row_version"]}
+            url = f"/api/plans/{plan_id}/lines/{line['id']}/pins"
+            assert anna.post(url, json=body).status_code == 200
+            assert alf.post(url, json=body).status_code == 409
+            assert anna.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 200
+            assert alf.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 409
+            actions = [e["action"] for e in alf.get(f"/api/plans/{plan_id}/audit").json()]
+            assert actions.count("plan.approve") == 1 and actions.count("pin.floor") == 1
+    finally:
+        app.state.db_engine.dispose()
+        cleanup = make_engine(postgres_url)
+        downgrade(cleanup)
+        cleanup.dispose()
