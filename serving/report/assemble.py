@@ -23,6 +23,7 @@ from serving.report.numbers import (
     area_table,
     benefit_cards,
     benefits_table,
+    district_breakdown,
     kindergarten_table,
     substitute_table,
     summary_by_allocation,
@@ -160,6 +161,16 @@ def build_benefit_report(
         budget_text=_budget_text(header),
         engine_version=_engine_version(),
     )
+    if district.kindergartens["district"].nunique() > 1:
+        report.per_district = ReportTable(
+            "districts-table", "Per district (bydel)",
+            (Column("district", "district"), Column("kindergartens", "kindergartens", "count"),
+             Column(PLAN, "unmet FTE-months: plan", "fte"),
+             Column(KEY, "unmet: proportional key", "fte"),
+             Column(NOTHING, "unmet: no pool", "fte"),
+             Column("gain_vs_key", "gain against the key", "fte")),
+            district_breakdown(district, outcomes, layout),
+        )
     if with_figures:
         report.figures = report_figures(by_allocation, layout, areas, simulated=simulated)
     return report

@@ -136,6 +136,8 @@ class BenefitReport:
     provenance: list[tuple[str, str]]
     method_notes: list[str]
     budget_text: str = ""
+    #: Unmet need per district, when the data hold more than one (a city-wide run).
+    per_district: ReportTable | None = None
     figures: dict[str, str] = field(default_factory=dict)
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -291,6 +293,22 @@ def area_table(
     )
     grouped = grouped.sort_values("low_income_share", ascending=False, na_position="last")
     grouped.insert(0, "rank", range(1, len(grouped) + 1))
+    grouped["gain_vs_key"] = grouped[KEY] - grouped[PLAN]
+    return grouped.reset_index()
+
+
+def district_breakdown(
+    district: District, outcomes: pd.DataFrame, layout: SummaryLayout
+) -> pd.DataFrame:
+    """Per district (bydel): kindergartens and expected unmet FTE-months (all resources) under
+    each allocation, with the gain against the key — the city's "per district" level."""
+    unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
+    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation", values="unmet_total",
+                             aggfunc="sum")
+    names = district.kindergartens.set_index(KINDERGARTEN_ID)["district"]
+    merged = wide.join(names, how="inner")
+    grouped = merged.groupby("district").agg(
+        kindergartens=(PLAN, "size"), **{a: (a, "sum") for a in ALLOCATIONS if a in merged})
     grouped["gain_vs_key"] = grouped[KEY] - grouped[PLAN]
     return grouped.reset_index()
 

@@ -240,3 +240,26 @@ def test_report_opens_in_chromium(report_html: tuple[str, object], tmp_path: Pat
         check=True, capture_output=True, timeout=120,
     )
     assert screenshot.exists() and screenshot.stat().st_size > 20_000
+
+
+def test_a_city_wide_run_is_also_shown_per_district(planned: tuple) -> None:
+    district, forecasts, request, _ = planned
+    kindergartens = district.kindergartens.copy()
+    kindergartens.loc[kindergartens.index[::2], "district"] = "Bydel Grünerløkka"
+    city = District(kindergartens, district.monthly, district.population, simulated=True,
+                    source=district.source)
+    plan = build_plan(city, forecasts, request, model_version="test")
+    report = benefit_report_for_plan(city, forecasts, request, plan, model_version="7",
+                                     with_figures=False)
+    assert report.per_district is not None
+    per_district = report.per_district.frame
+    assert set(per_district["district"]) == {"Bydel Gamle Oslo", "Bydel Grünerløkka"}
+    summary = plan.summary.set_index("allocation")
+    unmet = [c for c in summary.columns if c.startswith("unmet_")]
+    assert per_district[PLAN].sum() == pytest.approx(float(summary.loc[PLAN, unmet].sum()),
+                                                      abs=1e-3)
+    assert 'id="districts-table"' in render_report_html(report)
+    # a single district needs no such table
+    single = benefit_report_for_plan(district, forecasts, request, planned[3],
+                                     model_version="7", with_figures=False)
+    assert single.per_district is None
