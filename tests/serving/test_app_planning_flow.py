@@ -57,6 +57,8 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
     assert page.status_code == 200
     assert page.text.count("Plotly.newPlot") >= 4 and "/static/plotly.min.js" in page.text
     assert "cdn" not in page.text.lower()
+    drivers = page.text.split("What drives the forecast")[1].split("Allocation history")[0]
+    assert drivers.count("<h3>") >= 2 and "<th>contribution</th>" in drivers
     js = anna.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
     detail = anna.get(f"/api/kindergartens/{kg_id}").json()

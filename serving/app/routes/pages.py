@@ -93,8 +93,37 @@ def kindergarten(request: Request, kindergarten_id: str, user: CurrentUser, stat
         detail["forecasts"]["target"].astype(str).str.startswith("vedtak")])
     return render(request, "kindergarten.html", {
         "info": detail["info"], "charts": charts, "history": history,
-        "vedtak_forecasts": vedtak_fc, "drivers": detail["drivers"],
+        "vedtak_forecasts": vedtak_fc,
+        "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
         "allocations": services.allocation_history(session, user, kindergarten_id)})
+
+
+DRIVER_HORIZON = 12
+
+
+def _drivers_by_target(contributions: pd.DataFrame, kindergarten_id: str,
+                       internal: bool) -> dict[str, pd.DataFrame]:
+    """Per target, the features that move the 12-month forecast most (SHAP, target units);
+    for viewers, decision targets are left out and decision-count feature values suppressed."""
+    from serving.report.privacy import suppress_count
+    from training.drivers import kindergarten_drivers
+
+    if not {"target", "horizon", "feature", "contribution"} <= set(contributions.columns):
+        return {}
+    out = {}
+    for target, title in TARGET_TITLES.items():
+        if internal and target.startswith("vedtak"):
+            continue
+        try:
+            top = kindergarten_drivers(contributions, kindergarten_id, target=target,
+                                       horizon=DRIVER_HORIZON, top=5)
+        except ValueError:
+            continue
+        if internal:
+            top["value"] = [suppress_count(v) if str(f).startswith("vedtak") else v
+                            for f, v in zip(top["feature"], top["value"], strict=True)]
+        out[title] = top
+    return out
 
 
 @router.get("/plans", summary="Plans: start one, history, compare two")
