@@ -69,9 +69,11 @@ class ForecastPipeline(BaseEstimator):
         with a warning). A target asked for by name and absent is an error.
     horizons : the longest horizon in months.
     quantiles : forecast quantiles (the contract's p05 … p95).
-    strategy : ``"stacked"`` — one model per target and quantile with the horizon as a feature
-        (the default: as accurate as ``"direct"`` on backtests and 12× fewer boosters), or
-        ``"direct"`` — one model per target, horizon and quantile.
+    strategy : ``"stacked"`` — one model per target and quantile with the horizon as a feature,
+        or ``"direct"`` — one model per target, horizon and quantile. Stacked is the default:
+        on a simulated district (45 kindergartens, origins 2023-10 and 2025-04, 12 horizons) its
+        WAPE was 0.063 / 0.049 / 0.414 for children under 3 / over 3 / § 31 against direct's
+        0.066 / 0.052 / 0.411, pinball loss lower on all three, in 117 s against 202 s.
     transform : ``"change"`` — models learn y(t+h) − y(t) (counts move slowly around a
         kindergarten's own level), or ``"level"`` — y(t+h) itself.
     lgbm_params : LightGBM overrides of :data:`~models.forecast.quantile_lgbm.DEFAULT_LGBM_PARAMS`.
