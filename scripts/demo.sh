@@ -6,7 +6,8 @@ set -euo pipefail
 out=${1:-demo}
 bin=.venv/bin
 mkdir -p "$out"
-export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$PWD/$out/mlflow.db}
+out_abs=$(cd "$out" && pwd)
+export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$out_abs/mlflow.db}
 export MLFLOW_DISABLE_TELEMETRY=true GIT_PYTHON_REFRESH=quiet
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -36,12 +37,12 @@ $bin/bemanning plan "$out/data" --pool staff=8 --pool pedagogue=4 --pool resourc
 step "8/8 Write the benefit report"
 $bin/bemanning report "$out/data" --pool staff=8 --pool pedagogue=4 --pool resource_pedagogue=5 \
   --out "$out/report.html"
-echo "Report: $PWD/$out/report.html"
+echo "Report: $out_abs/report.html"
 echo "MLflow: $bin/mlflow ui --backend-store-uri $MLFLOW_TRACKING_URI"
 
 if [ -t 0 ] && [ "${NO_SERVE:-0}" != 1 ]; then
   step "Serving the planners' app (Ctrl-C to stop)"
-  exec $bin/bemanning serve --dev --data "$out/data" --database "sqlite:///$PWD/$out/app.db"
+  exec $bin/bemanning serve --dev --data "$out/data" --database "sqlite:///$out_abs/app.db"
 else
   echo "Planners' app: $bin/bemanning serve --dev --data $out/data  (prints a demo planner login)"
 fi
