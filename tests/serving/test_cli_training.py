@@ -179,3 +179,23 @@ def test_backtest_prints_the_table_against_baselines_and_writes_files(data_folde
     assert set(metrics["horizon"]) == {1, 2, 3}
     assert metrics["coverage_80"].between(0, 1).all()
     assert (out / "calibration_curve.png").exists()
+
+
+def test_an_absent_target_is_skipped_with_a_warning_or_refused_when_asked_for(data_folder,
+                                                                              tmp_path):
+    import shutil
+
+    folder = tmp_path / "no_leavers"
+    shutil.copytree(data_folder, folder)
+    monthly = pd.read_csv(folder / "monthly.csv", dtype=str)
+    monthly.drop(columns=["staff_leavers"]).to_csv(folder / "monthly.csv", index=False)
+    lean = [a for a in FAST if a not in ("--target", "children_under3", "vedtak_31")]
+    skipped = run(["backtest", folder, "--out", tmp_path / "bt", *lean])
+    assert skipped.exit_code == 0, skipped.output
+    assert "warning: target(s) absent from the data, skipped: staff_leavers" in skipped.flat
+    assert "staff_leavers" not in set(pd.read_csv(tmp_path / "bt" / "metrics.csv")["target"])
+    asked = run(["backtest", folder, "--out", tmp_path / "bt2", *FAST,
+                 "--target", "staff_leavers"])
+    assert asked.exit_code == 2
+    assert "target(s) staff_leavers asked for but absent from the data" in asked.flat
+    assert "Traceback" not in asked.output
