@@ -98,7 +98,9 @@ def run_months(
             t=t,
             period=period,
             active=active,
-            admitting=active & (t <= close_index - 6),
+            # A kindergarten stops admitting in its last six months before closing; one that
+            # never closes (close_index == n_months) admits to the end of the simulation.
+            admitting=active & ((close_index >= n_months) | (t <= close_index - 6)),
             starting=(t == open_index) | ((t == 0) & active),
             pedagogue_rule_2018=bool(rule_2018[t]),
             staffing_norm_2019=bool(norm_2019[t]),
