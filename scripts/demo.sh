@@ -21,10 +21,10 @@ $bin/bemanning validate "$out/data"
 step "3/8 Build the point-in-time feature table"
 $bin/bemanning features "$out/data" --out "$out/features.parquet"
 
-step "4/8 Backtest against the baselines (rolling origins)"
-$bin/bemanning backtest "$out/data" --out "$out/backtest"
+step "4/8 A quick backtest against the baselines (4 origins), with fan charts and calibration plots"
+$bin/bemanning backtest "$out/data" --origins 4 --out "$out/backtest"
 
-step "5/8 Train, track in MLflow ($MLFLOW_TRACKING_URI) and register"
+step "5/8 Train (12-origin backtest decides promotion), track in MLflow ($MLFLOW_TRACKING_URI), register"
 $bin/bemanning train "$out/data"
 
 step "6/8 Forecast the next 12 months with the champion"
