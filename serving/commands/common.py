@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,3 +40,27 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+#: Options and arguments several commands share, declared once.
+DataArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or .xlsx) "
+        "or one DuckDB file holding tables of those names.",
+        show_default=False,
+    ),
+]
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        help="TOML file renaming the export's headers to the contract's, one \\[table] per data "
+        'table, e.g. \\[monthly] "Antall barn under 3 år" = "children_under3".',
+    ),
+]
+TrackingOption = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or "
+                 "sqlite:///mlflow.db in the working directory)."),
+]

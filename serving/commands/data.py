@@ -10,27 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from serving.commands.common import console, user_errors
+from serving.commands.common import ColumnsOption, DataArgument, console, user_errors
 
 if TYPE_CHECKING:
     from features.contract import District
 
-DataArgument = Annotated[
-    Path,
-    typer.Argument(
-        help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or .xlsx) "
-        "or one DuckDB file holding tables of those names.",
-        show_default=False,
-    ),
-]
-ColumnsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--columns",
-        help="TOML file renaming the export's headers to the contract's, one \\[table] per data "
-        'table, e.g. \\[monthly] "Antall barn under 3 år" = "children_under3".',
-    ),
-]
 Preset = Literal["district", "city", "nation"]
 FileFormat = Literal["csv", "parquet", "xlsx", "duckdb"]
 

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from serving.commands.common import console, user_errors
+from serving.commands.common import (
+    ColumnsOption,
+    DataArgument,
+    TrackingOption,
+    console,
+    user_errors,
+)
 from serving.plan_options import (
     BudgetOption,
     MonthsOption,
@@ -36,14 +42,7 @@ def register(app: typer.Typer) -> None:
 
 @user_errors
 def plan(
-    data: Annotated[
-        Path,
-        typer.Argument(
-            help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or "
-            ".xlsx) or one DuckDB file.",
-            show_default=False,
-        ),
-    ],
+    data: DataArgument,
     pool: PoolsOption = None,
     budget: BudgetOption = None,
     start: StartOption = None,
@@ -71,21 +70,13 @@ def plan(
     ] = 60.0,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write the plan to.")] = Path(
         "plan.csv"),
-    columns: Annotated[
-        Path | None,
-        typer.Option("--columns", help="TOML file renaming the export's headers to the "
-                     "contract's (as for `bemanning validate`)."),
-    ] = None,
+    columns: ColumnsOption = None,
     model: Annotated[
         str | None,
         typer.Option("--model", help="Model URI to plan with instead of the champion, e.g. "
                      "models:/bemanning-needs/3."),
     ] = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
-                     "or sqlite:///mlflow.db)."),
-    ] = None,
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
     with the champion model's forecasts (run `bemanning train DATA` first)."""

@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 
-from serving.commands.common import console, user_errors
+from serving.commands.common import (
+    ColumnsOption,
+    DataArgument,
+    TrackingOption,
+    console,
+    user_errors,
+)
 from serving.plan_options import BudgetOption, MonthsOption, RiskOption, StartOption
 
 DEFAULT_MONTHS = 12
@@ -21,14 +27,7 @@ DEFAULT_RISK = 0.9
 
 @user_errors
 def report(
-    data: Annotated[
-        Path,
-        typer.Argument(
-            help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or "
-            ".xlsx) or one DuckDB file.",
-            show_default=False,
-        ),
-    ],
+    data: DataArgument,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     pool: Annotated[
         list[str] | None,
@@ -49,16 +48,8 @@ def report(
             "with holiday pay, pension and employer's tax).",
         ),
     ] = None,
-    columns: Annotated[
-        Path | None,
-        typer.Option("--columns", help="TOML file renaming the export's headers to the "
-                     "contract's (as for `bemanning validate`)."),
-    ] = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
-                     "or sqlite:///mlflow.db)."),
-    ] = None,
+    columns: ColumnsOption = None,
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast

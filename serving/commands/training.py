@@ -11,34 +11,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from serving.commands.common import console, user_errors
+from serving.commands.common import (
+    ColumnsOption,
+    DataArgument,
+    TrackingOption,
+    console,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from features.contract import District
 
-DataArgument = Annotated[
-    Path,
-    typer.Argument(
-        help="Data folder (kindergartens.*, monthly.*, population.* as CSV, Parquet or .xlsx) "
-        "or one DuckDB file holding tables of those names.",
-        show_default=False,
-    ),
-]
-ColumnsOption = Annotated[
-    Path | None,
-    typer.Option("--columns", help="TOML file renaming the export's headers to the contract's "
-                 "(as for `bemanning validate`)."),
-]
 TargetOption = Annotated[
     list[str] | None,
     typer.Option("--target", help="Forecast only this target (repeat for several); a target "
                  "asked for and absent from the data is an error. Default: every contract "
                  "target in the data, absent ones skipped with a warning."),
-]
-TrackingOption = Annotated[
-    str | None,
-    typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or "
-                 "sqlite:///mlflow.db in the working directory)."),
 ]
 StorageOption = Annotated[
     str | None,
