@@ -115,3 +115,25 @@ def parse_plan_options(
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan options", problems)
     return budget, start_month
+
+
+def collect_plan_options(
+    *, pools: list[str] | None, budget: float | None, start: str | None, months: int, risk: float
+) -> tuple[dict[str, float], float | None, pd.Period | None, list[Problem]]:
+    """Parse ``--pool``, ``--budget``, ``--start``, ``--months`` and ``--risk`` together, for
+    ``bemanning plan`` and ``bemanning report`` alike: returns (pools FTE, budget NOK, start
+    month, problems), collecting every problem instead of stopping at the first, so a command
+    can add its own and report them all at once."""
+    problems: list[Problem] = []
+    parsed_pools: dict[str, float] = {}
+    budget_nok, start_month = None, None
+    try:
+        parsed_pools = parse_pools(pools)
+    except UserInputError as exc:
+        problems += exc.problems
+    try:
+        budget_nok, start_month = parse_plan_options(budget=budget, start=start, months=months,
+                                                     risk=risk)
+    except UserInputError as exc:
+        problems += exc.problems
+    return parsed_pools, budget_nok, start_month, problems

@@ -84,31 +84,20 @@ def plan(
 
     from features.errors import Problem, UserInputError
     from features.validate import read_district
-    from serving.plan_options import parse_plan_options, parse_pools
+    from serving.plan_options import collect_plan_options
     from serving.planning import PlanRequest, build_plan
     from training.registry import load_champion, load_model
 
-    problems: list[Problem] = []
-    pools: dict[str, float] = {}
-    budget_nok, start_month = None, None
-    try:
-        pools = parse_pools(pool)
-    except UserInputError as exc:
-        problems += exc.problems
-        pools = {"unparsed": 0.0}  # the --pool problems are reported; "nothing to allocate" not
-    try:
-        budget_nok, start_month = parse_plan_options(budget=budget, start=start, months=months,
-                                                     risk=risk)
-    except UserInputError as exc:
-        problems += exc.problems
-    if not pools and budget_nok is None and max_moves == 0:
+    pools, budget_nok, start_month, problems = collect_plan_options(
+        pools=pool, budget=budget, start=start, months=months, risk=risk)
+    pool_problems = any(p.file == "--pool" for p in problems)
+    if not pools and not pool_problems and budget_nok is None and max_moves == 0:
         problems.append(Problem("--pool", "give at least one --pool, a --budget or --max-moves: "
                                 "otherwise there is nothing to allocate"))
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan options", problems)
-    pools = {k: v for k, v in pools.items() if k != "unparsed"}
 
     steps = ("Reading and checking the data", "Loading the model", "Forecasting",
              "Drawing scenarios and optimising", "Writing the plan")

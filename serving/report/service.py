@@ -52,20 +52,10 @@ class ReportOptions:
         risk_given: bool,
     ) -> ReportOptions:
         """Parse and check the command-line options together (every problem at once)."""
-        from serving.plan_options import parse_plan_options, parse_pools
+        from serving.plan_options import collect_plan_options
 
-        problems: list[Problem] = []
-        parsed_pools: dict[str, float] = {}
-        budget_nok, start_month = None, None
-        try:
-            parsed_pools = parse_pools(pools)
-        except UserInputError as exc:
-            problems += exc.problems
-        try:
-            budget_nok, start_month = parse_plan_options(budget=budget, start=start,
-                                                         months=months, risk=risk)
-        except UserInputError as exc:
-            problems += exc.problems
+        parsed_pools, budget_nok, start_month, problems = collect_plan_options(
+            pools=pools, budget=budget, start=start, months=months, risk=risk)
         cost = substitute_cost_nok_per_hour
         if cost is not None and not cost > 0:
             problems.append(Problem(file="--substitute-cost-nok-per-hour",
