@@ -37,7 +37,7 @@ $bin/bemanning plan "$out/data" --pool staff=8 --pool pedagogue=4 --pool resourc
 step "8/8 Write the benefit report"
 $bin/bemanning report "$out/data" --pool staff=8 --pool pedagogue=4 --pool resource_pedagogue=5 \
   --out "$out/report.html"
-echo "Report: $out_abs/report.html"
+
 echo "MLflow: $bin/mlflow ui --backend-store-uri $MLFLOW_TRACKING_URI"
 
 if [ -t 0 ] && [ "${NO_SERVE:-0}" != 1 ]; then
