@@ -43,34 +43,49 @@ def regular_series(district: District, target: str, origin: pd.Period) -> pd.Dat
     for kid, group in rows.groupby(KINDERGARTEN_ID, sort=True):
         series = group.set_index(MONTH)[target]
         full = series.reindex(pd.period_range(series.index.min(), series.index.max(), freq="M"))
-        parts.append(pd.DataFrame({"unique_id": kid,
-                                   "ds": pd.PeriodIndex(full.index, freq="M").to_timestamp(),
-                                   "y": full.ffill().to_numpy(float)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": kid,
+                    "ds": pd.PeriodIndex(full.index, freq="M").to_timestamp(),
+                    "y": full.ffill().to_numpy(float),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def _as_forecasts(frame: pd.DataFrame, model: str, column: str, origin: pd.Period,
-                  target: str) -> pd.DataFrame:
+def _as_forecasts(
+    frame: pd.DataFrame, model: str, column: str, origin: pd.Period, target: str
+) -> pd.DataFrame:
     month = pd.PeriodIndex(pd.to_datetime(frame["ds"]), freq="M")
-    return pd.DataFrame({
-        KINDERGARTEN_ID: frame["unique_id"].to_numpy(), "origin": origin, "month": month,
-        "horizon": [(m - origin).n for m in month], "target": target, "model": model,
-        "p50": np.maximum(frame[column].to_numpy(float), 0.0),
-        "p10": frame[f"{column}-lo-80"].to_numpy(float),
-        "p90": frame[f"{column}-hi-80"].to_numpy(float),
-    })
+    return pd.DataFrame(
+        {
+            KINDERGARTEN_ID: frame["unique_id"].to_numpy(),
+            "origin": origin,
+            "month": month,
+            "horizon": [(m - origin).n for m in month],
+            "target": target,
+            "model": model,
+            "p50": np.maximum(frame[column].to_numpy(float), 0.0),
+            "p10": frame[f"{column}-lo-80"].to_numpy(float),
+            "p90": frame[f"{column}-hi-80"].to_numpy(float),
+        }
+    )
 
 
-def run_autoets(district: District, origin: pd.Period, horizon: int,
-                targets: Sequence[str]) -> pd.DataFrame:
+def run_autoets(
+    district: District, origin: pd.Period, horizon: int, targets: Sequence[str]
+) -> pd.DataFrame:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
 
     parts = []
     for target in targets:
         series = regular_series(district, target, origin)
-        model = StatsForecast(models=[AutoETS(season_length=12)], freq="MS", n_jobs=1,
-                              fallback_model=Naive())
+        model = StatsForecast(
+            models=[AutoETS(season_length=12)], freq="MS", n_jobs=1, fallback_model=Naive()
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = model.forecast(df=series, h=horizon, level=[80])
@@ -78,8 +93,9 @@ def run_autoets(district: District, origin: pd.Period, horizon: int,
     return pd.concat(parts, ignore_index=True)
 
 
-def run_mlforecast(district: District, origin: pd.Period, horizon: int,
-                   targets: Sequence[str]) -> pd.DataFrame:
+def run_mlforecast(
+    district: District, origin: pd.Period, horizon: int, targets: Sequence[str]
+) -> pd.DataFrame:
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
     from mlforecast.utils import PredictionIntervals
@@ -90,11 +106,18 @@ def run_mlforecast(district: District, origin: pd.Period, horizon: int,
         # conformal windows need 2 × h months after the lags; shorter series are left out
         long_enough = series.groupby("unique_id")["y"].transform("size") >= 2 * horizon + 13
         forecaster = MLForecast(
-            models={"lgbm": LGBMRegressor(n_estimators=100, learning_rate=0.05, num_leaves=31,
-                                          verbose=-1, n_jobs=1)},
-            freq="MS", lags=[1, 2, 12], date_features=["month"])
-        forecaster.fit(series[long_enough], prediction_intervals=PredictionIntervals(
-            n_windows=2, h=horizon))
+            models={
+                "lgbm": LGBMRegressor(
+                    n_estimators=100, learning_rate=0.05, num_leaves=31, verbose=-1, n_jobs=1
+                )
+            },
+            freq="MS",
+            lags=[1, 2, 12],
+            date_features=["month"],
+        )
+        forecaster.fit(
+            series[long_enough], prediction_intervals=PredictionIntervals(n_windows=2, h=horizon)
+        )
         out = forecaster.predict(h=horizon, level=[80])
         parts.append(_as_forecasts(out, "mlforecast", "lgbm", origin, target))
     return pd.concat(parts, ignore_index=True)
@@ -111,26 +134,41 @@ def _score(predictions: pd.DataFrame) -> pd.DataFrame:
     for (target, model), g in scored.groupby(["target", "model"]):
         error = (g["actual"] - g["p50"]).abs().sum()
         inside = (g["actual"] >= g["p10"]) & (g["actual"] <= g["p90"])
-        rows.append({"target": target, "model": model, "wape": error / g["actual"].abs().sum(),
-                     "coverage_80": inside.mean(), "n": len(g)})
+        rows.append(
+            {
+                "target": target,
+                "model": model,
+                "wape": error / g["actual"].abs().sum(),
+                "coverage_80": inside.mean(),
+                "n": len(g),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def bench_preset(preset: Any, n_origins: int, targets: Sequence[str], seed: int,
-                 end: pd.Period | None) -> None:
+def bench_preset(
+    preset: Any, n_origins: int, targets: Sequence[str], seed: int, end: pd.Period | None
+) -> None:
     from features.simulate import simulate_district
     from models.forecast import ForecastPipeline
     from training.backtest import rolling_origin_backtest
 
     district = simulate_district(preset, seed=seed, end=end).district
     n_kg = district.kindergartens.shape[0]
-    print(f"\n## preset {preset} (SIMULATED): {n_kg} kindergartens, "
-          f"{district.monthly.shape[0]:,} kindergarten-months, {n_origins} origins", flush=True)
+    print(
+        f"\n## preset {preset} (SIMULATED): {n_kg} kindergartens, "
+        f"{district.monthly.shape[0]:,} kindergarten-months, {n_origins} origins",
+        flush=True,
+    )
     span = 3 * n_origins if n_origins < 12 else 36
-    ours = rolling_origin_backtest(district, lambda: ForecastPipeline(targets=list(targets)),
-                                   n_origins=n_origins, span_months=span, baselines=False,
-                                   progress=lambda s, i, n: print(f"  ours {s} ({i}/{n})",
-                                                                  flush=True))
+    ours = rolling_origin_backtest(
+        district,
+        lambda: ForecastPipeline(targets=list(targets)),
+        n_origins=n_origins,
+        span_months=span,
+        baselines=False,
+        progress=lambda s, i, n: print(f"  ours {s} ({i}/{n})", flush=True),
+    )
     seconds = {"ours": ours.seconds["lightgbm"], "autoets": 0.0, "mlforecast": 0.0}
     parts = [ours.predictions.assign(model="ours")]
     last = district.monthly[MONTH].max()
@@ -142,18 +180,23 @@ def bench_preset(preset: Any, n_origins: int, targets: Sequence[str], seed: int,
             seconds[name] += time.perf_counter() - started
         print(f"  peers origin {origin} done", flush=True)
     actual = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].melt(
-        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual")
+        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual"
+    )
     predictions = pd.concat(parts[1:], ignore_index=True).merge(
-        actual, on=[KINDERGARTEN_ID, MONTH, "target"], how="left")
+        actual, on=[KINDERGARTEN_ID, MONTH, "target"], how="left"
+    )
     predictions = pd.concat([parts[0], predictions], ignore_index=True)
-    table = _score(predictions).pivot(index="target", columns="model",
-                                      values=["wape", "coverage_80"])
+    table = _score(predictions).pivot(
+        index="target", columns="model", values=["wape", "coverage_80"]
+    )
     print_table(table, seconds, targets)
 
 
 def print_table(table: pd.DataFrame, seconds: dict[str, float], targets: Sequence[str]) -> None:
-    header = (f"{'target':<17} {'WAPE ours':>9} {'AutoETS':>8} {'mlfcst':>8} "
-              f"{'ours/best':>9} {'goal':>5} | {'cov80 ours':>10} {'AutoETS':>8} {'mlfcst':>8}")
+    header = (
+        f"{'target':<17} {'WAPE ours':>9} {'AutoETS':>8} {'mlfcst':>8} "
+        f"{'ours/best':>9} {'goal':>5} | {'cov80 ours':>10} {'AutoETS':>8} {'mlfcst':>8}"
+    )
     print(header)
     print("-" * len(header))
     for target in targets:
@@ -164,37 +207,55 @@ def print_table(table: pd.DataFrame, seconds: dict[str, float], targets: Sequenc
         best = min(w["autoets"], w["mlforecast"])
         ratio = w["ours"] / best
         goal = ("ok" if ratio <= 0.85 else "miss") if target in GOAL_TARGETS else "—"
-        print(f"{target:<17} {w['ours']:>9.3f} {w['autoets']:>8.3f} {w['mlforecast']:>8.3f} "
-              f"{ratio:>9.2f} {goal:>5} | {c['ours']:>10.3f} {c['autoets']:>8.3f} "
-              f"{c['mlforecast']:>8.3f}")
+        print(
+            f"{target:<17} {w['ours']:>9.3f} {w['autoets']:>8.3f} {w['mlforecast']:>8.3f} "
+            f"{ratio:>9.2f} {goal:>5} | {c['ours']:>10.3f} {c['autoets']:>8.3f} "
+            f"{c['mlforecast']:>8.3f}"
+        )
     pooled: Any = table["coverage_80"].mean()
-    print(f"80 % coverage, mean over targets: ours {pooled['ours']:.3f} "
-          f"(goal 0.78–0.82), AutoETS {pooled['autoets']:.3f}, "
-          f"mlforecast {pooled['mlforecast']:.3f}")
-    print(f"fit + forecast seconds: ours {seconds['ours']:.1f}, AutoETS {seconds['autoets']:.1f}"
-          f", mlforecast {seconds['mlforecast']:.1f}; ours/mlforecast "
-          f"{seconds['ours'] / seconds['mlforecast']:.2f}, ours/AutoETS "
-          f"{seconds['ours'] / seconds['autoets']:.2f} (goal: ours/mlforecast < 1)")
+    print(
+        f"80 % coverage, mean over targets: ours {pooled['ours']:.3f} "
+        f"(goal 0.78–0.82), AutoETS {pooled['autoets']:.3f}, "
+        f"mlforecast {pooled['mlforecast']:.3f}"
+    )
+    print(
+        f"fit + forecast seconds: ours {seconds['ours']:.1f}, AutoETS {seconds['autoets']:.1f}"
+        f", mlforecast {seconds['mlforecast']:.1f}; ours/mlforecast "
+        f"{seconds['ours'] / seconds['mlforecast']:.2f}, ours/AutoETS "
+        f"{seconds['ours'] / seconds['autoets']:.2f} (goal: ours/mlforecast < 1)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", default="district,city",
-                        help="comma-separated simulation presets (district, city, nation)")
-    parser.add_argument("--origins", default="4,2",
-                        help="origins per preset, comma-separated (the last applies to the rest)")
+    parser.add_argument(
+        "--presets",
+        default="district,city",
+        help="comma-separated simulation presets (district, city, nation)",
+    )
+    parser.add_argument(
+        "--origins",
+        default="4,2",
+        help="origins per preset, comma-separated (the last applies to the rest)",
+    )
     parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated targets")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--end", default=None, help="last simulated month YYYY-MM (default: the "
-                        "simulator's)")
+    parser.add_argument(
+        "--end", default=None, help="last simulated month YYYY-MM (default: the simulator's)"
+    )
     args = parser.parse_args(argv)
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     origins = [int(o) for o in args.origins.split(",")]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     print("# Forecasting benchmark — SIMULATED data; ours = ForecastPipeline defaults")
     for i, preset in enumerate(presets):
-        bench_preset(preset, origins[min(i, len(origins) - 1)], targets, args.seed,
-                     pd.Period(args.end, freq="M") if args.end else None)
+        bench_preset(
+            preset,
+            origins[min(i, len(origins) - 1)],
+            targets,
+            args.seed,
+            pd.Period(args.end, freq="M") if args.end else None,
+        )
     return 0
 
 

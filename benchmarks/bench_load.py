@@ -66,30 +66,47 @@ def _train_champion(district: Any, tracking_uri: str) -> str:
     from training.settings import load_settings
     from training.tracking import log_training_run, register_version
 
-    pipeline = ForecastPipeline(lgbm_params={"n_estimators": 30, "num_leaves": 15},
-                                calibration_origins=2, max_rows_per_model=20_000).fit(district)
+    pipeline = ForecastPipeline(
+        lgbm_params={"n_estimators": 30, "num_leaves": 15},
+        calibration_origins=2,
+        max_rows_per_model=20_000,
+    ).fit(district)
     settings = load_settings(tracking_uri)
-    logged = log_training_run(settings, pipeline=pipeline, district=district,
-                              params={"purpose": "load benchmark"}, backtest_metrics=None,
-                              backtest_predictions=None)
+    logged = log_training_run(
+        settings,
+        pipeline=pipeline,
+        district=district,
+        params={"purpose": "load benchmark"},
+        backtest_metrics=None,
+        backtest_predictions=None,
+    )
     version = register_version(settings, logged)
     promote(version, "load benchmark", tracking_uri=tracking_uri)
     return version
 
 
-def _planner(name: str, url: str, kindergartens: list[str], rounds: int, deadline: float,
-             record: Record, seed: int) -> None:
+def _planner(
+    name: str,
+    url: str,
+    kindergartens: list[str],
+    rounds: int,
+    deadline: float,
+    record: Record,
+    seed: int,
+) -> None:
     import httpx
 
     rng = random.Random(seed)
     with httpx.Client(base_url=url, timeout=300.0) as client:
-        login = record.timed(client, "login", "POST", "/api/login",
-                             json={"name": name, "password": PASSWORD})
+        login = record.timed(
+            client, "login", "POST", "/api/login", json={"name": name, "password": PASSWORD}
+        )
         if login is None or login.status_code != 200:
             return
         client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        created = record.timed(client, "solve plan (API)", "POST", "/api/plans",
-                               json={"pools": POOLS})
+        created = record.timed(
+            client, "solve plan (API)", "POST", "/api/plans", json={"pools": POOLS}
+        )
         if created is None or created.status_code != 201:
             return
         plan = created.json()
@@ -97,34 +114,52 @@ def _planner(name: str, url: str, kindergartens: list[str], rounds: int, deadlin
             if time.monotonic() > deadline:
                 break
             record.timed(client, "overview page", "GET", "/")
-            record.timed(client, "kindergarten page", "GET",
-                         f"/kindergartens/{rng.choice(kindergartens)}")
+            record.timed(
+                client, "kindergarten page", "GET", f"/kindergartens/{rng.choice(kindergartens)}"
+            )
             record.timed(client, "plan page", "GET", f"/plans/{plan['id']}")
         line = rng.choice(plan["lines"])
-        pinned = record.timed(client, "pin line (API)", "POST",
-                              f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
-                              json={"kind": "fix", "value_fte": max(line["change_fte"], 0.0),
-                                    "comment": f"{name} knows better",
-                                    "row_version": line["row_version"]})
+        pinned = record.timed(
+            client,
+            "pin line (API)",
+            "POST",
+            f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
+            json={
+                "kind": "fix",
+                "value_fte": max(line["change_fte"], 0.0),
+                "comment": f"{name} knows better",
+                "row_version": line["row_version"],
+            },
+        )
         if pinned is None or pinned.status_code != 200:
             return
         with record.lock:
             record.pins.append((plan["id"], line["id"]))
-        resolved = record.timed(client, "re-solve (API)", "POST",
-                                f"/api/plans/{plan['id']}/resolve")
+        resolved = record.timed(
+            client, "re-solve (API)", "POST", f"/api/plans/{plan['id']}/resolve"
+        )
         if resolved is None or resolved.status_code != 201:
             return
         new = resolved.json()
         record.timed(client, "plan page", "GET", f"/plans/{new['id']}")
         first = new["lines"][0]
-        approved = record.timed(client, "approve line (API)", "POST",
-                                f"/api/plans/{new['id']}/lines/{first['id']}/approve",
-                                json={"row_version": first["row_version"]})
+        approved = record.timed(
+            client,
+            "approve line (API)",
+            "POST",
+            f"/api/plans/{new['id']}/lines/{first['id']}/approve",
+            json={"row_version": first["row_version"]},
+        )
         if approved is not None and approved.status_code == 200:
             with record.lock:
                 record.line_approvals.append((new["id"], first["id"]))
-        done = record.timed(client, "approve plan (API)", "POST",
-                            f"/api/plans/{new['id']}/approve", json={"comment": "load run"})
+        done = record.timed(
+            client,
+            "approve plan (API)",
+            "POST",
+            f"/api/plans/{new['id']}/approve",
+            json={"comment": "load run"},
+        )
         if done is not None and done.status_code == 200:
             with record.lock:
                 record.plan_approvals.append(new["id"])
@@ -142,8 +177,11 @@ def _check_nothing_lost(sessions: Any, record: Record) -> list[str]:
     missing: list[str] = []
     with sessions() as session:
         for plan_id, line_id in record.pins:
-            events = [e for e in repository.audit_events(session, plan_ids=[plan_id])
-                      if e.action.startswith("pin.") and e.entity_id == str(line_id)]
+            events = [
+                e
+                for e in repository.audit_events(session, plan_ids=[plan_id])
+                if e.action.startswith("pin.") and e.entity_id == str(line_id)
+            ]
             if len(events) != 1:
                 missing.append(f"pin on {plan_id}/{line_id}: {len(events)} audit events")
         approvals = session.query(Approval).all()
@@ -162,15 +200,27 @@ def _check_nothing_lost(sessions: Any, record: Record) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--planners", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=8,
-                        help="overview + kindergarten + plan page visits per planner")
-    parser.add_argument("--time-limit-s", type=float, default=300.0,
-                        help="planners start no new browsing round after this")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=8,
+        help="overview + kindergarten + plan page visits per planner",
+    )
+    parser.add_argument(
+        "--time-limit-s",
+        type=float,
+        default=300.0,
+        help="planners start no new browsing round after this",
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--plan-workers", type=int, default=1,
-                        help="solver processes beside the web process")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow store with a champion (default: train a small one)")
+    parser.add_argument(
+        "--plan-workers", type=int, default=1, help="solver processes beside the web process"
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow store with a champion (default: train a small one)",
+    )
     args = parser.parse_args(argv)
 
     from pydantic import SecretStr
@@ -189,29 +239,36 @@ def main(argv: list[str] | None = None) -> int:
         write_simulation(sim, folder / "data", "csv")
         district = sim.district
         name = str(district.kindergartens["district"].iloc[0])
-        print(f"district preset (SIMULATED): {len(district.kindergartens)} kindergartens in "
-              f"{name}, {len(district.monthly)} kindergarten-months "
-              f"({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"district preset (SIMULATED): {len(district.kindergartens)} kindergartens in "
+            f"{name}, {len(district.monthly)} kindergarten-months "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
         tracking_uri = args.tracking_uri or f"sqlite:///{folder / 'mlflow.db'}"
         if args.tracking_uri is None:
             t0 = time.perf_counter()
             _train_champion(district, tracking_uri)
             print(f"small champion trained and registered ({time.perf_counter() - t0:.1f} s)")
-        settings = Settings(database_url=f"sqlite:///{folder / 'app.db'}",
-                            data_path=folder / "data", tracking_uri=tracking_uri,
-                            secret_key=SecretStr(secrets.token_urlsafe(32)),
-                            plan_workers=args.plan_workers)
+        settings = Settings(
+            database_url=f"sqlite:///{folder / 'app.db'}",
+            data_path=folder / "data",
+            tracking_uri=tracking_uri,
+            secret_key=SecretStr(secrets.token_urlsafe(32)),
+            plan_workers=args.plan_workers,
+        )
         app = create_app(settings)
         hashed = hash_password(PASSWORD)
         names = [f"planner{i:02d}" for i in range(args.planners)]
         with app.state.sessions.begin() as session:
             for planner in names:
-                repository.create_user(session, name=planner, password_hash=hashed,
-                                       role="planner", district=name)
+                repository.create_user(
+                    session, name=planner, password_hash=hashed, role="planner", district=name
+                )
         last = district.monthly["month"].max()
         open_ids = district.kindergartens.loc[
-            district.kindergartens["closed"].isna()
-            | (district.kindergartens["closed"] > last), "kindergarten_id"].tolist()
+            district.kindergartens["closed"].isna() | (district.kindergartens["closed"] > last),
+            "kindergarten_id",
+        ].tolist()
         record = Record()
         with BackgroundServer(app) as url:
             import httpx
@@ -221,14 +278,19 @@ def main(argv: list[str] | None = None) -> int:
                 token = warm.post("/api/login", json={"name": names[0], "password": PASSWORD})
                 warm.headers["X-CSRF-Token"] = token.json()["csrf_token"]
                 warm.get("/")
-                print(f"cold start: first overview (forecasts computed and cached) "
-                      f"{time.perf_counter() - t0:.1f} s")
+                print(
+                    f"cold start: first overview (forecasts computed and cached) "
+                    f"{time.perf_counter() - t0:.1f} s"
+                )
                 for _ in range(50):
                     record.timed(warm, "/health (peer)", "GET", "/health")
             deadline = time.monotonic() + args.time_limit_s
-            threads = [threading.Thread(target=_planner, args=(n, url, open_ids, args.rounds,
-                                                               deadline, record, i))
-                       for i, n in enumerate(names)]
+            threads = [
+                threading.Thread(
+                    target=_planner, args=(n, url, open_ids, args.rounds, deadline, record, i)
+                )
+                for i, n in enumerate(names)
+            ]
             t0 = time.perf_counter()
             for t in threads:
                 t.start()
@@ -241,29 +303,46 @@ def main(argv: list[str] | None = None) -> int:
 
     floor = _percentile(record.latencies_s["/health (peer)"], 0.95)
     total = sum(len(v) for v in record.latencies_s.values())
-    print(f"\n{args.planners} concurrent planners, {total} requests in {wall:.1f} s "
-          f"(loopback, 2 cores shared with the load generator)")
+    print(
+        f"\n{args.planners} concurrent planners, {total} requests in {wall:.1f} s "
+        f"(loopback, 2 cores shared with the load generator)"
+    )
     rows = []
     for page, values in sorted(record.latencies_s.items()):
         p95 = _percentile(values, 0.95)
-        rows.append((page, len(values), 1000 * statistics.median(values), 1000 * p95,
-                     1000 * max(values), p95 / floor if floor else float("nan")))
+        rows.append(
+            (
+                page,
+                len(values),
+                1000 * statistics.median(values),
+                1000 * p95,
+                1000 * max(values),
+                p95 / floor if floor else float("nan"),
+            )
+        )
     print(f"{'page':<24}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'p95/health':>12}")
     for page, n, p50, p95, peak, ratio in rows:
         print(f"{page:<24}{n:>6}{p50:>10.1f}{p95:>10.1f}{peak:>10.1f}{ratio:>12.1f}")
     print(f"\nerrors: {len(record.errors)}")
     for error in record.errors[:10]:
         print(f"  {error}")
-    print(f"pins recorded: {len(record.pins)}, line approvals: {len(record.line_approvals)}, "
-          f"plan approvals: {len(record.plan_approvals)}; lost: {len(lost)}")
+    print(
+        f"pins recorded: {len(record.pins)}, line approvals: {len(record.line_approvals)}, "
+        f"plan approvals: {len(record.plan_approvals)}; lost: {len(lost)}"
+    )
     for item in lost[:10]:
         print(f"  LOST {item}")
-    goals = {page: _percentile(record.latencies_s[page], 0.95) < 0.3
-             for page in ("overview page", "plan page") if record.latencies_s.get(page)}
-    print("goal p95 < 300 ms: " + ", ".join(f"{k} {'met' if v else 'NOT met'}"
-                                           for k, v in goals.items())
-          + f"; zero errors {'met' if not record.errors else 'NOT met'}"
-          + f"; nothing lost {'met' if not lost else 'NOT met'}")
+    goals = {
+        page: _percentile(record.latencies_s[page], 0.95) < 0.3
+        for page in ("overview page", "plan page")
+        if record.latencies_s.get(page)
+    }
+    print(
+        "goal p95 < 300 ms: "
+        + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in goals.items())
+        + f"; zero errors {'met' if not record.errors else 'NOT met'}"
+        + f"; nothing lost {'met' if not lost else 'NOT met'}"
+    )
     return 0
 
 

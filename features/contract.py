@@ -35,11 +35,25 @@ QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 QUANTILE_COLUMNS = ("p05", "p10", "p25", "p50", "p75", "p90", "p95")
 
 FORECAST_COLUMNS = (
-    "kindergarten_id", "origin", "month", "horizon", "target", *QUANTILE_COLUMNS,
+    "kindergarten_id",
+    "origin",
+    "month",
+    "horizon",
+    "target",
+    *QUANTILE_COLUMNS,
 )
 PLAN_COLUMNS = (
-    "plan_id", "kindergarten_id", "period", "resource", "current_fte", "suggested_fte",
-    "change_fte", "required_fte_p50", "required_fte_p90", "shortfall_risk", "reason",
+    "plan_id",
+    "kindergarten_id",
+    "period",
+    "resource",
+    "current_fte",
+    "suggested_fte",
+    "change_fte",
+    "required_fte_p50",
+    "required_fte_p90",
+    "shortfall_risk",
+    "reason",
 )
 RESOURCES = ("staff", "pedagogue", "resource_pedagogue")
 

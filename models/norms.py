@@ -67,18 +67,25 @@ class Norm:
 
 NORMS: tuple[Norm, ...] = (
     Norm(
-        "staffing", 6.0, False,
+        "staffing",
+        6.0,
+        False,
         "Barnehageloven § 26 (bemanningsnorm): one adult per 3 children under 3 and per 6 over 3",
         pd.Period("2019-08", "M"),
     ),
     Norm(
-        "pedagogue", 18.0, True,
+        "pedagogue",
+        18.0,
+        True,
         "Forskrift om pedagogisk bemanning § 1 (before 2018-08): one per 7–9 under 3 and 14–18 "
         "over 3; lenient bound 9/18 used",
-        pd.Period("2006-01", "M"), pd.Period("2018-07", "M"),
+        pd.Period("2006-01", "M"),
+        pd.Period("2018-07", "M"),
     ),
     Norm(
-        "pedagogue", 14.0, True,
+        "pedagogue",
+        14.0,
+        True,
         "Forskrift om pedagogisk bemanning § 1 (skjerpet norm): one per 7 under 3 and 14 over 3",
         pd.Period("2018-08", "M"),
     ),

@@ -27,8 +27,9 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def plan_header_rows(plan_info: Mapping[str, Any], header: Mapping[str, Any],
-                     simulated: bool) -> list[tuple[str, Any]]:
+def plan_header_rows(
+    plan_info: Mapping[str, Any], header: Mapping[str, Any], simulated: bool
+) -> list[tuple[str, Any]]:
     """The header sheet, one (field, value) per row: who/when/what, then every parameter."""
     rows: list[tuple[str, Any]] = []
     if simulated:
@@ -40,9 +41,15 @@ def plan_header_rows(plan_info: Mapping[str, Any], header: Mapping[str, Any],
     return rows
 
 
-def plan_workbook(*, plan_info: Mapping[str, Any], header: Mapping[str, Any],
-                  lines: pd.DataFrame, summary: Sequence[Mapping[str, Any]],
-                  pins: pd.DataFrame, simulated: bool) -> bytes:
+def plan_workbook(
+    *,
+    plan_info: Mapping[str, Any],
+    header: Mapping[str, Any],
+    lines: pd.DataFrame,
+    summary: Sequence[Mapping[str, Any]],
+    pins: pd.DataFrame,
+    simulated: bool,
+) -> bytes:
     """An .xlsx: sheet ``header`` (parameters, model version, data fingerprint), ``lines``,
     ``summary`` (plan vs proportional key vs no pool) and ``pins`` (overrides with comments)."""
     from openpyxl import Workbook
@@ -57,8 +64,11 @@ def plan_workbook(*, plan_info: Mapping[str, Any], header: Mapping[str, Any],
         sheet.append([key, value])
     sheet.column_dimensions["A"].width = 34
     sheet.column_dimensions["B"].width = 60
-    for name, frame in (("lines", suppress_frame(lines)),
-                        ("summary", pd.DataFrame(list(summary))), ("pins", pins)):
+    for name, frame in (
+        ("lines", suppress_frame(lines)),
+        ("summary", pd.DataFrame(list(summary))),
+        ("pins", pins),
+    ):
         ws = book.create_sheet(name)
         if simulated:
             ws.append([SIMULATED_LABEL])

@@ -101,8 +101,9 @@ def parse_plan_options(
     problems: list[Problem] = []
     start_month: pd.Period | None = None
     if budget is not None and (not math.isfinite(budget) or budget < 0):
-        problems.append(Problem(file="--budget", rule="must be a finite amount ≥ 0 NOK",
-                                value=budget))
+        problems.append(
+            Problem(file="--budget", rule="must be a finite amount ≥ 0 NOK", value=budget)
+        )
     if start is not None:
         try:
             start_month = parse_month(start)
@@ -132,8 +133,9 @@ def collect_plan_options(
     except UserInputError as exc:
         problems += exc.problems
     try:
-        budget_nok, start_month = parse_plan_options(budget=budget, start=start, months=months,
-                                                     risk=risk)
+        budget_nok, start_month = parse_plan_options(
+            budget=budget, start=start, months=months, risk=risk
+        )
     except UserInputError as exc:
         problems += exc.problems
     return parsed_pools, budget_nok, start_month, problems

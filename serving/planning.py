@@ -25,15 +25,20 @@ PinKind = Literal["fix", "floor", "ban"]
 
 #: cost of one FTE-year per resource, NOK (settings shown with every plan: salary + social costs)
 DEFAULT_COST_PER_FTE_NOK: Mapping[str, float] = {
-    "staff": 650_000.0, "pedagogue": 780_000.0, "resource_pedagogue": 800_000.0,
+    "staff": 650_000.0,
+    "pedagogue": 780_000.0,
+    "resource_pedagogue": 800_000.0,
 }
 #: allocation steps: 0.1 FTE for staff and resource pedagogues, whole pedagogue positions
 DEFAULT_STEP_FTE: Mapping[str, float] = {
-    "staff": 0.1, "pedagogue": 1.0, "resource_pedagogue": 0.1,
+    "staff": 0.1,
+    "pedagogue": 1.0,
+    "resource_pedagogue": 0.1,
 }
 #: contracted FTE columns of the monthly table, per resource
 SUPPLY_COLUMN = {
-    "staff": "staff_fte", "pedagogue": "pedagogue_fte",
+    "staff": "staff_fte",
+    "pedagogue": "pedagogue_fte",
     "resource_pedagogue": "resource_pedagogue_fte",
 }
 REQUEST = "plan request"
@@ -64,7 +69,8 @@ class PlanRequest:
     pools: Mapping[str, float]
     budget_nok: float | None = None
     cost_per_fte_nok: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_COST_PER_FTE_NOK))
+        default_factory=lambda: dict(DEFAULT_COST_PER_FTE_NOK)
+    )
     start: pd.Period | None = None
     months: int = 12
     risk: float = 0.9
@@ -95,74 +101,151 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
     problems: list[Problem] = []
     for resource, value in request.pools.items():
         if resource not in RESOURCES:
-            problems.append(Problem(REQUEST, "unknown resource; use staff, pedagogue or "
-                                    "resource_pedagogue", column="pools", value=resource))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    "unknown resource; use staff, pedagogue or resource_pedagogue",
+                    column="pools",
+                    value=resource,
+                )
+            )
         elif not np.isfinite(value) or value < 0:
-            problems.append(Problem(REQUEST, "a pool cannot be negative",
-                                    column=f"pools.{resource}", value=value))
+            problems.append(
+                Problem(
+                    REQUEST, "a pool cannot be negative", column=f"pools.{resource}", value=value
+                )
+            )
     for resource, value in request.cost_per_fte_nok.items():
         if resource not in RESOURCES:
-            problems.append(Problem(REQUEST, "unknown resource", column="cost_per_fte_nok",
-                                    value=resource))
+            problems.append(
+                Problem(REQUEST, "unknown resource", column="cost_per_fte_nok", value=resource)
+            )
         elif not value > 0:
-            problems.append(Problem(REQUEST, "cost per FTE must be positive",
-                                    column=f"cost_per_fte_nok.{resource}", value=value))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    "cost per FTE must be positive",
+                    column=f"cost_per_fte_nok.{resource}",
+                    value=value,
+                )
+            )
     for resource, value in request.step_fte.items():
         if resource not in RESOURCES or not value > 0:
-            problems.append(Problem(REQUEST, "steps must be positive, per known resource",
-                                    column=f"step_fte.{resource}", value=value))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    "steps must be positive, per known resource",
+                    column=f"step_fte.{resource}",
+                    value=value,
+                )
+            )
     checks = [
-        (request.budget_nok is not None and request.budget_nok < 0, "budget_nok",
-         "the budget cannot be negative", request.budget_nok),
+        (
+            request.budget_nok is not None and request.budget_nok < 0,
+            "budget_nok",
+            "the budget cannot be negative",
+            request.budget_nok,
+        ),
         (request.months < 1, "months", "the plan needs at least one month", request.months),
         (not 0.0 <= request.risk < 1.0, "risk", "risk level must be in [0, 1)", request.risk),
-        (request.equity_weight < 0, "equity_weight", "equity weight cannot be negative",
-         request.equity_weight),
+        (
+            request.equity_weight < 0,
+            "equity_weight",
+            "equity weight cannot be negative",
+            request.equity_weight,
+        ),
         (request.max_moves < 0, "max_moves", "max moves cannot be negative", request.max_moves),
         (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
-        (not request.time_limit_s > 0, "time_limit_s", "the time limit must be positive",
-         request.time_limit_s),
+        (
+            not request.time_limit_s > 0,
+            "time_limit_s",
+            "the time limit must be positive",
+            request.time_limit_s,
+        ),
     ]
-    problems += [Problem(REQUEST, rule, column=col, value=val) for bad, col, rule, val in checks
-                 if bad]
+    problems += [
+        Problem(REQUEST, rule, column=col, value=val) for bad, col, rule, val in checks if bad
+    ]
     known = set(kindergarten_ids)
     seen: dict[tuple[str, str], Pin] = {}
     for i, pin in enumerate(request.pins, start=1):
         if pin.kindergarten_id not in known:
-            problems.append(Problem(REQUEST, row=i, column="pins.kindergarten_id",
-                                    rule="pin on a kindergarten not in the plan",
-                                    value=pin.kindergarten_id))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    row=i,
+                    column="pins.kindergarten_id",
+                    rule="pin on a kindergarten not in the plan",
+                    value=pin.kindergarten_id,
+                )
+            )
         if pin.resource not in RESOURCES:
-            problems.append(Problem(REQUEST, row=i, column="pins.resource", rule="unknown resource",
-                                    value=pin.resource))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    row=i,
+                    column="pins.resource",
+                    rule="unknown resource",
+                    value=pin.resource,
+                )
+            )
             continue
         if pin.kind not in ("fix", "floor", "ban"):
-            problems.append(Problem(REQUEST, row=i, column="pins.kind",
-                                    rule="use fix, floor or ban", value=pin.kind))
+            problems.append(
+                Problem(
+                    REQUEST, row=i, column="pins.kind", rule="use fix, floor or ban", value=pin.kind
+                )
+            )
             continue
         step = request.step_fte.get(pin.resource, DEFAULT_STEP_FTE[pin.resource])
         if pin.kind != "ban" and abs(pin.value_fte / step - round(pin.value_fte / step)) > 1e-6:
-            problems.append(Problem(REQUEST, row=i, column="pins.value_fte",
-                                    rule=f"not a whole number of {step:g}-FTE steps",
-                                    value=pin.value_fte))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    row=i,
+                    column="pins.value_fte",
+                    rule=f"not a whole number of {step:g}-FTE steps",
+                    value=pin.value_fte,
+                )
+            )
         if pin.kind == "floor" and pin.value_fte < 0:
-            problems.append(Problem(REQUEST, row=i, column="pins.value_fte",
-                                    rule="a floor cannot be negative", value=pin.value_fte))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    row=i,
+                    column="pins.value_fte",
+                    rule="a floor cannot be negative",
+                    value=pin.value_fte,
+                )
+            )
         key = (pin.kindergarten_id, pin.resource)
         if key in seen:
-            problems.append(Problem(REQUEST, row=i, column="pins",
-                                    rule=f"second pin on the same line as {seen[key].describe()!r}",
-                                    value=pin.describe()))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    row=i,
+                    column="pins",
+                    rule=f"second pin on the same line as {seen[key].describe()!r}",
+                    value=pin.describe(),
+                )
+            )
         seen[key] = pin
     return problems
 
 
-def _check_pins_fit(request: PlanRequest, pools: dict[str, float], known: set[str]
-                    ) -> list[Problem]:
+def _check_pins_fit(
+    request: PlanRequest, pools: dict[str, float], known: set[str]
+) -> list[Problem]:
     """Pins that together need more than a pool or the budget (naming the pins)."""
     problems: list[Problem] = []
-    extra = [p for p in request.pins if p.kind in ("fix", "floor") and p.value_fte > 0
-             and p.resource in RESOURCES and p.kindergarten_id in known]
+    extra = [
+        p
+        for p in request.pins
+        if p.kind in ("fix", "floor")
+        and p.value_fte > 0
+        and p.resource in RESOURCES
+        and p.kindergarten_id in known
+    ]
     for resource in RESOURCES:
         pinned = [p for p in extra if p.resource == resource]
         if pools[resource] < 0:
@@ -171,18 +254,28 @@ def _check_pins_fit(request: PlanRequest, pools: dict[str, float], known: set[st
         pool = pools[resource]
         if pinned and total > pool + 1e-9 and request.max_moves == 0:
             names = ", ".join(p.describe() for p in pinned)
-            problems.append(Problem(
-                REQUEST, f"pins need {total:g} FTE of {resource} but the pool holds {pool:g}: "
-                f"{names}", column=f"pools.{resource}", value=pool))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    f"pins need {total:g} FTE of {resource} but the pool holds {pool:g}: {names}",
+                    column=f"pools.{resource}",
+                    value=pool,
+                )
+            )
     if request.budget_nok is not None and extra and request.max_moves == 0:
         per_period = request.months / 12.0
         cost = sum(p.value_fte * _cost(request, p.resource) * per_period for p in extra)
         if cost > request.budget_nok + 1e-6:
             names = ", ".join(p.describe() for p in extra)
-            problems.append(Problem(
-                REQUEST, f"pins cost {cost:,.0f} NOK but the budget is "
-                f"{request.budget_nok:,.0f} NOK: {names}", column="budget_nok",
-                value=request.budget_nok))
+            problems.append(
+                Problem(
+                    REQUEST,
+                    f"pins cost {cost:,.0f} NOK but the budget is "
+                    f"{request.budget_nok:,.0f} NOK: {names}",
+                    column="budget_nok",
+                    value=request.budget_nok,
+                )
+            )
     return problems
 
 
@@ -196,10 +289,14 @@ def _latest_state(district: District) -> pd.DataFrame:
     last = monthly.groupby(KINDERGARTEN_ID, sort=True).tail(1).set_index(KINDERGARTEN_ID)
     state = pd.DataFrame(index=last.index)
     state[MONTH] = last[MONTH]
-    for column in ("children_under3", "children_over3", "vedtak_31", "vedtak_37",
-                   *SUPPLY_COLUMN.values()):
-        state[column] = (last[column].astype(float).fillna(0.0) if column in last
-                         else 0.0)
+    for column in (
+        "children_under3",
+        "children_over3",
+        "vedtak_31",
+        "vedtak_37",
+        *SUPPLY_COLUMN.values(),
+    ):
+        state[column] = last[column].astype(float).fillna(0.0) if column in last else 0.0
     for column in ("low_income_share", "minority_language_share"):
         if column in monthly:
             latest = monthly.dropna(subset=[column]).groupby(KINDERGARTEN_ID)[column].last()
@@ -209,19 +306,27 @@ def _latest_state(district: District) -> pd.DataFrame:
     return state
 
 
-def _plan_id(district: District, forecasts: pd.DataFrame, request: PlanRequest,
-             model_version: str) -> str:
+def _plan_id(
+    district: District, forecasts: pd.DataFrame, request: PlanRequest, model_version: str
+) -> str:
     digest = hashlib.sha256()
     digest.update(district.fingerprint().encode())
-    digest.update(pd.util.hash_pandas_object(forecasts.astype(str), index=False)
-                  .to_numpy().tobytes())
+    digest.update(
+        pd.util.hash_pandas_object(forecasts.astype(str), index=False).to_numpy().tobytes()
+    )
     digest.update(model_version.encode())
-    fields = {k: (sorted(v.items()) if isinstance(v, Mapping) else v)
-              for k, v in request.__dict__.items() if k != "previous_plan"}
+    fields = {
+        k: (sorted(v.items()) if isinstance(v, Mapping) else v)
+        for k, v in request.__dict__.items()
+        if k != "previous_plan"
+    }
     digest.update(repr(sorted(fields.items())).encode())
     if request.previous_plan is not None:
-        digest.update(pd.util.hash_pandas_object(request.previous_plan.astype(str), index=False)
-                      .to_numpy().tobytes())
+        digest.update(
+            pd.util.hash_pandas_object(request.previous_plan.astype(str), index=False)
+            .to_numpy()
+            .tobytes()
+        )
     return digest.hexdigest()[:12]
 
 
@@ -255,22 +360,37 @@ def build_plan(
     months = pd.period_range(start, periods=max(request.months, 1), freq="M")
     state = _latest_state(district)
     kinds = district.kindergartens.set_index(KINDERGARTEN_ID)
-    closed = (kinds["closed"] if "closed" in kinds
-              else pd.Series(pd.NaT, index=kinds.index)).reindex(state.index)
+    closed = (
+        kinds["closed"] if "closed" in kinds else pd.Series(pd.NaT, index=kinds.index)
+    ).reindex(state.index)
     closed_before = [pd.notna(c) and pd.Period(c, "M") < start for c in closed.tolist()]
-    open_ids = [k for k, gone in zip(state.index, closed_before, strict=True)
-                if k in kinds.index and not gone]
-    forecast_ids = set(forecasts[KINDERGARTEN_ID].astype(str)) if KINDERGARTEN_ID in forecasts \
-        else set()
+    open_ids = [
+        k
+        for k, gone in zip(state.index, closed_before, strict=True)
+        if k in kinds.index and not gone
+    ]
+    forecast_ids = (
+        set(forecasts[KINDERGARTEN_ID].astype(str)) if KINDERGARTEN_ID in forecasts else set()
+    )
     ids = tuple(sorted(k for k in open_ids if k in forecast_ids))
-    warnings = [f"no forecast for {k}: left out of the plan" for k in open_ids
-                if k not in forecast_ids]
+    warnings = [
+        f"no forecast for {k}: left out of the plan" for k in open_ids if k not in forecast_ids
+    ]
     problems = _check_request(request, ids)
     if not ids:
-        problems.append(Problem("forecasts", "no kindergarten open at the start has a forecast",
-                                column=KINDERGARTEN_ID))
-    pools = {r: float(request.pools[r]) if r in request.pools
-             else (np.inf if request.budget_nok is not None else 0.0) for r in RESOURCES}
+        problems.append(
+            Problem(
+                "forecasts",
+                "no kindergarten open at the start has a forecast",
+                column=KINDERGARTEN_ID,
+            )
+        )
+    pools = {
+        r: float(request.pools[r])
+        if r in request.pools
+        else (np.inf if request.budget_nok is not None else 0.0)
+        for r in RESOURCES
+    }
     problems += _check_pins_fit(request, pools, set(ids))
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan request", problems)
@@ -278,26 +398,40 @@ def build_plan(
     state = state.loc[list(ids)]
     current = state[[SUPPLY_COLUMN[r] for r in RESOURCES]].to_numpy(float)
     too_much = [
-        Problem(REQUEST, f"the pin takes away more {p.resource} FTE than the kindergarten has "
-                f"({current[ids.index(p.kindergarten_id), RESOURCES.index(p.resource)]:g})",
-                row=i, column="pins.value_fte", value=p.value_fte)
+        Problem(
+            REQUEST,
+            f"the pin takes away more {p.resource} FTE than the kindergarten has "
+            f"({current[ids.index(p.kindergarten_id), RESOURCES.index(p.resource)]:g})",
+            row=i,
+            column="pins.value_fte",
+            value=p.value_fte,
+        )
         for i, p in enumerate(request.pins, start=1)
-        if p.kind == "fix" and p.value_fte < 0
+        if p.kind == "fix"
+        and p.value_fte < 0
         and -p.value_fte > current[ids.index(p.kindergarten_id), RESOURCES.index(p.resource)]
     ]
     if too_much:
         raise UserInputError(f"{len(too_much)} problem(s) with the plan request", too_much)
     needs = simulate_needs(
-        forecasts, kindergarten_ids=ids, months=months, current_fte=current,
-        pit_history=pit_history, n_scenarios=request.n_scenarios, seed=request.seed,
+        forecasts,
+        kindergarten_ids=ids,
+        months=months,
+        current_fte=current,
+        pit_history=pit_history,
+        n_scenarios=request.n_scenarios,
+        seed=request.seed,
         settings=request.norm_settings,
     )
     warnings += needs.warnings
     steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
     settings = AllocationSettings(step_fte=tuple(steps.tolist()), risk=request.risk)
     weights = settings.weights
-    equity = equity_weights(state["low_income_share"].to_numpy(),
-                            state["minority_language_share"].to_numpy(), request.equity_weight)
+    equity = equity_weights(
+        state["low_income_share"].to_numpy(),
+        state["minority_language_share"].to_numpy(),
+        request.equity_weight,
+    )
     index = {k: i for i, k in enumerate(ids)}
     options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
     problem, solution = optimise(
@@ -308,29 +442,48 @@ def build_plan(
         settings=settings,
         budget_nok=request.budget_nok,
         max_moves=request.max_moves,
-        pins=tuple(PinIndex(index[p.kindergarten_id], RESOURCES.index(p.resource), p.kind,
-                            p.value_fte, p.describe()) for p in request.pins),
+        pins=tuple(
+            PinIndex(
+                index[p.kindergarten_id],
+                RESOURCES.index(p.resource),
+                p.kind,
+                p.value_fte,
+                p.describe(),
+            )
+            for p in request.pins
+        ),
         previous_change_fte=_previous_change(request.previous_plan, index),
         options=options,
     )
     gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
-        within = (f"within {gap:.2%} of optimal" if gap is not None
-                  else "no bound on how far from optimal yet")
-        warnings.append(f"the solver stopped at its {request.time_limit_s:g} s time limit: "
-                        f"best plan found, {within}")
+        within = (
+            f"within {gap:.2%} of optimal"
+            if gap is not None
+            else "no bound on how far from optimal yet"
+        )
+        warnings.append(
+            f"the solver stopped at its {request.time_limit_s:g} s time limit: "
+            f"best plan found, {within}"
+        )
     for name, amount in solution.violations.items():
-        warnings.append(f"the request is infeasible: {name} exceeded by {amount:g} "
-                        "(the nearest plan is shown)")
+        warnings.append(
+            f"the request is infeasible: {name} exceeded by {amount:g} (the nearest plan is shown)"
+        )
 
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
 
-    proportional_pools = np.where(np.isfinite(problem.pools_fte), problem.pools_fte,
-                                  np.maximum(solution.change_fte.sum(axis=0), 0.0))
+    proportional_pools = np.where(
+        np.isfinite(problem.pools_fte),
+        problem.pools_fte,
+        np.maximum(solution.change_fte.sum(axis=0), 0.0),
+    )
     proportional = proportional_allocation(
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=proportional_pools, step_fte=steps, resources=RESOURCES,
+        pools_fte=proportional_pools,
+        step_fte=steps,
+        resources=RESOURCES,
     )
     plan_id = _plan_id(district, forecasts, request, model_version)
     pool_values = pool_marginal_values(problem, solution, options)
@@ -372,21 +525,33 @@ def build_plan(
     return PlanResult(plan_id, header, lines, summary, district.simulated)
 
 
-def _previous_change(previous_plan: pd.DataFrame | None, index: dict[str, int]
-                     ) -> np.ndarray | None:
+def _previous_change(
+    previous_plan: pd.DataFrame | None, index: dict[str, int]
+) -> np.ndarray | None:
     """A previous plan's change per line (K, R); lines of unknown kindergartens are ignored
     (a kindergarten may have closed since)."""
     if previous_plan is None or previous_plan.empty:
         return None
     change = np.zeros((len(index), len(RESOURCES)))
     values = previous_plan["change_fte"].to_numpy(float)
-    for i, (kid, resource) in enumerate(zip(previous_plan["kindergarten_id"].astype(str),
-                                            previous_plan["resource"].astype(str), strict=True)):
+    for i, (kid, resource) in enumerate(
+        zip(
+            previous_plan["kindergarten_id"].astype(str),
+            previous_plan["resource"].astype(str),
+            strict=True,
+        )
+    ):
         k = index.get(kid)
         if k is not None and resource in RESOURCES:
             change[k, RESOURCES.index(resource)] = values[i]
     return change
 
 
-__all__ = ["DEFAULT_COST_PER_FTE_NOK", "DEFAULT_STEP_FTE", "Pin", "PlanRequest", "PlanResult",
-           "build_plan"]
+__all__ = [
+    "DEFAULT_COST_PER_FTE_NOK",
+    "DEFAULT_STEP_FTE",
+    "Pin",
+    "PlanRequest",
+    "PlanResult",
+    "build_plan",
+]

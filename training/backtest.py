@@ -39,20 +39,23 @@ class BacktestResult:
         return summary_table(self.metrics)
 
 
-def backtest_origins(last_month: pd.Period, *, n_origins: int, span_months: int,
-                     min_gap: int = 1) -> list[pd.Period]:
+def backtest_origins(
+    last_month: pd.Period, *, n_origins: int, span_months: int, min_gap: int = 1
+) -> list[pd.Period]:
     """``n_origins`` origins evenly spaced over (last − span, last − min_gap], oldest first."""
     if n_origins < 1 or span_months < n_origins:
         raise ValueError(f"need 1 ≤ n_origins ≤ span_months, got {n_origins}, {span_months}")
     step = span_months / n_origins
-    offsets = sorted({max(min_gap, round(span_months - i * step)) for i in range(n_origins)},
-                     reverse=True)
+    offsets = sorted(
+        {max(min_gap, round(span_months - i * step)) for i in range(n_origins)}, reverse=True
+    )
     return [last_month - int(o) for o in offsets]
 
 
 def _actuals(district: District, targets: Sequence[str]) -> pd.DataFrame:
     long = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].melt(
-        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual")
+        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual"
+    )
     return long.dropna(subset=["actual"])
 
 
@@ -95,14 +98,15 @@ def rolling_origin_backtest(
                 out = model.fit(known).predict(known, horizon=horizon, origin=origin)
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
                 parts.append(out.assign(model=name))
-        for part in parts[-(1 + len(BASELINES) * baselines):]:
+        for part in parts[-(1 + len(BASELINES) * baselines) :]:
             part["mase_scale"] = part["target"].map(scales)
         if progress is not None:
             progress(f"origin {origin}", i + 1, len(origins))
     predictions = pd.concat(parts, ignore_index=True)
     used_targets = sorted(predictions["target"].unique())
-    predictions = predictions.merge(_actuals(district, used_targets),
-                                    on=[KINDERGARTEN_ID, MONTH, "target"], how="left")
+    predictions = predictions.merge(
+        _actuals(district, used_targets), on=[KINDERGARTEN_ID, MONTH, "target"], how="left"
+    )
     columns = [*FORECAST_COLUMNS, "actual", "model", "mase_scale"]
     predictions = predictions[columns]
     return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)

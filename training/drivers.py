@@ -30,13 +30,19 @@ def overall_importance(contributions: pd.DataFrame, *, top: int = 15) -> pd.Data
     totals["mean_abs_contribution"] = totals["total"] / totals["target"].map(rows_per_target)
     totals["share"] = totals["total"] / totals.groupby("target")["total"].transform("sum")
     ranked = totals.sort_values(["target", "mean_abs_contribution"], ascending=[True, False])
-    return ranked.groupby("target").head(top)[
-        ["target", "feature", "mean_abs_contribution", "share", "n"]
-    ].reset_index(drop=True)
+    return (
+        ranked.groupby("target")
+        .head(top)[["target", "feature", "mean_abs_contribution", "share", "n"]]
+        .reset_index(drop=True)
+    )
 
 
 def kindergarten_drivers(
-    contributions: pd.DataFrame, kindergarten_id: str, *, target: str, horizon: int,
+    contributions: pd.DataFrame,
+    kindergarten_id: str,
+    *,
+    target: str,
+    horizon: int,
     top: int = 10,
 ) -> pd.DataFrame:
     """The ``top`` drivers of one kindergarten's forecast of ``target`` at ``horizon``: feature,

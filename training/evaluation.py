@@ -119,9 +119,7 @@ def error_by_segment(
     rows = []
     for key, group in scored.groupby(keys, observed=True, sort=True):
         inside = (group["actual"] >= group[low]) & (group["actual"] <= group[high])
-        rows.append(
-            (*key, wape(group["actual"], group["p50"]), float(inside.mean()), len(group))
-        )
+        rows.append((*key, wape(group["actual"], group["p50"]), float(inside.mean()), len(group)))
     return pd.DataFrame(rows, columns=[*keys, "wape", "coverage_80", "n"])
 
 

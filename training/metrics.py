@@ -16,10 +16,23 @@ import pandas as pd
 
 from features.contract import MONTH, QUANTILE_COLUMNS, QUANTILES, District
 
-METRIC_COLUMNS = ("target", "horizon", "model", "wape", "mase", "pinball", "coverage_50",
-                  "coverage_80", "coverage_90", "n")
-INTERVALS = {"coverage_50": ("p25", "p75"), "coverage_80": ("p10", "p90"),
-             "coverage_90": ("p05", "p95")}
+METRIC_COLUMNS = (
+    "target",
+    "horizon",
+    "model",
+    "wape",
+    "mase",
+    "pinball",
+    "coverage_50",
+    "coverage_80",
+    "coverage_90",
+    "n",
+)
+INTERVALS = {
+    "coverage_50": ("p25", "p75"),
+    "coverage_80": ("p10", "p90"),
+    "coverage_90": ("p05", "p95"),
+}
 
 
 def wape(actual: np.ndarray, point: np.ndarray) -> float:
@@ -27,8 +40,9 @@ def wape(actual: np.ndarray, point: np.ndarray) -> float:
     return float(np.abs(actual - point).sum() / denominator) if denominator > 0 else np.nan
 
 
-def pinball_loss(actual: np.ndarray, quantile_predictions: np.ndarray,
-                 quantiles: tuple[float, ...] = QUANTILES) -> float:
+def pinball_loss(
+    actual: np.ndarray, quantile_predictions: np.ndarray, quantiles: tuple[float, ...] = QUANTILES
+) -> float:
     """Mean over quantiles and rows of max(q·(y − ŷ_q), (q − 1)·(y − ŷ_q))."""
     diff = actual[:, None] - quantile_predictions
     q = np.asarray(quantiles)[None, :]
@@ -62,7 +76,9 @@ def forecast_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
         y = group["actual"].to_numpy(float)
         p50 = group["p50"].to_numpy(float)
         row = {
-            "target": target, "horizon": int(str(horizon)), "model": model,
+            "target": target,
+            "horizon": int(str(horizon)),
+            "model": model,
             "wape": wape(y, p50),
             "mase": float(np.nanmean(np.abs(y - p50) / group["mase_scale"].to_numpy(float))),
             "pinball": pinball_loss(y, group[list(QUANTILE_COLUMNS)].to_numpy(float)),

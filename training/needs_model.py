@@ -72,8 +72,11 @@ class ModelMetadata:
         """The metadata of a model fitted on ``district``: columns that hold any value."""
         monthly = [c for c in district.monthly.columns if district.monthly[c].notna().any()]
         # A column in both tables (e.g. ``simulated``) travels in the flat input as the monthly one.
-        attributes = [c for c in district.kindergartens.columns
-                      if c == KINDERGARTEN_ID or c not in district.monthly.columns]
+        attributes = [
+            c
+            for c in district.kindergartens.columns
+            if c == KINDERGARTEN_ID or c not in district.monthly.columns
+        ]
         return cls(
             fingerprint=district.fingerprint(),
             simulated=district.simulated,

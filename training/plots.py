@@ -17,9 +17,12 @@ from features.contract import KINDERGARTEN_ID, MONTH, SIMULATED_LABEL, District
 #: Central intervals drawn as bands, widest first: (lower, upper, nominal coverage).
 BANDS = (("p05", "p95", 0.90), ("p10", "p90", 0.80), ("p25", "p75", 0.50))
 TARGET_LABELS = {
-    "children_under3": "children under 3", "children_over3": "children 3 and over",
-    "vedtak_31": "§ 31 decisions", "vedtak_37": "§ 37 decisions",
-    "sick_leave_rate": "sick-leave rate (share of hours)", "staff_leavers": "staff leavers",
+    "children_under3": "children under 3",
+    "children_over3": "children 3 and over",
+    "vedtak_31": "§ 31 decisions",
+    "vedtak_37": "§ 37 decisions",
+    "sick_leave_rate": "sick-leave rate (share of hours)",
+    "staff_leavers": "staff leavers",
 }
 
 
@@ -38,18 +41,28 @@ def _title(text: str, simulated: bool) -> str:
 
 def sample_kindergartens(forecasts: pd.DataFrame, n: int, *, target: str) -> list[str]:
     """``n`` kindergartens spread over the size range of ``target`` (smallest, median, largest…)."""
-    sizes = (forecasts[forecasts["target"] == target].groupby(KINDERGARTEN_ID)["p50"].mean()
-             .sort_values())
+    sizes = (
+        forecasts[forecasts["target"] == target]
+        .groupby(KINDERGARTEN_ID)["p50"]
+        .mean()
+        .sort_values()
+    )
     if sizes.empty:
         return []
     picks = np.unique(np.linspace(0, len(sizes) - 1, min(n, len(sizes))).round().astype(int))
     return [str(sizes.index[i]) for i in picks]
 
 
-def fan_charts(district: District, forecasts: pd.DataFrame, folder: Path, *,
-               targets: Sequence[str] = ("children_under3", "children_over3", "vedtak_31"),
-               kindergarten_ids: Sequence[str] | None = None, n_kindergartens: int = 3,
-               history_months: int = 36) -> list[Path]:
+def fan_charts(
+    district: District,
+    forecasts: pd.DataFrame,
+    folder: Path,
+    *,
+    targets: Sequence[str] = ("children_under3", "children_over3", "vedtak_31"),
+    kindergarten_ids: Sequence[str] | None = None,
+    n_kindergartens: int = 3,
+    history_months: int = 36,
+) -> list[Path]:
     """One PNG per target: a panel per kindergarten with its history, the p50 and the 50/80/90 %
     bands of ``forecasts`` (one origin, FORECAST_COLUMNS) and, where known, what happened."""
     plt = _pyplot()
@@ -60,33 +73,57 @@ def fan_charts(district: District, forecasts: pd.DataFrame, folder: Path, *,
         rows = forecasts[forecasts["target"] == target]
         if rows.empty or target not in monthly.columns:
             continue
-        ids = list(kindergarten_ids) if kindergarten_ids else sample_kindergartens(
-            rows, n_kindergartens, target=target)
+        ids = (
+            list(kindergarten_ids)
+            if kindergarten_ids
+            else sample_kindergartens(rows, n_kindergartens, target=target)
+        )
         origin = rows["origin"].max()
-        fig, axes = plt.subplots(len(ids), 1, figsize=(8, 2.6 * len(ids)), squeeze=False,
-                                 sharex=True)
+        fig, axes = plt.subplots(
+            len(ids), 1, figsize=(8, 2.6 * len(ids)), squeeze=False, sharex=True
+        )
         for ax, kid in zip(axes[:, 0], ids, strict=True):
             fan = rows[(rows[KINDERGARTEN_ID] == kid) & (rows["origin"] == origin)].sort_values(
-                "month")
-            history = monthly[(monthly[KINDERGARTEN_ID] == kid)
-                              & (monthly[MONTH] > origin - history_months)].sort_values(MONTH)
+                "month"
+            )
+            history = monthly[
+                (monthly[KINDERGARTEN_ID] == kid) & (monthly[MONTH] > origin - history_months)
+            ].sort_values(MONTH)
             x_hist = history[MONTH].dt.to_timestamp()
             seen = history[MONTH] <= origin
-            ax.plot(x_hist[seen], history.loc[seen, target], color="black", lw=1.2,
-                    label="observed")
+            ax.plot(
+                x_hist[seen], history.loc[seen, target], color="black", lw=1.2, label="observed"
+            )
             if (~seen).any():
-                ax.plot(x_hist[~seen], history.loc[~seen, target], color="black", lw=1,
-                        ls=":", label="what happened")
+                ax.plot(
+                    x_hist[~seen],
+                    history.loc[~seen, target],
+                    color="black",
+                    lw=1,
+                    ls=":",
+                    label="what happened",
+                )
             x = fan["month"].dt.to_timestamp()
             for (lo, hi, nominal), alpha in zip(BANDS, (0.15, 0.25, 0.4), strict=True):
-                ax.fill_between(x, fan[lo], fan[hi], color="tab:blue", alpha=alpha, lw=0,
-                                label=f"{nominal:.0%} interval")
+                ax.fill_between(
+                    x,
+                    fan[lo],
+                    fan[hi],
+                    color="tab:blue",
+                    alpha=alpha,
+                    lw=0,
+                    label=f"{nominal:.0%} interval",
+                )
             ax.plot(x, fan["p50"], color="tab:blue", lw=1.5, label="median forecast")
             ax.set_ylabel(TARGET_LABELS.get(target, target))
             ax.set_title(str(kid), fontsize=9, loc="left")
         axes[0, 0].legend(fontsize=7, loc="upper left", ncol=3)
-        fig.suptitle(_title(f"{TARGET_LABELS.get(target, target)}: forecasts from {origin}",
-                            district.simulated), fontsize=10)
+        fig.suptitle(
+            _title(
+                f"{TARGET_LABELS.get(target, target)}: forecasts from {origin}", district.simulated
+            ),
+            fontsize=10,
+        )
         fig.tight_layout()
         path = folder / f"fan_{target}.png"
         fig.savefig(path, dpi=110)
@@ -95,8 +132,9 @@ def fan_charts(district: District, forecasts: pd.DataFrame, folder: Path, *,
     return paths
 
 
-def calibration_curve(predictions: pd.DataFrame, path: Path, *, simulated: bool,
-                      models: Sequence[str] | None = None) -> Path:
+def calibration_curve(
+    predictions: pd.DataFrame, path: Path, *, simulated: bool, models: Sequence[str] | None = None
+) -> Path:
     """Observed vs nominal coverage of the 50/80/90 % intervals per model, pooled over targets
     and horizons (a calibrated model lies on the diagonal)."""
     plt = _pyplot()
@@ -109,8 +147,9 @@ def calibration_curve(predictions: pd.DataFrame, path: Path, *, simulated: bool,
         for lo, hi, level in sorted(BANDS, key=lambda b: b[2]):
             y = rows["actual"].to_numpy(float)
             nominal.append(level)
-            observed.append(float(np.mean((y >= rows[lo].to_numpy(float))
-                                          & (y <= rows[hi].to_numpy(float)))))
+            observed.append(
+                float(np.mean((y >= rows[lo].to_numpy(float)) & (y <= rows[hi].to_numpy(float))))
+            )
         ax.plot(nominal, observed, marker="o", label=str(model))
     ax.set_xlabel("nominal coverage")
     ax.set_ylabel("observed coverage (backtest)")
@@ -125,8 +164,9 @@ def calibration_curve(predictions: pd.DataFrame, path: Path, *, simulated: bool,
     return path
 
 
-def write_backtest_plots(backtest: Any, district: District, folder: Path,
-                         *, model: str = "lightgbm") -> dict[str, Path]:
+def write_backtest_plots(
+    backtest: Any, district: District, folder: Path, *, model: str = "lightgbm"
+) -> dict[str, Path]:
     """Fan charts from the backtest's latest origin with a full horizon (so what happened is
     drawn beside the forecast) and the calibration curve; {name: path}."""
     predictions = backtest.predictions
@@ -139,5 +179,6 @@ def write_backtest_plots(backtest: Any, district: District, folder: Path,
         for path in fan_charts(district, chosen, folder):
             plots[path.stem] = path
     plots["calibration_curve"] = calibration_curve(
-        predictions, folder / "calibration_curve.png", simulated=district.simulated)
+        predictions, folder / "calibration_curve.png", simulated=district.simulated
+    )
     return plots

@@ -47,8 +47,10 @@ class BacktestScore:
         return (self.wape + self.scaled_pinball) / 2
 
     def describe(self) -> str:
-        return (f"loss {self.loss:.4f} (WAPE {self.wape:.4f}, scaled pinball "
-                f"{self.scaled_pinball:.4f}, {self.n_rows} forecasts)")
+        return (
+            f"loss {self.loss:.4f} (WAPE {self.wape:.4f}, scaled pinball "
+            f"{self.scaled_pinball:.4f}, {self.n_rows} forecasts)"
+        )
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,26 @@ def backtest_score(
         actual = group["actual"].to_numpy(dtype=float)
         volume = max(float(np.abs(actual).sum()), 1e-9)
         wape = float(np.abs(actual - group["p50"].to_numpy(dtype=float)).sum()) / volume
-        pinball = float(np.mean([
-            _pinball(actual, group[column].to_numpy(dtype=float), q).sum()
-            for column, q in zip(QUANTILE_COLUMNS, QUANTILES, strict=True)
-        ])) / volume
+        pinball = (
+            float(
+                np.mean(
+                    [
+                        _pinball(actual, group[column].to_numpy(dtype=float), q).sum()
+                        for column, q in zip(QUANTILE_COLUMNS, QUANTILES, strict=True)
+                    ]
+                )
+            )
+            / volume
+        )
         wapes.append(wape)
         pinballs.append(pinball)
         per_target[str(target)] = (wape + pinball) / 2
-    return BacktestScore(wape=float(np.mean(wapes)), scaled_pinball=float(np.mean(pinballs)),
-                         per_target=per_target, n_rows=len(rows))
+    return BacktestScore(
+        wape=float(np.mean(wapes)),
+        scaled_pinball=float(np.mean(pinballs)),
+        per_target=per_target,
+        n_rows=len(rows),
+    )
 
 
 def _pinball(actual: np.ndarray, predicted: np.ndarray, quantile: float) -> np.ndarray:
@@ -105,8 +118,9 @@ def common_rows(
         for column in ("origin", MONTH):
             frame[column] = frame[column].astype(str)
         frames.append(frame)
-    keys = frames[0][list(ROW_KEY)].merge(frames[1][list(ROW_KEY)].drop_duplicates(),
-                                          on=list(ROW_KEY))
+    keys = frames[0][list(ROW_KEY)].merge(
+        frames[1][list(ROW_KEY)].drop_duplicates(), on=list(ROW_KEY)
+    )
     return tuple(  # type: ignore[return-value]
         f.merge(keys.drop_duplicates(), on=list(ROW_KEY)) for f in frames
     )
@@ -125,26 +139,38 @@ def decide_promotion(
     if champion is None or champion_version is None:
         score = backtest_score(challenger)
         return PromotionDecision(
-            True, f"version {challenger_version} is the first model: it becomes champion "
-                  f"(backtest {score.describe()})", score, None)
+            True,
+            f"version {challenger_version} is the first model: it becomes champion "
+            f"(backtest {score.describe()})",
+            score,
+            None,
+        )
     ours, theirs = common_rows(challenger, champion)
     try:
         ours_score, theirs_score = backtest_score(ours), backtest_score(theirs)
     except ValueError:
         return PromotionDecision(
-            False, f"version {challenger_version} stays challenger: its backtest shares no "
-                   f"forecasts with champion version {champion_version}'s, so they cannot be "
-                   "compared (promote it by hand with `bemanning promote` if intended)")
+            False,
+            f"version {challenger_version} stays challenger: its backtest shares no "
+            f"forecasts with champion version {champion_version}'s, so they cannot be "
+            "compared (promote it by hand with `bemanning promote` if intended)",
+        )
     threshold = theirs_score.loss * (1 - min_improvement)
     if ours_score.loss < threshold:
         change = 1 - ours_score.loss / theirs_score.loss
         return PromotionDecision(
-            True, f"version {challenger_version} beats champion version {champion_version} on "
-                  f"the same backtest: {ours_score.describe()} against "
-                  f"{theirs_score.describe()}, {change:.1%} lower loss",
-            ours_score, theirs_score)
+            True,
+            f"version {challenger_version} beats champion version {champion_version} on "
+            f"the same backtest: {ours_score.describe()} against "
+            f"{theirs_score.describe()}, {change:.1%} lower loss",
+            ours_score,
+            theirs_score,
+        )
     return PromotionDecision(
-        False, f"version {challenger_version} stays challenger: champion version "
-               f"{champion_version} is as good or better on the same backtest "
-               f"({theirs_score.describe()} against the challenger's {ours_score.describe()})",
-        ours_score, theirs_score)
+        False,
+        f"version {challenger_version} stays challenger: champion version "
+        f"{champion_version} is as good or better on the same backtest "
+        f"({theirs_score.describe()} against the challenger's {ours_score.describe()})",
+        ours_score,
+        theirs_score,
+    )

@@ -133,8 +133,13 @@ def promote(
         known = _known_versions(client, name)
         raise UserInputError(
             f"no version {version} of {name}",
-            [Problem(file="VERSION", rule=f"must be one of: {known or 'none registered yet'}",
-                     value=version)],
+            [
+                Problem(
+                    file="VERSION",
+                    rule=f"must be one of: {known or 'none registered yet'}",
+                    value=version,
+                )
+            ],
         ) from None
     previous = _alias_version(client, name, CHAMPION_ALIAS)
     client.set_registered_model_alias(name, CHAMPION_ALIAS, version)

@@ -42,18 +42,28 @@ class Champion:
     trained_here: bool
 
 
-def notebook_simulation(seed: int = 11, *, n_kindergartens: int = NOTEBOOK_KINDERGARTENS,
-                        start: pd.Period = NOTEBOOK_START, end: pd.Period = NOTEBOOK_END) -> Any:
+def notebook_simulation(
+    seed: int = 11,
+    *,
+    n_kindergartens: int = NOTEBOOK_KINDERGARTENS,
+    start: pd.Period = NOTEBOOK_START,
+    end: pd.Period = NOTEBOOK_END,
+) -> Any:
     """A small SIMULATED district (``features.simulate.Simulation``: ``.district``, ``.truth``)."""
     from features.simulate import simulate_district
 
-    return simulate_district("district", seed=seed, n_kindergartens=n_kindergartens,
-                             start=start, end=end)
+    return simulate_district(
+        "district", seed=seed, n_kindergartens=n_kindergartens, start=start, end=end
+    )
 
 
-def ensure_champion(district: District, *, tracking_uri: str | None = None,
-                    n_origins: int = NOTEBOOK_BACKTEST_ORIGINS,
-                    train_into: str | None = None) -> Champion:
+def ensure_champion(
+    district: District,
+    *,
+    tracking_uri: str | None = None,
+    n_origins: int = NOTEBOOK_BACKTEST_ORIGINS,
+    train_into: str | None = None,
+) -> Champion:
     """The champion at ``tracking_uri`` (default: the environment's), or — when there is none —
     one trained on ``district`` and registered in ``train_into`` (default: a fresh temporary
     MLflow store, so a notebook never writes into a shared registry by accident)."""
@@ -70,8 +80,13 @@ def ensure_champion(district: District, *, tracking_uri: str | None = None,
         folder = Path(tempfile.mkdtemp(prefix="bemanning-notebook-mlflow-"))
         train_into = f"sqlite:///{folder / 'mlflow.db'}"
     local = settings.model_copy(update={"tracking_uri": train_into})
-    train_and_register(district, local, pipeline_params=NOTEBOOK_PIPELINE_PARAMS,
-                       n_origins=n_origins, span_months=max(n_origins, 12))
+    train_and_register(
+        district,
+        local,
+        pipeline_params=NOTEBOOK_PIPELINE_PARAMS,
+        n_origins=n_origins,
+        span_months=max(n_origins, 12),
+    )
     return Champion(load_champion(local.tracking_uri), local.tracking_uri, True)
 
 
@@ -81,6 +96,10 @@ def hide_last_months(district: District, months: int = 12) -> tuple[District, pd
     cut = district.last_month - months + 1
     seen = district.monthly[district.monthly["month"] < cut].reset_index(drop=True)
     hidden = district.monthly[district.monthly["month"] >= cut].reset_index(drop=True)
-    return District(kindergartens=district.kindergartens, monthly=seen,
-                    population=district.population, simulated=district.simulated,
-                    source=district.source), hidden
+    return District(
+        kindergartens=district.kindergartens,
+        monthly=seen,
+        population=district.population,
+        simulated=district.simulated,
+        source=district.source,
+    ), hidden

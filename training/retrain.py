@@ -47,20 +47,35 @@ def feature_importance_table(pipeline: Any) -> pd.DataFrame:
             gains = booster.feature_importance(importance_type="gain")
             total = float(gains.sum()) or 1.0
             for name, gain in zip(booster.feature_name(), gains, strict=True):
-                rows.append({"target": target, "horizon": int(horizon), "feature": name,
-                             "gain": float(gain), "share": float(gain) / total})
+                rows.append(
+                    {
+                        "target": target,
+                        "horizon": int(horizon),
+                        "feature": name,
+                        "gain": float(gain),
+                        "share": float(gain) / total,
+                    }
+                )
     table = pd.DataFrame(rows, columns=["target", "horizon", "feature", "gain", "share"])
-    return table.sort_values(["target", "horizon", "gain"], ascending=[True, True, False],
-                             ignore_index=True)
+    return table.sort_values(
+        ["target", "horizon", "gain"], ascending=[True, True, False], ignore_index=True
+    )
 
 
-def run_backtest(district: District, make_pipeline: Callable[[], Any], *, n_origins: int,
-                 span_months: int = DEFAULT_SPAN_MONTHS, progress: Progress | None = None) -> Any:
+def run_backtest(
+    district: District,
+    make_pipeline: Callable[[], Any],
+    *,
+    n_origins: int,
+    span_months: int = DEFAULT_SPAN_MONTHS,
+    progress: Progress | None = None,
+) -> Any:
     """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings."""
     from training.backtest import rolling_origin_backtest
 
-    return rolling_origin_backtest(district, make_pipeline, n_origins=n_origins,
-                                   span_months=span_months, progress=progress)
+    return rolling_origin_backtest(
+        district, make_pipeline, n_origins=n_origins, span_months=span_months, progress=progress
+    )
 
 
 def train_and_register(
@@ -92,20 +107,29 @@ def train_and_register(
     def make_pipeline() -> ForecastPipeline:
         return ForecastPipeline(**dict(pipeline_params))
 
-    backtest = run_backtest(district, make_pipeline, n_origins=n_origins,
-                            span_months=span_months, progress=progress)
+    backtest = run_backtest(
+        district, make_pipeline, n_origins=n_origins, span_months=span_months, progress=progress
+    )
     pipeline = make_pipeline().fit(district, progress=progress)
     fingerprint = district.fingerprint()
-    params = {**{k: v for k, v in pipeline.get_params().items() if k != "lgbm_params"},
-              **{f"lgbm.{k}": v for k, v in (pipeline_params.get("lgbm_params") or {}).items()},
-              "backtest.origins": n_origins, "backtest.span_months": span_months,
-              **(run_params or {})}
+    params = {
+        **{k: v for k, v in pipeline.get_params().items() if k != "lgbm_params"},
+        **{f"lgbm.{k}": v for k, v in (pipeline_params.get("lgbm_params") or {}).items()},
+        "backtest.origins": n_origins,
+        "backtest.span_months": span_months,
+        **(run_params or {}),
+    }
     with tempfile.TemporaryDirectory(prefix="bemanning-plots-") as tmp:
         plots = write_backtest_plots(backtest, district, Path(tmp))
         logged = log_training_run(
-            settings, pipeline=pipeline, district=district, params=params,
-            backtest_metrics=backtest.metrics, backtest_predictions=backtest.predictions,
-            feature_importances=feature_importance_table(pipeline), plots=plots,
+            settings,
+            pipeline=pipeline,
+            district=district,
+            params=params,
+            backtest_metrics=backtest.metrics,
+            backtest_predictions=backtest.predictions,
+            feature_importances=feature_importance_table(pipeline),
+            plots=plots,
         )
     version = register_version(settings, logged)
 
@@ -116,19 +140,36 @@ def train_and_register(
         else:  # other data: the champion's configuration, backtested on this data
             rebacktested = True
             champion_predictions = run_backtest(
-                district, lambda: clone(champion.pipeline), n_origins=n_origins,
-                span_months=span_months, progress=progress).predictions
+                district,
+                lambda: clone(champion.pipeline),
+                n_origins=n_origins,
+                span_months=span_months,
+                progress=progress,
+            ).predictions
     decision = decide_promotion(
-        backtest.predictions, champion_predictions, challenger_version=version,
+        backtest.predictions,
+        champion_predictions,
+        challenger_version=version,
         champion_version=champion.version if champion is not None else None,
-        min_improvement=min_improvement)
+        min_improvement=min_improvement,
+    )
     _record_decision(settings, version, decision)
     if decision.promote:
-        promote(version, decision.reason, forced=False, who="bemanning train",
-                tracking_uri=settings.tracking_uri)
-    return TrainOutcome(run_id=logged.run_id, version=version, fingerprint=fingerprint,
-                        decision=decision, metrics=backtest.metrics,
-                        champion_rebacktested=rebacktested)
+        promote(
+            version,
+            decision.reason,
+            forced=False,
+            who="bemanning train",
+            tracking_uri=settings.tracking_uri,
+        )
+    return TrainOutcome(
+        run_id=logged.run_id,
+        version=version,
+        fingerprint=fingerprint,
+        decision=decision,
+        metrics=backtest.metrics,
+        champion_rebacktested=rebacktested,
+    )
 
 
 def write_backtest_plots(backtest: Any, district: District, folder: Path) -> dict[str, Path]:
@@ -138,15 +179,16 @@ def write_backtest_plots(backtest: Any, district: District, folder: Path) -> dic
     return dict(write(backtest, district, folder))
 
 
-def _record_decision(settings: TrainingSettings, version: str,
-                     decision: PromotionDecision) -> None:
+def _record_decision(settings: TrainingSettings, version: str, decision: PromotionDecision) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient(settings.tracking_uri)
     name = settings.registered_model_name
-    client.set_model_version_tag(name, version, "promotion_decision",
-                                 "promoted" if decision.promote else "kept challenger")
+    client.set_model_version_tag(
+        name, version, "promotion_decision", "promoted" if decision.promote else "kept challenger"
+    )
     client.set_model_version_tag(name, version, "promotion_decision_reason", decision.reason)
     if decision.challenger is not None:
-        client.set_model_version_tag(name, version, "backtest_loss",
-                                     f"{decision.challenger.loss:.6f}")
+        client.set_model_version_tag(
+            name, version, "backtest_loss", f"{decision.challenger.loss:.6f}"
+        )

@@ -130,16 +130,17 @@ def metric_name(kind: str, target: str, horizon: int) -> str:
     return f"{kind}.{target}.h{int(horizon):02d}"
 
 
-def backtest_metric_values(
-    metrics: pd.DataFrame, model: str = "lightgbm"
-) -> dict[str, float]:
+def backtest_metric_values(metrics: pd.DataFrame, model: str = "lightgbm") -> dict[str, float]:
     """The backtest metrics table (one row per target × horizon × model) as MLflow metrics.
 
     The engine's model gets plain names; the baselines the same names under their model's
     prefix (``seasonal_naive.wape.children_under3.h03``) so the UI compares them side by side.
     """
-    kinds = [c for c in ("wape", "mase", "pinball", "coverage_50", "coverage_80", "coverage_90")
-             if c in metrics.columns]
+    kinds = [
+        c
+        for c in ("wape", "mase", "pinball", "coverage_50", "coverage_80", "coverage_90")
+        if c in metrics.columns
+    ]
     values: dict[str, float] = {}
     for row in metrics.to_dict("records"):
         prefix = "" if row["model"] == model else f"{row['model']}."
@@ -193,12 +194,14 @@ def log_training_run(
         signature = infer_signature(example, _schema_safe(example_output), params=DEFAULT_PARAMS)
         run_name = f"train {fingerprint}" + (" (simulated)" if district.simulated else "")
         with mlflow.start_run(run_name=run_name) as run:
-            mlflow.set_tags({
-                "data_fingerprint": fingerprint,
-                "data_source": district.source,
-                "simulated": str(district.simulated).lower(),
-                **(tags or {}),
-            })
+            mlflow.set_tags(
+                {
+                    "data_fingerprint": fingerprint,
+                    "data_source": district.source,
+                    "simulated": str(district.simulated).lower(),
+                    **(tags or {}),
+                }
+            )
             mlflow.log_params({k: _param_text(v) for k, v in params.items()})
             dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                 parquet_safe(district.monthly),

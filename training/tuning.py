@@ -57,8 +57,9 @@ def tuning_origins(district: District, *, n_origins: int, horizons: int) -> list
     return [last - horizons - k * ORIGIN_SPACING_MONTHS for k in range(n_origins)]
 
 
-def check_tuning_history(district: District, make_pipeline: Callable[[], Any], *,
-                         n_origins: int) -> list[pd.Period]:
+def check_tuning_history(
+    district: District, make_pipeline: Callable[[], Any], *, n_origins: int
+) -> list[pd.Period]:
     """The fold origins, or a :class:`UserInputError` saying how many months are needed."""
     probe = make_pipeline()
     origins = tuning_origins(district, n_origins=n_origins, horizons=int(probe.horizons))
@@ -68,10 +69,16 @@ def check_tuning_history(district: District, make_pipeline: Callable[[], Any], *
         raise UserInputError(
             f"too little history to tune on {n_origins} origins: {needed} months needed, "
             f"{have} present",
-            [Problem(file="monthly", column=MONTH,
-                     rule=f"tuning needs {needed} months ({probe.months_required()} to fit, "
-                          f"{probe.horizons} to score, {ORIGIN_SPACING_MONTHS} between origins)",
-                     value=have)])
+            [
+                Problem(
+                    file="monthly",
+                    column=MONTH,
+                    rule=f"tuning needs {needed} months ({probe.months_required()} to fit, "
+                    f"{probe.horizons} to score, {ORIGIN_SPACING_MONTHS} between origins)",
+                    value=have,
+                )
+            ],
+        )
     return origins
 
 
@@ -87,15 +94,19 @@ def fold_predictions(district: District, pipeline: Any, origin: pd.Period) -> pd
 def attach_actuals(forecasts: pd.DataFrame, district: District) -> pd.DataFrame:
     """Forecasts with the observed value of their kindergarten, month and target (NaN if none)."""
     targets = [t for t in forecasts["target"].unique() if t in district.monthly.columns]
-    actual = district.monthly.melt(id_vars=[KINDERGARTEN_ID, MONTH], value_vars=targets,
-                                   var_name="target", value_name="actual")
+    actual = district.monthly.melt(
+        id_vars=[KINDERGARTEN_ID, MONTH], value_vars=targets, var_name="target", value_name="actual"
+    )
     actual["actual"] = pd.to_numeric(actual["actual"], errors="coerce")
     return forecasts.merge(actual, on=[KINDERGARTEN_ID, MONTH, "target"], how="left")
 
 
-def make_objective(district: District, make_pipeline: Callable[[dict[str, Any]], Any],
-                   origins: list[pd.Period], progress: Progress | None = None
-                   ) -> Callable[[Any], float]:
+def make_objective(
+    district: District,
+    make_pipeline: Callable[[dict[str, Any]], Any],
+    origins: list[pd.Period],
+    progress: Progress | None = None,
+) -> Callable[[Any], float]:
     """The Optuna objective: backtest loss over ``origins``, pruned fold by fold."""
     import optuna
 
@@ -108,8 +119,9 @@ def make_objective(district: District, make_pipeline: Callable[[dict[str, Any]],
             loss = backtest_score(pd.concat(folds, ignore_index=True)).loss
             trial.report(loss, step)
             if progress is not None:
-                progress(f"trial {trial.number} fold {step + 1}/{len(origins)}",
-                         step + 1, len(origins))
+                progress(
+                    f"trial {trial.number} fold {step + 1}/{len(origins)}", step + 1, len(origins)
+                )
             if trial.should_prune():
                 raise optuna.TrialPruned(f"loss {loss:.4f} after {step + 1} fold(s)")
         return loss
@@ -117,8 +129,9 @@ def make_objective(district: District, make_pipeline: Callable[[dict[str, Any]],
     return objective
 
 
-def open_study(storage: str, study_name: str, *, seed: int = 0, create: bool = True,
-               pruner: Any = None) -> Any:
+def open_study(
+    storage: str, study_name: str, *, seed: int = 0, create: bool = True, pruner: Any = None
+) -> Any:
     """Create or join the study in ``storage``; :class:`UserInputError` if unreachable.
 
     The default pruner stops a trial whose running loss after a fold is worse than the median
@@ -130,7 +143,10 @@ def open_study(storage: str, study_name: str, *, seed: int = 0, create: bool = T
         if not create:
             return optuna.load_study(study_name=study_name, storage=storage)
         return optuna.create_study(
-            study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
+            study_name=study_name,
+            storage=storage,
+            direction="minimize",
+            load_if_exists=True,
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
         )
@@ -148,20 +164,35 @@ def open_study(storage: str, study_name: str, *, seed: int = 0, create: bool = T
         ) from None
 
 
-def tune(district: District, *, n_trials: int, storage: str, study_name: str,
-         make_pipeline: Callable[[dict[str, Any]], Any], n_origins: int = 3, seed: int = 0,
-         progress: Progress | None = None, timeout_s: float | None = None,
-         pruner: Any = None) -> Any:
+def tune(
+    district: District,
+    *,
+    n_trials: int,
+    storage: str,
+    study_name: str,
+    make_pipeline: Callable[[dict[str, Any]], Any],
+    n_origins: int = 3,
+    seed: int = 0,
+    progress: Progress | None = None,
+    timeout_s: float | None = None,
+    pruner: Any = None,
+) -> Any:
     """Run ``n_trials`` more trials of the study; returns the study (``best_trial`` etc.)."""
     if n_trials < 1:
-        raise UserInputError("--trials must be at least 1",
-                             [Problem(file="--trials", rule="at least 1", value=n_trials)])
+        raise UserInputError(
+            "--trials must be at least 1",
+            [Problem(file="--trials", rule="at least 1", value=n_trials)],
+        )
     origins = check_tuning_history(district, lambda: make_pipeline({}), n_origins=n_origins)
     study = open_study(storage, study_name, seed=seed, pruner=pruner)
     study.set_user_attr("data_fingerprint", district.fingerprint())
     study.set_user_attr("origins", [str(o) for o in origins])
-    study.optimize(make_objective(district, make_pipeline, origins, progress),
-                   n_trials=n_trials, timeout=timeout_s, gc_after_trial=True)
+    study.optimize(
+        make_objective(district, make_pipeline, origins, progress),
+        n_trials=n_trials,
+        timeout=timeout_s,
+        gc_after_trial=True,
+    )
     return study
 
 
@@ -174,9 +205,14 @@ def best_lgbm_params(storage: str, study_name: str) -> tuple[dict[str, Any], Map
     if not complete:
         raise UserInputError(
             f"study {study_name!r} has no finished trial yet: run `bemanning tune` longer",
-            [Problem(file="--study", rule="needs at least one complete trial", value=study_name)])
+            [Problem(file="--study", rule="needs at least one complete trial", value=study_name)],
+        )
     best = study.best_trial
     params = dict(best.user_attrs.get(LGBM_PARAMS_ATTR) or best.params)
-    record = {"study": study_name, "trial": best.number, "loss": best.value,
-              "data_fingerprint": study.user_attrs.get("data_fingerprint", "")}
+    record = {
+        "study": study_name,
+        "trial": best.number,
+        "loss": best.value,
+        "data_fingerprint": study.user_attrs.get("data_fingerprint", ""),
+    }
     return params, record

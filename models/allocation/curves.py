@@ -70,24 +70,29 @@ def cvar(losses: np.ndarray, risk: float) -> np.ndarray:
     return total / min(tail, n)
 
 
-def shortfalls(needs: NeedScenarios, change_fte: np.ndarray, buffer: float = 1.1
-               ) -> dict[str, np.ndarray]:
+def shortfalls(
+    needs: NeedScenarios, change_fte: np.ndarray, buffer: float = 1.1
+) -> dict[str, np.ndarray]:
     """Unweighted shortfall (S, K, M) per need for a change (K, R) in FTE: ``staffing`` and
     ``quality`` in effective FTE, ``pedagogue`` in positions, ``special_needs`` in FTE."""
     change = np.asarray(change_fte, dtype=float)
     staff_i, ped_i, res_i = (RESOURCES.index(r) for r in RESOURCES)
     staff_supply = needs.effective_supply(
-        needs.current_fte[:, staff_i] + change[:, staff_i] + change[:, ped_i])
+        needs.current_fte[:, staff_i] + change[:, staff_i] + change[:, ped_i]
+    )
     staff_need = needs.staff_need_fte
     return {
         "staffing": np.maximum(staff_need - staff_supply, 0.0),
         "quality": np.maximum(buffer * staff_need - staff_supply, 0.0),
         "pedagogue": np.maximum(
             needs.pedagogue_need - (needs.current_fte[:, ped_i] + change[:, ped_i])[None, :, None],
-            0.0),
+            0.0,
+        ),
         "special_needs": np.maximum(
             needs.special_needs_fte
-            - needs.effective_supply(needs.current_fte[:, res_i] + change[:, res_i]), 0.0),
+            - needs.effective_supply(needs.current_fte[:, res_i] + change[:, res_i]),
+            0.0,
+        ),
     }
 
 
@@ -112,7 +117,10 @@ def build_curves(
     sick = np.minimum(needs.sick_leave_rate, MAX_SICK_LEAVE)
     keep = 1.0 - sick
     staff_need, ped_need, res_need = (
-        needs.staff_need_fte, needs.pedagogue_need, needs.special_needs_fte)
+        needs.staff_need_fte,
+        needs.pedagogue_need,
+        needs.special_needs_fte,
+    )
     cur = needs.current_fte
     specs = [
         ("staff", (staff_i, ped_i), _grid_step([step_fte[staff_i], step_fte[ped_i]])),
@@ -140,11 +148,13 @@ def build_curves(
             if name == "staff":
                 eff = supply[None, None, :] * keep[:, k, :, None]
                 need = staff_need[:, k, :, None]
-                loss = (w.legal * np.maximum(need - eff, 0).sum(axis=1)
-                        + w.quality * np.maximum(w.quality_buffer * need - eff, 0).sum(axis=1))
+                loss = w.legal * np.maximum(need - eff, 0).sum(axis=1) + w.quality * np.maximum(
+                    w.quality_buffer * need - eff, 0
+                ).sum(axis=1)
             elif name == "pedagogue":
-                loss = w.legal * np.maximum(
-                    ped_need[:, k, :, None] - supply[None, None, :], 0).sum(axis=1)
+                loss = w.legal * np.maximum(ped_need[:, k, :, None] - supply[None, None, :], 0).sum(
+                    axis=1
+                )
             else:
                 eff = supply[None, None, :] * keep[:, k, :, None]
                 loss = w.special_needs * np.maximum(res_need[:, k, :, None] - eff, 0).sum(axis=1)

@@ -17,10 +17,13 @@ from models.needs import NeedScenarios
 
 #: which shortfall measures each resource's norm
 NEED_OF_RESOURCE = {
-    "staff": "staffing", "pedagogue": "pedagogue", "resource_pedagogue": "special_needs",
+    "staff": "staffing",
+    "pedagogue": "pedagogue",
+    "resource_pedagogue": "special_needs",
 }
 NORM_LABEL = {
-    "staffing": "staffing norm", "pedagogue": "pedagogue norm",
+    "staffing": "staffing norm",
+    "pedagogue": "pedagogue norm",
     "special_needs": "§ 31/§ 37 hours",
 }
 BREACH_TOLERANCE_FTE = 1e-6
@@ -32,8 +35,9 @@ def suppress_small(count: float) -> str:
     return "<5" if value < 5 else str(value)
 
 
-def breach_probability(needs: NeedScenarios, change_fte: np.ndarray, buffer: float = 1.1
-                       ) -> np.ndarray:
+def breach_probability(
+    needs: NeedScenarios, change_fte: np.ndarray, buffer: float = 1.1
+) -> np.ndarray:
     """(K, R) share of scenario-months in which each resource's norm is breached."""
     short = shortfalls(needs, change_fte, buffer)
     return np.stack(
@@ -46,15 +50,20 @@ def required_fte(needs: NeedScenarios) -> np.ndarray:
     """(S, K, R) contracted FTE each resource needs to meet its requirement in every month of
     the period (the peak month; staff and resource pedagogues grossed up for sick leave)."""
     keep = 1.0 - np.minimum(needs.sick_leave_rate, 0.95)
-    return np.stack([
-        (needs.staff_need_fte / keep).max(axis=2),
-        needs.pedagogue_need.max(axis=2),
-        (needs.special_needs_fte / keep).max(axis=2),
-    ], axis=2)
+    return np.stack(
+        [
+            (needs.staff_need_fte / keep).max(axis=2),
+            needs.pedagogue_need.max(axis=2),
+            (needs.special_needs_fte / keep).max(axis=2),
+        ],
+        axis=2,
+    )
 
 
 def allocation_summary(
-    needs: NeedScenarios, problem: AllocationProblem, allocations: dict[str, np.ndarray],
+    needs: NeedScenarios,
+    problem: AllocationProblem,
+    allocations: dict[str, np.ndarray],
     weights: NeedWeights,
 ) -> pd.DataFrame:
     """One row per allocation: expected unmet FTE-months per resource, expected
@@ -92,7 +101,9 @@ def line_marginal_values(problem: AllocationProblem, change_fte: np.ndarray) -> 
 
 
 def binding_constraints(
-    problem: AllocationProblem, solution: AllocationSolution, marginal: np.ndarray,
+    problem: AllocationProblem,
+    solution: AllocationSolution,
+    marginal: np.ndarray,
 ) -> list[list[str]]:
     """(K × R) the constraint that stops each line from getting more."""
     change = solution.change_fte
@@ -106,15 +117,19 @@ def binding_constraints(
         for r in range(problem.n_resources):
             pin = pins.get((k, r))
             pool_left = problem.pools_fte[r] - used[r]
-            budget_left = (None if problem.budget_nok is None else problem.budget_nok - spent)
+            budget_left = None if problem.budget_nok is None else problem.budget_nok - spent
             if pin is not None and pin.kind in ("fix", "ban"):
                 row.append(f"pin ({pin.kind})")
             elif pin is not None and abs(change[k, r] - pin.value_fte) < 1e-9:
                 row.append("pin (floor)")
             elif marginal[k, r] <= 1e-6:
                 row.append("need already met")
-            elif (problem.max_moves > 0 and solution.moves_used >= problem.max_moves
-                  and solution.remove_fte[k, r] == 0 and pool_left < step[r] - 1e-9):
+            elif (
+                problem.max_moves > 0
+                and solution.moves_used >= problem.max_moves
+                and solution.remove_fte[k, r] == 0
+                and pool_left < step[r] - 1e-9
+            ):
                 row.append("max moves")
             elif np.isfinite(pool_left) and pool_left < 1e-9:
                 row.append("pool exhausted")
@@ -132,8 +147,14 @@ def _month(period: pd.Period) -> str:
     return period.strftime("%Y-%m")
 
 
-def line_drivers(needs: NeedScenarios, now: pd.DataFrame, k: int, resource: str,
-                 required: np.ndarray, current: float) -> str:
+def line_drivers(
+    needs: NeedScenarios,
+    now: pd.DataFrame,
+    k: int,
+    resource: str,
+    required: np.ndarray,
+    current: float,
+) -> str:
     """Words naming the forecast that drives a line, with the numbers (medians)."""
     months = needs.months
     med = needs.median
@@ -167,11 +188,14 @@ def line_drivers(needs: NeedScenarios, now: pd.DataFrame, k: int, resource: str,
     )
 
 
-def reason_sentence(change: float, resource: str, binding: str, before: float, after: float,
-                    drivers: str) -> str:
+def reason_sentence(
+    change: float, resource: str, binding: str, before: float, after: float, drivers: str
+) -> str:
     """One short sentence: what changes, the main driver, what binds, and the risk it leaves."""
     head = drivers.split("; ")[0]
     label = NORM_LABEL[NEED_OF_RESOURCE[resource]]
     what = "No change" if abs(change) < 1e-09 else f"{change:+.1f} FTE"
-    return (f"{what}: {head}; {binding}; {label} breached in {before:.0%} of scenario-months "
-            f"before, {after:.0%} after.")
+    return (
+        f"{what}: {head}; {binding}; {label} breached in {before:.0%} of scenario-months "
+        f"before, {after:.0%} after."
+    )

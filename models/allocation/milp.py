@@ -69,8 +69,12 @@ class _Model:
         self.rows_upper.append(upper)
         return index
 
-    def solve(self, options: SolverOptions, start: tuple[np.ndarray, np.ndarray] | None = None,
-              offset: float = 0.0):
+    def solve(
+        self,
+        options: SolverOptions,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
+        offset: float = 0.0,
+    ):
         import highspy
 
         inf = highspy.kHighsInf
@@ -166,9 +170,7 @@ def solve_allocation(
     if moves_allowed:  # moved-out FTE refill the pool
         add_cap_fte = add_cap_fte + problem.current_fte.sum(axis=0)
     add_ub = np.tile(np.floor(add_cap_fte / step + 1e-9), (n_k, 1))
-    rem_ub = (
-        np.floor(problem.current_fte / step + 1e-9) if moves_allowed else np.zeros((n_k, n_r))
-    )
+    rem_ub = np.floor(problem.current_fte / step + 1e-9) if moves_allowed else np.zeros((n_k, n_r))
     add_lb = np.zeros((n_k, n_r))
     rem_lb = np.zeros((n_k, n_r))
     floors: list[tuple[int, int, float]] = []
@@ -211,10 +213,15 @@ def solve_allocation(
         m.row(
             np.concatenate([add[k, used], rem[k, used], seg, tail]),
             np.concatenate(
-                [coef[used] * step[used], -coef[used] * step[used],
-                 np.full(n_active, -curve.dy), [-1.0]]
+                [
+                    coef[used] * step[used],
+                    -coef[used] * step[used],
+                    np.full(n_active, -curve.dy),
+                    [-1.0],
+                ]
             ),
-            curve.y0, curve.y0,
+            curve.y0,
+            curve.y0,
         )
 
     for k, r, steps in floors:
@@ -271,8 +278,13 @@ def solve_allocation(
     start_vals = np.concatenate([add_lb.ravel(), rem_lb.ravel()])
     for k, r, steps in floors:
         start_vals[k * n_r + r] = max(steps, start_vals[k * n_r + r])
-    if (not problem.pins and problem.budget_nok is None and problem.max_moves == 0
-            and not elastic and np.isfinite(pools).all()):
+    if (
+        not problem.pins
+        and problem.budget_nok is None
+        and problem.max_moves == 0
+        and not elastic
+        and np.isfinite(pools).all()
+    ):
         from models.allocation.greedy import greedy_allocation
 
         greedy = greedy_allocation(problem, pools)
@@ -280,7 +292,8 @@ def solve_allocation(
     highs = m.solve(options, (start_cols, start_vals), offset=constant)
     status = highs.getModelStatus()
     infeasible = status in (
-        highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
     )
     if infeasible and not elastic:
         return solve_allocation(problem, options, elastic=True)
@@ -303,9 +316,7 @@ def solve_allocation(
         mip_gap=float(info.mip_gap) if math.isfinite(info.mip_gap) else float("inf"),
         solve_seconds=time.perf_counter() - started,
         time_limited=status == highspy.HighsModelStatus.kTimeLimit,
-        violations={
-            name: float(x[col]) for name, col in slack_names if x[col] > 1e-6
-        },
+        violations={name: float(x[col]) for name, col in slack_names if x[col] > 1e-6},
         pool_used_fte=(add_fte - rem_fte).sum(axis=0),
         moves_used=int(np.count_nonzero(rem_fte > 0)),
     )

@@ -42,10 +42,17 @@ def optimise(
     s = settings or AllocationSettings()
     steps = np.asarray(s.step_fte, dtype=float)
     current = needs.current_fte
-    removable_fte = (np.floor(current / steps + 1e-9) * steps if max_moves > 0
-                     else np.zeros_like(current))
-    curves = build_curves(needs, step_fte=steps, remove_cap_fte=removable_fte, risk=s.risk,
-                          equity=equity, weights=s.weights)
+    removable_fte = (
+        np.floor(current / steps + 1e-9) * steps if max_moves > 0 else np.zeros_like(current)
+    )
+    curves = build_curves(
+        needs,
+        step_fte=steps,
+        remove_cap_fte=removable_fte,
+        risk=s.risk,
+        equity=equity,
+        weights=s.weights,
+    )
     problem = AllocationProblem(
         kindergarten_ids=needs.kindergarten_ids,
         resources=RESOURCES,

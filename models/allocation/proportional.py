@@ -24,7 +24,10 @@ def largest_remainder(weights: np.ndarray, total_fte: float, step_fte: float) ->
 
 
 def proportional_allocation(
-    children: np.ndarray, decisions: np.ndarray, pools_fte: np.ndarray, step_fte: np.ndarray,
+    children: np.ndarray,
+    decisions: np.ndarray,
+    pools_fte: np.ndarray,
+    step_fte: np.ndarray,
     resources: tuple[str, ...],
 ) -> np.ndarray:
     """(K, R) extra FTE: staff and pedagogue pools in proportion to children, resource

@@ -44,8 +44,13 @@ def pool_marginal_values(
 
 
 def plan_lines(
-    plan_id: str, needs: NeedScenarios, state: pd.DataFrame, problem: AllocationProblem,
-    solution: AllocationSolution, weights: NeedWeights, months: pd.PeriodIndex,
+    plan_id: str,
+    needs: NeedScenarios,
+    state: pd.DataFrame,
+    problem: AllocationProblem,
+    solution: AllocationSolution,
+    weights: NeedWeights,
+    months: pd.PeriodIndex,
     pool_values: dict[str, float],
 ) -> pd.DataFrame:
     """One row per kindergarten × resource: the contract's plan columns, then explanations."""
@@ -61,38 +66,54 @@ def plan_lines(
         for r, resource in enumerate(RESOURCES):
             current = float(problem.current_fte[k, r])
             drivers = line_drivers(needs, state, k, resource, required[:, k, r], current)
-            rows.append({
-                "plan_id": plan_id,
-                "kindergarten_id": kid,
-                "period": period,
-                "resource": resource,
-                "current_fte": round(current, 4),
-                "suggested_fte": round(current + change[k, r], 4),
-                "change_fte": round(float(change[k, r]), 4),
-                "required_fte_p50": round(float(np.quantile(required[:, k, r], 0.5)), 4),
-                "required_fte_p90": round(float(np.quantile(required[:, k, r], 0.9)), 4),
-                "shortfall_risk": round(float(after[k, r]), 4),
-                "reason": reason_sentence(float(change[k, r]), resource, binding[k][r],
-                                          float(before[k, r]), float(after[k, r]), drivers),
-                "binding_constraint": binding[k][r],
-                "marginal_value_fte": round(float(marginal[k, r]), 4),
-                "marginal_value_pool": pool_values.get(resource, np.nan),
-                "breach_prob_before": round(float(before[k, r]), 4),
-                "breach_prob_after": round(float(after[k, r]), 4),
-                "drivers": drivers,
-            })
+            rows.append(
+                {
+                    "plan_id": plan_id,
+                    "kindergarten_id": kid,
+                    "period": period,
+                    "resource": resource,
+                    "current_fte": round(current, 4),
+                    "suggested_fte": round(current + change[k, r], 4),
+                    "change_fte": round(float(change[k, r]), 4),
+                    "required_fte_p50": round(float(np.quantile(required[:, k, r], 0.5)), 4),
+                    "required_fte_p90": round(float(np.quantile(required[:, k, r], 0.9)), 4),
+                    "shortfall_risk": round(float(after[k, r]), 4),
+                    "reason": reason_sentence(
+                        float(change[k, r]),
+                        resource,
+                        binding[k][r],
+                        float(before[k, r]),
+                        float(after[k, r]),
+                        drivers,
+                    ),
+                    "binding_constraint": binding[k][r],
+                    "marginal_value_fte": round(float(marginal[k, r]), 4),
+                    "marginal_value_pool": pool_values.get(resource, np.nan),
+                    "breach_prob_before": round(float(before[k, r]), 4),
+                    "breach_prob_after": round(float(after[k, r]), 4),
+                    "drivers": drivers,
+                }
+            )
     lines = pd.DataFrame(rows)
     extra = [c for c in lines.columns if c not in PLAN_COLUMNS]
     return lines[[*PLAN_COLUMNS, *extra]]
 
 
 def plan_summary(
-    needs: NeedScenarios, problem: AllocationProblem, plan_change: np.ndarray,
-    proportional_change: np.ndarray, weights: NeedWeights,
+    needs: NeedScenarios,
+    problem: AllocationProblem,
+    plan_change: np.ndarray,
+    proportional_change: np.ndarray,
+    weights: NeedWeights,
 ) -> pd.DataFrame:
     """Rows plan / proportional / none (see :func:`allocation_summary`)."""
-    return allocation_summary(needs, problem, {
-        "plan": plan_change,
-        "proportional": proportional_change,
-        "none": np.zeros_like(plan_change),
-    }, weights)
+    return allocation_summary(
+        needs,
+        problem,
+        {
+            "plan": plan_change,
+            "proportional": proportional_change,
+            "none": np.zeros_like(plan_change),
+        },
+        weights,
+    )

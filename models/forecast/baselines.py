@@ -36,15 +36,22 @@ from models.forecast.inputs import as_of, resolve_targets, target_grid
 class _NaiveForecaster(BaseEstimator):
     seasonal = False
 
-    def __init__(self, *, targets: Sequence[str] | None = None, horizons: int = 12,
-                 quantiles: Sequence[float] = QUANTILES, residual_months: int = 36) -> None:
+    def __init__(
+        self,
+        *,
+        targets: Sequence[str] | None = None,
+        horizons: int = 12,
+        quantiles: Sequence[float] = QUANTILES,
+        residual_months: int = 36,
+    ) -> None:
         self.targets = targets
         self.horizons = horizons
         self.quantiles = quantiles
         self.residual_months = residual_months
 
-    def _point(self, grid: PanelGrid, target: str, k: np.ndarray, t: np.ndarray,
-               h: int) -> np.ndarray:
+    def _point(
+        self, grid: PanelGrid, target: str, k: np.ndarray, t: np.ndarray, h: int
+    ) -> np.ndarray:
         y = grid.targets[target]
         last = y[k, t]
         if not self.seasonal:
@@ -71,27 +78,40 @@ class _NaiveForecaster(BaseEstimator):
                 t = np.tile(origins, n_k)
                 errors = y[k, t + h] - self._point(grid, target, k, t, h)
                 errors = errors[np.isfinite(errors)]
-                qs = (np.quantile(errors, self.quantiles) if len(errors)
-                      else np.zeros(len(self.quantiles)))
+                qs = (
+                    np.quantile(errors, self.quantiles)
+                    if len(errors)
+                    else np.zeros(len(self.quantiles))
+                )
                 offsets[target][str(h)] = [float(v) for v in qs]
         self.error_quantiles_ = offsets
         self.targets_ = targets
         return self
 
-    def predict(self, district: District, *, horizon: int = 12,
-                origin: pd.Period | None = None) -> pd.DataFrame:
+    def predict(
+        self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
+    ) -> pd.DataFrame:
         """FORECAST_COLUMNS for every kindergarten with data at ``origin`` (default: last month)."""
         check_is_fitted(self, "error_quantiles_")
         if not 1 <= horizon <= self.horizons:
-            raise UserInputError(f"horizon {horizon} is outside 1 … {self.horizons}", [Problem(
-                file="forecast request", column="horizon", rule=f"must be 1 … {self.horizons}")])
+            raise UserInputError(
+                f"horizon {horizon} is outside 1 … {self.horizons}",
+                [
+                    Problem(
+                        file="forecast request",
+                        column="horizon",
+                        rule=f"must be 1 … {self.horizons}",
+                    )
+                ],
+            )
         origin = district.monthly[MONTH].max() if origin is None else pd.Period(origin, freq="M")
         grid = target_grid(as_of(district, origin), self.targets_, months_ahead=horizon)
         t_origin = grid.month_index(origin)
         parts = []
         for target in self.targets_:
-            k = np.flatnonzero(grid.present[:, t_origin] & ~np.isnan(
-                grid.targets[target][:, t_origin]))
+            k = np.flatnonzero(
+                grid.present[:, t_origin] & ~np.isnan(grid.targets[target][:, t_origin])
+            )
             t = np.full(len(k), t_origin)
             for h in range(1, horizon + 1):
                 point = self._point(grid, target, k, t, h)
@@ -109,7 +129,8 @@ class _NaiveForecaster(BaseEstimator):
                 parts.append(part)
         out = pd.concat(parts, ignore_index=True)
         return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
-            list(FORECAST_COLUMNS)]
+            list(FORECAST_COLUMNS)
+        ]
 
 
 class LastValue(_NaiveForecaster):

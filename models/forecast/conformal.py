@@ -48,8 +48,9 @@ def interval_pairs(quantiles: Sequence[float]) -> list[tuple[int, int, float]]:
     return pairs
 
 
-def conformity_scores(quantile_predictions: np.ndarray, actual: np.ndarray, *, lower: int,
-                      upper: int, floor: float) -> np.ndarray:
+def conformity_scores(
+    quantile_predictions: np.ndarray, actual: np.ndarray, *, lower: int, upper: int, floor: float
+) -> np.ndarray:
     lo, hi = quantile_predictions[:, lower], quantile_predictions[:, upper]
     return np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
 
@@ -64,23 +65,34 @@ def conformal_correction(scores: np.ndarray, coverage: float) -> float:
     return float(scores[rank - 1])
 
 
-def fit_calibration(quantile_predictions: np.ndarray, actual: np.ndarray, *, target: str,
-                    quantiles: Sequence[float] = QUANTILES) -> dict[str, float | int]:
+def fit_calibration(
+    quantile_predictions: np.ndarray,
+    actual: np.ndarray,
+    *,
+    target: str,
+    quantiles: Sequence[float] = QUANTILES,
+) -> dict[str, float | int]:
     """Corrections for one target and horizon: ``{"0.9": Q, "0.8": Q, "0.5": Q, "n": n}`` plus
     the raw (uncalibrated) coverage of each pair, kept for reports."""
     floor = width_floor(target)
     result: dict[str, float | int] = {"n": int(np.isfinite(actual).sum())}
     for lower, upper, coverage in interval_pairs(quantiles):
-        scores = conformity_scores(quantile_predictions, actual, lower=lower, upper=upper,
-                                   floor=floor)
+        scores = conformity_scores(
+            quantile_predictions, actual, lower=lower, upper=upper, floor=floor
+        )
         result[str(coverage)] = conformal_correction(scores, coverage)
         raw = float(np.mean(scores <= 0)) if len(scores) else math.nan
         result[f"raw_coverage_{coverage}"] = raw
     return result
 
 
-def apply_calibration(quantile_predictions: np.ndarray, corrections: dict[str, float | int], *,
-                      target: str, quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
+def apply_calibration(
+    quantile_predictions: np.ndarray,
+    corrections: dict[str, float | int],
+    *,
+    target: str,
+    quantiles: Sequence[float] = QUANTILES,
+) -> np.ndarray:
     """Move each interval pair by its correction; rows stay sorted (no crossing quantiles)."""
     out = np.array(quantile_predictions, dtype=np.float64, copy=True)
     floor = width_floor(target)

@@ -15,13 +15,29 @@ from features.contract import KINDERGARTEN_ID
 from models.forecast.frames import HorizonFrame
 from models.forecast.quantile_lgbm import QuantileLGBMRegressor
 
-CONTRIBUTION_COLUMNS = (KINDERGARTEN_ID, "origin", "month", "horizon", "target", "rank",
-                        "feature", "value", "contribution")
+CONTRIBUTION_COLUMNS = (
+    KINDERGARTEN_ID,
+    "origin",
+    "month",
+    "horizon",
+    "target",
+    "rank",
+    "feature",
+    "value",
+    "contribution",
+)
 
 
-def top_drivers(model: QuantileLGBMRegressor, frame: HorizonFrame, *, names: Sequence[str],
-                kindergarten_ids: np.ndarray, origin: pd.Period, target: str,
-                top: int) -> pd.DataFrame:
+def top_drivers(
+    model: QuantileLGBMRegressor,
+    frame: HorizonFrame,
+    *,
+    names: Sequence[str],
+    kindergarten_ids: np.ndarray,
+    origin: pd.Period,
+    target: str,
+    top: int,
+) -> pd.DataFrame:
     """For each row of ``frame``: the ``top`` features with the largest absolute contribution,
     ranked 1 … top, with the feature's value and its contribution (target units)."""
     n = len(frame.anchor)
@@ -32,14 +48,16 @@ def top_drivers(model: QuantileLGBMRegressor, frame: HorizonFrame, *, names: Seq
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top]
     rows = np.repeat(np.arange(n), top)
     cols = order.ravel()
-    return pd.DataFrame({
-        KINDERGARTEN_ID: kindergarten_ids[frame.kindergarten_index][rows],
-        "origin": pd.PeriodIndex([origin] * len(rows), freq="M"),
-        "month": pd.PeriodIndex([origin + frame.horizon] * len(rows), freq="M"),
-        "horizon": frame.horizon,
-        "target": target,
-        "rank": np.tile(np.arange(1, top + 1), n),
-        "feature": np.asarray(names, dtype=object)[cols],
-        "value": frame.features[rows, cols].astype(float),
-        "contribution": contributions[rows, cols],
-    })
+    return pd.DataFrame(
+        {
+            KINDERGARTEN_ID: kindergarten_ids[frame.kindergarten_index][rows],
+            "origin": pd.PeriodIndex([origin] * len(rows), freq="M"),
+            "month": pd.PeriodIndex([origin + frame.horizon] * len(rows), freq="M"),
+            "horizon": frame.horizon,
+            "target": target,
+            "rank": np.tile(np.arange(1, top + 1), n),
+            "feature": np.asarray(names, dtype=object)[cols],
+            "value": frame.features[rows, cols].astype(float),
+            "contribution": contributions[rows, cols],
+        }
+    )

@@ -61,10 +61,16 @@ class PanelGrid:
         return int((month - self.months[0]).n)
 
 
-def _to_grid(values: np.ndarray, k_idx: np.ndarray, m_idx: np.ndarray, shape: tuple[int, int],
-             dtype: type = np.float32) -> np.ndarray:
-    out: np.ndarray = np.full((*shape, values.shape[1]) if values.ndim == 2 else shape, np.nan,
-                              dtype=dtype)
+def _to_grid(
+    values: np.ndarray,
+    k_idx: np.ndarray,
+    m_idx: np.ndarray,
+    shape: tuple[int, int],
+    dtype: type = np.float32,
+) -> np.ndarray:
+    out: np.ndarray = np.full(
+        (*shape, values.shape[1]) if values.ndim == 2 else shape, np.nan, dtype=dtype
+    )
     out[k_idx, m_idx] = values
     return out
 
@@ -84,8 +90,12 @@ def build_panel_grid(
     ``known_future`` must hold ``known_*`` values for every kindergarten and every month from the
     table's first month to ``last_month`` (which may lie beyond the data, for forecasting).
     """
-    ids = np.asarray(sorted(table[KINDERGARTEN_ID].unique()) if kindergarten_ids is None
-                     else list(kindergarten_ids), dtype=object)
+    ids = np.asarray(
+        sorted(table[KINDERGARTEN_ID].unique())
+        if kindergarten_ids is None
+        else list(kindergarten_ids),
+        dtype=object,
+    )
     first = table[MONTH].min()
     last = max(table[MONTH].max(), last_month) if last_month is not None else table[MONTH].max()
     months = pd.period_range(first, last, freq="M")
@@ -99,22 +109,38 @@ def build_panel_grid(
     rows = table[keep]
     present = np.zeros(shape, dtype=bool)
     present[k_idx, m_idx] = True
-    pit = _to_grid(rows[list(point_in_time_names)].to_numpy(np.float32, na_value=np.nan),
-                   k_idx, m_idx, shape)
-    target_grids = {t: _to_grid(rows[t].to_numpy(np.float64, na_value=np.nan), k_idx, m_idx,
-                                shape, np.float64) for t in targets}
+    pit = _to_grid(
+        rows[list(point_in_time_names)].to_numpy(np.float32, na_value=np.nan), k_idx, m_idx, shape
+    )
+    target_grids = {
+        t: _to_grid(rows[t].to_numpy(np.float64, na_value=np.nan), k_idx, m_idx, shape, np.float64)
+        for t in targets
+    }
 
     if known_future is None or not known_future_names:
         known = np.empty((*shape, 0), dtype=np.float32)
-        return PanelGrid(ids, months, present, pit, list(point_in_time_names), known, [],
-                         target_grids)
+        return PanelGrid(
+            ids, months, present, pit, list(point_in_time_names), known, [], target_grids
+        )
     kf_k = position.get_indexer(known_future[KINDERGARTEN_ID])
     kf_m = _month_offsets(known_future[MONTH], first)
     inside = (kf_k >= 0) & (kf_m >= 0) & (kf_m < len(months))
-    known = _to_grid(known_future.loc[inside, list(known_future_names)]
-                     .to_numpy(np.float32, na_value=np.nan), kf_k[inside], kf_m[inside], shape)
-    return PanelGrid(ids, months, present, pit, list(point_in_time_names), known,
-                     list(known_future_names), target_grids)
+    known = _to_grid(
+        known_future.loc[inside, list(known_future_names)].to_numpy(np.float32, na_value=np.nan),
+        kf_k[inside],
+        kf_m[inside],
+        shape,
+    )
+    return PanelGrid(
+        ids,
+        months,
+        present,
+        pit,
+        list(point_in_time_names),
+        known,
+        list(known_future_names),
+        target_grids,
+    )
 
 
 def _month_offsets(months: pd.Series, first: pd.Period) -> np.ndarray:
@@ -142,8 +168,10 @@ def relevant_point_in_time(names: Sequence[str], target: str) -> np.ndarray:
 
 
 def design_feature_names(grid: PanelGrid, *, stacked: bool, target: str) -> list[str]:
-    point_in_time = [grid.point_in_time_names[i]
-                     for i in relevant_point_in_time(grid.point_in_time_names, target)]
+    point_in_time = [
+        grid.point_in_time_names[i]
+        for i in relevant_point_in_time(grid.point_in_time_names, target)
+    ]
     names = [*point_in_time, *grid.known_future_names, *HISTORY_FEATURES]
     return [*names, HORIZON_FEATURE] if stacked else names
 
@@ -202,8 +230,13 @@ def horizon_frame(
     parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
     if stacked:
         parts.append(np.full((len(k), 1), h, dtype=np.float32))
-    features = np.concatenate(parts, axis=1) if len(k) else np.empty(
-        (0, len(design_feature_names(grid, stacked=stacked, target=target))), dtype=np.float32)
+    features = (
+        np.concatenate(parts, axis=1)
+        if len(k)
+        else np.empty(
+            (0, len(design_feature_names(grid, stacked=stacked, target=target))), dtype=np.float32
+        )
+    )
     label = target_value - anchor if transform == "change" else target_value
     return HorizonFrame(features, label, anchor, k, t, h)
 
@@ -216,8 +249,9 @@ def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out
 
 
-def stack_frames(frames: Sequence[HorizonFrame], *, max_rows: int | None,
-                 random_state: int) -> HorizonFrame:
+def stack_frames(
+    frames: Sequence[HorizonFrame], *, max_rows: int | None, random_state: int
+) -> HorizonFrame:
     """Stack horizon frames into one (horizon-as-a-feature), subsampling rows to ``max_rows``."""
     features = np.concatenate([f.features for f in frames])
     label = np.concatenate([f.label for f in frames])

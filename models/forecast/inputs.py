@@ -37,17 +37,29 @@ def resolve_targets(district: District, requested: Sequence[str] | None) -> list
         if absent:
             raise UserInputError(
                 f"target(s) {', '.join(absent)} asked for but absent from the data",
-                [Problem(file="monthly", column=t, rule="target asked for explicitly is absent "
-                         "(no column or no values)") for t in absent])
+                [
+                    Problem(
+                        file="monthly",
+                        column=t,
+                        rule="target asked for explicitly is absent (no column or no values)",
+                    )
+                    for t in absent
+                ],
+            )
         return list(requested)
     chosen = [t for t in TARGETS if present(t)]
     skipped = [t for t in TARGETS if t not in chosen]
     if skipped:
-        warnings.warn(f"target(s) absent from the data, skipped: {', '.join(skipped)}",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"target(s) absent from the data, skipped: {', '.join(skipped)}",
+            UserWarning,
+            stacklevel=3,
+        )
     if not chosen:
-        raise UserInputError("no forecast target in the data",
-                             [Problem(file="monthly", rule=f"needs one of {', '.join(TARGETS)}")])
+        raise UserInputError(
+            "no forecast target in the data",
+            [Problem(file="monthly", rule=f"needs one of {', '.join(TARGETS)}")],
+        )
     return chosen
 
 
@@ -63,12 +75,17 @@ def check_history(district: District, targets: Sequence[str], required: int) -> 
     for t in targets:
         have = months_of_history(district, t)
         if have < required:
-            problems.append(Problem(
-                file="monthly", column=t,
-                rule=f"too little history: {required} months needed, {have} months present"))
+            problems.append(
+                Problem(
+                    file="monthly",
+                    column=t,
+                    rule=f"too little history: {required} months needed, {have} months present",
+                )
+            )
     if problems:
         raise UserInputError(
-            f"too little history to forecast: {required} months needed per target", problems)
+            f"too little history to forecast: {required} months needed per target", problems
+        )
 
 
 #: Features that index absolute time (the kindergarten year, the count of months seen). Trees
@@ -84,8 +101,12 @@ class FeatureInputs:
     known_future: list[str]
 
 
-def feature_inputs(district: District, targets: Sequence[str], *, months_ahead: int,
-                   ) -> FeatureInputs:
+def feature_inputs(
+    district: District,
+    targets: Sequence[str],
+    *,
+    months_ahead: int,
+) -> FeatureInputs:
     """Feature table of ``district`` on a grid reaching ``months_ahead`` months past its data."""
     from features.table import build_feature_table, feature_columns, known_future_features
 
@@ -94,18 +115,22 @@ def feature_inputs(district: District, targets: Sequence[str], *, months_ahead: 
     last = district.monthly[MONTH].max()
     ids = sorted(table[KINDERGARTEN_ID].unique())
     months = pd.period_range(table[MONTH].min(), last + months_ahead, freq="M")
-    keys = pd.DataFrame({
-        KINDERGARTEN_ID: [k for k in ids for _ in range(len(months))],
-        MONTH: pd.PeriodIndex(list(months) * len(ids), freq="M"),
-    })
+    keys = pd.DataFrame(
+        {
+            KINDERGARTEN_ID: [k for k in ids for _ in range(len(months))],
+            MONTH: pd.PeriodIndex(list(months) * len(ids), freq="M"),
+        }
+    )
     known = known_future_features(district, keys)
-    grid = build_panel_grid(table, known,
-                            point_in_time_names=[c for c in point_in_time
-                                                 if c not in TIME_INDEX_FEATURES],
-                            known_future_names=[c for c in known_future
-                                                if c not in TIME_INDEX_FEATURES],
-                            targets=targets,
-                            kindergarten_ids=ids, last_month=last + months_ahead)
+    grid = build_panel_grid(
+        table,
+        known,
+        point_in_time_names=[c for c in point_in_time if c not in TIME_INDEX_FEATURES],
+        known_future_names=[c for c in known_future if c not in TIME_INDEX_FEATURES],
+        targets=targets,
+        kindergarten_ids=ids,
+        last_month=last + months_ahead,
+    )
     return FeatureInputs(grid, point_in_time, known_future)
 
 
@@ -113,26 +138,46 @@ def target_grid(district: District, targets: Sequence[str], *, months_ahead: int
     """The targets alone on a grid (for the baselines, which need no features)."""
     monthly = district.monthly
     last = monthly[MONTH].max()
-    return build_panel_grid(monthly, None, point_in_time_names=[], known_future_names=[],
-                            targets=targets, last_month=last + months_ahead)
+    return build_panel_grid(
+        monthly,
+        None,
+        point_in_time_names=[],
+        known_future_names=[],
+        targets=targets,
+        last_month=last + months_ahead,
+    )
 
 
 def check_feature_names(expected: dict[str, list[str]], found: FeatureInputs) -> None:
     """A fitted model and the data must agree on the features, name for name."""
     problems = []
-    for kind, names in (("point_in_time", found.point_in_time),
-                        ("known_future", found.known_future)):
+    for kind, names in (
+        ("point_in_time", found.point_in_time),
+        ("known_future", found.known_future),
+    ):
         want = expected[kind]
         missing = [n for n in want if n not in names]
         extra = [n for n in names if n not in want]
         if missing:
-            problems.append(Problem(file="feature table", rule=(
-                f"{kind.replace('_', '-')} features the model was trained on are missing: "
-                f"{', '.join(missing)}")))
+            problems.append(
+                Problem(
+                    file="feature table",
+                    rule=(
+                        f"{kind.replace('_', '-')} features the model was trained on are missing: "
+                        f"{', '.join(missing)}"
+                    ),
+                )
+            )
         if extra:
-            problems.append(Problem(file="feature table", rule=(
-                f"{kind.replace('_', '-')} features the model does not know: "
-                f"{', '.join(extra)}")))
+            problems.append(
+                Problem(
+                    file="feature table",
+                    rule=(
+                        f"{kind.replace('_', '-')} features the model does not know: "
+                        f"{', '.join(extra)}"
+                    ),
+                )
+            )
         if not missing and not extra and list(want) != list(names):
             problems.append(Problem(file="feature table", rule=f"{kind} features in another order"))
     if problems:

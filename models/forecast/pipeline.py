@@ -82,11 +82,19 @@ class ForecastPipeline(BaseEstimator):
     random_state : seed for sampling and LightGBM.
     """
 
-    def __init__(self, *, targets: Sequence[str] | None = None, horizons: int = 12,
-                 quantiles: Sequence[float] = QUANTILES, strategy: str = "stacked",
-                 transform: str = "change", lgbm_params: dict[str, Any] | None = None,
-                 calibration_origins: int = 6, max_rows_per_model: int | None = 20_000,
-                 random_state: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        targets: Sequence[str] | None = None,
+        horizons: int = 12,
+        quantiles: Sequence[float] = QUANTILES,
+        strategy: str = "stacked",
+        transform: str = "change",
+        lgbm_params: dict[str, Any] | None = None,
+        calibration_origins: int = 6,
+        max_rows_per_model: int | None = 20_000,
+        random_state: int = 0,
+    ) -> None:
         self.targets = targets
         self.horizons = horizons
         self.quantiles = quantiles
@@ -118,9 +126,11 @@ class ForecastPipeline(BaseEstimator):
         calibration: dict[str, Any] = {
             "method": "CQR scaled by interval width, one calibration fit",
             "cutoff_month": str(inputs.grid.months[cutoff]),
-            "origins": [str(inputs.grid.months[cutoff + i])
-                        for i in range(self.calibration_origins)],
-            "corrections": {}, "district_correlation": {},
+            "origins": [
+                str(inputs.grid.months[cutoff + i]) for i in range(self.calibration_origins)
+            ],
+            "corrections": {},
+            "district_correlation": {},
         }
         for target in targets:
             models = self._fit_target(inputs, target, cutoff, step, "calibration")
@@ -133,9 +143,10 @@ class ForecastPipeline(BaseEstimator):
         self.feature_names_: dict[str, Any] = {
             "point_in_time": inputs.point_in_time,
             "known_future": inputs.known_future,
-            "design": {t: design_feature_names(inputs.grid, target=t,
-                                               stacked=self.strategy == "stacked")
-                       for t in targets},
+            "design": {
+                t: design_feature_names(inputs.grid, target=t, stacked=self.strategy == "stacked")
+                for t in targets
+            },
         }
         self.n_months_required_ = required
         self.training_last_month_ = str(district.monthly["month"].max())
@@ -156,60 +167,103 @@ class ForecastPipeline(BaseEstimator):
         if int(self.calibration_origins) < 1:
             raise ValueError("calibration_origins must be at least 1")
 
-    def _frames(self, inputs: FeatureInputs, target: str, *, origins: np.ndarray | None = None,
-                max_target_index: int | None = None, need_label: bool = True,
-                horizons: Sequence[int] | None = None) -> list[HorizonFrame]:
+    def _frames(
+        self,
+        inputs: FeatureInputs,
+        target: str,
+        *,
+        origins: np.ndarray | None = None,
+        max_target_index: int | None = None,
+        need_label: bool = True,
+        horizons: Sequence[int] | None = None,
+    ) -> list[HorizonFrame]:
         stacked = self.strategy == "stacked"
-        return [horizon_frame(inputs.grid, target, h, stacked=stacked, transform=self.transform,
-                              origins=origins, max_target_index=max_target_index,
-                              need_label=need_label)
-                for h in (horizons or range(1, self.horizons + 1))]
+        return [
+            horizon_frame(
+                inputs.grid,
+                target,
+                h,
+                stacked=stacked,
+                transform=self.transform,
+                origins=origins,
+                max_target_index=max_target_index,
+                need_label=need_label,
+            )
+            for h in (horizons or range(1, self.horizons + 1))
+        ]
 
-    def _fit_target(self, inputs: FeatureInputs, target: str, max_target_index: int,
-                    step: Callable[[str], None], round_name: str) -> dict[int, Any]:
+    def _fit_target(
+        self,
+        inputs: FeatureInputs,
+        target: str,
+        max_target_index: int,
+        step: Callable[[str], None],
+        round_name: str,
+    ) -> dict[int, Any]:
         """{horizon: regressor} (direct) or {0: regressor} (stacked)."""
         frames = self._frames(inputs, target, max_target_index=max_target_index)
-        names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked",
-                                     target=target)
+        names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked", target=target)
         models: dict[int, Any] = {}
         if self.strategy == "stacked":
-            groups = {0: stack_frames(frames, max_rows=self.max_rows_per_model,
-                                      random_state=self.random_state)}
+            groups = {
+                0: stack_frames(
+                    frames, max_rows=self.max_rows_per_model, random_state=self.random_state
+                )
+            }
         else:
-            groups = {f.horizon: subsample(f, max_rows=self.max_rows_per_model,
-                                           random_state=self.random_state) for f in frames}
+            groups = {
+                f.horizon: subsample(
+                    f, max_rows=self.max_rows_per_model, random_state=self.random_state
+                )
+                for f in frames
+            }
         for key, frame in groups.items():
             if len(frame.label) < 2:
-                raise UserInputError(f"too little history to fit {target}", [Problem(
-                    file="monthly", column=target,
-                    rule=f"too little history: {self.months_required()} months needed")])
+                raise UserInputError(
+                    f"too little history to fit {target}",
+                    [
+                        Problem(
+                            file="monthly",
+                            column=target,
+                            rule=f"too little history: {self.months_required()} months needed",
+                        )
+                    ],
+                )
             models[key] = QuantileLGBMRegressor(
-                quantiles=self.quantiles, params=self.lgbm_params,
+                quantiles=self.quantiles,
+                params=self.lgbm_params,
                 random_state=self.random_state,
             ).fit(frame.features, frame.label, feature_names=names)
             step(f"{round_name} {target}" + (f" h={key}" if key else ""))
         return models
 
-    def _calibrate_target(self, inputs: FeatureInputs, target: str, models: dict[int, Any],
-                          cutoff: int) -> tuple[dict[str, dict], dict[str, float]]:
+    def _calibrate_target(
+        self, inputs: FeatureInputs, target: str, models: dict[int, Any], cutoff: int
+    ) -> tuple[dict[str, dict], dict[str, float]]:
         origins = np.arange(cutoff, cutoff + self.calibration_origins)
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
         for frame in self._frames(inputs, target, origins=origins):
             levels = self._levels(models, frame, target, calibrate=None)
             actual = frame.label + (frame.anchor if self.transform == "change" else 0.0)
-            corrections[str(frame.horizon)] = fit_calibration(levels, actual, target=target,
-                                                              quantiles=self.quantiles)
-            residuals = pd.DataFrame({"origin": frame.origin_index,
-                                      "residual": actual - levels[:, self._median_column()]})
+            corrections[str(frame.horizon)] = fit_calibration(
+                levels, actual, target=target, quantiles=self.quantiles
+            )
+            residuals = pd.DataFrame(
+                {
+                    "origin": frame.origin_index,
+                    "residual": actual - levels[:, self._median_column()],
+                }
+            )
             correlations[str(frame.horizon)] = residual_correlation(residuals)
         return corrections, correlations
 
     def _median_column(self) -> int:
         return int(np.argmin(np.abs(np.asarray(self.quantiles, dtype=float) - 0.5)))
 
-    def _levels(self, models: dict[int, Any], frame: HorizonFrame, target: str,
-                calibrate: dict | None) -> np.ndarray:
+    def _levels(
+        self, models: dict[int, Any], frame: HorizonFrame, target: str, calibrate: dict | None
+    ) -> np.ndarray:
         """Quantile forecasts of the target's level for the rows of ``frame``."""
         model = models[0] if self.strategy == "stacked" else models[frame.horizon]
         if len(frame.anchor) == 0:
@@ -218,8 +272,9 @@ class ForecastPipeline(BaseEstimator):
         if self.transform == "change":
             predicted = predicted + frame.anchor[:, None]
         if calibrate is not None:
-            predicted = apply_calibration(predicted, calibrate, target=target,
-                                          quantiles=self.quantiles)
+            predicted = apply_calibration(
+                predicted, calibrate, target=target, quantiles=self.quantiles
+            )
         if target in COUNT_TARGETS:
             predicted = np.maximum(predicted, 0.0)
         elif target in SHARE_TARGETS:
@@ -227,25 +282,36 @@ class ForecastPipeline(BaseEstimator):
         return np.sort(predicted, axis=1)
 
     # -- forecasting -------------------------------------------------------------------------
-    def _origin_inputs(self, district: District, horizon: int,
-                       origin: pd.Period | None) -> tuple[FeatureInputs, pd.Period]:
+    def _origin_inputs(
+        self, district: District, horizon: int, origin: pd.Period | None
+    ) -> tuple[FeatureInputs, pd.Period]:
         check_is_fitted(self, "models_")
         if not 1 <= horizon <= self.horizons:
-            raise UserInputError(f"horizon {horizon} is outside the model's 1 … {self.horizons}",
-                                 [Problem(file="forecast request", column="horizon",
-                                          rule=f"must be 1 … {self.horizons} months")])
+            raise UserInputError(
+                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
+                [
+                    Problem(
+                        file="forecast request",
+                        column="horizon",
+                        rule=f"must be 1 … {self.horizons} months",
+                    )
+                ],
+            )
         months = district.monthly["month"]
         origin = months.max() if origin is None else pd.Period(origin, freq="M")
         if not (months == origin).any():
-            raise UserInputError(f"no data at the origin {origin}", [Problem(
-                file="monthly", column="month", rule=f"origin {origin} has no rows")])
+            raise UserInputError(
+                f"no data at the origin {origin}",
+                [Problem(file="monthly", column="month", rule=f"origin {origin} has no rows")],
+            )
         known = as_of(district, origin)
         inputs = feature_inputs(known, self.targets_, months_ahead=horizon)
         check_feature_names(self.feature_names_, inputs)
         return inputs, origin
 
-    def predict(self, district: District, *, horizon: int = 12,
-                origin: pd.Period | None = None) -> pd.DataFrame:
+    def predict(
+        self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
+    ) -> pd.DataFrame:
         """Calibrated quantile forecasts (FORECAST_COLUMNS) for every kindergarten with data at
         ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
         up to ``origin``."""
@@ -253,27 +319,42 @@ class ForecastPipeline(BaseEstimator):
         origin_index = inputs.grid.month_index(origin)
         parts = []
         for target in self.targets_:
-            for frame in self._frames(inputs, target, origins=np.array([origin_index]),
-                                      need_label=False, horizons=range(1, horizon + 1)):
+            for frame in self._frames(
+                inputs,
+                target,
+                origins=np.array([origin_index]),
+                need_label=False,
+                horizons=range(1, horizon + 1),
+            ):
                 corrections = self.calibration_["corrections"][target][str(frame.horizon)]
                 levels = self._levels(self.models_[target], frame, target, corrections)
                 part = pd.DataFrame(levels, columns=list(QUANTILE_COLUMNS))
-                part.insert(0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[
-                    frame.kindergarten_index])
+                part.insert(
+                    0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[frame.kindergarten_index]
+                )
                 n_rows = len(part)
                 part.insert(1, "origin", pd.PeriodIndex([origin] * n_rows, freq="M"))
-                part.insert(2, "month", pd.PeriodIndex([origin + frame.horizon] * n_rows,
-                                                       freq="M"))
+                part.insert(2, "month", pd.PeriodIndex([origin + frame.horizon] * n_rows, freq="M"))
                 part.insert(3, "horizon", frame.horizon)
                 part.insert(4, "target", target)
                 parts.append(part)
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=list(FORECAST_COLUMNS))
+        out = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=list(FORECAST_COLUMNS))
+        )
         return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
-            list(FORECAST_COLUMNS)]
+            list(FORECAST_COLUMNS)
+        ]
 
-    def predict_contributions(self, district: District, *, horizon: int = 12, top: int = 5,
-                              origin: pd.Period | None = None) -> pd.DataFrame:
+    def predict_contributions(
+        self,
+        district: District,
+        *,
+        horizon: int = 12,
+        top: int = 5,
+        origin: pd.Period | None = None,
+    ) -> pd.DataFrame:
         """Top drivers of each p50 forecast per kindergarten, target and horizon
         (``CONTRIBUTION_COLUMNS`` of :mod:`models.forecast.contributions`)."""
         from models.forecast.contributions import top_drivers
@@ -282,10 +363,23 @@ class ForecastPipeline(BaseEstimator):
         origin_index = inputs.grid.month_index(origin)
         parts = []
         for target in self.targets_:
-            for frame in self._frames(inputs, target, origins=np.array([origin_index]),
-                                      need_label=False, horizons=range(1, horizon + 1)):
+            for frame in self._frames(
+                inputs,
+                target,
+                origins=np.array([origin_index]),
+                need_label=False,
+                horizons=range(1, horizon + 1),
+            ):
                 model = self.models_[target][0 if self.strategy == "stacked" else frame.horizon]
-                parts.append(top_drivers(model, frame, names=self.feature_names_["design"][target],
-                                         kindergarten_ids=inputs.grid.kindergarten_ids,
-                                         origin=origin, target=target, top=top))
+                parts.append(
+                    top_drivers(
+                        model,
+                        frame,
+                        names=self.feature_names_["design"][target],
+                        kindergarten_ids=inputs.grid.kindergarten_ids,
+                        origin=origin,
+                        target=target,
+                        top=top,
+                    )
+                )
         return pd.concat(parts, ignore_index=True)

@@ -51,18 +51,30 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     random_state : seed for LightGBM's feature/row sampling.
     """
 
-    def __init__(self, *, quantiles: Sequence[float] = QUANTILES,
-                 params: dict[str, Any] | None = None, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        quantiles: Sequence[float] = QUANTILES,
+        params: dict[str, Any] | None = None,
+        random_state: int = 0,
+    ) -> None:
         self.quantiles = quantiles
         self.params = params
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any, feature_names: Sequence[str] | None = None
-            ) -> QuantileLGBMRegressor:
+    def fit(
+        self, X: Any, y: Any, feature_names: Sequence[str] | None = None
+    ) -> QuantileLGBMRegressor:
         import lightgbm as lgb
 
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64],
-                             ensure_all_finite="allow-nan", y_numeric=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float32, np.float64],
+            ensure_all_finite="allow-nan",
+            y_numeric=True,
+        )
         quantiles = [float(q) for q in self.quantiles]
         if not quantiles or any(not 0 < q < 1 for q in quantiles):
             raise ValueError(f"quantiles must lie in (0, 1), got {self.quantiles!r}")
@@ -71,17 +83,30 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         n_rows = X.shape[0]
         # LightGBM refuses leaves bigger than the data; tiny fits (tests) still work.
         params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), n_rows // 2))
-        dataset_params = {"max_bin": params.get("max_bin", 255), "verbose": -1,
-                          "min_data_in_bin": 1, "feature_pre_filter": False}
-        data = lgb.Dataset(X, label=np.asarray(y, dtype=np.float64), params=dataset_params,
-                           feature_name=([str(n) for n in feature_names]
-                                         if feature_names is not None else "auto"),
-                           free_raw_data=False)
+        dataset_params = {
+            "max_bin": params.get("max_bin", 255),
+            "verbose": -1,
+            "min_data_in_bin": 1,
+            "feature_pre_filter": False,
+        }
+        data = lgb.Dataset(
+            X,
+            label=np.asarray(y, dtype=np.float64),
+            params=dataset_params,
+            feature_name=([str(n) for n in feature_names] if feature_names is not None else "auto"),
+            free_raw_data=False,
+        )
         self.boosters_ = []
         for q in quantiles:
-            booster_params = {**params, **dataset_params, "objective": "quantile", "alpha": q,
-                              "seed": self.random_state, "deterministic": True,
-                              "force_row_wise": True}
+            booster_params = {
+                **params,
+                **dataset_params,
+                "objective": "quantile",
+                "alpha": q,
+                "seed": self.random_state,
+                "deterministic": True,
+                "force_row_wise": True,
+            }
             self.boosters_.append(lgb.train(booster_params, data, num_boost_round=rounds))
         self.quantiles_ = np.asarray(quantiles)
         self.feature_names_ = list(data.feature_name)
@@ -90,8 +115,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     def predict_quantiles(self, X: Any) -> np.ndarray:
         """(n_rows, n_quantiles), sorted along each row so quantiles never cross."""
         check_is_fitted(self, "boosters_")
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
-                          ensure_all_finite="allow-nan")
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan"
+        )
         columns = [b.predict(X, num_threads=self._threads()) for b in self.boosters_]
         return np.sort(np.column_stack(columns), axis=1)
 

@@ -23,8 +23,15 @@ import pandas as pd
 
 from features.contract import DISTRICT, FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS
 
-DISTRICT_FORECAST_COLUMNS = (DISTRICT, "origin", "month", "horizon", "target",
-                             *QUANTILE_COLUMNS, "n_kindergartens")
+DISTRICT_FORECAST_COLUMNS = (
+    DISTRICT,
+    "origin",
+    "month",
+    "horizon",
+    "target",
+    *QUANTILE_COLUMNS,
+    "n_kindergartens",
+)
 
 
 def district_forecasts(
@@ -45,7 +52,8 @@ def district_forecasts(
     if missing:
         raise ValueError(f"forecasts lack columns {missing}")
     frame = forecasts[~forecasts["target"].isin(SHARE_TARGETS)].merge(
-        kindergartens[[KINDERGARTEN_ID, DISTRICT]], on=KINDERGARTEN_ID, how="left")
+        kindergartens[[KINDERGARTEN_ID, DISTRICT]], on=KINDERGARTEN_ID, how="left"
+    )
     frame[DISTRICT] = frame[DISTRICT].fillna("(unknown district)")
     keys = [DISTRICT, "origin", "month", "horizon", "target"]
     q = list(QUANTILE_COLUMNS)
@@ -72,8 +80,9 @@ def district_forecasts(
     return out[list(DISTRICT_FORECAST_COLUMNS)]
 
 
-def _correlations(sums: pd.DataFrame,
-                  correlation: float | Mapping[str, Mapping[int, float]]) -> np.ndarray:
+def _correlations(
+    sums: pd.DataFrame, correlation: float | Mapping[str, Mapping[int, float]]
+) -> np.ndarray:
     if isinstance(correlation, Mapping):
         values = [
             float(correlation.get(t, {}).get(int(h), correlation.get(t, {}).get(str(h), 1.0)))  # type: ignore[call-overload]

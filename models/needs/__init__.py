@@ -59,24 +59,37 @@ class NeedScenarios:
     def staff_need_fte(self) -> np.ndarray:
         """Staffing norm requirement, FTE (exact, fractional)."""
         return np.stack(
-            [staffing_need_fte(self.children_under3[:, :, i], self.children_over3[:, :, i], m)
-             for i, m in enumerate(self.months)], axis=-1,
+            [
+                staffing_need_fte(self.children_under3[:, :, i], self.children_over3[:, :, i], m)
+                for i, m in enumerate(self.months)
+            ],
+            axis=-1,
         )
 
     @property
     def pedagogue_need(self) -> np.ndarray:
         """Pedagogue norm requirement, whole positions."""
         return np.stack(
-            [pedagogue_positions(self.children_under3[:, :, i], self.children_over3[:, :, i],
-                                 m).positions for i, m in enumerate(self.months)], axis=-1,
+            [
+                pedagogue_positions(
+                    self.children_under3[:, :, i], self.children_over3[:, :, i], m
+                ).positions
+                for i, m in enumerate(self.months)
+            ],
+            axis=-1,
         )
 
     @property
     def pedagogue_need_exact(self) -> np.ndarray:
         """Pedagogue norm requirement before rounding up to whole positions."""
         return np.stack(
-            [pedagogue_positions(self.children_under3[:, :, i], self.children_over3[:, :, i],
-                                 m).exact for i, m in enumerate(self.months)], axis=-1,
+            [
+                pedagogue_positions(
+                    self.children_under3[:, :, i], self.children_over3[:, :, i], m
+                ).exact
+                for i, m in enumerate(self.months)
+            ],
+            axis=-1,
         )
 
     @property
@@ -113,25 +126,34 @@ def pit_scores(pit_history: pd.DataFrame) -> pd.DataFrame:
     u_point = pit(knots, actual)
     u_count = 0.5 * (pit(knots, actual - 0.5) + pit(knots, actual + 0.5))
     u = np.where(counts, u_count, u_point)
-    return pd.DataFrame({
-        "origin": frame["origin"].astype(str).to_numpy(),
-        "kindergarten_id": frame["kindergarten_id"].astype(str).to_numpy(),
-        "target": frame["target"].to_numpy(),
-        "horizon": frame["horizon"].astype(int).to_numpy(),
-        "z": norm.ppf(u),
-    })
+    return pd.DataFrame(
+        {
+            "origin": frame["origin"].astype(str).to_numpy(),
+            "kindergarten_id": frame["kindergarten_id"].astype(str).to_numpy(),
+            "target": frame["target"].to_numpy(),
+            "horizon": frame["horizon"].astype(int).to_numpy(),
+            "z": norm.ppf(u),
+        }
+    )
 
 
 def _forecast_cube(
-    forecasts: pd.DataFrame, kindergarten_ids: tuple[str, ...], months: pd.PeriodIndex,
+    forecasts: pd.DataFrame,
+    kindergarten_ids: tuple[str, ...],
+    months: pd.PeriodIndex,
 ) -> tuple[np.ndarray, pd.Period, list[str]]:
     """(K, T, M, 7) quantiles of the latest origin; missing optional targets become zeros."""
     problems: list[Problem] = []
-    missing_cols = [c for c in ("kindergarten_id", "origin", "month", "target", *QUANTILE_COLUMNS)
-                    if c not in forecasts.columns]
+    missing_cols = [
+        c
+        for c in ("kindergarten_id", "origin", "month", "target", *QUANTILE_COLUMNS)
+        if c not in forecasts.columns
+    ]
     if missing_cols:
-        raise UserInputError("the forecasts cannot be used", [
-            Problem("forecasts", "required column missing", column=c) for c in missing_cols])
+        raise UserInputError(
+            "the forecasts cannot be used",
+            [Problem("forecasts", "required column missing", column=c) for c in missing_cols],
+        )
     # months compared as YYYY-MM text: parsing 10⁵ strings into periods costs seconds
     origin_text = forecasts["origin"].astype(str)
     latest = origin_text.max()
@@ -154,12 +176,18 @@ def _forecast_cube(
             warnings.append(f"no forecast of {target}: taken as 0 in every scenario")
             continue
         for ki, mi in zip(*np.nonzero(~covered), strict=True):
-            problems.append(Problem(
-                "forecasts", f"no forecast from origin {origin} for this kindergarten and month",
-                column=target, value=f"{kindergarten_ids[ki]} {months[mi]}"))
+            problems.append(
+                Problem(
+                    "forecasts",
+                    f"no forecast from origin {origin} for this kindergarten and month",
+                    column=target,
+                    value=f"{kindergarten_ids[ki]} {months[mi]}",
+                )
+            )
     if problems:
         raise UserInputError(
-            f"the forecasts do not cover the plan period {months[0]}–{months[-1]}", problems[:50])
+            f"the forecasts do not cover the plan period {months[0]}–{months[-1]}", problems[:50]
+        )
     return cube, origin, warnings
 
 
@@ -179,8 +207,9 @@ def simulate_needs(
     cube, origin, warnings = _forecast_cube(forecasts, kindergarten_ids, months)
     horizons = np.array([(m - origin).n for m in months])
     rng = np.random.default_rng(seed)
-    fallback = gaussian_copula_scores(rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS,
-                                      horizons)
+    fallback = gaussian_copula_scores(
+        rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS, horizons
+    )
     source = "gaussian copula (no backtest history)"
     z = fallback
     if pit_history is not None and len(pit_history):
@@ -203,11 +232,13 @@ def simulate_needs(
     return NeedScenarios(
         kindergarten_ids=tuple(kindergarten_ids),
         months=months,
-        current_fte=np.asarray(current_fte, dtype=float).reshape(len(kindergarten_ids),
-                                                                 len(RESOURCES)),
+        current_fte=np.asarray(current_fte, dtype=float).reshape(
+            len(kindergarten_ids), len(RESOURCES)
+        ),
         settings=settings or NormSettings(),
-        median={t: cube[:, i, :, QUANTILE_COLUMNS.index("p50")]
-                for i, t in enumerate(NEED_TARGETS)},
+        median={
+            t: cube[:, i, :, QUANTILE_COLUMNS.index("p50")] for i, t in enumerate(NEED_TARGETS)
+        },
         origin=origin,
         source=source,
         warnings=warnings,

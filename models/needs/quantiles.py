@@ -71,7 +71,8 @@ def pit(knots: np.ndarray, actual: np.ndarray) -> np.ndarray:
     left = np.where(below == 0, 0.005, np.where(below >= n, 0.995, interpolate(below)))
     # last knot ≤ a is at_most − 1; the CDF's right limit there
     right = np.where(
-        at_most == 0, 0.005,
+        at_most == 0,
+        0.005,
         np.where(at_most >= n, 0.995, interpolate(at_most)),
     )
     jump_left = np.where(below < n, PROBABILITIES[np.clip(below, 0, n - 1)], 0.995)

@@ -46,13 +46,16 @@ def target_correlation(targets: tuple[str, ...]) -> np.ndarray:
 
 
 def gaussian_copula_scores(
-    rng: np.random.Generator, n_scenarios: int, n_kindergartens: int, targets: tuple[str, ...],
+    rng: np.random.Generator,
+    n_scenarios: int,
+    n_kindergartens: int,
+    targets: tuple[str, ...],
     horizons: np.ndarray,
 ) -> np.ndarray:
     """(S, K, T, M) standard-normal scores with the Kronecker correlation described above."""
     n_t, n_m = len(targets), len(horizons)
     lag = np.abs(np.subtract.outer(horizons, horizons))
-    chol_h = np.linalg.cholesky(HORIZON_CORRELATION ** lag)
+    chol_h = np.linalg.cholesky(HORIZON_CORRELATION**lag)
     chol_t = np.linalg.cholesky(target_correlation(targets))
     rho = KINDERGARTEN_CORRELATION
     common = rng.standard_normal((n_scenarios, 1, n_t, n_m))
@@ -63,7 +66,9 @@ def gaussian_copula_scores(
 
 
 def backtest_blocks(
-    pit_scores: pd.DataFrame, kindergarten_ids: tuple[str, ...], targets: tuple[str, ...],
+    pit_scores: pd.DataFrame,
+    kindergarten_ids: tuple[str, ...],
+    targets: tuple[str, ...],
     horizons: np.ndarray,
 ) -> np.ndarray:
     """(origins, K, T, M) normal scores from a table with columns origin, kindergarten_id,

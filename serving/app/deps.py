@@ -76,7 +76,8 @@ async def current_user(request: Request, session: SessionDep) -> User:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
             form = await request.form()
             value = form.get(CSRF_FORM_FIELD)
             sent = value if isinstance(value, str) else None
@@ -90,8 +91,9 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def current_planner(user: CurrentUser) -> User:
     if user.role not in ("planner", "admin"):
-        raise RoleRefused(f"{user.name} is a {user.role}: only planners and admins may change "
-                          "plans.")
+        raise RoleRefused(
+            f"{user.name} is a {user.role}: only planners and admins may change plans."
+        )
     return user
 
 

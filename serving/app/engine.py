@@ -80,8 +80,10 @@ class EngineState:
         problem when the data break the contract, or when no data path is set."""
         path = self.settings.data_path
         if path is None:
-            raise UserInputError("No data set yet: start the app with `bemanning serve --data "
-                                 "DATA` (a data folder or DuckDB file, see CONTRACT.md).")
+            raise UserInputError(
+                "No data set yet: start the app with `bemanning serve --data "
+                "DATA` (a data folder or DuckDB file, see CONTRACT.md)."
+            )
         key = self._data_key()
         if key is None:
             raise UserInputError(f"The data path {path} does not exist.")
@@ -148,15 +150,29 @@ class EngineState:
         try:
             district = self.district()
         except UserInputError as exc:
-            return EngineStatus(False, False, data_message=str(exc),
-                                problems=tuple(str(p) for p in exc.problems[:50]))
+            return EngineStatus(
+                False,
+                False,
+                data_message=str(exc),
+                problems=tuple(str(p) for p in exc.problems[:50]),
+            )
         try:
             model = self.champion()
         except UserInputError as exc:
-            return EngineStatus(True, False, model_message=str(exc),
-                                simulated=district.simulated, fingerprint=district.fingerprint())
-        return EngineStatus(True, True, simulated=district.simulated,
-                            fingerprint=self.fingerprint(), model_version=str(model.version))
+            return EngineStatus(
+                True,
+                False,
+                model_message=str(exc),
+                simulated=district.simulated,
+                fingerprint=district.fingerprint(),
+            )
+        return EngineStatus(
+            True,
+            True,
+            simulated=district.simulated,
+            fingerprint=self.fingerprint(),
+            model_version=str(model.version),
+        )
 
     def fingerprint(self) -> str:
         district = self.district()
@@ -192,8 +208,9 @@ class EngineState:
             if key in self._frames:
                 return self._frames[key]
             with self.sessions() as session:
-                payload = repository.cache_get(session, data_fingerprint=fingerprint,
-                                               model_version=version, kind=kind)
+                payload = repository.cache_get(
+                    session, data_fingerprint=fingerprint, model_version=version, kind=kind
+                )
             if payload is not None:
                 frame = pd.read_parquet(io.BytesIO(payload))
             else:
@@ -201,9 +218,13 @@ class EngineState:
                 buffer = io.BytesIO()
                 parquet_ready(frame).to_parquet(buffer, index=False)
                 with self.sessions.begin() as session:
-                    repository.cache_put(session, data_fingerprint=fingerprint,
-                                         model_version=version, kind=kind,
-                                         payload=buffer.getvalue())
+                    repository.cache_put(
+                        session,
+                        data_fingerprint=fingerprint,
+                        model_version=version,
+                        kind=kind,
+                        payload=buffer.getvalue(),
+                    )
                 frame = pd.read_parquet(io.BytesIO(buffer.getvalue()))
             self._frames[key] = frame
             return frame
@@ -216,8 +237,10 @@ class EngineState:
             self.contributions()
             from serving.app.views import overview_table
 
-            self.derived(("overview", self.fingerprint(), self.champion().version),
-                         lambda: overview_table(self.district(), self.forecasts()))
+            self.derived(
+                ("overview", self.fingerprint(), self.champion().version),
+                lambda: overview_table(self.district(), self.forecasts()),
+            )
         except Exception:  # a background warm-up: the pages report any problem themselves
             return
 
@@ -225,16 +248,17 @@ class EngineState:
         """The champion's 12-month forecasts for every kindergarten (CONTRACT.md format; months
         as ``YYYY-MM`` strings)."""
         district = self.district()
-        return self.cached_frame("forecasts",
-                                 lambda: self.champion().pipeline.predict(district, horizon=12))
+        return self.cached_frame(
+            "forecasts", lambda: self.champion().pipeline.predict(district, horizon=12)
+        )
 
     def contributions(self) -> pd.DataFrame:
         """The drivers behind the forecasts (top SHAP contributions per kindergarten)."""
         district = self.district()
         return self.cached_frame(
             "contributions",
-            lambda: self.champion().pipeline.predict_contributions(district, horizon=12, top=5))
-
+            lambda: self.champion().pipeline.predict_contributions(district, horizon=12, top=5),
+        )
 
     # --- solving plans off the request threads ------------------------------------------------
 
@@ -250,7 +274,8 @@ class EngineState:
 
                 self._solver_pool = ProcessPoolExecutor(
                     max_workers=self.settings.plan_workers,
-                    mp_context=multiprocessing.get_context("spawn"))
+                    mp_context=multiprocessing.get_context("spawn"),
+                )
             pool = self._solver_pool
         return pool.submit(function, *args, **kwargs).result()
 
@@ -281,7 +306,12 @@ def district_subset(district: District, name: str) -> District:
     population = district.population
     if population is not None and "district" in population.columns:
         population = population[population["district"] == name]
-    return District(kindergartens=kindergartens.reset_index(drop=True),
-                    monthly=monthly.reset_index(drop=True), population=population,
-                    simulated=district.simulated, source=district.source, extra=district.extra,
-                    warnings=district.warnings)
+    return District(
+        kindergartens=kindergartens.reset_index(drop=True),
+        monthly=monthly.reset_index(drop=True),
+        population=population,
+        simulated=district.simulated,
+        source=district.source,
+        extra=district.extra,
+        warnings=district.warnings,
+    )

@@ -38,8 +38,12 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/exports/")
 
 
-def _error(request: Request, status: int, message: str, problems: list[str] | None = None,
-           ) -> Response:
+def _error(
+    request: Request,
+    status: int,
+    message: str,
+    problems: list[str] | None = None,
+) -> Response:
     if _wants_json(request):
         body: dict = {"detail": message}
         if problems:
@@ -47,16 +51,23 @@ def _error(request: Request, status: int, message: str, problems: list[str] | No
         return JSONResponse(body, status_code=status)
     from serving.app.routes.common import render
 
-    return render(request, "error.html", {"status_code": status, "message": message,
-                                          "problems": problems or []}, status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status_code": status, "message": message, "problems": problems or []},
+        status_code=status,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:
         if _wants_json(request):
-            return JSONResponse({"detail": "Not logged in: POST /api/login first."},
-                                status_code=401, headers={"WWW-Authenticate": "Cookie"})
+            return JSONResponse(
+                {"detail": "Not logged in: POST /api/login first."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Cookie"},
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
@@ -64,8 +75,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:
-        return _error(request, 403, "Refused: the form or request carried no valid CSRF token. "
-                      "Reload the page and try again.")
+        return _error(
+            request,
+            403,
+            "Refused: the form or request carried no valid CSRF token. "
+            "Reload the page and try again.",
+        )
 
     @app.exception_handler(RoleRefused)
     async def _role(request: Request, exc: RoleRefused) -> Response:
@@ -93,8 +108,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}"
-                    for e in exc.errors()]
+        problems = [
+            f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        ]
         return _error(request, 422, "The request is not valid.", problems)
 
 
@@ -118,8 +134,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db_engine = db_engine
     app.state.sessions = sessions
-    app.state.signer = SessionSigner(settings.secret_key.get_secret_value(),
-                                     max_age_s=settings.session_lifetime_s)
+    app.state.signer = SessionSigner(
+        settings.secret_key.get_secret_value(), max_age_s=settings.session_lifetime_s
+    )
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
@@ -131,8 +148,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
-        return FileResponse(plotly_js_path(), media_type="application/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            plotly_js_path(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
@@ -143,6 +163,5 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.warm_cache and settings.data_path is not None:
         import threading
 
-        threading.Thread(target=app.state.engine_state.warm, name="warm-cache",
-                         daemon=True).start()
+        threading.Thread(target=app.state.engine_state.warm, name="warm-cache", daemon=True).start()
     return app

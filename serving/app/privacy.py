@@ -28,9 +28,12 @@ def decision_columns(frame: pd.DataFrame) -> tuple[str, ...]:
 def suppress_reason(text: str) -> str:
     """Replace decision counts below 5 inside the clauses of ``text`` that talk about § 31/§ 37
     decisions; other numbers (FTE, shares) stay."""
+
     def clause(match: re.Match[str]) -> str:
-        return _COUNT.sub(lambda m: SUPPRESSED if int(m.group(1)) < SUPPRESSION_THRESHOLD
-                          else m.group(1), match.group(0))
+        return _COUNT.sub(
+            lambda m: SUPPRESSED if int(m.group(1)) < SUPPRESSION_THRESHOLD else m.group(1),
+            match.group(0),
+        )
 
     return _DECISION_CLAUSE.sub(clause, text)
 
@@ -40,14 +43,12 @@ def suppress_frame(frame: pd.DataFrame) -> pd.DataFrame:
     forecast quantiles of decision targets too."""
     out = suppress_decision_counts(frame, decision_columns(frame))
     if "reason" in out.columns:
-        out["reason"] = out["reason"].map(lambda r: suppress_reason(r) if isinstance(r, str)
-                                          else r)
+        out["reason"] = out["reason"].map(lambda r: suppress_reason(r) if isinstance(r, str) else r)
     if "target" in out.columns:
         decision_rows = out["target"].astype(str).str.startswith("vedtak")
         quantiles = [c for c in out.columns if re.fullmatch(r"p\d\d", str(c))]
         if decision_rows.any() and quantiles:
-            shown = suppress_decision_counts(out.loc[decision_rows, quantiles],
-                                             tuple(quantiles))
+            shown = suppress_decision_counts(out.loc[decision_rows, quantiles], tuple(quantiles))
             out[quantiles] = out[quantiles].astype(object)
             out.loc[decision_rows, quantiles] = shown
     return out
@@ -66,5 +67,7 @@ def explanation_for(user: User, explanation: dict) -> dict:
         return explanation
     from serving.report.privacy import suppress_count
 
-    return {k: (suppress_count(v) if str(k).startswith("vedtak") and isinstance(v, int | float)
-                else v) for k, v in explanation.items()}
+    return {
+        k: (suppress_count(v) if str(k).startswith("vedtak") and isinstance(v, int | float) else v)
+        for k, v in explanation.items()
+    }

@@ -46,37 +46,57 @@ class EngineStatusPublic(BaseModel):
 class PlanCreate(BaseModel):
     """Parameters of a new plan. Pools are extra FTE per resource to spread over the district."""
 
-    district: str | None = Field(default=None, description="Required for an admin; a planner "
-                                 "always plans their own district.")
-    pools: dict[str, float] = Field(description="Extra FTE per resource, e.g. "
-                                    '{"staff": 8, "pedagogue": 4, "resource_pedagogue": 5}')
+    district: str | None = Field(
+        default=None,
+        description="Required for an admin; a planner always plans their own district.",
+    )
+    pools: dict[str, float] = Field(
+        description="Extra FTE per resource, e.g. "
+        '{"staff": 8, "pedagogue": 4, "resource_pedagogue": 5}'
+    )
     budget_nok: float | None = Field(default=None, ge=0, description="Budget cap, NOK per year.")
-    start: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                              description="First planned month, YYYY-MM (default: next month).")
+    start: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="First planned month, YYYY-MM (default: next month).",
+    )
     months: int = Field(default=12, ge=1, le=24, description="Length of the planned period.")
-    risk: float = Field(default=0.9, ge=0.5, le=0.99,
-                        description="Risk level: the forecast quantile the plan must cover.")
-    equity_weight: float = Field(default=1.0, ge=0, le=10,
-                                 description="Extra weight on areas with poor living conditions.")
+    risk: float = Field(
+        default=0.9,
+        ge=0.5,
+        le=0.99,
+        description="Risk level: the forecast quantile the plan must cover.",
+    )
+    equity_weight: float = Field(
+        default=1.0, ge=0, le=10, description="Extra weight on areas with poor living conditions."
+    )
     max_moves: int = Field(default=0, ge=0, description="Most lines that may change (0: no cap).")
     seed: int = 0
 
     @field_validator("pools")
     @classmethod
     def _known_resources(cls, pools: dict[str, float]) -> dict[str, float]:
-        problems = [f"unknown resource {name!r} (use {', '.join(RESOURCES)})"
-                    for name in pools if name not in RESOURCES]
-        problems += [f"pool {name} must be ≥ 0 FTE (found {value})"
-                     for name, value in pools.items() if value < 0]
+        problems = [
+            f"unknown resource {name!r} (use {', '.join(RESOURCES)})"
+            for name in pools
+            if name not in RESOURCES
+        ]
+        problems += [
+            f"pool {name} must be ≥ 0 FTE (found {value})"
+            for name, value in pools.items()
+            if value < 0
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return pools
 
 
 class PinCreate(BaseModel):
-    kind: PinKind = Field(description="About the line's extra FTE (change from today): fix: "
-                          "exactly value_fte (negative takes FTE away, needs max_moves); "
-                          "floor: at least value_fte; ban: no change.")
+    kind: PinKind = Field(
+        description="About the line's extra FTE (change from today): fix: "
+        "exactly value_fte (negative takes FTE away, needs max_moves); "
+        "floor: at least value_fte; ban: no change."
+    )
     value_fte: float = Field(default=0.0, ge=-200, le=200)
     comment: str = Field(min_length=1, max_length=2000, description="Why (kept in the audit log).")
     row_version: int = Field(ge=1, description="The line version you saw; a newer one → 409.")
@@ -151,8 +171,9 @@ class PlanPublic(PlanSummaryPublic):
 
 
 class PinResult(BaseModel):
-    plan_id: str = Field(description="The plan changed: a new draft version when the pinned "
-                         "plan was approved.")
+    plan_id: str = Field(
+        description="The plan changed: a new draft version when the pinned plan was approved."
+    )
     new_version: bool
     line: LinePublic
 

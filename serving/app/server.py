@@ -19,14 +19,23 @@ def free_port(host: str = "127.0.0.1") -> int:
 class BackgroundServer:
     """``with BackgroundServer(app) as url: ...`` serves ``app`` at ``url`` until the block ends."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None,
-                 start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        start_timeout_s: float = 30.0,
+    ) -> None:
         import uvicorn
 
         self.host, self.port = host, port or free_port(host)
         self.start_timeout_s = start_timeout_s
-        self._server = uvicorn.Server(uvicorn.Config(app, host=self.host, port=self.port,
-                                                     log_level="warning", access_log=False))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=self.host, port=self.port, log_level="warning", access_log=False
+            )
+        )
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
 
     @property
@@ -42,7 +51,11 @@ class BackgroundServer:
             time.sleep(0.02)
         return self.url
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=15)

@@ -23,31 +23,48 @@ class Settings(BaseSettings):
         "through DATABASE_URL.",
     )
     data_path: Path | None = Field(
-        default=None, description="Data folder (CSV/Parquet/Excel) or DuckDB file per "
-        "CONTRACT.md; without it the pages say what to do first.")
+        default=None,
+        description="Data folder (CSV/Parquet/Excel) or DuckDB file per "
+        "CONTRACT.md; without it the pages say what to do first.",
+    )
     tracking_uri: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "BEMANNING_TRACKING_URI",
-                                      "tracking_uri"),
+        validation_alias=AliasChoices(
+            "MLFLOW_TRACKING_URI", "BEMANNING_TRACKING_URI", "tracking_uri"
+        ),
         description="MLflow tracking URI holding the champion model (default: MLflow's own).",
     )
-    secret_key: SecretStr = Field(default=SecretStr(""),
-                                  description="Signs session cookies; at least 32 characters.")
-    dev: bool = Field(default=False, description="Development mode: allows a throwaway secret "
-                      "and plain-HTTP cookies.")
-    session_lifetime_s: int = Field(default=8 * 3600, gt=0,
-                                    description="Seconds a login stays valid.")
-    secure_cookies: bool = Field(default=False, description="Mark the session cookie Secure "
-                                 "(set when served over HTTPS).")
-    warm_cache: bool = Field(default=True, description="At start, compute (or load from the "
-                             "store) forecasts and the overview in the background.")
-    plan_workers: int = Field(default=1, ge=0, le=8,
-                              description="Processes that solve plans, so a solve never slows "
-                              "the pages (0: solve in the request thread).")
-    plan_time_limit_s: float = Field(default=60.0, gt=0,
-                                     description="Time limit handed to the optimiser, seconds.")
-    plan_scenarios: int = Field(default=200, gt=0,
-                                description="Forecast scenarios the optimiser plans over.")
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs session cookies; at least 32 characters."
+    )
+    dev: bool = Field(
+        default=False,
+        description="Development mode: allows a throwaway secret and plain-HTTP cookies.",
+    )
+    session_lifetime_s: int = Field(
+        default=8 * 3600, gt=0, description="Seconds a login stays valid."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure (set when served over HTTPS)."
+    )
+    warm_cache: bool = Field(
+        default=True,
+        description="At start, compute (or load from the "
+        "store) forecasts and the overview in the background.",
+    )
+    plan_workers: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Processes that solve plans, so a solve never slows "
+        "the pages (0: solve in the request thread).",
+    )
+    plan_time_limit_s: float = Field(
+        default=60.0, gt=0, description="Time limit handed to the optimiser, seconds."
+    )
+    plan_scenarios: int = Field(
+        default=200, gt=0, description="Forecast scenarios the optimiser plans over."
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -44,8 +44,9 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     quantile, i.e. as if the two moved together — a cautious (wider) band.
     """
     monthly = district.monthly
-    last = monthly.sort_values("month").groupby("kindergarten_id").tail(1).set_index(
-        "kindergarten_id")
+    last = (
+        monthly.sort_values("month").groupby("kindergarten_id").tail(1).set_index("kindergarten_id")
+    )
     recent = monthly[monthly["month"] > monthly["month"].max() - 12]
     rows = district.kindergartens.set_index("kindergarten_id")[
         [c for c in ("name", "district", "area", "capacity") if c in district.kindergartens]
@@ -61,13 +62,20 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     rows["pedagogue_fte"] = last["pedagogue_fte"]
     rows["vedtak_31"] = last.get("vedtak_31", np.nan)
     rows["vedtak_37"] = last.get("vedtak_37", np.nan)
-    sick = (recent.groupby("kindergarten_id")["sick_leave_rate"].mean()
-            if "sick_leave_rate" in recent else pd.Series(dtype=float))
-    leavers = (recent.groupby("kindergarten_id")["staff_leavers"].sum(min_count=1)
-               if "staff_leavers" in recent else pd.Series(dtype=float))
+    sick = (
+        recent.groupby("kindergarten_id")["sick_leave_rate"].mean()
+        if "sick_leave_rate" in recent
+        else pd.Series(dtype=float)
+    )
+    leavers = (
+        recent.groupby("kindergarten_id")["staff_leavers"].sum(min_count=1)
+        if "staff_leavers" in recent
+        else pd.Series(dtype=float)
+    )
     rows["sick_leave_12m"] = sick.reindex(rows.index)
     rows["turnover_12m"] = (leavers.reindex(rows.index) / rows["staff_fte"]).replace(
-        [np.inf, -np.inf], np.nan)
+        [np.inf, -np.inf], np.nan
+    )
 
     u3 = _wide_forecasts(forecasts, "children_under3")
     o3 = _wide_forecasts(forecasts, "children_over3")
@@ -75,24 +83,32 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     q_u3 = both[[f"{q}_u3" for q in QUANTILE_COLUMNS]].to_numpy(float)
     q_o3 = both[[f"{q}_o3" for q in QUANTILE_COLUMNS]].to_numpy(float)
     total = pd.DataFrame(q_u3 + q_o3, index=both.index, columns=list(QUANTILE_COLUMNS))
-    need = pd.DataFrame(staffing_need_fte(q_u3, q_o3), index=both.index,
-                        columns=list(QUANTILE_COLUMNS))
+    need = pd.DataFrame(
+        staffing_need_fte(q_u3, q_o3), index=both.index, columns=list(QUANTILE_COLUMNS)
+    )
     ids = both.index.get_level_values("kindergarten_id")
     staff_now = rows["staff_fte"].reindex(ids).to_numpy(float)
     sick_now = rows["sick_leave_12m"].reindex(ids).fillna(0.0).to_numpy(float)
     effective = staff_now * (1 - sick_now)
     breach = pd.Series(exceedance_probability(need.to_numpy(float), effective), index=both.index)
     peds = pedagogue_positions(q_u3[:, 3], q_o3[:, 3]).positions
-    by_kg = pd.DataFrame({
-        "need_staff_p50": need["p50"], "need_staff_p90": need["p90"],
-        "need_pedagogues_p50": peds, "breach": breach,
-        "band_p10": total["p10"], "band_p50": total["p50"], "band_p90": total["p90"],
-    }).groupby(level="kindergarten_id")
+    by_kg = pd.DataFrame(
+        {
+            "need_staff_p50": need["p50"],
+            "need_staff_p90": need["p90"],
+            "need_pedagogues_p50": peds,
+            "breach": breach,
+            "band_p10": total["p10"],
+            "band_p50": total["p50"],
+            "band_p90": total["p90"],
+        }
+    ).groupby(level="kindergarten_id")
     rows["need_staff_fte_p50"] = by_kg["need_staff_p50"].max()
     rows["need_staff_fte_p90"] = by_kg["need_staff_p90"].max()
     rows["need_pedagogues"] = by_kg["need_pedagogues_p50"].max()
     rows["staff_gap_fte"] = rows["need_staff_fte_p90"] - rows["staff_fte"] * (
-        1 - rows["sick_leave_12m"].fillna(0.0))
+        1 - rows["sick_leave_12m"].fillna(0.0)
+    )
     rows["breach_probability"] = by_kg["breach"].max()
     rows["children_p50_12m"] = by_kg["band_p50"].last()
     for q in ("p10", "p50", "p90"):
@@ -108,12 +124,14 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     flags = ["flag_breach", "flag_rising_31", "flag_sick_leave", "flag_turnover"]
     rows[flags] = rows[flags].fillna(False).astype(bool)
     rows["n_flags"] = rows[flags].astype(int).sum(axis=1)
-    return rows.reset_index().sort_values(["n_flags", "breach_probability"],
-                                          ascending=[False, False], ignore_index=True)
+    return rows.reset_index().sort_values(
+        ["n_flags", "breach_probability"], ascending=[False, False], ignore_index=True
+    )
 
 
-def band_svg(p10: list[float], p50: list[float], p90: list[float], *, width: int = 140,
-             height: int = 34) -> str:
+def band_svg(
+    p10: list[float], p50: list[float], p90: list[float], *, width: int = 140, height: int = 34
+) -> str:
     """A tiny inline SVG of the 12-month band (p10–p90 shaded, p50 line) for the overview table:
     fifty of these render instantly, where fifty Plotly charts would not."""
     values = np.asarray([p10, p50, p90], dtype=float)
@@ -131,14 +149,15 @@ def band_svg(p10: list[float], p50: list[float], p90: list[float], *, width: int
     upper = [xy(i, v) for i, v in enumerate(values[2])]
     lower = [xy(i, v) for i, v in reversed(list(enumerate(values[0])))]
     line = " ".join(xy(i, v) for i, v in enumerate(values[1]))
-    return (f'<svg class="band" width="{width}" height="{height}" role="img" '
-            f'aria-label="forecast children p10 {values[0][0]:.0f}–p90 {values[2][-1]:.0f}">'
-            f'<polygon points="{" ".join(upper + lower)}" fill="#9ecae1" opacity="0.6"/>'
-            f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="1.5"/></svg>')
+    return (
+        f'<svg class="band" width="{width}" height="{height}" role="img" '
+        f'aria-label="forecast children p10 {values[0][0]:.0f}–p90 {values[2][-1]:.0f}">'
+        f'<polygon points="{" ".join(upper + lower)}" fill="#9ecae1" opacity="0.6"/>'
+        f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="1.5"/></svg>'
+    )
 
 
-def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *,
-              title: str) -> dict:
+def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, title: str) -> dict:
     """A Plotly figure (as a plain dict, no validation cost) of one target: observed history,
     the p05–p95 and p25–p75 forecast bands and the p50 line."""
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
@@ -146,18 +165,58 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *,
     months = [str(m) for m in fc["month"]]
     data: list[dict] = []
     if target in hist:
-        data.append({"type": "scatter", "mode": "lines", "name": "observed",
-                     "x": [str(m) for m in hist["month"]], "y": hist[target].tolist(),
-                     "line": {"color": "#333"}})
-    for low, high, colour, label in (("p05", "p95", "rgba(8,81,156,0.15)", "90 % interval"),
-                                     ("p25", "p75", "rgba(8,81,156,0.30)", "50 % interval")):
-        data.append({"type": "scatter", "mode": "lines", "x": months, "y": fc[high].tolist(),
-                     "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"})
-        data.append({"type": "scatter", "mode": "lines", "x": months, "y": fc[low].tolist(),
-                     "fill": "tonexty", "fillcolor": colour, "line": {"width": 0},
-                     "name": label})
-    data.append({"type": "scatter", "mode": "lines", "name": "forecast p50", "x": months,
-                 "y": fc["p50"].tolist(), "line": {"color": "#08519c", "dash": "dash"}})
-    layout = {"title": {"text": title}, "height": 260, "margin": {"l": 40, "r": 10, "t": 40,
-              "b": 30}, "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "observed",
+                "x": [str(m) for m in hist["month"]],
+                "y": hist[target].tolist(),
+                "line": {"color": "#333"},
+            }
+        )
+    for low, high, colour, label in (
+        ("p05", "p95", "rgba(8,81,156,0.15)", "90 % interval"),
+        ("p25", "p75", "rgba(8,81,156,0.30)", "50 % interval"),
+    ):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": months,
+                "y": fc[high].tolist(),
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": months,
+                "y": fc[low].tolist(),
+                "fill": "tonexty",
+                "fillcolor": colour,
+                "line": {"width": 0},
+                "name": label,
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "forecast p50",
+            "x": months,
+            "y": fc["p50"].tolist(),
+            "line": {"color": "#08519c", "dash": "dash"},
+        }
+    )
+    layout = {
+        "title": {"text": title},
+        "height": 260,
+        "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
+        "legend": {"orientation": "h"},
+        "xaxis": {"type": "category"},
+    }
     return {"data": data, "layout": layout}

@@ -61,6 +61,9 @@ ColumnsOption = Annotated[
 ]
 TrackingOption = Annotated[
     str | None,
-    typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or "
-                 "sqlite:///mlflow.db in the working directory)."),
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or "
+        "sqlite:///mlflow.db in the working directory).",
+    ),
 ]

@@ -50,14 +50,22 @@ def plan(
     risk: RiskOption = 0.9,
     equity_weight: Annotated[
         float,
-        typer.Option("--equity-weight", help="How much more an unmet FTE-month counts where "
-                     "many children are in low-income families or speak a minority language "
-                     "(0 = no equity weighting).", min=0.0),
+        typer.Option(
+            "--equity-weight",
+            help="How much more an unmet FTE-month counts where "
+            "many children are in low-income families or speak a minority language "
+            "(0 = no equity weighting).",
+            min=0.0,
+        ),
     ] = 1.0,
     max_moves: Annotated[
         int,
-        typer.Option("--max-moves", help="Existing FTE may be moved out of at most this many "
-                     "kindergarten × resource lines (0 = only spread the pools).", min=0),
+        typer.Option(
+            "--max-moves",
+            help="Existing FTE may be moved out of at most this many "
+            "kindergarten × resource lines (0 = only spread the pools).",
+            min=0,
+        ),
     ] = 0,
     scenarios: Annotated[
         int, typer.Option("--scenarios", help="Joint forecast scenarios to plan over.", min=10)
@@ -65,16 +73,23 @@ def plan(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenarios.")] = 0,
     time_limit: Annotated[
         float,
-        typer.Option("--time-limit", help="Seconds the optimiser may use; at the limit the best "
-                     "plan found is written with its gap.", min=1.0),
+        typer.Option(
+            "--time-limit",
+            help="Seconds the optimiser may use; at the limit the best "
+            "plan found is written with its gap.",
+            min=1.0,
+        ),
     ] = 60.0,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write the plan to.")] = Path(
-        "plan.csv"),
+        "plan.csv"
+    ),
     columns: ColumnsOption = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Model URI to plan with instead of the champion, e.g. "
-                     "models:/bemanning-needs/3."),
+        typer.Option(
+            "--model",
+            help="Model URI to plan with instead of the champion, e.g. models:/bemanning-needs/3.",
+        ),
     ] = None,
     tracking_uri: TrackingOption = None,
 ) -> None:
@@ -89,57 +104,100 @@ def plan(
     from training.registry import load_champion, load_model
 
     pools, budget_nok, start_month, problems = collect_plan_options(
-        pools=pool, budget=budget, start=start, months=months, risk=risk)
+        pools=pool, budget=budget, start=start, months=months, risk=risk
+    )
     pool_problems = any(p.file == "--pool" for p in problems)
     if not pools and not pool_problems and budget_nok is None and max_moves == 0:
-        problems.append(Problem("--pool", "give at least one --pool, a --budget or --max-moves: "
-                                "otherwise there is nothing to allocate"))
+        problems.append(
+            Problem(
+                "--pool",
+                "give at least one --pool, a --budget or --max-moves: "
+                "otherwise there is nothing to allocate",
+            )
+        )
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan options", problems)
 
-    steps = ("Reading and checking the data", "Loading the model", "Forecasting",
-             "Drawing scenarios and optimising", "Writing the plan")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    steps = (
+        "Reading and checking the data",
+        "Loading the model",
+        "Forecasting",
+        "Drawing scenarios and optimising",
+        "Writing the plan",
+    )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(steps[0], total=len(steps))
         district = read_district(data, column_mapping=columns)
         progress.update(task, description=steps[1], completed=1)
         loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
         loaded.check_compatible(district)
         request = PlanRequest(
-            pools=pools, budget_nok=budget_nok, start=start_month, months=months, risk=risk,
-            equity_weight=equity_weight, max_moves=max_moves, n_scenarios=scenarios, seed=seed,
+            pools=pools,
+            budget_nok=budget_nok,
+            start=start_month,
+            months=months,
+            risk=risk,
+            equity_weight=equity_weight,
+            max_moves=max_moves,
+            n_scenarios=scenarios,
+            seed=seed,
             time_limit_s=time_limit,
         )
-        horizon = _horizon(district.last_month, start_month, months,
-                           int(getattr(loaded.pipeline, "horizons", 12)))
+        horizon = _horizon(
+            district.last_month, start_month, months, int(getattr(loaded.pipeline, "horizons", 12))
+        )
         progress.update(task, description=steps[2], completed=2)
         forecasts = loaded.pipeline.predict(district, horizon=horizon)
         progress.update(task, description=steps[3], completed=3)
-        result = build_plan(district, forecasts, request, pit_history=loaded.pit_history,
-                            model_version=str(loaded.version))
+        result = build_plan(
+            district,
+            forecasts,
+            request,
+            pit_history=loaded.pit_history,
+            model_version=str(loaded.version),
+        )
         progress.update(task, description=steps[4], completed=4)
         written = write_plan(result, out)
     print_plan(result, written)
 
 
-def _horizon(last_month: pd.Period, start: pd.Period | None, months: int,
-             max_horizon: int) -> int:
+def _horizon(last_month: pd.Period, start: pd.Period | None, months: int, max_horizon: int) -> int:
     """Months ahead the forecasts must reach; a period the model cannot reach is an error."""
     from features.errors import Problem, UserInputError
 
     first = start if start is not None else last_month + 1
     if first <= last_month:
-        raise UserInputError("the plan period is outside the forecasts", [
-            Problem("--start", f"must be after the last month of data ({last_month})",
-                    value=str(first))])
+        raise UserInputError(
+            "the plan period is outside the forecasts",
+            [
+                Problem(
+                    "--start",
+                    f"must be after the last month of data ({last_month})",
+                    value=str(first),
+                )
+            ],
+        )
     horizon = (first - last_month).n + months - 1
     if horizon > max_horizon:
-        raise UserInputError("the plan period is outside the forecasts", [
-            Problem("--months", f"the plan period ends {horizon} months after the data; the "
-                    f"model forecasts {max_horizon}", value=months)])
+        raise UserInputError(
+            "the plan period is outside the forecasts",
+            [
+                Problem(
+                    "--months",
+                    f"the plan period ends {horizon} months after the data; the "
+                    f"model forecasts {max_horizon}",
+                    value=months,
+                )
+            ],
+        )
     return horizon
 
 
@@ -163,8 +221,9 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     header_path = out.with_suffix(".header.json")
     summary_path = out.with_suffix(".summary.csv")
     result.lines.to_csv(out, index=False)
-    header_path.write_text(json.dumps(_json_value(result.header), indent=2, ensure_ascii=False),
-                           encoding="utf-8")
+    header_path.write_text(
+        json.dumps(_json_value(result.header), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
     result.summary.to_csv(summary_path, index=False)
     return {"plan": out, "header": header_path, "summary": summary_path}
 
@@ -176,8 +235,10 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     header = result.header
     if result.simulated:
         console.print(f"[bold yellow]{header.get('label', 'SIMULATED DATA')}[/]")
-    table = Table(title=f"Plan {result.plan_id} for {header['period']}: expected over "
-                  f"{header['n_scenarios']} scenarios")
+    table = Table(
+        title=f"Plan {result.plan_id} for {header['period']}: expected over "
+        f"{header['n_scenarios']} scenarios"
+    )
     table.add_column("expected over the period")
     summary = result.summary.set_index("allocation")
     for allocation in summary.index:
@@ -195,11 +256,15 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     console.print(table)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"
-    console.print(f"Solver: {header['solver_status']}, gap {gap_text}, "
-                  f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
-                  f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}")
+    console.print(
+        f"Solver: {header['solver_status']}, gap {gap_text}, "
+        f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
+        f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}"
+    )
     warnings = header.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)
-    console.print(f"Plan written to {written['plan']} (header {written['header'].name}, "
-                  f"summary {written['summary'].name})")
+    console.print(
+        f"Plan written to {written['plan']} (header {written['header'].name}, "
+        f"summary {written['summary'].name})"
+    )

@@ -31,10 +31,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     pool: Annotated[
         list[str] | None,
-        typer.Option("--pool", help="Extra FTE to spread, as RESOURCE=FTE, repeated per resource "
-                     "(staff, pedagogue, resource_pedagogue), as for `bemanning plan`. Without "
-                     "any --pool the report uses staff=8 pedagogue=4 resource_pedagogue=5 and "
-                     "says so."),
+        typer.Option(
+            "--pool",
+            help="Extra FTE to spread, as RESOURCE=FTE, repeated per resource "
+            "(staff, pedagogue, resource_pedagogue), as for `bemanning plan`. Without "
+            "any --pool the report uses staff=8 pedagogue=4 resource_pedagogue=5 and "
+            "says so.",
+        ),
     ] = None,
     budget: BudgetOption = None,
     start: StartOption = None,
@@ -62,16 +65,22 @@ def report(
         problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
     try:
         options = ReportOptions.from_cli(
-            pools=pool, budget=budget, start=start, months=months, risk=risk,
+            pools=pool,
+            budget=budget,
+            start=start,
+            months=months,
+            risk=risk,
             substitute_cost_nok_per_hour=substitute_cost_nok_per_hour,
-            months_given=months != DEFAULT_MONTHS, risk_given=risk != DEFAULT_RISK,
+            months_given=months != DEFAULT_MONTHS,
+            risk_given=risk != DEFAULT_RISK,
         )
     except UserInputError as exc:
         problems = exc.problems + problems
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
-    path = make_benefit_report(data, out, options, columns=columns, tracking_uri=tracking_uri,
-                               console=console)
+    path = make_benefit_report(
+        data, out, options, columns=columns, tracking_uri=tracking_uri, console=console
+    )
     console.print(f"Report: {path}")
 
 

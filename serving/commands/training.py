@@ -24,32 +24,47 @@ if TYPE_CHECKING:
 
 TargetOption = Annotated[
     list[str] | None,
-    typer.Option("--target", help="Forecast only this target (repeat for several); a target "
-                 "asked for and absent from the data is an error. Default: every contract "
-                 "target in the data, absent ones skipped with a warning."),
+    typer.Option(
+        "--target",
+        help="Forecast only this target (repeat for several); a target "
+        "asked for and absent from the data is an error. Default: every contract "
+        "target in the data, absent ones skipped with a warning.",
+    ),
 ]
 StorageOption = Annotated[
     str | None,
-    typer.Option("--storage", help="Optuna storage, any SQLAlchemy URL (default: "
-                 "$BEMANNING_OPTUNA_STORAGE or sqlite:///optuna.db; PostgreSQL lets several "
-                 "workers share a study)."),
+    typer.Option(
+        "--storage",
+        help="Optuna storage, any SQLAlchemy URL (default: "
+        "$BEMANNING_OPTUNA_STORAGE or sqlite:///optuna.db; PostgreSQL lets several "
+        "workers share a study).",
+    ),
 ]
 HorizonsOption = Annotated[
     int, typer.Option("--horizons", help="Longest forecast horizon in months (1–24).")
 ]
 LgbmOption = Annotated[
     list[str] | None,
-    typer.Option("--lgbm", help="Override one LightGBM parameter, KEY=VALUE (repeat), e.g. "
-                 "--lgbm n_estimators=100 --lgbm num_leaves=15; wins over --study."),
+    typer.Option(
+        "--lgbm",
+        help="Override one LightGBM parameter, KEY=VALUE (repeat), e.g. "
+        "--lgbm n_estimators=100 --lgbm num_leaves=15; wins over --study.",
+    ),
 ]
 SpanOption = Annotated[
-    int, typer.Option("--span-months", help="Months back from the last month over which the "
-                      "backtest origins are spread.")
+    int,
+    typer.Option(
+        "--span-months",
+        help="Months back from the last month over which the backtest origins are spread.",
+    ),
 ]
 StudyOption = Annotated[
     str | None,
-    typer.Option("--study", help="Optuna study name (tune: default bemanning-lgbm; train: use "
-                 "the best trial's LightGBM parameters of this study)."),
+    typer.Option(
+        "--study",
+        help="Optuna study name (tune: default bemanning-lgbm; train: use "
+        "the best trial's LightGBM parameters of this study).",
+    ),
 ]
 
 
@@ -78,29 +93,41 @@ def _progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
     Python warnings raised meanwhile (e.g. targets skipped) are printed once afterwards."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with warnings.catch_warnings(record=True) as caught, Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as bar:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar,
+    ):
         warnings.simplefilter("always", UserWarning)
         task = bar.add_task(title, total=None)
 
         def update(description: str, completed: int, total: int) -> None:
-            bar.update(task, description=f"{title}: {description}", completed=completed,
-                       total=total)
+            bar.update(
+                task, description=f"{title}: {description}", completed=completed, total=total
+            )
 
         yield update
     seen = set()
     for warning in caught:
         text = str(warning.message)
-        if issubclass(warning.category, UserWarning) and text not in seen \
-                and "mlflow" not in warning.filename:
+        if (
+            issubclass(warning.category, UserWarning)
+            and text not in seen
+            and "mlflow" not in warning.filename
+        ):
             seen.add(text)
             console.print(f"[yellow]warning: {text}[/]", highlight=False)
 
 
-def _pipeline_params(targets: list[str] | None, horizons: int,
-                     lgbm_params: dict[str, Any] | None) -> dict[str, Any]:
+def _pipeline_params(
+    targets: list[str] | None, horizons: int, lgbm_params: dict[str, Any] | None
+) -> dict[str, Any]:
     params: dict[str, Any] = {"horizons": horizons}
     if targets:
         params["targets"] = tuple(dict.fromkeys(targets))
@@ -139,16 +166,23 @@ def _check_targets(targets: list[str] | None) -> None:
 
     unknown = [t for t in targets or [] if t not in TARGETS]
     if unknown:
-        raise UserInputError("unknown target(s)", [
-            Problem(file="--target", rule=f"must be one of {', '.join(TARGETS)}", value=t)
-            for t in unknown])
+        raise UserInputError(
+            "unknown target(s)",
+            [
+                Problem(file="--target", rule=f"must be one of {', '.join(TARGETS)}", value=t)
+                for t in unknown
+            ],
+        )
 
 
 def _check_positive(**values: int) -> None:
     from features.errors import Problem, UserInputError
 
-    bad = [Problem(file=f"--{name}", rule="must be at least 1", value=value)
-           for name, value in values.items() if value < 1]
+    bad = [
+        Problem(file=f"--{name}", rule="must be at least 1", value=value)
+        for name, value in values.items()
+        if value < 1
+    ]
     if bad:
         raise UserInputError("bad options", bad)
 
@@ -160,21 +194,32 @@ def _metrics_table(metrics: Any, title: str) -> Any:
     from rich import box
     from rich.table import Table
 
-    wide = metrics.pivot_table(index=["target", "horizon"], columns="model",
-                               values=["wape", "mase", "pinball", "coverage_80", "n"],
-                               aggfunc="first")
+    wide = metrics.pivot_table(
+        index=["target", "horizon"],
+        columns="model",
+        values=["wape", "mase", "pinball", "coverage_80", "n"],
+        aggfunc="first",
+    )
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     headers = ("target", "h", "WAPE", "s-naive", "last", "MASE", "pinball", "cov80", "n")
     for header in headers:
-        table.add_column(header, justify="left" if header == "target" else "right",
-                         no_wrap=True)
+        table.add_column(header, justify="left" if header == "target" else "right", no_wrap=True)
     for (target, horizon), row in wide.iterrows():
+
         def get(metric: str, model: str = "lightgbm", row: Any = row) -> str:
             return _fmt(row.get((metric, model)))
 
-        table.add_row(str(target), str(int(horizon)), get("wape"), get("wape", "seasonal_naive"),
-                      get("wape", "last_value"), get("mase"), get("pinball"),
-                      get("coverage_80"), get("n").removesuffix(".000"))
+        table.add_row(
+            str(target),
+            str(int(horizon)),
+            get("wape"),
+            get("wape", "seasonal_naive"),
+            get("wape", "last_value"),
+            get("mase"),
+            get("pinball"),
+            get("coverage_80"),
+            get("n").removesuffix(".000"),
+        )
     return table
 
 
@@ -187,15 +232,22 @@ def _summary_table(metrics: Any) -> Any:
 
     summary = summary_table(metrics)
     summary = summary[summary["model"] == "lightgbm"]
-    table = Table(title="Per target, all horizons (× best baseline < 1: the engine is better)",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title="Per target, all horizons (× best baseline < 1: the engine is better)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for header in ("target", "WAPE", "× best baseline", "pinball", "× best baseline", "cov80"):
-        table.add_column(header, justify="left" if header == "target" else "right",
-                         no_wrap=True)
+        table.add_column(header, justify="left" if header == "target" else "right", no_wrap=True)
     for row in summary.to_dict("records"):
-        table.add_row(str(row["target"]), _fmt(row["wape"]), _fmt(row["wape_vs_best_baseline"]),
-                      _fmt(row["pinball"]), _fmt(row["pinball_vs_best_baseline"]),
-                      _fmt(row["coverage_80"]))
+        table.add_row(
+            str(row["target"]),
+            _fmt(row["wape"]),
+            _fmt(row["wape_vs_best_baseline"]),
+            _fmt(row["pinball"]),
+            _fmt(row["pinball_vs_best_baseline"]),
+            _fmt(row["coverage_80"]),
+        )
     return table
 
 
@@ -213,8 +265,9 @@ def train(
     data: DataArgument,
     study: StudyOption = None,
     storage: StorageOption = None,
-    origins: Annotated[int, typer.Option(help="Rolling backtest origins (they decide the "
-                                         "promotion).")] = 12,
+    origins: Annotated[
+        int, typer.Option(help="Rolling backtest origins (they decide the promotion).")
+    ] = 12,
     span_months: SpanOption = 36,
     horizons: HorizonsOption = 12,
     target: TargetOption = None,
@@ -243,37 +296,56 @@ def train(
 
         lgbm_params, record = best_lgbm_params(storage or settings.optuna_storage, study)
         run_params = {f"tuning.{k}": v for k, v in record.items()}
-        console.print(f"LightGBM parameters from study [bold]{study}[/], trial "
-                      f"{record['trial']} (loss {record['loss']:.4f}).")
+        console.print(
+            f"LightGBM parameters from study [bold]{study}[/], trial "
+            f"{record['trial']} (loss {record['loss']:.4f})."
+        )
     lgbm_params.update(overrides)
     district = _read(data, columns)
     with _progress("Training") as progress:
         outcome = train_and_register(
-            district, settings, pipeline_params=_pipeline_params(target, horizons, lgbm_params),
-            n_origins=origins, span_months=span_months, run_params=run_params,
-            progress=progress)
+            district,
+            settings,
+            pipeline_params=_pipeline_params(target, horizons, lgbm_params),
+            n_origins=origins,
+            span_months=span_months,
+            run_params=run_params,
+            progress=progress,
+        )
     console.print(_summary_table(outcome.metrics))
-    console.print(f"Run [bold]{outcome.run_id}[/] logged to {settings.tracking_uri}; "
-                  f"data fingerprint {outcome.fingerprint}.")
-    console.print(f"Registered [bold]{settings.registered_model_name}[/] version "
-                  f"[bold]{outcome.version}[/] as challenger.")
+    console.print(
+        f"Run [bold]{outcome.run_id}[/] logged to {settings.tracking_uri}; "
+        f"data fingerprint {outcome.fingerprint}."
+    )
+    console.print(
+        f"Registered [bold]{settings.registered_model_name}[/] version "
+        f"[bold]{outcome.version}[/] as challenger."
+    )
     if outcome.champion_rebacktested:
-        console.print("The champion was trained on other data: its configuration was "
-                      "backtested again on this data for a fair comparison.")
-    verdict = "[bold green]Promoted to champion[/]" if outcome.decision.promote \
+        console.print(
+            "The champion was trained on other data: its configuration was "
+            "backtested again on this data for a fair comparison."
+        )
+    verdict = (
+        "[bold green]Promoted to champion[/]"
+        if outcome.decision.promote
         else "[bold yellow]Not promoted[/]"
+    )
     console.print(f"{verdict}: {outcome.decision.reason}", highlight=False)
 
 
 @user_errors
 def backtest(
     data: DataArgument,
-    origins: Annotated[int, typer.Option(help="Rolling origins, spread over the last "
-                                         "--span-months.")] = 12,
+    origins: Annotated[
+        int, typer.Option(help="Rolling origins, spread over the last --span-months.")
+    ] = 12,
     span_months: SpanOption = 36,
     horizons: HorizonsOption = 12,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the metrics table, the "
-                                      "predictions and the plots.")] = Path("backtest"),
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the metrics table, the predictions and the plots."),
+    ] = Path("backtest"),
     target: TargetOption = None,
     lgbm: LgbmOption = None,
     columns: ColumnsOption = None,
@@ -292,30 +364,40 @@ def backtest(
     params = _pipeline_params(target, horizons, _parse_lgbm(lgbm))
     district = _read(data, columns)
     with _progress("Backtesting") as progress:
-        result = run_backtest(district, lambda: ForecastPipeline(**params), n_origins=origins,
-                              span_months=span_months, progress=progress)
+        result = run_backtest(
+            district,
+            lambda: ForecastPipeline(**params),
+            n_origins=origins,
+            span_months=span_months,
+            progress=progress,
+        )
     out.mkdir(parents=True, exist_ok=True)
     parquet_safe(result.metrics).to_csv(out / "metrics.csv", index=False)
     parquet_safe(result.predictions).to_csv(out / "predictions.csv", index=False)
     with console.status("Drawing the plots…"):
         plots = write_backtest_plots(result, district, out)
     label = " — SIMULATED data" if district.simulated else ""
-    console.print(_metrics_table(result.metrics, f"Backtest over {len(result.origins)} "
-                                 f"origins{label}"))
+    console.print(
+        _metrics_table(result.metrics, f"Backtest over {len(result.origins)} origins{label}")
+    )
     console.print(_summary_table(result.metrics))
-    console.print(f"Wrote {out / 'metrics.csv'}, {out / 'predictions.csv'} and "
-                  f"{len(plots)} plot(s) to {out}.")
+    console.print(
+        f"Wrote {out / 'metrics.csv'}, {out / 'predictions.csv'} and {len(plots)} plot(s) to {out}."
+    )
 
 
 @user_errors
 def tune(
     data: DataArgument,
-    trials: Annotated[int, typer.Option("--trials", help="Trials to run in this worker.",
-                                        show_default=False)],
+    trials: Annotated[
+        int, typer.Option("--trials", help="Trials to run in this worker.", show_default=False)
+    ],
     storage: StorageOption = None,
     study: StudyOption = None,
-    origins: Annotated[int, typer.Option(help="Backtest origins per trial (folds; a trial "
-                                         "is pruned after any fold).")] = 3,
+    origins: Annotated[
+        int,
+        typer.Option(help="Backtest origins per trial (folds; a trial is pruned after any fold)."),
+    ] = 3,
     horizons: HorizonsOption = 12,
     target: TargetOption = None,
     columns: ColumnsOption = None,
@@ -341,34 +423,57 @@ def tune(
     base = _pipeline_params(target, horizons, None)
     with _progress(f"Tuning {study_name}") as progress:
         result = run_tuning(
-            district, n_trials=trials, storage=storage_url, study_name=study_name,
+            district,
+            n_trials=trials,
+            storage=storage_url,
+            study_name=study_name,
             make_pipeline=lambda lgbm: ForecastPipeline(**base, lgbm_params=lgbm or None),
-            n_origins=origins, seed=seed, progress=progress)
+            n_origins=origins,
+            seed=seed,
+            progress=progress,
+        )
     states: dict[str, int] = {}
     for trial in result.trials:
         states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
-    console.print(f"Study [bold]{study_name}[/] in {storage_url}: "
-                  + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    console.print(
+        f"Study [bold]{study_name}[/] in {storage_url}: "
+        + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    )
     try:
         best = result.best_trial
     except ValueError:
         console.print("[yellow]No trial finished: every trial was pruned or failed.[/]")
         return
-    console.print(f"Best trial {best.number}: loss {best.value:.4f} with "
-                  f"{best.user_attrs.get(LGBM_PARAMS_ATTR, best.params)}", highlight=False)
-    console.print(f"Use it: bemanning train {data} --study {study_name}"
-                  + (f" --storage {storage_url}" if storage else ""))
+    console.print(
+        f"Best trial {best.number}: loss {best.value:.4f} with "
+        f"{best.user_attrs.get(LGBM_PARAMS_ATTR, best.params)}",
+        highlight=False,
+    )
+    console.print(
+        f"Use it: bemanning train {data} --study {study_name}"
+        + (f" --storage {storage_url}" if storage else "")
+    )
 
 
 @user_errors
 def forecast(
     data: DataArgument,
-    out: Annotated[Path, typer.Option("--out", help="CSV file for the forecasts (CONTRACT.md "
-                                      "format); the top drivers go beside it as "
-                                      "<name>_drivers.csv.")] = Path("forecasts.csv"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV file for the forecasts (CONTRACT.md "
+            "format); the top drivers go beside it as "
+            "<name>_drivers.csv.",
+        ),
+    ] = Path("forecasts.csv"),
     horizon: Annotated[int, typer.Option(help="Months ahead, 1–12.")] = 12,
-    model: Annotated[str | None, typer.Option("--model", help="MLflow model URI (default: "
-                                              "models:/bemanning-needs@champion).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="MLflow model URI (default: models:/bemanning-needs@champion)."
+        ),
+    ] = None,
     top: Annotated[int, typer.Option(help="Drivers per forecast row.")] = 5,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
@@ -381,12 +486,15 @@ def forecast(
 
     _check_positive(horizon=horizon, top=top)
     if out.suffix.lower() != ".csv":
-        raise UserInputError(f"--out {out} must be a .csv file",
-                             [Problem(file="--out", rule="must end in .csv", value=str(out))])
+        raise UserInputError(
+            f"--out {out} must be a .csv file",
+            [Problem(file="--out", rule="must end in .csv", value=str(out))],
+        )
     with console.status("Loading the model…"):
         loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
-    console.print(f"Model version [bold]{loaded.version}[/] (trained on data "
-                  f"{loaded.fingerprint}).")
+    console.print(
+        f"Model version [bold]{loaded.version}[/] (trained on data {loaded.fingerprint})."
+    )
     district = _read(data, columns)
     loaded.check_compatible(district)
     with console.status("Forecasting…"):
@@ -403,17 +511,21 @@ def forecast(
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
         written.append(path)
-    console.print(f"Wrote {len(forecasts):,} forecasts to {written[0]} and their drivers to "
-                  f"{written[1]} ({forecasts['kindergarten_id'].nunique()} kindergartens, "
-                  f"{forecasts['target'].nunique()} targets, horizons 1–{horizon}).")
+    console.print(
+        f"Wrote {len(forecasts):,} forecasts to {written[0]} and their drivers to "
+        f"{written[1]} ({forecasts['kindergarten_id'].nunique()} kindergartens, "
+        f"{forecasts['target'].nunique()} targets, horizons 1–{horizon})."
+    )
 
 
 @user_errors
 def promote(
-    version: Annotated[str, typer.Argument(help="Model version to make champion.",
-                                           show_default=False)],
-    reason: Annotated[str, typer.Option(help="Why (recorded on the model version).")] =
-        "promoted by hand",
+    version: Annotated[
+        str, typer.Argument(help="Model version to make champion.", show_default=False)
+    ],
+    reason: Annotated[
+        str, typer.Option(help="Why (recorded on the model version).")
+    ] = "promoted by hand",
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Make a registered model version the champion, whatever its backtest; who, when and why
@@ -423,5 +535,8 @@ def promote(
 
     settings = load_settings(tracking_uri)
     promote_version(version, reason, forced=True, tracking_uri=settings.tracking_uri)
-    console.print(f"Version [bold]{version}[/] of {settings.registered_model_name} is now "
-                  f"champion (reason recorded: {reason!r}).", highlight=False)
+    console.print(
+        f"Version [bold]{version}[/] of {settings.registered_model_name} is now "
+        f"champion (reason recorded: {reason!r}).",
+        highlight=False,
+    )

@@ -26,8 +26,14 @@ def load_settings(**overrides: Any) -> Any:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = [Problem(file="settings", column=".".join(str(x) for x in e["loc"]) or None,
-                            rule=str(e["msg"])) for e in exc.errors()]
+        problems = [
+            Problem(
+                file="settings",
+                column=".".join(str(x) for x in e["loc"]) or None,
+                rule=str(e["msg"]),
+            )
+            for e in exc.errors()
+        ]
         raise UserInputError("The app's settings are not valid", problems) from None
 
 
@@ -56,8 +62,12 @@ def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
         try:
             from features.validate import read_district
 
-            counts = read_district(Path(settings.data_path)).kindergartens["district"] \
-                .dropna().value_counts()
+            counts = (
+                read_district(Path(settings.data_path))
+                .kindergartens["district"]
+                .dropna()
+                .value_counts()
+            )
             # the district with most kindergartens (alphabetical among equals)
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             district = str(ranked[0][0]) if ranked else None
@@ -68,8 +78,13 @@ def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
     with sessions.begin() as session:
         user = session.scalar(select(User).where(User.name == DEMO_USER))
         if user is None:
-            repository.create_user(session, name=DEMO_USER, password_hash=hash_password(password),
-                                   role="planner" if district else "admin", district=district)
+            repository.create_user(
+                session,
+                name=DEMO_USER,
+                password_hash=hash_password(password),
+                role="planner" if district else "admin",
+                district=district,
+            )
         else:
             user.password_hash = hash_password(password)
             if district:
@@ -81,16 +96,26 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def serve(
-        host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
-        = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option(help="Address to listen on (loopback by default).")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-        data: Annotated[Path | None, typer.Option(
-            help="Data folder or DuckDB file (CONTRACT.md); or set BEMANNING_DATA_PATH.")] = None,
-        database: Annotated[str | None, typer.Option(
-            help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL).")] = None,
-        dev: Annotated[bool, typer.Option(
-            "--dev", help="Development/demo mode: random secret, prints a demo planner login."
-        )] = False,
+        data: Annotated[
+            Path | None,
+            typer.Option(
+                help="Data folder or DuckDB file (CONTRACT.md); or set BEMANNING_DATA_PATH."
+            ),
+        ] = None,
+        database: Annotated[
+            str | None,
+            typer.Option(help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL)."),
+        ] = None,
+        dev: Annotated[
+            bool,
+            typer.Option(
+                "--dev", help="Development/demo mode: random secret, prints a demo planner login."
+            ),
+        ] = False,
     ) -> None:
         """Serve the planners' web app (pages, JSON API at /docs)."""
         import uvicorn
@@ -101,8 +126,10 @@ def register(app: typer.Typer) -> None:
         app_ = create_app(settings)
         if settings.dev:
             name, password, district = ensure_demo_planner(settings)
-            console.print(f"[bold]Demo login[/] (dev only): user [cyan]{name}[/] password "
-                          f"[cyan]{password}[/]" + (f" · {district}" if district else ""))
+            console.print(
+                f"[bold]Demo login[/] (dev only): user [cyan]{name}[/] password "
+                f"[cyan]{password}[/]" + (f" · {district}" if district else "")
+            )
         console.print(f"Serving on http://{host}:{port}/  (API docs: /docs)")
         uvicorn.run(app_, host=host, port=port, log_level="warning")
 
@@ -113,10 +140,14 @@ def register(app: typer.Typer) -> None:
     def add(
         name: Annotated[str, typer.Argument(help="Login name.")],
         role: Annotated[str, typer.Option(help="viewer | planner | admin.")],
-        district: Annotated[str | None, typer.Option(
-            help="The district (bydel) a viewer or planner sees; not for admins.")] = None,
-        database: Annotated[str | None, typer.Option(
-            help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL).")] = None,
+        district: Annotated[
+            str | None,
+            typer.Option(help="The district (bydel) a viewer or planner sees; not for admins."),
+        ] = None,
+        database: Annotated[
+            str | None,
+            typer.Option(help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL)."),
+        ] = None,
     ) -> None:
         """Add a user; the password is prompted for, or read from stdin when piped."""
         from serving.auth import hash_password
@@ -124,11 +155,22 @@ def register(app: typer.Typer) -> None:
 
         problems = []
         if role not in ROLES:
-            problems.append(Problem(file="command line", column="--role",
-                                    rule=f"must be one of {', '.join(ROLES)}", value=role))
+            problems.append(
+                Problem(
+                    file="command line",
+                    column="--role",
+                    rule=f"must be one of {', '.join(ROLES)}",
+                    value=role,
+                )
+            )
         if role in ("viewer", "planner") and not district:
-            problems.append(Problem(file="command line", column="--district",
-                                    rule=f"a {role} needs a district: they see only their own"))
+            problems.append(
+                Problem(
+                    file="command line",
+                    column="--district",
+                    rule=f"a {role} needs a district: they see only their own",
+                )
+            )
         if problems:
             raise UserInputError("Cannot add the user", problems)
         if sys.stdin.isatty():
@@ -136,16 +178,29 @@ def register(app: typer.Typer) -> None:
         else:
             password = sys.stdin.readline().rstrip("\r\n")
         if len(password) < MIN_PASSWORD_LENGTH:
-            raise UserInputError("Cannot add the user", [Problem(
-                file="password", rule=f"must be at least {MIN_PASSWORD_LENGTH} characters")])
+            raise UserInputError(
+                "Cannot add the user",
+                [
+                    Problem(
+                        file="password", rule=f"must be at least {MIN_PASSWORD_LENGTH} characters"
+                    )
+                ],
+            )
         sessions = _store_sessions(database)
         with sessions.begin() as session:
             try:
-                repository.create_user(session, name=name, password_hash=hash_password(password),
-                                       role=role, district=district)
+                repository.create_user(
+                    session,
+                    name=name,
+                    password_hash=hash_password(password),
+                    role=role,
+                    district=district,
+                )
             except repository.StoreError as exc:
-                raise UserInputError("Cannot add the user", [Problem(
-                    file="users", column="name", rule=str(exc), value=name)]) from None
+                raise UserInputError(
+                    "Cannot add the user",
+                    [Problem(file="users", column="name", rule=str(exc), value=name)],
+                ) from None
         console.print(f"Added {role} [cyan]{name}[/]" + (f" for {district}" if district else ""))
 
     app.add_typer(user_app, name="user")

@@ -59,71 +59,106 @@ def build_benefit_report(
     by_allocation = summary_by_allocation(summary)
 
     district_frame = by_allocation.reindex(list(ALLOCATIONS)).reset_index(names="allocation")
-    district_frame.insert(1, "allocation_label",
-                          district_frame["allocation"].map(ALLOCATION_LABELS))
+    district_frame.insert(
+        1, "allocation_label", district_frame["allocation"].map(ALLOCATION_LABELS)
+    )
     district_table = ReportTable(
-        "district-summary", "Expected over the scenarios, whole district",
-        summary_columns(district_frame, layout), district_frame, highlight_rows=(0,),
+        "district-summary",
+        "Expected over the scenarios, whole district",
+        summary_columns(district_frame, layout),
+        district_frame,
+        highlight_rows=(0,),
         note="Rows: the optimised plan; the proportional key (the baseline) spreading the same "
-             "pools; no pool (nothing extra given out).",
+        "pools; no pool (nothing extra given out).",
     )
     benefits = benefits_table(summary, layout, settings)
     benefits_tbl = ReportTable(
-        "benefits-table", "Benefits: the plan against the proportional key and no pool",
-        (Column("kind", "benefit"), Column("measure", "measure"), Column("unit", "unit"),
-         Column(PLAN, "plan", "by_row"), Column(KEY, "proportional key (baseline)", "by_row"),
-         Column(NOTHING, "no pool", "by_row"),
-         Column("gain_vs_key", "gain against the key", "by_row"),
-         Column("gain_vs_nothing", "gain against no pool", "by_row")),
+        "benefits-table",
+        "Benefits: the plan against the proportional key and no pool",
+        (
+            Column("kind", "benefit"),
+            Column("measure", "measure"),
+            Column("unit", "unit"),
+            Column(PLAN, "plan", "by_row"),
+            Column(KEY, "proportional key (baseline)", "by_row"),
+            Column(NOTHING, "no pool", "by_row"),
+            Column("gain_vs_key", "gain against the key", "by_row"),
+            Column("gain_vs_nothing", "gain against no pool", "by_row"),
+        ),
         benefits,
         note="Gain = baseline − plan: positive means the plan does better.",
     )
     substitute = substitute_table(summary, layout, settings)
     substitute_tbl = ReportTable(
-        "substitute-table", "Substitute hours and cost by allocation",
-        (Column("allocation_label", "allocation"),
-         Column("unmet_fte_months", "unmet staff + special-needs FTE-months", "fte"),
-         Column("substitute_hours", "substitute hours", "hours"),
-         Column("substitute_cost_nok", "substitute cost", "nok"),
-         Column("avoided_vs_key_nok", "avoided against the key", "nok"),
-         Column("avoided_vs_nothing_nok", "avoided against no pool", "nok")),
-        substitute, highlight_rows=(0,),
+        "substitute-table",
+        "Substitute hours and cost by allocation",
+        (
+            Column("allocation_label", "allocation"),
+            Column("unmet_fte_months", "unmet staff + special-needs FTE-months", "fte"),
+            Column("substitute_hours", "substitute hours", "hours"),
+            Column("substitute_cost_nok", "substitute cost", "nok"),
+            Column("avoided_vs_key_nok", "avoided against the key", "nok"),
+            Column("avoided_vs_nothing_nok", "avoided against no pool", "nok"),
+        ),
+        substitute,
+        highlight_rows=(0,),
     )
     areas = area_table(district, outcomes, layout)
     areas_tbl = ReportTable(
-        "areas-table", "Areas ranked by low-income share (highest first)",
-        (Column("rank", "rank", "count"), Column(AREA, "area"),
-         Column("kindergartens", "kindergartens", "count"),
-         Column("low_income_share", "low-income share", "share"),
-         Column(PLAN, "unmet FTE-months: plan", "fte"),
-         Column(KEY, "unmet: proportional key", "fte"), Column(NOTHING, "unmet: no pool", "fte"),
-         Column("gain_vs_key", "gain against the key", "fte")),
+        "areas-table",
+        "Areas ranked by low-income share (highest first)",
+        (
+            Column("rank", "rank", "count"),
+            Column(AREA, "area"),
+            Column("kindergartens", "kindergartens", "count"),
+            Column("low_income_share", "low-income share", "share"),
+            Column(PLAN, "unmet FTE-months: plan", "fte"),
+            Column(KEY, "unmet: proportional key", "fte"),
+            Column(NOTHING, "unmet: no pool", "fte"),
+            Column("gain_vs_key", "gain against the key", "fte"),
+        ),
         areas,
     )
     kindergartens = kindergarten_table(district, plan.lines, outcomes, layout)
-    kg_columns = [Column("name", "kindergarten"), Column(AREA, "area"),
-                  Column("capacity", "places", "count"),
-                  Column("low_income_share", "low-income share", "share"),
-                  Column("vedtak_31", "§ 31 decisions", "decisions"),
-                  Column("vedtak_37", "§ 37 decisions", "decisions")]
-    kg_columns += [Column(f"change_{r}", f"change {r.replace('_', ' ')} FTE", "fte")
-                   for r in layout.unmet if f"change_{r}" in kindergartens.columns]
-    kg_columns += [Column(f"unmet_total:{a}", f"unmet FTE-months: {ALLOCATION_LABELS[a]}", "fte")
-                   for a in ALLOCATIONS]
+    kg_columns = [
+        Column("name", "kindergarten"),
+        Column(AREA, "area"),
+        Column("capacity", "places", "count"),
+        Column("low_income_share", "low-income share", "share"),
+        Column("vedtak_31", "§ 31 decisions", "decisions"),
+        Column("vedtak_37", "§ 37 decisions", "decisions"),
+    ]
+    kg_columns += [
+        Column(f"change_{r}", f"change {r.replace('_', ' ')} FTE", "fte")
+        for r in layout.unmet
+        if f"change_{r}" in kindergartens.columns
+    ]
+    kg_columns += [
+        Column(f"unmet_total:{a}", f"unmet FTE-months: {ALLOCATION_LABELS[a]}", "fte")
+        for a in ALLOCATIONS
+    ]
     if layout.breach:
-        kg_columns += [Column(f"breach_total:{a}", f"breach months: {ALLOCATION_LABELS[a]}",
-                              "fte") for a in (PLAN, KEY)]
+        kg_columns += [
+            Column(f"breach_total:{a}", f"breach months: {ALLOCATION_LABELS[a]}", "fte")
+            for a in (PLAN, KEY)
+        ]
     kindergartens_tbl = ReportTable(
-        "kindergartens-table", "Per kindergarten (sorted by low-income share, highest first)",
-        tuple(kg_columns), kindergartens,
-        note="Decisions: the last month of data; counts under 5 are shown as \"<5\".",
+        "kindergartens-table",
+        "Per kindergarten (sorted by low-income share, highest first)",
+        tuple(kg_columns),
+        kindergartens,
+        note='Decisions: the last month of data; counts under 5 are shown as "<5".',
     )
     quality_tbl = _quality_table(backtest_metrics)
     fingerprint = str(header.get("data_fingerprint") or district.fingerprint())
     provenance = [
         ("District", _district_name(district)),
-        ("Data", "SIMULATED — " + (district.source or "simulated district") if simulated
-         else (district.source or "district data")),
+        (
+            "Data",
+            "SIMULATED — " + (district.source or "simulated district")
+            if simulated
+            else (district.source or "district data"),
+        ),
         ("Data fingerprint", fingerprint),
         ("Model", f"bemanning-needs version {model_version}"),
         ("MLflow run", model_run_id or "–"),
@@ -132,11 +167,20 @@ def build_benefit_report(
         ("Months of data", f"{district.first_month} – {district.last_month}"),
     ]
     options_tbl = ReportTable(
-        "options-table", "Plan and report options",
+        "options-table",
+        "Plan and report options",
         (Column("option", "option"), Column("value", "value"), Column("source", "source")),
-        pd.DataFrame([{"option": o.option, "value": o.value,
-                       "source": "given" if o.given else "default (not given)"}
-                      for o in options], columns=["option", "value", "source"]),
+        pd.DataFrame(
+            [
+                {
+                    "option": o.option,
+                    "value": o.value,
+                    "source": "given" if o.given else "default (not given)",
+                }
+                for o in options
+            ],
+            columns=["option", "value", "source"],
+        ),
     )
     report = BenefitReport(
         district_name=_district_name(district),
@@ -163,12 +207,16 @@ def build_benefit_report(
     )
     if district.kindergartens["district"].nunique() > 1:
         report.per_district = ReportTable(
-            "districts-table", "Per district (bydel)",
-            (Column("district", "district"), Column("kindergartens", "kindergartens", "count"),
-             Column(PLAN, "unmet FTE-months: plan", "fte"),
-             Column(KEY, "unmet: proportional key", "fte"),
-             Column(NOTHING, "unmet: no pool", "fte"),
-             Column("gain_vs_key", "gain against the key", "fte")),
+            "districts-table",
+            "Per district (bydel)",
+            (
+                Column("district", "district"),
+                Column("kindergartens", "kindergartens", "count"),
+                Column(PLAN, "unmet FTE-months: plan", "fte"),
+                Column(KEY, "unmet: proportional key", "fte"),
+                Column(NOTHING, "unmet: no pool", "fte"),
+                Column("gain_vs_key", "gain against the key", "fte"),
+            ),
             district_breakdown(district, outcomes, layout),
         )
     if with_figures:
@@ -176,20 +224,31 @@ def build_benefit_report(
     return report
 
 
-def report_figures(by_allocation: pd.DataFrame, layout: SummaryLayout, areas: pd.DataFrame,
-                   *, simulated: bool) -> dict[str, str]:
+def report_figures(
+    by_allocation: pd.DataFrame, layout: SummaryLayout, areas: pd.DataFrame, *, simulated: bool
+) -> dict[str, str]:
     """The two inline charts: unmet need per resource by allocation, and per area."""
     unmet = by_allocation.loc[list(ALLOCATIONS), list(layout.unmet.values())].T
     unmet.index = [r.replace("_", " ") for r in layout.unmet]
     unmet.columns = [ALLOCATION_LABELS[a] for a in ALLOCATIONS]
-    district_png = figures.figure_to_data_uri(figures.grouped_bars(
-        unmet, title="Expected unmet FTE-months by resource", ylabel="FTE-months",
-        simulated=simulated))
+    district_png = figures.figure_to_data_uri(
+        figures.grouped_bars(
+            unmet,
+            title="Expected unmet FTE-months by resource",
+            ylabel="FTE-months",
+            simulated=simulated,
+        )
+    )
     per_area = areas.set_index(AREA)[[a for a in ALLOCATIONS if a in areas.columns]]
     per_area.columns = [ALLOCATION_LABELS[a] for a in per_area.columns]
-    areas_png = figures.figure_to_data_uri(figures.grouped_bars(
-        per_area, title="Unmet FTE-months per area (highest low-income share left)",
-        ylabel="FTE-months", simulated=simulated))
+    areas_png = figures.figure_to_data_uri(
+        figures.grouped_bars(
+            per_area,
+            title="Unmet FTE-months per area (highest low-income share left)",
+            ylabel="FTE-months",
+            simulated=simulated,
+        )
+    )
     return {"district": district_png, "areas": areas_png}
 
 
@@ -198,12 +257,16 @@ def _quality_table(metrics: pd.DataFrame | None) -> ReportTable | None:
         return None
     quality = forecast_quality_summary(metrics)
     return ReportTable(
-        "forecast-quality-table", "Backtest of the champion against the seasonal-naive baseline",
-        (Column("target", "target"), Column("model_wape", "WAPE: model", "share"),
-         Column("baseline_wape", "WAPE: seasonal naive", "share"),
-         Column("wape_ratio", "ratio (model / baseline)", "ratio"),
-         Column("model_coverage_80", "80 % interval coverage: model", "share"),
-         Column("baseline_coverage_80", "80 % coverage: seasonal naive", "share")),
+        "forecast-quality-table",
+        "Backtest of the champion against the seasonal-naive baseline",
+        (
+            Column("target", "target"),
+            Column("model_wape", "WAPE: model", "share"),
+            Column("baseline_wape", "WAPE: seasonal naive", "share"),
+            Column("wape_ratio", "ratio (model / baseline)", "ratio"),
+            Column("model_coverage_80", "80 % interval coverage: model", "share"),
+            Column("baseline_coverage_80", "80 % coverage: seasonal naive", "share"),
+        ),
         quality,
         note="Pooled over horizons 1–12, each horizon weighted by its number of scored rows.",
     )
@@ -223,13 +286,17 @@ def method_notes(settings: ReportSettings) -> list[str]:
         f"Substitute hours = those FTE-months × {settings.hours_per_fte_month:.1f} h "
         f"({settings.hours_per_week_per_fte:g} h a week × 52 / 12); substitute cost = hours × "
         f"{settings.substitute_cost_nok_per_hour:,.0f} NOK per hour "
-        + ("(given)." if settings.substitute_cost_given else "(default assumption: an "
-           "assistant's hourly pay with holiday pay, pension and employer's tax)."),
+        + (
+            "(given)."
+            if settings.substitute_cost_given
+            else "(default assumption: an "
+            "assistant's hourly pay with holiday pay, pension and employer's tax)."
+        ),
         "Unmet special-needs FTE-months are § 31/§ 37 hours of help not covered by resource "
         "pedagogues (5 h a week per § 31 and 3 h per § 37 decision unless the data hold hours).",
         "Time saved counts substitute hours that need not be found and booked; higher quality "
         "counts kindergarten-months in breach of a norm and special-needs help delivered.",
-        "Counts of § 31/§ 37 decisions below 5 are suppressed (\"<5\"): this report is internal.",
+        'Counts of § 31/§ 37 decisions below 5 are suppressed ("<5"): this report is internal.',
     ]
 
 

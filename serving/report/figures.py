@@ -58,11 +58,20 @@ def grouped_bars(
     width = 0.8 / n_series
     for i, column in enumerate(table.columns):
         positions = [g + (i - (n_series - 1) / 2) * width for g in range(len(groups))]
-        axes.bar(positions, table[column].to_numpy(dtype=float), width=width,
-                 label=str(column), color=colour_of(str(column)))
+        axes.bar(
+            positions,
+            table[column].to_numpy(dtype=float),
+            width=width,
+            label=str(column),
+            color=colour_of(str(column)),
+        )
     axes.set_xticks(range(len(groups)))
-    axes.set_xticklabels([str(g) for g in groups], rotation=20 if len(groups) > 4 else 0,
-                         ha="right" if len(groups) > 4 else "center", fontsize=8)
+    axes.set_xticklabels(
+        [str(g) for g in groups],
+        rotation=20 if len(groups) > 4 else 0,
+        ha="right" if len(groups) > 4 else "center",
+        fontsize=8,
+    )
     axes.set_ylabel(ylabel)
     axes.set_title(title + (" — SIMULATED" if simulated else ""), fontsize=10)
     axes.legend(fontsize=8)

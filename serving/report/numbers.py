@@ -33,10 +33,14 @@ RESOURCE_LABELS = {
     "resource_pedagogue": "special needs (resource pedagogue)",
 }
 #: The pedagogue norm counts whole positions (as ``bemanning plan`` prints it).
-UNMET_UNITS = {"staff": "FTE-months", "pedagogue": "position-months",
-               "resource_pedagogue": "FTE-months"}
+UNMET_UNITS = {
+    "staff": "FTE-months",
+    "pedagogue": "position-months",
+    "resource_pedagogue": "FTE-months",
+}
 NORM_LABELS = {
-    "staffing": "staffing norm", "pedagogue": "pedagogue norm",
+    "staffing": "staffing norm",
+    "pedagogue": "pedagogue norm",
     "special_needs": "§ 31/§ 37 hours (special needs)",
 }
 #: Resources whose unmet FTE-months are hours someone must cover: staff shortfall is effective
@@ -193,19 +197,22 @@ def substitute_table(
     unmet = substitute_fte_months(frame, layout).reindex(list(ALLOCATIONS))
     hours = unmet * settings.hours_per_fte_month
     cost = hours * settings.substitute_cost_nok_per_hour
-    return pd.DataFrame({
-        "allocation": list(ALLOCATIONS),
-        "allocation_label": [ALLOCATION_LABELS[a] for a in ALLOCATIONS],
-        "unmet_fte_months": unmet.to_numpy(),
-        "substitute_hours": hours.to_numpy(),
-        "substitute_cost_nok": cost.to_numpy(),
-        "avoided_vs_key_nok": (cost[KEY] - cost).to_numpy(),
-        "avoided_vs_nothing_nok": (cost[NOTHING] - cost).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "allocation": list(ALLOCATIONS),
+            "allocation_label": [ALLOCATION_LABELS[a] for a in ALLOCATIONS],
+            "unmet_fte_months": unmet.to_numpy(),
+            "substitute_hours": hours.to_numpy(),
+            "substitute_cost_nok": cost.to_numpy(),
+            "avoided_vs_key_nok": (cost[KEY] - cost).to_numpy(),
+            "avoided_vs_nothing_nok": (cost[NOTHING] - cost).to_numpy(),
+        }
+    )
 
 
-def benefits_table(summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
-                   ) -> pd.DataFrame:
+def benefits_table(
+    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+) -> pd.DataFrame:
     """One row per benefit: the plan's value, the baseline's (proportional key), doing
     nothing's, and the gain against each (positive = the plan is better). ``kind_of_value``
     says how a row's numbers are written (NOK, hours, FTE-months)."""
@@ -213,52 +220,102 @@ def benefits_table(summary: pd.DataFrame, layout: SummaryLayout, settings: Repor
     substitute = substitute_table(summary, layout, settings).set_index("allocation")
     rows: list[tuple[str, str, ColumnKind, str, pd.Series]] = [
         ("avoided cost", "Substitute cost", "nok", "NOK", substitute["substitute_cost_nok"]),
-        ("time saved", "Substitute hours to find and book", "hours", "hours",
-         substitute["substitute_hours"]),
+        (
+            "time saved",
+            "Substitute hours to find and book",
+            "hours",
+            "hours",
+            substitute["substitute_hours"],
+        ),
     ]
     for resource, column in layout.unmet.items():
-        rows.append(("higher quality",
-                     f"Unmet {RESOURCE_LABELS.get(resource, resource)} need", "fte",
-                     UNMET_UNITS.get(resource, "FTE-months"), frame[column]))
+        rows.append(
+            (
+                "higher quality",
+                f"Unmet {RESOURCE_LABELS.get(resource, resource)} need",
+                "fte",
+                UNMET_UNITS.get(resource, "FTE-months"),
+                frame[column],
+            )
+        )
     for norm, column in layout.breach.items():
-        rows.append(("higher quality", f"Breach of the {NORM_LABELS.get(norm, norm)}", "fte",
-                     "kindergarten-months", frame[column]))
+        rows.append(
+            (
+                "higher quality",
+                f"Breach of the {NORM_LABELS.get(norm, norm)}",
+                "fte",
+                "kindergarten-months",
+                frame[column],
+            )
+        )
     records: list[dict[str, Any]] = []
     for kind, measure, value_kind, unit, values in rows:
         by_allocation = {a: float(cast(float, values[a])) for a in ALLOCATIONS}
-        records.append({
-            "kind": kind, "measure": measure, "kind_of_value": value_kind, "unit": unit,
-            **by_allocation,
-            "gain_vs_key": by_allocation[KEY] - by_allocation[PLAN],
-            "gain_vs_nothing": by_allocation[NOTHING] - by_allocation[PLAN],
-        })
+        records.append(
+            {
+                "kind": kind,
+                "measure": measure,
+                "kind_of_value": value_kind,
+                "unit": unit,
+                **by_allocation,
+                "gain_vs_key": by_allocation[KEY] - by_allocation[PLAN],
+                "gain_vs_nothing": by_allocation[NOTHING] - by_allocation[PLAN],
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 
-def benefit_cards(summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
-                  ) -> list[BenefitCard]:
+def benefit_cards(
+    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+) -> list[BenefitCard]:
     """The headline: the three kinds of benefit against the proportional key."""
     frame = summary_by_allocation(summary)
     substitute = substitute_table(summary, layout, settings).set_index("allocation")
     avoided = cell_value(substitute, PLAN, "avoided_vs_key_nok")
-    hours = (cell_value(substitute, KEY, "substitute_hours")
-             - cell_value(substitute, PLAN, "substitute_hours"))
+    hours = cell_value(substitute, KEY, "substitute_hours") - cell_value(
+        substitute, PLAN, "substitute_hours"
+    )
     cards = [
-        BenefitCard("cost", "avoided cost", avoided, _nok(avoided),
-                    "substitute cost avoided against the proportional key, same pools"),
-        BenefitCard("time", "time saved", hours, f"{hours:,.0f}\u00a0h".replace(",", "\u00a0"),
-                    "substitute hours that need not be found and booked"),
+        BenefitCard(
+            "cost",
+            "avoided cost",
+            avoided,
+            _nok(avoided),
+            "substitute cost avoided against the proportional key, same pools",
+        ),
+        BenefitCard(
+            "time",
+            "time saved",
+            hours,
+            f"{hours:,.0f}\u00a0h".replace(",", "\u00a0"),
+            "substitute hours that need not be found and booked",
+        ),
     ]
     if layout.breach:
-        breaches = sum(cell_value(frame, KEY, c) - cell_value(frame, PLAN, c)
-                       for c in layout.breach.values())
-        cards.append(BenefitCard("quality", "higher quality", breaches, f"{breaches:,.1f}",
-                                 "fewer kindergarten-months in breach (norms and § 31/§ 37 hours)"))
+        breaches = sum(
+            cell_value(frame, KEY, c) - cell_value(frame, PLAN, c) for c in layout.breach.values()
+        )
+        cards.append(
+            BenefitCard(
+                "quality",
+                "higher quality",
+                breaches,
+                f"{breaches:,.1f}",
+                "fewer kindergarten-months in breach (norms and § 31/§ 37 hours)",
+            )
+        )
     if "resource_pedagogue" in layout.unmet:
         column = layout.unmet["resource_pedagogue"]
         gain = cell_value(frame, KEY, column) - cell_value(frame, PLAN, column)
-        cards.append(BenefitCard("special-needs", "higher quality", gain, f"{gain:,.1f}",
-                                 "more FTE-months of § 31/§ 37 help delivered"))
+        cards.append(
+            BenefitCard(
+                "special-needs",
+                "higher quality",
+                gain,
+                f"{gain:,.1f}",
+                "more FTE-months of § 31/§ 37 help delivered",
+            )
+        )
     return cards
 
 
@@ -271,9 +328,7 @@ def _nok(value: float) -> str:
     return f"{value:,.0f}\u00a0kr".replace(",", "\u00a0")
 
 
-def area_table(
-    district: District, outcomes: pd.DataFrame, layout: SummaryLayout
-) -> pd.DataFrame:
+def area_table(district: District, outcomes: pd.DataFrame, layout: SummaryLayout) -> pd.DataFrame:
     """Areas ranked by low-income share (highest first) with expected unmet FTE-months (all
     resources) under each allocation, summed over the area's kindergartens.
 
@@ -282,8 +337,9 @@ def area_table(
     """
     info = kindergarten_info(district)
     unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
-    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation", values="unmet_total",
-                             aggfunc="sum")
+    wide = unmet.pivot_table(
+        index=KINDERGARTEN_ID, columns="allocation", values="unmet_total", aggfunc="sum"
+    )
     # only kindergartens in the plan (one closed before the period has no outcome)
     merged = info.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="inner")
     grouped = merged.groupby(AREA).agg(
@@ -303,12 +359,14 @@ def district_breakdown(
     """Per district (bydel): kindergartens and expected unmet FTE-months (all resources) under
     each allocation, with the gain against the key — the city's "per district" level."""
     unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
-    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation", values="unmet_total",
-                             aggfunc="sum")
+    wide = unmet.pivot_table(
+        index=KINDERGARTEN_ID, columns="allocation", values="unmet_total", aggfunc="sum"
+    )
     names = district.kindergartens.set_index(KINDERGARTEN_ID)["district"]
     merged = wide.join(names, how="inner")
     grouped = merged.groupby("district").agg(
-        kindergartens=(PLAN, "size"), **{a: (a, "sum") for a in ALLOCATIONS if a in merged})
+        kindergartens=(PLAN, "size"), **{a: (a, "sum") for a in ALLOCATIONS if a in merged}
+    )
     grouped["gain_vs_key"] = grouped[KEY] - grouped[PLAN]
     return grouped.reset_index()
 
@@ -333,17 +391,28 @@ def kindergarten_table(
     """One row per kindergarten: area, decisions (suppressed when shown), the plan's change per
     resource and expected unmet FTE-months and breach months under each allocation."""
     info = kindergarten_info(district)
-    change = lines.pivot_table(index=KINDERGARTEN_ID, columns="resource", values="change_fte",
-                               aggfunc="sum").add_prefix("change_")
-    unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout),
-                            breach_total=outcomes[list(layout.breach.values())].sum(axis=1))
-    wide = unmet.pivot_table(index=KINDERGARTEN_ID, columns="allocation",
-                             values=["unmet_total", "breach_total"], aggfunc="sum")
+    change = lines.pivot_table(
+        index=KINDERGARTEN_ID, columns="resource", values="change_fte", aggfunc="sum"
+    ).add_prefix("change_")
+    unmet = outcomes.assign(
+        unmet_total=total_unmet(outcomes, layout),
+        breach_total=outcomes[list(layout.breach.values())].sum(axis=1),
+    )
+    wide = unmet.pivot_table(
+        index=KINDERGARTEN_ID,
+        columns="allocation",
+        values=["unmet_total", "breach_total"],
+        aggfunc="sum",
+    )
     wide.columns = [f"{pair[0]}:{pair[1]}" for pair in wide.columns]
     table = info.merge(change, left_on=KINDERGARTEN_ID, right_index=True, how="left")
     table = table.merge(wide, left_on=KINDERGARTEN_ID, right_index=True, how="inner")
-    return table.sort_values(["low_income_share", KINDERGARTEN_ID],
-                             ascending=[False, True], na_position="last", ignore_index=True)
+    return table.sort_values(
+        ["low_income_share", KINDERGARTEN_ID],
+        ascending=[False, True],
+        na_position="last",
+        ignore_index=True,
+    )
 
 
 def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Column, ...]:
@@ -351,11 +420,18 @@ def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Colum
     the allocation's display name, added by the caller)."""
     columns = [Column("allocation_label", "allocation")]
     for resource, column in layout.unmet.items():
-        columns.append(Column(column, f"unmet {RESOURCE_LABELS.get(resource, resource)} "
-                                      f"{UNMET_UNITS.get(resource, 'FTE-months')}", "fte"))
+        columns.append(
+            Column(
+                column,
+                f"unmet {RESOURCE_LABELS.get(resource, resource)} "
+                f"{UNMET_UNITS.get(resource, 'FTE-months')}",
+                "fte",
+            )
+        )
     for norm, column in layout.breach.items():
-        columns.append(Column(column, f"kindergarten-months in breach: "
-                                      f"{NORM_LABELS.get(norm, norm)}", "fte"))
+        columns.append(
+            Column(column, f"kindergarten-months in breach: {NORM_LABELS.get(norm, norm)}", "fte")
+        )
     known = {*layout.unmet.values(), *layout.breach.values(), "allocation", "allocation_label"}
     for column in map(str, summary.columns):
         if column in known or not pd.api.types.is_numeric_dtype(summary[column]):

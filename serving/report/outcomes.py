@@ -40,20 +40,24 @@ def kindergarten_outcomes(
     from models.needs import simulate_needs
 
     ids, changes = allocation_changes(district, request, plan)
-    start = pd.Period(request.start, "M") if request.start is not None \
-        else district.last_month + 1
+    start = pd.Period(request.start, "M") if request.start is not None else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
     needs = simulate_needs(
-        forecasts, kindergarten_ids=ids, months=months, current_fte=_per_line(
-            plan.lines, "current_fte", ids),
-        pit_history=pit_history, n_scenarios=request.n_scenarios, seed=request.seed,
+        forecasts,
+        kindergarten_ids=ids,
+        months=months,
+        current_fte=_per_line(plan.lines, "current_fte", ids),
+        pit_history=pit_history,
+        n_scenarios=request.n_scenarios,
+        seed=request.seed,
         settings=request.norm_settings,
     )
     return measure_allocations(needs, changes)
 
 
-def allocation_changes(district: District, request: Any, plan: Any
-                       ) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+def allocation_changes(
+    district: District, request: Any, plan: Any
+) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     """The plan's kindergartens and the (K, R) extra FTE of each allocation: the plan (its
     lines), the proportional key on the same pools (as ``build_plan`` computes it) and none."""
     from models.allocation import proportional_allocation
@@ -64,13 +68,19 @@ def allocation_changes(district: District, request: Any, plan: Any
     plan_change = _per_line(lines, "change_fte", ids)
     state = _latest_state(district).loc[list(ids)]
     header_pools: dict[str, float] = dict(plan.header.get("pools_fte", {}))
-    pools = np.array([header_pools.get(r, max(float(plan_change[:, i].sum()), 0.0))
-                      for i, r in enumerate(RESOURCES)])
+    pools = np.array(
+        [
+            header_pools.get(r, max(float(plan_change[:, i].sum()), 0.0))
+            for i, r in enumerate(RESOURCES)
+        ]
+    )
     steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
     proportional = proportional_allocation(
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=pools, step_fte=steps, resources=RESOURCES,
+        pools_fte=pools,
+        step_fte=steps,
+        resources=RESOURCES,
     )
     return ids, {PLAN: plan_change, KEY: proportional, NOTHING: np.zeros_like(plan_change)}
 
@@ -101,8 +111,9 @@ def measure_allocations(needs: Any, changes: dict[str, np.ndarray]) -> pd.DataFr
 
 def _per_line(lines: pd.DataFrame, column: str, ids: tuple[str, ...]) -> np.ndarray:
     """(K, R) values of one plan-line column in the order of ``ids`` × RESOURCES."""
-    wide = lines.pivot_table(index=KINDERGARTEN_ID, columns="resource", values=column,
-                             aggfunc="sum")
+    wide = lines.pivot_table(
+        index=KINDERGARTEN_ID, columns="resource", values=column, aggfunc="sum"
+    )
     return wide.reindex(index=list(ids), columns=list(RESOURCES)).fillna(0.0).to_numpy(float)
 
 
@@ -122,5 +133,6 @@ def check_adds_up(outcomes: pd.DataFrame, summary: pd.DataFrame) -> None:
             if abs(ours - theirs) > ADDS_UP_TOLERANCE:
                 wrong.append(f"{allocation}/{measure}: {ours:.4f} vs summary {theirs:.4f}")
     if wrong:
-        raise AssertionError("per-kindergarten outcomes do not add up to the plan summary: "
-                             + "; ".join(wrong))
+        raise AssertionError(
+            "per-kindergarten outcomes do not add up to the plan summary: " + "; ".join(wrong)
+        )

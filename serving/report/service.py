@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 #: Pools used when the user gives none: the demo's district-sized pools (stated in the report).
-DEFAULT_POOLS_FTE: Mapping[str, float] = {"staff": 8.0, "pedagogue": 4.0,
-                                          "resource_pedagogue": 5.0}
+DEFAULT_POOLS_FTE: Mapping[str, float] = {"staff": 8.0, "pedagogue": 4.0, "resource_pedagogue": 5.0}
 
 
 @dataclass(frozen=True)
@@ -47,30 +46,55 @@ class ReportOptions:
 
     @classmethod
     def from_cli(
-        cls, *, pools: list[str] | None, budget: float | None, start: str | None, months: int,
-        risk: float, substitute_cost_nok_per_hour: float | None, months_given: bool,
+        cls,
+        *,
+        pools: list[str] | None,
+        budget: float | None,
+        start: str | None,
+        months: int,
+        risk: float,
+        substitute_cost_nok_per_hour: float | None,
+        months_given: bool,
         risk_given: bool,
     ) -> ReportOptions:
         """Parse and check the command-line options together (every problem at once)."""
         from serving.plan_options import collect_plan_options
 
         parsed_pools, budget_nok, start_month, problems = collect_plan_options(
-            pools=pools, budget=budget, start=start, months=months, risk=risk)
+            pools=pools, budget=budget, start=start, months=months, risk=risk
+        )
         cost = substitute_cost_nok_per_hour
         if cost is not None and not cost > 0:
-            problems.append(Problem(file="--substitute-cost-nok-per-hour",
-                                    rule="must be a positive amount of NOK", value=cost))
+            problems.append(
+                Problem(
+                    file="--substitute-cost-nok-per-hour",
+                    rule="must be a positive amount of NOK",
+                    value=cost,
+                )
+            )
         if problems:
             raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
-        given = {name for name, is_given in (
-            ("pools", bool(pools)), ("budget", budget is not None), ("start", start is not None),
-            ("months", months_given), ("risk", risk_given),
-            ("substitute_cost", substitute_cost_nok_per_hour is not None)) if is_given}
+        given = {
+            name
+            for name, is_given in (
+                ("pools", bool(pools)),
+                ("budget", budget is not None),
+                ("start", start is not None),
+                ("months", months_given),
+                ("risk", risk_given),
+                ("substitute_cost", substitute_cost_nok_per_hour is not None),
+            )
+            if is_given
+        }
         return cls(
             pools_fte=parsed_pools if pools else dict(DEFAULT_POOLS_FTE),
-            budget_nok=budget_nok, start=start_month, months=months, risk=risk,
-            substitute_cost_nok_per_hour=(cost if cost is not None
-                                          else DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR),
+            budget_nok=budget_nok,
+            start=start_month,
+            months=months,
+            risk=risk,
+            substitute_cost_nok_per_hour=(
+                cost if cost is not None else DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
+            ),
             given=frozenset(given),
         )
 
@@ -78,30 +102,49 @@ class ReportOptions:
         """The ``serving.planning.PlanRequest`` these options make."""
         from serving.planning import PlanRequest
 
-        return PlanRequest(pools=dict(self.pools_fte), budget_nok=self.budget_nok,
-                           start=self.start, months=self.months, risk=self.risk)
+        return PlanRequest(
+            pools=dict(self.pools_fte),
+            budget_nok=self.budget_nok,
+            start=self.start,
+            months=self.months,
+            risk=self.risk,
+        )
 
     def settings(self) -> ReportSettings:
-        return ReportSettings(substitute_cost_nok_per_hour=self.substitute_cost_nok_per_hour,
-                              substitute_cost_given="substitute_cost" in self.given)
+        return ReportSettings(
+            substitute_cost_nok_per_hour=self.substitute_cost_nok_per_hour,
+            substitute_cost_given="substitute_cost" in self.given,
+        )
 
     def shown(self, request: Any) -> list[OptionShown]:
         """Every plan option with the value ``request`` (the plan's own request) used, marked
         given or default by these options; then the report's own setting."""
         pools = dict(request.pools)
         pools_given = "pools" in self.given
-        rows = [OptionShown(f"--pool {r}", f"{pools[r]:g} FTE" if r in pools else "no pool",
-                            pools_given) for r in RESOURCES]
+        rows = [
+            OptionShown(
+                f"--pool {r}", f"{pools[r]:g} FTE" if r in pools else "no pool", pools_given
+            )
+            for r in RESOURCES
+        ]
         rows += [
-            OptionShown("--budget", "no cap" if request.budget_nok is None
-                        else f"{request.budget_nok:,.0f} NOK", "budget" in self.given),
-            OptionShown("--start", "the month after the data" if request.start is None
-                        else str(request.start), "start" in self.given),
+            OptionShown(
+                "--budget",
+                "no cap" if request.budget_nok is None else f"{request.budget_nok:,.0f} NOK",
+                "budget" in self.given,
+            ),
+            OptionShown(
+                "--start",
+                "the month after the data" if request.start is None else str(request.start),
+                "start" in self.given,
+            ),
             OptionShown("--months", str(request.months), "months" in self.given),
             OptionShown("--risk", f"{request.risk:g}", "risk" in self.given),
-            OptionShown("--substitute-cost-nok-per-hour",
-                        f"{self.substitute_cost_nok_per_hour:,.0f} NOK",
-                        "substitute_cost" in self.given),
+            OptionShown(
+                "--substitute-cost-nok-per-hour",
+                f"{self.substitute_cost_nok_per_hour:,.0f} NOK",
+                "substitute_cost" in self.given,
+            ),
         ]
         return rows
 
@@ -133,10 +176,15 @@ def benefit_report_for_plan(
     outcomes = kindergarten_outcomes(district, forecasts, request, plan, pit_history=pit_history)
     check_adds_up(outcomes, plan.summary)
     return build_benefit_report(
-        district, plan, outcomes=outcomes, model_version=model_version,
-        model_run_id=model_run_id, backtest_metrics=backtest_metrics,
+        district,
+        plan,
+        outcomes=outcomes,
+        model_version=model_version,
+        model_run_id=model_run_id,
+        backtest_metrics=backtest_metrics,
         options=options.shown(request),
-        settings=options.settings(), with_figures=with_figures,
+        settings=options.settings(),
+        with_figures=with_figures,
     )
 
 
@@ -147,12 +195,22 @@ def forecast_horizon(district: District, request: Any, max_horizon: int) -> int:
     horizon = (pd.Period(start, "M") - district.last_month).n + int(request.months) - 1
     problems = []
     if pd.Period(start, "M") <= district.last_month:
-        problems.append(Problem(file="--start", rule=f"must be after the last month of data "
-                                f"({district.last_month})", value=str(start)))
+        problems.append(
+            Problem(
+                file="--start",
+                rule=f"must be after the last month of data ({district.last_month})",
+                value=str(start),
+            )
+        )
     elif horizon > max_horizon:
-        problems.append(Problem(file="--months", rule=f"the plan period ends {horizon} months "
-                                f"after the data; the model forecasts {max_horizon}",
-                                value=int(request.months)))
+        problems.append(
+            Problem(
+                file="--months",
+                rule=f"the plan period ends {horizon} months "
+                f"after the data; the model forecasts {max_horizon}",
+                value=int(request.months),
+            )
+        )
     if problems:
         raise UserInputError("the plan period is outside the forecasts", problems)
     return horizon
@@ -180,13 +238,26 @@ def make_benefit_report(
     from training.registry import load_champion
 
     if out.suffix.lower() not in (".html", ".htm"):
-        raise UserInputError(f"--out {out} must be an .html file",
-                             [Problem(file="--out", rule="must end in .html", value=str(out))])
+        raise UserInputError(
+            f"--out {out} must be an .html file",
+            [Problem(file="--out", rule="must end in .html", value=str(out))],
+        )
     console = console or Console()
-    steps = ("Reading and checking the data", "Loading the champion model", "Forecasting",
-             "Planning", "Measuring every kindergarten", "Writing the report")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    steps = (
+        "Reading and checking the data",
+        "Loading the champion model",
+        "Forecasting",
+        "Planning",
+        "Measuring every kindergarten",
+        "Writing the report",
+    )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(steps[0], total=len(steps))
 
         def step(i: int) -> None:
@@ -197,18 +268,31 @@ def make_benefit_report(
         champion = load_champion(tracking_uri)
         champion.check_compatible(district)
         request = options.plan_request()
-        horizon = forecast_horizon(district, request,
-                                   int(getattr(champion.pipeline, "horizons", 12)))
+        horizon = forecast_horizon(
+            district, request, int(getattr(champion.pipeline, "horizons", 12))
+        )
         step(2)
         forecasts = champion.pipeline.predict(district, horizon=horizon)
         step(3)
-        plan = build_plan(district, forecasts, request, pit_history=champion.pit_history,
-                          model_version=str(champion.version))
+        plan = build_plan(
+            district,
+            forecasts,
+            request,
+            pit_history=champion.pit_history,
+            model_version=str(champion.version),
+        )
         step(4)
         report = benefit_report_for_plan(
-            district, forecasts, request, plan, model_version=str(champion.version),
-            model_run_id=champion.run_id, backtest_metrics=champion.metrics,
-            pit_history=champion.pit_history, options=options)
+            district,
+            forecasts,
+            request,
+            plan,
+            model_version=str(champion.version),
+            model_run_id=champion.run_id,
+            backtest_metrics=champion.metrics,
+            pit_history=champion.pit_history,
+            options=options,
+        )
         step(5)
         path = write_report(report, out)
     if report.simulated:

@@ -24,8 +24,14 @@ from serving.store.tables import (
     utc_now,
 )
 
-LINE_NUMBERS = ("current_fte", "suggested_fte", "change_fte", "required_fte_p50",
-                "required_fte_p90", "shortfall_risk")
+LINE_NUMBERS = (
+    "current_fte",
+    "suggested_fte",
+    "change_fte",
+    "required_fte_p50",
+    "required_fte_p90",
+    "shortfall_risk",
+)
 
 
 class ConflictError(Exception):
@@ -38,20 +44,32 @@ class StoreError(ValueError):
 
 # --- users -----------------------------------------------------------------------------------
 
-def create_user(session: Session, *, name: str, password_hash: str, role: str,
-                district: str | None) -> User:
+
+def create_user(
+    session: Session, *, name: str, password_hash: str, role: str, district: str | None
+) -> User:
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if role != "admin" and not district:
         raise StoreError(f"a {role} needs a district (--district): they see only their own")
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise StoreError(f"a user named {name!r} already exists")
-    user = User(name=name, password_hash=password_hash, role=role,
-                district=district if role != "admin" else (district or None))
+    user = User(
+        name=name,
+        password_hash=password_hash,
+        role=role,
+        district=district if role != "admin" else (district or None),
+    )
     session.add(user)
     session.flush()
-    append_audit(session, user_name="system", action="user.create", entity="user",
-                 entity_id=name, after={"role": role, "district": district})
+    append_audit(
+        session,
+        user_name="system",
+        action="user.create",
+        entity="user",
+        entity_id=name,
+        after={"role": role, "district": district},
+    )
     return user
 
 
@@ -69,19 +87,37 @@ def count_users(session: Session) -> int:
 
 # --- audit -----------------------------------------------------------------------------------
 
-def append_audit(session: Session, *, user_name: str, action: str, entity: str, entity_id: str,
-                 plan_id: str | None = None, before: Mapping[str, Any] | None = None,
-                 after: Mapping[str, Any] | None = None, comment: str = "") -> AuditEvent:
-    event = AuditEvent(user_name=user_name, action=action, entity=entity, entity_id=entity_id,
-                       plan_id=plan_id, before=dict(before) if before is not None else None,
-                       after=dict(after) if after is not None else None, comment=comment,
-                       at=utc_now())
+
+def append_audit(
+    session: Session,
+    *,
+    user_name: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    plan_id: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    comment: str = "",
+) -> AuditEvent:
+    event = AuditEvent(
+        user_name=user_name,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        plan_id=plan_id,
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+        comment=comment,
+        at=utc_now(),
+    )
     session.add(event)
     return event
 
 
-def audit_events(session: Session, *, plan_ids: Iterable[str] | None = None,
-                 limit: int = 500) -> list[AuditEvent]:
+def audit_events(
+    session: Session, *, plan_ids: Iterable[str] | None = None, limit: int = 500
+) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if plan_ids is not None:
         query = query.where(AuditEvent.plan_id.in_(list(plan_ids)))
@@ -90,58 +126,97 @@ def audit_events(session: Session, *, plan_ids: Iterable[str] | None = None,
 
 # --- plans -----------------------------------------------------------------------------------
 
+
 def new_plan_id(district: str) -> str:
     slug = "".join(ch for ch in district.lower().replace("bydel ", "") if ch.isalnum())[:16]
     return f"{slug or 'plan'}-{utc_now():%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def line_snapshot(line: PlanLine) -> dict[str, Any]:
-    return {"kindergarten_id": line.kindergarten_id, "resource": line.resource,
-            "suggested_fte": line.suggested_fte, "change_fte": line.change_fte,
-            "overridden": line.overridden, "approved": line.approved,
-            "row_version": line.row_version}
+    return {
+        "kindergarten_id": line.kindergarten_id,
+        "resource": line.resource,
+        "suggested_fte": line.suggested_fte,
+        "change_fte": line.change_fte,
+        "overridden": line.overridden,
+        "approved": line.approved,
+        "row_version": line.row_version,
+    }
 
 
-def save_plan(session: Session, *, district: str, lines: Sequence[Mapping[str, Any]],
-              header: Mapping[str, Any], summary: Sequence[Mapping[str, Any]], created_by: str,
-              data_fingerprint: str = "", model_version: str = "", simulated: bool = False,
-              parent: Plan | None = None, plan_id: str | None = None) -> Plan:
+def save_plan(
+    session: Session,
+    *,
+    district: str,
+    lines: Sequence[Mapping[str, Any]],
+    header: Mapping[str, Any],
+    summary: Sequence[Mapping[str, Any]],
+    created_by: str,
+    data_fingerprint: str = "",
+    model_version: str = "",
+    simulated: bool = False,
+    parent: Plan | None = None,
+    plan_id: str | None = None,
+) -> Plan:
     """Store a freshly solved plan (a new family, or a new version of ``parent``)."""
     if plan_id is None:
         plan_id = new_plan_id(district)
-    plan = Plan(id=plan_id, district=district, status="draft",
-                version=(parent.version + 1) if parent is not None else 1,
-                parent_id=parent.id if parent is not None else None, header=dict(header),
-                summary=[dict(row) for row in summary], data_fingerprint=data_fingerprint,
-                model_version=model_version, simulated=simulated, created_by=created_by,
-                created_at=utc_now())
+    plan = Plan(
+        id=plan_id,
+        district=district,
+        status="draft",
+        version=(parent.version + 1) if parent is not None else 1,
+        parent_id=parent.id if parent is not None else None,
+        header=dict(header),
+        summary=[dict(row) for row in summary],
+        data_fingerprint=data_fingerprint,
+        model_version=model_version,
+        simulated=simulated,
+        created_by=created_by,
+        created_at=utc_now(),
+    )
     for row in lines:
         suggested = float(row["suggested_fte"])
-        plan.lines.append(PlanLine(
-            kindergarten_id=str(row["kindergarten_id"]),
-            kindergarten_name=str(row.get("kindergarten_name") or row["kindergarten_id"]),
-            period=str(row["period"]), resource=str(row["resource"]),
-            current_fte=float(row["current_fte"]), suggested_fte=suggested,
-            engine_fte=float(row.get("engine_fte", suggested)),
-            change_fte=float(row["change_fte"]),
-            required_fte_p50=float(row["required_fte_p50"]),
-            required_fte_p90=float(row["required_fte_p90"]),
-            shortfall_risk=float(row["shortfall_risk"]), reason=str(row.get("reason") or ""),
-            explanation=dict(row.get("explanation") or {}),
-            overridden=bool(row.get("overridden", False)), approved=False, row_version=1,
-        ))
+        plan.lines.append(
+            PlanLine(
+                kindergarten_id=str(row["kindergarten_id"]),
+                kindergarten_name=str(row.get("kindergarten_name") or row["kindergarten_id"]),
+                period=str(row["period"]),
+                resource=str(row["resource"]),
+                current_fte=float(row["current_fte"]),
+                suggested_fte=suggested,
+                engine_fte=float(row.get("engine_fte", suggested)),
+                change_fte=float(row["change_fte"]),
+                required_fte_p50=float(row["required_fte_p50"]),
+                required_fte_p90=float(row["required_fte_p90"]),
+                shortfall_risk=float(row["shortfall_risk"]),
+                reason=str(row.get("reason") or ""),
+                explanation=dict(row.get("explanation") or {}),
+                overridden=bool(row.get("overridden", False)),
+                approved=False,
+                row_version=1,
+            )
+        )
     session.add(plan)
     session.flush()
-    append_audit(session, user_name=created_by, action="plan.create", entity="plan",
-                 entity_id=plan.id, plan_id=plan.id,
-                 after={"version": plan.version, "parent_id": plan.parent_id,
-                        "lines": len(plan.lines)})
+    append_audit(
+        session,
+        user_name=created_by,
+        action="plan.create",
+        entity="plan",
+        entity_id=plan.id,
+        plan_id=plan.id,
+        after={"version": plan.version, "parent_id": plan.parent_id, "lines": len(plan.lines)},
+    )
     return plan
 
 
 def get_plan(session: Session, plan_id: str) -> Plan | None:
-    return session.scalar(select(Plan).where(Plan.id == plan_id)
-                          .options(selectinload(Plan.lines), selectinload(Plan.pins)))
+    return session.scalar(
+        select(Plan)
+        .where(Plan.id == plan_id)
+        .options(selectinload(Plan.lines), selectinload(Plan.pins))
+    )
 
 
 def list_plans(session: Session, district: str | None = None) -> list[Plan]:
@@ -157,24 +232,53 @@ def new_version(session: Session, plan: Plan, *, user_name: str, comment: str = 
     rows = []
     for line in plan.lines:
         row: dict[str, Any] = {name: getattr(line, name) for name in LINE_NUMBERS}
-        row.update(kindergarten_id=line.kindergarten_id, kindergarten_name=line.kindergarten_name,
-                   period=line.period, resource=line.resource, reason=line.reason,
-                   explanation=line.explanation, engine_fte=line.engine_fte,
-                   overridden=line.overridden)
+        row.update(
+            kindergarten_id=line.kindergarten_id,
+            kindergarten_name=line.kindergarten_name,
+            period=line.period,
+            resource=line.resource,
+            reason=line.reason,
+            explanation=line.explanation,
+            engine_fte=line.engine_fte,
+            overridden=line.overridden,
+        )
         rows.append(row)
-    copy = save_plan(session, district=plan.district, lines=rows, header=plan.header,
-                     summary=plan.summary, created_by=user_name,
-                     data_fingerprint=plan.data_fingerprint, model_version=plan.model_version,
-                     simulated=plan.simulated, parent=plan)
+    copy = save_plan(
+        session,
+        district=plan.district,
+        lines=rows,
+        header=plan.header,
+        summary=plan.summary,
+        created_by=user_name,
+        data_fingerprint=plan.data_fingerprint,
+        model_version=plan.model_version,
+        simulated=plan.simulated,
+        parent=plan,
+    )
     for pin in plan.pins:
-        copy.pins.append(Pin(kindergarten_id=pin.kindergarten_id, resource=pin.resource,
-                             kind=pin.kind, value_fte=pin.value_fte, comment=pin.comment,
-                             created_by=pin.created_by, created_at=pin.created_at))
+        copy.pins.append(
+            Pin(
+                kindergarten_id=pin.kindergarten_id,
+                resource=pin.resource,
+                kind=pin.kind,
+                value_fte=pin.value_fte,
+                comment=pin.comment,
+                created_by=pin.created_by,
+                created_at=pin.created_at,
+            )
+        )
     session.flush()
-    append_audit(session, user_name=user_name, action="plan.new_version", entity="plan",
-                 entity_id=copy.id, plan_id=copy.id, before={"plan_id": plan.id,
-                 "status": plan.status}, after={"plan_id": copy.id, "version": copy.version},
-                 comment=comment)
+    append_audit(
+        session,
+        user_name=user_name,
+        action="plan.new_version",
+        entity="plan",
+        entity_id=copy.id,
+        plan_id=copy.id,
+        before={"plan_id": plan.id, "status": plan.status},
+        after={"plan_id": copy.id, "version": copy.version},
+        comment=comment,
+    )
     return copy
 
 
@@ -187,17 +291,23 @@ def _line(plan: Plan, line_id: int) -> PlanLine:
 
 def _conflict_message(session: Session, line: PlanLine, expected_version: int) -> str:
     session.refresh(line)
-    last = session.scalar(select(AuditEvent).where(AuditEvent.entity == "plan_line",
-                                                   AuditEvent.entity_id == str(line.id))
-                          .order_by(AuditEvent.id.desc()).limit(1))
+    last = session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "plan_line", AuditEvent.entity_id == str(line.id))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
     who = f" by {last.user_name} at {last.at:%Y-%m-%d %H:%M:%S}" if last is not None else ""
-    return (f"Conflict: line {line.kindergarten_id} / {line.resource} was changed{who} "
-            f"(you edited version {expected_version}, it is now version {line.row_version}). "
-            "Reload the plan to see the change, then try again.")
+    return (
+        f"Conflict: line {line.kindergarten_id} / {line.resource} was changed{who} "
+        f"(you edited version {expected_version}, it is now version {line.row_version}). "
+        "Reload the plan to see the change, then try again."
+    )
 
 
-def _guarded_line_update(session: Session, line: PlanLine, expected_version: int,
-                         **values: Any) -> None:
+def _guarded_line_update(
+    session: Session, line: PlanLine, expected_version: int, **values: Any
+) -> None:
     """One UPDATE ... WHERE row_version = expected: atomic on SQLite and PostgreSQL alike, so two
     planners saving at once can never both win."""
     result = session.execute(
@@ -222,54 +332,117 @@ def pinned_value(line: PlanLine, kind: str, value_fte: float) -> float:
     return line.current_fte
 
 
-def pin_line(session: Session, plan: Plan, line_id: int, *, kind: str, value_fte: float,
-             comment: str, expected_version: int, user_name: str) -> tuple[Plan, PlanLine]:
+def pin_line(
+    session: Session,
+    plan: Plan,
+    line_id: int,
+    *,
+    kind: str,
+    value_fte: float,
+    comment: str,
+    expected_version: int,
+    user_name: str,
+) -> tuple[Plan, PlanLine]:
     """Pin (override) one line. On an approved plan this makes a new draft version and pins the
     matching line there; the approved plan stays as it was. Returns the plan and line changed."""
     if kind not in PIN_KINDS:
         raise StoreError(f"pin kind must be one of {', '.join(PIN_KINDS)}, not {kind!r}")
     line = _line(plan, line_id)
     if pinned_value(line, kind, value_fte) < 0:
-        raise StoreError(f"{line.kindergarten_id} / {line.resource} has {line.current_fte:g} FTE;"
-                         f" a change of {value_fte:g} FTE would leave less than none")
+        raise StoreError(
+            f"{line.kindergarten_id} / {line.resource} has {line.current_fte:g} FTE;"
+            f" a change of {value_fte:g} FTE would leave less than none"
+        )
     if line.row_version != expected_version:
         raise ConflictError(_conflict_message(session, line, expected_version))
     if plan.status == "approved":
-        plan = new_version(session, plan, user_name=user_name,
-                           comment=f"change to approved plan: {comment}")
-        line = next(ln for ln in plan.lines if (ln.kindergarten_id, ln.resource)
-                    == (line.kindergarten_id, line.resource))
+        plan = new_version(
+            session, plan, user_name=user_name, comment=f"change to approved plan: {comment}"
+        )
+        line = next(
+            ln
+            for ln in plan.lines
+            if (ln.kindergarten_id, ln.resource) == (line.kindergarten_id, line.resource)
+        )
         expected_version = line.row_version
     before = line_snapshot(line)
     suggested = round(pinned_value(line, kind, value_fte), 4)
-    _guarded_line_update(session, line, expected_version, suggested_fte=suggested,
-                         change_fte=round(suggested - line.current_fte, 4), overridden=True,
-                         approved=False, approved_by=None)
-    for earlier in [p for p in plan.pins if (p.kindergarten_id, p.resource)
-                    == (line.kindergarten_id, line.resource)]:
+    _guarded_line_update(
+        session,
+        line,
+        expected_version,
+        suggested_fte=suggested,
+        change_fte=round(suggested - line.current_fte, 4),
+        overridden=True,
+        approved=False,
+        approved_by=None,
+    )
+    for earlier in [
+        p
+        for p in plan.pins
+        if (p.kindergarten_id, p.resource) == (line.kindergarten_id, line.resource)
+    ]:
         plan.pins.remove(earlier)  # the newest pin on a line rules; the audit log keeps all
-    plan.pins.append(Pin(kindergarten_id=line.kindergarten_id, resource=line.resource, kind=kind,
-                         value_fte=value_fte, comment=comment, created_by=user_name,
-                         created_at=utc_now()))
-    append_audit(session, user_name=user_name, action=f"pin.{kind}", entity="plan_line",
-                 entity_id=str(line.id), plan_id=plan.id, before=before,
-                 after=line_snapshot(line), comment=comment)
+    plan.pins.append(
+        Pin(
+            kindergarten_id=line.kindergarten_id,
+            resource=line.resource,
+            kind=kind,
+            value_fte=value_fte,
+            comment=comment,
+            created_by=user_name,
+            created_at=utc_now(),
+        )
+    )
+    append_audit(
+        session,
+        user_name=user_name,
+        action=f"pin.{kind}",
+        entity="plan_line",
+        entity_id=str(line.id),
+        plan_id=plan.id,
+        before=before,
+        after=line_snapshot(line),
+        comment=comment,
+    )
     session.flush()
     return plan, line
 
 
-def approve_line(session: Session, plan: Plan, line_id: int, *, expected_version: int,
-                 user_name: str, comment: str = "") -> PlanLine:
+def approve_line(
+    session: Session,
+    plan: Plan,
+    line_id: int,
+    *,
+    expected_version: int,
+    user_name: str,
+    comment: str = "",
+) -> PlanLine:
     if plan.status == "approved":
         raise ConflictError(f"Plan {plan.id} is already approved; its lines cannot change.")
     line = _line(plan, line_id)
     before = line_snapshot(line)
     _guarded_line_update(session, line, expected_version, approved=True, approved_by=user_name)
-    session.add(Approval(plan_id=plan.id, line_id=line.id, approved_by=user_name,
-                         approved_at=utc_now(), comment=comment))
-    append_audit(session, user_name=user_name, action="line.approve", entity="plan_line",
-                 entity_id=str(line.id), plan_id=plan.id, before=before,
-                 after=line_snapshot(line), comment=comment)
+    session.add(
+        Approval(
+            plan_id=plan.id,
+            line_id=line.id,
+            approved_by=user_name,
+            approved_at=utc_now(),
+            comment=comment,
+        )
+    )
+    append_audit(
+        session,
+        user_name=user_name,
+        action="line.approve",
+        entity="plan_line",
+        entity_id=str(line.id),
+        plan_id=plan.id,
+        before=before,
+        after=line_snapshot(line),
+        comment=comment,
+    )
     return line
 
 
@@ -277,24 +450,39 @@ def approve_plan(session: Session, plan: Plan, *, user_name: str, comment: str =
     """Approve the whole plan (every line); refused if someone approved it first."""
     now = utc_now()
     result = session.execute(
-        update(Plan).where(Plan.id == plan.id, Plan.status == "draft")
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.status == "draft")
         .values(status="approved", approved_by=user_name, approved_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(plan)
-        raise ConflictError(f"Plan {plan.id} was already approved by {plan.approved_by}; "
-                            "approved plans cannot change (pin a line to make a new version).")
+        raise ConflictError(
+            f"Plan {plan.id} was already approved by {plan.approved_by}; "
+            "approved plans cannot change (pin a line to make a new version)."
+        )
     session.execute(
-        update(PlanLine).where(PlanLine.plan_id == plan.id, PlanLine.approved.is_(False))
+        update(PlanLine)
+        .where(PlanLine.plan_id == plan.id, PlanLine.approved.is_(False))
         .values(approved=True, approved_by=user_name, row_version=PlanLine.row_version + 1)
         .execution_options(synchronize_session=False)
     )
-    session.add(Approval(plan_id=plan.id, line_id=None, approved_by=user_name, approved_at=now,
-                         comment=comment))
-    append_audit(session, user_name=user_name, action="plan.approve", entity="plan",
-                 entity_id=plan.id, plan_id=plan.id, before={"status": "draft"},
-                 after={"status": "approved", "lines": len(plan.lines)}, comment=comment)
+    session.add(
+        Approval(
+            plan_id=plan.id, line_id=None, approved_by=user_name, approved_at=now, comment=comment
+        )
+    )
+    append_audit(
+        session,
+        user_name=user_name,
+        action="plan.approve",
+        entity="plan",
+        entity_id=plan.id,
+        plan_id=plan.id,
+        before={"status": "draft"},
+        after={"status": "approved", "lines": len(plan.lines)},
+        comment=comment,
+    )
     session.flush()
     session.refresh(plan)
     for line in plan.lines:
@@ -303,25 +491,44 @@ def approve_plan(session: Session, plan: Plan, *, user_name: str, comment: str =
 
 
 def approvals(session: Session, plan_id: str) -> list[Approval]:
-    return list(session.scalars(select(Approval).where(Approval.plan_id == plan_id)
-                                .order_by(Approval.id)))
+    return list(
+        session.scalars(select(Approval).where(Approval.plan_id == plan_id).order_by(Approval.id))
+    )
 
 
 # --- cache of engine output ------------------------------------------------------------------
 
-def cache_get(session: Session, *, data_fingerprint: str, model_version: str,
-              kind: str) -> bytes | None:
-    row = session.scalar(select(CachedFrame).where(
-        CachedFrame.data_fingerprint == data_fingerprint,
-        CachedFrame.model_version == model_version, CachedFrame.kind == kind))
+
+def cache_get(
+    session: Session, *, data_fingerprint: str, model_version: str, kind: str
+) -> bytes | None:
+    row = session.scalar(
+        select(CachedFrame).where(
+            CachedFrame.data_fingerprint == data_fingerprint,
+            CachedFrame.model_version == model_version,
+            CachedFrame.kind == kind,
+        )
+    )
     return row.payload if row is not None else None
 
 
-def cache_put(session: Session, *, data_fingerprint: str, model_version: str, kind: str,
-              payload: bytes) -> None:
-    if cache_get(session, data_fingerprint=data_fingerprint, model_version=model_version,
-                 kind=kind) is not None:
+def cache_put(
+    session: Session, *, data_fingerprint: str, model_version: str, kind: str, payload: bytes
+) -> None:
+    if (
+        cache_get(
+            session, data_fingerprint=data_fingerprint, model_version=model_version, kind=kind
+        )
+        is not None
+    ):
         return
-    session.add(CachedFrame(data_fingerprint=data_fingerprint, model_version=model_version,
-                            kind=kind, payload=payload, created_at=utc_now()))
+    session.add(
+        CachedFrame(
+            data_fingerprint=data_fingerprint,
+            model_version=model_version,
+            kind=kind,
+            payload=payload,
+            created_at=utc_now(),
+        )
+    )
     session.flush()

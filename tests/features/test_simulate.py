@@ -433,8 +433,9 @@ def test_kindergartens_keep_admitting_to_the_end_of_the_simulation() -> None:
     """The last August's intake is as large as the one before: kindergartens that never close
     must not stop admitting in the simulation's final months (they once did, and under-3
     enrolment halved in the last August)."""
-    sim = simulate_district("district", seed=7, start=pd.Period("2023-01", "M"),
-                            end=pd.Period("2026-10", "M"))
+    sim = simulate_district(
+        "district", seed=7, start=pd.Period("2023-01", "M"), end=pd.Period("2026-10", "M")
+    )
     under3 = sim.district.monthly.groupby("month")["children_under3"].sum()
     last_august = under3[pd.Period("2026-09", "M")]
     august_before = under3[pd.Period("2025-09", "M")]

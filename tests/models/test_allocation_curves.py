@@ -49,9 +49,14 @@ def test_curves_equal_expectation_plus_cvar_of_direct_shortfalls() -> None:
     needs = tiny_needs()
     weights = NeedWeights()
     equity = np.array([1.0, 1.7])
-    curves = build_curves(needs, step_fte=np.array([0.1, 1.0, 0.1]),
-                          remove_cap_fte=np.zeros((2, 3)), risk=0.9, equity=equity,
-                          weights=weights)
+    curves = build_curves(
+        needs,
+        step_fte=np.array([0.1, 1.0, 0.1]),
+        remove_cap_fte=np.zeros((2, 3)),
+        risk=0.9,
+        equity=equity,
+        weights=weights,
+    )
     assert len(curves) == 6
     for curve in curves:
         k = curve.kindergarten
@@ -61,8 +66,9 @@ def test_curves_equal_expectation_plus_cvar_of_direct_shortfalls() -> None:
             change[k, r] = y
             short = shortfalls(needs, change, weights.quality_buffer)
             if curve.need == "staff":
-                loss = (weights.legal * short["staffing"][:, k].sum(axis=1)
-                        + weights.quality * short["quality"][:, k].sum(axis=1))
+                loss = weights.legal * short["staffing"][:, k].sum(
+                    axis=1
+                ) + weights.quality * short["quality"][:, k].sum(axis=1)
             elif curve.need == "pedagogue":
                 # a pedagogue also adds staff, but the pedagogue curve counts only its own norm
                 loss = weights.legal * short["pedagogue"][:, k].sum(axis=1)
@@ -74,8 +80,13 @@ def test_curves_equal_expectation_plus_cvar_of_direct_shortfalls() -> None:
 
 def test_curves_are_convex_and_non_increasing_and_reach_zero() -> None:
     needs = tiny_needs(1)
-    curves = build_curves(needs, step_fte=np.array([0.1, 1.0, 0.1]),
-                          remove_cap_fte=np.zeros((2, 3)), risk=0.9, equity=np.ones(2))
+    curves = build_curves(
+        needs,
+        step_fte=np.array([0.1, 1.0, 0.1]),
+        remove_cap_fte=np.zeros((2, 3)),
+        risk=0.9,
+        equity=np.ones(2),
+    )
     for curve in curves:
         assert (curve.slopes <= 1e-12).all()
         assert (np.diff(curve.slopes) >= -1e-9).all()
@@ -95,8 +106,9 @@ def test_largest_remainder_sums_to_the_pool_in_whole_steps() -> None:
 def test_proportional_key_spreads_pools_by_children_and_decisions() -> None:
     children = np.array([60.0, 30.0, 10.0])
     decisions = np.array([0.0, 2.0, 6.0])
-    out = proportional_allocation(children, decisions, np.array([5.0, 3.0, 2.0]),
-                                  np.array([0.1, 1.0, 0.1]), RESOURCES)
+    out = proportional_allocation(
+        children, decisions, np.array([5.0, 3.0, 2.0]), np.array([0.1, 1.0, 0.1]), RESOURCES
+    )
     assert out.sum(axis=0) == pytest.approx([5.0, 3.0, 2.0])
     assert out[:, 0] == pytest.approx([3.0, 1.5, 0.5])
     assert out[:, 1] == pytest.approx([2.0, 1.0, 0.0])

@@ -123,12 +123,18 @@ def test_more_pool_never_increases_unmet_need() -> None:
 def test_moves_take_fte_from_where_it_matters_least_within_the_limit() -> None:
     # kindergarten 0 is over-staffed (flat curve), 1 and 2 are short; no pool at all
     flat = ConvexCurve(0, (1.0,), -2.0, 1.0, np.array([0.0, 0.0, 0.0, 0.0]))
-    short = [ConvexCurve(k, (1.0,), -2.0, 1.0, np.array([40.0, 30.0, 20.0, 10.0, 0.0]))
-             for k in (1, 2)]
+    short = [
+        ConvexCurve(k, (1.0,), -2.0, 1.0, np.array([40.0, 30.0, 20.0, 10.0, 0.0])) for k in (1, 2)
+    ]
     problem = AllocationProblem(
-        kindergarten_ids=("a", "b", "c"), resources=("staff",), step_fte=np.array([1.0]),
-        cost_per_fte_nok=np.array([650_000.0]), curves=[flat, *short],
-        pools_fte=np.array([0.0]), current_fte=np.array([[2.0], [2.0], [2.0]]), max_moves=1,
+        kindergarten_ids=("a", "b", "c"),
+        resources=("staff",),
+        step_fte=np.array([1.0]),
+        cost_per_fte_nok=np.array([650_000.0]),
+        curves=[flat, *short],
+        pools_fte=np.array([0.0]),
+        current_fte=np.array([[2.0], [2.0], [2.0]]),
+        max_moves=1,
     )
     solution = solve_allocation(problem, EXACT)
     assert solution.moves_used == 1
@@ -142,9 +148,14 @@ def test_infeasible_pins_give_the_nearest_plan_with_the_violation_named() -> Non
     # two pins each remove a staff FTE, but only one move is allowed
     curves = [ConvexCurve(k, (1.0,), -2.0, 1.0, np.array([4.0, 2.0, 0.0, 0.0])) for k in range(2)]
     problem = AllocationProblem(
-        kindergarten_ids=("a", "b"), resources=("staff",), step_fte=np.array([1.0]),
-        cost_per_fte_nok=np.array([650_000.0]), curves=curves, pools_fte=np.array([0.0]),
-        current_fte=np.array([[2.0], [2.0]]), max_moves=1,
+        kindergarten_ids=("a", "b"),
+        resources=("staff",),
+        step_fte=np.array([1.0]),
+        cost_per_fte_nok=np.array([650_000.0]),
+        curves=curves,
+        pools_fte=np.array([0.0]),
+        current_fte=np.array([[2.0], [2.0]]),
+        max_moves=1,
         pins=(PinIndex(0, 0, "fix", -1.0), PinIndex(1, 0, "fix", -1.0)),
     )
     solution = solve_allocation(problem, EXACT)
@@ -163,8 +174,12 @@ def test_previous_plan_is_kept_among_equally_good_plans() -> None:
     # first; with a previous plan that gave it to the second, the churn term keeps it there
     curves = [ConvexCurve(k, (1.0,), 0.0, 1.0, np.array([10.0, 4.0, 4.0])) for k in range(2)]
     problem = AllocationProblem(
-        kindergarten_ids=("a", "b"), resources=("staff",), step_fte=np.array([1.0]),
-        cost_per_fte_nok=np.array([650_000.0]), curves=curves, pools_fte=np.array([1.0]),
+        kindergarten_ids=("a", "b"),
+        resources=("staff",),
+        step_fte=np.array([1.0]),
+        cost_per_fte_nok=np.array([650_000.0]),
+        curves=curves,
+        pools_fte=np.array([1.0]),
         current_fte=np.array([[5.0], [5.0]]),
     )
     assert solve_allocation(problem, EXACT).change_fte[:, 0].tolist() == [1.0, 0.0]

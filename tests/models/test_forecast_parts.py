@@ -23,33 +23,48 @@ def tiny_panel(seed: int = 0) -> pd.DataFrame:
     rows = [(k, m, float(rng.integers(5, 40))) for k in ("A", "B", "C") for m in months]
     frame = pd.DataFrame(rows, columns=["kindergarten_id", "month", "children_under3"])
     frame = frame[~((frame["kindergarten_id"] == "B") & frame["month"].isin(months[10:13]))]
-    frame.loc[(frame["kindergarten_id"] == "C") & (frame["month"] == months[5]),
-              "children_under3"] = np.nan
+    frame.loc[
+        (frame["kindergarten_id"] == "C") & (frame["month"] == months[5]), "children_under3"
+    ] = np.nan
     return frame.reset_index(drop=True)
 
 
 def test_horizon_frame_matches_a_pandas_oracle():
     panel = tiny_panel()
     panel["feature"] = panel["children_under3"] * 2
-    grid = build_panel_grid(panel, None, point_in_time_names=["feature"], known_future_names=[],
-                            targets=["children_under3"])
+    grid = build_panel_grid(
+        panel,
+        None,
+        point_in_time_names=["feature"],
+        known_future_names=[],
+        targets=["children_under3"],
+    )
     h = 3
     frame = horizon_frame(grid, "children_under3", h, stacked=False)
     later = panel.assign(month=panel["month"] - h)[["kindergarten_id", "month", "children_under3"]]
     oracle = panel.merge(later, on=["kindergarten_id", "month"], suffixes=("", "_future"))
     oracle = oracle.dropna(subset=["children_under3", "children_under3_future"])
     assert len(frame.label) == len(oracle)
-    got = pd.DataFrame({"kindergarten_id": grid.kindergarten_ids[frame.kindergarten_index],
-                        "month": grid.months[frame.origin_index], "label": frame.label})
+    got = pd.DataFrame(
+        {
+            "kindergarten_id": grid.kindergarten_ids[frame.kindergarten_index],
+            "month": grid.months[frame.origin_index],
+            "label": frame.label,
+        }
+    )
     merged = got.merge(oracle, on=["kindergarten_id", "month"])
     assert len(merged) == len(oracle)
-    np.testing.assert_allclose(merged["label"],
-                               merged["children_under3_future"] - merged["children_under3"])
+    np.testing.assert_allclose(
+        merged["label"], merged["children_under3_future"] - merged["children_under3"]
+    )
     # the same-month-last-year feature is y(t + h − 12), NaN before the data start
     same_month = frame.features[:, 2]  # feature, target_last, target_same_month_last_year
     t = frame.origin_index
-    expected = np.where(t + h - 12 >= 0, grid.targets["children_under3"][
-        frame.kindergarten_index, np.maximum(t + h - 12, 0)], np.nan)
+    expected = np.where(
+        t + h - 12 >= 0,
+        grid.targets["children_under3"][frame.kindergarten_index, np.maximum(t + h - 12, 0)],
+        np.nan,
+    )
     np.testing.assert_array_equal(same_month, expected.astype(np.float32))
 
 
@@ -60,18 +75,18 @@ def test_conformal_calibration_reaches_nominal_coverage_on_fresh_data():
     z = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
 
     def sample(n):
-        scale = rng.uniform(1, 10, n)          # kindergartens of different sizes
+        scale = rng.uniform(1, 10, n)  # kindergartens of different sizes
         predicted = 50 + scale[:, None] * z[None, :] / 3
         actual = 50 + scale * rng.standard_normal(n)
         return predicted, actual
 
     predicted, actual = sample(4000)
-    corrections = fit_calibration(predicted, actual, target="children_under3",
-                                  quantiles=quantiles)
+    corrections = fit_calibration(predicted, actual, target="children_under3", quantiles=quantiles)
     assert corrections["raw_coverage_0.8"] < 0.5
     fresh_pred, fresh_actual = sample(4000)
-    calibrated = apply_calibration(fresh_pred, corrections, target="children_under3",
-                                   quantiles=quantiles)
+    calibrated = apply_calibration(
+        fresh_pred, corrections, target="children_under3", quantiles=quantiles
+    )
     for lo, hi, nominal in ((1, 5, 0.8), (0, 6, 0.9), (2, 4, 0.5)):
         inside = np.mean((fresh_actual >= calibrated[:, lo]) & (fresh_actual <= calibrated[:, hi]))
         assert abs(inside - nominal) < 0.03
@@ -86,11 +101,20 @@ def _forecasts() -> tuple[pd.DataFrame, pd.DataFrame]:
             p50 = rng.uniform(0, 20)
             spread = np.array([-3, -2, -1, 0, 1, 2, 3]) * rng.uniform(0.2, 2)
             values = np.maximum(p50 + spread, 0)
-            rows.append([f"K{k}", pd.Period("2026-10", "M"), pd.Period("2026-10", "M") + h, h,
-                         "vedtak_31", *values])
+            rows.append(
+                [
+                    f"K{k}",
+                    pd.Period("2026-10", "M"),
+                    pd.Period("2026-10", "M") + h,
+                    h,
+                    "vedtak_31",
+                    *values,
+                ]
+            )
     forecasts = pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
-    kindergartens = pd.DataFrame({"kindergarten_id": [f"K{k}" for k in range(6)],
-                                  "district": ["East"] * 3 + ["West"] * 3})
+    kindergartens = pd.DataFrame(
+        {"kindergarten_id": [f"K{k}" for k in range(6)], "district": ["East"] * 3 + ["West"] * 3}
+    )
     return forecasts, kindergartens
 
 
@@ -109,10 +133,13 @@ def test_district_p50_is_the_sum_of_kindergarten_p50s_and_never_negative():
     comonotone = district_forecasts(forecasts, kindergartens, correlation=1.0)
     independent = district_forecasts(forecasts, kindergartens, correlation=0.0)
     merged = forecasts.merge(kindergartens, on="kindergarten_id")
-    np.testing.assert_allclose(comonotone.set_index(["district", "horizon"])["p95"].sort_index(),
-                               merged.groupby(["district", "horizon"])["p95"].sum().sort_index())
-    assert ((independent["p95"] - independent["p05"])
-            <= (comonotone["p95"] - comonotone["p05"]) + 1e-9).all()
+    np.testing.assert_allclose(
+        comonotone.set_index(["district", "horizon"])["p95"].sort_index(),
+        merged.groupby(["district", "horizon"])["p95"].sum().sort_index(),
+    )
+    assert (
+        (independent["p95"] - independent["p05"]) <= (comonotone["p95"] - comonotone["p05"]) + 1e-9
+    ).all()
 
 
 def test_residual_correlation_separates_shared_and_independent_errors():
@@ -127,8 +154,9 @@ def test_residual_correlation_separates_shared_and_independent_errors():
 
 
 def _district_from(panel: pd.DataFrame) -> District:
-    kindergartens = pd.DataFrame({"kindergarten_id": ["A", "B", "C"], "district": "X",
-                                  "capacity": 60})
+    kindergartens = pd.DataFrame(
+        {"kindergarten_id": ["A", "B", "C"], "district": "X", "capacity": 60}
+    )
     return District(kindergartens=kindergartens, monthly=panel)
 
 
@@ -151,16 +179,24 @@ def test_seasonal_naive_takes_the_same_month_a_year_before_else_the_last_value()
         median_error = model.error_quantiles_["children_under3"][str(row.horizon)][3]
         assert row.p50 == pytest.approx(max(expected + median_error, 0.0), abs=1e-9)
     assert fell_back == 1  # B has no 2023-09, so its 2024-09 forecast falls back
-    last = LastValue(targets=["children_under3"], horizons=2).fit(district).predict(
-        district, horizon=2)
+    last = (
+        LastValue(targets=["children_under3"], horizons=2)
+        .fit(district)
+        .predict(district, horizon=2)
+    )
     assert list(last.columns) == list(FORECAST_COLUMNS)
     assert (np.diff(last[list(QUANTILE_COLUMNS)].to_numpy(), axis=1) >= 0).all()
     assert (last.groupby("kindergarten_id").size() == 2).all()
 
 
-@parametrize_with_checks([QuantileLGBMRegressor(
-    quantiles=(0.1, 0.5, 0.9),
-    params={"n_estimators": 40, "learning_rate": 0.3, "min_data_in_leaf": 1})])
+@parametrize_with_checks(
+    [
+        QuantileLGBMRegressor(
+            quantiles=(0.1, 0.5, 0.9),
+            params={"n_estimators": 40, "learning_rate": 0.3, "min_data_in_leaf": 1},
+        )
+    ]
+)
 def test_quantile_regressor_follows_the_sklearn_contract(estimator, check):
     check(estimator)
 
@@ -169,8 +205,7 @@ def test_quantile_regressor_contributions_add_up_to_the_median_prediction():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((400, 4))
     y = 3 * X[:, 0] + rng.standard_normal(400)
-    model = QuantileLGBMRegressor(quantiles=(0.1, 0.5, 0.9),
-                                  params={"n_estimators": 30}).fit(X, y)
+    model = QuantileLGBMRegressor(quantiles=(0.1, 0.5, 0.9), params={"n_estimators": 30}).fit(X, y)
     contributions = model.contributions(X)
     raw_median = model.boosters_[1].predict(X)
     np.testing.assert_allclose(contributions.sum(axis=1), raw_median, rtol=1e-6, atol=1e-6)

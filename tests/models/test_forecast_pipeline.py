@@ -22,14 +22,16 @@ FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}
 
 @pytest.fixture(scope="module")
 def district():
-    return simulate_district("district", seed=7, n_kindergartens=10,
-                             start=pd.Period("2020-01", "M")).district
+    return simulate_district(
+        "district", seed=7, n_kindergartens=10, start=pd.Period("2020-01", "M")
+    ).district
 
 
 @pytest.fixture(scope="module")
 def fitted(district):
-    return ForecastPipeline(targets=TARGETS, horizons=6, lgbm_params=FAST,
-                            calibration_origins=3).fit(district)
+    return ForecastPipeline(
+        targets=TARGETS, horizons=6, lgbm_params=FAST, calibration_origins=3
+    ).fit(district)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +97,12 @@ def test_pickle_round_trip_gives_the_same_numbers(fitted, district, forecasts):
 
 
 def test_too_little_history_says_how_many_months(district):
-    short = replace(district, monthly=district.monthly[
-        district.monthly[MONTH] < pd.Period("2021-08", "M")].reset_index(drop=True))
+    short = replace(
+        district,
+        monthly=district.monthly[district.monthly[MONTH] < pd.Period("2021-08", "M")].reset_index(
+            drop=True
+        ),
+    )
     with pytest.raises(UserInputError, match="too little history") as info:
         ForecastPipeline(targets=["children_under3"], lgbm_params=FAST).fit(short)
     rules = [p.rule for p in info.value.problems]
@@ -126,7 +132,8 @@ def test_target_asked_for_but_absent_is_an_error_and_skipped_otherwise(district)
 def test_contributions_name_the_top_drivers(fitted, district):
     drivers = fitted.predict_contributions(district, horizon=2, top=3)
     n_kindergartens = district.monthly.loc[
-        district.monthly[MONTH] == district.monthly[MONTH].max(), "kindergarten_id"].nunique()
+        district.monthly[MONTH] == district.monthly[MONTH].max(), "kindergarten_id"
+    ].nunique()
     assert len(drivers) == n_kindergartens * len(TARGETS) * 2 * 3
     for target, rows in drivers.groupby("target"):
         assert set(rows["feature"]) <= set(fitted.feature_names_["design"][target])
@@ -138,8 +145,13 @@ def test_contributions_name_the_top_drivers(fitted, district):
 def test_direct_strategy_gives_the_same_format(district):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipeline = ForecastPipeline(targets=["children_over3"], horizons=3, strategy="direct",
-                                    lgbm_params=FAST, calibration_origins=2).fit(district)
+        pipeline = ForecastPipeline(
+            targets=["children_over3"],
+            horizons=3,
+            strategy="direct",
+            lgbm_params=FAST,
+            calibration_origins=2,
+        ).fit(district)
     out = pipeline.predict(district, horizon=3)
     assert set(pipeline.models_["children_over3"]) == {1, 2, 3}
     assert list(out.columns) == list(FORECAST_COLUMNS)

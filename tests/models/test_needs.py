@@ -16,30 +16,52 @@ from models.norms import pedagogue_positions, special_needs_fte, staffing_need_f
 
 ORIGIN = pd.Period("2024-12", "M")
 MONTHS = pd.period_range("2025-01", periods=12, freq="M")
-CENTRE = {"children_under3": 14.0, "children_over3": 30.0, "vedtak_31": 4.0, "vedtak_37": 2.0,
-          "sick_leave_rate": 0.1}
-SPREAD = {"children_under3": 2.0, "children_over3": 3.0, "vedtak_31": 1.5, "vedtak_37": 1.0,
-          "sick_leave_rate": 0.02}
+CENTRE = {
+    "children_under3": 14.0,
+    "children_over3": 30.0,
+    "vedtak_31": 4.0,
+    "vedtak_37": 2.0,
+    "sick_leave_rate": 0.1,
+}
+SPREAD = {
+    "children_under3": 2.0,
+    "children_over3": 3.0,
+    "vedtak_31": 1.5,
+    "vedtak_37": 1.0,
+    "sick_leave_rate": 0.02,
+}
 
 
-def normal_forecasts(kindergartens=("a", "b", "c"), origin=ORIGIN, months=MONTHS,
-                     targets=NEED_TARGETS) -> pd.DataFrame:
+def normal_forecasts(
+    kindergartens=("a", "b", "c"), origin=ORIGIN, months=MONTHS, targets=NEED_TARGETS
+) -> pd.DataFrame:
     rows = []
     for kid in kindergartens:
         for month in months:
             for target in targets:
                 q = np.maximum(CENTRE[target] + SPREAD[target] * norm.ppf(QUANTILES), 0)
-                rows.append({"kindergarten_id": kid, "origin": str(origin), "month": str(month),
-                             "horizon": (month - origin).n, "target": target,
-                             **dict(zip(QUANTILE_COLUMNS, q, strict=True))})
+                rows.append(
+                    {
+                        "kindergarten_id": kid,
+                        "origin": str(origin),
+                        "month": str(month),
+                        "horizon": (month - origin).n,
+                        "target": target,
+                        **dict(zip(QUANTILE_COLUMNS, q, strict=True)),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def draw(forecasts=None, n=400, seed=0, pit_history=None, ids=("a", "b", "c")):
     return simulate_needs(
-        normal_forecasts(ids) if forecasts is None else forecasts, kindergarten_ids=ids,
-        months=MONTHS, current_fte=np.tile([9.0, 4.0, 0.5], (len(ids), 1)),
-        pit_history=pit_history, n_scenarios=n, seed=seed,
+        normal_forecasts(ids) if forecasts is None else forecasts,
+        kindergarten_ids=ids,
+        months=MONTHS,
+        current_fte=np.tile([9.0, 4.0, 0.5], (len(ids), 1)),
+        pit_history=pit_history,
+        n_scenarios=n,
+        seed=seed,
     )
 
 
@@ -98,11 +120,15 @@ def test_same_seed_same_scenarios_other_seed_other_scenarios() -> None:
 def test_norms_are_applied_to_every_scenario() -> None:
     needs = draw(n=50)
     assert needs.staff_need_fte == pytest.approx(
-        staffing_need_fte(needs.children_under3, needs.children_over3))
-    assert (needs.pedagogue_need == pedagogue_positions(
-        needs.children_under3, needs.children_over3).positions).all()
+        staffing_need_fte(needs.children_under3, needs.children_over3)
+    )
+    assert (
+        needs.pedagogue_need
+        == pedagogue_positions(needs.children_under3, needs.children_over3).positions
+    ).all()
     assert needs.special_needs_fte == pytest.approx(
-        special_needs_fte(needs.vedtak_31, needs.vedtak_37))
+        special_needs_fte(needs.vedtak_31, needs.vedtak_37)
+    )
     effective = needs.effective_supply(needs.current_fte[:, 0])
     assert effective == pytest.approx(9.0 * (1 - needs.sick_leave_rate))
 
@@ -135,9 +161,13 @@ def test_backtest_blocks_carry_their_error_pattern_into_scenarios() -> None:
 
 def test_missing_children_forecasts_are_reported_with_kindergarten_and_month() -> None:
     forecasts = normal_forecasts()
-    forecasts = forecasts[~((forecasts["kindergarten_id"] == "b")
-                            & (forecasts["month"] == "2025-03")
-                            & (forecasts["target"] == "children_over3"))]
+    forecasts = forecasts[
+        ~(
+            (forecasts["kindergarten_id"] == "b")
+            & (forecasts["month"] == "2025-03")
+            & (forecasts["target"] == "children_over3")
+        )
+    ]
     with pytest.raises(UserInputError, match="do not cover the plan period 2025-01–2025-12") as e:
         draw(forecasts=forecasts)
     assert [str(p) for p in e.value.problems] == [

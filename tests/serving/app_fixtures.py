@@ -25,16 +25,24 @@ USERS = {  # name: (role, district)
 }
 
 
-def app_settings(database_url: str, data_path: Path | None, tracking_uri: str, *,
-                 plan_workers: int = 0) -> Any:
+def app_settings(
+    database_url: str, data_path: Path | None, tracking_uri: str, *, plan_workers: int = 0
+) -> Any:
     """Test settings: no background warm-up, and plans solved in the request thread unless
     ``plan_workers`` asks for solver processes (as in production)."""
     from serving.app.settings import Settings
 
-    return Settings(database_url=database_url, data_path=data_path, tracking_uri=tracking_uri,
-                    secret_key=secrets.token_urlsafe(32), dev=False, plan_scenarios=40,
-                    plan_time_limit_s=10, warm_cache=False,
-                    plan_workers=plan_workers)
+    return Settings(
+        database_url=database_url,
+        data_path=data_path,
+        tracking_uri=tracking_uri,
+        secret_key=secrets.token_urlsafe(32),
+        dev=False,
+        plan_scenarios=40,
+        plan_time_limit_s=10,
+        warm_cache=False,
+        plan_workers=plan_workers,
+    )
 
 
 @dataclass
@@ -54,8 +62,9 @@ def add_users(sessions: Any) -> None:
     hashed = hash_password(PASSWORD)
     with sessions.begin() as session:
         for name, (role, district) in USERS.items():
-            repository.create_user(session, name=name, password_hash=hashed, role=role,
-                                   district=district)
+            repository.create_user(
+                session, name=name, password_hash=hashed, role=role, district=district
+            )
 
 
 def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
@@ -66,8 +75,13 @@ def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return token
 
 
-def store_real_plan(harness_or_sessions: Any, district: District, forecasts: pd.DataFrame,
-                    district_name: str = DISTRICT_A, created_by: str = "anna") -> str:
+def store_real_plan(
+    harness_or_sessions: Any,
+    district: District,
+    forecasts: pd.DataFrame,
+    district_name: str = DISTRICT_A,
+    created_by: str = "anna",
+) -> str:
     """A plan built by the planning service on the given forecasts, stored as the app stores it;
     returns its id."""
     from serving.app.engine import district_subset
@@ -78,15 +92,28 @@ def store_real_plan(harness_or_sessions: Any, district: District, forecasts: pd.
     sessions = getattr(harness_or_sessions, "sessions", harness_or_sessions)
     data = district_subset(district, district_name)
     ids = set(data.kindergartens["kindergarten_id"])
-    params = {"pools": {"staff": 2.0, "pedagogue": 1.0, "resource_pedagogue": 1.0},
-              "months": 12, "risk": 0.9}
-    result = build_plan(data, forecasts[forecasts["kindergarten_id"].isin(ids)],
-                        PlanRequest(pools=params["pools"], n_scenarios=40, time_limit_s=10),
-                        model_version="baseline-test")
+    params = {
+        "pools": {"staff": 2.0, "pedagogue": 1.0, "resource_pedagogue": 1.0},
+        "months": 12,
+        "risk": 0.9,
+    }
+    result = build_plan(
+        data,
+        forecasts[forecasts["kindergarten_id"].isin(ids)],
+        PlanRequest(pools=params["pools"], n_scenarios=40, time_limit_s=10),
+        model_version="baseline-test",
+    )
     with sessions.begin() as session:
         user = repository.user_by_name(session, created_by)
-        plan = store_result(session, result, data, district_name=district_name, params=params,
-                            user=user, parent=None)
+        plan = store_result(
+            session,
+            result,
+            data,
+            district_name=district_name,
+            params=params,
+            user=user,
+            parent=None,
+        )
         return plan.id
 
 
@@ -98,12 +125,20 @@ def train_tiny_champion(district: District, tracking_uri: str) -> str:
     from training.settings import load_settings
     from training.tracking import log_training_run, register_version
 
-    pipeline = ForecastPipeline(lgbm_params={"n_estimators": 15, "num_leaves": 7},
-                                calibration_origins=1, max_rows_per_model=3000).fit(district)
+    pipeline = ForecastPipeline(
+        lgbm_params={"n_estimators": 15, "num_leaves": 7},
+        calibration_origins=1,
+        max_rows_per_model=3000,
+    ).fit(district)
     settings = load_settings(tracking_uri)
-    logged = log_training_run(settings, pipeline=pipeline, district=district,
-                              params={"purpose": "test fixture"}, backtest_metrics=None,
-                              backtest_predictions=None)
+    logged = log_training_run(
+        settings,
+        pipeline=pipeline,
+        district=district,
+        params={"purpose": "test fixture"},
+        backtest_metrics=None,
+        backtest_predictions=None,
+    )
     version = register_version(settings, logged)
     promote(version, "test fixture", tracking_uri=tracking_uri)
     return version

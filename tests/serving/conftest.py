@@ -61,18 +61,19 @@ def empty_tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, sim_data_path: Path, empty_tracking_uri: str
-            ) -> Iterator[AppHarness]:
+def harness(tmp_path: Path, sim_data_path: Path, empty_tracking_uri: str) -> Iterator[AppHarness]:
     """The app on a fresh SQLite store, the simulated data, and an empty MLflow (no model)."""
     yield from _harness(tmp_path, sim_data_path, empty_tracking_uri)
 
 
-def _harness(tmp_path: Path, data_path: Path, tracking_uri: str, *,
-             plan_workers: int = 0) -> Iterator[AppHarness]:
+def _harness(
+    tmp_path: Path, data_path: Path, tracking_uri: str, *, plan_workers: int = 0
+) -> Iterator[AppHarness]:
     from serving.app.main import create_app
 
-    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri,
-                            plan_workers=plan_workers)
+    settings = app_settings(
+        f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri, plan_workers=plan_workers
+    )
     app = create_app(settings)
     add_users(app.state.sessions)
     clients: list[TestClient] = []
@@ -101,20 +102,19 @@ def champion_uri(sim_district: District, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def trained_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str
-                    ) -> Iterator[AppHarness]:
+def trained_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str) -> Iterator[AppHarness]:
     """Like ``harness``, with the champion model in place."""
     yield from _harness(tmp_path, sim_data_path, champion_uri)
 
 
 @pytest.fixture
-def served_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str
-                   ) -> Iterator[AppHarness]:
+def served_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str) -> Iterator[AppHarness]:
     """The champion in place and plans solved in a solver process, as `bemanning serve` runs."""
     yield from _harness(tmp_path, sim_data_path, champion_uri, plan_workers=1)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -151,18 +151,56 @@ def postgres_url() -> Iterator[str]:
     def run(*args: str) -> None:
         subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
 
-    run(str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "bemanning", "-A", "scram-sha-256",
-        f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync")
-    run(str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(root / "log"), "-w", "-o",
-        f"-h 127.0.0.1 -p {port} -k {socket_dir} -c fsync=off", "start")
+    run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data_dir),
+        "-U",
+        "bemanning",
+        "-A",
+        "scram-sha-256",
+        f"--pwfile={pwfile}",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data_dir),
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-o",
+        f"-h 127.0.0.1 -p {port} -k {socket_dir} -c fsync=off",
+        "start",
+    )
     try:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=port, user="bemanning", password=password,
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="bemanning",
+            password=password,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
             conn.execute("CREATE DATABASE bemanning_test")
         yield f"postgresql+psycopg://bemanning:{password}@127.0.0.1:{port}/bemanning_test"
     finally:
-        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "fast",
-                        "-w", "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                *as_postgres,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=120,
+        )
         shutil.rmtree(root, ignore_errors=True)

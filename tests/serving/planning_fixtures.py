@@ -16,19 +16,35 @@ def split_district(seed: int = 1, n_kindergartens: int = 8, hide_from: str = "20
     """(district up to the month before ``hide_from``, the hidden monthly rows)."""
     from features.simulate import simulate_district
 
-    sim = simulate_district("district", seed=seed, n_kindergartens=n_kindergartens,
-                            start=pd.Period("2020-01"), end=pd.Period("2024-12"))
+    sim = simulate_district(
+        "district",
+        seed=seed,
+        n_kindergartens=n_kindergartens,
+        start=pd.Period("2020-01"),
+        end=pd.Period("2024-12"),
+    )
     full = sim.district
     cut = pd.Period(hide_from, "M")
     seen = full.monthly[full.monthly["month"] < cut].reset_index(drop=True)
     hidden = full.monthly[full.monthly["month"] >= cut].reset_index(drop=True)
-    district = District(kindergartens=full.kindergartens, monthly=seen,
-                        population=full.population, simulated=True, source=full.source)
+    district = District(
+        kindergartens=full.kindergartens,
+        monthly=seen,
+        population=full.population,
+        simulated=True,
+        source=full.source,
+    )
     return district, hidden
 
 
-def forecasts_around(hidden: pd.DataFrame, origin: pd.Period, *, relative_sd: float = 0.08,
-                     seed: int = 0, bias: float = 0.0) -> pd.DataFrame:
+def forecasts_around(
+    hidden: pd.DataFrame,
+    origin: pd.Period,
+    *,
+    relative_sd: float = 0.08,
+    seed: int = 0,
+    bias: float = 0.0,
+) -> pd.DataFrame:
     """Contract forecasts whose median is the truth times (1 + bias) plus noise, with a normal
     spread of ``relative_sd`` of the value (at least one child / decision, 1.5 points of sick
     leave)."""

@@ -16,13 +16,22 @@ NEED_TARGETS = ("children_under3", "children_over3", "vedtak_31", "vedtak_37", "
 def small_district(seed: int = 3, n_kindergartens: int = 10) -> District:
     from features.simulate import simulate_district
 
-    return simulate_district("district", seed=seed, n_kindergartens=n_kindergartens,
-                             start=pd.Period("2021-01", "M"), end=pd.Period("2024-12", "M")
-                             ).district
+    return simulate_district(
+        "district",
+        seed=seed,
+        n_kindergartens=n_kindergartens,
+        start=pd.Period("2021-01", "M"),
+        end=pd.Period("2024-12", "M"),
+    ).district
 
 
-def last_value_forecasts(district: District, *, horizon: int = 12, relative_sd: float = 0.15,
-                         growth_per_month: float = 0.01) -> pd.DataFrame:
+def last_value_forecasts(
+    district: District,
+    *,
+    horizon: int = 12,
+    relative_sd: float = 0.15,
+    growth_per_month: float = 0.01,
+) -> pd.DataFrame:
     """Contract forecasts from the last month: median = last value × (1 + growth)^h, spread
     ``relative_sd`` of it (at least one child or decision; 2 points of sick leave)."""
     monthly = district.monthly.sort_values([KINDERGARTEN_ID, MONTH])
@@ -38,8 +47,11 @@ def last_value_forecasts(district: District, *, horizon: int = 12, relative_sd: 
             else:
                 centre = base.to_numpy() * (1 + growth_per_month) ** h
                 sd = np.maximum(relative_sd * centre, 1.0)
-            q = np.clip(centre[:, None] + sd[:, None] * z[None, :], 0.0,
-                        1.0 if target == "sick_leave_rate" else None)
+            q = np.clip(
+                centre[:, None] + sd[:, None] * z[None, :],
+                0.0,
+                1.0 if target == "sick_leave_rate" else None,
+            )
             frame = pd.DataFrame(q, columns=list(QUANTILE_COLUMNS))
             frame.insert(0, "target", target)
             frame.insert(0, "horizon", h)

@@ -19,8 +19,7 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda m: "1" if "line" in m.group(0) else "x", path)
 
 
-def test_every_path_in_the_openapi_schema_refuses_anonymous_requests(
-        harness: AppHarness) -> None:
+def test_every_path_in_the_openapi_schema_refuses_anonymous_requests(harness: AppHarness) -> None:
     client = harness.client_for(None)
     schema = client.get("/openapi.json").json()
     checked = 0
@@ -41,7 +40,8 @@ def test_every_path_in_the_openapi_schema_refuses_anonymous_requests(
 
 
 def test_login_sets_an_httponly_samesite_cookie_and_bad_passwords_are_refused(
-        harness: AppHarness) -> None:
+    harness: AppHarness,
+) -> None:
     client = harness.client_for(None)
     bad = client.post("/api/login", json={"name": "anna", "password": "wrong"})
     unknown = client.post("/api/login", json={"name": "nobody", "password": "wrong"})
@@ -50,42 +50,58 @@ def test_login_sets_an_httponly_samesite_cookie_and_bad_passwords_are_refused(
     good = client.post("/api/login", json={"name": "anna", "password": PASSWORD})
     cookie = good.headers["set-cookie"].lower()
     assert good.status_code == 200 and "httponly" in cookie and "samesite=lax" in cookie
-    assert client.get("/api/me").json()["user"] == {"name": "anna", "role": "planner",
-                                                    "district": DISTRICT_A}
+    assert client.get("/api/me").json()["user"] == {
+        "name": "anna",
+        "role": "planner",
+        "district": DISTRICT_A,
+    }
 
 
 def test_login_form_needs_its_csrf_token_and_redirects_to_next(harness: AppHarness) -> None:
     client = harness.client_for(None)
     page = client.get("/login?next=/plans")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    forged = client.post("/login", data={"name": "anna", "password": PASSWORD,
-                                         "csrf_token": "forged", "next": "/plans"})
+    forged = client.post(
+        "/login",
+        data={"name": "anna", "password": PASSWORD, "csrf_token": "forged", "next": "/plans"},
+    )
     assert forged.status_code == 403
     page = client.get("/login?next=/plans")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    ok = client.post("/login", data={"name": "anna", "password": PASSWORD,
-                                     "csrf_token": token, "next": "/plans"})
+    ok = client.post(
+        "/login", data={"name": "anna", "password": PASSWORD, "csrf_token": token, "next": "/plans"}
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/plans"
     assert client.get("/plans").status_code == 200
 
 
 def test_state_changing_calls_without_the_csrf_token_are_refused(
-        harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     client = harness.client_for("anna")
     token = client.headers.pop("X-CSRF-Token")
     assert client.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 403
-    assert client.post(f"/api/plans/{plan_id}/approve", json={},
-                       headers={"X-CSRF-Token": "x" + token}).status_code == 403
+    assert (
+        client.post(
+            f"/api/plans/{plan_id}/approve", json={}, headers={"X-CSRF-Token": "x" + token}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/plans/{plan_id}/approve", data={"comment": "ok"}).status_code == 403
     assert client.get(f"/api/plans/{plan_id}").json()["status"] == "draft"
-    assert client.post(f"/plans/{plan_id}/approve",
-                       data={"comment": "ok", "csrf_token": token}).status_code == 303
+    assert (
+        client.post(
+            f"/plans/{plan_id}/approve", data={"comment": "ok", "csrf_token": token}
+        ).status_code
+        == 303
+    )
     assert client.get(f"/api/plans/{plan_id}").json()["status"] == "approved"
 
 
 def test_planners_and_viewers_see_only_their_own_district(
-        harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_a = store_real_plan(harness, sim_district, baseline_forecasts, DISTRICT_A, "anna")
     plan_b = store_real_plan(harness, sim_district, baseline_forecasts, DISTRICT_B, "bo")
     kg = sim_district.kindergartens
@@ -93,29 +109,42 @@ def test_planners_and_viewers_see_only_their_own_district(
     bo, vera, admin = (harness.client_for(n) for n in ("bo", "vera", "admin"))
     for client, own, other in ((bo, plan_b, plan_a), (vera, plan_a, plan_b)):
         assert client.get(f"/api/plans/{own}").status_code == 200
-        for path in (f"/api/plans/{other}", f"/plans/{other}", f"/exports/plans/{other}.xlsx",
-                     f"/exports/plans/{other}.csv", f"/api/plans/{other}/audit",
-                     f"/api/plans/diff?a={own}&b={other}"):
+        for path in (
+            f"/api/plans/{other}",
+            f"/plans/{other}",
+            f"/exports/plans/{other}.xlsx",
+            f"/exports/plans/{other}.csv",
+            f"/api/plans/{other}/audit",
+            f"/api/plans/diff?a={own}&b={other}",
+        ):
             assert client.get(path).status_code == 404, path
         assert [p["id"] for p in client.get("/api/plans").json()] == [own]
     assert bo.get(f"/api/kindergartens/{kg_a}").status_code == 404
     assert bo.get(f"/kindergartens/{kg_a}").status_code == 404
     assert bo.get("/api/kindergartens/no-such-id").status_code == 404
     line = bo.get(f"/api/plans/{plan_b}").json()["lines"][0]
-    assert bo.post(f"/api/plans/{plan_a}/lines/{line['id']}/pins",
-                   json={"kind": "ban", "comment": "x", "row_version": 1}).status_code == 404
+    assert (
+        bo.post(
+            f"/api/plans/{plan_a}/lines/{line['id']}/pins",
+            json={"kind": "ban", "comment": "x", "row_version": 1},
+        ).status_code
+        == 404
+    )
     assert {p["id"] for p in admin.get("/api/plans").json()} == {plan_a, plan_b}
 
 
-def test_viewers_cannot_change_anything(harness: AppHarness, sim_district: District,
-                                        baseline_forecasts: pd.DataFrame) -> None:
+def test_viewers_cannot_change_anything(
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     vera = harness.client_for("vera")
     line = vera.get(f"/api/plans/{plan_id}").json()["lines"][0]
     calls = [
         ("/api/plans", {"pools": {"staff": 1}}),
-        (f"/api/plans/{plan_id}/lines/{line['id']}/pins",
-         {"kind": "fix", "value_fte": 1, "comment": "x", "row_version": 1}),
+        (
+            f"/api/plans/{plan_id}/lines/{line['id']}/pins",
+            {"kind": "fix", "value_fte": 1, "comment": "x", "row_version": 1},
+        ),
         (f"/api/plans/{plan_id}/lines/{line['id']}/approve", {"row_version": 1}),
         (f"/api/plans/{plan_id}/approve", {}),
         (f"/api/plans/{plan_id}/resolve", None),
@@ -130,31 +159,46 @@ def test_viewers_cannot_change_anything(harness: AppHarness, sim_district: Distr
 
 
 def test_second_planner_saving_the_same_line_gets_a_409_and_nothing_is_overwritten(
-        harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     anna, alf = harness.client_for("anna"), harness.client_for("alf")
     line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
     seen = alf.get(f"/api/plans/{plan_id}").json()["lines"][0]
-    first = anna.post(f"/api/plans/{plan_id}/lines/{line['id']}/pins",
-                      json={"kind": "fix", "value_fte": 1.5, "comment": "new group",
-                            "row_version": line["row_version"]})
+    first = anna.post(
+        f"/api/plans/{plan_id}/lines/{line['id']}/pins",
+        json={
+            "kind": "fix",
+            "value_fte": 1.5,
+            "comment": "new group",
+            "row_version": line["row_version"],
+        },
+    )
     assert first.status_code == 200 and first.json()["new_version"] is False
-    second = alf.post(f"/api/plans/{plan_id}/lines/{seen['id']}/pins",
-                      json={"kind": "ban", "comment": "no money",
-                            "row_version": seen["row_version"]})
+    second = alf.post(
+        f"/api/plans/{plan_id}/lines/{seen['id']}/pins",
+        json={"kind": "ban", "comment": "no money", "row_version": seen["row_version"]},
+    )
     assert second.status_code == 409
     assert "changed by anna" in second.json()["detail"] and "Reload" in second.json()["detail"]
     after = alf.get(f"/api/plans/{plan_id}").json()["lines"][0]
     assert after["suggested_fte"] == pytest.approx(line["current_fte"] + 1.5)
     assert after["overridden"] and after["row_version"] == line["row_version"] + 1
-    page = alf.post(f"/plans/{plan_id}/lines/{seen['id']}/pin",
-                    data={"kind": "ban", "comment": "again", "row_version": seen["row_version"],
-                          "csrf_token": alf.headers["X-CSRF-Token"]})
+    page = alf.post(
+        f"/plans/{plan_id}/lines/{seen['id']}/pin",
+        data={
+            "kind": "ban",
+            "comment": "again",
+            "row_version": seen["row_version"],
+            "csrf_token": alf.headers["X-CSRF-Token"],
+        },
+    )
     assert page.status_code == 409 and "changed by anna" in page.text
 
 
 def test_approved_plans_are_immutable_and_changes_make_a_new_version(
-        harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     anna = harness.client_for("anna")
     approved = anna.post(f"/api/plans/{plan_id}/approve", json={"comment": "board ok"}).json()
@@ -162,11 +206,17 @@ def test_approved_plans_are_immutable_and_changes_make_a_new_version(
     assert all(line["approved"] for line in approved["lines"])
     assert anna.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 409
     line = approved["lines"][0]
-    assert anna.post(f"/api/plans/{plan_id}/lines/{line['id']}/approve",
-                     json={"row_version": line["row_version"]}).status_code == 409
-    pinned = anna.post(f"/api/plans/{plan_id}/lines/{line['id']}/pins",
-                       json={"kind": "ban", "comment": "freeze", "row_version":
-                             line["row_version"]}).json()
+    assert (
+        anna.post(
+            f"/api/plans/{plan_id}/lines/{line['id']}/approve",
+            json={"row_version": line["row_version"]},
+        ).status_code
+        == 409
+    )
+    pinned = anna.post(
+        f"/api/plans/{plan_id}/lines/{line['id']}/pins",
+        json={"kind": "ban", "comment": "freeze", "row_version": line["row_version"]},
+    ).json()
     assert pinned["new_version"] is True and pinned["plan_id"] != plan_id
     again = anna.get(f"/api/plans/{plan_id}").json()
     assert again["lines"] == approved["lines"] and again["status"] == "approved"
@@ -180,12 +230,15 @@ def test_approved_plans_are_immutable_and_changes_make_a_new_version(
 
 
 def test_pin_requires_a_comment_and_a_known_kind(
-        harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    harness: AppHarness, sim_district: District, baseline_forecasts: pd.DataFrame
+) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     anna = harness.client_for("anna")
     line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
-    response = anna.post(f"/api/plans/{plan_id}/lines/{line['id']}/pins",
-                         json={"kind": "grab", "comment": "", "row_version": 1})
+    response = anna.post(
+        f"/api/plans/{plan_id}/lines/{line['id']}/pins",
+        json={"kind": "grab", "comment": "", "row_version": 1},
+    )
     assert response.status_code == 422
     problems = " ".join(response.json()["problems"])
     assert "kind" in problems and "comment" in problems
@@ -208,8 +261,9 @@ def test_without_data_the_app_starts_and_says_what_to_do(tmp_path) -> None:  # t
 
     from serving.app.main import create_app
 
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'a.db'}", None,
-                                  f"sqlite:///{tmp_path / 'm.db'}"))
+    app = create_app(
+        app_settings(f"sqlite:///{tmp_path / 'a.db'}", None, f"sqlite:///{tmp_path / 'm.db'}")
+    )
     add_users(app.state.sessions)
     with TestClient(app) as client:
         login(client, "admin")
@@ -221,8 +275,12 @@ def test_without_data_the_app_starts_and_says_what_to_do(tmp_path) -> None:  # t
 
 @pytest.mark.postgres
 def test_the_app_on_postgresql_refuses_the_second_save_and_keeps_approvals(
-        postgres_url: str, sim_data_path, empty_tracking_uri: str,  # type: ignore[no-untyped-def]
-        sim_district: District, baseline_forecasts: pd.DataFrame) -> None:
+    postgres_url: str,
+    sim_data_path,
+    empty_tracking_uri: str,  # type: ignore[no-untyped-def]
+    sim_district: District,
+    baseline_forecasts: pd.DataFrame,
+) -> None:
     from app_fixtures import add_users, app_settings, login
     from fastapi.testclient import TestClient
 
@@ -240,8 +298,12 @@ def test_the_app_on_postgresql_refuses_the_second_save_and_keeps_approvals(
             login(anna, "anna")
             login(alf, "alf")
             line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
-            body = {"kind": "floor", "value_fte": 1, "comment": "c",
-                    "row_version": line["row_version"]}
+            body = {
+                "kind": "floor",
+                "value_fte": 1,
+                "comment": "c",
+                "row_version": line["row_version"],
+            }
             url = f"/api/plans/{plan_id}/lines/{line['id']}/pins"
             assert anna.post(url, json=body).status_code == 200
             assert alf.post(url, json=body).status_code == 409

@@ -23,7 +23,8 @@ def _plan(client, **extra):  # type: ignore[no-untyped-def]
 
 
 def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags(
-        trained_harness: AppHarness, sim_district) -> None:  # type: ignore[no-untyped-def]
+    trained_harness: AppHarness, sim_district
+) -> None:  # type: ignore[no-untyped-def]
     anna, admin = trained_harness.client_for("anna"), trained_harness.client_for("admin")
     data = anna.get("/api/overview").json()
     kg = sim_district.kindergartens
@@ -34,14 +35,16 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
     assert len(admin.get("/api/overview").json()["kindergartens"]) == still_open.sum()
     for row in data["kindergartens"]:
         assert len(row["band_p50"]) == 12
-        assert all(lo <= mid <= hi for lo, mid, hi in
-                   zip(row["band_p10"], row["band_p50"], row["band_p90"], strict=True))
+        assert all(
+            lo <= mid <= hi
+            for lo, mid, hi in zip(row["band_p10"], row["band_p50"], row["band_p90"], strict=True)
+        )
         # the staffing norm: (2·U3 + O3) / 6 FTE, so the need can never exceed children / 3
         assert 0 < row["need_staff_fte_p50"] <= row["need_staff_fte_p90"]
         assert 0 <= row["breach_probability"] <= 1
         assert row["flag_breach"] == (row["breach_probability"] >= 0.2)
     page = anna.get("/?sort=breach_probability&dir=desc")
-    assert page.status_code == 200 and "<svg class=\"band\"" in page.text
+    assert page.status_code == 200 and '<svg class="band"' in page.text
     assert SIMULATED_LABEL in page.text
     filtered = anna.get("/?flag=breach")
     n_breach = sum(r["flag_breach"] for r in data["kindergartens"])
@@ -49,7 +52,8 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
 
 
 def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
-        trained_harness: AppHarness, sim_district) -> None:  # type: ignore[no-untyped-def]
+    trained_harness: AppHarness, sim_district
+) -> None:  # type: ignore[no-untyped-def]
     anna = trained_harness.client_for("anna")
     kg = sim_district.kindergartens
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
@@ -67,7 +71,8 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
 
 
 def test_viewers_and_exports_show_small_decision_counts_as_suppressed(
-        trained_harness: AppHarness) -> None:
+    trained_harness: AppHarness,
+) -> None:
     anna, vera = trained_harness.client_for("anna"), trained_harness.client_for("vera")
     planner_rows = anna.get("/api/overview").json()["kindergartens"]
     viewer_rows = vera.get("/api/overview").json()["kindergartens"]
@@ -80,18 +85,19 @@ def test_viewers_and_exports_show_small_decision_counts_as_suppressed(
             assert shown == str(round(row["vedtak_31"]))
     kg_id = planner_rows[0]["kindergarten_id"]
     history = vera.get(f"/api/kindergartens/{kg_id}").json()["history"]
-    assert all(row["vedtak_31"] == "<5" or float(row["vedtak_31"]) >= 5 for row in history
-               if row["vedtak_31"] not in (None, "–"))
+    assert all(
+        row["vedtak_31"] == "<5" or float(row["vedtak_31"]) >= 5
+        for row in history
+        if row["vedtak_31"] not in (None, "–")
+    )
     page = vera.get(f"/kindergartens/{kg_id}").text
     assert "chart-vedtak_31" not in page and "chart-children_under3" in page
     assert "chart-vedtak_31" in anna.get(f"/kindergartens/{kg_id}").text
-    table = pd.read_csv(io.BytesIO(anna.get("/exports/tables/overview.csv").content),
-                        dtype=str)
+    table = pd.read_csv(io.BytesIO(anna.get("/exports/tables/overview.csv").content), dtype=str)
     assert (table["data_label"] == SIMULATED_LABEL).all()
     numbers = pd.to_numeric(table["vedtak_31"], errors="coerce")
     assert not (numbers < 5).any()  # a planner's export is internal too
-    forecasts = pd.read_parquet(io.BytesIO(
-        anna.get("/exports/tables/forecasts.parquet").content))
+    forecasts = pd.read_parquet(io.BytesIO(anna.get("/exports/tables/forecasts.parquet").content))
     decisions = forecasts[forecasts["target"].str.startswith("vedtak")]
     values = pd.to_numeric(decisions["p50"], errors="coerce")
     assert not (values < 5).any() and (decisions["p50"] == "<5").any() | values.notna().all()
@@ -105,21 +111,24 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert plan["district"] == DISTRICT_A and plan["status"] == "draft" and plan["simulated"]
     pools = {"staff": 3, "pedagogue": 1, "resource_pedagogue": 1}
     for resource, pool in pools.items():
-        added = sum(max(ln["change_fte"], 0) for ln in plan["lines"]
-                    if ln["resource"] == resource)
+        added = sum(max(ln["change_fte"], 0) for ln in plan["lines"] if ln["resource"] == resource)
         assert added <= pool + 1e-6  # a plan never spends more than the pool
     assert {row["allocation"] for row in plan["summary"]} >= {"plan", "proportional"}
     line = max(plan["lines"], key=lambda ln: ln["change_fte"])
-    pinned = anna.post(f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
-                       json={"kind": "ban", "comment": "the building is full",
-                             "row_version": line["row_version"]}).json()
+    pinned = anna.post(
+        f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
+        json={"kind": "ban", "comment": "the building is full", "row_version": line["row_version"]},
+    ).json()
     assert pinned["line"]["suggested_fte"] == line["current_fte"]
     resolved = anna.post(f"/api/plans/{plan['id']}/resolve")
     assert resolved.status_code == 201
     new = resolved.json()
     assert new["parent_id"] == plan["id"] and new["version"] == 2
-    same = next(ln for ln in new["lines"] if (ln["kindergarten_id"], ln["resource"])
-                == (line["kindergarten_id"], line["resource"]))
+    same = next(
+        ln
+        for ln in new["lines"]
+        if (ln["kindergarten_id"], ln["resource"]) == (line["kindergarten_id"], line["resource"])
+    )
     assert same["change_fte"] == 0 and same["overridden"]  # the optimiser honoured the ban
     assert any("ban" in p for p in new["header"]["pins"])
     approved = anna.post(f"/api/plans/{new['id']}/approve", json={"comment": "ok"}).json()
@@ -134,7 +143,7 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert "parameter: pools" in header
     rows = list(book["lines"].iter_rows(values_only=True))
     assert rows[0][0] == SIMULATED_LABEL and set(rows[0][1:]) <= {None}
-    assert list(rows[1][:len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
+    assert list(rows[1][: len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
     assert len(rows) - 2 == len(approved["lines"])
     csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
     assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()

@@ -13,31 +13,60 @@ from serving.app.views import band_svg, exceedance_probability, overview_table
 QUANTILES_ROW = np.array([[10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]])
 
 
-@pytest.mark.parametrize(("threshold", "expected"), [
-    (13.0, 0.5), (15.0, 0.10), (11.0, 0.90), (16.0, 0.025), (20.0, 0.0), (5.0, 0.975),
-])
-def test_exceedance_probability_reads_the_quantile_function(threshold: float,
-                                                            expected: float) -> None:
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        (13.0, 0.5),
+        (15.0, 0.10),
+        (11.0, 0.90),
+        (16.0, 0.025),
+        (20.0, 0.0),
+        (5.0, 0.975),
+    ],
+)
+def test_exceedance_probability_reads_the_quantile_function(
+    threshold: float, expected: float
+) -> None:
     got = exceedance_probability(QUANTILES_ROW, np.array([threshold]))
     assert got[0] == pytest.approx(expected)
 
 
 def test_overview_need_follows_the_staffing_norm_and_flags_a_breach() -> None:
     months = pd.period_range("2025-01", "2025-12", freq="M")
-    monthly = pd.DataFrame({
-        "kindergarten_id": "K1", "month": months, "children_under3": 12, "children_over3": 30,
-        "staff_fte": 7.0, "pedagogue_fte": 4.0, "vedtak_31": 2, "vedtak_37": 0,
-        "sick_leave_rate": 0.15, "staff_leavers": 0,
-    })
-    kindergartens = pd.DataFrame({"kindergarten_id": ["K1"], "name": ["Test"],
-                                  "district": ["D"], "capacity": [60]})
+    monthly = pd.DataFrame(
+        {
+            "kindergarten_id": "K1",
+            "month": months,
+            "children_under3": 12,
+            "children_over3": 30,
+            "staff_fte": 7.0,
+            "pedagogue_fte": 4.0,
+            "vedtak_31": 2,
+            "vedtak_37": 0,
+            "sick_leave_rate": 0.15,
+            "staff_leavers": 0,
+        }
+    )
+    kindergartens = pd.DataFrame(
+        {"kindergarten_id": ["K1"], "name": ["Test"], "district": ["D"], "capacity": [60]}
+    )
     rows = []
     for h, month in enumerate(pd.period_range("2026-01", periods=12, freq="M"), start=1):
-        for target, value in (("children_under3", 12.0), ("children_over3", 30.0),
-                              ("vedtak_31", 4.0)):
-            rows.append({"kindergarten_id": "K1", "origin": months[-1], "month": month,
-                         "horizon": h, "target": target,
-                         **{q: value for q in QUANTILE_COLUMNS}})
+        for target, value in (
+            ("children_under3", 12.0),
+            ("children_over3", 30.0),
+            ("vedtak_31", 4.0),
+        ):
+            rows.append(
+                {
+                    "kindergarten_id": "K1",
+                    "origin": months[-1],
+                    "month": month,
+                    "horizon": h,
+                    "target": target,
+                    **{q: value for q in QUANTILE_COLUMNS},
+                }
+            )
     table = overview_table(District(kindergartens, monthly), pd.DataFrame(rows))
     row = table.iloc[0]
     assert row["need_staff_fte_p50"] == pytest.approx((2 * 12 + 30) / 6)  # 9 FTE

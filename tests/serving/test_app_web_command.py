@@ -12,15 +12,27 @@ from serving.cli import app
 runner = CliRunner()
 
 
-def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(
-        tmp_path: Path) -> None:
+def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_path: Path) -> None:
     from serving.auth import verify_password
     from serving.store import repository
     from serving.store.db import make_engine, session_factory
 
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    result = runner.invoke(app, ["user", "add", "kari", "--role", "planner", "--district",
-                                 "Bydel Sagene", "--database", url], input="s3cret-passord\n")
+    result = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "kari",
+            "--role",
+            "planner",
+            "--district",
+            "Bydel Sagene",
+            "--database",
+            url,
+        ],
+        input="s3cret-passord\n",
+    )
     assert result.exit_code == 0, result.output
     engine = make_engine(url)
     with session_factory(engine)() as session:
@@ -28,21 +40,27 @@ def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(
         assert user is not None and (user.role, user.district) == ("planner", "Bydel Sagene")
         assert verify_password(user.password_hash, "s3cret-passord")
     engine.dispose()
-    again = runner.invoke(app, ["user", "add", "kari", "--role", "admin", "--database", url],
-                          input="another-passord\n")
+    again = runner.invoke(
+        app,
+        ["user", "add", "kari", "--role", "admin", "--database", url],
+        input="another-passord\n",
+    )
     assert again.exit_code == 2 and "already exists" in again.output
 
 
 def test_user_add_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    result = runner.invoke(app, ["user", "add", "x", "--role", "boss", "--database", url],
-                           input="long-enough\n")
+    result = runner.invoke(
+        app, ["user", "add", "x", "--role", "boss", "--database", url], input="long-enough\n"
+    )
     assert result.exit_code == 2 and "must be one of viewer, planner, admin" in result.output
-    result = runner.invoke(app, ["user", "add", "x", "--role", "viewer", "--database", url],
-                           input="long-enough\n")
+    result = runner.invoke(
+        app, ["user", "add", "x", "--role", "viewer", "--database", url], input="long-enough\n"
+    )
     assert result.exit_code == 2 and "needs a district" in result.output
-    result = runner.invoke(app, ["user", "add", "x", "--role", "admin", "--database", url],
-                           input="short\n")
+    result = runner.invoke(
+        app, ["user", "add", "x", "--role", "admin", "--database", url], input="short\n"
+    )
     assert result.exit_code == 2 and "at least 8 characters" in result.output
     assert "Traceback" not in result.output
 
@@ -56,7 +74,8 @@ def test_serve_refuses_a_missing_secret_outside_dev(tmp_path: Path, monkeypatch)
 
 
 def test_dev_mode_creates_a_demo_planner_with_a_fresh_random_password(
-        tmp_path: Path, sim_data_path: Path) -> None:
+    tmp_path: Path, sim_data_path: Path
+) -> None:
     from serving.app.settings import Settings
     from serving.auth import verify_password
     from serving.commands.web import ensure_demo_planner

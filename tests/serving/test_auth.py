@@ -50,7 +50,8 @@ def test_settings_refuse_a_weak_secret_outside_dev(secret: str) -> None:
 
 
 def test_settings_read_the_environment_and_dev_gets_a_random_secret(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1/db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///m.db")
     monkeypatch.setenv("BEMANNING_SESSION_LIFETIME_S", "60")

@@ -15,8 +15,14 @@ from features.contract import SIMULATED_LABEL
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,8 +30,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def browser_page(served_harness: AppHarness) -> Iterator[tuple[object, str]]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed (apt-get install -y chromium; "
-                    ".ci/run does)")
+        pytest.skip(
+            "Debian's Chromium is not installed (apt-get install -y chromium; .ci/run does)"
+        )
     from playwright.sync_api import sync_playwright
 
     from serving.app.server import BackgroundServer
@@ -33,8 +40,9 @@ def browser_page(served_harness: AppHarness) -> Iterator[tuple[object, str]]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with BackgroundServer(served_harness.app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400,
-                                                                      "height": 900})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 900}
+        )
         page = context.new_page()
         page.set_default_timeout(60_000)
         try:
@@ -45,7 +53,8 @@ def browser_page(served_harness: AppHarness) -> Iterator[tuple[object, str]]:
 
 
 def test_planner_logs_in_plans_pins_resolves_approves_and_downloads_excel(
-        browser_page: tuple[object, str], tmp_path: Path) -> None:
+    browser_page: tuple[object, str], tmp_path: Path
+) -> None:
     from openpyxl import load_workbook
     from playwright.sync_api import Page, expect
 
@@ -68,8 +77,10 @@ def test_planner_logs_in_plans_pins_resolves_approves_and_downloads_excel(
     page.screenshot(path=str(ARTIFACTS / "2-plan.png"), full_page=True)
 
     line = page.get_by_test_id("line").first
-    kindergarten, resource = line.get_attribute("data-kindergarten"), line.get_attribute(
-        "data-resource")
+    kindergarten, resource = (
+        line.get_attribute("data-kindergarten"),
+        line.get_attribute("data-resource"),
+    )
     line.locator("summary").click()
     line.locator("select[name=kind]").select_option("ban")
     line.locator("input[name=comment]").fill("no room for more staff this year")
@@ -78,8 +89,7 @@ def test_planner_logs_in_plans_pins_resolves_approves_and_downloads_excel(
     page.get_by_test_id("resolve").click()
     page.wait_for_url(lambda u: u != first_plan_url and "/plans/" in u)
     expect(page.get_by_text("version 2")).to_be_visible()
-    resolved = page.locator(f"tr[data-kindergarten='{kindergarten}']"
-                            f"[data-resource='{resource}']")
+    resolved = page.locator(f"tr[data-kindergarten='{kindergarten}'][data-resource='{resource}']")
     expect(resolved).to_contain_text("pinned")
     expect(resolved).to_contain_text("+0.0")
     page.screenshot(path=str(ARTIFACTS / "3-resolved.png"), full_page=True)

@@ -14,10 +14,26 @@ from serving.cli import app
 
 pytestmark = pytest.mark.slow  # two trainings and a tuning trial: ~1 min on a busy machine
 
-FAST = ["--origins", "2", "--span-months", "6", "--horizons", "3",
-        "--target", "children_under3", "--target", "vedtak_31",
-        "--lgbm", "n_estimators=20", "--lgbm", "num_leaves=7", "--lgbm", "n_jobs=1",
-        "--lgbm", "min_data_in_leaf=10"]
+FAST = [
+    "--origins",
+    "2",
+    "--span-months",
+    "6",
+    "--horizons",
+    "3",
+    "--target",
+    "children_under3",
+    "--target",
+    "vedtak_31",
+    "--lgbm",
+    "n_estimators=20",
+    "--lgbm",
+    "num_leaves=7",
+    "--lgbm",
+    "n_jobs=1",
+    "--lgbm",
+    "min_data_in_leaf=10",
+]
 
 
 def run(args, uri=None):
@@ -33,9 +49,13 @@ def data_folder(tmp_path_factory):
     from features.writers import write_district
 
     folder = tmp_path_factory.mktemp("cli") / "data"
-    district = simulate_district("district", seed=3, n_kindergartens=6,
-                                 start=pd.Period("2020-01", "M"),
-                                 end=pd.Period("2024-12", "M")).district
+    district = simulate_district(
+        "district",
+        seed=3,
+        n_kindergartens=6,
+        start=pd.Period("2020-01", "M"),
+        end=pd.Period("2024-12", "M"),
+    ).district
     write_district(district, folder)
     return folder
 
@@ -50,14 +70,51 @@ def store(data_folder, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("store")
     uri, storage = f"sqlite:///{tmp}/mlflow.db", f"sqlite:///{tmp}/optuna.db"
-    study = tune(read_district(data_folder), n_trials=1, storage=storage, study_name="cli",
-                 n_origins=1, make_pipeline=lambda lgbm: ForecastPipeline(
-                     targets=("children_under3",), horizons=3, calibration_origins=2,
-                     lgbm_params={**lgbm, "n_estimators": 20, "n_jobs": 1} if lgbm else None))
-    first = run(["train", data_folder, *FAST[:-8], "--study", "cli", "--storage", storage,
-                 "--lgbm", "n_estimators=20", "--lgbm", "n_jobs=1"], uri)
-    second = run(["train", data_folder, *FAST[:-8], "--study", "cli", "--storage", storage,
-                  "--lgbm", "n_estimators=20", "--lgbm", "n_jobs=1"], uri)
+    study = tune(
+        read_district(data_folder),
+        n_trials=1,
+        storage=storage,
+        study_name="cli",
+        n_origins=1,
+        make_pipeline=lambda lgbm: ForecastPipeline(
+            targets=("children_under3",),
+            horizons=3,
+            calibration_origins=2,
+            lgbm_params={**lgbm, "n_estimators": 20, "n_jobs": 1} if lgbm else None,
+        ),
+    )
+    first = run(
+        [
+            "train",
+            data_folder,
+            *FAST[:-8],
+            "--study",
+            "cli",
+            "--storage",
+            storage,
+            "--lgbm",
+            "n_estimators=20",
+            "--lgbm",
+            "n_jobs=1",
+        ],
+        uri,
+    )
+    second = run(
+        [
+            "train",
+            data_folder,
+            *FAST[:-8],
+            "--study",
+            "cli",
+            "--storage",
+            storage,
+            "--lgbm",
+            "n_estimators=20",
+            "--lgbm",
+            "n_jobs=1",
+        ],
+        uri,
+    )
     return uri, study, first, second
 
 
@@ -78,8 +135,10 @@ def test_first_train_is_champion_with_the_tuned_parameters(store):
 def test_an_equal_challenger_is_not_promoted_and_the_reason_is_printed(store):
     *_, second = store
     assert second.exit_code == 0, second.output
-    assert "Not promoted: version 2 stays challenger: champion version 1 is as good or " \
-           "better on the same backtest" in second.flat
+    assert (
+        "Not promoted: version 2 stays challenger: champion version 1 is as good or "
+        "better on the same backtest" in second.flat
+    )
 
 
 def test_promote_forces_and_records(store):
@@ -115,16 +174,29 @@ def test_forecast_writes_the_contract_format_and_drivers(store, data_folder, tmp
     assert {"feature", "contribution", "rank"} <= set(drivers.columns)
     assert drivers["rank"].max() <= 5
     # an explicit model URI works too
-    by_uri = run(["forecast", data_folder, "--out", tmp_path / "v1.csv", "--horizon", "2",
-                  "--model", "models:/bemanning-needs/1"], uri)
+    by_uri = run(
+        [
+            "forecast",
+            data_folder,
+            "--out",
+            tmp_path / "v1.csv",
+            "--horizon",
+            "2",
+            "--model",
+            "models:/bemanning-needs/1",
+        ],
+        uri,
+    )
     assert by_uri.exit_code == 0, by_uri.output
     assert pd.read_csv(tmp_path / "v1.csv")["horizon"].max() == 2
 
 
 def test_unreachable_tracking_server_exits_2_before_reading_anything(tmp_path):
-    for args in (["train", tmp_path / "no-data", *FAST],
-                 ["forecast", tmp_path / "no-data", "--out", tmp_path / "f.csv"],
-                 ["promote", "1"]):
+    for args in (
+        ["train", tmp_path / "no-data", *FAST],
+        ["forecast", tmp_path / "no-data", "--out", tmp_path / "f.csv"],
+        ["promote", "1"],
+    ):
         result = run(args, "http://127.0.0.1:9")
         assert result.exit_code == 2, result.output
         assert "tracking server http://127.0.0.1:9 is unreachable" in result.flat
@@ -143,8 +215,10 @@ def test_no_champion_yet_and_bad_options_exit_2(data_folder, tmp_path):
         (["train", data_folder, "--lgbm", "n_estimators"], "bad --lgbm option(s)"),
         (["train", data_folder, "--origins", "0"], "--origins: must be at least 1"),
         (["forecast", data_folder, "--out", tmp_path / "f.txt"], "must be a .csv file"),
-        (["train", data_folder, "--study", "nope", "--storage",
-          f"sqlite:///{tmp_path}/o.db"], "no study 'nope'"),
+        (
+            ["train", data_folder, "--study", "nope", "--storage", f"sqlite:///{tmp_path}/o.db"],
+            "no study 'nope'",
+        ),
     ):
         result = run(args, uri)
         assert result.exit_code == 2, (args, result.output)
@@ -157,9 +231,16 @@ def test_too_little_history_exits_2_and_registers_nothing(tmp_path):
     from features.writers import write_district
 
     folder = tmp_path / "short"
-    write_district(simulate_district("district", seed=3, n_kindergartens=3,
-                                     start=pd.Period("2023-01", "M"),
-                                     end=pd.Period("2024-06", "M")).district, folder)
+    write_district(
+        simulate_district(
+            "district",
+            seed=3,
+            n_kindergartens=3,
+            start=pd.Period("2023-01", "M"),
+            end=pd.Period("2024-06", "M"),
+        ).district,
+        folder,
+    )
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     result = run(["train", folder, *FAST], uri)
     assert result.exit_code == 2, result.output
@@ -181,8 +262,9 @@ def test_backtest_prints_the_table_against_baselines_and_writes_files(data_folde
     assert (out / "calibration_curve.png").exists()
 
 
-def test_an_absent_target_is_skipped_with_a_warning_or_refused_when_asked_for(data_folder,
-                                                                              tmp_path):
+def test_an_absent_target_is_skipped_with_a_warning_or_refused_when_asked_for(
+    data_folder, tmp_path
+):
     import shutil
 
     folder = tmp_path / "no_leavers"
@@ -194,8 +276,7 @@ def test_an_absent_target_is_skipped_with_a_warning_or_refused_when_asked_for(da
     assert skipped.exit_code == 0, skipped.output
     assert "warning: target(s) absent from the data, skipped: staff_leavers" in skipped.flat
     assert "staff_leavers" not in set(pd.read_csv(tmp_path / "bt" / "metrics.csv")["target"])
-    asked = run(["backtest", folder, "--out", tmp_path / "bt2", *FAST,
-                 "--target", "staff_leavers"])
+    asked = run(["backtest", folder, "--out", tmp_path / "bt2", *FAST, "--target", "staff_leavers"])
     assert asked.exit_code == 2
     assert "target(s) staff_leavers asked for but absent from the data" in asked.flat
     assert "Traceback" not in asked.output

@@ -26,11 +26,32 @@ def test_two_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
     storage = postgres_url.rsplit("/", 1)[0] + "/optuna_shared"
 
     data = tmp_path / "data"
-    write_district(simulate_district("district", seed=5, n_kindergartens=4,
-                                     start=pd.Period("2021-01", "M"),
-                                     end=pd.Period("2024-12", "M")).district, data)
-    worker = ["tune", str(data), "--trials", "1", "--storage", storage, "--study", "shared",
-              "--origins", "1", "--horizons", "2", "--target", "vedtak_31"]
+    write_district(
+        simulate_district(
+            "district",
+            seed=5,
+            n_kindergartens=4,
+            start=pd.Period("2021-01", "M"),
+            end=pd.Period("2024-12", "M"),
+        ).district,
+        data,
+    )
+    worker = [
+        "tune",
+        str(data),
+        "--trials",
+        "1",
+        "--storage",
+        storage,
+        "--study",
+        "shared",
+        "--origins",
+        "1",
+        "--horizons",
+        "2",
+        "--target",
+        "vedtak_31",
+    ]
     for expected_trials in (1, 2):
         result = CliRunner().invoke(app, [*worker, "--seed", str(expected_trials)])
         assert result.exit_code == 0, result.output

@@ -80,7 +80,10 @@ def test_header_records_inputs_solver_and_simulated_label(plan: PlanResult) -> N
     assert header["period"] == "2024-01–2024-12"
     assert plan.simulated and header["simulated"] and header["label"] == SIMULATED_LABEL
     assert header["norm_settings"] == {
-        "hours_per_week_31": 5.0, "hours_per_week_37": 3.0, "hours_per_week_per_fte": 37.5}
+        "hours_per_week_31": 5.0,
+        "hours_per_week_37": 3.0,
+        "hours_per_week_per_fte": 37.5,
+    }
 
 
 def test_allocation_lowers_breach_probability_where_fte_is_added(plan: PlanResult) -> None:
@@ -117,7 +120,8 @@ def test_pins_are_respected_exactly(district_and_forecasts, plan: PlanResult) ->
         Pin(others[1], "resource_pedagogue", "floor", 0.5),
     )
     pinned = plan_with(district_and_forecasts, pins=pins).lines.set_index(
-        ["kindergarten_id", "resource"])
+        ["kindergarten_id", "resource"]
+    )
     assert pinned.at[(favourite, "staff"), "change_fte"] == 0.0
     assert pinned.at[(favourite, "staff"), "binding_constraint"] == "pin (ban)"
     assert pinned.at[(others[0], "staff"), "change_fte"] == pytest.approx(1.2)
@@ -126,8 +130,9 @@ def test_pins_are_respected_exactly(district_and_forecasts, plan: PlanResult) ->
 
 def test_more_pool_never_increases_expected_unmet_need(district_and_forecasts) -> None:
     weighted = [
-        plan_with(district_and_forecasts, pools={**POOLS, "staff": s}).summary
-        .set_index("allocation").at["plan", "weighted_unmet"]
+        plan_with(district_and_forecasts, pools={**POOLS, "staff": s})
+        .summary.set_index("allocation")
+        .at["plan", "weighted_unmet"]
         for s in (0.0, 1.0, 2.5, 5.0)
     ]
     assert all(b <= a + 1e-6 for a, b in itertools.pairwise(weighted))
@@ -152,10 +157,12 @@ def test_bad_request_lists_every_problem_at_once(district_and_forecasts) -> None
     district, forecasts = district_and_forecasts
     request = PlanRequest(
         pools={"staff": -1.0, "teachers": 2.0, "pedagogue": 1.0},
-        pins=(Pin("B01-K999", "staff", "fix", 1.0),
-              Pin("B01-K001", "pedagogue", "fix", 1.0),
-              Pin("B01-K002", "pedagogue", "floor", 1.0),
-              Pin("B01-K003", "staff", "fix", 0.25)),
+        pins=(
+            Pin("B01-K999", "staff", "fix", 1.0),
+            Pin("B01-K001", "pedagogue", "fix", 1.0),
+            Pin("B01-K002", "pedagogue", "floor", 1.0),
+            Pin("B01-K003", "staff", "fix", 0.25),
+        ),
     )
     with pytest.raises(UserInputError, match=r"^5 problem\(s\) with the plan request$") as e:
         build_plan(district, forecasts, request)
@@ -175,9 +182,12 @@ def test_bad_request_lists_every_problem_at_once(district_and_forecasts) -> None
 
 def test_pins_over_the_budget_are_named(district_and_forecasts) -> None:
     district, forecasts = district_and_forecasts
-    request = PlanRequest(pools={}, budget_nok=1_000_000, months=12,
-                          pins=(Pin("B01-K001", "staff", "fix", 1.0),
-                                Pin("B01-K002", "pedagogue", "floor", 1.0)))
+    request = PlanRequest(
+        pools={},
+        budget_nok=1_000_000,
+        months=12,
+        pins=(Pin("B01-K001", "staff", "fix", 1.0), Pin("B01-K002", "pedagogue", "floor", 1.0)),
+    )
     with pytest.raises(UserInputError) as e:
         build_plan(district, forecasts, request)
     assert [str(p) for p in e.value.problems] == [
@@ -191,8 +201,10 @@ def test_budget_only_plan_stays_within_the_budget(district_and_forecasts) -> Non
     result = plan_with(district_and_forecasts, pools={}, budget_nok=2_000_000, months=6)
     lines = result.lines
     cost_per_period = {"staff": 325_000, "pedagogue": 390_000, "resource_pedagogue": 400_000}
-    spent = sum(lines.loc[lines["resource"] == r, "change_fte"].sum() * c
-                for r, c in cost_per_period.items())
+    spent = sum(
+        lines.loc[lines["resource"] == r, "change_fte"].sum() * c
+        for r, c in cost_per_period.items()
+    )
     assert 0 < spent <= 2_000_000
     assert result.header["period"] == "2024-01–2024-06"
 
@@ -203,8 +215,10 @@ def test_infeasible_request_returns_the_nearest_plan_with_the_violation_stated(
     pins = (Pin("B01-K001", "staff", "fix", -1.0), Pin("B01-K002", "staff", "fix", -0.5))
     result = plan_with(district_and_forecasts, max_moves=1, pins=pins)
     assert result.header["violations"] == {"max moves": pytest.approx(1.0)}
-    assert "the request is infeasible: max moves exceeded by 1 (the nearest plan is shown)" in (
-        result.header["warnings"])
+    assert (
+        "the request is infeasible: max moves exceeded by 1 (the nearest plan is shown)"
+        in (result.header["warnings"])
+    )
     lines = result.lines.set_index(["kindergarten_id", "resource"])
     assert lines.at[("B01-K001", "staff"), "change_fte"] == pytest.approx(-1.0)
     assert lines.at[("B01-K002", "staff"), "change_fte"] == pytest.approx(-0.5)
@@ -220,8 +234,9 @@ def test_a_time_limit_returns_a_plan_and_says_so(district_and_forecasts) -> None
     assert (used <= pd.Series(POOLS).reindex(used.index) + 1e-9).all()
 
 
-def test_default_start_is_the_month_after_the_data(plan: PlanResult, district_and_forecasts
-                                                   ) -> None:
+def test_default_start_is_the_month_after_the_data(
+    plan: PlanResult, district_and_forecasts
+) -> None:
     district, _ = district_and_forecasts
     assert plan.header["period"].startswith(str(district.last_month + 1))
     assert np.isfinite(plan.lines["marginal_value_fte"]).all()

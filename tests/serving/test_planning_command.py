@@ -17,22 +17,41 @@ runner = CliRunner()
 
 
 @pytest.mark.slow  # creating an empty MLflow store takes a while
-def test_plan_without_a_champion_says_to_train_first(sim_data_path: Path, tmp_path: Path
-                                                     ) -> None:
-    result = runner.invoke(app, [
-        "plan", str(sim_data_path), "--pool", "staff=2",
-        "--tracking-uri", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(tmp_path / "p.csv"),
-    ])
+def test_plan_without_a_champion_says_to_train_first(sim_data_path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(sim_data_path),
+            "--pool",
+            "staff=2",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'empty.db'}",
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+    )
     assert result.exit_code == 2
     assert "no champion model yet: run `bemanning train DATA` first" in result.output
     assert not (tmp_path / "p.csv").exists()
 
 
 def test_bad_plan_options_are_listed_together(sim_data_path: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, [
-        "plan", str(sim_data_path), "--pool", "staff=-1", "--pool", "teachers=2",
-        "--risk", "1.5", "--out", str(tmp_path / "plan.xlsx"),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(sim_data_path),
+            "--pool",
+            "staff=-1",
+            "--pool",
+            "teachers=2",
+            "--risk",
+            "1.5",
+            "--out",
+            str(tmp_path / "plan.xlsx"),
+        ],
+    )
     assert result.exit_code == 2
     output = " ".join(result.output.split())
     assert "4 problem(s) with the plan options" in output
@@ -44,21 +63,40 @@ def test_bad_plan_options_are_listed_together(sim_data_path: Path, tmp_path: Pat
 
 @pytest.mark.slow
 def test_plan_with_the_champion_writes_plan_header_and_summary(
-    sim_data_path: Path, champion_uri: str, tmp_path: Path,
+    sim_data_path: Path,
+    champion_uri: str,
+    tmp_path: Path,
 ) -> None:
     out = tmp_path / "plan.csv"
-    result = runner.invoke(app, [
-        "plan", str(sim_data_path), "--pool", "staff=4", "--pool", "pedagogue=2",
-        "--pool", "resource_pedagogue=2", "--months", "6", "--scenarios", "60",
-        "--tracking-uri", champion_uri, "--out", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(sim_data_path),
+            "--pool",
+            "staff=4",
+            "--pool",
+            "pedagogue=2",
+            "--pool",
+            "resource_pedagogue=2",
+            "--months",
+            "6",
+            "--scenarios",
+            "60",
+            "--tracking-uri",
+            champion_uri,
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = pd.read_csv(out)
     assert tuple(lines.columns[: len(PLAN_COLUMNS)]) == PLAN_COLUMNS
     per_kindergarten = lines.groupby("kindergarten_id")["resource"].nunique()
     assert (per_kindergarten == 3).all() and len(per_kindergarten) >= 20
     assert lines.groupby("resource")["change_fte"].sum().to_dict() == pytest.approx(
-        {"staff": 4.0, "pedagogue": 2.0, "resource_pedagogue": 2.0})
+        {"staff": 4.0, "pedagogue": 2.0, "resource_pedagogue": 2.0}
+    )
     header = json.loads(out.with_suffix(".header.json").read_text(encoding="utf-8"))
     assert header["model_version"] == "1"
     assert header["simulated"] is True and header["label"] == SIMULATED_LABEL

@@ -21,8 +21,16 @@ from serving.report.numbers import ALLOCATIONS, KEY, PLAN
 from serving.report.render import render_report_html, write_report
 from serving.report.service import ReportOptions, benefit_report_for_plan
 
-SECTIONS = ("benefits", "district", "substitute-cost", "areas", "kindergartens",
-            "forecast-quality", "provenance", "method")
+SECTIONS = (
+    "benefits",
+    "district",
+    "substitute-cost",
+    "areas",
+    "kindergartens",
+    "forecast-quality",
+    "provenance",
+    "method",
+)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -81,10 +89,15 @@ class TableCells(HTMLParser):
 def planned() -> tuple[District, pd.DataFrame, PlanRequest, object]:
     district = small_district(seed=3, n_kindergartens=10)
     forecasts = last_value_forecasts(district)
-    request = PlanRequest(pools={"staff": 4.0, "pedagogue": 2.0, "resource_pedagogue": 2.0},
-                          n_scenarios=100)
-    return district, forecasts, request, build_plan(district, forecasts, request,
-                                                    model_version="test")
+    request = PlanRequest(
+        pools={"staff": 4.0, "pedagogue": 2.0, "resource_pedagogue": 2.0}, n_scenarios=100
+    )
+    return (
+        district,
+        forecasts,
+        request,
+        build_plan(district, forecasts, request, model_version="test"),
+    )
 
 
 def backtest_metrics() -> pd.DataFrame:
@@ -101,8 +114,9 @@ def backtest_metrics() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def report_html(planned: tuple) -> tuple[str, object]:
     district, forecasts, request, plan = planned
-    report = benefit_report_for_plan(district, forecasts, request, plan, model_version="7",
-                                     backtest_metrics=backtest_metrics())
+    report = benefit_report_for_plan(
+        district, forecasts, request, plan, model_version="7", backtest_metrics=backtest_metrics()
+    )
     return render_report_html(report), report
 
 
@@ -116,8 +130,15 @@ def parsed(report_html: tuple[str, object]) -> TableCells:
 def test_report_has_every_section(parsed: TableCells) -> None:
     assert set(SECTIONS) <= parsed.ids
     assert len(parsed.headings) == len(SECTIONS)
-    for table in ("benefits-table", "district-summary", "substitute-table", "areas-table",
-                  "kindergartens-table", "forecast-quality-table", "options-table"):
+    for table in (
+        "benefits-table",
+        "district-summary",
+        "substitute-table",
+        "areas-table",
+        "kindergartens-table",
+        "forecast-quality-table",
+        "options-table",
+    ):
         assert parsed.rows(table), f"{table} is empty"
 
 
@@ -140,8 +161,7 @@ def test_benefits_are_the_summary_differences(planned: tuple, parsed: TableCells
     assert gain_vs_key == pytest.approx(key_value - plan_value)
 
 
-def test_areas_and_kindergartens_add_up_to_the_district(planned: tuple, parsed: TableCells
-                                                        ) -> None:
+def test_areas_and_kindergartens_add_up_to_the_district(planned: tuple, parsed: TableCells) -> None:
     summary = planned[3].summary.set_index("allocation")
     unmet = [c for c in summary.columns if c.startswith("unmet_")]
     plan_total = float(summary.loc[PLAN, unmet].sum())
@@ -174,15 +194,24 @@ def test_report_is_self_contained(report_html: tuple[str, object], parsed: Table
     assert images and all(u.startswith("data:image/png;base64,") for u in images)
 
 
-def test_simulated_data_is_labelled_and_real_data_is_not(planned: tuple,
-                                                         report_html: tuple[str, object]) -> None:
+def test_simulated_data_is_labelled_and_real_data_is_not(
+    planned: tuple, report_html: tuple[str, object]
+) -> None:
     assert "SIMULATED DATA" in report_html[0] and 'id="simulated-label"' in report_html[0]
     district, forecasts, request, _ = planned
-    real = District(district.kindergartens, district.monthly, district.population,
-                    simulated=False, source="a district's export")
+    real = District(
+        district.kindergartens,
+        district.monthly,
+        district.population,
+        simulated=False,
+        source="a district's export",
+    )
     real_plan = build_plan(real, forecasts, request, model_version="test")
-    html = render_report_html(benefit_report_for_plan(real, forecasts, request, real_plan,
-                                                      model_version="7", with_figures=False))
+    html = render_report_html(
+        benefit_report_for_plan(
+            real, forecasts, request, real_plan, model_version="7", with_figures=False
+        )
+    )
     assert "SIMULATED" not in html
 
 
@@ -196,7 +225,8 @@ def test_forecast_quality_compares_with_seasonal_naive(parsed: TableCells) -> No
 
 
 def test_options_shown_are_the_plans_and_defaults_are_stated(
-        planned: tuple, report_html: tuple[str, object], parsed: TableCells) -> None:
+    planned: tuple, report_html: tuple[str, object], parsed: TableCells
+) -> None:
     options = {r[0][0]: (r[1][0], r[2][0]) for r in parsed.rows("options-table")}
     assert options["--pool staff"][0] == "4 FTE"  # the plan's request, not a default
     assert options["--pool resource_pedagogue"][0] == "2 FTE"
@@ -215,10 +245,18 @@ def test_substitute_cost_follows_the_given_hourly_cost(planned: tuple) -> None:
     district, forecasts, request, plan = planned
     costs = {}
     for nok in (300.0, 600.0):
-        options = ReportOptions(substitute_cost_nok_per_hour=nok, given=frozenset(
-            {"substitute_cost"}))
-        report = benefit_report_for_plan(district, forecasts, request, plan, model_version="7",
-                                         options=options, with_figures=False)
+        options = ReportOptions(
+            substitute_cost_nok_per_hour=nok, given=frozenset({"substitute_cost"})
+        )
+        report = benefit_report_for_plan(
+            district,
+            forecasts,
+            request,
+            plan,
+            model_version="7",
+            options=options,
+            with_figures=False,
+        )
         costs[nok] = report.substitute.frame.set_index("allocation")["substitute_cost_nok"]
     assert (costs[600.0] == 2 * costs[300.0]).all()
     assert not math.isnan(costs[300.0][PLAN])
@@ -233,11 +271,23 @@ def test_report_opens_in_chromium(report_html: tuple[str, object], tmp_path: Pat
     screenshot = ARTIFACTS / "benefit_report.png"
     screenshot.unlink(missing_ok=True)
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1280,2000",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     assert screenshot.exists() and screenshot.stat().st_size > 20_000
 
@@ -246,20 +296,24 @@ def test_a_city_wide_run_is_also_shown_per_district(planned: tuple) -> None:
     district, forecasts, request, _ = planned
     kindergartens = district.kindergartens.copy()
     kindergartens.loc[kindergartens.index[::2], "district"] = "Bydel Grünerløkka"
-    city = District(kindergartens, district.monthly, district.population, simulated=True,
-                    source=district.source)
+    city = District(
+        kindergartens, district.monthly, district.population, simulated=True, source=district.source
+    )
     plan = build_plan(city, forecasts, request, model_version="test")
-    report = benefit_report_for_plan(city, forecasts, request, plan, model_version="7",
-                                     with_figures=False)
+    report = benefit_report_for_plan(
+        city, forecasts, request, plan, model_version="7", with_figures=False
+    )
     assert report.per_district is not None
     per_district = report.per_district.frame
     assert set(per_district["district"]) == {"Bydel Gamle Oslo", "Bydel Grünerløkka"}
     summary = plan.summary.set_index("allocation")
     unmet = [c for c in summary.columns if c.startswith("unmet_")]
-    assert per_district[PLAN].sum() == pytest.approx(float(summary.loc[PLAN, unmet].sum()),
-                                                      abs=1e-3)
+    assert per_district[PLAN].sum() == pytest.approx(
+        float(summary.loc[PLAN, unmet].sum()), abs=1e-3
+    )
     assert 'id="districts-table"' in render_report_html(report)
     # a single district needs no such table
-    single = benefit_report_for_plan(district, forecasts, request, planned[3],
-                                     model_version="7", with_figures=False)
+    single = benefit_report_for_plan(
+        district, forecasts, request, planned[3], model_version="7", with_figures=False
+    )
     assert single.per_district is None

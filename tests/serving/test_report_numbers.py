@@ -37,8 +37,9 @@ SUMMARY = pd.DataFrame(
 )
 
 
-@pytest.mark.parametrize(("count", "shown"), [(0, "<5"), (1, "<5"), (4, "<5"), (5, "5"),
-                                              (12, "12"), (None, "–")])
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, "<5"), (1, "<5"), (4, "<5"), (5, "5"), (12, "12"), (None, "–")]
+)
 def test_decision_counts_under_five_are_suppressed(count: int | None, shown: str) -> None:
     assert suppress_count(count) == shown
 
@@ -64,9 +65,11 @@ def test_layout_reads_resources_and_norms_from_column_names() -> None:
         "pedagogue": "unmet_pedagogue_fte_months",
         "resource_pedagogue": "unmet_resource_pedagogue_fte_months",
     }
-    assert layout.breach == {"staffing": "breach_months_staffing",
-                             "pedagogue": "breach_months_pedagogue",
-                             "special_needs": "breach_months_special_needs"}
+    assert layout.breach == {
+        "staffing": "breach_months_staffing",
+        "pedagogue": "breach_months_pedagogue",
+        "special_needs": "breach_months_special_needs",
+    }
 
 
 def test_one_fte_month_is_162_5_substitute_hours() -> None:
@@ -98,8 +101,12 @@ def test_benefits_are_differences_of_summary_cells() -> None:
 
 
 def test_headline_cards_cover_all_three_kinds_of_benefit() -> None:
-    cards = {c.key: c for c in benefit_cards(SUMMARY, SummaryLayout.of(SUMMARY),
-                                             ReportSettings(substitute_cost_nok_per_hour=350))}
+    cards = {
+        c.key: c
+        for c in benefit_cards(
+            SUMMARY, SummaryLayout.of(SUMMARY), ReportSettings(substitute_cost_nok_per_hour=350)
+        )
+    }
     assert cards["cost"].value == pytest.approx(6.5 * 162.5 * 350)
     assert cards["time"].value == pytest.approx(6.5 * 162.5)
     assert cards["quality"].value == pytest.approx((7 - 3) + (2 - 1) + (6.5 - 6))

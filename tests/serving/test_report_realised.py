@@ -13,16 +13,20 @@ from serving.planning import PlanRequest, build_plan
 from serving.report.realised import ORACLE, realised_outcomes, truth_as_forecasts
 from training.research import hide_last_months
 
-UNMET = ["unmet_staff_fte_months", "unmet_pedagogue_fte_months",
-         "unmet_resource_pedagogue_fte_months"]
+UNMET = [
+    "unmet_staff_fte_months",
+    "unmet_pedagogue_fte_months",
+    "unmet_resource_pedagogue_fte_months",
+]
 
 
 @pytest.fixture(scope="module")
 def judged():
     full = small_district(seed=4, n_kindergartens=8)
     seen, hidden = hide_last_months(full, 12)
-    request = PlanRequest(pools={"staff": 3.0, "pedagogue": 1.0, "resource_pedagogue": 2.0},
-                          n_scenarios=60)
+    request = PlanRequest(
+        pools={"staff": 3.0, "pedagogue": 1.0, "resource_pedagogue": 2.0}, n_scenarios=60
+    )
     plan = build_plan(seen, last_value_forecasts(seen), request)
     return seen, hidden, request, plan, realised_outcomes(seen, hidden, request, plan)
 
@@ -42,9 +46,11 @@ def test_truth_as_forecast_has_no_spread(judged) -> None:
     assert (spread == 0).all()
     assert set(truth["horizon"]) == set(range(1, 13))
     row = hidden.iloc[0]
-    value = truth[(truth["kindergarten_id"] == row["kindergarten_id"])
-                  & (truth["month"] == row["month"])
-                  & (truth["target"] == "children_over3")]["p50"]
+    value = truth[
+        (truth["kindergarten_id"] == row["kindergarten_id"])
+        & (truth["month"] == row["month"])
+        & (truth["target"] == "children_over3")
+    ]["p50"]
     assert value.tolist() == [row["children_over3"]]
 
 
@@ -61,6 +67,8 @@ def test_oracle_is_not_beaten_on_special_needs_and_norm_breaches(judged) -> None
     totals = outcome.groupby("allocation").sum(numeric_only=True)
     # the oracle optimises the realised (weighted) need: on the resource whose need it meets
     # alone (§ 31/§ 37 hours) the plan cannot do better
-    assert totals.at[ORACLE, "unmet_resource_pedagogue_fte_months"] <= \
-        totals.at["plan", "unmet_resource_pedagogue_fte_months"] + 1e-6
+    assert (
+        totals.at[ORACLE, "unmet_resource_pedagogue_fte_months"]
+        <= totals.at["plan", "unmet_resource_pedagogue_fte_months"] + 1e-6
+    )
     assert np.isfinite(totals.to_numpy()).all()

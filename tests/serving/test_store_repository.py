@@ -15,11 +15,21 @@ from serving.store.db import current_revision, downgrade, make_engine, session_f
 from serving.store.tables import Base
 
 LINES = [
-    {"kindergarten_id": f"K{i}", "period": "2026-11–2027-10", "resource": resource,
-     "current_fte": 10.0, "suggested_fte": 11.0, "change_fte": 1.0, "required_fte_p50": 10.5,
-     "required_fte_p90": 12.0, "shortfall_risk": 0.1, "reason": "pool exhausted",
-     "explanation": {"binding_constraint": "pool"}}
-    for i in range(3) for resource in ("staff", "pedagogue")
+    {
+        "kindergarten_id": f"K{i}",
+        "period": "2026-11–2027-10",
+        "resource": resource,
+        "current_fte": 10.0,
+        "suggested_fte": 11.0,
+        "change_fte": 1.0,
+        "required_fte_p50": 10.5,
+        "required_fte_p90": 12.0,
+        "shortfall_risk": 0.1,
+        "reason": "pool exhausted",
+        "explanation": {"binding_constraint": "pool"},
+    }
+    for i in range(3)
+    for resource in ("staff", "pedagogue")
 ]
 
 
@@ -42,10 +52,17 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # typ
 def _plan(engine: Engine) -> str:
     sessions = session_factory(engine)
     with sessions.begin() as session:
-        plan = repository.save_plan(session, district="Bydel Gamle Oslo", lines=LINES,
-                                    header={"request": {"pools": {"staff": 3}}}, summary=[],
-                                    created_by="anna", data_fingerprint="abc",
-                                    model_version="7", simulated=True)
+        plan = repository.save_plan(
+            session,
+            district="Bydel Gamle Oslo",
+            lines=LINES,
+            header={"request": {"pools": {"staff": 3}}},
+            summary=[],
+            created_by="anna",
+            data_fingerprint="abc",
+            model_version="7",
+            simulated=True,
+        )
         return plan.id
 
 
@@ -71,16 +88,36 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
         line_id = plan.lines[0].id
     with sessions.begin() as session:  # anna saves first
         plan = repository.get_plan(session, plan_id)
-        _, line = repository.pin_line(session, plan, line_id, kind="fix", value_fte=2.0,
-                                      comment="new group opens", expected_version=1,
-                                      user_name="anna")
+        _, line = repository.pin_line(
+            session,
+            plan,
+            line_id,
+            kind="fix",
+            value_fte=2.0,
+            comment="new group opens",
+            expected_version=1,
+            user_name="anna",
+        )
         assert line.row_version == 2 and line.suggested_fte == 12.0
-    with pytest.raises(repository.ConflictError, match=r"changed by anna .*version 1.*now "
-                                                       r"version 2.*Reload"), \
-            sessions.begin() as session:  # alf saw version 1 too
+    with (
+        pytest.raises(
+            repository.ConflictError,
+            match=r"changed by anna .*version 1.*now "
+            r"version 2.*Reload",
+        ),
+        sessions.begin() as session,
+    ):  # alf saw version 1 too
         plan = repository.get_plan(session, plan_id)
-        repository.pin_line(session, plan, line_id, kind="fix", value_fte=0.0,
-                            comment="no", expected_version=1, user_name="alf")
+        repository.pin_line(
+            session,
+            plan,
+            line_id,
+            kind="fix",
+            value_fte=0.0,
+            comment="no",
+            expected_version=1,
+            user_name="alf",
+        )
     with sessions() as session:
         plan = repository.get_plan(session, plan_id)
         line = next(ln for ln in plan.lines if ln.id == line_id)
@@ -100,9 +137,16 @@ def test_concurrent_saves_of_one_line_let_exactly_one_win(engine: Engine) -> Non
         try:
             with sessions.begin() as session:
                 plan = repository.get_plan(session, plan_id)
-                repository.pin_line(session, plan, line_id, kind="fix", value_fte=float(i),
-                                    comment=f"planner {i}", expected_version=1,
-                                    user_name=f"p{i}")
+                repository.pin_line(
+                    session,
+                    plan,
+                    line_id,
+                    kind="fix",
+                    value_fte=float(i),
+                    comment=f"planner {i}",
+                    expected_version=1,
+                    user_name=f"p{i}",
+                )
             outcomes.append("won")
         except repository.ConflictError:
             outcomes.append("conflict")
@@ -116,8 +160,9 @@ def test_concurrent_saves_of_one_line_let_exactly_one_win(engine: Engine) -> Non
         t.join()
     assert sorted(outcomes) == ["conflict"] * 5 + ["won"]
     with sessions() as session:
-        events = [e for e in repository.audit_events(session, plan_ids=[plan_id])
-                  if e.action == "pin.fix"]
+        events = [
+            e for e in repository.audit_events(session, plan_ids=[plan_id]) if e.action == "pin.fix"
+        ]
         assert len(events) == 1
 
 
@@ -132,8 +177,15 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         assert plan.status == "approved" and all(ln.approved for ln in plan.lines)
         line = plan.lines[0]
         new_plan, new_line = repository.pin_line(
-            session, plan, line.id, kind="ban", value_fte=0, comment="budget cut",
-            expected_version=line.row_version, user_name="alf")
+            session,
+            plan,
+            line.id,
+            kind="ban",
+            value_fte=0,
+            comment="budget cut",
+            expected_version=line.row_version,
+            user_name="alf",
+        )
         new_id = new_plan.id
         assert new_plan.parent_id == plan_id and new_plan.version == 2
         assert new_plan.status == "draft" and new_line.suggested_fte == new_line.current_fte
@@ -144,8 +196,13 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         with pytest.raises(repository.ConflictError, match="already approved"):
             repository.approve_plan(session, old, user_name="alf")
         with pytest.raises(repository.ConflictError, match="already approved"):
-            repository.approve_line(session, old, old.lines[1].id,
-                                    expected_version=old.lines[1].row_version, user_name="x")
+            repository.approve_line(
+                session,
+                old,
+                old.lines[1].id,
+                expected_version=old.lines[1].row_version,
+                user_name="x",
+            )
 
 
 def test_audit_log_is_append_only_in_the_database(engine: Engine) -> None:
@@ -167,11 +224,19 @@ def test_every_pin_and_approval_is_audited_with_before_and_after(engine: Engine)
     with sessions.begin() as session:
         plan = repository.get_plan(session, plan_id)
         a, b = plan.lines[0], plan.lines[1]
-        repository.pin_line(session, plan, a.id, kind="floor", value_fte=3.0,
-                            comment="refugee families arriving", expected_version=1,
-                            user_name="anna")
-        repository.approve_line(session, plan, b.id, expected_version=1, user_name="alf",
-                                comment="fine")
+        repository.pin_line(
+            session,
+            plan,
+            a.id,
+            kind="floor",
+            value_fte=3.0,
+            comment="refugee families arriving",
+            expected_version=1,
+            user_name="anna",
+        )
+        repository.approve_line(
+            session, plan, b.id, expected_version=1, user_name="alf", comment="fine"
+        )
     with sessions() as session:
         events = {e.action: e for e in repository.audit_events(session, plan_ids=[plan_id])}
         pin = events["pin.floor"]
@@ -185,28 +250,34 @@ def test_users_need_a_known_role_and_a_district_unless_admin(engine: Engine) -> 
     sessions = session_factory(engine)
     with sessions.begin() as session:
         with pytest.raises(repository.StoreError, match="role must be one of"):
-            repository.create_user(session, name="x", password_hash="h", role="boss",
-                                   district="D")
+            repository.create_user(session, name="x", password_hash="h", role="boss", district="D")
         with pytest.raises(repository.StoreError, match="needs a district"):
-            repository.create_user(session, name="x", password_hash="h", role="viewer",
-                                   district=None)
-        repository.create_user(session, name="root", password_hash="h", role="admin",
-                               district=None)
+            repository.create_user(
+                session, name="x", password_hash="h", role="viewer", district=None
+            )
+        repository.create_user(session, name="root", password_hash="h", role="admin", district=None)
         with pytest.raises(repository.StoreError, match="already exists"):
-            repository.create_user(session, name="root", password_hash="h", role="admin",
-                                   district=None)
+            repository.create_user(
+                session, name="root", password_hash="h", role="admin", district=None
+            )
         assert repository.count_users(session) == 1
 
 
 def test_cache_holds_one_payload_per_fingerprint_model_and_kind(engine: Engine) -> None:
     sessions = session_factory(engine)
     with sessions.begin() as session:
-        repository.cache_put(session, data_fingerprint="f", model_version="1", kind="forecasts",
-                             payload=b"one")
-        repository.cache_put(session, data_fingerprint="f", model_version="1", kind="forecasts",
-                             payload=b"two")
+        repository.cache_put(
+            session, data_fingerprint="f", model_version="1", kind="forecasts", payload=b"one"
+        )
+        repository.cache_put(
+            session, data_fingerprint="f", model_version="1", kind="forecasts", payload=b"two"
+        )
     with sessions() as session:
-        assert repository.cache_get(session, data_fingerprint="f", model_version="1",
-                                    kind="forecasts") == b"one"
-        assert repository.cache_get(session, data_fingerprint="f", model_version="2",
-                                    kind="forecasts") is None
+        assert (
+            repository.cache_get(session, data_fingerprint="f", model_version="1", kind="forecasts")
+            == b"one"
+        )
+        assert (
+            repository.cache_get(session, data_fingerprint="f", model_version="2", kind="forecasts")
+            is None
+        )

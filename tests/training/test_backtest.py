@@ -27,8 +27,9 @@ def test_metrics_against_hand_computed_values():
     assert wape(actual, point) == pytest.approx(3 / 15)
     # one quantile 0.9: losses 0.9·2, 0.1·1, 0 → mean 1.9 / 3
     assert pinball_loss(actual, point[:, None], (0.9,)) == pytest.approx(1.9 / 3)
-    assert coverage(actual, np.array([9.0, 0.0, 6.0]), np.array([11.0, 0.0, 7.0])) == \
-        pytest.approx(2 / 3)
+    assert coverage(actual, np.array([9.0, 0.0, 6.0]), np.array([11.0, 0.0, 7.0])) == pytest.approx(
+        2 / 3
+    )
 
 
 def test_origins_spread_every_third_month_over_three_years():
@@ -41,15 +42,18 @@ def test_origins_spread_every_third_month_over_three_years():
 
 @pytest.fixture(scope="module")
 def small_district():
-    return simulate_district("district", seed=11, n_kindergartens=10,
-                             start=pd.Period("2020-01", "M")).district
+    return simulate_district(
+        "district", seed=11, n_kindergartens=10, start=pd.Period("2020-01", "M")
+    ).district
 
 
 @pytest.fixture(scope="module")
 def small_backtest(small_district):
     def make():
-        return ForecastPipeline(targets=["children_over3"], horizons=3, lgbm_params=FAST,
-                                calibration_origins=2)
+        return ForecastPipeline(
+            targets=["children_over3"], horizons=3, lgbm_params=FAST, calibration_origins=2
+        )
+
     return rolling_origin_backtest(small_district, make, n_origins=2, span_months=6, horizons=3)
 
 
@@ -60,29 +64,36 @@ def test_backtest_scores_every_model_target_and_horizon(small_backtest, small_di
     assert list(metrics.columns) == list(METRIC_COLUMNS)
     assert len(metrics) == 3 * 3  # models × horizons for the one target
     assert (metrics["n"] > 0).all()
-    assert metrics[["coverage_50", "coverage_80", "coverage_90"]].apply(
-        lambda c: c.between(0, 1)).all().all()
+    assert (
+        metrics[["coverage_50", "coverage_80", "coverage_90"]]
+        .apply(lambda c: c.between(0, 1))
+        .all()
+        .all()
+    )
     # wider intervals never cover less
     assert (metrics["coverage_90"] >= metrics["coverage_80"]).all()
     assert (metrics["coverage_80"] >= metrics["coverage_50"]).all()
     summary = summary_table(metrics)
-    assert summary.loc[summary["model"] == "seasonal_naive", "wape_vs_best_baseline"].iloc[0] \
-        >= 1.0 or summary.loc[summary["model"] == "last_value", "wape_vs_best_baseline"].iloc[0] \
-        >= 1.0
+    assert (
+        summary.loc[summary["model"] == "seasonal_naive", "wape_vs_best_baseline"].iloc[0] >= 1.0
+        or summary.loc[summary["model"] == "last_value", "wape_vs_best_baseline"].iloc[0] >= 1.0
+    )
 
 
 def test_backtest_forecasts_use_only_data_up_to_their_origin(small_backtest, small_district):
     origin = small_backtest.origins[0]
-    refit = ForecastPipeline(targets=["children_over3"], horizons=3, lgbm_params=FAST,
-                             calibration_origins=2).fit(as_of(small_district, origin))
+    refit = ForecastPipeline(
+        targets=["children_over3"], horizons=3, lgbm_params=FAST, calibration_origins=2
+    ).fit(as_of(small_district, origin))
     again = refit.predict(small_district, horizon=3, origin=origin)
     got = small_backtest.predictions
     got = got[(got["model"] == "lightgbm") & (got["origin"] == origin)][list(FORECAST_COLUMNS)]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), again)
 
 
-def test_backtest_plots_are_written_and_labelled_simulated(small_backtest, small_district,
-                                                           tmp_path, monkeypatch):
+def test_backtest_plots_are_written_and_labelled_simulated(
+    small_backtest, small_district, tmp_path, monkeypatch
+):
     titles = []
     import matplotlib.figure
 
@@ -102,18 +113,23 @@ def test_backtest_plots_are_written_and_labelled_simulated(small_backtest, small
 
 @pytest.mark.slow
 def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent():
-    district = simulate_district("district", seed=5, n_kindergartens=30,
-                                 start=pd.Period("2019-01", "M")).district
+    district = simulate_district(
+        "district", seed=5, n_kindergartens=30, start=pd.Period("2019-01", "M")
+    ).district
     targets = ["children_under3", "children_over3", "vedtak_31"]
-    result = rolling_origin_backtest(district, lambda: ForecastPipeline(targets=targets),
-                                     n_origins=3, span_months=24, horizons=12)
+    result = rolling_origin_backtest(
+        district,
+        lambda: ForecastPipeline(targets=targets),
+        n_origins=3,
+        span_months=24,
+        horizons=12,
+    )
     summary = summary_table(result.metrics).set_index(["target", "model"])
     for target in targets:
         ours = summary.loc[(target, "lightgbm"), "wape"]
         naive = summary.loc[(target, "seasonal_naive"), "wape"]
         assert ours < naive, f"{target}: WAPE {ours:.3f} vs seasonal naive {naive:.3f}"
-    ours = result.predictions[result.predictions["model"] == "lightgbm"].dropna(
-        subset=["actual"])
+    ours = result.predictions[result.predictions["model"] == "lightgbm"].dropna(subset=["actual"])
     assert len(ours) > 2000
     inside = (ours["actual"] >= ours["p10"]) & (ours["actual"] <= ours["p90"])
     assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f}"

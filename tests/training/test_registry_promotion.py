@@ -13,8 +13,13 @@ from training.promotion import backtest_score, decide_promotion
 QUANTILE_OFFSETS = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
 
 
-def backtest(error: float, spread: float = 2.0, *, seed: int = 0,
-             targets=("children_under3", "children_over3", "vedtak_31")) -> pd.DataFrame:
+def backtest(
+    error: float,
+    spread: float = 2.0,
+    *,
+    seed: int = 0,
+    targets=("children_under3", "children_over3", "vedtak_31"),
+) -> pd.DataFrame:
     """Predictions for 10 kindergartens × 4 origins × 3 horizons whose median misses the actual
     by about ``error`` children, with a normal-shaped interval of sd ``spread``."""
     rng = np.random.default_rng(seed)
@@ -25,11 +30,24 @@ def backtest(error: float, spread: float = 2.0, *, seed: int = 0,
                 for h in (1, 2, 3):
                     actual = 40.0 if target != "vedtak_31" else 6.0
                     median = actual + error * rng.choice([-1, 1])
-                    rows.append({"kindergarten_id": f"K{k}", "origin": origin,
-                                 "month": origin + h, "horizon": h, "target": target,
-                                 **dict(zip(QUANTILE_COLUMNS, median + spread * QUANTILE_OFFSETS,
-                                            strict=True)),
-                                 "actual": actual + o * 0, "model": "lightgbm"})
+                    rows.append(
+                        {
+                            "kindergarten_id": f"K{k}",
+                            "origin": origin,
+                            "month": origin + h,
+                            "horizon": h,
+                            "target": target,
+                            **dict(
+                                zip(
+                                    QUANTILE_COLUMNS,
+                                    median + spread * QUANTILE_OFFSETS,
+                                    strict=True,
+                                )
+                            ),
+                            "actual": actual + o * 0,
+                            "model": "lightgbm",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -45,10 +63,12 @@ def test_wape_is_absolute_error_over_volume_per_target_then_averaged():
 def test_baseline_rows_and_other_targets_do_not_count():
     frame = backtest(error=2.0)
     noise = backtest(error=30.0, targets=("sick_leave_rate", "children_under3")).assign(
-        model="seasonal_naive")
+        model="seasonal_naive"
+    )
     noise.loc[noise["target"] == "sick_leave_rate", "model"] = "lightgbm"
     assert backtest_score(pd.concat([frame, noise])).loss == pytest.approx(
-        backtest_score(frame).loss)
+        backtest_score(frame).loss
+    )
 
 
 def test_a_too_wide_interval_costs_pinball_even_with_the_same_median():
@@ -58,15 +78,17 @@ def test_a_too_wide_interval_costs_pinball_even_with_the_same_median():
 
 
 def test_the_first_model_becomes_champion():
-    decision = decide_promotion(backtest(error=3.0), None, challenger_version="1",
-                                champion_version=None)
+    decision = decide_promotion(
+        backtest(error=3.0), None, challenger_version="1", champion_version=None
+    )
     assert decision.promote
     assert decision.reason.startswith("version 1 is the first model: it becomes champion")
 
 
 def test_a_worse_challenger_is_not_promoted_and_says_why():
-    decision = decide_promotion(backtest(error=4.0), backtest(error=1.0),
-                                challenger_version="2", champion_version="1")
+    decision = decide_promotion(
+        backtest(error=4.0), backtest(error=1.0), challenger_version="2", champion_version="1"
+    )
     assert not decision.promote
     assert "version 2 stays challenger: champion version 1 is as good or better" in decision.reason
     assert decision.champion is not None and decision.challenger is not None
@@ -74,8 +96,9 @@ def test_a_worse_challenger_is_not_promoted_and_says_why():
 
 
 def test_a_better_challenger_is_promoted_with_both_losses_in_the_reason():
-    decision = decide_promotion(backtest(error=1.0), backtest(error=4.0),
-                                challenger_version="3", champion_version="2")
+    decision = decide_promotion(
+        backtest(error=1.0), backtest(error=4.0), challenger_version="3", champion_version="2"
+    )
     assert decision.promote
     assert "version 3 beats champion version 2 on the same backtest" in decision.reason
     assert f"{decision.challenger.loss:.4f}" in decision.reason
@@ -86,10 +109,12 @@ def test_a_tie_keeps_the_champion_and_a_margin_can_be_required():
     same = backtest(error=2.0)
     assert not decide_promotion(same, same, challenger_version="2", champion_version="1").promote
     slightly_better = backtest(error=1.9)
-    assert decide_promotion(slightly_better, same, challenger_version="2",
-                            champion_version="1").promote
-    assert not decide_promotion(slightly_better, same, challenger_version="2",
-                                champion_version="1", min_improvement=0.10).promote
+    assert decide_promotion(
+        slightly_better, same, challenger_version="2", champion_version="1"
+    ).promote
+    assert not decide_promotion(
+        slightly_better, same, challenger_version="2", champion_version="1", min_improvement=0.10
+    ).promote
 
 
 def test_only_rows_both_models_forecast_are_compared():
@@ -99,8 +124,7 @@ def test_only_rows_both_models_forecast_are_compared():
     extra["origin"] = extra["origin"] + 24
     extra["month"] = extra["month"] + 24
     challenger = pd.concat([backtest(error=0.5), extra], ignore_index=True)
-    decision = decide_promotion(challenger, champion, challenger_version="2",
-                                champion_version="1")
+    decision = decide_promotion(challenger, champion, challenger_version="2", champion_version="1")
     assert decision.promote
     assert decision.challenger.n_rows == decision.champion.n_rows == len(champion)
 
@@ -108,7 +132,6 @@ def test_only_rows_both_models_forecast_are_compared():
 def test_backtests_without_common_rows_cannot_be_compared():
     champion = backtest(error=1.0)
     challenger = champion.assign(kindergarten_id=champion["kindergarten_id"] + "-other")
-    decision = decide_promotion(challenger, champion, challenger_version="2",
-                                champion_version="1")
+    decision = decide_promotion(challenger, champion, challenger_version="2", champion_version="1")
     assert not decision.promote
     assert "cannot be compared" in decision.reason

@@ -35,12 +35,26 @@ def trained(tmp_path_factory):
     district = small_district()
     origin = district.last_month - 3
     pit = fold_predictions(district, small_pipeline(), origin).assign(model="lightgbm")
-    metrics = pd.DataFrame({"target": ["children_under3"], "horizon": [1], "model": ["lightgbm"],
-                            "wape": [0.05], "pinball": [0.4], "coverage_80": [0.8], "n": [6]})
+    metrics = pd.DataFrame(
+        {
+            "target": ["children_under3"],
+            "horizon": [1],
+            "model": ["lightgbm"],
+            "wape": [0.05],
+            "pinball": [0.4],
+            "coverage_80": [0.8],
+            "n": [6],
+        }
+    )
     pipeline = small_pipeline().fit(district)
-    logged = log_training_run(settings, pipeline=pipeline, district=district,
-                              params={"horizons": 3}, backtest_metrics=metrics,
-                              backtest_predictions=pit)
+    logged = log_training_run(
+        settings,
+        pipeline=pipeline,
+        district=district,
+        params={"horizons": 3},
+        backtest_metrics=metrics,
+        backtest_predictions=pit,
+    )
     version = register_version(settings, logged)
     return settings, district, pipeline, logged, version, pit
 
@@ -78,8 +92,9 @@ def test_champion_predicts_the_same_numbers_as_the_pipeline_in_memory(trained):
     pyfunc = mlflow.pyfunc.load_model("models:/bemanning-needs@champion")
     through_mlflow = pyfunc.predict(district_to_model_input(district), params={"horizon": 3})
     assert list(through_mlflow.columns) == list(FORECAST_COLUMNS)
-    pd.testing.assert_frame_equal(through_mlflow.reset_index(drop=True), expected,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        through_mlflow.reset_index(drop=True), expected, check_dtype=False
+    )
     # what travels with the model: backtest metrics and the PIT history (periods restored)
     assert loaded.metrics is not None and loaded.metrics["wape"].iloc[0] == pytest.approx(0.05)
     assert loaded.pit_history is not None and len(loaded.pit_history) == len(pit)
@@ -100,8 +115,9 @@ def test_the_pyfunc_accepts_a_panel_with_gaps(trained):
 
 def test_a_forced_promotion_is_recorded_on_the_version(trained):
     settings, _, _, _, version, _ = trained
-    promote(version, "audit: keep the reviewed model", who="kari",
-            tracking_uri=settings.tracking_uri)
+    promote(
+        version, "audit: keep the reviewed model", who="kari", tracking_uri=settings.tracking_uri
+    )
     tags = MlflowClient(settings.tracking_uri).get_model_version("bemanning-needs", version).tags
     assert tags["promotion"] == "forced"
     assert tags["promoted_by"] == "kari"
@@ -146,9 +162,17 @@ def test_an_unreachable_tracking_server_is_reported_before_anything_else(tmp_pat
 
 
 def test_metric_names_carry_target_and_two_digit_horizon():
-    metrics = pd.DataFrame({"target": ["vedtak_31", "vedtak_31"], "horizon": [3, 12],
-                            "model": ["lightgbm", "seasonal_naive"], "wape": [0.2, 0.3],
-                            "coverage_80": [0.81, float("nan")]})
+    metrics = pd.DataFrame(
+        {
+            "target": ["vedtak_31", "vedtak_31"],
+            "horizon": [3, 12],
+            "model": ["lightgbm", "seasonal_naive"],
+            "wape": [0.2, 0.3],
+            "coverage_80": [0.81, float("nan")],
+        }
+    )
     assert backtest_metric_values(metrics) == {
-        "wape.vedtak_31.h03": 0.2, "coverage_80.vedtak_31.h03": 0.81,
-        "seasonal_naive.wape.vedtak_31.h12": 0.3}
+        "wape.vedtak_31.h03": 0.2,
+        "coverage_80.vedtak_31.h03": 0.81,
+        "seasonal_naive.wape.vedtak_31.h12": 0.3,
+    }

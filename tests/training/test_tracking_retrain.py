@@ -15,12 +15,14 @@ from training.settings import load_settings
 
 pytestmark = pytest.mark.slow  # three trainings with backtests: ~1 min on a busy machine
 
-GOOD = {"targets": FAST_TARGETS, "horizons": 3, "calibration_origins": 2,
-        "lgbm_params": FAST_LGBM}
+GOOD = {"targets": FAST_TARGETS, "horizons": 3, "calibration_origins": 2, "lgbm_params": FAST_LGBM}
 # Two trees learning the level (not the change) barely leave the pooled quantiles of all
 # kindergartens: a model that must lose against GOOD on any district.
-BAD = {**GOOD, "transform": "level",
-       "lgbm_params": {**FAST_LGBM, "n_estimators": 2, "learning_rate": 0.01}}
+BAD = {
+    **GOOD,
+    "transform": "level",
+    "lgbm_params": {**FAST_LGBM, "n_estimators": 2, "learning_rate": 0.01},
+}
 
 
 def test_first_champion_then_worse_kept_then_better_promoted(tmp_path):
@@ -28,19 +30,18 @@ def test_first_champion_then_worse_kept_then_better_promoted(tmp_path):
     district = small_district()
     client = MlflowClient(settings.tracking_uri)
 
-    first = train_and_register(district, settings, pipeline_params=BAD, n_origins=2,
-                               span_months=6)
+    first = train_and_register(district, settings, pipeline_params=BAD, n_origins=2, span_months=6)
     assert first.version == "1" and first.decision.promote
     assert "first model" in first.decision.reason
 
-    better = train_and_register(district, settings, pipeline_params=GOOD, n_origins=2,
-                                span_months=6)
+    better = train_and_register(
+        district, settings, pipeline_params=GOOD, n_origins=2, span_months=6
+    )
     assert better.decision.promote, better.decision.reason
     assert "version 2 beats champion version 1 on the same backtest" in better.decision.reason
     assert better.decision.challenger.loss < better.decision.champion.loss
 
-    worse = train_and_register(district, settings, pipeline_params=BAD, n_origins=2,
-                               span_months=6)
+    worse = train_and_register(district, settings, pipeline_params=BAD, n_origins=2, span_months=6)
     assert not worse.decision.promote
     assert "version 3 stays challenger: champion version 2" in worse.decision.reason
     assert not worse.champion_rebacktested  # same data: the logged backtests are compared
@@ -50,8 +51,10 @@ def test_first_champion_then_worse_kept_then_better_promoted(tmp_path):
     tags = client.get_model_version("bemanning-needs", "2").tags
     assert tags["promotion"] == "automatic" and tags["promoted_by"] == "bemanning train"
     assert tags["promotion_reason"] == better.decision.reason
-    assert client.get_model_version("bemanning-needs", "3").tags["promotion_decision"] == \
-        "kept challenger"
+    assert (
+        client.get_model_version("bemanning-needs", "3").tags["promotion_decision"]
+        == "kept challenger"
+    )
     run = client.get_run(better.run_id)
     assert "wape.children_under3.h01" in run.data.metrics
     assert "seasonal_naive.wape.children_under3.h01" in run.data.metrics
@@ -63,10 +66,12 @@ def test_first_champion_then_worse_kept_then_better_promoted(tmp_path):
 
 def test_new_data_backtests_the_champion_again_for_a_fair_comparison(tmp_path):
     settings = load_settings(tracking_uri(tmp_path))
-    train_and_register(small_district(seed=3), settings, pipeline_params=GOOD, n_origins=2,
-                       span_months=6)
-    outcome = train_and_register(small_district(seed=4), settings, pipeline_params=BAD,
-                                 n_origins=2, span_months=6)
+    train_and_register(
+        small_district(seed=3), settings, pipeline_params=GOOD, n_origins=2, span_months=6
+    )
+    outcome = train_and_register(
+        small_district(seed=4), settings, pipeline_params=BAD, n_origins=2, span_months=6
+    )
     assert outcome.champion_rebacktested
     assert not outcome.decision.promote
     assert outcome.decision.champion.n_rows == outcome.decision.challenger.n_rows

@@ -30,15 +30,20 @@ def make_pipeline(lgbm):
     """The trial's parameters, with the boosting rounds capped so the test stays fast."""
     if not lgbm:
         return small_pipeline()
-    return small_pipeline(lgbm={**lgbm, "n_estimators": min(lgbm["n_estimators"], 40),
-                                "n_jobs": 1})
+    return small_pipeline(lgbm={**lgbm, "n_estimators": min(lgbm["n_estimators"], 40), "n_jobs": 1})
 
 
 @pytest.mark.slow
 def test_three_trials_in_sqlite_and_the_best_feed_train(district, tmp_path):
     storage = f"sqlite:///{tmp_path}/optuna.db"
-    study = tune(district, n_trials=3, storage=storage, study_name="t", n_origins=2,
-                 make_pipeline=make_pipeline)
+    study = tune(
+        district,
+        n_trials=3,
+        storage=storage,
+        study_name="t",
+        n_origins=2,
+        make_pipeline=make_pipeline,
+    )
     assert len(study.trials) == 3
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert finished, "with two startup trials at least two finish"
@@ -58,9 +63,15 @@ def test_three_trials_in_sqlite_and_the_best_feed_train(district, tmp_path):
 
 
 def test_a_trial_is_pruned_after_the_first_fold_when_the_pruner_says_so(district, tmp_path):
-    study = tune(district, n_trials=1, storage=f"sqlite:///{tmp_path}/optuna.db",
-                 study_name="pruned", n_origins=3, make_pipeline=make_pipeline,
-                 pruner=optuna.pruners.ThresholdPruner(upper=1e-9))
+    study = tune(
+        district,
+        n_trials=1,
+        storage=f"sqlite:///{tmp_path}/optuna.db",
+        study_name="pruned",
+        n_origins=3,
+        make_pipeline=make_pipeline,
+        pruner=optuna.pruners.ThresholdPruner(upper=1e-9),
+    )
     (trial,) = study.trials
     assert trial.state == optuna.trial.TrialState.PRUNED
     assert list(trial.intermediate_values) == [0]  # the other two folds were never fitted
@@ -69,9 +80,17 @@ def test_a_trial_is_pruned_after_the_first_fold_when_the_pruner_says_so(district
 
 
 def test_search_space_is_a_plain_function_of_the_trial():
-    fixed = optuna.trial.FixedTrial({
-        "n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
-        "feature_fraction": 0.9, "bagging_fraction": 1.0, "lambda_l2": 0.1})
+    fixed = optuna.trial.FixedTrial(
+        {
+            "n_estimators": 100,
+            "learning_rate": 0.05,
+            "num_leaves": 15,
+            "min_data_in_leaf": 20,
+            "feature_fraction": 0.9,
+            "bagging_fraction": 1.0,
+            "lambda_l2": 0.1,
+        }
+    )
     params = search_space(fixed)
     assert params["num_leaves"] == 15 and params["bagging_freq"] == 0
     fixed = optuna.trial.FixedTrial({**fixed.params, "bagging_fraction": 0.7})
@@ -86,10 +105,19 @@ def test_folds_are_the_latest_origins_with_every_horizon_observed(district):
 
 def test_too_little_history_says_how_many_months_are_needed(tmp_path):
     short = small_district(end="2021-12")  # 24 months
-    with pytest.raises(UserInputError, match=r"too little history to tune on 3 origins: "
-                                             r"\d+ months needed, 24 present"):
-        tune(short, n_trials=1, storage=f"sqlite:///{tmp_path}/o.db", study_name="s",
-             n_origins=3, make_pipeline=make_pipeline)
+    with pytest.raises(
+        UserInputError,
+        match=r"too little history to tune on 3 origins: "
+        r"\d+ months needed, 24 present",
+    ):
+        tune(
+            short,
+            n_trials=1,
+            storage=f"sqlite:///{tmp_path}/o.db",
+            study_name="s",
+            n_origins=3,
+            make_pipeline=make_pipeline,
+        )
 
 
 def test_a_missing_study_or_a_bad_storage_is_a_user_error(tmp_path):

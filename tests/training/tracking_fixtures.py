@@ -18,15 +18,24 @@ FAST_TARGETS = ("children_under3", "vedtak_31")
 def small_district(seed: int = 3, n_kindergartens: int = 6, end: str = "2024-12") -> District:
     from features.simulate import simulate_district
 
-    return simulate_district("district", seed=seed, n_kindergartens=n_kindergartens,
-                             start=pd.Period("2020-01", "M"), end=pd.Period(end, "M")).district
+    return simulate_district(
+        "district",
+        seed=seed,
+        n_kindergartens=n_kindergartens,
+        start=pd.Period("2020-01", "M"),
+        end=pd.Period(end, "M"),
+    ).district
 
 
 def small_pipeline(lgbm: dict[str, Any] | None = None, **overrides: Any) -> Any:
     from models.forecast.pipeline import ForecastPipeline
 
-    params: dict[str, Any] = {"targets": FAST_TARGETS, "horizons": 3, "calibration_origins": 2,
-                              "lgbm_params": {**FAST_LGBM, **(lgbm or {})}}
+    params: dict[str, Any] = {
+        "targets": FAST_TARGETS,
+        "horizons": 3,
+        "calibration_origins": 2,
+        "lgbm_params": {**FAST_LGBM, **(lgbm or {})},
+    }
     params.update(overrides)
     return ForecastPipeline(**params)
 

@@ -32,51 +32,73 @@ from serving.store.tables import Plan, PlanLine, User
 
 router = APIRouter(prefix="/api", tags=["api"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Someone changed it first (line version) or it is approved."}}
+    409: {"description": "Someone changed it first (line version) or it is approved."}
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown, or outside your district."}}
+    404: {"description": "Unknown, or outside your district."}
+}
 
 
 def line_public(user: User, line: PlanLine) -> LinePublic:
     public = LinePublic.model_validate(line)
-    return public.model_copy(update={"reason": reason_for(user, line.reason),
-                                     "explanation": explanation_for(user, line.explanation)})
+    return public.model_copy(
+        update={
+            "reason": reason_for(user, line.reason),
+            "explanation": explanation_for(user, line.explanation),
+        }
+    )
 
 
 def plan_public(user: User, plan: Plan) -> PlanPublic:
     summary = PlanSummaryPublic.model_validate(plan)
-    return PlanPublic(**summary.model_dump(), header=plan.header, summary=plan.summary,
-                      lines=[line_public(user, ln) for ln in plan.lines],
-                      pins=[PinPublic.model_validate(p) for p in plan.pins])
+    return PlanPublic(
+        **summary.model_dump(),
+        header=plan.header,
+        summary=plan.summary,
+        lines=[line_public(user, ln) for ln in plan.lines],
+        pins=[PinPublic.model_validate(p) for p in plan.pins],
+    )
 
 
 @router.get("/status", response_model=EngineStatusPublic, summary="Data, model, what next")
 def status(user: CurrentUser, state: EngineDep, session: SessionDep) -> EngineStatusPublic:
     engine_status = state.status()
     n_plans = len(services.plans_for(session, user))
-    return EngineStatusPublic(data_ok=engine_status.data_ok, model_ok=engine_status.model_ok,
-                              simulated=engine_status.simulated,
-                              data_fingerprint=engine_status.fingerprint,
-                              model_version=engine_status.model_version,
-                              next_step=next_step(engine_status, n_plans),
-                              problems=list(engine_status.problems))
+    return EngineStatusPublic(
+        data_ok=engine_status.data_ok,
+        model_ok=engine_status.model_ok,
+        simulated=engine_status.simulated,
+        data_fingerprint=engine_status.fingerprint,
+        model_version=engine_status.model_version,
+        next_step=next_step(engine_status, n_plans),
+        problems=list(engine_status.problems),
+    )
 
 
-@router.get("/overview", response_model=OverviewPublic,
-            summary="Every kindergarten you may see: forecast band, need, risk flags")
+@router.get(
+    "/overview",
+    response_model=OverviewPublic,
+    summary="Every kindergarten you may see: forecast band, need, risk flags",
+)
 def overview(user: CurrentUser, state: EngineDep) -> OverviewPublic:
     rows = services.overview(state, user)
     records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
-    return OverviewPublic(simulated=state.district().simulated,
-                          model_version=str(state.champion().version),
-                          data_fingerprint=state.fingerprint(),
-                          kindergartens=[KindergartenRisk.model_validate(r) for r in records])
+    return OverviewPublic(
+        simulated=state.district().simulated,
+        model_version=str(state.champion().version),
+        data_fingerprint=state.fingerprint(),
+        kindergartens=[KindergartenRisk.model_validate(r) for r in records],
+    )
 
 
-@router.get("/kindergartens/{kindergarten_id}", responses=NOT_FOUND,
-            summary="One kindergarten: forecasts, history, drivers, allocation history")
-def kindergarten(kindergarten_id: str, user: CurrentUser, state: EngineDep,
-                 session: SessionDep) -> dict:
+@router.get(
+    "/kindergartens/{kindergarten_id}",
+    responses=NOT_FOUND,
+    summary="One kindergarten: forecasts, history, drivers, allocation history",
+)
+def kindergarten(
+    kindergarten_id: str, user: CurrentUser, state: EngineDep, session: SessionDep
+) -> dict:
     from serving.app.privacy import suppress_frame_for
 
     detail = services.kindergarten(state, user, kindergarten_id)
@@ -86,10 +108,14 @@ def kindergarten(kindergarten_id: str, user: CurrentUser, state: EngineDep,
         return frame.astype(str).where(frame.notna(), None).to_dict(orient="records")
 
     info = {k: (None if v is None or v != v else str(v)) for k, v in detail["info"].items()}
-    return {"kindergarten": info, "history": records(detail["history"]),
-            "forecasts": records(detail["forecasts"]), "drivers": records(detail["drivers"]),
-            "allocations": services.allocation_history(session, user, kindergarten_id),
-            "simulated": state.district().simulated}
+    return {
+        "kindergarten": info,
+        "history": records(detail["history"]),
+        "forecasts": records(detail["forecasts"]),
+        "drivers": records(detail["drivers"]),
+        "allocations": services.allocation_history(session, user, kindergarten_id),
+        "simulated": state.district().simulated,
+    }
 
 
 @router.get("/plans", response_model=list[PlanSummaryPublic], summary="Plans you may see")
@@ -97,20 +123,31 @@ def list_plans(user: CurrentUser, session: SessionDep) -> list[PlanSummaryPublic
     return [PlanSummaryPublic.model_validate(p) for p in services.plans_for(session, user)]
 
 
-@router.post("/plans", response_model=PlanPublic, status_code=201,
-             summary="Solve a new plan with the champion model")
-def create_plan(body: PlanCreate, user: CurrentPlanner, state: EngineDep,
-                session: SessionDep) -> PlanPublic:
+@router.post(
+    "/plans",
+    response_model=PlanPublic,
+    status_code=201,
+    summary="Solve a new plan with the champion model",
+)
+def create_plan(
+    body: PlanCreate, user: CurrentPlanner, state: EngineDep, session: SessionDep
+) -> PlanPublic:
     plan = services.create_plan(state, session, user, body)
     return plan_public(user, plan)
 
 
-@router.get("/plans/diff", response_model=list[DiffRow], responses=NOT_FOUND,
-            summary="Line-by-line difference b − a between two plans")
-def diff(a: Annotated[str, Query()], b: Annotated[str, Query()], user: CurrentUser,
-         session: SessionDep) -> list[DiffRow]:
-    frame = services.plan_diff(services.plan_for(session, user, a),
-                               services.plan_for(session, user, b))
+@router.get(
+    "/plans/diff",
+    response_model=list[DiffRow],
+    responses=NOT_FOUND,
+    summary="Line-by-line difference b − a between two plans",
+)
+def diff(
+    a: Annotated[str, Query()], b: Annotated[str, Query()], user: CurrentUser, session: SessionDep
+) -> list[DiffRow]:
+    frame = services.plan_diff(
+        services.plan_for(session, user, a), services.plan_for(session, user, b)
+    )
     frame = frame.astype(object).where(frame.notna(), None)
     return [DiffRow.model_validate(r) for r in frame.to_dict(orient="records")]
 
@@ -120,53 +157,86 @@ def get_plan(plan_id: str, user: CurrentUser, session: SessionDep) -> PlanPublic
     return plan_public(user, services.plan_for(session, user, plan_id))
 
 
-@router.post("/plans/{plan_id}/lines/{line_id}/pins", response_model=PinResult,
-             responses={**NOT_FOUND, **CONFLICT},
-             summary="Pin/override one line (an approved plan gets a new draft version)")
-def pin(plan_id: str, line_id: int, body: PinCreate, user: CurrentPlanner,
-        session: SessionDep) -> PinResult:
+@router.post(
+    "/plans/{plan_id}/lines/{line_id}/pins",
+    response_model=PinResult,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Pin/override one line (an approved plan gets a new draft version)",
+)
+def pin(
+    plan_id: str, line_id: int, body: PinCreate, user: CurrentPlanner, session: SessionDep
+) -> PinResult:
     plan = services.plan_for(session, user, plan_id)
     changed, line = services.pin_line(session, user, plan, line_id, body)
-    return PinResult(plan_id=changed.id, new_version=changed.id != plan_id,
-                     line=line_public(user, line))
+    return PinResult(
+        plan_id=changed.id, new_version=changed.id != plan_id, line=line_public(user, line)
+    )
 
 
-@router.post("/plans/{plan_id}/lines/{line_id}/approve", response_model=LinePublic,
-             responses={**NOT_FOUND, **CONFLICT}, summary="Approve one line")
-def approve_line(plan_id: str, line_id: int, body: LineApprove, user: CurrentPlanner,
-                 session: SessionDep) -> LinePublic:
+@router.post(
+    "/plans/{plan_id}/lines/{line_id}/approve",
+    response_model=LinePublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Approve one line",
+)
+def approve_line(
+    plan_id: str, line_id: int, body: LineApprove, user: CurrentPlanner, session: SessionDep
+) -> LinePublic:
     plan = services.plan_for(session, user, plan_id)
     return line_public(user, services.approve_line(session, user, plan, line_id, body))
 
 
-@router.post("/plans/{plan_id}/approve", response_model=PlanPublic,
-             responses={**NOT_FOUND, **CONFLICT}, summary="Approve the whole plan")
-def approve_plan(plan_id: str, body: PlanApprove, user: CurrentPlanner,
-                 session: SessionDep) -> PlanPublic:
+@router.post(
+    "/plans/{plan_id}/approve",
+    response_model=PlanPublic,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Approve the whole plan",
+)
+def approve_plan(
+    plan_id: str, body: PlanApprove, user: CurrentPlanner, session: SessionDep
+) -> PlanPublic:
     plan = services.plan_for(session, user, plan_id)
     return plan_public(user, services.approve_plan(session, user, plan, body))
 
 
-@router.post("/plans/{plan_id}/resolve", response_model=PlanPublic, status_code=201,
-             responses=NOT_FOUND, summary="Solve again honouring the pins (new draft version)")
-def resolve(plan_id: str, user: CurrentPlanner, state: EngineDep,
-            session: SessionDep) -> PlanPublic:
+@router.post(
+    "/plans/{plan_id}/resolve",
+    response_model=PlanPublic,
+    status_code=201,
+    responses=NOT_FOUND,
+    summary="Solve again honouring the pins (new draft version)",
+)
+def resolve(
+    plan_id: str, user: CurrentPlanner, state: EngineDep, session: SessionDep
+) -> PlanPublic:
     plan = services.plan_for(session, user, plan_id)
     return plan_public(user, services.resolve_plan(state, session, user, plan))
 
 
-@router.get("/plans/{plan_id}/audit", response_model=list[AuditEventPublic],
-            responses=NOT_FOUND, summary="Audit trail of one plan")
+@router.get(
+    "/plans/{plan_id}/audit",
+    response_model=list[AuditEventPublic],
+    responses=NOT_FOUND,
+    summary="Audit trail of one plan",
+)
 def plan_audit(plan_id: str, user: CurrentUser, session: SessionDep) -> list[AuditEventPublic]:
     plan = services.plan_for(session, user, plan_id)
-    return [AuditEventPublic.model_validate(e)
-            for e in repository.audit_events(session, plan_ids=[plan.id])]
+    return [
+        AuditEventPublic.model_validate(e)
+        for e in repository.audit_events(session, plan_ids=[plan.id])
+    ]
 
 
-@router.get("/audit", response_model=list[AuditEventPublic],
-            summary="Audit trail of the plans you may see (newest first)")
-def audit(user: CurrentUser, session: SessionDep,
-          limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AuditEventPublic]:
+@router.get(
+    "/audit",
+    response_model=list[AuditEventPublic],
+    summary="Audit trail of the plans you may see (newest first)",
+)
+def audit(
+    user: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+) -> list[AuditEventPublic]:
     ids = None if user.role == "admin" else [p.id for p in services.plans_for(session, user)]
-    return [AuditEventPublic.model_validate(e)
-            for e in repository.audit_events(session, plan_ids=ids, limit=limit)]
+    return [
+        AuditEventPublic.model_validate(e)
+        for e in repository.audit_events(session, plan_ids=ids, limit=limit)
+    ]

@@ -45,8 +45,15 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 def _start_session(request: Request, response: Response, user: User) -> str:
     cookie, data = request.app.state.signer.issue(user.id)
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.session_lifetime_s,
-                        httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=settings.session_lifetime_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     return data.csrf_token
 
 
@@ -59,29 +66,44 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login", tags=["pages"], summary="Login page", response_model=None)
 def login_page(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next),
-                                              "error": ""})
+    response = render(
+        request, "login.html", {"login_csrf": token, "next": _safe_next(next), "error": ""}
+    )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/login")
     return response
 
 
 @router.post("/login", tags=["pages"], summary="Log in (form)", response_model=None)
-def login_form(request: Request, session: SessionDep, name: Annotated[str, Form()],
-               password: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
-               next: Annotated[str, Form()] = "/") -> Response:
+def login_form(
+    request: Request,
+    session: SessionDep,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
         token = secrets.token_urlsafe(24)
-        response = render(request, "login.html", {
-            "login_csrf": token, "next": _safe_next(next),
-            "error": "The login form expired; please try again."}, status_code=403)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax",
-                            path="/login")
+        response = render(
+            request,
+            "login.html",
+            {
+                "login_csrf": token,
+                "next": _safe_next(next),
+                "error": "The login form expired; please try again.",
+            },
+            status_code=403,
+        )
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/login")
         return response
     user = authenticate(session, name, password)
     if user is None:
-        response = render(request, "login.html", {"login_csrf": csrf_token,
-                                                  "next": _safe_next(next), "error": BAD_LOGIN},
-                          status_code=401)
+        response = render(
+            request,
+            "login.html",
+            {"login_csrf": csrf_token, "next": _safe_next(next), "error": BAD_LOGIN},
+            status_code=401,
+        )
         return response
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     _start_session(request, redirect, user)
@@ -96,10 +118,16 @@ def logout_form(user: CurrentUser) -> Response:
     return response
 
 
-@router.post("/api/login", tags=["auth"], summary="Log in; sets the session cookie",
-             response_model=LoginResponse, responses={401: {"description": BAD_LOGIN}})
-def api_login(request: Request, response: Response, session: SessionDep,
-              body: LoginRequest) -> LoginResponse | Response:
+@router.post(
+    "/api/login",
+    tags=["auth"],
+    summary="Log in; sets the session cookie",
+    response_model=LoginResponse,
+    responses={401: {"description": BAD_LOGIN}},
+)
+def api_login(
+    request: Request, response: Response, session: SessionDep, body: LoginRequest
+) -> LoginResponse | Response:
     user = authenticate(session, body.name, body.password)
     if user is None:
         from fastapi.responses import JSONResponse
@@ -109,16 +137,18 @@ def api_login(request: Request, response: Response, session: SessionDep,
     return LoginResponse(user=UserPublic.model_validate(user), csrf_token=token)
 
 
-@router.post("/api/logout", tags=["auth"], summary="Log out", status_code=204,
-             response_model=None)
+@router.post("/api/logout", tags=["auth"], summary="Log out", status_code=204, response_model=None)
 def api_logout(user: CurrentUser, response: Response) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-@router.get("/api/me", tags=["auth"], summary="Who is logged in, and the CSRF token",
-            response_model=LoginResponse)
+@router.get(
+    "/api/me",
+    tags=["auth"],
+    summary="Who is logged in, and the CSRF token",
+    response_model=LoginResponse,
+)
 def api_me(request: Request, user: CurrentUser) -> LoginResponse:
-    return LoginResponse(user=UserPublic.model_validate(user),
-                         csrf_token=request.state.csrf_token)
+    return LoginResponse(user=UserPublic.model_validate(user), csrf_token=request.state.csrf_token)

@@ -15,15 +15,18 @@ def next_step(status: EngineStatus, n_plans: int | None = None) -> str:
     if not status.data_ok:
         return status.data_message or "Point the app at a data set: `bemanning serve --data DATA`."
     if not status.model_ok:
-        return ("No trained model yet: run `bemanning train DATA` first (it registers the "
-                "champion model), then start a plan here. " + status.model_message)
+        return (
+            "No trained model yet: run `bemanning train DATA` first (it registers the "
+            "champion model), then start a plan here. " + status.model_message
+        )
     if n_plans == 0:
         return "No plan yet: start one on the Plans page."
     return ""
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
     state = request.app.state.engine_state
     status = state.status()
     page: dict[str, Any] = {
@@ -34,5 +37,6 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "next_step": next_step(status),
     }
     page.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, name, page,
-                                                        status_code=status_code)
+    return request.app.state.templates.TemplateResponse(
+        request, name, page, status_code=status_code
+    )

@@ -16,72 +16,133 @@ router = APIRouter(prefix="/exports", tags=["exports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown, or outside your district."}}
+    404: {"description": "Unknown, or outside your district."}
+}
 
 
 def _download(content: bytes, filename: str, media_type: str) -> Response:
-    return Response(content, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
-PLAN_INFO_COLUMNS = ("plan_id", "district", "status", "version", "parent_plan", "created_by",
-                     "created_at", "approved_by", "approved_at", "model_version",
-                     "data_fingerprint")
+PLAN_INFO_COLUMNS = (
+    "plan_id",
+    "district",
+    "status",
+    "version",
+    "parent_plan",
+    "created_by",
+    "created_at",
+    "approved_by",
+    "approved_at",
+    "model_version",
+    "data_fingerprint",
+)
 
 
 def plan_info(plan: Plan) -> dict:
-    return {"plan_id": plan.id, "district": plan.district, "status": plan.status,
-            "version": plan.version, "parent_plan": plan.parent_id or "",
-            "created_by": plan.created_by, "created_at": plan.created_at.isoformat(),
-            "approved_by": plan.approved_by or "",
-            "approved_at": plan.approved_at.isoformat() if plan.approved_at else "",
-            "model_version": plan.model_version, "data_fingerprint": plan.data_fingerprint}
+    return {
+        "plan_id": plan.id,
+        "district": plan.district,
+        "status": plan.status,
+        "version": plan.version,
+        "parent_plan": plan.parent_id or "",
+        "created_by": plan.created_by,
+        "created_at": plan.created_at.isoformat(),
+        "approved_by": plan.approved_by or "",
+        "approved_at": plan.approved_at.isoformat() if plan.approved_at else "",
+        "model_version": plan.model_version,
+        "data_fingerprint": plan.data_fingerprint,
+    }
 
 
 def pins_frame(plan: Plan) -> pd.DataFrame:
-    return pd.DataFrame([{"kindergarten_id": p.kindergarten_id, "resource": p.resource,
-                          "kind": p.kind, "value_fte": p.value_fte, "comment": p.comment,
-                          "created_by": p.created_by, "created_at": p.created_at.isoformat()}
-                         for p in plan.pins],
-                        columns=["kindergarten_id", "resource", "kind", "value_fte", "comment",
-                                 "created_by", "created_at"])
+    return pd.DataFrame(
+        [
+            {
+                "kindergarten_id": p.kindergarten_id,
+                "resource": p.resource,
+                "kind": p.kind,
+                "value_fte": p.value_fte,
+                "comment": p.comment,
+                "created_by": p.created_by,
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in plan.pins
+        ],
+        columns=[
+            "kindergarten_id",
+            "resource",
+            "kind",
+            "value_fte",
+            "comment",
+            "created_by",
+            "created_at",
+        ],
+    )
 
 
-@router.get("/plans/{plan_id}.xlsx", responses=NOT_FOUND,
-            summary="A plan as Excel: header sheet (parameters, model, data), then the lines")
+@router.get(
+    "/plans/{plan_id}.xlsx",
+    responses=NOT_FOUND,
+    summary="A plan as Excel: header sheet (parameters, model, data), then the lines",
+)
 def plan_xlsx(plan_id: str, user: CurrentUser, session: SessionDep) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    content = exports.plan_workbook(plan_info=plan_info(plan), header=plan.header,
-                                    lines=services.plan_lines_frame(plan), summary=plan.summary,
-                                    pins=pins_frame(plan), simulated=plan.simulated)
+    content = exports.plan_workbook(
+        plan_info=plan_info(plan),
+        header=plan.header,
+        lines=services.plan_lines_frame(plan),
+        summary=plan.summary,
+        pins=pins_frame(plan),
+        simulated=plan.simulated,
+    )
     return _download(content, f"plan-{plan.id}-v{plan.version}.xlsx", XLSX)
 
 
-@router.get("/plans/{plan_id}.{fmt}", responses=NOT_FOUND,
-            summary="A plan's lines as CSV or Parquet")
-def plan_table(plan_id: str, fmt: Literal["csv", "parquet"], user: CurrentUser,
-               session: SessionDep) -> Response:
+@router.get(
+    "/plans/{plan_id}.{fmt}", responses=NOT_FOUND, summary="A plan's lines as CSV or Parquet"
+)
+def plan_table(
+    plan_id: str, fmt: Literal["csv", "parquet"], user: CurrentUser, session: SessionDep
+) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    content = exports.table_bytes(services.plan_lines_frame(plan), fmt,
-                                  simulated=plan.simulated)
+    content = exports.table_bytes(services.plan_lines_frame(plan), fmt, simulated=plan.simulated)
     return _download(content, f"plan-{plan.id}-v{plan.version}.{fmt}", MEDIA[fmt])
 
 
-@router.get("/tables/{table}.{fmt}",
-            summary="Power BI tables: plans, plan_lines, forecasts, overview")
-def table(table: Literal["plans", "plan_lines", "forecasts", "overview"],
-          fmt: Literal["csv", "parquet"], user: CurrentUser, state: EngineDep,
-          session: SessionDep) -> Response:
+@router.get(
+    "/tables/{table}.{fmt}", summary="Power BI tables: plans, plan_lines, forecasts, overview"
+)
+def table(
+    table: Literal["plans", "plan_lines", "forecasts", "overview"],
+    fmt: Literal["csv", "parquet"],
+    user: CurrentUser,
+    state: EngineDep,
+    session: SessionDep,
+) -> Response:
     plans = services.plans_for(session, user)
     simulated = any(p.simulated for p in plans)
     if table == "plans":
-        frame = pd.DataFrame([plan_info(p) | {"simulated": p.simulated} for p in plans],
-                             columns=[*PLAN_INFO_COLUMNS, "simulated"])
+        frame = pd.DataFrame(
+            [plan_info(p) | {"simulated": p.simulated} for p in plans],
+            columns=[*PLAN_INFO_COLUMNS, "simulated"],
+        )
     elif table == "plan_lines":
-        frames = [services.plan_lines_frame(services.plan_for(session, user, p.id))
-                  .assign(plan_status=p.status, plan_version=p.version) for p in plans]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["plan_id", "kindergarten_id"])
+        frames = [
+            services.plan_lines_frame(services.plan_for(session, user, p.id)).assign(
+                plan_status=p.status, plan_version=p.version
+            )
+            for p in plans
+        ]
+        frame = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["plan_id", "kindergarten_id"])
+        )
     else:
         simulated = state.district().simulated
         if table == "forecasts":
@@ -90,6 +151,7 @@ def table(table: Literal["plans", "plan_lines", "forecasts", "overview"],
             frame = all_forecasts[all_forecasts["kindergarten_id"].isin(visible)]
         else:
             frame = services.overview(state, user).drop(
-                columns=["band_p10", "band_p50", "band_p90"], errors="ignore")
+                columns=["band_p10", "band_p50", "band_p90"], errors="ignore"
+            )
     content = exports.table_bytes(frame, fmt, simulated=simulated)
     return _download(content, f"{table}.{fmt}", MEDIA[fmt])

@@ -48,8 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "plan_lines",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False,
-                  index=True),
+        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False, index=True),
         sa.Column("kindergarten_id", sa.String(100), nullable=False),
         sa.Column("kindergarten_name", sa.String(200), nullable=False),
         sa.Column("period", sa.String(40), nullable=False),
@@ -72,8 +71,7 @@ def upgrade() -> None:
     op.create_table(
         "pins",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False,
-                  index=True),
+        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False, index=True),
         sa.Column("kindergarten_id", sa.String(100), nullable=False),
         sa.Column("resource", sa.String(40), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
@@ -85,8 +83,7 @@ def upgrade() -> None:
     op.create_table(
         "approvals",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False,
-                  index=True),
+        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.id"), nullable=False, index=True),
         sa.Column("line_id", sa.Integer, sa.ForeignKey("plan_lines.id"), nullable=True),
         sa.Column("approved_by", sa.String(100), nullable=False),
         sa.Column("approved_at", TZ, nullable=False),
@@ -146,6 +143,13 @@ def downgrade() -> None:
     elif dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
-    for table in ("cached_frames", "audit_log", "approvals", "pins", "plan_lines", "plans",
-                  "users"):
+    for table in (
+        "cached_frames",
+        "audit_log",
+        "approvals",
+        "pins",
+        "plan_lines",
+        "plans",
+        "users",
+    ):
         op.drop_table(table)
