@@ -298,11 +298,9 @@ def pin(
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
     try:
-        body = PinCreate(
-            kind=kind,
-            value_fte=value_fte,
-            comment=comment,  # type: ignore[arg-type]
-            row_version=row_version,
+        # model_validate checks the form's free-text kind against the allowed pin kinds
+        body = PinCreate.model_validate(
+            {"kind": kind, "value_fte": value_fte, "comment": comment, "row_version": row_version}
         )
     except ValidationError as exc:
         raise _invalid(exc, f"pin form, plan {plan_id}, line {line_id}") from None
