@@ -323,18 +323,8 @@ def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -
     new = store_result(
         session, result, data, district_name=plan.district, params=params, user=user, parent=plan
     )
+    repository.copy_pins(plan, new)
     for pin in plan.pins:
-        new.pins.append(
-            repository.Pin(
-                kindergarten_id=pin.kindergarten_id,
-                resource=pin.resource,
-                kind=pin.kind,
-                value_fte=pin.value_fte,
-                comment=pin.comment,
-                created_by=pin.created_by,
-                created_at=pin.created_at,
-            )
-        )
         for line in new.lines:
             if (line.kindergarten_id, line.resource) == (pin.kindergarten_id, pin.resource):
                 line.overridden = True

@@ -226,6 +226,22 @@ def list_plans(session: Session, district: str | None = None) -> list[Plan]:
     return list(session.scalars(query))
 
 
+def copy_pins(source: Plan, target: Plan) -> None:
+    """Carry ``source``'s pins to ``target`` (a new version of it), keeping who pinned and when."""
+    for pin in source.pins:
+        target.pins.append(
+            Pin(
+                kindergarten_id=pin.kindergarten_id,
+                resource=pin.resource,
+                kind=pin.kind,
+                value_fte=pin.value_fte,
+                comment=pin.comment,
+                created_by=pin.created_by,
+                created_at=pin.created_at,
+            )
+        )
+
+
 def new_version(session: Session, plan: Plan, *, user_name: str, comment: str = "") -> Plan:
     """A draft copy of ``plan`` (lines and pins kept, approvals not): how an approved plan is
     changed without touching it."""
@@ -255,18 +271,7 @@ def new_version(session: Session, plan: Plan, *, user_name: str, comment: str = 
         simulated=plan.simulated,
         parent=plan,
     )
-    for pin in plan.pins:
-        copy.pins.append(
-            Pin(
-                kindergarten_id=pin.kindergarten_id,
-                resource=pin.resource,
-                kind=pin.kind,
-                value_fte=pin.value_fte,
-                comment=pin.comment,
-                created_by=pin.created_by,
-                created_at=pin.created_at,
-            )
-        )
+    copy_pins(plan, copy)
     session.flush()
     append_audit(
         session,
