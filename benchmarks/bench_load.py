@@ -61,28 +61,18 @@ class Record:
 
 
 def _train_champion(district: Any, tracking_uri: str) -> str:
-    from models.forecast.pipeline import ForecastPipeline
-    from training.registry import promote
-    from training.settings import load_settings
-    from training.tracking import log_training_run, register_version
+    from training.retrain import fit_and_promote_untested
 
-    pipeline = ForecastPipeline(
-        lgbm_params={"n_estimators": 30, "num_leaves": 15},
-        calibration_origins=2,
-        max_rows_per_model=20_000,
-    ).fit(district)
-    settings = load_settings(tracking_uri)
-    logged = log_training_run(
-        settings,
-        pipeline=pipeline,
-        district=district,
-        params={"purpose": "load benchmark"},
-        backtest_metrics=None,
-        backtest_predictions=None,
+    return fit_and_promote_untested(
+        district,
+        tracking_uri=tracking_uri,
+        pipeline_params={
+            "lgbm_params": {"n_estimators": 30, "num_leaves": 15},
+            "calibration_origins": 2,
+            "max_rows_per_model": 20_000,
+        },
+        purpose="load benchmark",
     )
-    version = register_version(settings, logged)
-    promote(version, "load benchmark", tracking_uri=tracking_uri)
-    return version
 
 
 def _planner(

@@ -192,3 +192,29 @@ def _record_decision(settings: TrainingSettings, version: str, decision: Promoti
         client.set_model_version_tag(
             name, version, "backtest_loss", f"{decision.challenger.loss:.6f}"
         )
+
+
+def fit_and_promote_untested(
+    district: District, *, tracking_uri: str, pipeline_params: dict[str, Any], purpose: str
+) -> str:
+    """Fit a pipeline, log it, register it and force it to champion WITHOUT a backtest; returns
+    the version. For test fixtures and benchmarks that need a champion quickly — the team's loop
+    (:func:`train_and_register`) promotes only on a backtest."""
+    from models.forecast.pipeline import ForecastPipeline
+    from training.registry import promote
+    from training.settings import load_settings
+    from training.tracking import log_training_run, register_version
+
+    pipeline = ForecastPipeline(**pipeline_params).fit(district)
+    settings = load_settings(tracking_uri)
+    logged = log_training_run(
+        settings,
+        pipeline=pipeline,
+        district=district,
+        params={"purpose": purpose},
+        backtest_metrics=None,
+        backtest_predictions=None,
+    )
+    version = register_version(settings, logged)
+    promote(version, purpose, tracking_uri=tracking_uri)
+    return version

@@ -11,7 +11,7 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -309,15 +309,12 @@ class ForecastPipeline(BaseEstimator):
         check_feature_names(self.feature_names_, inputs)
         return inputs, origin
 
-    def predict(
-        self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
-    ) -> pd.DataFrame:
-        """Calibrated quantile forecasts (FORECAST_COLUMNS) for every kindergarten with data at
-        ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
-        up to ``origin``."""
-        inputs, origin = self._origin_inputs(district, horizon, origin)
+    def _origin_frames(
+        self, inputs: Any, origin: pd.Period, horizon: int
+    ) -> Iterator[tuple[str, Any]]:
+        """(target, frame) for every target and horizon 1 … ``horizon`` at one origin: the walk
+        ``predict`` and ``predict_contributions`` share."""
         origin_index = inputs.grid.month_index(origin)
-        parts = []
         for target in self.targets_:
             for frame in self._frames(
                 inputs,
@@ -326,18 +323,27 @@ class ForecastPipeline(BaseEstimator):
                 need_label=False,
                 horizons=range(1, horizon + 1),
             ):
-                corrections = self.calibration_["corrections"][target][str(frame.horizon)]
-                levels = self._levels(self.models_[target], frame, target, corrections)
-                part = pd.DataFrame(levels, columns=list(QUANTILE_COLUMNS))
-                part.insert(
-                    0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[frame.kindergarten_index]
-                )
-                n_rows = len(part)
-                part.insert(1, "origin", pd.PeriodIndex([origin] * n_rows, freq="M"))
-                part.insert(2, "month", pd.PeriodIndex([origin + frame.horizon] * n_rows, freq="M"))
-                part.insert(3, "horizon", frame.horizon)
-                part.insert(4, "target", target)
-                parts.append(part)
+                yield target, frame
+
+    def predict(
+        self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
+    ) -> pd.DataFrame:
+        """Calibrated quantile forecasts (FORECAST_COLUMNS) for every kindergarten with data at
+        ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
+        up to ``origin``."""
+        inputs, origin = self._origin_inputs(district, horizon, origin)
+        parts = []
+        for target, frame in self._origin_frames(inputs, origin, horizon):
+            corrections = self.calibration_["corrections"][target][str(frame.horizon)]
+            levels = self._levels(self.models_[target], frame, target, corrections)
+            part = pd.DataFrame(levels, columns=list(QUANTILE_COLUMNS))
+            part.insert(0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[frame.kindergarten_index])
+            n_rows = len(part)
+            part.insert(1, "origin", pd.PeriodIndex([origin] * n_rows, freq="M"))
+            part.insert(2, "month", pd.PeriodIndex([origin + frame.horizon] * n_rows, freq="M"))
+            part.insert(3, "horizon", frame.horizon)
+            part.insert(4, "target", target)
+            parts.append(part)
         out = (
             pd.concat(parts, ignore_index=True)
             if parts
@@ -360,26 +366,18 @@ class ForecastPipeline(BaseEstimator):
         from models.forecast.contributions import top_drivers
 
         inputs, origin = self._origin_inputs(district, horizon, origin)
-        origin_index = inputs.grid.month_index(origin)
         parts = []
-        for target in self.targets_:
-            for frame in self._frames(
-                inputs,
-                target,
-                origins=np.array([origin_index]),
-                need_label=False,
-                horizons=range(1, horizon + 1),
-            ):
-                model = self.models_[target][0 if self.strategy == "stacked" else frame.horizon]
-                parts.append(
-                    top_drivers(
-                        model,
-                        frame,
-                        names=self.feature_names_["design"][target],
-                        kindergarten_ids=inputs.grid.kindergarten_ids,
-                        origin=origin,
-                        target=target,
-                        top=top,
-                    )
+        for target, frame in self._origin_frames(inputs, origin, horizon):
+            model = self.models_[target][0 if self.strategy == "stacked" else frame.horizon]
+            parts.append(
+                top_drivers(
+                    model,
+                    frame,
+                    names=self.feature_names_["design"][target],
+                    kindergarten_ids=inputs.grid.kindergarten_ids,
+                    origin=origin,
+                    target=target,
+                    top=top,
                 )
+            )
         return pd.concat(parts, ignore_index=True)

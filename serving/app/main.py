@@ -82,25 +82,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             "Reload the page and try again.",
         )
 
-    @app.exception_handler(RoleRefused)
-    async def _role(request: Request, exc: RoleRefused) -> Response:
-        return _error(request, 403, str(exc))
+    # Errors whose message is shown as it is, each with its status code.
+    plain_errors: tuple[tuple[type[Exception], int], ...] = (
+        (RoleRefused, 403),
+        (Forbidden, 403),
+        (NotFound, 404),
+        (ConflictError, 409),
+        (StoreError, 422),
+    )
+    for error_type, status in plain_errors:
 
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return _error(request, 403, str(exc))
+        async def _plain(request: Request, exc: Exception, status: int = status) -> Response:
+            return _error(request, status, str(exc))
 
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> Response:
-        return _error(request, 404, str(exc))
-
-    @app.exception_handler(ConflictError)
-    async def _conflict(request: Request, exc: ConflictError) -> Response:
-        return _error(request, 409, str(exc))
-
-    @app.exception_handler(StoreError)
-    async def _store(request: Request, exc: StoreError) -> Response:
-        return _error(request, 422, str(exc))
+        app.add_exception_handler(error_type, _plain)
 
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:

@@ -120,25 +120,15 @@ def store_real_plan(
 def train_tiny_champion(district: District, tracking_uri: str) -> str:
     """Fit a small forecast pipeline, log it to MLflow, register it and make it champion, the
     way `bemanning train` does, only smaller; returns the version."""
-    from models.forecast.pipeline import ForecastPipeline
-    from training.registry import promote
-    from training.settings import load_settings
-    from training.tracking import log_training_run, register_version
+    from training.retrain import fit_and_promote_untested
 
-    pipeline = ForecastPipeline(
-        lgbm_params={"n_estimators": 15, "num_leaves": 7},
-        calibration_origins=1,
-        max_rows_per_model=3000,
-    ).fit(district)
-    settings = load_settings(tracking_uri)
-    logged = log_training_run(
-        settings,
-        pipeline=pipeline,
-        district=district,
-        params={"purpose": "test fixture"},
-        backtest_metrics=None,
-        backtest_predictions=None,
+    return fit_and_promote_untested(
+        district,
+        tracking_uri=tracking_uri,
+        pipeline_params={
+            "lgbm_params": {"n_estimators": 15, "num_leaves": 7},
+            "calibration_origins": 1,
+            "max_rows_per_model": 3000,
+        },
+        purpose="test fixture",
     )
-    version = register_version(settings, logged)
-    promote(version, "test fixture", tracking_uri=tracking_uri)
-    return version
