@@ -1,7 +1,14 @@
 """The allocation optimiser: convex need curves from scenarios, a MILP over pools, budget, moves
 and pins (HiGHS), today's proportional key, and explanations of each line."""
 
-from models.allocation.curves import NeedWeights, build_curves, cvar, equity_weights, shortfalls
+from models.allocation.curves import (
+    EQUITY_TILT,
+    NeedWeights,
+    build_curves,
+    cvar,
+    equity_weights,
+    shortfalls,
+)
 from models.allocation.milp import SolverOptions, solve_allocation
 from models.allocation.plan import AllocationSettings, optimise
 from models.allocation.problem import (
@@ -14,6 +21,7 @@ from models.allocation.problem import (
 from models.allocation.proportional import largest_remainder, proportional_allocation
 
 __all__ = [
+    "EQUITY_TILT",
     "AllocationProblem",
     "AllocationSettings",
     "AllocationSolution",

@@ -19,6 +19,7 @@ from features.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
 from features.errors import Problem, UserInputError
 from models.needs.quantiles import extend_tails, pit, quantile_function
 from models.needs.scenarios import (
+    BLOCK_NOISE_SHARE,
     backtest_blocks,
     block_scores,
     gaussian_copula_scores,
@@ -113,18 +114,22 @@ class NeedScenarios:
         return contracted * (1.0 - self.sick_leave_rate)
 
 
-def pit_scores(pit_history: pd.DataFrame) -> pd.DataFrame:
+def pit_scores(pit_history: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Backtest predictions with ``actual`` → normal scores z = Φ⁻¹(F̂(actual)) per cell.
 
-    Counts are compared the way scenarios are made (values rounded to whole children), so a
-    count's PIT is the mean of F̂ at actual ± 0.5.
+    Counts are compared the way scenarios are made (values rounded to whole children): a count's
+    PIT is drawn uniformly between F̂(actual − ½) and F̂(actual + ½) (the randomised PIT, with a
+    fixed ``seed``). The midpoint would be deterministic but is not uniform for a calibrated
+    count forecast: its scores had variance ≈ 0.4 for § 37 decisions instead of 1, which made
+    the scenarios too narrow.
     """
     frame = pit_history.dropna(subset=["actual"])
     counts = frame["target"].isin(COUNT_TARGETS).to_numpy()
     knots = extend_tails(frame[list(QUANTILE_COLUMNS)].to_numpy(float), lower=0.0)
     actual = frame["actual"].to_numpy(float)
     u_point = pit(knots, actual)
-    u_count = 0.5 * (pit(knots, actual - 0.5) + pit(knots, actual + 0.5))
+    low, high = pit(knots, actual - 0.5), pit(knots, actual + 0.5)
+    u_count = low + np.random.default_rng(seed).uniform(size=len(actual)) * (high - low)
     u = np.where(counts, u_count, u_point)
     return pd.DataFrame(
         {
@@ -216,8 +221,14 @@ def simulate_needs(
         scores = pit_scores(pit_history)
         blocks = backtest_blocks(scores, kindergarten_ids, NEED_TARGETS, horizons)
         if np.isfinite(blocks).any():
-            z, _ = block_scores(rng, blocks, fallback)
-            source = f"backtest blocks from {blocks.shape[0]} origins, mixed with 25 % noise"
+            noise = gaussian_copula_scores(
+                rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS, horizons
+            )
+            z, _ = block_scores(rng, blocks, fallback, noise)
+            source = (
+                f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
+                f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
+            )
     u = scores_to_probabilities(z)  # (S, K, T, M)
     values = np.empty_like(u)
     for ti, target in enumerate(NEED_TARGETS):

@@ -119,4 +119,8 @@ def test_equity_weights_rise_with_low_income_and_minority_language_shares() -> N
     low = np.array([0.05, 0.3, np.nan])
     minority = np.array([0.1, 0.6, 0.2])
     assert equity_weights(low, minority, 0.0) == pytest.approx([1, 1, 1])
-    assert equity_weights(low, minority, 1.0) == pytest.approx([1.15, 1.9, 1.2])
+    # the default knob tilts: 1 + ¼ × (low-income + minority-language share)
+    assert equity_weights(low, minority, 1.0) == pytest.approx([1.0375, 1.225, 1.05])
+    # the extreme kindergarten (every child both) weighs its unmet need 1.5 times, no more
+    assert equity_weights(np.array([1.0]), np.array([1.0]), 1.0) == pytest.approx([1.5])
+    assert equity_weights(low, minority, 4.0) == pytest.approx([1.15, 1.9, 1.2])
