@@ -54,7 +54,8 @@ def plan(
             "--equity-weight",
             help="How much more an unmet FTE-month counts where "
             "many children are in low-income families or speak a minority language "
-            "(0 = no equity weighting).",
+            "(0 = no equity weighting; 1 = up to 1.5× where every child is both, "
+            "weight = 1 + 0.25 × knob × (low-income share + minority-language share)).",
             min=0.0,
         ),
     ] = 1.0,
