@@ -555,3 +555,34 @@ __all__ = [
     "PlanResult",
     "build_plan",
 ]
+
+
+def forecast_horizon(
+    last_month: pd.Period, start: pd.Period | None, months: int, max_horizon: int
+) -> int:
+    """Months ahead the forecasts must reach for the plan period (``start`` defaults to the
+    month after the data); a period before the data's end or past what the model forecasts is
+    the user's problem, named with the options."""
+    first = pd.Period(start, "M") if start is not None else last_month + 1
+    horizon = (first - last_month).n + int(months) - 1
+    problems = []
+    if first <= last_month:
+        problems.append(
+            Problem(
+                file="--start",
+                rule=f"must be after the last month of data ({last_month})",
+                value=str(first),
+            )
+        )
+    elif horizon > max_horizon:
+        problems.append(
+            Problem(
+                file="--months",
+                rule=f"the plan period ends {horizon} months "
+                f"after the data; the model forecasts {max_horizon}",
+                value=int(months),
+            )
+        )
+    if problems:
+        raise UserInputError("the plan period is outside the forecasts", problems)
+    return horizon

@@ -176,7 +176,7 @@ class ForecastPipeline(BaseEstimator):
             calibration["district_correlation"][target] = correlations
             models[target] = final
             report(f"fitted {target}", done, len(targets))
-        self.models_ = {t: models[t] for t in targets}
+        self.models_ = models  # in target order: the threads' results come back in order
         self.calibration_ = calibration
         self.targets_ = targets
         self.feature_names_: dict[str, Any] = {

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from features.contract import COUNT_TARGETS
+from models.forecast.conformal import conformal_correction
 
 METHOD = "residual"
 
@@ -43,17 +44,15 @@ def residual_scale(target: str, anchor: np.ndarray) -> np.ndarray:
 
 
 def order_statistic(sorted_scores: np.ndarray, q: float) -> float:
-    """The split-conformal order statistic of level ``q``: ⌈(n + 1)q⌉-th smallest above the
-    median, ⌊(n + 1)q⌋-th below (clamped to the sample), the sample median at q = 0.5."""
+    """The split-conformal order statistic of level ``q``: the ⌈(n + 1)q⌉-th smallest above the
+    median (CQR's own :func:`~models.forecast.conformal.conformal_correction`), the ⌊(n + 1)q⌋-th
+    below (clamped to the sample), the sample median at q = 0.5."""
     n = len(sorted_scores)
-    if n == 0:
-        return 0.0
-    if q > 0.5:
-        rank = math.ceil((n + 1) * q)
-    elif q < 0.5:
-        rank = math.floor((n + 1) * q)
-    else:
+    if q > 0.5 or n == 0:
+        return conformal_correction(sorted_scores, q)
+    if q == 0.5:
         return float(np.median(sorted_scores))
+    rank = math.floor((n + 1) * q)
     return float(sorted_scores[min(max(rank, 1), n) - 1])
 
 

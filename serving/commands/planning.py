@@ -31,8 +31,6 @@ from serving.plan_options import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from serving.planning import PlanResult
 
 
@@ -96,12 +94,11 @@ def plan(
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
     with the champion model's forecasts (run `bemanning train DATA` first)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from features.errors import Problem, UserInputError
     from features.validate import read_district
     from serving.plan_options import collect_plan_options
-    from serving.planning import PlanRequest, build_plan
+    from serving.planning import PlanRequest, build_plan, forecast_horizon
+    from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
     pools, budget_nok, start_month, problems = collect_plan_options(
@@ -128,16 +125,9 @@ def plan(
         "Drawing scenarios and optimising",
         "Writing the plan",
     )
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(steps[0], total=len(steps))
+    with staged_progress(steps, console) as step:
         district = read_district(data, column_mapping=columns)
-        progress.update(task, description=steps[1], completed=1)
+        step(1)
         loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
         loaded.check_compatible(district)
         request = PlanRequest(
@@ -152,12 +142,12 @@ def plan(
             seed=seed,
             time_limit_s=time_limit,
         )
-        horizon = _horizon(
+        horizon = forecast_horizon(
             district.last_month, start_month, months, int(getattr(loaded.pipeline, "horizons", 12))
         )
-        progress.update(task, description=steps[2], completed=2)
+        step(2)
         forecasts = loaded.pipeline.predict(district, horizon=horizon)
-        progress.update(task, description=steps[3], completed=3)
+        step(3)
         result = build_plan(
             district,
             forecasts,
@@ -165,41 +155,9 @@ def plan(
             pit_history=loaded.pit_history,
             model_version=str(loaded.version),
         )
-        progress.update(task, description=steps[4], completed=4)
+        step(4)
         written = write_plan(result, out)
     print_plan(result, written)
-
-
-def _horizon(last_month: pd.Period, start: pd.Period | None, months: int, max_horizon: int) -> int:
-    """Months ahead the forecasts must reach; a period the model cannot reach is an error."""
-    from features.errors import Problem, UserInputError
-
-    first = start if start is not None else last_month + 1
-    if first <= last_month:
-        raise UserInputError(
-            "the plan period is outside the forecasts",
-            [
-                Problem(
-                    "--start",
-                    f"must be after the last month of data ({last_month})",
-                    value=str(first),
-                )
-            ],
-        )
-    horizon = (first - last_month).n + months - 1
-    if horizon > max_horizon:
-        raise UserInputError(
-            "the plan period is outside the forecasts",
-            [
-                Problem(
-                    "--months",
-                    f"the plan period ends {horizon} months after the data; the "
-                    f"model forecasts {max_horizon}",
-                    value=months,
-                )
-            ],
-        )
-    return horizon
 
 
 def _json_value(value: Any) -> Any:

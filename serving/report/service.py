@@ -188,34 +188,6 @@ def benefit_report_for_plan(
     )
 
 
-def forecast_horizon(district: District, request: Any, max_horizon: int) -> int:
-    """Months ahead the forecasts must reach for the plan period; a period past what the model
-    forecasts is the user's problem, named with the options."""
-    start = request.start if request.start is not None else district.last_month + 1
-    horizon = (pd.Period(start, "M") - district.last_month).n + int(request.months) - 1
-    problems = []
-    if pd.Period(start, "M") <= district.last_month:
-        problems.append(
-            Problem(
-                file="--start",
-                rule=f"must be after the last month of data ({district.last_month})",
-                value=str(start),
-            )
-        )
-    elif horizon > max_horizon:
-        problems.append(
-            Problem(
-                file="--months",
-                rule=f"the plan period ends {horizon} months "
-                f"after the data; the model forecasts {max_horizon}",
-                value=int(request.months),
-            )
-        )
-    if problems:
-        raise UserInputError("the plan period is outside the forecasts", problems)
-    return horizon
-
-
 def make_benefit_report(
     data: Path,
     out: Path,
@@ -230,10 +202,10 @@ def make_benefit_report(
     Raises :class:`UserInputError` for bad data, bad options or no champion model yet.
     """
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from features.validate import read_district
-    from serving.planning import build_plan
+    from serving.planning import build_plan, forecast_horizon
+    from serving.progress import staged_progress
     from serving.report.render import write_report
     from training.registry import load_champion
 
@@ -251,25 +223,17 @@ def make_benefit_report(
         "Measuring every kindergarten",
         "Writing the report",
     )
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(steps[0], total=len(steps))
-
-        def step(i: int) -> None:
-            progress.update(task, description=steps[i], completed=i)
-
+    with staged_progress(steps, console) as step:
         district = read_district(data, column_mapping=columns)
         step(1)
         champion = load_champion(tracking_uri)
         champion.check_compatible(district)
         request = options.plan_request()
         horizon = forecast_horizon(
-            district, request, int(getattr(champion.pipeline, "horizons", 12))
+            district.last_month,
+            request.start,
+            request.months,
+            int(getattr(champion.pipeline, "horizons", 12)),
         )
         step(2)
         forecasts = champion.pipeline.predict(district, horizon=horizon)

@@ -83,38 +83,21 @@ def store(data_folder, tmp_path_factory):
             lgbm_params={**lgbm, "n_estimators": 20, "n_jobs": 1} if lgbm else None,
         ),
     )
-    first = run(
-        [
-            "train",
-            data_folder,
-            *FAST[:-8],
-            "--study",
-            "cli",
-            "--storage",
-            storage,
-            "--lgbm",
-            "n_estimators=20",
-            "--lgbm",
-            "n_jobs=1",
-        ],
-        uri,
-    )
-    second = run(
-        [
-            "train",
-            data_folder,
-            *FAST[:-8],
-            "--study",
-            "cli",
-            "--storage",
-            storage,
-            "--lgbm",
-            "n_estimators=20",
-            "--lgbm",
-            "n_jobs=1",
-        ],
-        uri,
-    )
+    train = [
+        "train",
+        data_folder,
+        *FAST[:-8],
+        "--study",
+        "cli",
+        "--storage",
+        storage,
+        "--lgbm",
+        "n_estimators=20",
+        "--lgbm",
+        "n_jobs=1",
+    ]
+    first = run(train, uri)
+    second = run(train, uri)  # the same run again: an equal challenger, not promoted
     return uri, study, first, second
 
 
