@@ -49,7 +49,11 @@ from models.forecast.inputs import (
     feature_inputs,
     resolve_targets,
 )
-from models.forecast.quantile_lgbm import DEFAULT_TAIL_LGBM_PARAMS, QuantileLGBMRegressor
+from models.forecast.quantile_lgbm import (
+    DEFAULT_BOOSTER_QUANTILES,
+    DEFAULT_TAIL_LGBM_PARAMS,
+    QuantileLGBMRegressor,
+)
 from models.forecast.reconcile import residual_correlation
 from models.forecast.residual_intervals import apply_residual_offsets, fit_residual_offsets
 
@@ -104,6 +108,12 @@ class ForecastPipeline(BaseEstimator):
         simulated city (2 origins) its 80 % intervals covered 0.79–0.81 of the children counts
         against the residual method's 0.70–0.74, whose width follows size and horizon but not
         the season (the August intake); residual fits about 2.5× faster.
+    booster_quantiles : quantiles with a booster of their own (CQR); the others are read off the
+        nearest boosted quantile on their side of the median and calibrated like all of them
+        (:func:`~models.forecast.quantile_lgbm.spread_quantiles`). ``None`` = a booster for every
+        quantile. The default p10/p50/p90 fits in 0.6× the time of seven boosters; on simulated
+        districts (seeds 1 and 2, 4 origins) the WAPE moved by under 1 %, the pinball loss rose by
+        0–3 % and 80 % coverage stayed within a point or two.
     tail_lgbm_params : LightGBM overrides for the boosters of the quantiles other than the
         median; ``None`` = :data:`~models.forecast.quantile_lgbm.DEFAULT_TAIL_LGBM_PARAMS`,
         ``{}`` = the median's own parameters.
@@ -125,6 +135,7 @@ class ForecastPipeline(BaseEstimator):
         interval_method: str = "cqr",
         lgbm_params: dict[str, Any] | None = None,
         tail_lgbm_params: dict[str, Any] | None = None,
+        booster_quantiles: Sequence[float] | None = DEFAULT_BOOSTER_QUANTILES,
         calibration_origins: int = 6,
         max_rows_per_model: int | None = 6_000,
         n_jobs: int = 2,
@@ -138,6 +149,7 @@ class ForecastPipeline(BaseEstimator):
         self.interval_method = interval_method
         self.lgbm_params = lgbm_params
         self.tail_lgbm_params = tail_lgbm_params
+        self.booster_quantiles = booster_quantiles
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
         self.n_jobs = n_jobs
@@ -311,6 +323,7 @@ class ForecastPipeline(BaseEstimator):
                     if self.tail_lgbm_params is None
                     else self.tail_lgbm_params
                 ),
+                booster_quantiles=self._booster_quantiles(),
                 random_state=self.random_state,
             ).fit(frame.features, frame.label, feature_names=names)
         return models
@@ -344,6 +357,16 @@ class ForecastPipeline(BaseEstimator):
 
     def _median_column(self) -> int:
         return int(np.argmin(np.abs(np.asarray(self.quantiles, dtype=float) - 0.5)))
+
+    def _booster_quantiles(self) -> list[float] | None:
+        """The quantiles with a booster of their own: ``booster_quantiles`` that are among the
+        forecast quantiles, plus the median; ``None`` = every one (and always for residual)."""
+        if self.booster_quantiles is None or self.interval_method != "cqr":
+            return None
+        wanted = [float(q) for q in self.quantiles]
+        median = wanted[self._median_column()]
+        chosen = {q for q in wanted if any(np.isclose(q, b) for b in self.booster_quantiles)}
+        return sorted(chosen | {median})
 
     def _model_quantiles(self) -> tuple[float, ...]:
         """Quantiles the boosters learn: all of them (CQR) or the median alone (residual)."""

@@ -3,6 +3,7 @@ alternative, and fitting targets in worker processes."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from features.contract import QUANTILE_COLUMNS, QUANTILES
 from features.simulate import simulate_district
 from models.forecast import ForecastPipeline
 from models.forecast.pipeline import integer_median
+from models.forecast.quantile_lgbm import boosted_quantiles, spread_quantiles
 from models.forecast.residual_intervals import (
     apply_residual_offsets,
     fit_residual_offsets,
@@ -108,12 +110,44 @@ def test_residual_intervals_fit_one_median_booster_and_ordered_offsets(district)
         ForecastPipeline(interval_method="bootstrap").fit(district)
 
 
-def test_tail_quantiles_get_their_own_cheaper_boosters(district):
+def test_p10_p50_p90_get_boosters_and_the_tails_are_cheaper(district):
     pipeline = ForecastPipeline(
         targets=["children_over3"], horizons=3, lgbm_params=FAST, calibration_origins=2
     ).fit(district)
-    boosters = pipeline.models_["children_over3"][0].boosters_
-    rounds = [b.current_iteration() for b in boosters]
-    median = QUANTILES.index(0.5)
-    assert rounds[median] == FAST["n_estimators"]
-    assert all(r == 25 for i, r in enumerate(rounds) if i != median)
+    model = pipeline.models_["children_over3"][0]
+    assert list(model.boosted_quantiles_) == [0.1, 0.5, 0.9]
+    rounds = [b.current_iteration() for b in model.boosters_]
+    assert rounds == [15, FAST["n_estimators"], 15]
+    forecasts = pipeline.predict(district, horizon=3)
+    values = forecasts[list(QUANTILE_COLUMNS)].to_numpy()
+    assert (np.diff(values, axis=1) >= 0).all() and (values >= 0).all()
+    every = ForecastPipeline(
+        targets=["children_over3"],
+        horizons=3,
+        lgbm_params=FAST,
+        calibration_origins=2,
+        booster_quantiles=None,
+    ).fit(district)
+    assert len(every.models_["children_over3"][0].boosters_) == len(QUANTILES)
+
+
+def test_spread_quantiles_recover_a_normal_and_keep_each_sides_spread():
+    levels = np.asarray(QUANTILES)
+    boosted_levels = np.array([0.1, 0.5, 0.9])
+    normal = [statistics.NormalDist(10.0, 2.0).inv_cdf(q) for q in boosted_levels]
+    out = spread_quantiles(np.array([normal]), boosted_levels, levels)
+    expected = [statistics.NormalDist(10.0, 2.0).inv_cdf(q) for q in levels]
+    np.testing.assert_allclose(out[0], expected)
+    # a right-skewed row: the upper quantiles spread by the upper booster, the lower by the lower
+    skewed = spread_quantiles(np.array([[9.0, 10.0, 14.0]]), boosted_levels, levels)[0]
+    assert skewed[QUANTILES.index(0.95)] - 10 == pytest.approx(4 * 1.6449 / 1.2816, rel=1e-3)
+    assert 10 - skewed[QUANTILES.index(0.05)] == pytest.approx(1.6449 / 1.2816, rel=1e-3)
+
+
+def test_booster_quantiles_must_be_forecast_quantiles_and_include_the_median():
+    assert boosted_quantiles(QUANTILES, None) == list(QUANTILES)
+    assert boosted_quantiles(QUANTILES, [0.9, 0.1, 0.5]) == [0.1, 0.5, 0.9]
+    with pytest.raises(ValueError, match="must be among"):
+        boosted_quantiles(QUANTILES, [0.2, 0.5])
+    with pytest.raises(ValueError, match="must include 0.5"):
+        boosted_quantiles(QUANTILES, [0.1, 0.9])

@@ -210,3 +210,18 @@ def test_quantile_regressor_contributions_add_up_to_the_median_prediction():
     raw_median = model.boosters_[1].predict(X)
     np.testing.assert_allclose(contributions.sum(axis=1), raw_median, rtol=1e-6, atol=1e-6)
     assert np.abs(contributions[:, 0]).mean() > np.abs(contributions[:, 1:4]).mean() * 3
+
+
+def test_residual_correlation_matches_a_plain_loop_over_origins():
+    rng = np.random.default_rng(3)
+    origins = np.repeat(np.arange(6), 40)
+    residuals = rng.normal(size=len(origins)) + rng.normal(size=6)[origins]
+    frame = pd.DataFrame({"origin": origins, "residual": residuals})
+    total = independent = comonotone = 0.0
+    for o in range(6):
+        e = residuals[origins == o]
+        total += e.sum() ** 2 / 6
+        independent += (e**2).sum() / 6
+        comonotone += np.abs(e).sum() ** 2 / 6
+    expected = (total - independent) / (comonotone - independent)
+    assert residual_correlation(frame) == pytest.approx(np.clip(expected, 0, 1))
