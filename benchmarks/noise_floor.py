@@ -1,0 +1,259 @@
+"""Noise floors for the forecasting benchmark: the WAPE a perfect-information forecaster reaches on
+SIMULATED data, so the benchmark can say which goals the data allow.
+
+Two oracles, both forecasting the median of Monte Carlo paths (the Bayes-optimal p50 for absolute
+error, up to Monte Carlo noise):
+
+- ``vedtak31_oracle_wape``: the § 31 decision process alone, run forward from the true stock and
+  told the true future children, leavers and prevalence;
+- ``full_state_oracle``: the whole simulator, run forward from its full state at the end of each
+  origin month (the five birth cohorts per kindergarten, decision stocks, staff, latent shares and
+  every latent parameter), told what the process fixes in advance (population path, opening and
+  closing months, capacity) and drawing everything else fresh: moves, fills, refugee events, the
+  school-leaver split, decisions. It forecasts children under and over 3 and § 31 decisions.
+
+The full-state oracle replays the run that made the data (same preset, seed and months) to take
+its snapshots, and refuses to go on if the replay does not reproduce the data exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import KINDERGARTEN_ID, MONTH
+
+if TYPE_CHECKING:
+    from features.simulate import Simulation
+    from features.simulate.engine import Run
+
+#: Targets the full-state oracle forecasts.
+ORACLE_TARGETS = ("children_under3", "children_over3", "vedtak_31")
+#: Kindergarten copies stepped at once (memory: about 27 recorded columns × 8 bytes × 16 months
+#: per copy, so ≈ 140 MB at this width).
+CHUNK_COLUMNS = 40_000
+
+
+def replay_run(
+    simulation: Simulation, snapshot_months: Sequence[pd.Period]
+) -> tuple[Run, list[str]]:
+    """The month loop that made ``simulation``, run again with snapshots at the end of
+    ``snapshot_months``; returns the run and the kindergarten id of each of its columns.
+
+    Mirrors ``simulate_district`` up to its ``run_months`` call (same draws in the same order)
+    and checks the replayed children and § 31 decisions against the data, cell by cell.
+    """
+    from features.simulate.engine import run_months
+    from features.simulate.layout import build_layout
+    from features.simulate.population import (
+        load_oslo_population,
+        monthly_area_series,
+        project_district_population,
+    )
+    from features.simulate.presets import PRESETS, ProcessSettings
+    from features.simulate.simulation import _opening_and_closing
+
+    shown = simulation.truth["monthly"][MONTH]
+    start, end = shown.min(), shown.max()
+    n = len(simulation.district.kindergartens)
+    spec = PRESETS[simulation.preset]
+    settings = ProcessSettings()
+    rng = np.random.default_rng(simulation.seed)
+    months = pd.period_range(start - settings.burn_in_months, end, freq="M")
+    last_population_year = end.year + 2
+    real = load_oslo_population()
+    real = real[real["district"].isin(spec.oslo_districts)]
+    oslo = project_district_population(real, max(last_population_year, 2024))
+    layout = build_layout(rng, spec, n, oslo, max(int(months[0].year), 2004))
+    area_names = [a.name for a in layout.areas]
+    pop15, young_ratio = monthly_area_series(layout.area_population, area_names, months)
+    open_index, close_index, _, _ = _opening_and_closing(
+        rng, n, months, settings.burn_in_months, start
+    )
+    run = run_months(
+        rng,
+        layout,
+        months,
+        open_index,
+        close_index,
+        pop15,
+        young_ratio,
+        settings,
+        snapshot_months=[_month_index(months, m) for m in snapshot_months],
+    )
+    ids = layout.kindergartens[KINDERGARTEN_ID].astype(str).tolist()
+    _check_replay(simulation, run, ids)
+    return run, ids
+
+
+def _month_index(months: pd.PeriodIndex, month: pd.Period) -> int:
+    where = months.get_loc(month)
+    if not isinstance(where, int):
+        raise ValueError(f"month {month} is not a single month of the run")
+    return where
+
+
+def _check_replay(simulation: Simulation, run: Run, ids: list[str]) -> None:
+    monthly = simulation.district.monthly
+    column = pd.Series(range(len(ids)), index=ids)
+    cols = column.loc[monthly[KINDERGARTEN_ID].astype(str)].to_numpy()
+    rows = run.months.get_indexer(pd.PeriodIndex(monthly[MONTH], freq="M"))
+    for target in ORACLE_TARGETS:
+        replayed = run.values[target][rows, cols]
+        differ = int((replayed != monthly[target].to_numpy()).sum())
+        if differ:
+            raise RuntimeError(
+                f"the replay of {simulation.district.source} differs from its data in {differ} "
+                f"{target} values: simulate_district changed; update benchmarks.noise_floor"
+                ".replay_run to match it"
+            )
+
+
+def full_state_oracle(
+    simulation: Simulation,
+    origins: Sequence[pd.Period],
+    *,
+    paths: int = 1001,
+    seed: int = 0,
+    horizons: int = 12,
+    bootstrap: int = 20,
+    continue_run: bool = False,
+    progress: Callable[[pd.Period], None] | None = None,
+) -> pd.DataFrame:
+    """Forecasts of the full-state oracle: per origin, kindergarten running in the month, month
+    1 … ``horizons`` ahead (up to the last simulated month) and target of ``ORACLE_TARGETS``,
+    the median of ``paths`` simulated futures (``p50``), and the median of each of ``bootstrap``
+    resamples of the paths (``p50_mc_0`` …; whole paths are resampled, so the dependence between
+    kindergartens and months stays) for a Monte Carlo noise estimate.
+
+    ``continue_run`` draws from the run's own Generator at each origin instead of a fresh one
+    seeded by ``seed``; with ``paths=1`` that reproduces the data exactly.
+    """
+    from features.simulate.engine import continue_months
+
+    if paths < 1:
+        raise ValueError(f"paths must be at least 1, got {paths}")
+    run, ids = replay_run(simulation, origins)
+    n = len(ids)
+    rng = np.random.default_rng(seed)
+    resamples = bootstrap if paths > 1 else 0
+    parts = []
+    for origin in origins:
+        snapshot = run.snapshots[_month_index(run.months, origin)]
+        steps = min(horizons, snapshot.months_left)
+        if steps < 1:
+            continue
+        own = snapshot.generator() if continue_run else rng
+        drawn = {t: np.empty((steps, paths, n), dtype=np.int32) for t in ORACLE_TARGETS}
+        per_chunk = max(1, CHUNK_COLUMNS // n)
+        done = 0
+        while done < paths:
+            width = min(per_chunk, paths - done)
+            ahead = continue_months(own, snapshot.tiled(width), steps)
+            for target in ORACLE_TARGETS:
+                drawn[target][:, done : done + width] = ahead.values[target].reshape(
+                    steps, width, n
+                )
+            done += width
+        month_idx, kg_idx = np.nonzero(ahead.active[:, :n])
+        resampled = [rng.integers(0, paths, paths) for _ in range(resamples)]
+        for target, values in drawn.items():
+            chosen = values[month_idx, :, kg_idx]  # (cells, paths)
+            frame = pd.DataFrame(
+                {
+                    KINDERGARTEN_ID: np.asarray(ids)[kg_idx],
+                    "origin": origin,
+                    "month": ahead.months[month_idx],
+                    "horizon": month_idx + 1,
+                    "target": target,
+                    "p50": np.median(chosen, axis=1),
+                }
+            )
+            for b, which in enumerate(resampled):
+                frame[f"p50_mc_{b}"] = np.median(chosen[:, which], axis=1)
+            parts.append(frame)
+        if progress is not None:
+            progress(origin)
+    return pd.concat(parts, ignore_index=True)
+
+
+def floor_wape(forecasts: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per target: the oracle's WAPE, sum |actual − p50| / sum |actual|, on ``rows``
+    (kindergarten_id, origin, month, target, actual: the rows the models were scored on), with
+    ``mc_noise``, the standard deviation of the WAPE over the bootstrap medians (NaN without
+    them), ``n`` rows scored and ``missing`` rows the oracle has no forecast for."""
+    keys = [KINDERGARTEN_ID, "origin", "month", "target"]
+    merged = rows[[*keys, "actual"]].merge(forecasts, on=keys, how="inner")
+    resampled = [c for c in forecasts.columns if c.startswith("p50_mc_")]
+    out = []
+    for target in sorted(set(rows["target"]) & set(forecasts["target"])):
+        g = merged[merged["target"] == target]
+        total = float(g["actual"].abs().sum())
+        errors = {c: float((g["actual"] - g[c]).abs().sum()) for c in ["p50", *resampled]}
+        noise = np.std([errors[c] for c in resampled], ddof=1) if len(resampled) > 1 else np.nan
+        out.append(
+            {
+                "target": target,
+                "wape": errors["p50"] / total if total else np.nan,
+                "mc_noise": noise / total if total else np.nan,
+                "n": len(g),
+                "missing": int((rows["target"] == target).sum()) - len(g),
+            }
+        )
+    return pd.DataFrame(out).set_index("target")
+
+
+def vedtak31_oracle_wape(
+    simulation: Any, origins: Sequence[pd.Period], paths: int = 1000, seed: int = 0
+) -> float:
+    """WAPE of a perfect-information forecaster of § 31 decisions: at each origin it runs the
+    simulator's own birth–death process (``features.simulate.decisions``) forward from the true
+    stock, told the true future children, leaving shares and expected prevalence, and forecasts
+    the median of ``paths`` Monte Carlo paths — the Bayes-optimal p50 for absolute error up to
+    Monte Carlo noise. What is left is the process's own randomness, which no model can beat.
+    Scored on every kindergarten-month with an actual.
+    """
+    from features.simulate.decisions import NEW_DECISION_SEASON
+    from features.simulate.presets import ProcessSettings
+
+    duration = ProcessSettings().vedtak31_duration_months
+    frame = simulation.district.monthly.merge(
+        simulation.truth["monthly"], on=[KINDERGARTEN_ID, MONTH], how="left"
+    ).sort_values([KINDERGARTEN_ID, MONTH])
+    frame["children"] = frame["children_under3"] + frame["children_over3"]
+    before = frame.groupby(KINDERGARTEN_ID)["children"].shift(1)
+    left = frame["left_under3"] + frame["left_over3"] + 1.5 * frame["school_leavers"]
+    frame["leaving"] = (left / before).clip(0, 1).fillna(0.0)
+    wide = {
+        c: frame.pivot(index=KINDERGARTEN_ID, columns=MONTH, values=c)
+        for c in ("vedtak_31", "children", "leaving", "vedtak31_expected_share")
+    }
+    rng = np.random.default_rng(seed)
+    last = frame[MONTH].max()
+    error = total = 0.0
+    for origin in origins:
+        present = wide["vedtak_31"][origin].notna()
+        stock = np.repeat(wide["vedtak_31"].loc[present, origin].to_numpy()[:, None], paths, 1)
+        # a kindergarten's month missing from the data ends its path (its children are unknown)
+        alive = np.ones(int(present.sum()), dtype=bool)
+        for h in range(1, min(12, int((last - origin).n)) + 1):
+            month = origin + h
+            children = wide["children"].loc[present, month].to_numpy()
+            leaving = wide["leaving"].loc[present, month].fillna(0).to_numpy()
+            share = wide["vedtak31_expected_share"].loc[present, month].to_numpy()
+            alive &= np.isfinite(children) & np.isfinite(share)
+            children, share = np.nan_to_num(children), np.nan_to_num(share)
+            stock = stock - rng.binomial(stock.astype(np.int64), 1.0 / duration)
+            stock = stock - rng.binomial(stock.astype(np.int64), leaving[:, None])
+            hazard = NEW_DECISION_SEASON[month.month - 1] / duration + leaving
+            arrivals = rng.poisson((share * children * hazard)[:, None], stock.shape)
+            stock = np.minimum(stock + arrivals, children[:, None])
+            actual = wide["vedtak_31"].loc[present, month].to_numpy()
+            scored = alive & np.isfinite(actual)
+            median = np.median(stock, axis=1)
+            error += float(np.abs(actual[scored] - median[scored]).sum())
+            total += float(np.abs(actual[scored]).sum())
+    return error / total if total else float("nan")

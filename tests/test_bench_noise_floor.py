@@ -1,0 +1,183 @@
+"""The forecast benchmark's noise floors (benchmarks/noise_floor.py) and the simulator's snapshot
+hook they stand on (features/simulate/engine.py), on a small SIMULATED district."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import KINDERGARTEN_ID, MONTH
+from features.simulate import Simulation, simulate_district
+from features.simulate.engine import RECORDED, continue_months
+
+# benchmarks/ is not one of the installed packages, so the repository root makes it importable
+# whether pytest is started from the root or not
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.noise_floor import (
+    ORACLE_TARGETS,
+    floor_wape,
+    full_state_oracle,
+    replay_run,
+    vedtak31_oracle_wape,
+)
+
+START, END = pd.Period("2021-01", freq="M"), pd.Period("2024-06", freq="M")
+ORIGINS = [pd.Period("2022-11", freq="M"), pd.Period("2023-05", freq="M")]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulation:
+    return simulate_district("district", seed=5, n_kindergartens=9, start=START, end=END)
+
+
+def _scored_rows(sim: Simulation, origins: list[pd.Period]) -> pd.DataFrame:
+    """Every kindergarten-month with an actual 1 … 12 months after each origin, in long format,
+    with the value at the origin (``last``) where the origin month is in the data."""
+    monthly = sim.district.monthly
+    long = monthly.melt(
+        id_vars=[KINDERGARTEN_ID, MONTH],
+        value_vars=list(ORACLE_TARGETS),
+        var_name="target",
+        value_name="actual",
+    )
+    parts = []
+    for origin in origins:
+        ahead = long[(long[MONTH] > origin) & (long[MONTH] <= origin + 12)]
+        last = long[long[MONTH] == origin].rename(columns={"actual": "last"}).drop(columns=MONTH)
+        both = ahead.merge(last, on=[KINDERGARTEN_ID, "target"])
+        both["origin"] = origin
+        parts.append(both)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _index(months: pd.PeriodIndex, month: pd.Period) -> int:
+    where = months.get_loc(month)
+    assert isinstance(where, int)
+    return where
+
+
+# --- the snapshot hook ---------------------------------------------------------------------------
+
+
+def test_same_seed_still_gives_identical_tables_and_snapshots_change_nothing(
+    sim: Simulation,
+) -> None:
+    again = simulate_district("district", seed=5, n_kindergartens=9, start=START, end=END)
+    pd.testing.assert_frame_equal(sim.district.monthly, again.district.monthly)
+    for name, table in sim.truth.items():
+        pd.testing.assert_frame_equal(table, again.truth[name])
+    # the replay takes snapshots and checks its children and § 31 cell by cell against the data
+    run, ids = replay_run(sim, ORIGINS)
+    assert sorted(ids) == sorted(sim.district.kindergartens[KINDERGARTEN_ID])
+    assert sorted(run.snapshots) == [_index(run.months, o) for o in ORIGINS]
+
+
+def test_replay_refuses_data_it_does_not_reproduce(sim: Simulation) -> None:
+    monthly = sim.district.monthly.copy()
+    monthly.loc[monthly.index[10], "children_under3"] += 1
+    tampered = dataclasses.replace(sim, district=dataclasses.replace(sim.district, monthly=monthly))
+    with pytest.raises(RuntimeError, match="differs from its data in 1 children_under3 values"):
+        replay_run(tampered, ORIGINS)
+
+
+def test_continuing_a_snapshot_with_the_runs_own_generator_reproduces_the_run(
+    sim: Simulation,
+) -> None:
+    # snapshots whose next month is an August, a January (both reset the resource key from three
+    # months back: the oldest history a snapshot keeps) and a December; 14 months cross the age
+    # shift, school leavers in June and July, and both key months again
+    at = [pd.Period(m, freq="M") for m in ("2022-07", "2022-11", "2022-12")]
+    run, _ = replay_run(sim, at)
+    for month in at:
+        t = _index(run.months, month)
+        snapshot = run.snapshots[t]
+        for _ in range(2):  # twice: continuing must not change the snapshot
+            ahead = continue_months(snapshot.generator(), snapshot, 14)
+            assert list(ahead.months) == list(run.months[t + 1 : t + 15])
+            np.testing.assert_array_equal(ahead.active, run.active[t + 1 : t + 15])
+            for name, _dtype in RECORDED:
+                np.testing.assert_array_equal(
+                    ahead.values[name], run.values[name][t + 1 : t + 15], err_msg=name
+                )
+    with pytest.raises(ValueError, match="can continue 0"):
+        continue_months(snapshot.generator(), snapshot, snapshot.months_left + 1)
+
+
+def test_tiled_paths_are_independent_and_keep_the_capacity_cap(sim: Simulation) -> None:
+    run, ids = replay_run(sim, ORIGINS)
+    snapshot = run.snapshots[_index(run.months, ORIGINS[1])]
+    paths, n = 200, len(ids)
+    ahead = continue_months(np.random.default_rng(0), snapshot.tiled(paths), 3)
+    under3 = ahead.values["children_under3"].reshape(3, paths, n)
+    over3 = ahead.values["children_over3"].reshape(3, paths, n)
+    running = ahead.active.reshape(3, paths, n)[:, 0, :]
+    assert (ahead.active.reshape(3, paths, n) == running[:, None, :]).all()  # the calendar is known
+    # fresh randomness: the copies of a running kindergarten do not all agree three months on
+    spread = (under3 + over3).std(axis=1)[2]
+    assert (spread[running[2]] > 0).all()
+    # each copy draws its own refugee events: some copies get one in three months, most do not
+    settled = ahead.values["refugee_arrivals"].reshape(3, paths, n).sum(axis=(0, 2)) > 0
+    assert 0 < settled.mean() < 0.5
+    # no path puts a kindergarten beyond 1.15 × its capacity in places (a child under 3 = 2)
+    capacity = sim.district.kindergartens.set_index(KINDERGARTEN_ID).loc[ids, "capacity"]
+    assert (2 * under3 + over3 <= np.floor(1.15 * capacity.to_numpy())).all()
+
+
+# --- the oracle ----------------------------------------------------------------------------------
+
+
+def test_one_path_on_the_runs_own_generator_reproduces_the_data(sim: Simulation) -> None:
+    oracle = full_state_oracle(sim, ORIGINS, paths=1, continue_run=True)
+    floors = floor_wape(oracle, _scored_rows(sim, ORIGINS))
+    assert list(floors.index) == sorted(ORACLE_TARGETS)
+    assert (floors["wape"] == 0.0).all()
+    assert (floors["n"] > 150).all() and (floors["missing"] == 0).all()
+    assert floors["mc_noise"].isna().all()  # one path has nothing to resample
+
+
+def test_the_oracle_beats_a_last_value_forecast_on_children(sim: Simulation) -> None:
+    rows = _scored_rows(sim, ORIGINS)
+    floors = floor_wape(full_state_oracle(sim, ORIGINS, paths=301, seed=3), rows)
+    for target in ("children_under3", "children_over3"):
+        g = rows[rows["target"] == target]
+        last_value = (g["actual"] - g["last"]).abs().sum() / g["actual"].sum()
+        wape, noise = float(floors.loc[target, "wape"]), float(floors.loc[target, "mc_noise"])
+        assert noise < 0.01
+        assert 0 < wape <= last_value + noise  # > 0: the future is random, no forecast is perfect
+
+
+def test_floor_wape_scores_the_given_rows() -> None:
+    origin, month = pd.Period("2024-01", freq="M"), pd.Period("2024-02", freq="M")
+    rows = pd.DataFrame(
+        {
+            KINDERGARTEN_ID: ["a", "b", "c"],
+            "origin": origin,
+            "month": month,
+            "target": "children_over3",
+            "actual": [10.0, 20.0, 30.0],
+        }
+    )
+    forecasts = rows.iloc[:2].drop(columns="actual")
+    forecasts["p50"] = [12.0, 20.0]
+    forecasts["p50_mc_0"] = [12.0, 21.0]
+    forecasts["p50_mc_1"] = [12.0, 20.0]
+    floors = floor_wape(forecasts, rows)
+    # c has no forecast: scored on a and b, |10 − 12| / (10 + 20); resamples 3/30 and 2/30
+    assert floors.loc["children_over3", "wape"] == pytest.approx(2 / 30)
+    assert floors.loc["children_over3", "mc_noise"] == pytest.approx(np.std([3, 2], ddof=1) / 30)
+    assert floors.loc["children_over3", "n"] == 2 and floors.loc["children_over3", "missing"] == 1
+
+
+def test_the_decision_process_oracle_beats_a_last_value_forecast_on_vedtak31(
+    sim: Simulation,
+) -> None:
+    rows = _scored_rows(sim, ORIGINS)
+    g = rows[rows["target"] == "vedtak_31"]
+    last_value = (g["actual"] - g["last"]).abs().sum() / g["actual"].sum()
+    floor = vedtak31_oracle_wape(sim, ORIGINS, paths=301)
+    assert 0 < floor <= last_value
