@@ -101,13 +101,13 @@ class ForecastPipeline(BaseEstimator):
         0.066 / 0.052 / 0.411, pinball loss lower on all three, in 117 s against 202 s.
     transform : ``"change"`` — models learn y(t+h) − y(t) (counts move slowly around a
         kindergarten's own level), or ``"level"`` — y(t+h) itself.
-    interval_method : ``"cqr"`` — one booster per quantile, conformalised
+    interval_method : ``"cqr"`` — quantile boosters (``booster_quantiles``), conformalised
         (:mod:`~models.forecast.conformal`), or ``"residual"`` — one median booster per target,
         the other quantiles the p50 plus scaled out-of-sample residual quantiles per target and
         horizon (:mod:`~models.forecast.residual_intervals`). CQR is the default: on the
         simulated city (2 origins) its 80 % intervals covered 0.79–0.81 of the children counts
         against the residual method's 0.70–0.74, whose width follows size and horizon but not
-        the season (the August intake); residual fits about 2.5× faster.
+        the season (the August intake); residual fits one booster per target, not three.
     booster_quantiles : quantiles with a booster of their own (CQR); the others are read off the
         nearest boosted quantile on their side of the median and calibrated like all of them
         (:func:`~models.forecast.quantile_lgbm.spread_quantiles`). ``None`` = a booster for every

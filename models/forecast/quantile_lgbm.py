@@ -1,7 +1,9 @@
-"""One LightGBM booster per quantile over the same rows, as a scikit-learn regressor.
+"""LightGBM quantile boosters over the same rows, as a scikit-learn regressor.
 
-The binned ``lightgbm.Dataset`` is built once and reused by every quantile's booster: binning is
-a large share of LightGBM's fit time on small boosters, and the quantiles share the rows.
+A booster for each of a few quantiles (by default p10, p50, p90); every other quantile is spread
+from them (:func:`spread_quantiles`) and, in the pipeline, conformalised like the rest. The binned
+``lightgbm.Dataset`` is built once and reused by every booster: binning is a large share of
+LightGBM's fit time on small boosters, and the quantiles share the rows.
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             "feature_pre_filter": False,
             # bin edges from a sample of rows: binning all of them cost more than a booster
             "bin_construct_sample_cnt": 2000,
+            # binning uses the booster's threads: more OpenMP threads than cores spin
+            "num_threads": int(median_params.get("n_jobs", 1)),
         }
         data = lgb.Dataset(
             X,

@@ -1,6 +1,7 @@
 """Intervals from out-of-sample residuals of the median model, scaled per row (split conformal).
 
-The pipeline's default: one median booster per target, and every other quantile is the p50 plus
+The pipeline's ``interval_method="residual"`` (CQR is the default): one median booster per
+target, and every other quantile is the p50 plus
 an offset learned from the calibration round's out-of-sample residuals, per target and horizon:
 
     quantile_q(row) = p50(row) + r_q · s(row)
@@ -12,12 +13,15 @@ calibration origins, and s a row's scale known at the origin:
   a kindergarten four times the size gets intervals twice as wide, not four times;
 - shares (sick-leave rate): 1 — the rate's month-to-month noise does not grow with its level.
 
-Why not one booster per quantile: seven quantile boosters per target cost seven times the fit
-(LightGBM's time grows with rows × features × trees, whatever the objective), while on simulated
-districts the residual quantiles gave the same 80 % coverage and a pinball loss within a few per
-cent (``benchmarks/bench_forecast.py``). The lower quantile uses the ⌊(n + 1)·q⌋-th and the upper
-the ⌈(n + 1)·q⌉-th order statistic, the finite-sample-valid split-conformal choice, so each central
-interval covers at least its nominal level on exchangeable residuals.
+Why it exists: one booster per target is the cheapest fit (LightGBM's time grows with rows ×
+features × trees, whatever the objective), and on simulated districts the residual quantiles gave
+the same 80 % coverage and a pinball loss within a few per cent. Why it is not the default: its
+width follows size and horizon but not the season, so on the simulated city the August intake
+left children's 80 % intervals covering only 0.70–0.75 (``benchmarks/bench_forecast.py``).
+
+The lower quantile uses the ⌊(n + 1)·q⌋-th and the upper the ⌈(n + 1)·q⌉-th order statistic,
+the finite-sample-valid split-conformal choice, so each central interval covers at least its
+nominal level on exchangeable residuals.
 
 Everything learned is plain floats in nested dicts, so pickling and MLflow keep it.
 """
