@@ -12,9 +12,16 @@ Features of one row (origin t, horizon h, kindergarten k):
   ``target_last`` y(t), ``target_same_month_last_year`` y(t+h−12) and
   ``target_change_same_span_last_year`` y(t+h−12) − y(t−12) (what the same calendar span did a
   year ago — it carries the August shift of the kindergarten year);
+- for the children counts, two projections of y(t+h) through the intake cycle
+  (:func:`features.intake.intake_cycle_projection`), from the kindergarten's level over the last
+  12 and 36 months: ``target_intake_projection_12m`` and ``target_intake_projection_36m``;
 - ``horizon`` in months when the strategy stacks horizons into one model.
 
-The label is the change y(t+h) − y(t) ("change" transform) or the level y(t+h) ("level").
+The label is the change y(t+h) − base ("change" transform) or the level y(t+h) ("level"). The base
+is y(t), except for the children counts, where it is the mean of the two intake-cycle projections
+(y(t) where the history is too short for one): the booster then learns what the yearly cycle
+does not explain. On the simulated district (3 seeds, 8 origins) that cut the WAPE of children
+under 3 by 8 % and over 3 by 5 %; § 31 decisions, with no such cycle, keep y(t).
 """
 
 from __future__ import annotations
@@ -27,12 +34,22 @@ import numpy as np
 import pandas as pd
 
 from features.contract import KINDERGARTEN_ID, MONTH
+from features.intake import intake_cycle_projection
 
 HISTORY_FEATURES = (
     "target_last",
     "target_same_month_last_year",
     "target_change_same_span_last_year",
 )
+#: Targets that follow the kindergarten year's intake cycle and get its projections (and have
+#: them as the base of their label).
+CYCLE_TARGETS = ("children_under3", "children_over3")
+#: Level windows of the projections: a year follows a drifting level, three years average out
+#: one intake's luck (on the simulated district the 36-month projection alone was 5–10 % closer
+#: for under-3s, the 12-month one 1–2 % closer for over-3s; their mean was close to the better
+#: of the two for both).
+PROJECTION_LEVEL_MONTHS = (12, 36)
+PROJECTION_FEATURES = tuple(f"target_intake_projection_{w}m" for w in PROJECTION_LEVEL_MONTHS)
 HORIZON_FEATURE = "horizon"
 SEASON_MONTHS = 12
 
@@ -153,13 +170,28 @@ def _month_offsets(months: pd.Series, first: pd.Period) -> np.ndarray:
 #: norms, decisions and staffing alike.
 SHARED_HISTORY = ("children_under3", "children_over3")
 _HISTORY_SUFFIXES = ("_lag", "_mean_")
+#: Point-in-time features a children count's model leaves out: staffing, decisions, shares and
+#: sick leave follow the children rather than drive them. Without them the children's fits ran
+#: about 20 % faster at the same accuracy (simulated district, 3 seeds).
+_NOT_CHILDREN_DRIVERS = (
+    "vedtak",
+    "staff",
+    "pedagogue",
+    "sick_leave",
+    "turnover",
+    "minority_language",
+    "low_income",
+    "district_waiting_list",
+    "reporting",
+)
 
 
 def relevant_point_in_time(names: Sequence[str], target: str) -> np.ndarray:
     """Indices of the point-in-time features a model of ``target`` uses: everything except the
     lags and rolling means of *other* columns (bar the children counts). Their current values
     stay; their histories add little to another target and cost most of the fit time (LightGBM's
-    cost grows with the columns)."""
+    cost grows with the columns). A children count's model also leaves out the staffing,
+    decision, share and sick-leave columns (:data:`_NOT_CHILDREN_DRIVERS`)."""
     return _relevant_point_in_time(tuple(names), target).copy()
 
 
@@ -168,6 +200,8 @@ def _relevant_point_in_time(names: tuple[str, ...], target: str) -> np.ndarray:
     keep = []
     for i, name in enumerate(names):
         history_of = next((name.split(s)[0] for s in _HISTORY_SUFFIXES if s in name), None)
+        if target in CYCLE_TARGETS and any(word in name for word in _NOT_CHILDREN_DRIVERS):
+            continue
         if history_of is None or history_of == target or history_of in SHARED_HISTORY:
             keep.append(i)
     return np.asarray(keep, dtype=np.int64)
@@ -178,13 +212,22 @@ def design_feature_names(grid: PanelGrid, *, stacked: bool, target: str) -> list
         grid.point_in_time_names[i]
         for i in relevant_point_in_time(grid.point_in_time_names, target)
     ]
-    names = [*point_in_time, *grid.known_future_names, *HISTORY_FEATURES]
+    names = [*point_in_time, *grid.known_future_names, *history_feature_names(target)]
     return [*names, HORIZON_FEATURE] if stacked else names
+
+
+def history_feature_names(target: str) -> list[str]:
+    """The horizon-specific history features of ``target``'s rows."""
+    cycle = PROJECTION_FEATURES if target in CYCLE_TARGETS else ()
+    return [*HISTORY_FEATURES, *cycle]
 
 
 @dataclass
 class HorizonFrame:
-    """Rows for one target and horizon: features, label, anchor y(t) and where each row sits."""
+    """Rows for one target and horizon: features, label, where each row sits, and ``anchor``,
+    the base the label is a change from ("change" transform): y(t), or for the children counts
+    the intake-cycle projection of y(t+h). A forecast of the level is ``anchor`` + the model's
+    change."""
 
     features: np.ndarray
     label: np.ndarray
@@ -231,7 +274,13 @@ def horizon_frame(
     seasonal_index = t + h - SEASON_MONTHS
     same_month = _take(y, k, seasonal_index)
     change_last_year = same_month - _take(y, k, t - SEASON_MONTHS)
-    history = np.column_stack([anchor, same_month, change_last_year]).astype(np.float32)
+    history_columns = [anchor, same_month, change_last_year]
+    base = anchor
+    if target in CYCLE_TARGETS:
+        projections = cycle_projections(grid, target, h, k, t, fallback=anchor)
+        history_columns += projections
+        base = np.mean(projections, axis=0)
+    history = np.column_stack(history_columns).astype(np.float32)
     columns = relevant_point_in_time(grid.point_in_time_names, target)
     parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
     if stacked:
@@ -243,8 +292,35 @@ def horizon_frame(
             (0, len(design_feature_names(grid, stacked=stacked, target=target))), dtype=np.float32
         )
     )
-    label = target_value - anchor if transform == "change" else target_value
-    return HorizonFrame(features, label, anchor, k, t, h)
+    label = target_value - base if transform == "change" else target_value
+    return HorizonFrame(features, label, base, k, t, h)
+
+
+def cycle_projections(
+    grid: PanelGrid,
+    target: str,
+    horizon: int,
+    k: np.ndarray,
+    t: np.ndarray,
+    *,
+    fallback: np.ndarray,
+) -> list[np.ndarray]:
+    """The intake-cycle projections of ``target`` at ``horizon`` for rows (k, t), one per level
+    window of :data:`PROJECTION_LEVEL_MONTHS`; where a window's history is too short the shorter
+    window's projection stands in, and ``fallback`` (y(t)) where none is known.
+
+    Point-in-time: each projection at origin t reads the grid up to t only (see
+    :mod:`features.intake`), so the months after t — present while training, absent when
+    forecasting — cannot change it."""
+    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    y = grid.targets[target]
+    out: list[np.ndarray] = []
+    previous = fallback
+    for months in PROJECTION_LEVEL_MONTHS:
+        projected = intake_cycle_projection(y, calendar_month, horizon, level_months=months)[k, t]
+        previous = np.where(np.isnan(projected), previous, projected)
+        out.append(previous)
+    return out
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -1,0 +1,154 @@
+"""The kindergarten year's intake cycle as a deterministic projection of a child count.
+
+A kindergarten's children follow a yearly cycle around its own level: under-3s drop every August
+(the older under-3 cohort turns over 3, DOMAIN.md's age rule) and refill through the autumn as
+one-year-olds get their right to a place; over-3s drop in June–July (school leavers) and jump in
+August. A tree model sees the calendar month, the horizon and the last value, but has to learn the
+*multiplicative* interplay of the three from a few thousand rows. This module writes it down:
+
+    projection(t → t+h) = L(t) · S(m(t+h)) + ρ_h · (y(t) − L(t) · S(m(t)))
+
+- L(t): the kindergarten's level, the mean of its count over the 12 months up to t (or a longer
+  whole number of years: every season weighs equally);
+- S(m): the seasonal index of calendar month m, pooled over kindergartens: Σ y / Σ L over every
+  kindergarten-month of month m seen so far;
+- ρ_h: how much of today's deviation from the seasonal level is still there h months on, pooled
+  over kindergartens (least squares through the origin on the pairs completed so far).
+
+Every quantity is estimated from the grid with *expanding* windows: the parameters a row at origin
+t uses come from months ≤ t only, so the projection is point-in-time and a planner with the same
+data could compute it. Nothing here knows how the children were generated; the intake cycle is
+learned from the counts. All functions work on a dense (kindergarten × month) float grid with NaN
+for a gap and take the calendar month (1–12) of each grid column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A level needs this many of its 12 months present (a gap or two is fine, a half year is not).
+LEVEL_WINDOW_MONTHS = 12
+LEVEL_MIN_MONTHS = 9
+
+
+def trailing_level(
+    y: np.ndarray, *, window: int = LEVEL_WINDOW_MONTHS, min_months: int = LEVEL_MIN_MONTHS
+) -> np.ndarray:
+    """Mean of ``y`` over columns t − window + 1 … t per row, ignoring NaN; NaN where fewer than
+    ``min_months`` values are present (the start of a kindergarten's history)."""
+    present = ~np.isnan(y)
+    values = np.where(present, y, 0.0)
+    total = _window_sum(values, window)
+    count = _window_sum(present.astype(np.float64), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= min_months, total / count, np.nan)
+
+
+def _window_sum(values: np.ndarray, window: int) -> np.ndarray:
+    cumulative = np.cumsum(values, axis=1)
+    out = cumulative.copy()
+    out[:, window:] -= cumulative[:, :-window]
+    return out
+
+
+def expanding_seasonal_index(
+    y: np.ndarray, level: np.ndarray, calendar_month: np.ndarray
+) -> np.ndarray:
+    """(n_months, 12) array: row t holds each calendar month's index Σ y / Σ level, pooled over
+    rows, over the columns ≤ t of that calendar month where both are known; 1 where none is."""
+    known = ~np.isnan(y) & ~np.isnan(level)
+    numerator = np.where(known, y, 0.0).sum(axis=0)
+    denominator = np.where(known, level, 0.0).sum(axis=0)
+    return _expanding_ratio(numerator, denominator, calendar_month - 1, 12, empty=1.0)
+
+
+def _expanding_ratio(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    *,
+    empty: float,
+) -> np.ndarray:
+    """(n_months, n_groups): cumulative Σ numerator / Σ denominator per group up to each column."""
+    n = len(numerator)
+    top = np.zeros((n, n_groups))
+    bottom = np.zeros((n, n_groups))
+    top[np.arange(n), group] = numerator
+    bottom[np.arange(n), group] = denominator
+    top, bottom = np.cumsum(top, axis=0), np.cumsum(bottom, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(bottom > 0, top / bottom, empty)
+
+
+def seasonal_deviation(
+    y: np.ndarray, level: np.ndarray, index: np.ndarray, calendar_month: np.ndarray
+) -> np.ndarray:
+    """y(t) − L(t) · S_t(m(t)): how far each count sits from its seasonal level, with the index
+    as known at t."""
+    n_months = y.shape[1]
+    own_index = index[np.arange(n_months), calendar_month - 1]
+    return y - level * own_index[None, :]
+
+
+def expanding_persistence(
+    y: np.ndarray,
+    level: np.ndarray,
+    index: np.ndarray,
+    calendar_month: np.ndarray,
+    horizon: int,
+) -> np.ndarray:
+    """(n_months,) ρ_h known at each column t: Σ d(s)·e(s+h) / Σ d(s)² over the pairs with
+    s + h ≤ t, pooled over rows, where d(s) is the deviation at s and e(s+h) the deviation of
+    y(s+h) from L(s) · S(m(s+h)) (both with the index as known at s + h); 0 where no pair is
+    complete. Clipped to [0, 1]: a deviation neither grows nor flips sign on average."""
+    n_months = y.shape[1]
+    out = np.zeros(n_months)
+    if horizon >= n_months:
+        return out
+    s = np.arange(n_months - horizon)
+    at_end = index[s + horizon]  # the index as known when the pair completes
+    start_index = at_end[np.arange(len(s)), calendar_month[s] - 1]
+    end_index = at_end[np.arange(len(s)), calendar_month[s + horizon] - 1]
+    start = y[:, s] - level[:, s] * start_index[None, :]
+    end = y[:, s + horizon] - level[:, s] * end_index[None, :]
+    known = ~np.isnan(start) & ~np.isnan(end)
+    products = np.where(known, start * end, 0.0).sum(axis=0)
+    squares = np.where(known, start * start, 0.0).sum(axis=0)
+    completed = np.zeros(n_months)
+    completed_squares = np.zeros(n_months)
+    completed[s + horizon] = products
+    completed_squares[s + horizon] = squares
+    top, bottom = np.cumsum(completed), np.cumsum(completed_squares)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(bottom > 0, top / bottom, 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def intake_cycle_projection(
+    y: np.ndarray,
+    calendar_month: np.ndarray,
+    horizon: int,
+    *,
+    level_months: int = LEVEL_WINDOW_MONTHS,
+) -> np.ndarray:
+    """(n_rows, n_months) projection of y(t + horizon) made at each origin t (see the module
+    docstring); NaN where the level is unknown or t + horizon lies past the grid's calendar.
+
+    ``calendar_month`` must cover t + horizon, so it may be longer than ``y`` has columns of
+    data: pass the grid's full calendar (future months as NaN columns of ``y``)."""
+    y = np.asarray(y, dtype=np.float64)
+    calendar_month = np.asarray(calendar_month, dtype=np.int64)
+    n_months = y.shape[1]
+    level = trailing_level(y, window=level_months, min_months=level_months * 3 // 4)
+    # the parameters are estimated on whole windows only: a level over part of a year leans
+    # towards the seasons it holds, and that lean would stay in the pooled index for good
+    whole = trailing_level(y, window=level_months, min_months=level_months)
+    index = expanding_seasonal_index(y, whole, calendar_month)
+    rho = expanding_persistence(y, whole, index, calendar_month, horizon)
+    deviation = seasonal_deviation(y, level, index, calendar_month)
+    out = np.full_like(y, np.nan)
+    t = np.arange(n_months - horizon)
+    target_index = index[t, calendar_month[t + horizon] - 1]
+    out[:, t] = level[:, t] * target_index[None, :] + rho[t][None, :] * deviation[:, t]
+    return out

@@ -1,0 +1,97 @@
+"""Horizon frames of the children counts: the intake-cycle projections as features and as the
+label's base, the children's curated design, and point-in-time rows (SIMULATED district)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.intake import intake_cycle_projection
+from models.forecast.frames import (
+    CYCLE_TARGETS,
+    PROJECTION_FEATURES,
+    design_feature_names,
+    horizon_frame,
+)
+from models.forecast.inputs import as_of, feature_inputs
+
+TARGETS = ["children_under3", "children_over3", "vedtak_31"]
+
+
+@pytest.fixture(scope="module")
+def district():
+    from features.simulate import simulate_district
+
+    return simulate_district("district", seed=11, n_kindergartens=10).district
+
+
+@pytest.fixture(scope="module")
+def inputs(district):
+    return feature_inputs(district, TARGETS, months_ahead=0)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("h", [1, 7, 12])
+def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(inputs, target, h):
+    grid = inputs.grid
+    frame = horizon_frame(grid, target, h, stacked=True)
+    names = design_feature_names(grid, stacked=True, target=target)
+    assert frame.features.shape[1] == len(names)
+    y = grid.targets[target]
+    k, t = frame.kindergarten_index, frame.origin_index
+    np.testing.assert_allclose(frame.label + frame.anchor, y[k, t + h])
+    last = frame.features[:, names.index("target_last")]
+    if target not in CYCLE_TARGETS:
+        assert not set(PROJECTION_FEATURES) & set(names)
+        np.testing.assert_array_equal(frame.anchor, y[k, t])
+        return
+    projections = [
+        frame.features[:, names.index(n)].astype(np.float64) for n in PROJECTION_FEATURES
+    ]
+    np.testing.assert_allclose(frame.anchor, np.mean(projections, axis=0), rtol=1e-6)
+    # the 12-month projection is the plain function's, y(t) where the history is too short
+    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    direct = intake_cycle_projection(y, calendar_month, h, level_months=12)[k, t]
+    expected = np.where(np.isnan(direct), y[k, t], direct)
+    np.testing.assert_allclose(projections[0], expected, rtol=1e-6)
+    early = np.isnan(direct)
+    assert early.any() and (~early).any(), "both the young and the settled rows are exercised"
+    np.testing.assert_array_equal(frame.anchor[early], last[early])
+
+
+def test_children_models_leave_out_staffing_and_decisions_but_keep_capacity(inputs):
+    children = set(design_feature_names(inputs.grid, stacked=True, target="children_under3"))
+    decisions = set(design_feature_names(inputs.grid, stacked=True, target="vedtak_31"))
+    for name in ("staff_fte", "vedtak_31", "sick_leave_rate", "pedagogue_fte_minus_norm"):
+        assert name not in children and name in decisions
+    for name in ("capacity", "places_used", "capacity_headroom_places", "waiting_list_per_place"):
+        assert name in children
+    assert len(children) < len(decisions)
+
+
+def test_rows_at_an_origin_do_not_see_data_after_it(district):
+    """Features, base and projections of the rows made at origin t are the same whether the
+    grid holds the months after t or not."""
+    origin = district.monthly["month"].max() - 14
+    full = feature_inputs(district, TARGETS, months_ahead=0).grid
+    known = feature_inputs(as_of(district, origin), TARGETS, months_ahead=12).grid
+    for target in CYCLE_TARGETS:
+        for h in (1, 6, 12):
+            a = horizon_frame(
+                full, target, h, stacked=True, origins=np.array([full.month_index(origin)])
+            )
+            b = horizon_frame(
+                known,
+                target,
+                h,
+                stacked=True,
+                origins=np.array([known.month_index(origin)]),
+                need_label=False,
+            )
+            ids_a = full.kindergarten_ids[a.kindergarten_index]
+            ids_b = pd.Index(known.kindergarten_ids[b.kindergarten_index])
+            rows = ids_b.get_indexer(ids_a)
+            assert (rows >= 0).all() and len(rows) > 5
+            np.testing.assert_array_equal(a.features, b.features[rows])
+            np.testing.assert_array_equal(a.anchor, b.anchor[rows])
