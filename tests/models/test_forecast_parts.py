@@ -50,13 +50,14 @@ def test_horizon_frame_matches_a_pandas_oracle():
             "kindergarten_id": grid.kindergarten_ids[frame.kindergarten_index],
             "month": grid.months[frame.origin_index],
             "label": frame.label,
+            "anchor": frame.anchor,
         }
     )
     merged = got.merge(oracle, on=["kindergarten_id", "month"])
     assert len(merged) == len(oracle)
-    np.testing.assert_allclose(
-        merged["label"], merged["children_under3_future"] - merged["children_under3"]
-    )
+    # children learn the change from their intake-cycle projection (the anchor): adding the
+    # anchor back gives the future count
+    np.testing.assert_allclose(merged["label"] + merged["anchor"], merged["children_under3_future"])
     # the same-month-last-year feature is y(t + h − 12), NaN before the data start
     same_month = frame.features[:, 2]  # feature, target_last, target_same_month_last_year
     t = frame.origin_index
