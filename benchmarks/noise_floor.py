@@ -116,7 +116,7 @@ def full_state_oracle(
     simulation: Simulation,
     origins: Sequence[pd.Period],
     *,
-    paths: int = 1001,
+    paths: int = 2001,
     seed: int = 0,
     horizons: int = 12,
     bootstrap: int = 20,
