@@ -4,20 +4,11 @@ hook they stand on (features/simulate/engine.py), on a small SIMULATED district.
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import KINDERGARTEN_ID, MONTH
-from features.simulate import Simulation, simulate_district
-from features.simulate.engine import RECORDED, continue_months
-
-# benchmarks/ is not one of the installed packages, so the repository root makes it importable
-# whether pytest is started from the root or not
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.noise_floor import (
     ORACLE_TARGETS,
     floor_wape,
@@ -25,6 +16,9 @@ from benchmarks.noise_floor import (
     replay_run,
     vedtak31_oracle_wape,
 )
+from features.contract import KINDERGARTEN_ID, MONTH
+from features.simulate import Simulation, simulate_district
+from features.simulate.engine import RECORDED, continue_months
 
 START, END = pd.Period("2021-01", freq="M"), pd.Period("2024-06", freq="M")
 ORIGINS = [pd.Period("2022-11", freq="M"), pd.Period("2023-05", freq="M")]
