@@ -43,47 +43,22 @@ def replay_run(
     """The month loop that made ``simulation``, run again with snapshots at the end of
     ``snapshot_months``; returns the run and the kindergarten id of each of its columns.
 
-    Mirrors ``simulate_district`` up to its ``run_months`` call (same draws in the same order)
-    and checks the replayed children and § 31 decisions against the data, cell by cell.
+    Runs ``simulate_district``'s own layout and month loop (``run_process``: the same draws in
+    the same order) and checks the replayed children and § 31 decisions against the data, cell
+    by cell.
     """
-    from features.simulate.engine import run_months
-    from features.simulate.layout import build_layout
-    from features.simulate.population import (
-        load_oslo_population,
-        monthly_area_series,
-        project_district_population,
-    )
-    from features.simulate.presets import PRESETS, ProcessSettings
-    from features.simulate.simulation import _opening_and_closing
+    from features.simulate.simulation import run_process
 
     shown = simulation.truth["monthly"][MONTH]
-    start, end = shown.min(), shown.max()
-    n = len(simulation.district.kindergartens)
-    spec = PRESETS[simulation.preset]
-    settings = ProcessSettings()
-    rng = np.random.default_rng(simulation.seed)
-    months = pd.period_range(start - settings.burn_in_months, end, freq="M")
-    last_population_year = end.year + 2
-    real = load_oslo_population()
-    real = real[real["district"].isin(spec.oslo_districts)]
-    oslo = project_district_population(real, max(last_population_year, 2024))
-    layout = build_layout(rng, spec, n, oslo, max(int(months[0].year), 2004))
-    area_names = [a.name for a in layout.areas]
-    pop15, young_ratio = monthly_area_series(layout.area_population, area_names, months)
-    open_index, close_index, _, _ = _opening_and_closing(
-        rng, n, months, settings.burn_in_months, start
+    _, process = run_process(
+        simulation.preset,
+        seed=simulation.seed,
+        start=shown.min(),
+        end=shown.max(),
+        n_kindergartens=len(simulation.district.kindergartens),
+        snapshot_months=snapshot_months,
     )
-    run = run_months(
-        rng,
-        layout,
-        months,
-        open_index,
-        close_index,
-        pop15,
-        young_ratio,
-        settings,
-        snapshot_months=[_month_index(months, m) for m in snapshot_months],
-    )
+    run, layout = process.run, process.layout
     ids = layout.kindergartens[KINDERGARTEN_ID].astype(str).tolist()
     _check_replay(simulation, run, ids)
     return run, ids
@@ -107,8 +82,8 @@ def _check_replay(simulation: Simulation, run: Run, ids: list[str]) -> None:
         if differ:
             raise RuntimeError(
                 f"the replay of {simulation.district.source} differs from its data in {differ} "
-                f"{target} values: simulate_district changed; update benchmarks.noise_floor"
-                ".replay_run to match it"
+                f"{target} values: the simulation was not made by simulate_district with its "
+                "preset, seed, months and kindergarten count"
             )
 
 

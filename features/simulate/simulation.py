@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from features.contract import District
-from features.simulate.engine import run_months
+from features.simulate.engine import Run, run_months
 from features.simulate.frames import build_frames
-from features.simulate.layout import build_layout
+from features.simulate.layout import Layout, build_layout
 from features.simulate.population import (
     load_oslo_population,
     monthly_area_series,
@@ -60,6 +60,57 @@ def simulate_district(
     Oslo's 15 districts, nation ≈ 5,500) for the months ``start`` … ``end`` (default 2017-01 …
     2026-10). ``n_kindergartens`` overrides the preset's count. Deterministic by ``seed``;
     ``progress(done, total)`` is called after each simulated month (burn-in included)."""
+    rng, process = run_process(
+        preset, seed=seed, start=start, end=end, n_kindergartens=n_kindergartens, progress=progress
+    )
+    run, layout = process.run, process.layout
+    kindergartens, monthly, population, truth = build_frames(
+        rng,
+        run,
+        layout,
+        process.burn_in,
+        process.opened,
+        process.closed,
+        ProcessSettings().missing_row_share,
+        process.last_population_year,
+    )
+    district = District(
+        kindergartens=kindergartens,
+        monthly=monthly,
+        population=population,
+        simulated=True,
+        source=f"simulated:{preset}:seed={seed}",
+    )
+    return Simulation(district=district, truth=truth, preset=preset, seed=seed)
+
+
+@dataclass
+class ProcessRun:
+    """The month loop's output before it becomes tables: the run (burn-in included), the layout
+    it ran on, each kindergarten's opened/closed month and the population table's last year."""
+
+    run: Run
+    layout: Layout
+    opened: pd.Series
+    closed: pd.Series
+    burn_in: int
+    last_population_year: int
+
+
+def run_process(
+    preset: str,
+    *,
+    seed: int,
+    start: pd.Period | None = None,
+    end: pd.Period | None = None,
+    n_kindergartens: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    snapshot_months: Collection[pd.Period] = (),
+) -> tuple[np.random.Generator, ProcessRun]:
+    """Layout and month loop of :func:`simulate_district`, the same draws in the same order;
+    returns the generator (the tables draw from it next) and the run, with the loop's state
+    snapshotted at the end of each of ``snapshot_months`` (``Run.snapshots``, by month index
+    of ``Run.months``) for forecasters that continue the process from there."""
     if preset not in PRESETS:
         raise ValueError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
     spec = PRESETS[preset]
@@ -75,6 +126,9 @@ def simulate_district(
 
     burn_in = settings.burn_in_months
     months = pd.period_range(start - burn_in, end, freq="M")
+    outside = [str(m) for m in snapshot_months if not start <= pd.Period(m, freq="M") <= end]
+    if outside:
+        raise ValueError(f"snapshot months {', '.join(outside)} are outside {start} … {end}")
     base_year = max(int(months[0].year), 2004)
     last_population_year = end.year + 2
     real = load_oslo_population()
@@ -88,19 +142,18 @@ def simulate_district(
         rng, len(layout.kindergartens), months, burn_in, start
     )
     run = run_months(
-        rng, layout, months, open_index, close_index, pop15, young_ratio, settings, progress
+        rng,
+        layout,
+        months,
+        open_index,
+        close_index,
+        pop15,
+        young_ratio,
+        settings,
+        progress,
+        snapshot_months=[int((pd.Period(m, freq="M") - months[0]).n) for m in snapshot_months],
     )
-    kindergartens, monthly, population, truth = build_frames(
-        rng, run, layout, burn_in, opened, closed, settings.missing_row_share, last_population_year
-    )
-    district = District(
-        kindergartens=kindergartens,
-        monthly=monthly,
-        population=population,
-        simulated=True,
-        source=f"simulated:{preset}:seed={seed}",
-    )
-    return Simulation(district=district, truth=truth, preset=preset, seed=seed)
+    return rng, ProcessRun(run, layout, opened, closed, burn_in, last_population_year)
 
 
 def _opening_and_closing(
