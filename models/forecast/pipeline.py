@@ -14,6 +14,7 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -79,6 +80,16 @@ def integer_median(quantiles: np.ndarray, median_column: int) -> np.ndarray:
     out[:, :median_column] = np.minimum(out[:, :median_column], median[:, None])
     out[:, median_column + 1 :] = np.maximum(out[:, median_column + 1 :], median[:, None])
     return out
+
+
+def rows_where(frame: HorizonFrame, keep: np.ndarray) -> HorizonFrame:
+    """The rows of ``frame`` where ``keep`` (a boolean per row) holds, in their order."""
+    values = {
+        f.name: getattr(frame, f.name)[keep]
+        for f in dataclasses.fields(frame)
+        if isinstance(getattr(frame, f.name), np.ndarray)
+    }
+    return dataclasses.replace(frame, **values)
 
 
 def _no_progress(description: str, completed: int, total: int) -> None:
@@ -229,12 +240,23 @@ class ForecastPipeline(BaseEstimator):
     def _fit_one_target(
         self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
     ) -> tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]:
-        """The calibration round, its corrections, then the final round, for one target."""
-        calibration_models = self._fit_target(inputs, target, cutoff)
-        corrections, correlations = self._calibrate_target(
-            inputs, target, calibration_models, cutoff
+        """The calibration round, its corrections, then the final round, for one target.
+
+        The rows are built once: the calibration round's training rows (target month ≤ cutoff)
+        and its scoring rows (the calibration origins) are subsets of the final round's, and a
+        row's features depend on its origin only (point-in-time), not on which subset it is in.
+        """
+        frames = self._frames(inputs, target, max_target_index=last_index)
+        calibration_models = self._fit_target(
+            inputs, target, [rows_where(f, f.origin_index + f.horizon <= cutoff) for f in frames]
         )
-        final = self._fit_target(inputs, target, last_index)
+        last_origin = cutoff + self.calibration_origins - 1
+        scored = [
+            rows_where(f, (f.origin_index >= cutoff) & (f.origin_index <= last_origin))
+            for f in frames
+        ]
+        corrections, correlations = self._calibrate_target(target, calibration_models, scored)
+        final = self._fit_target(inputs, target, frames)
         return target, final, corrections, correlations
 
     def months_required(self) -> int:
@@ -284,10 +306,9 @@ class ForecastPipeline(BaseEstimator):
         self,
         inputs: FeatureInputs,
         target: str,
-        max_target_index: int,
+        frames: Sequence[HorizonFrame],
     ) -> dict[int, Any]:
-        """{horizon: regressor} (direct) or {0: regressor} (stacked)."""
-        frames = self._frames(inputs, target, max_target_index=max_target_index)
+        """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``frames``."""
         names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked", target=target)
         models: dict[int, Any] = {}
         if self.strategy == "stacked":
@@ -329,12 +350,13 @@ class ForecastPipeline(BaseEstimator):
         return models
 
     def _calibrate_target(
-        self, inputs: FeatureInputs, target: str, models: dict[int, Any], cutoff: int
+        self, target: str, models: dict[int, Any], frames: Sequence[HorizonFrame]
     ) -> tuple[dict[str, dict], dict[str, float]]:
-        origins = np.arange(cutoff, cutoff + self.calibration_origins)
+        """Corrections and district residual correlations per horizon from the calibration
+        round's forecasts of ``frames`` (the calibration origins' rows)."""
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
-        for frame in self._frames(inputs, target, origins=origins):
+        for frame in frames:
             actual = frame.label + (frame.anchor if self.transform == "change" else 0.0)
             if self.interval_method == "cqr":
                 levels = self._levels(models, frame, target, calibrate=None)
