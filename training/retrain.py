@@ -42,8 +42,7 @@ def feature_importance_table(pipeline: Any) -> pd.DataFrame:
     rows = []
     for target, models in pipeline.models_.items():
         for horizon, regressor in models.items():
-            median = int(abs(regressor.quantiles_ - 0.5).argmin())
-            booster = regressor.boosters_[median]
+            booster = regressor.booster_nearest(0.5)
             gains = booster.feature_importance(importance_type="gain")
             total = float(gains.sum()) or 1.0
             for name, gain in zip(booster.feature_name(), gains, strict=True):

@@ -224,9 +224,13 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     def contributions(self, X: np.ndarray, quantile: float = 0.5) -> np.ndarray:
         """SHAP values of the booster nearest ``quantile``: (n_rows, n_features + 1), the last
         column the expected value."""
-        check_is_fitted(self, "boosters_")
-        booster = self.boosters_[int(np.argmin(np.abs(self.boosted_quantiles_ - quantile)))]
+        booster = self.booster_nearest(quantile)
         return np.asarray(booster.predict(X, pred_contrib=True, num_threads=self._threads()))
+
+    def booster_nearest(self, quantile: float = 0.5) -> Any:
+        """The fitted ``lightgbm.Booster`` of the boosted quantile nearest ``quantile``."""
+        check_is_fitted(self, "boosters_")
+        return self.boosters_[int(np.argmin(np.abs(self.boosted_quantiles_ - quantile)))]
 
     def _threads(self) -> int:
         return int(lgbm_params(self.params).get("n_jobs", 2))

@@ -106,7 +106,7 @@ def test_too_little_history_says_how_many_months(district):
     with pytest.raises(UserInputError, match="too little history") as info:
         ForecastPipeline(targets=["children_under3"], lgbm_params=FAST).fit(short)
     rules = [p.rule for p in info.value.problems]
-    assert rules == ["too little history: 36 months needed, 19 months present"]
+    assert rules == ["too little history: 42 months needed, 19 months present"]
 
 
 def test_feature_mismatch_names_the_missing_feature(fitted, district):
