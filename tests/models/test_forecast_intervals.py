@@ -149,5 +149,5 @@ def test_booster_quantiles_must_be_forecast_quantiles_and_include_the_median():
     assert boosted_quantiles(QUANTILES, [0.9, 0.1, 0.5]) == [0.1, 0.5, 0.9]
     with pytest.raises(ValueError, match="must be among"):
         boosted_quantiles(QUANTILES, [0.2, 0.5])
-    with pytest.raises(ValueError, match="must include 0.5"):
+    with pytest.raises(ValueError, match=r"must include 0\.5"):
         boosted_quantiles(QUANTILES, [0.1, 0.9])
