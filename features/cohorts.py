@@ -27,8 +27,6 @@ its per-kindergarten means correlate 0.86–0.98 with it (three seeds). Multipli
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
@@ -87,13 +85,8 @@ def population_features(
 
     Columns: ``known_population_1_5`` (residents aged 1–5 in the month's year),
     ``known_population_1_5_growth`` (change on the year before, as a share),
-    ``known_population_1_5_monthly`` (residents aged 1–5, interpolated linearly from the month's
-    1 January to the next), ``known_population_0`` and ``known_population_1`` (the cohorts that
-    reach kindergarten age next; only when the table has them), and, when it has ages 1–5,
-    ``known_population_under3_over3_ratio`` ((age 1 + age 2) / (ages 3–5), interpolated like the
-    monthly count: the area's mix of the two norm groups) and ``known_school_starter_share``
-    (age 5 / ages 3–5 on 1 January of the month's year: the share of over-3s who start school
-    that summer), and ``known_u3_crossing_share`` (see module docstring).
+    ``known_population_0`` and ``known_population_1`` (the cohorts that reach kindergarten age
+    next; only when the table has them) and ``known_u3_crossing_share`` (see module docstring).
     """
     p = KNOWN_FUTURE_PREFIX
     n = len(ordinals)
@@ -141,19 +134,6 @@ def population_features(
     for age in ("population_0", "population_1"):
         if has_ages[age]:
             out[f"{p}{age}"] = lookup(dense(age), year)
-    # the 1 January figures moved to the month (linear to the next 1 January): demand for places
-    # drifts through the year, and a step every January would put the change in the wrong month
-    fraction = (ordinals % 12) / 12.0
-    out[f"{p}population_1_5_monthly"] = _between_years(lookup, pop_1_5, year, fraction)
-    if all(has_ages[f"population_{age}"] for age in range(1, 6)):
-        ages = {age: dense(f"population_{age}") for age in range(1, 6)}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            under3_over3 = (ages[1] + ages[2]) / (ages[3] + ages[4] + ages[5])
-            school_starters = ages[5] / (ages[3] + ages[4] + ages[5])
-        out[f"{p}population_under3_over3_ratio"] = _between_years(
-            lookup, under3_over3, year, fraction
-        )
-        out[f"{p}school_starter_share"] = lookup(school_starters, year)
 
     share = np.full(n, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -170,16 +150,3 @@ def population_features(
     share[~np.isfinite(share)] = FALLBACK_CROSSING_SHARE
     out[f"{p}u3_crossing_share"] = share
     return pd.DataFrame({k: v.astype(np.float32) for k, v in out.items()})
-
-
-def _between_years(
-    lookup: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    grid: np.ndarray,
-    year: np.ndarray,
-    fraction: np.ndarray,
-) -> np.ndarray:
-    """``grid``'s value moved ``fraction`` of the way from 1 January of ``year`` to the next
-    1 January (the last year's value where the next is unknown)."""
-    this, following = lookup(grid, year), lookup(grid, year + 1)
-    following = np.where(np.isnan(following), this, following)
-    return this + fraction * (following - this)

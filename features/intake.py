@@ -131,19 +131,12 @@ def intake_cycle_projection(
     horizon: int,
     *,
     level_months: int = LEVEL_WINDOW_MONTHS,
-    demand: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_rows, n_months) projection of y(t + horizon) made at each origin t (see the module
     docstring); NaN where the level is unknown or t + horizon lies past the grid's calendar.
 
     ``calendar_month`` must cover t + horizon, so it may be longer than ``y`` has columns of
-    data: pass the grid's full calendar (future months as NaN columns of ``y``).
-
-    ``demand`` (same shape as ``y``, known for every month, e.g. from the population table and
-    its projections) moves the level with the demand it follows: L(t) becomes
-    L(t) · D(t + h) / D̄(t), D̄ the mean of D over the level's window. A level over the last
-    36 months lags a count that follows a growing or shrinking area by a year and a half;
-    this shifts it to the target month. NaN or zero demand leaves the level as it is."""
+    data: pass the grid's full calendar (future months as NaN columns of ``y``)."""
     y = np.asarray(y, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
     n_months = y.shape[1]
@@ -157,20 +150,5 @@ def intake_cycle_projection(
     out = np.full_like(y, np.nan)
     t = np.arange(n_months - horizon)
     target_index = index[t, calendar_month[t + horizon] - 1]
-    target_level = level[:, t]
-    if demand is not None:
-        target_level = target_level * _demand_change(
-            np.asarray(demand, dtype=np.float64), horizon, level_months, n_months
-        )
-    out[:, t] = target_level * target_index[None, :] + rho[t][None, :] * deviation[:, t]
+    out[:, t] = level[:, t] * target_index[None, :] + rho[t][None, :] * deviation[:, t]
     return out
-
-
-def _demand_change(demand: np.ndarray, horizon: int, window: int, n_months: int) -> np.ndarray:
-    """(n_rows, n_months − horizon): D(t + horizon) / mean of D over t − window + 1 … t; 1
-    where either is unknown or zero."""
-    mean = trailing_level(demand[:, :n_months], window=window, min_months=1)
-    t = np.arange(n_months - horizon)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = demand[:, t + horizon] / mean[:, t]
-    return np.where(np.isfinite(change) & (change > 0), change, 1.0)

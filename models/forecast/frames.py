@@ -316,38 +316,11 @@ def cycle_projections(
     y = grid.targets[target]
     out: list[np.ndarray] = []
     previous = fallback
-    demand = over3_demand(grid) if target == "children_over3" else None
     for months in PROJECTION_LEVEL_MONTHS:
-        projected = intake_cycle_projection(
-            y, calendar_month, horizon, level_months=months, demand=demand
-        )[k, t]
+        projected = intake_cycle_projection(y, calendar_month, horizon, level_months=months)[k, t]
         previous = np.where(np.isnan(projected), previous, projected)
         out.append(previous)
     return out
-
-
-#: Known-future population columns (:mod:`features.cohorts`) the over-3 demand is made of.
-POPULATION_MONTHLY = "known_population_1_5_monthly"
-UNDER3_OVER3_RATIO = "known_population_under3_over3_ratio"
-
-
-def over3_demand(grid: PanelGrid) -> np.ndarray | None:
-    """The demand for over-3 places in each kindergarten's area, per month: residents aged 1–5
-    divided by the area's (age 1–2) / (age 3–5) ratio; None when the grid lacks the population
-    columns.
-
-    Why this form: a kindergarten admits towards a number of places that follows the area's
-    children aged 1–5, split between the two norm groups by the area's age mix; with about half
-    the places used by under-3s, a 1 % rise in the under/over ratio moves over-3 places down by
-    about 1 %. Only the over-3 projections are moved: the under-3 ones were no closer for it on
-    the simulated district (3 seeds, 8 origins), the over-3 ones 3 % closer."""
-    names = grid.known_future_names
-    if POPULATION_MONTHLY not in names or UNDER3_OVER3_RATIO not in names:
-        return None
-    population = grid.known_future[:, :, names.index(POPULATION_MONTHLY)].astype(np.float64)
-    ratio = grid.known_future[:, :, names.index(UNDER3_OVER3_RATIO)].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return population / ratio
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:

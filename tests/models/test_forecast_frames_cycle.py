@@ -13,7 +13,6 @@ from models.forecast.frames import (
     PROJECTION_FEATURES,
     design_feature_names,
     horizon_frame,
-    over3_demand,
 )
 from models.forecast.inputs import as_of, feature_inputs
 
@@ -53,11 +52,7 @@ def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(
     np.testing.assert_allclose(frame.anchor, np.mean(projections, axis=0), rtol=1e-6)
     # the 12-month projection is the plain function's, y(t) where the history is too short
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
-    # over-3s with their level moved by the area's demand for over-3 places
-    demand = over3_demand(grid) if target == "children_over3" else None
-    if target == "children_over3":
-        assert demand is not None, "the simulated population table has ages 1-5"
-    direct = intake_cycle_projection(y, calendar_month, h, level_months=12, demand=demand)[k, t]
+    direct = intake_cycle_projection(y, calendar_month, h, level_months=12)[k, t]
     expected = np.where(np.isnan(direct), y[k, t], direct)
     np.testing.assert_allclose(projections[0], expected, rtol=1e-6)
     early = np.isnan(direct)
