@@ -93,7 +93,7 @@ def train_and_register(
     from sklearn.base import clone
 
     from features.errors import UserInputError
-    from models.forecast.pipeline import ForecastPipeline
+    from models.forecast.pipeline import TARGET_LGBM_PARAMS, ForecastPipeline
     from training.registry import load_champion, promote
     from training.tracking import check_tracking_server, log_training_run, register_version
 
@@ -114,6 +114,8 @@ def train_and_register(
     params = {
         **{k: v for k, v in pipeline.get_params().items() if k != "lgbm_params"},
         **{f"lgbm.{k}": v for k, v in (pipeline_params.get("lgbm_params") or {}).items()},
+        # per-target defaults the lgbm.* overrides above are applied on top of
+        "lgbm.target_defaults": TARGET_LGBM_PARAMS,
         "backtest.origins": n_origins,
         "backtest.span_months": span_months,
         **(run_params or {}),
