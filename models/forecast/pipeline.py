@@ -371,10 +371,10 @@ class ForecastPipeline(BaseEstimator):
         round's forecasts of ``frames`` (the calibration origins' rows)."""
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
-        for frame in frames:
+        for frame, boosted in zip(frames, self._boosted(models, frames), strict=True):
             actual = frame.label + (frame.anchor if self.transform == "change" else 0.0)
             if self.interval_method == "cqr":
-                levels = self._levels(models, frame, target, calibrate=None)
+                levels = self._levels(models, frame, target, calibrate=None, boosted=boosted)
                 median = levels[:, self._median_column()]
                 corrections[str(frame.horizon)] = fit_calibration(
                     levels, actual, target=target, quantiles=self.quantiles
@@ -419,10 +419,30 @@ class ForecastPipeline(BaseEstimator):
         median = self._model_for(models, frame).predict(frame.features)
         return median + frame.anchor if self.transform == "change" else median
 
+    def _boosted(
+        self, models: dict[int, Any], frames: Sequence[HorizonFrame]
+    ) -> Sequence[np.ndarray | None]:
+        """The quantile models' raw output for each frame's rows, from one call per model: the
+        stacked model serves every horizon, and many small calls cost more than one big one.
+        ``None`` per frame where :meth:`_levels` predicts for itself (direct, residual)."""
+        if self.strategy != "stacked" or self.interval_method != "cqr" or not frames:
+            return [None] * len(frames)
+        features = np.concatenate([f.features for f in frames])
+        if len(features) == 0:
+            return [None] * len(frames)
+        predicted = models[0].predict_quantiles(features)
+        return list(np.split(predicted, np.cumsum([len(f.anchor) for f in frames])[:-1]))
+
     def _levels(
-        self, models: dict[int, Any], frame: HorizonFrame, target: str, calibrate: dict | None
+        self,
+        models: dict[int, Any],
+        frame: HorizonFrame,
+        target: str,
+        calibrate: dict | None,
+        boosted: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Quantile forecasts of the target's level for the rows of ``frame``."""
+        """Quantile forecasts of the target's level for the rows of ``frame`` (``boosted``: the
+        quantile model's output for them, if already predicted)."""
         if len(frame.anchor) == 0:
             return np.empty((0, len(self.quantiles)))
         if self.interval_method == "residual":
@@ -435,7 +455,11 @@ class ForecastPipeline(BaseEstimator):
                 quantiles=self.quantiles,
             )
         else:
-            predicted = self._model_for(models, frame).predict_quantiles(frame.features)
+            predicted = (
+                self._model_for(models, frame).predict_quantiles(frame.features)
+                if boosted is None
+                else boosted
+            )
             if self.transform == "change":
                 predicted = predicted + frame.anchor[:, None]
             if calibrate is not None:
@@ -480,19 +504,21 @@ class ForecastPipeline(BaseEstimator):
 
     def _origin_frames(
         self, inputs: Any, origin: pd.Period, horizon: int
-    ) -> Iterator[tuple[str, Any]]:
-        """(target, frame) for every target and horizon 1 … ``horizon`` at one origin: the walk
-        ``predict`` and ``predict_contributions`` share."""
+    ) -> Iterator[tuple[str, list[HorizonFrame]]]:
+        """(target, its frames for horizons 1 … ``horizon``) for every target at one origin: the
+        walk ``predict`` and ``predict_contributions`` share."""
         origin_index = inputs.grid.month_index(origin)
         for target in self.targets_:
-            for frame in self._frames(
-                inputs,
+            yield (
                 target,
-                origins=np.array([origin_index]),
-                need_label=False,
-                horizons=range(1, horizon + 1),
-            ):
-                yield target, frame
+                self._frames(
+                    inputs,
+                    target,
+                    origins=np.array([origin_index]),
+                    need_label=False,
+                    horizons=range(1, horizon + 1),
+                ),
+            )
 
     def predict(
         self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
@@ -504,12 +530,14 @@ class ForecastPipeline(BaseEstimator):
         # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
         # more than the boosters' predictions
         levels, kindergartens, horizons, targets = [], [], [], []
-        for target, frame in self._origin_frames(inputs, origin, horizon):
-            corrections = self.calibration_["corrections"][target][str(frame.horizon)]
-            levels.append(self._levels(self.models_[target], frame, target, corrections))
-            kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
-            horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
-            targets.append(np.full(len(frame.anchor), target, dtype=object))
+        for target, frames in self._origin_frames(inputs, origin, horizon):
+            models = self.models_[target]
+            for frame, boosted in zip(frames, self._boosted(models, frames), strict=True):
+                corrections = self.calibration_["corrections"][target][str(frame.horizon)]
+                levels.append(self._levels(models, frame, target, corrections, boosted))
+                kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
+                horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
+                targets.append(np.full(len(frame.anchor), target, dtype=object))
         if not levels:
             return pd.DataFrame(columns=list(FORECAST_COLUMNS))
         out = pd.DataFrame(np.concatenate(levels), columns=list(QUANTILE_COLUMNS))
@@ -543,17 +571,17 @@ class ForecastPipeline(BaseEstimator):
 
         inputs, origin = self._origin_inputs(district, horizon, origin)
         parts = []
-        for target, frame in self._origin_frames(inputs, origin, horizon):
-            model = self._model_for(self.models_[target], frame)
-            parts.append(
-                top_drivers(
-                    model,
-                    frame,
-                    names=self.feature_names_["design"][target],
-                    kindergarten_ids=inputs.grid.kindergarten_ids,
-                    origin=origin,
-                    target=target,
-                    top=top,
+        for target, frames in self._origin_frames(inputs, origin, horizon):
+            for frame in frames:
+                parts.append(
+                    top_drivers(
+                        self._model_for(self.models_[target], frame),
+                        frame,
+                        names=self.feature_names_["design"][target],
+                        kindergarten_ids=inputs.grid.kindergarten_ids,
+                        origin=origin,
+                        target=target,
+                        top=top,
+                    )
                 )
-            )
         return pd.concat(parts, ignore_index=True)
