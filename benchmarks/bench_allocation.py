@@ -312,7 +312,7 @@ def score_case(case: RegretCase) -> dict[str, float]:
         proportional_allocation,
     )
     from models.needs import simulate_needs
-    from serving.planning import PlanRequest, build_plan
+    from serving.planning import PlanRequest, build_plan, latest_state
 
     seen, forecasts, pit_history = case.seen, case.forecasts, case.pit_history
     request = PlanRequest(pools=DEMO_POOLS)
@@ -344,8 +344,12 @@ def score_case(case: RegretCase) -> dict[str, float]:
         RESOURCES,
     )
     # the same shares build_plan uses (latest non-empty), at the default knob
-    state = _latest_shares(seen, ids)
-    equity = equity_weights(state[0], state[1], request.equity_weight)
+    state = latest_state(seen).loc[list(ids)]
+    equity = equity_weights(
+        state["low_income_share"].to_numpy(),
+        state["minority_language_share"].to_numpy(),
+        request.equity_weight,
+    )
     flat = np.ones(len(ids))
     defaults = AllocationSettings(risk=request.risk)
     w = defaults.weights
@@ -445,16 +449,6 @@ def score_case(case: RegretCase) -> dict[str, float]:
         f"not the goal's measure) = {weighted:.3f}"
     )
     return out
-
-
-def _latest_shares(district, ids: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Latest non-empty low-income and minority-language shares per kindergarten."""
-    monthly = district.monthly.sort_values(["kindergarten_id", "month"])
-    shares = []
-    for column in ("low_income_share", "minority_language_share"):
-        latest = monthly.dropna(subset=[column]).groupby("kindergarten_id")[column].last()
-        shares.append(latest.reindex(list(ids)).to_numpy(float))
-    return shares[0], shares[1]
 
 
 def regret(seeds: list[int], origins: int) -> dict[int, dict[str, float]]:

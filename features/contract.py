@@ -42,17 +42,21 @@ FORECAST_COLUMNS = (
     "target",
     *QUANTILE_COLUMNS,
 )
-PLAN_COLUMNS = (
-    "plan_id",
-    "kindergarten_id",
-    "period",
-    "resource",
+#: The numbers of a plan line (FTE and the shortfall risk).
+PLAN_NUMBER_COLUMNS = (
     "current_fte",
     "suggested_fte",
     "change_fte",
     "required_fte_p50",
     "required_fte_p90",
     "shortfall_risk",
+)
+PLAN_COLUMNS = (
+    "plan_id",
+    "kindergarten_id",
+    "period",
+    "resource",
+    *PLAN_NUMBER_COLUMNS,
     "reason",
 )
 RESOURCES = ("staff", "pedagogue", "resource_pedagogue")

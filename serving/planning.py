@@ -10,9 +10,9 @@ cost × months / 12 per FTE.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ import pandas as pd
 from features.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from features.errors import Problem, UserInputError
 from models.norms import NormSettings
+
+if TYPE_CHECKING:
+    from training.registry import LoadedModel
 
 PinKind = Literal["fix", "floor", "ban"]
 
@@ -283,7 +286,7 @@ def _cost(request: PlanRequest, resource: str) -> float:
     return float(request.cost_per_fte_nok.get(resource, DEFAULT_COST_PER_FTE_NOK[resource]))
 
 
-def _latest_state(district: District) -> pd.DataFrame:
+def latest_state(district: District) -> pd.DataFrame:
     """Per kindergarten its latest monthly row, with the latest non-empty shares."""
     monthly = district.monthly.sort_values([KINDERGARTEN_ID, MONTH])
     last = monthly.groupby(KINDERGARTEN_ID, sort=True).tail(1).set_index(KINDERGARTEN_ID)
@@ -358,7 +361,7 @@ def build_plan(
     start = request.start if request.start is not None else district.last_month + 1
     start = pd.Period(start, "M")
     months = pd.period_range(start, periods=max(request.months, 1), freq="M")
-    state = _latest_state(district)
+    state = latest_state(district)
     kinds = district.kindergartens.set_index(KINDERGARTEN_ID)
     closed = (
         kinds["closed"] if "closed" in kinds else pd.Series(pd.NaT, index=kinds.index)
@@ -586,3 +589,35 @@ def forecast_horizon(
     if problems:
         raise UserInputError("the plan period is outside the forecasts", problems)
     return horizon
+
+
+def forecast_and_plan(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    *,
+    step: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, PlanResult]:
+    """The loaded model's forecasts over ``request``'s plan period and the plan built on them:
+    what ``bemanning plan`` and the benefit report both do once data and model are read.
+    ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
+    forecasting and to step 3 before planning."""
+    advance = step or (lambda _: None)
+    model.check_compatible(district)
+    horizon = forecast_horizon(
+        district.last_month,
+        request.start,
+        request.months,
+        int(getattr(model.pipeline, "horizons", 12)),
+    )
+    advance(2)
+    forecasts = model.pipeline.predict(district, horizon=horizon)
+    advance(3)
+    plan = build_plan(
+        district,
+        forecasts,
+        request,
+        pit_history=model.pit_history,
+        model_version=str(model.version),
+    )
+    return forecasts, plan

@@ -1,4 +1,5 @@
-"""A spinner through named steps, for commands that run a fixed sequence (plan, report)."""
+"""Progress on the terminal: a bar for long counted work (simulate, backtest, train, tune) and a
+spinner through named steps for commands that run a fixed sequence (plan, report)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,22 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
+
+
+def progress_bar(console: Console) -> Progress:
+    """A transient Rich bar: bold description, bar, done/total and time elapsed (the total may
+    be unknown at first)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 @contextmanager

@@ -39,17 +39,10 @@ def simulate(
     ] = "csv",
 ) -> None:
     """Simulate a district (SIMULATED data, documented generating process) and write it."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from features.contract import SIMULATED_LABEL, parse_month
     from features.errors import Problem, UserInputError
     from features.simulate import simulate_district, write_simulation
+    from serving.progress import progress_bar
 
     problems = []
     months = {}
@@ -65,14 +58,7 @@ def simulate(
     if problems:
         raise UserInputError("bad options for simulate", problems)
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task(f"Simulating the {preset} preset (months)", total=None)
 
         def progress(

@@ -97,7 +97,7 @@ def plan(
     from features.errors import Problem, UserInputError
     from features.validate import read_district
     from serving.plan_options import collect_plan_options
-    from serving.planning import PlanRequest, build_plan, forecast_horizon
+    from serving.planning import PlanRequest, forecast_and_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
@@ -129,7 +129,6 @@ def plan(
         district = read_district(data, column_mapping=columns)
         step(1)
         loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
-        loaded.check_compatible(district)
         request = PlanRequest(
             pools=pools,
             budget_nok=budget_nok,
@@ -142,19 +141,7 @@ def plan(
             seed=seed,
             time_limit_s=time_limit,
         )
-        horizon = forecast_horizon(
-            district.last_month, start_month, months, int(getattr(loaded.pipeline, "horizons", 12))
-        )
-        step(2)
-        forecasts = loaded.pipeline.predict(district, horizon=horizon)
-        step(3)
-        result = build_plan(
-            district,
-            forecasts,
-            request,
-            pit_history=loaded.pit_history,
-            model_version=str(loaded.version),
-        )
+        _, result = forecast_and_plan(district, loaded, request, step=step)
         step(4)
         written = write_plan(result, out)
     print_plan(result, written)

@@ -111,19 +111,9 @@ def _read(data: Path, columns: Path | None) -> District:
 def _progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
     """A Rich progress bar driven by ``progress(description, completed, total)`` callbacks;
     Python warnings raised meanwhile (e.g. targets skipped) are printed once afterwards."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from serving.progress import progress_bar
 
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar,
-    ):
+    with warnings.catch_warnings(record=True) as caught, progress_bar(console) as bar:
         warnings.simplefilter("always", UserWarning)
         task = bar.add_task(title, total=None)
 

@@ -61,12 +61,12 @@ def allocation_changes(
     """The plan's kindergartens and the (K, R) extra FTE of each allocation: the plan (its
     lines), the proportional key on the same pools (as ``build_plan`` computes it) and none."""
     from models.allocation import proportional_allocation
-    from serving.planning import DEFAULT_STEP_FTE, _latest_state
+    from serving.planning import DEFAULT_STEP_FTE, latest_state
 
     lines: pd.DataFrame = plan.lines
     ids = tuple(sorted(lines[KINDERGARTEN_ID].astype(str).unique()))
     plan_change = _per_line(lines, "change_fte", ids)
-    state = _latest_state(district).loc[list(ids)]
+    state = latest_state(district).loc[list(ids)]
     header_pools: dict[str, float] = dict(plan.header.get("pools_fte", {}))
     pools = np.array(
         [

@@ -204,7 +204,7 @@ def make_benefit_report(
     from rich.console import Console
 
     from features.validate import read_district
-    from serving.planning import build_plan, forecast_horizon
+    from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
     from serving.report.render import write_report
     from training.registry import load_champion
@@ -227,24 +227,8 @@ def make_benefit_report(
         district = read_district(data, column_mapping=columns)
         step(1)
         champion = load_champion(tracking_uri)
-        champion.check_compatible(district)
         request = options.plan_request()
-        horizon = forecast_horizon(
-            district.last_month,
-            request.start,
-            request.months,
-            int(getattr(champion.pipeline, "horizons", 12)),
-        )
-        step(2)
-        forecasts = champion.pipeline.predict(district, horizon=horizon)
-        step(3)
-        plan = build_plan(
-            district,
-            forecasts,
-            request,
-            pit_history=champion.pit_history,
-            model_version=str(champion.version),
-        )
+        forecasts, plan = forecast_and_plan(district, champion, request, step=step)
         step(4)
         report = benefit_report_for_plan(
             district,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from features.contract import PLAN_NUMBER_COLUMNS
 from serving.store.tables import (
     PIN_KINDS,
     ROLES,
@@ -22,15 +23,6 @@ from serving.store.tables import (
     PlanLine,
     User,
     utc_now,
-)
-
-LINE_NUMBERS = (
-    "current_fte",
-    "suggested_fte",
-    "change_fte",
-    "required_fte_p50",
-    "required_fte_p90",
-    "shortfall_risk",
 )
 
 
@@ -247,7 +239,7 @@ def new_version(session: Session, plan: Plan, *, user_name: str, comment: str = 
     changed without touching it."""
     rows = []
     for line in plan.lines:
-        row: dict[str, Any] = {name: getattr(line, name) for name in LINE_NUMBERS}
+        row: dict[str, Any] = {name: getattr(line, name) for name in PLAN_NUMBER_COLUMNS}
         row.update(
             kindergarten_id=line.kindergarten_id,
             kindergarten_name=line.kindergarten_name,

@@ -10,36 +10,23 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import PASSWORD, AppHarness
+from chromium_fixtures import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 
 from features.contract import SIMULATED_LABEL
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
 def browser_page(served_harness: AppHarness) -> Iterator[tuple[object, str]]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's Chromium is not installed (apt-get install -y chromium; .ci/run does)"
-        )
+    chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     from serving.app.server import BackgroundServer
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with BackgroundServer(served_harness.app) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1400, "height": 900}
         )

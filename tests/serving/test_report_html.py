@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from chromium_fixtures import CHROMIUM_ARGS, chromium_or_skip
 from report_fixtures import last_value_forecasts, small_district
 
 from features.contract import District
@@ -263,23 +263,16 @@ def test_substitute_cost_follows_the_given_hourly_cost(planned: tuple) -> None:
 
 
 def test_report_opens_in_chromium(report_html: tuple[str, object], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    chromium = chromium_or_skip()
     ARTIFACTS.mkdir(exist_ok=True)
     page = write_report(report_html[1], ARTIFACTS / "benefit_report.html")  # type: ignore[arg-type]
     screenshot = ARTIFACTS / "benefit_report.png"
     screenshot.unlink(missing_ok=True)
     subprocess.run(
         [
-            chromium,
+            str(chromium),
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *CHROMIUM_ARGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={screenshot}",
             "--window-size=1280,2000",
