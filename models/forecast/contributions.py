@@ -1,7 +1,9 @@
 """Top drivers of a forecast: LightGBM's SHAP values (``pred_contrib``) of the p50 booster.
 
-With the ``change`` transform the p50 booster models y(t+h) − y(t), so contributions explain the
-expected change from the last observed value; ``target_last`` carries that value itself.
+With the ``change`` transform the p50 booster models y(t+h) − base, so contributions explain the
+expected change from the base: the last observed value (``target_last`` carries it), the
+intake-cycle projection for the children counts, the trailing 12-month mean for staff leavers
+(:mod:`models.forecast.frames`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,13 @@ The label is the change y(t+h) − base ("change" transform) or the level y(t+h)
 is y(t), except for the children counts, where it is the mean of the two intake-cycle projections
 (y(t) where the history is too short for one): the booster then learns what the yearly cycle
 does not explain. On the simulated district (3 seeds, 8 origins) that cut the WAPE of children
-under 3 by 8 % and over 3 by 5 %; § 31 decisions, with no such cycle, keep y(t).
+under 3 by 8 % and over 3 by 5 %; § 31 decisions, with no such cycle, keep y(t). Staff leavers, a
+flow counted per month (about 0.2 per kindergarten-month on the simulated district, so most months
+are 0), are based on their mean over the last 12 months: one month's count says little about the
+next, and from y(t) the booster had to learn to undo every month with a leaver. That took their
+WAPE from 1.24–1.37 to 1.00–1.02 (3 seeds, 8 origins; 1.00 is the floor for a median that is
+mostly 0) in fewer rounds. Sick leave, a rate with a level, kept y(t) (its WAPE was 1–6 % worse
+from the trailing mean).
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ CYCLE_TARGETS = ("children_under3", "children_over3")
 #: of the two for both).
 PROJECTION_LEVEL_MONTHS = (12, 36)
 PROJECTION_FEATURES = tuple(f"target_intake_projection_{w}m" for w in PROJECTION_LEVEL_MONTHS)
+#: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
+TRAILING_MEAN_TARGETS = ("staff_leavers",)
+TRAILING_MEAN_MONTHS = 12
 HORIZON_FEATURE = "horizon"
 SEASON_MONTHS = 12
 
@@ -280,6 +289,9 @@ def horizon_frame(
         projections = cycle_projections(grid, target, h, k, t, fallback=anchor)
         history_columns += projections
         base = np.mean(projections, axis=0)
+    elif target in TRAILING_MEAN_TARGETS:
+        trailing = trailing_mean(y, TRAILING_MEAN_MONTHS)[k, t]
+        base = np.where(np.isnan(trailing), anchor, trailing)
     history = np.column_stack(history_columns).astype(np.float32)
     columns = relevant_point_in_time(grid.point_in_time_names, target)
     parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
@@ -321,6 +333,21 @@ def cycle_projections(
         previous = np.where(np.isnan(projected), previous, projected)
         out.append(previous)
     return out
+
+
+def trailing_mean(y: np.ndarray, months: int) -> np.ndarray:
+    """(kindergartens, months) mean of each row's known values over the ``months`` months up to and
+    including each month (point-in-time); NaN where the window holds none. Gaps are skipped, not
+    counted as zeros."""
+    known = ~np.isnan(y)
+    zeros = np.zeros((y.shape[0], 1))
+    total = np.concatenate([zeros, np.cumsum(np.where(known, y, 0.0), axis=1)], axis=1)
+    count = np.concatenate([zeros, np.cumsum(known, axis=1)], axis=1)
+    end = np.arange(1, y.shape[1] + 1)
+    start = np.maximum(end - months, 0)
+    n = count[:, end] - count[:, start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (total[:, end] - total[:, start]) / n, np.nan)
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:

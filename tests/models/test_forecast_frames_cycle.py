@@ -1,5 +1,6 @@
 """Horizon frames of the children counts: the intake-cycle projections as features and as the
-label's base, the children's curated design, and point-in-time rows (SIMULATED district)."""
+label's base, the children's curated design, and point-in-time rows; staff leavers' trailing-mean
+base (SIMULATED district)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from features.intake import intake_cycle_projection
 from models.forecast.frames import (
     CYCLE_TARGETS,
     PROJECTION_FEATURES,
+    TRAILING_MEAN_MONTHS,
+    TRAILING_MEAN_TARGETS,
     design_feature_names,
     horizon_frame,
+    trailing_mean,
 )
 from models.forecast.inputs import as_of, feature_inputs
 
-TARGETS = ["children_under3", "children_over3", "vedtak_31"]
+TARGETS = ["children_under3", "children_over3", "vedtak_31", "staff_leavers"]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,13 @@ def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(
     k, t = frame.kindergarten_index, frame.origin_index
     np.testing.assert_allclose(frame.label + frame.anchor, y[k, t + h])
     last = frame.features[:, names.index("target_last")]
+    if target in TRAILING_MEAN_TARGETS:
+        expected = [
+            _plain_trailing_mean(y[ki], ti, TRAILING_MEAN_MONTHS)
+            for ki, ti in zip(k, t, strict=True)
+        ]
+        np.testing.assert_allclose(frame.anchor, expected)
+        return
     if target not in CYCLE_TARGETS:
         assert not set(PROJECTION_FEATURES) & set(names)
         np.testing.assert_array_equal(frame.anchor, y[k, t])
@@ -60,6 +71,32 @@ def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(
     np.testing.assert_array_equal(frame.anchor[early], last[early])
 
 
+def _plain_trailing_mean(row: np.ndarray, t: int, months: int) -> float:
+    """The known values of months t − months + 1 … t, averaged one by one."""
+    values = [row[m] for m in range(max(0, t - months + 1), t + 1) if not np.isnan(row[m])]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def test_trailing_mean_matches_a_plain_loop_and_skips_gaps():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(0.3, size=(4, 30)).astype(float)
+    y[0, 5:9] = np.nan  # a gap inside the window
+    y[1, :] = np.nan  # a kindergarten with no data
+    y[2, 0] = np.nan
+    got = trailing_mean(y, 12)
+    for k in range(y.shape[0]):
+        for t in range(y.shape[1]):
+            expected = _plain_trailing_mean(y[k], t, 12)
+            if np.isnan(expected):
+                assert np.isnan(got[k, t])
+            else:
+                assert got[k, t] == pytest.approx(expected)
+    # one month with a leaver among eleven without: 1/12 a month, not the month's 1
+    row = np.zeros((1, 12))
+    row[0, -1] = 1.0
+    assert trailing_mean(row, 12)[0, -1] == pytest.approx(1 / 12)
+
+
 def test_children_models_leave_out_staffing_and_decisions_but_keep_capacity(inputs):
     children = set(design_feature_names(inputs.grid, stacked=True, target="children_under3"))
     decisions = set(design_feature_names(inputs.grid, stacked=True, target="vedtak_31"))
@@ -76,7 +113,7 @@ def test_rows_at_an_origin_do_not_see_data_after_it(district):
     origin = district.monthly["month"].max() - 14
     full = feature_inputs(district, TARGETS, months_ahead=0).grid
     known = feature_inputs(as_of(district, origin), TARGETS, months_ahead=12).grid
-    for target in CYCLE_TARGETS:
+    for target in (*CYCLE_TARGETS, *TRAILING_MEAN_TARGETS):
         for h in (1, 6, 12):
             a = horizon_frame(
                 full, target, h, stacked=True, origins=np.array([full.month_index(origin)])
