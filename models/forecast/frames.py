@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import KINDERGARTEN_ID, MONTH
-from features.intake import intake_cycle_projection
+from features.intake import intake_cycle_projection, trailing_level
 
 HISTORY_FEATURES = (
     "target_last",
@@ -290,7 +290,7 @@ def horizon_frame(
         history_columns += projections
         base = np.mean(projections, axis=0)
     elif target in TRAILING_MEAN_TARGETS:
-        trailing = trailing_mean(y, TRAILING_MEAN_MONTHS)[k, t]
+        trailing = trailing_level(y, window=TRAILING_MEAN_MONTHS, min_months=1)[k, t]
         base = np.where(np.isnan(trailing), anchor, trailing)
     history = np.column_stack(history_columns).astype(np.float32)
     columns = relevant_point_in_time(grid.point_in_time_names, target)
@@ -333,21 +333,6 @@ def cycle_projections(
         previous = np.where(np.isnan(projected), previous, projected)
         out.append(previous)
     return out
-
-
-def trailing_mean(y: np.ndarray, months: int) -> np.ndarray:
-    """(kindergartens, months) mean of each row's known values over the ``months`` months up to and
-    including each month (point-in-time); NaN where the window holds none. Gaps are skipped, not
-    counted as zeros."""
-    known = ~np.isnan(y)
-    zeros = np.zeros((y.shape[0], 1))
-    total = np.concatenate([zeros, np.cumsum(np.where(known, y, 0.0), axis=1)], axis=1)
-    count = np.concatenate([zeros, np.cumsum(known, axis=1)], axis=1)
-    end = np.arange(1, y.shape[1] + 1)
-    start = np.maximum(end - months, 0)
-    n = count[:, end] - count[:, start]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (total[:, end] - total[:, start]) / n, np.nan)
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:

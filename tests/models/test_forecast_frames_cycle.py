@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.intake import intake_cycle_projection
+from features.intake import intake_cycle_projection, trailing_level
 from models.forecast.frames import (
     CYCLE_TARGETS,
     PROJECTION_FEATURES,
@@ -16,7 +16,6 @@ from models.forecast.frames import (
     TRAILING_MEAN_TARGETS,
     design_feature_names,
     horizon_frame,
-    trailing_mean,
 )
 from models.forecast.inputs import as_of, feature_inputs
 
@@ -77,13 +76,14 @@ def _plain_trailing_mean(row: np.ndarray, t: int, months: int) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def test_trailing_mean_matches_a_plain_loop_and_skips_gaps():
+def test_trailing_mean_base_matches_a_plain_loop_and_skips_gaps():
+    """The leavers' base: ``trailing_level`` with one known month enough."""
     rng = np.random.default_rng(3)
     y = rng.poisson(0.3, size=(4, 30)).astype(float)
     y[0, 5:9] = np.nan  # a gap inside the window
     y[1, :] = np.nan  # a kindergarten with no data
     y[2, 0] = np.nan
-    got = trailing_mean(y, 12)
+    got = trailing_level(y, window=12, min_months=1)
     for k in range(y.shape[0]):
         for t in range(y.shape[1]):
             expected = _plain_trailing_mean(y[k], t, 12)
@@ -94,7 +94,7 @@ def test_trailing_mean_matches_a_plain_loop_and_skips_gaps():
     # one month with a leaver among eleven without: 1/12 a month, not the month's 1
     row = np.zeros((1, 12))
     row[0, -1] = 1.0
-    assert trailing_mean(row, 12)[0, -1] == pytest.approx(1 / 12)
+    assert trailing_level(row, window=12, min_months=1)[0, -1] == pytest.approx(1 / 12)
 
 
 def test_children_models_leave_out_staffing_and_decisions_but_keep_capacity(inputs):
