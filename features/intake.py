@@ -6,14 +6,19 @@ one-year-olds get their right to a place; over-3s drop in June–July (school le
 August. A tree model sees the calendar month, the horizon and the last value, but has to learn the
 *multiplicative* interplay of the three from a few thousand rows. This module writes it down:
 
-    projection(t → t+h) = L(t) · S(m(t+h)) + ρ_h · (y(t) − L(t) · S(m(t)))
+    projection(t → t+h) = L(t) · S(m(t+h)) + ρ_{h,m(t)} · (y(t) − L(t) · S(m(t)))
 
 - L(t): the kindergarten's level, the mean of its count over the 12 months up to t (or a longer
   whole number of years: every season weighs equally);
 - S(m): the seasonal index of calendar month m, pooled over kindergartens: Σ y / Σ L over every
   kindergarten-month of month m seen so far;
-- ρ_h: how much of today's deviation from the seasonal level is still there h months on, pooled
-  over kindergartens (least squares through the origin on the pairs completed so far).
+- ρ_{h,m}: how much of a deviation from the seasonal level at calendar month m is still there h
+  months on, pooled over kindergartens (least squares through the origin on the pairs from month
+  m completed so far; all months pooled until month m has one). It depends on the month because
+  the year does: a gap left in June is still there in July (no intake) and mostly filled by
+  September (the August intake). On the simulated district (3 seeds, 8 origins) ρ per origin
+  month, rather than one ρ_h for every month, cut the WAPE of children over 3 by 2–3 % and under
+  3 by 0–4 %.
 
 Every quantity is estimated from the grid with *expanding* windows: the parameters a row at origin
 t uses come from months ≤ t only, so the projection is point-in-time and a planner with the same
@@ -98,10 +103,11 @@ def expanding_persistence(
     calendar_month: np.ndarray,
     horizon: int,
 ) -> np.ndarray:
-    """(n_months,) ρ_h known at each column t: Σ d(s)·e(s+h) / Σ d(s)² over the pairs with
-    s + h ≤ t, pooled over rows, where d(s) is the deviation at s and e(s+h) the deviation of
-    y(s+h) from L(s) · S(m(s+h)) (both with the index as known at s + h); 0 where no pair is
-    complete. Clipped to [0, 1]: a deviation neither grows nor flips sign on average."""
+    """(n_months,) ρ_{h,m(t)} known at each column t: Σ d(s)·e(s+h) / Σ d(s)² over the pairs with
+    s + h ≤ t and s in t's calendar month, pooled over rows, where d(s) is the deviation at s and
+    e(s+h) the deviation of y(s+h) from L(s) · S(m(s+h)) (both with the index as known at s + h);
+    over the pairs of every month while t's month has none complete, 0 while no pair is. Clipped
+    to [0, 1]: a deviation neither grows nor flips sign on average."""
     n_months = y.shape[1]
     out = np.zeros(n_months)
     if horizon >= n_months:
@@ -115,13 +121,20 @@ def expanding_persistence(
     known = ~np.isnan(start) & ~np.isnan(end)
     products = np.where(known, start * end, 0.0).sum(axis=0)
     squares = np.where(known, start * start, 0.0).sum(axis=0)
-    completed = np.zeros(n_months)
-    completed_squares = np.zeros(n_months)
-    completed[s + horizon] = products
-    completed_squares[s + horizon] = squares
-    top, bottom = np.cumsum(completed), np.cumsum(completed_squares)
+    # each pair's sums, filed under its start's calendar month at the column where it completes
+    month_of_start = calendar_month[s] - 1
+    completed = np.zeros((n_months, 12))
+    completed_squares = np.zeros((n_months, 12))
+    completed[s + horizon, month_of_start] = products
+    completed_squares[s + horizon, month_of_start] = squares
+    top, bottom = np.cumsum(completed, axis=0), np.cumsum(completed_squares, axis=0)
+    own_month = calendar_month[:n_months] - 1
+    own_top = top[np.arange(n_months), own_month]
+    own_bottom = bottom[np.arange(n_months), own_month]
+    all_top, all_bottom = top.sum(axis=1), bottom.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(bottom > 0, top / bottom, 0.0)
+        pooled = np.where(all_bottom > 0, all_top / all_bottom, 0.0)
+        out = np.where(own_bottom > 0, own_top / own_bottom, pooled)
     return np.clip(out, 0.0, 1.0)
 
 

@@ -59,18 +59,24 @@ def test_seasonal_index_and_persistence_match_plain_loops():
 
     h = 4
     rho = expanding_persistence(y, level, index, calendar_month, h)
+    own_month_seen = False
     for t in range(n_months):
-        top = bottom = 0.0
+        sums = {"own": [0.0, 0.0], "all": [0.0, 0.0]}
         for s in range(t - h + 1):
             known = index[s + h]
             for k in range(n_rows):
                 start = y[k, s] - level[k, s] * known[calendar_month[s] - 1]
                 end = y[k, s + h] - level[k, s] * known[calendar_month[s + h] - 1]
                 if not np.isnan(start + end):
-                    top += start * end
-                    bottom += start * start
+                    groups = ["all", "own"] if calendar_month[s] == calendar_month[t] else ["all"]
+                    for group in groups:
+                        sums[group][0] += start * end
+                        sums[group][1] += start * start
+        top, bottom = sums["own"] if sums["own"][1] > 0 else sums["all"]
+        own_month_seen |= sums["own"][1] > 0
         expected = min(max(top / bottom, 0.0), 1.0) if bottom > 0 else 0.0
         assert rho[t] == pytest.approx(expected)
+    assert own_month_seen, "the per-month estimate is exercised, not only the pooled fallback"
 
     deviation = seasonal_deviation(y, level, index, calendar_month)
     k, t = 3, 30
