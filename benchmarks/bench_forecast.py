@@ -285,7 +285,7 @@ def print_table(table: pd.DataFrame, seconds: dict[str, float], targets: Sequenc
         goal = ("ok" if ratio <= 0.85 else "miss") if target in GOAL_TARGETS else "—"
         print(
             f"{target:<17} {w['ours']:>9.3f} {w['autoets']:>8.3f} {w['mlforecast']:>8.3f} "
-            f"{ratio:>9.2f} {goal:>5} | {c['ours']:>10.3f} {c['autoets']:>8.3f} "
+            f"{ratio:>9.3f} {goal:>5} | {c['ours']:>10.3f} {c['autoets']:>8.3f} "
             f"{c['mlforecast']:>8.3f}"
         )
     pooled: Any = table["coverage_80"].mean()
@@ -297,7 +297,7 @@ def print_table(table: pd.DataFrame, seconds: dict[str, float], targets: Sequenc
     print(
         f"fit + forecast seconds: ours {seconds['ours']:.1f}, AutoETS {seconds['autoets']:.1f}"
         f", mlforecast {seconds['mlforecast']:.1f}; ours/mlforecast "
-        f"{seconds['ours'] / seconds['mlforecast']:.2f}, ours/AutoETS "
+        f"{seconds['ours'] / seconds['mlforecast']:.3f}, ours/AutoETS "
         f"{seconds['ours'] / seconds['autoets']:.2f} (goal: ours/mlforecast < 1)"
     )
 
