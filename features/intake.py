@@ -17,8 +17,8 @@ August. A tree model sees the calendar month, the horizon and the last value, bu
   m completed so far; all months pooled until month m has one). It depends on the month because
   the year does: a gap left in June is still there in July (no intake) and mostly filled by
   September (the August intake). On the simulated district (3 seeds, 8 origins) ρ per origin
-  month, rather than one ρ_h for every month, cut the WAPE of children over 3 by 2–3 % and under
-  3 by 0–4 %.
+  month (shrunk towards the ρ_h of all months, :data:`PERSISTENCE_PRIOR_PAIRS`), rather than one
+  ρ_h for every month, cut the WAPE of children over 3 by 1–3 % and under 3 by 0–1.5 %.
 
 Every quantity is estimated from the grid with *expanding* windows: the parameters a row at origin
 t uses come from months ≤ t only, so the projection is point-in-time and a planner with the same
@@ -34,6 +34,12 @@ import numpy as np
 #: A level needs this many of its 12 months present (a gap or two is fine, a half year is not).
 LEVEL_WINDOW_MONTHS = 12
 LEVEL_MIN_MONTHS = 9
+#: ρ of a calendar month is shrunk towards the ρ of all months by this many pairs' worth (a pair:
+#: one kindergarten's deviation at s and h months on). Without it the month's ρ of a short
+#: history is noisy, the calibration round (fitted on less history) forecasts worse than the
+#: final model, and the intervals over-cover: 30 simulated kindergartens from 2019 covered
+#: 0.856 at 80 %, against 0.826 with 300 pairs (one ρ for all months: 0.835).
+PERSISTENCE_PRIOR_PAIRS = 300.0
 
 
 def trailing_level(
@@ -106,8 +112,9 @@ def expanding_persistence(
     """(n_months,) ρ_{h,m(t)} known at each column t: Σ d(s)·e(s+h) / Σ d(s)² over the pairs with
     s + h ≤ t and s in t's calendar month, pooled over rows, where d(s) is the deviation at s and
     e(s+h) the deviation of y(s+h) from L(s) · S(m(s+h)) (both with the index as known at s + h);
-    over the pairs of every month while t's month has none complete, 0 while no pair is. Clipped
-    to [0, 1]: a deviation neither grows nor flips sign on average."""
+    shrunk towards the same ratio over the pairs of every month (ρ_all) by
+    ``PERSISTENCE_PRIOR_PAIRS`` pairs of their mean d² at ρ_all; 0 while no pair is complete.
+    Clipped to [0, 1]: a deviation neither grows nor flips sign on average."""
     n_months = y.shape[1]
     out = np.zeros(n_months)
     if horizon >= n_months:
@@ -125,16 +132,23 @@ def expanding_persistence(
     month_of_start = calendar_month[s] - 1
     completed = np.zeros((n_months, 12))
     completed_squares = np.zeros((n_months, 12))
+    completed_pairs = np.zeros((n_months, 12))
     completed[s + horizon, month_of_start] = products
     completed_squares[s + horizon, month_of_start] = squares
+    completed_pairs[s + horizon, month_of_start] = known.sum(axis=0)
     top, bottom = np.cumsum(completed, axis=0), np.cumsum(completed_squares, axis=0)
+    pairs = np.cumsum(completed_pairs, axis=0)
+    rows = np.arange(n_months)
     own_month = calendar_month[:n_months] - 1
-    own_top = top[np.arange(n_months), own_month]
-    own_bottom = bottom[np.arange(n_months), own_month]
-    all_top, all_bottom = top.sum(axis=1), bottom.sum(axis=1)
+    own_top, own_bottom = top[rows, own_month], bottom[rows, own_month]
+    all_top, all_bottom, all_pairs = top.sum(axis=1), bottom.sum(axis=1), pairs.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         pooled = np.where(all_bottom > 0, all_top / all_bottom, 0.0)
-        out = np.where(own_bottom > 0, own_top / own_bottom, pooled)
+        # the month's own pairs shrunk towards the pooled ρ by PRIOR pairs of average size
+        prior = PERSISTENCE_PRIOR_PAIRS * np.where(all_pairs > 0, all_bottom / all_pairs, 0.0)
+        out = np.where(
+            own_bottom + prior > 0, (own_top + prior * pooled) / (own_bottom + prior), pooled
+        )
     return np.clip(out, 0.0, 1.0)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from features.intake import (
+    PERSISTENCE_PRIOR_PAIRS,
     expanding_persistence,
     expanding_seasonal_index,
     intake_cycle_projection,
@@ -61,22 +62,28 @@ def test_seasonal_index_and_persistence_match_plain_loops():
     rho = expanding_persistence(y, level, index, calendar_month, h)
     own_month_seen = False
     for t in range(n_months):
-        sums = {"own": [0.0, 0.0], "all": [0.0, 0.0]}
+        sums = {"own": [0.0, 0.0], "all": [0.0, 0.0, 0]}
         for s in range(t - h + 1):
             known = index[s + h]
             for k in range(n_rows):
                 start = y[k, s] - level[k, s] * known[calendar_month[s] - 1]
                 end = y[k, s + h] - level[k, s] * known[calendar_month[s + h] - 1]
                 if not np.isnan(start + end):
-                    groups = ["all", "own"] if calendar_month[s] == calendar_month[t] else ["all"]
-                    for group in groups:
-                        sums[group][0] += start * end
-                        sums[group][1] += start * start
-        top, bottom = sums["own"] if sums["own"][1] > 0 else sums["all"]
-        own_month_seen |= sums["own"][1] > 0
-        expected = min(max(top / bottom, 0.0), 1.0) if bottom > 0 else 0.0
-        assert rho[t] == pytest.approx(expected)
-    assert own_month_seen, "the per-month estimate is exercised, not only the pooled fallback"
+                    sums["all"][0] += start * end
+                    sums["all"][1] += start * start
+                    sums["all"][2] += 1
+                    if calendar_month[s] == calendar_month[t]:
+                        sums["own"][0] += start * end
+                        sums["own"][1] += start * start
+        if sums["all"][2] == 0:
+            assert rho[t] == 0.0
+            continue
+        pooled = sums["all"][0] / sums["all"][1]
+        prior = PERSISTENCE_PRIOR_PAIRS * sums["all"][1] / sums["all"][2]
+        shrunk = (sums["own"][0] + prior * pooled) / (sums["own"][1] + prior)
+        own_month_seen |= sums["own"][1] > 0 and abs(shrunk - pooled) > 1e-6
+        assert rho[t] == pytest.approx(min(max(shrunk, 0.0), 1.0))
+    assert own_month_seen, "the month's own pairs move ρ, not only the pooled value"
 
     deviation = seasonal_deviation(y, level, index, calendar_month)
     k, t = 3, 30
