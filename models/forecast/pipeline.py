@@ -66,17 +66,18 @@ INTERVAL_METHODS = ("residual", "cqr")
 MIN_TRAINING_ORIGINS = 6
 
 #: LightGBM defaults per target, over :data:`~models.forecast.quantile_lgbm.DEFAULT_LGBM_PARAMS`
-#: (a user's ``lgbm_params`` override both). The children counts learn a small correction to
-#: their intake-cycle projection, and beyond 10–20 rounds the extra trees fit noise: over 8
-#: rolling origins on simulated districts (seeds 1–3) the under-3 WAPE was 1–3 % lower at 20
-#: rounds than at 100 and the over-3 WAPE the same; with the projection's persistence per month,
-#: 10 rounds were 0.3 % (over 3) and 0.8 % (under 3) better than 20, and 40 worse. § 31
-#: decisions, § 37 and sick leave need more (§ 31 up to 5 % worse at 20 rounds). Against 100
-#: rounds at 0.1 (same origins
-#: and seeds): § 31 at 60 rounds of 0.15 with 7 leaves was level (−0.4 / −0.7 / +0.4 %), § 37 and
-#: sick leave at 50 rounds of 0.2 were 1.1 % and 1.7 % worse on average, in about half the
-#: boosting. Staff leavers, based on their trailing mean (:mod:`.frames`), forecast the same at 20
-#: rounds as at 100 (their median is 0 almost everywhere; the tails carry the forecast).
+#: (a user's ``lgbm_params`` override both). Measured over 8 rolling origins on simulated
+#: districts (seeds 1–3):
+#: - the children counts learn a small correction to their intake-cycle projection, and beyond
+#:   10–20 rounds the extra trees fit noise: under-3 WAPE was 1–3 % lower at 20 rounds than at
+#:   100, over 3 the same; with the projection's persistence per month, 10 rounds were 0.3 %
+#:   (over 3) and 0.8 % (under 3) better than 20, and 40 worse;
+#: - § 31 needs more (up to 5 % worse at 20 rounds); at 60 rounds of 0.15 with 7 leaves it was
+#:   level with 100 rounds of 0.1 (−0.4 / −0.7 / +0.4 %);
+#: - § 37 and sick leave at 50 rounds of 0.2 were 1.1 % and 1.7 % worse than at 100 of 0.1, in
+#:   half the boosting;
+#: - staff leavers, based on their trailing mean (:mod:`.frames`), forecast the same at 20 rounds
+#:   as at 100 (their median is 0 almost everywhere; the tail boosters carry the forecast).
 TARGET_LGBM_PARAMS: dict[str, dict[str, Any]] = {
     "children_under3": {"n_estimators": 10},
     "children_over3": {"n_estimators": 10},
