@@ -93,7 +93,8 @@ def train_and_register(
     from sklearn.base import clone
 
     from features.errors import UserInputError
-    from models.forecast.pipeline import TARGET_LGBM_PARAMS, ForecastPipeline
+    from models.forecast.pipeline import ForecastPipeline
+    from models.forecast.quantile_lgbm import TARGET_LGBM_PARAMS
     from training.registry import load_champion, promote
     from training.tracking import check_tracking_server, log_training_run, register_version
 

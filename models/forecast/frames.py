@@ -32,6 +32,7 @@ from the trailing mean).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -357,6 +358,16 @@ def stack_frames(
         keep = np.sort(rng.choice(len(label), size=max_rows, replace=False))
         features, label, anchor, k, t = features[keep], label[keep], anchor[keep], k[keep], t[keep]
     return HorizonFrame(features, label, anchor, k, t, horizon=0)
+
+
+def rows_where(frame: HorizonFrame, keep: np.ndarray) -> HorizonFrame:
+    """The rows of ``frame`` where ``keep`` (a boolean per row) holds, in their order."""
+    values = {
+        f.name: getattr(frame, f.name)[keep]
+        for f in dataclasses.fields(frame)
+        if isinstance(getattr(frame, f.name), np.ndarray)
+    }
+    return dataclasses.replace(frame, **values)
 
 
 def subsample(frame: HorizonFrame, *, max_rows: int | None, random_state: int) -> HorizonFrame:

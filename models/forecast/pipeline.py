@@ -14,7 +14,6 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -39,6 +38,7 @@ from models.forecast.frames import (
     HorizonFrame,
     design_feature_names,
     horizon_frame,
+    rows_where,
     stack_frames,
     subsample,
 )
@@ -53,6 +53,7 @@ from models.forecast.inputs import (
 from models.forecast.quantile_lgbm import (
     DEFAULT_BOOSTER_QUANTILES,
     DEFAULT_TAIL_LGBM_PARAMS,
+    TARGET_LGBM_PARAMS,
     QuantileLGBMRegressor,
 )
 from models.forecast.reconcile import residual_correlation
@@ -64,28 +65,6 @@ STRATEGIES = ("direct", "stacked")
 INTERVAL_METHODS = ("residual", "cqr")
 #: Origins the models need beyond the seasonal lag, the horizons and the calibration origins.
 MIN_TRAINING_ORIGINS = 6
-
-#: LightGBM defaults per target, over :data:`~models.forecast.quantile_lgbm.DEFAULT_LGBM_PARAMS`
-#: (a user's ``lgbm_params`` override both). Measured over 8 rolling origins on simulated
-#: districts (seeds 1–3):
-#: - the children counts learn a small correction to their intake-cycle projection, and beyond
-#:   10–20 rounds the extra trees fit noise: under-3 WAPE was 1–3 % lower at 20 rounds than at
-#:   100, over 3 the same; with the projection's persistence per month, 10 rounds were 0.3 %
-#:   (over 3) and 0.8 % (under 3) better than 20, and 40 worse;
-#: - § 31 needs more (up to 5 % worse at 20 rounds); at 60 rounds of 0.15 with 7 leaves it was
-#:   level with 100 rounds of 0.1 (−0.4 / −0.7 / +0.4 %);
-#: - § 37 and sick leave at 50 rounds of 0.2 were 1.1 % and 1.7 % worse than at 100 of 0.1, in
-#:   half the boosting;
-#: - staff leavers, based on their trailing mean (:mod:`.frames`), forecast the same at 20 rounds
-#:   as at 100 (their median is 0 almost everywhere; the tail boosters carry the forecast).
-TARGET_LGBM_PARAMS: dict[str, dict[str, Any]] = {
-    "children_under3": {"n_estimators": 10},
-    "children_over3": {"n_estimators": 10},
-    "vedtak_31": {"n_estimators": 60, "learning_rate": 0.15, "num_leaves": 7},
-    "vedtak_37": {"n_estimators": 50, "learning_rate": 0.2},
-    "sick_leave_rate": {"n_estimators": 50, "learning_rate": 0.2},
-    "staff_leavers": {"n_estimators": 20, "learning_rate": 0.4},
-}
 
 
 def integer_median(quantiles: np.ndarray, median_column: int) -> np.ndarray:
@@ -102,16 +81,6 @@ def integer_median(quantiles: np.ndarray, median_column: int) -> np.ndarray:
     out[:, :median_column] = np.minimum(out[:, :median_column], median[:, None])
     out[:, median_column + 1 :] = np.maximum(out[:, median_column + 1 :], median[:, None])
     return out
-
-
-def rows_where(frame: HorizonFrame, keep: np.ndarray) -> HorizonFrame:
-    """The rows of ``frame`` where ``keep`` (a boolean per row) holds, in their order."""
-    values = {
-        f.name: getattr(frame, f.name)[keep]
-        for f in dataclasses.fields(frame)
-        if isinstance(getattr(frame, f.name), np.ndarray)
-    }
-    return dataclasses.replace(frame, **values)
 
 
 def _no_progress(description: str, completed: int, total: int) -> None:
@@ -151,7 +120,8 @@ class ForecastPipeline(BaseEstimator):
         median; ``None`` = :data:`~models.forecast.quantile_lgbm.DEFAULT_TAIL_LGBM_PARAMS`,
         ``{}`` = the median's own parameters.
     lgbm_params : LightGBM overrides of :data:`~models.forecast.quantile_lgbm.DEFAULT_LGBM_PARAMS`
-        and of the per-target defaults in :data:`TARGET_LGBM_PARAMS`, for every target.
+        and of the per-target defaults in
+        :data:`~models.forecast.quantile_lgbm.TARGET_LGBM_PARAMS`, for every target.
     calibration_origins : inner origins whose residuals calibrate the intervals. Twelve, so each
         horizon's corrections see target months in every calendar month (the August intake
         included): over 8 rolling origins on simulated districts (seeds 1–3) the 80 % intervals
