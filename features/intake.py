@@ -132,16 +132,16 @@ def expanding_persistence(
     month_of_start = calendar_month[s] - 1
     completed = np.zeros((n_months, 12))
     completed_squares = np.zeros((n_months, 12))
-    completed_pairs = np.zeros((n_months, 12))
+    completed_pairs = np.zeros(n_months)  # counted over all months only: it sizes the prior
     completed[s + horizon, month_of_start] = products
     completed_squares[s + horizon, month_of_start] = squares
-    completed_pairs[s + horizon, month_of_start] = known.sum(axis=0)
+    completed_pairs[s + horizon] = known.sum(axis=0)
     top, bottom = np.cumsum(completed, axis=0), np.cumsum(completed_squares, axis=0)
-    pairs = np.cumsum(completed_pairs, axis=0)
     rows = np.arange(n_months)
     own_month = calendar_month[:n_months] - 1
     own_top, own_bottom = top[rows, own_month], bottom[rows, own_month]
-    all_top, all_bottom, all_pairs = top.sum(axis=1), bottom.sum(axis=1), pairs.sum(axis=1)
+    all_top, all_bottom = top.sum(axis=1), bottom.sum(axis=1)
+    all_pairs = np.cumsum(completed_pairs)
     with np.errstate(invalid="ignore", divide="ignore"):
         pooled = np.where(all_bottom > 0, all_top / all_bottom, 0.0)
         # the month's own pairs shrunk towards the pooled ρ by PRIOR pairs of average size

@@ -291,8 +291,8 @@ def horizon_frame(
         history_columns += projections
         base = np.mean(projections, axis=0)
     elif target in TRAILING_MEAN_TARGETS:
-        trailing = trailing_level(y, window=TRAILING_MEAN_MONTHS, min_months=1)[k, t]
-        base = np.where(np.isnan(trailing), anchor, trailing)
+        # never NaN: the window ends at t, and every row kept has y(t)
+        base = trailing_level(y, window=TRAILING_MEAN_MONTHS, min_months=1)[k, t]
     history = np.column_stack(history_columns).astype(np.float32)
     columns = relevant_point_in_time(grid.point_in_time_names, target)
     parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
