@@ -1,8 +1,10 @@
 """``ForecastPipeline``: features → global LightGBM quantile models → conformal calibration →
 forecasts in the contract's format. The one object training logs, registers and serves.
 
-Counts get a whole-number p50 (:func:`integer_median`). Targets are fitted side by side in
-``n_jobs`` threads.
+Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). Targets are
+fitted side by side in ``n_jobs`` threads. How the boosters' output becomes calibrated forecasts
+of a level, in the calibration round and when forecasting alike, is
+:class:`~models.forecast.levels.LevelForecaster`.
 
 Fit, in two rounds so calibration costs one extra fit rather than one per inner origin:
 1. *calibration round*: models trained on target months up to a cut-off c = T − H − n + 1
@@ -23,16 +25,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from features.contract import (
-    COUNT_TARGETS,
     FORECAST_COLUMNS,
     KINDERGARTEN_ID,
     QUANTILE_COLUMNS,
     QUANTILES,
-    SHARE_TARGETS,
     District,
 )
 from features.errors import Problem, UserInputError
-from models.forecast.conformal import apply_calibration, fit_calibration
 from models.forecast.frames import (
     SEASON_MONTHS,
     HorizonFrame,
@@ -50,14 +49,13 @@ from models.forecast.inputs import (
     feature_inputs,
     resolve_targets,
 )
+from models.forecast.levels import LevelForecaster
 from models.forecast.quantile_lgbm import (
     DEFAULT_BOOSTER_QUANTILES,
     DEFAULT_TAIL_LGBM_PARAMS,
     TARGET_LGBM_PARAMS,
     QuantileLGBMRegressor,
 )
-from models.forecast.reconcile import residual_correlation
-from models.forecast.residual_intervals import apply_residual_offsets, fit_residual_offsets
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
 Progress = Callable[[str, int, int], None]
@@ -65,22 +63,6 @@ STRATEGIES = ("direct", "stacked")
 INTERVAL_METHODS = ("residual", "cqr")
 #: Origins the models need beyond the seasonal lag, the horizons and the calibration origins.
 MIN_TRAINING_ORIGINS = 6
-
-
-def integer_median(quantiles: np.ndarray, median_column: int) -> np.ndarray:
-    """Counts: round the p50 to a whole number and keep the other quantiles on their side of it.
-
-    Why: the median of a count (children, decisions, leavers) is itself a whole number, and the
-    p50 is the forecast scored by absolute error (WAPE): when next month most likely holds the
-    same 2 decisions, 2 beats 2.3. On the simulated district it cut the WAPE of § 31 decisions
-    by 3 % and of children under 3 by 4 %. The interval quantiles stay continuous (their
-    coverage is calibrated on them); they are only clipped so none crosses the p50."""
-    out = np.array(quantiles, dtype=np.float64, copy=True)
-    median = np.round(out[:, median_column])
-    out[:, median_column] = median
-    out[:, :median_column] = np.minimum(out[:, :median_column], median[:, None])
-    out[:, median_column + 1 :] = np.maximum(out[:, median_column + 1 :], median[:, None])
-    return out
 
 
 def _no_progress(description: str, completed: int, total: int) -> None:
@@ -251,7 +233,9 @@ class ForecastPipeline(BaseEstimator):
             rows_where(f, (f.origin_index >= cutoff) & (f.origin_index <= last_origin))
             for f in frames
         ]
-        corrections, correlations = self._calibrate_target(target, calibration_models, scored)
+        corrections, correlations = self._level_forecaster().calibrate(
+            target, calibration_models, scored
+        )
         final = self._fit_target(inputs, target, frames)
         return target, final, corrections, correlations
 
@@ -345,36 +329,13 @@ class ForecastPipeline(BaseEstimator):
             ).fit(frame.features, frame.label, feature_names=names)
         return models
 
-    def _calibrate_target(
-        self, target: str, models: dict[int, Any], frames: Sequence[HorizonFrame]
-    ) -> tuple[dict[str, dict], dict[str, float]]:
-        """Corrections and district residual correlations per horizon from the calibration
-        round's forecasts of ``frames`` (the calibration origins' rows)."""
-        corrections: dict[str, dict] = {}
-        correlations: dict[str, float] = {}
-        for frame, boosted in zip(frames, self._boosted(models, frames), strict=True):
-            actual = frame.label + (frame.anchor if self.transform == "change" else 0.0)
-            if self.interval_method == "cqr":
-                levels = self._levels(models, frame, target, calibrate=None, boosted=boosted)
-                median = levels[:, self._median_column()]
-                corrections[str(frame.horizon)] = fit_calibration(
-                    levels, actual, target=target, quantiles=self.quantiles
-                )
-            else:
-                median = self._median_levels(models, frame, target)
-                corrections[str(frame.horizon)] = fit_residual_offsets(
-                    median,
-                    actual,
-                    frame.anchor,
-                    target=target,
-                    quantiles=self.quantiles,
-                )
-            residuals = pd.DataFrame({"origin": frame.origin_index, "residual": actual - median})
-            correlations[str(frame.horizon)] = residual_correlation(residuals)
-        return corrections, correlations
-
-    def _median_column(self) -> int:
-        return int(np.argmin(np.abs(np.asarray(self.quantiles, dtype=float) - 0.5)))
+    def _level_forecaster(self) -> LevelForecaster:
+        return LevelForecaster(
+            strategy=self.strategy,
+            transform=self.transform,
+            interval_method=self.interval_method,
+            quantiles=tuple(float(q) for q in self.quantiles),
+        )
 
     def _booster_quantiles(self) -> list[float] | None:
         """The quantiles with a booster of their own: ``booster_quantiles`` that are among the
@@ -382,78 +343,13 @@ class ForecastPipeline(BaseEstimator):
         if self.booster_quantiles is None or self.interval_method != "cqr":
             return None
         wanted = [float(q) for q in self.quantiles]
-        median = wanted[self._median_column()]
+        median = wanted[self._level_forecaster().median_column]
         chosen = {q for q in wanted if any(np.isclose(q, b) for b in self.booster_quantiles)}
         return sorted(chosen | {median})
 
     def _model_quantiles(self) -> tuple[float, ...]:
         """Quantiles the boosters learn: all of them (CQR) or the median alone (residual)."""
         return tuple(self.quantiles) if self.interval_method == "cqr" else (0.5,)
-
-    def _model_for(self, models: dict[int, Any], frame: HorizonFrame) -> Any:
-        return models[0] if self.strategy == "stacked" else models[frame.horizon]
-
-    def _median_levels(
-        self, models: dict[int, Any], frame: HorizonFrame, target: str
-    ) -> np.ndarray:
-        """The median booster's forecast of the target's level (unclipped, for calibration)."""
-        median = self._model_for(models, frame).predict(frame.features)
-        return median + frame.anchor if self.transform == "change" else median
-
-    def _boosted(
-        self, models: dict[int, Any], frames: Sequence[HorizonFrame]
-    ) -> Sequence[np.ndarray | None]:
-        """The quantile models' raw output for each frame's rows, from one call per model: the
-        stacked model serves every horizon, and many small calls cost more than one big one.
-        ``None`` per frame where :meth:`_levels` predicts for itself (direct, residual)."""
-        if self.strategy != "stacked" or self.interval_method != "cqr" or not frames:
-            return [None] * len(frames)
-        features = np.concatenate([f.features for f in frames])
-        if len(features) == 0:
-            return [None] * len(frames)
-        predicted = models[0].predict_quantiles(features)
-        return list(np.split(predicted, np.cumsum([len(f.anchor) for f in frames])[:-1]))
-
-    def _levels(
-        self,
-        models: dict[int, Any],
-        frame: HorizonFrame,
-        target: str,
-        calibrate: dict | None,
-        boosted: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Quantile forecasts of the target's level for the rows of ``frame`` (``boosted``: the
-        quantile model's output for them, if already predicted)."""
-        if len(frame.anchor) == 0:
-            return np.empty((0, len(self.quantiles)))
-        if self.interval_method == "residual":
-            median = self._median_levels(models, frame, target)
-            predicted = apply_residual_offsets(
-                median,
-                frame.anchor,
-                calibrate or {},
-                target=target,
-                quantiles=self.quantiles,
-            )
-        else:
-            predicted = (
-                self._model_for(models, frame).predict_quantiles(frame.features)
-                if boosted is None
-                else boosted
-            )
-            if self.transform == "change":
-                predicted = predicted + frame.anchor[:, None]
-            if calibrate is not None:
-                predicted = apply_calibration(
-                    predicted, calibrate, target=target, quantiles=self.quantiles
-                )
-        if target in COUNT_TARGETS:
-            return integer_median(
-                np.sort(np.maximum(predicted, 0.0), axis=1), self._median_column()
-            )
-        if target in SHARE_TARGETS:
-            predicted = np.clip(predicted, 0.0, 1.0)
-        return np.sort(predicted, axis=1)
 
     # -- forecasting -------------------------------------------------------------------------
     def _origin_inputs(
@@ -511,11 +407,12 @@ class ForecastPipeline(BaseEstimator):
         # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
         # more than the boosters' predictions
         levels, kindergartens, horizons, targets = [], [], [], []
+        forecaster = self._level_forecaster()
         for target, frames in self._origin_frames(inputs, origin, horizon):
             models = self.models_[target]
-            for frame, boosted in zip(frames, self._boosted(models, frames), strict=True):
+            for frame, boosted in zip(frames, forecaster.boosted(models, frames), strict=True):
                 corrections = self.calibration_["corrections"][target][str(frame.horizon)]
-                levels.append(self._levels(models, frame, target, corrections, boosted))
+                levels.append(forecaster.levels(models, frame, target, corrections, boosted))
                 kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
                 horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
                 targets.append(np.full(len(frame.anchor), target, dtype=object))
@@ -551,12 +448,13 @@ class ForecastPipeline(BaseEstimator):
         from models.forecast.contributions import top_drivers
 
         inputs, origin = self._origin_inputs(district, horizon, origin)
+        forecaster = self._level_forecaster()
         parts = []
         for target, frames in self._origin_frames(inputs, origin, horizon):
             for frame in frames:
                 parts.append(
                     top_drivers(
-                        self._model_for(self.models_[target], frame),
+                        forecaster.model_for(self.models_[target], frame),
                         frame,
                         names=self.feature_names_["design"][target],
                         kindergarten_ids=inputs.grid.kindergarten_ids,

@@ -13,7 +13,7 @@ import pytest
 from features.contract import QUANTILE_COLUMNS, QUANTILES
 from features.simulate import simulate_district
 from models.forecast import ForecastPipeline
-from models.forecast.pipeline import integer_median
+from models.forecast.levels import integer_median
 from models.forecast.quantile_lgbm import boosted_quantiles, spread_quantiles
 from models.forecast.residual_intervals import (
     apply_residual_offsets,
