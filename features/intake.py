@@ -9,7 +9,9 @@ August. A tree model sees the calendar month, the horizon and the last value, bu
     projection(t → t+h) = L(t) · S(m(t+h)) + ρ_{h,m(t)} · (y(t) − L(t) · S(m(t)))
 
 - L(t): the kindergarten's level, the mean of its count over the 12 months up to t (or a longer
-  whole number of years: every season weighs equally);
+  whole number of years: every season weighs equally) — or, for a group that fills up through
+  the year (under-3s), the mean of its trailing 12-month *peak*, the size of the group when full
+  (:func:`trailing_peak`);
 - S(m): the seasonal index of calendar month m, pooled over kindergartens: Σ y / Σ L over every
   kindergarten-month of month m seen so far;
 - ρ_{h,m}: how much of a deviation from the seasonal level at calendar month m is still there h
@@ -55,6 +57,18 @@ def trailing_level(
         return np.where(count >= min_months, total / count, np.nan)
 
 
+def trailing_peak(
+    y: np.ndarray, *, window: int = LEVEL_WINDOW_MONTHS, min_months: int = LEVEL_MIN_MONTHS
+) -> np.ndarray:
+    """Highest value of ``y`` over columns t − window + 1 … t per row, ignoring NaN; NaN where
+    y(t) itself is missing (a gap stays a gap) or fewer than ``min_months`` values are present."""
+    peak = y.copy()
+    for lag in range(1, min(window, y.shape[1])):
+        peak[:, lag:] = np.fmax(peak[:, lag:], y[:, :-lag])  # fmax: a NaN loses to a number
+    present = _window_sum((~np.isnan(y)).astype(np.float64), window)
+    return np.where((present >= min_months) & ~np.isnan(y), peak, np.nan)
+
+
 def _window_sum(values: np.ndarray, window: int) -> np.ndarray:
     cumulative = np.cumsum(values, axis=1)
     out = cumulative.copy()
@@ -71,6 +85,14 @@ def expanding_seasonal_index(
     numerator = np.where(known, y, 0.0).sum(axis=0)
     denominator = np.where(known, level, 0.0).sum(axis=0)
     return _expanding_ratio(numerator, denominator, calendar_month - 1, 12, empty=1.0)
+
+
+def seasonal_index_seen(y: np.ndarray, level: np.ndarray, calendar_month: np.ndarray) -> np.ndarray:
+    """(n_months, 12) bool: whether :func:`expanding_seasonal_index` at column t has seen a
+    kindergarten-month of each calendar month (where not, its index there is the placeholder 1)."""
+    known = (~np.isnan(y) & ~np.isnan(level)).sum(axis=0).astype(np.float64)
+    seen = _expanding_ratio(known, np.ones_like(known), calendar_month - 1, 12, empty=0.0)
+    return seen > 0
 
 
 def _expanding_ratio(
@@ -158,19 +180,27 @@ def intake_cycle_projection(
     horizon: int,
     *,
     level_months: int = LEVEL_WINDOW_MONTHS,
+    peak_months: int | None = None,
 ) -> np.ndarray:
     """(n_rows, n_months) projection of y(t + horizon) made at each origin t (see the module
     docstring); NaN where the level is unknown or t + horizon lies past the grid's calendar.
+
+    ``peak_months``: the level is the mean of the trailing peak (:func:`trailing_peak` over that
+    many months) instead of the count's own mean, and the projection is NaN until the seasonal
+    index of the origin's and the target's calendar months has been estimated (rather than
+    reading the placeholder 1, which has no August drop): the peak series starts a year late, so
+    its index does too, and the caller falls back to the plain projection there.
 
     ``calendar_month`` must cover t + horizon, so it may be longer than ``y`` has columns of
     data: pass the grid's full calendar (future months as NaN columns of ``y``)."""
     y = np.asarray(y, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
     n_months = y.shape[1]
-    level = trailing_level(y, window=level_months, min_months=level_months * 3 // 4)
+    source = y if peak_months is None else trailing_peak(y, window=peak_months)
+    level = trailing_level(source, window=level_months, min_months=level_months * 3 // 4)
     # the parameters are estimated on whole windows only: a level over part of a year leans
     # towards the seasons it holds, and that lean would stay in the pooled index for good
-    whole = trailing_level(y, window=level_months, min_months=level_months)
+    whole = trailing_level(source, window=level_months, min_months=level_months)
     index = expanding_seasonal_index(y, whole, calendar_month)
     rho = expanding_persistence(y, whole, index, calendar_month, horizon)
     deviation = seasonal_deviation(y, level, index, calendar_month)
@@ -178,4 +208,8 @@ def intake_cycle_projection(
     t = np.arange(n_months - horizon)
     target_index = index[t, calendar_month[t + horizon] - 1]
     out[:, t] = level[:, t] * target_index[None, :] + rho[t][None, :] * deviation[:, t]
+    if peak_months is not None:
+        seen = seasonal_index_seen(y, whole, calendar_month)
+        unseen = ~(seen[t, calendar_month[t] - 1] & seen[t, calendar_month[t + horizon] - 1])
+        out[:, t[unseen]] = np.nan
     return out

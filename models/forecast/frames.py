@@ -14,7 +14,8 @@ Features of one row (origin t, horizon h, kindergarten k):
   year ago — it carries the August shift of the kindergarten year);
 - for the children counts, two projections of y(t+h) through the intake cycle
   (:func:`features.intake.intake_cycle_projection`), from the kindergarten's level over the last
-  12 and 36 months: ``target_intake_projection_12m`` and ``target_intake_projection_36m``;
+  12 and 36 months: ``target_intake_projection_12m`` and ``target_intake_projection_36m`` (for
+  under-3s the level of a full group, :data:`PEAK_LEVEL_MONTHS`);
 - ``horizon`` in months when the strategy stacks horizons into one model.
 
 The label is the change y(t+h) − base ("change" transform) or the level y(t+h) ("level"). The base
@@ -57,6 +58,17 @@ CYCLE_TARGETS = ("children_under3", "children_over3")
 #: of the two for both).
 PROJECTION_LEVEL_MONTHS = (12, 36)
 PROJECTION_FEATURES = tuple(f"target_intake_projection_{w}m" for w in PROJECTION_LEVEL_MONTHS)
+#: Cycle targets whose projections take as level the mean of the count's trailing peak over this
+#: many months (:func:`features.intake.trailing_peak`) where it is known. Under-3 places fill
+#: through the year (the August intake, children turning one in the autumn, a trickle in spring),
+#: so the group is full by spring and its yearly peak is the number of under-3 places the
+#: kindergarten runs, the level the next intake refills to; the plain mean also carries each
+#: intake's luck, which the next year does not repeat. On simulated districts (8 origins, seeds
+#: 1–3) under-3 WAPE fell 4.5 / 0.5 / 1.0 % and the pinball loss 2.8 / 0 / 2.6 %, on the city
+#: (2 origins, seeds 1–2) 1.1 / 1.6 %, 80 % coverage within a point or two; on short histories
+#: (30 kindergartens from 2019, seeds 5–7) −1.0 / −2.5 / +1.5 %. Over-3s keep the mean: their
+#: yearly peak is the August influx, and from it their WAPE rose 8–20 %.
+PEAK_LEVEL_MONTHS = {"children_under3": 12}
 #: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
 TRAILING_MEAN_TARGETS = ("staff_leavers",)
 TRAILING_MEAN_MONTHS = 12
@@ -319,18 +331,26 @@ def cycle_projections(
     fallback: np.ndarray,
 ) -> list[np.ndarray]:
     """The intake-cycle projections of ``target`` at ``horizon`` for rows (k, t), one per level
-    window of :data:`PROJECTION_LEVEL_MONTHS`; where a window's history is too short the shorter
-    window's projection stands in, and ``fallback`` (y(t)) where none is known.
+    window of :data:`PROJECTION_LEVEL_MONTHS` (from the trailing peak where
+    :data:`PEAK_LEVEL_MONTHS` says so and it is known, else from the count's mean); where a
+    window's history is too short the shorter window's projection stands in, and ``fallback``
+    (y(t)) where none is known.
 
     Point-in-time: each projection at origin t reads the grid up to t only (see
     :mod:`features.intake`), so the months after t — present while training, absent when
     forecasting — cannot change it."""
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
     y = grid.targets[target]
+    peak_months = PEAK_LEVEL_MONTHS.get(target)
     out: list[np.ndarray] = []
     previous = fallback
     for months in PROJECTION_LEVEL_MONTHS:
         projected = intake_cycle_projection(y, calendar_month, horizon, level_months=months)[k, t]
+        if peak_months is not None:
+            from_peak = intake_cycle_projection(
+                y, calendar_month, horizon, level_months=months, peak_months=peak_months
+            )[k, t]
+            projected = np.where(np.isnan(from_peak), projected, from_peak)
         previous = np.where(np.isnan(projected), previous, projected)
         out.append(previous)
     return out

@@ -13,7 +13,9 @@ from features.intake import (
     expanding_seasonal_index,
     intake_cycle_projection,
     seasonal_deviation,
+    seasonal_index_seen,
     trailing_level,
+    trailing_peak,
 )
 
 
@@ -41,6 +43,34 @@ def test_trailing_level_matches_a_plain_loop():
             if np.sum(~np.isnan(window)) >= 9:
                 expected[k, t] = np.nanmean(window)
     np.testing.assert_allclose(got, expected)
+
+
+def test_trailing_peak_matches_a_plain_loop():
+    y, _ = noisy_panel(seed=3)
+    got = trailing_peak(y, window=12, min_months=9)
+    expected = np.full_like(y, np.nan)
+    for k in range(y.shape[0]):
+        for t in range(y.shape[1]):
+            window = y[k, max(0, t - 11) : t + 1]
+            if not np.isnan(y[k, t]) and np.sum(~np.isnan(window)) >= 9:
+                expected[k, t] = np.nanmax(window)
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got[0, :20]).all(), "a kindergarten opening later has no peak before 9 months"
+
+
+def test_seasonal_index_seen_matches_a_plain_loop():
+    y, calendar_month = noisy_panel(seed=4)
+    level = trailing_level(y, window=12, min_months=12)
+    seen = seasonal_index_seen(y, level, calendar_month)
+    for t in range(y.shape[1]):
+        for m in range(1, 13):
+            any_known = any(
+                calendar_month[s] == m and not np.isnan(y[k, s] + level[k, s])
+                for s in range(t + 1)
+                for k in range(y.shape[0])
+            )
+            assert seen[t, m - 1] == any_known
+    assert not seen[10].any() and seen[-1].all()
 
 
 def test_seasonal_index_and_persistence_match_plain_loops():
@@ -98,10 +128,31 @@ def test_projection_follows_a_clean_yearly_cycle_exactly():
     cycle = {8: 0.75, 9: 0.9}
     shape = np.array([cycle.get(int(m), 1.0) for m in calendar_month])
     y = np.array([20.0, 12.0, 31.0])[:, None] * shape[None, :]
-    for h in range(1, 13):
-        projected = intake_cycle_projection(y, calendar_month, h)
-        t = np.arange(36, n_months - h)
-        np.testing.assert_allclose(projected[:, t], y[:, t + h], rtol=1e-9)
+    for peak_months in (None, 12):
+        for h in range(1, 13):
+            projected = intake_cycle_projection(y, calendar_month, h, peak_months=peak_months)
+            t = np.arange(36, n_months - h)
+            np.testing.assert_allclose(projected[:, t], y[:, t + h], rtol=1e-9)
+
+
+def test_peak_projection_waits_for_its_seasonal_index():
+    """The peak series starts 8 months in and its first whole 12-month window 11 months later:
+    before that window has been seen in the origin's and the target's calendar month, the
+    projection from the peak is missing (the plain one reads a placeholder index of 1)."""
+    y, calendar_month = noisy_panel(seed=5, n_months=60)
+    level = trailing_level(trailing_peak(y), window=12, min_months=12)
+    seen = seasonal_index_seen(y, level, calendar_month)
+    for h in (1, 6, 12):
+        from_peak = intake_cycle_projection(y, calendar_month, h, peak_months=12)
+        plain = intake_cycle_projection(y, calendar_month, h)
+        for t in range(60 - h):
+            known = seen[t, calendar_month[t] - 1] and seen[t, calendar_month[t + h] - 1]
+            if not known:
+                assert np.isnan(from_peak[:, t]).all()
+            elif t > 40:
+                assert np.isfinite(from_peak[1:, t]).any()
+        # and the plain projection is there in some of those months: the wait is the peak's
+        assert (np.isfinite(plain) & np.isnan(from_peak))[:, : 60 - h].any()
 
 
 def test_projection_is_point_in_time():
@@ -115,10 +166,11 @@ def test_projection_is_point_in_time():
     removed = y.copy()
     removed[:, cut + 1 :] = np.nan
     for h in (1, 5, 12):
-        for level_months in (12, 36):
-            base = intake_cycle_projection(y, calendar_month, h, level_months=level_months)
+        for level_months, peak_months in ((12, None), (36, None), (12, 12)):
+            options = {"level_months": level_months, "peak_months": peak_months}
+            base = intake_cycle_projection(y, calendar_month, h, **options)
             for other in (altered, removed):
-                again = intake_cycle_projection(other, calendar_month, h, level_months=level_months)
+                again = intake_cycle_projection(other, calendar_month, h, **options)
                 np.testing.assert_array_equal(base[:, : cut + 1], again[:, : cut + 1])
     # and the alteration reaches later projections, so the comparison could fail
     later = intake_cycle_projection(altered, calendar_month, 3)[:, cut + 5]

@@ -11,6 +11,7 @@ import pytest
 from features.intake import intake_cycle_projection, trailing_level
 from models.forecast.frames import (
     CYCLE_TARGETS,
+    PEAK_LEVEL_MONTHS,
     PROJECTION_FEATURES,
     TRAILING_MEAN_MONTHS,
     TRAILING_MEAN_TARGETS,
@@ -60,10 +61,18 @@ def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(
         frame.features[:, names.index(n)].astype(np.float64) for n in PROJECTION_FEATURES
     ]
     np.testing.assert_allclose(frame.anchor, np.mean(projections, axis=0), rtol=1e-6)
-    # the 12-month projection is the plain function's, y(t) where the history is too short
+    # the 12-month projection is the plain function's (from the peak where the target has one
+    # and it is known), y(t) where the history is too short
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
     direct = intake_cycle_projection(y, calendar_month, h, level_months=12)[k, t]
     expected = np.where(np.isnan(direct), y[k, t], direct)
+    peak_months = PEAK_LEVEL_MONTHS.get(target)
+    if peak_months is not None:
+        from_peak = intake_cycle_projection(
+            y, calendar_month, h, level_months=12, peak_months=peak_months
+        )[k, t]
+        assert np.isfinite(from_peak).any() and (np.isnan(from_peak) & ~np.isnan(direct)).any()
+        expected = np.where(np.isnan(from_peak), expected, from_peak)
     np.testing.assert_allclose(projections[0], expected, rtol=1e-6)
     early = np.isnan(direct)
     assert early.any() and (~early).any(), "both the young and the settled rows are exercised"
