@@ -53,7 +53,12 @@ DEFAULT_BOOSTER_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)
 #: - the children counts learn a small correction to their intake-cycle projection, and beyond
 #:   10–20 rounds the extra trees fit noise: under-3 WAPE was 1–3 % lower at 20 rounds than at
 #:   100, over 3 the same; with the projection's persistence per month, 10 rounds were 0.3 %
-#:   (over 3) and 0.8 % (under 3) better than 20, and 40 worse;
+#:   (over 3) and 0.8 % (under 3) better than 20, and 40 worse. Under-3s, projected from the
+#:   level of a full group (:data:`~models.forecast.frames.PEAK_LEVEL_MONTHS`), need fewer
+#:   still: at 5 rounds their WAPE was 0.2 / 0.4 / 0.5 % lower than at 10 on the district
+#:   (8 origins, seeds 1–3), 0.7 % on the benchmark's 4 origins, and on the city −1.2 / +0.7 /
+#:   +0.2 % (seeds 1–3); a single round swung further both ways (district −0.8 to −2.4 %,
+#:   city −1.9 / +2.0 / +1.1 %);
 #: - § 31 needs more (up to 5 % worse at 20 rounds); at 60 rounds of 0.15 with 7 leaves it was
 #:   level with 100 rounds of 0.1 (−0.4 / −0.7 / +0.4 %);
 #: - § 37 and sick leave at 50 rounds of 0.2 were 1.1 % and 1.7 % worse than at 100 of 0.1, in
@@ -62,7 +67,7 @@ DEFAULT_BOOSTER_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)
 #:   same at 20 rounds as at 100 (their median is 0 almost everywhere; the tail boosters carry
 #:   the forecast).
 TARGET_LGBM_PARAMS: dict[str, dict[str, Any]] = {
-    "children_under3": {"n_estimators": 10},
+    "children_under3": {"n_estimators": 5},
     "children_over3": {"n_estimators": 10},
     "vedtak_31": {"n_estimators": 60, "learning_rate": 0.15, "num_leaves": 7},
     "vedtak_37": {"n_estimators": 50, "learning_rate": 0.2},
