@@ -15,7 +15,7 @@ Features of one row (origin t, horizon h, kindergarten k):
 - for the children counts, two projections of y(t+h) through the intake cycle
   (:func:`features.intake.intake_cycle_projection`), from the kindergarten's level over the last
   12 and 36 months: ``target_intake_projection_12m`` and ``target_intake_projection_36m`` (for
-  under-3s the level of a full group, :data:`PEAK_LEVEL_MONTHS`);
+  under-3s from the level of a full group, :data:`PEAK_LEVEL_MONTHS`, named ``…_full_group``);
 - ``horizon`` in months when the strategy stacks horizons into one model.
 
 The label is the change y(t+h) − base ("change" transform) or the level y(t+h) ("level"). The base
@@ -57,7 +57,6 @@ CYCLE_TARGETS = ("children_under3", "children_over3")
 #: for under-3s, the 12-month one 1–2 % closer for over-3s; their mean was close to the better
 #: of the two for both).
 PROJECTION_LEVEL_MONTHS = (12, 36)
-PROJECTION_FEATURES = tuple(f"target_intake_projection_{w}m" for w in PROJECTION_LEVEL_MONTHS)
 #: Cycle targets whose projections take as level the mean of the count's trailing peak over this
 #: many months (:func:`features.intake.trailing_peak`) where it is known. Under-3 places fill
 #: through the year (the August intake, children turning one in the autumn, a trickle in spring),
@@ -69,6 +68,16 @@ PROJECTION_FEATURES = tuple(f"target_intake_projection_{w}m" for w in PROJECTION
 #: (30 kindergartens from 2019, seeds 5–7) −1.0 / −2.5 / +1.5 %. Over-3s keep the mean: their
 #: yearly peak is the August influx, and from it their WAPE rose 8–20 %.
 PEAK_LEVEL_MONTHS = {"children_under3": 12}
+
+
+def projection_feature_names(target: str) -> tuple[str, ...]:
+    """``target_intake_projection_12m`` and ``…_36m``, with ``_full_group`` for a target whose
+    level is its trailing peak: a changed definition gets a new name, so a model fitted on the
+    old one is caught (the pipeline compares its design features before forecasting)."""
+    suffix = "_full_group" if target in PEAK_LEVEL_MONTHS else ""
+    return tuple(f"target_intake_projection_{w}m{suffix}" for w in PROJECTION_LEVEL_MONTHS)
+
+
 #: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
 TRAILING_MEAN_TARGETS = ("staff_leavers",)
 TRAILING_MEAN_MONTHS = 12
@@ -240,7 +249,7 @@ def design_feature_names(grid: PanelGrid, *, stacked: bool, target: str) -> list
 
 def history_feature_names(target: str) -> list[str]:
     """The horizon-specific history features of ``target``'s rows."""
-    cycle = PROJECTION_FEATURES if target in CYCLE_TARGETS else ()
+    cycle = projection_feature_names(target) if target in CYCLE_TARGETS else ()
     return [*HISTORY_FEATURES, *cycle]
 
 

@@ -182,3 +182,30 @@ def check_feature_names(expected: dict[str, list[str]], found: FeatureInputs) ->
             problems.append(Problem(file="feature table", rule=f"{kind} features in another order"))
     if problems:
         raise UserInputError("the model's feature set does not match the data", problems)
+
+
+def check_design_names(expected: dict[str, list[str]], found: dict[str, list[str]]) -> None:
+    """A fitted model's design features per target (the data's features plus the engine's own
+    history and projection features) must be the ones this version of the engine builds. A
+    feature whose definition changes gets a new name, so a model fitted on the old definition is
+    refused here rather than silently fed the new one."""
+    problems = []
+    for target, want in expected.items():
+        names = found.get(target, [])
+        if list(want) == list(names):
+            continue
+        unknown = [n for n in want if n not in names]
+        problems.append(
+            Problem(
+                file="model",
+                column=target,
+                rule=(
+                    "fitted on features this version of the engine does not build"
+                    + (f" ({', '.join(unknown)})" if unknown else " in this order")
+                    + ": retrain it, or promote a version this engine fitted "
+                    "(bemanning promote VERSION)"
+                ),
+            )
+        )
+    if problems:
+        raise UserInputError("the model was fitted by another version of the engine", problems)

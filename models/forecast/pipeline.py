@@ -44,6 +44,7 @@ from models.forecast.frames import (
 from models.forecast.inputs import (
     FeatureInputs,
     as_of,
+    check_design_names,
     check_feature_names,
     check_history,
     feature_inputs,
@@ -377,6 +378,11 @@ class ForecastPipeline(BaseEstimator):
         known = as_of(district, origin)
         inputs = feature_inputs(known, self.targets_, months_ahead=horizon)
         check_feature_names(self.feature_names_, inputs)
+        stacked = self.strategy == "stacked"
+        built = {
+            t: design_feature_names(inputs.grid, stacked=stacked, target=t) for t in self.targets_
+        }
+        check_design_names(self.feature_names_["design"], built)
         return inputs, origin
 
     def _origin_frames(

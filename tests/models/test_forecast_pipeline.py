@@ -118,6 +118,23 @@ def test_feature_mismatch_names_the_missing_feature(fitted, district):
     assert "waiting_list_lag1" in text
 
 
+def test_a_model_fitted_on_an_older_feature_definition_is_refused(fitted, district):
+    """Under-3 projections changed definition (from the level of a full group) and name: a
+    model that still carries the old name is refused with the target and the name, not fed the
+    new definition under the old one's weights."""
+    import copy
+
+    older = copy.deepcopy(fitted)
+    design = older.feature_names_["design"]["children_under3"]
+    renamed = "target_intake_projection_12m"
+    design[design.index("target_intake_projection_12m_full_group")] = renamed
+    with pytest.raises(UserInputError, match="another version of the engine") as info:
+        older.predict(district, horizon=2)
+    (problem,) = info.value.problems
+    assert problem.column == "children_under3" and renamed in problem.rule
+    assert not fitted.predict(district, horizon=2).empty  # the model itself still forecasts
+
+
 def test_target_asked_for_but_absent_is_an_error_and_skipped_otherwise(district):
     without = replace(district, monthly=district.monthly.drop(columns=["vedtak_37"]))
     with pytest.raises(UserInputError, match="vedtak_37 asked for but absent"):
