@@ -126,6 +126,19 @@ def common_rows(
     )
 
 
+def targets_fitted_on_other_features(
+    champion_design: dict[str, list[str]], challenger_design: dict[str, list[str]]
+) -> list[str]:
+    """The champion's targets whose design features differ from the challenger's, fitted now on
+    the same data by this version of the engine: the champion cannot forecast them here (the
+    pipeline refuses a model whose features it does not build)."""
+    return [
+        target
+        for target, names in champion_design.items()
+        if target in challenger_design and list(names) != list(challenger_design[target])
+    ]
+
+
 def decide_promotion(
     challenger: pd.DataFrame,
     champion: pd.DataFrame | None,
@@ -133,9 +146,22 @@ def decide_promotion(
     challenger_version: str,
     champion_version: str | None,
     min_improvement: float = 0.0,
+    champion_unusable: Sequence[str] = (),
 ) -> PromotionDecision:
-    """Promote the challenger when there is no champion, or when its backtest loss on the rows
-    both forecast is lower than the champion's by more than ``min_improvement`` (a share)."""
+    """Promote the challenger when there is no champion, when the champion cannot forecast
+    ``champion_unusable`` targets with this version of the engine, or when its backtest loss on
+    the rows both forecast is lower than the champion's by more than ``min_improvement``."""
+    if champion_unusable and champion_version is not None:
+        score = backtest_score(challenger)
+        return PromotionDecision(
+            True,
+            f"version {challenger_version} replaces champion version {champion_version}, which "
+            f"this version of the engine cannot forecast with (its {', '.join(champion_unusable)} "
+            f"models were fitted on features it does not build from these data; backtest "
+            f"{score.describe()})",
+            score,
+            None,
+        )
     if champion is None or champion_version is None:
         score = backtest_score(challenger)
         return PromotionDecision(

@@ -16,7 +16,11 @@ from typing import Any
 import pandas as pd
 
 from features.contract import District
-from training.promotion import PromotionDecision, decide_promotion
+from training.promotion import (
+    PromotionDecision,
+    decide_promotion,
+    targets_fitted_on_other_features,
+)
 from training.settings import TrainingSettings
 
 #: ``progress(description, completed, total)``
@@ -136,7 +140,15 @@ def train_and_register(
     version = register_version(settings, logged)
 
     champion_predictions, rebacktested = None, False
-    if champion is not None:
+    # a champion this engine cannot forecast with is replaced, not compared (nor backtested again)
+    unusable = (
+        targets_fitted_on_other_features(
+            champion.pipeline.feature_names_["design"], pipeline.feature_names_["design"]
+        )
+        if champion is not None
+        else []
+    )
+    if champion is not None and not unusable:
         if champion.fingerprint == fingerprint and champion.pit_history is not None:
             champion_predictions = champion.pit_history
         else:  # other data: the champion's configuration, backtested on this data
@@ -154,6 +166,7 @@ def train_and_register(
         challenger_version=version,
         champion_version=champion.version if champion is not None else None,
         min_improvement=min_improvement,
+        champion_unusable=unusable,
     )
     _record_decision(settings, version, decision)
     if decision.promote:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from features.contract import QUANTILE_COLUMNS
-from training.promotion import backtest_score, decide_promotion
+from training.promotion import backtest_score, decide_promotion, targets_fitted_on_other_features
 
 QUANTILE_OFFSETS = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
 
@@ -135,3 +135,32 @@ def test_backtests_without_common_rows_cannot_be_compared():
     decision = decide_promotion(challenger, champion, challenger_version="2", champion_version="1")
     assert not decision.promote
     assert "cannot be compared" in decision.reason
+
+
+def test_a_champion_fitted_on_features_the_engine_no_longer_builds_is_replaced():
+    """The under-3 projections were renamed when their definition changed: a champion fitted on
+    the old names cannot forecast with this engine (it is refused), so a challenger replaces it
+    even with a worse backtest, and the reason names the target."""
+    champion_design = {
+        "children_under3": ["capacity", "target_intake_projection_12m"],
+        "vedtak_31": ["capacity", "target_last"],
+    }
+    challenger_design = {
+        "children_under3": ["capacity", "target_intake_projection_12m_full_group"],
+        "vedtak_31": ["capacity", "target_last"],
+        "sick_leave_rate": ["capacity"],
+    }
+    unusable = targets_fitted_on_other_features(champion_design, challenger_design)
+    assert unusable == ["children_under3"]
+    assert targets_fitted_on_other_features(challenger_design, challenger_design) == []
+
+    decision = decide_promotion(
+        backtest(error=4.0),
+        None,
+        challenger_version="2",
+        champion_version="1",
+        champion_unusable=unusable,
+    )
+    assert decision.promote
+    assert decision.reason.startswith("version 2 replaces champion version 1")
+    assert "children_under3" in decision.reason
