@@ -31,6 +31,8 @@ for a gap and take the calendar month (1–12) of each grid column.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: A level needs this many of its 12 months present (a gap or two is fine, a half year is not).
@@ -174,6 +176,44 @@ def expanding_persistence(
     return np.clip(out, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class IntakeCycle:
+    """The horizon-free parts of a projection, estimated once for every horizon: the level L,
+    the level over whole windows the parameters are estimated on, the expanding seasonal index
+    S, today's deviation y − L · S, and (peak levels only) where S has been estimated."""
+
+    level: np.ndarray
+    whole: np.ndarray
+    index: np.ndarray
+    deviation: np.ndarray
+    seen: np.ndarray | None
+
+
+def intake_cycle(
+    y: np.ndarray,
+    calendar_month: np.ndarray,
+    *,
+    level_months: int = LEVEL_WINDOW_MONTHS,
+    peak_months: int | None = None,
+) -> IntakeCycle:
+    """The :class:`IntakeCycle` of ``y`` (see :func:`intake_cycle_projection` for the options)."""
+    y = np.asarray(y, dtype=np.float64)
+    calendar_month = np.asarray(calendar_month, dtype=np.int64)
+    source = y if peak_months is None else trailing_peak(y, window=peak_months)
+    level = trailing_level(source, window=level_months, min_months=level_months * 3 // 4)
+    # the parameters are estimated on whole windows only: a level over part of a year leans
+    # towards the seasons it holds, and that lean would stay in the pooled index for good
+    whole = trailing_level(source, window=level_months, min_months=level_months)
+    index = expanding_seasonal_index(y, whole, calendar_month)
+    return IntakeCycle(
+        level=level,
+        whole=whole,
+        index=index,
+        deviation=seasonal_deviation(y, level, index, calendar_month),
+        seen=None if peak_months is None else seasonal_index_seen(y, whole, calendar_month),
+    )
+
+
 def intake_cycle_projection(
     y: np.ndarray,
     calendar_month: np.ndarray,
@@ -193,23 +233,25 @@ def intake_cycle_projection(
 
     ``calendar_month`` must cover t + horizon, so it may be longer than ``y`` has columns of
     data: pass the grid's full calendar (future months as NaN columns of ``y``)."""
+    cycle = intake_cycle(y, calendar_month, level_months=level_months, peak_months=peak_months)
+    return project_intake_cycle(cycle, y, calendar_month, horizon)
+
+
+def project_intake_cycle(
+    cycle: IntakeCycle, y: np.ndarray, calendar_month: np.ndarray, horizon: int
+) -> np.ndarray:
+    """:func:`intake_cycle_projection` from an :class:`IntakeCycle` of ``y`` already estimated
+    (the horizon-free parts are most of the work, and every horizon shares them)."""
     y = np.asarray(y, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
     n_months = y.shape[1]
-    source = y if peak_months is None else trailing_peak(y, window=peak_months)
-    level = trailing_level(source, window=level_months, min_months=level_months * 3 // 4)
-    # the parameters are estimated on whole windows only: a level over part of a year leans
-    # towards the seasons it holds, and that lean would stay in the pooled index for good
-    whole = trailing_level(source, window=level_months, min_months=level_months)
-    index = expanding_seasonal_index(y, whole, calendar_month)
-    rho = expanding_persistence(y, whole, index, calendar_month, horizon)
-    deviation = seasonal_deviation(y, level, index, calendar_month)
+    rho = expanding_persistence(y, cycle.whole, cycle.index, calendar_month, horizon)
     out = np.full_like(y, np.nan)
     t = np.arange(n_months - horizon)
-    target_index = index[t, calendar_month[t + horizon] - 1]
-    out[:, t] = level[:, t] * target_index[None, :] + rho[t][None, :] * deviation[:, t]
-    if peak_months is not None:
-        seen = seasonal_index_seen(y, whole, calendar_month)
+    target_index = cycle.index[t, calendar_month[t + horizon] - 1]
+    out[:, t] = cycle.level[:, t] * target_index[None, :] + rho[t][None, :] * cycle.deviation[:, t]
+    if cycle.seen is not None:
+        seen = cycle.seen
         unseen = ~(seen[t, calendar_month[t] - 1] & seen[t, calendar_month[t + horizon] - 1])
         out[:, t[unseen]] = np.nan
     return out

@@ -126,19 +126,6 @@ def common_rows(
     )
 
 
-def targets_fitted_on_other_features(
-    champion_design: dict[str, list[str]], challenger_design: dict[str, list[str]]
-) -> list[str]:
-    """The champion's targets whose design features differ from the challenger's, fitted now on
-    the same data by this version of the engine: the champion cannot forecast them here (the
-    pipeline refuses a model whose features it does not build)."""
-    return [
-        target
-        for target, names in champion_design.items()
-        if target in challenger_design and list(names) != list(challenger_design[target])
-    ]
-
-
 def decide_promotion(
     challenger: pd.DataFrame,
     champion: pd.DataFrame | None,

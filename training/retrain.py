@@ -16,11 +16,7 @@ from typing import Any
 import pandas as pd
 
 from features.contract import District
-from training.promotion import (
-    PromotionDecision,
-    decide_promotion,
-    targets_fitted_on_other_features,
-)
+from training.promotion import PromotionDecision, decide_promotion
 from training.settings import TrainingSettings
 
 #: ``progress(description, completed, total)``
@@ -97,6 +93,7 @@ def train_and_register(
     from sklearn.base import clone
 
     from features.errors import UserInputError
+    from models.forecast.inputs import targets_fitted_on_other_features
     from models.forecast.pipeline import ForecastPipeline
     from models.forecast.quantile_lgbm import TARGET_LGBM_PARAMS
     from training.registry import load_champion, promote

@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from features.contract import KINDERGARTEN_ID, MONTH
-from features.intake import intake_cycle_projection, trailing_level
+from features.intake import intake_cycle, project_intake_cycle, trailing_level
 
 HISTORY_FEATURES = (
     "target_last",
@@ -101,10 +102,19 @@ class PanelGrid:
     known_future: np.ndarray
     known_future_names: list[str]
     targets: dict[str, np.ndarray]
+    #: horizon-free quantities derived from ``targets`` (the intake cycles, trailing means), kept
+    #: so the twelve horizons' frames estimate them once; the grid is never changed once built
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_months(self) -> int:
         return len(self.months)
+
+    def derive(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per ``key`` for this grid."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
     def month_index(self, month: pd.Period) -> int:
         return int((month - self.months[0]).n)
@@ -313,7 +323,11 @@ def horizon_frame(
         base = np.mean(projections, axis=0)
     elif target in TRAILING_MEAN_TARGETS:
         # never NaN: the window ends at t, and every row kept has y(t)
-        base = trailing_level(y, window=TRAILING_MEAN_MONTHS, min_months=1)[k, t]
+        trailing_mean = grid.derive(
+            ("trailing_mean", target),
+            lambda: trailing_level(y, window=TRAILING_MEAN_MONTHS, min_months=1),
+        )
+        base = trailing_mean[k, t]
     history = np.column_stack(history_columns).astype(np.float32)
     columns = relevant_point_in_time(grid.point_in_time_names, target)
     parts = [grid.point_in_time[k, t][:, columns], grid.known_future[k, t + h], history]
@@ -353,12 +367,18 @@ def cycle_projections(
     peak_months = PEAK_LEVEL_MONTHS.get(target)
     out: list[np.ndarray] = []
     previous = fallback
+
+    def projection(months: int, peak: int | None) -> np.ndarray:
+        cycle = grid.derive(
+            ("intake_cycle", target, months, peak),
+            lambda: intake_cycle(y, calendar_month, level_months=months, peak_months=peak),
+        )
+        return project_intake_cycle(cycle, y, calendar_month, horizon)[k, t]
+
     for months in PROJECTION_LEVEL_MONTHS:
-        projected = intake_cycle_projection(y, calendar_month, horizon, level_months=months)[k, t]
+        projected = projection(months, None)
         if peak_months is not None:
-            from_peak = intake_cycle_projection(
-                y, calendar_month, horizon, level_months=months, peak_months=peak_months
-            )[k, t]
+            from_peak = projection(months, peak_months)
             projected = np.where(np.isnan(from_peak), projected, from_peak)
         previous = np.where(np.isnan(projected), previous, projected)
         out.append(previous)

@@ -184,17 +184,27 @@ def check_feature_names(expected: dict[str, list[str]], found: FeatureInputs) ->
         raise UserInputError("the model's feature set does not match the data", problems)
 
 
+def targets_fitted_on_other_features(
+    fitted: dict[str, list[str]], built: dict[str, list[str]]
+) -> list[str]:
+    """The targets of a fitted model's design features (``fitted``) whose features differ from
+    the ones this version of the engine builds from the data (``built``); targets ``built`` does
+    not have are not compared."""
+    return [
+        target
+        for target, names in fitted.items()
+        if target in built and list(names) != list(built[target])
+    ]
+
+
 def check_design_names(expected: dict[str, list[str]], found: dict[str, list[str]]) -> None:
     """A fitted model's design features per target (the data's features plus the engine's own
     history and projection features) must be the ones this version of the engine builds. A
     feature whose definition changes gets a new name, so a model fitted on the old definition is
     refused here rather than silently fed the new one."""
     problems = []
-    for target, want in expected.items():
-        names = found.get(target, [])
-        if list(want) == list(names):
-            continue
-        unknown = [n for n in want if n not in names]
+    for target in targets_fitted_on_other_features(expected, found):
+        unknown = [n for n in expected[target] if n not in found[target]]
         problems.append(
             Problem(
                 file="model",

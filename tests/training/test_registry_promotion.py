@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from features.contract import QUANTILE_COLUMNS
-from training.promotion import backtest_score, decide_promotion, targets_fitted_on_other_features
+from models.forecast.inputs import targets_fitted_on_other_features
+from training.promotion import backtest_score, decide_promotion
 
 QUANTILE_OFFSETS = np.array([-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645])
 
