@@ -15,7 +15,7 @@ import pandas as pd
 
 from features.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 from features.errors import Problem, UserInputError
-from models.forecast.frames import PanelGrid, build_panel_grid
+from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 
 def as_of(district: District, month: pd.Period) -> District:
@@ -127,7 +127,8 @@ def feature_inputs(
         known,
         point_in_time_names=[c for c in point_in_time if c not in TIME_INDEX_FEATURES],
         known_future_names=[c for c in known_future if c not in TIME_INDEX_FEATURES],
-        targets=targets,
+        # both children counts always: their cohort estimate needs the two together
+        targets=list(dict.fromkeys([*targets, *CYCLE_TARGETS])),
         kindergarten_ids=ids,
         last_month=last + months_ahead,
     )

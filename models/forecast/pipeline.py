@@ -33,6 +33,7 @@ from features.contract import (
 )
 from features.errors import Problem, UserInputError
 from models.forecast.frames import (
+    MEDIAN_ONLY_FEATURES,
     SEASON_MONTHS,
     HorizonFrame,
     design_feature_names,
@@ -110,9 +111,18 @@ class ForecastPipeline(BaseEstimator):
         included): over 8 rolling origins on simulated districts (seeds 1–3) the 80 % intervals
         of children and § 31 were 1.1 points from nominal on average against 2.0 with six.
     max_rows_per_model : training rows per booster, sampled at random beyond it (speed).
+    cohort_features : give the children over 3 features from their birth cohorts estimated from
+        the monthly totals (:mod:`features.age_cohorts`: who crosses the age-3 line next August,
+        who leaves for school next July), seen by the median's booster only. On the simulated
+        city their WAPE fell 2.5 % with the same coverage, on the district it was level; off by
+        default because on short histories their intervals widen
+        (:data:`~models.forecast.frames.COHORT_FEATURES`).
     n_jobs : threads fitting targets side by side (1 = one after another).
     random_state : seed for sampling and LightGBM.
     """
+
+    #: pipelines pickled before the option existed were fitted without: they read it from here
+    cohort_features = False
 
     def __init__(
         self,
@@ -128,6 +138,7 @@ class ForecastPipeline(BaseEstimator):
         booster_quantiles: Sequence[float] | None = DEFAULT_BOOSTER_QUANTILES,
         calibration_origins: int = 12,
         max_rows_per_model: int | None = 6_000,
+        cohort_features: bool = False,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -142,6 +153,7 @@ class ForecastPipeline(BaseEstimator):
         self.booster_quantiles = booster_quantiles
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
+        self.cohort_features = cohort_features
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -184,10 +196,7 @@ class ForecastPipeline(BaseEstimator):
         self.feature_names_: dict[str, Any] = {
             "point_in_time": inputs.point_in_time,
             "known_future": inputs.known_future,
-            "design": {
-                t: design_feature_names(inputs.grid, target=t, stacked=self.strategy == "stacked")
-                for t in targets
-            },
+            "design": {t: self._design_names(inputs, t) for t in targets},
         }
         self.n_months_required_ = required
         self.training_last_month_ = str(district.monthly["month"].max())
@@ -279,6 +288,7 @@ class ForecastPipeline(BaseEstimator):
                 origins=origins,
                 max_target_index=max_target_index,
                 need_label=need_label,
+                cohort_features=self.cohort_features,
             )
             for h in (horizons or range(1, self.horizons + 1))
         ]
@@ -290,7 +300,7 @@ class ForecastPipeline(BaseEstimator):
         frames: Sequence[HorizonFrame],
     ) -> dict[int, Any]:
         """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``frames``."""
-        names = design_feature_names(inputs.grid, stacked=self.strategy == "stacked", target=target)
+        names = self._design_names(inputs, target)
         models: dict[int, Any] = {}
         if self.strategy == "stacked":
             groups = {
@@ -326,9 +336,18 @@ class ForecastPipeline(BaseEstimator):
                     else self.tail_lgbm_params
                 ),
                 booster_quantiles=self._booster_quantiles(),
+                median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
                 random_state=self.random_state,
             ).fit(frame.features, frame.label, feature_names=names)
         return models
+
+    def _design_names(self, inputs: FeatureInputs, target: str) -> list[str]:
+        return design_feature_names(
+            inputs.grid,
+            stacked=self.strategy == "stacked",
+            target=target,
+            cohort_features=self.cohort_features,
+        )
 
     def _level_forecaster(self) -> LevelForecaster:
         return LevelForecaster(
@@ -378,10 +397,7 @@ class ForecastPipeline(BaseEstimator):
         known = as_of(district, origin)
         inputs = feature_inputs(known, self.targets_, months_ahead=horizon)
         check_feature_names(self.feature_names_, inputs)
-        stacked = self.strategy == "stacked"
-        built = {
-            t: design_feature_names(inputs.grid, stacked=stacked, target=t) for t in self.targets_
-        }
+        built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -148,6 +148,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         of the median by the normal distribution's ratio of quantiles (:func:`spread_quantiles`):
         a booster per side keeps the skew and the width's dependence on the inputs, and
         conformal calibration sets each interval's coverage afterwards.
+    median_only_features : names of features only the median's booster sees (the other boosters
+        get them as missing): inputs that say where a count goes but not how uncertain it is.
+        Needs ``feature_names`` at fit.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -158,12 +161,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         params: dict[str, Any] | None = None,
         tail_params: dict[str, Any] | None = None,
         booster_quantiles: Sequence[float] | None = None,
+        median_only_features: Sequence[str] | None = None,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
         self.params = params
         self.tail_params = tail_params
         self.booster_quantiles = booster_quantiles
+        self.median_only_features = median_only_features
         self.random_state = random_state
 
     def fit(
@@ -203,13 +208,33 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             # binning uses the booster's threads: more OpenMP threads than cores spin
             "num_threads": int(median_params.get("n_jobs", 1)),
         }
-        data = lgb.Dataset(
-            X,
-            label=np.asarray(y, dtype=np.float64),
-            params=dataset_params,
-            feature_name=([str(n) for n in feature_names] if feature_names is not None else "auto"),
-            free_raw_data=False,
+        names: list[str] | Literal["auto"] = (
+            [str(n) for n in feature_names] if feature_names is not None else "auto"
         )
+        label = np.asarray(y, dtype=np.float64)
+        data = lgb.Dataset(
+            X, label=label, params=dataset_params, feature_name=names, free_raw_data=False
+        )
+        hidden = set(self.median_only_features or ())
+        if hidden and feature_names is None:
+            raise ValueError("median_only_features needs feature_names")
+        # the other boosters are fitted on the remaining columns alone, so they are the very
+        # boosters a design without those features would give (LightGBM samples columns by
+        # position: merely blanking them out changed the tails, and the intervals with them)
+        self.tail_columns_ = np.asarray(
+            [j for j, n in enumerate(feature_names or range(X.shape[1])) if str(n) not in hidden],
+            dtype=np.int64,
+        )
+        tail_data = data
+        if len(self.tail_columns_) < X.shape[1]:
+            assert isinstance(names, list)
+            tail_data = lgb.Dataset(
+                self._tail_view(X),
+                label=label,
+                params=dataset_params,
+                feature_name=[names[j] for j in self.tail_columns_],
+                free_raw_data=False,
+            )
         self.boosters_ = []
         for i, q in enumerate(boosted):
             own = dict(median_params if i == median_index else tail_params)
@@ -225,13 +250,17 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             }
             # keep_training_booster: no round trip through the model's text (the default's way of
             # freeing the training data); the Dataset is dropped with this fit anyway
+            own_data = data if i == median_index else tail_data
             self.boosters_.append(
-                lgb.train(booster_params, data, num_boost_round=rounds, keep_training_booster=True)
+                lgb.train(
+                    booster_params, own_data, num_boost_round=rounds, keep_training_booster=True
+                )
             )
         for booster in self.boosters_:
             booster.free_dataset()  # the raw rows are not needed to predict
         self.quantiles_ = np.asarray(quantiles)
         self.boosted_quantiles_ = np.asarray(boosted)
+        self.median_index_ = median_index
         self.feature_names_ = list(data.feature_name)
         return self
 
@@ -241,7 +270,15 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan"
         )
-        columns = [b.predict(X, num_threads=self._threads()) for b in self.boosters_]
+        tail_X = self._tail_view(X)
+        # models fitted before median-only features existed have neither attribute: all see X
+        median_index = getattr(self, "median_index_", None)
+        columns = [
+            b.predict(
+                X if i == median_index or tail_X is X else tail_X, num_threads=self._threads()
+            )
+            for i, b in enumerate(self.boosters_)
+        ]
         boosted = np.sort(np.column_stack(columns), axis=1)
         return np.sort(spread_quantiles(boosted, self.boosted_quantiles_, self.quantiles_), axis=1)
 
@@ -259,6 +296,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         """The fitted ``lightgbm.Booster`` of the boosted quantile nearest ``quantile``."""
         check_is_fitted(self, "boosters_")
         return self.boosters_[int(np.argmin(np.abs(self.boosted_quantiles_ - quantile)))]
+
+    def _tail_view(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the boosters other than the median's see it: without the median-only
+        columns (models fitted before those existed see every column)."""
+        columns = getattr(self, "tail_columns_", None)
+        if columns is None or len(columns) == X.shape[1]:
+            return X
+        return X[:, columns]
 
     def _threads(self) -> int:
         return int(lgbm_params(self.params).get("n_jobs", 2))

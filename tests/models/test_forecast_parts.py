@@ -226,3 +226,31 @@ def test_residual_correlation_matches_a_plain_loop_over_origins():
         comonotone += np.abs(e).sum() ** 2 / 6
     expected = (total - independent) / (comonotone - independent)
     assert residual_correlation(frame) == pytest.approx(np.clip(expected, 0, 1))
+
+
+def test_median_only_features_inform_the_median_and_no_other_quantile():
+    """A feature that moves the centre is used by the median's booster alone: the tails are the
+    very boosters fitted without it."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((600, 3))
+    y = 4 * X[:, 0] + X[:, 1] + rng.standard_normal(600)
+    names = ["shift", "other", "noise"]
+    model = QuantileLGBMRegressor(
+        quantiles=(0.1, 0.5, 0.9),
+        params={"n_estimators": 30, "min_data_in_leaf": 10},
+        median_only_features=["shift"],
+    ).fit(X, y, feature_names=names)
+    assert model.boosters_[1].feature_name() == names
+    assert [b.feature_name() for b in (model.boosters_[0], model.boosters_[2])] == [names[1:]] * 2
+    plain = QuantileLGBMRegressor(
+        quantiles=(0.1, 0.5, 0.9), params={"n_estimators": 30, "min_data_in_leaf": 10}
+    ).fit(X[:, 1:], y, feature_names=names[1:])
+    moved = X.copy()
+    moved[:, 0] += 5.0
+    ours, without = model.predict_quantiles(moved), plain.predict_quantiles(X[:, 1:])
+    assert not np.allclose(ours[:, 1], without[:, 1]), "the median follows the feature"
+    tails = np.column_stack([model.boosters_[i].predict(moved[:, 1:]) for i in (0, 2)])
+    plain_tails = np.column_stack([plain.boosters_[i].predict(X[:, 1:]) for i in (0, 2)])
+    np.testing.assert_array_equal(tails, plain_tails)
+    with pytest.raises(ValueError, match="median_only_features needs feature_names"):
+        QuantileLGBMRegressor(median_only_features=["shift"]).fit(X, y)

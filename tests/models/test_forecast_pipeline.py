@@ -178,3 +178,33 @@ def test_direct_strategy_gives_the_same_format(district):
 def test_unknown_strategy_is_refused(district):
     with pytest.raises(ValueError, match="strategy"):
         ForecastPipeline(strategy="recursive").fit(district)
+
+
+def test_cohort_features_reach_the_over3_median_only(district):
+    """With ``cohort_features`` the over-3 model gets the estimated crossing and school leavers,
+    its tail boosters do not see them, forecasts keep the contract; by default the design has
+    none."""
+    from models.forecast.frames import COHORT_FEATURES
+
+    pipeline = ForecastPipeline(
+        targets=["children_over3"],
+        horizons=4,
+        lgbm_params=FAST,
+        calibration_origins=3,
+        cohort_features=True,
+    ).fit(district)
+    design = pipeline.feature_names_["design"]["children_over3"]
+    assert set(COHORT_FEATURES) <= set(design)
+    model = pipeline.models_["children_over3"][0]
+    tail_sees = {design[j] for j in model.tail_columns_}
+    assert tail_sees == set(design) - set(COHORT_FEATURES)
+    out = pipeline.predict(district, horizon=4)
+    assert len(out) == 4 * district.kindergartens.shape[0]
+    assert (np.diff(out[list(QUANTILE_COLUMNS)].to_numpy(), axis=1) >= 0).all()
+    without = ForecastPipeline(
+        targets=["children_over3"],
+        horizons=4,
+        lgbm_params=FAST,
+        calibration_origins=3,
+    ).fit(district)
+    assert not set(COHORT_FEATURES) & set(without.feature_names_["design"]["children_over3"])

@@ -263,3 +263,14 @@ def test_an_absent_target_is_skipped_with_a_warning_or_refused_when_asked_for(
     assert asked.exit_code == 2
     assert "target(s) staff_leavers asked for but absent from the data" in asked.flat
     assert "Traceback" not in asked.output
+
+
+def test_backtest_with_cohort_features_scores_children_over3(data_folder, tmp_path):
+    out = tmp_path / "bt_cohorts"
+    lean = [a for a in FAST if a not in ("--target", "children_under3", "vedtak_31")]
+    args = ["backtest", data_folder, "--out", out, *lean, "--target", "children_over3"]
+    result = run([*args, "--cohort-features"])
+    assert result.exit_code == 0, result.output
+    metrics = pd.read_csv(out / "metrics.csv")
+    ours = metrics[(metrics["model"] == "lightgbm") & (metrics["target"] == "children_over3")]
+    assert len(ours) == 3 and ours["wape"].between(0, 1).all()

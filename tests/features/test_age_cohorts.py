@@ -1,0 +1,158 @@
+"""The birth-cohort estimate from the monthly totals (features.age_cohorts): a plain-loop oracle,
+the age rule's bookkeeping, point-in-time, and — against the simulator's true cohorts (SIMULATED
+district) — that it says more about next July's school leavers than a fixed share does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.age_cohorts import (
+    INITIAL_CROSSING_SHARE,
+    MIDDLE_OVER3,
+    OLDER_SHARE_OF_JOINERS,
+    OLDER_UNDER3,
+    OLDEST_OVER3,
+    YOUNGER_UNDER3,
+    cohort_moves_ahead,
+    estimate_age_cohorts,
+    months_until,
+)
+
+
+def panel(seed: int = 0, n_rows: int = 5, n_months: int = 40):
+    rng = np.random.default_rng(seed)
+    calendar_month = (np.arange(n_months) + 4) % 12 + 1  # starts in May
+    under3 = rng.integers(5, 25, size=(n_rows, n_months)).astype(float)
+    over3 = rng.integers(10, 45, size=(n_rows, n_months)).astype(float)
+    gaps = rng.random(under3.shape) < 0.07
+    under3[gaps], over3[gaps] = np.nan, np.nan
+    under3[0, :9], over3[0, :9] = np.nan, np.nan  # opens later
+    return under3, over3, calendar_month
+
+
+def plain_loop(under3, over3, calendar_month, older_share, initial):
+    """The rules of the module docstring, one kindergarten and one month at a time."""
+    out = np.full((*under3.shape, 5), np.nan)
+    for k in range(under3.shape[0]):
+        state = None
+        for t, month in enumerate(calendar_month):
+            if state is not None and month == 8:
+                state = [0.0, *state[:4]]
+            u, o = under3[k, t], over3[k, t]
+            if np.isnan(u) or np.isnan(o):
+                continue
+            if state is None:
+                state = [u * (1 - initial), u * initial, o / 3, o / 3, o / 3]
+                out[k, t] = state
+                continue
+            state[0:2] = spread(state[0:2], u, [1 - older_share, older_share])
+            over = list(state[2:5])
+            if month in (6, 7):
+                fall = max(sum(over) - o, 0.0)
+                over[2] -= min(fall, over[2])
+            over = spread(over, o, [1 / 3] * 3)
+            if month == 7:
+                over = [*spread(over[:2], o, [0.5, 0.5]), 0.0]
+            state[2:5] = over
+            out[k, t] = state
+    return out
+
+
+def spread(cohorts, total, weights):
+    current = sum(cohorts)
+    change = total - current
+    if change >= 0:
+        return [c + change * w for c, w in zip(cohorts, weights, strict=True)]
+    shares = [c / current for c in cohorts] if current > 0 else [1 / len(cohorts)] * len(cohorts)
+    return [max(c + change * s, 0.0) for c, s in zip(cohorts, shares, strict=True)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_a_plain_loop(seed):
+    under3, over3, calendar_month = panel(seed)
+    got = estimate_age_cohorts(under3, over3, calendar_month)
+    expected = plain_loop(
+        under3, over3, calendar_month, OLDER_SHARE_OF_JOINERS, INITIAL_CROSSING_SHARE
+    )
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_cohorts_add_up_to_the_counts_and_gaps_stay_gaps():
+    under3, over3, calendar_month = panel(4)
+    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    present = ~np.isnan(under3)
+    np.testing.assert_allclose(cohorts[..., :2].sum(axis=2)[present], under3[present])
+    np.testing.assert_allclose(cohorts[..., 2:].sum(axis=2)[present], over3[present])
+    assert np.isnan(cohorts[~present]).all()
+    assert (cohorts[present] >= 0).all()
+
+
+def test_august_moves_the_older_under3_cohort_over_the_age_line():
+    # a kindergarten that never changes size: each August its older under-3s become over 3
+    # and as many new one-year-olds arrive (all of them in the younger cohort here)
+    calendar_month = np.array([5, 6, 7, 8, 9])
+    under3 = np.array([[10.0, 10, 10, 10, 10]])
+    over3 = np.array([[30.0, 30, 24, 30, 30]])  # six leave for school in July, six cross
+    cohorts = estimate_age_cohorts(
+        under3, over3, calendar_month, older_share_of_joiners=0.0, initial_crossing_share=0.6
+    )
+    assert cohorts[0, 2, OLDER_UNDER3] == pytest.approx(6.0)
+    assert cohorts[0, 2, OLDEST_OVER3] == 0.0, "every school starter has gone by the end of July"
+    august = cohorts[0, 3]
+    assert august[YOUNGER_UNDER3] == pytest.approx(6.0), "the gap is refilled by one-year-olds"
+    assert august[OLDER_UNDER3] == pytest.approx(4.0), "last year's younger cohort moved up"
+    crossing, leavers = cohort_moves_ahead(cohorts, calendar_month, horizon=3)
+    assert crossing[0, 0] == pytest.approx(6.0), "from May the August lies 3 months ahead"
+    assert crossing[0, 3] == 0.0, "from August the next crossing is 12 months on"
+    assert leavers[0, 0] == pytest.approx(cohorts[0, 0, OLDEST_OVER3])
+    assert leavers[0, 2] == 0.0, "from July the next school start is 12 months on"
+    _, a_year_on = cohort_moves_ahead(cohorts, calendar_month, horizon=12)
+    assert a_year_on[0, 2] == pytest.approx(cohorts[0, 2, MIDDLE_OVER3])
+
+
+def test_months_until_is_strictly_ahead():
+    assert months_until(np.array([7, 8, 9, 12, 1]), 8).tolist() == [1, 12, 11, 8, 7]
+
+
+def test_point_in_time_the_future_does_not_change_the_past():
+    under3, over3, calendar_month = panel(5)
+    full = estimate_age_cohorts(under3, over3, calendar_month)
+    cut = 25
+    short = estimate_age_cohorts(under3[:, :cut], over3[:, :cut], calendar_month[:cut])
+    np.testing.assert_array_equal(full[:, :cut], short)
+
+
+def test_says_more_about_school_leavers_than_a_fixed_share():
+    """On a simulated district, the oldest over-3 cohort estimated in April tracks the children
+    who really leave for school in June–July (the simulator's truth) more closely than the same
+    share of April's over-3s for every kindergarten."""
+    from features.simulate import simulate_district
+
+    simulation = simulate_district("district", seed=3)
+    monthly = simulation.district.monthly
+    truth = simulation.truth["monthly"]
+    ids = sorted(monthly["kindergarten_id"].unique())
+    months = pd.period_range(monthly["month"].min(), monthly["month"].max(), freq="M")
+
+    def grid(frame: pd.DataFrame, column: str) -> np.ndarray:
+        out = np.full((len(ids), len(months)), np.nan)
+        k = pd.Index(ids).get_indexer(frame["kindergarten_id"])
+        t = (frame["month"].array.asi8 - months[0].ordinal).astype(int)
+        keep = k >= 0
+        out[k[keep], t[keep]] = frame[column].to_numpy(float)[keep]
+        return out
+
+    under3, over3 = grid(monthly, "children_under3"), grid(monthly, "children_over3")
+    leavers = grid(truth, "school_leavers")
+    cohorts = estimate_age_cohorts(under3, over3, np.asarray(months.month))
+    april = [i for i, m in enumerate(months) if m.month == 4 and i >= 36]
+    estimate = np.concatenate([cohorts[:, i, OLDEST_OVER3] for i in april])
+    actual = np.concatenate([leavers[:, i + 2] + leavers[:, i + 3] for i in april])
+    april_over3 = np.concatenate([over3[:, i] for i in april])
+    ok = ~np.isnan(estimate) & ~np.isnan(actual)
+    fixed_share = actual[ok].sum() / april_over3[ok].sum()
+    ours = np.corrcoef(estimate[ok], actual[ok])[0, 1]
+    fixed = np.corrcoef(fixed_share * april_over3[ok], actual[ok])[0, 1]
+    assert ours > fixed + 0.01, (ours, fixed)
