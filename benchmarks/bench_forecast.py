@@ -160,7 +160,12 @@ def _score(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def bench_preset(
-    preset: Any, n_origins: int, targets: Sequence[str], seed: int, end: pd.Period | None
+    preset: Any,
+    n_origins: int,
+    targets: Sequence[str],
+    seed: int,
+    end: pd.Period | None,
+    pipeline_params: dict[str, Any] | None = None,
 ) -> None:
     from features.simulate import simulate_district
     from models.forecast import ForecastPipeline
@@ -177,7 +182,7 @@ def bench_preset(
     span = 3 * n_origins if n_origins < 12 else 36
     ours = rolling_origin_backtest(
         district,
-        lambda: ForecastPipeline(targets=list(targets)),
+        lambda: ForecastPipeline(targets=list(targets), **(pipeline_params or {})),
         n_origins=n_origins,
         span_months=span,
         baselines=False,
@@ -349,11 +354,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--end", default=None, help="last simulated month YYYY-MM (default: the simulator's)"
     )
+    parser.add_argument(
+        "--cohort-features",
+        action="store_true",
+        help="ours with ForecastPipeline(cohort_features=True) instead of the defaults",
+    )
     args = parser.parse_args(argv)
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     origins = [int(o) for o in args.origins.split(",")]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    print("# Forecasting benchmark — SIMULATED data; ours = ForecastPipeline defaults")
+    params = {"cohort_features": True} if args.cohort_features else {}
+    print(
+        "# Forecasting benchmark — SIMULATED data; ours = ForecastPipeline"
+        + ("(cohort_features=True)" if params else " defaults")
+    )
     import_libraries()
     for i, preset in enumerate(presets):
         bench_preset(
@@ -362,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             targets,
             args.seed,
             pd.Period(args.end, freq="M") if args.end else None,
+            params,
         )
     return 0
 
