@@ -93,7 +93,6 @@ def train_and_register(
     from sklearn.base import clone
 
     from features.errors import UserInputError
-    from models.forecast.inputs import targets_fitted_on_other_features
     from models.forecast.pipeline import ForecastPipeline
     from models.forecast.quantile_lgbm import TARGET_LGBM_PARAMS
     from training.registry import load_champion, promote
@@ -138,13 +137,8 @@ def train_and_register(
 
     champion_predictions, rebacktested = None, False
     # a champion this engine cannot forecast with is replaced, not compared (nor backtested again)
-    unusable = (
-        targets_fitted_on_other_features(
-            champion.pipeline.feature_names_["design"], pipeline.feature_names_["design"]
-        )
-        if champion is not None
-        else []
-    )
+    # (its own parameters decide which of the engine's features it was built with)
+    unusable = champion.pipeline.targets_on_other_features(district) if champion else []
     if champion is not None and not unusable:
         if champion.fingerprint == fingerprint and champion.pit_history is not None:
             champion_predictions = champion.pit_history

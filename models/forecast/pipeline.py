@@ -50,6 +50,7 @@ from models.forecast.inputs import (
     check_history,
     feature_inputs,
     resolve_targets,
+    targets_fitted_on_other_features,
 )
 from models.forecast.levels import LevelForecaster
 from models.forecast.quantile_lgbm import (
@@ -400,6 +401,19 @@ class ForecastPipeline(BaseEstimator):
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
+
+    def targets_on_other_features(self, district: District) -> list[str]:
+        """The fitted targets whose design features differ from the ones this version of the
+        engine builds from ``district`` with this pipeline's parameters: a model it cannot
+        forecast with (fitted on an older definition of a feature). Targets absent from the
+        data are not compared."""
+        check_is_fitted(self, "models_")
+        present = [t for t in self.targets_ if t in district.monthly.columns]
+        if not present:
+            return []
+        inputs = feature_inputs(district, present, months_ahead=0)
+        built = {t: self._design_names(inputs, t) for t in present}
+        return targets_fitted_on_other_features(self.feature_names_["design"], built)
 
     def _origin_frames(
         self, inputs: Any, origin: pd.Period, horizon: int

@@ -208,3 +208,26 @@ def test_cohort_features_reach_the_over3_median_only(district):
         calibration_origins=3,
     ).fit(district)
     assert not set(COHORT_FEATURES) & set(without.feature_names_["design"]["children_over3"])
+
+
+def test_a_model_is_checked_against_the_features_its_own_parameters_ask_for(fitted, district):
+    """Training compares a champion with the features this engine builds *for that champion's
+    parameters*: a model without cohort features is not stale because a newer one has them, and
+    one fitted on an older feature name is."""
+    assert fitted.targets_on_other_features(district) == []
+    with_cohorts = ForecastPipeline(
+        targets=["children_over3"],
+        horizons=3,
+        lgbm_params=FAST,
+        calibration_origins=2,
+        cohort_features=True,
+    ).fit(district)
+    assert with_cohorts.targets_on_other_features(district) == []
+    stale = pickle.loads(pickle.dumps(fitted))
+    stale.feature_names_["design"]["children_under3"] = [
+        n.replace("_full_group", "") for n in stale.feature_names_["design"]["children_under3"]
+    ]
+    assert stale.targets_on_other_features(district) == ["children_under3"]
+    # a target absent from the data is not compared; one whose features came from it differs
+    no_decisions = replace(district, monthly=district.monthly.drop(columns=["vedtak_31"]))
+    assert fitted.targets_on_other_features(no_decisions) == ["sick_leave_rate"]
