@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from features.contract import FORECAST_COLUMNS, MONTH, QUANTILE_COLUMNS
 from features.errors import UserInputError
@@ -180,19 +181,24 @@ def test_unknown_strategy_is_refused(district):
         ForecastPipeline(strategy="recursive").fit(district)
 
 
-def test_cohort_features_reach_the_over3_median_only(district):
-    """With ``cohort_features`` the over-3 model gets the estimated crossing and school leavers,
-    its tail boosters do not see them, forecasts keep the contract; by default the design has
-    none."""
-    from models.forecast.frames import COHORT_FEATURES
-
-    pipeline = ForecastPipeline(
+@pytest.fixture(scope="module")
+def over3_with_cohorts(district):
+    return ForecastPipeline(
         targets=["children_over3"],
         horizons=4,
         lgbm_params=FAST,
         calibration_origins=3,
         cohort_features=True,
     ).fit(district)
+
+
+def test_cohort_features_reach_the_over3_median_only(over3_with_cohorts, district):
+    """With ``cohort_features`` the over-3 model gets the estimated crossing and school leavers,
+    its tail boosters do not see them, forecasts keep the contract; by default the design has
+    none."""
+    from models.forecast.frames import COHORT_FEATURES
+
+    pipeline = over3_with_cohorts
     design = pipeline.feature_names_["design"]["children_over3"]
     assert set(COHORT_FEATURES) <= set(design)
     model = pipeline.models_["children_over3"][0]
@@ -201,28 +207,18 @@ def test_cohort_features_reach_the_over3_median_only(district):
     out = pipeline.predict(district, horizon=4)
     assert len(out) == 4 * district.kindergartens.shape[0]
     assert (np.diff(out[list(QUANTILE_COLUMNS)].to_numpy(), axis=1) >= 0).all()
-    without = ForecastPipeline(
-        targets=["children_over3"],
-        horizons=4,
-        lgbm_params=FAST,
-        calibration_origins=3,
-    ).fit(district)
+    without = clone(pipeline).set_params(cohort_features=False).fit(district)
     assert not set(COHORT_FEATURES) & set(without.feature_names_["design"]["children_over3"])
 
 
-def test_a_model_is_checked_against_the_features_its_own_parameters_ask_for(fitted, district):
+def test_a_model_is_checked_against_the_features_its_own_parameters_ask_for(
+    fitted, over3_with_cohorts, district
+):
     """Training compares a champion with the features this engine builds *for that champion's
     parameters*: a model without cohort features is not stale because a newer one has them, and
     one fitted on an older feature name is."""
     assert fitted.targets_on_other_features(district) == []
-    with_cohorts = ForecastPipeline(
-        targets=["children_over3"],
-        horizons=3,
-        lgbm_params=FAST,
-        calibration_origins=2,
-        cohort_features=True,
-    ).fit(district)
-    assert with_cohorts.targets_on_other_features(district) == []
+    assert over3_with_cohorts.targets_on_other_features(district) == []
     stale = pickle.loads(pickle.dumps(fitted))
     stale.feature_names_["design"]["children_under3"] = [
         n.replace("_full_group", "") for n in stale.feature_names_["design"]["children_under3"]
