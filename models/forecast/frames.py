@@ -433,10 +433,11 @@ def cycle_projections(
 def cohort_columns(
     grid: PanelGrid, target: str, horizon: int, k: np.ndarray, t: np.ndarray, *, base: np.ndarray
 ) -> list[np.ndarray]:
-    """The :data:`COHORT_FEATURES` of rows (k, t) at ``horizon``: the children estimated to
-    cross into over 3 and to leave for school in (t, t + horizon], the count ``target`` keeps of
-    y(t) after those moves, and that count less the label's ``base``. Point-in-time: the cohorts
-    at t are estimated from months ≤ t (:func:`features.age_cohorts.estimate_age_cohorts`)."""
+    """The :data:`COHORT_FEATURES` of rows (k, t) at ``horizon`` for children over 3: the
+    children estimated to cross into over 3 and to leave for school in (t, t + horizon], the
+    over-3s y(t) leaves after those moves (y(t) + crossing − leavers), and that count less the
+    label's ``base``. Point-in-time: the cohorts at t are estimated from months ≤ t
+    (:func:`features.age_cohorts.estimate_age_cohorts`)."""
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
     cohorts = grid.derive(
         ("age_cohorts",),
@@ -448,8 +449,7 @@ def cohort_columns(
         ("cohort_moves", horizon), lambda: cohort_moves_ahead(cohorts, calendar_month, horizon)
     )
     crossing, leavers = crossing[k, t], leavers[k, t]
-    y = grid.targets[target][k, t]
-    kept = y - crossing if target == "children_under3" else y + crossing - leavers
+    kept = grid.targets[target][k, t] + crossing - leavers
     return [crossing, leavers, kept, kept - base]
 
 
