@@ -149,8 +149,8 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         a booster per side keeps the skew and the width's dependence on the inputs, and
         conformal calibration sets each interval's coverage afterwards.
     median_only_features : names of features only the median's booster sees (the other boosters
-        get them as missing): inputs that say where a count goes but not how uncertain it is.
-        Needs ``feature_names`` at fit.
+        are fitted on the remaining columns): inputs that say where a count goes but not how
+        uncertain it is. Needs ``feature_names`` at fit.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -271,12 +271,11 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan"
         )
         tail_X = self._tail_view(X)
-        # models fitted before median-only features existed have neither attribute: all see X
+        # models fitted before median-only features existed have neither attribute: their
+        # boosters all get tail_X, which is X itself
         median_index = getattr(self, "median_index_", None)
         columns = [
-            b.predict(
-                X if i == median_index or tail_X is X else tail_X, num_threads=self._threads()
-            )
+            b.predict(X if i == median_index else tail_X, num_threads=self._threads())
             for i, b in enumerate(self.boosters_)
         ]
         boosted = np.sort(np.column_stack(columns), axis=1)
