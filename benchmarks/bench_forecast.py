@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.noise_floor import floor_wape, full_state_oracle, vedtak31_oracle_wape
+from benchmarks.partial_information import TARGET as INFORMED_TARGET
+from benchmarks.partial_information import partial_information_wape
 from features.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 
 GOAL_TARGETS = ("children_under3", "children_over3", "vedtak_31")
@@ -264,6 +266,16 @@ def print_noise_floors(
                 f"= {f['wape'] / best:.2f} × the best peer "
                 f"(goal line 0.85 × best peer = {0.85 * best:.3f}){missing}"
             )
+    if INFORMED_TARGET in targets and INFORMED_TARGET in table.index:
+        scored = _common_rows(predictions)
+        wape = partial_information_wape(simulation, scored[scored["model"] == "ours"])
+        best = best_peer(INFORMED_TARGET)
+        print(
+            f"{INFORMED_TARGET} told one latent quantity of the simulator (our p50 corrected by "
+            "least squares on the scored rows, benchmarks/partial_information.py): "
+            + "; ".join(f"{name} {w:.4f} = {w / best:.3f} ×" for name, w in wape.items())
+            + f" the best peer (goal line {0.85 * best:.4f})"
+        )
     if "vedtak_31" in targets and "vedtak_31" in table.index:
         floor = vedtak31_oracle_wape(simulation, origins)
         best = best_peer("vedtak_31")

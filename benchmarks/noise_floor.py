@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: Targets the full-state oracle forecasts.
 ORACLE_TARGETS = ("children_under3", "children_over3", "vedtak_31")
-#: Kindergarten copies stepped at once (memory: about 27 recorded columns × 8 bytes × 16 months
+#: Kindergarten copies stepped at once (memory: about 28 recorded columns × 8 bytes × 16 months
 #: per copy, so ≈ 140 MB at this width).
 CHUNK_COLUMNS = 40_000
 

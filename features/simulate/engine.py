@@ -49,6 +49,7 @@ RECORDED = (
     ("school_leavers", np.int64),
     ("refugee_arrivals", np.int64),
     ("demand_pressure", np.float64),
+    ("target_under3", np.float64),
     ("staffing_need_fte", np.float64),
     ("pedagogue_norm_positions", np.int64),
     ("pedagogue_shortage", np.bool_),
@@ -287,6 +288,8 @@ def step_month(rng: np.random.Generator, loop: Loop, t: int) -> None:
     values["minority_language_share"] = dc.observed_share(rng, st.minority_logit, kids)
     values["low_income_share"] = dc.observed_share(rng, st.low_income_logit, kids)
     values["demand_pressure"] = pressure
+    # the under-3 count intake fills towards (children_month's target_u3), kept as ground truth
+    values["target_under3"] = mix * target_places / 2
     for name, _ in RECORDED:
         rec[name][t] = np.where(active, values[name], 0)
     loop.active[t] = active

@@ -176,6 +176,23 @@ def test_truth_crossing_count_matches_the_august_shift(district: Simulation) -> 
     assert (truth.loc[truth["month"].dt.month != 8, "aged_into_over3"] == 0).all()
 
 
+def test_truth_under3_target_is_what_the_group_fills_up_to(district: Simulation) -> None:
+    frame = district.district.monthly.merge(
+        district.truth["monthly"], on=["kindergarten_id", "month"]
+    )
+    by_month = frame.groupby(frame["month"].dt.month)
+    filled = by_month["children_under3"].sum() / by_month["target_under3"].sum()
+    # the group is furthest below its target right after the August shift and fills up through
+    # the autumn to a winter-spring plateau a little under it (children keep moving away, and
+    # each month fills only part of the gap)
+    assert filled.idxmin() == 8 and filled[8] < 0.8
+    assert (filled.loc[[8, 9, 10, 11]].diff().dropna() > 0).all()
+    assert filled.loc[[1, 2, 3, 4, 5]].min() > 0.88 and filled.max() < 1.0
+    # intake never fills beyond it: only refugee arrivals (placed even above the target) and a
+    # target that drifts down leave a group above it
+    assert (frame["children_under3"] > np.ceil(frame["target_under3"])).mean() < 0.01
+
+
 def test_every_child_is_accounted_for_month_to_month(district: Simulation) -> None:
     monthly = district.district.monthly.assign(
         kids=lambda m: m["children_under3"] + m["children_over3"]
