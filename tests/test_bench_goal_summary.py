@@ -1,0 +1,46 @@
+"""The forecasting benchmark's goals over seeds (benchmarks/goal_summary.py), on hand-made
+scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.goal_summary import goal_summary, print_goal_summary
+
+GOALS = ("children_under3", "children_over3", "vedtak_31")
+
+
+def _table(wape: dict[str, tuple[float, float, float]], coverage: float) -> pd.DataFrame:
+    """bench_forecast's scored table: index target, columns (metric, model)."""
+    columns = pd.MultiIndex.from_product(
+        [["wape", "coverage_80"], ["ours", "autoets", "mlforecast"]]
+    )
+    rows = {t: [*w, coverage, 0.7, 0.5] for t, w in wape.items()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+
+
+def test_ratio_and_gap_closed_against_the_best_peer_and_the_floor() -> None:
+    table = _table({"children_under3": (0.060, 0.080, 0.070), "vedtak_31": (0.30, 0.32, 0.34)}, 0.8)
+    floors = {"children_under3": 0.050, "vedtak_31": 0.29}
+    summary = goal_summary("district", 2, table, floors, GOALS)
+    assert summary.ratio("children_under3") == pytest.approx(0.060 / 0.070)
+    # the best peer is 0.070, the floor 0.050: ours at 0.060 has come half the way
+    assert summary.gap_closed("children_under3") == pytest.approx(0.5)
+    assert summary.gap_closed("vedtak_31") == pytest.approx(2 / 3)
+    assert "children_over3" not in summary.ours  # not scored in this run, not invented
+
+
+def test_summary_counts_the_runs_that_meet_the_goal(capsys: pytest.CaptureFixture[str]) -> None:
+    met = _table({"children_under3": (0.059, 0.080, 0.070)}, 0.81)
+    missed = _table({"children_under3": (0.062, 0.080, 0.070)}, 0.79)
+    runs = [
+        goal_summary("district", 1, met, {"children_under3": 0.05}, GOALS),
+        goal_summary("district", 2, missed, {}, GOALS),
+    ]
+    print_goal_summary(runs, GOALS)
+    out = capsys.readouterr().out
+    assert "children_under3: goal met in 1 of 2 runs" in out
+    assert np.isnan(runs[1].gap_closed("children_under3"))  # no floor: no gap to close
+    assert "0.843*" in out and "0.886 " in out
