@@ -17,6 +17,14 @@ from typing import Any
 import numpy as np
 
 GOAL_RATIO = 0.85
+PEERS = ("autoets", "mlforecast")
+
+
+def best_peer_wape(table: Any, target: str) -> float:
+    """The lower WAPE of the peers on ``target`` in bench_forecast's scored ``table`` (index
+    target; columns (metric, model))."""
+    wape = table.loc[target, "wape"]
+    return float(min(wape[peer] for peer in PEERS))
 
 
 @dataclass
@@ -53,9 +61,8 @@ def goal_summary(
     for target in goal_targets:
         if target not in table.index:
             continue
-        wape = table.loc[target, "wape"]
-        summary.ours[target] = float(wape["ours"])
-        summary.best_peer[target] = float(min(wape["autoets"], wape["mlforecast"]))
+        summary.ours[target] = float(table.loc[target, "wape"]["ours"])
+        summary.best_peer[target] = best_peer_wape(table, target)
         summary.floor[target] = float(floors.get(target, np.nan))
         summary.coverage[target] = float(table.loc[target, "coverage_80"]["ours"])
     return summary

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.age_cohorts import months_until
+from features.calendar import KG_YEAR_START_MONTH
 from features.contract import KINDERGARTEN_ID, MONTH
 
 TARGET = "children_under3"
@@ -38,7 +40,6 @@ INFORMATION_SETS: dict[str, tuple[str, ...]] = {
     "true under-3 target": ("target",),
     "both": ("crossing", "target"),
 }
-AUGUST = 8
 
 
 def latent_regressors(
@@ -64,9 +65,8 @@ def latent_regressors(
         )
     )
     origin = pd.PeriodIndex(out["origin"], freq="M")
-    month = pd.PeriodIndex(out[MONTH], freq="M")
-    next_august = np.where(origin.month < AUGUST, origin.year, origin.year + 1)
-    after = (month.year > next_august) | ((month.year == next_august) & (month.month >= AUGUST))
+    ahead = pd.PeriodIndex(out[MONTH], freq="M").asi8 - origin.asi8
+    after = ahead >= months_until(origin.month, KG_YEAR_START_MONTH)  # at or past the August
     known = after & out["crossing_next_august"].notna() & out["under3_at_origin"].notna()
     share = (
         out.loc[known, "crossing_next_august"].sum() / out.loc[known, "under3_at_origin"].sum()
