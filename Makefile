@@ -26,13 +26,14 @@ demo: $(STAMP)
 
 ## test: lint, type-check and run the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check features models training serving tests benchmarks
+	$(BIN)/ruff check data simulate features models training serving tests benchmarks
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check features models training serving tests benchmarks
-	$(BIN)/ruff format --check features models training serving tests benchmarks
+	$(BIN)/ruff check data simulate features models training serving tests benchmarks
+	$(BIN)/ruff format --check data simulate features models training serving tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

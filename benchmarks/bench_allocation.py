@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.contract import QUANTILE_COLUMNS, QUANTILES, RESOURCES, District
+from data.contract import QUANTILE_COLUMNS, QUANTILES, RESOURCES, District
 
 CITY_POOLS = np.array([100.0, 50.0, 60.0])
 DEMO_POOLS = {"staff": 8.0, "pedagogue": 4.0, "resource_pedagogue": 5.0}
@@ -252,8 +252,8 @@ class RegretCase:
 def regret_case(seed: int, origins: int) -> RegretCase:
     """Simulate the district preset, hide its last 12 months, backtest (``origins`` rolling
     origins over max(3 × origins, 12) months, as ``train`` does with 12), fit and forecast."""
-    from features.simulate import simulate_district
     from models.forecast import ForecastPipeline
+    from simulate import simulate_district
     from training.research import NOTEBOOK_PIPELINE_PARAMS, hide_last_months
 
     started = time.perf_counter()

@@ -105,12 +105,12 @@ def _load_district(data: str | None, preset: str, seed: int) -> Any:
 
     console = Console(stderr=True)
     if data:
-        from features.validate import read_district
+        from data.validate import read_district
 
         with console.status(f"reading {data}"):
             return read_district(Path(data))
-    from features.simulate import simulate_district
-    from features.simulate.presets import PresetName
+    from simulate import simulate_district
+    from simulate.presets import PresetName
 
     with console.status(f"simulating the {preset} preset (SIMULATED data)"):
         return simulate_district(cast(PresetName, preset), seed=seed).district
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from features.contract import KINDERGARTEN_ID, MONTH
+    from data.contract import KINDERGARTEN_ID, MONTH
     from features.lags import lag_features
     from features.table import LAGGED_COLUMNS, build_feature_table
 

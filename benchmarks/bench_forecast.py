@@ -43,7 +43,7 @@ from benchmarks.goal_summary import (
 from benchmarks.noise_floor import floor_wape, full_state_oracle, vedtak31_oracle_wape
 from benchmarks.partial_information import TARGET as INFORMED_TARGET
 from benchmarks.partial_information import partial_information_wape
-from features.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
+from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 
 GOAL_TARGETS = ("children_under3", "children_over3", "vedtak_31")
 
@@ -179,8 +179,8 @@ def bench_preset(
     end: pd.Period | None,
     pipeline_params: dict[str, Any] | None = None,
 ) -> GoalSummary:
-    from features.simulate import simulate_district
     from models.forecast import ForecastPipeline
+    from simulate import simulate_district
     from training.backtest import rolling_origin_backtest
 
     simulation = simulate_district(preset, seed=seed, end=end)

@@ -215,12 +215,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from pydantic import SecretStr
 
-    from features.simulate import simulate_district, write_simulation
     from serving.app.main import create_app
     from serving.app.server import BackgroundServer
     from serving.app.settings import Settings
     from serving.auth import hash_password
     from serving.store import repository
+    from simulate import simulate_district, write_simulation
 
     with tempfile.TemporaryDirectory(prefix="bemanning-load-") as tmp:
         folder = Path(tmp)

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH
+from data.contract import KINDERGARTEN_ID, MONTH
 
 if TYPE_CHECKING:
-    from features.simulate import Simulation
-    from features.simulate.engine import Run
+    from simulate import Simulation
+    from simulate.engine import Run
 
 #: Targets the full-state oracle forecasts.
 ORACLE_TARGETS = ("children_under3", "children_over3", "vedtak_31")
@@ -47,7 +47,7 @@ def replay_run(
     the same order) and checks the replayed children and § 31 decisions against the data, cell
     by cell.
     """
-    from features.simulate.simulation import run_process
+    from simulate.simulation import run_process
 
     shown = simulation.truth["monthly"][MONTH]
     _, process = run_process(
@@ -107,7 +107,7 @@ def full_state_oracle(
     ``continue_run`` draws from the run's own Generator at each origin instead of a fresh one
     seeded by ``seed``; with ``paths=1`` that reproduces the data exactly.
     """
-    from features.simulate.engine import continue_months
+    from simulate.engine import continue_months
 
     if paths < 1:
         raise ValueError(f"paths must be at least 1, got {paths}")
@@ -185,14 +185,14 @@ def vedtak31_oracle_wape(
     simulation: Any, origins: Sequence[pd.Period], paths: int = 1000, seed: int = 0
 ) -> float:
     """WAPE of a perfect-information forecaster of § 31 decisions: at each origin it runs the
-    simulator's own birth–death process (``features.simulate.decisions``) forward from the true
+    simulator's own birth–death process (``simulate.decisions``) forward from the true
     stock, told the true future children, leaving shares and expected prevalence, and forecasts
     the median of ``paths`` Monte Carlo paths — the Bayes-optimal p50 for absolute error up to
     Monte Carlo noise. What is left is the process's own randomness, which no model can beat.
     Scored on every kindergarten-month with an actual.
     """
-    from features.simulate.decisions import NEW_DECISION_SEASON
-    from features.simulate.presets import ProcessSettings
+    from simulate.decisions import NEW_DECISION_SEASON
+    from simulate.presets import ProcessSettings
 
     duration = ProcessSettings().vedtak31_duration_months
     frame = simulation.district.monthly.merge(

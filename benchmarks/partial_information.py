@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.contract import KINDERGARTEN_ID, MONTH
 from features.age_cohorts import months_until
 from features.calendar import KG_YEAR_START_MONTH
-from features.contract import KINDERGARTEN_ID, MONTH
 
 TARGET = "children_under3"
 #: Information sets, in the order they are printed: the columns of :func:`latent_regressors`.

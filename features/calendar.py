@@ -3,7 +3,7 @@
 The kindergarten year starts in August: the main intake happens then and children count as over 3
 from August of the calendar year they turn 3 (DOMAIN.md, age rule), so the need for staff shifts
 every August. All of these are functions of the month alone and therefore known for any future
-month; their column names carry :data:`features.contract.KNOWN_FUTURE_PREFIX`.
+month; their column names carry :data:`data.contract.KNOWN_FUTURE_PREFIX`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import KNOWN_FUTURE_PREFIX
+from data.contract import KNOWN_FUTURE_PREFIX
 
 #: Calendar month (1–12) in which the kindergarten year starts.
 KG_YEAR_START_MONTH = 8

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from data.contract import AREA, DISTRICT, KINDERGARTEN_ID, KNOWN_FUTURE_PREFIX
 from features.calendar import next_august_year
-from features.contract import AREA, DISTRICT, KINDERGARTEN_ID, KNOWN_FUTURE_PREFIX
 
 #: Share of under-3s assumed to cross at the next August when the population table cannot say.
 FALLBACK_CROSSING_SHARE = 0.5

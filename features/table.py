@@ -3,7 +3,7 @@
 One row per (kindergarten_id, month) present in ``District.monthly`` — a gap stays a gap, no row
 is invented — with the current values of the monthly columns and features computed from them.
 Every feature at month t uses only data observed at months ≤ t, except the *known-future* ones
-(prefix :data:`~features.contract.KNOWN_FUTURE_PREFIX`): the calendar of the kindergarten year,
+(prefix :data:`~data.contract.KNOWN_FUTURE_PREFIX`): the calendar of the kindergarten year,
 the August shift and the population table with its projections, which are known for any month and
 can be asked for a target month ahead with :func:`known_future_features`.
 
@@ -35,10 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.aggregates import district_aggregates
-from features.calendar import MONTH_DTYPE, kindergarten_year_calendar, month_ordinals
-from features.cohorts import population_features
-from features.contract import (
+from data.contract import (
     DISTRICT,
     KINDERGARTEN_ID,
     KNOWN_FUTURE_PREFIX,
@@ -46,7 +43,10 @@ from features.contract import (
     TARGETS,
     District,
 )
-from features.errors import DataContractError, Problem
+from data.errors import DataContractError, Problem
+from features.aggregates import district_aggregates
+from features.calendar import MONTH_DTYPE, kindergarten_year_calendar, month_ordinals
+from features.cohorts import population_features
 from features.lags import CalendarGrid, lag_feature_arrays
 
 #: Monthly columns kept as current values (those present in the data), in contract order.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import SIMULATED_LABEL
+from data.contract import SIMULATED_LABEL
 from serving.app.privacy import suppress_frame
 
 TABLE_FORMATS = ("csv", "parquet")

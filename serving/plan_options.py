@@ -2,8 +2,8 @@
 texts and parsing, so a report is always about the plan the same options would make.
 
 ``--pool RESOURCE=FTE`` (repeatable), ``--budget NOK``, ``--start YYYY-MM``, ``--months N`` and
-``--risk P``. Bad values are collected as :class:`~features.errors.Problem` rows and raised
-together as one :class:`~features.errors.UserInputError` (exit code 2 through ``@user_errors``).
+``--risk P``. Bad values are collected as :class:`~data.errors.Problem` rows and raised
+together as one :class:`~data.errors.UserInputError` (exit code 2 through ``@user_errors``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from features.contract import RESOURCES, parse_month
-from features.errors import Problem, UserInputError
+from data.contract import RESOURCES, parse_month
+from data.errors import Problem, UserInputError
 
 PoolsOption = Annotated[
     list[str] | None,

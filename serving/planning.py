@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
-from features.errors import Problem, UserInputError
+from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
+from data.errors import Problem, UserInputError
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
@@ -522,7 +522,7 @@ def build_plan(
         "warnings": warnings,
     }
     if district.simulated:
-        from features.contract import SIMULATED_LABEL
+        from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
     return PlanResult(plan_id, header, lines, summary, district.simulated)

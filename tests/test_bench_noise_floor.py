@@ -1,5 +1,5 @@
 """The forecast benchmark's noise floors (benchmarks/noise_floor.py) and the simulator's snapshot
-hook they stand on (features/simulate/engine.py), on a small SIMULATED district."""
+hook they stand on (simulate/engine.py), on a small SIMULATED district."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from benchmarks.noise_floor import (
     replay_run,
     vedtak31_oracle_wape,
 )
-from features.contract import KINDERGARTEN_ID, MONTH
-from features.simulate import Simulation, simulate_district
-from features.simulate.engine import RECORDED, continue_months
+from data.contract import KINDERGARTEN_ID, MONTH
+from simulate import Simulation, simulate_district
+from simulate.engine import RECORDED, continue_months
 
 START, END = pd.Period("2021-01", freq="M"), pd.Period("2024-06", freq="M")
 ORIGINS = [pd.Period("2022-11", freq="M"), pd.Period("2023-05", freq="M")]

@@ -15,8 +15,8 @@ from benchmarks.partial_information import (
     latent_regressors,
     partial_information_wape,
 )
-from features.contract import KINDERGARTEN_ID, MONTH
-from features.simulate import Simulation, simulate_district
+from data.contract import KINDERGARTEN_ID, MONTH
+from simulate import Simulation, simulate_district
 
 START, END = pd.Period("2020-01", freq="M"), pd.Period("2024-12", freq="M")
 ORIGINS = [pd.Period("2023-04", freq="M"), pd.Period("2023-10", freq="M")]

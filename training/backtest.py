@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
+from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
 from models.forecast import BASELINES, ForecastPipeline
 from models.forecast.inputs import as_of
 from training.metrics import forecast_metrics, seasonal_naive_scale, summary_table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID
+from data.contract import KINDERGARTEN_ID
 
 
 def overall_importance(contributions: pd.DataFrame, *, top: int = 15) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import AREA, KINDERGARTEN_ID, MONTH, District
+from data.contract import AREA, KINDERGARTEN_ID, MONTH, District
 
 #: Central intervals by nominal coverage: (lower quantile column, upper quantile column).
 CENTRAL_INTERVALS: dict[float, tuple[str, str]] = {

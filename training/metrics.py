@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import MONTH, QUANTILE_COLUMNS, QUANTILES, District
+from data.contract import MONTH, QUANTILE_COLUMNS, QUANTILES, District
 
 METRIC_COLUMNS = (
     "target",

@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from features.contract import KINDERGARTEN_ID, MONTH, District, month_to_str
-from features.errors import Problem, UserInputError
+from data.contract import KINDERGARTEN_ID, MONTH, District, month_to_str
+from data.errors import Problem, UserInputError
 
 #: Names of the files logged beside the pipeline inside the pyfunc model.
 PIPELINE_ARTIFACT = "pipeline"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, SIMULATED_LABEL, District
+from data.contract import KINDERGARTEN_ID, MONTH, SIMULATED_LABEL, District
 
 #: Central intervals drawn as bands, widest first: (lower, upper, nominal coverage).
 BANDS = (("p05", "p95", 0.90), ("p10", "p90", 0.80), ("p25", "p75", 0.50))

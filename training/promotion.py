@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, QUANTILES
+from data.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, QUANTILES
 
 #: Targets whose forecasts decide staffing, hence promotion.
 KEY_TARGETS = ("children_under3", "children_over3", "vedtak_31")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import MONTH, District
-from features.errors import Problem, UserInputError
+from data.contract import MONTH, District
+from data.errors import Problem, UserInputError
 from training.needs_model import ModelMetadata, NeedsForecastModel, check_feature_set
 from training.settings import CHAMPION_ALIAS, TrainingSettings, load_settings
 from training.tracking import check_tracking_server, quiet_mlflow

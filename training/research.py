@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import District
-from features.errors import UserInputError
+from data.contract import District
+from data.errors import UserInputError
 
 #: Small but real settings: each notebook trains in well under two minutes on 2 cores.
 #: Only the targets a plan needs (turnover is left out) and small boosters.
@@ -49,8 +49,8 @@ def notebook_simulation(
     start: pd.Period = NOTEBOOK_START,
     end: pd.Period = NOTEBOOK_END,
 ) -> Any:
-    """A small SIMULATED district (``features.simulate.Simulation``: ``.district``, ``.truth``)."""
-    from features.simulate import simulate_district
+    """A small SIMULATED district (``simulate.Simulation``: ``.district``, ``.truth``)."""
+    from simulate import simulate_district
 
     return simulate_district(
         "district", seed=seed, n_kindergartens=n_kindergartens, start=start, end=end

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import District
+from data.contract import District
 from training.promotion import PromotionDecision, decide_promotion
 from training.settings import TrainingSettings
 
@@ -92,7 +92,7 @@ def train_and_register(
     ``challenger`` and promote it to ``champion`` when it wins (see module doc)."""
     from sklearn.base import clone
 
-    from features.errors import UserInputError
+    from data.errors import UserInputError
     from models.forecast.pipeline import ForecastPipeline
     from models.forecast.quantile_lgbm import TARGET_LGBM_PARAMS
     from training.registry import load_champion, promote

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, District
-from features.errors import Problem, UserInputError
+from data.contract import KINDERGARTEN_ID, MONTH, District
+from data.errors import Problem, UserInputError
 from training.needs_model import (
     DEFAULT_PARAMS,
     ModelMetadata,

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, District
-from features.errors import Problem, UserInputError
+from data.contract import KINDERGARTEN_ID, MONTH, District
+from data.errors import Problem, UserInputError
 from training.promotion import backtest_score
 
 #: Months between two tuning origins: folds fall in different seasons of the kindergarten year.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.contract import RESOURCES
+from data.contract import RESOURCES
 from models.allocation.problem import ConvexCurve, convexify
 from models.needs import NeedScenarios
 

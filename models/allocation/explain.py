@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import RESOURCES
+from data.contract import RESOURCES
 from models.allocation.curves import NeedWeights, shortfalls
 from models.allocation.problem import AllocationProblem, AllocationSolution
 from models.needs import NeedScenarios

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from features.contract import RESOURCES
+from data.contract import RESOURCES
 from models.allocation.curves import NeedWeights, build_curves
 from models.allocation.milp import SolverOptions, solve_allocation
 from models.allocation.problem import AllocationProblem, AllocationSolution, PinIndex

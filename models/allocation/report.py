@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from features.contract import PLAN_COLUMNS, RESOURCES
+from data.contract import PLAN_COLUMNS, RESOURCES
 from models.allocation.curves import NeedWeights
 from models.allocation.explain import (
     allocation_summary,

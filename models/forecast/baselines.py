@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.contract import (
+from data.contract import (
     COUNT_TARGETS,
     FORECAST_COLUMNS,
     KINDERGARTEN_ID,
@@ -28,7 +28,7 @@ from features.contract import (
     SHARE_TARGETS,
     District,
 )
-from features.errors import Problem, UserInputError
+from data.errors import Problem, UserInputError
 from models.forecast.frames import SEASON_MONTHS, PanelGrid
 from models.forecast.inputs import as_of, resolve_targets, target_grid
 

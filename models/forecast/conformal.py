@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from features.contract import COUNT_TARGETS, QUANTILES, SHARE_TARGETS
+from data.contract import COUNT_TARGETS, QUANTILES, SHARE_TARGETS
 
 #: (lower quantile, upper quantile) → nominal coverage.
 INTERVAL_PAIRS = ((0.05, 0.95), (0.10, 0.90), (0.25, 0.75))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID
+from data.contract import KINDERGARTEN_ID
 from models.forecast.frames import HorizonFrame
 from models.forecast.quantile_lgbm import QuantileLGBMRegressor
 

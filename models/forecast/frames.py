@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.contract import KINDERGARTEN_ID, MONTH
 from features.age_cohorts import cohort_moves_ahead, estimate_age_cohorts
-from features.contract import KINDERGARTEN_ID, MONTH
 from features.intake import intake_cycle, project_intake_cycle, trailing_level
 
 HISTORY_FEATURES = (

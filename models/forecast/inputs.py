@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
-from features.errors import Problem, UserInputError
+from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
+from data.errors import Problem, UserInputError
 from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 

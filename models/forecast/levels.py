@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import COUNT_TARGETS, SHARE_TARGETS
+from data.contract import COUNT_TARGETS, SHARE_TARGETS
 from models.forecast.conformal import apply_calibration, fit_calibration
 from models.forecast.frames import HorizonFrame
 from models.forecast.reconcile import residual_correlation

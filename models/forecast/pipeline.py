@@ -24,14 +24,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.contract import (
+from data.contract import (
     FORECAST_COLUMNS,
     KINDERGARTEN_ID,
     QUANTILE_COLUMNS,
     QUANTILES,
     District,
 )
-from features.errors import Problem, UserInputError
+from data.errors import Problem, UserInputError
 from models.forecast.frames import (
     MEDIAN_ONLY_FEATURES,
     SEASON_MONTHS,

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from features.contract import QUANTILES
+from data.contract import QUANTILES
 
 #: Lean defaults: a pipeline fits targets × quantiles × 2 rounds of boosters, so each must be
 #: cheap. The model learns changes from the last value, a small signal that few, small trees

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from features.contract import DISTRICT, FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS
+from data.contract import DISTRICT, FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS
 
 DISTRICT_FORECAST_COLUMNS = (
     DISTRICT,
@@ -46,7 +46,7 @@ def district_forecasts(
     ``correlation`` is ρ (one number, or {target: {horizon: ρ}}) for the quantiles other than p50.
     Share targets (sick-leave rate) are not additive and are left out.
     """
-    from features.contract import SHARE_TARGETS
+    from data.contract import SHARE_TARGETS
 
     missing = [c for c in FORECAST_COLUMNS if c not in forecasts.columns]
     if missing:

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from features.contract import COUNT_TARGETS
+from data.contract import COUNT_TARGETS
 from models.forecast.conformal import conformal_correction
 
 METHOD = "residual"

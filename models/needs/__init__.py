@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from features.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
-from features.errors import Problem, UserInputError
+from data.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
+from data.errors import Problem, UserInputError
 from models.needs.quantiles import extend_tails, pit, quantile_function
 from models.needs.scenarios import (
     BLOCK_NOISE_SHARE,
@@ -43,7 +43,7 @@ class NeedScenarios:
     vedtak_31: np.ndarray
     vedtak_37: np.ndarray
     sick_leave_rate: np.ndarray
-    #: contracted FTE now, columns in :data:`features.contract.RESOURCES` order
+    #: contracted FTE now, columns in :data:`data.contract.RESOURCES` order
     current_fte: np.ndarray
     settings: NormSettings = field(default_factory=NormSettings)
     #: the forecast's median per target, (K, T, M) — used to explain plans in words

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from features.contract import QUANTILES
+from data.contract import QUANTILES
 
 TAIL_LOW, TAIL_HIGH = 0.01, 0.99
 #: probability grid of the extended knots: p01, p05, …, p95, p99

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from features.contract import District
-from features.errors import UserInputError
+from data.contract import District
+from data.errors import UserInputError
 from serving.app.settings import Settings
 from serving.store import repository
 
@@ -93,7 +93,7 @@ class EngineState:
                     raise self._district_error
                 assert self._district is not None
                 return self._district
-            from features.validate import read_district
+            from data.validate import read_district
 
             try:
                 district = read_district(Path(path))

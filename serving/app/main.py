@@ -11,8 +11,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from features.contract import SIMULATED_LABEL
-from features.errors import UserInputError
+from data.contract import SIMULATED_LABEL
+from data.errors import UserInputError
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState
 from serving.app.services import Forbidden, NotFound

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.contract import RESOURCES
+from data.contract import RESOURCES
 
 Role = Literal["viewer", "planner", "admin"]
 PinKind = Literal["fix", "floor", "ban"]

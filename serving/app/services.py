@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from features.contract import PLAN_COLUMNS, District
-from features.errors import UserInputError
+from data.contract import PLAN_COLUMNS, District
+from data.errors import UserInputError
 from serving.app.engine import EngineState, district_subset
 from serving.app.privacy import suppress_frame_for
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate

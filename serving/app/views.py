@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import QUANTILE_COLUMNS, QUANTILES, District
+from data.contract import QUANTILE_COLUMNS, QUANTILES, District
 from models.norms import pedagogue_positions, staffing_need_fte
 
 #: Risk-flag thresholds (shown on the page beside the flags, so a planner knows what they mean).

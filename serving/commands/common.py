@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from features.errors import UserInputError
+from data.errors import UserInputError
 
 P = ParamSpec("P")
 R = TypeVar("R")

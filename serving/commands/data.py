@@ -13,7 +13,7 @@ import typer
 from serving.commands.common import ColumnsOption, DataArgument, console, user_errors
 
 if TYPE_CHECKING:
-    from features.contract import District
+    from data.contract import District
 
 Preset = Literal["district", "city", "nation"]
 FileFormat = Literal["csv", "parquet", "xlsx", "duckdb"]
@@ -39,10 +39,10 @@ def simulate(
     ] = "csv",
 ) -> None:
     """Simulate a district (SIMULATED data, documented generating process) and write it."""
-    from features.contract import SIMULATED_LABEL, parse_month
-    from features.errors import Problem, UserInputError
-    from features.simulate import simulate_district, write_simulation
+    from data.contract import SIMULATED_LABEL, parse_month
+    from data.errors import Problem, UserInputError
     from serving.progress import progress_bar
+    from simulate import simulate_district, write_simulation
 
     problems = []
     months = {}
@@ -88,7 +88,7 @@ def simulate(
 
 def validate(data: DataArgument, columns: ColumnsOption = None) -> None:
     """Check a data set against the data contract; list every problem, or print OK."""
-    from features.validate import read_district
+    from data.validate import read_district
 
     with console.status("Reading and checking the data…"):
         district = read_district(data, column_mapping=columns)
@@ -106,10 +106,10 @@ def features(
     columns: ColumnsOption = None,
 ) -> None:
     """Validate a data set and build its point-in-time kindergarten × month feature table."""
-    from features.contract import KNOWN_FUTURE_PREFIX
-    from features.errors import UserInputError
+    from data.contract import KNOWN_FUTURE_PREFIX
+    from data.errors import UserInputError
+    from data.validate import read_district
     from features.table import MONTHLY_VALUE_COLUMNS, build_feature_table
-    from features.validate import read_district
 
     if out.suffix.lower() != ".parquet":
         raise UserInputError(f"--out {out} must be a .parquet file")
@@ -141,7 +141,7 @@ def features(
 
 
 def _simulated_label() -> str:
-    from features.contract import SIMULATED_LABEL
+    from data.contract import SIMULATED_LABEL
 
     return SIMULATED_LABEL
 

@@ -94,8 +94,8 @@ def plan(
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
     with the champion model's forecasts (run `bemanning train DATA` first)."""
-    from features.errors import Problem, UserInputError
-    from features.validate import read_district
+    from data.errors import Problem, UserInputError
+    from data.validate import read_district
     from serving.plan_options import collect_plan_options
     from serving.planning import PlanRequest, forecast_and_plan
     from serving.progress import staged_progress

@@ -57,7 +57,7 @@ def report(
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
     quality it rests on, the model version and the data fingerprint."""
-    from features.errors import Problem, UserInputError
+    from data.errors import Problem, UserInputError
     from serving.report.service import ReportOptions, make_benefit_report
 
     problems: list[Problem] = []

@@ -21,7 +21,7 @@ from serving.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from features.contract import District
+    from data.contract import District
 
 TargetOption = Annotated[
     list[str] | None,
@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
 
 # -- shared helpers ---------------------------------------------------------------------------
 def _read(data: Path, columns: Path | None) -> District:
-    from features.contract import SIMULATED_LABEL
-    from features.validate import read_district
+    from data.contract import SIMULATED_LABEL
+    from data.validate import read_district
 
     with console.status("Reading and checking the data…"):
         district = read_district(data, column_mapping=columns)
@@ -163,7 +163,7 @@ def _pipeline_params(
 
 def _parse_lgbm(items: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strings → LightGBM overrides (numbers parsed, all problems at once)."""
-    from features.errors import Problem, UserInputError
+    from data.errors import Problem, UserInputError
 
     params: dict[str, Any] = {}
     problems = []
@@ -186,8 +186,8 @@ def _parse_lgbm(items: list[str] | None) -> dict[str, Any]:
 
 
 def _check_targets(targets: list[str] | None) -> None:
-    from features.contract import TARGETS
-    from features.errors import Problem, UserInputError
+    from data.contract import TARGETS
+    from data.errors import Problem, UserInputError
 
     unknown = [t for t in targets or [] if t not in TARGETS]
     if unknown:
@@ -201,7 +201,7 @@ def _check_targets(targets: list[str] | None) -> None:
 
 
 def _check_positive(**values: int) -> None:
-    from features.errors import Problem, UserInputError
+    from data.errors import Problem, UserInputError
 
     bad = [
         Problem(file=f"--{name}", rule="must be at least 1", value=value)
@@ -511,8 +511,8 @@ def forecast(
 ) -> None:
     """Forecast every kindergarten and target with the champion model (or --model) and write
     the forecasts and their top drivers (LightGBM feature contributions)."""
-    from features.contract import FORECAST_COLUMNS, month_to_str
-    from features.errors import Problem, UserInputError
+    from data.contract import FORECAST_COLUMNS, month_to_str
+    from data.errors import Problem, UserInputError
     from training.registry import load_champion, load_model
 
     _check_positive(horizon=horizon, top=top)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from features.errors import Problem, UserInputError
+from data.errors import Problem, UserInputError
 from serving.commands.common import console, user_errors
 
 ROLES = ("viewer", "planner", "admin")
@@ -60,7 +60,7 @@ def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
     district: str | None = None
     if settings.data_path is not None:
         try:
-            from features.validate import read_district
+            from data.validate import read_district
 
             counts = (
                 read_district(Path(settings.data_path))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import AREA, District
+from data.contract import AREA, District
 from serving.report import figures
 from serving.report.numbers import (
     ALLOCATION_LABELS,

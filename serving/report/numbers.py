@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from features.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
+from data.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
 from serving.report.tables import Column, ColumnKind, ReportTable
 
 #: Allocation names as ``PlanResult.summary`` writes them, and as the report shows them.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from serving.report.numbers import KEY, NOTHING, PLAN, cell_value
 
 #: Absolute tolerance when comparing sums with the summary (which is rounded to 4 decimals).

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, District
+from data.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, District
 from serving.report.outcomes import allocation_changes, measure_allocations
 
 ORACLE = "oracle"

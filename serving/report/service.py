@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from features.contract import RESOURCES, District
-from features.errors import Problem, UserInputError
+from data.contract import RESOURCES, District
+from data.errors import Problem, UserInputError
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
@@ -203,7 +203,7 @@ def make_benefit_report(
     """
     from rich.console import Console
 
-    from features.validate import read_district
+    from data.validate import read_district
     from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
     from serving.report.render import write_report

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from features.contract import PLAN_NUMBER_COLUMNS
+from data.contract import PLAN_NUMBER_COLUMNS
 from serving.store.tables import (
     PIN_KINDS,
     ROLES,

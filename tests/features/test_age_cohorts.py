@@ -128,7 +128,7 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
     """On a simulated district, the oldest over-3 cohort estimated in April tracks the children
     who really leave for school in June–July (the simulator's truth) more closely than the same
     share of April's over-3s for every kindergarten."""
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     simulation = simulate_district("district", seed=3)
     monthly = simulation.district.monthly

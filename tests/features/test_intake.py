@@ -181,8 +181,8 @@ def test_projection_beats_the_last_value_on_a_simulated_district():
     """SIMULATED district: over horizons 1 … 12 the projection's absolute error, summed over
     kindergartens, is well below the last value's (which misses the August shift) for both
     children counts."""
-    from features.simulate import simulate_district
     from models.forecast.inputs import feature_inputs
+    from simulate import simulate_district
 
     simulation = simulate_district("district", seed=5, n_kindergartens=20)
     grid = feature_inputs(

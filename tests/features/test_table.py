@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import KNOWN_FUTURE_PREFIX, TARGETS, District
-from features.errors import DataContractError
-from features.simulate import simulate_district
+from data.contract import KNOWN_FUTURE_PREFIX, TARGETS, District
+from data.errors import DataContractError
 from features.table import build_feature_table, feature_columns, known_future_features
+from simulate import simulate_district
 
 SEED = 20240801
 OPTIONAL_WITH_HOLES = ("vedtak_31", "sick_leave_rate", "staff_leavers", "waiting_list")

@@ -25,7 +25,7 @@ TARGETS = ["children_under3", "children_over3", "vedtak_31", "staff_leavers"]
 
 @pytest.fixture(scope="module")
 def district():
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     return simulate_district("district", seed=11, n_kindergartens=10).district
 

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import QUANTILE_COLUMNS, QUANTILES
-from features.simulate import simulate_district
+from data.contract import QUANTILE_COLUMNS, QUANTILES
 from models.forecast import ForecastPipeline
 from models.forecast.levels import integer_median
 from models.forecast.quantile_lgbm import boosted_quantiles, spread_quantiles
@@ -20,6 +19,7 @@ from models.forecast.residual_intervals import (
     fit_residual_offsets,
     residual_scale,
 )
+from simulate import simulate_district
 
 FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}
 

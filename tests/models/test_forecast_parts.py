@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from features.contract import FORECAST_COLUMNS, QUANTILE_COLUMNS, District
+from data.contract import FORECAST_COLUMNS, QUANTILE_COLUMNS, District
 from models.forecast import LastValue, SeasonalNaive, district_forecasts
 from models.forecast.conformal import apply_calibration, fit_calibration
 from models.forecast.frames import build_panel_grid, horizon_frame

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from features.contract import FORECAST_COLUMNS, MONTH, QUANTILE_COLUMNS
-from features.errors import UserInputError
-from features.simulate import simulate_district
+from data.contract import FORECAST_COLUMNS, MONTH, QUANTILE_COLUMNS
+from data.errors import UserInputError
 from models.forecast import ForecastPipeline
+from simulate import simulate_district
 
 TARGETS = ["children_under3", "vedtak_31", "sick_leave_rate"]
 FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy.stats import kstest, norm
 
-from features.contract import QUANTILE_COLUMNS, QUANTILES
-from features.errors import UserInputError
+from data.contract import QUANTILE_COLUMNS, QUANTILES
+from data.errors import UserInputError
 from models.needs import NEED_TARGETS, pit_scores, simulate_needs
 from models.needs.quantiles import extend_tails, pit, quantile_function
 from models.norms import pedagogue_positions, special_needs_fte, staffing_need_fte

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import kstest, norm
 from test_needs import CENTRE, ORIGIN, SPREAD, draw, normal_forecasts
 
-from features.contract import QUANTILE_COLUMNS
+from data.contract import QUANTILE_COLUMNS
 from models.needs import pit_scores
 from models.needs.quantiles import extend_tails, quantile_function
 from models.needs.scenarios import (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +18,9 @@ from models.norms import (
     staffing_need_fte,
 )
 
-UDIR_FILE = "/work/shared/data/oslo_kindergartens_3_districts_2024.csv"
+UDIR_FILE = (
+    Path(__file__).resolve().parents[2] / "data/real/oslo_kindergartens_3_districts_2024.csv"
+)
 
 
 def test_hand_worked_example_12_under3_30_over3() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import District
+from data.contract import District
 from training.drivers import kindergarten_drivers, overall_importance
 from training.evaluation import (
     coverage_table,

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from features.contract import District
+from data.contract import District
 
 DISTRICT_A = "Bydel Gamle Oslo"
 DISTRICT_B = "Bydel Grünerløkka"

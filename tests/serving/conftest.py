@@ -20,13 +20,13 @@ import pytest
 from app_fixtures import AppHarness, add_users, app_settings, login, train_tiny_champion
 from fastapi.testclient import TestClient
 
-from features.contract import District
+from data.contract import District
 
 
 @pytest.fixture(scope="session")
 def simulation() -> Any:
     """SIMULATED: 24 kindergartens over Oslo's districts, 2021-01 … 2026-10, seed 3."""
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     return simulate_district("city", seed=3, n_kindergartens=24, start=pd.Period("2021-01", "M"))
 
@@ -39,7 +39,7 @@ def sim_district(simulation: Any) -> District:
 @pytest.fixture(scope="session")
 def sim_data_path(simulation: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The simulated city written as the CSV data folder the app reads."""
-    from features.simulate import write_simulation
+    from simulate import write_simulation
 
     folder = tmp_path_factory.mktemp("data") / "city"
     write_simulation(simulation, folder, "csv")

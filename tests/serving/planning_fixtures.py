@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from features.contract import QUANTILE_COLUMNS, QUANTILES, District
+from data.contract import QUANTILE_COLUMNS, QUANTILES, District
 
 TARGETS = ("children_under3", "children_over3", "vedtak_31", "vedtak_37", "sick_leave_rate")
 
 
 def split_district(seed: int = 1, n_kindergartens: int = 8, hide_from: str = "2024-01"):
     """(district up to the month before ``hide_from``, the hidden monthly rows)."""
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     sim = simulate_district(
         "district",

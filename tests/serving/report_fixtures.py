@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from features.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, QUANTILES, District
+from data.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, QUANTILES, District
 
 NEED_TARGETS = ("children_under3", "children_over3", "vedtak_31", "vedtak_37", "sick_leave_rate")
 
 
 def small_district(seed: int = 3, n_kindergartens: int = 10) -> District:
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     return simulate_district(
         "district",

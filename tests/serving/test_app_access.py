@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from app_fixtures import DISTRICT_A, DISTRICT_B, PASSWORD, AppHarness, store_real_plan
 
-from features.contract import District
+from data.contract import District
 
 PUBLIC_PATHS = {"/login", "/api/login", "/health"}
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from app_fixtures import DISTRICT_A, AppHarness
 
-from features.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import QUANTILE_COLUMNS, District
+from data.contract import QUANTILE_COLUMNS, District
 from serving.app.views import band_svg, exceedance_probability, overview_table
 
 QUANTILES_ROW = np.array([[10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]])

@@ -12,7 +12,7 @@ import pytest
 from app_fixtures import PASSWORD, AppHarness
 from chromium_fixtures import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 
-from features.contract import SIMULATED_LABEL
+from data.contract import SIMULATED_LABEL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from features.contract import COUNT_TARGETS, FORECAST_COLUMNS, QUANTILE_COLUMNS
+from data.contract import COUNT_TARGETS, FORECAST_COLUMNS, QUANTILE_COLUMNS
 from serving.cli import app
 
 pytestmark = pytest.mark.slow  # two trainings and a tuning trial: ~1 min on a busy machine
@@ -45,8 +45,8 @@ def run(args, uri=None):
 
 @pytest.fixture(scope="module")
 def data_folder(tmp_path_factory):
-    from features.simulate import simulate_district
-    from features.writers import write_district
+    from data.writers import write_district
+    from simulate import simulate_district
 
     folder = tmp_path_factory.mktemp("cli") / "data"
     district = simulate_district(
@@ -64,7 +64,7 @@ def data_folder(tmp_path_factory):
 def store(data_folder, tmp_path_factory):
     """Version 1 trained from a tuning study's best trial (champion), then an identical version
     2 (kept challenger: a tie keeps the champion)."""
-    from features.validate import read_district
+    from data.validate import read_district
     from models.forecast.pipeline import ForecastPipeline
     from training.tuning import tune
 
@@ -210,8 +210,8 @@ def test_no_champion_yet_and_bad_options_exit_2(data_folder, tmp_path):
 
 
 def test_too_little_history_exits_2_and_registers_nothing(tmp_path):
-    from features.simulate import simulate_district
-    from features.writers import write_district
+    from data.writers import write_district
+    from simulate import simulate_district
 
     folder = tmp_path / "short"
     write_district(

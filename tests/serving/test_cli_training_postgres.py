@@ -16,8 +16,8 @@ def test_two_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
     import optuna
     import psycopg
 
-    from features.simulate import simulate_district
-    from features.writers import write_district
+    from data.writers import write_district
+    from simulate import simulate_district
 
     # a database of its own: Optuna's tables must not meet the plan store's migrations
     plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")

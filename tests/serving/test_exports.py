@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from features.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
 from serving.app.privacy import suppress_frame, suppress_reason
 from serving.exports import plan_workbook, table_bytes
 

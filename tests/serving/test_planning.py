@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from planning_fixtures import forecasts_around, split_district
 
-from features.contract import PLAN_COLUMNS, RESOURCES, SIMULATED_LABEL
-from features.errors import UserInputError
+from data.contract import PLAN_COLUMNS, RESOURCES, SIMULATED_LABEL
+from data.errors import UserInputError
 from serving.planning import Pin, PlanRequest, PlanResult, build_plan
 
 POOLS = {"staff": 3.0, "pedagogue": 2.0, "resource_pedagogue": 1.5}

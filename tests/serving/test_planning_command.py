@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
 from serving.cli import app
 
 runner = CliRunner()

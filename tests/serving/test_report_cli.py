@@ -15,7 +15,7 @@ from serving.cli import app
 
 @pytest.fixture(scope="module")
 def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from features.simulate import simulate_district, write_simulation
+    from simulate import simulate_district, write_simulation
 
     folder = tmp_path_factory.mktemp("report-data") / "data"
     simulation = simulate_district(
@@ -77,7 +77,7 @@ def test_bad_options_are_all_reported_at_once(data_folder: Path, tmp_path: Path)
 def test_report_figures_equal_the_plan_of_the_same_options(
     data_folder: Path, tmp_path: Path
 ) -> None:
-    from features.validate import read_district
+    from data.validate import read_district
     from serving.planning import build_plan
     from serving.report.service import ReportOptions
     from training.registry import load_champion

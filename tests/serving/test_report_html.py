@@ -15,7 +15,7 @@ import pytest
 from chromium_fixtures import CHROMIUM_ARGS, chromium_or_skip
 from report_fixtures import last_value_forecasts, small_district
 
-from features.contract import District
+from data.contract import District
 from serving.planning import PlanRequest, build_plan
 from serving.report.numbers import ALLOCATIONS, KEY, PLAN
 from serving.report.render import render_report_html, write_report

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.errors import UserInputError
+from data.errors import UserInputError
 from serving.plan_options import parse_plan_options, parse_pools
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from report_fixtures import last_value_forecasts, small_district
 
-from features.contract import QUANTILE_COLUMNS
+from data.contract import QUANTILE_COLUMNS
 from serving.planning import PlanRequest, build_plan
 from serving.report.realised import ORACLE, realised_outcomes, truth_as_forecasts
 from training.research import hide_last_months

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import FORECAST_COLUMNS, SIMULATED_LABEL
-from features.simulate import simulate_district
+from data.contract import FORECAST_COLUMNS, SIMULATED_LABEL
 from models.forecast import ForecastPipeline
 from models.forecast.inputs import as_of
+from simulate import simulate_district
 from training.backtest import backtest_origins, rolling_origin_backtest
 from training.metrics import METRIC_COLUMNS, coverage, pinball_loss, summary_table, wape
 from training.plots import write_backtest_plots

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import QUANTILE_COLUMNS
+from data.contract import QUANTILE_COLUMNS
 from models.forecast.inputs import targets_fitted_on_other_features
 from training.promotion import backtest_score, decide_promotion
 

@@ -11,8 +11,8 @@ import pytest
 from mlflow import MlflowClient
 from tracking_fixtures import small_district, small_pipeline, tracking_uri
 
-from features.contract import FORECAST_COLUMNS
-from features.errors import UserInputError
+from data.contract import FORECAST_COLUMNS
+from data.errors import UserInputError
 from training.needs_model import district_to_model_input
 from training.registry import NO_CHAMPION, load_champion, load_model, promote
 from training.settings import load_settings

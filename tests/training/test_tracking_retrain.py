@@ -8,7 +8,7 @@ import pytest
 from mlflow import MlflowClient
 from tracking_fixtures import FAST_LGBM, FAST_TARGETS, small_district, tracking_uri
 
-from features.errors import UserInputError
+from data.errors import UserInputError
 from training.registry import load_champion
 from training.retrain import train_and_register
 from training.settings import load_settings

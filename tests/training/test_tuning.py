@@ -9,7 +9,7 @@ import optuna
 import pytest
 from tracking_fixtures import small_district, small_pipeline
 
-from features.errors import UserInputError
+from data.errors import UserInputError
 from training.tuning import (
     LGBM_PARAMS_ATTR,
     ORIGIN_SPACING_MONTHS,

@@ -9,14 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-from features.contract import District
+from data.contract import District
 
 FAST_LGBM = {"n_estimators": 20, "num_leaves": 7, "min_data_in_leaf": 10, "n_jobs": 1}
 FAST_TARGETS = ("children_under3", "vedtak_31")
 
 
 def small_district(seed: int = 3, n_kindergartens: int = 6, end: str = "2024-12") -> District:
-    from features.simulate import simulate_district
+    from simulate import simulate_district
 
     return simulate_district(
         "district",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from features.errors import Problem, UserInputError
+from data.errors import Problem, UserInputError
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import is_internal_view, reason_for, suppress_frame_for
