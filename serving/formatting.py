@@ -1,0 +1,76 @@
+"""Numbers as people read them, in bokmål or English: never e-notation, shares as percentages,
+NOK with thin-space thousands, FTE with one decimal, a dash for what is missing. Used by the
+pages (as Jinja filters) and the exports' header sheet.
+
+Norwegian writes a decimal comma and a space before the percent sign ("15 %"); English a decimal
+point and no space ("15%"). Thousands are grouped with a narrow no-break space in both, so a
+number never wraps inside itself.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+THIN_SPACE = "\u202f"
+NO_BREAK_SPACE = "\u00a0"
+MISSING = "–"
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, Real | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def format_number(
+    value: Any, decimals: int = 0, language: str = "nb", *, signed: bool = False
+) -> str:
+    """``1234567.891`` → "1 234 567,9" (nb, 1 decimal) or "1 234 567.9" (en); a value that is
+    text already (e.g. a suppressed count "<5") is returned as it is."""
+    if isinstance(value, str) and _number(value) is None:
+        return value
+    number = _number(value)
+    if number is None:
+        return MISSING
+    if round(number, decimals) == 0:
+        number = 0.0  # no "-0,0"
+    text = f"{number:{'+' if signed else ''},.{decimals}f}"
+    decimal_mark = "," if language == "nb" else "."
+    text = text.replace(",", THIN_SPACE).replace(".", decimal_mark)
+    if signed and number < 0:
+        text = "−" + text[1:]  # a real minus sign
+    return text
+
+
+def format_percent(share: Any, decimals: int = 0, language: str = "nb") -> str:
+    """A share 0–1 as a percentage: ``0.1479`` → "15 %" (nb) / "15%" (en)."""
+    number = _number(share)
+    if number is None:
+        return share if isinstance(share, str) else MISSING
+    text = format_number(number * 100, decimals, language)
+    return f"{text}{NO_BREAK_SPACE}%" if language == "nb" else f"{text}%"
+
+
+def format_nok(value: Any, language: str = "nb") -> str:
+    """Whole kroner: "1 250 000 kr" (nb) / "NOK 1 250 000" (en)."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    text = format_number(number, 0, language)
+    return f"{text}{NO_BREAK_SPACE}kr" if language == "nb" else f"NOK{NO_BREAK_SPACE}{text}"
+
+
+def format_fte(value: Any, language: str = "nb", *, signed: bool = False) -> str:
+    """FTE (årsverk) with one decimal: "6,7" / "+1,0"."""
+    return format_number(value, 1, language, signed=signed)
+
+
+def format_count(value: Any, language: str = "nb") -> str:
+    """A count of children or decisions, whole; a suppressed "<5" stays as it is."""
+    return format_number(value, 0, language)

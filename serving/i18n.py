@@ -1,0 +1,94 @@
+"""Planner-facing words in Norwegian bokmål (default) or English, through gettext catalogues.
+
+The catalogues are the .po files in ``serving/translations/{lang}/LC_MESSAGES/messages.po``
+(English msgids); they are compiled in memory the first time a language is asked for, so no
+binary .mo file is committed. ``python -m serving.i18n_catalogue`` extracts the msgids from the
+templates and the Python code and merges them into both catalogues.
+
+A page's language: the user's choice (cookie :data:`LANGUAGE_COOKIE`, set by ``GET
+/language?lang=en``), else ``Settings.language``. Templates call ``{{ _("English text") }}``,
+with named placeholders as ``{{ _("%(n)s lines", n=count) }}`` (values are escaped).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from markupsafe import Markup, escape
+
+Language = Literal["nb", "en"]
+LANGUAGES: tuple[Language, ...] = ("nb", "en")
+DEFAULT_LANGUAGE: Language = "nb"
+LANGUAGE_COOKIE = "bemanning_lang"
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+DOMAIN = "messages"
+
+
+def catalogue_path(language: str) -> Path:
+    return TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def as_language(value: object, default: Language = DEFAULT_LANGUAGE) -> Language:
+    """``value`` if it names a supported language (``nb``/``en``; ``no``/``nob`` read as nb),
+    else ``default``."""
+    text = str(value or "").strip().lower()
+    if text in ("no", "nob", "nb-no", "nb_no"):
+        return "nb"
+    if text in ("en-gb", "en_gb", "en-us", "en_us"):
+        return "en"
+    return cast(Language, text) if text in LANGUAGES else default
+
+
+@functools.cache
+def translations(language: str) -> Translations:
+    """The language's catalogue, compiled from its .po file in memory (cached per process)."""
+    path = catalogue_path(as_language(language))
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale=as_language(language))
+    buffer = io.BytesIO()
+    write_mo(buffer, catalogue)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def gettext(language: str, message: str, **variables: Any) -> str:
+    """``message`` (an English msgid) in ``language``, ``%(name)s`` placeholders filled."""
+    text = translations(language).ugettext(message)
+    return text % variables if variables else text
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; translated where it is shown."""
+    return message
+
+
+def template_callables(language: str) -> dict[str, Callable[..., Any]]:
+    """``_``, ``gettext`` and ``ngettext`` for a template rendered in ``language``, in the
+    newstyle of ``jinja2.ext.i18n``: the translation is trusted markup, the variables are
+    escaped."""
+    catalogue = translations(language)
+
+    def _gettext(message: str, **variables: Any) -> Markup:
+        text = Markup(catalogue.ugettext(message))
+        return text % {k: escape(v) for k, v in variables.items()} if variables else text
+
+    def _ngettext(singular: str, plural: str, n: int, **variables: Any) -> Markup:
+        text = Markup(catalogue.ungettext(singular, plural, n))
+        values = {"num": n} | variables
+        return text % {k: escape(v) for k, v in values.items()}
+
+    return {"_": _gettext, "gettext": _gettext, "ngettext": _ngettext}
+
+
+def install(environment: Any) -> None:
+    """Add ``jinja2.ext.i18n`` to a Jinja environment, with the default language's callables as
+    globals (each render passes its own language's, see :func:`template_callables`)."""
+    environment.add_extension("jinja2.ext.i18n")
+    environment.globals.update(template_callables(DEFAULT_LANGUAGE))
