@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 Preset = Literal["district", "city", "nation"]
 FileFormat = Literal["csv", "parquet", "xlsx", "duckdb"]
+Process = Literal["cohort", "capacity"]
 
 
 def simulate(
@@ -37,6 +38,14 @@ def simulate(
     fmt: Annotated[
         FileFormat, typer.Option("--format", help="File format of the written tables.")
     ] = "csv",
+    process: Annotated[
+        Process,
+        typer.Option(
+            help="Generating process: cohort (simulate/PROCESS.md, sized by --preset) or "
+            "capacity (simulate/capacity/PROCESS.md: 48 kindergartens, intake fills freed places "
+            "up to capacity; --preset is ignored)."
+        ),
+    ] = "cohort",
 ) -> None:
     """Simulate a district (SIMULATED data, documented generating process) and write it."""
     from data.contract import SIMULATED_LABEL, parse_month
@@ -59,7 +68,8 @@ def simulate(
         raise UserInputError("bad options for simulate", problems)
 
     with progress_bar(console) as bar:
-        task = bar.add_task(f"Simulating the {preset} preset (months)", total=None)
+        label = "capacity process" if process == "capacity" else f"{preset} preset"
+        task = bar.add_task(f"Simulating the {label} (months)", total=None)
 
         def progress(
             done: float, total: float | None = None, description: str | None = None
@@ -68,13 +78,20 @@ def simulate(
             if description:
                 bar.update(task, description=description)
 
-        sim = simulate_district(
-            preset,
-            seed=seed,
-            start=months.get("--start"),
-            end=months.get("--end"),
-            progress=progress,
-        )
+        if process == "capacity":
+            from simulate.capacity import simulate_capacity
+
+            sim = simulate_capacity(
+                seed=seed, start=months.get("--start"), end=months.get("--end"), progress=progress
+            )
+        else:
+            sim = simulate_district(
+                preset,
+                seed=seed,
+                start=months.get("--start"),
+                end=months.get("--end"),
+                progress=progress,
+            )
         bar.update(task, description="Writing files")
         written = write_simulation(sim, out, fmt=fmt)
 
