@@ -626,10 +626,16 @@ def forecast_and_plan(
 ) -> tuple[pd.DataFrame, PlanResult]:
     """The loaded model's forecasts over ``request``'s plan period and the plan built on them:
     what ``bemanning plan`` and the benefit report both do once data and model are read.
+    Settings the planner left at their defaults take the model's tuned plan defaults, if any
+    (:func:`serving.plan_defaults.with_tuned_defaults`; the header says which).
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
+    # plan_defaults builds on this module, hence the import here
+    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+
     advance = step or (lambda _: None)
     model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
     horizon = forecast_horizon(
         district.last_month,
         request.start,
@@ -646,4 +652,7 @@ def forecast_and_plan(
         pit_history=model.pit_history,
         model_version=str(model.version),
     )
+    note = tuned_defaults_note(model)
+    if note is not None:
+        plan.header["tuned_defaults"] = note
     return forecasts, plan
