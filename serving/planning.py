@@ -19,6 +19,7 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation.curves import NeedWeights
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ SUPPLY_COLUMN = {
     "resource_pedagogue": "resource_pedagogue_fte",
 }
 REQUEST = "plan request"
+#: weight of the CVaR term in the objective, the optimiser's own default
+DEFAULT_TAIL_WEIGHT = NeedWeights().cvar_weight
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class PlanRequest:
     start: pd.Period | None = None
     months: int = 12
     risk: float = 0.9
+    #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
+    tail_weight: float = DEFAULT_TAIL_WEIGHT
+    #: scale of the scenarios' normal scores (1 = the forecast's calibrated quantiles)
+    scenario_spread: float = 1.0
     equity_weight: float = 1.0
     max_moves: int = 0
     pins: tuple[Pin, ...] = ()
@@ -156,6 +163,18 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             "equity_weight",
             "equity weight cannot be negative",
             request.equity_weight,
+        ),
+        (
+            not (np.isfinite(request.tail_weight) and request.tail_weight >= 0),
+            "tail_weight",
+            "the tail weight must be a finite number ≥ 0",
+            request.tail_weight,
+        ),
+        (
+            not (np.isfinite(request.scenario_spread) and request.scenario_spread > 0),
+            "scenario_spread",
+            "the scenario spread must be a positive number",
+            request.scenario_spread,
         ),
         (request.max_moves < 0, "max_moves", "max moves cannot be negative", request.max_moves),
         (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
@@ -425,10 +444,15 @@ def build_plan(
         n_scenarios=request.n_scenarios,
         seed=request.seed,
         settings=request.norm_settings,
+        spread=request.scenario_spread,
     )
     warnings += needs.warnings
     steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
-    settings = AllocationSettings(step_fte=tuple(steps.tolist()), risk=request.risk)
+    settings = AllocationSettings(
+        step_fte=tuple(steps.tolist()),
+        risk=request.risk,
+        weights=NeedWeights(cvar_weight=request.tail_weight),
+    )
     weights = settings.weights
     equity = equity_weights(
         state["low_income_share"].to_numpy(),
@@ -500,6 +524,8 @@ def build_plan(
         "cost_per_fte_year_nok": {r: _cost(request, r) for r in RESOURCES},
         "step_fte": dict(zip(RESOURCES, steps.tolist(), strict=True)),
         "risk": request.risk,
+        "tail_weight": request.tail_weight,
+        "scenario_spread": request.scenario_spread,
         "equity_weight": request.equity_weight,
         "max_moves": request.max_moves,
         "moves_used": solution.moves_used,
@@ -600,10 +626,16 @@ def forecast_and_plan(
 ) -> tuple[pd.DataFrame, PlanResult]:
     """The loaded model's forecasts over ``request``'s plan period and the plan built on them:
     what ``bemanning plan`` and the benefit report both do once data and model are read.
+    Settings the planner left at their defaults take the model's tuned plan defaults, if any
+    (:func:`serving.plan_defaults.with_tuned_defaults`; the header says which).
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
+    # plan_defaults builds on this module, hence the import here
+    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+
     advance = step or (lambda _: None)
     model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
     horizon = forecast_horizon(
         district.last_month,
         request.start,
@@ -620,4 +652,7 @@ def forecast_and_plan(
         pit_history=model.pit_history,
         model_version=str(model.version),
     )
+    note = tuned_defaults_note(model)
+    if note is not None:
+        plan.header["tuned_defaults"] = note
     return forecasts, plan

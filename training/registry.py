@@ -18,6 +18,7 @@ import pandas as pd
 
 from data.contract import MONTH, District
 from data.errors import Problem, UserInputError
+from training.decision_tracking import read_plan_defaults
 from training.needs_model import ModelMetadata, NeedsForecastModel, check_feature_set
 from training.settings import CHAMPION_ALIAS, TrainingSettings, load_settings
 from training.tracking import check_tracking_server, quiet_mlflow
@@ -40,6 +41,8 @@ class LoadedModel:
     pit_history: pd.DataFrame | None
     metadata: ModelMetadata
     uri: str
+    #: plan settings tuned on decisions and stored with the version (None when not tuned)
+    plan_defaults: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -70,7 +73,7 @@ def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
         check_tracking_server(settings)
         mlflow.set_tracking_uri(settings.tracking_uri)
     try:
-        version, run_id = _resolve(uri, settings)
+        version, run_id, tags = _resolve(uri, settings)
         pyfunc = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
         if _is_missing(exc):
@@ -99,6 +102,7 @@ def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
         pit_history=_with_periods(wrapped.pit_history),
         metadata=wrapped.metadata,
         uri=uri,
+        plan_defaults=read_plan_defaults(tags),
     )
 
 
@@ -166,12 +170,12 @@ def champion_version(tracking_uri: str | None = None) -> str | None:
     )
 
 
-def _resolve(uri: str, settings: TrainingSettings) -> tuple[str | None, str | None]:
-    """(version, run id) behind a ``models:/`` URI; (None, None) for other URIs."""
+def _resolve(uri: str, settings: TrainingSettings) -> tuple[str | None, str | None, dict[str, str]]:
+    """(version, run id, version tags) behind a ``models:/`` URI; (None, None, {}) for others."""
     from mlflow import MlflowClient
 
     if not uri.startswith("models:/"):
-        return None, None
+        return None, None, {}
     client = MlflowClient(settings.tracking_uri)
     name, _, rest = uri.removeprefix("models:/").partition("/")
     if "@" in name:
@@ -179,7 +183,7 @@ def _resolve(uri: str, settings: TrainingSettings) -> tuple[str | None, str | No
         found = client.get_model_version_by_alias(name, alias)
     else:
         found = client.get_model_version(name, rest)
-    return str(found.version), found.run_id
+    return str(found.version), found.run_id, dict(found.tags or {})
 
 
 def _alias_version(client: Any, name: str, alias: str) -> str | None:

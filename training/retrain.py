@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from data.contract import District
+from training.decision_promotion import DecisionCheck
 from training.promotion import PromotionDecision, decide_promotion
 from training.settings import TrainingSettings
 
@@ -87,9 +88,12 @@ def train_and_register(
     run_params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     min_improvement: float = 0.0,
+    decision_check: DecisionCheck | None = None,
 ) -> TrainOutcome:
     """Backtest and fit a ``ForecastPipeline(**pipeline_params)``, log it, register it as
-    ``challenger`` and promote it to ``champion`` when it wins (see module doc)."""
+    ``challenger`` and promote it to ``champion`` when it wins (see module doc). With
+    ``decision_check`` (:func:`training.decision_promotion.make_decision_check`) a challenger
+    that forecasts better must also plan at least as well on the decision backtest."""
     from sklearn.base import clone
 
     from data.errors import UserInputError
@@ -159,6 +163,8 @@ def train_and_register(
         min_improvement=min_improvement,
         champion_unusable=unusable,
     )
+    if decision_check is not None and decision.promote and champion is not None and not unusable:
+        decision = decision_check(decision, champion, make_pipeline)
     _record_decision(settings, version, decision)
     if decision.promote:
         promote(

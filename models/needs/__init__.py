@@ -206,9 +206,20 @@ def simulate_needs(
     n_scenarios: int = 200,
     seed: int = 0,
     settings: NormSettings | None = None,
+    spread: float = 1.0,
 ) -> NeedScenarios:
     """Draw joint scenarios for ``kindergarten_ids`` × ``months`` from the latest origin's
-    forecasts; ``current_fte`` is (K, 3) contracted FTE in :data:`RESOURCES` order."""
+    forecasts; ``current_fte`` is (K, 3) contracted FTE in :data:`RESOURCES` order.
+
+    ``spread`` scales every normal score before it is turned into a quantile level: 1 keeps
+    the forecast's calibrated quantiles, above 1 widens the scenarios (a planner's hedge when
+    the forecasts have been too sure), below 1 narrows them. A plan setting, tuned on the
+    decision backtest (:mod:`training.decision_tuning`), not a model parameter."""
+    if not (np.isfinite(spread) and spread > 0):
+        raise UserInputError(
+            "the scenario spread must be a positive number",
+            [Problem("plan request", "must be > 0", column="scenario_spread", value=spread)],
+        )
     cube, origin, warnings = _forecast_cube(forecasts, kindergarten_ids, months)
     horizons = np.array([(m - origin).n for m in months])
     rng = np.random.default_rng(seed)
@@ -229,7 +240,7 @@ def simulate_needs(
                 f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
                 f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
             )
-    u = scores_to_probabilities(z)  # (S, K, T, M)
+    u = scores_to_probabilities(z * spread)  # (S, K, T, M)
     values = np.empty_like(u)
     for ti, target in enumerate(NEED_TARGETS):
         knots = extend_tails(cube[:, ti], lower=0.0)  # (K, M, 9)
