@@ -312,6 +312,42 @@ class HorizonFrame:
     horizon: int
 
 
+def horizon_rows(
+    grid: PanelGrid,
+    target: str,
+    horizon: int,
+    *,
+    origins: np.ndarray | None = None,
+    max_target_index: int | None = None,
+    need_label: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kindergarten index, origin index) of the rows :func:`horizon_frame` would build, in its
+    order (kindergarten-major): present at the origin with a known value there, and with a
+    known value at the target month when ``need_label``."""
+    y = grid.targets[target]
+    n_k, n_m = y.shape
+    h = horizon
+    origin_months = np.arange(n_m - h) if origins is None else np.asarray(origins, dtype=np.int64)
+    origin_months = origin_months[(origin_months >= 0) & (origin_months + h < n_m)]
+    if max_target_index is not None:
+        origin_months = origin_months[origin_months + h <= max_target_index]
+    k_all = np.repeat(np.arange(n_k), len(origin_months))
+    t_all = np.tile(origin_months, n_k)
+    valid = grid.present[k_all, t_all] & ~np.isnan(y[k_all, t_all])
+    if need_label:
+        valid &= ~np.isnan(y[k_all, t_all + h])
+    return k_all[valid], t_all[valid]
+
+
+def sample_positions(n_rows: int, *, max_rows: int | None, random_state: int) -> np.ndarray | None:
+    """Sorted positions of the rows kept when ``n_rows`` are subsampled to ``max_rows`` (None:
+    all kept) — the same draw :func:`stack_frames` makes."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
+
+
 def horizon_frame(
     grid: PanelGrid,
     target: str,
@@ -323,29 +359,30 @@ def horizon_frame(
     max_target_index: int | None = None,
     need_label: bool = True,
     cohort_features: bool = False,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> HorizonFrame:
     """The supervised rows for ``target`` at ``horizon`` months.
 
     ``origins`` (month indices) restricts the origins; ``max_target_index`` drops rows whose target
     month lies after it (training on data up to a cut-off). With ``need_label=False`` rows whose
-    target month is unknown are kept (forecasting beyond the data).
+    target month is unknown are kept (forecasting beyond the data). ``rows`` (kindergarten and
+    origin indices from :func:`horizon_rows`, or a subset of them) builds those rows only: a
+    row's features depend on its own (k, t, h) alone, so a sample of rows is built without
+    building the rest (bounded memory in training).
     """
     y = grid.targets[target]
-    n_k, n_m = y.shape
     h = horizon
-    origin_months = np.arange(n_m - h) if origins is None else np.asarray(origins, dtype=np.int64)
-    origin_months = origin_months[(origin_months >= 0) & (origin_months + h < n_m)]
-    if max_target_index is not None:
-        origin_months = origin_months[origin_months + h <= max_target_index]
-    k_all = np.repeat(np.arange(n_k), len(origin_months))
-    t_all = np.tile(origin_months, n_k)
-    anchor = y[k_all, t_all]
-    valid = grid.present[k_all, t_all] & ~np.isnan(anchor)
-    target_value = y[k_all, t_all + h]
-    if need_label:
-        valid &= ~np.isnan(target_value)
-    k, t = k_all[valid], t_all[valid]
-    anchor, target_value = anchor[valid], target_value[valid]
+    if rows is None:
+        rows = horizon_rows(
+            grid,
+            target,
+            h,
+            origins=origins,
+            max_target_index=max_target_index,
+            need_label=need_label,
+        )
+    k, t = rows
+    anchor, target_value = y[k, t], y[k, t + h]
 
     seasonal_index = t + h - SEASON_MONTHS
     same_month = _take(y, k, seasonal_index)
@@ -470,9 +507,8 @@ def stack_frames(
     anchor = np.concatenate([f.anchor for f in frames])
     k = np.concatenate([f.kindergarten_index for f in frames])
     t = np.concatenate([f.origin_index for f in frames])
-    if max_rows is not None and len(label) > max_rows:
-        rng = np.random.default_rng(random_state)
-        keep = np.sort(rng.choice(len(label), size=max_rows, replace=False))
+    keep = sample_positions(len(label), max_rows=max_rows, random_state=random_state)
+    if keep is not None:
         features, label, anchor, k, t = features[keep], label[keep], anchor[keep], k[keep], t[keep]
     return HorizonFrame(features, label, anchor, k, t, horizon=0)
 

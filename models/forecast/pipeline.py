@@ -38,9 +38,9 @@ from models.forecast.frames import (
     HorizonFrame,
     design_feature_names,
     horizon_frame,
-    rows_where,
+    horizon_rows,
+    sample_positions,
     stack_frames,
-    subsample,
 )
 from models.forecast.inputs import (
     FeatureInputs,
@@ -66,6 +66,18 @@ STRATEGIES = ("direct", "stacked")
 INTERVAL_METHODS = ("residual", "cqr")
 #: Origins the models need beyond the seasonal lag, the horizons and the calibration origins.
 MIN_TRAINING_ORIGINS = 6
+
+
+def _rows_where(
+    rows: tuple[np.ndarray, np.ndarray], keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    return rows[0][keep], rows[1][keep]
+
+
+def _rows_at(
+    rows: tuple[np.ndarray, np.ndarray], positions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    return rows[0][positions], rows[1][positions]
 
 
 def _no_progress(description: str, completed: int, total: int) -> None:
@@ -231,23 +243,31 @@ class ForecastPipeline(BaseEstimator):
     ) -> tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]:
         """The calibration round, its corrections, then the final round, for one target.
 
-        The rows are built once: the calibration round's training rows (target month ≤ cutoff)
-        and its scoring rows (the calibration origins) are subsets of the final round's, and a
-        row's features depend on its origin only (point-in-time), not on which subset it is in.
-        """
-        frames = self._frames(inputs, target, max_target_index=last_index)
-        calibration_models = self._fit_target(
-            inputs, target, [rows_where(f, f.origin_index + f.horizon <= cutoff) for f in frames]
-        )
+        The rows are chosen first and only the sampled ones are built (float32): the calibration
+        round's training rows (target month ≤ cutoff) and its scoring rows (the calibration
+        origins) are subsets of the final round's, and a row's features depend on its own
+        kindergarten, origin and horizon only (point-in-time), not on which subset it is in. So
+        the boosters see exactly the rows and values they would if every row were built and
+        then sampled, while memory stays at ``max_rows_per_model`` rows per booster (the nation
+        has 6.8 million candidate rows per target)."""
+        horizons = range(1, self.horizons + 1)
+        rows = {
+            h: horizon_rows(inputs.grid, target, h, max_target_index=last_index) for h in horizons
+        }
+        calibration_rows = {h: _rows_where(kt, kt[1] + h <= cutoff) for h, kt in rows.items()}
+        calibration_models = self._fit_target(inputs, target, calibration_rows)
         last_origin = cutoff + self.calibration_origins - 1
         scored = [
-            rows_where(f, (f.origin_index >= cutoff) & (f.origin_index <= last_origin))
-            for f in frames
+            self._frame(
+                inputs, target, h, _rows_where(kt, (kt[1] >= cutoff) & (kt[1] <= last_origin))
+            )
+            for h, kt in rows.items()
         ]
         corrections, correlations = self._level_forecaster().calibrate(
             target, calibration_models, scored
         )
-        final = self._fit_target(inputs, target, frames)
+        del scored
+        final = self._fit_target(inputs, target, rows)
         return target, final, corrections, correlations
 
     def months_required(self) -> int:
@@ -294,28 +314,56 @@ class ForecastPipeline(BaseEstimator):
             for h in (horizons or range(1, self.horizons + 1))
         ]
 
+    def _frame(
+        self, inputs: FeatureInputs, target: str, horizon: int, rows: tuple[np.ndarray, np.ndarray]
+    ) -> HorizonFrame:
+        return horizon_frame(
+            inputs.grid,
+            target,
+            horizon,
+            stacked=self.strategy == "stacked",
+            transform=self.transform,
+            cohort_features=self.cohort_features,
+            rows=rows,
+        )
+
+    def _sampled_frames(
+        self,
+        inputs: FeatureInputs,
+        target: str,
+        rows: dict[int, tuple[np.ndarray, np.ndarray]],
+    ) -> dict[int, HorizonFrame]:
+        """{0: stacked rows} or {horizon: rows}: the rows ``stack_frames``/``subsample`` would
+        keep from the full frames (same draw, same order), built alone."""
+        limit, seed = self.max_rows_per_model, self.random_state
+        if self.strategy == "stacked":
+            sizes = np.array([len(kt[0]) for kt in rows.values()])
+            keep = sample_positions(int(sizes.sum()), max_rows=limit, random_state=seed)
+            starts = np.concatenate([[0], np.cumsum(sizes)])
+            frames = []
+            for i, (h, kt) in enumerate(rows.items()):
+                if keep is not None:
+                    mine = keep[(keep >= starts[i]) & (keep < starts[i + 1])] - starts[i]
+                    kt = (kt[0][mine], kt[1][mine])
+                frames.append(self._frame(inputs, target, h, kt))
+            return {0: stack_frames(frames, max_rows=None, random_state=seed)}
+        out = {}
+        for h, kt in rows.items():
+            keep = sample_positions(len(kt[0]), max_rows=limit, random_state=seed)
+            out[h] = self._frame(inputs, target, h, kt if keep is None else _rows_at(kt, keep))
+        return out
+
     def _fit_target(
         self,
         inputs: FeatureInputs,
         target: str,
-        frames: Sequence[HorizonFrame],
+        rows: dict[int, tuple[np.ndarray, np.ndarray]],
     ) -> dict[int, Any]:
-        """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``frames``."""
+        """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on a sample of
+        ``rows`` (kindergarten, origin indices per horizon)."""
         names = self._design_names(inputs, target)
         models: dict[int, Any] = {}
-        if self.strategy == "stacked":
-            groups = {
-                0: stack_frames(
-                    frames, max_rows=self.max_rows_per_model, random_state=self.random_state
-                )
-            }
-        else:
-            groups = {
-                f.horizon: subsample(
-                    f, max_rows=self.max_rows_per_model, random_state=self.random_state
-                )
-                for f in frames
-            }
+        groups = self._sampled_frames(inputs, target, rows)
         for key, frame in groups.items():
             if len(frame.label) < 2:
                 raise UserInputError(

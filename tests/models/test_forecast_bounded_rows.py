@@ -1,0 +1,78 @@
+"""Bounded training: the pipeline chooses its sampled rows first and builds only those; the
+boosters must see exactly the rows (same draw, same order, same float32 values) that building
+every row and then sampling gave (SIMULATED district)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.forecast import ForecastPipeline
+from models.forecast.frames import horizon_frame, horizon_rows, stack_frames, subsample
+from models.forecast.inputs import feature_inputs
+
+TARGETS = ["children_under3", "children_over3", "vedtak_31", "sick_leave_rate"]
+HORIZONS = 4
+MAX_ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    from simulate import simulate_district
+
+    district = simulate_district("district", seed=5, n_kindergartens=9).district
+    return feature_inputs(district, TARGETS, months_ahead=0)
+
+
+def _full_frames(inputs, target, strategy, last_index):
+    return [
+        horizon_frame(
+            inputs.grid, target, h, stacked=strategy == "stacked", max_target_index=last_index
+        )
+        for h in range(1, HORIZONS + 1)
+    ]
+
+
+def _assert_same(a, b):
+    assert a.horizon == b.horizon
+    for name in ("features", "label", "anchor", "kindergarten_index", "origin_index"):
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.dtype == right.dtype, name
+        np.testing.assert_array_equal(left, right, err_msg=name)
+
+
+@pytest.mark.parametrize("strategy", ["stacked", "direct"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_sampled_rows_built_alone_equal_the_full_frames_sampled(inputs, strategy, target):
+    last_index = inputs.grid.n_months - 1
+    pipeline = ForecastPipeline(
+        strategy=strategy, horizons=HORIZONS, max_rows_per_model=MAX_ROWS, random_state=3
+    )
+    full = _full_frames(inputs, target, strategy, last_index)
+    assert sum(len(f.label) for f in full) > MAX_ROWS  # sampling must actually happen
+    rows = {
+        h: horizon_rows(inputs.grid, target, h, max_target_index=last_index)
+        for h in range(1, HORIZONS + 1)
+    }
+    built = pipeline._sampled_frames(inputs, target, rows)
+    if strategy == "stacked":
+        expected = {0: stack_frames(full, max_rows=MAX_ROWS, random_state=3)}
+    else:
+        expected = {f.horizon: subsample(f, max_rows=MAX_ROWS, random_state=3) for f in full}
+    assert built.keys() == expected.keys()
+    for key in expected:
+        _assert_same(built[key], expected[key])
+        assert len(built[key].label) <= MAX_ROWS
+        assert built[key].features.dtype == np.float32
+
+
+def test_rows_are_the_rows_the_full_frame_holds(inputs):
+    grid = inputs.grid
+    for h in (1, 6, 12):
+        k, t = horizon_rows(grid, "children_over3", h)
+        frame = horizon_frame(grid, "children_over3", h, stacked=True)
+        np.testing.assert_array_equal(k, frame.kindergarten_index)
+        np.testing.assert_array_equal(t, frame.origin_index)
+        # every row has a known value at the origin and at the target month
+        y = grid.targets["children_over3"]
+        assert not np.isnan(y[k, t]).any() and not np.isnan(y[k, t + h]).any()
