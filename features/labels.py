@@ -261,7 +261,9 @@ def column_label(name: str, *, target: str | None = None) -> Label:
             template.en.format(target=en_target),
             quantity.unit if quantity and template.unit == "count" else template.unit,
         )
-    raise KeyError(f"no plain-language label for the column {name!r} (add it to features/labels.py)")
+    raise KeyError(
+        f"no plain-language label for the column {name!r} (add it to features/labels.py)"
+    )
 
 
 def feature_label(name: str, language: str = "nb", *, target: str | None = None) -> str:

@@ -33,6 +33,20 @@ DEFAULT_REGRET_TOLERANCE = 0.0
 DecisionCheck = Callable[[PromotionDecision, Any, Callable[[], Any]], PromotionDecision]
 
 
+def _prefixed(
+    progress: Callable[[str, int, int], None] | None, name: str
+) -> Callable[[str, int, int], None] | None:
+    """The progress callback with each message prefixed by the model's role."""
+    if progress is None:
+        return None
+    report = progress
+
+    def prefixed(text: str, done: int, total: int) -> None:
+        report(f"{name}: {text}", done, total)
+
+    return prefixed
+
+
 def decide_on_decisions(
     decision: PromotionDecision,
     challenger: DecisionBacktest,
@@ -106,11 +120,7 @@ def make_decision_check(
                 scenario_origins=scenario_origins,
                 n_jobs=n_jobs,
                 variants=False,
-                progress=(
-                    (lambda text, done, total, name=name: progress(f"{name}: {text}", done, total))
-                    if progress is not None
-                    else None
-                ),
+                progress=_prefixed(progress, name),
             )
         return decide_on_decisions(
             decision, runs["challenger"], runs["champion"], tolerance=tolerance

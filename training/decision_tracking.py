@@ -144,8 +144,8 @@ def log_decision_backtest(
         "decision.pools": json.dumps(dict(result.policy.pools)),
         **{f"decision.{k}": str(v) for k, v in (extra_params or {}).items()},
     }
-    for key, value in tags.items():
-        client.set_tag(run_id, key, value)
+    for tag, text in tags.items():
+        client.set_tag(run_id, tag, text)
     with tempfile.TemporaryDirectory(prefix="bemanning-decisions-") as tmp:
         folder = Path(tmp)
         result.outcomes.to_csv(folder / OUTCOMES_FILE, index=False)
