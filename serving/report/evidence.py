@@ -66,16 +66,15 @@ def build_evidence(
     if per_year.empty:
         return None
     costs = substitute_cost_nok(outcomes, substitute_nok_per_hour)
+    avoided = {str(o): float(v) for o, v in (costs[KEY] - costs[PLAN]).items()}
     rows = []
     for record in summary.to_dict("records"):
         origin = str(record["origin"])
-        row = {
+        row: dict[str, object] = {
             "year": OVERALL_LABEL if origin == OVERALL else year_label(origin),
             **{name: record.get(f"unmet_{name}") for name in (PLAN, KEY, NO_POOL, ORACLE)},
             "gap_closed": record.get("gap_closed"),
-            "avoided_cost": costs.loc[origin, KEY] - costs.loc[origin, PLAN]
-            if origin in costs.index
-            else None,
+            "avoided_cost": avoided.get(origin),
         }
         for variant in (PLAN_EQUITY_0, PLAN_RISK_NEUTRAL):
             value = record.get(f"unmet_{variant}")
