@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import (
     DUMMY_HASH,
@@ -135,3 +136,51 @@ def end_user_sessions(session: Session, user: User, *, by: str, reason: str) -> 
         after={"ended": ended, "reason": reason},
     )
     return ended
+
+
+# --- response headers ----------------------------------------------------------------------
+
+#: No inline script anywhere (behaviour lives in /static/*.js); styles may be inline (Plotly and
+#: htmx write style attributes). Nothing may frame the pages: the approve buttons cannot be
+#: clickjacked.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+#: Plans, exports and every page carry district data: no browser or proxy may keep a copy. Only
+#: the static files (script, licence) may be cached.
+NO_STORE = (b"cache-control", b"no-store")
+CACHEABLE_PREFIX = "/static/"
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding the security headers to every HTTP response (errors too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIX)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if not cacheable and b"cache-control" not in present:
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
