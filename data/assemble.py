@@ -230,9 +230,10 @@ def _merge(
     all_keys = pd.concat([p.keys[key] for p in parts], ignore_index=True)
     codes = all_keys.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
     bounds = np.cumsum([0] + [len(p.rows) for p in parts])
-    spine_parts = [i for i, p in enumerate(parts) if p.source.every == "month"] or list(
-        range(len(parts))
-    )
+    monthly_parts = [i for i, p in enumerate(parts) if p.source.every == "month"]
+    # monthly rows come from the monthly sources (a coarse value fills them); other tables'
+    # rows come from every source
+    spine_parts = monthly_parts if table == "monthly" and monthly_parts else list(range(len(parts)))
     n_codes = int(codes.max()) + 1 if len(codes) else 0
     position = np.full(n_codes, -1, dtype=np.int64)
     first_at = np.full(n_codes, -1, dtype=np.int64)

@@ -157,9 +157,18 @@ def _label_start(value: object, every: str) -> int:
             return AS_NUMBER
     text = str(value).strip()
     start = _PARSERS[every](text)
-    if start == BAD and _NUMBERLIKE.fullmatch(text):
+    if start == BAD and _looks_like_number(text, every):
         return AS_NUMBER
     return start
+
+
+def _looks_like_number(text: str, every: str) -> bool:
+    """A label a spreadsheet made a number of: ``01.2016`` → ``1.2016``, ``10.2010`` → ``10.201``.
+    For months only a valid month before the mark counts, so ``13.2024`` stays a bad label."""
+    if every == "month":
+        m = re.fullmatch(r"(\d{1,2})[.,](\d{1,4})", text)
+        return bool(m) and 1 <= int(m[1]) <= 12
+    return bool(_NUMBERLIKE.fullmatch(text))
 
 
 def parse_periods(values: pd.Series, every: str) -> ParsedPeriods:
