@@ -167,7 +167,7 @@ def _looks_like_number(text: str, every: str) -> bool:
     For months only a valid month before the mark counts, so ``13.2024`` stays a bad label."""
     if every == "month":
         m = re.fullmatch(r"(\d{1,2})[.,](\d{1,4})", text)
-        return bool(m) and 1 <= int(m[1]) <= 12
+        return m is not None and 1 <= int(m[1]) <= 12
     return bool(_NUMBERLIKE.fullmatch(text))
 
 
