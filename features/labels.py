@@ -36,9 +36,7 @@ MONTHLY: dict[str, Label] = {
     "vedtak_31": Label(
         "vedtak om spesialpedagogisk hjelp (§ 31)", "special-needs decisions (§ 31)", "count"
     ),
-    "vedtak_37": Label(
-        "vedtak om tilrettelegging (§ 37)", "adaptation decisions (§ 37)", "count"
-    ),
+    "vedtak_37": Label("vedtak om tilrettelegging (§ 37)", "adaptation decisions (§ 37)", "count"),
     "minority_language_share": Label(
         "andel minoritetsspråklige barn", "share of minority-language children", "share"
     ),
@@ -71,9 +69,7 @@ DERIVED: dict[str, Label] = {
     ),
     "vedtak_31_per_child": Label("§ 31-vedtak per barn", "§ 31 decisions per child", "ratio"),
     "vedtak_37_per_child": Label("§ 37-vedtak per barn", "§ 37 decisions per child", "ratio"),
-    "waiting_list_per_place": Label(
-        "venteliste per plass", "waiting list per place", "ratio"
-    ),
+    "waiting_list_per_place": Label("venteliste per plass", "waiting list per place", "ratio"),
     "staff_norm_fte": Label(
         "bemanningsnormen krever (årsverk)", "staff the staffing norm requires (FTE)", "fte"
     ),
@@ -156,9 +152,7 @@ DERIVED: dict[str, Label] = {
     "known_month_of_kg_year": Label(
         "måned i barnehageåret (august = 1)", "month of the kindergarten year (August = 1)", "index"
     ),
-    "known_months_to_august": Label(
-        "måneder til august", "months until August", "months"
-    ),
+    "known_months_to_august": Label("måneder til august", "months until August", "months"),
     "known_kg_year": Label("barnehageår", "kindergarten year", "index"),
     "horizon": Label("måneder fram i tid", "months ahead", "months"),
 }
