@@ -106,7 +106,7 @@ def raw_folder(tmp_path: Path, **replace: str) -> Path:
         "sources.toml": TOML,
     }
     for name, text in replace.items():
-        files[name.replace("_", ".", 1) if name.count("_") == 1 else name] = text
+        files[name.replace("_", ".", 1)] = text
     folder = tmp_path / "raw"
     folder.mkdir()
     for name, text in files.items():
@@ -278,3 +278,61 @@ def test_simulated_raw_form_assembles_to_its_tidy_form(tmp_path: Path) -> None:
         ["kindergarten_id", got.monthly["month"].dt.quarter, got.monthly["month"].dt.year]
     )
     assert (quarters["sick_leave_rate"].nunique() == 1).all()
+
+
+SURVEY_SOURCE = """
+[[source]]
+file = "foreldre.csv"
+table = "quality"
+key = "Barnehage"
+key_scheme = "name"
+period = "År"
+every = "year"
+published_after_months = 2
+[source.columns]
+"Alt i alt" = "parent_survey_overall"
+"Egen skår" = "own_score"
+
+[indicator.own_score]
+label = "Egen skår"
+source = "Bydelens egen undersøkelse"
+min = 0
+max = 10
+"""
+
+
+def test_quality_source_checked_against_each_indicators_scale(tmp_path: Path) -> None:
+    survey = "Barnehage,År,Alt i alt,Egen skår\nTøyen bhg,2023,4.5,9\nGrønland,2023,6,11\n"
+    folder = raw_folder(tmp_path, sources_toml=TOML + SURVEY_SOURCE, foreldre_csv=survey)
+    assert problems_of(folder) == [
+        "error: foreldre.csv, row 3, column 'Alt i alt': value is outside the indicator's scale "
+        "(1–5) (found '6')",
+        "error: foreldre.csv, row 3, column 'Egen skår': value is outside the indicator's scale "
+        "(0–10) (found '11')",
+    ]
+    (folder / "foreldre.csv").write_text(survey.replace(",6,11", ",3.5,7"))
+    quality = read_district(folder).quality
+    assert quality is not None
+    assert quality["month"].astype(str).unique().tolist() == ["2023-12"]
+    assert sorted(quality["indicator"].unique()) == ["own_score", "parent_survey_overall"]
+
+
+def test_tidy_quality_table_unknown_indicator_and_scale(tmp_path: Path) -> None:
+    runner = CliRunner()
+    clean = tmp_path / "clean"
+    assert (
+        runner.invoke(app, ["assemble", str(raw_folder(tmp_path)), "--out", str(clean)]).exit_code
+        == 0
+    )
+    (clean / "quality.csv").write_text(
+        "kindergarten_id,month,indicator,value\nK1,2024-01,hse_incidents,2\n"
+        "K1,2024-01,smiles,3\nK2,2024-01,class_emotional_support,8\n"
+    )
+    with pytest.raises(DataContractError) as caught:
+        read_district(clean)
+    assert [str(p) for p in caught.value.problems] == [
+        "error: quality.csv, row 3, column 'indicator': indicator is not in the catalogue "
+        "(found 'smiles')",
+        "error: quality.csv, row 4, column 'value': value is outside the indicator's scale "
+        "(found '8')",
+    ]
