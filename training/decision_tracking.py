@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from data.contract import SIMULATED_LABEL
 from training.decisions import (
@@ -65,9 +67,8 @@ def write_decision_plots(
     result: DecisionBacktest, folder: Path, *, simulated: bool
 ) -> dict[str, Path]:
     """Two PNGs: realised unmet FTE-months per origin by allocation, and regret per origin."""
-    # Figure objects, not pyplot: no backend is switched or needed (works headless)
-    import numpy as np
-    from matplotlib.figure import Figure
+    # Figures without pyplot, so saving PNGs never switches the process's backend (a notebook
+    # calling this would otherwise lose its inline charts).
 
     folder.mkdir(parents=True, exist_ok=True)
     label = f"\n{SIMULATED_LABEL}" if simulated else ""

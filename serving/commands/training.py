@@ -256,6 +256,29 @@ def _metrics_table(metrics: Any, title: str) -> Any:
     return table
 
 
+def _print_skipped_targets(
+    district: District, *, trained: set[str], asked: list[str] | None
+) -> None:
+    """Name the contract targets not trained because the data lack them (not those left out
+    with --target), so a renamed column does not silently drop a forecast."""
+    from data.contract import TARGETS
+
+    monthly = district.monthly
+    skipped = [
+        t
+        for t in TARGETS
+        if t not in trained
+        and (asked is None or t in asked)
+        and (t not in monthly.columns or monthly[t].isna().all())
+    ]
+    if skipped:
+        console.print(
+            f"[yellow]Skipped target(s): {', '.join(skipped)}[/] (no column or no values in the "
+            "data; `bemanning validate` says what the engine does without them).",
+            highlight=False,
+        )
+
+
 def _summary_table(metrics: Any) -> Any:
     """Per target: the engine's metrics over all horizons and its ratio to the best baseline."""
     from rich import box
@@ -370,6 +393,7 @@ def train(
             decision_check=decision_check,
         )
     console.print(_summary_table(outcome.metrics))
+    _print_skipped_targets(district, trained=set(outcome.metrics["target"]), asked=target)
     console.print(
         f"Run [bold]{outcome.run_id}[/] logged to {settings.tracking_uri}; "
         f"data fingerprint {outcome.fingerprint}."
