@@ -324,6 +324,23 @@ def settings_text(settings: Mapping[str, Any]) -> str:
     )
 
 
+def tuned_defaults_text(note: Mapping[str, Any]) -> str:
+    """The line a plan prints about the plan settings tuned on decisions it took as defaults
+    (``header["tuned_defaults"]``, :func:`serving.plan_defaults.tuned_defaults_note`)."""
+    regret, default = note.get("regret"), note.get("default_regret")
+    text = f"Plan defaults tuned on decisions: {settings_text(note['settings'])}"
+    if isinstance(regret, int | float):
+        text += f"; backtested regret {regret:.3f}"
+        if isinstance(default, int | float):
+            text += f" (built-in defaults {default:.3f})"
+    if "equity_weight" in note:
+        text += f" at equity weight {float(note['equity_weight']):g}"
+    origins = note.get("origins")
+    if isinstance(origins, list) and origins:
+        text += f", origins {', '.join(map(str, origins))}"
+    return text + " (options you give win over them)."
+
+
 # -- tune --plans ------------------------------------------------------------------------------
 def tune_plans(
     data: Path,
@@ -468,4 +485,5 @@ __all__ = [
     "promotion_check",
     "settings_text",
     "tune_plans",
+    "tuned_defaults_text",
 ]

@@ -143,6 +143,8 @@ def test_a_three_trial_decision_tuning_stores_settings_that_plan_then_uses(
         uri,
     )
     assert planned.exit_code == 0, planned.output
+    assert "Plan defaults tuned on decisions" in planned.flat
+    assert f"backtested regret {record['regret']:.3f}" in planned.flat
     header = json.loads(out.with_suffix(".header.json").read_text())
     settings = record["settings"]
     assert header["tuned_defaults"]["settings"] == settings
