@@ -237,9 +237,14 @@ class EngineState:
             self.contributions()
             from serving.app.views import overview_table
 
+            model = self.champion()
             self.derived(
-                ("overview", self.fingerprint(), self.champion().version),
-                lambda: overview_table(self.district(), self.forecasts()),
+                ("overview", self.fingerprint(), model.version),
+                lambda: overview_table(
+                    self.district(),
+                    self.forecasts(),
+                    pit_history=getattr(model, "pit_history", None),
+                ),
             )
         except Exception:  # a background warm-up: the pages report any problem themselves
             return

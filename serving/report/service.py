@@ -17,6 +17,7 @@ import pandas as pd
 
 from data.contract import RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation import DEFAULT_RISK
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
@@ -40,7 +41,7 @@ class ReportOptions:
     budget_nok: float | None = None
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    risk: float = DEFAULT_RISK
     substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
     given: frozenset[str] = frozenset()
 

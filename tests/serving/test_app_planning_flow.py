@@ -42,7 +42,8 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
         # the staffing norm: (2·U3 + O3) / 6 FTE, so the need can never exceed children / 3
         assert 0 < row["need_staff_fte_p50"] <= row["need_staff_fte_p90"]
         assert 0 <= row["breach_probability"] <= 1
-        assert row["flag_breach"] == (row["breach_probability"] >= 0.2)
+        assert row["flag_breach"] == ((not row["legal_ok_now"]) or row["breach_probability"] >= 0.2)
+        assert 0 <= row["effective_breach_probability"] <= 1
     page = anna.get("/?sort=breach_probability&dir=desc")
     assert page.status_code == 200 and '<svg class="band"' in page.text
     assert SIMULATED_LABEL in page.text

@@ -16,6 +16,7 @@ from serving.app.schemas import (
     AuditEventPublic,
     DiffRow,
     EngineStatusPublic,
+    KeyFigurePublic,
     KindergartenRisk,
     LineApprove,
     LinePublic,
@@ -102,6 +103,9 @@ def overview(user: CurrentUser, state: EngineDep) -> OverviewPublic:
         simulated=state.district().simulated,
         model_version=str(state.champion().version),
         data_fingerprint=state.fingerprint(),
+        key_figures=[
+            KeyFigurePublic.model_validate(f) for f in services.district_key_figures(state, user)
+        ],
         kindergartens=[KindergartenRisk.model_validate(r) for r in records],
     )
 
