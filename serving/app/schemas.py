@@ -21,6 +21,16 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=500)
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=1, max_length=500)
+
+
+class SessionsEnded(BaseModel):
+    user: str
+    ended: int = Field(description="Open sessions of the user that were ended.")
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
