@@ -209,6 +209,11 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
         f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
         f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}"
     )
+    tuned = header.get("tuned_defaults")
+    if isinstance(tuned, dict):
+        from serving.commands.decisions import tuned_defaults_text
+
+        console.print(tuned_defaults_text(tuned), highlight=False)
     warnings = header.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)
