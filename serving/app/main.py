@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
+from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState
 from serving.app.security import SecurityHeaders
@@ -125,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
         "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "
         "POST.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served from the installed swagger_ui_bundle, see api_docs
         redoc_url=None,
     )
     app.state.settings = settings
@@ -151,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    install_api_docs(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
     app.include_router(pages.router)

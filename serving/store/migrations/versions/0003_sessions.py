@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_sessions"
-down_revision = "0001_initial"
+down_revision = "0002_plan_workflow"
 branch_labels = None
 depends_on = None
 
