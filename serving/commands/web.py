@@ -155,7 +155,9 @@ def register(app: typer.Typer) -> None:
                 f"[cyan]{password}[/]" + (f" · {district}" if district else "")
             )
         console.print(f"Serving on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        # on SIGTERM/SIGINT a request waiting for a solve gets a few seconds, then the app's
+        # shutdown stops the solver processes
+        uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
     user_app = typer.Typer(help="Manage the app's user accounts.", no_args_is_help=True)
 
