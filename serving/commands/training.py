@@ -346,6 +346,7 @@ def train(
     from training.retrain import train_and_register
     from training.settings import load_settings
     from training.tracking import check_tracking_server
+    from training.tracking_loss import tracked_train
 
     _check_targets(target)
     _check_positive(origins=origins, **{"span-months": span_months, "horizons": horizons})
@@ -365,7 +366,9 @@ def train(
         )
     lgbm_params.update(overrides)
     district = _read(data, columns)
-    with _progress("Training") as progress:
+    with tracked_train(settings) as notes, _progress("Training") as progress:
+        for note in notes:
+            console.print(f"[yellow]Tracking server back:[/] {note}.")
         decision_check = None
         if promote_on_decisions:
             from serving.commands.decisions import promotion_check
