@@ -48,7 +48,16 @@ import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH
-from features.age_cohorts import cohort_moves_ahead, estimate_age_cohorts
+from features.age_cohorts import (
+    AUGUST,
+    MIDDLE_OVER3,
+    OLDER_UNDER3,
+    YOUNGER_UNDER3,
+    YOUNGEST_OVER3,
+    cohort_moves_ahead,
+    estimate_age_cohorts,
+    months_until,
+)
 from features.intake import intake_cycle, project_intake_cycle, trailing_level
 
 HISTORY_FEATURES = (
@@ -103,11 +112,19 @@ COHORT_FEATURES = (
     "target_cohort_carry",
     "target_cohort_carry_vs_base",
 )
-COHORT_TARGETS = ("children_over3",)
+#: The under-3s' counterpart (``cohort_features``): the August intake fills the places the age
+#: shift frees up to capacity as far as demand allows (the capacity family, and Oslo's main
+#: round), so from an origin before an August within the horizon the under-3s there are about
+#: the younger cohort that stays under 3 plus half the places free after the shift (a child
+#: under 3 uses two), :func:`capacity_fill_columns`; the booster learns from last August's fill
+#: and the waiting list how far demand reaches.
+UNDER3_FILL_FEATURES = ("target_capacity_fill", "target_capacity_fill_vs_base")
+COHORT_TARGETS = ("children_over3", "children_under3")
+COHORT_FEATURES_OF = {"children_over3": COHORT_FEATURES, "children_under3": UNDER3_FILL_FEATURES}
 #: Features only the median's booster sees: they move the centre. Given to every booster they
 #: widened the intervals past what the calibration round had measured (80 % coverage 0.871
 #: against 0.796 on the district's benchmark origins).
-MEDIAN_ONLY_FEATURES = COHORT_FEATURES
+MEDIAN_ONLY_FEATURES = (*COHORT_FEATURES, *UNDER3_FILL_FEATURES)
 
 #: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
 TRAILING_MEAN_TARGETS = ("staff_leavers",)
@@ -293,7 +310,7 @@ def design_feature_names(
 def history_feature_names(target: str, *, cohort_features: bool = False) -> list[str]:
     """The horizon-specific history features of ``target``'s rows."""
     cycle = projection_feature_names(target) if target in CYCLE_TARGETS else ()
-    cohorts = COHORT_FEATURES if cohort_features and target in COHORT_TARGETS else ()
+    cohorts = COHORT_FEATURES_OF[target] if cohort_features and target in COHORT_TARGETS else ()
     return [*HISTORY_FEATURES, *cycle, *cohorts]
 
 
@@ -393,8 +410,10 @@ def horizon_frame(
         projections = cycle_projections(grid, target, h, k, t, fallback=anchor)
         history_columns += projections
         base = np.mean(projections, axis=0)
-        if cohort_features and target in COHORT_TARGETS:
+        if cohort_features and target == "children_over3":
             history_columns += cohort_columns(grid, target, h, k, t, base=base)
+        elif cohort_features and target == "children_under3":
+            history_columns += capacity_fill_columns(grid, h, k, t, base=base)
     elif target in TRAILING_MEAN_TARGETS:
         # never NaN: the window ends at t, and every row kept has y(t)
         trailing_mean = grid.derive(
@@ -488,6 +507,44 @@ def cohort_columns(
     crossing, leavers = crossing[k, t], leavers[k, t]
     kept = grid.targets[target][k, t] + crossing - leavers
     return [crossing, leavers, kept, kept - base]
+
+
+#: The point-in-time column holding each kindergarten's approved capacity in places.
+CAPACITY_FEATURE = "capacity"
+
+
+def capacity_fill_columns(
+    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray, *, base: np.ndarray
+) -> list[np.ndarray]:
+    """The :data:`UNDER3_FILL_FEATURES` of rows (k, t) at ``horizon``: where an August falls in
+    (t, t + horizon], the estimated younger under-3 cohort at t plus half the places free after
+    that August's shift (capacity − 2 × younger under-3s − the older under-3s, youngest and
+    middle over-3s, never below 0), else y(t); and that less the label's ``base``. NaN where
+    the capacity is unknown. Point-in-time: cohorts at t from months ≤ t."""
+    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    cohorts = grid.derive(
+        ("age_cohorts",),
+        lambda: estimate_age_cohorts(
+            grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
+        ),
+    )
+    names = grid.point_in_time_names
+    capacity = (
+        grid.point_in_time[k, t, names.index(CAPACITY_FEATURE)].astype(np.float64)
+        if CAPACITY_FEATURE in names
+        else np.full(len(k), np.nan)
+    )
+    younger = cohorts[k, t, YOUNGER_UNDER3]
+    staying = (
+        2.0 * younger
+        + cohorts[k, t, OLDER_UNDER3]
+        + cohorts[k, t, YOUNGEST_OVER3]
+        + cohorts[k, t, MIDDLE_OVER3]
+    )
+    filled = younger + np.maximum(capacity - staying, 0.0) / 2.0
+    august_ahead = months_until(calendar_month[t], AUGUST) <= horizon
+    fill = np.where(august_ahead, filled, grid.targets["children_under3"][k, t])
+    return [fill, fill - base]
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from data.contract import (
     District,
 )
 from data.errors import Problem, UserInputError
+from features.intake_mechanism import MECHANISM_FEATURES
 from models.forecast.frames import (
     MEDIAN_ONLY_FEATURES,
     SEASON_MONTHS,
@@ -130,12 +131,17 @@ class ForecastPipeline(BaseEstimator):
         city their WAPE fell 2.5 % with the same coverage, on the district it was level; off by
         default because on short histories their intervals widen
         (:data:`~models.forecast.frames.COHORT_FEATURES`).
+    mechanism_features : give every model the features of the August intake mechanism
+        (:mod:`features.intake_mechanism`: places free after the next August, the estimated
+        cohorts crossing and leaving, last August's intake, how full the kindergarten ran, the
+        waiting list at the deadline); off, they are left out of the feature table's columns.
     n_jobs : threads fitting targets side by side (1 = one after another).
     random_state : seed for sampling and LightGBM.
     """
 
     #: pipelines pickled before the option existed were fitted without: they read it from here
     cohort_features = False
+    mechanism_features = False
 
     def __init__(
         self,
@@ -152,6 +158,7 @@ class ForecastPipeline(BaseEstimator):
         calibration_origins: int = 12,
         max_rows_per_model: int | None = 6_000,
         cohort_features: bool = False,
+        mechanism_features: bool = True,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -167,6 +174,7 @@ class ForecastPipeline(BaseEstimator):
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
         self.cohort_features = cohort_features
+        self.mechanism_features = mechanism_features
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -178,7 +186,9 @@ class ForecastPipeline(BaseEstimator):
         targets = resolve_targets(district, self.targets)
         required = self.months_required()
         check_history(district, targets, required)
-        inputs = feature_inputs(district, targets, months_ahead=0)
+        inputs = feature_inputs(
+            district, targets, months_ahead=0, exclude=self._excluded_features()
+        )
         last_index = inputs.grid.n_months - 1
         cutoff = last_index - self.horizons - self.calibration_origins + 1
         calibration: dict[str, Any] = {
@@ -269,6 +279,9 @@ class ForecastPipeline(BaseEstimator):
         del scored
         final = self._fit_target(inputs, target, rows)
         return target, final, corrections, correlations
+
+    def _excluded_features(self) -> tuple[str, ...]:
+        return () if self.mechanism_features else MECHANISM_FEATURES
 
     def months_required(self) -> int:
         """Months of history a target needs to be fitted (seasonal lag, horizons, calibration)."""
@@ -444,7 +457,9 @@ class ForecastPipeline(BaseEstimator):
                 [Problem(file="monthly", column="month", rule=f"origin {origin} has no rows")],
             )
         known = as_of(district, origin)
-        inputs = feature_inputs(known, self.targets_, months_ahead=horizon)
+        inputs = feature_inputs(
+            known, self.targets_, months_ahead=horizon, exclude=self._excluded_features()
+        )
         check_feature_names(self.feature_names_, inputs)
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
@@ -459,7 +474,9 @@ class ForecastPipeline(BaseEstimator):
         present = [t for t in self.targets_ if t in district.monthly.columns]
         if not present:
             return []
-        inputs = feature_inputs(district, present, months_ahead=0)
+        inputs = feature_inputs(
+            district, present, months_ahead=0, exclude=self._excluded_features()
+        )
         built = {t: self._design_names(inputs, t) for t in present}
         return targets_fitted_on_other_features(self.feature_names_["design"], built)
 
