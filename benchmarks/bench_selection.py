@@ -3,7 +3,7 @@ ForecastPipeline is kept only when it helps on both simulator families, on the t
 the report seeds of ``bench_forecast`` (101–103) are never used here. SIMULATED data.
 
     .venv/bin/python -m benchmarks.bench_selection [--families cohort,capacity] [--seeds 1,2,3]
-        [--origins 2] [--variants defaults,no-mechanism,cohort-features]
+        [--origins 2] [--variants defaults,pooled-calibration]
 
 Printed per family and goal target: WAPE of the p50 and 80 % coverage of each variant on each
 seed (rolling origins, the same for every variant), and each variant's WAPE ÷ the first
@@ -25,6 +25,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "no-mechanism": {"mechanism_features": False},
     "cohort-features": {"cohort_features": True},
+    "no-cohort-features": {"cohort_features": False},
+    "pooled-calibration": {"season_calibration": False},
 }
 TUNING_SEEDS = (1, 2, 3)
 

@@ -247,16 +247,6 @@ TARGET_FEATURES: dict[str, Label] = {
         "children who stay, against the starting point",
         "count",
     ),
-    "target_capacity_fill": Label(
-        "barn under 3 år om opptaket fyller ledige plasser",
-        "children under 3 if the intake fills the free places",
-        "count",
-    ),
-    "target_capacity_fill_vs_base": Label(
-        "barn under 3 år om opptaket fyller ledige plasser, mot utgangspunktet",
-        "children under 3 if the intake fills the free places, against the starting point",
-        "count",
-    ),
 }
 
 _LAG = re.compile(r"^(?P<base>[a-z0-9_]+)_lag(?P<k>\d+)$")

@@ -72,12 +72,12 @@ IntervalsOption = Annotated[
     ),
 ]
 CohortOption = Annotated[
-    bool,
+    bool | None,
     typer.Option(
         "--cohort-features/--no-cohort-features",
         help="Give the over-3 model the birth cohorts estimated from the totals (who crosses "
-        "the age-3 line next August, who leaves for school next July). Off by default: more "
-        "accurate on long histories, wider intervals on short ones.",
+        "the age-3 line next August, who leaves for school next July). On by default (the "
+        "pipeline's default): over-3 WAPE 2-3 % lower on both simulator families.",
     ),
 ]
 SpanOption = Annotated[
@@ -149,11 +149,11 @@ def _pipeline_params(
     horizons: int,
     lgbm_params: dict[str, Any] | None,
     intervals: IntervalMethod = IntervalMethod.cqr,
-    cohort_features: bool = False,
+    cohort_features: bool | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"horizons": horizons, "interval_method": intervals.value}
-    if cohort_features:
-        params["cohort_features"] = True
+    if cohort_features is not None:  # else the pipeline's own default
+        params["cohort_features"] = cohort_features
     if targets:
         params["targets"] = tuple(dict.fromkeys(targets))
     if lgbm_params:
@@ -298,7 +298,7 @@ def train(
     target: TargetOption = None,
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
-    cohort_features: CohortOption = False,
+    cohort_features: CohortOption = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
 ) -> None:
@@ -378,7 +378,7 @@ def backtest(
     target: TargetOption = None,
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
-    cohort_features: CohortOption = False,
+    cohort_features: CohortOption = None,
     columns: ColumnsOption = None,
 ) -> None:
     """Rolling-origin backtest against the seasonal-naive and last-value baselines.
