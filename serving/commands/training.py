@@ -80,12 +80,12 @@ IntervalsOption = Annotated[
     ),
 ]
 CohortOption = Annotated[
-    bool,
+    bool | None,
     typer.Option(
         "--cohort-features/--no-cohort-features",
         help="Give the over-3 model the birth cohorts estimated from the totals (who crosses "
-        "the age-3 line next August, who leaves for school next July). Off by default: more "
-        "accurate on long histories, wider intervals on short ones.",
+        "the age-3 line next August, who leaves for school next July). On by default (the "
+        "pipeline's default): over-3 WAPE 2-3 % lower on both simulator families.",
     ),
 ]
 SpanOption = Annotated[
@@ -157,11 +157,11 @@ def _pipeline_params(
     horizons: int,
     lgbm_params: dict[str, Any] | None,
     intervals: IntervalMethod = IntervalMethod.cqr,
-    cohort_features: bool = False,
+    cohort_features: bool | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"horizons": horizons, "interval_method": intervals.value}
-    if cohort_features:
-        params["cohort_features"] = True
+    if cohort_features is not None:  # else the pipeline's own default
+        params["cohort_features"] = cohort_features
     if targets:
         params["targets"] = tuple(dict.fromkeys(targets))
     if lgbm_params:
@@ -329,7 +329,7 @@ def train(
     target: TargetOption = None,
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
-    cohort_features: CohortOption = False,
+    cohort_features: CohortOption = None,
     promote_on_decisions: PromoteOnDecisionsFlag = False,
     pool: PoolsOption = None,
     budget: BudgetOption = None,
@@ -438,7 +438,7 @@ def backtest(
     target: TargetOption = None,
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
-    cohort_features: CohortOption = False,
+    cohort_features: CohortOption = None,
     plans: PlansFlag = False,
     pool: PoolsOption = None,
     budget: BudgetOption = None,
