@@ -697,6 +697,31 @@ def forecast_horizon(
     return horizon
 
 
+def forecast_for_plan(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    *,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame]:
+    """(the request with the model's tuned defaults where the planner left the built-in ones,
+    the model's forecasts over its plan period): the forecasting half of
+    :func:`forecast_and_plan`, shared with the per-district plans."""
+    from serving.plan_defaults import with_tuned_defaults
+
+    advance = step or (lambda _: None)
+    model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
+    horizon = forecast_horizon(
+        district.last_month,
+        request.start,
+        request.months,
+        int(getattr(model.pipeline, "horizons", 12)),
+    )
+    advance(2)
+    return request, model.pipeline.predict(district, horizon=horizon)
+
+
 def forecast_and_plan(
     district: District,
     model: LoadedModel,
@@ -711,19 +736,10 @@ def forecast_and_plan(
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
     # plan_defaults builds on this module, hence the import here
-    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+    from serving.plan_defaults import tuned_defaults_note
 
     advance = step or (lambda _: None)
-    model.check_compatible(district)
-    request = with_tuned_defaults(request, model)
-    horizon = forecast_horizon(
-        district.last_month,
-        request.start,
-        request.months,
-        int(getattr(model.pipeline, "horizons", 12)),
-    )
-    advance(2)
-    forecasts = model.pipeline.predict(district, horizon=horizon)
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
     advance(3)
     plan = build_plan(
         district,

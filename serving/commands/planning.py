@@ -22,6 +22,17 @@ from serving.commands.common import (
     console,
     user_errors,
 )
+from serving.commands.district_options import (
+    DistrictOption,
+    DistrictPoolOption,
+    PoolsFileOption,
+    ProcessesOption,
+    chosen_districts,
+    collect_district_pools,
+    print_district_plans,
+    summary_table,
+    write_district_plans,
+)
 from serving.plan_options import (
     OPTIONS,
     BudgetOption,
@@ -83,13 +94,30 @@ def plan(
         ),
     ] = None,
     tracking_uri: TrackingOption = None,
+    district: DistrictOption = None,
+    pools_file: PoolsFileOption = None,
+    district_pool: DistrictPoolOption = None,
+    as_one: Annotated[
+        bool,
+        typer.Option(
+            "--as-one",
+            help="Plan every kindergarten of the data as one problem with one set of pools "
+            "(--pool), instead of one plan per district.",
+        ),
+    ] = False,
+    processes: ProcessesOption = None,
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
-    with the champion model's forecasts (run `bemanning train DATA` first)."""
+    with the champion model's forecasts (run `bemanning train DATA` first).
+
+    Data with several districts get one plan per district, each with its own pools (from
+    --pools-file or --district-pool; --pool for a district named in neither), planned in
+    parallel processes, and a city summary; --district plans only the districts named."""
     from data.errors import Problem, UserInputError
     from data.validate import read_district
+    from serving.district_plans import plan_districts
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan
+    from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
@@ -106,9 +134,11 @@ def plan(
             "step_resource_pedagogue": step_resource_pedagogue,
         }
     )
-    pool_problems = any(p.file == "--pool" for p in problems)
+    per_district, district_problems = collect_district_pools(pools_file, district_pool)
+    problems += district_problems
+    pool_problems = any(p.file in ("--pool", "--district-pool") for p in problems)
     empty = nothing_to_allocate(pools, budget_nok, max_moves)
-    if empty is not None and not pool_problems:
+    if empty is not None and not per_district and not pool_problems:
         problems.append(empty)
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
@@ -123,7 +153,8 @@ def plan(
         "Writing the plan",
     )
     with staged_progress(steps, console) as step:
-        district = read_district(data, column_mapping=columns)
+        data_set = read_district(data, column_mapping=columns)
+        names = chosen_districts(data_set, district, as_one, per_district)
         step(1)
         loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
         request = PlanRequest(
@@ -143,10 +174,29 @@ def plan(
             seed=seed,
             time_limit_s=time_limit,
         )
-        _, result = forecast_and_plan(district, loaded, request, step=step)
-        step(4)
-        written = write_plan(result, out)
-    print_plan(result, written)
+        if names is not None:
+            request, forecasts = forecast_for_plan(data_set, loaded, request, step=step)
+            step(3)
+            plans = plan_districts(
+                data_set,
+                forecasts,
+                request,
+                names,
+                pools=per_district,
+                pit_history=loaded.pit_history,
+                model_version=str(loaded.version),
+                processes=processes,
+            )
+            step(4)
+            written = write_district_plans(plans, out)
+        else:
+            _, result = forecast_and_plan(data_set, loaded, request, step=step)
+            step(4)
+            written = write_plan(result, out)
+    if names is not None:
+        print_district_plans(plans, written)
+    else:
+        print_plan(result, written)
 
 
 def _json_value(value: Any) -> Any:
@@ -178,29 +228,14 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
 
 def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     """The summary against the proportional key and no pool, the solver status and warnings."""
-    from rich.table import Table
-
     header = result.header
     if result.simulated:
         console.print(f"[bold yellow]{header.get('label', 'SIMULATED DATA')}[/]")
-    table = Table(
-        title=f"Plan {result.plan_id} for {header['period']}: expected over "
-        f"{header['n_scenarios']} scenarios"
+    table = summary_table(
+        result.summary,
+        f"Plan {result.plan_id} for {header['period']}: expected over "
+        f"{header['n_scenarios']} scenarios",
     )
-    table.add_column("expected over the period")
-    summary = result.summary.set_index("allocation")
-    for allocation in summary.index:
-        table.add_column(str(allocation), justify="right")
-    shown = [
-        ("unmet_staff_fte_months", "unmet staff FTE-months"),
-        ("unmet_pedagogue_fte_months", "unmet pedagogue position-months"),
-        ("unmet_resource_pedagogue_fte_months", "unmet § 31/§ 37 FTE-months"),
-        ("breach_months_staffing", "kg-months below the staffing norm"),
-        ("breach_months_pedagogue", "kg-months below the pedagogue norm"),
-        ("breach_months_special_needs", "kg-months with § 31/§ 37 hours unmet"),
-    ]
-    for column, label in shown:
-        table.add_row(label, *(f"{float(v):.1f}" for v in summary[column]))
     console.print(table)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"

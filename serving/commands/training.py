@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,9 +45,17 @@ StorageOption = Annotated[
     str | None,
     typer.Option(
         "--storage",
-        help="Optuna storage, any SQLAlchemy URL (default: "
-        "$BEMANNING_OPTUNA_STORAGE or sqlite:///optuna.db; PostgreSQL lets several "
-        "workers share a study).",
+        help="Optuna storage, any SQLAlchemy URL or journal:PATH (default: "
+        "$BEMANNING_OPTUNA_STORAGE or sqlite:///optuna.db; PostgreSQL or a journal file "
+        "on a shared file system lets several workers share a study).",
+    ),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Address of a dask.distributed scheduler (tcp://HOST:8786) to spread the work "
+        "over; default: this machine only. See docs/DISTRIBUTED.md.",
     ),
 ]
 HorizonsOption = Annotated[
@@ -447,6 +456,7 @@ def backtest(
     jobs: JobsOption = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Rolling-origin backtest against the seasonal-naive and last-value baselines.
 
@@ -489,6 +499,7 @@ def backtest(
             n_origins=origins,
             span_months=span_months,
             progress=progress,
+            cluster=cluster,
         )
     out.mkdir(parents=True, exist_ok=True)
     parquet_safe(result.metrics).to_csv(out / "metrics.csv", index=False)
@@ -506,6 +517,13 @@ def backtest(
 
 
 @user_errors
+def _tuning_pipeline(base: dict[str, Any], lgbm: dict[str, Any]) -> Any:
+    """A trial's pipeline (a module-level function: cluster workers receive it pickled)."""
+    from models.forecast.pipeline import ForecastPipeline
+
+    return ForecastPipeline(**base, lgbm_params=lgbm or None)
+
+
 def tune(
     data: DataArgument,
     trials: Annotated[
@@ -536,16 +554,40 @@ def tune(
     horizons: HorizonsOption = 12,
     target: TargetOption = None,
     columns: ColumnsOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of the TPE sampler.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed of the TPE sampler, combined with the worker's identity so that "
+            "workers of one study never draw the same trials."
+        ),
+    ] = 0,
+    worker: Annotated[
+        str | None,
+        typer.Option(
+            "--worker",
+            help="This worker's identity (default: host name and process id); the same "
+            "--seed and --worker draw the same trials again.",
+        ),
+    ] = None,
+    cluster: ClusterOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="With --cluster: tuning workers started on the cluster, sharing --trials.",
+            min=1,
+        ),
+    ] = 2,
 ) -> None:
     """Tune the LightGBM parameters with Optuna on backtest folds.
 
-    Several workers given the same --storage and --study share one study;
-    `bemanning train DATA --study NAME` then trains with the best trial's parameters.
+    Several workers given the same --storage and --study share one study (an RDB URL, e.g.
+    PostgreSQL, or journal:PATH on a shared file system); with --cluster the workers run as
+    tasks on a dask.distributed cluster. `bemanning train DATA --study NAME` then trains with
+    the best trial's parameters.
     """
-    from models.forecast.pipeline import ForecastPipeline
     from training.settings import DEFAULT_STUDY_NAME, load_settings
-    from training.tuning import LGBM_PARAMS_ATTR, open_study
+    from training.tuning import LGBM_PARAMS_ATTR, open_study, tune_on_cluster
     from training.tuning import tune as run_tuning
 
     _check_targets(target)
@@ -573,20 +615,35 @@ def tune(
     settings = load_settings()
     storage_url = storage or settings.optuna_storage
     study_name = study or DEFAULT_STUDY_NAME
-    open_study(storage_url, study_name, seed=seed)  # fail fast on a bad storage
+    open_study(storage_url, study_name, seed=seed, worker=worker)  # fail fast on a bad storage
     district = _read(data, columns)
     base = _pipeline_params(target, horizons, None)
-    with _progress(f"Tuning {study_name}") as progress:
-        result = run_tuning(
-            district,
-            n_trials=trials,
-            storage=storage_url,
-            study_name=study_name,
-            make_pipeline=lambda lgbm: ForecastPipeline(**base, lgbm_params=lgbm or None),
-            n_origins=origins,
-            seed=seed,
-            progress=progress,
-        )
+    if cluster is not None:
+        with console.status(f"Tuning {study_name} with {workers} worker(s) on {cluster}…"):
+            result = tune_on_cluster(
+                cluster,
+                district,
+                workers=workers,
+                n_trials=trials,
+                storage=storage_url,
+                study_name=study_name,
+                make_pipeline=partial(_tuning_pipeline, base),
+                n_origins=origins,
+                seed=seed,
+            )
+    else:
+        with _progress(f"Tuning {study_name}") as progress:
+            result = run_tuning(
+                district,
+                n_trials=trials,
+                storage=storage_url,
+                study_name=study_name,
+                make_pipeline=partial(_tuning_pipeline, base),
+                n_origins=origins,
+                seed=seed,
+                progress=progress,
+                worker=worker,
+            )
     states: dict[str, int] = {}
     for trial in result.trials:
         states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
