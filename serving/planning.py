@@ -2,7 +2,8 @@
 
 The web app and the ``bemanning plan`` command call :func:`build_plan`. It checks the request
 (every problem at once), draws need scenarios, solves the allocation MILP, compares it with the
-proportional key and with no pool, and returns plan lines in the contract's format with their
+proportional key, with no pool and with its own re-solves at equity weight 0 and risk-neutral
+(all under the same pools and budget), and returns plan lines in the contract's format with their
 explanations. Money: ``cost_per_fte_nok`` is per FTE-year; a plan of ``months`` months costs
 cost × months / 12 per FTE.
 """
@@ -23,6 +24,7 @@ from models.allocation.curves import NeedWeights
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
+    from models.allocation.comparison import ComparedAllocations
     from training.registry import LoadedModel
 
 PinKind = Literal["fix", "floor", "ban"]
@@ -97,14 +99,18 @@ class PlanRequest:
 
 @dataclass
 class PlanResult:
-    """A plan: header (inputs, solver status, settings), lines (contract columns first, then
-    explanations), summary against the proportional key and no pool."""
+    """A plan: header (inputs, solver status, settings, each compared allocation's spend),
+    lines (contract columns first, then explanations), and the summary of every compared
+    allocation (plan, equity weight 0, risk-neutral, proportional key, no pool; see
+    :mod:`models.allocation.comparison`), whose arrays ``compared`` carries so pages, exports
+    and the report show the very same allocations."""
 
     plan_id: str
     header: dict[str, object]
     lines: pd.DataFrame
     summary: pd.DataFrame
     simulated: bool
+    compared: ComparedAllocations | None = None
 
 
 def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
@@ -373,7 +379,6 @@ def build_plan(
         SolverOptions,
         equity_weights,
         optimise,
-        proportional_allocation,
     )
     from models.needs import simulate_needs
 
@@ -498,24 +503,23 @@ def build_plan(
             f"the request is infeasible: {name} exceeded by {amount:g} (the nearest plan is shown)"
         )
 
+    from models.allocation.comparison import compare_allocations
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
 
-    proportional_pools = np.where(
-        np.isfinite(problem.pools_fte),
-        problem.pools_fte,
-        np.maximum(solution.change_fte.sum(axis=0), 0.0),
-    )
-    proportional = proportional_allocation(
+    compared = compare_allocations(
+        needs,
+        problem,
+        solution.change_fte,
+        settings=settings,
+        equity=equity,
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=proportional_pools,
-        step_fte=steps,
-        resources=RESOURCES,
+        options=options,
     )
     plan_id = _plan_id(district, forecasts, request, model_version)
     pool_values = pool_marginal_values(problem, solution, options)
     lines = plan_lines(plan_id, needs, state, problem, solution, weights, months, pool_values)
-    summary = plan_summary(needs, problem, solution.change_fte, proportional, weights)
+    summary = plan_summary(needs, problem, compared, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
         "period": f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}",
@@ -542,6 +546,7 @@ def build_plan(
         "time_limited": solution.time_limited,
         "violations": solution.violations,
         "pool_marginal_value": pool_values,
+        "spend_nok": {name: round(value, 2) for name, value in compared.spend_nok.items()},
         "simulated": district.simulated,
         "norm_settings": request.norm_settings.as_dict(),
         "weights": weights.__dict__.copy(),
@@ -551,7 +556,7 @@ def build_plan(
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
-    return PlanResult(plan_id, header, lines, summary, district.simulated)
+    return PlanResult(plan_id, header, lines, summary, district.simulated, compared)
 
 
 def _previous_change(

@@ -2,8 +2,9 @@
 
 It trains nothing. The plan (CONTRACT.md's format, then the explanation columns) goes to
 ``--out``; its header (pools, budget, risk, model version, data fingerprint, solver status) is
-written beside it as ``<out>.header.json`` and the comparison with the proportional key and with
-no pool as ``<out>.summary.csv``, and printed.
+written beside it as ``<out>.header.json`` and the comparison with the plan re-solved at equity
+weight 0 and risk-neutral, the proportional key and no pool (each with its spend) as
+``<out>.summary.csv``, and printed.
 """
 
 from __future__ import annotations
@@ -174,9 +175,23 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     return {"plan": out, "header": header_path, "summary": summary_path}
 
 
+def _trade_off_line(summary: Any) -> str:
+    """What the equity and tail weights cost in unmet FTE-months, from the trade-off rows."""
+    from models.allocation.comparison import COMPARED_LABELS, PLAN, TRADE_OFFS
+
+    unmet = summary[[c for c in summary.columns if c.startswith("unmet_")]].sum(axis=1)
+    parts = [f"plan {unmet[PLAN]:.1f}"]
+    for name in TRADE_OFFS:
+        if name in unmet.index:
+            parts.append(f"{COMPARED_LABELS['en'][name]} {unmet[name]:.1f}")
+    return "Trade-offs, unmet FTE-months in all: " + "; ".join(parts) + "."
+
+
 def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     """The summary against the proportional key and no pool, the solver status and warnings."""
     from rich.table import Table
+
+    from models.allocation.comparison import COMPARED_LABELS
 
     header = result.header
     if result.simulated:
@@ -188,7 +203,8 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     table.add_column("expected over the period")
     summary = result.summary.set_index("allocation")
     for allocation in summary.index:
-        table.add_column(str(allocation), justify="right")
+        label = COMPARED_LABELS["en"].get(str(allocation), str(allocation))
+        table.add_column(label, justify="right")
     shown = [
         ("unmet_staff_fte_months", "unmet staff FTE-months"),
         ("unmet_pedagogue_fte_months", "unmet pedagogue position-months"),
@@ -199,7 +215,12 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     ]
     for column, label in shown:
         table.add_row(label, *(f"{float(v):.1f}" for v in summary[column]))
+    if "cost_nok" in summary.columns:
+        table.add_row(
+            "spend (NOK)", *(f"{float(v):,.0f}".replace(",", " ") for v in summary["cost_nok"])
+        )
     console.print(table)
+    console.print(_trade_off_line(summary), highlight=False)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"
     console.print(
