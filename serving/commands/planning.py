@@ -21,6 +21,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.plan_options import (
@@ -129,7 +130,8 @@ def plan(
     with staged_progress(steps, console) as step:
         district = read_district(data, column_mapping=columns)
         step(1)
-        loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
+        uri = state_value("mlflow", tracking_uri, data)
+        loaded = load_model(model, uri) if model else load_champion(uri)
         request = PlanRequest(
             pools=pools,
             budget_nok=budget_nok,

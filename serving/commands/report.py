@@ -17,6 +17,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.plan_options import BudgetOption, MonthsOption, RiskOption, StartOption
@@ -79,7 +80,12 @@ def report(
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
     path = make_benefit_report(
-        data, out, options, columns=columns, tracking_uri=tracking_uri, console=console
+        data,
+        out,
+        options,
+        columns=columns,
+        tracking_uri=state_value("mlflow", tracking_uri, data),
+        console=console,
     )
     console.print(f"Report: {path}")
 
