@@ -39,12 +39,13 @@ def kindergarten_outcomes(
     ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made.
     """
     from models.needs import simulate_needs
+    from serving.planning import planned_forecasts
 
     ids, changes = allocation_changes(district, request, plan)
     start = pd.Period(request.start, "M") if request.start is not None else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
     needs = simulate_needs(
-        forecasts,
+        planned_forecasts(district, forecasts, months),
         kindergarten_ids=ids,
         months=months,
         current_fte=_per_line(plan.lines, "current_fte", ids),
