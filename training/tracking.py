@@ -161,6 +161,30 @@ class LoggedRun:
     fingerprint: str
 
 
+def sqlite_artifact_location(tracking_uri: str) -> str | None:
+    """For a SQLite store, the folder ``mlartifacts`` beside the database file (as a file
+    URI); ``None`` for any other store. MLflow's own default, ``./mlruns`` in the working
+    directory, would scatter a project's artifacts wherever a command happened to run."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
+        return None
+    database = Path(tracking_uri[len(prefix) :]).expanduser().resolve()
+    return (database.parent / "mlartifacts").as_uri()
+
+
+def use_experiment(settings: TrainingSettings) -> Any:
+    """Point MLflow at the settings' store and experiment, creating the experiment with its
+    artifacts beside a SQLite store (see :func:`sqlite_artifact_location`)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    if mlflow.get_experiment_by_name(settings.experiment_name) is None:
+        location = sqlite_artifact_location(settings.tracking_uri)
+        if location is not None:
+            mlflow.create_experiment(settings.experiment_name, artifact_location=location)
+    return mlflow.set_experiment(settings.experiment_name)
+
+
 def log_training_run(
     settings: TrainingSettings,
     *,
@@ -178,8 +202,7 @@ def log_training_run(
     from mlflow.models import infer_signature
 
     quiet_mlflow()
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_experiment(settings.experiment_name)
+    use_experiment(settings)
     fingerprint = district.fingerprint()
     pit_history = _lightgbm_rows(backtest_predictions)
     metadata = ModelMetadata.of(district, tuple(getattr(pipeline, "targets_", ()) or ()))

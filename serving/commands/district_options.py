@@ -154,13 +154,19 @@ def summary_table(summary: pd.DataFrame, title: str) -> Any:
     """A plan summary (rows plan / proportional / none) as the Rich table the commands print."""
     from rich.table import Table
 
+    from models.allocation.comparison import COMPARED_LABELS
+
     table = Table(title=title)
     table.add_column("expected over the period")
     indexed = summary.set_index("allocation")
     for allocation in indexed.index:
-        table.add_column(str(allocation), justify="right")
+        label = COMPARED_LABELS["en"].get(str(allocation), str(allocation))
+        table.add_column(label, justify="right")
     for column, label in SUMMARY_SHOWN:
         table.add_row(label, *(f"{float(v):.1f}" for v in indexed[column]))
+    if "cost_nok" in indexed.columns:
+        spend = (f"{float(v):,.0f}".replace(",", " ") for v in indexed["cost_nok"])
+        table.add_row("spend (NOK)", *spend)
     return table
 
 

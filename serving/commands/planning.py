@@ -2,8 +2,9 @@
 
 It trains nothing. The plan (CONTRACT.md's format, then the explanation columns) goes to
 ``--out``; its header (pools, budget, risk, model version, data fingerprint, solver status) is
-written beside it as ``<out>.header.json`` and the comparison with the proportional key and with
-no pool as ``<out>.summary.csv``, and printed.
+written beside it as ``<out>.header.json`` and the comparison with the plan re-solved at equity
+weight 0 and risk-neutral, the proportional key and no pool (each with its spend) as
+``<out>.summary.csv``, and printed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.commands.district_options import (
@@ -156,7 +158,8 @@ def plan(
         data_set = read_district(data, column_mapping=columns)
         names = chosen_districts(data_set, district, as_one, per_district)
         step(1)
-        loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
+        uri = state_value("mlflow", tracking_uri, data)
+        loaded = load_model(model, uri) if model else load_champion(uri)
         request = PlanRequest(
             pools=pools,
             budget_nok=budget_nok,
@@ -226,6 +229,18 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     return {"plan": out, "header": header_path, "summary": summary_path}
 
 
+def _trade_off_line(summary: Any) -> str:
+    """What the equity and tail weights cost in unmet FTE-months, from the trade-off rows."""
+    from models.allocation.comparison import COMPARED_LABELS, PLAN, TRADE_OFFS
+
+    unmet = summary[[c for c in summary.columns if c.startswith("unmet_")]].sum(axis=1)
+    parts = [f"plan {unmet[PLAN]:.1f}"]
+    for name in TRADE_OFFS:
+        if name in unmet.index:
+            parts.append(f"{COMPARED_LABELS['en'][name]} {unmet[name]:.1f}")
+    return "Trade-offs, unmet FTE-months in all: " + "; ".join(parts) + "."
+
+
 def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     """The summary against the proportional key and no pool, the solver status and warnings."""
     header = result.header
@@ -237,6 +252,7 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
         f"{header['n_scenarios']} scenarios",
     )
     console.print(table)
+    console.print(_trade_off_line(result.summary.set_index("allocation")), highlight=False)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"
     console.print(

@@ -17,6 +17,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
@@ -91,7 +92,7 @@ def report(
         out,
         options,
         columns=columns,
-        tracking_uri=tracking_uri,
+        tracking_uri=state_value("mlflow", tracking_uri, data),
         console=console,
         district_name=district,
     )

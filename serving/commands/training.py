@@ -18,6 +18,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.commands.decisions import (
@@ -360,14 +361,16 @@ def train(
     _check_targets(target)
     _check_positive(origins=origins, **{"span-months": span_months, "horizons": horizons})
     overrides = _parse_lgbm(lgbm)
-    settings = load_settings(tracking_uri)
+    settings = load_settings(state_value("mlflow", tracking_uri, data))
     check_tracking_server(settings)  # before any fitting: nothing half-done if it is down
     lgbm_params: dict[str, Any] = {}
     run_params: dict[str, Any] = {}
     if study:
         from training.tuning import best_lgbm_params
 
-        lgbm_params, record = best_lgbm_params(storage or settings.optuna_storage, study)
+        lgbm_params, record = best_lgbm_params(
+            state_value("optuna", storage, data) or settings.optuna_storage, study
+        )
         run_params = {f"tuning.{k}": v for k, v in record.items()}
         console.print(
             f"LightGBM parameters from study [bold]{study}[/], trial "
@@ -613,7 +616,7 @@ def tune(
         )
         return
     settings = load_settings()
-    storage_url = storage or settings.optuna_storage
+    storage_url = state_value("optuna", storage, data) or settings.optuna_storage
     study_name = study or DEFAULT_STUDY_NAME
     open_study(storage_url, study_name, seed=seed, worker=worker)  # fail fast on a bad storage
     district = _read(data, columns)
@@ -703,7 +706,8 @@ def forecast(
             [Problem(file="--out", rule="must end in .csv", value=str(out))],
         )
     with console.status("Loading the model…"):
-        loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
+        uri = state_value("mlflow", tracking_uri, data)
+        loaded = load_model(model, uri) if model else load_champion(uri)
     console.print(
         f"Model version [bold]{loaded.version}[/] (trained on data {loaded.fingerprint})."
     )
@@ -745,7 +749,7 @@ def promote(
     from training.registry import promote as promote_version
     from training.settings import load_settings
 
-    settings = load_settings(tracking_uri)
+    settings = load_settings(state_value("mlflow", tracking_uri, None))
     promote_version(version, reason, forced=True, tracking_uri=settings.tracking_uri)
     console.print(
         f"Version [bold]{version}[/] of {settings.registered_model_name} is now "

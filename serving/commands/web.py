@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from data.errors import Problem, UserInputError
-from serving.commands.common import console, user_errors
+from serving.commands.common import console, state_value, user_errors
 
 ROLES = ("viewer", "planner", "admin")
 DEMO_USER = "demo-planner"
@@ -116,6 +116,15 @@ def district_problem(district: str, data: Path | None) -> Problem | None:
     )
 
 
+def _data_from_environment() -> Path | None:
+    """The data folder the app's settings would read from the environment, if any (so its
+    bemanning.toml is found as for a --data flag)."""
+    import os
+
+    value = os.environ.get("BEMANNING_DATA_PATH")
+    return Path(value) if value else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
@@ -132,7 +141,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         database: Annotated[
             str | None,
-            typer.Option(help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL)."),
+            typer.Option(
+                help="Store URL (default: DATABASE_URL, else the project's bemanning.toml "
+                "beside the data, else sqlite:///bemanning.db)."
+            ),
         ] = None,
         dev: Annotated[
             bool,
@@ -146,7 +158,13 @@ def register(app: typer.Typer) -> None:
 
         from serving.app.main import create_app
 
-        settings = load_settings(data_path=data, database_url=database, dev=dev or None)
+        data_path = data or _data_from_environment()
+        settings = load_settings(
+            data_path=data,
+            database_url=state_value("app_database", database, data_path),
+            tracking_uri=state_value("mlflow", None, data_path),
+            dev=dev or None,
+        )
         app_ = create_app(settings)
         if settings.dev:
             name, password, district = ensure_demo_planner(settings)

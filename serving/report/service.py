@@ -8,7 +8,7 @@ with a plan they made); :func:`make_benefit_report` is the whole command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
     OptionShown,
+    ReportSection,
     ReportSettings,
 )
 
@@ -166,10 +167,12 @@ def benefit_report_for_plan(
     pit_history: pd.DataFrame | None = None,
     options: ReportOptions | None = None,
     with_figures: bool = True,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> BenefitReport:
     """The report of a plan already built (no files, no MLflow). ``options`` carries the
     report's own settings and which plan options the user gave; the values shown are always
-    those of ``request``."""
+    those of ``request``. ``extra_sections`` (e.g. decision-backtest evidence) are shown after
+    the forecast quality."""
     from serving.report.assemble import build_benefit_report
     from serving.report.outcomes import check_adds_up, kindergarten_outcomes
 
@@ -186,6 +189,7 @@ def benefit_report_for_plan(
         options=options.shown(request),
         settings=options.settings(),
         with_figures=with_figures,
+        extra_sections=extra_sections,
     )
 
 

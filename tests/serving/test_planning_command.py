@@ -102,10 +102,19 @@ def test_plan_with_the_champion_writes_plan_header_and_summary(
     assert header["model_version"] == "1"
     assert header["simulated"] is True and header["label"] == SIMULATED_LABEL
     summary = pd.read_csv(out.with_suffix(".summary.csv"))
-    assert summary["allocation"].tolist() == ["plan", "proportional", "none"]
+    assert summary["allocation"].tolist() == [
+        "plan",
+        "equity_0",
+        "risk_neutral",
+        "proportional",
+        "none",
+    ]
+    assert set(header["spend_nok"]) == set(summary["allocation"])
     output = " ".join(result.output.split())
     assert SIMULATED_LABEL in output
-    assert "proportional" in output and "Solver: Optimal" in output
+    assert "proportional key" in output and "Solver: Optimal" in output
+    assert "spend (NOK)" in output and "Trade-offs, unmet FTE-months in all: plan" in output
+    assert "equity_0" not in output  # planners' words, not column names
 
 
 @pytest.mark.slow
