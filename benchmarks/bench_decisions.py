@@ -5,19 +5,19 @@ Run as ``python -m benchmarks.bench_decisions [--family cohort|capacity|both] [-
 101,102,103] [--origins 3] [--scenario-origins 0] [--kindergartens N] [--trees 100]
 [--jobs N]``. It prints figures and asserts nothing.
 
-For each family and seed it simulates a district (SIMULATED: the main "cohort" family's
-district preset, ≈ 45 kindergartens in Bydel Gamle Oslo, or the capacity family of
+For each family and seed it simulates a district (SIMULATED: the main "cohort" family's district
+preset, ≈ 45 kindergartens in Bydel Gamle Oslo, or the capacity family of
 :mod:`simulate.capacity`, ≈ 48 in Bydel Grünerløkka; 2017-01 … 2026-10), then runs
 :func:`training.decisions.decision_backtest` with the engine's own plan path
 (:func:`serving.plan_defaults.engine_planner`) at the last ``--origins`` kindergarten-year
 origins (end of July; each plans August–July from the data known then, the forecaster refitted
-on those data only) with the demo pools (staff 8, pedagogue 4, resource pedagogue 5 FTE) and
-the built-in plan settings. Regret = (plan − oracle) / (key − oracle) in realised unmet
-FTE-months, pooled over the origins (proportional key = 1, perfect-information oracle = 0),
-at the default equity weight (1) and at equity weight 0 (the same backtest re-plans with the
-weight at 0). Goal: mean regret ≤ 0.25 at equity 0 and ≤ 0.35 at the default, on each family.
-The plan's regret per resource (staff, pedagogues, resource pedagogues; at the default) shows
-where the rest comes from.
+on those data only) with the demo pools (staff 8, pedagogue 4, resource pedagogue 5 FTE) and the
+built-in plan settings (the engine's hireable steps for the key and the oracle too). Regret =
+(plan − oracle) / (key − oracle) in realised unmet FTE-months, pooled over the origins
+(proportional key = 1, perfect-information oracle = 0), at the default equity weight (1) and at
+equity weight 0 (the same backtest re-plans with the weight at 0). Goal: mean regret ≤ 0.25 at
+equity 0 and ≤ 0.35 at the default, on each family. The plan's regret per resource (staff,
+pedagogues, resource pedagogues; at the default) shows where the rest comes from.
 
 The forecaster is the engine's ``ForecastPipeline`` at a reduced size so the whole benchmark
 runs in minutes on two cores: ``--trees`` LightGBM trees (default 100), residual intervals,
