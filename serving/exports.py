@@ -7,14 +7,50 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from data.contract import SIMULATED_LABEL
+from serving import words
 from serving.app.privacy import suppress_frame
 
 TABLE_FORMATS = ("csv", "parquet")
+#: Units of the plan summary's measures, by column-name pattern (the rest are FTE-months).
+_SUMMARY_UNITS = (("cost_nok", "nok"), ("extra_", "fte"), ("breach_months_", "number"))
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """A plan's comparison with other allocations, one row per measure and one column per
+    allocation (named in words), so it fits a page however many allocations are compared."""
+
+    allocations: list[str]
+    rows: list[tuple[str, list[Any], str]] = field(default_factory=list)
+
+
+def _summary_unit(column: str) -> str:
+    for prefix, unit in _SUMMARY_UNITS:
+        if column.startswith(prefix):
+            return unit
+    return "number"
+
+
+def summary_rows(language: str, summary: Sequence[Mapping[str, Any]]) -> SummaryTable:
+    """The stored summary (one record per allocation) turned round: measures as rows, labelled
+    in ``language``; allocations as columns, named in words ("Fordelingsnøkkel")."""
+    if not summary:
+        return SummaryTable([])
+    names = [words.word(language, words.ALLOCATION, r.get("allocation")) for r in summary]
+    columns = [c for c in summary[0] if c != "allocation"]
+    return SummaryTable(
+        names,
+        [
+            (words.column_word(language, c), [r.get(c) for r in summary], _summary_unit(c))
+            for c in columns
+        ],
+    )
 
 
 def _cell(value: Any) -> Any:

@@ -147,44 +147,68 @@ def _month(period: pd.Period) -> str:
     return period.strftime("%Y-%m")
 
 
-def line_drivers(
-    needs: NeedScenarios,
-    now: pd.DataFrame,
-    k: int,
-    resource: str,
-    required: np.ndarray,
-    current: float,
-) -> str:
-    """Words naming the forecast that drives a line, with the numbers (medians)."""
+def line_facts(
+    needs: NeedScenarios, now: pd.DataFrame, k: int, resource: str
+) -> dict[str, float | str]:
+    """The numbers behind a line's explanation beside its need (medians over the scenarios), as
+    named values a page or export words in its own language: children or § 31/§ 37 decisions
+    now and in the peak month, sick leave, the pedagogue norm's exact positions. Decision counts
+    are named ``vedtak_…`` so privacy suppression finds them."""
     months = needs.months
     med = needs.median
     if resource == "resource_pedagogue":
         v31, v37 = med["vedtak_31"][k], med["vedtak_37"][k]
         peak = int(np.argmax(5 * v31 + 3 * v37))
-        return (
-            f"§ 31/§ 37 decisions {suppress_small(now['vedtak_31'].iloc[k])}/"
-            f"{suppress_small(now['vedtak_37'].iloc[k])} now, {suppress_small(v31[peak])}/"
-            f"{suppress_small(v37[peak])} expected at the peak ({_month(months[peak])}); "
-            f"{np.median(required):.1f} FTE of help needed (p90 {np.quantile(required, 0.9):.1f})"
-            f", {current:.1f} FTE now"
-        )
+        return {
+            "vedtak_31_now": float(now["vedtak_31"].iloc[k]),
+            "vedtak_37_now": float(now["vedtak_37"].iloc[k]),
+            "vedtak_31_peak": round(float(v31[peak])),
+            "vedtak_37_peak": round(float(v37[peak])),
+            "peak_month": _month(months[peak]),
+        }
     u3, o3 = med["children_under3"][k], med["children_over3"][k]
     peak = int(np.argmax(2 * u3 + o3))
+    facts: dict[str, float | str] = {
+        "children_under3_now": float(now["children_under3"].iloc[k]),
+        "children_over3_now": float(now["children_over3"].iloc[k]),
+        "children_under3_peak": round(float(u3[peak])),
+        "children_over3_peak": round(float(o3[peak])),
+        "peak_month": _month(months[peak]),
+    }
+    if resource == "staff":
+        return facts | {"sick_leave_share": round(float(np.median(needs.sick_leave_rate[:, k])), 4)}
+    exact = float(np.median(needs.pedagogue_need_exact[:, k].max(axis=1)))
+    return facts | {"pedagogue_need_exact": round(exact, 4)}
+
+
+def line_drivers(
+    resource: str, facts: dict[str, float | str], required: np.ndarray, current: float
+) -> str:
+    """Words naming the forecast that drives a line, with the numbers (medians), in English for
+    the command line and the contract's ``reason``; pages word :func:`line_facts` themselves."""
+    p50, p90 = float(np.median(required)), float(np.quantile(required, 0.9))
+    if resource == "resource_pedagogue":
+        return (
+            f"§ 31/§ 37 decisions {suppress_small(float(facts['vedtak_31_now']))}/"
+            f"{suppress_small(float(facts['vedtak_37_now']))} now, "
+            f"{suppress_small(float(facts['vedtak_31_peak']))}/"
+            f"{suppress_small(float(facts['vedtak_37_peak']))} expected at the peak "
+            f"({facts['peak_month']}); {p50:.1f} FTE of help needed (p90 {p90:.1f}), "
+            f"{current:.1f} FTE now"
+        )
     children = (
-        f"children under/over 3 {now['children_under3'].iloc[k]:.0f}/"
-        f"{now['children_over3'].iloc[k]:.0f} now, {u3[peak]:.0f}/{o3[peak]:.0f} expected at the "
-        f"peak ({_month(months[peak])})"
+        f"children under/over 3 {facts['children_under3_now']:.0f}/"
+        f"{facts['children_over3_now']:.0f} now, {facts['children_under3_peak']:.0f}/"
+        f"{facts['children_over3_peak']:.0f} expected at the peak ({facts['peak_month']})"
     )
     if resource == "staff":
-        sick = float(np.median(needs.sick_leave_rate[:, k]))
         return (
-            f"{children}; staffing norm needs {np.median(required):.1f} FTE (p90 "
-            f"{np.quantile(required, 0.9):.1f}) at {sick:.0%} sick leave, {current:.1f} FTE now"
+            f"{children}; staffing norm needs {p50:.1f} FTE (p90 {p90:.1f}) at "
+            f"{float(facts['sick_leave_share']):.0%} sick leave, {current:.1f} FTE now"
         )
-    exact = float(np.median(needs.pedagogue_need_exact[:, k].max(axis=1)))
     return (
-        f"{children}; pedagogue norm needs {np.median(required):.0f} positions (exact "
-        f"{exact:.2f}; p90 {np.quantile(required, 0.9):.0f}), {current:.1f} FTE now"
+        f"{children}; pedagogue norm needs {p50:.0f} positions (exact "
+        f"{facts['pedagogue_need_exact']:.2f}; p90 {p90:.0f}), {current:.1f} FTE now"
     )
 
 

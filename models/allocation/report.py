@@ -14,6 +14,7 @@ from models.allocation.explain import (
     binding_constraints,
     breach_probability,
     line_drivers,
+    line_facts,
     line_marginal_values,
     reason_sentence,
     required_fte,
@@ -65,7 +66,8 @@ def plan_lines(
     for k, kid in enumerate(problem.kindergarten_ids):
         for r, resource in enumerate(RESOURCES):
             current = float(problem.current_fte[k, r])
-            drivers = line_drivers(needs, state, k, resource, required[:, k, r], current)
+            facts = line_facts(needs, state, k, resource)
+            drivers = line_drivers(resource, facts, required[:, k, r], current)
             rows.append(
                 {
                     "plan_id": plan_id,
@@ -92,6 +94,7 @@ def plan_lines(
                     "breach_prob_before": round(float(before[k, r]), 4),
                     "breach_prob_after": round(float(after[k, r]), 4),
                     "drivers": drivers,
+                    **facts,
                 }
             )
     lines = pd.DataFrame(rows)

@@ -4,6 +4,7 @@ conventional ``DATABASE_URL`` and ``MLFLOW_TRACKING_URI``) and validated once at
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     )
     plan_scenarios: int = Field(
         default=200, gt=0, description="Forecast scenarios the optimiser plans over."
+    )
+    language: Literal["nb", "en"] = Field(
+        default="nb",
+        description="Language of the pages and exports: nb (Norwegian bokmål) or en; each "
+        "user can switch on the page.",
     )
 
     @model_validator(mode="after")

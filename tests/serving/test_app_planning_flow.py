@@ -45,7 +45,7 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
         assert row["flag_breach"] == (row["breach_probability"] >= 0.2)
     page = anna.get("/?sort=breach_probability&dir=desc")
     assert page.status_code == 200 and '<svg class="band"' in page.text
-    assert SIMULATED_LABEL in page.text
+    assert 'data-testid="simulated-label">SIMULERTE DATA' in page.text
     filtered = anna.get("/?flag=breach")
     n_breach = sum(r["flag_breach"] for r in data["kindergartens"])
     assert filtered.text.count('<svg class="band"') == n_breach
@@ -59,10 +59,11 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
     page = anna.get(f"/kindergartens/{kg_id}")
     assert page.status_code == 200
-    assert page.text.count("Plotly.newPlot") >= 4 and "/static/plotly.min.js" in page.text
+    assert page.text.count("data-chart-for=") >= 4 and "/static/plotly.min.js" in page.text
     assert "cdn" not in page.text.lower()
-    drivers = page.text.split("What drives the forecast")[1].split("Allocation history")[0]
-    assert drivers.count("<h3>") >= 2 and "<th>contribution</th>" in drivers
+    assert page.text.count("<details><summary>Tabell:") >= 4  # each chart has its table
+    drivers = page.text.split("Hva som driver prognosen")[1].split("Fordelinger i planer")[0]
+    assert drivers.count("<h3>") >= 2 and "Flytter prognosen med" in drivers
     js = anna.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
     detail = anna.get(f"/api/kindergartens/{kg_id}").json()
@@ -150,4 +151,12 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     history = anna.get("/api/plans").json()
     assert [p["id"] for p in history][:2] == [new["id"], plan["id"]]
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")
-    assert page.status_code == 200 and "line(s) differ" in page.text
+    assert page.status_code == 200
+    stored = anna.get(f"/api/plans/{plan['id']}").json()["lines"]  # plan A as it is stored now
+    before = {(ln["kindergarten_id"], ln["resource"]): ln["suggested_fte"] for ln in stored}
+    differing = sum(
+        1
+        for ln in new["lines"]
+        if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["suggested_fte"]) > 1e-9
+    )
+    assert f'data-testid="diff-count">{differing} linje' in page.text

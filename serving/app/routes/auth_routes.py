@@ -22,12 +22,13 @@ from serving.auth import (
     needs_rehash,
     verify_password,
 )
+from serving.i18n import N_
 from serving.store import repository
 from serving.store.tables import User
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "bemanning_login_csrf"
-BAD_LOGIN = "Wrong user name or password."
+BAD_LOGIN = N_("Wrong user name or password.")
 
 
 def authenticate(session: Session, name: str, password: str) -> User | None:
@@ -90,7 +91,7 @@ def login_form(
             {
                 "login_csrf": token,
                 "next": _safe_next(next),
-                "error": "The login form expired; please try again.",
+                "error": N_("The login form expired; please try again."),
             },
             status_code=403,
         )

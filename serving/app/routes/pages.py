@@ -3,6 +3,7 @@ back to the page (post/redirect/get), so a reload never repeats an action."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import pandas as pd
@@ -13,16 +14,25 @@ from pydantic import ValidationError
 from data.errors import Problem, UserInputError
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
-from serving.app.privacy import is_internal_view, reason_for, suppress_frame_for
+from serving.app.line_words import line_explanation
+from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
+from serving.app.rendering import page_language
 from serving.app.routes.common import next_step, render
+from serving.app.routes.exports import plan_info
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
 from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
     HIGH_TURNOVER_SHARE_PER_YEAR,
+    ChartWords,
     band_svg,
+    chart_table,
     fan_chart,
 )
+from serving.exports import summary_rows
+from serving.formatting import format_count
+from serving.i18n import LANGUAGE_COOKIE, N_, as_language, gettext
+from serving.plan_header import plan_header_rows
 from serving.store import repository
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
@@ -46,13 +56,36 @@ FLAGS = {
     "turnover": "flag_turnover",
 }
 TARGET_TITLES = {
-    "children_under3": "Children under 3",
-    "children_over3": "Children 3 and over",
-    "vedtak_31": "§ 31 decisions",
-    "vedtak_37": "§ 37 decisions",
-    "sick_leave_rate": "Sick leave (share of hours)",
-    "staff_leavers": "Staff leavers per month",
+    "children_under3": N_("Children under 3"),
+    "children_over3": N_("Children 3 and over"),
+    "vedtak_31": N_("§ 31 decisions"),
+    "vedtak_37": N_("§ 37 decisions"),
+    "sick_leave_rate": N_("Sick leave (share of hours)"),
+    "staff_leavers": N_("Staff who left, per month"),
 }
+Y_TITLES = {
+    "children_under3": N_("children"),
+    "children_over3": N_("children"),
+    "vedtak_31": N_("decisions"),
+    "vedtak_37": N_("decisions"),
+    "sick_leave_rate": N_("share of hours"),
+    "staff_leavers": N_("people"),
+}
+#: The monthly history table: these columns, when the data have them (labels from
+#: features/labels.py).
+HISTORY_COLUMNS = (
+    "children_under3",
+    "children_over3",
+    "waiting_list",
+    "vedtak_31",
+    "vedtak_37",
+    "staff_fte",
+    "pedagogue_fte",
+    "resource_pedagogue_fte",
+    "sick_leave_rate",
+    "staff_leavers",
+)
+HISTORY_MONTHS = 24
 
 
 def _invalid(exc: ValidationError, file: str) -> UserInputError:
@@ -91,7 +124,7 @@ def overview(
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
     }
-    context["next_step"] = next_step(status, context["n_plans"])
+    context["next_step"] = next_step(status, context["n_plans"], page_language(request))
     if status.ready:
         rows = services.overview(state, user)
         context["districts"] = sorted(rows["district"].unique().tolist())
@@ -107,8 +140,15 @@ def overview(
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
         records = rows.to_dict(orient="records")
+        language = page_language(request)
         for r in records:
-            r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"])
+            label = gettext(
+                language,
+                N_("Children expected over the next 12 months: from %(low)s to %(high)s"),
+                low=format_count(min(r["band_p10"], default=None), language),
+                high=format_count(max(r["band_p90"], default=None), language),
+            )
+            r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"], label=label)
         context["rows"] = records
     return render(request, "overview.html", context)
 
@@ -119,20 +159,40 @@ def kindergarten(
 ) -> Response:
     detail = services.kindergarten(state, user, kindergarten_id)
     internal = is_internal_view(user)
+    language = page_language(request)
+    words = ChartWords(
+        observed=gettext(language, N_("observed")),
+        interval90=gettext(language, N_("9 in 10 outcomes")),
+        interval50=gettext(language, N_("half of the outcomes")),
+        median=gettext(language, N_("forecast, median")),
+        x_title=gettext(language, N_("month")),
+        separators=", " if language == "nb" else ".,",
+    )
     charts = []
     for target, title in TARGET_TITLES.items():
         if internal and target.startswith("vedtak"):
             continue  # a chart cannot show "<5"; viewers get the suppressed table instead
         if (detail["forecasts"]["target"] == target).any():
+            text = gettext(language, title)
             charts.append(
                 {
                     "id": f"chart-{target}",
+                    "title": text,
+                    "target": target,
                     "figure": fan_chart(
-                        detail["history"], detail["forecasts"], target, title=title
+                        detail["history"],
+                        detail["forecasts"],
+                        target,
+                        title=text,
+                        words=replace(words, y_title=gettext(language, Y_TITLES[target])),
                     ),
+                    "table": chart_table(detail["history"], detail["forecasts"], target),
                 }
             )
-    history = suppress_frame_for(user, detail["history"].tail(24).iloc[::-1])
+    history = detail["history"].sort_values("month").tail(HISTORY_MONTHS).iloc[::-1]
+    history = suppress_frame_for(
+        user, history[["month", *[c for c in HISTORY_COLUMNS if c in history.columns]]]
+    )
     vedtak_fc = suppress_frame_for(
         user,
         detail["forecasts"][detail["forecasts"]["target"].astype(str).str.startswith("vedtak")],
@@ -165,7 +225,7 @@ def _drivers_by_target(
     if not {"target", "horizon", "feature", "contribution"} <= set(contributions.columns):
         return {}
     out = {}
-    for target, title in TARGET_TITLES.items():
+    for target in TARGET_TITLES:
         if internal and target.startswith("vedtak"):
             continue
         try:
@@ -179,7 +239,7 @@ def _drivers_by_target(
                 suppress_count(v) if str(f).startswith("vedtak") else v
                 for f, v in zip(top["feature"], top["value"], strict=True)
             ]
-        out[title] = top
+        out[target] = top
     return out
 
 
@@ -195,7 +255,7 @@ def plans(request: Request, user: CurrentUser, state: EngineDep, session: Sessio
             "plans": all_plans,
             "districts": districts,
             "can_change": services.can_change(user),
-            "next_step": next_step(status, len(all_plans)),
+            "next_step": next_step(status, len(all_plans), page_language(request)),
         },
     )
 
@@ -263,25 +323,108 @@ def diff(
 
 
 @router.get("/plans/{plan_id}", summary="Plan page")
-def plan_page(request: Request, plan_id: str, user: CurrentUser, session: SessionDep) -> Response:
+def plan_page(
+    request: Request,
+    plan_id: str,
+    user: CurrentUser,
+    state: EngineDep,
+    session: SessionDep,
+    show: str = "changed",
+    resource: str = "",
+    area: str = "",
+    line_state: Annotated[str, Query(alias="state")] = "",
+) -> Response:
+    """Summary first, then the lines — by default only the changed (or pinned) ones — with
+    filters by resource, area, changed and approved/open, each line explained in short rows."""
     plan = services.plan_for(session, user, plan_id)
-    summary = pd.DataFrame(plan.summary)
-    lines = [
-        {"line": ln, "reason": reason_for(user, ln.reason), "explanation": ln.explanation}
-        for ln in plan.lines
-    ]
+    language = page_language(request)
+    internal = is_internal_view(user)
+    areas = _areas(state)
+    pins_by_line: dict[tuple[str, str], list[Any]] = {}
+    for pin in plan.pins:
+        pins_by_line.setdefault((pin.kindergarten_id, pin.resource), []).append(pin)
+    lines = []
+    for ln in plan.lines:
+        changed = abs(ln.change_fte) > 1e-9 or ln.overridden
+        if show != "all" and not changed:
+            continue
+        if resource and ln.resource != resource:
+            continue
+        if area and areas.get(ln.kindergarten_id) != area:
+            continue
+        if line_state == "approved" and not ln.approved:
+            continue
+        if line_state == "open" and ln.approved:
+            continue
+        explained = _Explained(ln, explanation_for(user, dict(ln.explanation or {})))
+        lines.append(
+            {
+                "line": ln,
+                "area": areas.get(ln.kindergarten_id, ""),
+                "why": line_explanation(
+                    language,
+                    explained,
+                    internal=internal,
+                    pins=pins_by_line.get((ln.kindergarten_id, ln.resource), []),
+                ),
+            }
+        )
+    counts = {
+        "all": len(plan.lines),
+        "changed": sum(1 for ln in plan.lines if abs(ln.change_fte) > 1e-9 or ln.overridden),
+        "approved": sum(1 for ln in plan.lines if ln.approved),
+    }
     return render(
         request,
         "plan.html",
         {
             "plan": plan,
             "lines": lines,
-            "summary": summary,
+            "counts": counts,
+            "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
+            "areas": sorted(set(areas.values())),
+            "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
+            "header_rows": plan_header_rows(
+                language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+            ),
+            "summary": summary_rows(language, plan.summary or []),
             "can_change": services.can_change(user),
             "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
             "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
         },
     )
+
+
+class _Explained:
+    """A plan line seen through the privacy rules (its explanation suppressed for viewers)."""
+
+    def __init__(self, line: Any, explanation: dict[str, Any]) -> None:
+        self._line = line
+        self.explanation = explanation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._line, name)
+
+
+def _resource_order(resource: str) -> int:
+    from data.contract import RESOURCES
+
+    return RESOURCES.index(resource) if resource in RESOURCES else len(RESOURCES)
+
+
+def _areas(state: Any) -> dict[str, str]:
+    """Kindergarten → area (bydel part), when the data set names areas; empty without data."""
+    try:
+        kindergartens = state.district().kindergartens
+    except Exception:  # no data set yet: the plan page still shows the stored plan
+        return {}
+    if "area" not in kindergartens.columns:
+        return {}
+    return {
+        str(k): str(a)
+        for k, a in zip(kindergartens["kindergarten_id"], kindergartens["area"], strict=True)
+        if isinstance(a, str) and a
+    }
 
 
 @router.post("/plans/{plan_id}/lines/{line_id}/pin", summary="Pin a line (form)")
@@ -343,3 +486,14 @@ def resolve(plan_id: str, user: CurrentPlanner, state: EngineDep, session: Sessi
 @router.get("/exports", summary="Exports page")
 def exports_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     return render(request, "exports.html", {"plans": services.plans_for(session, user)})
+
+
+@router.get("/language", include_in_schema=False)
+def choose_language(lang: str = "nb", next: str = "/") -> Response:
+    """Remembers the user's language in a cookie and goes back to the page."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE, as_language(lang), max_age=365 * 24 * 3600, samesite="lax", httponly=True
+    )
+    return response
