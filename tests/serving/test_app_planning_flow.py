@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from app_fixtures import DISTRICT_A, AppHarness
 
-from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import SIMULATED_LABEL
 
 pytestmark = pytest.mark.slow
 
@@ -136,16 +136,22 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert approved["status"] == "approved"
 
     book = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
-    assert book.sheetnames[:2] == ["header", "lines"]
-    header = {row[0]: row[1] for row in book["header"].iter_rows(min_row=2, values_only=True)}
-    assert header["model_version"] == approved["model_version"]
-    assert header["data_fingerprint"] == approved["data_fingerprint"]
-    assert header["status"] == "approved" and header["data"] == SIMULATED_LABEL
-    assert "parameter: pools" in header
-    rows = list(book["lines"].iter_rows(values_only=True))
-    assert rows[0][0] == SIMULATED_LABEL and set(rows[0][1:]) <= {None}
-    assert list(rows[1][: len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
+    assert book.sheetnames[:2] == ["Plan", "Linjer"]
+    header = {r[0]: r[1] for r in book["Plan"].iter_rows(min_row=3, values_only=True)}
+    assert header["Modellversjon"] == approved["model_version"]
+    assert header["Datafingeravtrykk"] == approved["data_fingerprint"]
+    assert header["Status"] == "Godkjent" and header["Data"].startswith("SIMULERTE DATA")
+    assert header["Pott: Grunnbemanning (ekstra årsverk)"] == 3
+    rows = list(book["Linjer"].iter_rows(values_only=True))
+    assert rows[0][0].endswith("SIMULERTE DATA — ikke virkelige barnehager")
+    assert rows[1][:3] == ("Barnehage", "Barnehagenummer", "Ressurs")
     assert len(rows) - 2 == len(approved["lines"])
+    english = load_workbook(
+        io.BytesIO(
+            anna.get(f"/exports/plans/{new['id']}.xlsx", cookies={"bemanning_lang": "en"}).content
+        )
+    )
+    assert english.sheetnames[:2] == ["Plan", "Lines"]
     csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
     assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()
     history = anna.get("/api/plans").json()
