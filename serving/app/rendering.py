@@ -97,7 +97,13 @@ def install_filters(environment: Environment) -> None:
 
         return _word
 
+    def sentence(text: Any) -> str:
+        """Upper-case first letter, the rest as it is ("§ 31", "NOK" stay)."""
+        value = str(text)
+        return value[:1].upper() + value[1:]
+
     environment.globals["zip"] = zip
+    environment.filters["sentence"] = sentence
     environment.filters.update(
         num=num,
         pct=pct,

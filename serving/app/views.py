@@ -166,6 +166,12 @@ def band_svg(
     )
 
 
+def _finite(values: pd.Series) -> list[float | None]:
+    """Values for a chart's JSON: a missing or infinite value as null (JSON has no NaN)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    return [float(v) if np.isfinite(v) else None for v in numbers]
+
+
 @dataclass(frozen=True)
 class ChartWords:
     """A chart's words in the page's language."""
@@ -190,7 +196,9 @@ def fan_chart(
 ) -> dict:
     """A Plotly figure (as a plain dict, no validation cost) of one target: observed history,
     the p05–p95 and p25–p75 forecast bands and the p50 line. The legend sits above the plot
-    and the axis titles below and beside it, so no legend ever covers an axis label."""
+    and the axis titles below and beside it, so no legend ever covers an axis label; the
+    chart's title is the page's heading above it (``title`` names the figure for screen
+    readers and tooltips)."""
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
     hist = hist.tail(24)
     fc = forecasts[forecasts["target"] == target].sort_values("horizon")
@@ -203,7 +211,7 @@ def fan_chart(
                 "mode": "lines",
                 "name": words.observed,
                 "x": [str(m) for m in hist["month"]],
-                "y": hist[target].tolist(),
+                "y": _finite(hist[target]),
                 "line": {"color": "#333"},
             }
         )
@@ -216,7 +224,7 @@ def fan_chart(
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[high].tolist(),
+                "y": _finite(fc[high]),
                 "line": {"width": 0},
                 "showlegend": False,
                 "hoverinfo": "skip",
@@ -227,7 +235,7 @@ def fan_chart(
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[low].tolist(),
+                "y": _finite(fc[low]),
                 "fill": "tonexty",
                 "fillcolor": colour,
                 "line": {"width": 0},
@@ -240,14 +248,14 @@ def fan_chart(
             "mode": "lines",
             "name": words.median,
             "x": months,
-            "y": fc["p50"].tolist(),
+            "y": _finite(fc["p50"]),
             "line": {"color": "#08519c", "dash": "dash"},
         }
     )
     layout = {
-        "title": {"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-        "height": 300,
-        "margin": {"l": 55, "r": 10, "t": 75, "b": 60},
+        "meta": {"title": title},
+        "height": 320,
+        "margin": {"l": 55, "r": 35, "t": 70, "b": 60},
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
         "xaxis": {"type": "category", "title": {"text": words.x_title}, "nticks": 8},
         "yaxis": {"title": {"text": words.y_title}, "rangemode": "tozero"},

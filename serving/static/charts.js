@@ -10,9 +10,14 @@ function drawCharts(attempt) {
   document.querySelectorAll("script[data-chart-for]").forEach(function (block) {
     var target = document.getElementById(block.dataset.chartFor);
     if (!target || target.dataset.drawn) return;
-    var figure = JSON.parse(block.textContent);
-    Plotly.newPlot(target, figure.data, figure.layout, {displayModeBar: false, responsive: true});
-    target.dataset.drawn = "1";
+    try {
+      var figure = JSON.parse(block.textContent);
+      Plotly.newPlot(target, figure.data, figure.layout, {displayModeBar: false, responsive: true});
+      target.dataset.drawn = "1";
+    } catch (error) {
+      // the table under the chart still has the numbers
+      console.error("chart " + block.dataset.chartFor + ": " + error);
+    }
   });
 }
 document.addEventListener("DOMContentLoaded", function () { drawCharts(0); });

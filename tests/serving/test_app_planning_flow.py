@@ -146,11 +146,9 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert rows[0][0].endswith("SIMULERTE DATA — ikke virkelige barnehager")
     assert rows[1][:3] == ("Barnehage", "Barnehagenummer", "Ressurs")
     assert len(rows) - 2 == len(approved["lines"])
-    english = load_workbook(
-        io.BytesIO(
-            anna.get(f"/exports/plans/{new['id']}.xlsx", cookies={"bemanning_lang": "en"}).content
-        )
-    )
+    anna.cookies.set("bemanning_lang", "en")  # the user's choice of language
+    english = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
+    anna.cookies.delete("bemanning_lang")
     assert english.sheetnames[:2] == ["Plan", "Lines"]
     csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
     assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()

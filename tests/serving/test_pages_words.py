@@ -100,6 +100,23 @@ def test_pages_show_words_not_codes_in_both_languages(
     client.cookies.set(LANGUAGE_COOKIE, "en")
     en_plan = visible_text(client.get(f"/plans/{plan_id}?show=all").text)
     assert "Allocation key" in en_plan and "What stops more" in en_plan
+    _check_line_filters(client, plan_id)
+
+
+def _check_line_filters(client, plan_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The plan page opens with the changed lines; filters by resource and approval."""
+    lines = client.get(f"/api/plans/{plan_id}").json()["lines"]
+    changed = [ln for ln in lines if abs(ln["change_fte"]) > 1e-9 or ln["overridden"]]
+
+    def shown(query: str) -> int:
+        return client.get(f"/plans/{plan_id}{query}").text.count('data-testid="line"')
+
+    assert shown("") == len(changed) < len(lines)
+    assert shown("?show=all") == len(lines)
+    staff = sum(1 for ln in lines if ln["resource"] == "staff")
+    assert shown("?show=all&resource=staff") == staff
+    assert shown("?show=all&state=approved") == 0
+    assert shown("?show=all&state=open") == len(lines)
 
 
 def test_language_follows_the_setting_and_the_users_choice(harness: AppHarness) -> None:

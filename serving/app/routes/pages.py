@@ -204,7 +204,7 @@ def kindergarten(
             "info": detail["info"],
             "charts": charts,
             "history": history,
-            "vedtak_forecasts": vedtak_fc,
+            "vedtak_forecasts": _decisions_by_month(vedtak_fc),
             "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
             "allocations": services.allocation_history(session, user, kindergarten_id),
         },
@@ -212,6 +212,16 @@ def kindergarten(
 
 
 DRIVER_HORIZON = 12
+
+
+def _decisions_by_month(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
+    """The § 31/§ 37 forecasts as one row per month: per target (low, median, high) — the
+    10th, 50th and 90th percentiles (text "<5" where suppressed)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for record in forecasts.sort_values(["horizon", "target"]).to_dict(orient="records"):
+        row = rows.setdefault(str(record["month"]), {"month": str(record["month"])})
+        row[str(record["target"])] = (record["p10"], record["p50"], record["p90"])
+    return list(rows.values())
 
 
 def _drivers_by_target(
