@@ -14,7 +14,7 @@ Parquet and DuckDB tables, data rows are counted from 1 in stored order.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,15 +112,37 @@ def _unreadable(file: str, exc: Exception) -> Problem:
     return Problem(file=file, rule=UNREADABLE_FILE, value=reason[:300])
 
 
-def _read_file(table: str, path: Path) -> tuple[RawTable, list[Problem]]:
+def _read_file(
+    table: str, path: Path, *, sheet: str | None = None, label: str | None = None
+) -> tuple[RawTable, list[Problem]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(table, path)
-    if suffix == ".xlsx":
-        return _read_xlsx(table, path)
-    frame = pd.read_parquet(path)
-    rows = np.arange(1, len(frame) + 1)
-    return RawTable(table, frame.reset_index(drop=True), path.name, rows), []
+        raw, problems = _read_csv(table, path)
+    elif suffix == ".xlsx":
+        raw, problems = _read_xlsx(table, path, sheet=sheet)
+    else:
+        frame = pd.read_parquet(path)
+        rows = np.arange(1, len(frame) + 1)
+        raw, problems = RawTable(table, frame.reset_index(drop=True), path.name, rows), []
+    if label is not None:  # a raw export is named by its path inside the folder
+        raw.file = label
+        problems = [replace(p, file=label) for p in problems]
+    return raw, problems
+
+
+def read_source_file(
+    table: str, path: Path, *, label: str, sheet: str | None = None
+) -> tuple[RawTable | None, list[Problem]]:
+    """One raw export (CSV in any dialect, .xlsx sheet, Parquet) as text, named ``label`` in
+    problems; an unreadable file is a problem, not an exception."""
+    if path.suffix.lower() not in FILE_SUFFIXES:
+        return None, [
+            Problem(file=label, rule=UNREADABLE_FILE, value="not .csv, .xlsx or .parquet")
+        ]
+    try:
+        return _read_file(table, path, sheet=sheet, label=label)
+    except Exception as exc:  # any parser's failure is the user's broken file, reported
+        return None, [_unreadable(label, exc)]
 
 
 def _read_csv(table: str, path: Path) -> tuple[RawTable, list[Problem]]:
@@ -208,13 +230,18 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(table: str, path: Path) -> tuple[RawTable, list[Problem]]:
+def _read_xlsx(
+    table: str, path: Path, *, sheet: str | None = None
+) -> tuple[RawTable, list[Problem]]:
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = book[table] if table in book.sheetnames else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        if sheet is not None and sheet not in book.sheetnames:
+            raise ValueError(f"no sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+        name = sheet if sheet is not None else table
+        worksheet = book[name] if name in book.sheetnames else book.worksheets[0]
+        rows = worksheet.iter_rows(values_only=True)
         header_cells = next(rows, ())
         header = [_cell_text(c) or "" for c in header_cells]
         while header and header[-1] == "":

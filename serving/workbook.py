@@ -168,7 +168,9 @@ LINE_COLUMNS = (
     ("current_fte", "fte"),
     ("suggested_fte", "fte"),
     ("change_fte", "fte"),
-    ("engine_fte", "fte"),
+    ("planned_fte", "fte"),
+    ("planned_change_fte", "fte"),
+    ("pin", "text"),
     ("required_fte_p50", "fte"),
     ("required_fte_p90", "fte"),
     ("shortfall_risk", "share"),
@@ -215,19 +217,37 @@ def summary_columns(language: str, summary: Sequence[Mapping[str, Any]]) -> list
     return columns
 
 
-def pins_columns(language: str, pins: Sequence[Any]) -> list[Column]:
-    def col(name: str, unit: str, values: list[Any]) -> Column:
-        return Column(words.column_word(language, name), unit, values)
+PIN_COLUMNS = (
+    ("kindergarten_name", "text"),
+    ("kindergarten_id", "text"),
+    ("resource", "text"),
+    ("kind", "text"),
+    ("value_fte", "fte"),
+    ("solved_fte", "fte"),
+    ("planned_fte", "fte"),
+    ("rules_line", "text"),
+    ("comment", "text"),
+    ("created_by", "text"),
+    ("created_at", "when"),
+)
 
-    return [
-        col("kindergarten_id", "text", [p.kindergarten_id for p in pins]),
-        col("resource", "text", [words.word(language, words.RESOURCE, p.resource) for p in pins]),
-        col("kind", "text", [words.word(language, words.PIN_KIND, p.kind) for p in pins]),
-        col("value_fte", "fte", [None if p.kind == "ban" else p.value_fte for p in pins]),
-        col("comment", "text", [p.comment for p in pins]),
-        col("created_by", "text", [p.created_by for p in pins]),
-        col("created_at", "when", [p.created_at for p in pins]),
-    ]
+
+def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
+    """Every pin (:func:`serving.overrides.pins_frame`): what it fixes, the line's solved and
+    planned figure, whether it rules the line, who and why."""
+    columns = []
+    for name, unit in PIN_COLUMNS:
+        values = pins[name].tolist() if name in pins.columns else [None] * len(pins)
+        if name == "resource":
+            values = [words.word(language, words.RESOURCE, v) for v in values]
+        elif name == "kind":
+            values = [words.word(language, words.PIN_KIND, v) for v in values]
+        elif name == "rules_line":
+            values = [_yes_no(language, v) for v in values]
+        elif name == "created_at":
+            values = [datetime.fromisoformat(v) if isinstance(v, str) else v for v in values]
+        columns.append(Column(words.column_word(language, name), unit, values))
+    return columns
 
 
 def audit_columns(language: str, events: Sequence[Any]) -> list[Column]:
@@ -250,7 +270,7 @@ def plan_workbook(
     header: Mapping[str, Any],
     lines: pd.DataFrame,
     summary: Sequence[Mapping[str, Any]],
-    pins: Sequence[Any],
+    pins: pd.DataFrame,
     audit: Sequence[Any],
     simulated: bool,
 ) -> bytes:

@@ -230,5 +230,5 @@ def periods_from_text(values: pd.Series) -> pd.Series:
     """``YYYY-MM`` strings (or missing) → Period[M], parsing each distinct value once."""
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     parsed = pd.PeriodIndex([pd.Period(str(u), freq="M") for u in uniques], freq="M")
-    taken = parsed.take(codes, allow_fill=True, fill_value=None)
+    taken = parsed.take(codes, allow_fill=True, fill_value=pd.NaT)  # type: ignore[arg-type]
     return pd.Series(taken, index=values.index, name=values.name)

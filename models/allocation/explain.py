@@ -7,6 +7,8 @@ Counts of § 31/§ 37 decisions below 5 are shown as "<5" (small numbers identif
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -89,15 +91,75 @@ def allocation_summary(
 
 def line_marginal_values(problem: AllocationProblem, change_fte: np.ndarray) -> np.ndarray:
     """(K, R) weighted unmet need avoided by one more FTE on each line, the rest of the plan
-    unchanged (exact, from the convex curves)."""
-    values = np.zeros_like(change_fte, dtype=float)
-    for curve in problem.curves:
-        coef = np.asarray(curve.coefficients)
-        y = float(coef @ change_fte[curve.kindergarten])
-        now = float(curve(y))
-        for r in np.nonzero(coef)[0]:
-            values[curve.kindergarten, r] += now - float(curve(y + coef[r]))
+    unchanged (exact, from the convex curves; every curve evaluated at once)."""
+    change = np.asarray(change_fte, dtype=float)
+    values = np.zeros_like(change, dtype=float)
+    curves = problem.curves
+    if not curves:
+        return values
+    table = _CurveTable.of(curves)
+    y = (table.coefficients * change[table.kindergarten]).sum(axis=1)
+    now = table(y)
+    for r in range(change.shape[1]):
+        on = np.nonzero(table.coefficients[:, r])[0]
+        after = table(y[on] + table.coefficients[on, r], on)
+        # curves in order, as one loop over them would add them (np.add.at keeps repeats)
+        np.add.at(values, (table.kindergarten[on], np.full(len(on), r)), now[on] - after)
     return values
+
+
+class _CurveTable:
+    """Every curve's grid as flat arrays, evaluated like :meth:`ConvexCurve.__call__`
+    (``np.interp`` inside the grid, the last slope beyond it) for many curves at once."""
+
+    def __init__(
+        self,
+        kindergarten: np.ndarray,
+        coefficients: np.ndarray,
+        y0: np.ndarray,
+        dy: np.ndarray,
+        values: list[np.ndarray],
+    ) -> None:
+        self.kindergarten = kindergarten
+        self.coefficients = coefficients
+        self.y0, self.dy = y0, dy
+        self.length = np.array([len(v) for v in values])
+        self.offset = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(int)
+        self.values = np.concatenate([np.asarray(v, dtype=float) for v in values])
+
+    @classmethod
+    def of(cls, curves: list) -> _CurveTable:
+        return cls(
+            np.array([c.kindergarten for c in curves], dtype=int),
+            np.array([c.coefficients for c in curves], dtype=float),
+            np.array([c.y0 for c in curves], dtype=float),
+            np.array([c.dy for c in curves], dtype=float),
+            [c.values for c in curves],
+        )
+
+    def __call__(self, y: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """Cost of curve ``which[i]`` (all curves when None) at ``y[i]``."""
+        pick = np.arange(len(self.y0)) if which is None else which
+        y0, dy, n, start = self.y0[pick], self.dy[pick], self.length[pick], self.offset[pick]
+        last = n - 1
+        # the grid segment j with grid[j] <= y < grid[j + 1], as np.interp's search finds it
+        j = np.clip(np.floor((y - y0) / dy), 0, np.maximum(last - 1, 0)).astype(int)
+        j = np.where((j > 0) & (y0 + dy * j > y), j - 1, j)
+        j = np.where((j + 1 < last) & (y0 + dy * (j + 1) <= y), j + 1, j)
+        left, right = y0 + dy * j, y0 + dy * (j + 1)
+        f_left = self.values[start + j]
+        f_right = self.values[start + np.minimum(j + 1, last)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (f_right - f_left) / (right - left)
+            inside = np.where(y == left, f_left, slope * (y - left) + f_left)
+        first, final = self.values[start], self.values[start + last]
+        grid_end = y0 + dy * last
+        inside = np.where(y < y0, first, np.where(y >= grid_end, final, inside))
+        final_slope = np.where(
+            n > 1, (final - self.values[start + np.maximum(last - 1, 0)]) / dy, 0.0
+        )
+        beyond = final + final_slope * (y - grid_end)
+        return np.where(y > grid_end, beyond, inside)
 
 
 def binding_constraints(
@@ -147,69 +209,122 @@ def _month(period: pd.Period) -> str:
     return period.strftime("%Y-%m")
 
 
-def line_facts(
-    needs: NeedScenarios, now: pd.DataFrame, k: int, resource: str
-) -> dict[str, float | str]:
-    """The numbers behind a line's explanation beside its need (medians over the scenarios), as
-    named values a page or export words in its own language: children or § 31/§ 37 decisions
-    now and in the peak month, sick leave, the pedagogue norm's exact positions. Decision counts
-    are named ``vedtak_…`` so privacy suppression finds them."""
-    months = needs.months
-    med = needs.median
-    if resource == "resource_pedagogue":
-        v31, v37 = med["vedtak_31"][k], med["vedtak_37"][k]
-        peak = int(np.argmax(5 * v31 + 3 * v37))
-        return {
-            "vedtak_31_now": float(now["vedtak_31"].iloc[k]),
-            "vedtak_37_now": float(now["vedtak_37"].iloc[k]),
-            "vedtak_31_peak": round(float(v31[peak])),
-            "vedtak_37_peak": round(float(v37[peak])),
-            "peak_month": _month(months[peak]),
+@dataclass(frozen=True)
+class DriverFigures:
+    """The numbers behind every line's explanation (medians over the scenarios), computed once
+    for all kindergartens: children and § 31/§ 37 decisions now and in each kindergarten's peak
+    month, sick leave, the pedagogue norm's exact positions and the need (median, p90)."""
+
+    need_p50: np.ndarray  # (K, R)
+    need_p90: np.ndarray  # (K, R)
+    sick: np.ndarray  # (K,)
+    exact: np.ndarray  # (K,)
+    now_u3: np.ndarray
+    now_o3: np.ndarray
+    now_31: np.ndarray
+    now_37: np.ndarray
+    u3_peak: np.ndarray
+    o3_peak: np.ndarray
+    v31_peak: np.ndarray
+    v37_peak: np.ndarray
+    child_peak_month: list[str]
+    decision_peak_month: list[str]
+
+    @classmethod
+    def of(cls, needs: NeedScenarios, now: pd.DataFrame, required: np.ndarray) -> DriverFigures:
+        months = needs.months
+        med = needs.median
+        n_k = len(needs.kindergarten_ids)
+        v31, v37 = med["vedtak_31"], med["vedtak_37"]
+        u3, o3 = med["children_under3"], med["children_over3"]
+        decision_peak = np.argmax(5 * v31 + 3 * v37, axis=1)
+        child_peak = np.argmax(2 * u3 + o3, axis=1)
+        ks = np.arange(n_k)
+        return cls(
+            need_p50=np.median(required, axis=0),
+            need_p90=np.quantile(required, 0.9, axis=0),
+            # per kindergarten the median over scenarios and months, as over the (S, M) block
+            sick=np.median(np.moveaxis(needs.sick_leave_rate, 1, 0).reshape(n_k, -1), axis=1),
+            exact=np.median(needs.pedagogue_need_exact.max(axis=2), axis=0),
+            now_u3=now["children_under3"].to_numpy(float),
+            now_o3=now["children_over3"].to_numpy(float),
+            now_31=now["vedtak_31"].to_numpy(float),
+            now_37=now["vedtak_37"].to_numpy(float),
+            u3_peak=u3[ks, child_peak],
+            o3_peak=o3[ks, child_peak],
+            v31_peak=v31[ks, decision_peak],
+            v37_peak=v37[ks, decision_peak],
+            child_peak_month=[_month(months[m]) for m in child_peak],
+            decision_peak_month=[_month(months[m]) for m in decision_peak],
+        )
+
+    def facts(self, k: int, resource: str) -> dict[str, float | str]:
+        """One line's figures as named values a page or export words in its own language;
+        decision counts are named ``vedtak_…`` so privacy suppression finds them."""
+        if resource == "resource_pedagogue":
+            return {
+                "vedtak_31_now": float(self.now_31[k]),
+                "vedtak_37_now": float(self.now_37[k]),
+                "vedtak_31_peak": round(float(self.v31_peak[k])),
+                "vedtak_37_peak": round(float(self.v37_peak[k])),
+                "peak_month": self.decision_peak_month[k],
+            }
+        facts: dict[str, float | str] = {
+            "children_under3_now": float(self.now_u3[k]),
+            "children_over3_now": float(self.now_o3[k]),
+            "children_under3_peak": round(float(self.u3_peak[k])),
+            "children_over3_peak": round(float(self.o3_peak[k])),
+            "peak_month": self.child_peak_month[k],
         }
-    u3, o3 = med["children_under3"][k], med["children_over3"][k]
-    peak = int(np.argmax(2 * u3 + o3))
-    facts: dict[str, float | str] = {
-        "children_under3_now": float(now["children_under3"].iloc[k]),
-        "children_over3_now": float(now["children_over3"].iloc[k]),
-        "children_under3_peak": round(float(u3[peak])),
-        "children_over3_peak": round(float(o3[peak])),
-        "peak_month": _month(months[peak]),
-    }
-    if resource == "staff":
-        return facts | {"sick_leave_share": round(float(np.median(needs.sick_leave_rate[:, k])), 4)}
-    exact = float(np.median(needs.pedagogue_need_exact[:, k].max(axis=1)))
-    return facts | {"pedagogue_need_exact": round(exact, 4)}
+        if resource == "staff":
+            return facts | {"sick_leave_share": round(float(self.sick[k]), 4)}
+        return facts | {"pedagogue_need_exact": round(float(self.exact[k]), 4)}
 
 
 def line_drivers(
-    resource: str, facts: dict[str, float | str], required: np.ndarray, current: float
-) -> str:
-    """Words naming the forecast that drives a line, with the numbers (medians), in English for
-    the command line and the contract's ``reason``; pages word :func:`line_facts` themselves."""
-    p50, p90 = float(np.median(required)), float(np.quantile(required, 0.9))
-    if resource == "resource_pedagogue":
-        return (
-            f"§ 31/§ 37 decisions {suppress_small(float(facts['vedtak_31_now']))}/"
-            f"{suppress_small(float(facts['vedtak_37_now']))} now, "
-            f"{suppress_small(float(facts['vedtak_31_peak']))}/"
-            f"{suppress_small(float(facts['vedtak_37_peak']))} expected at the peak "
-            f"({facts['peak_month']}); {p50:.1f} FTE of help needed (p90 {p90:.1f}), "
-            f"{current:.1f} FTE now"
-        )
-    children = (
-        f"children under/over 3 {facts['children_under3_now']:.0f}/"
-        f"{facts['children_over3_now']:.0f} now, {facts['children_under3_peak']:.0f}/"
-        f"{facts['children_over3_peak']:.0f} expected at the peak ({facts['peak_month']})"
+    needs: NeedScenarios,
+    now: pd.DataFrame,
+    required: np.ndarray,
+    current: np.ndarray,
+    figures: DriverFigures | None = None,
+) -> list[list[str]]:
+    """(K × R) words naming the forecast that drives each line, with the numbers (medians), in
+    English for the command line and the contract's ``reason``; pages word the same
+    :class:`DriverFigures` themselves.
+
+    ``required`` is (S, K, R) from :func:`required_fte`, ``current`` (K, R) FTE now. Every
+    figure is computed once for all lines from the cached need arrays; only the words are
+    written line by line.
+    """
+    f = figures if figures is not None else DriverFigures.of(needs, now, required)
+    staff_i, ped_i, res_i = (
+        RESOURCES.index(r) for r in ("staff", "pedagogue", "resource_pedagogue")
     )
-    if resource == "staff":
-        return (
-            f"{children}; staffing norm needs {p50:.1f} FTE (p90 {p90:.1f}) at "
-            f"{float(facts['sick_leave_share']):.0%} sick leave, {current:.1f} FTE now"
+    out: list[list[str]] = []
+    for k in range(len(needs.kindergarten_ids)):
+        row = [""] * len(RESOURCES)
+        row[res_i] = (
+            f"§ 31/§ 37 decisions {suppress_small(f.now_31[k])}/{suppress_small(f.now_37[k])} "
+            f"now, {suppress_small(f.v31_peak[k])}/{suppress_small(f.v37_peak[k])} expected at "
+            f"the peak ({f.decision_peak_month[k]}); {f.need_p50[k, res_i]:.1f} FTE of help "
+            f"needed (p90 {f.need_p90[k, res_i]:.1f}), {current[k, res_i]:.1f} FTE now"
         )
-    return (
-        f"{children}; pedagogue norm needs {p50:.0f} positions (exact "
-        f"{facts['pedagogue_need_exact']:.2f}; p90 {p90:.0f}), {current:.1f} FTE now"
-    )
+        children = (
+            f"children under/over 3 {f.now_u3[k]:.0f}/{f.now_o3[k]:.0f} now, "
+            f"{f.u3_peak[k]:.0f}/{f.o3_peak[k]:.0f} expected at the peak "
+            f"({f.child_peak_month[k]})"
+        )
+        row[staff_i] = (
+            f"{children}; staffing norm needs {f.need_p50[k, staff_i]:.1f} FTE (p90 "
+            f"{f.need_p90[k, staff_i]:.1f}) at {f.sick[k]:.0%} sick leave, "
+            f"{current[k, staff_i]:.1f} FTE now"
+        )
+        row[ped_i] = (
+            f"{children}; pedagogue norm needs {f.need_p50[k, ped_i]:.0f} positions (exact "
+            f"{f.exact[k]:.2f}; p90 {f.need_p90[k, ped_i]:.0f}), {current[k, ped_i]:.1f} FTE now"
+        )
+        out.append(row)
+    return out
 
 
 def reason_sentence(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from serving import formatting, words
+from serving import formatting, overrides, words
 from serving.app.privacy import suppress_reason
 from serving.i18n import N_, gettext
 from serving.report.privacy import suppress_count
@@ -109,18 +109,9 @@ def change_text(language: str, change_fte: float) -> str:
 
 
 def pin_text(language: str, pin: Any) -> str:
-    """ "Pinned by anna 6 Dec: +1.0 FTE — 'comment'"."""
-    what = words.word(language, words.PIN_KIND, pin.kind)
-    if pin.kind != "ban":
-        what += " " + formatting.format_fte(pin.value_fte, language, signed=True)
-    return gettext(
-        language,
-        N_("Pinned by %(who)s %(when)s: %(what)s — “%(comment)s”"),
-        who=pin.created_by,
-        when=formatting.format_when(pin.created_at, language, time=False),
-        what=what,
-        comment=pin.comment,
-    )
+    """ "Låst av anna 6. des: +1,0 årsverk — «kommentar»" (:func:`serving.overrides.pin_sentence`,
+    the one place a pin is put in words)."""
+    return overrides.pin_sentence(pin, language)
 
 
 def line_explanation(

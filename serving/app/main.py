@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -17,6 +18,7 @@ from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState
 from serving.app.rendering import install_filters
+from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
@@ -159,6 +161,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(exports.router)
     _install_error_handlers(app)
+    # outermost: every response gets the headers, compressed ones too
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    app.add_middleware(SecurityHeaders)
     if settings.warm_cache and settings.data_path is not None:
         import threading
 

@@ -59,7 +59,7 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
     page = anna.get(f"/kindergartens/{kg_id}")
     assert page.status_code == 200
-    assert page.text.count("data-chart-for=") >= 4 and "/static/plotly.min.js" in page.text
+    assert page.text.count("data-chart=") >= 4 and "/static/pages.js" in page.text
     assert "cdn" not in page.text.lower()
     assert page.text.count("<details><summary>Tabell:") >= 4  # each chart has its table
     drivers = page.text.split("Hva som driver prognosen")[1].split("Fordelinger i planer")[0]
@@ -120,7 +120,8 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
         f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
         json={"kind": "ban", "comment": "the building is full", "row_version": line["row_version"]},
     ).json()
-    assert pinned["line"]["suggested_fte"] == line["current_fte"]
+    assert pinned["line"]["planned_fte"] == line["current_fte"]
+    assert pinned["line"]["suggested_fte"] == line["suggested_fte"]  # solved figure kept
     resolved = anna.post(f"/api/plans/{plan['id']}/resolve")
     assert resolved.status_code == 201
     new = resolved.json()
@@ -132,7 +133,9 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     )
     assert same["change_fte"] == 0 and same["overridden"]  # the optimiser honoured the ban
     assert any("ban" in p for p in new["header"]["pins"])
-    approved = anna.post(f"/api/plans/{new['id']}/approve", json={"comment": "ok"}).json()
+    approved = anna.post(
+        f"/api/plans/{new['id']}/approve", json={"comment": "ok", "revision": new["revision"]}
+    ).json()
     assert approved["status"] == "approved"
 
     book = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
@@ -157,10 +160,10 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")
     assert page.status_code == 200
     stored = anna.get(f"/api/plans/{plan['id']}").json()["lines"]  # plan A as it is stored now
-    before = {(ln["kindergarten_id"], ln["resource"]): ln["suggested_fte"] for ln in stored}
+    before = {(ln["kindergarten_id"], ln["resource"]): ln["planned_fte"] for ln in stored}
     differing = sum(
         1
         for ln in new["lines"]
-        if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["suggested_fte"]) > 1e-9
+        if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["planned_fte"]) > 1e-9
     )
     assert f'data-testid="diff-count">{differing} linje' in page.text

@@ -94,14 +94,23 @@ SUMMARY = [
     {"allocation": "plan", "unmet_staff_fte_months": 1.2, "cost_nok": 900_000.0},
     {"allocation": "proportional", "unmet_staff_fte_months": 2.5, "cost_nok": 900_000.0},
 ]
-PIN = SimpleNamespace(
-    kindergarten_id="K1",
-    resource="staff",
-    kind="fix",
-    value_fte=1.0,
-    comment='=HYPERLINK("http://x")',
-    created_by="anna",
-    created_at=datetime(2026, 12, 6, 13, 0, tzinfo=UTC),
+PINS = pd.DataFrame(
+    [
+        {
+            "kindergarten_id": "K1",
+            "kindergarten_name": "Solsikken",
+            "resource": "staff",
+            "kind": "fix",
+            "value_fte": 1.0,
+            "solved_fte": 11.5,
+            "planned_fte": 11.0,
+            "rules_line": True,
+            "comment": '=HYPERLINK("http://x")',
+            "created_by": "anna",
+            "created_at": "2026-12-06T13:00:00+00:00",
+            "sentence": "Låst av anna 6. des: +1,0 årsverk",
+        }
+    ]
 )
 EVENT = SimpleNamespace(
     at=datetime(2026, 12, 6, 14, 0, tzinfo=UTC),
@@ -120,7 +129,7 @@ def _book(language: str = "nb", simulated: bool = True):  # type: ignore[no-unty
         header=HEADER,
         lines=LINES.assign(kindergarten_name=["Solsikken", "Blåbær"]),
         summary=SUMMARY,
-        pins=[PIN],
+        pins=PINS,
         audit=[EVENT],
         simulated=simulated,
     )
@@ -180,16 +189,19 @@ def test_header_sheet_is_readable_rows_with_percent_and_kroner() -> None:
 def test_pins_audit_and_comparison_sheets() -> None:
     book = _book("nb")
     pins = book["Låsinger"]
-    assert [c.value for c in pins[2]][:4] == [
+    headers = [c.value for c in pins[2]]
+    assert headers[:5] == [
+        "Barnehage",
         "Barnehagenummer",
         "Ressurs",
         "Type låsing",
         "Endring (årsverk)",
     ]
-    comment = pins.cell(row=3, column=5)
+    assert pins.cell(row=3, column=headers.index("Gjelder linjen") + 1).value == "ja"
+    comment = pins.cell(row=3, column=headers.index("Kommentar") + 1)
     assert comment.value == '=HYPERLINK("http://x")' and comment.data_type == "s"
     assert comment.quotePrefix  # text, never a formula
-    assert pins.cell(row=3, column=7).value == datetime(2026, 12, 6, 14, 0)
+    assert pins.cell(row=3, column=headers.index("Laget") + 1).value == datetime(2026, 12, 6, 14, 0)
     audit = book["Endringslogg"]
     assert audit.cell(row=3, column=3).value == "Plan godkjent"
     assert audit.cell(row=3, column=5).data_type == "s"

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Request, Response
 
-from serving import exports, workbook
+from serving import exports, overrides, workbook
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
 from serving.app.rendering import page_language
@@ -75,7 +75,7 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
         header=plan.header or {},
         lines=services.plan_lines_frame(plan),
         summary=plan.summary or [],
-        pins=list(plan.pins),
+        pins=overrides.pins_frame(plan, page_language(request)),
         audit=repository.audit_events(session, plan_ids=[plan.id], limit=10_000),
         simulated=plan.simulated,
     )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from data.errors import Problem, UserInputError
+from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.line_words import line_explanation
@@ -319,15 +320,16 @@ def diff(
     b: Annotated[str, Query()],
 ) -> Response:
     plan_a, plan_b = services.plan_for(session, user, a), services.plan_for(session, user, b)
-    frame = services.plan_diff(plan_a, plan_b)
+    result = overrides.plan_diff(plan_a, plan_b, page_language(request))
     return render(
         request,
         "diff.html",
         {
             "a": plan_a,
             "b": plan_b,
-            "rows": frame.to_dict(orient="records"),
-            "changed": int((frame["difference_fte"] != 0).sum()),
+            "rows": result.rows.to_dict(orient="records"),
+            "changed": result.n_changed,
+            "compared": result.n_lines,
         },
     )
 
@@ -350,13 +352,11 @@ def plan_page(
     language = page_language(request)
     internal = is_internal_view(user)
     areas = _areas(state)
-    pins_by_line: dict[tuple[str, str], list[Any]] = {}
-    for pin in plan.pins:
-        pins_by_line.setdefault((pin.kindergarten_id, pin.resource), []).append(pin)
+    planned = overrides.planned_lines(plan)
     lines = []
-    for ln in plan.lines:
-        changed = abs(ln.change_fte) > 1e-9 or ln.overridden
-        if show != "all" and not changed:
+    for p in planned:
+        ln = p.line
+        if show != "all" and not _changed(p):
             continue
         if resource and ln.resource != resource:
             continue
@@ -370,19 +370,17 @@ def plan_page(
         lines.append(
             {
                 "line": ln,
+                "planned": p,
                 "area": areas.get(ln.kindergarten_id, ""),
                 "why": line_explanation(
-                    language,
-                    explained,
-                    internal=internal,
-                    pins=pins_by_line.get((ln.kindergarten_id, ln.resource), []),
+                    language, explained, internal=internal, pins=[p.pin] if p.pin else []
                 ),
             }
         )
     counts = {
-        "all": len(plan.lines),
-        "changed": sum(1 for ln in plan.lines if abs(ln.change_fte) > 1e-9 or ln.overridden),
-        "approved": sum(1 for ln in plan.lines if ln.approved),
+        "all": len(planned),
+        "changed": sum(1 for p in planned if _changed(p)),
+        "approved": sum(1 for p in planned if p.line.approved),
     }
     return render(
         request,
@@ -403,6 +401,11 @@ def plan_page(
             "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
         },
     )
+
+
+def _changed(planned: Any) -> bool:
+    """A line the plan changes (pins applied) or a planner pinned."""
+    return abs(planned.planned_change_fte) > 1e-9 or planned.pin is not None
 
 
 class _Explained:
@@ -479,10 +482,20 @@ def approve_line(
 
 @router.post("/plans/{plan_id}/approve", summary="Approve the whole plan (form)")
 def approve_plan(
-    plan_id: str, user: CurrentPlanner, session: SessionDep, comment: Annotated[str, Form()] = ""
+    plan_id: str,
+    user: CurrentPlanner,
+    session: SessionDep,
+    revision: Annotated[int, Form()],
+    comment: Annotated[str, Form()] = "",
+    supersede: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    services.approve_plan(session, user, plan, PlanApprove(comment=comment))
+    try:
+        body = PlanApprove(revision=revision, comment=comment, supersede=supersede, reason=reason)
+    except ValidationError as exc:
+        raise _invalid(exc, f"approval form, plan {plan_id}") from None
+    services.approve_plan(session, user, plan, body)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
