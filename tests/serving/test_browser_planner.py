@@ -178,6 +178,7 @@ def test_planner_walks_through_plan_pin_resolve_approve_diff_and_excel(
         if message.count():
             problems += check_page(page, "9-older-draft-refused")
             expect(message).to_be_visible()
+            expect(message).to_contain_text(second_plan_url.rsplit("/", 1)[-1])  # the one standing
         else:
             pending.append(
                 "approving the older draft was not refused (#15 item 1, one approved plan per "
