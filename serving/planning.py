@@ -2,7 +2,8 @@
 
 The web app and the ``bemanning plan`` command call :func:`build_plan`. It checks the request
 (every problem at once), draws need scenarios, solves the allocation MILP, compares it with the
-proportional key and with no pool, and returns plan lines in the contract's format with their
+proportional key, with no pool and with its own re-solves at equity weight 0 and risk-neutral
+(all under the same pools and budget), and returns plan lines in the contract's format with their
 explanations. Money: ``cost_per_fte_nok`` is per FTE-year; a plan of ``months`` months costs
 cost × months / 12 per FTE.
 """
@@ -20,10 +21,14 @@ import pandas as pd
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation.curves import NeedWeights
+from models.allocation.plan import DEFAULT_RISK, RISK_RANGE
+from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
+    from models.allocation.comparison import ComparedAllocations
+    from models.needs import NeedScenarios
     from training.registry import LoadedModel
 
 PinKind = Literal["fix", "floor", "ban"]
@@ -34,12 +39,8 @@ DEFAULT_COST_PER_FTE_NOK: Mapping[str, float] = {
     "pedagogue": 780_000.0,
     "resource_pedagogue": 800_000.0,
 }
-#: allocation steps: 0.1 FTE for staff and resource pedagogues, whole pedagogue positions
-DEFAULT_STEP_FTE: Mapping[str, float] = {
-    "staff": 0.1,
-    "pedagogue": 1.0,
-    "resource_pedagogue": 0.1,
-}
+#: allocation steps per resource, what a district can hire (models.allocation.DEFAULT_STEP_FTE)
+DEFAULT_STEP_FTE: Mapping[str, float] = dict(zip(RESOURCES, ALLOCATION_STEP_FTE, strict=True))
 #: contracted FTE columns of the monthly table, per resource
 SUPPLY_COLUMN = {
     "staff": "staff_fte",
@@ -80,13 +81,16 @@ class PlanRequest:
     )
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    #: CVaR level of the tail measure (not a quantile to cover): 0.9 → the worst 10 % of scenarios
+    risk: float = DEFAULT_RISK
     #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
     tail_weight: float = DEFAULT_TAIL_WEIGHT
     #: scale of the scenarios' normal scores (1 = the forecast's calibrated quantiles)
     scenario_spread: float = 1.0
     equity_weight: float = 1.0
-    max_moves: int = 0
+    #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only
+    #: the pools are spread), None sets no cap
+    max_moves: int | None = 0
     pins: tuple[Pin, ...] = ()
     n_scenarios: int = 200
     seed: int = 0
@@ -98,14 +102,25 @@ class PlanRequest:
 
 @dataclass
 class PlanResult:
-    """A plan: header (inputs, solver status, settings), lines (contract columns first, then
-    explanations), summary against the proportional key and no pool."""
+    """A plan: header (inputs, solver status, settings, each compared allocation's spend),
+    lines (contract columns first, then explanations), and the summary of every compared
+    allocation (plan, equity weight 0, risk-neutral, proportional key, no pool; see
+    :mod:`models.allocation.comparison`), whose arrays ``compared`` carries so pages, exports
+    and the report show the very same allocations — and the need scenarios it was optimised
+    over, so nothing is drawn again."""
 
     plan_id: str
     header: dict[str, object]
     lines: pd.DataFrame
     summary: pd.DataFrame
     simulated: bool
+    compared: ComparedAllocations | None = None
+    scenarios: NeedScenarios | None = None
+
+    @property
+    def allocations(self) -> dict[str, np.ndarray]:
+        """(K, R) extra FTE per compared allocation (kindergartens in ``scenarios`` order)."""
+        return dict(self.compared.changes) if self.compared is not None else {}
 
 
 def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
@@ -158,7 +173,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             request.budget_nok,
         ),
         (request.months < 1, "months", "the plan needs at least one month", request.months),
-        (not 0.0 <= request.risk < 1.0, "risk", "risk level must be in [0, 1)", request.risk),
+        (
+            not RISK_RANGE[0] <= request.risk <= RISK_RANGE[1],
+            "risk",
+            f"the risk level must be between {RISK_RANGE[0]:g} and {RISK_RANGE[1]:g}",
+            request.risk,
+        ),
         (
             request.equity_weight < 0,
             "equity_weight",
@@ -177,7 +197,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             "the scenario spread must be a positive number",
             request.scenario_spread,
         ),
-        (request.max_moves < 0, "max_moves", "max moves cannot be negative", request.max_moves),
+        (
+            request.max_moves is not None and request.max_moves < 0,
+            "max_moves",
+            "max moves cannot be negative (leave it empty for no cap)",
+            request.max_moves,
+        ),
         (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
         (
             not request.time_limit_s > 0,
@@ -374,7 +399,6 @@ def build_plan(
         SolverOptions,
         equity_weights,
         optimise,
-        proportional_allocation,
     )
     from models.needs import simulate_needs
 
@@ -480,7 +504,7 @@ def build_plan(
         equity=equity,
         settings=settings,
         budget_nok=request.budget_nok,
-        max_moves=request.max_moves,
+        max_moves=moves_cap(request.max_moves, len(ids)),
         pins=tuple(
             PinIndex(
                 index[p.kindergarten_id],
@@ -510,19 +534,18 @@ def build_plan(
             f"the request is infeasible: {name} exceeded by {amount:g} (the nearest plan is shown)"
         )
 
+    from models.allocation.comparison import compare_allocations
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
 
-    proportional_pools = np.where(
-        np.isfinite(problem.pools_fte),
-        problem.pools_fte,
-        np.maximum(solution.change_fte.sum(axis=0), 0.0),
-    )
-    proportional = proportional_allocation(
+    compared = compare_allocations(
+        needs,
+        problem,
+        solution.change_fte,
+        settings=settings,
+        equity=equity,
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=proportional_pools,
-        step_fte=steps,
-        resources=RESOURCES,
+        options=options,
     )
     plan_id = _plan_id(district, forecasts, request, model_version)
     pool_values = pool_marginal_values(problem, solution, options)
@@ -531,7 +554,7 @@ def build_plan(
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in lines[KINDERGARTEN_ID]
     ]
-    summary = plan_summary(needs, problem, solution.change_fte, proportional, weights)
+    summary = plan_summary(needs, problem, compared, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
         "period": f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}",
@@ -558,6 +581,7 @@ def build_plan(
         "time_limited": solution.time_limited,
         "violations": solution.violations,
         "pool_marginal_value": pool_values,
+        "spend_nok": {name: round(value, 2) for name, value in compared.spend_nok.items()},
         "simulated": district.simulated,
         "norm_settings": request.norm_settings.as_dict(),
         "weights": weights.__dict__.copy(),
@@ -568,7 +592,20 @@ def build_plan(
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
-    return PlanResult(plan_id, header, lines, summary, district.simulated)
+    return PlanResult(plan_id, header, lines, summary, district.simulated, compared, needs)
+
+
+def moves_cap(max_moves: int | None, n_kindergartens: int) -> int:
+    """The optimiser's cap on moved-out lines: None (no cap) → every line may move."""
+    return n_kindergartens * len(RESOURCES) if max_moves is None else int(max_moves)
+
+
+def planned_forecasts(
+    district: District, forecasts: pd.DataFrame, months: pd.PeriodIndex
+) -> pd.DataFrame:
+    """The forecasts ``build_plan`` draws its scenarios from: the model's, plus the fallback
+    for kindergartens it could not forecast (so the report redraws the very same scenarios)."""
+    return _with_fallback(district, forecasts, months).forecasts
 
 
 def _with_fallback(
@@ -670,6 +707,31 @@ def forecast_horizon(
     return horizon
 
 
+def forecast_for_plan(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    *,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame]:
+    """(the request with the model's tuned defaults where the planner left the built-in ones,
+    the model's forecasts over its plan period): the forecasting half of
+    :func:`forecast_and_plan`, shared with the per-district plans."""
+    from serving.plan_defaults import with_tuned_defaults
+
+    advance = step or (lambda _: None)
+    model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
+    horizon = forecast_horizon(
+        district.last_month,
+        request.start,
+        request.months,
+        int(getattr(model.pipeline, "horizons", 12)),
+    )
+    advance(2)
+    return request, model.pipeline.predict(district, horizon=horizon)
+
+
 def forecast_and_plan(
     district: District,
     model: LoadedModel,
@@ -684,19 +746,10 @@ def forecast_and_plan(
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
     # plan_defaults builds on this module, hence the import here
-    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+    from serving.plan_defaults import tuned_defaults_note
 
     advance = step or (lambda _: None)
-    model.check_compatible(district)
-    request = with_tuned_defaults(request, model)
-    horizon = forecast_horizon(
-        district.last_month,
-        request.start,
-        request.months,
-        int(getattr(model.pipeline, "horizons", 12)),
-    )
-    advance(2)
-    forecasts = model.pipeline.predict(district, horizon=horizon)
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
     advance(3)
     plan = build_plan(
         district,

@@ -194,6 +194,91 @@ PARAMETER = {
 }
 
 
+#: The overview's key figures by their stable key (serving/key_figures.py), and what each is
+#: compared with.
+KEY_FIGURE = {
+    "children_now": N_("Children now"),
+    "children_12m": N_("Children in 12 months (forecast median)"),
+    "vedtak_31": N_("§ 31 decisions"),
+    "vedtak_37": N_("§ 37 decisions"),
+    "waiting_list": N_("Waiting list"),
+    "sick_leave": N_("Sick leave, last 12 months"),
+    "turnover": N_("Staff turnover, last 12 months"),
+    "minority_language_share": N_("Children with a minority language"),
+    "low_income_share": N_("Children in low-income families"),
+    "norm_compliance": N_("Kindergartens meeting both norms on paper"),
+}
+COMPARED_WITH = {"12 months earlier": N_("12 months earlier"), "now": N_("now")}
+TREND = {"up": N_("↑ up"), "down": N_("↓ down"), "flat": N_("→ flat")}
+
+#: The plan form's fields by name (serving/plan_options.py): label and help in words; the
+#: range and default are shown beside them from the option itself.
+PLAN_OPTION = {
+    "pool_staff": (
+        N_("Pool of basic staff"),
+        N_("Extra FTE of basic staff to spread over the district."),
+    ),
+    "pool_pedagogue": (
+        N_("Pool of pedagogues"),
+        N_("Extra FTE of pedagogues to spread over the district."),
+    ),
+    "pool_resource_pedagogue": (
+        N_("Pool of resource pedagogues"),
+        N_("Extra FTE of resource pedagogues to spread over the district."),
+    ),
+    "step_staff": (
+        N_("Hiring step, basic staff"),
+        N_("The smallest piece of basic staff the district can hire."),
+    ),
+    "step_pedagogue": (
+        N_("Hiring step, pedagogues"),
+        N_("The smallest piece of a pedagogue position the district can hire."),
+    ),
+    "step_resource_pedagogue": (
+        N_("Hiring step, resource pedagogues"),
+        N_("The smallest piece of a resource pedagogue position the district can hire."),
+    ),
+    "budget_nok": (
+        N_("Budget for the plan period"),
+        N_("What the pools may cost over the whole plan period; empty: no limit."),
+    ),
+    "start": (N_("First month"), N_("The first planned month; empty: the month after the data.")),
+    "months": (N_("Months planned"), N_("Length of the plan period.")),
+    "risk": (
+        N_("Risk level"),
+        N_(
+            "How hard the plan guards against the worst forecast scenarios: at 0.9 it weighs "
+            "the mean unmet need of the worst 10 % beside the expected."
+        ),
+    ),
+    "equity_weight": (
+        N_("Equity weight"),
+        N_(
+            "How much more an unmet FTE-month counts where many children are in low-income or "
+            "minority-language families; 0: no extra weight."
+        ),
+    ),
+    "max_moves": (
+        N_("Most lines FTE may be moved out of"),
+        N_("Existing FTE may be moved out of at most this many lines; 0: none moved."),
+    ),
+    "scenarios": (N_("Forecast scenarios"), N_("Forecast scenarios the plan is optimised over.")),
+}
+UNIT = {
+    "FTE": N_("FTE"),
+    "NOK": N_("NOK"),
+    "YYYY-MM": N_("YYYY-MM"),
+    "months": N_("months"),
+    "level": N_("level"),
+    "weight": N_("weight"),
+    "kindergarten × resource lines": N_("lines"),
+    "scenarios": N_("scenarios"),
+    "children": N_("children"),
+    "decisions": N_("decisions"),
+    "share": N_("share"),
+}
+
+
 def word(language: str, table: dict[str, str], code: object) -> str:
     """``code``'s word from ``table`` in ``language``; a code no table knows is shown with its
     underscores as spaces (never as a code)."""

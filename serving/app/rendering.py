@@ -18,7 +18,14 @@ from jinja2.runtime import Context
 
 from features.labels import feature_label, feature_unit
 from serving import formatting, words
-from serving.i18n import LANGUAGE_COOKIE, Language, as_language, install, template_callables
+from serving.i18n import (
+    LANGUAGE_COOKIE,
+    Language,
+    as_language,
+    gettext,
+    install,
+    template_callables,
+)
 
 
 def page_language(request: Request) -> Language:
@@ -102,6 +109,22 @@ def install_filters(environment: Environment) -> None:
         value = str(text)
         return value[:1].upper() + value[1:]
 
+    def option_text(which: int) -> Any:
+        @pass_context
+        def _text(context: Context, name: str, fallback: str = "") -> str:
+            texts = words.PLAN_OPTION.get(str(name))
+            return gettext(_lang(context), texts[which]) if texts else fallback
+
+        return _text
+
+    def labelled(table: dict[str, str]) -> Any:
+        @pass_context
+        def _text(context: Context, code: Any, fallback: str = "") -> str:
+            msgid = table.get(str(code))
+            return gettext(_lang(context), msgid) if msgid else (fallback or str(code))
+
+        return _text
+
     environment.globals["zip"] = zip
     environment.filters["sentence"] = sentence
     environment.filters.update(
@@ -122,4 +145,10 @@ def install_filters(environment: Environment) -> None:
         audit_action=table_filter(words.AUDIT_ACTION),
         parameter=table_filter(words.PARAMETER),
         role=table_filter(words.ROLE),
+        key_figure=labelled(words.KEY_FIGURE),
+        compared_with=table_filter(words.COMPARED_WITH),
+        trend=table_filter(words.TREND),
+        unit=table_filter(words.UNIT),
+        option_label=option_text(0),
+        option_help=option_text(1),
     )

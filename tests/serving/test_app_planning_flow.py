@@ -42,7 +42,8 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
         # the staffing norm: (2·U3 + O3) / 6 FTE, so the need can never exceed children / 3
         assert 0 < row["need_staff_fte_p50"] <= row["need_staff_fte_p90"]
         assert 0 <= row["breach_probability"] <= 1
-        assert row["flag_breach"] == (row["breach_probability"] >= 0.2)
+        assert row["flag_breach"] == ((not row["legal_ok_now"]) or row["breach_probability"] >= 0.2)
+        assert 0 <= row["effective_breach_probability"] <= 1
     page = anna.get("/?sort=breach_probability&dir=desc")
     assert page.status_code == 200 and '<svg class="band"' in page.text
     assert 'data-testid="simulated-label">SIMULERTE DATA' in page.text
@@ -167,3 +168,33 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
         if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["planned_fte"]) > 1e-9
     )
     assert f'data-testid="diff-count">{differing} linje' in page.text
+
+
+def test_admin_overview_pages_and_filters(
+    trained_harness: AppHarness, sim_district, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The admin's overview of every district, a page of rows at a time, with the filters and
+    sort carried over to the other pages."""
+    from serving.app.routes import pages
+
+    monkeypatch.setattr(pages, "OVERVIEW_PAGE_SIZE", 5)
+    admin = trained_harness.client_for("admin")
+    n_rows = len(admin.get("/api/overview").json()["kindergartens"])
+    assert n_rows > 10
+    seen = 0
+    n_pages = -(-n_rows // 5)
+    for number in range(1, n_pages + 1):
+        page = admin.get(f"/?sort=name&dir=asc&page={number}")
+        assert page.status_code == 200
+        bands = page.text.count('<svg class="band"')
+        assert bands == min(5, n_rows - seen)
+        seen += bands
+        assert f"Side {number} av {n_pages} ({n_rows} barnehager)" in page.text
+        assert ('rel="next"' in page.text) == (number < n_pages)
+    assert seen == n_rows
+    # past the last page: the last page; a filter narrows the count the pager shows
+    assert f"Side {n_pages} av {n_pages}" in admin.get(f"/?page={n_pages + 7}").text
+    district = sorted(sim_district.kindergartens["district"].unique())[0]
+    narrowed = admin.get(f"/?district={district}&page=1")
+    assert narrowed.text.count('<svg class="band"') <= 5
+    assert "overview-pager" not in narrowed.text or f"district={district}" in narrowed.text

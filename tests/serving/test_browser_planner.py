@@ -80,6 +80,12 @@ def test_planner_walks_through_plan_pin_resolve_approve_diff_and_excel(
     page.wait_for_url(f"{url}/plans")
     expect(page.get_by_test_id("new-plan-form")).to_be_visible()
     problems += check_page(page, "3-plans")
+    for name, pool in (
+        ("pool_staff", "8"),
+        ("pool_pedagogue", "4"),
+        ("pool_resource_pedagogue", "5"),
+    ):
+        page.fill(f"input[name={name}]", pool)
     page.get_by_test_id("start-plan").click()
     page.wait_for_url(f"{url}/plans/*")
     expect(page.get_by_test_id("plan-status")).to_have_text("Utkast")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -34,6 +35,7 @@ from serving.exports import summary_rows
 from serving.formatting import format_count
 from serving.i18n import LANGUAGE_COOKIE, N_, as_language, gettext
 from serving.plan_header import plan_header_rows
+from serving.plan_options import form_fields, values_from_form
 from serving.store import repository
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
@@ -46,12 +48,16 @@ SORTABLE = (
     "need_staff_fte_p90",
     "staff_gap_fte",
     "breach_probability",
+    "effective_breach_probability",
     "sick_leave_12m",
     "turnover_12m",
     "n_flags",
 )
+#: overview rows per page
+OVERVIEW_PAGE_SIZE = 100
 FLAGS = {
     "breach": "flag_breach",
+    "effective": "flag_effective_cover",
     "rising31": "flag_rising_31",
     "sick": "flag_sick_leave",
     "turnover": "flag_turnover",
@@ -108,6 +114,7 @@ def overview(
     flag: str = "",
     sort: str = "n_flags",
     dir: str = "desc",
+    page: int = 1,
 ) -> Response:
     status = state.status()
     context: dict[str, Any] = {
@@ -119,6 +126,9 @@ def overview(
         "dir": dir,
         "sortable": SORTABLE,
         "n_plans": len(services.plans_for(session, user)),
+        "page": 1,
+        "pages": 1,
+        "n_rows": 0,
         "thresholds": {
             "breach": BREACH_FLAG_PROBABILITY,
             "sick": HIGH_SICK_LEAVE_SHARE,
@@ -127,6 +137,7 @@ def overview(
     }
     context["next_step"] = next_step(status, context["n_plans"], page_language(request))
     if status.ready:
+        context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
         context["districts"] = sorted(rows["district"].unique().tolist())
         if q:
@@ -140,6 +151,11 @@ def overview(
             rows = rows[rows[FLAGS[flag]].fillna(False).astype(bool)]
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
+        # a nation is 5,500 rows: one page of them at a time (and their bands drawn only)
+        pages = max(1, -(-len(rows) // OVERVIEW_PAGE_SIZE))
+        context.update(page=min(max(page, 1), pages), pages=pages, n_rows=len(rows))
+        start = (context["page"] - 1) * OVERVIEW_PAGE_SIZE
+        rows = rows.iloc[start : start + OVERVIEW_PAGE_SIZE]
         records = rows.to_dict(orient="records")
         language = page_language(request)
         for r in records:
@@ -267,47 +283,22 @@ def plans(request: Request, user: CurrentUser, state: EngineDep, session: Sessio
             "districts": districts,
             "can_change": services.can_change(user),
             "next_step": next_step(status, len(all_plans), page_language(request)),
+            "plan_fields": form_fields(),
         },
     )
 
 
 @router.post("/plans", summary="Start a plan (form)")
-def create_plan(
-    request: Request,
-    user: CurrentPlanner,
-    state: EngineDep,
-    session: SessionDep,
-    pool_staff: Annotated[float, Form()] = 0.0,
-    pool_pedagogue: Annotated[float, Form()] = 0.0,
-    pool_resource_pedagogue: Annotated[float, Form()] = 0.0,
-    budget_nok: Annotated[str, Form()] = "",
-    start: Annotated[str, Form()] = "",
-    months: Annotated[int, Form()] = 12,
-    risk: Annotated[float, Form()] = 0.9,
-    equity_weight: Annotated[float, Form()] = 1.0,
-    max_moves: Annotated[int, Form()] = 0,
-    district: Annotated[str, Form()] = "",
+async def create_plan(
+    request: Request, user: CurrentPlanner, state: EngineDep, session: SessionDep
 ) -> Response:
+    # the form's fields are serving.plan_options.OPTIONS, read back by the same module
+    form = await request.form()
     try:
-        params = PlanCreate(
-            district=district or None,
-            budget_nok=float(budget_nok) if budget_nok else None,
-            pools={
-                "staff": pool_staff,
-                "pedagogue": pool_pedagogue,
-                "resource_pedagogue": pool_resource_pedagogue,
-            },
-            start=start or None,
-            months=months,
-            risk=risk,
-            equity_weight=equity_weight,
-            max_moves=max_moves,
-        )
+        params = PlanCreate.model_validate(values_from_form(form))
     except ValidationError as exc:
         raise _invalid(exc, "new plan form") from None
-    except ValueError:
-        raise UserInputError(f"budget {budget_nok!r} is not a number of NOK") from None
-    plan = services.create_plan(state, session, user, params)
+    plan = await run_in_threadpool(services.create_plan, state, session, user, params)
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
