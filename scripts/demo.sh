@@ -6,11 +6,13 @@ set -euo pipefail
 out=${1:-demo}
 bin=.venv/bin
 mkdir -p "$out"
-out_abs=$(cd "$out" && pwd)
-export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$out_abs/mlflow.db}
 export MLFLOW_DISABLE_TELEMETRY=true GIT_PYTHON_REFRESH=quiet
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "0/8 One place for the demo's state: $out/bemanning.toml (MLflow store, app database)"
+# every command below, and the README's commands on $out/data, find them with no flag
+$bin/bemanning init "$out"
 
 step "1/8 Simulate the district preset (SIMULATED data)"
 $bin/bemanning simulate "$out/data" --preset district --seed 7
@@ -24,7 +26,7 @@ $bin/bemanning features "$out/data" --out "$out/features.parquet"
 step "4/8 A quick backtest against the baselines (4 origins), with fan charts and calibration plots"
 $bin/bemanning backtest "$out/data" --origins 4 --out "$out/backtest"
 
-step "5/8 Train (12-origin backtest decides promotion), track in MLflow ($MLFLOW_TRACKING_URI), register"
+step "5/8 Train (12-origin backtest decides promotion), track in MLflow ($out/mlflow.db), register"
 $bin/bemanning train "$out/data"
 
 step "6/8 Forecast the next 12 months with the champion"
@@ -38,11 +40,11 @@ step "8/8 Write the benefit report"
 $bin/bemanning report "$out/data" --pool staff=8 --pool pedagogue=4 --pool resource_pedagogue=5 \
   --out "$out/report.html"
 
-echo "MLflow: $bin/mlflow ui --backend-store-uri $MLFLOW_TRACKING_URI"
+echo "MLflow: $bin/mlflow ui --backend-store-uri sqlite:///$(cd "$out" && pwd)/mlflow.db"
 
 if [ -t 0 ] && [ "${NO_SERVE:-0}" != 1 ]; then
   step "Serving the planners' app (Ctrl-C to stop)"
-  exec $bin/bemanning serve --dev --data "$out/data" --database "sqlite:///$out_abs/app.db"
+  exec $bin/bemanning serve --dev --data "$out/data"
 else
   echo "Planners' app: $bin/bemanning serve --dev --data $out/data  (prints a demo planner login)"
 fi

@@ -2,7 +2,8 @@
 
 The web app and the ``bemanning plan`` command call :func:`build_plan`. It checks the request
 (every problem at once), draws need scenarios, solves the allocation MILP, compares it with the
-proportional key and with no pool, and returns plan lines in the contract's format with their
+proportional key, with no pool and with its own re-solves at equity weight 0 and risk-neutral
+(all under the same pools and budget), and returns plan lines in the contract's format with their
 explanations. Money: ``cost_per_fte_nok`` is per FTE-year; a plan of ``months`` months costs
 cost × months / 12 per FTE.
 """
@@ -26,6 +27,7 @@ from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
+    from models.allocation.comparison import ComparedAllocations
     from models.needs import NeedScenarios
     from training.registry import LoadedModel
 
@@ -100,19 +102,25 @@ class PlanRequest:
 
 @dataclass
 class PlanResult:
-    """A plan: header (inputs, solver status, settings), lines (contract columns first, then
-    explanations), summary against the proportional key and no pool — and the need scenarios it
-    was optimised over and the allocations compared ((K, R) extra FTE per name, kindergartens in
-    ``scenarios.kindergarten_ids`` order), so every page, export and report shows the same
-    figures without drawing again."""
+    """A plan: header (inputs, solver status, settings, each compared allocation's spend),
+    lines (contract columns first, then explanations), and the summary of every compared
+    allocation (plan, equity weight 0, risk-neutral, proportional key, no pool; see
+    :mod:`models.allocation.comparison`), whose arrays ``compared`` carries so pages, exports
+    and the report show the very same allocations — and the need scenarios it was optimised
+    over, so nothing is drawn again."""
 
     plan_id: str
     header: dict[str, object]
     lines: pd.DataFrame
     summary: pd.DataFrame
     simulated: bool
+    compared: ComparedAllocations | None = None
     scenarios: NeedScenarios | None = None
-    allocations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def allocations(self) -> dict[str, np.ndarray]:
+        """(K, R) extra FTE per compared allocation (kindergartens in ``scenarios`` order)."""
+        return dict(self.compared.changes) if self.compared is not None else {}
 
 
 def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
@@ -391,7 +399,6 @@ def build_plan(
         SolverOptions,
         equity_weights,
         optimise,
-        proportional_allocation,
     )
     from models.needs import simulate_needs
 
@@ -527,19 +534,18 @@ def build_plan(
             f"the request is infeasible: {name} exceeded by {amount:g} (the nearest plan is shown)"
         )
 
+    from models.allocation.comparison import compare_allocations
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
 
-    proportional_pools = np.where(
-        np.isfinite(problem.pools_fte),
-        problem.pools_fte,
-        np.maximum(solution.change_fte.sum(axis=0), 0.0),
-    )
-    proportional = proportional_allocation(
+    compared = compare_allocations(
+        needs,
+        problem,
+        solution.change_fte,
+        settings=settings,
+        equity=equity,
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=proportional_pools,
-        step_fte=steps,
-        resources=RESOURCES,
+        options=options,
     )
     plan_id = _plan_id(district, forecasts, request, model_version)
     pool_values = pool_marginal_values(problem, solution, options)
@@ -548,7 +554,7 @@ def build_plan(
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in lines[KINDERGARTEN_ID]
     ]
-    summary = plan_summary(needs, problem, solution.change_fte, proportional, weights)
+    summary = plan_summary(needs, problem, compared, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
         "period": f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}",
@@ -575,6 +581,7 @@ def build_plan(
         "time_limited": solution.time_limited,
         "violations": solution.violations,
         "pool_marginal_value": pool_values,
+        "spend_nok": {name: round(value, 2) for name, value in compared.spend_nok.items()},
         "simulated": district.simulated,
         "norm_settings": request.norm_settings.as_dict(),
         "weights": weights.__dict__.copy(),
@@ -585,17 +592,20 @@ def build_plan(
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
-    allocations = {
-        "plan": solution.change_fte,
-        "proportional": proportional,
-        "none": np.zeros_like(solution.change_fte),
-    }
-    return PlanResult(plan_id, header, lines, summary, district.simulated, needs, allocations)
+    return PlanResult(plan_id, header, lines, summary, district.simulated, compared, needs)
 
 
 def moves_cap(max_moves: int | None, n_kindergartens: int) -> int:
     """The optimiser's cap on moved-out lines: None (no cap) → every line may move."""
     return n_kindergartens * len(RESOURCES) if max_moves is None else int(max_moves)
+
+
+def planned_forecasts(
+    district: District, forecasts: pd.DataFrame, months: pd.PeriodIndex
+) -> pd.DataFrame:
+    """The forecasts ``build_plan`` draws its scenarios from: the model's, plus the fallback
+    for kindergartens it could not forecast (so the report redraws the very same scenarios)."""
+    return _with_fallback(district, forecasts, months).forecasts
 
 
 def _with_fallback(
@@ -697,6 +707,31 @@ def forecast_horizon(
     return horizon
 
 
+def forecast_for_plan(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    *,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame]:
+    """(the request with the model's tuned defaults where the planner left the built-in ones,
+    the model's forecasts over its plan period): the forecasting half of
+    :func:`forecast_and_plan`, shared with the per-district plans."""
+    from serving.plan_defaults import with_tuned_defaults
+
+    advance = step or (lambda _: None)
+    model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
+    horizon = forecast_horizon(
+        district.last_month,
+        request.start,
+        request.months,
+        int(getattr(model.pipeline, "horizons", 12)),
+    )
+    advance(2)
+    return request, model.pipeline.predict(district, horizon=horizon)
+
+
 def forecast_and_plan(
     district: District,
     model: LoadedModel,
@@ -711,19 +746,10 @@ def forecast_and_plan(
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
     # plan_defaults builds on this module, hence the import here
-    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+    from serving.plan_defaults import tuned_defaults_note
 
     advance = step or (lambda _: None)
-    model.check_compatible(district)
-    request = with_tuned_defaults(request, model)
-    horizon = forecast_horizon(
-        district.last_month,
-        request.start,
-        request.months,
-        int(getattr(model.pipeline, "horizons", 12)),
-    )
-    advance(2)
-    forecasts = model.pipeline.predict(district, horizon=horizon)
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
     advance(3)
     plan = build_plan(
         district,

@@ -119,17 +119,15 @@ def log_decision_backtest(
     extra_params: Mapping[str, Any] | None = None,
 ) -> str:
     """Log the backtest to ``run_id`` (the model's run) or to a new run; returns the run id."""
-    import mlflow
     from mlflow import MlflowClient
 
-    from training.tracking import check_tracking_server, quiet_mlflow
+    from training.tracking import check_tracking_server, quiet_mlflow, use_experiment
 
     quiet_mlflow()
     check_tracking_server(settings)
     client = MlflowClient(settings.tracking_uri)
     if run_id is None:
-        mlflow.set_tracking_uri(settings.tracking_uri)
-        experiment = mlflow.set_experiment(settings.experiment_name)
+        experiment = use_experiment(settings)
         run_id = client.create_run(
             experiment.experiment_id, run_name="decision-backtest"
         ).info.run_id

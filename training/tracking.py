@@ -30,6 +30,7 @@ from training.needs_model import (
     save_artifacts,
 )
 from training.settings import CHALLENGER_ALIAS, TrainingSettings
+from training.tracking_loss import note_run, note_version
 
 #: Kindergartens in the logged input example (the example must hold enough history to predict).
 _EXAMPLE_KINDERGARTENS = 2
@@ -160,6 +161,30 @@ class LoggedRun:
     fingerprint: str
 
 
+def sqlite_artifact_location(tracking_uri: str) -> str | None:
+    """For a SQLite store, the folder ``mlartifacts`` beside the database file (as a file
+    URI); ``None`` for any other store. MLflow's own default, ``./mlruns`` in the working
+    directory, would scatter a project's artifacts wherever a command happened to run."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
+        return None
+    database = Path(tracking_uri[len(prefix) :]).expanduser().resolve()
+    return (database.parent / "mlartifacts").as_uri()
+
+
+def use_experiment(settings: TrainingSettings) -> Any:
+    """Point MLflow at the settings' store and experiment, creating the experiment with its
+    artifacts beside a SQLite store (see :func:`sqlite_artifact_location`)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    if mlflow.get_experiment_by_name(settings.experiment_name) is None:
+        location = sqlite_artifact_location(settings.tracking_uri)
+        if location is not None:
+            mlflow.create_experiment(settings.experiment_name, artifact_location=location)
+    return mlflow.set_experiment(settings.experiment_name)
+
+
 def log_training_run(
     settings: TrainingSettings,
     *,
@@ -177,8 +202,7 @@ def log_training_run(
     from mlflow.models import infer_signature
 
     quiet_mlflow()
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_experiment(settings.experiment_name)
+    use_experiment(settings)
     fingerprint = district.fingerprint()
     pit_history = _lightgbm_rows(backtest_predictions)
     metadata = ModelMetadata.of(district, tuple(getattr(pipeline, "targets_", ()) or ()))
@@ -194,6 +218,7 @@ def log_training_run(
         signature = infer_signature(example, _schema_safe(example_output), params=DEFAULT_PARAMS)
         run_name = f"train {fingerprint}" + (" (simulated)" if district.simulated else "")
         with mlflow.start_run(run_name=run_name) as run:
+            note_run(settings, run.info.run_id)  # a lost server later: marked FAILED
             mlflow.set_tags(
                 {
                     "data_fingerprint": fingerprint,
@@ -248,6 +273,7 @@ def register_version(
         settings.registered_model_name,
         tags={"data_fingerprint": logged.fingerprint, **(tags or {})},
     ).version
+    note_version(settings, settings.registered_model_name, str(version))
     client.set_registered_model_alias(settings.registered_model_name, CHALLENGER_ALIAS, version)
     return str(version)
 

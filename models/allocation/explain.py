@@ -82,7 +82,7 @@ def allocation_summary(
         row["weighted_unmet"] = problem.need_cost(change)
         for r, resource in enumerate(RESOURCES):
             row[f"extra_{resource}_fte"] = float(change[:, r].sum())
-        row["cost_nok"] = float((change.sum(axis=0) * problem.cost_per_fte_nok).sum())
+        row["cost_nok"] = problem.spend_nok(change)
         rows.append(row)
     return pd.DataFrame(rows).round(4)
 

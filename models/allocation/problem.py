@@ -101,6 +101,11 @@ class AllocationProblem:
     def n_resources(self) -> int:
         return len(self.resources)
 
+    def spend_nok(self, change_fte: np.ndarray) -> float:
+        """Net cost of a change (K×R FTE) over the plan period: FTE added minus removed, per
+        resource, × cost per FTE — what every compared allocation is shown to spend."""
+        return float((np.asarray(change_fte).sum(axis=0) * self.cost_per_fte_nok).sum())
+
     def need_cost(self, change_fte: np.ndarray) -> float:
         """Σ over curves of the weighted unmet need for a change (K×R FTE) — the part of the
         objective that measures need, without money, churn or tie-breaking."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import PLAN_COLUMNS, RESOURCES
+from models.allocation.comparison import ComparedAllocations
 from models.allocation.curves import NeedWeights
 from models.allocation.explain import (
     allocation_summary,
@@ -105,18 +106,11 @@ def plan_lines(
 def plan_summary(
     needs: NeedScenarios,
     problem: AllocationProblem,
-    plan_change: np.ndarray,
-    proportional_change: np.ndarray,
+    compared: ComparedAllocations,
     weights: NeedWeights,
 ) -> pd.DataFrame:
-    """Rows plan / proportional / none (see :func:`allocation_summary`)."""
+    """One row per compared allocation — plan, equity weight 0, risk-neutral, proportional key,
+    none — in that order (see :func:`allocation_summary`; ``cost_nok`` is each one's spend)."""
     return allocation_summary(
-        needs,
-        problem,
-        {
-            "plan": plan_change,
-            "proportional": proportional_change,
-            "none": np.zeros_like(plan_change),
-        },
-        weights,
+        needs, problem, {name: compared.changes[name] for name in compared.names()}, weights
     )

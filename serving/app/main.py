@@ -3,6 +3,8 @@ comes up on an empty database; with no data or no trained model the pages say wh
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,7 +18,7 @@ from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
-from serving.app.engine import EngineState
+from serving.app.engine import EngineState, SolverCrashed
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
@@ -100,6 +102,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(error_type, _plain)
 
+    @app.exception_handler(SolverCrashed)
+    async def _solver_crashed(request: Request, exc: SolverCrashed) -> Response:
+        response = _error(request, 503, str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:
         return _error(request, 400, str(exc), [str(p) for p in exc.problems])
@@ -120,7 +128,14 @@ def create_app(settings: Settings) -> FastAPI:
     upgrade(db_engine)
     sessions = session_factory(db_engine)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # SIGTERM / SIGINT: no solver process or resource tracker outlives the app
+        app.state.engine_state.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bemanning — planners' app",
         description="Review, adjust, approve and export staffing plans for kindergartens. "
         "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "

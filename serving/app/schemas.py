@@ -31,6 +31,15 @@ class SessionsEnded(BaseModel):
     ended: int = Field(description="Open sessions of the user that were ended.")
 
 
+class SolveProgress(BaseModel):
+    elapsed_s: float = Field(description="Seconds the solve has run so far.")
+    time_limit_s: float = Field(description="The optimiser's time limit, seconds.")
+
+
+class SolvesRunning(BaseModel):
+    running: list[SolveProgress] = Field(description="Plans being solved now, oldest first.")
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

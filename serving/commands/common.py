@@ -13,6 +13,9 @@ from rich.markup import escape
 
 from data.errors import UserInputError
 
+# where a command's MLflow, store and Optuna URLs come from (flag, environment, bemanning.toml)
+from serving.project import state_value as state_value
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -63,7 +66,7 @@ TrackingOption = Annotated[
     str | None,
     typer.Option(
         "--tracking-uri",
-        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or "
-        "sqlite:///mlflow.db in the working directory).",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project's "
+        "bemanning.toml beside the data, else sqlite:///mlflow.db in the working directory).",
     ),
 ]

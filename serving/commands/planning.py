@@ -2,8 +2,9 @@
 
 It trains nothing. The plan (CONTRACT.md's format, then the explanation columns) goes to
 ``--out``; its header (pools, budget, risk, model version, data fingerprint, solver status) is
-written beside it as ``<out>.header.json`` and the comparison with the proportional key and with
-no pool as ``<out>.summary.csv``, and printed.
+written beside it as ``<out>.header.json`` and the comparison with the plan re-solved at equity
+weight 0 and risk-neutral, the proportional key and no pool (each with its spend) as
+``<out>.summary.csv``, and printed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
+)
+from serving.commands.district_options import (
+    DistrictOption,
+    DistrictPoolOption,
+    PoolsFileOption,
+    ProcessesOption,
+    chosen_districts,
+    collect_district_pools,
+    print_district_plans,
+    summary_table,
+    write_district_plans,
 )
 from serving.plan_options import (
     OPTIONS,
@@ -83,13 +96,30 @@ def plan(
         ),
     ] = None,
     tracking_uri: TrackingOption = None,
+    district: DistrictOption = None,
+    pools_file: PoolsFileOption = None,
+    district_pool: DistrictPoolOption = None,
+    as_one: Annotated[
+        bool,
+        typer.Option(
+            "--as-one",
+            help="Plan every kindergarten of the data as one problem with one set of pools "
+            "(--pool), instead of one plan per district.",
+        ),
+    ] = False,
+    processes: ProcessesOption = None,
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
-    with the champion model's forecasts (run `bemanning train DATA` first)."""
+    with the champion model's forecasts (run `bemanning train DATA` first).
+
+    Data with several districts get one plan per district, each with its own pools (from
+    --pools-file or --district-pool; --pool for a district named in neither), planned in
+    parallel processes, and a city summary; --district plans only the districts named."""
     from data.errors import Problem, UserInputError
     from data.validate import read_district
+    from serving.district_plans import plan_districts
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan
+    from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
@@ -106,9 +136,11 @@ def plan(
             "step_resource_pedagogue": step_resource_pedagogue,
         }
     )
-    pool_problems = any(p.file == "--pool" for p in problems)
+    per_district, district_problems = collect_district_pools(pools_file, district_pool)
+    problems += district_problems
+    pool_problems = any(p.file in ("--pool", "--district-pool") for p in problems)
     empty = nothing_to_allocate(pools, budget_nok, max_moves)
-    if empty is not None and not pool_problems:
+    if empty is not None and not per_district and not pool_problems:
         problems.append(empty)
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
@@ -123,9 +155,11 @@ def plan(
         "Writing the plan",
     )
     with staged_progress(steps, console) as step:
-        district = read_district(data, column_mapping=columns)
+        data_set = read_district(data, column_mapping=columns)
+        names = chosen_districts(data_set, district, as_one, per_district)
         step(1)
-        loaded = load_model(model, tracking_uri) if model else load_champion(tracking_uri)
+        uri = state_value("mlflow", tracking_uri, data)
+        loaded = load_model(model, uri) if model else load_champion(uri)
         request = PlanRequest(
             pools=pools,
             budget_nok=budget_nok,
@@ -143,10 +177,29 @@ def plan(
             seed=seed,
             time_limit_s=time_limit,
         )
-        _, result = forecast_and_plan(district, loaded, request, step=step)
-        step(4)
-        written = write_plan(result, out)
-    print_plan(result, written)
+        if names is not None:
+            request, forecasts = forecast_for_plan(data_set, loaded, request, step=step)
+            step(3)
+            plans = plan_districts(
+                data_set,
+                forecasts,
+                request,
+                names,
+                pools=per_district,
+                pit_history=loaded.pit_history,
+                model_version=str(loaded.version),
+                processes=processes,
+            )
+            step(4)
+            written = write_district_plans(plans, out)
+        else:
+            _, result = forecast_and_plan(data_set, loaded, request, step=step)
+            step(4)
+            written = write_plan(result, out)
+    if names is not None:
+        print_district_plans(plans, written)
+    else:
+        print_plan(result, written)
 
 
 def _json_value(value: Any) -> Any:
@@ -176,32 +229,30 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     return {"plan": out, "header": header_path, "summary": summary_path}
 
 
+def _trade_off_line(summary: Any) -> str:
+    """What the equity and tail weights cost in unmet FTE-months, from the trade-off rows."""
+    from models.allocation.comparison import COMPARED_LABELS, PLAN, TRADE_OFFS
+
+    unmet = summary[[c for c in summary.columns if c.startswith("unmet_")]].sum(axis=1)
+    parts = [f"plan {unmet[PLAN]:.1f}"]
+    for name in TRADE_OFFS:
+        if name in unmet.index:
+            parts.append(f"{COMPARED_LABELS['en'][name]} {unmet[name]:.1f}")
+    return "Trade-offs, unmet FTE-months in all: " + "; ".join(parts) + "."
+
+
 def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     """The summary against the proportional key and no pool, the solver status and warnings."""
-    from rich.table import Table
-
     header = result.header
     if result.simulated:
         console.print(f"[bold yellow]{header.get('label', 'SIMULATED DATA')}[/]")
-    table = Table(
-        title=f"Plan {result.plan_id} for {header['period']}: expected over "
-        f"{header['n_scenarios']} scenarios"
+    table = summary_table(
+        result.summary,
+        f"Plan {result.plan_id} for {header['period']}: expected over "
+        f"{header['n_scenarios']} scenarios",
     )
-    table.add_column("expected over the period")
-    summary = result.summary.set_index("allocation")
-    for allocation in summary.index:
-        table.add_column(str(allocation), justify="right")
-    shown = [
-        ("unmet_staff_fte_months", "unmet staff FTE-months"),
-        ("unmet_pedagogue_fte_months", "unmet pedagogue position-months"),
-        ("unmet_resource_pedagogue_fte_months", "unmet § 31/§ 37 FTE-months"),
-        ("breach_months_staffing", "kg-months below the staffing norm"),
-        ("breach_months_pedagogue", "kg-months below the pedagogue norm"),
-        ("breach_months_special_needs", "kg-months with § 31/§ 37 hours unmet"),
-    ]
-    for column, label in shown:
-        table.add_row(label, *(f"{float(v):.1f}" for v in summary[column]))
     console.print(table)
+    console.print(_trade_off_line(result.summary.set_index("allocation")), highlight=False)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"
     console.print(
@@ -209,6 +260,11 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
         f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
         f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}"
     )
+    tuned = header.get("tuned_defaults")
+    if isinstance(tuned, dict):
+        from serving.commands.decisions import tuned_defaults_text
+
+        console.print(tuned_defaults_text(tuned), highlight=False)
     warnings = header.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

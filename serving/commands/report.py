@@ -17,6 +17,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    state_value,
     user_errors,
 )
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
@@ -53,6 +54,14 @@ def report(
     ] = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
+    district: Annotated[
+        str | None,
+        typer.Option(
+            "--district",
+            help="Report on this district of the data only, planned as its part of "
+            "`bemanning plan`'s per-district plans (default: every kindergarten as one plan).",
+        ),
+    ] = None,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
@@ -79,7 +88,13 @@ def report(
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
     path = make_benefit_report(
-        data, out, options, columns=columns, tracking_uri=tracking_uri, console=console
+        data,
+        out,
+        options,
+        columns=columns,
+        tracking_uri=state_value("mlflow", tracking_uri, data),
+        console=console,
+        district_name=district,
     )
     console.print(f"Report: {path}")
 

@@ -18,16 +18,22 @@ from serving.report.numbers import (
     PLAN,
     BenefitReport,
     OptionShown,
+    PlanSettingsShown,
+    ReportSection,
     ReportSettings,
     SummaryLayout,
     area_table,
     benefit_cards,
     benefits_table,
+    compared_names,
     district_breakdown,
     kindergarten_table,
+    spend_sentence,
     substitute_table,
     summary_by_allocation,
     summary_columns,
+    trade_off_sentence,
+    trade_off_table,
 )
 from serving.report.tables import Column, ReportTable
 from training.evaluation import forecast_quality_summary
@@ -44,12 +50,15 @@ def build_benefit_report(
     options: Sequence[OptionShown] = (),
     settings: ReportSettings | None = None,
     with_figures: bool = True,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> BenefitReport:
     """Everything the report shows, from the objects ``bemanning plan`` prints.
 
     ``plan`` is a ``serving.planning.PlanResult`` (``plan_id``, ``header``, ``lines``,
     ``summary``, ``simulated``); ``outcomes`` has one row per kindergarten and allocation with the
-    summary's measure columns (it adds up to the summary).
+    summary's measure columns (it adds up to the summary). ``extra_sections`` are sections
+    other modules add (e.g. the evidence from decision backtests), shown after the forecast
+    quality.
     """
     settings = settings or ReportSettings()
     summary: pd.DataFrame = plan.summary
@@ -58,18 +67,54 @@ def build_benefit_report(
     simulated = bool(getattr(plan, "simulated", False) or district.simulated)
     by_allocation = summary_by_allocation(summary)
 
-    district_frame = by_allocation.reindex(list(ALLOCATIONS)).reset_index(names="allocation")
+    plan_settings = PlanSettingsShown.of(header)
+    district_frame = by_allocation.reindex(compared_names(by_allocation)).reset_index(
+        names="allocation"
+    )
     district_frame.insert(
         1, "allocation_label", district_frame["allocation"].map(ALLOCATION_LABELS)
     )
+    columns = summary_columns(district_frame, layout)
+    need_keys = {"allocation_label", *layout.unmet.values(), *layout.breach.values()}
     district_table = ReportTable(
         "district-summary",
-        "Expected over the scenarios, whole district",
-        summary_columns(district_frame, layout),
+        "Expected unmet need and norm breaches over the scenarios, whole district",
+        tuple(c for c in columns if c.key in need_keys),
         district_frame,
         highlight_rows=(0,),
-        note="Rows: the optimised plan; the proportional key (the baseline) spreading the same "
-        "pools; no pool (nothing extra given out).",
+        note="Rows: the optimised plan; the plan re-solved without its equity weight and "
+        "without its weight on bad months (what those settings cost); the proportional key "
+        "(the baseline) under the same pools and budget; no pool (nothing extra given out).",
+    )
+    spend_table = ReportTable(
+        "district-spend",
+        "What each allocation gives out and spends",
+        tuple(c for c in columns if c.key == "allocation_label" or c.key not in need_keys),
+        district_frame,
+        highlight_rows=(0,),
+        note="Spend: extra FTE × cost per FTE over the plan period. The weighted unmet need is "
+        "what the plan minimises (norms weighted above § 31/§ 37 hours, and the equity and "
+        "tail weights), so the plan is lowest there by construction.",
+    )
+    trade_offs = trade_off_table(summary, layout)
+    trade_columns = [Column("allocation_label", "allocation")]
+    trade_columns += [c for c in columns if c.key in layout.unmet.values()]
+    trade_columns += [
+        Column("unmet_total", "unmet FTE-months in all", "fte"),
+        Column("breach_total", "kindergarten-months in breach", "fte"),
+    ]
+    if "cost_nok" in trade_offs.columns:
+        trade_columns.append(Column("cost_nok", "spend", "nok"))
+    trade_columns.append(Column("setting_costs", "what the setting costs (FTE-months)", "fte"))
+    trade_offs_tbl = ReportTable(
+        "trade-offs-table",
+        "What the plan's fairness and risk settings cost",
+        tuple(trade_columns),
+        trade_offs,
+        highlight_rows=(0,),
+        note="Each re-solve keeps the plan's pools, budget, cost per FTE, steps, pins and "
+        "scenarios and drops one setting. What the setting costs = the plan's unmet "
+        "FTE-months in all minus the re-solve's.",
     )
     benefits = benefits_table(summary, layout, settings)
     benefits_tbl = ReportTable(
@@ -82,11 +127,12 @@ def build_benefit_report(
             Column(PLAN, "plan", "by_row"),
             Column(KEY, "proportional key (baseline)", "by_row"),
             Column(NOTHING, "no pool", "by_row"),
-            Column("gain_vs_key", "gain against the key", "by_row"),
-            Column("gain_vs_nothing", "gain against no pool", "by_row"),
+            Column("gain_vs_key", "key minus plan", "by_row"),
+            Column("gain_vs_nothing", "no pool minus plan", "by_row"),
         ),
         benefits,
-        note="Gain = baseline − plan: positive means the plan does better.",
+        note="Differences: baseline − plan; positive means the plan does better, negative "
+        "that it does worse (the headline says why).",
     )
     substitute = substitute_table(summary, layout, settings)
     substitute_tbl = ReportTable(
@@ -97,8 +143,8 @@ def build_benefit_report(
             Column("unmet_fte_months", "unmet staff + special-needs FTE-months", "fte"),
             Column("substitute_hours", "substitute hours", "hours"),
             Column("substitute_cost_nok", "substitute cost", "nok"),
-            Column("avoided_vs_key_nok", "avoided against the key", "nok"),
-            Column("avoided_vs_nothing_nok", "avoided against no pool", "nok"),
+            Column("avoided_vs_key_nok", "key minus this", "nok"),
+            Column("avoided_vs_nothing_nok", "no pool minus this", "nok"),
         ),
         substitute,
         highlight_rows=(0,),
@@ -115,7 +161,7 @@ def build_benefit_report(
             Column(PLAN, "unmet FTE-months: plan", "fte"),
             Column(KEY, "unmet: proportional key", "fte"),
             Column(NOTHING, "unmet: no pool", "fte"),
-            Column("gain_vs_key", "gain against the key", "fte"),
+            Column("gain_vs_key", "key minus plan", "fte"),
         ),
         areas,
     )
@@ -192,9 +238,11 @@ def build_benefit_report(
         settings=settings,
         summary=summary,
         layout=layout,
-        benefit_cards=benefit_cards(summary, layout, settings),
+        benefit_cards=benefit_cards(summary, layout, settings, plan_settings),
         benefits=benefits_tbl,
         district=district_table,
+        spend=spend_table,
+        trade_offs=trade_offs_tbl,
         substitute=substitute_tbl,
         areas=areas_tbl,
         kindergartens=kindergartens_tbl,
@@ -204,6 +252,9 @@ def build_benefit_report(
         method_notes=method_notes(settings),
         budget_text=_budget_text(header),
         engine_version=_engine_version(),
+        extra_sections=list(extra_sections),
+        spend_text=spend_sentence(plan_settings, _budget_text(header)),
+        trade_off_text=trade_off_sentence(summary, layout),
     )
     if district.kindergartens["district"].nunique() > 1:
         report.per_district = ReportTable(
@@ -215,7 +266,7 @@ def build_benefit_report(
                 Column(PLAN, "unmet FTE-months: plan", "fte"),
                 Column(KEY, "unmet: proportional key", "fte"),
                 Column(NOTHING, "unmet: no pool", "fte"),
-                Column("gain_vs_key", "gain against the key", "fte"),
+                Column("gain_vs_key", "key minus plan", "fte"),
             ),
             district_breakdown(district, outcomes, layout),
         )
@@ -278,7 +329,13 @@ def method_notes(settings: ReportSettings) -> list[str]:
         "`bemanning plan` optimises and summarises); district figures are the plan summary "
         "itself, per-area and per-kindergarten figures add up to it.",
         "Baseline (nullpunkt): the proportional key spreads the same pools in proportion to "
-        "today's keys; 'no pool' gives nothing extra. The plan never spends more than the key.",
+        "today's keys (children; § 31 + § 37 decisions for resource pedagogues); where only the "
+        "budget limits a resource it spreads what the plan used of it, and when the pools cost "
+        "more than the budget every pool shrinks by the same share until the key fits it. "
+        "'No pool' gives nothing extra. Each allocation's spend is shown beside it.",
+        "Trade-offs: the plan re-solved with equity weight 0 and risk-neutral (no weight on "
+        "the worst months), everything else the same, shows what those settings cost in unmet "
+        "FTE-months.",
         "Substitute hours count unmet staff FTE-months (effective, after sick leave) and unmet "
         "special-needs FTE-months; the pedagogue shortfall is whole positions on paper whose "
         "hours are already in the staff shortfall, so it counts as a norm breach, not as "

@@ -14,19 +14,33 @@ special-needs help), against a baseline (nullpunkt) — here the proportional ke
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
 from data.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
+from models.allocation.comparison import (
+    COMPARED,
+    COMPARED_LABELS,
+    EQUITY_0,
+    KEY,
+    NOTHING,
+    PLAN,
+    RISK_NEUTRAL,
+    TRADE_OFFS,
+)
 from serving.report.tables import Column, ColumnKind, ReportTable
 
-#: Allocation names as ``PlanResult.summary`` writes them, and as the report shows them.
-PLAN, KEY, NOTHING = "plan", "proportional", "none"
+if TYPE_CHECKING:
+    from serving.report.evidence import EvidenceSection
+
+#: The allocations every benefit is measured between: the plan and its two baselines.
 ALLOCATIONS = (PLAN, KEY, NOTHING)
-ALLOCATION_LABELS = {PLAN: "plan", KEY: "proportional key", NOTHING: "no pool"}
+#: Allocation names as the report shows them (one source: models.allocation.comparison).
+ALLOCATION_LABELS = dict(COMPARED_LABELS["en"])
 RESOURCE_LABELS = {
     "staff": "staff",
     "pedagogue": "pedagogue",
@@ -78,13 +92,57 @@ class OptionShown:
     given: bool
 
 
+Verdict = Literal["better", "same", "worse"]
+
+
 @dataclass(frozen=True)
 class BenefitCard:
+    """One headline figure against the proportional key. ``value`` is the gain and is shown
+    only where the plan is better; where it is not, ``value`` is 0, ``text`` says so and
+    ``why`` gives the plan's and the key's figures and the reason in words — never a negative
+    gain."""
+
     key: str
     kind: str  #: "avoided cost", "time saved" or "higher quality"
     value: float
     text: str
     detail: str
+    verdict: Verdict = "better"
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class PlanSettingsShown:
+    """The plan settings a "why" sentence names: weights and what each allocation spent."""
+
+    equity_weight: float = 1.0
+    tail_weight: float = 0.25
+    legal_weight: float = 10.0
+    special_needs_weight: float = 3.0
+    spend_nok: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, header: Mapping[str, Any]) -> PlanSettingsShown:
+        weights = header.get("weights") or {}
+        spend = header.get("spend_nok") or {}
+        return cls(
+            equity_weight=float(header.get("equity_weight", 1.0)),
+            tail_weight=float(header.get("tail_weight", weights.get("cvar_weight", 0.25))),
+            legal_weight=float(weights.get("legal", 10.0)),
+            special_needs_weight=float(weights.get("special_needs", 3.0)),
+            spend_nok={str(k): float(v) for k, v in dict(spend).items()},
+        )
+
+
+@dataclass
+class ReportSection:
+    """A section another module adds to the report (e.g. the evidence from decision
+    backtests): a title, paragraphs and tables, rendered after the forecast quality."""
+
+    html_id: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[ReportTable] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,6 +190,8 @@ class BenefitReport:
     benefit_cards: list[BenefitCard]
     benefits: ReportTable
     district: ReportTable
+    spend: ReportTable
+    trade_offs: ReportTable
     substitute: ReportTable
     areas: ReportTable
     kindergartens: ReportTable
@@ -143,6 +203,13 @@ class BenefitReport:
     #: Unmet need per district, when the data hold more than one (a city-wide run).
     per_district: ReportTable | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    #: «had the district planned this way» (the decision backtest), None when there is none
+    evidence: EvidenceSection | None = None
+    #: Sections other modules add (rendered after the forecast quality, numbered on).
+    extra_sections: list[ReportSection] = field(default_factory=list)
+    #: What the plan and the key spend, in words (the headline's "same budget" sentence).
+    spend_text: str = ""
+    trade_off_text: str = ""
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
@@ -188,19 +255,25 @@ def substitute_fte_months(frame: pd.DataFrame, layout: SummaryLayout) -> pd.Seri
     return frame[columns].sum(axis=1)
 
 
+def compared_names(frame: pd.DataFrame) -> list[str]:
+    """The compared allocations a summary (indexed by allocation) holds, in the shown order."""
+    return [a for a in COMPARED if a in frame.index]
+
+
 def substitute_table(
     summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
 ) -> pd.DataFrame:
-    """Per allocation: unmet staff and special-needs FTE-months, the substitute hours they take
-    and their cost in NOK, and the cost avoided against the proportional key and no pool."""
+    """Per compared allocation: unmet staff and special-needs FTE-months, the substitute hours
+    they take and their cost in NOK, and the cost avoided against the key and no pool."""
     frame = summary_by_allocation(summary)
-    unmet = substitute_fte_months(frame, layout).reindex(list(ALLOCATIONS))
+    names = compared_names(frame)
+    unmet = substitute_fte_months(frame, layout).reindex(names)
     hours = unmet * settings.hours_per_fte_month
     cost = hours * settings.substitute_cost_nok_per_hour
     return pd.DataFrame(
         {
-            "allocation": list(ALLOCATIONS),
-            "allocation_label": [ALLOCATION_LABELS[a] for a in ALLOCATIONS],
+            "allocation": names,
+            "allocation_label": [ALLOCATION_LABELS[a] for a in names],
             "unmet_fte_months": unmet.to_numpy(),
             "substitute_hours": hours.to_numpy(),
             "substitute_cost_nok": cost.to_numpy(),
@@ -210,12 +283,11 @@ def substitute_table(
     )
 
 
-def benefits_table(
+def _measures(
     summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
-) -> pd.DataFrame:
-    """One row per benefit: the plan's value, the baseline's (proportional key), doing
-    nothing's, and the gain against each (positive = the plan is better). ``kind_of_value``
-    says how a row's numbers are written (NOK, hours, FTE-months)."""
+) -> list[tuple[str, str, ColumnKind, str, pd.Series]]:
+    """Every benefit measure per allocation (lower is better): (kind, measure, how written,
+    unit, values by allocation)."""
     frame = summary_by_allocation(summary)
     substitute = substitute_table(summary, layout, settings).set_index("allocation")
     rows: list[tuple[str, str, ColumnKind, str, pd.Series]] = [
@@ -248,8 +320,18 @@ def benefits_table(
                 frame[column],
             )
         )
+    return rows
+
+
+def benefits_table(
+    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+) -> pd.DataFrame:
+    """One row per benefit: the plan's value, the baseline's (proportional key), doing
+    nothing's, and the difference baseline − plan (positive = the plan does better; a
+    negative difference is the plan doing worse, said in words in the headline).
+    ``kind_of_value`` says how a row's numbers are written (NOK, hours, FTE-months)."""
     records: list[dict[str, Any]] = []
-    for kind, measure, value_kind, unit, values in rows:
+    for kind, measure, value_kind, unit, values in _measures(summary, layout, settings):
         by_allocation = {a: float(cast(float, values[a])) for a in ALLOCATIONS}
         records.append(
             {
@@ -265,58 +347,192 @@ def benefits_table(
     return pd.DataFrame.from_records(records)
 
 
+#: How a headline figure is written, by the kind of value: (format, decimals).
+_DECIMALS: dict[str, int] = {"nok": 0, "hours": 0, "fte": 1}
+
+
+def _written(value: float, kind: str) -> str:
+    decimals = _DECIMALS.get(kind, 1)
+    text = f"{value:,.{decimals}f}".replace(",", "\u00a0")
+    return {"nok": f"{text}\u00a0kr", "hours": f"{text}\u00a0h"}.get(kind, text)
+
+
+def verdict_of(gain: float, kind: str) -> Verdict:
+    """Better only when the gain is positive as written (a gain that rounds to 0 is none)."""
+    shown = round(gain, _DECIMALS.get(kind, 1))
+    return "better" if shown > 0 else ("same" if shown == 0 else "worse")
+
+
+def why_not_better(
+    values: pd.Series, kind: str, what: str, plan_settings: PlanSettingsShown
+) -> str:
+    """Where the plan is not better than the key on a measure: both figures, and why — the
+    trade-off re-solves (equity weight 0, risk-neutral) show which setting costs it; if
+    neither, the plan's weights put the legal norms first."""
+    plan, key = float(values[PLAN]), float(values[KEY])
+    if verdict_of(key - plan, kind) == "same":
+        return f"The plan and the key leave the same {what} ({_written(plan, kind)})."
+    parts = [
+        f"The plan leaves more {what} than the proportional key: {_written(plan, kind)} "
+        f"against {_written(key, kind)}."
+    ]
+    reasons = []
+    if EQUITY_0 in values.index and plan_settings.equity_weight > 0:
+        alternative = float(values[EQUITY_0])
+        if verdict_of(plan - alternative, kind) == "better":
+            reasons.append(
+                f"Without its equity weight ({plan_settings.equity_weight:g}) the plan would "
+                f"leave {_written(alternative, kind)}: the weight moves positions toward "
+                "kindergartens with more low-income and minority-language families, which "
+                "costs some of the district total."
+            )
+    if RISK_NEUTRAL in values.index and plan_settings.tail_weight > 0:
+        alternative = float(values[RISK_NEUTRAL])
+        if verdict_of(plan - alternative, kind) == "better":
+            reasons.append(
+                f"Without its weight on bad months (tail weight "
+                f"{plan_settings.tail_weight:g}) it would leave {_written(alternative, kind)}: "
+                "guarding against the worst months costs some of the average."
+            )
+    if not reasons:
+        reasons.append(
+            "The plan puts the staffing and pedagogue norms first (weight "
+            f"{plan_settings.legal_weight:g} per FTE-month short, against "
+            f"{plan_settings.special_needs_weight:g} for § 31/§ 37 hours), so where a norm "
+            "needs a position more it gives up some of this."
+        )
+    parts += reasons
+    spend = plan_settings.spend_nok
+    if PLAN in spend and KEY in spend and spend[KEY] > spend[PLAN] + 0.5:
+        parts.append(
+            f"The key also spends {_written(spend[KEY] - spend[PLAN], 'nok')} more than the plan."
+        )
+    return " ".join(parts)
+
+
 def benefit_cards(
-    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+    summary: pd.DataFrame,
+    layout: SummaryLayout,
+    settings: ReportSettings,
+    plan_settings: PlanSettingsShown | None = None,
 ) -> list[BenefitCard]:
-    """The headline: the three kinds of benefit against the proportional key."""
+    """The headline: the three kinds of benefit against the proportional key. A card shows a
+    gain only where the plan is better; otherwise it says so, and why."""
+    plan_settings = plan_settings or PlanSettingsShown()
     frame = summary_by_allocation(summary)
+    names = compared_names(frame)
     substitute = substitute_table(summary, layout, settings).set_index("allocation")
-    avoided = cell_value(substitute, PLAN, "avoided_vs_key_nok")
-    hours = cell_value(substitute, KEY, "substitute_hours") - cell_value(
-        substitute, PLAN, "substitute_hours"
-    )
-    cards = [
-        BenefitCard(
+    chosen: list[tuple[str, str, str, str, str, pd.Series]] = [
+        (
             "cost",
             "avoided cost",
-            avoided,
-            _nok(avoided),
-            "substitute cost avoided against the proportional key, same pools",
+            "nok",
+            "substitute cost avoided against the proportional key",
+            "substitute cost",
+            substitute["substitute_cost_nok"],
         ),
-        BenefitCard(
+        (
             "time",
             "time saved",
-            hours,
-            f"{hours:,.0f}\u00a0h".replace(",", "\u00a0"),
+            "hours",
             "substitute hours that need not be found and booked",
+            "substitute hours",
+            substitute["substitute_hours"],
         ),
     ]
     if layout.breach:
-        breaches = sum(
-            cell_value(frame, KEY, c) - cell_value(frame, PLAN, c) for c in layout.breach.values()
-        )
-        cards.append(
-            BenefitCard(
+        chosen.append(
+            (
                 "quality",
                 "higher quality",
-                breaches,
-                f"{breaches:,.1f}",
+                "fte",
                 "fewer kindergarten-months in breach (norms and § 31/§ 37 hours)",
+                "kindergarten-months in breach",
+                frame.loc[names, list(layout.breach.values())].sum(axis=1),
             )
         )
     if "resource_pedagogue" in layout.unmet:
-        column = layout.unmet["resource_pedagogue"]
-        gain = cell_value(frame, KEY, column) - cell_value(frame, PLAN, column)
-        cards.append(
-            BenefitCard(
+        chosen.append(
+            (
                 "special-needs",
                 "higher quality",
-                gain,
-                f"{gain:,.1f}",
+                "fte",
                 "more FTE-months of § 31/§ 37 help delivered",
+                "§ 31/§ 37 help undelivered (FTE-months)",
+                frame.loc[names, layout.unmet["resource_pedagogue"]],
             )
         )
+    cards = []
+    for key, kind, value_kind, detail, what, values in chosen:
+        gain = float(values[KEY]) - float(values[PLAN])
+        verdict = verdict_of(gain, value_kind)
+        if verdict == "better":
+            cards.append(BenefitCard(key, kind, gain, _written(gain, value_kind), detail))
+        else:
+            cards.append(
+                BenefitCard(
+                    key,
+                    kind,
+                    0.0,
+                    "no gain" if verdict == "worse" else "no difference",
+                    detail,
+                    verdict,
+                    why_not_better(values, value_kind, what, plan_settings),
+                )
+            )
     return cards
+
+
+def trade_off_table(summary: pd.DataFrame, layout: SummaryLayout) -> pd.DataFrame:
+    """The plan beside its re-solves at equity weight 0 and risk-neutral: unmet FTE-months per
+    resource and in all, kindergarten-months in breach, spend, and what each setting costs in
+    unmet FTE-months (the plan's total minus the re-solve's; positive = the setting costs)."""
+    frame = summary_by_allocation(summary)
+    names = [a for a in (PLAN, *TRADE_OFFS) if a in frame.index]
+    rows = frame.loc[names]
+    out = pd.DataFrame(
+        {"allocation": names, "allocation_label": [ALLOCATION_LABELS[a] for a in names]}
+    )
+    for column in layout.unmet.values():
+        out[column] = rows[column].to_numpy(float)
+    total = total_unmet(rows, layout)
+    out["unmet_total"] = total.to_numpy(float)
+    out["breach_total"] = rows[list(layout.breach.values())].sum(axis=1).to_numpy(float)
+    if "cost_nok" in rows.columns:
+        out["cost_nok"] = rows["cost_nok"].to_numpy(float)
+    out["setting_costs"] = float(total[PLAN]) - total.to_numpy(float)
+    return out
+
+
+def trade_off_sentence(summary: pd.DataFrame, layout: SummaryLayout) -> str:
+    """What the plan's fairness and risk settings cost, in one plain sentence."""
+    table = trade_off_table(summary, layout).set_index("allocation")
+    parts = []
+    for name, setting in ((EQUITY_0, "equity weight"), (RISK_NEUTRAL, "weight on bad months")):
+        if name not in table.index:
+            continue
+        cost = cell_value(table, name, "setting_costs")
+        if round(cost, 1) > 0:
+            parts.append(f"its {setting} costs {cost:,.1f} unmet FTE-months")
+        elif round(cost, 1) < 0:
+            parts.append(f"its {setting} saves {-cost:,.1f} unmet FTE-months")
+        else:
+            parts.append(f"its {setting} costs nothing in unmet FTE-months")
+    if not parts:
+        return ""
+    return "Against the plan re-solved without them, " + " and ".join(parts) + "."
+
+
+def spend_sentence(plan_settings: PlanSettingsShown, budget_text: str) -> str:
+    """What each allocation spends, in words, under the same pools (and budget)."""
+    spend = plan_settings.spend_nok
+    if PLAN not in spend or KEY not in spend:
+        return ""
+    limit = f" and the same budget ({budget_text})" if budget_text else ""
+    return (
+        f"Every allocation gets the same pools{limit}, cost per FTE and steps. The plan spends "
+        f"{_written(spend[PLAN], 'nok')}, the proportional key {_written(spend[KEY], 'nok')}."
+    )
 
 
 def cell_value(frame: pd.DataFrame, row: str, column: str) -> float:

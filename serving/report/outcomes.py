@@ -1,10 +1,11 @@
-"""Per-kindergarten outcomes of the plan, the proportional key and no pool, from the very
-scenarios ``build_plan`` summarised.
+"""Per-kindergarten outcomes of every allocation the plan was compared with (the plan, its
+trade-off re-solves, the proportional key and no pool), from the very scenarios ``build_plan``
+summarised.
 
 ``PlanResult.summary`` is per district. The report also shows each kindergarten and each area,
 so it redraws the plan's need scenarios with the same forecasts, backtest history, kindergartens,
-months, scenario count and seed (the draw is deterministic), applies the plan's changes (its
-lines), the proportional key on the same pools and no change, and measures each kindergarten as
+months, scenario count, spread and seed (the draw is deterministic), applies the allocations
+the plan carries (``PlanResult.compared``), and measures each kindergarten as
 :func:`models.allocation.explain.allocation_summary` measures the district. The result must add
 up to the summary; :func:`check_adds_up` refuses it otherwise, so a drift between the two can
 never reach a report.
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
-from serving.report.numbers import KEY, NOTHING, PLAN, cell_value
+from serving.report.numbers import cell_value
 
 #: Absolute tolerance when comparing sums with the summary (which is rounded to 4 decimals).
 ADDS_UP_TOLERANCE = 1e-3
@@ -40,17 +41,15 @@ def kindergarten_outcomes(
     (nothing drawn again).
     """
     from models.needs import simulate_needs
+    from serving.planning import planned_forecasts
 
-    if getattr(plan, "scenarios", None) is not None and getattr(plan, "allocations", None):
-        names = {"plan": PLAN, "proportional": KEY, "none": NOTHING}
-        return measure_allocations(
-            plan.scenarios, {names.get(k, k): v for k, v in plan.allocations.items()}
-        )
     ids, changes = allocation_changes(district, request, plan)
+    if getattr(plan, "scenarios", None) is not None:
+        return measure_allocations(plan.scenarios, changes)
     start = pd.Period(request.start, "M") if request.start is not None else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
     needs = simulate_needs(
-        forecasts,
+        planned_forecasts(district, forecasts, months),
         kindergarten_ids=ids,
         months=months,
         current_fte=_per_line(plan.lines, "current_fte", ids),
@@ -66,31 +65,16 @@ def kindergarten_outcomes(
 def allocation_changes(
     district: District, request: Any, plan: Any
 ) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
-    """The plan's kindergartens and the (K, R) extra FTE of each allocation: the plan (its
-    lines), the proportional key on the same pools (as ``build_plan`` computes it) and none."""
-    from models.allocation import proportional_allocation
-    from serving.planning import DEFAULT_STEP_FTE, latest_state
-
-    lines: pd.DataFrame = plan.lines
-    ids = tuple(sorted(lines[KINDERGARTEN_ID].astype(str).unique()))
-    plan_change = _per_line(lines, "change_fte", ids)
-    state = latest_state(district).loc[list(ids)]
-    header_pools: dict[str, float] = dict(plan.header.get("pools_fte", {}))
-    pools = np.array(
-        [
-            header_pools.get(r, max(float(plan_change[:, i].sum()), 0.0))
-            for i, r in enumerate(RESOURCES)
-        ]
-    )
-    steps = np.array([request.step_fte.get(r, DEFAULT_STEP_FTE[r]) for r in RESOURCES])
-    proportional = proportional_allocation(
-        children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
-        decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        pools_fte=pools,
-        step_fte=steps,
-        resources=RESOURCES,
-    )
-    return ids, {PLAN: plan_change, KEY: proportional, NOTHING: np.zeros_like(plan_change)}
+    """The plan's kindergartens and the (K, R) extra FTE of every allocation it was compared
+    with — the very arrays ``build_plan`` summarised (``plan.compared``: plan, equity weight 0,
+    risk-neutral, proportional key under the same pools and budget, none), never recomputed."""
+    compared = getattr(plan, "compared", None)
+    if compared is None:
+        raise ValueError(
+            f"plan {plan.plan_id} carries no compared allocations: make it with build_plan"
+        )
+    ids = tuple(compared.kindergarten_ids)
+    return ids, {name: compared.changes[name] for name in compared.names()}
 
 
 def measure_allocations(needs: Any, changes: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -8,20 +8,21 @@ with a plan they made); :func:`make_benefit_report` is the whole command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation import DEFAULT_RISK
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
     OptionShown,
+    ReportSection,
     ReportSettings,
 )
 
@@ -166,10 +167,12 @@ def benefit_report_for_plan(
     pit_history: pd.DataFrame | None = None,
     options: ReportOptions | None = None,
     with_figures: bool = True,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> BenefitReport:
     """The report of a plan already built (no files, no MLflow). ``options`` carries the
     report's own settings and which plan options the user gave; the values shown are always
-    those of ``request``."""
+    those of ``request``. ``extra_sections`` (e.g. decision-backtest evidence) are shown after
+    the forecast quality."""
     from serving.report.assemble import build_benefit_report
     from serving.report.outcomes import check_adds_up, kindergarten_outcomes
 
@@ -186,6 +189,19 @@ def benefit_report_for_plan(
         options=options.shown(request),
         settings=options.settings(),
         with_figures=with_figures,
+        extra_sections=extra_sections,
+    )
+
+
+def decision_evidence(champion: Any, tracking_uri: str | None, options: ReportOptions) -> Any:
+    """The evidence section from the decision backtest logged with the champion's run."""
+    from serving.report.evidence import load_evidence
+    from training.settings import load_settings
+
+    return load_evidence(
+        load_settings(tracking_uri).tracking_uri,
+        champion.run_id,
+        substitute_nok_per_hour=options.substitute_cost_nok_per_hour,
     )
 
 
@@ -197,14 +213,18 @@ def make_benefit_report(
     columns: Path | None = None,
     tracking_uri: str | None = None,
     console: Console | None = None,
+    district_name: str | None = None,
 ) -> Path:
     """Read ``data``, plan with the champion and write the report to ``out``; returns its path.
+    With ``district_name`` only that district is planned and reported, exactly as its part of
+    ``bemanning plan``'s per-district plans (its kindergartens and their backtest history).
 
     Raises :class:`UserInputError` for bad data, bad options or no champion model yet.
     """
     from rich.console import Console
 
     from data.validate import read_district
+    from serving.district_plans import check_districts, district_history, district_subset
     from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
     from serving.report.render import write_report
@@ -226,8 +246,14 @@ def make_benefit_report(
     )
     with staged_progress(steps, console) as step:
         district = read_district(data, column_mapping=columns)
+        if district_name is not None:
+            check_districts(district, [district_name], "--district")
+            district = district_subset(district, district_name)
         step(1)
         champion = load_champion(tracking_uri)
+        if district_name is not None:
+            ids = set(district.kindergartens[KINDERGARTEN_ID].astype(str))
+            champion = replace(champion, pit_history=district_history(champion.pit_history, ids))
         request = options.plan_request()
         forecasts, plan = forecast_and_plan(district, champion, request, step=step)
         step(4)
@@ -242,6 +268,7 @@ def make_benefit_report(
             pit_history=champion.pit_history,
             options=options,
         )
+        report.evidence = decision_evidence(champion, tracking_uri, options)
         step(5)
         path = write_report(report, out)
     if report.simulated:

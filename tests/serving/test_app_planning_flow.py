@@ -155,3 +155,33 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert [p["id"] for p in history][:2] == [new["id"], plan["id"]]
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")
     assert page.status_code == 200 and "line(s) differ" in page.text
+
+
+def test_admin_overview_pages_and_filters(
+    trained_harness: AppHarness, sim_district, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The admin's overview of every district, a page of rows at a time, with the filters and
+    sort carried over to the other pages."""
+    from serving.app.routes import pages
+
+    monkeypatch.setattr(pages, "OVERVIEW_PAGE_SIZE", 5)
+    admin = trained_harness.client_for("admin")
+    n_rows = len(admin.get("/api/overview").json()["kindergartens"])
+    assert n_rows > 10
+    seen = 0
+    n_pages = -(-n_rows // 5)
+    for number in range(1, n_pages + 1):
+        page = admin.get(f"/?sort=name&dir=asc&page={number}")
+        assert page.status_code == 200
+        bands = page.text.count('<svg class="band"')
+        assert bands == min(5, n_rows - seen)
+        seen += bands
+        assert f"Page {number} of {n_pages} ({n_rows} kindergartens)" in page.text
+        assert ('rel="next"' in page.text) == (number < n_pages)
+    assert seen == n_rows
+    # past the last page: the last page; a filter narrows the count the pager shows
+    assert f"Page {n_pages} of {n_pages}" in admin.get(f"/?page={n_pages + 7}").text
+    district = sorted(sim_district.kindergartens["district"].unique())[0]
+    narrowed = admin.get(f"/?district={district}&page=1")
+    assert narrowed.text.count('<svg class="band"') <= 5
+    assert "overview-pager" not in narrowed.text or f"district={district}" in narrowed.text

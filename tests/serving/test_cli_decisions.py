@@ -93,6 +93,7 @@ def test_backtest_plans_prints_regret_per_origin_and_logs_with_the_champions_run
     for words in ("plan made", "regret", "VSS", "EVPI", "oracle", "overall", "2023-07", "2024-07"):
         assert words in result.flat, words
     assert "Decision backtest over 2 origin(s) took" in result.flat
+    assert "substitute hours" in result.flat and "kg-months below the staff norm" in result.flat
     summary = pd.read_csv(out / "decision_summary.csv", dtype={"origin": str})
     assert list(summary["origin"]) == ["2023-07", "2024-07", "overall"]
     assert (out / "decision_regret_by_origin.png").stat().st_size > 0
@@ -143,6 +144,8 @@ def test_a_three_trial_decision_tuning_stores_settings_that_plan_then_uses(
         uri,
     )
     assert planned.exit_code == 0, planned.output
+    assert "Plan defaults tuned on decisions" in planned.flat
+    assert f"backtested regret {record['regret']:.3f}" in planned.flat
     header = json.loads(out.with_suffix(".header.json").read_text())
     settings = record["settings"]
     assert header["tuned_defaults"]["settings"] == settings

@@ -17,13 +17,14 @@ from report_fixtures import last_value_forecasts, small_district
 
 from data.contract import District
 from serving.planning import PlanRequest, build_plan
-from serving.report.numbers import ALLOCATIONS, KEY, PLAN
+from serving.report.numbers import ALLOCATION_LABELS, COMPARED, KEY, PLAN
 from serving.report.render import render_report_html, write_report
 from serving.report.service import ReportOptions, benefit_report_for_plan
 
 SECTIONS = (
     "benefits",
     "district",
+    "trade-offs",
     "substitute-cost",
     "areas",
     "kindergartens",
@@ -133,6 +134,8 @@ def test_report_has_every_section(parsed: TableCells) -> None:
     for table in (
         "benefits-table",
         "district-summary",
+        "district-spend",
+        "trade-offs-table",
         "substitute-table",
         "areas-table",
         "kindergartens-table",
@@ -144,12 +147,63 @@ def test_report_has_every_section(parsed: TableCells) -> None:
 
 def test_district_figures_equal_the_plan_summary(planned: tuple, parsed: TableCells) -> None:
     summary = planned[3].summary.set_index("allocation")
-    rows = parsed.rows("district-summary")
-    assert [r[0][0] for r in rows] == ["plan", "proportional key", "no pool"]
+    need, spend = parsed.rows("district-summary"), parsed.rows("district-spend")
+    labels = [ALLOCATION_LABELS[a] for a in COMPARED]
+    assert [r[0][0] for r in need] == labels and [r[0][0] for r in spend] == labels
     numeric_columns = [c for c in summary.columns if pd.api.types.is_numeric_dtype(summary[c])]
-    for allocation, row in zip(ALLOCATIONS, rows, strict=True):
-        values = [float(v) for _, v in row[1:] if v is not None]
+    for allocation, need_row, spend_row in zip(COMPARED, need, spend, strict=True):
+        values = [float(v) for _, v in need_row[1:] + spend_row[1:] if v is not None]
         assert values == [float(summary.at[allocation, c]) for c in numeric_columns]
+
+
+def test_every_table_fits_1400_px(report_html: tuple[str, object], tmp_path: Path) -> None:
+    """No table is cut off (scrolls sideways) in a 1,400 px wide window: measured by headless
+    Chromium on the rendered page (scrollWidth of every table's scroll box)."""
+    chromium = chromium_or_skip()
+    page = write_report(report_html[1], tmp_path / "report.html")  # type: ignore[arg-type]
+    script = (
+        "<script>window.onload=()=>{document.title=JSON.stringify("
+        "[...document.querySelectorAll('.scroll')].filter(b=>b.scrollWidth>b.clientWidth+1)"
+        ".map(b=>b.parentElement.id))}</script>"
+    )
+    measured = page.with_name("measured.html")
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"))
+    result = subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            *CHROMIUM_ARGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1400,2000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            measured.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    title = re.search(r"<title>(.*?)</title>", result.stdout, re.DOTALL)
+    assert title is not None
+    assert title.group(1).strip() == "[]", f"tables cut off at 1,400 px: {title.group(1)}"
+
+
+def test_the_report_shows_the_plans_own_compared_allocations(planned: tuple) -> None:
+    """One allocation set: the per-kindergarten outcomes measure exactly the arrays the plan
+    carries (and summarised), not a key recomputed on the side."""
+    from serving.report.outcomes import allocation_changes
+
+    district, _, request, plan = planned
+    ids, changes = allocation_changes(district, request, plan)
+    assert ids == plan.compared.kindergarten_ids
+    assert list(changes) == list(COMPARED)
+    for name in COMPARED:
+        assert changes[name] is plan.compared.changes[name]
+    summary = plan.summary.set_index("allocation")
+    for name in COMPARED:
+        assert summary.at[name, "cost_nok"] == pytest.approx(plan.compared.spend_nok[name])
+        assert plan.header["spend_nok"][name] == pytest.approx(plan.compared.spend_nok[name])
 
 
 def test_benefits_are_the_summary_differences(planned: tuple, parsed: TableCells) -> None:
@@ -275,7 +329,7 @@ def test_report_opens_in_chromium(report_html: tuple[str, object], tmp_path: Pat
             *CHROMIUM_ARGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={screenshot}",
-            "--window-size=1280,2000",
+            "--window-size=1400,2000",
             page.as_uri(),
         ],
         check=True,

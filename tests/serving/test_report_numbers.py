@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 
 from serving.report.numbers import (
+    EQUITY_0,
     KEY,
     NOTHING,
     PLAN,
+    RISK_NEUTRAL,
+    PlanSettingsShown,
     ReportSettings,
     SummaryLayout,
     benefit_cards,
@@ -112,6 +115,52 @@ def test_headline_cards_cover_all_three_kinds_of_benefit() -> None:
     assert cards["quality"].value == pytest.approx((7 - 3) + (2 - 1) + (6.5 - 6))
     assert cards["special-needs"].value == pytest.approx(0.5)
     assert {c.kind for c in cards.values()} == {"avoided cost", "time saved", "higher quality"}
+
+
+def test_a_figure_where_the_plan_is_worse_is_said_in_words_never_as_a_negative_gain() -> None:
+    # the plan leaves more § 31/§ 37 breach-months than the key (as the equity weight may make
+    # it); without the equity weight it would leave fewer
+    worse = pd.concat(
+        [
+            SUMMARY,
+            pd.DataFrame(
+                {
+                    "allocation": [EQUITY_0, RISK_NEUTRAL],
+                    **{c: SUMMARY[c].iloc[0] for c in SUMMARY.columns if c != "allocation"},
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).set_index("allocation")
+    worse.loc[PLAN, "breach_months_special_needs"] = 20.0  # key 6.5: the plan is worse
+    worse.loc[EQUITY_0, "breach_months_special_needs"] = 5.0
+    cards = {
+        c.key: c
+        for c in benefit_cards(
+            worse.reset_index(),
+            SummaryLayout.of(SUMMARY),
+            ReportSettings(),
+            PlanSettingsShown(equity_weight=1.0, tail_weight=0.25, spend_nok={PLAN: 1e6, KEY: 2e6}),
+        )
+    }
+    quality = cards["quality"]  # plan 3+1+20 = 24 against the key's 7+2+6.5 = 15.5
+    assert quality.verdict == "worse" and quality.value == 0.0 and quality.text == "no gain"
+    assert "24.0 against 15.5" in quality.why
+    assert "Without its equity weight (1)" in quality.why and "9.0" in quality.why
+    assert "The key also spends 1\u00a0000\u00a0000\u00a0kr more" in quality.why
+    assert cards["cost"].verdict == "better" and cards["cost"].value > 0
+
+
+def test_a_worse_figure_no_setting_explains_names_the_norm_weights() -> None:
+    worse = SUMMARY.set_index("allocation").copy()
+    worse.loc[PLAN, "unmet_resource_pedagogue_fte_months"] = 4.0  # key 2.5
+    (card,) = [
+        c
+        for c in benefit_cards(worse.reset_index(), SummaryLayout.of(SUMMARY), ReportSettings())
+        if c.key == "special-needs"
+    ]
+    assert card.verdict == "worse" and card.value == 0.0
+    assert "norms first" in card.why and "4.0 against 2.5" in card.why
 
 
 def test_summary_without_unmet_columns_is_refused() -> None:

@@ -9,6 +9,7 @@ import pytest
 from report_fixtures import last_value_forecasts, small_district
 
 from data.contract import QUANTILE_COLUMNS
+from models.allocation.comparison import COMPARED
 from serving.planning import PlanRequest, build_plan
 from serving.report.realised import ORACLE, realised_outcomes, truth_as_forecasts
 from training.research import hide_last_months
@@ -57,8 +58,8 @@ def test_truth_as_forecast_has_no_spread(judged) -> None:
 def test_no_pool_leaves_the_most_need_unmet(judged) -> None:
     outcome = judged[4]
     totals = outcome.groupby("allocation")[UNMET].sum()
-    assert set(totals.index) == {"plan", "proportional", "none", ORACLE}
-    for allocation in ("plan", "proportional", ORACLE):
+    assert set(totals.index) == {*COMPARED, ORACLE}
+    for allocation in (*COMPARED, ORACLE):
         assert (totals.loc[allocation] <= totals.loc["none"] + 1e-9).all()
 
 

@@ -29,6 +29,8 @@ from serving.app.schemas import (
     PlanDiffPublic,
     PlanPublic,
     PlanSummaryPublic,
+    SolveProgress,
+    SolvesRunning,
 )
 from serving.store import repository
 from serving.store.tables import Pin, Plan, PlanLine, User
@@ -267,3 +269,12 @@ def audit(
         AuditEventPublic.model_validate(e)
         for e in repository.audit_events(session, plan_ids=ids, limit=limit)
     ]
+
+
+@router.get(
+    "/solves",
+    response_model=SolvesRunning,
+    summary="Plans being solved now (the pages poll this to show progress)",
+)
+def solves_running(user: CurrentUser, state: EngineDep) -> SolvesRunning:
+    return SolvesRunning(running=[SolveProgress(**s) for s in state.solves_running()])

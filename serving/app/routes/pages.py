@@ -43,6 +43,8 @@ SORTABLE = (
     "turnover_12m",
     "n_flags",
 )
+#: overview rows per page
+OVERVIEW_PAGE_SIZE = 100
 FLAGS = {
     "breach": "flag_breach",
     "effective": "flag_effective_cover",
@@ -79,6 +81,7 @@ def overview(
     flag: str = "",
     sort: str = "n_flags",
     dir: str = "desc",
+    page: int = 1,
 ) -> Response:
     status = state.status()
     context: dict[str, Any] = {
@@ -90,6 +93,9 @@ def overview(
         "dir": dir,
         "sortable": SORTABLE,
         "n_plans": len(services.plans_for(session, user)),
+        "page": 1,
+        "pages": 1,
+        "n_rows": 0,
         "thresholds": {
             "breach": BREACH_FLAG_PROBABILITY,
             "sick": HIGH_SICK_LEAVE_SHARE,
@@ -112,6 +118,11 @@ def overview(
             rows = rows[rows[FLAGS[flag]].fillna(False).astype(bool)]
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
+        # a nation is 5,500 rows: one page of them at a time (and their bands drawn only)
+        pages = max(1, -(-len(rows) // OVERVIEW_PAGE_SIZE))
+        context.update(page=min(max(page, 1), pages), pages=pages, n_rows=len(rows))
+        start = (context["page"] - 1) * OVERVIEW_PAGE_SIZE
+        rows = rows.iloc[start : start + OVERVIEW_PAGE_SIZE]
         records = rows.to_dict(orient="records")
         for r in records:
             r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"])
