@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Response
 
-from serving import exports
+from serving import exports, overrides
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
 from serving.store.tables import Plan
@@ -60,29 +60,8 @@ def plan_info(plan: Plan) -> dict:
 
 
 def pins_frame(plan: Plan) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "kindergarten_id": p.kindergarten_id,
-                "resource": p.resource,
-                "kind": p.kind,
-                "value_fte": p.value_fte,
-                "comment": p.comment,
-                "created_by": p.created_by,
-                "created_at": p.created_at.isoformat(),
-            }
-            for p in plan.pins
-        ],
-        columns=[
-            "kindergarten_id",
-            "resource",
-            "kind",
-            "value_fte",
-            "comment",
-            "created_by",
-            "created_at",
-        ],
-    )
+    """Every pin with its line's solved and planned figure (serving.overrides.pins_frame)."""
+    return overrides.pins_frame(plan)
 
 
 @router.get(
