@@ -30,6 +30,7 @@ from training.needs_model import (
     save_artifacts,
 )
 from training.settings import CHALLENGER_ALIAS, TrainingSettings
+from training.tracking_loss import note_run, note_version
 
 #: Kindergartens in the logged input example (the example must hold enough history to predict).
 _EXAMPLE_KINDERGARTENS = 2
@@ -194,6 +195,7 @@ def log_training_run(
         signature = infer_signature(example, _schema_safe(example_output), params=DEFAULT_PARAMS)
         run_name = f"train {fingerprint}" + (" (simulated)" if district.simulated else "")
         with mlflow.start_run(run_name=run_name) as run:
+            note_run(settings, run.info.run_id)  # a lost server later: marked FAILED
             mlflow.set_tags(
                 {
                     "data_fingerprint": fingerprint,
@@ -213,10 +215,8 @@ def log_training_run(
             if backtest_metrics is not None:
                 _log_metrics_in_batches(backtest_metric_values(backtest_metrics))
                 mlflow.log_table(parquet_safe(backtest_metrics), "backtest/metrics.json")
-            if pit_history is not None:
-                path = folder / "backtest_predictions.parquet"
-                parquet_safe(pit_history).to_parquet(path, index=False)
-                mlflow.log_artifact(str(path), "backtest")
+            # the backtest predictions travel once, inside the model (model/artifacts/pit_history
+            # .parquet): logged beside it as well they doubled the largest file of every run
             if feature_importances is not None:
                 mlflow.log_table(feature_importances, "feature_importances.json")
             for name, plot in (plots or {}).items():
@@ -250,6 +250,7 @@ def register_version(
         settings.registered_model_name,
         tags={"data_fingerprint": logged.fingerprint, **(tags or {})},
     ).version
+    note_version(settings, settings.registered_model_name, str(version))
     client.set_registered_model_alias(settings.registered_model_name, CHALLENGER_ALIAS, version)
     return str(version)
 
