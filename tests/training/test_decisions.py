@@ -15,7 +15,7 @@ from tracking_fixtures import FAST_LGBM, small_district
 from data.contract import MONTH, RESOURCES, District
 from data.errors import UserInputError
 from models.allocation import AllocationSettings
-from models.needs import NeedScenarios
+from models.needs import NEED_TARGETS, NeedScenarios
 from serving.plan_defaults import engine_planner
 from training.decision_scoring import realised_outcome, regret, regret_table
 from training.decisions import (
@@ -30,18 +30,20 @@ from training.decisions import (
     decision_origins,
     oracle_change,
     prepare_case,
+    score_case,
 )
 
 POOLS = {"staff": 1.0, "pedagogue": 1.0, "resource_pedagogue": 0.5}
+FAST_TARGETS = ("children_under3", "children_over3", "vedtak_31", "sick_leave_rate")
 #: three months planned: the small forecaster's horizon
 POLICY = DecisionPolicy(pools=POOLS, months=3, n_scenarios=40)
 
 
-def fast_pipeline() -> Any:
+def fast_pipeline(targets: tuple[str, ...] = FAST_TARGETS) -> Any:
     from models.forecast.pipeline import ForecastPipeline
 
     return ForecastPipeline(
-        targets=("children_under3", "children_over3", "vedtak_31", "sick_leave_rate"),
+        targets=targets,
         horizons=3,
         calibration_origins=2,
         interval_method="residual",
@@ -196,6 +198,36 @@ def test_changing_data_after_an_origin_changes_nothing_planned_at_it(district: D
     np.testing.assert_array_equal(plan_a.change_fte, plan_b.change_fte)
     np.testing.assert_array_equal(plan_a.current_fte, plan_b.current_fte)
     assert not case_a.realised.equals(case_b.realised)  # the realised months did change
+
+
+def test_a_kindergarten_the_model_cannot_forecast_is_planned_and_scored_by_every_allocation(
+    district: District,
+) -> None:
+    """A kindergarten without a row at the origin gets the plan's fallback forecast; the
+    median-only plan plans on the same forecasts, and every allocation is scored."""
+    origin = pd.Period("2024-07", "M")
+    monthly = district.monthly
+    gapped = monthly["kindergarten_id"].iloc[0]
+    drop = (monthly["kindergarten_id"] == gapped) & (monthly[MONTH] == origin)
+    data = District(
+        kindergartens=district.kindergartens,
+        monthly=monthly[~drop].reset_index(drop=True),
+        population=district.population,
+        simulated=True,
+        source=district.source,
+    )
+    # every need target forecast: the fallback fills in all of them for the gapped one
+    case = prepare_case(
+        data, origin, lambda: fast_pipeline(NEED_TARGETS), months=3, scenario_origins=0
+    )
+    planned = engine_planner(case.known, case.forecasts, None, POLICY, PlanSettings())
+    assert gapped not in set(case.forecasts["kindergarten_id"].astype(str))
+    assert gapped in planned.kindergarten_ids
+    assert planned.forecasts is not None
+    assert gapped in set(planned.forecasts["kindergarten_id"].astype(str))
+    scored = score_case(case, engine_planner, POLICY, PlanSettings(), variants=False)
+    assert set(scored["allocation"]) == {PLAN, KEY, ORACLE, "no_pool", "median_only"}
+    assert scored["unmet_total"].notna().all()
 
 
 def test_plan_settings_round_trip_through_their_dict() -> None:
