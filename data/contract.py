@@ -85,6 +85,11 @@ class District:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Rules broken softly (e.g. children above capacity by more than 10 %): shown, not fatal.
     warnings: list = field(default_factory=list)
+    #: Quality indicators, long (kindergarten_id, month, indicator, value); None when absent.
+    quality: pd.DataFrame | None = None
+    #: Where each column came from (``data.lineage``): source file, period, publication lag.
+    #: None for a tidy data set without lineage.csv (every value known at the end of its month).
+    lineage: pd.DataFrame | None = None
 
     def fingerprint(self) -> str:
         """A short, stable hash of the data, recorded with every model and plan."""
@@ -127,7 +132,10 @@ def district_fingerprint(district: District) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for frame in (district.kindergartens, district.monthly, district.population):
+    frames = [district.kindergartens, district.monthly, district.population]
+    if district.quality is not None:  # data sets without quality keep their fingerprint
+        frames.append(district.quality)
+    for frame in frames:
         if frame is None:
             digest.update(b"none")
             continue

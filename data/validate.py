@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.column_mapping import apply_column_mapping, load_column_mapping
-from data.contract import District
+from data.contract import TARGETS, District
 from data.contract_checks import (
     key_duplicate_problems,
     mask_problems,
@@ -25,15 +25,20 @@ from data.contract_checks import (
     opened_closed_problems,
     schema_problems,
 )
-from data.errors import DataContractError, Problem
-from data.readers import RawTable, read_tables
+from data.errors import DataContractError, Problem, UserInputError
+from data.lineage import read_lineage
+from data.plausibility import plausibility_problems
+from data.quality import CATALOGUE, check_quality
+from data.readers import RawTable, read_source_file, read_tables
 from data.schemas import (
     EMPTY_FILE,
     MISSING_COLUMN,
+    OPTIONAL_COLUMN_USES,
     TABLE_COLUMNS,
     TABLE_KEYS,
     WRONG_TYPE,
     ColumnSpec,
+    optional_column_rule,
     table_schema,
 )
 from data.value_parsing import as_numbers, parse_column
@@ -49,6 +54,17 @@ def read_district(path: Path, *, column_mapping: Path | None = None) -> District
     ``path`` does not exist and :class:`~data.errors.DataContractError` with every problem
     when the data break the contract; soft rules end up in ``district.warnings``.
     """
+    from data.sources import is_raw_folder
+
+    if is_raw_folder(Path(path)):
+        from data.assemble import assemble_folder
+
+        if column_mapping is not None:
+            raise UserInputError(
+                f"{path} holds sources.toml: its [source.columns] tables rename the headers, "
+                "so --columns does not apply"
+            )
+        return assemble_folder(Path(path)).district
     problems: list[Problem] = []
     mapping: dict[str, dict[str, str]] = {}
     if column_mapping is not None:
@@ -57,9 +73,28 @@ def read_district(path: Path, *, column_mapping: Path | None = None) -> District
     problems += result.problems
     for raw in result.tables.values():
         problems += apply_column_mapping(raw, mapping)
-    return validate_tables(
+    quality = _quality_file(Path(path))
+    if quality is not None:
+        result.tables["quality"] = quality
+    district = validate_tables(
         result.tables, problems, simulated=result.simulated, source=result.source
     )
+    if Path(path).is_dir():
+        district.lineage = read_lineage(Path(path))
+    return district
+
+
+def _quality_file(path: Path) -> RawTable | None:
+    """The optional ``quality`` table of a tidy folder (CSV, Parquet or .xlsx)."""
+    if not path.is_dir():
+        return None
+    found = [p for s in (".csv", ".parquet", ".xlsx") if (p := path / f"quality{s}").exists()]
+    if not found:
+        return None
+    raw, problems = read_source_file("quality", found[0], label=found[0].name)
+    if raw is None:
+        raise DataContractError(problems)
+    return raw
 
 
 def validate_district(district: District) -> District:
@@ -72,6 +107,7 @@ def validate_district(district: District) -> District:
         "kindergartens": district.kindergartens,
         "monthly": district.monthly,
         "population": district.population,
+        "quality": district.quality,
     }
     tables = {
         name: RawTable(
@@ -82,6 +118,7 @@ def validate_district(district: District) -> District:
     }
     validated = validate_tables(tables, [], simulated=district.simulated, source=district.source)
     validated.extra = dict(district.extra)
+    validated.lineage = district.lineage
     return validated
 
 
@@ -93,18 +130,26 @@ def validate_tables(
     typed: dict[str, pd.DataFrame] = {}
     usable: dict[str, bool] = {}
     for name, raw in tables.items():
+        if name == "quality":
+            continue  # checked against the catalogue below, once the kindergartens are known
         frame, table_problems, complete = _parse_table(raw)
         problems += table_problems
         if frame is not None:
             typed[name] = frame
             usable[name] = complete
 
+    quality = None
+    if "quality" in tables and "kindergartens" in typed:
+        known = pd.Index(typed["kindergartens"]["kindergarten_id"].dropna().astype(str))
+        quality, quality_problems = check_quality(tables["quality"], known, CATALOGUE)
+        problems += quality_problems
     if usable.get("kindergartens"):
         problems += opened_closed_problems(tables["kindergartens"], typed["kindergartens"])
         if usable.get("monthly"):
             problems += monthly_vs_kindergartens(
                 tables["monthly"], typed["monthly"], typed["kindergartens"]
             )
+    problems += plausibility_problems(tables, typed)
 
     if any(p.severity == "error" for p in problems):
         raise DataContractError(problems)
@@ -115,6 +160,7 @@ def validate_tables(
         simulated=simulated,
         source=source,
         warnings=[p for p in problems if p.severity == "warning"],
+        quality=quality,
     )
 
 
@@ -158,10 +204,40 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
     typed = pd.DataFrame(columns)
 
     problems += schema_problems(raw, typed, table_schema(raw.table, check_key=False), failed)
+    problems += _optional_column_warnings(raw, typed, contract_names)
     key, duplicate_rule = TABLE_KEYS[raw.table]
     if not missing.intersection(key):
         problems += key_duplicate_problems(raw, typed, key, duplicate_rule, failed)
     return typed, problems, not missing
+
+
+def _optional_column_warnings(
+    raw: RawTable, typed: pd.DataFrame, contract_names: set[str]
+) -> list[Problem]:
+    """A warning for each optional column the engine uses that is absent, or is a forecast
+    target with no values (skipped like an absent one), saying what the engine will not do;
+    headers outside the contract are named beside it (a renamed column is the usual cause,
+    mapped with ``--columns``)."""
+    unknown = [str(c) for c in raw.frame.columns if c not in contract_names]
+    hint = (
+        f"; columns not in the contract: {', '.join(unknown)} (rename them with --columns)"
+        if unknown
+        else ""
+    )
+    warnings = []
+    for column in OPTIONAL_COLUMN_USES.get(raw.table, {}):
+        absent = column not in raw.frame.columns
+        if absent or (column in TARGETS and typed[column].isna().all()):
+            rule = optional_column_rule(raw.table, column, empty=not absent)
+            warnings.append(
+                Problem(
+                    file=raw.file,
+                    rule=rule + (hint if absent else ""),
+                    column=column,
+                    severity="warning",
+                )
+            )
+    return warnings
 
 
 def _wrong_type(raw: RawTable, spec: ColumnSpec, values: pd.Series) -> Problem:

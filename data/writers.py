@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import SIMULATED_LABEL, District
+from data.lineage import LINEAGE_FILE
 from data.readers import DUCKDB_SUFFIXES, SIMULATED_MARKER_FILE, SIMULATED_MARKER_TABLE
 
 Format = Literal["csv", "parquet", "xlsx", "duckdb"]
@@ -37,6 +38,8 @@ def district_tables(district: District) -> dict[str, pd.DataFrame]:
     tables = {"kindergartens": district.kindergartens, "monthly": district.monthly}
     if district.population is not None:
         tables["population"] = district.population
+    if district.quality is not None:
+        tables["quality"] = district.quality
     return {name: file_frame(frame) for name, frame in tables.items()}
 
 
@@ -63,6 +66,10 @@ def write_district(district: District, out: Path, fmt: Format = "csv") -> list[P
             frame.to_parquet(path, index=False)
         else:
             _write_xlsx(frame, path, sheet=name)
+        written.append(path)
+    if district.lineage is not None:
+        path = out / LINEAGE_FILE
+        district.lineage.to_csv(path, index=False)
         written.append(path)
     marker = out / SIMULATED_MARKER_FILE
     if district.simulated:

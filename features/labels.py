@@ -36,9 +36,7 @@ MONTHLY: dict[str, Label] = {
     "vedtak_31": Label(
         "vedtak om spesialpedagogisk hjelp (§ 31)", "special-needs decisions (§ 31)", "count"
     ),
-    "vedtak_37": Label(
-        "vedtak om tilrettelegging (§ 37)", "adaptation decisions (§ 37)", "count"
-    ),
+    "vedtak_37": Label("vedtak om tilrettelegging (§ 37)", "adaptation decisions (§ 37)", "count"),
     "minority_language_share": Label(
         "andel minoritetsspråklige barn", "share of minority-language children", "share"
     ),
@@ -69,11 +67,48 @@ DERIVED: dict[str, Label] = {
         "children under 3 who turn 3 before next August",
         "count",
     ),
+    # the August intake mechanism (features.intake_mechanism)
+    "places_free_after_next_august": Label(
+        "ledige plasser etter neste august (anslag)",
+        "free places after next August (estimate)",
+        "places",
+    ),
+    "estimated_crossing_next_august": Label(
+        "barn som går over 3 år neste august (anslag)",
+        "children who cross the age-3 line next August (estimate)",
+        "count",
+    ),
+    "estimated_school_leavers_next_summer": Label(
+        "skolestartere neste sommer (anslag)",
+        "children starting school next summer (estimate)",
+        "count",
+    ),
+    "under3_intake_last_august": Label(
+        "nye barn under 3 år sist august (anslag)",
+        "new children under 3 last August (estimate)",
+        "count",
+    ),
+    "places_used_change_last_august": Label(
+        "endring i plasser i bruk fra juli til august i fjor",
+        "change in places in use from July to last August",
+        "places",
+    ),
+    "capacity_utilisation_last_august": Label(
+        "kapasitetsutnyttelse sist august", "share of capacity in use last August", "share"
+    ),
+    "capacity_utilisation_peak_12m": Label(
+        "høyeste kapasitetsutnyttelse siste 12 måneder",
+        "highest share of capacity in use over the last 12 months",
+        "share",
+    ),
+    "waiting_list_at_deadline": Label(
+        "barn på venteliste ved søknadsfristen",
+        "children on the waiting list at the application deadline",
+        "count",
+    ),
     "vedtak_31_per_child": Label("§ 31-vedtak per barn", "§ 31 decisions per child", "ratio"),
     "vedtak_37_per_child": Label("§ 37-vedtak per barn", "§ 37 decisions per child", "ratio"),
-    "waiting_list_per_place": Label(
-        "venteliste per plass", "waiting list per place", "ratio"
-    ),
+    "waiting_list_per_place": Label("venteliste per plass", "waiting list per place", "ratio"),
     "staff_norm_fte": Label(
         "bemanningsnormen krever (årsverk)", "staff the staffing norm requires (FTE)", "fte"
     ),
@@ -156,9 +191,7 @@ DERIVED: dict[str, Label] = {
     "known_month_of_kg_year": Label(
         "måned i barnehageåret (august = 1)", "month of the kindergarten year (August = 1)", "index"
     ),
-    "known_months_to_august": Label(
-        "måneder til august", "months until August", "months"
-    ),
+    "known_months_to_august": Label("måneder til august", "months until August", "months"),
     "known_kg_year": Label("barnehageår", "kindergarten year", "index"),
     "horizon": Label("måneder fram i tid", "months ahead", "months"),
 }

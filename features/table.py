@@ -15,6 +15,9 @@ Feature families (``{c}`` a monthly column, ``{k}`` a lag, ``{w}`` a window in m
   ``capacity_headroom_places`` (capacity − places used), ``capacity_utilisation``;
 - cohorts: ``u3_crossing_next_august`` = ``known_u3_crossing_share`` × children under 3 at t
   (see :mod:`features.cohorts`);
+- the August intake mechanism (:mod:`features.intake_mechanism`): places free after the next
+  August shift, the estimated cohorts crossing and leaving, last August's intake and how full
+  the kindergarten ran, the waiting list at the application deadline;
 - rates: ``vedtak_31_per_child``, ``vedtak_37_per_child``, ``waiting_list_per_place``;
 - staffing: ``staff_norm_fte`` ((2·U3 + O3)/6), ``pedagogue_norm_positions``
   (ceil((2·U3 + O3)/14)), ``staff_fte_minus_norm``, ``staff_fte_per_norm``,
@@ -44,9 +47,12 @@ from data.contract import (
     District,
 )
 from data.errors import DataContractError, Problem
+from data.lineage import publication
 from features.aggregates import district_aggregates
+from features.availability import as_known, known_quality
 from features.calendar import MONTH_DTYPE, kindergarten_year_calendar, month_ordinals
 from features.cohorts import population_features
+from features.intake_mechanism import intake_mechanism_features
 from features.lags import CalendarGrid, lag_feature_arrays
 
 #: Monthly columns kept as current values (those present in the data), in contract order.
@@ -71,6 +77,14 @@ LAGGED_COLUMNS = (*TARGETS, "waiting_list")
 PLACES_PER_STAFF_FTE = 6.0
 PLACES_PER_PEDAGOGUE = 14.0
 
+#: The as-known twin of a column that is published late or for a coarser period than a month.
+KNOWN_SUFFIX = "_known_at_t"
+#: Latest known value of a quality indicator (CONTRACT.md quality table), per indicator.
+QUALITY_PREFIX = "quality_"
+#: Quality indicators used as features by default: those that improved the backtests
+#: (benchmarks/README.md, "Quality indicators as features").
+QUALITY_FEATURES: tuple[str, ...] = ()
+
 _KEY_COLUMNS = (KINDERGARTEN_ID, MONTH)
 _ID_COLUMNS = (KINDERGARTEN_ID, MONTH, DISTRICT)
 
@@ -80,6 +94,7 @@ def build_feature_table(
     *,
     lags: Sequence[int] = (1, 2, 3, 6, 12),
     windows: Sequence[int] = (3, 12),
+    quality_indicators: Sequence[str] = QUALITY_FEATURES,
 ) -> pd.DataFrame:
     """Point-in-time feature table: one row per (kindergarten_id, month) in ``district.monthly``.
 
@@ -112,18 +127,25 @@ def build_feature_table(
         c: pd.to_numeric(monthly[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         for c in present
     }
+    grid = CalendarGrid.from_frame(base, id_col=KINDERGARTEN_ID, month_col=MONTH)
+    # Features see each column as it was known at t (coarse and lagged sources, see
+    # features.availability); the current values stay in the table as they are (targets).
+    publications = {c: publication(district.lineage, "monthly", c) for c in present}
+    known_values = {c: as_known(values[c], grid, ordinals, publications[c]) for c in present}
+    held_back = {
+        f"{c}{KNOWN_SUFFIX}": known_values[c] for c in present if not publications[c].is_immediate
+    }
     capacity = ids.map(pd.to_numeric(kindergartens["capacity"], errors="coerce")).to_numpy(
         dtype=np.float64, na_value=np.nan
     )
 
-    grid = CalendarGrid.from_frame(base, id_col=KINDERGARTEN_ID, month_col=MONTH)
     lagged = [c for c in LAGGED_COLUMNS if c in values]
     history = lag_feature_arrays(
         pd.DataFrame(
             {
                 KINDERGARTEN_ID: base[KINDERGARTEN_ID],
                 MONTH: base[MONTH],
-                **{c: values[c] for c in lagged},
+                **{c: known_values[c] for c in lagged},
             }
         ),
         lagged,
@@ -135,13 +157,39 @@ def build_feature_table(
     )
     observed, _ = grid.window_sum_count(grid.dense(np.ones(len(base))), max(grid.n_months, 1))
     known = _known_columns(district, ids, ordinals)
-    derived = _derived_features(values, capacity, known, grid, windows)
+    derived = _derived_features(known_values, capacity, known, grid, windows)
     aggregates = district_aggregates(
-        pd.DataFrame({DISTRICT: base[DISTRICT], MONTH: ordinals, **values}),
+        pd.DataFrame({DISTRICT: base[DISTRICT], MONTH: ordinals, **known_values}),
         district_col=DISTRICT,
         month_col=MONTH,
     )
+    counts: dict[str, np.ndarray] = {
+        c: values[c] for c in ("children_under3", "children_over3", "waiting_list") if c in values
+    }
+    mechanism = intake_mechanism_features(
+        pd.DataFrame(
+            {KINDERGARTEN_ID: base[KINDERGARTEN_ID], MONTH: base[MONTH], "capacity": capacity}
+            | counts
+        ),
+        id_col=KINDERGARTEN_ID,
+        month_col=MONTH,
+        under3_col="children_under3",
+        over3_col="children_over3",
+        capacity_col="capacity",
+        waiting_list_col="waiting_list" if "waiting_list" in values else None,
+        grid=grid,
+    )
     features = {"months_observed": observed.astype(np.int32), **history, **derived}
+    features |= {c: mechanism[c].to_numpy() for c in mechanism.columns}
+    features |= {c: v.astype(np.float32) for c, v in held_back.items()}
+    if district.quality is not None and quality_indicators:
+        present_indicators = [
+            i for i in quality_indicators if i in set(district.quality["indicator"])
+        ]
+        quality = known_quality(
+            district.quality, district.lineage, present_indicators, ids.to_numpy(), ordinals
+        )
+        features |= {f"{QUALITY_PREFIX}{i}": v.astype(np.float32) for i, v in quality.items()}
     features |= {c: aggregates[c].to_numpy() for c in aggregates.columns}
     features |= {c: known[c].to_numpy() for c in known.columns}
     frames = [base, _block_frame(values, np.float64), *_frames_by_dtype(features)]
@@ -198,6 +246,10 @@ def feature_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
         if c not in _ID_COLUMNS
         and (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))
     ]
+    # a column published late (``c`` beside ``c_known_at_t``) is not known at t: only its
+    # as-known twin is a feature
+    held_back = {c.removesuffix(KNOWN_SUFFIX) for c in numeric if c.endswith(KNOWN_SUFFIX)}
+    numeric = [c for c in numeric if c not in held_back]
     known = [c for c in numeric if c.startswith(KNOWN_FUTURE_PREFIX)]
     point_in_time = [c for c in numeric if not c.startswith(KNOWN_FUTURE_PREFIX)]
     return point_in_time, known

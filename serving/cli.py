@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 
 #: Modules under serving.commands that add commands; each has ``register(app)``.
-COMMAND_MODULES = ("data", "training", "planning", "web", "report")
+COMMAND_MODULES = ("data", "assemble", "training", "planning", "web", "report")
 
 for _name in COMMAND_MODULES:
     try:

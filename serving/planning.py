@@ -20,10 +20,13 @@ import pandas as pd
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation.curves import NeedWeights
+from models.allocation.plan import DEFAULT_RISK, RISK_RANGE
+from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
+    from models.needs import NeedScenarios
     from training.registry import LoadedModel
 
 PinKind = Literal["fix", "floor", "ban"]
@@ -34,12 +37,8 @@ DEFAULT_COST_PER_FTE_NOK: Mapping[str, float] = {
     "pedagogue": 780_000.0,
     "resource_pedagogue": 800_000.0,
 }
-#: allocation steps: 0.1 FTE for staff and resource pedagogues, whole pedagogue positions
-DEFAULT_STEP_FTE: Mapping[str, float] = {
-    "staff": 0.1,
-    "pedagogue": 1.0,
-    "resource_pedagogue": 0.1,
-}
+#: allocation steps per resource, what a district can hire (models.allocation.DEFAULT_STEP_FTE)
+DEFAULT_STEP_FTE: Mapping[str, float] = dict(zip(RESOURCES, ALLOCATION_STEP_FTE, strict=True))
 #: contracted FTE columns of the monthly table, per resource
 SUPPLY_COLUMN = {
     "staff": "staff_fte",
@@ -80,13 +79,16 @@ class PlanRequest:
     )
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    #: CVaR level of the tail measure (not a quantile to cover): 0.9 → the worst 10 % of scenarios
+    risk: float = DEFAULT_RISK
     #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
     tail_weight: float = DEFAULT_TAIL_WEIGHT
     #: scale of the scenarios' normal scores (1 = the forecast's calibrated quantiles)
     scenario_spread: float = 1.0
     equity_weight: float = 1.0
-    max_moves: int = 0
+    #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only
+    #: the pools are spread), None sets no cap
+    max_moves: int | None = 0
     pins: tuple[Pin, ...] = ()
     n_scenarios: int = 200
     seed: int = 0
@@ -99,13 +101,18 @@ class PlanRequest:
 @dataclass
 class PlanResult:
     """A plan: header (inputs, solver status, settings), lines (contract columns first, then
-    explanations), summary against the proportional key and no pool."""
+    explanations), summary against the proportional key and no pool — and the need scenarios it
+    was optimised over and the allocations compared ((K, R) extra FTE per name, kindergartens in
+    ``scenarios.kindergarten_ids`` order), so every page, export and report shows the same
+    figures without drawing again."""
 
     plan_id: str
     header: dict[str, object]
     lines: pd.DataFrame
     summary: pd.DataFrame
     simulated: bool
+    scenarios: NeedScenarios | None = None
+    allocations: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
@@ -158,7 +165,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             request.budget_nok,
         ),
         (request.months < 1, "months", "the plan needs at least one month", request.months),
-        (not 0.0 <= request.risk < 1.0, "risk", "risk level must be in [0, 1)", request.risk),
+        (
+            not RISK_RANGE[0] <= request.risk <= RISK_RANGE[1],
+            "risk",
+            f"the risk level must be between {RISK_RANGE[0]:g} and {RISK_RANGE[1]:g}",
+            request.risk,
+        ),
         (
             request.equity_weight < 0,
             "equity_weight",
@@ -177,7 +189,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             "the scenario spread must be a positive number",
             request.scenario_spread,
         ),
-        (request.max_moves < 0, "max_moves", "max moves cannot be negative", request.max_moves),
+        (
+            request.max_moves is not None and request.max_moves < 0,
+            "max_moves",
+            "max moves cannot be negative (leave it empty for no cap)",
+            request.max_moves,
+        ),
         (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
         (
             not request.time_limit_s > 0,
@@ -480,7 +497,7 @@ def build_plan(
         equity=equity,
         settings=settings,
         budget_nok=request.budget_nok,
-        max_moves=request.max_moves,
+        max_moves=moves_cap(request.max_moves, len(ids)),
         pins=tuple(
             PinIndex(
                 index[p.kindergarten_id],
@@ -568,7 +585,17 @@ def build_plan(
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
-    return PlanResult(plan_id, header, lines, summary, district.simulated)
+    allocations = {
+        "plan": solution.change_fte,
+        "proportional": proportional,
+        "none": np.zeros_like(solution.change_fte),
+    }
+    return PlanResult(plan_id, header, lines, summary, district.simulated, needs, allocations)
+
+
+def moves_cap(max_moves: int | None, n_kindergartens: int) -> int:
+    """The optimiser's cap on moved-out lines: None (no cap) → every line may move."""
+    return n_kindergartens * len(RESOURCES) if max_moves is None else int(max_moves)
 
 
 def _with_fallback(

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 
 from data.contract import SIMULATED_LABEL
 from data.writers import FORMATS, file_frame, write_district
+from simulate.raw import write_raw_exports
 
 if TYPE_CHECKING:
     from simulate.simulation import Simulation
 
 TRUTH_FOLDER = "truth"
+#: ``fmt`` for the district's raw exports with ``sources.toml`` (:mod:`simulate.raw`).
+RAW = "raw"
 LABEL_FILE = "SIMULATED.md"
 
 
@@ -21,10 +24,13 @@ def write_simulation(sim: Simulation, out: Path, fmt: str = "csv") -> list[Path]
     paths written. Ground truth goes to ``truth/`` beside the data (``<name>_truth/`` for a named
     DuckDB file; CSV when ``fmt`` is csv, else Parquet), with a SIMULATED.md label naming the
     preset, seed and process in the data folder and in the truth folder."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in (*FORMATS, RAW):
+        raise ValueError(f"format {fmt!r} is not one of {', '.join((*FORMATS, RAW))}")
     out = Path(out)
-    written = write_district(sim.district, out, fmt)  # type: ignore[arg-type]
+    if fmt == RAW:
+        written = write_raw_exports(sim.district, out)
+    else:
+        written = write_district(sim.district, out, fmt)  # type: ignore[arg-type]
     label_places = []
     if fmt == "duckdb":
         # the database itself carries the writer's marker table; a folder we made gets the label

@@ -19,6 +19,7 @@ from simulate.population import (
     project_district_population,
 )
 from simulate.presets import PRESETS, ProcessSettings
+from simulate.quality import simulate_quality
 
 DEFAULT_START = pd.Period("2017-01", freq="M")
 #: The last complete month before the project's "today" (November 2026).
@@ -80,6 +81,7 @@ def simulate_district(
         population=population,
         simulated=True,
         source=f"simulated:{preset}:seed={seed}",
+        quality=simulate_quality(monthly, truth["kindergartens"], seed),
     )
     return Simulation(district=district, truth=truth, preset=preset, seed=seed)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from data.contract import RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation import RISK_RANGE
 from training.decision_scoring import realised_outcome, regret
 from training.decisions import (
     KEY,
@@ -51,7 +52,7 @@ def search_space(trial: Any) -> PlanSettings:
     """One trial's plan settings (see module doc for the ranges and why)."""
     step = trial.suggest_categorical("step_fte", list(STEP_CHOICES))
     return PlanSettings(
-        risk=trial.suggest_float("risk", 0.5, 0.99),
+        risk=trial.suggest_float("risk", *RISK_RANGE),
         tail_weight=trial.suggest_float("tail_weight", 0.0, 1.0),
         scenario_spread=trial.suggest_float("scenario_spread", 0.7, 1.6),
         step_fte=(float(step), 1.0, float(step)),

@@ -35,6 +35,7 @@ import pandas as pd
 from data.contract import MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation import (
+    DEFAULT_RISK,
     AllocationSettings,
     NeedWeights,
     SolverOptions,
@@ -70,7 +71,7 @@ class PlanSettings:
     the tail measure's risk level and weight, the scenarios' spread and the allocation steps
     (FTE, per resource in RESOURCES order; pedagogues stay whole positions)."""
 
-    risk: float = 0.9
+    risk: float = DEFAULT_RISK
     tail_weight: float = NeedWeights().cvar_weight
     scenario_spread: float = 1.0
     step_fte: tuple[float, ...] = AllocationSettings().step_fte

@@ -106,12 +106,16 @@ def feature_inputs(
     targets: Sequence[str],
     *,
     months_ahead: int,
+    exclude: Sequence[str] = (),
 ) -> FeatureInputs:
-    """Feature table of ``district`` on a grid reaching ``months_ahead`` months past its data."""
+    """Feature table of ``district`` on a grid reaching ``months_ahead`` months past its data,
+    without the features named in ``exclude``."""
     from features.table import build_feature_table, feature_columns, known_future_features
 
     table = build_feature_table(district)
-    point_in_time, known_future = (list(c) for c in feature_columns(table))
+    point_in_time, known_future = (
+        [name for name in c if name not in exclude] for c in feature_columns(table)
+    )
     last = district.monthly[MONTH].max()
     ids = sorted(table[KINDERGARTEN_ID].unique())
     months = pd.period_range(table[MONTH].min(), last + months_ahead, freq="M")

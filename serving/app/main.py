@@ -3,18 +3,23 @@ comes up on an empty database; with no data or no trained model the pages say wh
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
+from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
-from serving.app.engine import EngineState
+from serving.app.engine import EngineState, SolverCrashed
+from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
@@ -97,6 +102,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(error_type, _plain)
 
+    @app.exception_handler(SolverCrashed)
+    async def _solver_crashed(request: Request, exc: SolverCrashed) -> Response:
+        response = _error(request, 503, str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:
         return _error(request, 400, str(exc), [str(p) for p in exc.problems])
@@ -117,13 +128,20 @@ def create_app(settings: Settings) -> FastAPI:
     upgrade(db_engine)
     sessions = session_factory(db_engine)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # SIGTERM / SIGINT: no solver process or resource tracker outlives the app
+        app.state.engine_state.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bemanning — planners' app",
         description="Review, adjust, approve and export staffing plans for kindergartens. "
         "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "
         "POST.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served from the installed swagger_ui_bundle, see api_docs
         redoc_url=None,
     )
     app.state.settings = settings
@@ -149,12 +167,16 @@ def create_app(settings: Settings) -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    install_api_docs(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(exports.router)
     _install_error_handlers(app)
+    # outermost: every response gets the headers, compressed ones too
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    app.add_middleware(SecurityHeaders)
     if settings.warm_cache and settings.data_path is not None:
         import threading
 

@@ -38,6 +38,15 @@ def simulate(
     fmt: Annotated[
         FileFormat, typer.Option("--format", help="File format of the written tables.")
     ] = "csv",
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Write the district's raw exports instead (several files with Norwegian headers, "
+            "names and HR codes as keys, quarterly and yearly periods, sources.toml); "
+            "--format is then ignored.",
+        ),
+    ] = False,
     process: Annotated[
         Process,
         typer.Option(
@@ -93,13 +102,14 @@ def simulate(
                 progress=progress,
             )
         bar.update(task, description="Writing files")
-        written = write_simulation(sim, out, fmt=fmt)
+        written = write_simulation(sim, out, fmt="raw" if raw else fmt)
 
     district = sim.district
     console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")
     console.print(_summary(district), soft_wrap=True)
-    data_path = written[0] if fmt == "duckdb" else out
-    console.print(f"Wrote {len(written)} files to {out} ({fmt}), ground truth included.")
+    data_path = written[0] if fmt == "duckdb" and not raw else out
+    shown_format = "raw exports with sources.toml" if raw else fmt
+    console.print(f"Wrote {len(written)} files to {out} ({shown_format}), ground truth included.")
     console.print(f"Check it with: bemanning validate {data_path}", soft_wrap=True)
 
 

@@ -34,11 +34,18 @@ from serving.commands.district_options import (
     write_district_plans,
 )
 from serving.plan_options import (
+    OPTIONS,
     BudgetOption,
+    EquityOption,
+    MaxMovesOption,
     MonthsOption,
     PoolsOption,
     RiskOption,
+    ScenariosOption,
     StartOption,
+    StepPedagogueOption,
+    StepResourcePedagogueOption,
+    StepStaffOption,
 )
 
 if TYPE_CHECKING:
@@ -55,31 +62,16 @@ def plan(
     pool: PoolsOption = None,
     budget: BudgetOption = None,
     start: StartOption = None,
-    months: MonthsOption = 12,
-    risk: RiskOption = 0.9,
-    equity_weight: Annotated[
-        float,
-        typer.Option(
-            "--equity-weight",
-            help="How much more an unmet FTE-month counts where "
-            "many children are in low-income families or speak a minority language "
-            "(0 = no equity weighting; 1 = up to 1.5× where every child is both, "
-            "weight = 1 + 0.25 × knob × (low-income share + minority-language share)).",
-            min=0.0,
-        ),
-    ] = 1.0,
-    max_moves: Annotated[
-        int,
-        typer.Option(
-            "--max-moves",
-            help="Existing FTE may be moved out of at most this many "
-            "kindergarten × resource lines (0 = only spread the pools).",
-            min=0,
-        ),
-    ] = 0,
-    scenarios: Annotated[
-        int, typer.Option("--scenarios", help="Joint forecast scenarios to plan over.", min=10)
-    ] = 200,
+    months: MonthsOption = OPTIONS["months"].default,
+    risk: RiskOption = OPTIONS["risk"].default,
+    equity_weight: EquityOption = OPTIONS["equity_weight"].default,
+    max_moves: MaxMovesOption = OPTIONS["max_moves"].default,
+    scenarios: ScenariosOption = OPTIONS["scenarios"].default,
+    step_staff: StepStaffOption = OPTIONS["step_staff"].default,
+    step_pedagogue: StepPedagogueOption = OPTIONS["step_pedagogue"].default,
+    step_resource_pedagogue: StepResourcePedagogueOption = OPTIONS[
+        "step_resource_pedagogue"
+    ].default,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenarios.")] = 0,
     time_limit: Annotated[
         float,
@@ -124,7 +116,7 @@ def plan(
     from data.errors import Problem, UserInputError
     from data.validate import read_district
     from serving.district_plans import plan_districts
-    from serving.plan_options import collect_plan_options
+    from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
     from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
@@ -132,23 +124,22 @@ def plan(
     pools, budget_nok, start_month, problems = collect_plan_options(
         pools=pool, budget=budget, start=start, months=months, risk=risk
     )
+    problems += range_problems(
+        {
+            "equity_weight": equity_weight,
+            "max_moves": max_moves,
+            "scenarios": scenarios,
+            "step_staff": step_staff,
+            "step_pedagogue": step_pedagogue,
+            "step_resource_pedagogue": step_resource_pedagogue,
+        }
+    )
     per_district, district_problems = collect_district_pools(pools_file, district_pool)
     problems += district_problems
     pool_problems = any(p.file in ("--pool", "--district-pool") for p in problems)
-    if (
-        not pools
-        and not per_district
-        and not pool_problems
-        and budget_nok is None
-        and max_moves == 0
-    ):
-        problems.append(
-            Problem(
-                "--pool",
-                "give at least one --pool, a --budget or --max-moves: "
-                "otherwise there is nothing to allocate",
-            )
-        )
+    empty = nothing_to_allocate(pools, budget_nok, max_moves)
+    if empty is not None and not per_district and not pool_problems:
+        problems.append(empty)
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
     if problems:
@@ -175,6 +166,11 @@ def plan(
             equity_weight=equity_weight,
             max_moves=max_moves,
             n_scenarios=scenarios,
+            step_fte={
+                "staff": step_staff,
+                "pedagogue": step_pedagogue,
+                "resource_pedagogue": step_resource_pedagogue,
+            },
             seed=seed,
             time_limit_s=time_limit,
         )
@@ -248,6 +244,11 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
         f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
         f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}"
     )
+    tuned = header.get("tuned_defaults")
+    if isinstance(tuned, dict):
+        from serving.commands.decisions import tuned_defaults_text
+
+        console.print(tuned_defaults_text(tuned), highlight=False)
     warnings = header.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

@@ -19,10 +19,10 @@ from serving.commands.common import (
     console,
     user_errors,
 )
-from serving.plan_options import BudgetOption, MonthsOption, RiskOption, StartOption
+from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
-DEFAULT_MONTHS = 12
-DEFAULT_RISK = 0.9
+DEFAULT_MONTHS = OPTIONS["months"].default
+DEFAULT_RISK = OPTIONS["risk"].default
 
 
 @user_errors

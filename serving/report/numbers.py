@@ -16,12 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from data.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
 from serving.report.tables import Column, ColumnKind, ReportTable
+
+if TYPE_CHECKING:
+    from serving.report.evidence import EvidenceSection
 
 #: Allocation names as ``PlanResult.summary`` writes them, and as the report shows them.
 PLAN, KEY, NOTHING = "plan", "proportional", "none"
@@ -143,6 +146,8 @@ class BenefitReport:
     #: Unmet need per district, when the data hold more than one (a city-wide run).
     per_district: ReportTable | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    #: «had the district planned this way» (the decision backtest), None when there is none
+    evidence: EvidenceSection | None = None
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )

@@ -35,10 +35,17 @@ def kindergarten_outcomes(
     """One row per kindergarten and allocation (``plan``, ``proportional``, ``none``) with the
     summary's measures: ``unmet_<resource>_fte_months`` and ``breach_months_<need>``.
 
-    ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made.
+    ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made;
+    a plan that carries its scenarios and compared allocations is measured on those as they are
+    (nothing drawn again).
     """
     from models.needs import simulate_needs
 
+    if getattr(plan, "scenarios", None) is not None and getattr(plan, "allocations", None):
+        names = {"plan": PLAN, "proportional": KEY, "none": NOTHING}
+        return measure_allocations(
+            plan.scenarios, {names.get(k, k): v for k, v in plan.allocations.items()}
+        )
     ids, changes = allocation_changes(district, request, plan)
     start = pd.Period(request.start, "M") if request.start is not None else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
@@ -51,6 +58,7 @@ def kindergarten_outcomes(
         n_scenarios=request.n_scenarios,
         seed=request.seed,
         settings=request.norm_settings,
+        spread=request.scenario_spread,
     )
     return measure_allocations(needs, changes)
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation import DEFAULT_RISK
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
@@ -40,7 +41,7 @@ class ReportOptions:
     budget_nok: float | None = None
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    risk: float = DEFAULT_RISK
     substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
     given: frozenset[str] = frozenset()
 
@@ -188,6 +189,18 @@ def benefit_report_for_plan(
     )
 
 
+def decision_evidence(champion: Any, tracking_uri: str | None, options: ReportOptions) -> Any:
+    """The evidence section from the decision backtest logged with the champion's run."""
+    from serving.report.evidence import load_evidence
+    from training.settings import load_settings
+
+    return load_evidence(
+        load_settings(tracking_uri).tracking_uri,
+        champion.run_id,
+        substitute_nok_per_hour=options.substitute_cost_nok_per_hour,
+    )
+
+
 def make_benefit_report(
     data: Path,
     out: Path,
@@ -251,6 +264,7 @@ def make_benefit_report(
             pit_history=champion.pit_history,
             options=options,
         )
+        report.evidence = decision_evidence(champion, tracking_uri, options)
         step(5)
         path = write_report(report, out)
     if report.simulated:

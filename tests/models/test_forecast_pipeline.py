@@ -194,7 +194,7 @@ def over3_with_cohorts(district):
 
 def test_cohort_features_reach_the_over3_median_only(over3_with_cohorts, district):
     """With ``cohort_features`` the over-3 model gets the estimated crossing and school leavers,
-    its tail boosters do not see them, forecasts keep the contract; by default the design has
+    its tail boosters do not see them, forecasts keep the contract; without, the design has
     none."""
     from models.forecast.frames import COHORT_FEATURES
 

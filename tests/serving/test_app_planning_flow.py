@@ -42,7 +42,8 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
         # the staffing norm: (2·U3 + O3) / 6 FTE, so the need can never exceed children / 3
         assert 0 < row["need_staff_fte_p50"] <= row["need_staff_fte_p90"]
         assert 0 <= row["breach_probability"] <= 1
-        assert row["flag_breach"] == (row["breach_probability"] >= 0.2)
+        assert row["flag_breach"] == ((not row["legal_ok_now"]) or row["breach_probability"] >= 0.2)
+        assert 0 <= row["effective_breach_probability"] <= 1
     page = anna.get("/?sort=breach_probability&dir=desc")
     assert page.status_code == 200 and '<svg class="band"' in page.text
     assert SIMULATED_LABEL in page.text
@@ -119,7 +120,8 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
         f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
         json={"kind": "ban", "comment": "the building is full", "row_version": line["row_version"]},
     ).json()
-    assert pinned["line"]["suggested_fte"] == line["current_fte"]
+    assert pinned["line"]["planned_fte"] == line["current_fte"]
+    assert pinned["line"]["suggested_fte"] == line["suggested_fte"]  # solved figure kept
     resolved = anna.post(f"/api/plans/{plan['id']}/resolve")
     assert resolved.status_code == 201
     new = resolved.json()
@@ -131,7 +133,9 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     )
     assert same["change_fte"] == 0 and same["overridden"]  # the optimiser honoured the ban
     assert any("ban" in p for p in new["header"]["pins"])
-    approved = anna.post(f"/api/plans/{new['id']}/approve", json={"comment": "ok"}).json()
+    approved = anna.post(
+        f"/api/plans/{new['id']}/approve", json={"comment": "ok", "revision": new["revision"]}
+    ).json()
     assert approved["status"] == "approved"
 
     book = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))

@@ -57,6 +57,12 @@ def test_planner_logs_in_plans_pins_resolves_approves_and_downloads_excel(
     page.screenshot(path=str(ARTIFACTS / "1-overview.png"), full_page=True)
 
     page.get_by_role("link", name="Plans").first.click()
+    for name, pool in (
+        ("pool_staff", "8"),
+        ("pool_pedagogue", "4"),
+        ("pool_resource_pedagogue", "5"),
+    ):
+        page.fill(f"input[name={name}]", pool)
     page.get_by_test_id("start-plan").click()
     page.wait_for_url(f"{url}/plans/*")
     expect(page.get_by_test_id("plan-status")).to_have_text("draft")

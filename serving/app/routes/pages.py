@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from data.errors import Problem, UserInputError
+from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import is_internal_view, reason_for, suppress_frame_for
@@ -23,6 +25,7 @@ from serving.app.views import (
     band_svg,
     fan_chart,
 )
+from serving.plan_options import form_fields, values_from_form
 from serving.store import repository
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
@@ -35,6 +38,7 @@ SORTABLE = (
     "need_staff_fte_p90",
     "staff_gap_fte",
     "breach_probability",
+    "effective_breach_probability",
     "sick_leave_12m",
     "turnover_12m",
     "n_flags",
@@ -43,6 +47,7 @@ SORTABLE = (
 OVERVIEW_PAGE_SIZE = 100
 FLAGS = {
     "breach": "flag_breach",
+    "effective": "flag_effective_cover",
     "rising31": "flag_rising_31",
     "sick": "flag_sick_leave",
     "turnover": "flag_turnover",
@@ -99,6 +104,7 @@ def overview(
     }
     context["next_step"] = next_step(status, context["n_plans"])
     if status.ready:
+        context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
         context["districts"] = sorted(rows["district"].unique().tolist())
         if q:
@@ -207,47 +213,22 @@ def plans(request: Request, user: CurrentUser, state: EngineDep, session: Sessio
             "districts": districts,
             "can_change": services.can_change(user),
             "next_step": next_step(status, len(all_plans)),
+            "plan_fields": form_fields(),
         },
     )
 
 
 @router.post("/plans", summary="Start a plan (form)")
-def create_plan(
-    request: Request,
-    user: CurrentPlanner,
-    state: EngineDep,
-    session: SessionDep,
-    pool_staff: Annotated[float, Form()] = 0.0,
-    pool_pedagogue: Annotated[float, Form()] = 0.0,
-    pool_resource_pedagogue: Annotated[float, Form()] = 0.0,
-    budget_nok: Annotated[str, Form()] = "",
-    start: Annotated[str, Form()] = "",
-    months: Annotated[int, Form()] = 12,
-    risk: Annotated[float, Form()] = 0.9,
-    equity_weight: Annotated[float, Form()] = 1.0,
-    max_moves: Annotated[int, Form()] = 0,
-    district: Annotated[str, Form()] = "",
+async def create_plan(
+    request: Request, user: CurrentPlanner, state: EngineDep, session: SessionDep
 ) -> Response:
+    # the form's fields are serving.plan_options.OPTIONS, read back by the same module
+    form = await request.form()
     try:
-        params = PlanCreate(
-            district=district or None,
-            budget_nok=float(budget_nok) if budget_nok else None,
-            pools={
-                "staff": pool_staff,
-                "pedagogue": pool_pedagogue,
-                "resource_pedagogue": pool_resource_pedagogue,
-            },
-            start=start or None,
-            months=months,
-            risk=risk,
-            equity_weight=equity_weight,
-            max_moves=max_moves,
-        )
+        params = PlanCreate.model_validate(values_from_form(form))
     except ValidationError as exc:
         raise _invalid(exc, "new plan form") from None
-    except ValueError:
-        raise UserInputError(f"budget {budget_nok!r} is not a number of NOK") from None
-    plan = services.create_plan(state, session, user, params)
+    plan = await run_in_threadpool(services.create_plan, state, session, user, params)
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
@@ -260,15 +241,16 @@ def diff(
     b: Annotated[str, Query()],
 ) -> Response:
     plan_a, plan_b = services.plan_for(session, user, a), services.plan_for(session, user, b)
-    frame = services.plan_diff(plan_a, plan_b)
+    result = services.plan_diff(plan_a, plan_b)
     return render(
         request,
         "diff.html",
         {
             "a": plan_a,
             "b": plan_b,
-            "rows": frame.to_dict(orient="records"),
-            "changed": int((frame["difference_fte"] != 0).sum()),
+            "rows": result.rows.to_dict(orient="records"),
+            "changed": result.n_changed,
+            "compared": result.n_lines,
         },
     )
 
@@ -278,8 +260,13 @@ def plan_page(request: Request, plan_id: str, user: CurrentUser, session: Sessio
     plan = services.plan_for(session, user, plan_id)
     summary = pd.DataFrame(plan.summary)
     lines = [
-        {"line": ln, "reason": reason_for(user, ln.reason), "explanation": ln.explanation}
-        for ln in plan.lines
+        {
+            "line": p.line,
+            "planned": p,
+            "reason": reason_for(user, p.reason()),
+            "explanation": p.line.explanation,
+        }
+        for p in overrides.planned_lines(plan)
     ]
     return render(
         request,
@@ -337,10 +324,20 @@ def approve_line(
 
 @router.post("/plans/{plan_id}/approve", summary="Approve the whole plan (form)")
 def approve_plan(
-    plan_id: str, user: CurrentPlanner, session: SessionDep, comment: Annotated[str, Form()] = ""
+    plan_id: str,
+    user: CurrentPlanner,
+    session: SessionDep,
+    revision: Annotated[int, Form()],
+    comment: Annotated[str, Form()] = "",
+    supersede: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    services.approve_plan(session, user, plan, PlanApprove(comment=comment))
+    try:
+        body = PlanApprove(revision=revision, comment=comment, supersede=supersede, reason=reason)
+    except ValidationError as exc:
+        raise _invalid(exc, f"approval form, plan {plan_id}") from None
+    services.approve_plan(session, user, plan, body)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
