@@ -722,7 +722,7 @@ def forecast(
             horizon=horizon,
             targets=tuple(t for t in loaded.pipeline.targets_ if t in district.monthly.columns),
         )
-    forecasts = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
+    forecasts: Any = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
     forecasts["forecast"] = [
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in forecasts["kindergarten_id"].astype(str)
