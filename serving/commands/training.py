@@ -722,7 +722,7 @@ def forecast(
             horizon=horizon,
             targets=tuple(t for t in loaded.pipeline.targets_ if t in district.monthly.columns),
         )
-    forecasts: Any = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
+    forecasts = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
     forecasts["forecast"] = [
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in forecasts["kindergarten_id"].astype(str)
@@ -731,7 +731,7 @@ def forecast(
     for frame, path in ((forecasts, out), (drivers, out.with_name(f"{out.stem}_drivers.csv"))):
         frame = frame.copy()
         for column in ("origin", "month"):
-            frame[column] = month_to_str(frame[column].astype("period[M]"))
+            frame[column] = month_to_str(frame[column].astype(pd.PeriodDtype("M")))
         if district.simulated:
             frame["simulated"] = True
         path.parent.mkdir(parents=True, exist_ok=True)
