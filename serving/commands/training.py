@@ -692,6 +692,8 @@ def forecast(
 ) -> None:
     """Forecast every kindergarten and target with the champion model (or --model) and write
     the forecasts and their top drivers (LightGBM feature contributions)."""
+    import pandas as pd
+
     from data.contract import FORECAST_COLUMNS, month_to_str
     from data.errors import Problem, UserInputError
     from models.forecast.fallback import with_fallback
