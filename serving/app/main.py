@@ -19,6 +19,7 @@ from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState, SolverCrashed
+from serving.app.rendering import install_filters
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
@@ -153,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    install_filters(templates.env)  # gettext (per request language) and number/word filters
     app.state.templates = templates
 
     @app.get("/health", tags=["meta"], summary="Liveness (no login needed)")
