@@ -17,7 +17,7 @@ from serving import overrides
 from serving.app.engine import EngineState, district_subset
 from serving.app.privacy import suppress_frame_for
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
-from serving.app.views import overview_table
+from serving.app.views import band_svg, overview_table
 from serving.store import repository, workflow
 from serving.store.tables import Plan, PlanLine, User
 
@@ -88,6 +88,23 @@ def overview(state: EngineState, user: User) -> pd.DataFrame:
     return suppress_frame_for(user, rows.reset_index(drop=True))
 
 
+def overview_band_svgs(state: EngineState) -> dict[str, str]:
+    """Each kindergarten's 12-month band as the overview's small SVG, drawn once per data set
+    and model (not per request)."""
+
+    def draw() -> dict[str, str]:
+        full = state.derived(
+            ("overview", state.fingerprint(), state.champion().version),
+            lambda: overview_table(state.district(), state.forecasts()),
+        )
+        return {
+            str(r.kindergarten_id): band_svg(r.band_p10, r.band_p50, r.band_p90)
+            for r in full.itertuples(index=False)
+        }
+
+    return state.derived(("overview band svg", state.fingerprint(), state.champion().version), draw)
+
+
 def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:
     """Everything the kindergarten page shows (404 outside the user's district)."""
     district = state.district()
@@ -108,6 +125,7 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
         "history": history,
         "forecasts": forecasts,
         "drivers": drivers,
+        "model_version": str(state.champion().version),
     }
 
 

@@ -108,8 +108,11 @@ def overview(
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
         records = rows.to_dict(orient="records")
+        svgs = services.overview_band_svgs(state)
         for r in records:
-            r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"])
+            r["band_svg"] = svgs.get(str(r["kindergarten_id"])) or band_svg(
+                r["band_p10"], r["band_p50"], r["band_p90"]
+            )
         context["rows"] = records
     return render(request, "overview.html", context)
 
@@ -128,8 +131,18 @@ def kindergarten(
             charts.append(
                 {
                     "id": f"chart-{target}",
-                    "figure": fan_chart(
-                        detail["history"], detail["forecasts"], target, title=title
+                    # drawn once per kindergarten, data set and model, not per request
+                    "figure": state.derived(
+                        (
+                            "fan chart",
+                            state.fingerprint(),
+                            detail["model_version"],
+                            kindergarten_id,
+                            target,
+                        ),
+                        lambda target=target, title=title: fan_chart(
+                            detail["history"], detail["forecasts"], target, title=title
+                        ),
                     ),
                 }
             )
