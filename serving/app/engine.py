@@ -314,4 +314,8 @@ def district_subset(district: District, name: str) -> District:
         source=district.source,
         extra=district.extra,
         warnings=district.warnings,
+        quality=None
+        if district.quality is None
+        else district.quality[district.quality["kindergarten_id"].isin(ids)],
+        lineage=district.lineage,
     )
