@@ -9,11 +9,13 @@ the longest lag of the sources that filled it (the cautious reading when sources
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from data.contract import District
 from data.periods import MONTHS_PER_PERIOD
 
 LINEAGE_FILE = "lineage.csv"
@@ -66,6 +68,37 @@ def publication(lineage: pd.DataFrame | None, table: str, column: str) -> Public
     every = max(rows["every"].astype(str), key=lambda e: (MONTHS_PER_PERIOD.get(e, 1), e))
     lag = int(pd.to_numeric(rows["published_after_months"], errors="coerce").fillna(0).max())
     return Publication(every, lag)
+
+
+def known_at(district: District, month: pd.Period) -> District:
+    """The data set as known at the end of ``month``: monthly rows after it dropped, values of
+    coarse or lagged columns not yet published set empty, quality values not yet published
+    dropped (a backtest's origin sees no more than a planner did then)."""
+    from data.periods import period_end_of_month
+
+    monthly = district.monthly[district.monthly["month"] <= month].reset_index(drop=True)
+    ordinal = month.ordinal
+    months = monthly["month"].array.asi8  # type: ignore[attr-defined]
+    masked = {}
+    for column in monthly.columns:
+        pub = publication(district.lineage, "monthly", column)
+        if pub.is_immediate:
+            continue
+        late = period_end_of_month(months, pub.every) + pub.lag > ordinal
+        if late.any():
+            values = monthly[column]
+            masked[column] = values.where(~late, None if values.dtype == object else np.nan)
+    if masked:
+        monthly = monthly.assign(**masked)
+    quality = district.quality
+    if quality is not None:
+        lags = {
+            i: publication(district.lineage, "quality", i).lag
+            for i in quality["indicator"].unique()
+        }
+        known = quality["month"].array.asi8 + quality["indicator"].map(lags).to_numpy()  # type: ignore[attr-defined]
+        quality = quality[known <= ordinal].reset_index(drop=True)
+    return replace(district, monthly=monthly, quality=quality)
 
 
 def read_lineage(folder: Path) -> pd.DataFrame | None:

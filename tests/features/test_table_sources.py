@@ -108,3 +108,27 @@ def test_changing_everything_not_yet_published_leaves_features_up_to_t_unchanged
     # values of months up to t that were not yet published did change: the test can fail
     assert changed_before_t > 0
     assert not before["sick_leave_rate"].equals(after["sick_leave_rate"])
+
+
+def test_a_backtest_origin_sees_only_published_values(raw_district):
+    from models.forecast.inputs import as_of
+
+    origin = pd.Period("2022-05", freq="M")
+    known = as_of(raw_district, origin)
+    monthly = known.monthly
+    month = monthly["month"].astype(str)
+
+    def values(column: str, first: str, last: str) -> pd.Series:
+        return monthly.loc[(month >= first) & (month <= last), column]
+
+    assert monthly["month"].max() == origin
+    # Q1 2022 is published in April, Q2 not before July; the 2021 shares from July 2022
+    assert values("sick_leave_rate", "2022-03", "2022-03").notna().all()
+    assert values("sick_leave_rate", "2022-04", "2022-05").isna().all()
+    assert values("low_income_share", "2021-01", "2022-05").isna().all()
+    assert values("low_income_share", "2020-12", "2020-12").notna().all()
+    quality = known.quality
+    assert quality is not None
+    surveys = quality[quality["indicator"] == "parent_survey_overall"]
+    assert surveys["month"].max() == pd.Period("2021-12", freq="M")  # published in February
+    assert quality["month"].max() == origin
