@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             data_path=folder / "data",
             tracking_uri=tracking_uri,
             secret_key=SecretStr(secrets.token_urlsafe(32)),
+            secure_cookies=False,  # plain HTTP on loopback
             plan_workers=args.plan_workers,
         )
         app = create_app(settings)

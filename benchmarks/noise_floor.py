@@ -10,9 +10,13 @@ error, up to Monte Carlo noise):
   origin month (the five birth cohorts per kindergarten, decision stocks, staff, latent shares and
   every latent parameter), told what the process fixes in advance (population path, opening and
   closing months, capacity) and drawing everything else fresh: moves, fills, refugee events, the
-  school-leaver split, decisions. It forecasts children under and over 3 and § 31 decisions.
+  school-leaver split, decisions, sick leave. It forecasts children under and over 3, § 31
+  decisions and the sick-leave rate. For the capacity family (``simulate --process capacity``)
+  the same is done with that family's own state and month step (age groups, waiting lists,
+  demand, closures, decision stocks, staffing targets and vacancies, the sick-leave AR term):
+  :func:`capacity_full_state_oracle`.
 
-The full-state oracle replays the run that made the data (same preset, seed and months) to take
+The full-state oracle replays the run that made the data (same process, seed and months) to take
 its snapshots, and refuses to go on if the replay does not reproduce the data exactly.
 """
 
@@ -25,13 +29,18 @@ import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH
+from simulate.frames import CONTRACT_MONTHLY
 
 if TYPE_CHECKING:
     from simulate import Simulation
     from simulate.engine import Run
 
 #: Targets the full-state oracle forecasts.
-ORACLE_TARGETS = ("children_under3", "children_over3", "vedtak_31")
+ORACLE_TARGETS = ("children_under3", "children_over3", "vedtak_31", "sick_leave_rate")
+#: Targets the replay is checked on, cell by cell (counts: exact in the data).
+REPLAY_CHECKED = ("children_under3", "children_over3", "vedtak_31")
+#: The capacity family's process name (``Simulation.preset`` of its simulations).
+CAPACITY_PROCESS = "capacity"
 #: Kindergarten copies stepped at once (memory: about 28 recorded columns × 8 bytes × 16 months
 #: per copy, so ≈ 140 MB at this width).
 CHUNK_COLUMNS = 40_000
@@ -72,18 +81,33 @@ def _month_index(months: pd.PeriodIndex, month: pd.Period) -> int:
 
 
 def _check_replay(simulation: Simulation, run: Run, ids: list[str]) -> None:
+    _check_values(
+        simulation,
+        run.months,
+        run.values,
+        ids,
+        "simulate_district with its preset, seed, months and kindergarten count",
+    )
+
+
+def _check_values(
+    simulation: Simulation,
+    months: pd.PeriodIndex,
+    values: dict[str, np.ndarray],
+    ids: list[str],
+    maker: str,
+) -> None:
+    """Raise unless the replayed ``values`` (months × kindergartens) equal the data's counts."""
     monthly = simulation.district.monthly
     column = pd.Series(range(len(ids)), index=ids)
     cols = column.loc[monthly[KINDERGARTEN_ID].astype(str)].to_numpy()
-    rows = run.months.get_indexer(pd.PeriodIndex(monthly[MONTH], freq="M"))
-    for target in ORACLE_TARGETS:
-        replayed = run.values[target][rows, cols]
-        differ = int((replayed != monthly[target].to_numpy()).sum())
+    rows = months.get_indexer(pd.PeriodIndex(monthly[MONTH], freq="M"))
+    for target in REPLAY_CHECKED:
+        differ = int((values[target][rows, cols] != monthly[target].to_numpy()).sum())
         if differ:
             raise RuntimeError(
                 f"the replay of {simulation.district.source} differs from its data in {differ} "
-                f"{target} values: the simulation was not made by simulate_district with its "
-                "preset, seed, months and kindergarten count"
+                f"{target} values: the simulation was not made by {maker}"
             )
 
 
@@ -111,6 +135,18 @@ def full_state_oracle(
 
     if paths < 1:
         raise ValueError(f"paths must be at least 1, got {paths}")
+    if simulation.preset == CAPACITY_PROCESS:
+        if continue_run:
+            raise ValueError("continue_run is not available for the capacity family")
+        return capacity_full_state_oracle(
+            simulation,
+            origins,
+            paths=paths,
+            seed=seed,
+            horizons=horizons,
+            bootstrap=bootstrap,
+            progress=progress,
+        )
     run, ids = replay_run(simulation, origins)
     n = len(ids)
     rng = np.random.default_rng(seed)
@@ -122,34 +158,122 @@ def full_state_oracle(
         if steps < 1:
             continue
         own = snapshot.generator() if continue_run else rng
-        drawn = {t: np.empty((steps, paths, n), dtype=np.int32) for t in ORACLE_TARGETS}
+        drawn: dict[str, np.ndarray] = {
+            t: np.empty((steps, paths, n), dtype=_dtype(t)) for t in ORACLE_TARGETS
+        }
         per_chunk = max(1, CHUNK_COLUMNS // n)
         done = 0
         while done < paths:
             width = min(per_chunk, paths - done)
             ahead = continue_months(own, snapshot.tiled(width), steps)
             for target in ORACLE_TARGETS:
-                drawn[target][:, done : done + width] = ahead.values[target].reshape(
-                    steps, width, n
-                )
+                values = ahead.values[target].reshape(steps, width, n)
+                digits = CONTRACT_MONTHLY.get(target)
+                if digits is not None:  # as the data show it
+                    values = np.round(values, digits)
+                drawn[target][:, done : done + width] = values
             done += width
         month_idx, kg_idx = np.nonzero(ahead.active[:, :n])
-        resampled = [rng.integers(0, paths, paths) for _ in range(resamples)]
-        for target, values in drawn.items():
-            chosen = values[month_idx, :, kg_idx]  # (cells, paths)
-            frame = pd.DataFrame(
-                {
-                    KINDERGARTEN_ID: np.asarray(ids)[kg_idx],
-                    "origin": origin,
-                    "month": ahead.months[month_idx],
-                    "horizon": month_idx + 1,
-                    "target": target,
-                    "p50": np.median(chosen, axis=1),
-                }
-            )
-            for b, which in enumerate(resampled):
-                frame[f"p50_mc_{b}"] = np.median(chosen[:, which], axis=1)
-            parts.append(frame)
+        parts += _path_medians(
+            drawn, month_idx, kg_idx, ids, origin, ahead.months[month_idx], rng, resamples
+        )
+        if progress is not None:
+            progress(origin)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _dtype(target: str) -> type:
+    return np.float64 if target == "sick_leave_rate" else np.int32
+
+
+def _path_medians(
+    drawn: dict[str, np.ndarray],
+    month_idx: np.ndarray,
+    kg_idx: np.ndarray,
+    ids: Sequence[str],
+    origin: pd.Period,
+    months: Any,
+    rng: np.random.Generator,
+    resamples: int,
+) -> list[pd.DataFrame]:
+    """Per target, the median over paths of ``drawn[target]`` (steps, paths, n) at the cells
+    (month_idx, kg_idx), and of ``resamples`` bootstrap resamples of whole paths."""
+    paths = next(iter(drawn.values())).shape[1]
+    resampled = [rng.integers(0, paths, paths) for _ in range(resamples)]
+    parts = []
+    for target, values in drawn.items():
+        chosen = values[month_idx, :, kg_idx]  # (cells, paths)
+        frame = pd.DataFrame(
+            {
+                KINDERGARTEN_ID: np.asarray(ids)[kg_idx],
+                "origin": origin,
+                "month": months,
+                "horizon": month_idx + 1,
+                "target": target,
+                "p50": np.median(chosen, axis=1),
+            }
+        )
+        for b, which in enumerate(resampled):
+            frame[f"p50_mc_{b}"] = np.median(chosen[:, which], axis=1)
+        parts.append(frame)
+    return parts
+
+
+def capacity_full_state_oracle(
+    simulation: Simulation,
+    origins: Sequence[pd.Period],
+    *,
+    paths: int = 2001,
+    seed: int = 0,
+    horizons: int = 12,
+    bootstrap: int = 20,
+    progress: Callable[[pd.Period], None] | None = None,
+) -> pd.DataFrame:
+    """:func:`full_state_oracle` for the capacity family: the run that made ``simulation`` is
+    replayed with snapshots at ``origins`` (checked against the data cell by cell), and at each
+    origin ``paths`` futures run on from the whole state with fresh randomness
+    (``simulate.capacity.continue_capacity``); the same columns as :func:`full_state_oracle`."""
+    from simulate.capacity import continue_capacity, run_capacity
+
+    shown = simulation.truth["monthly"][MONTH]
+    kindergartens = simulation.district.kindergartens
+    _, run, _ = run_capacity(
+        seed=simulation.seed,
+        start=shown.min(),
+        end=shown.max(),
+        n_kindergartens=len(kindergartens),
+        snapshot_months=origins,
+    )
+    ids = run.kindergartens[KINDERGARTEN_ID].astype(str).tolist()
+    _check_values(
+        simulation, run.months, run.values, ids, "simulate_capacity with its seed and months"
+    )
+    n = len(ids)
+    rng = np.random.default_rng(seed)
+    resamples = bootstrap if paths > 1 else 0
+    parts = []
+    for origin in origins:
+        t0 = _month_index(run.months, origin)
+        steps = min(horizons, len(run.months) - 1 - t0)
+        if steps < 1:
+            continue
+        drawn: dict[str, np.ndarray] = {
+            t: np.empty((steps, paths, n), dtype=_dtype(t)) for t in ORACLE_TARGETS
+        }
+        per_chunk = max(1, CHUNK_COLUMNS // n)
+        done = 0
+        while done < paths:
+            width = min(per_chunk, paths - done)
+            ahead = continue_capacity(run, origin, steps, width, rng)
+            for target in ORACLE_TARGETS:
+                drawn[target][:, done : done + width] = ahead[target]
+            done += width
+        months = run.months[t0 + 1 : t0 + 1 + steps]
+        active = run.fixed.open_index[None, :] <= np.arange(t0 + 1, t0 + 1 + steps)[:, None]
+        month_idx, kg_idx = np.nonzero(active)
+        parts += _path_medians(
+            drawn, month_idx, kg_idx, ids, origin, months[month_idx], rng, resamples
+        )
         if progress is not None:
             progress(origin)
     return pd.concat(parts, ignore_index=True)

@@ -49,6 +49,38 @@ MAPPING_UNKNOWN_TARGET = "column mapping renames to a column the contract does n
 MAPPING_CLASH = "column mapping gives two columns the same name"
 MAPPING_UNREADABLE = "column mapping file cannot be read"
 
+OPTIONAL_MISSING = "optional column is missing"
+OPTIONAL_EMPTY = "optional column has no values"
+
+#: What the engine does without each optional column the features, forecasts or plans use: the
+#: warning ``validate`` prints when one is absent (exit 0), so a renamed header does not silently
+#: drop a forecast target.
+OPTIONAL_COLUMN_USES: dict[str, dict[str, str]] = {
+    "kindergartens": {
+        "area": "no per-area figures in the report; area-level features use the district",
+    },
+    "monthly": {
+        "waiting_list": "no waiting-list features for the forecasts",
+        "vedtak_31": "no § 31 forecast and no § 31 hours in the needs or the plan",
+        "vedtak_37": "no § 37 forecast and no § 37 hours in the needs or the plan",
+        "minority_language_share": "no minority-language features or weighting in the plan",
+        "low_income_share": "no low-income features, no equity weighting in the plan and no "
+        "gains by low-income area in the report",
+        "resource_pedagogue_fte": "resource pedagogues already in place are taken as 0",
+        "sick_leave_rate": "no sick-leave forecast; staff on hand is taken as contracted FTE "
+        "(no absence)",
+        "staff_leavers": "no staff-leavers forecast and no turnover features",
+    },
+}
+
+
+def optional_column_rule(table: str, column: str, *, empty: bool) -> str:
+    """The warning for an optional column that is absent (or has no values): what is lost."""
+    use = OPTIONAL_COLUMN_USES.get(table, {}).get(column, "")
+    base = OPTIONAL_EMPTY if empty else OPTIONAL_MISSING
+    return f"{base}: {use}" if use else base
+
+
 #: Problems listed per (file, rule, column) before the rest are summed up in one line.
 MAX_LISTED_PER_RULE = 50
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.column_mapping import apply_column_mapping, load_column_mapping
-from data.contract import District
+from data.contract import TARGETS, District
 from data.contract_checks import (
     key_duplicate_problems,
     mask_problems,
@@ -32,10 +32,12 @@ from data.readers import RawTable, read_source_file, read_tables
 from data.schemas import (
     EMPTY_FILE,
     MISSING_COLUMN,
+    OPTIONAL_COLUMN_USES,
     TABLE_COLUMNS,
     TABLE_KEYS,
     WRONG_TYPE,
     ColumnSpec,
+    optional_column_rule,
     table_schema,
 )
 from data.value_parsing import as_numbers, parse_column
@@ -200,10 +202,40 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Problem], boo
     typed = pd.DataFrame(columns)
 
     problems += schema_problems(raw, typed, table_schema(raw.table, check_key=False), failed)
+    problems += _optional_column_warnings(raw, typed, contract_names)
     key, duplicate_rule = TABLE_KEYS[raw.table]
     if not missing.intersection(key):
         problems += key_duplicate_problems(raw, typed, key, duplicate_rule, failed)
     return typed, problems, not missing
+
+
+def _optional_column_warnings(
+    raw: RawTable, typed: pd.DataFrame, contract_names: set[str]
+) -> list[Problem]:
+    """A warning for each optional column the engine uses that is absent, or is a forecast
+    target with no values (skipped like an absent one), saying what the engine will not do;
+    headers outside the contract are named beside it (a renamed column is the usual cause,
+    mapped with ``--columns``)."""
+    unknown = [str(c) for c in raw.frame.columns if c not in contract_names]
+    hint = (
+        f"; columns not in the contract: {', '.join(unknown)} (rename them with --columns)"
+        if unknown
+        else ""
+    )
+    warnings = []
+    for column in OPTIONAL_COLUMN_USES.get(raw.table, {}):
+        absent = column not in raw.frame.columns
+        if absent or (column in TARGETS and typed[column].isna().all()):
+            rule = optional_column_rule(raw.table, column, empty=not absent)
+            warnings.append(
+                Problem(
+                    file=raw.file,
+                    rule=rule + (hint if absent else ""),
+                    column=column,
+                    severity="warning",
+                )
+            )
+    return warnings
 
 
 def _wrong_type(raw: RawTable, spec: ColumnSpec, values: pd.Series) -> Problem:

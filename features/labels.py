@@ -67,6 +67,45 @@ DERIVED: dict[str, Label] = {
         "children under 3 who turn 3 before next August",
         "count",
     ),
+    # the August intake mechanism (features.intake_mechanism)
+    "places_free_after_next_august": Label(
+        "ledige plasser etter neste august (anslag)",
+        "free places after next August (estimate)",
+        "places",
+    ),
+    "estimated_crossing_next_august": Label(
+        "barn som går over 3 år neste august (anslag)",
+        "children who cross the age-3 line next August (estimate)",
+        "count",
+    ),
+    "estimated_school_leavers_next_summer": Label(
+        "skolestartere neste sommer (anslag)",
+        "children starting school next summer (estimate)",
+        "count",
+    ),
+    "under3_intake_last_august": Label(
+        "nye barn under 3 år sist august (anslag)",
+        "new children under 3 last August (estimate)",
+        "count",
+    ),
+    "places_used_change_last_august": Label(
+        "endring i plasser i bruk fra juli til august i fjor",
+        "change in places in use from July to last August",
+        "places",
+    ),
+    "capacity_utilisation_last_august": Label(
+        "kapasitetsutnyttelse sist august", "share of capacity in use last August", "share"
+    ),
+    "capacity_utilisation_peak_12m": Label(
+        "høyeste kapasitetsutnyttelse siste 12 måneder",
+        "highest share of capacity in use over the last 12 months",
+        "share",
+    ),
+    "waiting_list_at_deadline": Label(
+        "barn på venteliste ved søknadsfristen",
+        "children on the waiting list at the application deadline",
+        "count",
+    ),
     "vedtak_31_per_child": Label("§ 31-vedtak per barn", "§ 31 decisions per child", "ratio"),
     "vedtak_37_per_child": Label("§ 37-vedtak per barn", "§ 37 decisions per child", "ratio"),
     "waiting_list_per_place": Label("venteliste per plass", "waiting list per place", "ratio"),

@@ -15,6 +15,9 @@ Feature families (``{c}`` a monthly column, ``{k}`` a lag, ``{w}`` a window in m
   ``capacity_headroom_places`` (capacity − places used), ``capacity_utilisation``;
 - cohorts: ``u3_crossing_next_august`` = ``known_u3_crossing_share`` × children under 3 at t
   (see :mod:`features.cohorts`);
+- the August intake mechanism (:mod:`features.intake_mechanism`): places free after the next
+  August shift, the estimated cohorts crossing and leaving, last August's intake and how full
+  the kindergarten ran, the waiting list at the application deadline;
 - rates: ``vedtak_31_per_child``, ``vedtak_37_per_child``, ``waiting_list_per_place``;
 - staffing: ``staff_norm_fte`` ((2·U3 + O3)/6), ``pedagogue_norm_positions``
   (ceil((2·U3 + O3)/14)), ``staff_fte_minus_norm``, ``staff_fte_per_norm``,
@@ -49,6 +52,7 @@ from features.aggregates import district_aggregates
 from features.availability import as_known, known_quality
 from features.calendar import MONTH_DTYPE, kindergarten_year_calendar, month_ordinals
 from features.cohorts import population_features
+from features.intake_mechanism import intake_mechanism_features
 from features.lags import CalendarGrid, lag_feature_arrays
 
 #: Monthly columns kept as current values (those present in the data), in contract order.
@@ -159,7 +163,24 @@ def build_feature_table(
         district_col=DISTRICT,
         month_col=MONTH,
     )
+    counts: dict[str, np.ndarray] = {
+        c: values[c] for c in ("children_under3", "children_over3", "waiting_list") if c in values
+    }
+    mechanism = intake_mechanism_features(
+        pd.DataFrame(
+            {KINDERGARTEN_ID: base[KINDERGARTEN_ID], MONTH: base[MONTH], "capacity": capacity}
+            | counts
+        ),
+        id_col=KINDERGARTEN_ID,
+        month_col=MONTH,
+        under3_col="children_under3",
+        over3_col="children_over3",
+        capacity_col="capacity",
+        waiting_list_col="waiting_list" if "waiting_list" in values else None,
+        grid=grid,
+    )
     features = {"months_observed": observed.astype(np.int32), **history, **derived}
+    features |= {c: mechanism[c].to_numpy() for c in mechanism.columns}
     features |= {c: v.astype(np.float32) for c, v in held_back.items()}
     if quality_indicators is None:  # read at call time: benchmarks/quality_features.py sets it
         quality_indicators = QUALITY_FEATURES

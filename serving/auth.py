@@ -2,8 +2,11 @@
 
 - Passwords are hashed with argon2id (argon2-cffi); a hash made with older parameters is
   re-hashed at the next login.
-- The session is a signed, timestamped cookie (itsdangerous) holding the user id and a random
-  CSRF token; it is HttpOnly and SameSite=Lax, and expires after the configured lifetime.
+- The session is a signed, timestamped cookie (itsdangerous) holding the user id, a random
+  session token and a random CSRF token; it is HttpOnly, SameSite=Lax and Secure outside dev.
+  The token names a server-side session in the store (serving/store/login_store.py), so logout,
+  an admin ending a user's sessions and a password change end it at once; the store also holds
+  the idle and absolute timeouts.
 - CSRF uses the synchronizer-token pattern: every form carries the session's token in a hidden
   field ``csrf_token`` and every state-changing API call sends it in the ``X-CSRF-Token`` header;
   a request without the matching token is refused (403). A cross-site page cannot read the token,
@@ -23,6 +26,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 SESSION_COOKIE = "bemanning_session"
 CSRF_FORM_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+#: Shortest password accepted, for ``user add`` and a password change alike.
+MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
 
@@ -53,6 +58,8 @@ DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 class SessionData:
     user_id: int
     csrf_token: str
+    #: The random token naming the server-side session (only its hash is stored).
+    token: str = ""
 
 
 class SessionSigner:
@@ -63,8 +70,11 @@ class SessionSigner:
         self.max_age_s = max_age_s
 
     def issue(self, user_id: int) -> tuple[str, SessionData]:
-        data = SessionData(user_id=user_id, csrf_token=secrets.token_urlsafe(32))
-        return self._serializer.dumps({"u": data.user_id, "c": data.csrf_token}), data
+        data = SessionData(
+            user_id=user_id, csrf_token=secrets.token_urlsafe(32), token=secrets.token_urlsafe(32)
+        )
+        payload = {"u": data.user_id, "c": data.csrf_token, "s": data.token}
+        return self._serializer.dumps(payload), data
 
     def read(self, cookie: str | None) -> SessionData | None:
         if not cookie:
@@ -75,7 +85,9 @@ class SessionSigner:
             return None
         if not isinstance(raw, dict) or not isinstance(raw.get("u"), int):
             return None
-        return SessionData(user_id=raw["u"], csrf_token=str(raw.get("c", "")))
+        return SessionData(
+            user_id=raw["u"], csrf_token=str(raw.get("c", "")), token=str(raw.get("s", ""))
+        )
 
 
 def csrf_matches(expected: str, sent: str | None) -> bool:

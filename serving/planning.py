@@ -20,6 +20,7 @@ import pandas as pd
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation.curves import NeedWeights
+from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
@@ -391,12 +392,23 @@ def build_plan(
         for k, gone in zip(state.index, closed_before, strict=True)
         if k in kinds.index and not gone
     ]
+    fallback = _with_fallback(district, forecasts, months)
+    forecasts = fallback.forecasts
     forecast_ids = (
         set(forecasts[KINDERGARTEN_ID].astype(str)) if KINDERGARTEN_ID in forecasts else set()
     )
     ids = tuple(sorted(k for k in open_ids if k in forecast_ids))
     warnings = [
         f"no forecast for {k}: left out of the plan" for k in open_ids if k not in forecast_ids
+    ]
+    warnings += [
+        f"no monthly data for {k}: left out of the plan"
+        for k in _open_without_data(kinds, state.index, start)
+    ]
+    warnings += [
+        f"fallback forecast for {k} ({reason})"
+        for k, reason in sorted(fallback.reasons.items())
+        if k in ids
     ]
     problems = _check_request(request, ids)
     if not ids:
@@ -515,6 +527,10 @@ def build_plan(
     plan_id = _plan_id(district, forecasts, request, model_version)
     pool_values = pool_marginal_values(problem, solution, options)
     lines = plan_lines(plan_id, needs, state, problem, solution, weights, months, pool_values)
+    lines["forecast"] = [
+        f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
+        for k in lines[KINDERGARTEN_ID]
+    ]
     summary = plan_summary(needs, problem, solution.change_fte, proportional, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
@@ -546,12 +562,49 @@ def build_plan(
         "norm_settings": request.norm_settings.as_dict(),
         "weights": weights.__dict__.copy(),
         "warnings": warnings,
+        "fallback_forecasts": {k: r for k, r in sorted(fallback.reasons.items()) if k in ids},
     }
     if district.simulated:
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
     return PlanResult(plan_id, header, lines, summary, district.simulated)
+
+
+def _with_fallback(
+    district: District, forecasts: pd.DataFrame, months: pd.PeriodIndex
+) -> FallbackForecasts:
+    """The forecasts with a fallback for every open kindergarten the model could not forecast
+    well (recently opened or gapped; :mod:`models.forecast.fallback`), at the forecasts'
+    origin (the data's last month when there are none)."""
+    from models.needs import NEED_TARGETS
+
+    has_rows = "origin" in forecasts.columns and len(forecasts)
+    origin = (
+        pd.Period(forecasts["origin"].astype(str).max(), "M") if has_rows else district.last_month
+    )
+    horizon = (months[-1] - origin).n
+    targets = tuple(t for t in NEED_TARGETS if t in district.monthly.columns)
+    if horizon < 1:
+        return FallbackForecasts(forecasts, {})
+    return with_fallback(district, forecasts, origin=origin, horizon=horizon, targets=targets)
+
+
+def _open_without_data(kinds: pd.DataFrame, with_data: pd.Index, start: pd.Period) -> list[str]:
+    """Kindergartens of the register open at ``start`` without a single monthly row: named in
+    the warnings, since there is nothing to plan them from (no staff or children known)."""
+    out = []
+    for kid, row in kinds.iterrows():
+        opened = row.get("opened")
+        closed = row.get("closed")
+        if str(kid) in with_data:
+            continue
+        if pd.notna(opened) and pd.Period(opened, "M") > start:
+            continue
+        if pd.notna(closed) and pd.Period(closed, "M") <= start:
+            continue
+        out.append(str(kid))
+    return sorted(out)
 
 
 def _previous_change(

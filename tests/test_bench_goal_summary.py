@@ -32,15 +32,32 @@ def test_ratio_and_gap_closed_against_the_best_peer_and_the_floor() -> None:
     assert "children_over3" not in summary.ours  # not scored in this run, not invented
 
 
-def test_summary_counts_the_runs_that_meet_the_goal(capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_counts_the_runs_that_meet_the_gap_goal(capsys: pytest.CaptureFixture[str]) -> None:
     met = _table({"children_under3": (0.059, 0.080, 0.070)}, 0.81)
     missed = _table({"children_under3": (0.062, 0.080, 0.070)}, 0.79)
     runs = [
-        goal_summary("district", 1, met, {"children_under3": 0.05}, GOALS),
-        goal_summary("district", 2, missed, {}, GOALS),
+        goal_summary(
+            "capacity", 1, met, {"children_under3": 0.05}, GOALS, {"ours": 2.0, "mlforecast": 4.0}
+        ),
+        goal_summary(
+            "capacity",
+            2,
+            missed,
+            {"children_under3": 0.05},
+            GOALS,
+            {"ours": 5.0, "mlforecast": 4.0},
+        ),
+        goal_summary("cohort", 1, missed, {}, GOALS),
     ]
+    # gap 0.070 − 0.050 = 0.020: 0.059 closes 0.55 of it (goal 0.5 met), 0.062 closes 0.40
+    assert runs[0].gap_closed("children_under3") == pytest.approx(0.55)
+    assert runs[1].gap_closed("children_under3") == pytest.approx(0.40)
+    assert np.isnan(runs[2].gap_closed("children_under3"))  # no floor: no gap to close
     print_goal_summary(runs, GOALS)
     out = capsys.readouterr().out
-    assert "children_under3: goal met in 1 of 2 runs" in out
-    assert np.isnan(runs[1].gap_closed("children_under3"))  # no floor: no gap to close
-    assert "0.843*" in out and "0.886 " in out
+    assert "capacity children_under3: gap goal met in 1 of 2 runs" in out
+    assert "cohort children_under3: gap goal met in 0 of 1 runs" in out
+    assert "0.55*" in out and "0.40 " in out
+    # coverage pooled over the family's seeds: (0.81 + 0.79) / 2 = 0.800, within 0.78–0.82
+    assert "80 % coverage pooled 0.800 (within" in out
+    assert "capacity time: ours under mlforecast's in 1 of 2 runs" in out

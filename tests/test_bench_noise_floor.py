@@ -175,3 +175,51 @@ def test_the_decision_process_oracle_beats_a_last_value_forecast_on_vedtak31(
     last_value = (g["actual"] - g["last"]).abs().sum() / g["actual"].sum()
     floor = vedtak31_oracle_wape(sim, ORIGINS, paths=301)
     assert 0 < floor <= last_value
+
+
+# --- the capacity family's full-state oracle ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def capacity_sim() -> Simulation:
+    from simulate.capacity import simulate_capacity
+
+    return simulate_capacity(seed=4, n_kindergartens=10, start=START, end=END)
+
+
+def test_capacity_oracle_forecasts_every_running_kindergarten_within_capacity(
+    capacity_sim: Simulation,
+) -> None:
+    origin = pd.Period("2023-06", freq="M")
+    oracle = full_state_oracle(capacity_sim, [origin], paths=101, bootstrap=5)
+    assert set(oracle["target"]) == set(ORACLE_TARGETS)
+    assert sorted(oracle["horizon"].unique()) == list(range(1, 13))
+    under3 = oracle[oracle["target"] == "children_under3"].set_index([KINDERGARTEN_ID, "month"])
+    over3 = oracle[oracle["target"] == "children_over3"].set_index([KINDERGARTEN_ID, "month"])
+    capacity = capacity_sim.district.kindergartens.set_index(KINDERGARTEN_ID)["capacity"]
+    places = 2 * under3["p50"] + over3.loc[under3.index, "p50"]
+    cap = capacity.loc[under3.index.get_level_values(0)].to_numpy()
+    # the median of each count is at most the median path's; places never pass capacity
+    assert (places.to_numpy() <= cap + 1).all()
+    sick = oracle[oracle["target"] == "sick_leave_rate"]["p50"]
+    assert sick.between(0.005, 0.4).all() and sick.nunique() > 10
+    # scored on the data's rows, the oracle beats carrying the origin's value forward
+    rows = _scored_rows(capacity_sim, [origin])
+    floors = floor_wape(oracle, rows)
+    for target in ("children_under3", "children_over3"):
+        g = rows[rows["target"] == target]
+        naive = (g["actual"] - g["last"]).abs().sum() / g["actual"].abs().sum()
+        assert floors.loc[target, "wape"] < naive
+        assert floors.loc[target, "missing"] == 0
+
+
+def test_capacity_oracle_refuses_data_its_replay_does_not_reproduce(
+    capacity_sim: Simulation,
+) -> None:
+    monthly = capacity_sim.district.monthly.copy()
+    monthly.loc[5, "children_over3"] += 1
+    tampered = dataclasses.replace(
+        capacity_sim, district=dataclasses.replace(capacity_sim.district, monthly=monthly)
+    )
+    with pytest.raises(RuntimeError, match="differs from its data in 1 children_over3"):
+        full_state_oracle(tampered, [pd.Period("2023-06", freq="M")], paths=3)

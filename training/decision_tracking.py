@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from data.contract import SIMULATED_LABEL
 from training.decisions import (
@@ -65,11 +67,8 @@ def write_decision_plots(
     result: DecisionBacktest, folder: Path, *, simulated: bool
 ) -> dict[str, Path]:
     """Two PNGs: realised unmet FTE-months per origin by allocation, and regret per origin."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    # Figures without pyplot, so saving PNGs never switches the process's backend (a notebook
+    # calling this would otherwise lose its inline charts).
 
     folder.mkdir(parents=True, exist_ok=True)
     label = f"\n{SIMULATED_LABEL}" if simulated else ""
@@ -77,7 +76,8 @@ def write_decision_plots(
     origins = list(wide.index)
     x = np.arange(len(origins))
     width = 0.8 / len(PLOTTED)
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure = Figure(figsize=(8, 4.5))
+    axis = figure.subplots()
     for i, name in enumerate(PLOTTED):
         axis.bar(x + i * width, wide[name].to_numpy(), width, label=PLOT_LABELS[name])
     axis.set_xticks(x + 0.4 - width / 2, [f"plan made {o}" for o in origins])
@@ -87,10 +87,10 @@ def write_decision_plots(
     figure.tight_layout()
     paths = {"unmet_by_origin": folder / "decision_unmet_by_origin.png"}
     figure.savefig(paths["unmet_by_origin"], dpi=110)
-    plt.close(figure)
 
     per_origin = result.summary[result.summary["origin"] != "overall"]
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure = Figure(figsize=(6, 4))
+    axis = figure.subplots()
     axis.plot(per_origin["origin"], per_origin["regret"], marker="o", label="plan")
     if "regret_median_only" in per_origin:
         axis.plot(
@@ -107,7 +107,6 @@ def write_decision_plots(
     figure.tight_layout()
     paths["regret_by_origin"] = folder / "decision_regret_by_origin.png"
     figure.savefig(paths["regret_by_origin"], dpi=110)
-    plt.close(figure)
     return paths
 
 

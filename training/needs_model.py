@@ -248,5 +248,9 @@ def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.PeriodDtype):
-            out[column] = month_to_str(out[column])
+            # each distinct month formatted once: backtest predictions hold millions of rows
+            codes, uniques = pd.factorize(out[column], use_na_sentinel=True)
+            text = month_to_str(pd.Series(uniques)).to_numpy(dtype=object)
+            column_text = pd.Series(text.take(codes), index=out.index, dtype=object)
+            out[column] = column_text.where(codes >= 0, None)
     return out

@@ -1,6 +1,6 @@
-"""Backtest plots as PNG files (matplotlib, Agg backend): fan charts of sample kindergartens and
-the calibration curve (nominal vs observed interval coverage). Every function returns the paths
-it wrote; charts of simulated data say so in their title.
+"""Backtest plots as PNG files (matplotlib figures drawn without pyplot): fan charts of sample
+kindergartens and the calibration curve (nominal vs observed interval coverage). Every function
+returns the paths it wrote; charts of simulated data say so in their title.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from data.contract import KINDERGARTEN_ID, MONTH, SIMULATED_LABEL, District
 
@@ -26,13 +27,10 @@ TARGET_LABELS = {
 }
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+def _figure(**kwargs: Any) -> Figure:
+    """A figure drawn off-screen without pyplot: saving PNGs must not switch the process's
+    matplotlib backend, or a notebook that calls this loses every later ``plt.show()``."""
+    return Figure(**kwargs)
 
 
 def _title(text: str, simulated: bool) -> str:
@@ -65,7 +63,6 @@ def fan_charts(
 ) -> list[Path]:
     """One PNG per target: a panel per kindergarten with its history, the p50 and the 50/80/90 %
     bands of ``forecasts`` (one origin, FORECAST_COLUMNS) and, where known, what happened."""
-    plt = _pyplot()
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     monthly = district.monthly
@@ -79,9 +76,8 @@ def fan_charts(
             else sample_kindergartens(rows, n_kindergartens, target=target)
         )
         origin = rows["origin"].max()
-        fig, axes = plt.subplots(
-            len(ids), 1, figsize=(8, 2.6 * len(ids)), squeeze=False, sharex=True
-        )
+        fig = _figure(figsize=(8, 2.6 * len(ids)))
+        axes = fig.subplots(len(ids), 1, squeeze=False, sharex=True)
         for ax, kid in zip(axes[:, 0], ids, strict=True):
             fan = rows[(rows[KINDERGARTEN_ID] == kid) & (rows["origin"] == origin)].sort_values(
                 "month"
@@ -127,7 +123,6 @@ def fan_charts(
         fig.tight_layout()
         path = folder / f"fan_{target}.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         paths.append(path)
     return paths
 
@@ -137,9 +132,9 @@ def calibration_curve(
 ) -> Path:
     """Observed vs nominal coverage of the 50/80/90 % intervals per model, pooled over targets
     and horizons (a calibrated model lies on the diagonal)."""
-    plt = _pyplot()
     scored = predictions.dropna(subset=["actual"])
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = _figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.plot([0.4, 1.0], [0.4, 1.0], color="grey", ls="--", lw=1, label="perfect calibration")
     for model in models or sorted(scored["model"].unique()):
         rows = scored[scored["model"] == model]
@@ -160,7 +155,6 @@ def calibration_curve(
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

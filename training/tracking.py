@@ -213,10 +213,8 @@ def log_training_run(
             if backtest_metrics is not None:
                 _log_metrics_in_batches(backtest_metric_values(backtest_metrics))
                 mlflow.log_table(parquet_safe(backtest_metrics), "backtest/metrics.json")
-            if pit_history is not None:
-                path = folder / "backtest_predictions.parquet"
-                parquet_safe(pit_history).to_parquet(path, index=False)
-                mlflow.log_artifact(str(path), "backtest")
+            # the backtest predictions travel once, inside the model (model/artifacts/pit_history
+            # .parquet): logged beside it as well they doubled the largest file of every run
             if feature_importances is not None:
                 mlflow.log_table(feature_importances, "feature_importances.json")
             for name, plot in (plots or {}).items():

@@ -89,15 +89,75 @@ def allocation_summary(
 
 def line_marginal_values(problem: AllocationProblem, change_fte: np.ndarray) -> np.ndarray:
     """(K, R) weighted unmet need avoided by one more FTE on each line, the rest of the plan
-    unchanged (exact, from the convex curves)."""
-    values = np.zeros_like(change_fte, dtype=float)
-    for curve in problem.curves:
-        coef = np.asarray(curve.coefficients)
-        y = float(coef @ change_fte[curve.kindergarten])
-        now = float(curve(y))
-        for r in np.nonzero(coef)[0]:
-            values[curve.kindergarten, r] += now - float(curve(y + coef[r]))
+    unchanged (exact, from the convex curves; every curve evaluated at once)."""
+    change = np.asarray(change_fte, dtype=float)
+    values = np.zeros_like(change, dtype=float)
+    curves = problem.curves
+    if not curves:
+        return values
+    table = _CurveTable.of(curves)
+    y = (table.coefficients * change[table.kindergarten]).sum(axis=1)
+    now = table(y)
+    for r in range(change.shape[1]):
+        on = np.nonzero(table.coefficients[:, r])[0]
+        after = table(y[on] + table.coefficients[on, r], on)
+        # curves in order, as one loop over them would add them (np.add.at keeps repeats)
+        np.add.at(values, (table.kindergarten[on], np.full(len(on), r)), now[on] - after)
     return values
+
+
+class _CurveTable:
+    """Every curve's grid as flat arrays, evaluated like :meth:`ConvexCurve.__call__`
+    (``np.interp`` inside the grid, the last slope beyond it) for many curves at once."""
+
+    def __init__(
+        self,
+        kindergarten: np.ndarray,
+        coefficients: np.ndarray,
+        y0: np.ndarray,
+        dy: np.ndarray,
+        values: list[np.ndarray],
+    ) -> None:
+        self.kindergarten = kindergarten
+        self.coefficients = coefficients
+        self.y0, self.dy = y0, dy
+        self.length = np.array([len(v) for v in values])
+        self.offset = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(int)
+        self.values = np.concatenate([np.asarray(v, dtype=float) for v in values])
+
+    @classmethod
+    def of(cls, curves: list) -> _CurveTable:
+        return cls(
+            np.array([c.kindergarten for c in curves], dtype=int),
+            np.array([c.coefficients for c in curves], dtype=float),
+            np.array([c.y0 for c in curves], dtype=float),
+            np.array([c.dy for c in curves], dtype=float),
+            [c.values for c in curves],
+        )
+
+    def __call__(self, y: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """Cost of curve ``which[i]`` (all curves when None) at ``y[i]``."""
+        pick = np.arange(len(self.y0)) if which is None else which
+        y0, dy, n, start = self.y0[pick], self.dy[pick], self.length[pick], self.offset[pick]
+        last = n - 1
+        # the grid segment j with grid[j] <= y < grid[j + 1], as np.interp's search finds it
+        j = np.clip(np.floor((y - y0) / dy), 0, np.maximum(last - 1, 0)).astype(int)
+        j = np.where((j > 0) & (y0 + dy * j > y), j - 1, j)
+        j = np.where((j + 1 < last) & (y0 + dy * (j + 1) <= y), j + 1, j)
+        left, right = y0 + dy * j, y0 + dy * (j + 1)
+        f_left = self.values[start + j]
+        f_right = self.values[start + np.minimum(j + 1, last)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (f_right - f_left) / (right - left)
+            inside = np.where(y == left, f_left, slope * (y - left) + f_left)
+        first, final = self.values[start], self.values[start + last]
+        grid_end = y0 + dy * last
+        inside = np.where(y < y0, first, np.where(y >= grid_end, final, inside))
+        final_slope = np.where(
+            n > 1, (final - self.values[start + np.maximum(last - 1, 0)]) / dy, 0.0
+        )
+        beyond = final + final_slope * (y - grid_end)
+        return np.where(y > grid_end, beyond, inside)
 
 
 def binding_constraints(
@@ -150,42 +210,57 @@ def _month(period: pd.Period) -> str:
 def line_drivers(
     needs: NeedScenarios,
     now: pd.DataFrame,
-    k: int,
-    resource: str,
     required: np.ndarray,
-    current: float,
-) -> str:
-    """Words naming the forecast that drives a line, with the numbers (medians)."""
+    current: np.ndarray,
+) -> list[list[str]]:
+    """(K × R) words naming the forecast that drives each line, with the numbers (medians).
+
+    ``required`` is (S, K, R) from :func:`required_fte`, ``current`` (K, R) FTE now. Every
+    figure is computed once for all lines from the cached need arrays; only the words are
+    written line by line.
+    """
     months = needs.months
     med = needs.median
-    if resource == "resource_pedagogue":
-        v31, v37 = med["vedtak_31"][k], med["vedtak_37"][k]
-        peak = int(np.argmax(5 * v31 + 3 * v37))
-        return (
-            f"§ 31/§ 37 decisions {suppress_small(now['vedtak_31'].iloc[k])}/"
-            f"{suppress_small(now['vedtak_37'].iloc[k])} now, {suppress_small(v31[peak])}/"
-            f"{suppress_small(v37[peak])} expected at the peak ({_month(months[peak])}); "
-            f"{np.median(required):.1f} FTE of help needed (p90 {np.quantile(required, 0.9):.1f})"
-            f", {current:.1f} FTE now"
-        )
-    u3, o3 = med["children_under3"][k], med["children_over3"][k]
-    peak = int(np.argmax(2 * u3 + o3))
-    children = (
-        f"children under/over 3 {now['children_under3'].iloc[k]:.0f}/"
-        f"{now['children_over3'].iloc[k]:.0f} now, {u3[peak]:.0f}/{o3[peak]:.0f} expected at the "
-        f"peak ({_month(months[peak])})"
+    need_p50 = np.median(required, axis=0)
+    need_p90 = np.quantile(required, 0.9, axis=0)
+    n_k = len(needs.kindergarten_ids)
+    # per kindergarten the median over scenarios and months, as over the (S, M) block
+    sick = np.median(np.moveaxis(needs.sick_leave_rate, 1, 0).reshape(n_k, -1), axis=1)
+    exact = np.median(needs.pedagogue_need_exact.max(axis=2), axis=0)
+    v31, v37 = med["vedtak_31"], med["vedtak_37"]
+    u3, o3 = med["children_under3"], med["children_over3"]
+    decision_peak = np.argmax(5 * v31 + 3 * v37, axis=1)
+    child_peak = np.argmax(2 * u3 + o3, axis=1)
+    now_31, now_37 = now["vedtak_31"].to_numpy(), now["vedtak_37"].to_numpy()
+    now_u3, now_o3 = now["children_under3"].to_numpy(), now["children_over3"].to_numpy()
+    staff_i, ped_i, res_i = (
+        RESOURCES.index(r) for r in ("staff", "pedagogue", "resource_pedagogue")
     )
-    if resource == "staff":
-        sick = float(np.median(needs.sick_leave_rate[:, k]))
-        return (
-            f"{children}; staffing norm needs {np.median(required):.1f} FTE (p90 "
-            f"{np.quantile(required, 0.9):.1f}) at {sick:.0%} sick leave, {current:.1f} FTE now"
+    out: list[list[str]] = []
+    for k in range(n_k):
+        row = [""] * len(RESOURCES)
+        dp, cp = decision_peak[k], child_peak[k]
+        row[res_i] = (
+            f"§ 31/§ 37 decisions {suppress_small(now_31[k])}/{suppress_small(now_37[k])} now, "
+            f"{suppress_small(v31[k, dp])}/{suppress_small(v37[k, dp])} expected at the peak "
+            f"({_month(months[dp])}); {need_p50[k, res_i]:.1f} FTE of help needed (p90 "
+            f"{need_p90[k, res_i]:.1f}), {current[k, res_i]:.1f} FTE now"
         )
-    exact = float(np.median(needs.pedagogue_need_exact[:, k].max(axis=1)))
-    return (
-        f"{children}; pedagogue norm needs {np.median(required):.0f} positions (exact "
-        f"{exact:.2f}; p90 {np.quantile(required, 0.9):.0f}), {current:.1f} FTE now"
-    )
+        children = (
+            f"children under/over 3 {now_u3[k]:.0f}/{now_o3[k]:.0f} now, {u3[k, cp]:.0f}/"
+            f"{o3[k, cp]:.0f} expected at the peak ({_month(months[cp])})"
+        )
+        row[staff_i] = (
+            f"{children}; staffing norm needs {need_p50[k, staff_i]:.1f} FTE (p90 "
+            f"{need_p90[k, staff_i]:.1f}) at {sick[k]:.0%} sick leave, "
+            f"{current[k, staff_i]:.1f} FTE now"
+        )
+        row[ped_i] = (
+            f"{children}; pedagogue norm needs {need_p50[k, ped_i]:.0f} positions (exact "
+            f"{exact[k]:.2f}; p90 {need_p90[k, ped_i]:.0f}), {current[k, ped_i]:.1f} FTE now"
+        )
+        out.append(row)
+    return out
 
 
 def reason_sentence(

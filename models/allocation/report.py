@@ -60,12 +60,15 @@ def plan_lines(
     required = required_fte(needs)
     marginal = line_marginal_values(problem, change)
     binding = binding_constraints(problem, solution, marginal)
+    drivers_of = line_drivers(needs, state, required, problem.current_fte)
+    required_p50 = np.quantile(required, 0.5, axis=0)
+    required_p90 = np.quantile(required, 0.9, axis=0)
     period = f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}"
     rows = []
     for k, kid in enumerate(problem.kindergarten_ids):
         for r, resource in enumerate(RESOURCES):
             current = float(problem.current_fte[k, r])
-            drivers = line_drivers(needs, state, k, resource, required[:, k, r], current)
+            drivers = drivers_of[k][r]
             rows.append(
                 {
                     "plan_id": plan_id,
@@ -75,8 +78,8 @@ def plan_lines(
                     "current_fte": round(current, 4),
                     "suggested_fte": round(current + change[k, r], 4),
                     "change_fte": round(float(change[k, r]), 4),
-                    "required_fte_p50": round(float(np.quantile(required[:, k, r], 0.5)), 4),
-                    "required_fte_p90": round(float(np.quantile(required[:, k, r], 0.9)), 4),
+                    "required_fte_p50": round(float(required_p50[k, r]), 4),
+                    "required_fte_p90": round(float(required_p90[k, r]), 4),
                     "shortfall_risk": round(float(after[k, r]), 4),
                     "reason": reason_sentence(
                         float(change[k, r]),

@@ -10,6 +10,7 @@ Arrays are shaped (scenario, kindergarten, month); the same seed gives the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -56,47 +57,53 @@ class NeedScenarios:
     def n_scenarios(self) -> int:
         return self.children_under3.shape[0]
 
-    @property
+    # The norm arrays below are computed once per scenario object and cached read-only: every
+    # explanation, curve and summary reads them, and recomputing the whole (S, K, M) array per
+    # plan line made explanations grow with the square of the kindergartens. The inputs are
+    # never reassigned (a changed set of scenarios is a new object, which starts uncached).
+
+    @cached_property
     def staff_need_fte(self) -> np.ndarray:
         """Staffing norm requirement, FTE (exact, fractional)."""
-        return np.stack(
-            [
-                staffing_need_fte(self.children_under3[:, :, i], self.children_over3[:, :, i], m)
-                for i, m in enumerate(self.months)
-            ],
-            axis=-1,
+        return _read_only(
+            np.stack(
+                [
+                    staffing_need_fte(
+                        self.children_under3[:, :, i], self.children_over3[:, :, i], m
+                    )
+                    for i, m in enumerate(self.months)
+                ],
+                axis=-1,
+            )
         )
+
+    @cached_property
+    def _pedagogue_norm(self) -> tuple[np.ndarray, np.ndarray]:
+        """(whole positions, exact requirement), both (S, K, M), from one pass over the months."""
+        parts = [
+            pedagogue_positions(self.children_under3[:, :, i], self.children_over3[:, :, i], m)
+            for i, m in enumerate(self.months)
+        ]
+        positions = np.stack([p.positions for p in parts], axis=-1)
+        exact = np.stack([p.exact for p in parts], axis=-1)
+        return _read_only(positions), _read_only(exact)
 
     @property
     def pedagogue_need(self) -> np.ndarray:
         """Pedagogue norm requirement, whole positions."""
-        return np.stack(
-            [
-                pedagogue_positions(
-                    self.children_under3[:, :, i], self.children_over3[:, :, i], m
-                ).positions
-                for i, m in enumerate(self.months)
-            ],
-            axis=-1,
-        )
+        return self._pedagogue_norm[0]
 
     @property
     def pedagogue_need_exact(self) -> np.ndarray:
         """Pedagogue norm requirement before rounding up to whole positions."""
-        return np.stack(
-            [
-                pedagogue_positions(
-                    self.children_under3[:, :, i], self.children_over3[:, :, i], m
-                ).exact
-                for i, m in enumerate(self.months)
-            ],
-            axis=-1,
-        )
+        return self._pedagogue_norm[1]
 
-    @property
+    @cached_property
     def special_needs_fte(self) -> np.ndarray:
         """FTE of help that the § 31 / § 37 decisions carry."""
-        return special_needs_fte(self.vedtak_31, self.vedtak_37, self.settings)
+        return _read_only(
+            np.asarray(special_needs_fte(self.vedtak_31, self.vedtak_37, self.settings), float)
+        )
 
     def requirement(self, resource: str) -> np.ndarray:
         """(S, K, M) what each resource must cover: staff norm, pedagogue norm, decisions' hours."""
@@ -112,6 +119,11 @@ class NeedScenarios:
         if contracted.ndim == 1:
             contracted = contracted[None, :, None]
         return contracted * (1.0 - self.sick_leave_rate)
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False
+    return values
 
 
 def pit_scores(pit_history: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

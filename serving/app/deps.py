@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from serving.app.engine import EngineState
 from serving.auth import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from serving.store import login_store
 from serving.store.tables import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -62,15 +63,24 @@ EngineDep = Annotated[EngineState, Depends(get_engine_state)]
 
 async def current_user(request: Request, session: SessionDep) -> User:
     data = request.app.state.signer.read(request.cookies.get(SESSION_COOKIE))
-    if data is None:
+    if data is None or not data.token:
         raise NotAuthenticated()
-    user = session.get(User, data.user_id)
+    settings = request.app.state.settings
+    alive = login_store.check_session(
+        session,
+        token=data.token,
+        user_id=data.user_id,
+        idle_s=settings.session_idle_s,
+        lifetime_s=settings.session_lifetime_s,
+    )
+    user = session.get(User, data.user_id) if alive else None
     if user is None:
         raise NotAuthenticated()
     # end the read transaction now: the connection goes back to the pool instead of being held
     # while the page waits for engine output (expire_on_commit is off, so ``user`` stays loaded)
     session.commit()
     request.state.csrf_token = data.csrf_token
+    request.state.session_token = data.token
     # a plain copy for templates: error pages render after the session has rolled back
     request.state.user = UserView(user.name, user.role, user.district)
     if request.method not in SAFE_METHODS:

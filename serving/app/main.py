@@ -7,14 +7,17 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
+from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState
+from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
@@ -123,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
         "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "
         "POST.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served from the installed swagger_ui_bundle, see api_docs
         redoc_url=None,
     )
     app.state.settings = settings
@@ -149,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    install_api_docs(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
@@ -156,6 +160,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(dashboard.router)
     _install_error_handlers(app)
+    # outermost: every response gets the headers, compressed ones too
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    app.add_middleware(SecurityHeaders)
     if settings.warm_cache and settings.data_path is not None:
         import threading
 

@@ -20,6 +20,16 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=500)
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=1, max_length=500)
+
+
+class SessionsEnded(BaseModel):
+    user: str
+    ended: int = Field(description="Open sessions of the user that were ended.")
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -108,7 +118,36 @@ class LineApprove(BaseModel):
 
 
 class PlanApprove(BaseModel):
+    """Approve a whole plan as you saw it."""
+
+    revision: int = Field(
+        ge=1,
+        description="The plan revision you saw (GET /api/plans/{id} → revision); if a pin or a "
+        "line approval came in since, the approval is refused (409) so you see it first.",
+    )
     comment: str = Field(default="", max_length=2000)
+    supersede: bool = Field(
+        default=False,
+        description="Replace the approved plan that stands for this district and period (or "
+        "approve a version older than the newest); needs a reason.",
+    )
+    reason: str = Field(
+        default="", max_length=2000, description="Why you supersede (kept in the audit log)."
+    )
+
+
+class PinPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kindergarten_id: str
+    resource: str
+    kind: PinKind
+    value_fte: float
+    comment: str
+    created_by: str
+    created_at: datetime
+    sentence: str = Field(default="", description="The pin as the line's reason shows it.")
 
 
 class LinePublic(BaseModel):
@@ -132,18 +171,12 @@ class LinePublic(BaseModel):
     approved: bool
     approved_by: str | None
     row_version: int
-
-
-class PinPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    kindergarten_id: str
-    resource: str
-    kind: PinKind
-    value_fte: float
-    comment: str
-    created_by: str
-    created_at: datetime
+    planned_fte: float = Field(
+        description="What the plan gives the line: suggested_fte as solved, or the ruling pin "
+        "applied to it (the solved figure never changes)."
+    )
+    planned_change_fte: float
+    pin: PinPublic | None = Field(default=None, description="The pin that rules the line.")
 
 
 class PlanSummaryPublic(BaseModel):
@@ -151,9 +184,14 @@ class PlanSummaryPublic(BaseModel):
 
     id: str
     district: str
-    status: Literal["draft", "approved"]
+    status: Literal["draft", "approved", "superseded"]
     version: int
+    revision: int = Field(description="Grows with every change; send it when you approve.")
     parent_id: str | None
+    family_id: str | None
+    period_start: str | None
+    period_end: str | None
+    superseded_by: str | None
     created_by: str
     created_at: datetime
     approved_by: str | None
@@ -182,9 +220,21 @@ class DiffRow(BaseModel):
     kindergarten_id: str
     kindergarten_name: str
     resource: str
-    suggested_fte_a: float | None
-    suggested_fte_b: float | None
+    planned_fte_a: float | None
+    planned_fte_b: float | None
     difference_fte: float
+    pinned_a: str = ""
+    pinned_b: str = ""
+
+
+class PlanDiffPublic(BaseModel):
+    """Only the lines whose planned figure differs (pins applied), b − a."""
+
+    a: str
+    b: str
+    n_lines: int = Field(description="Lines compared.")
+    n_changed: int = Field(description="Lines that differ (the rows).")
+    rows: list[DiffRow]
 
 
 class AuditEventPublic(BaseModel):

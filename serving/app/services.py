@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from data.contract import PLAN_COLUMNS, District
 from data.errors import UserInputError
+from serving import overrides
 from serving.app.engine import EngineState, district_subset
 from serving.app.privacy import suppress_frame_for
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
 from serving.app.views import overview_table
-from serving.store import repository
+from serving.store import repository, workflow
 from serving.store.tables import Plan, PlanLine, User
 
 
@@ -111,7 +112,8 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
 
 
 def allocation_history(session: Session, user: User, kindergarten_id: str) -> list[dict]:
-    """Every stored plan line for one kindergarten, newest plan first (one query)."""
+    """Every stored plan line for one kindergarten, newest plan first: solved and planned
+    figure, and the pin that made them differ (one query for the lines)."""
     from sqlalchemy import select
 
     query = (
@@ -122,21 +124,7 @@ def allocation_history(session: Session, user: User, kindergarten_id: str) -> li
     )
     if user.role != "admin":
         query = query.where(Plan.district == (user.district or ""))
-    return [
-        {
-            "plan_id": plan.id,
-            "version": plan.version,
-            "status": plan.status,
-            "created_at": plan.created_at,
-            "period": line.period,
-            "resource": line.resource,
-            "current_fte": line.current_fte,
-            "suggested_fte": line.suggested_fte,
-            "approved": line.approved,
-            "overridden": line.overridden,
-        }
-        for plan, line in session.execute(query)
-    ]
+    return overrides.history_rows([(plan, line) for plan, line in session.execute(query)])
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -283,29 +271,34 @@ def create_plan(state: EngineState, session: Session, user: User, params: PlanCr
 
 
 def plan_lines_frame(plan: Plan) -> pd.DataFrame:
-    """The plan's lines in the contract's column order, then the planner-side columns."""
+    """The plan's lines in the contract's column order (``suggested_fte`` as solved; the reason
+    opens with the ruling pin, if any), then the planner-side columns: ``planned_fte`` (pins
+    applied), the pin sentence, approval."""
     records = [
         {
             "plan_id": plan.id,
-            "kindergarten_id": ln.kindergarten_id,
-            "period": ln.period,
-            "resource": ln.resource,
-            "current_fte": ln.current_fte,
-            "suggested_fte": ln.suggested_fte,
-            "change_fte": ln.change_fte,
-            "required_fte_p50": ln.required_fte_p50,
-            "required_fte_p90": ln.required_fte_p90,
-            "shortfall_risk": ln.shortfall_risk,
-            "reason": ln.reason,
-            "kindergarten_name": ln.kindergarten_name,
-            "engine_fte": ln.engine_fte,
-            "overridden": ln.overridden,
-            "approved": ln.approved,
-            "approved_by": ln.approved_by,
-            "row_version": ln.row_version,
-            **ln.explanation,
+            "kindergarten_id": p.line.kindergarten_id,
+            "period": p.line.period,
+            "resource": p.line.resource,
+            "current_fte": p.line.current_fte,
+            "suggested_fte": p.line.suggested_fte,
+            "change_fte": p.line.change_fte,
+            "required_fte_p50": p.line.required_fte_p50,
+            "required_fte_p90": p.line.required_fte_p90,
+            "shortfall_risk": p.line.shortfall_risk,
+            "reason": p.reason(),
+            "kindergarten_name": p.line.kindergarten_name,
+            "planned_fte": p.planned_fte,
+            "planned_change_fte": p.planned_change_fte,
+            "pin": overrides.pin_sentence(p.pin) if p.pin is not None else "",
+            "engine_fte": p.line.engine_fte,
+            "overridden": p.overridden,
+            "approved": p.line.approved,
+            "approved_by": p.line.approved_by,
+            "row_version": p.line.row_version,
+            **p.line.explanation,
         }
-        for ln in plan.lines
+        for p in overrides.planned_lines(plan)
     ]
     return pd.DataFrame.from_records(
         records, columns=None if records else [*PLAN_COLUMNS, "kindergarten_name"]
@@ -319,15 +312,14 @@ def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -
     if "pools" not in params:
         raise UserInputError(f"Plan {plan.id} has no stored request to solve again.")
     previous = plan_lines_frame(plan)[list(PLAN_COLUMNS)]
-    result, data = _solve(state, plan.district, params, list(plan.pins), previous)
+    result, data = _solve(state, plan.district, params, repository.effective_pins(plan), previous)
     new = store_result(
         session, result, data, district_name=plan.district, params=params, user=user, parent=plan
     )
     repository.copy_pins(plan, new)
-    for pin in plan.pins:
-        for line in new.lines:
-            if (line.kindergarten_id, line.resource) == (pin.kindergarten_id, pin.resource):
-                line.overridden = True
+    pinned = {(p.kindergarten_id, p.resource) for p in new.pins}
+    for line in new.lines:  # stored with the new version, before anyone can read it
+        line.overridden = (line.kindergarten_id, line.resource) in pinned
     repository.append_audit(
         session,
         user_name=user.name,
@@ -374,48 +366,17 @@ def approve_line(
 
 def approve_plan(session: Session, user: User, plan: Plan, body: PlanApprove) -> Plan:
     require_change(user)
-    return repository.approve_plan(session, plan, user_name=user.name, comment=body.comment)
-
-
-def plan_diff(a: Plan, b: Plan) -> pd.DataFrame:
-    """Line by line difference b − a in suggested FTE (lines only in one plan included)."""
-
-    def frame(plan: Plan) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "kindergarten_id": ln.kindergarten_id,
-                    "kindergarten_name": ln.kindergarten_name,
-                    "resource": ln.resource,
-                    "suggested_fte": ln.suggested_fte,
-                }
-                for ln in plan.lines
-            ],
-            columns=["kindergarten_id", "kindergarten_name", "resource", "suggested_fte"],
-        )
-
-    merged = frame(a).merge(
-        frame(b), on=["kindergarten_id", "resource"], how="outer", suffixes=("_a", "_b")
+    return workflow.approve_plan(
+        session,
+        plan,
+        user_name=user.name,
+        revision=body.revision,
+        comment=body.comment,
+        supersede=body.supersede,
+        reason=body.reason,
     )
-    merged["kindergarten_name"] = merged["kindergarten_name_a"].fillna(
-        merged["kindergarten_name_b"]
-    )
-    merged["difference_fte"] = (
-        merged["suggested_fte_b"].fillna(0) - merged["suggested_fte_a"].fillna(0)
-    ).round(4)
-    out = merged[
-        [
-            "kindergarten_id",
-            "kindergarten_name",
-            "resource",
-            "suggested_fte_a",
-            "suggested_fte_b",
-            "difference_fte",
-        ]
-    ]
-    return out.sort_values(
-        ["difference_fte", "kindergarten_id"],
-        key=lambda s: s.abs() if s.name == "difference_fte" else s,
-        ascending=[False, True],
-        ignore_index=True,
-    )
+
+
+def plan_diff(a: Plan, b: Plan) -> overrides.PlanDiff:
+    """The lines whose planned figure differs, b − a (:func:`serving.overrides.plan_diff`)."""
+    return overrides.plan_diff(a, b)

@@ -19,6 +19,14 @@ from serving.commands.common import (
     console,
     user_errors,
 )
+from serving.commands.decisions import (
+    EquityWeightOption,
+    JobsOption,
+    PlansFlag,
+    PromoteOnDecisionsFlag,
+    ScenarioOriginsOption,
+)
+from serving.plan_options import BudgetOption, PoolsOption
 
 if TYPE_CHECKING:
     from data.contract import District
@@ -248,6 +256,29 @@ def _metrics_table(metrics: Any, title: str) -> Any:
     return table
 
 
+def _print_skipped_targets(
+    district: District, *, trained: set[str], asked: list[str] | None
+) -> None:
+    """Name the contract targets not trained because the data lack them (not those left out
+    with --target), so a renamed column does not silently drop a forecast."""
+    from data.contract import TARGETS
+
+    monthly = district.monthly
+    skipped = [
+        t
+        for t in TARGETS
+        if t not in trained
+        and (asked is None or t in asked)
+        and (t not in monthly.columns or monthly[t].isna().all())
+    ]
+    if skipped:
+        console.print(
+            f"[yellow]Skipped target(s): {', '.join(skipped)}[/] (no column or no values in the "
+            "data; `bemanning validate` says what the engine does without them).",
+            highlight=False,
+        )
+
+
 def _summary_table(metrics: Any) -> Any:
     """Per target: the engine's metrics over all horizons and its ratio to the best baseline."""
     from rich import box
@@ -299,13 +330,18 @@ def train(
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
     cohort_features: CohortOption = False,
+    promote_on_decisions: PromoteOnDecisionsFlag = False,
+    pool: PoolsOption = None,
+    budget: BudgetOption = None,
+    equity_weight: EquityWeightOption = 1.0,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
 ) -> None:
     """Backtest and train the forecast models, track the run in MLflow and register the model.
 
     The new version gets the alias challenger; it becomes champion when it is the first model
-    or its backtest beats the champion's on the same data (the reason is printed).
+    or its backtest beats the champion's on the same data (the reason is printed); with
+    --promote-on-decisions it must also plan at least as well on the decision backtest.
     """
     from training.retrain import train_and_register
     from training.settings import load_settings
@@ -330,6 +366,20 @@ def train(
     lgbm_params.update(overrides)
     district = _read(data, columns)
     with _progress("Training") as progress:
+        decision_check = None
+        if promote_on_decisions:
+            from serving.commands.decisions import promotion_check
+
+            decision_check = promotion_check(
+                district,
+                pool=pool,
+                budget=budget,
+                equity_weight=equity_weight,
+                equity_given=equity_weight != 1.0,
+                horizons=horizons,
+                tracking_uri=tracking_uri,
+                progress=progress,
+            )
         outcome = train_and_register(
             district,
             settings,
@@ -340,8 +390,10 @@ def train(
             span_months=span_months,
             run_params=run_params,
             progress=progress,
+            decision_check=decision_check,
         )
     console.print(_summary_table(outcome.metrics))
+    _print_skipped_targets(district, trained=set(outcome.metrics["target"]), asked=target)
     console.print(
         f"Run [bold]{outcome.run_id}[/] logged to {settings.tracking_uri}; "
         f"data fingerprint {outcome.fingerprint}."
@@ -367,8 +419,13 @@ def train(
 def backtest(
     data: DataArgument,
     origins: Annotated[
-        int, typer.Option(help="Rolling origins, spread over the last --span-months.")
-    ] = 12,
+        int | None,
+        typer.Option(
+            help="Rolling origins, spread over the last --span-months (default 12); with "
+            "--plans, kindergarten years planned (default 3).",
+            show_default=False,
+        ),
+    ] = None,
     span_months: SpanOption = 36,
     horizons: HorizonsOption = 12,
     out: Annotated[
@@ -379,20 +436,48 @@ def backtest(
     lgbm: LgbmOption = None,
     intervals: IntervalsOption = IntervalMethod.cqr,
     cohort_features: CohortOption = False,
+    plans: PlansFlag = False,
+    pool: PoolsOption = None,
+    budget: BudgetOption = None,
+    equity_weight: EquityWeightOption = 1.0,
+    scenario_origins: ScenarioOriginsOption = 3,
+    jobs: JobsOption = None,
     columns: ColumnsOption = None,
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Rolling-origin backtest against the seasonal-naive and last-value baselines.
 
     Prints the metrics per target × horizon (WAPE, MASE, pinball loss, interval coverage) and
-    writes them, the predictions and the plots to --out.
+    writes them, the predictions and the plots to --out. With --plans: the decision backtest
+    (regret, VSS and EVPI per past kindergarten year), logged with the champion's run.
     """
     from models.forecast.pipeline import ForecastPipeline
     from training.needs_model import parquet_safe
     from training.retrain import run_backtest, write_backtest_plots
 
     _check_targets(target)
+    if origins is None:
+        origins = 3 if plans else 12
     _check_positive(origins=origins, **{"span-months": span_months, "horizons": horizons})
     params = _pipeline_params(target, horizons, _parse_lgbm(lgbm), intervals, cohort_features)
+    if plans:
+        from serving.commands.decisions import backtest_plans
+
+        backtest_plans(
+            data,
+            columns=columns,
+            make_fallback_pipeline=lambda: ForecastPipeline(**params),
+            n_origins=origins,
+            pool=pool,
+            budget=budget,
+            equity_weight=equity_weight,
+            equity_given=equity_weight != 1.0,
+            scenario_origins=scenario_origins,
+            n_jobs=jobs,
+            out=out,
+            tracking_uri=tracking_uri,
+        )
+        return
     district = _read(data, columns)
     with _progress("Backtesting") as progress:
         result = run_backtest(
@@ -423,6 +508,22 @@ def tune(
     trials: Annotated[
         int, typer.Option("--trials", help="Trials to run in this worker.", show_default=False)
     ],
+    plans: Annotated[
+        bool,
+        typer.Option(
+            "--plans",
+            help="Tune the plan settings that are not policy (risk level, tail weight, "
+            "scenario spread, steps) on the decision backtest at --equity-weight, and store "
+            "the best with the champion as the plan's defaults (study default "
+            "bemanning-plans; --origins kindergarten years).",
+        ),
+    ] = False,
+    pool: PoolsOption = None,
+    budget: BudgetOption = None,
+    equity_weight: EquityWeightOption = 1.0,
+    scenario_origins: ScenarioOriginsOption = 3,
+    jobs: JobsOption = None,
+    tracking_uri: TrackingOption = None,
     storage: StorageOption = None,
     study: StudyOption = None,
     origins: Annotated[
@@ -446,6 +547,26 @@ def tune(
 
     _check_targets(target)
     _check_positive(trials=trials, origins=origins, horizons=horizons)
+    if plans:
+        from serving.commands.decisions import tune_plans
+
+        tune_plans(
+            data,
+            columns=columns,
+            trials=trials,
+            storage=storage,
+            study=study,
+            n_origins=origins,
+            pool=pool,
+            budget=budget,
+            equity_weight=equity_weight,
+            equity_given=equity_weight != 1.0,
+            scenario_origins=scenario_origins,
+            n_jobs=jobs,
+            seed=seed,
+            tracking_uri=tracking_uri,
+        )
+        return
     settings = load_settings()
     storage_url = storage or settings.optuna_storage
     study_name = study or DEFAULT_STUDY_NAME

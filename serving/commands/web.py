@@ -12,7 +12,6 @@ from data.errors import Problem, UserInputError
 from serving.commands.common import console, user_errors
 
 ROLES = ("viewer", "planner", "admin")
-MIN_PASSWORD_LENGTH = 8
 DEMO_USER = "demo-planner"
 
 
@@ -150,7 +149,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Add a user; the password is prompted for, or read from stdin when piped."""
-        from serving.auth import hash_password
+        from serving.auth import MIN_PASSWORD_LENGTH, hash_password
         from serving.store import repository
 
         problems = []

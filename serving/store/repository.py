@@ -25,6 +25,9 @@ from serving.store.tables import (
     utc_now,
 )
 
+#: how a plan period's first and last month are written together (the engine writes an en dash)
+PERIOD_SEPARATORS = ("–", "/", "..")
+
 
 class ConflictError(Exception):
     """Someone else changed the thing first; the message says who and what to do."""
@@ -119,6 +122,17 @@ def audit_events(
 # --- plans -----------------------------------------------------------------------------------
 
 
+def period_bounds(text: str) -> tuple[str | None, str | None]:
+    """A plan period as its first and last month: ``"2026-11–2027-10"`` → ``("2026-11",
+    "2027-10")``; one month → (it, it); anything else → (None, None)."""
+    text = text.strip()
+    for separator in PERIOD_SEPARATORS:
+        if separator in text:
+            first, _, last = text.partition(separator)
+            return first.strip() or None, last.strip() or None
+    return (text, text) if len(text) == 7 else (None, None)
+
+
 def new_plan_id(district: str) -> str:
     slug = "".join(ch for ch in district.lower().replace("bydel ", "") if ch.isalnum())[:16]
     return f"{slug or 'plan'}-{utc_now():%Y%m%d}-{secrets.token_hex(4)}"
@@ -150,15 +164,29 @@ def save_plan(
     parent: Plan | None = None,
     plan_id: str | None = None,
 ) -> Plan:
-    """Store a freshly solved plan (a new family, or a new version of ``parent``)."""
+    """Store a freshly solved plan (a new family, or a new version of ``parent``: numbered after
+    the newest version of its family, so "the newest version" is always the highest number)."""
     if plan_id is None:
         plan_id = new_plan_id(district)
+    family_id = (parent.family_id or parent.id) if parent is not None else plan_id
+    newest = (
+        session.scalar(select(func.max(Plan.version)).where(Plan.family_id == family_id))
+        if parent is not None
+        else None
+    )
+    period_start, period_end = period_bounds(
+        str(header.get("period") or (lines[0]["period"] if lines else ""))
+    )
     plan = Plan(
         id=plan_id,
         district=district,
         status="draft",
-        version=(parent.version + 1) if parent is not None else 1,
+        version=(max(newest or 0, parent.version) + 1) if parent is not None else 1,
         parent_id=parent.id if parent is not None else None,
+        family_id=family_id,
+        period_start=period_start,
+        period_end=period_end,
+        revision=1,
         header=dict(header),
         summary=[dict(row) for row in summary],
         data_fingerprint=data_fingerprint,
@@ -218,9 +246,18 @@ def list_plans(session: Session, district: str | None = None) -> list[Plan]:
     return list(session.scalars(query))
 
 
+def effective_pins(plan: Plan) -> list[Pin]:
+    """The pin that rules each line: the newest (every earlier one stays on record)."""
+    newest: dict[tuple[str, str], Pin] = {}
+    for pin in sorted(plan.pins, key=lambda p: p.id or 0):
+        newest[(pin.kindergarten_id, pin.resource)] = pin
+    return sorted(newest.values(), key=lambda p: p.id or 0)
+
+
 def copy_pins(source: Plan, target: Plan) -> None:
-    """Carry ``source``'s pins to ``target`` (a new version of it), keeping who pinned and when."""
-    for pin in source.pins:
+    """Carry ``source``'s ruling pins to ``target`` (a new version of it), keeping who pinned,
+    when and why."""
+    for pin in effective_pins(source):
         target.pins.append(
             Pin(
                 kindergarten_id=pin.kindergarten_id,
@@ -319,14 +356,60 @@ def _guarded_line_update(
 
 
 def pinned_value(line: PlanLine, kind: str, value_fte: float) -> float:
-    """The line's FTE once pinned, at once (the optimiser honours the pin on the next solve).
-    As in the planning service, a pin is about the line's *extra* FTE: ``fix`` sets the change
-    to ``value_fte``, ``floor`` keeps at least that change, ``ban`` allows no change."""
+    """The line's FTE with a pin applied to its solved figure (the solved figure itself never
+    changes; the optimiser honours the pin on the next solve). A pin is about the line's
+    *extra* FTE: ``fix`` sets the change to ``value_fte``, ``floor`` keeps at least that change,
+    ``ban`` allows no change."""
     if kind == "fix":
         return line.current_fte + value_fte
     if kind == "floor":
         return max(line.suggested_fte, line.current_fte + value_fte)
     return line.current_fte
+
+
+def ruling_pin(plan: Plan, line: PlanLine) -> Pin | None:
+    """The pin that rules ``line`` (the newest on it), or None."""
+    pins = [
+        p
+        for p in plan.pins
+        if (p.kindergarten_id, p.resource) == (line.kindergarten_id, line.resource)
+    ]
+    return max(pins, key=lambda p: p.id or 0) if pins else None
+
+
+def planned_fte(plan: Plan, line: PlanLine) -> float:
+    """What the plan gives the line: the solved figure, or the ruling pin applied to it."""
+    pin = ruling_pin(plan, line)
+    if pin is None:
+        return line.suggested_fte
+    return round(pinned_value(line, pin.kind, pin.value_fte), 4)
+
+
+def claim_draft(session: Session, plan: Plan, *, doing: str) -> None:
+    """Bump the plan's revision if, and only if, it is still a draft: one conditional UPDATE, the
+    first write of the change's transaction. A concurrent approval either committed first (then
+    this refuses) or waits for this transaction and then finds the revision it named gone."""
+    result = session.execute(
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.status == "draft")
+        .values(revision=Plan.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(plan)
+        by = f" by {plan.approved_by}" if plan.approved_by else ""
+        raise ConflictError(
+            f"Plan {plan.id} (version {plan.version}) was {_status_word(plan.status)}{by} "
+            f"before your {doing} was saved; your {doing} was not applied. Reload the plan: "
+            "a pin on an approved plan makes a new draft version."
+        )
+    session.refresh(plan, ["revision"])
+
+
+def _status_word(status: str) -> str:
+    return {"approved": "approved", "superseded": "approved and then superseded"}.get(
+        status, status
+    )
 
 
 def pin_line(
@@ -340,8 +423,9 @@ def pin_line(
     expected_version: int,
     user_name: str,
 ) -> tuple[Plan, PlanLine]:
-    """Pin (override) one line. On an approved plan this makes a new draft version and pins the
-    matching line there; the approved plan stays as it was. Returns the plan and line changed."""
+    """Pin (override) one line: a :class:`Pin` record beside the solved line, which stays as it
+    was solved. On an approved plan this makes a new draft version and pins the matching line
+    there; the approved plan stays as it was. Returns the plan and line pinned."""
     if kind not in PIN_KINDS:
         raise StoreError(f"pin kind must be one of {', '.join(PIN_KINDS)}, not {kind!r}")
     line = _line(plan, line_id)
@@ -352,7 +436,7 @@ def pin_line(
         )
     if line.row_version != expected_version:
         raise ConflictError(_conflict_message(session, line, expected_version))
-    if plan.status == "approved":
+    if plan.status != "draft":
         plan = new_version(
             session, plan, user_name=user_name, comment=f"change to approved plan: {comment}"
         )
@@ -362,35 +446,23 @@ def pin_line(
             if (ln.kindergarten_id, ln.resource) == (line.kindergarten_id, line.resource)
         )
         expected_version = line.row_version
+    claim_draft(session, plan, doing="pin")
     before = line_snapshot(line)
-    suggested = round(pinned_value(line, kind, value_fte), 4)
+    # the line keeps its solved figures; only its version (and any line approval) moves
     _guarded_line_update(
-        session,
-        line,
-        expected_version,
-        suggested_fte=suggested,
-        change_fte=round(suggested - line.current_fte, 4),
-        overridden=True,
-        approved=False,
-        approved_by=None,
+        session, line, expected_version, overridden=True, approved=False, approved_by=None
     )
-    for earlier in [
-        p
-        for p in plan.pins
-        if (p.kindergarten_id, p.resource) == (line.kindergarten_id, line.resource)
-    ]:
-        plan.pins.remove(earlier)  # the newest pin on a line rules; the audit log keeps all
-    plan.pins.append(
-        Pin(
-            kindergarten_id=line.kindergarten_id,
-            resource=line.resource,
-            kind=kind,
-            value_fte=value_fte,
-            comment=comment,
-            created_by=user_name,
-            created_at=utc_now(),
-        )
+    pin = Pin(
+        kindergarten_id=line.kindergarten_id,
+        resource=line.resource,
+        kind=kind,
+        value_fte=value_fte,
+        comment=comment,
+        created_by=user_name,
+        created_at=utc_now(),
     )
+    plan.pins.append(pin)
+    session.flush()
     append_audit(
         session,
         user_name=user_name,
@@ -399,7 +471,12 @@ def pin_line(
         entity_id=str(line.id),
         plan_id=plan.id,
         before=before,
-        after=line_snapshot(line),
+        after={
+            **line_snapshot(line),
+            "pin_id": pin.id,
+            "value_fte": value_fte,
+            "pinned_fte": round(pinned_value(line, kind, value_fte), 4),
+        },
         comment=comment,
     )
     session.flush()
@@ -415,10 +492,11 @@ def approve_line(
     user_name: str,
     comment: str = "",
 ) -> PlanLine:
-    if plan.status == "approved":
+    if plan.status != "draft":
         raise ConflictError(f"Plan {plan.id} is already approved; its lines cannot change.")
     line = _line(plan, line_id)
     before = line_snapshot(line)
+    claim_draft(session, plan, doing="line approval")
     _guarded_line_update(session, line, expected_version, approved=True, approved_by=user_name)
     session.add(
         Approval(
@@ -441,50 +519,6 @@ def approve_line(
         comment=comment,
     )
     return line
-
-
-def approve_plan(session: Session, plan: Plan, *, user_name: str, comment: str = "") -> Plan:
-    """Approve the whole plan (every line); refused if someone approved it first."""
-    now = utc_now()
-    result = session.execute(
-        update(Plan)
-        .where(Plan.id == plan.id, Plan.status == "draft")
-        .values(status="approved", approved_by=user_name, approved_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(plan)
-        raise ConflictError(
-            f"Plan {plan.id} was already approved by {plan.approved_by}; "
-            "approved plans cannot change (pin a line to make a new version)."
-        )
-    session.execute(
-        update(PlanLine)
-        .where(PlanLine.plan_id == plan.id, PlanLine.approved.is_(False))
-        .values(approved=True, approved_by=user_name, row_version=PlanLine.row_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.add(
-        Approval(
-            plan_id=plan.id, line_id=None, approved_by=user_name, approved_at=now, comment=comment
-        )
-    )
-    append_audit(
-        session,
-        user_name=user_name,
-        action="plan.approve",
-        entity="plan",
-        entity_id=plan.id,
-        plan_id=plan.id,
-        before={"status": "draft"},
-        after={"status": "approved", "lines": len(plan.lines)},
-        comment=comment,
-    )
-    session.flush()
-    session.refresh(plan)
-    for line in plan.lines:
-        session.refresh(line)
-    return plan
 
 
 def approvals(session: Session, plan_id: str) -> list[Approval]:

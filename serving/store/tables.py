@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("viewer", "planner", "admin")
-PLAN_STATUSES = ("draft", "approved")
+#: a draft may change; an approved plan never does; a superseded one was approved and replaced
+PLAN_STATUSES = ("draft", "approved", "superseded")
 PIN_KINDS = ("fix", "floor", "ban")
 
 
@@ -46,8 +47,9 @@ class User(Base):
 
 
 class Plan(Base):
-    """One version of a plan. An approved plan is never changed: a change makes a new draft
-    version whose ``parent_id`` points at it."""
+    """One version of a plan. Its solved lines are never rewritten: a planner's pin is a record
+    of its own (:class:`Pin`) shown beside the solved figure, and a change to an approved plan
+    makes a new draft version whose ``parent_id`` points at it."""
 
     __tablename__ = "plans"
 
@@ -65,6 +67,16 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Grows by one on every change (pin, line approval, approval); an approval names the revision
+    #: the planner saw, so nobody approves a change they have not seen.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: The first version's id: all versions of one plan share it.
+    family_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: First and last planned month (YYYY-MM): at most one approved plan per district and period.
+    period_start: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    period_end: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    #: The plan whose approval replaced this one (status "superseded").
+    superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     lines: Mapped[list[PlanLine]] = relationship(
         back_populates="plan", order_by="PlanLine.id", cascade="all, delete-orphan"
@@ -73,8 +85,9 @@ class Plan(Base):
 
 
 class PlanLine(Base):
-    """One kindergarten × resource line of a plan. ``row_version`` grows by one on every change;
-    a change that names an older version is refused (optimistic concurrency)."""
+    """One kindergarten × resource line of a plan as solved. ``row_version`` grows by one on every
+    pin or approval of the line; a change that names an older version is refused (optimistic
+    concurrency). The solved figures never change after the plan is stored."""
 
     __tablename__ = "plan_lines"
     __table_args__ = (UniqueConstraint("plan_id", "kindergarten_id", "resource"),)
@@ -104,7 +117,8 @@ class PlanLine(Base):
 
 
 class Pin(Base):
-    """A planner's decision the optimiser must respect when the plan is solved again."""
+    """A planner's decision the optimiser must respect when the plan is solved again. Every pin
+    is kept; the newest on a line rules."""
 
     __tablename__ = "pins"
 
@@ -162,3 +176,29 @@ class CachedFrame(Base):
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class LoginSession(Base):
+    """A login, kept server-side so it can end at once: logout, an admin ending a user's sessions
+    and a password change revoke it. ``id`` is a hash of the random token in the cookie, so a
+    copy of this table cannot be replayed as cookies."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account name or client address, for back-off (``key`` is
+    ``account:NAME`` or ``address:IP``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -300,3 +300,24 @@ def test_binary_file_named_csv_is_reported_not_a_crash(folder: Path) -> None:
     (folder / "kindergartens.csv").write_bytes(bytes(range(256)) * 4)
     problems = problems_of(folder)
     assert {p.file for p in problems if p.severity == "error"} == {"kindergartens.csv"}
+
+
+def test_a_renamed_target_is_named_with_what_the_engine_will_not_do(folder: Path) -> None:
+    path = folder / "monthly.csv"
+    pd.read_csv(path, dtype=str).rename(columns={"sick_leave_rate": "sykefravaer"}).to_csv(
+        path, index=False
+    )
+    district = read_district(folder)  # a warning, not an error: validate still exits 0
+    (warning,) = [w for w in district.warnings if w.column == "sick_leave_rate"]
+    assert warning.severity == "warning" and warning.file == "monthly.csv"
+    assert "optional column is missing" in warning.rule
+    assert "no sick-leave forecast" in warning.rule
+    assert "sykefravaer" in warning.rule and "--columns" in warning.rule
+
+
+def test_a_target_without_values_is_named(folder: Path) -> None:
+    path = folder / "monthly.csv"
+    pd.read_csv(path, dtype=str).assign(staff_leavers="").to_csv(path, index=False)
+    district = read_district(folder)
+    (warning,) = [w for w in district.warnings if w.column == "staff_leavers"]
+    assert warning.rule.startswith("optional column has no values: no staff-leavers forecast")

@@ -38,6 +38,7 @@ def app_settings(
         tracking_uri=tracking_uri,
         secret_key=secrets.token_urlsafe(32),
         dev=False,
+        secure_cookies=False,  # the test client speaks plain HTTP
         plan_scenarios=40,
         plan_time_limit_s=10,
         warm_cache=False,

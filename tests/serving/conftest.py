@@ -204,3 +204,25 @@ def postgres_url() -> Iterator[str]:
             timeout=120,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the store on both databases --------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A migrated store on SQLite, and (marked ``postgres``) on the throwaway PostgreSQL."""
+    from serving.store.db import downgrade, make_engine, upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    eng = make_engine(url)
+    if request.param == "postgresql":
+        downgrade(eng)  # the session-wide database starts empty for each test
+    upgrade(eng)
+    yield eng
+    if request.param == "postgresql":
+        downgrade(eng)
+    eng.dispose()

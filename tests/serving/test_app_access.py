@@ -92,7 +92,8 @@ def test_state_changing_calls_without_the_csrf_token_are_refused(
     assert client.get(f"/api/plans/{plan_id}").json()["status"] == "draft"
     assert (
         client.post(
-            f"/plans/{plan_id}/approve", data={"comment": "ok", "csrf_token": token}
+            f"/plans/{plan_id}/approve",
+            data={"comment": "ok", "revision": 1, "csrf_token": token},
         ).status_code
         == 303
     )
@@ -182,8 +183,9 @@ def test_second_planner_saving_the_same_line_gets_a_409_and_nothing_is_overwritt
     assert second.status_code == 409
     assert "changed by anna" in second.json()["detail"] and "Reload" in second.json()["detail"]
     after = alf.get(f"/api/plans/{plan_id}").json()["lines"][0]
-    assert after["suggested_fte"] == pytest.approx(line["current_fte"] + 1.5)
-    assert after["overridden"] and after["row_version"] == line["row_version"] + 1
+    assert after["planned_fte"] == pytest.approx(line["current_fte"] + 1.5)
+    assert after["suggested_fte"] == line["suggested_fte"]  # the solved figure stays
+    assert after["pin"]["created_by"] == "anna" and after["row_version"] == line["row_version"] + 1
     page = alf.post(
         f"/plans/{plan_id}/lines/{seen['id']}/pin",
         data={
@@ -201,10 +203,12 @@ def test_approved_plans_are_immutable_and_changes_make_a_new_version(
 ) -> None:
     plan_id = store_real_plan(harness, sim_district, baseline_forecasts)
     anna = harness.client_for("anna")
-    approved = anna.post(f"/api/plans/{plan_id}/approve", json={"comment": "board ok"}).json()
+    approved = anna.post(
+        f"/api/plans/{plan_id}/approve", json={"comment": "board ok", "revision": 1}
+    ).json()
     assert approved["status"] == "approved" and approved["approved_by"] == "anna"
     assert all(line["approved"] for line in approved["lines"])
-    assert anna.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 409
+    assert anna.post(f"/api/plans/{plan_id}/approve", json={"revision": 2}).status_code == 409
     line = approved["lines"][0]
     assert (
         anna.post(
@@ -223,8 +227,7 @@ def test_approved_plans_are_immutable_and_changes_make_a_new_version(
     new = anna.get(f"/api/plans/{pinned['plan_id']}").json()
     assert (new["parent_id"], new["version"], new["status"]) == (plan_id, 2, "draft")
     diff = anna.get(f"/api/plans/diff?a={plan_id}&b={new['id']}").json()
-    changed = [row for row in diff if row["difference_fte"] != 0]
-    assert len(changed) <= 1
+    assert diff["n_changed"] == len(diff["rows"]) <= 1
     audit = anna.get(f"/api/plans/{new['id']}/audit").json()
     assert {"plan.new_version", "pin.ban"} <= {e["action"] for e in audit}
 
@@ -298,19 +301,16 @@ def test_the_app_on_postgresql_refuses_the_second_save_and_keeps_approvals(
             login(anna, "anna")
             login(alf, "alf")
             line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
-            body = {
-                "kind": "floor",
-                "value_fte": 1,
-                "comment": "c",
-                "row_version": line["row_version"],
-            }
+            body = {"kind": "ban", "comment": "c", "row_version": line["row_version"]}
             url = f"/api/plans/{plan_id}/lines/{line['id']}/pins"
             assert anna.post(url, json=body).status_code == 200
             assert alf.post(url, json=body).status_code == 409
-            assert anna.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 200
-            assert alf.post(f"/api/plans/{plan_id}/approve", json={}).status_code == 409
+            seen = anna.get(f"/api/plans/{plan_id}").json()["revision"]
+            approve = {"revision": seen}
+            assert anna.post(f"/api/plans/{plan_id}/approve", json=approve).status_code == 200
+            assert alf.post(f"/api/plans/{plan_id}/approve", json=approve).status_code == 409
             actions = [e["action"] for e in alf.get(f"/api/plans/{plan_id}/audit").json()]
-            assert actions.count("plan.approve") == 1 and actions.count("pin.floor") == 1
+            assert actions.count("plan.approve") == 1 and actions.count("pin.ban") == 1
     finally:
         app.state.db_engine.dispose()
         cleanup = make_engine(postgres_url)

@@ -119,7 +119,8 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
         f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
         json={"kind": "ban", "comment": "the building is full", "row_version": line["row_version"]},
     ).json()
-    assert pinned["line"]["suggested_fte"] == line["current_fte"]
+    assert pinned["line"]["planned_fte"] == line["current_fte"]
+    assert pinned["line"]["suggested_fte"] == line["suggested_fte"]  # solved figure kept
     resolved = anna.post(f"/api/plans/{plan['id']}/resolve")
     assert resolved.status_code == 201
     new = resolved.json()
@@ -131,7 +132,9 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     )
     assert same["change_fte"] == 0 and same["overridden"]  # the optimiser honoured the ban
     assert any("ban" in p for p in new["header"]["pins"])
-    approved = anna.post(f"/api/plans/{new['id']}/approve", json={"comment": "ok"}).json()
+    approved = anna.post(
+        f"/api/plans/{new['id']}/approve", json={"comment": "ok", "revision": new["revision"]}
+    ).json()
     assert approved["status"] == "approved"
 
     book = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from serving.app.settings import Settings
 from serving.auth import SessionSigner, csrf_matches, hash_password, verify_password
 
-SECRET = "s" * 40
+#: A fixed random-looking key (the settings refuse low-entropy ones).
+SECRET = "kQ3v9ZpX2mL7wR8tYc4bN1hJ6fD0sGaE"
 
 
 def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
@@ -43,7 +44,9 @@ def test_csrf_tokens_must_match_exactly() -> None:
     assert not csrf_matches("", "")  # no session token: nothing matches
 
 
-@pytest.mark.parametrize("secret", ["", "changethis", "short-secret"])
+@pytest.mark.parametrize(
+    "secret", ["", "changethis", "short-secret", "a" * 32, "ab" * 20, "0123456789" * 4]
+)
 def test_settings_refuse_a_weak_secret_outside_dev(secret: str) -> None:
     with pytest.raises(ValidationError, match="BEMANNING_SECRET_KEY"):
         Settings(secret_key=secret, dev=False)
@@ -63,3 +66,25 @@ def test_settings_read_the_environment_and_dev_gets_a_random_secret(
     one, two = Settings(dev=True), Settings(dev=True)
     assert len(one.secret_key.get_secret_value()) >= 32
     assert one.secret_key.get_secret_value() != two.secret_key.get_secret_value()
+
+
+def test_settings_accept_random_secrets_of_the_usual_shapes() -> None:
+    import secrets
+
+    for secret in (secrets.token_urlsafe(32), secrets.token_hex(32), secrets.token_hex(16)):
+        assert Settings(secret_key=secret, dev=False).secret_key.get_secret_value() == secret
+
+
+def test_dev_mode_comes_only_from_the_command_line_and_secure_cookies_outside_dev(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BEMANNING_DEV", "true")
+    monkeypatch.delenv("BEMANNING_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match="BEMANNING_SECRET_KEY"):
+        Settings()  # the variable does not turn dev mode on (and so no throwaway secret)
+    monkeypatch.setenv("BEMANNING_SECRET_KEY", SECRET)
+    settings = Settings()
+    assert settings.dev is False and settings.secure_cookies is True
+    dev = Settings(dev=True)
+    assert dev.dev is True and dev.secure_cookies is False
+    assert Settings(secure_cookies=False).secure_cookies is False

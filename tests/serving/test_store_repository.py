@@ -4,14 +4,13 @@ approved plans, append-only audit log, cache."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from serving.store import repository
-from serving.store.db import current_revision, downgrade, make_engine, session_factory, upgrade
+from serving.store import repository, workflow
+from serving.store.db import current_revision, downgrade, session_factory, upgrade
 from serving.store.tables import Base
 
 LINES = [
@@ -33,22 +32,6 @@ LINES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    eng = make_engine(url)
-    if request.param == "postgresql":
-        downgrade(eng)  # the session-wide database starts empty for each test
-    upgrade(eng)
-    yield eng
-    if request.param == "postgresql":
-        downgrade(eng)
-    eng.dispose()
-
-
 def _plan(engine: Engine) -> str:
     sessions = session_factory(engine)
     with sessions.begin() as session:
@@ -56,7 +39,11 @@ def _plan(engine: Engine) -> str:
             session,
             district="Bydel Gamle Oslo",
             lines=LINES,
-            header={"request": {"pools": {"staff": 3}}},
+            header={
+                "period": "2026-11–2027-10",
+                "pools_fte": {"staff": 3.0, "pedagogue": 3.0},
+                "request": {"pools": {"staff": 3, "pedagogue": 3}},
+            },
             summary=[],
             created_by="anna",
             data_fingerprint="abc",
@@ -66,8 +53,16 @@ def _plan(engine: Engine) -> str:
         return plan.id
 
 
+def _head(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from serving.store.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
 def test_migrations_create_every_table_and_downgrade_removes_them(engine: Engine) -> None:
-    assert current_revision(engine) == "0001_initial"
+    assert current_revision(engine) == _head(engine)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     for name, table in Base.metadata.tables.items():
@@ -77,7 +72,7 @@ def test_migrations_create_every_table_and_downgrade_removes_them(engine: Engine
     assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0001_initial"
+    assert current_revision(engine) == _head(engine)
 
 
 def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) -> None:
@@ -98,7 +93,9 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
             expected_version=1,
             user_name="anna",
         )
-        assert line.row_version == 2 and line.suggested_fte == 12.0
+        # the solved figure stays; the pin is its own record and rules the planned figure
+        assert line.row_version == 2 and line.suggested_fte == 11.0
+        assert repository.planned_fte(plan, line) == 12.0
     with (
         pytest.raises(
             repository.ConflictError,
@@ -121,7 +118,7 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
     with sessions() as session:
         plan = repository.get_plan(session, plan_id)
         line = next(ln for ln in plan.lines if ln.id == line_id)
-        assert (line.suggested_fte, line.row_version) == (12.0, 2)  # anna's change survived
+        assert (repository.planned_fte(plan, line), line.row_version) == (12.0, 2)  # anna's
 
 
 def test_concurrent_saves_of_one_line_let_exactly_one_win(engine: Engine) -> None:
@@ -171,7 +168,7 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
     sessions = session_factory(engine)
     with sessions.begin() as session:
         plan = repository.get_plan(session, plan_id)
-        repository.approve_plan(session, plan, user_name="anna", comment="ok")
+        workflow.approve_plan(session, plan, user_name="anna", revision=1, comment="ok")
     with sessions.begin() as session:
         plan = repository.get_plan(session, plan_id)
         assert plan.status == "approved" and all(ln.approved for ln in plan.lines)
@@ -188,13 +185,14 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         )
         new_id = new_plan.id
         assert new_plan.parent_id == plan_id and new_plan.version == 2
-        assert new_plan.status == "draft" and new_line.suggested_fte == new_line.current_fte
+        assert new_plan.status == "draft" and new_line.suggested_fte == 11.0
+        assert repository.planned_fte(new_plan, new_line) == new_line.current_fte
     with sessions() as session:
         old = repository.get_plan(session, plan_id)
         assert old.status == "approved" and old.lines[0].suggested_fte == 11.0
         assert len(old.pins) == 0 and len(repository.get_plan(session, new_id).pins) == 1
         with pytest.raises(repository.ConflictError, match="already approved"):
-            repository.approve_plan(session, old, user_name="alf")
+            workflow.approve_plan(session, old, user_name="alf", revision=old.revision)
         with pytest.raises(repository.ConflictError, match="already approved"):
             repository.approve_line(
                 session,
@@ -240,7 +238,8 @@ def test_every_pin_and_approval_is_audited_with_before_and_after(engine: Engine)
     with sessions() as session:
         events = {e.action: e for e in repository.audit_events(session, plan_ids=[plan_id])}
         pin = events["pin.floor"]
-        assert pin.before["suggested_fte"] == 11.0 and pin.after["suggested_fte"] == 13.0
+        assert pin.before["suggested_fte"] == 11.0 and pin.after["suggested_fte"] == 11.0
+        assert pin.after["pinned_fte"] == 13.0 and pin.after["value_fte"] == 3.0
         assert pin.comment == "refugee families arriving" and pin.user_name == "anna"
         assert events["line.approve"].after["approved"] is True
         assert [a.line_id for a in repository.approvals(session, plan_id)] == [b.id]

@@ -13,8 +13,14 @@ from tracking_fixtures import small_district, small_pipeline, tracking_uri
 
 from data.contract import FORECAST_COLUMNS
 from data.errors import UserInputError
-from training.needs_model import district_to_model_input
-from training.registry import NO_CHAMPION, load_champion, load_model, promote
+from training.needs_model import district_to_model_input, parquet_safe
+from training.registry import (
+    NO_CHAMPION,
+    load_champion,
+    load_model,
+    periods_from_text,
+    promote,
+)
 from training.settings import load_settings
 from training.tracking import (
     backtest_metric_values,
@@ -99,7 +105,43 @@ def test_champion_predicts_the_same_numbers_as_the_pipeline_in_memory(trained):
     assert loaded.metrics is not None and loaded.metrics["wape"].iloc[0] == pytest.approx(0.05)
     assert loaded.pit_history is not None and len(loaded.pit_history) == len(pit)
     assert loaded.pit_history["origin"].dtype == "period[M]"
+    expected_pit = pit.reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        loaded.pit_history[list(expected_pit.columns)], expected_pit, check_dtype=False
+    )
     assert loaded.fingerprint == district.fingerprint()
+
+
+def test_each_artifact_is_logged_once(trained):
+    """The backtest predictions travel inside the model only, not beside it as well."""
+    settings, _, _, logged, *_ = trained
+    client = MlflowClient(settings.tracking_uri)
+
+    def files(uri: str) -> list[str]:
+        found = []
+        for item in mlflow.artifacts.list_artifacts(artifact_uri=uri):
+            path = f"{uri}/{item.path.rsplit('/', 1)[-1]}"
+            found.extend(files(path) if item.is_dir else [path])
+        return found
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    run_uri = client.get_run(logged.run_id).info.artifact_uri
+    model_id = logged.model_uri.removeprefix("models:/")
+    every = files(run_uri) + files(client.get_logged_model(model_id).artifact_location)
+    names = [name.rsplit("/", 1)[-1] for name in every if name.endswith(".parquet")]
+    assert "pit_history.parquet" in names
+    assert len(names) == len(set(names)), names
+    assert not any("backtest_predictions" in name for name in names)
+
+
+def test_periods_parsed_from_text_keep_order_and_missing_values():
+    text = pd.Series(["2024-01", None, "2023-12", "2024-01"], index=[5, 6, 7, 8], name="month")
+    parsed = periods_from_text(text)
+    assert parsed.dtype == "period[M]" and list(parsed.index) == [5, 6, 7, 8]
+    assert parsed.name == "month"
+    assert parsed[5] == pd.Period("2024-01", "M") and parsed[7] == pd.Period("2023-12", "M")
+    assert pd.isna(parsed[6])
+    assert list(parquet_safe(parsed.to_frame())["month"]) == ["2024-01", None, "2023-12", "2024-01"]
 
 
 def test_the_pyfunc_accepts_a_panel_with_gaps(trained):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import explanation_for, reason_for
@@ -24,11 +25,12 @@ from serving.app.schemas import (
     PinResult,
     PlanApprove,
     PlanCreate,
+    PlanDiffPublic,
     PlanPublic,
     PlanSummaryPublic,
 )
 from serving.store import repository
-from serving.store.tables import Plan, PlanLine, User
+from serving.store.tables import Pin, Plan, PlanLine, User
 
 router = APIRouter(prefix="/api", tags=["api"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -39,12 +41,25 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def line_public(user: User, line: PlanLine) -> LinePublic:
-    public = LinePublic.model_validate(line)
-    return public.model_copy(
-        update={
-            "reason": reason_for(user, line.reason),
+def pin_public(pin: Pin) -> PinPublic:
+    return PinPublic.model_validate(pin).model_copy(
+        update={"sentence": overrides.pin_sentence(pin)}
+    )
+
+
+def line_public(user: User, plan: Plan, line: PlanLine) -> LinePublic:
+    planned = overrides.planned_line(plan, line)
+    return LinePublic.model_validate(
+        {
+            **{
+                name: getattr(line, name) for name in LinePublic.model_fields if hasattr(line, name)
+            },
+            "reason": reason_for(user, planned.reason()),
             "explanation": explanation_for(user, line.explanation),
+            "overridden": planned.overridden,
+            "planned_fte": planned.planned_fte,
+            "planned_change_fte": planned.planned_change_fte,
+            "pin": pin_public(planned.pin) if planned.pin is not None else None,
         }
     )
 
@@ -55,8 +70,8 @@ def plan_public(user: User, plan: Plan) -> PlanPublic:
         **summary.model_dump(),
         header=plan.header,
         summary=plan.summary,
-        lines=[line_public(user, ln) for ln in plan.lines],
-        pins=[PinPublic.model_validate(p) for p in plan.pins],
+        lines=[line_public(user, plan, ln) for ln in plan.lines],
+        pins=[pin_public(p) for p in plan.pins],
     )
 
 
@@ -138,18 +153,24 @@ def create_plan(
 
 @router.get(
     "/plans/diff",
-    response_model=list[DiffRow],
+    response_model=PlanDiffPublic,
     responses=NOT_FOUND,
-    summary="Line-by-line difference b − a between two plans",
+    summary="The lines that differ between two plans (planned FTE, pins applied), b − a",
 )
 def diff(
     a: Annotated[str, Query()], b: Annotated[str, Query()], user: CurrentUser, session: SessionDep
-) -> list[DiffRow]:
-    frame = services.plan_diff(
+) -> PlanDiffPublic:
+    result = services.plan_diff(
         services.plan_for(session, user, a), services.plan_for(session, user, b)
     )
-    frame = frame.astype(object).where(frame.notna(), None)
-    return [DiffRow.model_validate(r) for r in frame.to_dict(orient="records")]
+    frame = result.rows.astype(object).where(result.rows.notna(), None)
+    return PlanDiffPublic(
+        a=a,
+        b=b,
+        n_lines=result.n_lines,
+        n_changed=result.n_changed,
+        rows=[DiffRow.model_validate(r) for r in frame.to_dict(orient="records")],
+    )
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic, responses=NOT_FOUND)
@@ -169,7 +190,9 @@ def pin(
     plan = services.plan_for(session, user, plan_id)
     changed, line = services.pin_line(session, user, plan, line_id, body)
     return PinResult(
-        plan_id=changed.id, new_version=changed.id != plan_id, line=line_public(user, line)
+        plan_id=changed.id,
+        new_version=changed.id != plan_id,
+        line=line_public(user, changed, line),
     )
 
 
@@ -183,7 +206,7 @@ def approve_line(
     plan_id: str, line_id: int, body: LineApprove, user: CurrentPlanner, session: SessionDep
 ) -> LinePublic:
     plan = services.plan_for(session, user, plan_id)
-    return line_public(user, services.approve_line(session, user, plan, line_id, body))
+    return line_public(user, plan, services.approve_line(session, user, plan, line_id, body))
 
 
 @router.post(

@@ -8,53 +8,32 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
+from fastapi.responses import JSONResponse, RedirectResponse
 
-from serving.app.deps import CurrentUser, SessionDep
+from data.errors import UserInputError
+from serving.app.deps import CurrentAdmin, CurrentUser, SessionDep
 from serving.app.routes.common import render
-from serving.app.schemas import LoginRequest, LoginResponse, UserPublic
-from serving.auth import (
-    DUMMY_HASH,
-    SESSION_COOKIE,
-    csrf_matches,
-    hash_password,
-    needs_rehash,
-    verify_password,
+from serving.app.schemas import (
+    LoginRequest,
+    LoginResponse,
+    PasswordChange,
+    SessionsEnded,
+    UserPublic,
 )
+from serving.app.security import (
+    BAD_LOGIN,
+    attempt_login,
+    end_session,
+    end_user_sessions,
+    start_session,
+    throttled_message,
+)
+from serving.app.services import NotFound
+from serving.auth import MIN_PASSWORD_LENGTH, csrf_matches, hash_password, verify_password
 from serving.store import repository
-from serving.store.tables import User
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "bemanning_login_csrf"
-BAD_LOGIN = "Wrong user name or password."
-
-
-def authenticate(session: Session, name: str, password: str) -> User | None:
-    user = repository.user_by_name(session, name)
-    if user is None:
-        verify_password(DUMMY_HASH, password)  # same time as a real check
-        return None
-    if not verify_password(user.password_hash, password):
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
-
-
-def _start_session(request: Request, response: Response, user: User) -> str:
-    cookie, data = request.app.state.signer.issue(user.id)
-    settings = request.app.state.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_lifetime_s,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
-    return data.csrf_token
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,8 +48,19 @@ def login_page(request: Request, next: str = "/") -> Response:
     response = render(
         request, "login.html", {"login_csrf": token, "next": _safe_next(next), "error": ""}
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/login")
+    _set_login_csrf(request, response, token)
     return response
+
+
+def _set_login_csrf(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=bool(request.app.state.settings.secure_cookies),
+        path="/login",
+    )
 
 
 @router.post("/login", tags=["pages"], summary="Log in (form)", response_model=None)
@@ -94,27 +84,35 @@ def login_form(
             },
             status_code=403,
         )
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/login")
+        _set_login_csrf(request, response, token)
         return response
-    user = authenticate(session, name, password)
-    if user is None:
+    outcome = attempt_login(request, session, name, password)
+    if outcome.user is None:
         response = render(
             request,
             "login.html",
-            {"login_csrf": csrf_token, "next": _safe_next(next), "error": BAD_LOGIN},
-            status_code=401,
+            {
+                "login_csrf": csrf_token,
+                "next": _safe_next(next),
+                "error": throttled_message(outcome.retry_after_s)
+                if outcome.throttled
+                else BAD_LOGIN,
+            },
+            status_code=429 if outcome.throttled else 401,
         )
+        if outcome.throttled:
+            response.headers["Retry-After"] = str(outcome.retry_after_s)
         return response
     redirect = RedirectResponse(_safe_next(next), status_code=303)
-    _start_session(request, redirect, user)
+    start_session(request, redirect, session, outcome.user)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return redirect
 
 
 @router.post("/logout", tags=["pages"], summary="Log out (form)", response_model=None)
-def logout_form(user: CurrentUser) -> Response:
+def logout_form(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    end_session(request, response, session)
     return response
 
 
@@ -123,25 +121,70 @@ def logout_form(user: CurrentUser) -> Response:
     tags=["auth"],
     summary="Log in; sets the session cookie",
     response_model=LoginResponse,
-    responses={401: {"description": BAD_LOGIN}},
+    responses={
+        401: {"description": BAD_LOGIN},
+        429: {"description": "Too many failed logins: wait Retry-After seconds."},
+    },
 )
 def api_login(
     request: Request, response: Response, session: SessionDep, body: LoginRequest
 ) -> LoginResponse | Response:
-    user = authenticate(session, body.name, body.password)
-    if user is None:
-        from fastapi.responses import JSONResponse
-
+    outcome = attempt_login(request, session, body.name, body.password)
+    if outcome.throttled:
+        return JSONResponse(
+            {"detail": throttled_message(outcome.retry_after_s)},
+            status_code=429,
+            headers={"Retry-After": str(outcome.retry_after_s)},
+        )
+    if outcome.user is None:
         return JSONResponse({"detail": BAD_LOGIN}, status_code=401)
-    token = _start_session(request, response, user)
-    return LoginResponse(user=UserPublic.model_validate(user), csrf_token=token)
+    token = start_session(request, response, session, outcome.user)
+    return LoginResponse(user=UserPublic.model_validate(outcome.user), csrf_token=token)
 
 
 @router.post("/api/logout", tags=["auth"], summary="Log out", status_code=204, response_model=None)
-def api_logout(user: CurrentUser, response: Response) -> Response:
+def api_logout(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    end_session(request, response, session)
     return response
+
+
+@router.post(
+    "/api/password",
+    tags=["auth"],
+    summary="Change one's own password; ends every other session of the user",
+    response_model=LoginResponse,
+)
+def api_change_password(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    body: PasswordChange,
+) -> LoginResponse:
+    if not verify_password(user.password_hash, body.current_password):
+        raise UserInputError("The current password is wrong; the password was not changed.")
+    if len(body.new_password) < MIN_PASSWORD_LENGTH:
+        raise UserInputError(f"The new password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    user.password_hash = hash_password(body.new_password)
+    # every session ends, this one too: a thief's copy of any cookie is dead at once
+    end_user_sessions(session, user, by=user.name, reason="password changed")
+    token = start_session(request, response, session, user)
+    return LoginResponse(user=UserPublic.model_validate(user), csrf_token=token)
+
+
+@router.post(
+    "/api/users/{name}/sessions/end",
+    tags=["auth"],
+    summary="End every session of a user (admins only)",
+    response_model=SessionsEnded,
+)
+def api_end_user_sessions(name: str, session: SessionDep, admin: CurrentAdmin) -> SessionsEnded:
+    target = repository.user_by_name(session, name)
+    if target is None:
+        raise NotFound(f"No user named {name!r}.")
+    ended = end_user_sessions(session, target, by=admin.name, reason="ended by an admin")
+    return SessionsEnded(user=target.name, ended=ended)
 
 
 @router.get(

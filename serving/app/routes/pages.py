@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from data.errors import Problem, UserInputError
+from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import is_internal_view, reason_for, suppress_frame_for
@@ -249,15 +250,16 @@ def diff(
     b: Annotated[str, Query()],
 ) -> Response:
     plan_a, plan_b = services.plan_for(session, user, a), services.plan_for(session, user, b)
-    frame = services.plan_diff(plan_a, plan_b)
+    result = services.plan_diff(plan_a, plan_b)
     return render(
         request,
         "diff.html",
         {
             "a": plan_a,
             "b": plan_b,
-            "rows": frame.to_dict(orient="records"),
-            "changed": int((frame["difference_fte"] != 0).sum()),
+            "rows": result.rows.to_dict(orient="records"),
+            "changed": result.n_changed,
+            "compared": result.n_lines,
         },
     )
 
@@ -267,8 +269,13 @@ def plan_page(request: Request, plan_id: str, user: CurrentUser, session: Sessio
     plan = services.plan_for(session, user, plan_id)
     summary = pd.DataFrame(plan.summary)
     lines = [
-        {"line": ln, "reason": reason_for(user, ln.reason), "explanation": ln.explanation}
-        for ln in plan.lines
+        {
+            "line": p.line,
+            "planned": p,
+            "reason": reason_for(user, p.reason()),
+            "explanation": p.line.explanation,
+        }
+        for p in overrides.planned_lines(plan)
     ]
     return render(
         request,
@@ -326,10 +333,20 @@ def approve_line(
 
 @router.post("/plans/{plan_id}/approve", summary="Approve the whole plan (form)")
 def approve_plan(
-    plan_id: str, user: CurrentPlanner, session: SessionDep, comment: Annotated[str, Form()] = ""
+    plan_id: str,
+    user: CurrentPlanner,
+    session: SessionDep,
+    revision: Annotated[int, Form()],
+    comment: Annotated[str, Form()] = "",
+    supersede: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    services.approve_plan(session, user, plan, PlanApprove(comment=comment))
+    try:
+        body = PlanApprove(revision=revision, comment=comment, supersede=supersede, reason=reason)
+    except ValidationError as exc:
+        raise _invalid(exc, f"approval form, plan {plan_id}") from None
+    services.approve_plan(session, user, plan, body)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 

@@ -1,0 +1,248 @@
+"""The fallback forecast for kindergartens the model cannot forecast well: every open
+kindergarten gets a forecast, and the ones that got this one are named.
+
+Who gets it (at the forecast origin T, for each kindergarten open then):
+
+* **recently opened** — fewer than :data:`MIN_HISTORY_MONTHS` months of data up to T: the
+  model's seasonal and year-on-year features are empty, and a kindergarten filling up behaves
+  like no row it was trained on;
+* **gapped** — no row for T (or no value of a target at T): the model forecasts only from a
+  row at the origin, so without this such a kindergarten had no forecast and left the plan.
+
+What it is, per target and month m = T + h:
+
+1. **peers' rate per place**: the kindergartens with a full history and a row at T in the same
+   area (at least :data:`MIN_PEERS` of them), else the same district, else all; their total of
+   the target in the latest month on or before T of m's calendar month (so the August shift and
+   the year's cycle are kept), divided by their total capacity. Shares (sick leave) take the
+   peers' median instead, unscaled.
+2. **scaled by size and capacity**: rate × the kindergarten's capacity × its size factor, its
+   own latest value over what the peers' rate gives for its capacity in that month (clipped to
+   0.25 … 2; 1 without a value). A recently opened kindergarten is filling up, so its factor
+   moves linearly to 1 over the first twelve months of the forecast; a gapped one keeps it.
+3. **wide intervals**: a normal around that median with a standard deviation of
+   :data:`RELATIVE_SD` of it (at least one child or decision; :data:`SHARE_SD` for shares),
+   clipped at zero (and one for shares). That is about four times the width of the model's
+   calibrated intervals on simulated districts: the plan hedges a guess as a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from data.contract import (
+    FORECAST_COLUMNS,
+    KINDERGARTEN_ID,
+    MONTH,
+    QUANTILE_COLUMNS,
+    QUANTILES,
+    SHARE_TARGETS,
+    District,
+)
+
+#: months of data up to the origin below which a kindergarten counts as recently opened
+MIN_HISTORY_MONTHS = 12
+#: peers needed in an area before the area's rate is used (else the district's, else all)
+MIN_PEERS = 3
+#: standard deviation of a fallback count forecast, as a share of its median
+RELATIVE_SD = 0.3
+#: standard deviation of a fallback share forecast (sick leave), in share points
+SHARE_SD = 0.03
+#: the size factor's range (own value over the peers' rate × capacity)
+SIZE_FACTOR_RANGE = (0.25, 2.0)
+
+
+@dataclass(frozen=True)
+class FallbackForecasts:
+    """Forecasts with the fallback's rows in place, and why each of those kindergartens got it."""
+
+    forecasts: pd.DataFrame
+    #: kindergarten id → reason in words (``recently opened: 5 months of data``)
+    reasons: dict[str, str]
+
+
+def fallback_reasons(
+    district: District,
+    forecasts: pd.DataFrame,
+    origin: pd.Period,
+    targets: tuple[str, ...],
+) -> dict[str, str]:
+    """Which open kindergartens need the fallback at ``origin``, and why (see module doc)."""
+    monthly = district.monthly[district.monthly[MONTH] <= origin]
+    kinds = district.kindergartens.set_index(KINDERGARTEN_ID)
+    closed = kinds["closed"] if "closed" in kinds else pd.Series(pd.NaT, index=kinds.index)
+    months_seen = monthly.groupby(KINDERGARTEN_ID)[MONTH].agg(["count", "max"])
+    at_origin = monthly[monthly[MONTH] == origin].set_index(KINDERGARTEN_ID)
+    covered = (
+        forecasts.groupby(KINDERGARTEN_ID)["target"].agg(set)
+        if len(forecasts)
+        else pd.Series(dtype=object)
+    )
+    reasons: dict[str, str] = {}
+    for kid, row in months_seen.iterrows():
+        kid = str(kid)
+        gone = closed.get(kid)
+        if kid not in kinds.index or (pd.notna(gone) and pd.Period(gone, "M") <= origin):
+            continue
+        if kid not in at_origin.index:
+            reasons[kid] = f"gapped: no data for {origin} (last month with data {row['max']})"
+        elif int(row["count"]) < MIN_HISTORY_MONTHS:
+            reasons[kid] = f"recently opened: {int(row['count'])} months of data"
+        else:
+            have = covered.get(kid, set())
+            missing = [
+                t
+                for t in targets
+                if t not in have
+                and t in at_origin.columns
+                and bool(at_origin[t].isna().get(kid, True))
+            ]
+            if missing:
+                reasons[kid] = f"gapped: no value of {', '.join(missing)} for {origin}"
+    return reasons
+
+
+def with_fallback(
+    district: District,
+    forecasts: pd.DataFrame,
+    *,
+    origin: pd.Period,
+    horizon: int,
+    targets: tuple[str, ...],
+) -> FallbackForecasts:
+    """``forecasts`` with every fallback kindergarten's rows replaced by the fallback's."""
+    reasons = fallback_reasons(district, forecasts, origin, targets)
+    if not reasons:
+        return FallbackForecasts(forecasts, {})
+    made = fallback_forecasts(district, list(reasons), origin, horizon, targets, reasons)
+    kept = forecasts[~forecasts[KINDERGARTEN_ID].astype(str).isin(reasons)]
+    if len(kept) and "origin" in kept:
+        made = made.astype({"origin": kept["origin"].dtype, MONTH: kept[MONTH].dtype})
+    combined = pd.concat([kept, made], ignore_index=True) if len(kept) else made
+    return FallbackForecasts(combined, reasons)
+
+
+def fallback_forecasts(
+    district: District,
+    kindergarten_ids: list[str],
+    origin: pd.Period,
+    horizon: int,
+    targets: tuple[str, ...],
+    reasons: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """FORECAST_COLUMNS rows of the fallback for ``kindergarten_ids`` (see module doc)."""
+    monthly = district.monthly[district.monthly[MONTH] <= origin]
+    kinds = district.kindergartens.set_index(KINDERGARTEN_ID)
+    capacity = kinds["capacity"].astype(float)
+    counts = monthly.groupby(KINDERGARTEN_ID)[MONTH].count()
+    at_origin = set(monthly.loc[monthly[MONTH] == origin, KINDERGARTEN_ID].astype(str))
+    full = [
+        str(k)
+        for k, n in counts.items()
+        if n >= MIN_HISTORY_MONTHS and str(k) in at_origin and str(k) not in kindergarten_ids
+    ]
+    z = norm.ppf(np.asarray(QUANTILES, dtype=float))
+    horizons = np.arange(1, horizon + 1)
+    frames = []
+    ids = monthly[KINDERGARTEN_ID].astype(str)
+    peer_rows: dict[tuple[str, ...], pd.DataFrame] = {}
+    for kid in kindergarten_ids:
+        peers = tuple(_peers(kinds, full, kid))
+        if peers not in peer_rows:  # kindergartens of one area share their peers' rows
+            peer_rows[peers] = monthly[ids.isin(peers)]
+        rows = peer_rows[peers]
+        own = monthly[ids == kid].sort_values(MONTH)
+        filling = (reasons or {}).get(kid, "").startswith("recently opened")
+        for target in targets:
+            if target not in monthly.columns:
+                continue
+            share = target in SHARE_TARGETS
+            medians = np.empty(len(horizons))
+            factor = _size_factor(rows, capacity, kid, own, target, share)
+            for i, h in enumerate(horizons):
+                month = origin + int(h)
+                reference = month - 12 * int(np.ceil(h / 12))
+                rate = _peer_rate(rows, capacity, target, reference, share)
+                if share:
+                    medians[i] = rate
+                    continue
+                f = factor + (1.0 - factor) * min(int(h), 12) / 12 if filling else factor
+                medians[i] = max(rate * float(capacity.get(kid, 0.0)) * f, 0.0)
+            if share:
+                quantiles = np.clip(medians[:, None] + SHARE_SD * z[None, :], 0.0, 1.0)
+            else:
+                sd = np.maximum(RELATIVE_SD * medians, 1.0)
+                quantiles = np.maximum(medians[:, None] + sd[:, None] * z[None, :], 0.0)
+            frame = pd.DataFrame(quantiles, columns=list(QUANTILE_COLUMNS))
+            frame.insert(0, "target", target)
+            frame.insert(0, "horizon", horizons)
+            frame.insert(0, MONTH, pd.PeriodIndex([origin + int(h) for h in horizons], freq="M"))
+            frame.insert(0, "origin", pd.PeriodIndex([origin] * len(horizons), freq="M"))
+            frame.insert(0, KINDERGARTEN_ID, kid)
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=list(FORECAST_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+
+
+def _peers(kinds: pd.DataFrame, full: list[str], kid: str) -> list[str]:
+    """Full-history kindergartens of the same area (enough of them), else district, else all."""
+    for column in ("area", "district"):
+        if column not in kinds.columns or kid not in kinds.index:
+            continue
+        if kinds[column].isna().get(kid, True):
+            continue
+        group = kinds[column]
+        same = [k for k in full if k in kinds.index and group[k] == group[kid]]
+        if len(same) >= MIN_PEERS:
+            return same
+    return full
+
+
+def _peer_rate(
+    rows: pd.DataFrame,
+    capacity: pd.Series,
+    target: str,
+    month: pd.Period,
+    share: bool,
+) -> float:
+    """Peers' (``rows``) total per capacity place in ``month`` (median for shares); their
+    latest month when ``month`` lies before their data."""
+    if not len(rows):
+        return 0.0
+    if not (rows[MONTH] == month).any():
+        month = rows[MONTH].max()
+    rows = rows[(rows[MONTH] == month) & rows[target].notna()]
+    if not len(rows):
+        return 0.0
+    if share:
+        return float(rows[target].astype(float).median())
+    places = capacity.reindex(rows[KINDERGARTEN_ID].astype(str)).to_numpy(float).sum()
+    return float(rows[target].astype(float).sum() / places) if places > 0 else 0.0
+
+
+def _size_factor(
+    rows: pd.DataFrame,
+    capacity: pd.Series,
+    kid: str,
+    own: pd.DataFrame,
+    target: str,
+    share: bool,
+) -> float:
+    """The kindergarten's latest value over the peers' rate × its capacity that month."""
+    if share:
+        return 1.0
+    known = own.dropna(subset=[target])
+    if not len(known):
+        return 1.0
+    last = known.iloc[-1]
+    expected = _peer_rate(rows, capacity, target, last[MONTH], share) * float(
+        capacity.get(kid, 0.0)
+    )
+    if expected <= 0:
+        return 1.0
+    return float(np.clip(float(last[target]) / expected, *SIZE_FACTOR_RANGE))
