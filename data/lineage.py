@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from data.contract import District
@@ -71,33 +70,20 @@ def publication(lineage: pd.DataFrame | None, table: str, column: str) -> Public
 
 
 def known_at(district: District, month: pd.Period) -> District:
-    """The data set as known at the end of ``month``: monthly rows after it dropped, values of
-    coarse or lagged columns not yet published set empty, quality values not yet published
-    dropped (a backtest's origin sees no more than a planner did then)."""
-    from data.periods import period_end_of_month
+    """The data set as a backtest origin at the end of ``month`` sees it: monthly rows after it
+    dropped, and quality values not yet published then (their month + the source's lag) dropped.
 
+    Monthly values of coarse or lagged sources are kept: the feature table reads each of them
+    as known at its month (``features.availability``), and the forecasting pipeline needs a
+    target's value at the origin to forecast its change from there."""
     monthly = district.monthly[district.monthly["month"] <= month].reset_index(drop=True)
-    ordinal = month.ordinal
-    months = monthly["month"].array.asi8  # type: ignore[attr-defined]
-    masked = {}
-    for column in monthly.columns:
-        pub = publication(district.lineage, "monthly", column)
-        if pub.is_immediate:
-            continue
-        late = period_end_of_month(months, pub.every) + pub.lag > ordinal
-        if late.any():
-            values = monthly[column]
-            masked[column] = values.where(~late, None if values.dtype == object else np.nan)
-    if masked:
-        monthly = monthly.assign(**masked)
     quality = district.quality
     if quality is not None:
-        lags = {
-            i: publication(district.lineage, "quality", i).lag
-            for i in quality["indicator"].unique()
-        }
-        known = quality["month"].array.asi8 + quality["indicator"].map(lags).to_numpy()  # type: ignore[attr-defined]
-        quality = quality[known <= ordinal].reset_index(drop=True)
+        indicators = quality["indicator"].unique()
+        lags = {i: publication(district.lineage, "quality", i).lag for i in indicators}
+        months = quality["month"].array.asi8  # type: ignore[attr-defined]
+        known = months + quality["indicator"].map(lags).to_numpy()
+        quality = quality[known <= month.ordinal].reset_index(drop=True)
     return replace(district, monthly=monthly, quality=quality)
 
 

@@ -20,7 +20,7 @@ from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 def as_of(district: District, month: pd.Period) -> District:
     """The district as it was known at the end of ``month``: monthly rows after it removed, and
-    values of coarse or lagged sources not yet published then left out (``data.lineage``)."""
+    quality values not yet published then left out (``data.lineage.known_at``)."""
     if district.lineage is not None or district.quality is not None:
         from data.lineage import known_at
 
