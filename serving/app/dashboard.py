@@ -307,5 +307,6 @@ def publication_text(district: District, figure: Figure) -> str:
         "year": "årlig",
         "kindergarten_year": "per barnehageår",
     }
-    lag = f", kjent {every.lag} måneder etter periodens slutt" if every.lag else ""
+    months = "måned" if every.lag == 1 else "måneder"
+    lag = f", kjent {every.lag} {months} etter periodens slutt" if every.lag else ""
     return f"{words.get(every.every, every.every)}{lag}"

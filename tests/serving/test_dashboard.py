@@ -122,3 +122,31 @@ def test_dashboard_in_the_browser_at_1400_px(dashboard_browser):
     page.goto(f"{url}/dashboard/class_emotional_support")
     expect(page.get_by_test_id("figure-absent")).to_be_visible(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "dashboard-3-absent.png"), full_page=True)
+
+
+def test_the_app_serves_a_raw_folder_and_shows_where_each_figure_comes_from(
+    tmp_path, simulation, empty_tracking_uri
+):
+    from app_fixtures import add_users, app_settings, login
+    from fastapi.testclient import TestClient
+
+    from serving.app.main import create_app
+    from simulate.raw import write_raw_exports
+
+    raw = tmp_path / "raw"
+    write_raw_exports(simulation.district, raw)
+    settings = app_settings(f"sqlite:///{tmp_path / 'app.db'}", raw, empty_tracking_uri)
+    app = create_app(settings)
+    add_users(app.state.sessions)
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            login(client, "admin")
+            html = client.get("/dashboard/sick_leave_rate").text
+            assert "hr/sykefravaer.csv" in html
+            assert "kvartalsvis, kjent 1 måned etter periodens slutt" in html
+            survey = client.get("/dashboard/parent_survey_overall").text
+            assert "undersokelser/foreldreundersokelsen.csv" in survey
+            assert "årlig, kjent 2 måneder etter periodens slutt" in survey
+    finally:
+        app.state.engine_state.close()
+        app.state.db_engine.dispose()
