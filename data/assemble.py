@@ -101,7 +101,6 @@ def assemble_folder(folder: Path) -> Assembly:
 
     tables: dict[str, pd.DataFrame] = {}
     origins: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    reported: dict[str, dict[str, np.ndarray]] = {}
 
     kg_parts = parts_of("kindergartens", None, None)
     frame, origin, clash = _merge(kg_parts, ["kindergarten_id"], "kindergartens")
@@ -130,7 +129,7 @@ def assemble_folder(folder: Path) -> Assembly:
     if any(p.severity == "error" for p in problems):
         raise DataContractError(problems)
 
-    district = _validated(tables, origins, reported, problems, folder, quality)
+    district = _validated(tables, origins, problems, folder, quality)
     lineage = _lineage(config)
     district.lineage = lineage
     return Assembly(district=district, lineage=lineage, sources=config.sources)
@@ -370,7 +369,6 @@ def _quality(parts: list[Part], problems: list[Problem]) -> pd.DataFrame | None:
 def _validated(
     tables: dict[str, pd.DataFrame],
     origins: dict[str, tuple[np.ndarray, np.ndarray]],
-    reported: dict[str, dict[str, np.ndarray]],
     problems: list[Problem],
     folder: Path,
     quality: pd.DataFrame | None,
