@@ -77,7 +77,9 @@ class EngineState:
         if path is None or not Path(path).exists():
             return None
         target = Path(path)
-        files = [target] if target.is_file() else [p for p in target.iterdir() if p.is_file()]
+        # a raw folder (sources.toml) keeps its exports in subfolders: any of them may change
+        found = target.rglob("*") if (target / "sources.toml").exists() else target.iterdir()
+        files = [target] if target.is_file() else [p for p in found if p.is_file()]
         return str(target), max((p.stat().st_mtime for p in files), default=0.0)
 
     def district(self) -> District:
@@ -414,4 +416,8 @@ def district_subset(district: District, name: str) -> District:
         source=district.source,
         extra=district.extra,
         warnings=district.warnings,
+        quality=None
+        if district.quality is None
+        else district.quality[district.quality["kindergarten_id"].isin(ids)],
+        lineage=district.lineage,
     )
