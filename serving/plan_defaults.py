@@ -4,8 +4,7 @@
 scenario spread, steps) with the champion model version (:mod:`training.decision_tracking`); a
 loaded champion carries them as ``plan_defaults``. :func:`with_tuned_defaults` applies them to a
 :class:`~serving.planning.PlanRequest`: a field still at its built-in default takes the tuned
-value, a field the planner set keeps the planner's value; tuned steps are shown in the note but
-never applied (a plan gives out only what the district can hire). The built-in defaults stay in one
+value, a field the planner set keeps the planner's value. The built-in defaults stay in one
 place (the request and ``serving.plan_options``); this module holds no second copy of them.
 
 :func:`engine_planner` is the engine's plan path as the decision backtest calls it (training
@@ -24,14 +23,14 @@ from data.contract import RESOURCES, District
 from serving.planning import (
     DEFAULT_COST_PER_FTE_NOK,
     PlanRequest,
+    _with_fallback,
     build_plan,
     latest_state,
 )
 from training.decisions import DecisionPolicy, PlannedAllocation, PlanSettings
 
-#: the PlanRequest fields a tuning may set (the rest is policy: pools, budget, equity, pins …).
-#: Steps are not among them: they are what the district can hire, a setting the planner sees.
-TUNED_FIELDS = ("risk", "tail_weight", "scenario_spread")
+#: the PlanRequest fields a tuning may set (the rest is policy: pools, budget, equity, pins …)
+TUNED_FIELDS = ("risk", "tail_weight", "scenario_spread", "step_fte")
 
 
 def tuned_settings(champion: Any) -> dict[str, Any] | None:
@@ -112,6 +111,10 @@ def engine_planner(
 
     request = request_for(policy, settings)
     result = build_plan(known, forecasts, request, pit_history=pit_history)
+    # the forecasts build_plan planned on: the model's plus the fallback for kindergartens it
+    # could not forecast (recently opened, gapped), so the median-only plan sees the same ones
+    months = pd.period_range(known.last_month + 1, periods=policy.months, freq="M")
+    planned_on = _with_fallback(known, forecasts, months).forecasts
     lines = result.lines
     change = lines.pivot(index="kindergarten_id", columns="resource", values="change_fte")
     current = lines.pivot(index="kindergarten_id", columns="resource", values="current_fte")
@@ -140,6 +143,7 @@ def engine_planner(
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
         budget_nok=policy.budget_nok,
+        forecasts=planned_on,
     )
 
 

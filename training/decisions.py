@@ -120,6 +120,9 @@ class PlannedAllocation:
     children: np.ndarray  #: (K,) at the origin, the key's weights
     decisions: np.ndarray  #: (K,) § 31 + § 37 at the origin
     budget_nok: float | None = None
+    #: the forecasts the plan was made on (the model's, plus any fallback forecasts for
+    #: kindergartens it could not forecast); None: the origin's forecasts as they are
+    forecasts: pd.DataFrame | None = None
 
 
 class Planner(Protocol):
@@ -291,8 +294,9 @@ def key_change(planned: PlannedAllocation) -> np.ndarray:
 def median_only_change(
     case: OriginCase, planned: PlannedAllocation, settings: PlanSettings
 ) -> np.ndarray:
+    forecasts = planned.forecasts if planned.forecasts is not None else case.forecasts
     _, solution = optimise(
-        median_needs(case.forecasts, planned, case.months),
+        median_needs(forecasts, planned, case.months),
         pools_fte=planned.pools_fte,
         cost_per_fte_nok=planned.cost_per_fte_nok,
         equity=planned.equity,

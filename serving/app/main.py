@@ -123,7 +123,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from one validated settings object (migrations run here)."""
-    from serving.app.routes import api, auth_routes, exports, pages
+    from serving.app.routes import api, auth_routes, dashboard, exports, pages
 
     db_engine = make_engine(settings.database_url)
     upgrade(db_engine)
@@ -175,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(exports.router)
+    app.include_router(dashboard.router)
     _install_error_handlers(app)
     # outermost: every response gets the headers, compressed ones too
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)

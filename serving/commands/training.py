@@ -695,8 +695,11 @@ def forecast(
 ) -> None:
     """Forecast every kindergarten and target with the champion model (or --model) and write
     the forecasts and their top drivers (LightGBM feature contributions)."""
+    import pandas as pd
+
     from data.contract import FORECAST_COLUMNS, month_to_str
     from data.errors import Problem, UserInputError
+    from models.forecast.fallback import with_fallback
     from training.registry import load_champion, load_model
 
     _check_positive(horizon=horizon, top=top)
@@ -716,17 +719,32 @@ def forecast(
     with console.status("Forecasting…"):
         forecasts = loaded.pipeline.predict(district, horizon=horizon)
         drivers = loaded.pipeline.predict_contributions(district, horizon=horizon, top=top)
-    forecasts = forecasts[list(FORECAST_COLUMNS)]
+        # every open kindergarten gets a forecast: the recently opened and the gapped the
+        # documented fallback (models/forecast/fallback.py), named in the forecast column
+        fallback = with_fallback(
+            district,
+            forecasts,
+            origin=district.last_month,
+            horizon=horizon,
+            targets=tuple(t for t in loaded.pipeline.targets_ if t in district.monthly.columns),
+        )
+    forecasts = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
+    forecasts["forecast"] = [
+        f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
+        for k in forecasts["kindergarten_id"].astype(str)
+    ]
     written = []
     for frame, path in ((forecasts, out), (drivers, out.with_name(f"{out.stem}_drivers.csv"))):
         frame = frame.copy()
         for column in ("origin", "month"):
-            frame[column] = month_to_str(frame[column].astype("period[M]"))
+            frame[column] = month_to_str(frame[column].astype(pd.PeriodDtype("M")))
         if district.simulated:
             frame["simulated"] = True
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
         written.append(path)
+    for kid, reason in sorted(fallback.reasons.items()):
+        console.print(f"[yellow]fallback forecast for {kid} ({reason})[/]", highlight=False)
     console.print(
         f"Wrote {len(forecasts):,} forecasts to {written[0]} and their drivers to "
         f"{written[1]} ({forecasts['kindergarten_id'].nunique()} kindergartens, "

@@ -152,7 +152,10 @@ def test_a_three_trial_decision_tuning_stores_settings_that_plan_then_uses(
     assert header["risk"] == pytest.approx(settings["risk"])
     assert header["tail_weight"] == pytest.approx(settings["tail_weight"])
     assert header["scenario_spread"] == pytest.approx(settings["scenario_spread"])
-    assert header["step_fte"] == pytest.approx(settings["step_fte"])
+    # steps are what the district can hire: the plan keeps its own, the note shows the tuned
+    from serving.planning import PlanRequest
+
+    assert header["step_fte"] == pytest.approx(dict(PlanRequest(pools={}).step_fte))
 
     # the tuned policy is the backtest's default policy from now on
     again = run(["backtest", data_folder, "--plans", *QUICK, "--out", tmp_path / "bt"], uri)

@@ -196,12 +196,23 @@ def kindergarten(
                     "id": f"chart-{target}",
                     "title": text,
                     "target": target,
-                    "figure": fan_chart(
-                        detail["history"],
-                        detail["forecasts"],
-                        target,
-                        title=text,
-                        words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                    # drawn once per kindergarten, data set, model and language, not per request
+                    "figure": state.derived(
+                        (
+                            "fan chart",
+                            state.fingerprint(),
+                            detail["model_version"],
+                            kindergarten_id,
+                            target,
+                            language,
+                        ),
+                        lambda target=target, text=text: fan_chart(
+                            detail["history"],
+                            detail["forecasts"],
+                            target,
+                            title=text,
+                            words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                        ),
                     ),
                     "table": chart_table(detail["history"], detail["forecasts"], target),
                 }
