@@ -16,6 +16,8 @@ the built-in plan settings. Regret = (plan − oracle) / (key − oracle) in rea
 FTE-months, pooled over the origins (proportional key = 1, perfect-information oracle = 0),
 at the default equity weight (1) and at equity weight 0 (the same backtest re-plans with the
 weight at 0). Goal: mean regret ≤ 0.25 at equity 0 and ≤ 0.35 at the default, on each family.
+The plan's regret per resource (staff, pedagogues, resource pedagogues; at the default) shows
+where the rest comes from.
 
 The forecaster is the engine's ``ForecastPipeline`` at a reduced size so the whole benchmark
 runs in minutes on two cores: ``--trees`` LightGBM trees (default 100), residual intervals,
@@ -32,8 +34,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from data.contract import District
+from data.contract import RESOURCES, District
 
 DEMO_POOLS = {"staff": 8.0, "pedagogue": 4.0, "resource_pedagogue": 5.0}
 DEFAULT_SEEDS = (101, 102, 103)
@@ -56,10 +59,13 @@ def simulate_family(family: str, seed: int, n_kindergartens: int | None) -> Dist
 
 
 def pipeline_factory(trees: int) -> Callable[[], Any]:
-    """The engine's forecaster at the benchmark's reduced size (module doc)."""
+    """The engine's forecaster at the benchmark's reduced size (module doc); ``trees`` 0: at
+    the size ``bemanning train`` fits (its defaults)."""
     from models.forecast.pipeline import ForecastPipeline
 
     def make() -> ForecastPipeline:
+        if trees == 0:
+            return ForecastPipeline()
         return ForecastPipeline(
             horizons=12,
             interval_method="residual",
@@ -99,6 +105,7 @@ def run_seed(
     overall = result.summary.set_index("origin").loc["overall"]
     per_origin = result.summary[result.summary["origin"] != "overall"]
     return {
+        **resource_regrets(result.outcomes),
         "family": family,
         "seed": seed,
         "kindergartens": int(district.kindergartens.shape[0]),
@@ -117,19 +124,37 @@ def run_seed(
     }
 
 
+def resource_regrets(outcomes: pd.DataFrame) -> dict[str, float]:
+    """The plan's regret per resource, pooled over the origins (where the regret comes from)."""
+    from training.decision_scoring import regret
+
+    sums = outcomes.groupby("allocation")[[f"unmet_{r}" for r in RESOURCES]].sum()
+    return {
+        f"regret_{r}": regret(
+            float(sums.at["plan", f"unmet_{r}"]),
+            float(sums.at["key", f"unmet_{r}"]),
+            float(sums.at["oracle", f"unmet_{r}"]),
+        )
+        for r in RESOURCES
+    }
+
+
 def print_family(rows: list[dict[str, Any]]) -> None:
     family = rows[0]["family"]
     print(f"\n{family} family — SIMULATED — regret pooled over the origins (key 1, oracle 0)")
     print(
         f"{'seed':>5} {'kgs':>4} {'equity 0':>9} {'default':>8} {'risk-neutral':>13} "
-        f"{'median-only':>12} {'VSS':>7} {'EVPI':>7} {'key−oracle':>11} {'s':>6}  per origin"
+        f"{'median-only':>12} {'VSS':>7} {'EVPI':>7} {'key−oracle':>11} {'s':>6} "
+        f"{'staff':>6} {'ped.':>6} {'res.':>6}  per origin"
     )
     for r in rows:
         print(
             f"{r['seed']:>5} {r['kindergartens']:>4} {r['regret_equity_0']:>9.3f} "
             f"{r['regret_default']:>8.3f} {r['regret_risk_neutral']:>13.3f} "
             f"{r['regret_median_only']:>12.3f} {r['vss']:>7.1f} {r['evpi']:>7.1f} "
-            f"{r['unmet_key'] - r['unmet_oracle']:>11.1f} {r['seconds']:>6.0f}  {r['per_origin']}"
+            f"{r['unmet_key'] - r['unmet_oracle']:>11.1f} {r['seconds']:>6.0f} "
+            f"{r['regret_staff']:>6.2f} {r['regret_pedagogue']:>6.2f} "
+            f"{r['regret_resource_pedagogue']:>6.2f}  {r['per_origin']}"
         )
     e0 = float(np.mean([r["regret_equity_0"] for r in rows]))
     dflt = float(np.mean([r["regret_default"] for r in rows]))
@@ -152,15 +177,22 @@ def main(argv: list[str] | None = None) -> None:
         help="rolling origins inside each origin's data for the scenarios (0 = copula)",
     )
     parser.add_argument("--kindergartens", type=int, default=None)
-    parser.add_argument("--trees", type=int, default=100)
+    parser.add_argument(
+        "--trees", type=int, default=100, help="LightGBM trees (0 = the engine's full forecaster)"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="processes (default: cores)")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     families = FAMILIES if args.family == "both" else (args.family,)
     print(
         f"Decision benchmark: families {', '.join(families)}, seeds {seeds}, {args.origins} "
-        f"origins, pools {DEMO_POOLS}, forecaster {args.trees} trees, residual intervals, "
-        f"scenario dependence from {args.scenario_origins or 'no'} rolling origins"
+        f"origins, pools {DEMO_POOLS}, forecaster "
+        + (
+            "at train's defaults (cqr intervals), "
+            if args.trees == 0
+            else f"{args.trees} trees, residual intervals, "
+        )
+        + f"scenario dependence from {args.scenario_origins or 'no'} rolling origins"
         f"{'' if args.scenario_origins else ' (copula)'}",
         flush=True,
     )

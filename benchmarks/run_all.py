@@ -6,7 +6,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench_features", "bench_forecast", "bench_allocation", "bench_load")
+BENCHMARKS = (
+    "bench_features",
+    "bench_assemble",
+    "bench_forecast",
+    "bench_allocation",
+    "bench_decisions",
+    "bench_load",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ Parquet and DuckDB tables, data rows are counted from 1 in stored order.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,9 +34,21 @@ from data.schemas import (
 
 FILE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+#: Stands in for NUL while pandas parses a CSV (a private-use character no export contains).
+NUL_STAND_IN = "\ue000"
+#: Blanks around a cell's text that are dropped; control characters are kept, to be reported.
+BLANKS = " \t\r\n\u00a0"
+#: A formula cell of an .xlsx file that holds no stored result (never calculated, e.g. written
+#: by a script): its value is unknown, so it is named instead of read as empty.
+FORMULA_WITHOUT_VALUE = (
+    "cell holds a formula without a stored value (open and save the file in Excel, or paste "
+    "the values)"
+)
 #: A file (folder) or table (DuckDB) whose presence marks the data set as simulated.
 SIMULATED_MARKER_FILE = "SIMULATED.md"
 SIMULATED_MARKER_TABLE = "simulated_label"
+#: The optional long table of quality indicators (CONTRACT.md, quality).
+QUALITY_TABLE = "quality"
 
 
 @dataclass
@@ -121,7 +134,7 @@ def _read_file(
     elif suffix == ".xlsx":
         raw, problems = _read_xlsx(table, path, sheet=sheet)
     else:
-        frame = pd.read_parquet(path)
+        frame = _blank_text_as_missing(pd.read_parquet(path))
         rows = np.arange(1, len(frame) + 1)
         raw, problems = RawTable(table, frame.reset_index(drop=True), path.name, rows), []
     if label is not None:  # a raw export is named by its path inside the folder
@@ -149,8 +162,15 @@ def _read_csv(table: str, path: Path) -> tuple[RawTable, list[Problem]]:
     if path.stat().st_size == 0:
         return RawTable(table, pd.DataFrame(), path.name, np.zeros(0, dtype=int)), []
     dialect = detect_dialect(path)
+    source: Path | io.StringIO = path
+    data = path.read_bytes()
+    text = data.decode(dialect.encoding, errors="replace") if b"\x00" in data else ""
+    if "\x00" in text:
+        # pandas' C parser ends a cell at NUL ("3\x004" would read as 3): hide NUL from it and
+        # put it back afterwards, so the cell is reported as the user wrote it
+        source = io.StringIO(text.replace("\x00", NUL_STAND_IN))
     frame = pd.read_csv(
-        path,
+        source,
         sep=dialect.delimiter,
         encoding=dialect.encoding,
         dtype=str,
@@ -159,6 +179,9 @@ def _read_csv(table: str, path: Path) -> tuple[RawTable, list[Problem]]:
         skip_blank_lines=False,
         engine="c",
     )
+    if source is not path:
+        frame = frame.map(lambda v: v.replace(NUL_STAND_IN, "\x00") if isinstance(v, str) else v)
+        frame.columns = [str(c).replace(NUL_STAND_IN, "\x00") for c in frame.columns]
     header = _csv_header(path, dialect.encoding, dialect.delimiter)
     raw = _raw_from_text(table, frame, path.name, first_row=2, decimal_comma=dialect.decimal_comma)
     return raw, _duplicate_headers(path.name, header)
@@ -207,10 +230,26 @@ def _stripped(cells: np.ndarray) -> np.ndarray:
     once (a column of 660,000 cells holds a few thousand distinct texts)."""
     codes, distinct = pd.factorize(cells, use_na_sentinel=True)
     clean = np.array(
-        [(v.strip() or None) if isinstance(v, str) else v for v in distinct] + [None],
+        [(v.strip(BLANKS) or None) if isinstance(v, str) else v for v in distinct] + [None],
         dtype=object,
     )
     return clean[codes]  # code -1 (missing) takes the trailing None
+
+
+def _blank_text_as_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells of a typed table (Parquet, DuckDB) stripped, and blank ones missing — as a CSV
+    cell is read — so an empty optional value means the same in every format."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            objects = values.astype(object).to_numpy()
+            if any(isinstance(v, str) for v in objects):
+                try:
+                    stripped = _stripped(objects)
+                except TypeError:  # lists or structs beside text: reported as a wrong type later
+                    continue
+                frame[column] = pd.Series(stripped, index=frame.index, name=column)
+    return frame
 
 
 def _cell_text(value: object) -> str | None:
@@ -248,15 +287,62 @@ def _read_xlsx(
             header.pop()
         width = len(header)
         data = [[_cell_text(c) for c in row[:width]] for row in rows]
+        title = worksheet.title
     finally:
         book.close()
     data = [row + [None] * (width - len(row)) for row in data]
     names = [name.strip() or f"(unnamed column {i + 1})" for i, name in enumerate(header)]
     frame = pd.DataFrame(data, columns=pd.Index(range(width)), dtype=object)
     problems = _duplicate_headers(path.name, names)
+    problems += _formulas_without_values(path, title, data, names)
     frame.columns = pd.Index(_unique_names(names))
     raw = _raw_from_text(table, frame, path.name, first_row=2, decimal_comma=True)
     return raw, problems
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a formula (``<f>`` in its XML): only then is the
+    file read a second time, for the formulas themselves."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as sheet:
+                    while chunk := sheet.read(1 << 20):
+                        if b"<f>" in chunk or b"<f " in chunk:
+                            return True
+    return False
+
+
+def _formulas_without_values(
+    path: Path, title: str, values: list[list[str | None]], names: list[str]
+) -> list[Problem]:
+    """Every formula cell whose stored value is missing: read as data it would look empty."""
+    if not _has_formulas(path):
+        return []
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=False)
+    problems = []
+    try:
+        rows = book[title].iter_rows(values_only=True)
+        next(rows, None)  # the header
+        for index, (row, seen) in enumerate(zip(rows, values, strict=False)):
+            for column, (cell, value) in enumerate(zip(row, seen, strict=False)):
+                if value is None and isinstance(cell, str) and cell.startswith("="):
+                    problems.append(
+                        Problem(
+                            file=path.name,
+                            rule=FORMULA_WITHOUT_VALUE,
+                            row=index + 2,
+                            column=names[column],
+                            value=cell[:100],
+                        )
+                    )
+    finally:
+        book.close()
+    return problems
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -295,12 +381,17 @@ def _read_duckdb(path: Path) -> ReadResult:
                     result.problems.append(Problem(file=label, rule=MISSING_TABLE))
                 continue
             try:
-                frame = con.execute(f'select * from "{names[table]}"').df()
+                frame = _blank_text_as_missing(con.execute(f'select * from "{names[table]}"').df())
             except Exception as exc:  # an unreadable column type, reported as such
                 result.problems.append(_unreadable(label, exc))
                 continue
             rows = np.arange(1, len(frame) + 1)
             result.tables[table] = RawTable(table, frame, label, rows)
+        if QUALITY_TABLE in names:  # optional: the quality indicators, checked with the rest
+            frame = con.execute(f'select * from "{names[QUALITY_TABLE]}"').df()
+            label = f"{path.name}:{QUALITY_TABLE}"
+            rows = np.arange(1, len(frame) + 1)
+            result.tables[QUALITY_TABLE] = RawTable(QUALITY_TABLE, frame, label, rows)
     finally:
         con.close()
     return result

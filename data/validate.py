@@ -27,6 +27,7 @@ from data.contract_checks import (
 )
 from data.errors import DataContractError, Problem, UserInputError
 from data.lineage import read_lineage
+from data.plausibility import plausibility_problems
 from data.quality import CATALOGUE, check_quality
 from data.readers import RawTable, read_source_file, read_tables
 from data.schemas import (
@@ -148,6 +149,7 @@ def validate_tables(
             problems += monthly_vs_kindergartens(
                 tables["monthly"], typed["monthly"], typed["kindergartens"]
             )
+    problems += plausibility_problems(tables, typed)
 
     if any(p.severity == "error" for p in problems):
         raise DataContractError(problems)

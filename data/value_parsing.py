@@ -107,10 +107,14 @@ def number_from_text(text: str, decimal_comma: bool) -> float:
     """One cell's text → a finite float, or NaN when it is not a plain number.
 
     Python's ``float`` is exact (a CSV written by the engine reads back bit for bit); we refuse
-    what it would accept but a person did not mean as a number: ``nan``, ``inf``, ``1_000`` and
-    non-ASCII digits.
+    what it would accept but a person did not mean as a number: ``nan``, ``inf``, ``1_000``,
+    non-ASCII digits and control characters anywhere in the text (NUL, ``\x1f``: Python's own
+    ``strip`` would quietly drop some).
     """
-    cleaned = text.strip()
+    cleaned = text.strip(" \t\r\n\u00a0")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in cleaned):
+        return math.nan  # a control character inside ("3\x004"): not what a person typed
+    cleaned = cleaned.strip()
     if decimal_comma:
         cleaned = cleaned.replace(",", ".").replace(" ", "").replace("\u00a0", "")
         cleaned = cleaned.replace("\u202f", "")

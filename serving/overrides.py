@@ -93,9 +93,13 @@ class PlannedLine:
 
     @property
     def overridden(self) -> bool:
-        """The pin makes the plan differ from what was solved (a pin the solve already honours,
-        after a re-solve, is shown but overrides nothing)."""
-        return self.pin is not None and abs(self.planned_fte - self.line.suggested_fte) > 1e-9
+        """A pin rules the line (after a re-solve the solved figure may already honour it)."""
+        return self.pin is not None
+
+    @property
+    def differs(self) -> bool:
+        """The planned figure differs from the solved one (a pin not yet solved with)."""
+        return abs(self.planned_fte - self.line.suggested_fte) > 1e-9
 
     def reason(self, language: str = "nb") -> str:
         """The pin sentence first (when there is a pin), then the solver's reason."""

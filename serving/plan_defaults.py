@@ -23,6 +23,7 @@ from data.contract import RESOURCES, District
 from serving.planning import (
     DEFAULT_COST_PER_FTE_NOK,
     PlanRequest,
+    _with_fallback,
     build_plan,
     latest_state,
 )
@@ -110,6 +111,10 @@ def engine_planner(
 
     request = request_for(policy, settings)
     result = build_plan(known, forecasts, request, pit_history=pit_history)
+    # the forecasts build_plan planned on: the model's plus the fallback for kindergartens it
+    # could not forecast (recently opened, gapped), so the median-only plan sees the same ones
+    months = pd.period_range(known.last_month + 1, periods=policy.months, freq="M")
+    planned_on = _with_fallback(known, forecasts, months).forecasts
     lines = result.lines
     change = lines.pivot(index="kindergarten_id", columns="resource", values="change_fte")
     current = lines.pivot(index="kindergarten_id", columns="resource", values="current_fte")
@@ -138,6 +143,7 @@ def engine_planner(
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
         budget_nok=policy.budget_nok,
+        forecasts=planned_on,
     )
 
 

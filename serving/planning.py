@@ -21,11 +21,14 @@ import pandas as pd
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation.curves import NeedWeights
+from models.allocation.plan import DEFAULT_RISK, RISK_RANGE
+from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
 
 if TYPE_CHECKING:
     from models.allocation.comparison import ComparedAllocations
+    from models.needs import NeedScenarios
     from training.registry import LoadedModel
 
 PinKind = Literal["fix", "floor", "ban"]
@@ -36,12 +39,8 @@ DEFAULT_COST_PER_FTE_NOK: Mapping[str, float] = {
     "pedagogue": 780_000.0,
     "resource_pedagogue": 800_000.0,
 }
-#: allocation steps: 0.1 FTE for staff and resource pedagogues, whole pedagogue positions
-DEFAULT_STEP_FTE: Mapping[str, float] = {
-    "staff": 0.1,
-    "pedagogue": 1.0,
-    "resource_pedagogue": 0.1,
-}
+#: allocation steps per resource, what a district can hire (models.allocation.DEFAULT_STEP_FTE)
+DEFAULT_STEP_FTE: Mapping[str, float] = dict(zip(RESOURCES, ALLOCATION_STEP_FTE, strict=True))
 #: contracted FTE columns of the monthly table, per resource
 SUPPLY_COLUMN = {
     "staff": "staff_fte",
@@ -82,13 +81,16 @@ class PlanRequest:
     )
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    #: CVaR level of the tail measure (not a quantile to cover): 0.9 → the worst 10 % of scenarios
+    risk: float = DEFAULT_RISK
     #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
     tail_weight: float = DEFAULT_TAIL_WEIGHT
     #: scale of the scenarios' normal scores (1 = the forecast's calibrated quantiles)
     scenario_spread: float = 1.0
     equity_weight: float = 1.0
-    max_moves: int = 0
+    #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only
+    #: the pools are spread), None sets no cap
+    max_moves: int | None = 0
     pins: tuple[Pin, ...] = ()
     n_scenarios: int = 200
     seed: int = 0
@@ -104,7 +106,8 @@ class PlanResult:
     lines (contract columns first, then explanations), and the summary of every compared
     allocation (plan, equity weight 0, risk-neutral, proportional key, no pool; see
     :mod:`models.allocation.comparison`), whose arrays ``compared`` carries so pages, exports
-    and the report show the very same allocations."""
+    and the report show the very same allocations — and the need scenarios it was optimised
+    over, so nothing is drawn again."""
 
     plan_id: str
     header: dict[str, object]
@@ -112,6 +115,12 @@ class PlanResult:
     summary: pd.DataFrame
     simulated: bool
     compared: ComparedAllocations | None = None
+    scenarios: NeedScenarios | None = None
+
+    @property
+    def allocations(self) -> dict[str, np.ndarray]:
+        """(K, R) extra FTE per compared allocation (kindergartens in ``scenarios`` order)."""
+        return dict(self.compared.changes) if self.compared is not None else {}
 
 
 def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
@@ -164,7 +173,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             request.budget_nok,
         ),
         (request.months < 1, "months", "the plan needs at least one month", request.months),
-        (not 0.0 <= request.risk < 1.0, "risk", "risk level must be in [0, 1)", request.risk),
+        (
+            not RISK_RANGE[0] <= request.risk <= RISK_RANGE[1],
+            "risk",
+            f"the risk level must be between {RISK_RANGE[0]:g} and {RISK_RANGE[1]:g}",
+            request.risk,
+        ),
         (
             request.equity_weight < 0,
             "equity_weight",
@@ -183,7 +197,12 @@ def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> l
             "the scenario spread must be a positive number",
             request.scenario_spread,
         ),
-        (request.max_moves < 0, "max_moves", "max moves cannot be negative", request.max_moves),
+        (
+            request.max_moves is not None and request.max_moves < 0,
+            "max_moves",
+            "max moves cannot be negative (leave it empty for no cap)",
+            request.max_moves,
+        ),
         (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
         (
             not request.time_limit_s > 0,
@@ -485,7 +504,7 @@ def build_plan(
         equity=equity,
         settings=settings,
         budget_nok=request.budget_nok,
-        max_moves=request.max_moves,
+        max_moves=moves_cap(request.max_moves, len(ids)),
         pins=tuple(
             PinIndex(
                 index[p.kindergarten_id],
@@ -573,7 +592,12 @@ def build_plan(
         from data.contract import SIMULATED_LABEL
 
         header["label"] = SIMULATED_LABEL
-    return PlanResult(plan_id, header, lines, summary, district.simulated, compared)
+    return PlanResult(plan_id, header, lines, summary, district.simulated, compared, needs)
+
+
+def moves_cap(max_moves: int | None, n_kindergartens: int) -> int:
+    """The optimiser's cap on moved-out lines: None (no cap) → every line may move."""
+    return n_kindergartens * len(RESOURCES) if max_moves is None else int(max_moves)
 
 
 def planned_forecasts(
@@ -683,6 +707,31 @@ def forecast_horizon(
     return horizon
 
 
+def forecast_for_plan(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    *,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame]:
+    """(the request with the model's tuned defaults where the planner left the built-in ones,
+    the model's forecasts over its plan period): the forecasting half of
+    :func:`forecast_and_plan`, shared with the per-district plans."""
+    from serving.plan_defaults import with_tuned_defaults
+
+    advance = step or (lambda _: None)
+    model.check_compatible(district)
+    request = with_tuned_defaults(request, model)
+    horizon = forecast_horizon(
+        district.last_month,
+        request.start,
+        request.months,
+        int(getattr(model.pipeline, "horizons", 12)),
+    )
+    advance(2)
+    return request, model.pipeline.predict(district, horizon=horizon)
+
+
 def forecast_and_plan(
     district: District,
     model: LoadedModel,
@@ -697,19 +746,10 @@ def forecast_and_plan(
     ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
     forecasting and to step 3 before planning."""
     # plan_defaults builds on this module, hence the import here
-    from serving.plan_defaults import tuned_defaults_note, with_tuned_defaults
+    from serving.plan_defaults import tuned_defaults_note
 
     advance = step or (lambda _: None)
-    model.check_compatible(district)
-    request = with_tuned_defaults(request, model)
-    horizon = forecast_horizon(
-        district.last_month,
-        request.start,
-        request.months,
-        int(getattr(model.pipeline, "horizons", 12)),
-    )
-    advance(2)
-    forecasts = model.pipeline.predict(district, horizon=horizon)
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
     advance(3)
     plan = build_plan(
         district,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -59,6 +60,55 @@ def _actuals(district: District, targets: Sequence[str]) -> pd.DataFrame:
     return long.dropna(subset=["actual"])
 
 
+def _origin_fold(
+    district: District,
+    make_pipeline: Callable[[], ForecastPipeline],
+    origin: pd.Period,
+    *,
+    last: pd.Period,
+    horizons: int,
+    targets: Sequence[str] | None,
+    baselines: bool,
+) -> tuple[list[pd.DataFrame], dict[str, float]]:
+    """One origin's forecasts (the model's, then the baselines') and seconds per model."""
+    known = as_of(district, origin)
+    pipeline = make_pipeline()
+    if targets is not None:
+        pipeline.set_params(targets=list(targets))
+    horizon = min(horizons, pipeline.horizons, int((last - origin).n))
+    started = time.perf_counter()
+    pipeline.fit(known)
+    forecasts = pipeline.predict(known, horizon=horizon, origin=origin)
+    seconds = {MODEL_NAME: time.perf_counter() - started}
+    scales = seasonal_naive_scale(known, pipeline.targets_)
+    parts = [forecasts.assign(model=MODEL_NAME)]
+    if baselines:
+        for name, baseline in BASELINES.items():
+            started = time.perf_counter()
+            model = baseline(targets=pipeline.targets_, horizons=pipeline.horizons)
+            out = model.fit(known).predict(known, horizon=horizon, origin=origin)
+            seconds[name] = time.perf_counter() - started
+            parts.append(out.assign(model=name))
+    for part in parts:
+        part["mase_scale"] = part["target"].map(scales)
+    return parts, seconds
+
+
+def _folds_on_cluster(
+    cluster: str,
+    fold: Callable[[pd.Period], tuple[list[pd.DataFrame], dict[str, float]]],
+    origins: list[pd.Period],
+) -> list[tuple[list[pd.DataFrame], dict[str, float]]]:
+    """Every origin's fold on the dask cluster at ``cluster`` (joblib's Dask backend), in
+    origin order."""
+    from joblib import Parallel, delayed, parallel_config
+
+    from training.distributed import cluster_client
+
+    with cluster_client(cluster) as client, parallel_config(backend="dask", client=client):
+        return list(Parallel(n_jobs=-1)(delayed(fold)(origin) for origin in origins))
+
+
 def rolling_origin_backtest(
     district: District,
     make_pipeline: Callable[[], ForecastPipeline],
@@ -69,39 +119,41 @@ def rolling_origin_backtest(
     targets: Sequence[str] | None = None,
     progress: Progress | None = None,
     baselines: bool = True,
+    cluster: str | None = None,
 ) -> BacktestResult:
     """Refit ``make_pipeline()`` at each origin on data ≤ origin; score 1 … ``horizons`` months.
 
     ``targets`` overrides the pipeline's targets; ``baselines`` runs seasonal naive and last
-    value beside it on the same origins.
+    value beside it on the same origins. ``cluster`` (a dask scheduler address) fits the
+    origins on that cluster through joblib's Dask backend; each origin is fitted exactly as
+    here, so the predictions are the same.
     """
     last = district.monthly[MONTH].max()
     origins = backtest_origins(last, n_origins=n_origins, span_months=span_months)
-    parts: list[pd.DataFrame] = []
-    seconds: dict[str, float] = {MODEL_NAME: 0.0}
-    for i, origin in enumerate(origins):
-        known = as_of(district, origin)
-        pipeline = make_pipeline()
-        if targets is not None:
-            pipeline.set_params(targets=list(targets))
-        horizon = min(horizons, pipeline.horizons, int((last - origin).n))
-        started = time.perf_counter()
-        pipeline.fit(known)
-        forecasts = pipeline.predict(known, horizon=horizon, origin=origin)
-        seconds[MODEL_NAME] += time.perf_counter() - started
-        scales = seasonal_naive_scale(known, pipeline.targets_)
-        parts.append(forecasts.assign(model=MODEL_NAME))
-        if baselines:
-            for name, baseline in BASELINES.items():
-                started = time.perf_counter()
-                model = baseline(targets=pipeline.targets_, horizons=pipeline.horizons)
-                out = model.fit(known).predict(known, horizon=horizon, origin=origin)
-                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
-                parts.append(out.assign(model=name))
-        for part in parts[-(1 + len(BASELINES) * baselines) :]:
-            part["mase_scale"] = part["target"].map(scales)
+    fold = partial(
+        _origin_fold,
+        district,
+        make_pipeline,
+        last=last,
+        horizons=horizons,
+        targets=targets,
+        baselines=baselines,
+    )
+    if cluster is None:
+        folds = []
+        for i, origin in enumerate(origins):
+            folds.append(fold(origin))
+            if progress is not None:
+                progress(f"origin {origin}", i + 1, len(origins))
+    else:
+        folds = _folds_on_cluster(cluster, fold, origins)
         if progress is not None:
-            progress(f"origin {origin}", i + 1, len(origins))
+            progress(f"{len(origins)} origins on {cluster}", len(origins), len(origins))
+    parts = [part for fold_parts, _ in folds for part in fold_parts]
+    seconds: dict[str, float] = {MODEL_NAME: 0.0}
+    for _, fold_seconds in folds:
+        for name, spent in fold_seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + spent
     predictions = pd.concat(parts, ignore_index=True)
     used_targets = sorted(predictions["target"].unique())
     predictions = predictions.merge(

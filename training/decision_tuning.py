@@ -4,7 +4,8 @@ equity weight.
 
 * Searched: the tail measure's risk level (0.5–0.99) and weight (0–1), the scenario spread
   (0.7–1.6: a factor on the scenarios' normal scores) and the rounding of the staff and resource
-  pedagogue steps (0.1 or 0.5 FTE; pedagogues stay whole positions, as the norm counts them).
+  pedagogue steps (0.5 or 1.0 FTE, what a district can hire; pedagogues stay whole positions,
+  as the norm counts them).
   Pools, budget, equity weight, moves and pins are policy and stay as given.
 * The forecasts do not depend on these settings, so every origin is refitted and forecast once
   (in parallel) and every trial only re-plans. The oracle and the key are computed once per
@@ -25,6 +26,7 @@ import numpy as np
 
 from data.contract import RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation import RISK_RANGE
 from training.decision_scoring import realised_outcome, regret
 from training.decisions import (
     KEY,
@@ -43,7 +45,8 @@ from training.decisions import (
 
 DEFAULT_PLANS_STUDY = "bemanning-plans"
 SETTINGS_ATTR = "plan_settings"
-STEP_CHOICES = (0.1, 0.5)
+#: hireable steps only: half or whole positions (a 0.1-FTE piece is nobody's job)
+STEP_CHOICES = (0.5, 1.0)
 Progress = Callable[[str, int, int], None]
 
 
@@ -51,7 +54,7 @@ def search_space(trial: Any) -> PlanSettings:
     """One trial's plan settings (see module doc for the ranges and why)."""
     step = trial.suggest_categorical("step_fte", list(STEP_CHOICES))
     return PlanSettings(
-        risk=trial.suggest_float("risk", 0.5, 0.99),
+        risk=trial.suggest_float("risk", *RISK_RANGE),
         tail_weight=trial.suggest_float("tail_weight", 0.0, 1.0),
         scenario_spread=trial.suggest_float("scenario_spread", 0.7, 1.6),
         step_fte=(float(step), 1.0, float(step)),

@@ -35,6 +35,7 @@ import pandas as pd
 from data.contract import MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation import (
+    DEFAULT_RISK,
     AllocationSettings,
     NeedWeights,
     SolverOptions,
@@ -70,7 +71,7 @@ class PlanSettings:
     the tail measure's risk level and weight, the scenarios' spread and the allocation steps
     (FTE, per resource in RESOURCES order; pedagogues stay whole positions)."""
 
-    risk: float = 0.9
+    risk: float = DEFAULT_RISK
     tail_weight: float = NeedWeights().cvar_weight
     scenario_spread: float = 1.0
     step_fte: tuple[float, ...] = AllocationSettings().step_fte
@@ -119,6 +120,9 @@ class PlannedAllocation:
     children: np.ndarray  #: (K,) at the origin, the key's weights
     decisions: np.ndarray  #: (K,) § 31 + § 37 at the origin
     budget_nok: float | None = None
+    #: the forecasts the plan was made on (the model's, plus any fallback forecasts for
+    #: kindergartens it could not forecast); None: the origin's forecasts as they are
+    forecasts: pd.DataFrame | None = None
 
 
 class Planner(Protocol):
@@ -290,8 +294,9 @@ def key_change(planned: PlannedAllocation) -> np.ndarray:
 def median_only_change(
     case: OriginCase, planned: PlannedAllocation, settings: PlanSettings
 ) -> np.ndarray:
+    forecasts = planned.forecasts if planned.forecasts is not None else case.forecasts
     _, solution = optimise(
-        median_needs(case.forecasts, planned, case.months),
+        median_needs(forecasts, planned, case.months),
         pools_fte=planned.pools_fte,
         cost_per_fte_nok=planned.cost_per_fte_nok,
         equity=planned.equity,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -181,7 +182,9 @@ class NeedsForecastModel(PythonModel):
         self.metadata = ModelMetadata.from_json(Path(paths[METADATA_ARTIFACT]).read_text())
         self.population = _read_optional_parquet(paths.get(POPULATION_ARTIFACT))
         self.backtest_metrics = _read_optional_parquet(paths.get(METRICS_ARTIFACT))
-        self.pit_history = _read_optional_parquet(paths.get(PIT_ARTIFACT))
+        self.pit_history = _read_optional_parquet(
+            paths.get(PIT_ARTIFACT), categorical=("origin", MONTH)
+        )
 
     # A DataFrame hint keeps MLflow from inferring a schema from hints: the logged signature
     # (input schema + params schema) is the contract.
@@ -207,10 +210,35 @@ class NeedsForecastModel(PythonModel):
         return self.pipeline.predict(district, horizon=horizon, origin=origin)
 
 
-def _read_optional_parquet(path: str | None) -> pd.DataFrame | None:
+def _read_optional_parquet(
+    path: str | None, categorical: tuple[str, ...] = ()
+) -> pd.DataFrame | None:
+    """A stored table, text columns read through their parquet dictionary: a nation's backtest
+    predictions repeat a few thousand ids and a few hundred months over millions of rows, and
+    building one Python string per cell cost most of a model load. Text comes back as object
+    columns (each distinct value one string, shared), except the ``categorical`` ones (the
+    predictions' ``origin`` and ``month``, which :func:`training.registry.periods_from_text`
+    parses once per distinct month)."""
     if not path or not Path(path).exists():
         return None
-    return pd.read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    text = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    frame = pq.read_table(path, read_dictionary=text).to_pandas()
+    for column in text:
+        if column in categorical:
+            continue
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            categories = values.cat.categories.to_numpy(dtype=object)
+            codes = values.cat.codes.to_numpy()
+            taken = np.where(codes >= 0, categories.take(np.maximum(codes, 0)), None)
+            frame[column] = pd.Series(taken, index=frame.index, dtype=object)
+    return frame
 
 
 def save_artifacts(

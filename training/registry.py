@@ -227,8 +227,13 @@ def _with_periods(frame: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def periods_from_text(values: pd.Series) -> pd.Series:
-    """``YYYY-MM`` strings (or missing) → Period[M], parsing each distinct value once."""
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    """``YYYY-MM`` strings (or missing, or a categorical of them) → Period[M], parsing each
+    distinct value once."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories.astype(str)
+    else:
+        codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     parsed = pd.PeriodIndex([pd.Period(str(u), freq="M") for u in uniques], freq="M")
     taken = parsed.take(codes, allow_fill=True, fill_value=pd.NaT)  # type: ignore[arg-type]
     return pd.Series(taken, index=values.index, name=values.name)

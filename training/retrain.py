@@ -69,12 +69,19 @@ def run_backtest(
     n_origins: int,
     span_months: int = DEFAULT_SPAN_MONTHS,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> Any:
-    """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings."""
+    """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings
+    (on the dask cluster at ``cluster`` when given)."""
     from training.backtest import rolling_origin_backtest
 
     return rolling_origin_backtest(
-        district, make_pipeline, n_origins=n_origins, span_months=span_months, progress=progress
+        district,
+        make_pipeline,
+        n_origins=n_origins,
+        span_months=span_months,
+        progress=progress,
+        cluster=cluster,
     )
 
 

@@ -7,6 +7,9 @@ directory, which ``mlflow ui --backend-store-uri sqlite:///mlflow.db`` opens as 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +24,13 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 #: (``postgresql+psycopg://...``) lets several workers share one study.
 DEFAULT_OPTUNA_STORAGE = "sqlite:///optuna.db"
 DEFAULT_STUDY_NAME = "bemanning-lgbm"
+
+
+def default_state_dir() -> Path:
+    """Where `bemanning` keeps what it must finish on its next contact with the tracking server
+    (``$XDG_STATE_HOME/bemanning``, else ``~/.local/state/bemanning``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "bemanning"
 
 
 class TrainingSettings(BaseSettings):
@@ -44,6 +54,12 @@ class TrainingSettings(BaseSettings):
     optuna_storage: str = Field(
         default=DEFAULT_OPTUNA_STORAGE,
         validation_alias=AliasChoices("BEMANNING_OPTUNA_STORAGE", "optuna_storage"),
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        validation_alias=AliasChoices("BEMANNING_STATE_DIR", "state_dir"),
+        description="Folder of the ledger of runs and versions a lost tracking server left "
+        "unfinished (marked FAILED / removed on the next contact).",
     )
     #: Seconds to wait for a remote tracking server before declaring it unreachable.
     connect_timeout_s: float = Field(

@@ -30,6 +30,7 @@ from training.needs_model import (
     save_artifacts,
 )
 from training.settings import CHALLENGER_ALIAS, TrainingSettings
+from training.tracking_loss import note_run, note_version
 
 #: Kindergartens in the logged input example (the example must hold enough history to predict).
 _EXAMPLE_KINDERGARTENS = 2
@@ -217,6 +218,7 @@ def log_training_run(
         signature = infer_signature(example, _schema_safe(example_output), params=DEFAULT_PARAMS)
         run_name = f"train {fingerprint}" + (" (simulated)" if district.simulated else "")
         with mlflow.start_run(run_name=run_name) as run:
+            note_run(settings, run.info.run_id)  # a lost server later: marked FAILED
             mlflow.set_tags(
                 {
                     "data_fingerprint": fingerprint,
@@ -271,6 +273,7 @@ def register_version(
         settings.registered_model_name,
         tags={"data_fingerprint": logged.fingerprint, **(tags or {})},
     ).version
+    note_version(settings, settings.registered_model_name, str(version))
     client.set_registered_model_alias(settings.registered_model_name, CHALLENGER_ALIAS, version)
     return str(version)
 

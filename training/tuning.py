@@ -9,6 +9,12 @@
 * Storage is SQLite in the working directory by default (``sqlite:///optuna.db``); any SQLAlchemy
   URL (``postgresql+psycopg://user@host/db``) works, and every worker started with the same
   ``--storage`` and ``--study`` joins the same study (``load_if_exists=True``).
+* Journal storage is accepted beside the RDB URLs: ``journal:PATH`` (Optuna's append-only
+  journal file, for workers sharing a file system without a database server).
+* Workers never duplicate trials: each worker's TPE sampler is seeded from ``--seed`` and the
+  worker's identity (``--worker``, default host name and process id; :func:`worker_seed`), so
+  two workers started with the same ``--seed`` draw different parameters. The same seed and
+  identity give the same draws (a rerun of one worker is reproducible).
 * Where `train` finds the result: in the study itself. Each trial stores the complete LightGBM
   parameters it used as the user attribute ``lgbm_params``; ``bemanning train DATA --study NAME
   [--storage URL]`` reads the best trial's (:func:`best_lgbm_params`). No side file to lose.
@@ -16,7 +22,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -129,25 +139,73 @@ def make_objective(
     return objective
 
 
+JOURNAL_PREFIX = "journal:"
+
+
+def default_worker_identity() -> str:
+    """This process as a tuning worker: host name and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_seed(seed: int, identity: str) -> int:
+    """The sampler seed of one worker: ``seed`` and the worker's identity hashed together, so
+    workers of one study started with the same ``--seed`` draw different trials."""
+    digest = hashlib.sha256(f"{int(seed)}|{identity}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def optuna_storage(storage: str) -> Any:
+    """An Optuna storage for ``storage``: ``journal:PATH`` → journal file storage; any other
+    text is passed on as an RDB (SQLAlchemy) URL."""
+    if not storage.startswith(JOURNAL_PREFIX):
+        return storage
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = storage.removeprefix(JOURNAL_PREFIX).removeprefix("//")
+    if not path:
+        raise UserInputError(
+            "the journal storage needs a file: journal:PATH",
+            [Problem(file="--storage", rule="journal:PATH names a file", value=storage)],
+        )
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise UserInputError(
+            f"the journal's folder {folder} does not exist",
+            [Problem(file="--storage", rule="the journal file's folder must exist", value=storage)],
+        )
+    return JournalStorage(JournalFileBackend(str(Path(path).expanduser())))
+
+
 def open_study(
-    storage: str, study_name: str, *, seed: int = 0, create: bool = True, pruner: Any = None
+    storage: str,
+    study_name: str,
+    *,
+    seed: int = 0,
+    create: bool = True,
+    pruner: Any = None,
+    worker: str | None = None,
 ) -> Any:
-    """Create or join the study in ``storage``; :class:`UserInputError` if unreachable.
+    """Create or join the study in ``storage`` (an RDB URL or ``journal:PATH``) with this
+    worker's sampler (:func:`worker_seed` of ``seed`` and ``worker``, default
+    :func:`default_worker_identity`); :class:`UserInputError` if unreachable.
 
     The default pruner stops a trial whose running loss after a fold is worse than the median
     of earlier trials at the same fold (after two complete trials)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    identity = worker or default_worker_identity()
     try:
+        backend = optuna_storage(storage)
         if not create:
-            return optuna.load_study(study_name=study_name, storage=storage)
+            return optuna.load_study(study_name=study_name, storage=backend)
         return optuna.create_study(
             study_name=study_name,
-            storage=storage,
+            storage=backend,
             direction="minimize",
             load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=seed),
+            sampler=optuna.samplers.TPESampler(seed=worker_seed(seed, identity)),
             pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
         )
     except KeyError:
@@ -156,11 +214,19 @@ def open_study(
             f"{study_name}` first",
             [Problem(file="--study", rule="study must exist in the storage", value=study_name)],
         ) from None
+    except UserInputError:
+        raise
     except Exception as exc:  # a bad URL or a server that does not answer
         raise UserInputError(
             f"the Optuna storage {storage} cannot be opened ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})",
-            [Problem(file="--storage", rule="must be a reachable SQLAlchemy URL", value=storage)],
+            [
+                Problem(
+                    file="--storage",
+                    rule="must be a reachable SQLAlchemy URL or journal:PATH",
+                    value=storage,
+                )
+            ],
         ) from None
 
 
@@ -176,15 +242,17 @@ def tune(
     progress: Progress | None = None,
     timeout_s: float | None = None,
     pruner: Any = None,
+    worker: str | None = None,
 ) -> Any:
-    """Run ``n_trials`` more trials of the study; returns the study (``best_trial`` etc.)."""
+    """Run ``n_trials`` more trials of the study as worker ``worker`` (default: this host and
+    process); returns the study (``best_trial`` etc.)."""
     if n_trials < 1:
         raise UserInputError(
             "--trials must be at least 1",
             [Problem(file="--trials", rule="at least 1", value=n_trials)],
         )
     origins = check_tuning_history(district, lambda: make_pipeline({}), n_origins=n_origins)
-    study = open_study(storage, study_name, seed=seed, pruner=pruner)
+    study = open_study(storage, study_name, seed=seed, pruner=pruner, worker=worker)
     study.set_user_attr("data_fingerprint", district.fingerprint())
     study.set_user_attr("origins", [str(o) for o in origins])
     study.optimize(
@@ -216,3 +284,58 @@ def best_lgbm_params(storage: str, study_name: str) -> tuple[dict[str, Any], Map
         "data_fingerprint": study.user_attrs.get("data_fingerprint", ""),
     }
     return params, record
+
+
+def tune_on_cluster(
+    cluster: str,
+    district: District,
+    *,
+    workers: int,
+    n_trials: int,
+    storage: str,
+    study_name: str,
+    make_pipeline: Callable[[dict[str, Any]], Any],
+    n_origins: int = 3,
+    seed: int = 0,
+    timeout_s: float | None = None,
+) -> Any:
+    """``workers`` tuning workers on the dask.distributed cluster at ``cluster`` (a scheduler
+    address), sharing ``n_trials`` between them on one study in ``storage`` (which every
+    cluster worker must reach: a database server, or a journal file on a shared file system).
+    Worker i is ``dask-<i>``, so its sampler seed is fixed by ``seed`` and i. Returns the study.
+    """
+    from training.distributed import cluster_client
+
+    if n_trials < 1 or workers < 1:
+        raise UserInputError(
+            "--trials and --workers must be at least 1",
+            [Problem(file="--trials/--workers", rule="at least 1", value=f"{n_trials}/{workers}")],
+        )
+    open_study(storage, study_name, seed=seed)  # created once, before the workers join
+    shares = [n_trials // workers + (i < n_trials % workers) for i in range(workers)]
+    with cluster_client(cluster) as client:
+        futures = [
+            client.submit(
+                _tune_worker,
+                district,
+                n_trials=share,
+                storage=storage,
+                study_name=study_name,
+                make_pipeline=make_pipeline,
+                n_origins=n_origins,
+                seed=seed,
+                timeout_s=timeout_s,
+                worker=f"dask-{i}",
+                pure=False,
+            )
+            for i, share in enumerate(shares)
+            if share > 0
+        ]
+        client.gather(futures)
+    return open_study(storage, study_name, create=False)
+
+
+def _tune_worker(district: District, **kwargs: Any) -> int:
+    """One cluster worker's share of the trials; returns how many the study holds after it."""
+    study = tune(district, **kwargs)
+    return len(study.trials)

@@ -10,7 +10,13 @@ from models.allocation.curves import (
     shortfalls,
 )
 from models.allocation.milp import SolverOptions, solve_allocation
-from models.allocation.plan import AllocationSettings, optimise
+from models.allocation.plan import (
+    DEFAULT_RISK,
+    DEFAULT_STEP_FTE,
+    RISK_RANGE,
+    AllocationSettings,
+    optimise,
+)
 from models.allocation.problem import (
     AllocationProblem,
     AllocationSolution,
@@ -21,7 +27,10 @@ from models.allocation.problem import (
 from models.allocation.proportional import largest_remainder, proportional_allocation
 
 __all__ = [
+    "DEFAULT_RISK",
+    "DEFAULT_STEP_FTE",
     "EQUITY_TILT",
+    "RISK_RANGE",
     "AllocationProblem",
     "AllocationSettings",
     "AllocationSolution",

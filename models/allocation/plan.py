@@ -13,13 +13,22 @@ from models.allocation.milp import SolverOptions, solve_allocation
 from models.allocation.problem import AllocationProblem, AllocationSolution, PinIndex
 from models.needs import NeedScenarios
 
+#: The risk level of the plan's tail measure: CVaR at 0.9 is the mean unmet need over the worst
+#: 10 % of scenarios. The one default every plan path (CLI, API, form, report, tuning) uses.
+DEFAULT_RISK = 0.9
+#: The risk levels a planner may choose: below 0.5 the "tail" is most scenarios, at 1 only one.
+RISK_RANGE = (0.5, 0.99)
+#: What a district can hire, FTE per resource in RESOURCES order: staff and resource pedagogues
+#: in half positions, pedagogues (pedagogical leaders) in whole positions.
+DEFAULT_STEP_FTE: tuple[float, ...] = (0.5, 1.0, 0.5)
+
 
 @dataclass(frozen=True)
 class AllocationSettings:
     """How the optimiser weighs and steps (all shown with a plan)."""
 
-    step_fte: tuple[float, ...] = (0.1, 1.0, 0.1)  #: per resource, in RESOURCES order
-    risk: float = 0.9
+    step_fte: tuple[float, ...] = DEFAULT_STEP_FTE  #: per resource, in RESOURCES order
+    risk: float = DEFAULT_RISK
     weights: NeedWeights = field(default_factory=NeedWeights)
 
 

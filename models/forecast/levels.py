@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import COUNT_TARGETS, SHARE_TARGETS
-from models.forecast.conformal import apply_calibration, fit_calibration
+from models.forecast.conformal import apply_season_calibration, fit_season_calibration
 from models.forecast.frames import HorizonFrame
 from models.forecast.reconcile import residual_correlation
 from models.forecast.residual_intervals import apply_residual_offsets, fit_residual_offsets
@@ -52,6 +52,7 @@ class LevelForecaster:
     transform: str
     interval_method: str
     quantiles: tuple[float, ...]
+    season_calibration: bool = False
 
     @property
     def median_column(self) -> int:
@@ -110,8 +111,12 @@ class LevelForecaster:
             if self.transform == "change":
                 predicted = predicted + frame.anchor[:, None]
             if calibrate is not None:
-                predicted = apply_calibration(
-                    predicted, calibrate, target=target, quantiles=self.quantiles
+                predicted = apply_season_calibration(
+                    predicted,
+                    calibrate,
+                    frame.target_calendar_month if self.season_calibration else None,
+                    target=target,
+                    quantiles=self.quantiles,
                 )
         if target in COUNT_TARGETS:
             return integer_median(np.sort(np.maximum(predicted, 0.0), axis=1), self.median_column)
@@ -131,8 +136,12 @@ class LevelForecaster:
             if self.interval_method == "cqr":
                 levels = self.levels(models, frame, target, calibrate=None, boosted=boosted)
                 median = levels[:, self.median_column]
-                corrections[str(frame.horizon)] = fit_calibration(
-                    levels, actual, target=target, quantiles=self.quantiles
+                corrections[str(frame.horizon)] = fit_season_calibration(
+                    levels,
+                    actual,
+                    frame.target_calendar_month if self.season_calibration else None,
+                    target=target,
+                    quantiles=self.quantiles,
                 )
             else:
                 median = self.median_levels(models, frame)

@@ -32,6 +32,7 @@ from data.contract import (
     District,
 )
 from data.errors import Problem, UserInputError
+from features.intake_mechanism import MECHANISM_FEATURES
 from models.forecast.frames import (
     MEDIAN_ONLY_FEATURES,
     SEASON_MONTHS,
@@ -126,16 +127,31 @@ class ForecastPipeline(BaseEstimator):
     max_rows_per_model : training rows per booster, sampled at random beyond it (speed).
     cohort_features : give the children over 3 features from their birth cohorts estimated from
         the monthly totals (:mod:`features.age_cohorts`: who crosses the age-3 line next August,
-        who leaves for school next July), seen by the median's booster only. On the simulated
-        city their WAPE fell 2.5 % with the same coverage, on the district it was level; off by
-        default because on short histories their intervals widen
-        (:data:`~models.forecast.frames.COHORT_FEATURES`).
+        who leaves for school next July), seen by the median's booster only. On by default since
+        2026-12-06: on the tuning seeds 1–3 of both simulator families (2 origins each) over-3
+        WAPE fell 2.0 % on the cohort family (0.0493 → 0.0483) and 3.2 % on the capacity family
+        (0.0772 → 0.0748), 80 % coverage unchanged (0.759 → 0.762, 0.733 → 0.733)
+        (:data:`~models.forecast.frames.COHORT_FEATURES`; benchmarks/README.md).
+    mechanism_features : give the models of every target but sick leave the features of the
+        August intake mechanism (:mod:`features.intake_mechanism`: places free after the next
+        August, the estimated cohorts crossing and leaving, last August's intake, how full the
+        kindergarten ran, the waiting list at the deadline); off, they are left out of the
+        feature table's columns. On the tuning seeds 1–3 of both families (2 origins) they took
+        under-3 WAPE 2.6 % lower on the capacity family (0.1130 → 0.1101), level on the cohort
+        family (0.0648 → 0.0649), § 31 3.3 % / 0.6 % lower, over-3 level; sick leave was 0.9 % /
+        2.1 % worse with them, so its models leave them out
+        (:data:`~models.forecast.frames.NOT_SICK_LEAVE_DRIVERS`).
+    season_calibration : conformal corrections of their own for target months right after the
+        age shift (August–October) and for the rest of the year, per target and horizon
+        (:mod:`~models.forecast.conformal`); off, one correction per target and horizon.
     n_jobs : threads fitting targets side by side (1 = one after another).
     random_state : seed for sampling and LightGBM.
     """
 
     #: pipelines pickled before the option existed were fitted without: they read it from here
     cohort_features = False
+    mechanism_features = False
+    season_calibration = False
 
     def __init__(
         self,
@@ -151,7 +167,9 @@ class ForecastPipeline(BaseEstimator):
         booster_quantiles: Sequence[float] | None = DEFAULT_BOOSTER_QUANTILES,
         calibration_origins: int = 12,
         max_rows_per_model: int | None = 6_000,
-        cohort_features: bool = False,
+        cohort_features: bool = True,
+        mechanism_features: bool = True,
+        season_calibration: bool = True,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -167,6 +185,8 @@ class ForecastPipeline(BaseEstimator):
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
         self.cohort_features = cohort_features
+        self.mechanism_features = mechanism_features
+        self.season_calibration = season_calibration
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -178,7 +198,9 @@ class ForecastPipeline(BaseEstimator):
         targets = resolve_targets(district, self.targets)
         required = self.months_required()
         check_history(district, targets, required)
-        inputs = feature_inputs(district, targets, months_ahead=0)
+        inputs = feature_inputs(
+            district, targets, months_ahead=0, exclude=self._excluded_features()
+        )
         last_index = inputs.grid.n_months - 1
         cutoff = last_index - self.horizons - self.calibration_origins + 1
         calibration: dict[str, Any] = {
@@ -269,6 +291,9 @@ class ForecastPipeline(BaseEstimator):
         del scored
         final = self._fit_target(inputs, target, rows)
         return target, final, corrections, correlations
+
+    def _excluded_features(self) -> tuple[str, ...]:
+        return () if self.mechanism_features else MECHANISM_FEATURES
 
     def months_required(self) -> int:
         """Months of history a target needs to be fitted (seasonal lag, horizons, calibration)."""
@@ -404,6 +429,7 @@ class ForecastPipeline(BaseEstimator):
             transform=self.transform,
             interval_method=self.interval_method,
             quantiles=tuple(float(q) for q in self.quantiles),
+            season_calibration=self.season_calibration,
         )
 
     def _booster_quantiles(self) -> list[float] | None:
@@ -444,7 +470,9 @@ class ForecastPipeline(BaseEstimator):
                 [Problem(file="monthly", column="month", rule=f"origin {origin} has no rows")],
             )
         known = as_of(district, origin)
-        inputs = feature_inputs(known, self.targets_, months_ahead=horizon)
+        inputs = feature_inputs(
+            known, self.targets_, months_ahead=horizon, exclude=self._excluded_features()
+        )
         check_feature_names(self.feature_names_, inputs)
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
@@ -459,7 +487,9 @@ class ForecastPipeline(BaseEstimator):
         present = [t for t in self.targets_ if t in district.monthly.columns]
         if not present:
             return []
-        inputs = feature_inputs(district, present, months_ahead=0)
+        inputs = feature_inputs(
+            district, present, months_ahead=0, exclude=self._excluded_features()
+        )
         built = {t: self._design_names(inputs, t) for t in present}
         return targets_fitted_on_other_features(self.feature_names_["design"], built)
 

@@ -6,8 +6,12 @@ threads at once."""
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +68,7 @@ class EngineState:
     _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _key_locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
     _solver_pool: Any = None
+    _solves: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     # --- data ------------------------------------------------------------------------------
 
@@ -72,7 +77,9 @@ class EngineState:
         if path is None or not Path(path).exists():
             return None
         target = Path(path)
-        files = [target] if target.is_file() else [p for p in target.iterdir() if p.is_file()]
+        # a raw folder (sources.toml) keeps its exports in subfolders: any of them may change
+        found = target.rglob("*") if (target / "sources.toml").exists() else target.iterdir()
+        files = [target] if target.is_file() else [p for p in found if p.is_file()]
         return str(target), max((p.stat().st_mtime for p in files), default=0.0)
 
     def district(self) -> District:
@@ -237,9 +244,14 @@ class EngineState:
             self.contributions()
             from serving.app.views import overview_table
 
+            model = self.champion()
             self.derived(
-                ("overview", self.fingerprint(), self.champion().version),
-                lambda: overview_table(self.district(), self.forecasts()),
+                ("overview", self.fingerprint(), model.version),
+                lambda: overview_table(
+                    self.district(),
+                    self.forecasts(),
+                    pit_history=getattr(model, "pit_history", None),
+                ),
             )
         except Exception:  # a background warm-up: the pages report any problem themselves
             return
@@ -263,10 +275,24 @@ class EngineState:
     # --- solving plans off the request threads ------------------------------------------------
 
     def solve(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run ``function`` (the planning service) in the solver processes: a solve holds the
-        interpreter for seconds, and in the web process it would stall every page."""
-        if self.settings.plan_workers == 0:
-            return function(*args, **kwargs)
+        """Run ``function`` (the planning service) in a supervised solver process: a solve holds
+        the interpreter for seconds, and in the web process it would stall every page. A solver
+        that dies (killed, out of memory) is replaced and the request gets
+        :class:`SolverCrashed` (503); the next solve gets a fresh process. Running solves are
+        listed by :meth:`solves_running` for the progress shown on the pages."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self._track_solve(kwargs.get("model_version", "")) as _:
+            if self.settings.plan_workers == 0:
+                return function(*args, **kwargs)
+            pool = self._pool()
+            try:
+                return pool.submit(function, *args, **kwargs).result()
+            except BrokenProcessPool:
+                self._replace_pool(pool)
+                raise SolverCrashed() from None
+
+    def _pool(self) -> Any:
         with self._lock:
             if self._solver_pool is None:
                 import multiprocessing
@@ -275,15 +301,91 @@ class EngineState:
                 self._solver_pool = ProcessPoolExecutor(
                     max_workers=self.settings.plan_workers,
                     mp_context=multiprocessing.get_context("spawn"),
+                    initializer=exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
+            return self._solver_pool
+
+    def _replace_pool(self, broken: Any) -> None:
+        with self._lock:
+            if self._solver_pool is broken:
+                self._solver_pool = None
+        _stop_pool(broken)
+
+    def solver_pids(self) -> list[int]:
+        """Process ids of the solver processes now running (for supervision and tests)."""
+        with self._lock:
             pool = self._solver_pool
-        return pool.submit(function, *args, **kwargs).result()
+        processes = getattr(pool, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None]
+
+    @contextmanager
+    def _track_solve(self, label: str) -> Iterator[None]:
+        solve_id = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._solves[solve_id] = (time.monotonic(), label)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._solves.pop(solve_id, None)
+
+    def solves_running(self) -> list[dict[str, float]]:
+        """Seconds each running solve has taken so far, and the optimiser's time limit."""
+        now = time.monotonic()
+        with self._lock:
+            started = [start for start, _ in self._solves.values()]
+        limit = float(self.settings.plan_time_limit_s)
+        return [{"elapsed_s": round(now - s, 1), "time_limit_s": limit} for s in sorted(started)]
 
     def close(self) -> None:
+        """Stop the solver processes (a solve in progress is cut short); called when the app
+        shuts down (SIGTERM, SIGINT). The resource tracker then ends with the web process."""
         with self._lock:
-            if self._solver_pool is not None:
-                self._solver_pool.shutdown(wait=True, cancel_futures=True)
-                self._solver_pool = None
+            pool, self._solver_pool = self._solver_pool, None
+        if pool is not None:
+            _stop_pool(pool)
+
+
+class SolverCrashed(Exception):
+    """The solver process died during a solve (503)."""
+
+    def __str__(self) -> str:
+        return (
+            "The optimiser stopped unexpectedly (its process ended, e.g. out of memory) and has "
+            "been restarted. Nothing was saved: solve the plan again. If it happens again, plan "
+            "fewer months or ask the administrator to give the server more memory."
+        )
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Solver-process initializer: end this process when the web process is gone, even after a
+    SIGKILL that gave it no chance to stop its children."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(0)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _stop_pool(pool: Any) -> None:
+    """Shut a process pool down without waiting for a running solve: terminate its processes."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+    # multiprocessing's resource tracker ends by itself once no process holds its pipe: the web
+    # process when it exits, the solver processes now (stopping it here would pull it from under
+    # other users in the process, e.g. joblib)
 
 
 def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -314,4 +416,8 @@ def district_subset(district: District, name: str) -> District:
         source=district.source,
         extra=district.extra,
         warnings=district.warnings,
+        quality=None
+        if district.quality is None
+        else district.quality[district.quality["kindergarten_id"].isin(ids)],
+        lineage=district.lineage,
     )

@@ -3,6 +3,8 @@ comes up on an empty database; with no data or no trained model the pages say wh
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,7 +18,8 @@ from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
-from serving.app.engine import EngineState
+from serving.app.engine import EngineState, SolverCrashed
+from serving.app.rendering import install_filters
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
@@ -100,6 +103,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(error_type, _plain)
 
+    @app.exception_handler(SolverCrashed)
+    async def _solver_crashed(request: Request, exc: SolverCrashed) -> Response:
+        response = _error(request, 503, str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:
         return _error(request, 400, str(exc), [str(p) for p in exc.problems])
@@ -114,13 +123,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from one validated settings object (migrations run here)."""
-    from serving.app.routes import api, auth_routes, exports, pages
+    from serving.app.routes import api, auth_routes, dashboard, exports, pages
 
     db_engine = make_engine(settings.database_url)
     upgrade(db_engine)
     sessions = session_factory(db_engine)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # SIGTERM / SIGINT: no solver process or resource tracker outlives the app
+        app.state.engine_state.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bemanning — planners' app",
         description="Review, adjust, approve and export staffing plans for kindergartens. "
         "Log in with POST /api/login; send the returned csrf_token as X-CSRF-Token on every "
@@ -138,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    install_filters(templates.env)  # gettext (per request language) and number/word filters
     app.state.templates = templates
 
     @app.get("/health", tags=["meta"], summary="Liveness (no login needed)")
@@ -158,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(exports.router)
+    app.include_router(dashboard.router)
     _install_error_handlers(app)
     # outermost: every response gets the headers, compressed ones too
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from data.contract import RESOURCES
+from serving.plan_options import OPTIONS, POOL_OPTIONS, api_field
 
 Role = Literal["viewer", "planner", "admin"]
 PinKind = Literal["fix", "floor", "ban"]
@@ -28,6 +29,15 @@ class PasswordChange(BaseModel):
 class SessionsEnded(BaseModel):
     user: str
     ended: int = Field(description="Open sessions of the user that were ended.")
+
+
+class SolveProgress(BaseModel):
+    elapsed_s: float = Field(description="Seconds the solve has run so far.")
+    time_limit_s: float = Field(description="The optimiser's time limit, seconds.")
+
+
+class SolvesRunning(BaseModel):
+    running: list[SolveProgress] = Field(description="Plans being solved now, oldest first.")
 
 
 class UserPublic(BaseModel):
@@ -54,34 +64,31 @@ class EngineStatusPublic(BaseModel):
 
 
 class PlanCreate(BaseModel):
-    """Parameters of a new plan. Pools are extra FTE per resource to spread over the district."""
+    """Parameters of a new plan; every option's default, range and help come from
+    :data:`serving.plan_options.OPTIONS` (the command line and the web form use the same)."""
 
     district: str | None = Field(
         default=None,
         description="Required for an admin; a planner always plans their own district.",
     )
     pools: dict[str, float] = Field(
-        description="Extra FTE per resource, e.g. "
-        '{"staff": 8, "pedagogue": 4, "resource_pedagogue": 5}'
+        default_factory=dict,
+        description="Extra FTE per resource to spread, e.g. "
+        '{"staff": 8, "pedagogue": 4, "resource_pedagogue": 5}; '
+        f"each {POOL_OPTIONS[0].range_text()} FTE. A resource left out has "
+        f"{POOL_OPTIONS[0].empty}.",
     )
-    budget_nok: float | None = Field(default=None, ge=0, description="Budget cap, NOK per year.")
-    start: str | None = Field(
-        default=None,
-        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-        description="First planned month, YYYY-MM (default: next month).",
-    )
-    months: int = Field(default=12, ge=1, le=24, description="Length of the planned period.")
-    risk: float = Field(
-        default=0.9,
-        ge=0.5,
-        le=0.99,
-        description="Risk level: the forecast quantile the plan must cover.",
-    )
-    equity_weight: float = Field(
-        default=1.0, ge=0, le=10, description="Extra weight on areas with poor living conditions."
-    )
-    max_moves: int = Field(default=0, ge=0, description="Most lines that may change (0: no cap).")
-    seed: int = 0
+    budget_nok: float | None = api_field("budget_nok")
+    start: str | None = api_field("start")
+    months: int = api_field("months")
+    risk: float = api_field("risk")
+    equity_weight: float = api_field("equity_weight")
+    max_moves: int | None = api_field("max_moves")
+    scenarios: int = api_field("scenarios")
+    step_staff: float = api_field("step_staff")
+    step_pedagogue: float = api_field("step_pedagogue")
+    step_resource_pedagogue: float = api_field("step_resource_pedagogue")
+    seed: int = Field(default=0, description="Seed of the forecast scenarios.")
 
     @field_validator("pools")
     @classmethod
@@ -92,9 +99,14 @@ class PlanCreate(BaseModel):
             if name not in RESOURCES
         ]
         problems += [
-            f"pool {name} must be ≥ 0 FTE (found {value})"
+            f"pool {name} must be {OPTIONS[f'pool_{name}'].range_text()} FTE (found {value})"
             for name, value in pools.items()
-            if value < 0
+            if name in RESOURCES
+            and not (
+                (OPTIONS[f"pool_{name}"].minimum or 0.0)
+                <= value
+                <= (OPTIONS[f"pool_{name}"].maximum or 0.0)
+            )
         ]
         if problems:
             raise ValueError("; ".join(problems))
@@ -267,19 +279,49 @@ class KindergartenRisk(BaseModel):
     need_staff_fte_p90: float | None
     need_pedagogues: float | None
     pedagogue_fte: float
-    breach_probability: float | None
+    breach_probability: float | None = Field(
+        description="Highest monthly probability over the forecast months that the contracted "
+        "staffing breaks the staffing or pedagogue norm (the legal question; share of scenarios)."
+    )
+    legal_ok_now: bool | None = Field(
+        default=None, description="The contracted staffing meets both norms today."
+    )
+    staff_gap_fte_now: float | None = None
+    pedagogue_gap_now: float | None = None
+    effective_breach_probability: float | None = Field(
+        default=None,
+        description="Highest monthly probability that the cover left after sick leave falls "
+        "below a norm's need (the effective question, shown apart from the legal one).",
+    )
     vedtak_31: ShownCount
     vedtak_31_p50_12m: ShownCount
     sick_leave_12m: float | None
     turnover_12m: float | None
     flag_breach: bool
+    flag_effective_cover: bool = False
     flag_rising_31: bool
     flag_sick_leave: bool
     flag_turnover: bool
+
+
+class KeyFigurePublic(BaseModel):
+    """One key figure of the district (``serving.key_figures``); a masked count is "<5"."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    label: str
+    unit: str
+    value: float | str | None
+    previous: float | str | None
+    change: float | None
+    trend: str = Field(description="up, down, flat, or empty when not known or masked.")
+    compared_with: str
 
 
 class OverviewPublic(BaseModel):
     simulated: bool
     model_version: str
     data_fingerprint: str
+    key_figures: list[KeyFigurePublic] = []
     kindergartens: list[KindergartenRisk]

@@ -15,9 +15,11 @@ from data.contract import PLAN_COLUMNS, District
 from data.errors import UserInputError
 from serving import overrides
 from serving.app.engine import EngineState, district_subset
-from serving.app.privacy import suppress_frame_for
+from serving.app.privacy import is_internal_view, suppress_frame_for
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
 from serving.app.views import overview_table
+from serving.key_figures import KeyFigure, key_figures
+from serving.plan_options import OPTIONS, nothing_to_allocate, step_fte
 from serving.store import repository, workflow
 from serving.store.tables import Plan, PlanLine, User
 
@@ -80,12 +82,25 @@ def plans_for(session: Session, user: User) -> list[Plan]:
 
 def overview(state: EngineState, user: User) -> pd.DataFrame:
     """The overview table for ``user``'s districts, decision counts suppressed for viewers."""
+    model = state.champion()
     full = state.derived(
-        ("overview", state.fingerprint(), state.champion().version),
-        lambda: overview_table(state.district(), state.forecasts()),
+        ("overview", state.fingerprint(), model.version),
+        lambda: overview_table(
+            state.district(), state.forecasts(), pit_history=getattr(model, "pit_history", None)
+        ),
     )
     rows = full if user.role == "admin" else full[full["district"] == user.district]
     return suppress_frame_for(user, rows.reset_index(drop=True))
+
+
+def district_key_figures(state: EngineState, user: User) -> list[KeyFigure]:
+    """The key figures of the districts ``user`` may see (decision counts masked for an internal
+    view by the one privacy rule), computed once per data set, model and audience."""
+    internal = is_internal_view(user)
+    return state.derived(
+        ("key_figures", state.fingerprint(), state.champion().version, user.district, internal),
+        lambda: key_figures(visible_data(state, user), state.forecasts(), internal=internal),
+    )
 
 
 def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:
@@ -108,6 +123,7 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
         "history": history,
         "forecasts": forecasts,
         "drivers": drivers,
+        "model_version": str(state.champion().version),
     }
 
 
@@ -182,14 +198,19 @@ def _solve(
             month=pd.PeriodIndex(forecasts["month"], freq="M"),
             origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
         )
+
+    def option(name: str) -> Any:
+        value = params.get(name)
+        return OPTIONS[name].default if value is None and not OPTIONS[name].optional else value
+
     request = PlanRequest(
-        pools={k: float(v) for k, v in params["pools"].items()},
-        budget_nok=params.get("budget_nok"),
+        pools={k: float(v) for k, v in (params.get("pools") or {}).items() if v is not None},
+        budget_nok=option("budget_nok"),
         start=pd.Period(params["start"], freq="M") if params.get("start") else None,
-        months=int(params.get("months", 12)),
-        risk=float(params.get("risk", 0.9)),
-        equity_weight=float(params.get("equity_weight", 1.0)),
-        max_moves=int(params.get("max_moves", 0)),
+        months=int(option("months")),
+        risk=float(option("risk")),
+        equity_weight=float(option("equity_weight")),
+        max_moves=option("max_moves") if "max_moves" in params else OPTIONS["max_moves"].default,
         pins=tuple(
             Pin(
                 kindergarten_id=p.kindergarten_id,
@@ -200,10 +221,12 @@ def _solve(
             )
             for p in pins
         ),
-        n_scenarios=state.settings.plan_scenarios,
+        # the server's setting caps what one request may ask (a solve holds a worker)
+        n_scenarios=min(int(option("scenarios")), state.settings.plan_scenarios),
         seed=int(params.get("seed", 0)),
         time_limit_s=state.settings.plan_time_limit_s,
         previous_plan=previous,
+        step_fte=step_fte(params),
     )
     result = state.solve(
         build_plan,
@@ -264,6 +287,9 @@ def create_plan(state: EngineState, session: Session, user: User, params: PlanCr
     names = visible_districts(user, state.district())
     district_name = _plan_district(user, params.district, names)
     request = params.model_dump(exclude={"district"})
+    empty = nothing_to_allocate(params.pools, params.budget_nok, params.max_moves)
+    if empty is not None:
+        raise UserInputError("Nothing to plan", [empty])
     result, data = _solve(state, district_name, request, [], None)
     return store_result(
         session, result, data, district_name=district_name, params=request, user=user, parent=None

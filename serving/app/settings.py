@@ -7,10 +7,12 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from serving.plan_options import OPTIONS
 
 #: Values a secret key must never have outside dev: they are in this file for anyone to read.
 KNOWN_WEAK_SECRETS = frozenset({"", "changethis", "change-me", "secret", "dev", "bemanning"})
@@ -129,7 +131,15 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Time limit handed to the optimiser, seconds."
     )
     plan_scenarios: int = Field(
-        default=200, gt=0, description="Forecast scenarios the optimiser plans over."
+        default=OPTIONS["scenarios"].default,
+        gt=0,
+        description="Most forecast scenarios one plan may use (a request asking for more gets "
+        "this many; the plan's header says how many it used).",
+    )
+    language: Literal["nb", "en"] = Field(
+        default="nb",
+        description="Language of the pages and exports: nb (Norwegian bokmål) or en; each "
+        "user can switch on the page.",
     )
 
     @model_validator(mode="after")

@@ -3,16 +3,22 @@ forecasts as plain DataFrame → DataFrame functions (no web, no store)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
 from data.contract import QUANTILE_COLUMNS, QUANTILES, District
+from models.norm_compliance import breach_probabilities, compliance_by_kindergarten, legal_now
 from models.norms import pedagogue_positions, staffing_need_fte
 
 #: Risk-flag thresholds (shown on the page beside the flags, so a planner knows what they mean).
 HIGH_SICK_LEAVE_SHARE = 0.12
 HIGH_TURNOVER_SHARE_PER_YEAR = 0.25
 BREACH_FLAG_PROBABILITY = 0.2
+#: joint scenarios the overview's breach probabilities are shares of
+OVERVIEW_SCENARIOS = 200
 
 
 def _wide_forecasts(forecasts: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -36,9 +42,59 @@ def exceedance_probability(quantiles: np.ndarray, threshold: np.ndarray) -> np.n
     return out
 
 
-def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
+def norm_compliance(
+    latest: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    *,
+    pit_history: pd.DataFrame | None = None,
+    n_scenarios: int = OVERVIEW_SCENARIOS,
+) -> pd.DataFrame:
+    """Per kindergarten (``latest``: its last month, indexed by id): legal compliance now and the
+    probabilities, over joint scenarios of the forecast months (no cap), of a legal breach and of
+    an effective shortfall after sick leave (:mod:`models.norm_compliance`)."""
+    from models.needs import simulate_needs
+
+    now = legal_now(latest)
+    fc = forecasts[forecasts["kindergarten_id"].isin(latest.index)]
+    if fc.empty:
+        return now
+    if fc["month"].dtype == object:
+        fc = fc.assign(
+            month=pd.PeriodIndex(fc["month"], freq="M"),
+            origin=pd.PeriodIndex(fc["origin"], freq="M"),
+        )
+    latest_origin = fc["origin"].max()
+    fc = fc[fc["origin"] == latest_origin]
+    months = pd.PeriodIndex(sorted(fc["month"].unique()), freq="M")
+    ids = tuple(str(k) for k in latest.index)
+    current = np.column_stack(
+        [
+            latest[column].astype(float).fillna(0.0).to_numpy()
+            if column in latest
+            else np.zeros(len(latest))
+            for column in ("staff_fte", "pedagogue_fte", "resource_pedagogue_fte")
+        ]
+    )
+    needs = simulate_needs(
+        fc,
+        kindergarten_ids=ids,
+        months=months,
+        current_fte=current,
+        pit_history=pit_history,
+        n_scenarios=n_scenarios,
+        seed=0,
+    )
+    return now.join(compliance_by_kindergarten(breach_probabilities(needs)))
+
+
+def overview_table(
+    district: District, forecasts: pd.DataFrame, *, pit_history: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per kindergarten: today's children and staffing, forecast children (p10/p50/p90
     per month, for the band), the norms' need against current staffing and the risk flags.
+    ``flag_breach`` is the legal question (contracted FTE against the norms, now or with
+    probability ≥ :data:`BREACH_FLAG_PROBABILITY` in a forecast month); effective cover after
+    sick leave is ``effective_breach_probability`` / ``flag_effective_cover``, apart.
 
     Total children and over-3 equivalents combine the under-3 and over-3 forecasts quantile by
     quantile, i.e. as if the two moved together — a cautious (wider) band.
@@ -86,18 +142,12 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     need = pd.DataFrame(
         staffing_need_fte(q_u3, q_o3), index=both.index, columns=list(QUANTILE_COLUMNS)
     )
-    ids = both.index.get_level_values("kindergarten_id")
-    staff_now = rows["staff_fte"].reindex(ids).to_numpy(float)
-    sick_now = rows["sick_leave_12m"].reindex(ids).fillna(0.0).to_numpy(float)
-    effective = staff_now * (1 - sick_now)
-    breach = pd.Series(exceedance_probability(need.to_numpy(float), effective), index=both.index)
     peds = pedagogue_positions(q_u3[:, 3], q_o3[:, 3]).positions
     by_kg = pd.DataFrame(
         {
             "need_staff_p50": need["p50"],
             "need_staff_p90": need["p90"],
             "need_pedagogues_p50": peds,
-            "breach": breach,
             "band_p10": total["p10"],
             "band_p50": total["p50"],
             "band_p90": total["p90"],
@@ -109,7 +159,11 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     rows["staff_gap_fte"] = rows["need_staff_fte_p90"] - rows["staff_fte"] * (
         1 - rows["sick_leave_12m"].fillna(0.0)
     )
-    rows["breach_probability"] = by_kg["breach"].max()
+    compliance = norm_compliance(last.loc[rows.index], forecasts, pit_history=pit_history)
+    rows = rows.join(compliance)
+    # "brudd" answers the legal question (contracted FTE against the norms, now or in a forecast
+    # month); cover after sick leave is shown beside it, never mixed in
+    rows["breach_probability"] = rows["legal_breach_probability"]
     rows["children_p50_12m"] = by_kg["band_p50"].last()
     for q in ("p10", "p50", "p90"):
         rows[f"band_{q}"] = by_kg[f"band_{q}"].agg(list)
@@ -117,11 +171,20 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
     v31 = forecasts[forecasts["target"] == "vedtak_31"]
     v31_end = v31.sort_values("horizon").groupby("kindergarten_id")["p50"].last()
     rows["vedtak_31_p50_12m"] = v31_end.reindex(rows.index)
-    rows["flag_breach"] = rows["breach_probability"] >= BREACH_FLAG_PROBABILITY
+    rows["flag_breach"] = ~rows["legal_ok_now"].astype(bool) | (
+        rows["legal_breach_probability"] >= BREACH_FLAG_PROBABILITY
+    )
+    rows["flag_effective_cover"] = rows["effective_breach_probability"] >= BREACH_FLAG_PROBABILITY
     rows["flag_rising_31"] = (rows["vedtak_31_p50_12m"] - rows["vedtak_31"].fillna(0)) >= 1
     rows["flag_sick_leave"] = rows["sick_leave_12m"] >= HIGH_SICK_LEAVE_SHARE
     rows["flag_turnover"] = rows["turnover_12m"] >= HIGH_TURNOVER_SHARE_PER_YEAR
-    flags = ["flag_breach", "flag_rising_31", "flag_sick_leave", "flag_turnover"]
+    flags = [
+        "flag_breach",
+        "flag_effective_cover",
+        "flag_rising_31",
+        "flag_sick_leave",
+        "flag_turnover",
+    ]
     rows[flags] = rows[flags].fillna(False).astype(bool)
     rows["n_flags"] = rows[flags].astype(int).sum(axis=1)
     return rows.reset_index().sort_values(
@@ -130,7 +193,13 @@ def overview_table(district: District, forecasts: pd.DataFrame) -> pd.DataFrame:
 
 
 def band_svg(
-    p10: list[float], p50: list[float], p90: list[float], *, width: int = 140, height: int = 34
+    p10: list[float],
+    p50: list[float],
+    p90: list[float],
+    *,
+    label: str = "",
+    width: int = 140,
+    height: int = 34,
 ) -> str:
     """A tiny inline SVG of the 12-month band (p10–p90 shaded, p50 line) for the overview table:
     fifty of these render instantly, where fifty Plotly charts would not."""
@@ -151,16 +220,47 @@ def band_svg(
     line = " ".join(xy(i, v) for i, v in enumerate(values[1]))
     return (
         f'<svg class="band" width="{width}" height="{height}" role="img" '
-        f'aria-label="forecast children p10 {values[0][0]:.0f}–p90 {values[2][-1]:.0f}">'
+        f'aria-label="{escape(label)}">'
         f'<polygon points="{" ".join(upper + lower)}" fill="#9ecae1" opacity="0.6"/>'
         f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="1.5"/></svg>'
     )
 
 
-def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, title: str) -> dict:
+def _finite(values: pd.Series) -> list[float | None]:
+    """Values for a chart's JSON: a missing or infinite value as null (JSON has no NaN)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    return [float(v) if np.isfinite(v) else None for v in numbers]
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    """A chart's words in the page's language."""
+
+    observed: str = "observed"
+    interval90: str = "9 in 10 outcomes"
+    interval50: str = "half of the outcomes"
+    median: str = "forecast, median"
+    x_title: str = "month"
+    y_title: str = ""
+    #: Plotly's decimal mark and thousands separator: ", " in bokmål, ".," in English
+    separators: str = ".,"
+
+
+def fan_chart(
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    target: str,
+    *,
+    title: str,
+    words: ChartWords = ChartWords(),
+) -> dict:
     """A Plotly figure (as a plain dict, no validation cost) of one target: observed history,
-    the p05–p95 and p25–p75 forecast bands and the p50 line."""
+    the p05–p95 and p25–p75 forecast bands and the p50 line. The legend sits above the plot
+    and the axis titles below and beside it, so no legend ever covers an axis label; the
+    chart's title is the page's heading above it (``title`` names the figure for screen
+    readers and tooltips)."""
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
+    hist = hist.tail(24)
     fc = forecasts[forecasts["target"] == target].sort_values("horizon")
     months = [str(m) for m in fc["month"]]
     data: list[dict] = []
@@ -169,22 +269,22 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "observed",
+                "name": words.observed,
                 "x": [str(m) for m in hist["month"]],
-                "y": hist[target].tolist(),
+                "y": _finite(hist[target]),
                 "line": {"color": "#333"},
             }
         )
     for low, high, colour, label in (
-        ("p05", "p95", "rgba(8,81,156,0.15)", "90 % interval"),
-        ("p25", "p75", "rgba(8,81,156,0.30)", "50 % interval"),
+        ("p05", "p95", "rgba(8,81,156,0.15)", words.interval90),
+        ("p25", "p75", "rgba(8,81,156,0.30)", words.interval50),
     ):
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[high].tolist(),
+                "y": _finite(fc[high]),
                 "line": {"width": 0},
                 "showlegend": False,
                 "hoverinfo": "skip",
@@ -195,7 +295,7 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[low].tolist(),
+                "y": _finite(fc[low]),
                 "fill": "tonexty",
                 "fillcolor": colour,
                 "line": {"width": 0},
@@ -206,17 +306,35 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
         {
             "type": "scatter",
             "mode": "lines",
-            "name": "forecast p50",
+            "name": words.median,
             "x": months,
-            "y": fc["p50"].tolist(),
+            "y": _finite(fc["p50"]),
             "line": {"color": "#08519c", "dash": "dash"},
         }
     )
     layout = {
-        "title": {"text": title},
-        "height": 260,
-        "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
-        "legend": {"orientation": "h"},
-        "xaxis": {"type": "category"},
+        "meta": {"title": title},
+        "height": 320,
+        "margin": {"l": 55, "r": 35, "t": 70, "b": 60},
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        "xaxis": {"type": "category", "title": {"text": words.x_title}, "nticks": 8},
+        "yaxis": {"title": {"text": words.y_title}, "rangemode": "tozero"},
+        "separators": words.separators,
     }
     return {"data": data, "layout": layout}
+
+
+def chart_table(history: pd.DataFrame, forecasts: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The numbers of :func:`fan_chart` as a table (its text alternative): one row per month,
+    the observed value (last 12 months) or the forecast's 5th, 25th, 50th, 75th and 95th
+    percentiles."""
+    observed = (
+        history[["month", target]].dropna().tail(12).rename(columns={target: "observed"})
+        if target in history
+        else pd.DataFrame(columns=["month", "observed"])
+    )
+    fc = forecasts[forecasts["target"] == target].sort_values("horizon")
+    cols = ["month", "p05", "p25", "p50", "p75", "p95"]
+    frame = pd.concat([observed, fc[cols]], ignore_index=True)
+    frame["month"] = frame["month"].astype(str)
+    return frame[["month", "observed", *cols[1:]]]

@@ -296,12 +296,56 @@ def print_decision_backtest(result: DecisionBacktest, *, simulated: bool) -> Non
         f"origin; plan settings {settings_text(result.settings.as_dict())}.",
         highlight=False,
     )
+    console.print(measures_table(result))
     fits = ", ".join(f"{o} {s:.0f} s" for o, s in result.fit_seconds.items())
     console.print(
         f"Decision backtest over {len(result.origins)} origin(s) took {result.seconds:.0f} s "
         f"(refit and forecast per origin: {fits}).",
         highlight=False,
     )
+
+
+#: the allocations of the measures table, in the order shown, with their names
+MEASURED = (
+    ("plan", "plan"),
+    ("key", "key"),
+    ("no_pool", "no pool"),
+    ("median_only", "median-only"),
+    ("oracle", "oracle"),
+)
+
+
+def measures_table(result: DecisionBacktest) -> Any:
+    """All origins together, per allocation: unmet FTE-months per resource, kindergarten-months
+    in breach of each norm, substitute hours and cost (the backtest's outcome measures)."""
+    from rich import box
+    from rich.table import Table
+
+    from data.contract import RESOURCES
+    from training.decision_scoring import NORM_OF_RESOURCE
+
+    sums = result.outcomes.groupby("allocation").sum(numeric_only=True)
+    table = Table(
+        title="All origins together: what happened under each allocation",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("measure", no_wrap=True)
+    shown = [(name, label) for name, label in MEASURED if name in sums.index]
+    for _, label in shown:
+        table.add_column(label, justify="right", no_wrap=True)
+    rows = [(f"unmet_{r}", f"unmet {r.replace('_', ' ')} FTE-months", 1) for r in RESOURCES]
+    rows += [
+        (f"breach_{NORM_OF_RESOURCE[r]}", f"kg-months below the {r.replace('_', ' ')} norm", 0)
+        for r in RESOURCES
+    ]
+    rows += [("substitute_hours", "substitute hours", 0), ("substitute_cost_nok", "NOK", 0)]
+    for column, label, digits in rows:
+        if column in sums.columns:
+            by = sums[column].astype(float).to_dict()
+            values = [f"{by[n]:,.{digits}f}" for n, _ in shown]
+            table.add_row(label, *values)
+    return table
 
 
 def _number(value: Any, digits: int) -> str:
@@ -322,6 +366,23 @@ def settings_text(settings: Mapping[str, Any]) -> str:
         f"{float(settings['tail_weight']):.2f}, scenario spread "
         f"{float(settings['scenario_spread']):.2f}, steps {step_text} FTE"
     )
+
+
+def tuned_defaults_text(note: Mapping[str, Any]) -> str:
+    """The line a plan prints about the plan settings tuned on decisions it took as defaults
+    (``header["tuned_defaults"]``, :func:`serving.plan_defaults.tuned_defaults_note`)."""
+    regret, default = note.get("regret"), note.get("default_regret")
+    text = f"Plan defaults tuned on decisions: {settings_text(note['settings'])}"
+    if isinstance(regret, int | float):
+        text += f"; backtested regret {regret:.3f}"
+        if isinstance(default, int | float):
+            text += f" (built-in defaults {default:.3f})"
+    if "equity_weight" in note:
+        text += f" at equity weight {float(note['equity_weight']):g}"
+    origins = note.get("origins")
+    if isinstance(origins, list) and origins:
+        text += f", origins {', '.join(map(str, origins))}"
+    return text + " (options you give win over them)."
 
 
 # -- tune --plans ------------------------------------------------------------------------------
@@ -468,4 +529,5 @@ __all__ = [
     "promotion_check",
     "settings_text",
     "tune_plans",
+    "tuned_defaults_text",
 ]

@@ -24,12 +24,30 @@ from serving.commands.common import (
     state_value,
     user_errors,
 )
+from serving.commands.district_options import (
+    DistrictOption,
+    DistrictPoolOption,
+    PoolsFileOption,
+    ProcessesOption,
+    chosen_districts,
+    collect_district_pools,
+    print_district_plans,
+    summary_table,
+    write_district_plans,
+)
 from serving.plan_options import (
+    OPTIONS,
     BudgetOption,
+    EquityOption,
+    MaxMovesOption,
     MonthsOption,
     PoolsOption,
     RiskOption,
+    ScenariosOption,
     StartOption,
+    StepPedagogueOption,
+    StepResourcePedagogueOption,
+    StepStaffOption,
 )
 
 if TYPE_CHECKING:
@@ -46,31 +64,16 @@ def plan(
     pool: PoolsOption = None,
     budget: BudgetOption = None,
     start: StartOption = None,
-    months: MonthsOption = 12,
-    risk: RiskOption = 0.9,
-    equity_weight: Annotated[
-        float,
-        typer.Option(
-            "--equity-weight",
-            help="How much more an unmet FTE-month counts where "
-            "many children are in low-income families or speak a minority language "
-            "(0 = no equity weighting; 1 = up to 1.5× where every child is both, "
-            "weight = 1 + 0.25 × knob × (low-income share + minority-language share)).",
-            min=0.0,
-        ),
-    ] = 1.0,
-    max_moves: Annotated[
-        int,
-        typer.Option(
-            "--max-moves",
-            help="Existing FTE may be moved out of at most this many "
-            "kindergarten × resource lines (0 = only spread the pools).",
-            min=0,
-        ),
-    ] = 0,
-    scenarios: Annotated[
-        int, typer.Option("--scenarios", help="Joint forecast scenarios to plan over.", min=10)
-    ] = 200,
+    months: MonthsOption = OPTIONS["months"].default,
+    risk: RiskOption = OPTIONS["risk"].default,
+    equity_weight: EquityOption = OPTIONS["equity_weight"].default,
+    max_moves: MaxMovesOption = OPTIONS["max_moves"].default,
+    scenarios: ScenariosOption = OPTIONS["scenarios"].default,
+    step_staff: StepStaffOption = OPTIONS["step_staff"].default,
+    step_pedagogue: StepPedagogueOption = OPTIONS["step_pedagogue"].default,
+    step_resource_pedagogue: StepResourcePedagogueOption = OPTIONS[
+        "step_resource_pedagogue"
+    ].default,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenarios.")] = 0,
     time_limit: Annotated[
         float,
@@ -93,28 +96,52 @@ def plan(
         ),
     ] = None,
     tracking_uri: TrackingOption = None,
+    district: DistrictOption = None,
+    pools_file: PoolsFileOption = None,
+    district_pool: DistrictPoolOption = None,
+    as_one: Annotated[
+        bool,
+        typer.Option(
+            "--as-one",
+            help="Plan every kindergarten of the data as one problem with one set of pools "
+            "(--pool), instead of one plan per district.",
+        ),
+    ] = False,
+    processes: ProcessesOption = None,
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
-    with the champion model's forecasts (run `bemanning train DATA` first)."""
+    with the champion model's forecasts (run `bemanning train DATA` first).
+
+    Data with several districts get one plan per district, each with its own pools (from
+    --pools-file or --district-pool; --pool for a district named in neither), planned in
+    parallel processes, and a city summary; --district plans only the districts named."""
     from data.errors import Problem, UserInputError
     from data.validate import read_district
-    from serving.plan_options import collect_plan_options
-    from serving.planning import PlanRequest, forecast_and_plan
+    from serving.district_plans import plan_districts
+    from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
+    from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
     pools, budget_nok, start_month, problems = collect_plan_options(
         pools=pool, budget=budget, start=start, months=months, risk=risk
     )
-    pool_problems = any(p.file == "--pool" for p in problems)
-    if not pools and not pool_problems and budget_nok is None and max_moves == 0:
-        problems.append(
-            Problem(
-                "--pool",
-                "give at least one --pool, a --budget or --max-moves: "
-                "otherwise there is nothing to allocate",
-            )
-        )
+    problems += range_problems(
+        {
+            "equity_weight": equity_weight,
+            "max_moves": max_moves,
+            "scenarios": scenarios,
+            "step_staff": step_staff,
+            "step_pedagogue": step_pedagogue,
+            "step_resource_pedagogue": step_resource_pedagogue,
+        }
+    )
+    per_district, district_problems = collect_district_pools(pools_file, district_pool)
+    problems += district_problems
+    pool_problems = any(p.file in ("--pool", "--district-pool") for p in problems)
+    empty = nothing_to_allocate(pools, budget_nok, max_moves)
+    if empty is not None and not per_district and not pool_problems:
+        problems.append(empty)
     if out.suffix.lower() != ".csv":
         problems.append(Problem("--out", "must be a .csv file", value=str(out)))
     if problems:
@@ -128,7 +155,8 @@ def plan(
         "Writing the plan",
     )
     with staged_progress(steps, console) as step:
-        district = read_district(data, column_mapping=columns)
+        data_set = read_district(data, column_mapping=columns)
+        names = chosen_districts(data_set, district, as_one, per_district)
         step(1)
         uri = state_value("mlflow", tracking_uri, data)
         loaded = load_model(model, uri) if model else load_champion(uri)
@@ -141,13 +169,37 @@ def plan(
             equity_weight=equity_weight,
             max_moves=max_moves,
             n_scenarios=scenarios,
+            step_fte={
+                "staff": step_staff,
+                "pedagogue": step_pedagogue,
+                "resource_pedagogue": step_resource_pedagogue,
+            },
             seed=seed,
             time_limit_s=time_limit,
         )
-        _, result = forecast_and_plan(district, loaded, request, step=step)
-        step(4)
-        written = write_plan(result, out)
-    print_plan(result, written)
+        if names is not None:
+            request, forecasts = forecast_for_plan(data_set, loaded, request, step=step)
+            step(3)
+            plans = plan_districts(
+                data_set,
+                forecasts,
+                request,
+                names,
+                pools=per_district,
+                pit_history=loaded.pit_history,
+                model_version=str(loaded.version),
+                processes=processes,
+            )
+            step(4)
+            written = write_district_plans(plans, out)
+        else:
+            _, result = forecast_and_plan(data_set, loaded, request, step=step)
+            step(4)
+            written = write_plan(result, out)
+    if names is not None:
+        print_district_plans(plans, written)
+    else:
+        print_plan(result, written)
 
 
 def _json_value(value: Any) -> Any:
@@ -191,38 +243,16 @@ def _trade_off_line(summary: Any) -> str:
 
 def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
     """The summary against the proportional key and no pool, the solver status and warnings."""
-    from rich.table import Table
-
-    from models.allocation.comparison import COMPARED_LABELS
-
     header = result.header
     if result.simulated:
         console.print(f"[bold yellow]{header.get('label', 'SIMULATED DATA')}[/]")
-    table = Table(
-        title=f"Plan {result.plan_id} for {header['period']}: expected over "
-        f"{header['n_scenarios']} scenarios"
+    table = summary_table(
+        result.summary,
+        f"Plan {result.plan_id} for {header['period']}: expected over "
+        f"{header['n_scenarios']} scenarios",
     )
-    table.add_column("expected over the period")
-    summary = result.summary.set_index("allocation")
-    for allocation in summary.index:
-        label = COMPARED_LABELS["en"].get(str(allocation), str(allocation))
-        table.add_column(label, justify="right")
-    shown = [
-        ("unmet_staff_fte_months", "unmet staff FTE-months"),
-        ("unmet_pedagogue_fte_months", "unmet pedagogue position-months"),
-        ("unmet_resource_pedagogue_fte_months", "unmet § 31/§ 37 FTE-months"),
-        ("breach_months_staffing", "kg-months below the staffing norm"),
-        ("breach_months_pedagogue", "kg-months below the pedagogue norm"),
-        ("breach_months_special_needs", "kg-months with § 31/§ 37 hours unmet"),
-    ]
-    for column, label in shown:
-        table.add_row(label, *(f"{float(v):.1f}" for v in summary[column]))
-    if "cost_nok" in summary.columns:
-        table.add_row(
-            "spend (NOK)", *(f"{float(v):,.0f}".replace(",", " ") for v in summary["cost_nok"])
-        )
     console.print(table)
-    console.print(_trade_off_line(summary), highlight=False)
+    console.print(_trade_off_line(result.summary.set_index("allocation")), highlight=False)
     gap = header.get("mip_gap")
     gap_text = f"{float(gap):.3%}" if isinstance(gap, int | float) else "unknown"
     console.print(
@@ -230,6 +260,11 @@ def print_plan(result: PlanResult, written: dict[str, Path]) -> None:
         f"{header['solve_seconds']} s; model {header['model_version'] or '—'}; data "
         f"{header['data_fingerprint']}; scenarios: {header['scenario_source']}"
     )
+    tuned = header.get("tuned_defaults")
+    if isinstance(tuned, dict):
+        from serving.commands.decisions import tuned_defaults_text
+
+        console.print(tuned_defaults_text(tuned), highlight=False)
     warnings = header.get("warnings")
     for warning in warnings if isinstance(warnings, list) else []:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

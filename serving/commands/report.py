@@ -20,10 +20,10 @@ from serving.commands.common import (
     state_value,
     user_errors,
 )
-from serving.plan_options import BudgetOption, MonthsOption, RiskOption, StartOption
+from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
-DEFAULT_MONTHS = 12
-DEFAULT_RISK = 0.9
+DEFAULT_MONTHS = OPTIONS["months"].default
+DEFAULT_RISK = OPTIONS["risk"].default
 
 
 @user_errors
@@ -54,6 +54,14 @@ def report(
     ] = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
+    district: Annotated[
+        str | None,
+        typer.Option(
+            "--district",
+            help="Report on this district of the data only, planned as its part of "
+            "`bemanning plan`'s per-district plans (default: every kindergarten as one plan).",
+        ),
+    ] = None,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
@@ -86,6 +94,7 @@ def report(
         columns=columns,
         tracking_uri=state_value("mlflow", tracking_uri, data),
         console=console,
+        district_name=district,
     )
     console.print(f"Report: {path}")
 

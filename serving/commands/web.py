@@ -91,6 +91,31 @@ def ensure_demo_planner(settings: Any) -> tuple[str, str, str | None]:
     return DEMO_USER, password, district
 
 
+def district_problem(district: str, data: Path | None) -> Problem | None:
+    """Why ``district`` cannot be checked against the data, or is not in it (None: it is)."""
+    if data is None:
+        return Problem(
+            file="command line",
+            column="--district",
+            rule="cannot check the district without the data: give --data DATA (or set "
+            "BEMANNING_DATA_PATH), or --force to add it unchecked",
+            value=district,
+        )
+    from data.validate import read_district
+
+    known = sorted(str(d) for d in read_district(data).kindergartens["district"].dropna().unique())
+    if district in known:
+        return None
+    return Problem(
+        file=str(data),
+        column="district",
+        rule="the data have no kindergarten in this district (a typo?); known: "
+        + ", ".join(known)
+        + " — or --force to add it anyway",
+        value=district,
+    )
+
+
 def _data_from_environment() -> Path | None:
     """The data folder the app's settings would read from the environment, if any (so its
     bemanning.toml is found as for a --data flag)."""
@@ -148,7 +173,9 @@ def register(app: typer.Typer) -> None:
                 f"[cyan]{password}[/]" + (f" · {district}" if district else "")
             )
         console.print(f"Serving on http://{host}:{port}/  (API docs: /docs)")
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        # on SIGTERM/SIGINT a request waiting for a solve gets a few seconds, then the app's
+        # shutdown stops the solver processes
+        uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
     user_app = typer.Typer(help="Manage the app's user accounts.", no_args_is_help=True)
 
@@ -165,6 +192,17 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Store URL (default sqlite:///bemanning.db, or DATABASE_URL)."),
         ] = None,
+        data: Annotated[
+            Path | None,
+            typer.Option(
+                help="Data folder or DuckDB file the district is checked against; or set "
+                "BEMANNING_DATA_PATH."
+            ),
+        ] = None,
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Add the user even if the data do not have the district."),
+        ] = False,
     ) -> None:
         """Add a user; the password is prompted for, or read from stdin when piped."""
         from serving.auth import MIN_PASSWORD_LENGTH, hash_password
@@ -188,6 +226,16 @@ def register(app: typer.Typer) -> None:
                     rule=f"a {role} needs a district: they see only their own",
                 )
             )
+        if district and not problems:
+            data_path = data if data is not None else load_settings(dev=True).data_path
+            unknown = district_problem(district, data_path)
+            if unknown is not None and not force:
+                problems.append(unknown)
+            elif unknown is not None:
+                console.print(
+                    f"[yellow]Warning:[/] {district!r} is not checked against the data or not "
+                    "in it; added anyway because of --force."
+                )
         if problems:
             raise UserInputError("Cannot add the user", problems)
         if sys.stdin.isatty():

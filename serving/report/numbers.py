@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
@@ -33,6 +33,9 @@ from models.allocation.comparison import (
     TRADE_OFFS,
 )
 from serving.report.tables import Column, ColumnKind, ReportTable
+
+if TYPE_CHECKING:
+    from serving.report.evidence import EvidenceSection
 
 #: The allocations every benefit is measured between: the plan and its two baselines.
 ALLOCATIONS = (PLAN, KEY, NOTHING)
@@ -200,6 +203,8 @@ class BenefitReport:
     #: Unmet need per district, when the data hold more than one (a city-wide run).
     per_district: ReportTable | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    #: «had the district planned this way» (the decision backtest), None when there is none
+    evidence: EvidenceSection | None = None
     #: Sections other modules add (rendered after the forecast quality, numbered on).
     extra_sections: list[ReportSection] = field(default_factory=list)
     #: What the plan and the key spend, in words (the headline's "same budget" sentence).

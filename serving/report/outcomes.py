@@ -36,12 +36,16 @@ def kindergarten_outcomes(
     """One row per kindergarten and allocation (``plan``, ``proportional``, ``none``) with the
     summary's measures: ``unmet_<resource>_fte_months`` and ``breach_months_<need>``.
 
-    ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made.
+    ``request`` is the ``serving.planning.PlanRequest`` and ``plan`` the ``PlanResult`` it made;
+    a plan that carries its scenarios and compared allocations is measured on those as they are
+    (nothing drawn again).
     """
     from models.needs import simulate_needs
     from serving.planning import planned_forecasts
 
     ids, changes = allocation_changes(district, request, plan)
+    if getattr(plan, "scenarios", None) is not None:
+        return measure_allocations(plan.scenarios, changes)
     start = pd.Period(request.start, "M") if request.start is not None else district.last_month + 1
     months = pd.period_range(start, periods=max(int(request.months), 1), freq="M")
     needs = simulate_needs(

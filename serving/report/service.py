@@ -9,14 +9,15 @@ with a plan they made); :func:`make_benefit_report` is the whole command.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
+from models.allocation import DEFAULT_RISK
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
@@ -41,7 +42,7 @@ class ReportOptions:
     budget_nok: float | None = None
     start: pd.Period | None = None
     months: int = 12
-    risk: float = 0.9
+    risk: float = DEFAULT_RISK
     substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
     given: frozenset[str] = frozenset()
 
@@ -192,6 +193,18 @@ def benefit_report_for_plan(
     )
 
 
+def decision_evidence(champion: Any, tracking_uri: str | None, options: ReportOptions) -> Any:
+    """The evidence section from the decision backtest logged with the champion's run."""
+    from serving.report.evidence import load_evidence
+    from training.settings import load_settings
+
+    return load_evidence(
+        load_settings(tracking_uri).tracking_uri,
+        champion.run_id,
+        substitute_nok_per_hour=options.substitute_cost_nok_per_hour,
+    )
+
+
 def make_benefit_report(
     data: Path,
     out: Path,
@@ -200,14 +213,18 @@ def make_benefit_report(
     columns: Path | None = None,
     tracking_uri: str | None = None,
     console: Console | None = None,
+    district_name: str | None = None,
 ) -> Path:
     """Read ``data``, plan with the champion and write the report to ``out``; returns its path.
+    With ``district_name`` only that district is planned and reported, exactly as its part of
+    ``bemanning plan``'s per-district plans (its kindergartens and their backtest history).
 
     Raises :class:`UserInputError` for bad data, bad options or no champion model yet.
     """
     from rich.console import Console
 
     from data.validate import read_district
+    from serving.district_plans import check_districts, district_history, district_subset
     from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
     from serving.report.render import write_report
@@ -229,8 +246,14 @@ def make_benefit_report(
     )
     with staged_progress(steps, console) as step:
         district = read_district(data, column_mapping=columns)
+        if district_name is not None:
+            check_districts(district, [district_name], "--district")
+            district = district_subset(district, district_name)
         step(1)
         champion = load_champion(tracking_uri)
+        if district_name is not None:
+            ids = set(district.kindergartens[KINDERGARTEN_ID].astype(str))
+            champion = replace(champion, pit_history=district_history(champion.pit_history, ids))
         request = options.plan_request()
         forecasts, plan = forecast_and_plan(district, champion, request, step=step)
         step(4)
@@ -245,6 +268,7 @@ def make_benefit_report(
             pit_history=champion.pit_history,
             options=options,
         )
+        report.evidence = decision_evidence(champion, tracking_uri, options)
         step(5)
         path = write_report(report, out)
     if report.simulated:

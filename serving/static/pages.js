@@ -37,6 +37,51 @@
     }
   });
   document.addEventListener("htmx:load", function (event) { drawCharts(event.target); });
+
+  // A solve takes seconds to a minute: while the form's request runs (htmx keeps the page
+  // usable), show how long the optimiser has been at it, from GET /api/solves.
+  var solving = null;
+  function isSolve(event) {
+    var config = event.detail && event.detail.requestConfig;
+    var path = (config && config.path) || "";
+    return config && config.verb === "post" && /^\/plans(\/[^/]+\/resolve)?$/.test(path);
+  }
+  function showProgress(text) {
+    var box = document.getElementById("solve-progress");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "solve-progress";
+      box.className = "next";
+      box.setAttribute("role", "status");
+      box.setAttribute("data-testid", "solve-progress");
+      document.body.insertBefore(box, document.body.firstChild);
+    }
+    box.textContent = text;
+    box.hidden = !text;
+  }
+  function poll() {
+    fetch("/api/solves", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {running: []}; })
+      .then(function (body) {
+        if (solving === null) return;
+        var run = body.running && body.running[body.running.length - 1];
+        showProgress(run
+          ? "Beregner planen … " + Math.round(run.elapsed_s) + " av høyst " + Math.round(run.time_limit_s) + " sekunder"
+          : "Beregner planen …");
+      })
+      .catch(function () {});
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isSolve(event)) return;
+    showProgress("Beregner planen …");
+    solving = window.setInterval(poll, 1000);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (solving === null || !isSolve(event)) return;
+    window.clearInterval(solving);
+    solving = null;
+    showProgress("");
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   } else {

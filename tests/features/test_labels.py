@@ -10,10 +10,10 @@ from data.contract import TARGETS
 from features.labels import column_label, feature_label, feature_unit
 from features.table import build_feature_table
 from models.forecast.frames import (
-    COHORT_FEATURES,
     CYCLE_TARGETS,
     HISTORY_FEATURES,
     HORIZON_FEATURE,
+    MEDIAN_ONLY_FEATURES,
     projection_feature_names,
 )
 
@@ -41,7 +41,7 @@ def test_every_column_of_the_feature_table_has_a_label_in_both_languages(
 
 
 def test_every_target_specific_and_horizon_feature_has_a_label() -> None:
-    names = [*HISTORY_FEATURES, *COHORT_FEATURES, HORIZON_FEATURE]
+    names = [*HISTORY_FEATURES, *MEDIAN_ONLY_FEATURES, HORIZON_FEATURE]
     for target in CYCLE_TARGETS:
         names += projection_feature_names(target)
     for target in TARGETS:

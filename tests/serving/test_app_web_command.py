@@ -30,10 +30,12 @@ def test_user_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_pa
             "Bydel Sagene",
             "--database",
             url,
+            "--force",
         ],
         input="s3cret-passord\n",
     )
     assert result.exit_code == 0, result.output
+    assert "Warning" in result.output
     engine = make_engine(url)
     with session_factory(engine)() as session:
         user = repository.user_by_name(session, "kari")
@@ -63,6 +65,48 @@ def test_user_add_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "at least 8 characters" in result.output
     assert "Traceback" not in result.output
+
+
+def test_user_add_refuses_a_district_the_data_do_not_have_unless_forced(
+    tmp_path: Path,
+    sim_data_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.delenv("BEMANNING_DATA_PATH", raising=False)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    base = ["user", "add", "ghost", "--role", "planner", "--database", url]
+    ghost = runner.invoke(
+        app, [*base, "--district", "Bydel Nowhere", "--data", str(sim_data_path)], input="x" * 9
+    )
+    assert ghost.exit_code == 2 and "no kindergarten in this district" in ghost.output
+    assert "Bydel Nowhere" in ghost.output and "Bydel Gamle Oslo" in ghost.output
+    unchecked = runner.invoke(app, [*base, "--district", "Bydel Nowhere"], input="x" * 9)
+    assert unchecked.exit_code == 2 and "cannot check the district" in unchecked.output
+    forced = runner.invoke(
+        app,
+        [*base, "--district", "Bydel Nowhere", "--data", str(sim_data_path), "--force"],
+        input="x" * 9,
+    )
+    assert forced.exit_code == 0 and "Warning" in forced.output
+    real = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "kari",
+            "--role",
+            "viewer",
+            "--database",
+            url,
+            "--district",
+            "Bydel Gamle Oslo",
+            "--data",
+            str(sim_data_path),
+        ],
+        input="x" * 9,
+    )
+    assert real.exit_code == 0, real.output
+    assert "Traceback" not in ghost.output + unchecked.output
 
 
 def test_serve_refuses_a_missing_secret_outside_dev(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

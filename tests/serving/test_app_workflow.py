@@ -4,6 +4,9 @@ approval, the revision an approval names, and pins that never change a solved ve
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pandas as pd
 import pytest
 from app_fixtures import AppHarness, store_real_plan
@@ -176,3 +179,101 @@ def test_a_pin_never_changes_the_solved_version_and_shows_everywhere(
     pinned_rows = [row for row in history if row["pin"]]
     assert {row["plan_id"] for row in pinned_rows} == {plan_id, new["plan_id"]}
     assert all(row["pin"].startswith("Låst av anna") for row in pinned_rows)
+
+
+def _approve_and_pin_at_once(
+    anna: Any, alf: Any, plan_id: str, revision: int, line: dict
+) -> dict[str, int]:
+    """Anna approves the revision she saw while Alf pins a line; their status codes."""
+    barrier = threading.Barrier(2)
+    answers: dict[str, int] = {}
+
+    def approve() -> None:
+        barrier.wait()
+        answers["approve"] = anna.post(
+            f"/api/plans/{plan_id}/approve", json={"revision": revision}
+        ).status_code
+
+    def pin() -> None:
+        barrier.wait()
+        answers["pin"] = alf.post(
+            f"/api/plans/{plan_id}/lines/{line['id']}/pins",
+            json={"kind": "ban", "comment": "race", "row_version": line["row_version"]},
+        ).status_code
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=pin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def _race_rounds(app: Any, rounds: int) -> dict[str, int]:
+    """Approve (the revision seen) and pin (a line) at once through the API, ``rounds`` times on
+    fresh plans; checks after each round that an approved plan carries no pin it was not approved
+    with. Returns how often each side won."""
+    from app_fixtures import login
+    from fastapi.testclient import TestClient
+    from test_store_repository import LINES
+
+    tally = {"approved": 0, "pinned": 0}
+    with TestClient(app) as anna, TestClient(app) as alf:
+        login(anna, "anna")
+        login(alf, "alf")
+        for round_ in range(rounds):
+            period = f"{2040 + round_}-01–{2040 + round_}-12"
+            with app.state.sessions.begin() as session:
+                plan_id = repository.save_plan(
+                    session,
+                    district="Bydel Gamle Oslo",
+                    lines=[{**row, "period": period} for row in LINES],
+                    header={"period": period, "pools_fte": {"staff": 3.0, "pedagogue": 3.0}},
+                    summary=[],
+                    created_by="anna",
+                ).id
+            seen = anna.get(f"/api/plans/{plan_id}").json()
+            line = seen["lines"][round_ % len(seen["lines"])]
+            answers = _approve_and_pin_at_once(anna, alf, plan_id, seen["revision"], line)
+            after = anna.get(f"/api/plans/{plan_id}").json()
+            assert all(
+                ln["suggested_fte"] == old["suggested_fte"]
+                for ln, old in zip(after["lines"], seen["lines"], strict=True)
+            )
+            if after["status"] == "approved":
+                assert after["pins"] == [] and answers["approve"] == 200, answers
+                assert answers["pin"] in (200, 409), answers  # refused, or a new draft version
+                tally["approved"] += 1
+            else:
+                assert answers == {"approve": 409, "pin": 200}, answers
+                tally["pinned"] += 1
+    return tally
+
+
+def test_approve_and_pin_racing_through_the_api_on_sqlite(harness: AppHarness) -> None:
+    tally = _race_rounds(harness.app, 10)
+    assert sum(tally.values()) == 10
+
+
+@pytest.mark.postgres
+def test_approve_and_pin_racing_through_the_api_on_postgresql(
+    postgres_url: str, sim_data_path: Any, empty_tracking_uri: str
+) -> None:
+    from app_fixtures import add_users, app_settings
+
+    from serving.app.main import create_app
+    from serving.store.db import downgrade, make_engine
+
+    fresh = make_engine(postgres_url)
+    downgrade(fresh)  # the session's database starts empty here
+    fresh.dispose()
+    app = create_app(app_settings(postgres_url, sim_data_path, empty_tracking_uri))
+    try:
+        add_users(app.state.sessions)
+        tally = _race_rounds(app, 10)
+        assert sum(tally.values()) == 10
+    finally:
+        app.state.db_engine.dispose()
+        cleanup = make_engine(postgres_url)
+        downgrade(cleanup)
+        cleanup.dispose()

@@ -93,6 +93,7 @@ def test_backtest_plans_prints_regret_per_origin_and_logs_with_the_champions_run
     for words in ("plan made", "regret", "VSS", "EVPI", "oracle", "overall", "2023-07", "2024-07"):
         assert words in result.flat, words
     assert "Decision backtest over 2 origin(s) took" in result.flat
+    assert "substitute hours" in result.flat and "kg-months below the staff norm" in result.flat
     summary = pd.read_csv(out / "decision_summary.csv", dtype={"origin": str})
     assert list(summary["origin"]) == ["2023-07", "2024-07", "overall"]
     assert (out / "decision_regret_by_origin.png").stat().st_size > 0
@@ -143,13 +144,18 @@ def test_a_three_trial_decision_tuning_stores_settings_that_plan_then_uses(
         uri,
     )
     assert planned.exit_code == 0, planned.output
+    assert "Plan defaults tuned on decisions" in planned.flat
+    assert f"backtested regret {record['regret']:.3f}" in planned.flat
     header = json.loads(out.with_suffix(".header.json").read_text())
     settings = record["settings"]
     assert header["tuned_defaults"]["settings"] == settings
     assert header["risk"] == pytest.approx(settings["risk"])
     assert header["tail_weight"] == pytest.approx(settings["tail_weight"])
     assert header["scenario_spread"] == pytest.approx(settings["scenario_spread"])
-    assert header["step_fte"] == pytest.approx(settings["step_fte"])
+    # steps are what the district can hire: the plan keeps its own, the note shows the tuned
+    from serving.planning import PlanRequest
+
+    assert header["step_fte"] == pytest.approx(dict(PlanRequest(pools={}).step_fte))
 
     # the tuned policy is the backtest's default policy from now on
     again = run(["backtest", data_folder, "--plans", *QUICK, "--out", tmp_path / "bt"], uri)

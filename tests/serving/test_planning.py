@@ -116,7 +116,7 @@ def test_pins_are_respected_exactly(district_and_forecasts, plan: PlanResult) ->
     others = [k for k in lines.index.get_level_values(0).unique() if k != favourite]
     pins = (
         Pin(favourite, "staff", "ban", comment="no room for more staff"),
-        Pin(others[0], "staff", "fix", 1.2),
+        Pin(others[0], "staff", "fix", 1.5),  # whole 0.5-FTE steps
         Pin(others[1], "resource_pedagogue", "floor", 0.5),
     )
     pinned = plan_with(district_and_forecasts, pins=pins).lines.set_index(
@@ -124,7 +124,7 @@ def test_pins_are_respected_exactly(district_and_forecasts, plan: PlanResult) ->
     )
     assert pinned.at[(favourite, "staff"), "change_fte"] == 0.0
     assert pinned.at[(favourite, "staff"), "binding_constraint"] == "pin (ban)"
-    assert pinned.at[(others[0], "staff"), "change_fte"] == pytest.approx(1.2)
+    assert pinned.at[(others[0], "staff"), "change_fte"] == pytest.approx(1.5)
     assert pinned.at[(others[1], "resource_pedagogue"), "change_fte"] >= 0.5 - 1e-9
 
 
@@ -172,7 +172,7 @@ def test_bad_request_lists_every_problem_at_once(district_and_forecasts) -> None
         "resource_pedagogue (found 'teachers')",
         "error: plan request, row 1, column 'pins.kindergarten_id': pin on a kindergarten not "
         "in the plan (found 'B01-K999')",
-        "error: plan request, row 4, column 'pins.value_fte': not a whole number of 0.1-FTE "
+        "error: plan request, row 4, column 'pins.value_fte': not a whole number of 0.5-FTE "
         "steps (found 0.25)",
         "error: plan request, column 'pools.pedagogue': pins need 2 FTE of pedagogue but the "
         "pool holds 1: fix B01-K001 pedagogue 1 FTE, floor B01-K002 pedagogue 1 FTE "

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from models.allocation.comparison import COMPARED
 from serving.cli import app
 
 runner = CliRunner()
@@ -83,6 +84,7 @@ def test_plan_with_the_champion_writes_plan_header_and_summary(
             "6",
             "--scenarios",
             "60",
+            "--as-one",
             "--tracking-uri",
             champion_uri,
             "--out",
@@ -114,3 +116,40 @@ def test_plan_with_the_champion_writes_plan_header_and_summary(
     assert "proportional key" in output and "Solver: Optimal" in output
     assert "spend (NOK)" in output and "Trade-offs, unmet FTE-months in all: plan" in output
     assert "equity_0" not in output  # planners' words, not column names
+
+
+@pytest.mark.slow
+def test_plan_per_district_with_a_pools_file(
+    sim_data_path: Path,
+    sim_district,
+    champion_uri: str,
+    tmp_path: Path,
+) -> None:
+    """By default one plan per district, each with its own pools; --district picks some."""
+    names = sorted(sim_district.kindergartens["district"].unique())[:2]
+    pools = tmp_path / "pools.csv"
+    pools.write_text(f"district,resource,fte\n{names[0]},staff,2\n{names[1]},pedagogue,1\n")
+    out = tmp_path / "plans.csv"
+    args = ["plan", str(sim_data_path), "--pools-file", str(pools), "--months", "6"]
+    result = runner.invoke(
+        app,
+        [
+            *args,
+            *("--district", names[0], "--district", names[1]),
+            *("--scenarios", "40", "--processes", "2"),
+            *("--tracking-uri", champion_uri, "--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(out)
+    assert sorted(lines["district"].unique()) == names
+    spent = lines.groupby(["district", "resource"])["change_fte"].sum()
+    assert spent[(names[0], "pedagogue")] == 0 and spent[(names[1], "staff")] == 0
+    assert spent[(names[0], "staff")] <= 2 + 1e-9 and spent[(names[1], "pedagogue")] <= 1 + 1e-9
+    header = json.loads(out.with_suffix(".header.json").read_text(encoding="utf-8"))
+    assert sorted(header["districts"]) == names and header["simulated"] is True
+    city = pd.read_csv(out.with_suffix(".summary.csv"))
+    assert tuple(city["allocation"]) == COMPARED
+    assert set(pd.read_csv(out.with_suffix(".districts.csv"))["district"]) == set(names)
+    output = " ".join(result.output.split())
+    assert "2 district plans" in output and "the city in sum" in output

@@ -68,7 +68,8 @@ def test_tuned_defaults_fill_only_the_fields_the_planner_left_at_their_defaults(
     assert request.risk == 0.95  # the planner's own choice wins
     assert request.tail_weight == 0.2
     assert request.scenario_spread == 1.3
-    assert dict(request.step_fte) == {"staff": 0.5, "pedagogue": 1.0, "resource_pedagogue": 0.5}
+    # steps are what the district can hire: tuned ones are shown, never applied
+    assert dict(request.step_fte) == dict(PlanRequest(pools={}).step_fte)
     untuned = SimpleNamespace(plan_defaults=None)
     assert plan_settings_of(untuned) == PlanSettings()
     plain = PlanRequest(pools={"staff": 8.0})

@@ -15,7 +15,7 @@ from tracking_fixtures import FAST_LGBM, small_district
 from data.contract import MONTH, RESOURCES, District
 from data.errors import UserInputError
 from models.allocation import AllocationSettings
-from models.needs import NeedScenarios
+from models.needs import NEED_TARGETS, NeedScenarios
 from serving.plan_defaults import engine_planner
 from training.decision_scoring import realised_outcome, regret, regret_table
 from training.decisions import (
@@ -30,18 +30,20 @@ from training.decisions import (
     decision_origins,
     oracle_change,
     prepare_case,
+    score_case,
 )
 
 POOLS = {"staff": 1.0, "pedagogue": 1.0, "resource_pedagogue": 0.5}
+FAST_TARGETS = ("children_under3", "children_over3", "vedtak_31", "sick_leave_rate")
 #: three months planned: the small forecaster's horizon
 POLICY = DecisionPolicy(pools=POOLS, months=3, n_scenarios=40)
 
 
-def fast_pipeline() -> Any:
+def fast_pipeline(targets: tuple[str, ...] = FAST_TARGETS) -> Any:
     from models.forecast.pipeline import ForecastPipeline
 
     return ForecastPipeline(
-        targets=("children_under3", "children_over3", "vedtak_31", "sick_leave_rate"),
+        targets=targets,
         horizons=3,
         calibration_origins=2,
         interval_method="residual",
@@ -77,8 +79,8 @@ def grid(pool: float, step: float) -> list[tuple[float, float]]:
 @pytest.mark.parametrize("seed", range(4))
 def test_the_oracle_is_never_worse_than_any_allocation_on_realised_needs(seed: int) -> None:
     truth = tiny_truth(np.random.default_rng(seed))
-    pools = np.array([0.3, 1.0, 0.2])
-    steps = AllocationSettings().step_fte
+    pools = np.array([1.0, 1.0, 1.0])
+    steps = AllocationSettings().step_fte  # hireable: 0.5, 1.0, 0.5 FTE
     planned = PlannedAllocation(
         kindergarten_ids=truth.kindergarten_ids,
         current_fte=truth.current_fte,
@@ -95,7 +97,7 @@ def test_the_oracle_is_never_worse_than_any_allocation_on_realised_needs(seed: i
     for combination in itertools.product(*splits):
         change = np.array(combination).T  # (K, R)
         brute.append(realised_outcome(truth, change)["unmet_total"])
-    assert len(brute) == 10 * 3 * 6
+    assert len(brute) == 6 * 3 * 6  # 2, 1 and 2 steps split between two kindergartens
     assert oracle <= min(brute) + 1e-6
     assert oracle == pytest.approx(min(brute), abs=1e-6)
 
@@ -196,6 +198,36 @@ def test_changing_data_after_an_origin_changes_nothing_planned_at_it(district: D
     np.testing.assert_array_equal(plan_a.change_fte, plan_b.change_fte)
     np.testing.assert_array_equal(plan_a.current_fte, plan_b.current_fte)
     assert not case_a.realised.equals(case_b.realised)  # the realised months did change
+
+
+def test_a_kindergarten_the_model_cannot_forecast_is_planned_and_scored_by_every_allocation(
+    district: District,
+) -> None:
+    """A kindergarten without a row at the origin gets the plan's fallback forecast; the
+    median-only plan plans on the same forecasts, and every allocation is scored."""
+    origin = pd.Period("2024-07", "M")
+    monthly = district.monthly
+    gapped = monthly["kindergarten_id"].iloc[0]
+    drop = (monthly["kindergarten_id"] == gapped) & (monthly[MONTH] == origin)
+    data = District(
+        kindergartens=district.kindergartens,
+        monthly=monthly[~drop].reset_index(drop=True),
+        population=district.population,
+        simulated=True,
+        source=district.source,
+    )
+    # every need target forecast: the fallback fills in all of them for the gapped one
+    case = prepare_case(
+        data, origin, lambda: fast_pipeline(NEED_TARGETS), months=3, scenario_origins=0
+    )
+    planned = engine_planner(case.known, case.forecasts, None, POLICY, PlanSettings())
+    assert gapped not in set(case.forecasts["kindergarten_id"].astype(str))
+    assert gapped in planned.kindergarten_ids
+    assert planned.forecasts is not None
+    assert gapped in set(planned.forecasts["kindergarten_id"].astype(str))
+    scored = score_case(case, engine_planner, POLICY, PlanSettings(), variants=False)
+    assert set(scored["allocation"]) == {PLAN, KEY, ORACLE, "no_pool", "median_only"}
+    assert scored["unmet_total"].notna().all()
 
 
 def test_plan_settings_round_trip_through_their_dict() -> None:

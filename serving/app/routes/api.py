@@ -16,6 +16,7 @@ from serving.app.schemas import (
     AuditEventPublic,
     DiffRow,
     EngineStatusPublic,
+    KeyFigurePublic,
     KindergartenRisk,
     LineApprove,
     LinePublic,
@@ -28,6 +29,8 @@ from serving.app.schemas import (
     PlanDiffPublic,
     PlanPublic,
     PlanSummaryPublic,
+    SolveProgress,
+    SolvesRunning,
 )
 from serving.store import repository
 from serving.store.tables import Pin, Plan, PlanLine, User
@@ -102,6 +105,9 @@ def overview(user: CurrentUser, state: EngineDep) -> OverviewPublic:
         simulated=state.district().simulated,
         model_version=str(state.champion().version),
         data_fingerprint=state.fingerprint(),
+        key_figures=[
+            KeyFigurePublic.model_validate(f) for f in services.district_key_figures(state, user)
+        ],
         kindergartens=[KindergartenRisk.model_validate(r) for r in records],
     )
 
@@ -263,3 +269,12 @@ def audit(
         AuditEventPublic.model_validate(e)
         for e in repository.audit_events(session, plan_ids=ids, limit=limit)
     ]
+
+
+@router.get(
+    "/solves",
+    response_model=SolvesRunning,
+    summary="Plans being solved now (the pages poll this to show progress)",
+)
+def solves_running(user: CurrentUser, state: EngineDep) -> SolvesRunning:
+    return SolvesRunning(running=[SolveProgress(**s) for s in state.solves_running()])

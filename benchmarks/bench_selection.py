@@ -1,0 +1,123 @@
+"""Selection of the forecaster's defaults out of process and out of sample (issue 17): a variant of
+ForecastPipeline is kept only when it helps on both simulator families, on the tuning seeds 1–3;
+the report seeds of ``bench_forecast`` (101–103) are never used here. SIMULATED data.
+
+    .venv/bin/python -m benchmarks.bench_selection [--families cohort,capacity] [--seeds 1,2,3]
+        [--origins 2] [--variants defaults,pooled-calibration]
+
+Printed per family and goal target: WAPE of the p50 and 80 % coverage of each variant on each
+seed (rolling origins, the same for every variant), and each variant's WAPE ÷ the first
+variant's, pooled over seeds (sum of errors ÷ sum of actuals).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.bench_forecast import FAMILIES, GOAL_TARGETS, simulate_family
+
+#: Variants: ForecastPipeline parameters over its defaults.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "no-mechanism": {"mechanism_features": False},
+    "cohort-features": {"cohort_features": True},
+    "no-cohort-features": {"cohort_features": False},
+    "pooled-calibration": {"season_calibration": False},
+}
+TUNING_SEEDS = (1, 2, 3)
+
+
+def run_variant(
+    district: Any, params: dict[str, Any], n_origins: int, targets: Sequence[str]
+) -> pd.DataFrame:
+    """Ours' predictions (with actuals) at ``n_origins`` rolling origins, 3 months apart."""
+    from models.forecast import ForecastPipeline
+    from training.backtest import rolling_origin_backtest
+
+    result = rolling_origin_backtest(
+        district,
+        lambda: ForecastPipeline(targets=list(targets), **params),
+        n_origins=n_origins,
+        span_months=3 * n_origins,
+        baselines=False,
+    )
+    return result.predictions.dropna(subset=["actual"])
+
+
+def score(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per target: sum of absolute errors, sum of actuals, rows inside the 80 % interval, rows."""
+    g = predictions.assign(
+        error=(predictions["actual"] - predictions["p50"]).abs(),
+        total=predictions["actual"].abs(),
+        inside=(predictions["actual"] >= predictions["p10"])
+        & (predictions["actual"] <= predictions["p90"]),
+    )
+    return (
+        g.groupby("target")[["error", "total", "inside"]].sum().assign(n=g.groupby("target").size())
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", default="cohort,capacity")
+    parser.add_argument("--seeds", default=",".join(map(str, TUNING_SEEDS)))
+    parser.add_argument("--origins", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--targets", default=",".join(GOAL_TARGETS))
+    args = parser.parse_args(argv)
+    families = [f for f in args.families.split(",") if f]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    variants = [v for v in args.variants.split(",") if v]
+    targets = [t for t in args.targets.split(",") if t]
+    if set(seeds) & {101, 102, 103}:
+        parser.error("seeds 101-103 are the report seeds of bench_forecast: not for selection")
+    bad = [f for f in families if f not in FAMILIES] + [v for v in variants if v not in VARIANTS]
+    if bad:
+        parser.error(f"unknown families or variants: {', '.join(bad)}")
+    print(f"# Selection on tuning seeds {seeds} (SIMULATED); {args.origins} origins per run")
+    rows = []
+    for family in families:
+        for seed in seeds:
+            district = simulate_family(family, seed, None).district
+            for variant in variants:
+                scored = score(run_variant(district, VARIANTS[variant], args.origins, targets))
+                for target, r in scored.iterrows():
+                    rows.append(
+                        {
+                            "family": family,
+                            "seed": seed,
+                            "variant": variant,
+                            "target": target,
+                            **r.to_dict(),
+                        }
+                    )
+                print(f"  {family} seed {seed} {variant} done", flush=True)
+    table = pd.DataFrame(rows)
+    print_selection(table, variants)
+    return 0
+
+
+def print_selection(table: pd.DataFrame, variants: Sequence[str]) -> None:
+    for (family, target), g in table.groupby(["family", "target"], sort=False):
+        print(f"\n## {family}: {target}")
+        for variant in variants:
+            v = g[g["variant"] == variant]
+            cells = " ".join(
+                f"s{r.seed} {r.error / r.total:.4f} ({r.inside / r.n:.3f})" for r in v.itertuples()
+            )
+            pooled = v["error"].sum() / v["total"].sum()
+            first = g[g["variant"] == variants[0]]
+            ratio = pooled / (first["error"].sum() / first["total"].sum())
+            coverage = v["inside"].sum() / v["n"].sum()
+            print(
+                f"  {variant:<16} WAPE (cov80) per seed: {cells}; pooled {pooled:.4f} "
+                f"= {ratio:.3f} × {variants[0]}, cov80 {coverage:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,332 @@
+"""Plans per district: each district of the data planned with its own pools, in parallel
+processes, and a city summary over them.
+
+The forecasts are made once for all kindergartens (the model forecasts each kindergarten from
+its own rows, so a district's forecasts are the same whether the city or the district is
+forecast); each district's plan then gets its kindergartens, its forecasts and its backtest
+history only, so ``--district X`` and the X part of the all-district run give the same plan.
+
+Pools per district come from a pools file (CSV ``district,resource,fte``, one row per district
+and resource) or ``--district-pool DISTRICT:RESOURCE=FTE``; a district named in neither gets the
+``--pool`` values (each district the same, not a share of them).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.errors import Problem, UserInputError
+from serving.planning import PlanRequest, PlanResult, build_plan
+
+DISTRICT = "district"
+POOLS_FILE_COLUMNS = ("district", "resource", "fte")
+#: the summary figures that add up over districts (expectations and totals)
+CITY_SUMMARY_GROUP = "allocation"
+
+
+@dataclass(frozen=True)
+class DistrictPlan:
+    """One district's plan."""
+
+    district: str
+    result: PlanResult
+
+
+def district_names(district: District) -> list[str]:
+    """The districts of the data's kindergartens, sorted."""
+    kinds = district.kindergartens
+    if DISTRICT not in kinds.columns:
+        return []
+    return sorted(str(d) for d in kinds[DISTRICT].dropna().unique())
+
+
+def check_districts(district: District, wanted: list[str], option: str) -> None:
+    """Every name in ``wanted`` must be a district of the data; all unknown names at once."""
+    known = district_names(district)
+    problems = [
+        Problem(option, f"must be a district of the data: {', '.join(known)}", value=name)
+        for name in wanted
+        if name not in known
+    ]
+    if problems:
+        raise UserInputError(f"{len(problems)} unknown district(s)", problems)
+
+
+def district_subset(district: District, name: str) -> District:
+    """The kindergartens of district ``name``, their monthly rows and the district's
+    population."""
+    kinds = district.kindergartens[district.kindergartens[DISTRICT].astype(str) == name]
+    ids = set(kinds[KINDERGARTEN_ID].astype(str))
+    monthly = district.monthly[district.monthly[KINDERGARTEN_ID].astype(str).isin(ids)]
+    population = district.population
+    if population is not None and DISTRICT in population.columns:
+        population = population[population[DISTRICT].astype(str) == name]
+    return District(
+        kindergartens=kinds.reset_index(drop=True),
+        monthly=monthly.reset_index(drop=True),
+        population=population,
+        simulated=district.simulated,
+        source=district.source,
+    )
+
+
+def read_pools_file(path: Path) -> dict[str, dict[str, float]]:
+    """A pools file (CSV ``district,resource,fte``) → {district: {resource: FTE}}; every bad
+    row named at once (file, row, column, rule)."""
+    name = str(path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserInputError(
+            f"could not read the pools file {name}",
+            [Problem(name, f"must be a readable CSV file ({type(exc).__name__})")],
+        ) from None
+    problems = [
+        Problem(name, "required column missing", column=c)
+        for c in POOLS_FILE_COLUMNS
+        if c not in table.columns
+    ]
+    if problems:
+        raise UserInputError(f"the pools file {name} cannot be used", problems)
+    pools: dict[str, dict[str, float]] = {}
+    for row, (district, resource, amount) in enumerate(
+        table[list(POOLS_FILE_COLUMNS)].itertuples(index=False), start=2
+    ):
+        district, resource = district.strip(), resource.strip()
+        if not district:
+            problems.append(Problem(name, "district must not be empty", row=row, column=DISTRICT))
+        if resource not in RESOURCES:
+            problems.append(
+                Problem(
+                    name,
+                    f"resource must be one of {', '.join(RESOURCES)}",
+                    row=row,
+                    column="resource",
+                    value=resource,
+                )
+            )
+        try:
+            fte = float(amount)
+        except ValueError:
+            fte = math.nan
+        if not math.isfinite(fte) or fte < 0:
+            problems.append(
+                Problem(
+                    name, "FTE must be a finite number ≥ 0", row=row, column="fte", value=amount
+                )
+            )
+            continue
+        if resource in pools.get(district, {}):
+            problems.append(
+                Problem(
+                    name,
+                    "district and resource given more than once",
+                    row=row,
+                    column="resource",
+                    value=f"{district} {resource}",
+                )
+            )
+        elif district and resource in RESOURCES:
+            pools.setdefault(district, {})[resource] = fte
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) in the pools file {name}", problems)
+    return pools
+
+
+def parse_district_pools(values: list[str] | None) -> dict[str, dict[str, float]]:
+    """``["Alna:staff=3", "Alna:pedagogue=1"]`` → ``{"Alna": {"staff": 3.0, ...}}``; every bad
+    item named at once."""
+    from serving.plan_options import parse_pools
+
+    items: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for position, item in enumerate(values or [], start=1):
+        district, sep, pool = item.partition(":")
+        if not sep or not district.strip():
+            problems.append(
+                Problem(
+                    "--district-pool",
+                    "must be DISTRICT:RESOURCE=FTE, e.g. Alna:staff=3",
+                    row=position,
+                    value=item,
+                )
+            )
+            continue
+        items.setdefault(district.strip(), []).append(pool)
+    pools: dict[str, dict[str, float]] = {}
+    for district, given in items.items():
+        try:
+            pools[district] = parse_pools(given)
+        except UserInputError as exc:
+            problems += [
+                replace(p, file="--district-pool", value=f"{district}:{p.value}")
+                for p in exc.problems
+            ]
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) with --district-pool", problems)
+    return pools
+
+
+def pools_for(
+    name: str,
+    default: Mapping[str, float],
+    per_district: Mapping[str, Mapping[str, float]],
+) -> dict[str, float]:
+    """District ``name``'s pools: its own when given, else the ``--pool`` values."""
+    return dict(per_district.get(name, default))
+
+
+def district_history(pit_history: pd.DataFrame | None, ids: set[str]) -> pd.DataFrame | None:
+    """The backtest predictions of one district's kindergartens (what its scenarios draw on)."""
+    if pit_history is None or KINDERGARTEN_ID not in pit_history.columns:
+        return pit_history
+    keep = pit_history[KINDERGARTEN_ID].astype(str).isin(ids)
+    return pit_history[keep].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _DistrictJob:
+    name: str
+    district: District
+    forecasts: pd.DataFrame
+    request: PlanRequest
+    pit_history: pd.DataFrame | None
+    model_version: str
+
+
+def _district_job(
+    name: str,
+    district: District,
+    forecasts: pd.DataFrame,
+    request: PlanRequest,
+    pit_history: pd.DataFrame | None,
+    model_version: str,
+) -> _DistrictJob:
+    subset = district_subset(district, name)
+    ids = set(subset.kindergartens[KINDERGARTEN_ID].astype(str))
+    return _DistrictJob(
+        name,
+        subset,
+        forecasts[forecasts[KINDERGARTEN_ID].astype(str).isin(ids)].reset_index(drop=True),
+        request,
+        district_history(pit_history, ids),
+        model_version,
+    )
+
+
+def _run(job: _DistrictJob) -> DistrictPlan:
+    result = build_plan(
+        job.district,
+        job.forecasts,
+        job.request,
+        pit_history=job.pit_history,
+        model_version=job.model_version,
+    )
+    result.header["district"] = job.name
+    return DistrictPlan(job.name, result)
+
+
+def plan_districts(
+    district: District,
+    forecasts: pd.DataFrame,
+    request: PlanRequest,
+    names: list[str],
+    *,
+    pools: Mapping[str, Mapping[str, float]],
+    pit_history: pd.DataFrame | None = None,
+    model_version: str = "",
+    processes: int | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> list[DistrictPlan]:
+    """One plan per district in ``names`` (each with :func:`pools_for` its pools), in up to
+    ``processes`` worker processes (default: the machine's cores); in ``names`` order.
+
+    A district whose request is wrong fails the whole run with every district's problems named
+    (the row of each problem says which district)."""
+    jobs = [
+        _district_job(
+            name,
+            district,
+            forecasts,
+            replace(request, pools=pools_for(name, request.pools, pools)),
+            pit_history,
+            model_version,
+        )
+        for name in names
+    ]
+    workers = max(1, min(processes or os.cpu_count() or 1, len(jobs)))
+    outcomes: dict[str, DistrictPlan | _Failure] = {}
+    if workers == 1:
+        for job in jobs:
+            outcomes[job.name] = _outcome(job)
+            if on_done:
+                on_done(job.name)
+    else:
+        # fork: the workers start with the engine already imported (spawn re-imports it)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {job.name: pool.submit(_outcome, job) for job in jobs}
+            for name, future in futures.items():
+                outcomes[name] = future.result()
+                if on_done:
+                    on_done(name)
+    problems: list[Problem] = []
+    for name, outcome in outcomes.items():
+        if isinstance(outcome, _Failure):
+            problems += [replace(p, file=f"{p.file} (district {name})") for p in outcome.problems]
+            if not outcome.problems:
+                problems.append(Problem(f"district {name}", outcome.message))
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) with the district plans", problems)
+    return [outcome for outcome in outcomes.values() if isinstance(outcome, DistrictPlan)]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A district's UserInputError as plain data (an exception's problems do not survive the
+    trip back from a worker process)."""
+
+    message: str
+    problems: list[Problem]
+
+
+def _outcome(job: _DistrictJob) -> DistrictPlan | _Failure:
+    try:
+        return _run(job)
+    except UserInputError as exc:  # returned, so every district's problems are told at once
+        return _Failure(str(exc), list(exc.problems))
+
+
+def city_summary(plans: list[DistrictPlan]) -> pd.DataFrame:
+    """The districts' summaries (plan / proportional / none) added up: every figure is an
+    expectation or a total over kindergartens, so the city's is the sum of its districts'."""
+    frames = [p.result.summary for p in plans]
+    if not frames:
+        return pd.DataFrame()
+    stacked = pd.concat(frames, ignore_index=True)
+    order = list(dict.fromkeys(stacked[CITY_SUMMARY_GROUP]))
+    total = stacked.groupby(CITY_SUMMARY_GROUP, sort=False).sum(numeric_only=True)
+    return total.reindex(order).reset_index().round(4)
+
+
+def district_summaries(plans: list[DistrictPlan]) -> pd.DataFrame:
+    """Each district's summary rows, with the district first."""
+    frames = [p.result.summary.assign(district=p.district) for p in plans]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out[[DISTRICT, *[c for c in out.columns if c != DISTRICT]]]
+
+
+def combined_lines(plans: list[DistrictPlan]) -> pd.DataFrame:
+    """Every district's plan lines, with their district as the last column."""
+    return pd.concat([p.result.lines.assign(district=p.district) for p in plans], ignore_index=True)

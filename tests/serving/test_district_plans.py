@@ -1,0 +1,170 @@
+"""Plans per district: on a two-district data set each district is planned with its own pools
+(from a pools file or per-district options), in parallel processes with the same plans as one
+process and as ``--district`` alone, with a city summary that adds the districts up; bad pools
+files and unknown districts are reported at once with exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from serving.cli import app
+from serving.district_plans import (
+    city_summary,
+    district_names,
+    district_subset,
+    parse_district_pools,
+    plan_districts,
+    read_pools_file,
+)
+from serving.planning import PlanRequest
+
+runner = CliRunner()
+POOLS = {
+    # the first district gets staff and pedagogues only, the second resource pedagogues only
+    0: {"staff": 3.0, "pedagogue": 1.0, "resource_pedagogue": 0.0},
+    1: {"staff": 0.0, "pedagogue": 0.0, "resource_pedagogue": 2.0},
+}
+
+
+@pytest.fixture(scope="module")
+def two_districts():
+    """SIMULATED: the two largest districts of a simulated city, and seasonal-naive forecasts."""
+    from models.forecast.baselines import SeasonalNaive
+    from simulate import simulate_district
+
+    city = simulate_district(
+        "city", seed=4, n_kindergartens=40, start=pd.Period("2021-01", "M")
+    ).district
+    largest = city.kindergartens["district"].value_counts().index[:2].tolist()
+    kinds = city.kindergartens[city.kindergartens["district"].isin(largest)]
+    ids = set(kinds[KINDERGARTEN_ID])
+    district = District(
+        kindergartens=kinds.reset_index(drop=True),
+        monthly=city.monthly[city.monthly[KINDERGARTEN_ID].isin(ids)].reset_index(drop=True),
+        population=city.population,
+        simulated=True,
+        source=city.source,
+    )
+    forecasts = SeasonalNaive().fit(district).predict(district, horizon=12)
+    names = district_names(district)
+    return district, forecasts, names, {names[i]: POOLS[i] for i in (0, 1)}
+
+
+def _plans(two_districts, processes: int, names=None):
+    district, forecasts, all_names, pools = two_districts
+    return plan_districts(
+        district,
+        forecasts,
+        PlanRequest(pools={}, n_scenarios=40),
+        names or all_names,
+        pools=pools,
+        processes=processes,
+    )
+
+
+def test_each_district_spends_its_own_pools(two_districts) -> None:
+    district, _, names, pools = two_districts
+    plans = _plans(two_districts, processes=2)
+    assert [p.district for p in plans] == names
+    for plan in plans:
+        kinds = district_subset(district, plan.district).kindergartens
+        assert set(plan.result.lines[KINDERGARTEN_ID]) == set(kinds[KINDERGARTEN_ID])
+        spent = plan.result.lines.groupby("resource")["change_fte"].sum()
+        for resource in RESOURCES:
+            pool = pools[plan.district][resource]
+            assert spent[resource] <= pool + 1e-9, (plan.district, resource)
+            if pool == 0:
+                assert spent[resource] == 0
+        assert plan.result.header["district"] == plan.district
+        shown = plan.result.header["pools_fte"]
+        assert shown == {r: v for r, v in pools[plan.district].items()}
+    # the pools were useful: something was spent from each district's own pools
+    assert plans[0].result.lines.query("resource == 'staff'")["change_fte"].sum() > 0
+    assert plans[1].result.lines.query("resource == 'resource_pedagogue'")["change_fte"].sum() > 0
+
+
+def test_parallel_equals_one_process_and_one_district_alone(two_districts) -> None:
+    parallel = _plans(two_districts, processes=2)
+    serial = _plans(two_districts, processes=1)
+    alone = _plans(two_districts, processes=1, names=[parallel[1].district])
+    for a, b in zip(parallel, serial, strict=True):
+        pd.testing.assert_frame_equal(a.result.lines, b.result.lines)
+    pd.testing.assert_frame_equal(parallel[1].result.lines, alone[0].result.lines)
+
+
+def test_city_summary_adds_up_the_districts(two_districts) -> None:
+    plans = _plans(two_districts, processes=1)
+    city = city_summary(plans).set_index("allocation")
+    assert city.index.tolist() == ["plan", "proportional", "none"]
+    for column in ("unmet_staff_fte_months", "breach_months_pedagogue", "extra_staff_fte"):
+        total = sum(p.result.summary.set_index("allocation")[column] for p in plans)
+        np.testing.assert_allclose(city[column], total.reindex(city.index), atol=1e-3)
+
+
+def test_pools_file_and_options_are_read_and_bad_rows_named(tmp_path: Path) -> None:
+    good = tmp_path / "pools.csv"
+    good.write_text("district,resource,fte\nAlna,staff,3\nAlna,pedagogue,1.5\nBjerke,staff,0\n")
+    assert read_pools_file(good) == {
+        "Alna": {"staff": 3.0, "pedagogue": 1.5},
+        "Bjerke": {"staff": 0.0},
+    }
+    assert parse_district_pools(["Alna:staff=2", "Alna:pedagogue=1"]) == {
+        "Alna": {"staff": 2.0, "pedagogue": 1.0}
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text("district,resource,fte\nAlna,teachers,3\n,staff,-1\nAlna,staff,x\n")
+    result = runner.invoke(app, ["plan", str(tmp_path), "--pools-file", str(bad)])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "resource must be one of staff, pedagogue, resource_pedagogue" in output
+    assert "district must not be empty" in output
+    assert output.count("FTE must be a finite number ≥ 0") == 2
+    assert "Traceback" not in result.output
+
+
+def test_unknown_district_is_named(two_districts, tmp_path: Path) -> None:
+    district, _, names, _ = two_districts
+    folder = tmp_path / "data"
+    folder.mkdir()
+    district.kindergartens.to_csv(folder / "kindergartens.csv", index=False)
+    monthly = district.monthly.copy()
+    monthly["month"] = monthly["month"].astype(str)
+    monthly.to_csv(folder / "monthly.csv", index=False)
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(folder),
+            "--pool",
+            "staff=1",
+            "--district",
+            "Atlantis",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'none.db'}",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "must be a district of the data" in output and "Atlantis" in output
+    assert names[0] in output
+    report = runner.invoke(
+        app,
+        [
+            "report",
+            str(folder),
+            "--district",
+            "Atlantis",
+            "--out",
+            str(tmp_path / "r.html"),
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'none.db'}",
+        ],
+    )
+    assert report.exit_code == 2, report.output
+    assert "must be a district of the data" in " ".join(report.output.split())
