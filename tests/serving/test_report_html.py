@@ -29,6 +29,7 @@ SECTIONS = (
     "areas",
     "kindergartens",
     "forecast-quality",
+    "evidence",
     "provenance",
     "method",
 )
