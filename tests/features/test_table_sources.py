@@ -131,3 +131,18 @@ def test_a_backtest_origin_sees_only_published_quality_and_no_later_month(raw_di
         assert row[f"sick_leave_rate{KNOWN_SUFFIX}"] == pytest.approx(
             float(march["sick_leave_rate"].iloc[0]), rel=1e-6
         )
+
+
+def test_a_pipeline_reads_data_without_lineage_with_the_lineage_it_was_fitted_with(raw_district):
+    from dataclasses import replace
+
+    from models.forecast import ForecastPipeline
+
+    pipeline = ForecastPipeline()
+    pipeline.lineage_ = raw_district.lineage
+    flat = replace(raw_district, lineage=None)  # as MLflow's pyfunc input rebuilds it
+    restored = pipeline._with_lineage(flat)
+    assert restored.lineage is raw_district.lineage
+    with_lineage = feature_columns(build_feature_table(restored))
+    assert with_lineage == feature_columns(build_feature_table(raw_district))
+    assert with_lineage != feature_columns(build_feature_table(flat))
