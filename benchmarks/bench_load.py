@@ -109,16 +109,25 @@ def _planner(
     deadline: float,
     record: Record,
     seed: int,
+    think_s: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
+
+    def think() -> None:  # a planner reads a page before opening the next
+        if think_s > 0:
+            time.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+
     for _ in range(rounds):
         if time.monotonic() > deadline:
             break
         record.timed(client, "overview page", "GET", "/")
+        think()
         record.timed(
             client, "kindergarten page", "GET", f"/kindergartens/{rng.choice(kindergartens)}"
         )
+        think()
         record.timed(client, "plan page", "GET", f"/plans/{plan['id']}")
+        think()
     if not write:
         return
     line = rng.choice(plan["lines"])
@@ -236,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         default=300.0,
         help="planners start no new browsing round after this",
     )
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        default=0.0,
+        help="mean pause between a planner's page views (0: back to back, the worst case)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--plan-workers", type=int, default=1, help="solver processes beside the web process"
@@ -352,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                         deadline,
                         record,
                         i,
+                        args.think_s,
                     ),
                 )
                 for i, n in enumerate(names)
@@ -375,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     timed = sum(len(v) for v in record.latencies_s.values()) - timed_before
     print(
         f"\n{len(threads)} concurrent planners, {timed} requests in {wall:.1f} s: "
-        f"{timed / wall:.1f} requests/s (loopback, 2 cores shared with the load generator)"
+        f"{timed / wall:.1f} requests/s, think time {args.think_s:g} s (loopback, 2 cores "
+        "shared with the load generator)"
     )
     rows = []
     for page, values in sorted(record.latencies_s.items()):

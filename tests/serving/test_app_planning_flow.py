@@ -60,6 +60,7 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
     page = anna.get(f"/kindergartens/{kg_id}")
     assert page.status_code == 200
+    # the figures travel as JSON data blocks, drawn by /static/pages.js (no inline script)
     assert page.text.count("data-chart=") >= 4 and "/static/pages.js" in page.text
     assert "cdn" not in page.text.lower()
     assert page.text.count("<details><summary>Tabell:") >= 4  # each chart has its table
