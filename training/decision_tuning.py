@@ -2,11 +2,12 @@
 the realised regret of the decision backtest (:mod:`training.decisions`) at the district's
 equity weight.
 
-* Searched: the tail measure's risk level (0.5–0.99) and weight (0–1), the scenario spread
-  (0.7–1.6: a factor on the scenarios' normal scores) and the rounding of the staff and resource
-  pedagogue steps (0.5 or 1.0 FTE, what a district can hire; pedagogues stay whole positions,
-  as the norm counts them).
-  Pools, budget, equity weight, moves and pins are policy and stay as given.
+* Searched: the tail measure's risk level (0.5–0.99) and weight (0–1) and the scenario spread
+  (0.7–1.6: a factor on the scenarios' normal scores). The steps are not searched: they are what
+  the district can hire (``models.allocation.DEFAULT_STEP_FTE``, 0.5/1/0.5 FTE), and a plan
+  never applies tuned steps (``serving.plan_defaults.TUNED_FIELDS``), so a regret reached with
+  other steps would promise what no plan delivers. Pools, budget, equity weight, moves, pins and
+  steps are policy and stay as given.
 * The forecasts do not depend on these settings, so every origin is refitted and forecast once
   (in parallel) and every trial only re-plans. The oracle and the key are computed once per
   origin too.
@@ -45,19 +46,15 @@ from training.decisions import (
 
 DEFAULT_PLANS_STUDY = "bemanning-plans"
 SETTINGS_ATTR = "plan_settings"
-#: hireable steps only: half or whole positions (a 0.1-FTE piece is nobody's job)
-STEP_CHOICES = (0.5, 1.0)
 Progress = Callable[[str, int, int], None]
 
 
 def search_space(trial: Any) -> PlanSettings:
     """One trial's plan settings (see module doc for the ranges and why)."""
-    step = trial.suggest_categorical("step_fte", list(STEP_CHOICES))
     return PlanSettings(
         risk=trial.suggest_float("risk", *RISK_RANGE),
         tail_weight=trial.suggest_float("tail_weight", 0.0, 1.0),
         scenario_spread=trial.suggest_float("scenario_spread", 0.7, 1.6),
-        step_fte=(float(step), 1.0, float(step)),
     )
 
 
@@ -67,7 +64,6 @@ def trial_params(settings: PlanSettings) -> dict[str, Any]:
         "risk": settings.risk,
         "tail_weight": settings.tail_weight,
         "scenario_spread": settings.scenario_spread,
-        "step_fte": settings.step_fte[0],
     }
 
 

@@ -79,8 +79,8 @@ def grid(pool: float, step: float) -> list[tuple[float, float]]:
 @pytest.mark.parametrize("seed", range(4))
 def test_the_oracle_is_never_worse_than_any_allocation_on_realised_needs(seed: int) -> None:
     truth = tiny_truth(np.random.default_rng(seed))
-    pools = np.array([1.0, 1.0, 1.0])
-    steps = AllocationSettings().step_fte  # hireable: 0.5, 1.0, 0.5 FTE
+    steps = AllocationSettings().step_fte
+    pools = np.asarray(steps) * np.array([3, 1, 2])  # 10 × 3 × 6 splits on the steps
     planned = PlannedAllocation(
         kindergarten_ids=truth.kindergarten_ids,
         current_fte=truth.current_fte,
