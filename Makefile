@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 ## install: create .venv from the lock file (nothing else)
 install: $(STAMP)
 
-## demo: simulate the district, validate, build features, train, forecast, plan, report
+## demo: simulate the district as raw exports, assemble, validate, build features, train, forecast, plan, report
 demo: $(STAMP)
 	MPLBACKEND=Agg bash scripts/demo.sh $(DEMO_DIR)
 

@@ -1,16 +1,21 @@
-"""Load run of the planners' app: 20 concurrent planners on the district preset, on loopback.
+"""Load run of the planners' app: 50 concurrent planners on the city preset, on loopback.
 
-Run as ``python -m benchmarks.bench_load [--planners 20] [--rounds 8] [--time-limit-s 300]
-[--tracking-uri URI]``. It simulates the district preset (SIMULATED data), trains a small
-champion into a temporary MLflow store (or uses ``--tracking-uri``'s champion), starts the app
-with uvicorn on 127.0.0.1 in this process on a temporary SQLite store, and lets every planner (a
-thread with its own httpx client and login) do, bounded by ``--rounds`` and the time limit:
+Run as ``python -m benchmarks.bench_load [--preset city] [--planners 50] [--rounds 8]
+[--writers 10] [--time-limit-s 300] [--tracking-uri URI]``. It simulates the preset (SIMULATED
+data; city ≈ 700 kindergartens over Oslo's 15 districts), trains a small champion into a
+temporary MLflow store (or uses ``--tracking-uri``'s champion), starts the app with uvicorn on
+127.0.0.1 in this process on a temporary SQLite store, and spreads the planners over the
+districts. Before the timed phase every planner logs in (password hashing is deliberately slow:
+50 logins on 2 cores are not page load) and one plan per district is solved. Then every planner
+(a thread with its own httpx client and session), bounded by ``--rounds`` and the time limit:
 
-    log in → solve their own plan → rounds × (overview, a kindergarten page, their plan page)
-    → pin one line → re-solve with the pin → approve one line of the new version → approve it
+    rounds × (overview, a kindergarten page of their district, their district's plan page)
+    and, for the first ``--writers`` planners: pin one line → re-solve with the pin → approve
+    one line of the new version → approve it
 
 It prints p50/p95/max latency per page and the error count, then checks that nothing was lost:
-every pin and approval a planner got a 2xx for is in the store's audit log and approvals table.
+every pin and approval a planner got a 2xx for is in the store's audit log and approvals table,
+and exactly one approved plan stands (each approval supersedes the one before, with a reason).
 Peer: ``/health`` (the framework's floor, same server, same clients) — page p95 is printed as a
 ratio to it. Goals: overview and plan page p95 < 300 ms, zero errors, nothing lost. Times are
 printed, never asserted. The load generator shares the process (and the GIL) with the server,
@@ -26,7 +31,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,84 +80,112 @@ def _train_champion(district: Any, tracking_uri: str) -> str:
     )
 
 
+def _login(name: str, url: str, record: Record) -> Any:
+    """A logged-in client for ``name`` (before the timed phase), or None."""
+    import httpx
+
+    client = httpx.Client(base_url=url, timeout=300.0)
+    login = record.timed(
+        client,
+        "login (untimed phase)",
+        "POST",
+        "/api/login",
+        json={"name": name, "password": PASSWORD},
+    )
+    if login is None or login.status_code != 200:
+        client.close()
+        return None
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
 def _planner(
     name: str,
-    url: str,
+    client: Any,
+    plan: dict[str, Any],
     kindergartens: list[str],
     rounds: int,
+    write: bool,
     deadline: float,
     record: Record,
     seed: int,
+    think_s: float = 0.0,
 ) -> None:
-    import httpx
-
     rng = random.Random(seed)
-    with httpx.Client(base_url=url, timeout=300.0) as client:
-        login = record.timed(
-            client, "login", "POST", "/api/login", json={"name": name, "password": PASSWORD}
+
+    def think() -> None:  # a planner reads a page before opening the next
+        if think_s > 0:
+            time.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+
+    for _ in range(rounds):
+        if time.monotonic() > deadline:
+            break
+        record.timed(client, "overview page", "GET", "/")
+        think()
+        record.timed(
+            client, "kindergarten page", "GET", f"/kindergartens/{rng.choice(kindergartens)}"
         )
-        if login is None or login.status_code != 200:
-            return
-        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        created = record.timed(
-            client, "solve plan (API)", "POST", "/api/plans", json={"pools": POOLS}
-        )
-        if created is None or created.status_code != 201:
-            return
-        plan = created.json()
-        for _ in range(rounds):
-            if time.monotonic() > deadline:
-                break
-            record.timed(client, "overview page", "GET", "/")
-            record.timed(
-                client, "kindergarten page", "GET", f"/kindergartens/{rng.choice(kindergartens)}"
-            )
-            record.timed(client, "plan page", "GET", f"/plans/{plan['id']}")
-        line = rng.choice(plan["lines"])
-        pinned = record.timed(
-            client,
-            "pin line (API)",
-            "POST",
-            f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
-            json={
-                "kind": "fix",
-                "value_fte": max(line["change_fte"], 0.0),
-                "comment": f"{name} knows better",
-                "row_version": line["row_version"],
-            },
-        )
-        if pinned is None or pinned.status_code != 200:
-            return
+        think()
+        record.timed(client, "plan page", "GET", f"/plans/{plan['id']}")
+        think()
+    if not write:
+        return
+    line = rng.choice(plan["lines"])
+    pinned = record.timed(
+        client,
+        "pin line (API)",
+        "POST",
+        f"/api/plans/{plan['id']}/lines/{line['id']}/pins",
+        json={
+            "kind": "floor",
+            "value_fte": max(line["change_fte"], 0.0),
+            "comment": f"{name} knows better",
+            "row_version": line["row_version"],
+        },
+    )
+    if pinned is None or pinned.status_code != 200:
+        return
+    with record.lock:
+        record.pins.append((plan["id"], line["id"]))
+    resolved = record.timed(client, "re-solve (API)", "POST", f"/api/plans/{plan['id']}/resolve")
+    if resolved is None or resolved.status_code != 201:
+        return
+    new = resolved.json()
+    record.timed(client, "plan page", "GET", f"/plans/{new['id']}")
+    first = new["lines"][0]
+    approved = record.timed(
+        client,
+        "approve line (API)",
+        "POST",
+        f"/api/plans/{new['id']}/lines/{first['id']}/approve",
+        json={"row_version": first["row_version"]},
+    )
+    if approved is not None and approved.status_code == 200:
         with record.lock:
-            record.pins.append((plan["id"], line["id"]))
-        resolved = record.timed(
-            client, "re-solve (API)", "POST", f"/api/plans/{plan['id']}/resolve"
-        )
-        if resolved is None or resolved.status_code != 201:
-            return
-        new = resolved.json()
-        record.timed(client, "plan page", "GET", f"/plans/{new['id']}")
-        first = new["lines"][0]
-        approved = record.timed(
-            client,
-            "approve line (API)",
-            "POST",
-            f"/api/plans/{new['id']}/lines/{first['id']}/approve",
-            json={"row_version": first["row_version"]},
-        )
-        if approved is not None and approved.status_code == 200:
-            with record.lock:
-                record.line_approvals.append((new["id"], first["id"]))
-        done = record.timed(
-            client,
-            "approve plan (API)",
-            "POST",
-            f"/api/plans/{new['id']}/approve",
-            json={"comment": "load run"},
-        )
-        if done is not None and done.status_code == 200:
-            with record.lock:
-                record.plan_approvals.append(new["id"])
+            record.line_approvals.append((new["id"], first["id"]))
+    done = record.timed(
+        client,
+        "approve plan (API)",
+        "POST",
+        f"/api/plans/{new['id']}/approve",
+        json={
+            "comment": "load run",
+            "revision": new_plan_revision(client, new["id"], record),
+            # planners of one district plan the same period: each approval supersedes the one
+            # standing, so exactly one approved plan per district remains at the end
+            "supersede": True,
+            "reason": f"load run: {name}'s plan replaces the standing one",
+        },
+    )
+    if done is not None and done.status_code == 200:
+        with record.lock:
+            record.plan_approvals.append(new["id"])
+
+
+def new_plan_revision(client: Any, plan_id: str, record: Record) -> int:
+    """The plan's revision as the planner sees it just before approving it."""
+    seen = record.timed(client, "plan (API)", "GET", f"/api/plans/{plan_id}")
+    return int(seen.json().get("revision", 1)) if seen is not None and seen.is_success else 1
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -182,14 +215,21 @@ def _check_nothing_lost(sessions: Any, record: Record) -> list[str]:
                 missing.append(f"line approval {key} not stored")
         for plan_id in record.plan_approvals:
             plan = repository.get_plan(session, plan_id)
-            if plan_id not in by_plan or plan is None or plan.status != "approved":
+            if plan_id not in by_plan or plan is None or plan.status == "draft":
                 missing.append(f"plan approval {plan_id} not stored")
+        standing = Counter(
+            p.district for p in repository.list_plans(session) if p.status == "approved"
+        )
+        for district, count in standing.items():
+            if count != 1:
+                missing.append(f"{count} approved plans stand for {district} and one period")
     return missing
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--planners", type=int, default=20)
+    parser.add_argument("--preset", default="city", choices=("district", "city"))
+    parser.add_argument("--planners", type=int, default=50)
     parser.add_argument(
         "--rounds",
         type=int,
@@ -197,15 +237,26 @@ def main(argv: list[str] | None = None) -> int:
         help="overview + kindergarten + plan page visits per planner",
     )
     parser.add_argument(
+        "--writers", type=int, default=10, help="planners who also pin, re-solve and approve"
+    )
+    parser.add_argument(
         "--time-limit-s",
         type=float,
         default=300.0,
         help="planners start no new browsing round after this",
     )
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        default=0.0,
+        help="mean pause between a planner's page views (0: back to back, the worst case)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--plan-workers", type=int, default=1, help="solver processes beside the web process"
     )
+    parser.add_argument("--plan-scenarios", type=int, default=100)
+    parser.add_argument("--plan-time-limit-s", type=float, default=30.0)
     parser.add_argument(
         "--tracking-uri",
         default=None,
@@ -225,13 +276,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bemanning-load-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
-        sim = simulate_district("district", seed=args.seed)
+        sim = simulate_district(args.preset, seed=args.seed)
         write_simulation(sim, folder / "data", "csv")
         district = sim.district
-        name = str(district.kindergartens["district"].iloc[0])
+        kindergartens = district.kindergartens
+        last = district.monthly["month"].max()
+        still_open = kindergartens[
+            kindergartens["closed"].isna() | (kindergartens["closed"] > last)
+        ]
+        by_district = {
+            str(name): group["kindergarten_id"].tolist()
+            for name, group in still_open.groupby("district")
+        }
+        districts = sorted(by_district)
         print(
-            f"district preset (SIMULATED): {len(district.kindergartens)} kindergartens in "
-            f"{name}, {len(district.monthly)} kindergarten-months "
+            f"{args.preset} preset (SIMULATED): {len(kindergartens)} kindergartens in "
+            f"{len(districts)} districts, {len(district.monthly)} kindergarten-months "
             f"({time.perf_counter() - t0:.1f} s)"
         )
         tracking_uri = args.tracking_uri or f"sqlite:///{folder / 'mlflow.db'}"
@@ -246,57 +306,93 @@ def main(argv: list[str] | None = None) -> int:
             secret_key=SecretStr(secrets.token_urlsafe(32)),
             secure_cookies=False,  # plain HTTP on loopback
             plan_workers=args.plan_workers,
+            plan_scenarios=args.plan_scenarios,
+            plan_time_limit_s=args.plan_time_limit_s,
+            warm_cache=False,  # the cold start is timed below instead
         )
         app = create_app(settings)
         hashed = hash_password(PASSWORD)
         names = [f"planner{i:02d}" for i in range(args.planners)]
+        home = {n: districts[i % len(districts)] for i, n in enumerate(names)}
         with app.state.sessions.begin() as session:
             for planner in names:
                 repository.create_user(
-                    session, name=planner, password_hash=hashed, role="planner", district=name
+                    session,
+                    name=planner,
+                    password_hash=hashed,
+                    role="planner",
+                    district=home[planner],
                 )
-        last = district.monthly["month"].max()
-        open_ids = district.kindergartens.loc[
-            district.kindergartens["closed"].isna() | (district.kindergartens["closed"] > last),
-            "kindergarten_id",
-        ].tolist()
         record = Record()
         with BackgroundServer(app) as url:
-            import httpx
-
-            with httpx.Client(base_url=url, timeout=600) as warm:
-                t0 = time.perf_counter()
-                token = warm.post("/api/login", json={"name": names[0], "password": PASSWORD})
-                warm.headers["X-CSRF-Token"] = token.json()["csrf_token"]
-                warm.get("/")
-                print(
-                    f"cold start: first overview (forecasts computed and cached) "
-                    f"{time.perf_counter() - t0:.1f} s"
+            t0 = time.perf_counter()
+            clients = {n: _login(n, url, record) for n in names}
+            print(f"{len(names)} planners logged in, untimed ({time.perf_counter() - t0:.1f} s)")
+            t0 = time.perf_counter()
+            first = clients[names[0]]
+            app.state.engine_state.warm()  # what `serve` does in the background at start
+            first.get("/")
+            print(
+                f"cold start: forecasts, drivers and overview computed and stored, first "
+                f"overview served {time.perf_counter() - t0:.1f} s"
+            )
+            t0 = time.perf_counter()
+            plans: dict[str, dict[str, Any]] = {}
+            for planner in names:
+                if home[planner] in plans or clients[planner] is None:
+                    continue
+                created = record.timed(
+                    clients[planner],
+                    "solve plan (untimed phase)",
+                    "POST",
+                    "/api/plans",
+                    json={"pools": POOLS},
                 )
-                for _ in range(50):
-                    record.timed(warm, "/health (peer)", "GET", "/health")
+                if created is not None and created.status_code == 201:
+                    plans[home[planner]] = created.json()
+            print(f"{len(plans)} district plans solved, untimed ({time.perf_counter() - t0:.1f} s)")
+            for _ in range(50):
+                record.timed(first, "/health (peer)", "GET", "/health")
             deadline = time.monotonic() + args.time_limit_s
             threads = [
                 threading.Thread(
-                    target=_planner, args=(n, url, open_ids, args.rounds, deadline, record, i)
+                    target=_planner,
+                    args=(
+                        n,
+                        clients[n],
+                        plans[home[n]],
+                        by_district[home[n]],
+                        args.rounds,
+                        i < args.writers,
+                        deadline,
+                        record,
+                        i,
+                        args.think_s,
+                    ),
                 )
                 for i, n in enumerate(names)
+                if clients[n] is not None and home[n] in plans
             ]
+            timed_before = sum(len(v) for v in record.latencies_s.values())
             t0 = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
+            for client in clients.values():
+                if client is not None:
+                    client.close()
         lost = _check_nothing_lost(app.state.sessions, record)
         app.state.engine_state.close()
         app.state.db_engine.dispose()
 
     floor = _percentile(record.latencies_s["/health (peer)"], 0.95)
-    total = sum(len(v) for v in record.latencies_s.values())
+    timed = sum(len(v) for v in record.latencies_s.values()) - timed_before
     print(
-        f"\n{args.planners} concurrent planners, {total} requests in {wall:.1f} s "
-        f"(loopback, 2 cores shared with the load generator)"
+        f"\n{len(threads)} concurrent planners, {timed} requests in {wall:.1f} s: "
+        f"{timed / wall:.1f} requests/s, think time {args.think_s:g} s (loopback, 2 cores "
+        "shared with the load generator)"
     )
     rows = []
     for page, values in sorted(record.latencies_s.items()):

@@ -8,6 +8,7 @@ import sys
 
 BENCHMARKS = (
     "bench_features",
+    "bench_assemble",
     "bench_forecast",
     "bench_allocation",
     "bench_decisions",

@@ -101,7 +101,6 @@ def assemble_folder(folder: Path) -> Assembly:
 
     tables: dict[str, pd.DataFrame] = {}
     origins: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    reported: dict[str, dict[str, np.ndarray]] = {}
 
     kg_parts = parts_of("kindergartens", None, None)
     frame, origin, clash = _merge(kg_parts, ["kindergarten_id"], "kindergartens")
@@ -114,7 +113,7 @@ def assemble_folder(folder: Path) -> Assembly:
     monthly_parts = _expanded(parts_of("monthly", names, known))
     frame, origin, clash = _merge(monthly_parts, ["kindergarten_id", "month"], "monthly")
     problems += clash
-    frame["month"] = ordinals_to_periods(frame["month"].to_numpy(dtype=np.int64)).to_numpy()
+    frame["month"] = ordinals_to_periods(frame["month"].to_numpy(dtype=np.int64)).array
     tables["monthly"], origins["monthly"] = frame, origin
 
     population_parts = parts_of("population", names, known)
@@ -130,7 +129,7 @@ def assemble_folder(folder: Path) -> Assembly:
     if any(p.severity == "error" for p in problems):
         raise DataContractError(problems)
 
-    district = _validated(tables, origins, reported, problems, folder, quality)
+    district = _validated(tables, origins, problems, folder, quality)
     lineage = _lineage(config)
     district.lineage = lineage
     return Assembly(district=district, lineage=lineage, sources=config.sources)
@@ -251,11 +250,8 @@ def _merge(
     rows_first = spine_first[order]
     frame = all_keys.iloc[rows_first].reset_index(drop=True)
     part_of = np.searchsorted(bounds, rows_first, side="right") - 1
-    origin_file = np.array([parts[i].file for i in part_of], dtype=object)
-    origin_row = np.array(
-        [int(parts[i].rows[r - bounds[i]]) for i, r in zip(part_of, rows_first, strict=True)],
-        dtype=np.int64,
-    )
+    origin_file = np.array([p.file for p in parts], dtype=object)[part_of]
+    origin_row = np.concatenate([np.asarray(p.rows, dtype=np.int64) for p in parts])[rows_first]
 
     problems: list[Problem] = []
     columns = list(dict.fromkeys(c for p in parts for c in p.values))
@@ -354,9 +350,14 @@ def _quality(parts: list[Part], problems: list[Problem]) -> pd.DataFrame | None:
                     headers={"value": part.headers[indicator]},
                 )
             )
-    frame, _, clash = _merge(long, ["kindergarten_id", "month", "indicator"], "quality")
-    problems += clash
-    frame["month"] = ordinals_to_periods(frame["month"].to_numpy(dtype=np.int64)).to_numpy()
+    indicators = [p.keys["indicator"].iat[0] for p in long if len(p.rows)]
+    if len(indicators) == len(set(indicators)):
+        # each indicator from one source (checked there for repeats): nothing to reconcile
+        frame = pd.concat([p.keys.assign(value=p.values["value"]) for p in long], ignore_index=True)
+    else:
+        frame, _, clash = _merge(long, ["kindergarten_id", "month", "indicator"], "quality")
+        problems += clash
+    frame["month"] = ordinals_to_periods(frame["month"].to_numpy(dtype=np.int64)).array
     frame["value"] = frame["value"].astype(float)
     frame = frame[list(QUALITY_COLUMNS)]
     return frame.sort_values(["kindergarten_id", "month", "indicator"], kind="stable").reset_index(
@@ -368,7 +369,6 @@ def _quality(parts: list[Part], problems: list[Problem]) -> pd.DataFrame | None:
 def _validated(
     tables: dict[str, pd.DataFrame],
     origins: dict[str, tuple[np.ndarray, np.ndarray]],
-    reported: dict[str, dict[str, np.ndarray]],
     problems: list[Problem],
     folder: Path,
     quality: pd.DataFrame | None,
@@ -397,7 +397,7 @@ def _contract_order(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if spec.kind == "month" and spec.name in out and out[spec.name].dtype == float:
             values = out[spec.name].to_numpy(dtype=float)
             ordinals = np.where(np.isnan(values), np.iinfo(np.int64).min, values).astype(np.int64)
-            out[spec.name] = ordinals_to_periods(ordinals).to_numpy()
+            out[spec.name] = ordinals_to_periods(ordinals).array
     return out
 
 

@@ -105,7 +105,7 @@ def resolve_keys(
             rules[i], details[i] = (None, "") if found else (CODE_NOT_IN_CROSSWALK, value)
     ids[-1], rules[-1], details[-1] = None, None, None  # a missing key: reported as empty
     row_ids, row_rules = ids[codes], rules[codes]
-    failed = np.array([r is not None for r in row_rules], dtype=bool) if n else np.zeros(0, bool)
+    failed = ~pd.isna(row_rules) if n else np.zeros(0, dtype=bool)
     return KeyResult(ids=row_ids, failed=failed, rules=row_rules, details=details[codes])
 
 

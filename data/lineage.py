@@ -9,11 +9,12 @@ the longest lag of the sources that filled it (the cautious reading when sources
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from data.contract import District
 from data.periods import MONTHS_PER_PERIOD
 
 LINEAGE_FILE = "lineage.csv"
@@ -66,6 +67,24 @@ def publication(lineage: pd.DataFrame | None, table: str, column: str) -> Public
     every = max(rows["every"].astype(str), key=lambda e: (MONTHS_PER_PERIOD.get(e, 1), e))
     lag = int(pd.to_numeric(rows["published_after_months"], errors="coerce").fillna(0).max())
     return Publication(every, lag)
+
+
+def known_at(district: District, month: pd.Period) -> District:
+    """The data set as a backtest origin at the end of ``month`` sees it: monthly rows after it
+    dropped, and quality values not yet published then (their month + the source's lag) dropped.
+
+    Monthly values of coarse or lagged sources are kept: the feature table reads each of them
+    as known at its month (``features.availability``), and the forecasting pipeline needs a
+    target's value at the origin to forecast its change from there."""
+    monthly = district.monthly[district.monthly["month"] <= month].reset_index(drop=True)
+    quality = district.quality
+    if quality is not None:
+        indicators = quality["indicator"].unique()
+        lags = {i: publication(district.lineage, "quality", i).lag for i in indicators}
+        months = quality["month"].array.asi8  # type: ignore[attr-defined]
+        known = months + quality["indicator"].map(lags).to_numpy()
+        quality = quality[known <= month.ordinal].reset_index(drop=True)
+    return replace(district, monthly=monthly, quality=quality)
 
 
 def read_lineage(folder: Path) -> pd.DataFrame | None:

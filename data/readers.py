@@ -47,6 +47,8 @@ FORMULA_WITHOUT_VALUE = (
 #: A file (folder) or table (DuckDB) whose presence marks the data set as simulated.
 SIMULATED_MARKER_FILE = "SIMULATED.md"
 SIMULATED_MARKER_TABLE = "simulated_label"
+#: The optional long table of quality indicators (CONTRACT.md, quality).
+QUALITY_TABLE = "quality"
 
 
 @dataclass
@@ -385,6 +387,11 @@ def _read_duckdb(path: Path) -> ReadResult:
                 continue
             rows = np.arange(1, len(frame) + 1)
             result.tables[table] = RawTable(table, frame, label, rows)
+        if QUALITY_TABLE in names:  # optional: the quality indicators, checked with the rest
+            frame = con.execute(f'select * from "{names[QUALITY_TABLE]}"').df()
+            label = f"{path.name}:{QUALITY_TABLE}"
+            rows = np.arange(1, len(frame) + 1)
+            result.tables[QUALITY_TABLE] = RawTable(QUALITY_TABLE, frame, label, rows)
     finally:
         con.close()
     return result

@@ -168,8 +168,6 @@ def build_part(
 
     dup_columns = [keys[c].to_numpy() for c in keys.columns] + [start]
     duplicated = pd.DataFrame(dict(enumerate(dup_columns))).duplicated().to_numpy() & keep
-    if source.table == "quality":
-        duplicated &= False  # one row per kindergarten and period is checked per indicator later
     problems += mask_problems(
         raw, duplicated, source.key or source.period, DUPLICATE_IN_SOURCE, None
     )

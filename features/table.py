@@ -94,7 +94,7 @@ def build_feature_table(
     *,
     lags: Sequence[int] = (1, 2, 3, 6, 12),
     windows: Sequence[int] = (3, 12),
-    quality_indicators: Sequence[str] = QUALITY_FEATURES,
+    quality_indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Point-in-time feature table: one row per (kindergarten_id, month) in ``district.monthly``.
 
@@ -182,6 +182,8 @@ def build_feature_table(
     features = {"months_observed": observed.astype(np.int32), **history, **derived}
     features |= {c: mechanism[c].to_numpy() for c in mechanism.columns}
     features |= {c: v.astype(np.float32) for c, v in held_back.items()}
+    if quality_indicators is None:  # read at call time: benchmarks/quality_features.py sets it
+        quality_indicators = QUALITY_FEATURES
     if district.quality is not None and quality_indicators:
         present_indicators = [
             i for i in quality_indicators if i in set(district.quality["indicator"])

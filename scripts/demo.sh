@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the simulated district, end to end: simulate → validate → features → train
+# The main job on the simulated district, end to end, starting from the district's raw exports:
+# simulate (raw) → assemble + validate → features → train
 # (backtest, MLflow registry) → forecast → plan → benefit report → (on a terminal) serve the app.
 # Everything it shows is SIMULATED data.
 set -euo pipefail
@@ -14,14 +15,16 @@ step "0/8 One place for the demo's state: $out/bemanning.toml (MLflow store, app
 # every command below, and the README's commands on $out/data, find them with no flag
 $bin/bemanning init "$out"
 
-step "1/8 Simulate the district preset (SIMULATED data)"
-$bin/bemanning simulate "$out/data" --preset district --seed 7
+step "1/8 Simulate the district preset as the district's raw exports (SIMULATED data)"
+$bin/bemanning simulate "$out/raw" --preset district --seed 7 --raw
+echo "Raw exports (several systems, own headers, keys and periods) described by $out/raw/sources.toml"
 
-step "2/8 Validate it against the data contract"
-$bin/bemanning validate "$out/data"
+step "2/8 Assemble the raw exports into the contract's tables (with lineage.csv) and validate them"
+$bin/bemanning assemble "$out/raw" --out "$out/data"
+$bin/bemanning validate "$out/raw"
 
-step "3/8 Build the point-in-time feature table"
-$bin/bemanning features "$out/data" --out "$out/features.parquet"
+step "3/8 Build the point-in-time feature table (straight from the raw folder)"
+$bin/bemanning features "$out/raw" --out "$out/features.parquet"
 
 step "4/8 A quick backtest against the baselines (4 origins), with fan charts and calibration plots"
 $bin/bemanning backtest "$out/data" --origins 4 --out "$out/backtest"

@@ -1,86 +1,71 @@
-"""Exports for planners and Power BI: a plan as an Excel workbook (a header sheet with the
-parameters, model version and data fingerprint, then the lines), and flat tables as CSV or
-Parquet. Exports are *internal*: decision counts below 5 are always shown as "<5"."""
+"""Exports for Power BI and the plan's comparison table: flat tables as CSV or Parquet with
+stable machine column names (docs/POWERBI.md), and the plan summary turned into rows of
+measures. The Excel workbook for planners is :mod:`serving.workbook`. Exports are *internal*:
+decision counts below 5 are always shown as "<5".
+
+CSV cells of text that starts with ``= + - @``, a tab or a carriage return get a leading ``'``,
+so a spreadsheet opening the file never reads them as a formula (CSV injection); numbers stay
+numbers."""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from data.contract import SIMULATED_LABEL
+from serving import words
 from serving.app.privacy import suppress_frame
 
 TABLE_FORMATS = ("csv", "parquet")
+#: What a spreadsheet may read as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Units of the plan summary's measures, by column-name pattern (the rest are FTE-months).
+_SUMMARY_UNITS = (("cost_nok", "nok"), ("extra_", "fte"), ("breach_months_", "number"))
 
 
-def _cell(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+@dataclass(frozen=True)
+class SummaryTable:
+    """A plan's comparison with other allocations, one row per measure and one column per
+    allocation (named in words), so it fits a page however many allocations are compared."""
+
+    allocations: list[str]
+    rows: list[tuple[str, list[Any], str]] = field(default_factory=list)
 
 
-def plan_header_rows(
-    plan_info: Mapping[str, Any], header: Mapping[str, Any], simulated: bool
-) -> list[tuple[str, Any]]:
-    """The header sheet, one (field, value) per row: who/when/what, then every parameter."""
-    rows: list[tuple[str, Any]] = []
-    if simulated:
-        rows.append(("data", SIMULATED_LABEL))
-    rows += [(key, _cell(value)) for key, value in plan_info.items()]
-    request = header.get("request") or {}
-    rows += [(f"parameter: {k}", _cell(v)) for k, v in request.items()]
-    rows += [(f"engine: {k}", _cell(v)) for k, v in header.items() if k != "request"]
-    return rows
+def _summary_unit(column: str) -> str:
+    for prefix, unit in _SUMMARY_UNITS:
+        if column.startswith(prefix):
+            return unit
+    return "number"
 
 
-def plan_workbook(
-    *,
-    plan_info: Mapping[str, Any],
-    header: Mapping[str, Any],
-    lines: pd.DataFrame,
-    summary: Sequence[Mapping[str, Any]],
-    pins: pd.DataFrame,
-    simulated: bool,
-) -> bytes:
-    """An .xlsx: sheet ``header`` (parameters, model version, data fingerprint), ``lines``,
-    ``summary`` (plan vs proportional key vs no pool) and ``pins`` (overrides with comments)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def summary_rows(language: str, summary: Sequence[Mapping[str, Any]]) -> SummaryTable:
+    """The stored summary (one record per allocation) turned round: measures as rows, labelled
+    in ``language``; allocations as columns, named in words ("Fordelingsnøkkel")."""
+    if not summary:
+        return SummaryTable([])
+    names = [words.word(language, words.ALLOCATION, r.get("allocation")) for r in summary]
+    columns = [c for c in summary[0] if c != "allocation"]
+    return SummaryTable(
+        names,
+        [
+            (words.column_word(language, c), [r.get(c) for r in summary], _summary_unit(c))
+            for c in columns
+        ],
+    )
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "header"
-    sheet.append(["field", "value"])
-    for key, value in plan_header_rows(plan_info, header, simulated):
-        sheet.append([key, value])
-    sheet.column_dimensions["A"].width = 34
-    sheet.column_dimensions["B"].width = 60
-    for name, frame in (
-        ("lines", suppress_frame(lines)),
-        ("summary", pd.DataFrame(list(summary))),
-        ("pins", pins),
-    ):
-        ws = book.create_sheet(name)
-        if simulated:
-            ws.append([SIMULATED_LABEL])
-        ws.append([str(c) for c in frame.columns])
-        for record in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in record])
-    for ws in book.worksheets:
-        for cell in ws[2 if simulated and ws.title != "header" else 1]:
-            cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would take for a formula, with a leading ``'``; anything else
+    (numbers included) as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _text_cell(value: Any) -> str | None:
@@ -105,6 +90,9 @@ def table_bytes(frame: pd.DataFrame, fmt: str, *, simulated: bool) -> bytes:
         elif out[column].dtype == object:
             out[column] = out[column].map(_text_cell)
     if fmt == "csv":
+        for column in out.columns:
+            if out[column].dtype == object:
+                out[column] = out[column].map(csv_safe)
         return out.to_csv(index=False).encode("utf-8")
     buffer = io.BytesIO()
     out.to_parquet(buffer, index=False)

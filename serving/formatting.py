@@ -10,12 +10,17 @@ number never wraps inside itself.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from numbers import Real
 from typing import Any
+
+from babel.dates import format_datetime, get_timezone
 
 THIN_SPACE = "\u202f"
 NO_BREAK_SPACE = "\u00a0"
 MISSING = "–"
+_LOCALE = {"nb": "nb_NO", "en": "en_GB"}
+OSLO = get_timezone("Europe/Oslo")
 
 
 def _number(value: Any) -> float | None:
@@ -74,3 +79,17 @@ def format_fte(value: Any, language: str = "nb", *, signed: bool = False) -> str
 def format_count(value: Any, language: str = "nb") -> str:
     """A count of children or decisions, whole; a suppressed "<5" stays as it is."""
     return format_number(value, 0, language)
+
+
+def format_when(value: datetime | None, language: str, *, time: bool = True) -> str:
+    """A moment in Oslo time: "6. des. 2026 kl. 14:05" (nb) / "6 Dec 2026, 14:05" (en)."""
+    if value is None:
+        return MISSING
+    locale = _LOCALE.get(language, "nb_NO")
+    if not time:
+        pattern = "d. MMM y" if language == "nb" else "d MMM y"
+    else:
+        pattern = "d. MMM y 'kl.' HH:mm" if language == "nb" else "d MMM y, HH:mm"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # the store keeps UTC
+    return format_datetime(value, pattern, tzinfo=OSLO, locale=locale)

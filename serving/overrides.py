@@ -192,7 +192,8 @@ def _diff_frame(plan: Plan, language: str) -> pd.DataFrame:
 
 def plan_diff(a: Plan, b: Plan, language: str = "nb", *, tolerance: float = 1e-9) -> PlanDiff:
     """Line by line b − a in *planned* FTE (pins applied), lines only in one plan included; only
-    the lines that differ, largest difference first."""
+    the lines that differ, largest difference first. A line a pin sets in either plan is always
+    listed: the planner's override is a change from the solve, even where both versions agree."""
     merged = _diff_frame(a, language).merge(
         _diff_frame(b, language),
         on=["kindergarten_id", "resource"],
@@ -210,6 +211,8 @@ def plan_diff(a: Plan, b: Plan, language: str = "nb", *, tolerance: float = 1e-9
         (merged["difference_fte"].abs() > tolerance)
         | merged["planned_fte_a"].isna()
         | merged["planned_fte_b"].isna()
+        | (merged["pinned_a"] != "")
+        | (merged["pinned_b"] != "")
     )
     rows = merged.loc[differs, list(DIFF_COLUMNS)].sort_values(
         ["difference_fte", "kindergarten_id"],

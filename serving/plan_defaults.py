@@ -4,8 +4,7 @@
 scenario spread, steps) with the champion model version (:mod:`training.decision_tracking`); a
 loaded champion carries them as ``plan_defaults``. :func:`with_tuned_defaults` applies them to a
 :class:`~serving.planning.PlanRequest`: a field still at its built-in default takes the tuned
-value, a field the planner set keeps the planner's value; tuned steps are shown in the note but
-never applied (a plan gives out only what the district can hire). The built-in defaults stay in one
+value, a field the planner set keeps the planner's value. The built-in defaults stay in one
 place (the request and ``serving.plan_options``); this module holds no second copy of them.
 
 :func:`engine_planner` is the engine's plan path as the decision backtest calls it (training
@@ -30,9 +29,8 @@ from serving.planning import (
 )
 from training.decisions import DecisionPolicy, PlannedAllocation, PlanSettings
 
-#: the PlanRequest fields a tuning may set (the rest is policy: pools, budget, equity, pins …).
-#: Steps are not among them: they are what the district can hire, a setting the planner sees.
-TUNED_FIELDS = ("risk", "tail_weight", "scenario_spread")
+#: the PlanRequest fields a tuning may set (the rest is policy: pools, budget, equity, pins …)
+TUNED_FIELDS = ("risk", "tail_weight", "scenario_spread", "step_fte")
 
 
 def tuned_settings(champion: Any) -> dict[str, Any] | None:

@@ -177,8 +177,9 @@ def _kindergartens(
             "popularity": rng.lognormal(0.0, 0.4, n),
             "sick_leave_effect": rng.normal(0.0, settings.sick_leave_kindergarten_sd, n),
             "decision_propensity": rng.lognormal(-0.045, 0.3, n),
-            "staffing_margin": rng.normal(
-                settings.staffing_margin_mean, settings.staffing_margin_sd, n
+            "staffing_margin": np.maximum(
+                rng.normal(settings.staffing_margin_mean, settings.staffing_margin_sd, n),
+                settings.staffing_margin_min,
             ),
             "pedagogue_surplus": (rng.random(n) < 0.25 * (1 - disadvantage)).astype(np.int64),
             "low_income_base": 0.03 + 0.35 * disadvantage,

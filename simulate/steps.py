@@ -192,13 +192,21 @@ def workforce_month(
     )
     every = np.arange(n)
     lag = np.maximum(t - s.staffing_lag_months, np.maximum(open_index, 0))
+    # contracts follow the children admitted (known ahead from the spring admission) or, when
+    # more, those of two months ago (contracts are not cut at once)
+    planned_children_need = np.maximum(need, rec["staffing_need_fte"][lag, every])
     st.staff = wf.adjust_staff(
         rng,
         st.staff,
-        quits * s.fte_per_person,
-        rec["staffing_need_fte"][lag, every] * (1 + margin),
-        s.staffing_adjust_speed * (1 - 0.4 * fx.disadvantage),
+        # a leaver's position is partly taken by a substitute at once (fewer in poorer areas);
+        # the rest stays vacant until HR refills it
+        quits
+        * s.fte_per_person
+        * (1 - s.vacancy_cover * (1 - s.vacancy_cover_disadvantage * fx.disadvantage)),
+        planned_children_need * (1 + margin),
+        s.staffing_adjust_speed * (1 - s.staffing_adjust_disadvantage * fx.disadvantage),
         0.3,
+        s.staffing_noise_sd,
     )
     st.short = wf.step_shortage(
         rng,

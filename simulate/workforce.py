@@ -93,13 +93,18 @@ def adjust_staff(
     target_fte: np.ndarray,
     speed_up: np.ndarray,
     speed_down: float,
+    noise_sd: float = 0.05,
 ) -> np.ndarray:
-    """Contracted FTE after leavers and hiring: HR moves a share of the way to the (lagged) target,
+    """Contracted FTE after leavers and hiring: HR moves a share of the way to the target,
     faster up than down (contracts are not cut at once), with noise; in steps of 0.1 FTE."""
     after = np.maximum(staff_fte - lost_fte, 0.0)
     gap = target_fte - after
     step = np.where(gap > 0, speed_up * gap, speed_down * gap)
-    return np.maximum(np.round(after + step + rng.normal(0.0, 0.12, len(after)), 1), 0.0)
+    # contracts come in tenths of a position: rounded up while hiring towards the target (a
+    # planner rounds a position up to meet the norm), to the nearest tenth otherwise
+    raw = after + step + rng.normal(0.0, noise_sd, len(after))
+    tenths = np.where(gap > 0, np.ceil(raw * 10 - 1e-9), np.round(raw * 10))
+    return np.maximum(tenths / 10, 0.0)
 
 
 def step_shortage(

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.contract import AREA, KINDERGARTEN_ID, MONTH, District
+from data.contract import AREA, KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, District
+from training.metrics import (
+    BASELINE_MODELS,
+    RARE_COUNT_TARGETS,
+    headline_metric,
+    mean_from_quantiles,
+)
 
 #: Central intervals by nominal coverage: (lower quantile column, upper quantile column).
 CENTRAL_INTERVALS: dict[float, tuple[str, str]] = {
@@ -127,53 +133,142 @@ def forecast_quality_summary(
     metrics: pd.DataFrame,
     *,
     model: str | None = None,
-    baseline: str = "seasonal_naive",
+    baseline: str | None = None,
 ) -> pd.DataFrame:
-    """Per target: WAPE and observed 80 % coverage of ``model`` against ``baseline``, pooled
-    over horizons with each horizon weighted by its number of scored rows ``n``.
+    """Per target: the model against the best baseline, pooled over horizons with each horizon
+    weighted by the model's number of scored rows ``n``.
 
-    ``metrics`` is the backtest metrics table (``target, horizon, model, wape, coverage_80, n``
-    …). ``model`` defaults to the model in the table that is not a baseline. Returns
-    ``target, model_wape, baseline_wape, wape_ratio, model_coverage_80, baseline_coverage_80``
-    (``wape_ratio`` < 1 means the model beats the baseline).
+    The best baseline is, at each horizon, the baseline (of all in the table, or only
+    ``baseline`` if named) with the lowest value of the target's headline measure
+    (:func:`training.metrics.headline_metric`: WAPE of the median, or for rare counts the MAE of
+    the expected number). Returns ``target, measure, model, model_value, baseline,
+    baseline_value, ratio`` (the headline; ``ratio`` < 1: the model beats the best baseline),
+    ``model_wape, baseline_wape, wape_ratio`` (WAPE against the best baseline's WAPE at each
+    horizon) and ``model_coverage_80, baseline_coverage_80`` (80 % coverage of the model and of
+    the baseline that was best at each horizon).
     """
     if model is None:
         candidates = [m for m in metrics["model"].unique() if m not in BASELINE_MODELS]
         if len(candidates) != 1:
             raise ValueError(f"name the model to summarise; candidates are {sorted(candidates)}")
         model = str(candidates[0])
+    baselines = [baseline] if baseline else list(BASELINE_MODELS)
+    rows = []
+    for target, part in metrics.groupby("target", sort=False):
+        measure = headline_metric(str(target))
+        if measure not in part.columns or part[measure].isna().all():
+            measure = "wape"
+        ours = part[part["model"] == model].set_index("horizon")
+        theirs = part[part["model"].isin(baselines)]
+        best = _best_per_horizon(theirs, measure)
+        horizons = ours.index.intersection(best.index)
+        weights = (
+            ours.loc[horizons, "n"].astype(float)
+            if "n" in ours.columns
+            else pd.Series(1.0, index=horizons)
+        )
 
-    def pooled(name: str) -> pd.DataFrame:
-        part = metrics[metrics["model"] == name]
-        weights = part["n"].astype(float) if "n" in part.columns else pd.Series(1.0, part.index)
-        result = {}
-        for column in ("wape", "coverage_80"):
-            if column not in part.columns:
-                continue
-            valid = part[column].notna() & (weights > 0)
-            weighted = (part[column] * weights)[valid].groupby(part["target"][valid]).sum()
-            result[column] = weighted / weights[valid].groupby(part["target"][valid]).sum()
-        return pd.DataFrame(result)
+        def pooled(values: pd.Series, weights: pd.Series = weights) -> float:
+            return _pooled(values, weights)
 
-    ours, theirs = pooled(model), pooled(baseline)
-    targets = [t for t in metrics["target"].unique()]
-    out = pd.DataFrame({"target": targets})
-    out["model"] = model
-    out["model_wape"] = out["target"].map(ours.get("wape", pd.Series(dtype=float)))
-    out["baseline"] = baseline
-    out["baseline_wape"] = out["target"].map(theirs.get("wape", pd.Series(dtype=float)))
-    out["wape_ratio"] = out["model_wape"] / out["baseline_wape"]
-    out["model_coverage_80"] = out["target"].map(ours.get("coverage_80", pd.Series(dtype=float)))
-    out["baseline_coverage_80"] = out["target"].map(
-        theirs.get("coverage_80", pd.Series(dtype=float))
-    )
-    return out
+        best_wape = theirs.groupby("horizon")["wape"].min() if "wape" in theirs else pd.Series()
+        model_value, baseline_value = pooled(ours[measure]), pooled(best[measure])
+        model_wape = pooled(ours["wape"]) if "wape" in ours else float("nan")
+        baseline_wape = pooled(best_wape)
+        rows.append(
+            {
+                "target": target,
+                "measure": MEASURE_LABELS.get(measure, measure),
+                "model": model,
+                "model_value": model_value,
+                "baseline": "best of " + " and ".join(b.replace("_", " ") for b in baselines),
+                "baseline_value": baseline_value,
+                "ratio": _ratio(model_value, baseline_value),
+                "model_wape": model_wape,
+                "baseline_wape": baseline_wape,
+                "wape_ratio": _ratio(model_wape, baseline_wape),
+                "model_coverage_80": (
+                    pooled(ours["coverage_80"]) if "coverage_80" in ours else float("nan")
+                ),
+                "baseline_coverage_80": (
+                    pooled(best["coverage_80"]) if "coverage_80" in best else float("nan")
+                ),
+            }
+        )
+    columns = [
+        "target",
+        "measure",
+        "model",
+        "model_value",
+        "baseline",
+        "baseline_value",
+        "ratio",
+        "model_wape",
+        "baseline_wape",
+        "wape_ratio",
+        "model_coverage_80",
+        "baseline_coverage_80",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
-#: Names the backtest gives its baselines (never the model a report rests on).
-BASELINE_MODELS = ("seasonal_naive", "last_value")
+def _ratio(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs and np.isfinite(theirs) else float("nan")
+
+
+def _pooled(values: pd.Series, weights: pd.Series) -> float:
+    """Mean of ``values`` over the horizons of ``weights``, weighted by them (NaN skipped)."""
+    aligned = values.reindex(weights.index)
+    valid = aligned.notna() & (weights > 0)
+    if not valid.any():
+        return float("nan")
+    used = weights[valid]
+    return float((aligned[valid] * used).sum() / used.sum())
+
+
+def _best_per_horizon(baselines: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Per horizon, the row of the baseline with the lowest ``measure`` (indexed by horizon)."""
+    scored = baselines.dropna(subset=[measure])
+    if scored.empty:
+        return scored.set_index("horizon")
+    best = scored.loc[scored.groupby("horizon")[measure].idxmin()]
+    return best.set_index("horizon")
+
+
+#: How the report and notebooks name the headline measures.
+MEASURE_LABELS = {
+    "wape": "WAPE of the median",
+    "mae_mean": "MAE of the expected number",
+}
 
 
 def actuals_by_month(district: District, target: str) -> pd.DataFrame:
     """The observed series of one target per kindergarten and month (for fan charts)."""
     return district.monthly[[KINDERGARTEN_ID, MONTH, target]].rename(columns={target: "actual"})
+
+
+def rare_count_outlook(
+    forecasts: pd.DataFrame, targets: tuple[str, ...] = RARE_COUNT_TARGETS
+) -> pd.DataFrame:
+    """For mostly-zero counts, the forms a planner uses: per kindergarten and target, the
+    expected number over the forecast period and the probability of at least one.
+
+    Each month's expected number μ_h is the mean of its forecast quantiles
+    (:func:`training.metrics.mean_from_quantiles`); the period's is Λ = Σ μ_h, and taking the
+    months' counts as Poisson, P(at least one) = 1 − exp(−Λ). ``forecasts`` is one origin's
+    contract forecasts. Returns ``kindergarten_id, target, months, expected_number,
+    p_at_least_one``.
+    """
+    rows = forecasts[forecasts["target"].isin(targets)]
+    if rows.empty:
+        return pd.DataFrame(
+            columns=[KINDERGARTEN_ID, "target", "months", "expected_number", "p_at_least_one"]
+        )
+    rows = rows.assign(mean=mean_from_quantiles(rows[list(QUANTILE_COLUMNS)].to_numpy(float)))
+    out = (
+        rows.groupby([KINDERGARTEN_ID, "target"], sort=True)
+        .agg(months=("mean", "size"), expected_number=("mean", "sum"))
+        .reset_index()
+    )
+    out["p_at_least_one"] = 1.0 - np.exp(-out["expected_number"])
+    return out

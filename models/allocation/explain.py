@@ -7,6 +7,8 @@ Counts of § 31/§ 37 decisions below 5 are shown as "<5" (small numbers identif
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -207,57 +209,119 @@ def _month(period: pd.Period) -> str:
     return period.strftime("%Y-%m")
 
 
+@dataclass(frozen=True)
+class DriverFigures:
+    """The numbers behind every line's explanation (medians over the scenarios), computed once
+    for all kindergartens: children and § 31/§ 37 decisions now and in each kindergarten's peak
+    month, sick leave, the pedagogue norm's exact positions and the need (median, p90)."""
+
+    need_p50: np.ndarray  # (K, R)
+    need_p90: np.ndarray  # (K, R)
+    sick: np.ndarray  # (K,)
+    exact: np.ndarray  # (K,)
+    now_u3: np.ndarray
+    now_o3: np.ndarray
+    now_31: np.ndarray
+    now_37: np.ndarray
+    u3_peak: np.ndarray
+    o3_peak: np.ndarray
+    v31_peak: np.ndarray
+    v37_peak: np.ndarray
+    child_peak_month: list[str]
+    decision_peak_month: list[str]
+
+    @classmethod
+    def of(cls, needs: NeedScenarios, now: pd.DataFrame, required: np.ndarray) -> DriverFigures:
+        months = needs.months
+        med = needs.median
+        n_k = len(needs.kindergarten_ids)
+        v31, v37 = med["vedtak_31"], med["vedtak_37"]
+        u3, o3 = med["children_under3"], med["children_over3"]
+        decision_peak = np.argmax(5 * v31 + 3 * v37, axis=1)
+        child_peak = np.argmax(2 * u3 + o3, axis=1)
+        ks = np.arange(n_k)
+        return cls(
+            need_p50=np.median(required, axis=0),
+            need_p90=np.quantile(required, 0.9, axis=0),
+            # per kindergarten the median over scenarios and months, as over the (S, M) block
+            sick=np.median(np.moveaxis(needs.sick_leave_rate, 1, 0).reshape(n_k, -1), axis=1),
+            exact=np.median(needs.pedagogue_need_exact.max(axis=2), axis=0),
+            now_u3=now["children_under3"].to_numpy(float),
+            now_o3=now["children_over3"].to_numpy(float),
+            now_31=now["vedtak_31"].to_numpy(float),
+            now_37=now["vedtak_37"].to_numpy(float),
+            u3_peak=u3[ks, child_peak],
+            o3_peak=o3[ks, child_peak],
+            v31_peak=v31[ks, decision_peak],
+            v37_peak=v37[ks, decision_peak],
+            child_peak_month=[_month(months[m]) for m in child_peak],
+            decision_peak_month=[_month(months[m]) for m in decision_peak],
+        )
+
+    def facts(self, k: int, resource: str) -> dict[str, float | str]:
+        """One line's figures as named values a page or export words in its own language;
+        decision counts are named ``vedtak_…`` so privacy suppression finds them."""
+        if resource == "resource_pedagogue":
+            return {
+                "vedtak_31_now": float(self.now_31[k]),
+                "vedtak_37_now": float(self.now_37[k]),
+                "vedtak_31_peak": round(float(self.v31_peak[k])),
+                "vedtak_37_peak": round(float(self.v37_peak[k])),
+                "peak_month": self.decision_peak_month[k],
+            }
+        facts: dict[str, float | str] = {
+            "children_under3_now": float(self.now_u3[k]),
+            "children_over3_now": float(self.now_o3[k]),
+            "children_under3_peak": round(float(self.u3_peak[k])),
+            "children_over3_peak": round(float(self.o3_peak[k])),
+            "peak_month": self.child_peak_month[k],
+        }
+        if resource == "staff":
+            return facts | {"sick_leave_share": round(float(self.sick[k]), 4)}
+        return facts | {"pedagogue_need_exact": round(float(self.exact[k]), 4)}
+
+
 def line_drivers(
     needs: NeedScenarios,
     now: pd.DataFrame,
     required: np.ndarray,
     current: np.ndarray,
+    figures: DriverFigures | None = None,
 ) -> list[list[str]]:
-    """(K × R) words naming the forecast that drives each line, with the numbers (medians).
+    """(K × R) words naming the forecast that drives each line, with the numbers (medians), in
+    English for the command line and the contract's ``reason``; pages word the same
+    :class:`DriverFigures` themselves.
 
     ``required`` is (S, K, R) from :func:`required_fte`, ``current`` (K, R) FTE now. Every
     figure is computed once for all lines from the cached need arrays; only the words are
     written line by line.
     """
-    months = needs.months
-    med = needs.median
-    need_p50 = np.median(required, axis=0)
-    need_p90 = np.quantile(required, 0.9, axis=0)
-    n_k = len(needs.kindergarten_ids)
-    # per kindergarten the median over scenarios and months, as over the (S, M) block
-    sick = np.median(np.moveaxis(needs.sick_leave_rate, 1, 0).reshape(n_k, -1), axis=1)
-    exact = np.median(needs.pedagogue_need_exact.max(axis=2), axis=0)
-    v31, v37 = med["vedtak_31"], med["vedtak_37"]
-    u3, o3 = med["children_under3"], med["children_over3"]
-    decision_peak = np.argmax(5 * v31 + 3 * v37, axis=1)
-    child_peak = np.argmax(2 * u3 + o3, axis=1)
-    now_31, now_37 = now["vedtak_31"].to_numpy(), now["vedtak_37"].to_numpy()
-    now_u3, now_o3 = now["children_under3"].to_numpy(), now["children_over3"].to_numpy()
+    f = figures if figures is not None else DriverFigures.of(needs, now, required)
     staff_i, ped_i, res_i = (
         RESOURCES.index(r) for r in ("staff", "pedagogue", "resource_pedagogue")
     )
     out: list[list[str]] = []
-    for k in range(n_k):
+    for k in range(len(needs.kindergarten_ids)):
         row = [""] * len(RESOURCES)
-        dp, cp = decision_peak[k], child_peak[k]
         row[res_i] = (
-            f"§ 31/§ 37 decisions {suppress_small(now_31[k])}/{suppress_small(now_37[k])} now, "
-            f"{suppress_small(v31[k, dp])}/{suppress_small(v37[k, dp])} expected at the peak "
-            f"({_month(months[dp])}); {need_p50[k, res_i]:.1f} FTE of help needed (p90 "
-            f"{need_p90[k, res_i]:.1f}), {current[k, res_i]:.1f} FTE now"
+            f"§ 31/§ 37 decisions {suppress_small(f.now_31[k])}/{suppress_small(f.now_37[k])} "
+            f"now, {suppress_small(f.v31_peak[k])}/{suppress_small(f.v37_peak[k])} expected at "
+            f"the peak ({f.decision_peak_month[k]}); {f.need_p50[k, res_i]:.1f} FTE of help "
+            f"needed (p90 {f.need_p90[k, res_i]:.1f}), {current[k, res_i]:.1f} FTE now"
         )
         children = (
-            f"children under/over 3 {now_u3[k]:.0f}/{now_o3[k]:.0f} now, {u3[k, cp]:.0f}/"
-            f"{o3[k, cp]:.0f} expected at the peak ({_month(months[cp])})"
+            f"children under/over 3 {f.now_u3[k]:.0f}/{f.now_o3[k]:.0f} now, "
+            f"{f.u3_peak[k]:.0f}/{f.o3_peak[k]:.0f} expected at the peak "
+            f"({f.child_peak_month[k]})"
         )
         row[staff_i] = (
-            f"{children}; staffing norm needs {need_p50[k, staff_i]:.1f} FTE (p90 "
-            f"{need_p90[k, staff_i]:.1f}) at {sick[k]:.0%} sick leave, "
+            f"{children}; staffing norm needs {f.need_p50[k, staff_i]:.1f} FTE (p90 "
+            f"{f.need_p90[k, staff_i]:.1f}) at {f.sick[k]:.0%} sick leave, "
             f"{current[k, staff_i]:.1f} FTE now"
         )
         row[ped_i] = (
-            f"{children}; pedagogue norm needs {need_p50[k, ped_i]:.0f} positions (exact "
-            f"{exact[k]:.2f}; p90 {need_p90[k, ped_i]:.0f}), {current[k, ped_i]:.1f} FTE now"
+            f"{children}; pedagogue norm needs {f.need_p50[k, ped_i]:.0f} positions (exact "
+            f"{f.exact[k]:.2f}; p90 {f.need_p90[k, ped_i]:.0f}), {current[k, ped_i]:.1f} FTE now"
         )
         out.append(row)
     return out

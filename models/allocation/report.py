@@ -11,6 +11,7 @@ from data.contract import PLAN_COLUMNS, RESOURCES
 from models.allocation.comparison import ComparedAllocations
 from models.allocation.curves import NeedWeights
 from models.allocation.explain import (
+    DriverFigures,
     allocation_summary,
     binding_constraints,
     breach_probability,
@@ -61,7 +62,8 @@ def plan_lines(
     required = required_fte(needs)
     marginal = line_marginal_values(problem, change)
     binding = binding_constraints(problem, solution, marginal)
-    drivers_of = line_drivers(needs, state, required, problem.current_fte)
+    figures = DriverFigures.of(needs, state, required)
+    drivers_of = line_drivers(needs, state, required, problem.current_fte, figures)
     required_p50 = np.quantile(required, 0.5, axis=0)
     required_p90 = np.quantile(required, 0.9, axis=0)
     period = f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}"
@@ -96,6 +98,7 @@ def plan_lines(
                     "breach_prob_before": round(float(before[k, r]), 4),
                     "breach_prob_after": round(float(after[k, r]), 4),
                     "drivers": drivers,
+                    **figures.facts(k, resource),
                 }
             )
     lines = pd.DataFrame(rows)

@@ -19,7 +19,12 @@ from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 
 def as_of(district: District, month: pd.Period) -> District:
-    """The district as it was known at the end of ``month``: monthly rows after it removed."""
+    """The district as it was known at the end of ``month``: monthly rows after it removed, and
+    quality values not yet published then left out (``data.lineage.known_at``)."""
+    if district.lineage is not None or district.quality is not None:
+        from data.lineage import known_at
+
+        return known_at(district, month)
     monthly = district.monthly[district.monthly[MONTH] <= month].reset_index(drop=True)
     return replace(district, monthly=monthly)
 

@@ -17,6 +17,7 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -234,6 +235,9 @@ class ForecastPipeline(BaseEstimator):
             "design": {t: self._design_names(inputs, t) for t in targets},
         }
         self.n_months_required_ = required
+        # how each column was published (data.lineage): a model fed a flat frame later (MLflow's
+        # pyfunc input) reads the data with the same point-in-time rules it was trained with
+        self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = district.fingerprint()
         return self
@@ -469,7 +473,7 @@ class ForecastPipeline(BaseEstimator):
                 f"no data at the origin {origin}",
                 [Problem(file="monthly", column="month", rule=f"origin {origin} has no rows")],
             )
-        known = as_of(district, origin)
+        known = as_of(self._with_lineage(district), origin)
         inputs = feature_inputs(
             known, self.targets_, months_ahead=horizon, exclude=self._excluded_features()
         )
@@ -477,6 +481,13 @@ class ForecastPipeline(BaseEstimator):
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
+
+    def _with_lineage(self, district: District) -> District:
+        """``district`` with the lineage the model was fitted with, when it brings none."""
+        lineage = getattr(self, "lineage_", None)  # None for models fitted before lineage
+        if district.lineage is None and lineage is not None:
+            return replace(district, lineage=lineage)
+        return district
 
     def targets_on_other_features(self, district: District) -> list[str]:
         """The fitted targets whose design features differ from the ones this version of the
@@ -488,7 +499,10 @@ class ForecastPipeline(BaseEstimator):
         if not present:
             return []
         inputs = feature_inputs(
-            district, present, months_ahead=0, exclude=self._excluded_features()
+            self._with_lineage(district),
+            present,
+            months_ahead=0,
+            exclude=self._excluded_features(),
         )
         built = {t: self._design_names(inputs, t) for t in present}
         return targets_fitted_on_other_features(self.feature_names_["design"], built)

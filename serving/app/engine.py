@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,9 @@ class EngineState:
         if path is None or not Path(path).exists():
             return None
         target = Path(path)
-        files = [target] if target.is_file() else [p for p in target.iterdir() if p.is_file()]
+        # a raw folder (sources.toml) keeps its exports in subfolders: any of them may change
+        found = target.rglob("*") if (target / "sources.toml").exists() else target.iterdir()
+        files = [target] if target.is_file() else [p for p in found if p.is_file()]
         return str(target), max((p.stat().st_mtime for p in files), default=0.0)
 
     def district(self) -> District:
@@ -338,8 +339,8 @@ class EngineState:
         return [{"elapsed_s": round(now - s, 1), "time_limit_s": limit} for s in sorted(started)]
 
     def close(self) -> None:
-        """Stop the solver processes (a solve in progress is cut short) and their resource
-        tracker; called when the app shuts down (SIGTERM, SIGINT)."""
+        """Stop the solver processes (a solve in progress is cut short); called when the app
+        shuts down (SIGTERM, SIGINT). The resource tracker then ends with the web process."""
         with self._lock:
             pool, self._solver_pool = self._solver_pool, None
         if pool is not None:
@@ -382,24 +383,9 @@ def _stop_pool(pool: Any) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=5)
-    _stop_resource_tracker()
-
-
-def _stop_resource_tracker() -> None:
-    """multiprocessing's resource tracker outlives the pool; with no solver left, stop it."""
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    pid = getattr(tracker, "_pid", None)
-    if pid is None:
-        return
-    stop = getattr(tracker, "_stop", None)
-    if callable(stop):
-        with suppress(Exception):
-            stop()
-            return
-    with suppress(OSError):
-        os.kill(pid, signal.SIGTERM)
+    # multiprocessing's resource tracker ends by itself once no process holds its pipe: the web
+    # process when it exits, the solver processes now (stopping it here would pull it from under
+    # other users in the process, e.g. joblib)
 
 
 def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -430,4 +416,8 @@ def district_subset(district: District, name: str) -> District:
         source=district.source,
         extra=district.extra,
         warnings=district.warnings,
+        quality=None
+        if district.quality is None
+        else district.quality[district.quality["kindergarten_id"].isin(ids)],
+        lineage=district.lineage,
     )

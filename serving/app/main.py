@@ -19,6 +19,7 @@ from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState, SolverCrashed
+from serving.app.rendering import install_filters
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
@@ -122,7 +123,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from one validated settings object (migrations run here)."""
-    from serving.app.routes import api, auth_routes, exports, pages
+    from serving.app.routes import api, auth_routes, dashboard, exports, pages
 
     db_engine = make_engine(settings.database_url)
     upgrade(db_engine)
@@ -153,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    install_filters(templates.env)  # gettext (per request language) and number/word filters
     app.state.templates = templates
 
     @app.get("/health", tags=["meta"], summary="Liveness (no login needed)")
@@ -173,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(exports.router)
+    app.include_router(dashboard.router)
     _install_error_handlers(app)
     # outermost: every response gets the headers, compressed ones too
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)

@@ -21,10 +21,11 @@ from serving.auth import (
     needs_rehash,
     verify_password,
 )
+from serving.i18n import N_
 from serving.store import login_store, repository
 from serving.store.tables import User
 
-BAD_LOGIN = "Wrong user name or password."
+BAD_LOGIN = N_("Wrong user name or password.")  # shown through the catalogue
 
 
 def throttled_message(retry_after_s: int) -> str:

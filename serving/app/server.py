@@ -9,6 +9,10 @@ import time
 from types import TracebackType
 from typing import Any
 
+#: Seconds an idle keep-alive connection stays open. uvicorn's 5 s default races a client that
+#: reuses a connection just as the server closes it (a "connection reset" on a GET).
+KEEP_ALIVE_S = 75
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -33,7 +37,12 @@ class BackgroundServer:
         self.start_timeout_s = start_timeout_s
         self._server = uvicorn.Server(
             uvicorn.Config(
-                app, host=self.host, port=self.port, log_level="warning", access_log=False
+                app,
+                host=self.host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_S,
             )
         )
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)

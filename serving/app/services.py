@@ -123,6 +123,7 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
         "history": history,
         "forecasts": forecasts,
         "drivers": drivers,
+        "model_version": str(state.champion().version),
     }
 
 

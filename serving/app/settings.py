@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Most forecast scenarios one plan may use (a request asking for more gets "
         "this many; the plan's header says how many it used).",
+    )
+    language: Literal["nb", "en"] = Field(
+        default="nb",
+        description="Language of the pages and exports: nb (Norwegian bokmål) or en; each "
+        "user can switch on the page.",
     )
 
     @model_validator(mode="after")

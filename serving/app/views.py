@@ -3,8 +3,11 @@ forecasts as plain DataFrame → DataFrame functions (no web, no store)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
 from data.contract import QUANTILE_COLUMNS, QUANTILES, District
 from models.norm_compliance import breach_probabilities, compliance_by_kindergarten, legal_now
@@ -190,7 +193,13 @@ def overview_table(
 
 
 def band_svg(
-    p10: list[float], p50: list[float], p90: list[float], *, width: int = 140, height: int = 34
+    p10: list[float],
+    p50: list[float],
+    p90: list[float],
+    *,
+    label: str = "",
+    width: int = 140,
+    height: int = 34,
 ) -> str:
     """A tiny inline SVG of the 12-month band (p10–p90 shaded, p50 line) for the overview table:
     fifty of these render instantly, where fifty Plotly charts would not."""
@@ -211,16 +220,47 @@ def band_svg(
     line = " ".join(xy(i, v) for i, v in enumerate(values[1]))
     return (
         f'<svg class="band" width="{width}" height="{height}" role="img" '
-        f'aria-label="forecast children p10 {values[0][0]:.0f}–p90 {values[2][-1]:.0f}">'
+        f'aria-label="{escape(label)}">'
         f'<polygon points="{" ".join(upper + lower)}" fill="#9ecae1" opacity="0.6"/>'
         f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="1.5"/></svg>'
     )
 
 
-def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, title: str) -> dict:
+def _finite(values: pd.Series) -> list[float | None]:
+    """Values for a chart's JSON: a missing or infinite value as null (JSON has no NaN)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    return [float(v) if np.isfinite(v) else None for v in numbers]
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    """A chart's words in the page's language."""
+
+    observed: str = "observed"
+    interval90: str = "9 in 10 outcomes"
+    interval50: str = "half of the outcomes"
+    median: str = "forecast, median"
+    x_title: str = "month"
+    y_title: str = ""
+    #: Plotly's decimal mark and thousands separator: ", " in bokmål, ".," in English
+    separators: str = ".,"
+
+
+def fan_chart(
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    target: str,
+    *,
+    title: str,
+    words: ChartWords = ChartWords(),
+) -> dict:
     """A Plotly figure (as a plain dict, no validation cost) of one target: observed history,
-    the p05–p95 and p25–p75 forecast bands and the p50 line."""
+    the p05–p95 and p25–p75 forecast bands and the p50 line. The legend sits above the plot
+    and the axis titles below and beside it, so no legend ever covers an axis label; the
+    chart's title is the page's heading above it (``title`` names the figure for screen
+    readers and tooltips)."""
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
+    hist = hist.tail(24)
     fc = forecasts[forecasts["target"] == target].sort_values("horizon")
     months = [str(m) for m in fc["month"]]
     data: list[dict] = []
@@ -229,22 +269,22 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "observed",
+                "name": words.observed,
                 "x": [str(m) for m in hist["month"]],
-                "y": hist[target].tolist(),
+                "y": _finite(hist[target]),
                 "line": {"color": "#333"},
             }
         )
     for low, high, colour, label in (
-        ("p05", "p95", "rgba(8,81,156,0.15)", "90 % interval"),
-        ("p25", "p75", "rgba(8,81,156,0.30)", "50 % interval"),
+        ("p05", "p95", "rgba(8,81,156,0.15)", words.interval90),
+        ("p25", "p75", "rgba(8,81,156,0.30)", words.interval50),
     ):
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[high].tolist(),
+                "y": _finite(fc[high]),
                 "line": {"width": 0},
                 "showlegend": False,
                 "hoverinfo": "skip",
@@ -255,7 +295,7 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
                 "type": "scatter",
                 "mode": "lines",
                 "x": months,
-                "y": fc[low].tolist(),
+                "y": _finite(fc[low]),
                 "fill": "tonexty",
                 "fillcolor": colour,
                 "line": {"width": 0},
@@ -266,17 +306,35 @@ def fan_chart(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *, ti
         {
             "type": "scatter",
             "mode": "lines",
-            "name": "forecast p50",
+            "name": words.median,
             "x": months,
-            "y": fc["p50"].tolist(),
+            "y": _finite(fc["p50"]),
             "line": {"color": "#08519c", "dash": "dash"},
         }
     )
     layout = {
-        "title": {"text": title},
-        "height": 260,
-        "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
-        "legend": {"orientation": "h"},
-        "xaxis": {"type": "category"},
+        "meta": {"title": title},
+        "height": 320,
+        "margin": {"l": 55, "r": 35, "t": 70, "b": 60},
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        "xaxis": {"type": "category", "title": {"text": words.x_title}, "nticks": 8},
+        "yaxis": {"title": {"text": words.y_title}, "rangemode": "tozero"},
+        "separators": words.separators,
     }
     return {"data": data, "layout": layout}
+
+
+def chart_table(history: pd.DataFrame, forecasts: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The numbers of :func:`fan_chart` as a table (its text alternative): one row per month,
+    the observed value (last 12 months) or the forecast's 5th, 25th, 50th, 75th and 95th
+    percentiles."""
+    observed = (
+        history[["month", target]].dropna().tail(12).rename(columns={target: "observed"})
+        if target in history
+        else pd.DataFrame(columns=["month", "observed"])
+    )
+    fc = forecasts[forecasts["target"] == target].sort_values("horizon")
+    cols = ["month", "p05", "p25", "p50", "p75", "p95"]
+    frame = pd.concat([observed, fc[cols]], ignore_index=True)
+    frame["month"] = frame["month"].astype(str)
+    return frame[["month", "observed", *cols[1:]]]

@@ -231,20 +231,28 @@ def _check_positive(**values: int) -> None:
 
 
 def _metrics_table(metrics: Any, title: str) -> Any:
-    """A Rich table, one row per target × horizon: WAPE of the engine beside the seasonal-naive
-    and last-value baselines, then the engine's MASE, pinball loss and 80 % interval coverage
-    (every metric, 50 % and 90 % coverage included, is in the written metrics.csv)."""
+    """A Rich table, one row per target × horizon: the target's headline error (WAPE of the
+    median; for counts that are mostly zero the MAE of the expected number) of the engine beside
+    the seasonal-naive and last-value baselines, then the engine's MASE, pinball loss and 80 %
+    interval coverage (every metric is in the written metrics.csv)."""
     from rich import box
     from rich.table import Table
 
+    from training.metrics import RARE_COUNT_TARGETS, headline_metric
+
+    values = ["wape", "mase", "pinball", "coverage_80", "n"]
+    values += [m for m in ("mae_mean",) if m in metrics.columns]
     wide = metrics.pivot_table(
-        index=["target", "horizon"],
-        columns="model",
-        values=["wape", "mase", "pinball", "coverage_80", "n"],
-        aggfunc="first",
+        index=["target", "horizon"], columns="model", values=values, aggfunc="first"
     )
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    headers = ("target", "h", "WAPE", "s-naive", "last", "MASE", "pinball", "cov80", "n")
+    rare = ", ".join(t for t in RARE_COUNT_TARGETS if t in set(metrics["target"]))
+    caption = (
+        f"error: WAPE of the median; for {rare} (mostly zero) the MAE of the expected number"
+        if rare
+        else "error: WAPE of the median"
+    )
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
+    headers = ("target", "h", "error", "s-naive", "last", "MASE", "pinball", "cov80", "n")
     for header in headers:
         table.add_column(header, justify="left" if header == "target" else "right", no_wrap=True)
     for (target, horizon), row in wide.iterrows():
@@ -252,12 +260,13 @@ def _metrics_table(metrics: Any, title: str) -> Any:
         def get(metric: str, model: str = "lightgbm", row: Any = row) -> str:
             return _fmt(row.get((metric, model)))
 
+        error = headline_metric(str(target)) if "mae_mean" in values else "wape"
         table.add_row(
             str(target),
             str(int(horizon)),
-            get("wape"),
-            get("wape", "seasonal_naive"),
-            get("wape", "last_value"),
+            get(error),
+            get(error, "seasonal_naive"),
+            get(error, "last_value"),
             get("mase"),
             get("pinball"),
             get("coverage_80"),
@@ -299,17 +308,25 @@ def _summary_table(metrics: Any) -> Any:
     summary = summary_table(metrics)
     summary = summary[summary["model"] == "lightgbm"]
     table = Table(
-        title="Per target, all horizons (× best baseline < 1: the engine is better)",
+        title="Per target, all horizons (× best: against the best baseline at each horizon; "
+        "< 1: the engine is better)",
+        caption="MAE mean: error of the expected number (for counts that are mostly zero)",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for header in ("target", "WAPE", "× best baseline", "pinball", "× best baseline", "cov80"):
-        table.add_column(header, justify="left" if header == "target" else "right", no_wrap=True)
+    headers = ("target", "error", "value", "× best", "pinball", "× best", "cov80")
+    for header in headers:
+        table.add_column(
+            header, justify="left" if header in ("target", "error") else "right", no_wrap=True
+        )
     for row in summary.to_dict("records"):
+        # rare counts (mostly zero) are read by the expected number, not a median of 0
+        headline = str(row.get("headline", "wape"))
         table.add_row(
             str(row["target"]),
-            _fmt(row["wape"]),
-            _fmt(row["wape_vs_best_baseline"]),
+            "MAE mean" if headline == "mae_mean" else "WAPE",
+            _fmt(row[headline]),
+            _fmt(row[f"{headline}_vs_best_baseline"]),
             _fmt(row["pinball"]),
             _fmt(row["pinball_vs_best_baseline"]),
             _fmt(row["coverage_80"]),
@@ -695,8 +712,11 @@ def forecast(
 ) -> None:
     """Forecast every kindergarten and target with the champion model (or --model) and write
     the forecasts and their top drivers (LightGBM feature contributions)."""
+    import pandas as pd
+
     from data.contract import FORECAST_COLUMNS, month_to_str
     from data.errors import Problem, UserInputError
+    from models.forecast.fallback import with_fallback
     from training.registry import load_champion, load_model
 
     _check_positive(horizon=horizon, top=top)
@@ -716,22 +736,65 @@ def forecast(
     with console.status("Forecasting…"):
         forecasts = loaded.pipeline.predict(district, horizon=horizon)
         drivers = loaded.pipeline.predict_contributions(district, horizon=horizon, top=top)
-    forecasts = forecasts[list(FORECAST_COLUMNS)]
+        # every open kindergarten gets a forecast: the recently opened and the gapped the
+        # documented fallback (models/forecast/fallback.py), named in the forecast column
+        fallback = with_fallback(
+            district,
+            forecasts,
+            origin=district.last_month,
+            horizon=horizon,
+            targets=tuple(t for t in loaded.pipeline.targets_ if t in district.monthly.columns),
+        )
+    forecasts = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
+    forecasts["forecast"] = [
+        f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
+        for k in forecasts["kindergarten_id"].astype(str)
+    ]
     written = []
     for frame, path in ((forecasts, out), (drivers, out.with_name(f"{out.stem}_drivers.csv"))):
         frame = frame.copy()
         for column in ("origin", "month"):
-            frame[column] = month_to_str(frame[column].astype("period[M]"))
+            frame[column] = month_to_str(frame[column].astype(pd.PeriodDtype("M")))
         if district.simulated:
             frame["simulated"] = True
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
         written.append(path)
+    for kid, reason in sorted(fallback.reasons.items()):
+        console.print(f"[yellow]fallback forecast for {kid} ({reason})[/]", highlight=False)
     console.print(
         f"Wrote {len(forecasts):,} forecasts to {written[0]} and their drivers to "
         f"{written[1]} ({forecasts['kindergarten_id'].nunique()} kindergartens, "
         f"{forecasts['target'].nunique()} targets, horizons 1–{horizon})."
     )
+    _write_rare_counts(
+        forecasts,
+        out.with_name(f"{out.stem}_rare_counts.csv"),
+        horizon,
+        simulated=district.simulated,
+    )
+
+
+def _write_rare_counts(forecasts: Any, path: Path, horizon: int, *, simulated: bool) -> None:
+    """Counts that are mostly zero (staff leavers, § 37 decisions) as a planner reads them:
+    expected number over the period and the chance of at least one, per kindergarten."""
+    from training.evaluation import rare_count_outlook
+
+    outlook = rare_count_outlook(forecasts)
+    if outlook.empty:
+        return
+    shown = outlook.round({"expected_number": 3, "p_at_least_one": 3})
+    if simulated:
+        shown["simulated"] = True
+    shown.to_csv(path, index=False)
+    for target, part in outlook.groupby("target"):
+        likely = int((part["p_at_least_one"] >= 0.5).sum())
+        console.print(
+            f"{target}: {part['expected_number'].sum():.1f} expected over the next {horizon} "
+            f"months in all; {likely} of {len(part)} kindergartens at least even odds of one.",
+            highlight=False,
+        )
+    console.print(f"Expected numbers and chances of at least one: {path}", soft_wrap=True)
 
 
 @user_errors

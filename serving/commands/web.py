@@ -175,7 +175,16 @@ def register(app: typer.Typer) -> None:
         console.print(f"Serving on http://{host}:{port}/  (API docs: /docs)")
         # on SIGTERM/SIGINT a request waiting for a solve gets a few seconds, then the app's
         # shutdown stops the solver processes
-        uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+        from serving.app.server import KEEP_ALIVE_S
+
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=10,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
 
     user_app = typer.Typer(help="Manage the app's user accounts.", no_args_is_help=True)
 

@@ -118,7 +118,7 @@ def raw_folder(tmp_path: Path, **replace: str) -> Path:
 def problems_of(folder: Path) -> list[str]:
     with pytest.raises(DataContractError) as caught:
         assemble_folder(folder)
-    return [str(p) for p in caught.value.problems]
+    return [str(p) for p in caught.value.errors]
 
 
 def test_small_raw_folder_assembles(tmp_path: Path) -> None:
@@ -330,7 +330,7 @@ def test_tidy_quality_table_unknown_indicator_and_scale(tmp_path: Path) -> None:
     )
     with pytest.raises(DataContractError) as caught:
         read_district(clean)
-    assert [str(p) for p in caught.value.problems] == [
+    assert [str(p) for p in caught.value.errors] == [
         "error: quality.csv, row 3, column 'indicator': indicator is not in the catalogue "
         "(found 'smiles')",
         "error: quality.csv, row 4, column 'value': value is outside the indicator's scale "

@@ -108,3 +108,41 @@ def test_changing_everything_not_yet_published_leaves_features_up_to_t_unchanged
     # values of months up to t that were not yet published did change: the test can fail
     assert changed_before_t > 0
     assert not before["sick_leave_rate"].equals(after["sick_leave_rate"])
+
+
+def test_a_backtest_origin_sees_only_published_quality_and_no_later_month(raw_district):
+    from models.forecast.inputs import as_of
+
+    origin = pd.Period("2022-05", freq="M")
+    known = as_of(raw_district, origin)
+    assert known.monthly["month"].max() == origin
+    quality = known.quality
+    assert quality is not None
+    surveys = quality[quality["indicator"] == "parent_survey_overall"]
+    assert surveys["month"].max() == pd.Period("2021-12", freq="M")  # published in February
+    assert quality["month"].max() == origin
+    # the feature table at the origin sees the sick leave of the last published quarter only
+    table = build_feature_table(known)
+    row = table[table["month"] == origin].iloc[0]
+    monthly = known.monthly
+    kid = row["kindergarten_id"]
+    march = monthly[(monthly["kindergarten_id"] == kid) & (monthly["month"] == "2022-03")]
+    if len(march):
+        assert row[f"sick_leave_rate{KNOWN_SUFFIX}"] == pytest.approx(
+            float(march["sick_leave_rate"].iloc[0]), rel=1e-6
+        )
+
+
+def test_a_pipeline_reads_data_without_lineage_with_the_lineage_it_was_fitted_with(raw_district):
+    from dataclasses import replace
+
+    from models.forecast import ForecastPipeline
+
+    pipeline = ForecastPipeline()
+    pipeline.lineage_ = raw_district.lineage
+    flat = replace(raw_district, lineage=None)  # as MLflow's pyfunc input rebuilds it
+    restored = pipeline._with_lineage(flat)
+    assert restored.lineage is raw_district.lineage
+    with_lineage = feature_columns(build_feature_table(restored))
+    assert with_lineage == feature_columns(build_feature_table(raw_district))
+    assert with_lineage != feature_columns(build_feature_table(flat))

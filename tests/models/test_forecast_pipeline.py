@@ -196,14 +196,14 @@ def test_cohort_features_reach_the_over3_median_only(over3_with_cohorts, distric
     """With ``cohort_features`` the over-3 model gets the estimated crossing and school leavers,
     its tail boosters do not see them, forecasts keep the contract; without, the design has
     none."""
-    from models.forecast.frames import COHORT_FEATURES
+    from models.forecast.frames import COHORT_FEATURES, MEDIAN_ONLY_FEATURES
 
     pipeline = over3_with_cohorts
     design = pipeline.feature_names_["design"]["children_over3"]
     assert set(COHORT_FEATURES) <= set(design)
     model = pipeline.models_["children_over3"][0]
     tail_sees = {design[j] for j in model.tail_columns_}
-    assert tail_sees == set(design) - set(COHORT_FEATURES)
+    assert tail_sees == set(design) - set(MEDIAN_ONLY_FEATURES)
     out = pipeline.predict(district, horizon=4)
     assert len(out) == 4 * district.kindergartens.shape[0]
     assert (np.diff(out[list(QUANTILE_COLUMNS)].to_numpy(), axis=1) >= 0).all()

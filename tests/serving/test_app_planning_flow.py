@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from app_fixtures import DISTRICT_A, AppHarness
 
-from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import SIMULATED_LABEL
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def test_overview_lists_only_the_planners_kindergartens_with_band_need_and_flags
         assert 0 <= row["effective_breach_probability"] <= 1
     page = anna.get("/?sort=breach_probability&dir=desc")
     assert page.status_code == 200 and '<svg class="band"' in page.text
-    assert SIMULATED_LABEL in page.text
+    assert 'data-testid="simulated-label">SIMULERTE DATA' in page.text
     filtered = anna.get("/?flag=breach")
     n_breach = sum(r["flag_breach"] for r in data["kindergartens"])
     assert filtered.text.count('<svg class="band"') == n_breach
@@ -60,10 +60,12 @@ def test_kindergarten_page_has_fan_charts_drivers_and_plotly_from_the_package(
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
     page = anna.get(f"/kindergartens/{kg_id}")
     assert page.status_code == 200
-    assert page.text.count("Plotly.newPlot") >= 4 and "/static/plotly.min.js" in page.text
+    # the figures travel as JSON data blocks, drawn by /static/pages.js (no inline script)
+    assert page.text.count("data-chart=") >= 4 and "/static/pages.js" in page.text
     assert "cdn" not in page.text.lower()
-    drivers = page.text.split("What drives the forecast")[1].split("Allocation history")[0]
-    assert drivers.count("<h3>") >= 2 and "<th>contribution</th>" in drivers
+    assert page.text.count("<details><summary>Tabell:") >= 4  # each chart has its table
+    drivers = page.text.split("Hva som driver prognosen")[1].split("Fordelinger i planer")[0]
+    assert drivers.count("<h3>") >= 2 and "Flytter prognosen med" in drivers
     js = anna.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
     detail = anna.get(f"/api/kindergartens/{kg_id}").json()
@@ -139,22 +141,34 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert approved["status"] == "approved"
 
     book = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
-    assert book.sheetnames[:2] == ["header", "lines"]
-    header = {row[0]: row[1] for row in book["header"].iter_rows(min_row=2, values_only=True)}
-    assert header["model_version"] == approved["model_version"]
-    assert header["data_fingerprint"] == approved["data_fingerprint"]
-    assert header["status"] == "approved" and header["data"] == SIMULATED_LABEL
-    assert "parameter: pools" in header
-    rows = list(book["lines"].iter_rows(values_only=True))
-    assert rows[0][0] == SIMULATED_LABEL and set(rows[0][1:]) <= {None}
-    assert list(rows[1][: len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
+    assert book.sheetnames[:2] == ["Plan", "Linjer"]
+    header = {r[0]: r[1] for r in book["Plan"].iter_rows(min_row=3, values_only=True)}
+    assert header["Modellversjon"] == approved["model_version"]
+    assert header["Datafingeravtrykk"] == approved["data_fingerprint"]
+    assert header["Status"] == "Godkjent" and header["Data"].startswith("SIMULERTE DATA")
+    assert header["Pott: Grunnbemanning (ekstra årsverk)"] == 3
+    rows = list(book["Linjer"].iter_rows(values_only=True))
+    assert rows[0][0].endswith("SIMULERTE DATA — ikke virkelige barnehager")
+    assert rows[1][:3] == ("Barnehage", "Barnehagenummer", "Ressurs")
     assert len(rows) - 2 == len(approved["lines"])
+    anna.cookies.set("bemanning_lang", "en")  # the user's choice of language
+    english = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
+    anna.cookies.delete("bemanning_lang")
+    assert english.sheetnames[:2] == ["Plan", "Lines"]
     csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
     assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()
     history = anna.get("/api/plans").json()
     assert [p["id"] for p in history][:2] == [new["id"], plan["id"]]
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")
-    assert page.status_code == 200 and "line(s) differ" in page.text
+    assert page.status_code == 200
+    stored = anna.get(f"/api/plans/{plan['id']}").json()["lines"]  # plan A as it is stored now
+    before = {(ln["kindergarten_id"], ln["resource"]): ln["planned_fte"] for ln in stored}
+    differing = sum(
+        1
+        for ln in new["lines"]
+        if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["planned_fte"]) > 1e-9
+    )
+    assert f'data-testid="diff-count">{differing} linje' in page.text
 
 
 def test_admin_overview_pages_and_filters(
@@ -176,11 +190,11 @@ def test_admin_overview_pages_and_filters(
         bands = page.text.count('<svg class="band"')
         assert bands == min(5, n_rows - seen)
         seen += bands
-        assert f"Page {number} of {n_pages} ({n_rows} kindergartens)" in page.text
+        assert f"Side {number} av {n_pages} ({n_rows} barnehager)" in page.text
         assert ('rel="next"' in page.text) == (number < n_pages)
     assert seen == n_rows
     # past the last page: the last page; a filter narrows the count the pager shows
-    assert f"Page {n_pages} of {n_pages}" in admin.get(f"/?page={n_pages + 7}").text
+    assert f"Side {n_pages} av {n_pages}" in admin.get(f"/?page={n_pages + 7}").text
     district = sorted(sim_district.kindergartens["district"].unique())[0]
     narrowed = admin.get(f"/?district={district}&page=1")
     assert narrowed.text.count('<svg class="band"') <= 5

@@ -80,3 +80,30 @@ def test_overview_flags_the_legal_breach_apart_from_effective_cover() -> None:
     assert on_paper["effective_breach_probability"] == 1.0 and on_paper["flag_effective_cover"]
     assert short["band_p50"] == [42.0] * 12
     assert band_svg(short["band_p10"], short["band_p50"], short["band_p90"]).startswith("<svg")
+
+
+def test_fan_chart_is_strict_json_with_the_legend_above_the_plot() -> None:
+    import json
+
+    from serving.app.views import ChartWords, chart_table, fan_chart
+
+    months = pd.period_range("2026-01", periods=4, freq="M")
+    history = pd.DataFrame({"month": months[:2], "children_over3": [30.0, float("nan")]})
+    forecasts = pd.DataFrame(
+        {
+            "target": "children_over3",
+            "horizon": [1, 2],
+            "month": months[2:],
+            **{q: [31.0, float("nan")] for q in ("p05", "p10", "p25", "p50", "p75", "p90", "p95")},
+        }
+    )
+    words = ChartWords(observed="observert", x_title="måned", y_title="barn", separators=", ")
+    figure = fan_chart(history, forecasts, "children_over3", title="Barn", words=words)
+    text = json.dumps(figure, allow_nan=False)  # JSON.parse in the browser refuses NaN
+    assert "observert" in text and figure["layout"]["separators"] == ", "
+    legend, xaxis = figure["layout"]["legend"], figure["layout"]["xaxis"]
+    assert legend["y"] >= 1 and legend["yanchor"] == "bottom"  # above the plot area
+    assert xaxis["title"]["text"] == "måned"
+    table = chart_table(history, forecasts, "children_over3")
+    assert table["month"].tolist() == ["2026-01", "2026-03", "2026-04"]
+    assert table.loc[0, "observed"] == 30.0 and table.loc[1, "p50"] == 31.0

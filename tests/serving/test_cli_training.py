@@ -146,6 +146,9 @@ def test_forecast_writes_the_contract_format_and_drivers(store, data_folder, tmp
     assert list(forecasts.columns[: len(FORECAST_COLUMNS)]) == list(FORECAST_COLUMNS)
     assert forecasts["simulated"].all()  # simulated data stays labelled
     assert forecasts["kindergarten_id"].nunique() == 6
+    assert set(forecasts["forecast"]) <= {"model"} | {
+        f for f in forecasts["forecast"] if f.startswith("fallback: ")
+    }
     assert sorted(forecasts["horizon"].unique()) == [1, 2, 3]
     assert (forecasts["origin"] == "2024-12").all()
     assert set(forecasts["month"]) == {"2025-01", "2025-02", "2025-03"}

@@ -4,14 +4,18 @@ privacy suppression that every export (internal) applies."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
-from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from data.contract import SIMULATED_LABEL
 from serving.app.privacy import suppress_frame, suppress_reason
-from serving.exports import plan_workbook, table_bytes
+from serving.exports import table_bytes
+from serving.workbook import plan_workbook
 
 LINES = pd.DataFrame(
     [
@@ -68,33 +72,159 @@ def test_decision_counts_below_five_are_suppressed_in_reasons_and_columns() -> N
     assert suppress_frame(forecasts)["p50"].tolist() == ["<5", 3.0]
 
 
-def test_workbook_has_a_header_sheet_then_the_lines() -> None:
+PLAN_INFO = {
+    "plan_id": "p1",
+    "district": "Bydel Gamle Oslo",
+    "status": "approved",
+    "version": 2,
+    "created_by": "anna",
+    "created_at": "2026-12-06T13:05:00+00:00",
+    "approved_by": "anna",
+    "approved_at": "2026-12-06T14:00:00+00:00",
+    "model_version": "3",
+    "data_fingerprint": "abcd1234",
+}
+HEADER = {
+    "period": "2026-11–2027-10",
+    "request": {"pools": {"staff": 2.0}, "risk": 0.9, "budget_nok": 1_250_000.0},
+    "step_fte": {"staff": 0.5},
+    "solver_status": "Optimal",
+}
+SUMMARY = [
+    {"allocation": "plan", "unmet_staff_fte_months": 1.2, "cost_nok": 900_000.0},
+    {"allocation": "proportional", "unmet_staff_fte_months": 2.5, "cost_nok": 900_000.0},
+]
+PINS = pd.DataFrame(
+    [
+        {
+            "kindergarten_id": "K1",
+            "kindergarten_name": "Solsikken",
+            "resource": "staff",
+            "kind": "fix",
+            "value_fte": 1.0,
+            "solved_fte": 11.5,
+            "planned_fte": 11.0,
+            "rules_line": True,
+            "comment": '=HYPERLINK("http://x")',
+            "created_by": "anna",
+            "created_at": "2026-12-06T13:00:00+00:00",
+            "sentence": "Låst av anna 6. des: +1,0 årsverk",
+        }
+    ]
+)
+EVENT = SimpleNamespace(
+    at=datetime(2026, 12, 6, 14, 0, tzinfo=UTC),
+    user_name="anna",
+    action="plan.approve",
+    entity="plan",
+    entity_id="p1",
+    comment="+ looks fine",
+)
+
+
+def _book(language: str = "nb", simulated: bool = True):  # type: ignore[no-untyped-def]
     content = plan_workbook(
-        plan_info={
-            "plan_id": "p1",
-            "status": "approved",
-            "model_version": "3",
-            "data_fingerprint": "abcd1234",
-        },
-        header={"request": {"pools": {"staff": 2}, "risk": 0.9}, "solver_status": "Optimal"},
-        lines=LINES,
-        summary=[{"allocation": "plan", "unmet_staff_fte_months": 1.2}],
-        pins=pd.DataFrame({"kindergarten_id": ["K1"], "kind": ["fix"], "comment": ["why"]}),
-        simulated=True,
+        language=language,
+        plan_info=PLAN_INFO,
+        header=HEADER,
+        lines=LINES.assign(kindergarten_name=["Solsikken", "Blåbær"]),
+        summary=SUMMARY,
+        pins=PINS,
+        audit=[EVENT],
+        simulated=simulated,
     )
-    book = load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["header", "lines", "summary", "pins"]
-    header = {r[0]: r[1] for r in book["header"].iter_rows(min_row=2, values_only=True)}
-    assert header["data"] == SIMULATED_LABEL and header["model_version"] == "3"
-    assert header["data_fingerprint"] == "abcd1234"
-    assert header["parameter: pools"] == '{"staff": 2}' and header["parameter: risk"] == 0.9
-    assert header["engine: solver_status"] == "Optimal"
-    rows = list(book["lines"].iter_rows(values_only=True))
-    assert rows[0][0] == SIMULATED_LABEL
-    assert list(rows[1][: len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
-    assert [r[1] for r in rows[2:]] == ["K1", "K2"]
-    vedtak = rows[1].index("vedtak_31_now")
-    assert [r[vedtak] for r in rows[2:]] == ["<5", "7"]
+    return load_workbook(io.BytesIO(content))
+
+
+def test_workbook_sheets_have_labelled_frozen_filtered_headers_and_widths() -> None:
+    book = _book("nb")
+    assert book.sheetnames == ["Plan", "Linjer", "Sammenligning", "Låsinger", "Endringslogg"]
+    for sheet in book.worksheets:
+        assert sheet["A1"].value.endswith("SIMULERTE DATA — ikke virkelige barnehager")
+        assert sheet.freeze_panes == "A3"  # title and header rows stay in view
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A2:")
+        assert sheet["A2"].font.bold
+        headers = [c.value for c in sheet[2] if c.value]
+        assert headers and not any("_" in h for h in headers), (sheet.title, headers)
+        for j in range(1, len(headers) + 1):
+            width = sheet.column_dimensions[get_column_letter(j)].width
+            assert 8 <= width <= 90, (sheet.title, j, width)
+    lines = book["Linjer"]
+    headers = [c.value for c in lines[2]]
+    assert headers[:4] == ["Barnehage", "Barnehagenummer", "Ressurs", "Periode"]
+    risk = lines.cell(row=3, column=headers.index("Risiko for brudd på normen") + 1)
+    assert risk.value == 0.12 and risk.number_format == "0%"  # a number shown as 12 %
+    change = lines.cell(row=3, column=headers.index("Endring (årsverk)") + 1)
+    assert change.value == 1.5 and change.number_format == "0.0"
+    assert lines.cell(row=3, column=3).value == "Grunnbemanning"
+    why = lines.cell(row=3, column=len(headers)).value
+    assert "Hva som hindrer mer: Potten er brukt opp" in why
+    english = _book("en")
+    assert english.sheetnames == ["Plan", "Lines", "Comparison", "Pins", "Audit trail"]
+    assert [c.value for c in english["Lines"][2]][:3] == [
+        "Kindergarten",
+        "Kindergarten number",
+        "Resource",
+    ]
+
+
+def test_header_sheet_is_readable_rows_with_percent_and_kroner() -> None:
+    sheet = _book("nb")["Plan"]
+    rows = {r[0].value: r[1] for r in sheet.iter_rows(min_row=3) if r[0].value}
+    assert rows["Data"].value == "SIMULERTE DATA — ikke virkelige barnehager"
+    assert rows["Plan"].value == "p1" and rows["Status"].value == "Godkjent"
+    assert rows["Modellversjon"].value == "3" and rows["Datafingeravtrykk"].value == "abcd1234"
+    assert rows["Godkjent av"].value == "anna"
+    approved_at = rows["Godkjent"].value
+    assert approved_at == datetime(2026, 12, 6, 15, 0)  # Oslo time, as Excel has no zones
+    assert rows["Pott: Grunnbemanning (ekstra årsverk)"].value == 2.0
+    budget = rows["Budsjett for planperioden"]
+    assert budget.value == 1_250_000.0 and "kr" in budget.number_format
+    risk = next(cell for label, cell in rows.items() if label.startswith("Risikonivå"))
+    assert risk.value == 0.9 and risk.number_format == "0%"
+    assert rows["Steg: Grunnbemanning (årsverk)"].value == 0.5
+    assert not any(isinstance(c.value, str) and "{" in c.value for c in rows.values())
+
+
+def test_pins_audit_and_comparison_sheets() -> None:
+    book = _book("nb")
+    pins = book["Låsinger"]
+    headers = [c.value for c in pins[2]]
+    assert headers[:5] == [
+        "Barnehage",
+        "Barnehagenummer",
+        "Ressurs",
+        "Type låsing",
+        "Endring (årsverk)",
+    ]
+    assert pins.cell(row=3, column=headers.index("Gjelder linjen") + 1).value == "ja"
+    comment = pins.cell(row=3, column=headers.index("Kommentar") + 1)
+    assert comment.value == '=HYPERLINK("http://x")' and comment.data_type == "s"
+    assert comment.quotePrefix  # text, never a formula
+    assert pins.cell(row=3, column=headers.index("Laget") + 1).value == datetime(2026, 12, 6, 14, 0)
+    audit = book["Endringslogg"]
+    assert audit.cell(row=3, column=3).value == "Plan godkjent"
+    assert audit.cell(row=3, column=5).data_type == "s"
+    comparison = book["Sammenligning"]
+    assert [c.value for c in comparison[2]] == ["Mål", "Denne planen", "Fordelingsnøkkel"]
+    cost = next(r for r in comparison.iter_rows(min_row=3) if r[0].value == "Kostnad (kr)")
+    assert cost[1].value == 900_000.0 and "kr" in cost[1].number_format
+    vedtak_free = [c.value for row in book["Linjer"].iter_rows(min_row=3) for c in row]
+    assert not any(isinstance(v, str) and "{" in v for v in vedtak_free)
+
+
+def test_csv_text_that_looks_like_a_formula_is_escaped_and_numbers_stay_numbers() -> None:
+    frame = pd.DataFrame(
+        {
+            "comment": ["=SUM(A1)", "+1", "-x", "@cmd", "\tpad", "plain"],
+            "change_fte": [-1.5, 1.0, 0.0, 2.0, 3.0, 4.0],
+        }
+    )
+    text = table_bytes(frame, "csv", simulated=False).decode()
+    table = pd.read_csv(io.StringIO(text))
+    assert table["comment"].tolist() == ["'=SUM(A1)", "'+1", "'-x", "'@cmd", "'\tpad", "plain"]
+    assert table["change_fte"].tolist() == [-1.5, 1.0, 0.0, 2.0, 3.0, 4.0]
+    assert list(table.columns) == ["data_label", "comment", "change_fte"]  # machine names
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

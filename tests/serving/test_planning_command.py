@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data.contract import PLAN_COLUMNS, SIMULATED_LABEL
+from models.allocation.comparison import COMPARED
 from serving.cli import app
 
 runner = CliRunner()
@@ -148,7 +149,7 @@ def test_plan_per_district_with_a_pools_file(
     header = json.loads(out.with_suffix(".header.json").read_text(encoding="utf-8"))
     assert sorted(header["districts"]) == names and header["simulated"] is True
     city = pd.read_csv(out.with_suffix(".summary.csv"))
-    assert city["allocation"].tolist() == ["plan", "proportional", "none"]
+    assert tuple(city["allocation"]) == COMPARED
     assert set(pd.read_csv(out.with_suffix(".districts.csv"))["district"]) == set(names)
     output = " ".join(result.output.split())
     assert "2 district plans" in output and "the city in sum" in output

@@ -15,6 +15,11 @@ from simulate import Simulation, simulate_district, write_simulation
 START, END = pd.Period("2019-01", freq="M"), pd.Period("2024-12", freq="M")
 
 
+REAL_KINDERGARTENS = (
+    Path(__file__).resolve().parents[2] / "data/real/oslo_kindergartens_3_districts_2024.csv"
+)
+
+
 @pytest.fixture(scope="module")
 def small() -> Simulation:
     return simulate_district("district", seed=1, n_kindergartens=8, start=START, end=END)
@@ -299,8 +304,11 @@ def test_sick_leave_is_seasonal_near_ten_percent_and_persistent(district: Simula
 def test_sick_leave_rises_with_workload(district: Simulation) -> None:
     truth = district.truth["monthly"].merge(district.district.monthly)
     children_per_fte = truth["staffing_need_fte"] / truth["staff_fte"]
-    over = children_per_fte > 1.1
+    # staffed to the norm on paper, kindergartens are over it only now and then (a leaver not
+    # yet replaced, children admitted before staff): those months carry more sick leave
+    over = children_per_fte > 1.0
     same_months = truth["month"].dt.month.isin([1, 2, 3, 10, 11])
+    assert (over & same_months).sum() >= 20
     expected = truth["expected_sick_leave_rate"]
     assert expected[over & same_months].mean() > expected[~over & same_months].mean()
 
@@ -344,6 +352,31 @@ def test_staffing_close_to_the_norm(district: Simulation) -> None:
     assert 0.95 <= ratio.median() <= 1.1
     assert ratio.between(0.8, 1.4).mean() > 0.9
     assert m["staff_fte"].between(2, 35).all()
+
+
+def test_nearly_all_meet_the_staffing_norm_on_paper_as_oslos_do(district: Simulation) -> None:
+    """Udir's December 2024 figures for Oslo kindergartens (data/real): every one meets the
+    staffing norm on contracted staff (children per employee ≤ 6, under-3s counted double).
+    The simulated district's Decembers since the norm came into force do nearly all, at a
+    children-per-employee level inside the real range; its shortfalls come after sick leave,
+    and more in poorer areas."""
+    real = pd.read_csv(REAL_KINDERGARTENS)["children_per_employee"].dropna()
+    assert (real <= 6.0).mean() == 1.0  # the real figure the simulator is checked against
+    m = _with_truth(district)
+    m = m[m["month"] >= pd.Period("2019-12", freq="M")]
+    places = 2 * m["children_under3"] + m["children_over3"]
+    per_employee = places / m["staff_fte"]
+    december = m["month"].dt.month == 12
+    on_paper = per_employee[december] <= 6.0 + 1e-9
+    assert on_paper.mean() >= 0.9, f"only {on_paper.mean():.0%} meet the norm on paper"
+    assert real.quantile(0.02) <= per_employee[december].median() <= 6.0
+    # what a planner meets: staff on hand after sick leave, below the norm in many months and
+    # further below it in poor areas (more sick leave, turnover, slower refills)
+    on_hand = m["staff_fte"] * (1 - m["sick_leave_rate"])
+    shortfall = (1 - on_hand / (places / 6.0)).clip(lower=0)
+    poor = m["living_conditions_index"] >= 0.7
+    assert (shortfall > 0).mean() > 0.3, "sick leave leaves many kindergarten-months short"
+    assert shortfall[poor].mean() > 1.1 * shortfall[~poor].mean()
 
 
 def test_pedagogues_below_the_norm_more_often_in_poor_areas(district: Simulation) -> None:

@@ -112,9 +112,17 @@ def test_backtest_plots_are_written_and_labelled_simulated(
 
 
 @pytest.mark.slow
-def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent():
-    district = simulate_district(
-        "district", seed=5, n_kindergartens=30, start=pd.Period("2019-01", "M")
+@pytest.mark.parametrize("family", ["cohort", "capacity"])
+def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent(family):
+    """On both simulator families (SIMULATED), with short histories (30 kindergartens from
+    2019)."""
+    from simulate.capacity import simulate_capacity
+
+    start = pd.Period("2019-01", "M")
+    district = (
+        simulate_capacity(seed=5, n_kindergartens=30, start=start)
+        if family == "capacity"
+        else simulate_district("district", seed=5, n_kindergartens=30, start=start)
     ).district
     targets = ["children_under3", "children_over3", "vedtak_31"]
     result = rolling_origin_backtest(

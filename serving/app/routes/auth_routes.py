@@ -30,6 +30,7 @@ from serving.app.security import (
 )
 from serving.app.services import NotFound
 from serving.auth import MIN_PASSWORD_LENGTH, csrf_matches, hash_password, verify_password
+from serving.i18n import N_
 from serving.store import repository
 
 router = APIRouter()
@@ -80,7 +81,7 @@ def login_form(
             {
                 "login_csrf": token,
                 "next": _safe_next(next),
-                "error": "The login form expired; please try again.",
+                "error": N_("The login form expired; please try again."),
             },
             status_code=403,
         )

@@ -9,18 +9,30 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from serving.app.engine import EngineStatus
+from serving.app.rendering import language_context, page_language
+from serving.i18n import N_, gettext
 
 
-def next_step(status: EngineStatus, n_plans: int | None = None) -> str:
+def next_step(status: EngineStatus, n_plans: int | None = None, language: str = "nb") -> str:
+    """What to do first, in ``language`` (the engine's own detail stays as it reports it)."""
     if not status.data_ok:
-        return status.data_message or "Point the app at a data set: `bemanning serve --data DATA`."
+        return status.data_message or gettext(
+            language, N_("Point the app at a data set: `bemanning serve --data DATA`.")
+        )
     if not status.model_ok:
         return (
-            "No trained model yet: run `bemanning train DATA` first (it registers the "
-            "champion model), then start a plan here. " + status.model_message
-        )
+            gettext(
+                language,
+                N_(
+                    "No trained model yet: run `bemanning train DATA` first (it registers the "
+                    "champion model), then start a plan here."
+                ),
+            )
+            + " "
+            + status.model_message
+        ).strip()
     if n_plans == 0:
-        return "No plan yet: start one on the Plans page."
+        return gettext(language, N_("No plan yet: start one on the Plans page."))
     return ""
 
 
@@ -29,13 +41,15 @@ def render(
 ) -> HTMLResponse:
     state = request.app.state.engine_state
     status = state.status()
+    language = page_language(request)
     page: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "status": status,
         "simulated": status.simulated,
-        "next_step": next_step(status),
+        "next_step": next_step(status, language=language),
     }
+    page.update(language_context(language))
     page.update(context or {})
     return request.app.state.templates.TemplateResponse(
         request, name, page, status_code=status_code

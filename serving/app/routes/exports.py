@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from serving import exports
+from serving import exports, overrides, workbook
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
+from serving.app.rendering import page_language
+from serving.store import repository
 from serving.store.tables import Plan
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -59,45 +61,22 @@ def plan_info(plan: Plan) -> dict:
     }
 
 
-def pins_frame(plan: Plan) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "kindergarten_id": p.kindergarten_id,
-                "resource": p.resource,
-                "kind": p.kind,
-                "value_fte": p.value_fte,
-                "comment": p.comment,
-                "created_by": p.created_by,
-                "created_at": p.created_at.isoformat(),
-            }
-            for p in plan.pins
-        ],
-        columns=[
-            "kindergarten_id",
-            "resource",
-            "kind",
-            "value_fte",
-            "comment",
-            "created_by",
-            "created_at",
-        ],
-    )
-
-
 @router.get(
     "/plans/{plan_id}.xlsx",
     responses=NOT_FOUND,
-    summary="A plan as Excel: header sheet (parameters, model, data), then the lines",
+    summary="A plan as Excel: plan sheet (settings, model, data, approval), lines, comparison, "
+    "pins and audit trail, in the user's language",
 )
-def plan_xlsx(plan_id: str, user: CurrentUser, session: SessionDep) -> Response:
+def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: SessionDep) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    content = exports.plan_workbook(
+    content = workbook.plan_workbook(
+        language=page_language(request),
         plan_info=plan_info(plan),
-        header=plan.header,
+        header=plan.header or {},
         lines=services.plan_lines_frame(plan),
-        summary=plan.summary,
-        pins=pins_frame(plan),
+        summary=plan.summary or [],
+        pins=overrides.pins_frame(plan, page_language(request)),
+        audit=repository.audit_events(session, plan_ids=[plan.id], limit=10_000),
         simulated=plan.simulated,
     )
     return _download(content, f"plan-{plan.id}-v{plan.version}.xlsx", XLSX)

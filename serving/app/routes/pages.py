@@ -3,6 +3,7 @@ back to the page (post/redirect/get), so a reload never repeats an action."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import pandas as pd
@@ -15,16 +16,25 @@ from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
-from serving.app.privacy import is_internal_view, reason_for, suppress_frame_for
+from serving.app.line_words import line_explanation
+from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
+from serving.app.rendering import page_language
 from serving.app.routes.common import next_step, render
+from serving.app.routes.exports import plan_info
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
 from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
     HIGH_TURNOVER_SHARE_PER_YEAR,
+    ChartWords,
     band_svg,
+    chart_table,
     fan_chart,
 )
+from serving.exports import summary_rows
+from serving.formatting import format_count
+from serving.i18n import LANGUAGE_COOKIE, N_, as_language, gettext
+from serving.plan_header import plan_header_rows
 from serving.plan_options import form_fields, values_from_form
 from serving.store import repository
 
@@ -53,13 +63,36 @@ FLAGS = {
     "turnover": "flag_turnover",
 }
 TARGET_TITLES = {
-    "children_under3": "Children under 3",
-    "children_over3": "Children 3 and over",
-    "vedtak_31": "§ 31 decisions",
-    "vedtak_37": "§ 37 decisions",
-    "sick_leave_rate": "Sick leave (share of hours)",
-    "staff_leavers": "Staff leavers per month",
+    "children_under3": N_("Children under 3"),
+    "children_over3": N_("Children 3 and over"),
+    "vedtak_31": N_("§ 31 decisions"),
+    "vedtak_37": N_("§ 37 decisions"),
+    "sick_leave_rate": N_("Sick leave (share of hours)"),
+    "staff_leavers": N_("Staff who left, per month"),
 }
+Y_TITLES = {
+    "children_under3": N_("children"),
+    "children_over3": N_("children"),
+    "vedtak_31": N_("decisions"),
+    "vedtak_37": N_("decisions"),
+    "sick_leave_rate": N_("share of hours"),
+    "staff_leavers": N_("people"),
+}
+#: The monthly history table: these columns, when the data have them (labels from
+#: features/labels.py).
+HISTORY_COLUMNS = (
+    "children_under3",
+    "children_over3",
+    "waiting_list",
+    "vedtak_31",
+    "vedtak_37",
+    "staff_fte",
+    "pedagogue_fte",
+    "resource_pedagogue_fte",
+    "sick_leave_rate",
+    "staff_leavers",
+)
+HISTORY_MONTHS = 24
 
 
 def _invalid(exc: ValidationError, file: str) -> UserInputError:
@@ -102,7 +135,7 @@ def overview(
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
     }
-    context["next_step"] = next_step(status, context["n_plans"])
+    context["next_step"] = next_step(status, context["n_plans"], page_language(request))
     if status.ready:
         context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
@@ -124,8 +157,15 @@ def overview(
         start = (context["page"] - 1) * OVERVIEW_PAGE_SIZE
         rows = rows.iloc[start : start + OVERVIEW_PAGE_SIZE]
         records = rows.to_dict(orient="records")
+        language = page_language(request)
         for r in records:
-            r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"])
+            label = gettext(
+                language,
+                N_("Children expected over the next 12 months: from %(low)s to %(high)s"),
+                low=format_count(min(r["band_p10"], default=None), language),
+                high=format_count(max(r["band_p90"], default=None), language),
+            )
+            r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"], label=label)
         context["rows"] = records
     return render(request, "overview.html", context)
 
@@ -136,20 +176,51 @@ def kindergarten(
 ) -> Response:
     detail = services.kindergarten(state, user, kindergarten_id)
     internal = is_internal_view(user)
+    language = page_language(request)
+    words = ChartWords(
+        observed=gettext(language, N_("observed")),
+        interval90=gettext(language, N_("9 in 10 outcomes")),
+        interval50=gettext(language, N_("half of the outcomes")),
+        median=gettext(language, N_("forecast, median")),
+        x_title=gettext(language, N_("month")),
+        separators=", " if language == "nb" else ".,",
+    )
     charts = []
     for target, title in TARGET_TITLES.items():
         if internal and target.startswith("vedtak"):
             continue  # a chart cannot show "<5"; viewers get the suppressed table instead
         if (detail["forecasts"]["target"] == target).any():
+            text = gettext(language, title)
             charts.append(
                 {
                     "id": f"chart-{target}",
-                    "figure": fan_chart(
-                        detail["history"], detail["forecasts"], target, title=title
+                    "title": text,
+                    "target": target,
+                    # drawn once per kindergarten, data set, model and language, not per request
+                    "figure": state.derived(
+                        (
+                            "fan chart",
+                            state.fingerprint(),
+                            detail["model_version"],
+                            kindergarten_id,
+                            target,
+                            language,
+                        ),
+                        lambda target=target, text=text: fan_chart(
+                            detail["history"],
+                            detail["forecasts"],
+                            target,
+                            title=text,
+                            words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                        ),
                     ),
+                    "table": chart_table(detail["history"], detail["forecasts"], target),
                 }
             )
-    history = suppress_frame_for(user, detail["history"].tail(24).iloc[::-1])
+    history = detail["history"].sort_values("month").tail(HISTORY_MONTHS).iloc[::-1]
+    history = suppress_frame_for(
+        user, history[["month", *[c for c in HISTORY_COLUMNS if c in history.columns]]]
+    )
     vedtak_fc = suppress_frame_for(
         user,
         detail["forecasts"][detail["forecasts"]["target"].astype(str).str.startswith("vedtak")],
@@ -161,7 +232,7 @@ def kindergarten(
             "info": detail["info"],
             "charts": charts,
             "history": history,
-            "vedtak_forecasts": vedtak_fc,
+            "vedtak_forecasts": _decisions_by_month(vedtak_fc),
             "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
             "allocations": services.allocation_history(session, user, kindergarten_id),
         },
@@ -169,6 +240,16 @@ def kindergarten(
 
 
 DRIVER_HORIZON = 12
+
+
+def _decisions_by_month(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
+    """The § 31/§ 37 forecasts as one row per month: per target (low, median, high) — the
+    10th, 50th and 90th percentiles (text "<5" where suppressed)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for record in forecasts.sort_values(["horizon", "target"]).to_dict(orient="records"):
+        row = rows.setdefault(str(record["month"]), {"month": str(record["month"])})
+        row[str(record["target"])] = (record["p10"], record["p50"], record["p90"])
+    return list(rows.values())
 
 
 def _drivers_by_target(
@@ -182,7 +263,7 @@ def _drivers_by_target(
     if not {"target", "horizon", "feature", "contribution"} <= set(contributions.columns):
         return {}
     out = {}
-    for target, title in TARGET_TITLES.items():
+    for target in TARGET_TITLES:
         if internal and target.startswith("vedtak"):
             continue
         try:
@@ -196,7 +277,7 @@ def _drivers_by_target(
                 suppress_count(v) if str(f).startswith("vedtak") else v
                 for f, v in zip(top["feature"], top["value"], strict=True)
             ]
-        out[title] = top
+        out[target] = top
     return out
 
 
@@ -212,7 +293,7 @@ def plans(request: Request, user: CurrentUser, state: EngineDep, session: Sessio
             "plans": all_plans,
             "districts": districts,
             "can_change": services.can_change(user),
-            "next_step": next_step(status, len(all_plans)),
+            "next_step": next_step(status, len(all_plans), page_language(request)),
             "plan_fields": form_fields(),
         },
     )
@@ -241,7 +322,7 @@ def diff(
     b: Annotated[str, Query()],
 ) -> Response:
     plan_a, plan_b = services.plan_for(session, user, a), services.plan_for(session, user, b)
-    result = services.plan_diff(plan_a, plan_b)
+    result = overrides.plan_diff(plan_a, plan_b, page_language(request))
     return render(
         request,
         "diff.html",
@@ -256,30 +337,109 @@ def diff(
 
 
 @router.get("/plans/{plan_id}", summary="Plan page")
-def plan_page(request: Request, plan_id: str, user: CurrentUser, session: SessionDep) -> Response:
+def plan_page(
+    request: Request,
+    plan_id: str,
+    user: CurrentUser,
+    state: EngineDep,
+    session: SessionDep,
+    show: str = "changed",
+    resource: str = "",
+    area: str = "",
+    line_state: Annotated[str, Query(alias="state")] = "",
+) -> Response:
+    """Summary first, then the lines — by default only the changed (or pinned) ones — with
+    filters by resource, area, changed and approved/open, each line explained in short rows."""
     plan = services.plan_for(session, user, plan_id)
-    summary = pd.DataFrame(plan.summary)
-    lines = [
-        {
-            "line": p.line,
-            "planned": p,
-            "reason": reason_for(user, p.reason()),
-            "explanation": p.line.explanation,
-        }
-        for p in overrides.planned_lines(plan)
-    ]
+    language = page_language(request)
+    internal = is_internal_view(user)
+    areas = _areas(state)
+    planned = overrides.planned_lines(plan)
+    lines = []
+    for p in planned:
+        ln = p.line
+        if show != "all" and not _changed(p):
+            continue
+        if resource and ln.resource != resource:
+            continue
+        if area and areas.get(ln.kindergarten_id) != area:
+            continue
+        if line_state == "approved" and not ln.approved:
+            continue
+        if line_state == "open" and ln.approved:
+            continue
+        explained = _Explained(ln, explanation_for(user, dict(ln.explanation or {})))
+        lines.append(
+            {
+                "line": ln,
+                "planned": p,
+                "area": areas.get(ln.kindergarten_id, ""),
+                "why": line_explanation(
+                    language, explained, internal=internal, pins=[p.pin] if p.pin else []
+                ),
+            }
+        )
+    counts = {
+        "all": len(planned),
+        "changed": sum(1 for p in planned if _changed(p)),
+        "approved": sum(1 for p in planned if p.line.approved),
+    }
     return render(
         request,
         "plan.html",
         {
             "plan": plan,
             "lines": lines,
-            "summary": summary,
+            "counts": counts,
+            "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
+            "areas": sorted(set(areas.values())),
+            "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
+            "header_rows": plan_header_rows(
+                language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+            ),
+            "summary": summary_rows(language, plan.summary or []),
             "can_change": services.can_change(user),
             "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
             "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
         },
     )
+
+
+def _changed(planned: Any) -> bool:
+    """A line the plan changes (pins applied) or a planner pinned."""
+    return abs(planned.planned_change_fte) > 1e-9 or planned.pin is not None
+
+
+class _Explained:
+    """A plan line seen through the privacy rules (its explanation suppressed for viewers)."""
+
+    def __init__(self, line: Any, explanation: dict[str, Any]) -> None:
+        self._line = line
+        self.explanation = explanation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._line, name)
+
+
+def _resource_order(resource: str) -> int:
+    from data.contract import RESOURCES
+
+    return RESOURCES.index(resource) if resource in RESOURCES else len(RESOURCES)
+
+
+def _areas(state: Any) -> dict[str, str]:
+    """Kindergarten → area (bydel part), when the data set names areas; empty without data."""
+    try:
+        kindergartens = state.district().kindergartens
+    except Exception:  # no data set yet: the plan page still shows the stored plan
+        return {}
+    if "area" not in kindergartens.columns:
+        return {}
+    return {
+        str(k): str(a)
+        for k, a in zip(kindergartens["kindergarten_id"], kindergartens["area"], strict=True)
+        if isinstance(a, str) and a
+    }
 
 
 @router.post("/plans/{plan_id}/lines/{line_id}/pin", summary="Pin a line (form)")
@@ -351,3 +511,14 @@ def resolve(plan_id: str, user: CurrentPlanner, state: EngineDep, session: Sessi
 @router.get("/exports", summary="Exports page")
 def exports_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     return render(request, "exports.html", {"plans": services.plans_for(session, user)})
+
+
+@router.get("/language", include_in_schema=False)
+def choose_language(lang: str = "nb", next: str = "/") -> Response:
+    """Remembers the user's language in a cookie and goes back to the page."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE, as_language(lang), max_age=365 * 24 * 3600, samesite="lax", httponly=True
+    )
+    return response
