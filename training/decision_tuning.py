@@ -4,10 +4,10 @@ equity weight.
 
 * Searched: the tail measure's risk level (0.5–0.99) and weight (0–1) and the scenario spread
   (0.7–1.6: a factor on the scenarios' normal scores). The steps are not searched: they are what
-  the district can hire (``models.allocation.DEFAULT_STEP_FTE``, 0.5/1/0.5 FTE), and a plan
-  never applies tuned steps (``serving.plan_defaults.TUNED_FIELDS``), so a regret reached with
-  other steps would promise what no plan delivers. Pools, budget, equity weight, moves, pins and
-  steps are policy and stay as given.
+  the district can hire (``models.allocation.DEFAULT_STEP_FTE``, 0.5/1/0.5 FTE), so a tuned
+  record carries the built-in steps and a regret reached with other steps never promises what
+  no plan delivers. Pools, budget, equity weight, moves, pins and steps are policy and stay as
+  given.
 * The forecasts do not depend on these settings, so every origin is refitted and forecast once
   (in parallel) and every trial only re-plans. The oracle and the key are computed once per
   origin too.

@@ -97,7 +97,7 @@ def test_the_oracle_is_never_worse_than_any_allocation_on_realised_needs(seed: i
     for combination in itertools.product(*splits):
         change = np.array(combination).T  # (K, R)
         brute.append(realised_outcome(truth, change)["unmet_total"])
-    assert len(brute) == 6 * 3 * 6  # 2, 1 and 2 steps split between two kindergartens
+    assert len(brute) == 10 * 3 * 6  # 3, 1 and 2 steps split between two kindergartens
     assert oracle <= min(brute) + 1e-6
     assert oracle == pytest.approx(min(brute), abs=1e-6)
 
