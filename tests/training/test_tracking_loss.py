@@ -211,6 +211,7 @@ def test_a_version_registered_before_the_loss_is_removed_and_the_run_failed(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     settings = TrainingSettings(tracking_uri=uri, state_dir=tmp_path / "state")
     mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("tracking-loss")  # not the experiment an earlier test left active
     client = MlflowClient(uri)
     lost_server = pytest.raises(TrackingLost, match="Lost the MLflow tracking server")
     with lost_server as lost, tracked_train(settings):
@@ -233,6 +234,7 @@ def test_a_train_that_succeeds_leaves_its_run_and_version_alone(tmp_path: Path) 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     settings = TrainingSettings(tracking_uri=uri, state_dir=tmp_path / "state")
     mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("tracking-loss")  # not the experiment an earlier test left active
     client = MlflowClient(uri)
     with tracked_train(settings):
         with mlflow.start_run() as run:
