@@ -162,11 +162,15 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")
     assert page.status_code == 200
     stored = anna.get(f"/api/plans/{plan['id']}").json()["lines"]  # plan A as it is stored now
-    before = {(ln["kindergarten_id"], ln["resource"]): ln["planned_fte"] for ln in stored}
+    before = {(ln["kindergarten_id"], ln["resource"]): ln for ln in stored}
+    # a line differs when its planned figure does, or when a pin sets it in either version
     differing = sum(
         1
         for ln in new["lines"]
-        if abs(before[(ln["kindergarten_id"], ln["resource"])] - ln["planned_fte"]) > 1e-9
+        if abs(before[(ln["kindergarten_id"], ln["resource"])]["planned_fte"] - ln["planned_fte"])
+        > 1e-9
+        or before[(ln["kindergarten_id"], ln["resource"])].get("pin")
+        or ln.get("pin")
     )
     assert f'data-testid="diff-count">{differing} linje' in page.text
 

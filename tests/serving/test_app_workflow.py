@@ -165,10 +165,22 @@ def test_a_pin_never_changes_the_solved_version_and_shows_everywhere(
     after = anna.get(f"/api/plans/{plan_id}").json()
     assert after["lines"] == approved["lines"] and after["pins"] == approved["pins"]
     diff = anna.get(f"/api/plans/diff?a={plan_id}&b={new['plan_id']}").json()
-    expected = int(abs(other["planned_fte"] - other["current_fte"]) > 1e-9)
-    assert diff["n_changed"] == len(diff["rows"]) == expected
-    assert all(row["difference_fte"] != 0 for row in diff["rows"])
     copied = anna.get(f"/api/plans/{new['plan_id']}").json()
+    # listed: every line whose planned figure differs, and every line a pin sets in either
+    # version (the planner's override is a change from the solve even where both agree)
+    a_lines = {(ln["kindergarten_id"], ln["resource"]): ln for ln in approved["lines"]}
+    expected = sum(
+        1
+        for ln in copied["lines"]
+        if abs(a_lines[(ln["kindergarten_id"], ln["resource"])]["planned_fte"] - ln["planned_fte"])
+        > 1e-9
+        or a_lines[(ln["kindergarten_id"], ln["resource"])]["pin"]
+        or ln["pin"]
+    )
+    assert diff["n_changed"] == len(diff["rows"]) == expected >= 1
+    assert all(
+        row["difference_fte"] != 0 or row["pinned_a"] or row["pinned_b"] for row in diff["rows"]
+    )
     key = (line["kindergarten_id"], line["resource"])
     kept = next(ln for ln in copied["lines"] if (ln["kindergarten_id"], ln["resource"]) == key)
     assert kept["planned_fte"] == pinned["planned_fte"]  # the first pin travels with the copy

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from models.allocation.comparison import COMPARED
 from serving.cli import app
 from serving.district_plans import (
     city_summary,
@@ -101,7 +102,7 @@ def test_parallel_equals_one_process_and_one_district_alone(two_districts) -> No
 def test_city_summary_adds_up_the_districts(two_districts) -> None:
     plans = _plans(two_districts, processes=1)
     city = city_summary(plans).set_index("allocation")
-    assert city.index.tolist() == ["plan", "proportional", "none"]
+    assert tuple(city.index) == COMPARED
     for column in ("unmet_staff_fte_months", "breach_months_pedagogue", "extra_staff_fte"):
         total = sum(p.result.summary.set_index("allocation")[column] for p in plans)
         np.testing.assert_allclose(city[column], total.reindex(city.index), atol=1e-3)
