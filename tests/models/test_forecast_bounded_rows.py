@@ -24,10 +24,15 @@ def inputs():
     return feature_inputs(district, TARGETS, months_ahead=0)
 
 
-def _full_frames(inputs, target, strategy, last_index):
+def _full_frames(inputs, target, strategy, last_index, cohort_features=False):
     return [
         horizon_frame(
-            inputs.grid, target, h, stacked=strategy == "stacked", max_target_index=last_index
+            inputs.grid,
+            target,
+            h,
+            stacked=strategy == "stacked",
+            max_target_index=last_index,
+            cohort_features=cohort_features,
         )
         for h in range(1, HORIZONS + 1)
     ]
@@ -48,7 +53,8 @@ def test_sampled_rows_built_alone_equal_the_full_frames_sampled(inputs, strategy
     pipeline = ForecastPipeline(
         strategy=strategy, horizons=HORIZONS, max_rows_per_model=MAX_ROWS, random_state=3
     )
-    full = _full_frames(inputs, target, strategy, last_index)
+    # built as the pipeline builds them (cohort features are its default for over-3s)
+    full = _full_frames(inputs, target, strategy, last_index, pipeline.cohort_features)
     assert sum(len(f.label) for f in full) > MAX_ROWS  # sampling must actually happen
     rows = {
         h: horizon_rows(inputs.grid, target, h, max_target_index=last_index)
