@@ -232,8 +232,10 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
 def _trade_off_line(summary: Any) -> str:
     """What the equity and tail weights cost in unmet FTE-months, from the trade-off rows."""
     from models.allocation.comparison import COMPARED_LABELS, PLAN, TRADE_OFFS
+    from serving.report.numbers import SummaryLayout, total_unmet
 
-    unmet = summary[[c for c in summary.columns if c.startswith("unmet_")]].sum(axis=1)
+    # one definition of "unmet FTE-months in all", the report's
+    unmet = total_unmet(summary, SummaryLayout.of(summary))
     parts = [f"plan {unmet[PLAN]:.1f}"]
     for name in TRADE_OFFS:
         if name in unmet.index:
