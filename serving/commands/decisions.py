@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from serving.commands.common import console
+from serving.plan_options import OPTIONS
 
 if TYPE_CHECKING:
     from data.contract import District
@@ -46,6 +47,8 @@ PlansFlag = Annotated[
         "Needs --pool or --budget (or plan settings tuned at a policy).",
     ),
 ]
+#: the plan's own default (one definition: serving.plan_options.OPTIONS)
+DEFAULT_EQUITY_WEIGHT = float(OPTIONS["equity_weight"].default)
 EquityWeightOption = Annotated[
     float,
     typer.Option(
