@@ -49,7 +49,12 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH
 from features.age_cohorts import AUGUST, age_cohort_estimate, cohort_moves_ahead, months_until
-from features.intake import intake_cycle, project_intake_cycle, trailing_level
+from features.intake import (
+    expanding_blend_weight,
+    intake_cycle,
+    project_intake_cycle,
+    trailing_level,
+)
 from features.intake_mechanism import MECHANISM_FEATURES
 
 HISTORY_FEATURES = (
@@ -116,6 +121,10 @@ UNDER3_COHORT_FEATURES = (
     "target_under3_after_fill_vs_base",
 )
 COHORT_TARGETS = ("children_over3", "children_under3")
+#: The weight of the staying under-3s plus the August fill in the under-3 label's base (target
+#: months at or after the next August) is fitted on the data so far and shrunk towards 0 (the
+#: intake-cycle base alone) by this many rows' worth.
+UNDER3_FILL_PRIOR_PAIRS = 100.0
 #: Point-in-time columns the under-3 fill reads (NaN where the table lacks them).
 FILL_INPUTS = ("waiting_list", "places_free_after_next_august")
 #: Features only the median's booster sees: they move the centre. Given to every booster they
@@ -429,7 +438,8 @@ def horizon_frame(
         history_columns += projections
         base = np.mean(projections, axis=0)
         if cohort_features and target == "children_under3":
-            history_columns += under3_cohort_columns(grid, h, k, t, base=base)
+            columns, base = under3_cohort_columns(grid, h, k, t, base=base)
+            history_columns += columns
         elif cohort_features and target in COHORT_TARGETS:
             history_columns += cohort_columns(grid, target, h, k, t, base=base)
     elif target in TRAILING_MEAN_TARGETS:
@@ -540,20 +550,57 @@ def cohort_columns(
 
 def under3_cohort_columns(
     grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray, *, base: np.ndarray
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The :data:`UNDER3_COHORT_FEATURES` of rows (k, t) at ``horizon``: the older under-3s
     estimated to cross the age-3 line in (t, t + horizon], the under-3s who stay (y(t) − that),
     the fill min(waiting list, places free after the next August ÷ 2) where that August lies in
     the span (else 0; NaN where the table has no waiting list or capacity), the staying under-3s
-    plus the fill, and that less ``base``. Point-in-time: every input is the value at t."""
+    plus the fill, and that less ``base``; and the label's base: where that August lies in the
+    span and the fill is known, ``base`` weighed with the staying under-3s plus the fill
+    (:data:`UNDER3_FILL_BASE_WEIGHT`), else ``base``. Point-in-time: every input is the value
+    at t."""
+    crossing, staying, fill, august_ahead = _under3_fill(grid, horizon, k, t)
+    after = staying + fill
+    weight = grid.derive(
+        ("under3_fill_weight", horizon), lambda: _under3_fill_weight(grid, horizon)
+    )
+    label_base = np.where(august_ahead & ~np.isnan(after), base + weight[t] * (after - base), base)
+    return [crossing, staying, fill, after, after - base], label_base
+
+
+def _under3_fill(
+    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(crossing, staying, fill, whether the next August lies in the span) of rows (k, t)."""
     crossing, _ = _cohort_moves(grid, horizon, k, t)
     staying = grid.targets["children_under3"][k, t] - crossing
     waiting, free = (_point_in_time(grid, name, k, t) for name in FILL_INPUTS)
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)[t]
     august_ahead = months_until(calendar_month, AUGUST) <= horizon
     fill = np.where(august_ahead, np.minimum(waiting, np.maximum(free, 0.0) / 2.0), 0.0)
-    after = staying + fill
-    return [crossing, staying, fill, after, after - base]
+    return crossing, staying, fill, august_ahead
+
+
+def _under3_fill_weight(grid: PanelGrid, horizon: int) -> np.ndarray:
+    """(n_months,) the weight of the staying under-3s plus the fill in the label's base at each
+    origin, fitted on every row at ``horizon`` with the next August in its span whose target
+    month is known by then (:func:`features.intake.expanding_blend_weight`, pooled over
+    kindergartens): how far the waiting list and the free places have explained the refill in
+    these data so far."""
+    target = "children_under3"
+    k, t = horizon_rows(grid, target, horizon)
+    _, staying, fill, ahead = _under3_fill(grid, horizon, k, t)
+    k, t, after = k[ahead], t[ahead], (staying + fill)[ahead]
+    y = grid.targets[target]
+    cycle = np.mean(cycle_projections(grid, target, horizon, k, t, fallback=y[k, t]), axis=0)
+    return expanding_blend_weight(
+        cycle,
+        after,
+        y[k, t + horizon],
+        t + horizon,
+        grid.n_months,
+        prior_pairs=UNDER3_FILL_PRIOR_PAIRS,
+    )
 
 
 def _point_in_time(grid: PanelGrid, name: str, k: np.ndarray, t: np.ndarray) -> np.ndarray:
