@@ -58,7 +58,7 @@ def openapi_30(document: Any) -> Any:
         return document
     variants = document.get("anyOf")
     nullable = isinstance(variants, list) and {"type": "null"} in variants
-    if nullable:
+    if isinstance(variants, list) and nullable:
         document = document | {"anyOf": [v for v in variants if v != {"type": "null"}]}
     out = {key: openapi_30(value) for key, value in document.items()}
     if str(out.get("openapi", "")).startswith("3.1"):
