@@ -6,7 +6,8 @@ Content-Security-Policy without ``'unsafe-inline'`` keeps it working).
 The package ships Swagger UI 4, which refuses FastAPI's OpenAPI 3.1 document ("does not specify a
 valid version field": a blank page). The docs page therefore reads ``/openapi-3.0.json``, the
 same document said in OpenAPI 3.0 (:func:`openapi_30`); ``/openapi.json`` stays 3.1 for
-clients."""
+clients. ``static/swagger-init.js`` and ``static/swagger-overrides.css`` keep the page within
+WCAG 2.1 AA (axe-core, tests/serving/test_browser_api_docs.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def docs_page(title: str, openapi_url: str) -> str:
 <meta charset="utf-8">
 <title>{title}</title>
 <link rel="stylesheet" href="{SWAGGER_PREFIX}/swagger-ui.css">
+<link rel="stylesheet" href="/static/swagger-overrides.css">
 <link rel="icon" type="image/png" href="{SWAGGER_PREFIX}/favicon-32x32.png">
 </head>
 <body>
