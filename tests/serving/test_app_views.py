@@ -28,16 +28,14 @@ def _monthly(kindergarten_id: str, staff_fte: float, sick_leave: float) -> pd.Da
     )
 
 
-def _forecasts(kindergarten_id: str, sick_leave: float) -> list[dict]:
+def _forecast_rows(
+    kindergarten_id: str, medians: dict[str, float], spread: tuple[float, ...] = (0.0,) * 7
+) -> list[dict]:
+    """12 months of forecasts from 2026-01, each target's quantiles its median plus ``spread``."""
     rows = []
     origin = pd.Period("2025-12", "M")
     for h, month in enumerate(pd.period_range("2026-01", periods=12, freq="M"), start=1):
-        for target, value in (
-            ("children_under3", 12.0),
-            ("children_over3", 30.0),
-            ("vedtak_31", 4.0),
-            ("sick_leave_rate", sick_leave),
-        ):
+        for target, value in medians.items():
             rows.append(
                 {
                     "kindergarten_id": kindergarten_id,
@@ -45,10 +43,22 @@ def _forecasts(kindergarten_id: str, sick_leave: float) -> list[dict]:
                     "month": month,
                     "horizon": h,
                     "target": target,
-                    **{q: value for q in QUANTILE_COLUMNS},
+                    **{q: value + d for q, d in zip(QUANTILE_COLUMNS, spread, strict=True)},
                 }
             )
     return rows
+
+
+def _forecasts(kindergarten_id: str, sick_leave: float) -> list[dict]:
+    return _forecast_rows(
+        kindergarten_id,
+        {
+            "children_under3": 12.0,
+            "children_over3": 30.0,
+            "vedtak_31": 4.0,
+            "sick_leave_rate": sick_leave,
+        },
+    )
 
 
 def test_overview_flags_the_legal_breach_apart_from_effective_cover() -> None:
@@ -111,22 +121,11 @@ def test_fan_chart_is_strict_json_with_the_legend_above_the_plot() -> None:
 
 def _spread_forecasts(kindergarten_id: str, under3: float, over3: float) -> list[dict]:
     """Children around the given medians, a child or two either way (as a good model's)."""
-    offsets = dict(zip(QUANTILE_COLUMNS, (-2.0, -1.5, -1.0, 0.0, 1.0, 1.5, 2.0), strict=True))
-    rows = []
-    origin = pd.Period("2025-12", "M")
-    for h, month in enumerate(pd.period_range("2026-01", periods=12, freq="M"), start=1):
-        for target, value in (("children_under3", under3), ("children_over3", over3)):
-            rows.append(
-                {
-                    "kindergarten_id": kindergarten_id,
-                    "origin": origin,
-                    "month": month,
-                    "horizon": h,
-                    "target": target,
-                    **{q: value + offsets[q] for q in QUANTILE_COLUMNS},
-                }
-            )
-    return rows
+    return _forecast_rows(
+        kindergarten_id,
+        {"children_under3": under3, "children_over3": over3},
+        (-2.0, -1.5, -1.0, 0.0, 1.0, 1.5, 2.0),
+    )
 
 
 def test_staffed_to_the_norm_on_paper_is_rarely_flagged_but_a_real_shortfall_ahead_is() -> None:
