@@ -1,7 +1,7 @@
 """How often the overview flags a legal breach where contracted staffing meets both norms now:
 the old rule (any shortfall, 20 %) against the overview's rule (a hiring step of basic staff or
 any pedagogue shortfall, 50 %), on the demo district with its champion's forecasts and on fresh
-districts of both simulator families with the seasonal-naive baseline.
+districts of both simulator families with the seasonal-naive and last-value baselines.
 
     PYTHONPATH=$PWD nice -n 10 .venv/bin/python -m benchmarks.legal_flag [DEMO_FOLDER]
 
@@ -53,7 +53,7 @@ def flagged(district: District, forecasts: pd.DataFrame, label: str) -> None:
 
 def main(argv: list[str]) -> None:
     from data.validate import read_district
-    from models.forecast.baselines import SeasonalNaive
+    from models.forecast.baselines import LastValue, SeasonalNaive
     from simulate import simulate_district
     from simulate.capacity import simulate_capacity
 
@@ -67,8 +67,12 @@ def main(argv: list[str]) -> None:
         for family in ("cohort", "capacity"):
             sim = simulate_capacity(seed=seed) if family == "capacity" else None
             district = (sim or simulate_district("district", seed=seed)).district
-            baseline = SeasonalNaive().fit(district).predict(district, horizon=12)
-            flagged(district, baseline, f"seed {seed} {family} (seasonal naive)")
+            for name, baseline in (
+                ("seasonal naive", SeasonalNaive()),
+                ("last value", LastValue()),
+            ):
+                predicted = baseline.fit(district).predict(district, horizon=12)
+                flagged(district, predicted, f"seed {seed} {family} ({name})")
 
 
 if __name__ == "__main__":
