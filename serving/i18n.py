@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -23,7 +24,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from markupsafe import Markup, escape
 
-from serving.formatting import format_nok, format_number
+from serving.formatting import format_nok, format_number, format_when
 
 Language = Literal["nb", "en"]
 LANGUAGES: tuple[Language, ...] = ("nb", "en")
@@ -115,6 +116,20 @@ class Kroner(float):
         return format_nok(float(self), language)
 
 
+class Moment:
+    """A moment inside a :class:`Message`: "2026-12-06 14:05 UTC" as text (the API, the CLI), in
+    Oslo time on a page ("6. des. 2026 kl. 15:05")."""
+
+    def __init__(self, when: datetime) -> None:
+        self.when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+    def __str__(self) -> str:
+        return f"{self.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+    def in_language(self, language: str) -> str:
+        return format_when(self.when, language)
+
+
 def _english(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "; ".join(str(v) for v in value)
@@ -127,7 +142,7 @@ def say(text: object, language: str) -> Any:
     language's number format; anything else (a name, an id) as it is."""
     if isinstance(text, list | tuple):
         return "; ".join(str(say(t, language)) for t in text)
-    if isinstance(text, Message | Fte | Kroner):
+    if isinstance(text, Message | Fte | Kroner | Moment):
         return text.in_language(language)
     if isinstance(text, str):
         return translations(language).ugettext(text) if text else text

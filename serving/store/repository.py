@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from data.contract import PLAN_NUMBER_COLUMNS
-from serving.i18n import N_, Fte, Message
+from serving.i18n import N_, Fte, Message, Moment
 from serving.store.tables import (
     PIN_KINDS,
     ROLES,
@@ -361,7 +361,7 @@ def _conflict_message(session: Session, line: PlanLine, expected_version: int) -
             "change, then try again."
         ),
         who=last.user_name,
-        when=f"{last.at:%Y-%m-%d %H:%M:%S}",
+        when=Moment(last.at),
         **values,
     )
 
