@@ -20,6 +20,7 @@ from serving.commands.common import (
     state_value,
     user_errors,
 )
+from serving.i18n import DEFAULT_LANGUAGE, LANGUAGE_ENV, LANGUAGES
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
 DEFAULT_MONTHS = OPTIONS["months"].default
@@ -62,6 +63,15 @@ def report(
             "`bemanning plan`'s per-district plans (default: every kindergarten as one plan).",
         ),
     ] = None,
+    language: Annotated[
+        str,
+        typer.Option(
+            "--language",
+            envvar=LANGUAGE_ENV,
+            help="Language of the report: nb (Norwegian bokmål) or en; the same setting as the "
+            "planners' app.",
+        ),
+    ] = DEFAULT_LANGUAGE,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
@@ -72,6 +82,12 @@ def report(
     problems: list[Problem] = []
     if out.suffix.lower() not in (".html", ".htm"):
         problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
+    if language not in LANGUAGES:
+        problems.append(
+            Problem(
+                file="--language", rule=f"must be one of {', '.join(LANGUAGES)}", value=language
+            )
+        )
     try:
         options = ReportOptions.from_cli(
             pools=pool,
@@ -82,6 +98,7 @@ def report(
             substitute_cost_nok_per_hour=substitute_cost_nok_per_hour,
             months_given=months != DEFAULT_MONTHS,
             risk_given=risk != DEFAULT_RISK,
+            language=language,
         )
     except UserInputError as exc:
         problems = exc.problems + problems
