@@ -223,6 +223,10 @@ class BenefitReport:
     #: What the plan and the key spend, in words (the headline's "same budget" sentence).
     spend_text: str = ""
     trade_off_text: str = ""
+    #: Where the forecasts beat the best baseline and where they do not, in words.
+    forecast_quality_text: str = ""
+    #: Each measure of the benefits table where the plan does worse than the key, and why.
+    worse_texts: list[str] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     engine_version: str = ""
     #: The language everything above is written in ("nb" or "en").
@@ -462,6 +466,25 @@ def why_not_better(
             )
         )
     return " ".join(parts)
+
+
+def worse_measures(
+    summary: pd.DataFrame,
+    layout: SummaryLayout,
+    settings: ReportSettings,
+    plan_settings: PlanSettingsShown | None = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> list[str]:
+    """For each measure of the benefits table where the plan does worse than the key (as
+    written), a sentence saying so and why — a negative difference is never left unexplained."""
+    plan_settings = plan_settings or PlanSettingsShown()
+    texts = []
+    for _kind, measure, value_kind, _unit, values in _measures(summary, layout, settings, language):
+        gain = float(cast(float, values[KEY])) - float(cast(float, values[PLAN]))
+        if verdict_of(gain, value_kind) == "worse":
+            what = measure[:1].lower() + measure[1:]
+            texts.append(why_not_better(values, value_kind, what, plan_settings, language))
+    return texts
 
 
 def benefit_cards(

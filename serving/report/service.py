@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
 from data.errors import Problem, UserInputError
 from models.allocation import DEFAULT_RISK
 from serving import words
@@ -305,5 +305,5 @@ def make_benefit_report(
         step(5)
         path = write_report(report, out)
     if report.simulated:
-        console.print(f"[bold yellow]{report.simulated_label}[/]")
+        console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")  # the command line speaks English
     return path
