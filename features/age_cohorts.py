@@ -39,6 +39,8 @@ offset; the correlation is the information.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: Share of under-3 joiners in the older under-3 cohort (aged two in the autumn they join).
@@ -48,6 +50,24 @@ INITIAL_CROSSING_SHARE = 0.55
 #: Cohort columns of the estimate: two under 3 (younger, older), three over 3 (youngest first).
 YOUNGER_UNDER3, OLDER_UNDER3, YOUNGEST_OVER3, MIDDLE_OVER3, OLDEST_OVER3 = range(5)
 AUGUST, JUNE, JULY = 8, 6, 7
+#: The school starters leave in June–July (:data:`JULY`) when the over-3 falls of June and July,
+#: pooled over kindergartens and summers so far, reach this share of the oldest cohort held before
+#: June; else they are still counted at the end of July and leave with the August shift. A
+#: district where they leave in the summer loses about all of that cohort then, one where they
+#: leave with the shift only its summer moves (about a fifth on the capacity family).
+SUMMER_LEAVING_MIN_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class AgeCohortEstimate:
+    """The estimated cohorts and, per month, when the school starters leave as known then."""
+
+    #: (n_kindergartens, n_months, 5) children per cohort at the end of each month
+    cohorts: np.ndarray
+    #: (n_months,) calendar month by whose end the next school starters have left: :data:`JULY`
+    #: (they leave in June–July) or :data:`AUGUST` (they are still counted at the end of July
+    #: and leave with the August shift)
+    leaving_month: np.ndarray
 
 
 def estimate_age_cohorts(
@@ -65,12 +85,35 @@ def estimate_age_cohorts(
 
     ``under3`` and ``over3``: (n_kindergartens, n_months) counts, NaN for a gap;
     ``calendar_month``: the calendar month (1–12) of each column."""
+    return age_cohort_estimate(
+        under3,
+        over3,
+        calendar_month,
+        older_share_of_joiners=older_share_of_joiners,
+        initial_crossing_share=initial_crossing_share,
+    ).cohorts
+
+
+def age_cohort_estimate(
+    under3: np.ndarray,
+    over3: np.ndarray,
+    calendar_month: np.ndarray,
+    *,
+    older_share_of_joiners: float = OLDER_SHARE_OF_JOINERS,
+    initial_crossing_share: float = INITIAL_CROSSING_SHARE,
+) -> AgeCohortEstimate:
+    """:func:`estimate_age_cohorts` with the school-leaving month it settled on at each month."""
     under3 = np.asarray(under3, dtype=np.float64)
     over3 = np.asarray(over3, dtype=np.float64)
     n_k, n_m = under3.shape
     out = np.full((n_k, n_m, 5), np.nan)
+    leaving_month = np.full(n_m, JULY, dtype=np.int64)
     state = np.full((n_k, 5), np.nan)
     over3_thirds = np.full(3, 1.0 / 3.0)
+    # June–July falls taken from the oldest cohort, and that cohort before June, pooled over
+    # kindergartens and summers up to t: the share of school starters gone by the end of July
+    summer_fall, oldest_before_june = 0.0, 0.0
+    leaves_in_summer = True
     for t in range(n_m):
         month = int(calendar_month[t])
         u, o = under3[:, t], over3[:, t]
@@ -92,18 +135,27 @@ def estimate_age_cohorts(
         over = state[update, 2:]
         if month in (JUNE, JULY):
             # school leavers first: a fall is taken from the oldest cohort as far as it goes
+            if month == JUNE:
+                oldest_before_june += float(over[:, 2].sum())
             fall = np.clip(over.sum(axis=1) - o[update], 0.0, None)
             leaving = np.minimum(fall, over[:, 2])
+            summer_fall += float(leaving.sum())
             over[:, 2] -= leaving
         over = _attribute(over, o[update], over3_thirds)
         if month == JULY:
+            leaves_in_summer = (
+                oldest_before_june <= 0
+                or summer_fall >= SUMMER_LEAVING_MIN_SHARE * oldest_before_june
+            )
+        if month == JULY and leaves_in_summer:
             # every school starter has left by the end of July: what the oldest cohort still
             # holds was misattributed, and goes to the two younger ones in proportion
             over[:, :2] = _attribute(over[:, :2], o[update], np.full(2, 0.5))
             over[:, 2] = 0.0
         state[update, 2:] = over
         out[seen, t] = state[seen]
-    return out
+        leaving_month[t] = JULY if leaves_in_summer else AUGUST
+    return AgeCohortEstimate(out, leaving_month)
 
 
 def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarray) -> np.ndarray:
@@ -118,26 +170,42 @@ def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarra
     return np.clip(cohorts + rise - fall, 0.0, None)
 
 
-def months_until(calendar_month: np.ndarray, month: int) -> np.ndarray:
-    """Months from each origin's calendar month to the next ``month`` strictly after it (1–12)."""
-    return (month - np.asarray(calendar_month) - 1) % 12 + 1
+def months_until(calendar_month: np.ndarray, month: int | np.ndarray) -> np.ndarray:
+    """Months from each origin's calendar month to the next ``month`` strictly after it (1–12);
+    ``month`` may be one per origin."""
+    return (np.asarray(month) - np.asarray(calendar_month) - 1) % 12 + 1
+
+
+def leaving_cohort(calendar_month: np.ndarray, leaving_month: int | np.ndarray) -> np.ndarray:
+    """Per origin, the cohort that leaves for school next: the oldest over-3 cohort, or the middle
+    one where the next August comes before the next leaving month (the oldest has left, and the
+    middle one becomes oldest at that August)."""
+    to_august = months_until(calendar_month, AUGUST)
+    return np.where(
+        to_august < months_until(calendar_month, leaving_month), MIDDLE_OVER3, OLDEST_OVER3
+    )
 
 
 def cohort_moves_ahead(
-    cohorts: np.ndarray, calendar_month: np.ndarray, horizon: int
+    cohorts: np.ndarray,
+    calendar_month: np.ndarray,
+    horizon: int,
+    leaving_month: int | np.ndarray = JULY,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(crossing, school leavers): per (kindergarten, origin t), the estimated children who
-    cross from under to over 3 at an August in (t, t + horizon] and who leave for school at a
-    July in it (0 where none falls in the span), from the cohorts at t. Horizons up to 12 months
-    hold at most one of each. From an origin in July the July ahead is a year on, after an
-    August, so its leavers are the middle over-3 cohort of today."""
+    cross from under to over 3 at an August in (t, t + horizon] and who leave for school by the
+    end of a ``leaving_month`` in it (0 where none falls in the span), from the cohorts at t;
+    ``leaving_month`` as :attr:`AgeCohortEstimate.leaving_month` (one per origin) or one month.
+    Horizons up to 12 months hold at most one of each. Where they leave by July, from an origin
+    in July the July ahead is a year on, after an August, so its leavers are the middle over-3
+    cohort of today; where they leave with the August shift, it is always the oldest."""
     calendar_month = np.asarray(calendar_month)
     to_august = months_until(calendar_month, AUGUST)
-    to_july = months_until(calendar_month, JULY)
+    to_leaving = months_until(calendar_month, leaving_month)
     crossing = np.where((to_august <= horizon)[None, :], cohorts[:, :, OLDER_UNDER3], 0.0)
-    leaving_cohort = np.where(to_august < to_july, MIDDLE_OVER3, OLDEST_OVER3)
+    leaving = leaving_cohort(calendar_month, leaving_month)
     leavers = np.take_along_axis(
-        cohorts, np.broadcast_to(leaving_cohort[None, :, None], (*cohorts.shape[:2], 1)), axis=2
+        cohorts, np.broadcast_to(leaving[None, :, None], (*cohorts.shape[:2], 1)), axis=2
     )[:, :, 0]
-    leavers = np.where((to_july <= horizon)[None, :], leavers, 0.0)
+    leavers = np.where((to_leaving <= horizon)[None, :], leavers, 0.0)
     return crossing, leavers

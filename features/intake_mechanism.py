@@ -40,14 +40,12 @@ import pandas as pd
 
 from features.age_cohorts import (
     AUGUST,
-    JULY,
     MIDDLE_OVER3,
     OLDER_UNDER3,
-    OLDEST_OVER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    estimate_age_cohorts,
-    months_until,
+    age_cohort_estimate,
+    leaving_cohort,
 )
 from features.calendar import month_ordinals
 from features.lags import CalendarGrid
@@ -96,18 +94,18 @@ def intake_mechanism_grids(
     over3 = np.asarray(over3, dtype=np.float64)
     capacity = np.asarray(capacity, dtype=np.float64)[:, None]
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
-    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    cohorts = estimate.cohorts
     staying = (
         2.0 * cohorts[:, :, YOUNGER_UNDER3]
         + cohorts[:, :, OLDER_UNDER3]
         + cohorts[:, :, YOUNGEST_OVER3]
         + cohorts[:, :, MIDDLE_OVER3]
     )
-    to_august = months_until(calendar_month, AUGUST)
-    to_july = months_until(calendar_month, JULY)
-    leaving = np.where(
-        (to_august < to_july)[None, :], cohorts[:, :, MIDDLE_OVER3], cohorts[:, :, OLDEST_OVER3]
-    )
+    next_leavers = leaving_cohort(calendar_month, estimate.leaving_month)
+    leaving = np.take_along_axis(
+        cohorts, np.broadcast_to(next_leavers[None, :, None], (*cohorts.shape[:2], 1)), axis=2
+    )[:, :, 0]
     places = 2.0 * under3 + over3
     with np.errstate(invalid="ignore", divide="ignore"):
         utilisation = places / capacity

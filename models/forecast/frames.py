@@ -48,8 +48,13 @@ import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH
-from features.age_cohorts import cohort_moves_ahead, estimate_age_cohorts
-from features.intake import intake_cycle, project_intake_cycle, trailing_level
+from features.age_cohorts import AUGUST, age_cohort_estimate, cohort_moves_ahead, months_until
+from features.intake import (
+    expanding_blend_weight,
+    intake_cycle,
+    project_intake_cycle,
+    trailing_level,
+)
 from features.intake_mechanism import MECHANISM_FEATURES
 
 HISTORY_FEATURES = (
@@ -103,13 +108,33 @@ COHORT_FEATURES = (
     "target_cohort_carry",
     "target_cohort_carry_vs_base",
 )
-COHORT_TARGETS = ("children_over3",)
+#: The cohort features of children under 3: the older under-3s who cross the age-3 line within
+#: the horizon and the under-3s who stay, as for over-3s, and the August intake that refills the
+#: group: the applicants waiting at t, at most half the places free after the next August (a
+#: child under 3 uses two), for target months at or after that August (0 before it); the
+#: staying under-3s plus that fill, and that less the label's base.
+UNDER3_COHORT_FEATURES = (
+    "target_cohort_crossing_ahead",
+    "target_cohort_carry",
+    "target_under3_fill_ahead",
+    "target_under3_after_fill",
+    "target_under3_after_fill_vs_base",
+)
+COHORT_TARGETS = ("children_over3", "children_under3")
+#: The weight of the staying under-3s plus the August fill in the under-3 label's base (target
+#: months at or after the next August) is fitted on the data so far and shrunk towards 0 (the
+#: intake-cycle base alone) by this many rows' worth.
+UNDER3_FILL_PRIOR_PAIRS = 100.0
+#: Point-in-time columns the under-3 fill reads (NaN where the table lacks them).
+FILL_INPUTS = ("waiting_list", "places_free_after_next_august")
 #: Features only the median's booster sees: they move the centre. Given to every booster they
 #: widened the intervals past what the calibration round had measured (80 % coverage 0.871
 #: against 0.796 on the district's benchmark origins). The same held for the intake-mechanism
 #: features: seen by every booster, short histories (30 simulated kindergartens from 2019, seed
 #: 5, 3 origins) covered 0.871 pooled over children and § 31, against 0.840 without them.
-MEDIAN_ONLY_FEATURES = (*COHORT_FEATURES, *MECHANISM_FEATURES)
+MEDIAN_ONLY_FEATURES = tuple(
+    dict.fromkeys((*COHORT_FEATURES, *UNDER3_COHORT_FEATURES, *MECHANISM_FEATURES))
+)
 
 #: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
 TRAILING_MEAN_TARGETS = ("staff_leavers",)
@@ -302,8 +327,16 @@ def design_feature_names(
 def history_feature_names(target: str, *, cohort_features: bool = False) -> list[str]:
     """The horizon-specific history features of ``target``'s rows."""
     cycle = projection_feature_names(target) if target in CYCLE_TARGETS else ()
-    cohorts = COHORT_FEATURES if cohort_features and target in COHORT_TARGETS else ()
+    cohorts = cohort_feature_names(target) if cohort_features else ()
     return [*HISTORY_FEATURES, *cycle, *cohorts]
+
+
+def cohort_feature_names(target: str) -> tuple[str, ...]:
+    """The cohort features of ``target``'s rows (none for a target outside
+    :data:`COHORT_TARGETS`)."""
+    if target == "children_under3":
+        return UNDER3_COHORT_FEATURES
+    return COHORT_FEATURES if target in COHORT_TARGETS else ()
 
 
 @dataclass
@@ -404,7 +437,10 @@ def horizon_frame(
         projections = cycle_projections(grid, target, h, k, t, fallback=anchor)
         history_columns += projections
         base = np.mean(projections, axis=0)
-        if cohort_features and target in COHORT_TARGETS:
+        if cohort_features and target == "children_under3":
+            under3_columns, base = under3_cohort_columns(grid, h, k, t, base=base)
+            history_columns += under3_columns
+        elif cohort_features and target in COHORT_TARGETS:
             history_columns += cohort_columns(grid, target, h, k, t, base=base)
     elif target in TRAILING_MEAN_TARGETS:
         # never NaN: the window ends at t, and every row kept has y(t)
@@ -479,27 +515,99 @@ def cycle_projections(
     return out
 
 
+def _cohort_moves(
+    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(crossing, school leavers) within ``horizon`` of rows (k, t), from the birth cohorts
+    estimated at t (:func:`features.age_cohorts.age_cohort_estimate`: months ≤ t only)."""
+    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    estimate = grid.derive(
+        ("age_cohorts",),
+        lambda: age_cohort_estimate(
+            grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
+        ),
+    )
+    crossing, leavers = grid.derive(
+        ("cohort_moves", horizon),
+        lambda: cohort_moves_ahead(
+            estimate.cohorts, calendar_month, horizon, estimate.leaving_month
+        ),
+    )
+    return crossing[k, t], leavers[k, t]
+
+
 def cohort_columns(
     grid: PanelGrid, target: str, horizon: int, k: np.ndarray, t: np.ndarray, *, base: np.ndarray
 ) -> list[np.ndarray]:
     """The :data:`COHORT_FEATURES` of rows (k, t) at ``horizon`` for children over 3: the
     children estimated to cross into over 3 and to leave for school in (t, t + horizon], the
     over-3s y(t) leaves after those moves (y(t) + crossing − leavers), and that count less the
-    label's ``base``. Point-in-time: the cohorts at t are estimated from months ≤ t
-    (:func:`features.age_cohorts.estimate_age_cohorts`)."""
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
-    cohorts = grid.derive(
-        ("age_cohorts",),
-        lambda: estimate_age_cohorts(
-            grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
-        ),
-    )
-    crossing, leavers = grid.derive(
-        ("cohort_moves", horizon), lambda: cohort_moves_ahead(cohorts, calendar_month, horizon)
-    )
-    crossing, leavers = crossing[k, t], leavers[k, t]
+    label's ``base``. Point-in-time: the cohorts at t are estimated from months ≤ t."""
+    crossing, leavers = _cohort_moves(grid, horizon, k, t)
     kept = grid.targets[target][k, t] + crossing - leavers
     return [crossing, leavers, kept, kept - base]
+
+
+def under3_cohort_columns(
+    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray, *, base: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The :data:`UNDER3_COHORT_FEATURES` of rows (k, t) at ``horizon``: the older under-3s
+    estimated to cross the age-3 line in (t, t + horizon], the under-3s who stay (y(t) − that),
+    the fill min(waiting list, places free after the next August ÷ 2) where that August lies in
+    the span (else 0; NaN where the table has no waiting list or capacity), the staying under-3s
+    plus the fill, and that less ``base``; and the label's base: where that August lies in the
+    span and the fill is known, ``base`` weighed with the staying under-3s plus the fill
+    (:data:`UNDER3_FILL_BASE_WEIGHT`), else ``base``. Point-in-time: every input is the value
+    at t."""
+    crossing, staying, fill, august_ahead = _under3_fill(grid, horizon, k, t)
+    after = staying + fill
+    weight = grid.derive(
+        ("under3_fill_weight", horizon), lambda: _under3_fill_weight(grid, horizon)
+    )
+    label_base = np.where(august_ahead & ~np.isnan(after), base + weight[t] * (after - base), base)
+    return [crossing, staying, fill, after, after - base], label_base
+
+
+def _under3_fill(
+    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(crossing, staying, fill, whether the next August lies in the span) of rows (k, t)."""
+    crossing, _ = _cohort_moves(grid, horizon, k, t)
+    staying = grid.targets["children_under3"][k, t] - crossing
+    waiting, free = (_point_in_time(grid, name, k, t) for name in FILL_INPUTS)
+    calendar_month = np.asarray(grid.months.month, dtype=np.int64)[t]
+    august_ahead = months_until(calendar_month, AUGUST) <= horizon
+    fill = np.where(august_ahead, np.minimum(waiting, np.maximum(free, 0.0) / 2.0), 0.0)
+    return crossing, staying, fill, august_ahead
+
+
+def _under3_fill_weight(grid: PanelGrid, horizon: int) -> np.ndarray:
+    """(n_months,) the weight of the staying under-3s plus the fill in the label's base at each
+    origin, fitted on every row at ``horizon`` with the next August in its span whose target
+    month is known by then (:func:`features.intake.expanding_blend_weight`, pooled over
+    kindergartens): how far the waiting list and the free places have explained the refill in
+    these data so far."""
+    target = "children_under3"
+    k, t = horizon_rows(grid, target, horizon)
+    _, staying, fill, ahead = _under3_fill(grid, horizon, k, t)
+    k, t, after = k[ahead], t[ahead], (staying + fill)[ahead]
+    y = grid.targets[target]
+    cycle = np.mean(cycle_projections(grid, target, horizon, k, t, fallback=y[k, t]), axis=0)
+    return expanding_blend_weight(
+        cycle,
+        after,
+        y[k, t + horizon],
+        t + horizon,
+        grid.n_months,
+        prior_pairs=UNDER3_FILL_PRIOR_PAIRS,
+    )
+
+
+def _point_in_time(grid: PanelGrid, name: str, k: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The point-in-time column ``name`` at rows (k, t); NaN where the grid lacks it."""
+    if name not in grid.point_in_time_names:
+        return np.full(len(k), np.nan)
+    return grid.point_in_time[k, t, grid.point_in_time_names.index(name)].astype(np.float64)
 
 
 def _take(y: np.ndarray, k: np.ndarray, index: np.ndarray) -> np.ndarray:
