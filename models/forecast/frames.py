@@ -438,8 +438,8 @@ def horizon_frame(
         history_columns += projections
         base = np.mean(projections, axis=0)
         if cohort_features and target == "children_under3":
-            columns, base = under3_cohort_columns(grid, h, k, t, base=base)
-            history_columns += columns
+            under3_columns, base = under3_cohort_columns(grid, h, k, t, base=base)
+            history_columns += under3_columns
         elif cohort_features and target in COHORT_TARGETS:
             history_columns += cohort_columns(grid, target, h, k, t, base=base)
     elif target in TRAILING_MEAN_TARGETS:
