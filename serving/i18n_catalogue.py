@@ -7,9 +7,10 @@ Two catalogues (gettext domains): ``messages`` for the pages, exports and everyt
 ``serving``, and ``report`` for the benefit report (``serving/report``: its template and code).
 
 Msgids come from the Jinja templates (``_("…")``, ``gettext``, ``ngettext``) and from the Python
-code of ``serving`` (``_``, ``gettext(language, "…")`` is not extracted; mark such strings with
-``N_("…")``). New msgids get an empty Norwegian translation (the catalogue test then fails until
-someone writes it); English msgstrs stay empty, so the English msgid is shown.
+code of ``serving`` (``_``, ``N_("…")`` and ``Message("…", name=value)``; ``gettext(language,
+"…")`` is not extracted, so mark such strings with ``N_``). New msgids get an empty Norwegian
+translation (the catalogue test then fails until someone writes it); English msgstrs stay empty,
+so the English msgid is shown.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ REPORT_METHOD_MAP = [
     ("report/templates/**.html", "jinja2"),
     ("report/**.py", "python"),
 ]
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "Message": None, "ngettext": (1, 2)}
 OPTIONS = {
     "app/templates/**.html": {"extensions": "jinja2.ext.i18n"},
     "report/templates/**.html": {"extensions": "jinja2.ext.i18n"},
