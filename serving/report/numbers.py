@@ -46,7 +46,7 @@ from serving.report.wording import (
     resource_word,
     written,
 )
-from serving.words import column_word
+from serving.words import column_word, place_name
 
 if TYPE_CHECKING:
     from serving.report.evidence import EvidenceSection
@@ -701,6 +701,8 @@ def kindergarten_info(district: District, language: str = DEFAULT_LANGUAGE) -> p
     kg = district.kindergartens
     columns = [KINDERGARTEN_ID, "name", "capacity"]
     info = kg[columns].copy()
+    # a simulated kindergarten's "(simulated)" in the reader's language, as the pages say it
+    info["name"] = [place_name(language, name) for name in info["name"]]
     _ = report_words(language)
     no_area = _("(no area)")
     info[AREA] = kg[AREA].fillna(no_area) if AREA in kg.columns else no_area

@@ -140,6 +140,9 @@ def test_the_report_is_in_bokmal_by_default_with_no_english_heading(
     assert not leaked, leaked
     for word in DOMAIN_WORDS:
         assert word in rendered["default"].lower(), word
+    # a simulated kindergarten's name says so in the reader's language, as on the pages
+    assert "(simulated)" not in rendered["default"] and "(simulert)" in rendered["default"]
+    assert "(simulated)" in rendered["en"]
 
 
 def test_english_by_the_setting(rendered: dict[str, str]) -> None:
