@@ -83,6 +83,15 @@ AUDIT_ACTION = {
     "user.create": N_("User created"),
 }
 
+#: Where a kindergarten's forecast comes from (the ``forecast`` column a planner opens from
+#: ``bemanning forecast``): the model, or the documented fallback (models/forecast/fallback.py)
+#: by the first words of its reason.
+FORECAST_SOURCE = {
+    "model": N_("model forecast"),
+    "recently opened": N_("fallback forecast (short history)"),
+    "gapped": N_("fallback forecast (gap in the data)"),
+}
+
 NORM = {
     "staffing": N_("staffing norm"),
     "pedagogue": N_("pedagogue norm"),
@@ -287,6 +296,13 @@ def word(language: str, table: dict[str, str], code: object) -> str:
     if msgid is None:
         return text.replace("_", " ")
     return gettext(language, msgid)
+
+
+def forecast_source(language: str, reason: str | None) -> str:
+    """The words for where a forecast comes from: ``reason`` is the fallback's reason for the
+    kindergarten (``recently opened: 5 months of data``), None for the model's own forecast."""
+    code = "model" if reason is None else reason.split(":", 1)[0].strip()
+    return word(language, FORECAST_SOURCE, code)
 
 
 def column_word(language: str, column: str) -> str:

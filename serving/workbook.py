@@ -30,18 +30,8 @@ from serving.app.line_words import line_explanation
 from serving.app.privacy import suppress_frame
 from serving.exports import FORMULA_STARTS, summary_rows
 from serving.i18n import N_, gettext
-from serving.plan_header import HeaderRow, plan_header_rows
+from serving.plan_header import plan_header_rows
 
-#: Excel number formats per unit; the thousands and decimal marks follow Excel's own locale.
-NUMBER_FORMATS = {
-    "fte": "0.0",
-    "share": "0%",
-    "count": "0",
-    "number": "0.00",
-    "when": "yyyy-mm-dd hh:mm",
-    "text": "@",
-}
-NOK_FORMATS = {"nb": '#,##0 "kr"', "en": '"NOK" #,##0'}
 MIN_WIDTH, MAX_WIDTH, WIDE_TEXT = 8, 60, 90
 
 SHEETS = {
@@ -60,10 +50,6 @@ class Column:
     header: str
     unit: str
     values: list[Any]
-
-
-def _number_format(unit: str, language: str) -> str:
-    return NOK_FORMATS.get(language, NOK_FORMATS["en"]) if unit == "nok" else NUMBER_FORMATS[unit]
 
 
 def _plain(value: Any) -> Any:
@@ -89,7 +75,7 @@ def _set(cell: Cell, value: Any, unit: str, language: str) -> None:
             cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
         return
     if value is not None:
-        cell.number_format = _number_format(unit, language)
+        cell.number_format = formatting.excel_number_format(unit, language)
 
 
 def _text_length(value: Any, unit: str, language: str) -> int:
@@ -99,7 +85,7 @@ def _text_length(value: Any, unit: str, language: str) -> int:
         return 16
     if isinstance(value, str):
         return max(len(part) for part in value.split("\n"))
-    return len(HeaderRow("", value, unit).text(language))  # type: ignore[arg-type]
+    return len(formatting.format_in_unit(value, unit, language))
 
 
 def write_sheet(sheet: Worksheet, title: str, columns: Sequence[Column], language: str) -> None:
@@ -209,11 +195,12 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
 
 
 def summary_columns(language: str, summary: Sequence[Mapping[str, Any]]) -> list[Column]:
+    """Measures as rows, allocations as columns (the widths; each row's number format is set by
+    :func:`_format_summary_rows`, as its unit is per row)."""
     table = summary_rows(language, summary)
     columns = [Column(gettext(language, N_("Measure")), "text", [r[0] for r in table.rows])]
     for j, name in enumerate(table.allocations):
-        columns.append(Column(name, "number", [r[1][j] for r in table.rows]))
-    # each measure has its own unit: NOK rows as kroner, FTE with one decimal
+        columns.append(Column(name, "nok", [r[1][j] for r in table.rows]))
     return columns
 
 
@@ -312,11 +299,10 @@ def plan_workbook(
 def _format_summary_rows(
     sheet: Worksheet, summary: Sequence[Mapping[str, Any]], language: str
 ) -> None:
-    """The comparison's measures have a unit per row (NOK, FTE, FTE-months)."""
+    """The comparison's measures have a unit per row (NOK, FTE, FTE-months), the same units the
+    plan page formats them in (:func:`serving.exports.summary_rows`)."""
     table = summary_rows(language, summary)
     for i, (_, _, unit) in enumerate(table.rows):
         for cell in sheet[3 + i][1:]:
             if cell.value is not None:
-                cell.number_format = _number_format(
-                    unit if unit in ("nok", "fte") else "number", language
-                )
+                cell.number_format = formatting.excel_number_format(unit, language)
