@@ -15,13 +15,16 @@ from data.contract import PLAN_COLUMNS, District
 from data.errors import UserInputError
 from serving import overrides
 from serving.app.engine import EngineState, district_subset
+from serving.app.line_words import explanation_text
 from serving.app.privacy import is_internal_view, suppress_frame_for
 from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
 from serving.app.views import overview_table
+from serving.i18n import N_, Message
 from serving.key_figures import KeyFigure, key_figures
 from serving.plan_options import OPTIONS, nothing_to_allocate, step_fte
 from serving.store import repository, workflow
 from serving.store.tables import Plan, PlanLine, User
+from serving.words import ROLE, as_message
 
 
 class NotFound(Exception):
@@ -42,7 +45,13 @@ def can_change(user: User) -> bool:
 
 def require_change(user: User) -> None:
     if not can_change(user):
-        raise Forbidden(f"{user.name} is a {user.role}: viewers can look but not change plans.")
+        raise Forbidden(
+            Message(
+                N_("%(user)s is a %(role)s: viewers can look but not change plans."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
 
 
 def visible_districts(user: User, district: District) -> list[str]:
@@ -69,7 +78,7 @@ def visible_data(state: EngineState, user: User) -> District:
 def plan_for(session: Session, user: User, plan_id: str) -> Plan:
     plan = repository.get_plan(session, plan_id)
     if plan is None or not sees_district(user, plan.district):
-        raise NotFound(f"No plan {plan_id!r}.")
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
     return plan
 
 
@@ -108,7 +117,9 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
     district = state.district()
     row = district.kindergartens[district.kindergartens["kindergarten_id"] == kindergarten_id]
     if row.empty or not sees_district(user, str(row["district"].iloc[0])):
-        raise NotFound(f"No kindergarten {kindergarten_id!r}.")
+        raise NotFound(
+            Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
+        )
     history = district.monthly[district.monthly["kindergarten_id"] == kindergarten_id]
     forecasts = state.forecasts()
     forecasts = forecasts[forecasts["kindergarten_id"] == kindergarten_id]
@@ -168,12 +179,16 @@ def _plan_district(user: User, requested: str | None, names: list[str]) -> str:
     if requested:
         if requested not in names:
             raise UserInputError(
-                f"No district {requested!r} in the data (have: {', '.join(names)})."
+                Message(
+                    N_("No district %(district)s in the data (have: %(names)s)."),
+                    district=repr(requested),
+                    names=", ".join(names),
+                )
             )
         return requested
     if len(names) == 1:
         return names[0]
-    raise UserInputError("Choose the district to plan (the data hold several).")
+    raise UserInputError(Message(N_("Choose the district to plan (the data hold several).")))
 
 
 def _solve(
@@ -189,7 +204,9 @@ def _solve(
         ("subset", district_name), lambda: district_subset(state.district(), district_name)
     )
     if data.kindergartens.empty:
-        raise UserInputError(f"No kindergartens in {district_name!r}.")
+        raise UserInputError(
+            Message(N_("No kindergartens in %(district)s."), district=repr(district_name))
+        )
     model = state.champion()
     forecasts = state.forecasts()
     forecasts = forecasts[forecasts["kindergarten_id"].isin(data.kindergartens["kindergarten_id"])]
@@ -289,17 +306,19 @@ def create_plan(state: EngineState, session: Session, user: User, params: PlanCr
     request = params.model_dump(exclude={"district"})
     empty = nothing_to_allocate(params.pools, params.budget_nok, params.max_moves)
     if empty is not None:
-        raise UserInputError("Nothing to plan", [empty])
+        raise UserInputError(Message(N_("Nothing to plan")), [empty])
     result, data = _solve(state, district_name, request, [], None)
     return store_result(
         session, result, data, district_name=district_name, params=request, user=user, parent=None
     )
 
 
-def plan_lines_frame(plan: Plan) -> pd.DataFrame:
+def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:
     """The plan's lines in the contract's column order (``suggested_fte`` as solved; the reason
     opens with the ruling pin, if any), then the planner-side columns: ``planned_fte`` (pins
-    applied), the pin sentence, approval."""
+    applied), the pin sentence, approval. With a ``language`` (the exports), the pin sentence
+    and the ``reason`` are in it: the reason is the line's explanation in words
+    (:func:`serving.app.line_words.explanation_text`), not the engine's English sentence."""
     records = [
         {
             "plan_id": plan.id,
@@ -316,7 +335,7 @@ def plan_lines_frame(plan: Plan) -> pd.DataFrame:
             "kindergarten_name": p.line.kindergarten_name,
             "planned_fte": p.planned_fte,
             "planned_change_fte": p.planned_change_fte,
-            "pin": overrides.pin_sentence(p.pin) if p.pin is not None else "",
+            "pin": overrides.pin_sentence(p.pin, language or "nb") if p.pin is not None else "",
             "engine_fte": p.line.engine_fte,
             "overridden": p.overridden,
             "approved": p.line.approved,
@@ -326,9 +345,14 @@ def plan_lines_frame(plan: Plan) -> pd.DataFrame:
         }
         for p in overrides.planned_lines(plan)
     ]
-    return pd.DataFrame.from_records(
+    frame = pd.DataFrame.from_records(
         records, columns=None if records else [*PLAN_COLUMNS, "kindergarten_name"]
     )
+    if language is not None and records:
+        frame["reason"] = [
+            explanation_text(language, record, separator="; ", with_pin=True) for record in records
+        ]
+    return frame
 
 
 def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -> Plan:
@@ -336,7 +360,9 @@ def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -
     require_change(user)
     params = dict(plan.header.get("request") or {})
     if "pools" not in params:
-        raise UserInputError(f"Plan {plan.id} has no stored request to solve again.")
+        raise UserInputError(
+            Message(N_("Plan %(plan)s has no stored request to solve again."), plan=plan.id)
+        )
     previous = plan_lines_frame(plan)[list(PLAN_COLUMNS)]
     result, data = _solve(state, plan.district, params, repository.effective_pins(plan), previous)
     new = store_result(
