@@ -21,7 +21,7 @@ from serving.district_plans import (
     DistrictPlan,
     city_plan,
     district_subset,
-    plan_districts,
+    forecast_and_plan_districts,
 )
 from serving.report.numbers import BenefitReport, OptionShown
 from serving.report.service import ReportOptions, decision_evidence
@@ -134,7 +134,6 @@ def make_district_benefit_report(
 
     from data.validate import read_district
     from serving.district_plans import chosen_districts
-    from serving.planning import forecast_for_plan
     from serving.progress import staged_progress
     from serving.report.render import write_report
     from serving.report.service import make_benefit_report
@@ -155,28 +154,26 @@ def make_district_benefit_report(
             data_set=data_set,
         )
     steps = (
+        "Reading and checking the data",
         "Loading the champion model",
-        "Forecasting every kindergarten",
+        "Forecasting",
         f"Planning {len(names)} districts, each with its own pools",
         "Measuring every kindergarten",
         "Writing the report",
     )
     with staged_progress(steps, console) as step:
+        step(1)  # the data were read above
         champion = load_champion(tracking_uri)
-        step(1)
-        request, forecasts = forecast_for_plan(data_set, champion, options.plan_request())
-        step(2)
-        plans = plan_districts(
+        request, forecasts, plans = forecast_and_plan_districts(
             data_set,
-            forecasts,
-            request,
+            champion,
+            options.plan_request(),
             names,
             pools=per_district,
-            pit_history=champion.pit_history,
-            model_version=str(champion.version),
             processes=processes,
+            step=step,
         )
-        step(3)
+        step(4)
         report = district_benefit_report(
             districts_subset(data_set, names),
             forecasts,
@@ -189,7 +186,7 @@ def make_district_benefit_report(
             request=request,
         )
         report.evidence = decision_evidence(champion, tracking_uri, options)
-        step(4)
+        step(5)
         path = write_report(report, out)
     if report.simulated:
         console.print(f"[bold yellow]{report.simulated_label}[/]")
