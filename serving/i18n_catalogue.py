@@ -4,9 +4,10 @@
     python -m serving.i18n_catalogue --check  # exit 1 when a catalogue is out of date
 
 Msgids come from the Jinja templates (``_("…")``, ``gettext``, ``ngettext``) and from the Python
-code of ``serving`` (``_``, ``gettext(language, "…")`` is not extracted; mark such strings with
-``N_("…")``). New msgids get an empty Norwegian translation (the catalogue test then fails until
-someone writes it); English msgstrs stay empty, so the English msgid is shown.
+code of ``serving`` (``_``, ``N_("…")`` and ``Message("…", name=value)``; ``gettext(language,
+"…")`` is not extracted, so mark such strings with ``N_``). New msgids get an empty Norwegian
+translation (the catalogue test then fails until someone writes it); English msgstrs stay empty,
+so the English msgid is shown.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ METHOD_MAP = [
     ("report/templates/**.html", "jinja2"),
     ("**.py", "python"),
 ]
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "Message": None, "ngettext": (1, 2)}
 OPTIONS = {"app/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 

@@ -22,6 +22,7 @@ from training.decision_tracking import read_plan_defaults
 from training.needs_model import ModelMetadata, NeedsForecastModel, check_feature_set
 from training.settings import CHAMPION_ALIAS, TrainingSettings, load_settings
 from training.tracking import check_tracking_server, quiet_mlflow
+from training.tracking_loss import note_champion
 
 NO_CHAMPION = "no champion model yet: run `bemanning train DATA` first"
 
@@ -146,6 +147,8 @@ def promote(
             ],
         ) from None
     previous = _alias_version(client, name, CHAMPION_ALIAS)
+    # inside `train`: if the server is lost from here on, the alias goes back to ``previous``
+    note_champion(settings, name, previous)
     client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
     record = {
         "promotion": "forced" if forced else "automatic",

@@ -30,7 +30,7 @@ from training.needs_model import (
     save_artifacts,
 )
 from training.settings import CHALLENGER_ALIAS, TrainingSettings
-from training.tracking_loss import note_run, note_version
+from training.tracking_loss import TrackingUnreachable, note_run, note_version
 
 #: Kindergartens in the logged input example (the example must hold enough history to predict).
 _EXAMPLE_KINDERGARTENS = 2
@@ -82,7 +82,7 @@ def check_tracking_server(settings: TrainingSettings) -> None:
 
 
 def _unreachable(uri: str, why: str) -> UserInputError:
-    return UserInputError(
+    return TrackingUnreachable(
         f"the MLflow tracking server {uri} is unreachable ({why}); nothing was trained or "
         "registered. Start it, or point MLFLOW_TRACKING_URI elsewhere "
         "(default: sqlite:///mlflow.db in the working directory)",

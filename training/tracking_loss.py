@@ -7,6 +7,11 @@ fail. When the train finishes, its entries are cleared. When it fails, the ledge
 once if the server still answers, else on the next contact (the next `train`): each run is
 marked FAILED and each version it registered is deleted, so the registry never holds a version
 whose run did not complete (nor a champion alias on one).
+
+A train that moves the champion alias notes first which version held it (``note_champion``).
+Settling puts the alias back on that version before deleting anything, and removes the
+``replaced_by`` tag the promotion gave it: a train lost after its promotion began leaves the
+previous champion as it was, champion included — never a registry without one.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ class TrackingLost(UserInputError):
     """The tracking server stopped answering while `train` was writing to it."""
 
 
+class TrackingUnreachable(UserInputError):
+    """The tracking server did not answer the reachability check (before or during a train)."""
+
+
 def ledger_path(settings: TrainingSettings) -> Path:
     return Path(settings.state_dir) / LEDGER_NAME
 
@@ -55,6 +64,7 @@ def _entry(data: dict[str, Any], uri: str) -> dict[str, list[Any]]:
     entry = data.setdefault(uri, {})
     entry.setdefault("runs", [])
     entry.setdefault("versions", [])
+    entry.setdefault("champions", [])
     return entry
 
 
@@ -82,20 +92,75 @@ def note_version(settings: TrainingSettings, name: str, version: str) -> None:
     _write(path, data)
 
 
+def note_champion(settings: TrainingSettings, name: str, previous: str | None) -> None:
+    """Record which version held the champion alias before `train` moves it (call right before
+    ``set_registered_model_alias``); ``None`` when there was no champion."""
+    if not _TRAINING.get():
+        return
+    path = ledger_path(settings)
+    data = _read(path)
+    champions = _entry(data, settings.tracking_uri)["champions"]
+    if not any(c[0] == name for c in champions):  # the first one is the one to restore
+        champions.append([name, previous])
+    _write(path, data)
+
+
 def pending(settings: TrainingSettings) -> dict[str, list[Any]]:
     entry = _read(ledger_path(settings)).get(settings.tracking_uri) or {}
-    return {"runs": list(entry.get("runs", [])), "versions": list(entry.get("versions", []))}
+    return {
+        "runs": list(entry.get("runs", [])),
+        "versions": list(entry.get("versions", [])),
+        "champions": list(entry.get("champions", [])),
+    }
 
 
-def forget(settings: TrainingSettings, runs: list[str], versions: list[list[str]]) -> None:
+def forget(
+    settings: TrainingSettings,
+    runs: list[str],
+    versions: list[list[str]],
+    champions: list[list[Any]] | None = None,
+) -> None:
     path = ledger_path(settings)
     data = _read(path)
     entry = _entry(data, settings.tracking_uri)
     entry["runs"] = [r for r in entry["runs"] if r not in runs]
     entry["versions"] = [v for v in entry["versions"] if v not in versions]
-    if not entry["runs"] and not entry["versions"]:
+    entry["champions"] = [c for c in entry["champions"] if c not in (champions or [])]
+    if not entry["runs"] and not entry["versions"] and not entry["champions"]:
         data.pop(settings.tracking_uri, None)
     _write(path, data)
+
+
+def _restore_champion(
+    client: Any, name: str, previous: str | None, registered: set[str], done: list[str]
+) -> None:
+    """Put the champion alias back on ``previous`` when it rests on a version this train
+    registered (which is about to be deleted), and take back the ``replaced_by`` tag."""
+    from mlflow.exceptions import MlflowException
+
+    from training.settings import CHAMPION_ALIAS
+
+    try:
+        holder: str | None = str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+    except MlflowException as exc:
+        if "RESOURCE_DOES_NOT_EXIST" not in str(exc.error_code) and (
+            "INVALID_PARAMETER" not in str(exc.error_code)
+        ):
+            raise
+        holder = None
+    if previous is None:
+        return  # there was no champion before this train: deleting its version is the undo
+    try:
+        tags = client.get_model_version(name, previous).tags or {}
+    except MlflowException as exc:
+        if "RESOURCE_DOES_NOT_EXIST" not in str(exc.error_code):
+            raise
+        return  # someone deleted the old champion meanwhile: nothing to put back
+    if holder in registered or holder is None:
+        client.set_registered_model_alias(name, CHAMPION_ALIAS, previous)
+        done.append(f"champion alias of {name} back on version {previous}")
+    if tags.get("replaced_by") in registered:
+        client.delete_model_version_tag(name, previous, "replaced_by")
 
 
 def settle_pending(settings: TrainingSettings) -> list[str]:
@@ -106,10 +171,15 @@ def settle_pending(settings: TrainingSettings) -> list[str]:
     from mlflow.exceptions import MlflowException
 
     todo = pending(settings)
-    if not todo["runs"] and not todo["versions"]:
+    if not todo["runs"] and not todo["versions"] and not todo["champions"]:
         return []
     client = MlflowClient(settings.tracking_uri)
     done: list[str] = []
+    # first the alias, then the deletions: deleting the version that holds the alias would take
+    # the alias with it, and a loss between the two would leave no champion at all
+    for name, previous in todo["champions"]:
+        registered = {str(v) for n, v in todo["versions"] if n == name}
+        _restore_champion(client, name, previous, registered, done)
     settled_versions: list[list[str]] = []
     for name, version in todo["versions"]:
         try:
@@ -129,7 +199,7 @@ def settle_pending(settings: TrainingSettings) -> list[str]:
             if "RESOURCE_DOES_NOT_EXIST" not in str(exc.error_code):
                 raise
         settled_runs.append(run_id)
-    forget(settings, settled_runs, settled_versions)
+    forget(settings, settled_runs, settled_versions, todo["champions"])
     return done
 
 
@@ -141,7 +211,7 @@ def is_tracking_failure(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, ConnectionError | TimeoutError):
+        if isinstance(current, ConnectionError | TimeoutError | TrackingUnreachable):
             return True
         module = type(current).__module__
         if module.startswith(("requests", "urllib3", "http.client")):
@@ -166,7 +236,7 @@ def tracked_train(settings: TrainingSettings) -> Iterator[list[str]]:
     print); afterwards clear this train's ledger entries on success, or settle them (now, or on
     the next contact) on failure — a lost server becomes :class:`TrackingLost` (exit 2)."""
     before = pending(settings)
-    notes = settle_pending(settings) if before["runs"] or before["versions"] else []
+    notes = settle_pending(settings) if any(before.values()) else []
     active = _TRAINING.set(True)
     try:
         yield notes
@@ -183,7 +253,7 @@ def tracked_train(settings: TrainingSettings) -> Iterator[list[str]]:
         raise
     _TRAINING.reset(active)
     done = pending(settings)
-    forget(settings, done["runs"], done["versions"])
+    forget(settings, done["runs"], done["versions"], done["champions"])
 
 
 def _lost(
@@ -191,12 +261,15 @@ def _lost(
 ) -> TrackingLost:
     why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
     runs = ", ".join(todo["runs"]) or "none"
+    kept = [f"version {c[1]} of {c[0]}" for c in todo.get("champions", []) if c[1] is not None]
+    champion = f" (the champion stays {', '.join(kept)})" if kept else ""
     if settled:
-        aftermath = f"run(s) {runs} marked FAILED and nothing left registered"
+        aftermath = f"run(s) {runs} marked FAILED and nothing left registered{champion}"
     else:
         aftermath = (
             f"run(s) {runs} will be marked FAILED, and any version this train registered "
-            "removed, the next time `bemanning train` reaches the server"
+            "removed and the champion alias put back where it was, the next time "
+            "`bemanning train` reaches the server"
         )
     return TrackingLost(
         f"Lost the MLflow tracking server {settings.tracking_uri} during training "

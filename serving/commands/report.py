@@ -20,6 +20,14 @@ from serving.commands.common import (
     state_value,
     user_errors,
 )
+from serving.commands.district_options import (
+    AsOneOption,
+    DistrictOption,
+    DistrictPoolOption,
+    PoolsFileOption,
+    ProcessesOption,
+    collect_district_pools,
+)
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
 DEFAULT_MONTHS = OPTIONS["months"].default
@@ -54,22 +62,25 @@ def report(
     ] = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
-    district: Annotated[
-        str | None,
-        typer.Option(
-            "--district",
-            help="Report on this district of the data only, planned as its part of "
-            "`bemanning plan`'s per-district plans (default: every kindergarten as one plan).",
-        ),
-    ] = None,
+    district: DistrictOption = None,
+    pools_file: PoolsFileOption = None,
+    district_pool: DistrictPoolOption = None,
+    as_one: AsOneOption = False,
+    processes: ProcessesOption = None,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
-    quality it rests on, the model version and the data fingerprint."""
-    from data.errors import Problem, UserInputError
-    from serving.report.service import ReportOptions, make_benefit_report
+    quality it rests on, the model version and the data fingerprint.
 
-    problems: list[Problem] = []
+    Data with several districts are planned as `bemanning plan` plans them: each district with
+    its own pools (--pools-file, --district-pool; --pool for the others), in parallel
+    processes, reported as the city with a breakdown per district; --district reports only the
+    districts named, --as-one plans everything as one problem."""
+    from data.errors import Problem, UserInputError
+    from serving.report.districts import make_district_benefit_report
+    from serving.report.service import ReportOptions
+
+    per_district, problems = collect_district_pools(pools_file, district_pool)
     if out.suffix.lower() not in (".html", ".htm"):
         problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
     try:
@@ -87,14 +98,17 @@ def report(
         problems = exc.problems + problems
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
-    path = make_benefit_report(
+    path = make_district_benefit_report(
         data,
         out,
         options,
+        wanted=district,
+        as_one=as_one,
+        per_district=per_district,
+        processes=processes,
         columns=columns,
         tracking_uri=state_value("mlflow", tracking_uri, data),
         console=console,
-        district_name=district,
     )
     console.print(f"Report: {path}")
 

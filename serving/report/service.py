@@ -214,10 +214,12 @@ def make_benefit_report(
     tracking_uri: str | None = None,
     console: Console | None = None,
     district_name: str | None = None,
+    data_set: District | None = None,
 ) -> Path:
     """Read ``data``, plan with the champion and write the report to ``out``; returns its path.
     With ``district_name`` only that district is planned and reported, exactly as its part of
     ``bemanning plan``'s per-district plans (its kindergartens and their backtest history).
+    ``data_set``: the data already read from ``data`` (not read again).
 
     Raises :class:`UserInputError` for bad data, bad options or no champion model yet.
     """
@@ -245,7 +247,7 @@ def make_benefit_report(
         "Writing the report",
     )
     with staged_progress(steps, console) as step:
-        district = read_district(data, column_mapping=columns)
+        district = data_set if data_set is not None else read_district(data, column_mapping=columns)
         if district_name is not None:
             check_districts(district, [district_name], "--district")
             district = district_subset(district, district_name)

@@ -14,7 +14,15 @@ from page_text import code_words, visible_text
 
 from serving import i18n_catalogue
 from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, catalogue_path, gettext
-from serving.words import ALLOCATION, BINDING, COLUMN, RESOURCE, column_word, word
+from serving.words import (
+    ALLOCATION,
+    BINDING,
+    COLUMN,
+    RESOURCE,
+    column_word,
+    forecast_source,
+    word,
+)
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
@@ -63,6 +71,19 @@ def test_domain_words_in_bokmal_and_english() -> None:
     for code in COLUMN:
         assert "_" not in column_word("nb", code) and "_" not in column_word("en", code)
     assert gettext("en", "Basic staff") == "Basic staff"
+
+
+def test_forecast_source_in_words_from_the_fallback_reason() -> None:
+    assert forecast_source("nb", None) == "modellprognose"
+    assert forecast_source("nb", "recently opened: 5 months of data") == (
+        "reserveprognose (kort historikk)"
+    )
+    assert forecast_source("nb", "gapped: no data for 2024-01 (last month with data 2023-10)") == (
+        "reserveprognose (hull i dataene)"
+    )
+    assert forecast_source("en", "gapped: no value of vedtak_31 for 2024-01") == (
+        "fallback forecast (gap in the data)"
+    )
 
 
 def _pages(harness: AppHarness, sim_district, plan_id: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -200,7 +200,7 @@ def test_train_with_the_server_lost_mid_run_exits_2_and_the_run_is_failed_on_nex
         not client.search_model_versions(f"name='{m.name}'")
         for m in client.search_registered_models()
     )
-    assert pending(settings) == {"runs": [], "versions": []}
+    assert pending(settings) == {"runs": [], "versions": [], "champions": []}
 
 
 def test_a_version_registered_before_the_loss_is_removed_and_the_run_failed(
@@ -225,7 +225,7 @@ def test_a_version_registered_before_the_loss_is_removed_and_the_run_failed(
     assert "marked FAILED" in str(lost.value)
     assert client.get_run(run.info.run_id).info.status == "FAILED"
     assert client.search_model_versions("name='m'") == []
-    assert pending(settings) == {"runs": [], "versions": []}
+    assert pending(settings) == {"runs": [], "versions": [], "champions": []}
 
 
 def test_a_train_that_succeeds_leaves_its_run_and_version_alone(tmp_path: Path) -> None:
@@ -247,4 +247,4 @@ def test_a_train_that_succeeds_leaves_its_run_and_version_alone(tmp_path: Path) 
     assert client.get_run(run.info.run_id).info.status == "FINISHED"
     assert len(client.search_model_versions("name='m'")) == 1
     note_run(settings, "outside-a-train")  # fixtures logging runs leave no ledger entries
-    assert pending(settings) == {"runs": [], "versions": []}
+    assert pending(settings) == {"runs": [], "versions": [], "champions": []}
