@@ -79,16 +79,23 @@ def persistence(departure: np.ndarray, horizons: int, *, window: int = SEASON_MO
     n_months = departure.shape[1]
     out = np.zeros((n_months, horizons + 1))
     out[:, 0] = 1.0
-    for t in range(n_months):
-        start = max(0, t - window)
-        for h in range(1, horizons + 1):
-            if t + 1 - h <= start:
-                break
-            before, after = departure[:, start : t + 1 - h], departure[:, start + h : t + 1]
-            known = ~np.isnan(before) & ~np.isnan(after)
-            spread = float(np.sum(before[known] ** 2))
-            if spread > 0:
-                out[t, h] = float(np.sum(before[known] * after[known])) / spread
+    known = ~np.isnan(departure)
+    values = np.where(known, departure, 0.0)
+    t = np.arange(n_months)
+    for h in range(1, min(horizons, n_months - 1) + 1):
+        # per τ, summed over kindergartens known at τ and τ + h: the pairs' products and squares
+        both = known[:, :-h] & known[:, h:]
+        products = np.concatenate(
+            [[0.0], np.cumsum((values[:, :-h] * values[:, h:] * both).sum(0))]
+        )
+        squares = np.concatenate([[0.0], np.cumsum((values[:, :-h] ** 2 * both).sum(0))])
+        # pairs τ = max(0, t − window) … t − h, as cumulative sums over τ
+        first = np.minimum(np.maximum(0, t - window), len(products) - 1)
+        last = np.clip(t - h + 1, 0, None)  # one past the last τ
+        usable = last > first
+        top = np.where(usable, products[last] - products[first], 0.0)
+        bottom = np.where(usable, squares[last] - squares[first], 0.0)
+        out[:, h] = np.divide(top, bottom, out=np.zeros(n_months), where=bottom > 0)
     return out
 
 

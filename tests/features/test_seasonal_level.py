@@ -96,6 +96,7 @@ def test_persistence_matches_plain_loops() -> None:
     departure = rng.standard_normal((4, 40))
     departure[rng.random((4, 40)) < 0.1] = np.nan
     out = persistence(departure, 5, window=12)
+    np.testing.assert_array_equal(persistence(departure, 5, window=3)[:, 4:], 0.0)  # window < h
     for t in (0, 3, 20, 39):
         assert out[t, 0] == 1.0
         for h in range(1, 6):
