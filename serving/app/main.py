@@ -61,12 +61,17 @@ def _error(
     from serving.app.routes.common import render
 
     language = page_language(request)
+    # a message from outside the app's catalogue (the data checks, the model registry) is
+    # shown as the engine wrote it, in English, marked so for people and screen readers
+    said = say(message, language)
+    engine_words = not isinstance(message, Message) and said == str(message)
     return render(
         request,
         "error.html",
         {
             "status_code": status,
-            "message": say(message, language),
+            "message": said,
+            "engine_words": engine_words and language != "en",
             "problems": [say(p, language) for p in problems],
         },
         status_code=status,

@@ -33,6 +33,8 @@ from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
     HIGH_TURNOVER_SHARE_PER_YEAR,
+    LEGAL_FLAG_PROBABILITY,
+    LEGAL_FLAG_STAFF_STEP_FTE,
     ChartWords,
     band_svg,
     chart_table,
@@ -133,6 +135,8 @@ def overview(
         "n_rows": 0,
         "thresholds": {
             "breach": BREACH_FLAG_PROBABILITY,
+            "legal": LEGAL_FLAG_PROBABILITY,
+            "legal_step": LEGAL_FLAG_STAFF_STEP_FTE,
             "sick": HIGH_SICK_LEAVE_SHARE,
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
