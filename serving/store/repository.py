@@ -262,8 +262,7 @@ def plan_stamp(session: Session, plan_id: str) -> tuple[Any, ...] | None:
 def plans_stamp(session: Session) -> int:
     """The newest event of any plan's trail: changes whenever any plan is made or changed."""
     return int(
-        session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.plan_id.is_not(None)))
-        or 0
+        session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.plan_id.is_not(None))) or 0
     )
 
 
