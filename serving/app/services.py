@@ -104,7 +104,7 @@ def plan_stamp_for(session: Session, user: User, plan_id: str) -> tuple[Any, ...
     """The plan's state stamp (:func:`repository.plan_stamp`), 404 as :func:`plan_for`."""
     stamp = repository.plan_stamp(session, plan_id)
     if stamp is None or not sees_district(user, str(stamp[0])):
-        raise NotFound(f"No plan {plan_id!r}.")
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
     return stamp
 
 
