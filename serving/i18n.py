@@ -30,12 +30,18 @@ Language = Literal["nb", "en"]
 LANGUAGES: tuple[Language, ...] = ("nb", "en")
 DEFAULT_LANGUAGE: Language = "nb"
 LANGUAGE_COOKIE = "bemanning_lang"
+#: The environment variable that sets the language of the app (``Settings.language``) and of
+#: the benefit report (``bemanning report --language``): one setting for both.
+LANGUAGE_ENV = "BEMANNING_LANGUAGE"
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 DOMAIN = "messages"
+#: The benefit report's own catalogue (serving/report), beside the pages' ``messages``: the
+#: same mechanism, a file of its own so the two are kept apart.
+REPORT_DOMAIN = "report"
 
 
-def catalogue_path(language: str) -> Path:
-    return TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue_path(language: str, domain: str = DOMAIN) -> Path:
+    return TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 def as_language(value: object, default: Language = DEFAULT_LANGUAGE) -> Language:
@@ -50,21 +56,33 @@ def as_language(value: object, default: Language = DEFAULT_LANGUAGE) -> Language
 
 
 @functools.cache
-def translations(language: str) -> Translations:
+def translations(language: str, domain: str = DOMAIN) -> Translations:
     """The language's catalogue, compiled from its .po file in memory (cached per process)."""
-    path = catalogue_path(as_language(language))
+    path = catalogue_path(as_language(language), domain)
     with path.open("rb") as handle:
         catalogue = read_po(handle, locale=as_language(language))
     buffer = io.BytesIO()
     write_mo(buffer, catalogue)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
 
 
 def gettext(language: str, message: str, **variables: Any) -> str:
     """``message`` (an English msgid) in ``language``, ``%(name)s`` placeholders filled."""
     text = translations(language).ugettext(message)
     return text % variables if variables else text
+
+
+def translator(language: str, domain: str = DOMAIN) -> Callable[..., str]:
+    """``_(message, **variables)`` for one language and catalogue: the code calls it ``_`` so
+    ``python -m serving.i18n_catalogue`` extracts its msgids."""
+    catalogue = translations(language, domain)
+
+    def _(message: str, **variables: Any) -> str:
+        text = catalogue.ugettext(message)
+        return text % variables if variables else text
+
+    return _
 
 
 def N_(message: str) -> str:
@@ -149,11 +167,11 @@ def say(text: object, language: str) -> Any:
     return text
 
 
-def template_callables(language: str) -> dict[str, Callable[..., Any]]:
+def template_callables(language: str, domain: str = DOMAIN) -> dict[str, Callable[..., Any]]:
     """``_``, ``gettext`` and ``ngettext`` for a template rendered in ``language``, in the
     newstyle of ``jinja2.ext.i18n``: the translation is trusted markup, the variables are
     escaped."""
-    catalogue = translations(language)
+    catalogue = translations(language, domain)
 
     def _gettext(message: str, **variables: Any) -> Markup:
         text = Markup(catalogue.ugettext(message))

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,13 +15,20 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from data.contract import PLAN_COLUMNS, District
-from data.errors import UserInputError
+from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app.engine import EngineState, district_subset
 from serving.app.line_words import explanation_text
 from serving.app.privacy import is_internal_view, suppress_frame_for
-from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
+from serving.app.schemas import (
+    DistrictPlansCreate,
+    LineApprove,
+    PinCreate,
+    PlanApprove,
+    PlanCreate,
+)
 from serving.app.views import overview_table
+from serving.district_plans import summed_summaries
 from serving.i18n import N_, Message
 from serving.key_figures import KeyFigure, key_figures
 from serving.plan_options import OPTIONS, nothing_to_allocate, step_fte
@@ -86,6 +96,18 @@ def plans_for(session: Session, user: User) -> list[Plan]:
     return repository.list_plans(session, None if user.role == "admin" else (user.district or ""))
 
 
+def count_plans_for(session: Session, user: User) -> int:
+    return repository.count_plans(session, None if user.role == "admin" else (user.district or ""))
+
+
+def plan_stamp_for(session: Session, user: User, plan_id: str) -> tuple[Any, ...]:
+    """The plan's state stamp (:func:`repository.plan_stamp`), 404 as :func:`plan_for`."""
+    stamp = repository.plan_stamp(session, plan_id)
+    if stamp is None or not sees_district(user, str(stamp[0])):
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
+    return stamp
+
+
 # --- pages' data -----------------------------------------------------------------------------
 
 
@@ -100,6 +122,50 @@ def overview(state: EngineState, user: User) -> pd.DataFrame:
     )
     rows = full if user.role == "admin" else full[full["district"] == user.district]
     return suppress_frame_for(user, rows.reset_index(drop=True))
+
+
+#: the overview's flag filter: its value in a query → the flag column
+OVERVIEW_FLAGS = {
+    "breach": "flag_breach",
+    "effective": "flag_effective_cover",
+    "rising31": "flag_rising_31",
+    "sick": "flag_sick_leave",
+    "turnover": "flag_turnover",
+}
+
+
+def filter_overview(
+    rows: pd.DataFrame,
+    *,
+    q: str = "",
+    municipality: str = "",
+    district: str = "",
+    flag: str = "",
+) -> pd.DataFrame:
+    """The overview rows matching a search (name or number), a municipality, a district and a
+    flag (:data:`OVERVIEW_FLAGS`); an empty filter keeps every row. The page and the API
+    filter alike."""
+    if q:
+        mask = rows["name"].str.contains(q, case=False, regex=False) | rows[
+            "kindergarten_id"
+        ].str.contains(q, case=False, regex=False)
+        rows = rows[mask]
+    if municipality:
+        rows = rows[rows["municipality"] == municipality]
+    if district:
+        rows = rows[rows["district"] == district]
+    if flag in OVERVIEW_FLAGS:
+        rows = rows[rows[OVERVIEW_FLAGS[flag]].fillna(False).astype(bool)]
+    return rows
+
+
+def page_of(rows: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, int, int]:
+    """(the rows of page ``page`` — clipped to 1 … pages — of ``size`` rows, that page, the
+    number of pages); a nation is 5,500 kindergartens, shown a page at a time."""
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * size
+    return rows.iloc[start : start + size], page, pages
 
 
 def district_key_figures(state: EngineState, user: User) -> list[KeyFigure]:
@@ -311,6 +377,93 @@ def create_plan(state: EngineState, session: Session, user: User, params: PlanCr
     return store_result(
         session, result, data, district_name=district_name, params=request, user=user, parent=None
     )
+
+
+#: the header entry naming the run of district plans a plan was made in
+DISTRICT_RUN = "district_run"
+
+
+def create_district_plans(
+    state: EngineState, session: Session, user: User, params: DistrictPlansCreate
+) -> tuple[str, list[Plan]]:
+    """One plan per district (``params.districts``, default every district of the data), each
+    with its own pools (``district_pools``, else ``pools``), solved side by side in the solver
+    processes and stored as drafts marked with one run id; returns (run id, the plans in
+    district order). Only an admin sees every district, so only an admin may start it; every
+    district's problems are told at once and nothing is stored then."""
+    if user.role != "admin":
+        raise Forbidden(
+            Message(
+                N_("%(user)s is a %(role)s: only an admin plans every district."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
+    names = visible_districts(user, state.district())
+    wanted = list(dict.fromkeys(params.districts or names))
+    problems = [
+        Problem("district plans", f"must be a district of the data: {', '.join(names)}", value=n)
+        for n in [*wanted, *params.district_pools]
+        if n not in names
+    ]
+    empty = nothing_to_allocate(params.pools, params.budget_nok, params.max_moves)
+    if empty is not None and not params.district_pools:
+        problems.append(empty)
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) with the district plans", problems)
+    base = params.model_dump(exclude={"district", "districts", "district_pools"})
+    requests = {
+        name: {**base, "pools": dict(params.district_pools.get(name, params.pools))}
+        for name in wanted
+    }
+
+    def solve(name: str) -> Any:
+        try:
+            return _solve(state, name, requests[name], [], None)
+        except UserInputError as exc:  # returned, so every district's problems are told
+            return exc
+
+    # each solve holds a solver process; as many at once as there are solver processes
+    with ThreadPoolExecutor(max_workers=max(1, state.settings.plan_workers)) as pool:
+        outcomes = dict(zip(wanted, pool.map(solve, wanted), strict=True))
+    failed: list[Problem] = []
+    for name, outcome in outcomes.items():
+        if isinstance(outcome, UserInputError):
+            failed += [
+                replace(p, file=f"{p.file} (district {name})") for p in outcome.problems
+            ] or [Problem(f"district {name}", str(outcome))]
+    if failed:
+        raise UserInputError(f"{len(failed)} problem(s) with the district plans", failed)
+    run_id = uuid.uuid4().hex[:12]
+    plans = []
+    for name, (result, data) in outcomes.items():
+        result.header[DISTRICT_RUN] = run_id
+        plans.append(
+            store_result(
+                session,
+                result,
+                data,
+                district_name=name,
+                params=requests[name],
+                user=user,
+                parent=None,
+            )
+        )
+    return run_id, plans
+
+
+def district_run(
+    session: Session, user: User, run_id: str
+) -> tuple[list[Plan], list[dict[str, Any]]]:
+    """The plans of one run of district plans the user may see (district order) and their city
+    summary as records (:func:`serving.district_plans.summed_summaries` of the stored
+    summaries)."""
+    plans = [p for p in plans_for(session, user) if (p.header or {}).get(DISTRICT_RUN) == run_id]
+    if not plans:
+        raise NotFound(Message(N_("No run of district plans %(run)s."), run=repr(run_id)))
+    plans.sort(key=lambda p: p.district)
+    summary = summed_summaries([pd.DataFrame.from_records(p.summary or []) for p in plans])
+    return plans, [{str(k): v for k, v in r.items()} for r in summary.to_dict(orient="records")]
 
 
 def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:

@@ -97,6 +97,22 @@ def norm_compliance(
     return now.join(compliance_by_kindergarten(probabilities))
 
 
+#: Oslo's districts are its bydeler, named "Bydel …"; elsewhere the district column of a national
+#: data set holds the municipality itself (one kindergarten authority per municipality)
+OSLO = "Oslo"
+BYDEL_PREFIX = "Bydel "
+
+
+def municipality_of(kindergartens: pd.DataFrame) -> pd.Series:
+    """Each kindergarten's municipality (kommune), indexed like ``kindergartens``: its
+    ``municipality`` column when the data have one, else Oslo for a district named "Bydel …"
+    and the district itself for any other."""
+    if "municipality" in kindergartens.columns:
+        return kindergartens["municipality"].astype(str)
+    district = kindergartens["district"].astype(str)
+    return district.where(~district.str.startswith(BYDEL_PREFIX), OSLO)
+
+
 def overview_table(
     district: District, forecasts: pd.DataFrame, *, pit_history: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -118,6 +134,11 @@ def overview_table(
     rows = district.kindergartens.set_index("kindergarten_id")[
         [c for c in ("name", "district", "area", "capacity") if c in district.kindergartens]
     ].copy()
+    rows.insert(
+        list(rows.columns).index("district"),
+        "municipality",
+        municipality_of(district.kindergartens).set_axis(rows.index),
+    )
     # closed kindergartens have no forecast and no place in a plan: the overview leaves them out
     forecast_ids = set(forecasts["kindergarten_id"])
     rows = rows.loc[rows.index.isin(last.index) & rows.index.isin(forecast_ids)]

@@ -12,16 +12,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from data.contract import RESOURCES
 from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app import services
-from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
+from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.line_words import line_explanation
 from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
 from serving.app.rendering import page_language
-from serving.app.routes.common import next_step, render
+from serving.app.routes.common import next_step, render, render_kept
 from serving.app.routes.exports import plan_info
-from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
+from serving.app.schemas import (
+    DistrictPlansCreate,
+    LineApprove,
+    PinCreate,
+    PlanApprove,
+    PlanCreate,
+)
 from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
@@ -57,13 +64,6 @@ SORTABLE = (
 )
 #: overview rows per page
 OVERVIEW_PAGE_SIZE = 100
-FLAGS = {
-    "breach": "flag_breach",
-    "effective": "flag_effective_cover",
-    "rising31": "flag_rising_31",
-    "sick": "flag_sick_leave",
-    "turnover": "flag_turnover",
-}
 TARGET_TITLES = {
     "children_under3": N_("Children under 3"),
     "children_over3": N_("Children 3 and over"),
@@ -112,22 +112,56 @@ def overview(
     state: EngineDep,
     session: SessionDep,
     q: str = "",
+    municipality: str = "",
     district: str = "",
     flag: str = "",
     sort: str = "n_flags",
     dir: str = "desc",
     page: int = 1,
 ) -> Response:
+    n_plans = services.count_plans_for(session, user)
+    query: dict[str, Any] = {
+        "q": q,
+        "municipality": municipality,
+        "district": district,
+        "flag": flag,
+        "sort": sort,
+        "dir": dir,
+        "page": page,
+    }
+    return render_kept(
+        request,
+        "overview.html",
+        ("overview", n_plans, *query.items()),
+        lambda: _overview_context(request, user, state, n_plans, **query),
+    )
+
+
+def _overview_context(
+    request: Request,
+    user: Any,
+    state: Any,
+    n_plans: int,
+    *,
+    q: str,
+    municipality: str,
+    district: str,
+    flag: str,
+    sort: str,
+    dir: str,
+    page: int,
+) -> dict[str, Any]:
     status = state.status()
     context: dict[str, Any] = {
         "rows": [],
         "q": q,
+        "municipality": municipality,
         "district": district,
         "flag": flag,
         "sort": sort,
         "dir": dir,
         "sortable": SORTABLE,
-        "n_plans": len(services.plans_for(session, user)),
+        "n_plans": n_plans,
         "page": 1,
         "pages": 1,
         "n_rows": 0,
@@ -143,23 +177,19 @@ def overview(
     if status.ready:
         context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
-        context["districts"] = sorted(rows["district"].unique().tolist())
-        if q:
-            mask = rows["name"].str.contains(q, case=False, regex=False) | rows[
-                "kindergarten_id"
-            ].str.contains(q, case=False, regex=False)
-            rows = rows[mask]
-        if district:
-            rows = rows[rows["district"] == district]
-        if flag in FLAGS:
-            rows = rows[rows[FLAGS[flag]].fillna(False).astype(bool)]
+        context["municipalities"] = sorted(rows["municipality"].unique().tolist())
+        # the districts to choose from: those of the municipality chosen
+        in_municipality = services.filter_overview(rows, municipality=municipality)
+        context["districts"] = sorted(in_municipality["district"].unique().tolist())
+        rows = services.filter_overview(
+            rows, q=q, municipality=municipality, district=district, flag=flag
+        )
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
         # a nation is 5,500 rows: one page of them at a time (and their bands drawn only)
-        pages = max(1, -(-len(rows) // OVERVIEW_PAGE_SIZE))
-        context.update(page=min(max(page, 1), pages), pages=pages, n_rows=len(rows))
-        start = (context["page"] - 1) * OVERVIEW_PAGE_SIZE
-        rows = rows.iloc[start : start + OVERVIEW_PAGE_SIZE]
+        n_rows = len(rows)
+        rows, shown_page, pages = services.page_of(rows, page, OVERVIEW_PAGE_SIZE)
+        context.update(page=shown_page, pages=pages, n_rows=n_rows)
         records = rows.to_dict(orient="records")
         language = page_language(request)
         for r in records:
@@ -171,13 +201,26 @@ def overview(
             )
             r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"], label=label)
         context["rows"] = records
-    return render(request, "overview.html", context)
+    return context
 
 
 @router.get("/kindergartens/{kindergarten_id}", summary="Kindergarten page")
 def kindergarten(
     request: Request, kindergarten_id: str, user: CurrentUser, state: EngineDep, session: SessionDep
 ) -> Response:
+    # the page lists the kindergarten's lines in every stored plan: any plan change is news
+    key = ("kindergarten", kindergarten_id, repository.plans_stamp(session))
+    return render_kept(
+        request,
+        "kindergarten.html",
+        key,
+        lambda: _kindergarten_context(request, kindergarten_id, user, state, session),
+    )
+
+
+def _kindergarten_context(
+    request: Request, kindergarten_id: str, user: Any, state: Any, session: Any
+) -> dict[str, Any]:
     detail = services.kindergarten(state, user, kindergarten_id)
     internal = is_internal_view(user)
     language = page_language(request)
@@ -229,18 +272,14 @@ def kindergarten(
         user,
         detail["forecasts"][detail["forecasts"]["target"].astype(str).str.startswith("vedtak")],
     )
-    return render(
-        request,
-        "kindergarten.html",
-        {
-            "info": detail["info"],
-            "charts": charts,
-            "history": history,
-            "vedtak_forecasts": _decisions_by_month(vedtak_fc),
-            "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
-            "allocations": services.allocation_history(session, user, kindergarten_id),
-        },
-    )
+    return {
+        "info": detail["info"],
+        "charts": charts,
+        "history": history,
+        "vedtak_forecasts": _decisions_by_month(vedtak_fc),
+        "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
+        "allocations": services.allocation_history(session, user, kindergarten_id),
+    }
 
 
 DRIVER_HORIZON = 12
@@ -317,6 +356,50 @@ async def create_plan(
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
+@router.post("/plans/districts", summary="Plan every district, each with its own pools (form)")
+async def create_district_plans(
+    request: Request, user: CurrentAdmin, state: EngineDep, session: SessionDep
+) -> Response:
+    from serving.district_plans import parse_district_pools
+
+    form = await request.form()
+    values = values_from_form(form)
+    values.pop("district", None)
+    # one line per district and resource, as the command line's --district-pool
+    lines = str(form.get("district_pools") or "").splitlines()
+    values["district_pools"] = parse_district_pools([t.strip() for t in lines if t.strip()])
+    try:
+        params = DistrictPlansCreate.model_validate(values)
+    except ValidationError as exc:
+        raise _invalid(exc, "district plans form") from None
+    run_id, _ = await run_in_threadpool(
+        services.create_district_plans, state, session, user, params
+    )
+    return RedirectResponse(f"/plans/districts/{run_id}", status_code=303)
+
+
+@router.get("/plans/districts/{run_id}", summary="District plans of one run and the city sum")
+def district_plans(
+    request: Request, run_id: str, user: CurrentUser, session: SessionDep
+) -> Response:
+    plans_of_run, summary = services.district_run(session, user, run_id)
+    language = page_language(request)
+    rows = []
+    for plan in plans_of_run:
+        pools = dict((plan.header or {}).get("pools_fte") or {})
+        rows.append({"plan": plan, "pools": pools})
+    return render(
+        request,
+        "district_plans.html",
+        {
+            "run_id": run_id,
+            "rows": rows,
+            "summary": summary_rows(language, summary),
+            "resources": RESOURCES,
+        },
+    )
+
+
 @router.get("/plans/diff", summary="Difference between two plans")
 def diff(
     request: Request,
@@ -354,6 +437,34 @@ def plan_page(
 ) -> Response:
     """Summary first, then the lines — by default only the changed (or pinned) ones — with
     filters by resource, area, changed and approved/open, each line explained in short rows."""
+    # rendered once per plan state (revision, trail, newer versions) and view
+    stamp = services.plan_stamp_for(session, user, plan_id)
+    view: dict[str, Any] = {
+        "show": show,
+        "resource": resource,
+        "area": area,
+        "line_state": line_state,
+    }
+    return render_kept(
+        request,
+        "plan.html",
+        ("plan", plan_id, stamp, *view.items()),
+        lambda: _plan_context(request, plan_id, user, state, session, **view),
+    )
+
+
+def _plan_context(
+    request: Request,
+    plan_id: str,
+    user: Any,
+    state: Any,
+    session: Any,
+    *,
+    show: str,
+    resource: str,
+    area: str,
+    line_state: str,
+) -> dict[str, Any]:
     plan = services.plan_for(session, user, plan_id)
     language = page_language(request)
     internal = is_internal_view(user)
@@ -388,25 +499,21 @@ def plan_page(
         "changed": sum(1 for p in planned if _changed(p)),
         "approved": sum(1 for p in planned if p.line.approved),
     }
-    return render(
-        request,
-        "plan.html",
-        {
-            "plan": plan,
-            "lines": lines,
-            "counts": counts,
-            "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
-            "areas": sorted(set(areas.values())),
-            "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
-            "header_rows": plan_header_rows(
-                language, plan_info(plan), plan.header or {}, simulated=plan.simulated
-            ),
-            "summary": summary_rows(language, plan.summary or []),
-            "can_change": services.can_change(user),
-            "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
-            "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
-        },
-    )
+    return {
+        "plan": plan,
+        "lines": lines,
+        "counts": counts,
+        "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
+        "areas": sorted(set(areas.values())),
+        "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
+        "header_rows": plan_header_rows(
+            language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+        ),
+        "summary": summary_rows(language, plan.summary or []),
+        "can_change": services.can_change(user),
+        "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
+        "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
+    }
 
 
 def _changed(planned: Any) -> bool:
