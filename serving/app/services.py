@@ -96,6 +96,18 @@ def plans_for(session: Session, user: User) -> list[Plan]:
     return repository.list_plans(session, None if user.role == "admin" else (user.district or ""))
 
 
+def count_plans_for(session: Session, user: User) -> int:
+    return repository.count_plans(session, None if user.role == "admin" else (user.district or ""))
+
+
+def plan_stamp_for(session: Session, user: User, plan_id: str) -> tuple[Any, ...]:
+    """The plan's state stamp (:func:`repository.plan_stamp`), 404 as :func:`plan_for`."""
+    stamp = repository.plan_stamp(session, plan_id)
+    if stamp is None or not sees_district(user, str(stamp[0])):
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
+    return stamp
+
+
 # --- pages' data -----------------------------------------------------------------------------
 
 
