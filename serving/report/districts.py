@@ -26,7 +26,7 @@ from serving.district_plans import (
 )
 from serving.i18n import gettext
 from serving.report.numbers import BenefitReport, OptionShown
-from serving.report.service import ReportOptions, decision_evidence
+from serving.report.service import ReportOptions, finish_report
 from serving.report.wording import report_words, written
 
 if TYPE_CHECKING:
@@ -149,7 +149,6 @@ def make_district_benefit_report(
     from data.validate import read_district
     from serving.district_plans import chosen_districts
     from serving.progress import staged_progress
-    from serving.report.render import write_report
     from serving.report.service import make_benefit_report
     from training.registry import load_champion
 
@@ -199,9 +198,7 @@ def make_district_benefit_report(
             per_district=per_district,
             request=request,
         )
-        report.evidence = decision_evidence(champion, tracking_uri, options)
-        step(5)
-        path = write_report(report, out)
+        path = finish_report(report, champion, tracking_uri, options, out, step)
     if report.simulated:
         console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")  # the command line speaks English
     return path

@@ -340,7 +340,10 @@ def _measures(
         rows.append(
             (
                 _(HIGHER_QUALITY),
-                _("Unmet need: %(resource)s", resource=resource_word(language, resource).lower()),
+                _(
+                    "Unmet need for %(resource)s",
+                    resource=resource_word(language, resource).lower(),
+                ),
                 "fte",
                 _(UNMET_UNIT.get(resource, FTE_MONTHS)),
                 frame[column],

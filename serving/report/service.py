@@ -262,7 +262,6 @@ def make_benefit_report(
     from serving.district_plans import check_districts, district_history, district_subset
     from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
-    from serving.report.render import write_report
     from training.registry import load_champion
 
     if out.suffix.lower() not in (".html", ".htm"):
@@ -303,9 +302,23 @@ def make_benefit_report(
             pit_history=champion.pit_history,
             options=options,
         )
-        report.evidence = decision_evidence(champion, tracking_uri, options)
-        step(5)
-        path = write_report(report, out)
+        path = finish_report(report, champion, tracking_uri, options, out, step)
     if report.simulated:
         console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")  # the command line speaks English
     return path
+
+
+def finish_report(
+    report: BenefitReport,
+    champion: Any,
+    tracking_uri: str | None,
+    options: ReportOptions,
+    out: Path,
+    step: Any,
+) -> Path:
+    """The last steps of every report: the decision backtest's evidence, then the file."""
+    from serving.report.render import write_report
+
+    report.evidence = decision_evidence(champion, tracking_uri, options)
+    step(5)
+    return write_report(report, out)

@@ -210,7 +210,7 @@ def test_the_report_shows_the_plans_own_compared_allocations(planned: tuple) -> 
 
 def test_benefits_are_the_summary_differences(planned: tuple, parsed: TableCells) -> None:
     summary = planned[3].summary.set_index("allocation")
-    measure = f"Udekket behov: {resource_word('nb', 'staff').lower()}"
+    measure = f"Udekket behov for {resource_word('nb', 'staff').lower()}"
     staff = next(r for r in parsed.rows("benefits-table") if r[1][0] == measure)
     plan_value, key_value, _, gain_vs_key, _ = (float(v) for _, v in staff[3:8] if v)
     assert plan_value == summary.at[PLAN, "unmet_staff_fte_months"]
