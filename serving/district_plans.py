@@ -21,12 +21,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
-from serving.planning import PlanRequest, PlanResult, build_plan
+from serving.planning import PlanRequest, PlanResult, build_plan, forecast_for_plan
+
+if TYPE_CHECKING:
+    from training.registry import LoadedModel
 
 DISTRICT = "district"
 POOLS_FILE_COLUMNS = ("district", "resource", "fte")
@@ -322,6 +326,38 @@ def plan_districts(
     return [outcome for outcome in outcomes.values() if isinstance(outcome, DistrictPlan)]
 
 
+def forecast_and_plan_districts(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    names: list[str],
+    *,
+    pools: Mapping[str, Mapping[str, float]],
+    processes: int | None = None,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame, list[DistrictPlan]]:
+    """(the request with the model's tuned defaults, the forecasts of every kindergarten, one
+    plan per district in ``names``): the model forecasts once, each district is planned with
+    its own pools (:func:`plan_districts`) — what ``bemanning plan`` and ``bemanning report`` do
+    by default. ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step
+    2 before forecasting and to step 3 before planning, as in
+    :func:`serving.planning.forecast_and_plan`."""
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
+    if step is not None:
+        step(3)
+    plans = plan_districts(
+        district,
+        forecasts,
+        request,
+        names,
+        pools=pools,
+        pit_history=model.pit_history,
+        model_version=str(model.version),
+        processes=processes,
+    )
+    return request, forecasts, plans
+
+
 @dataclass(frozen=True)
 class _Failure:
     """A district's UserInputError as plain data (an exception's problems do not survive the
@@ -341,7 +377,12 @@ def _outcome(job: _DistrictJob) -> DistrictPlan | _Failure:
 def city_summary(plans: list[DistrictPlan]) -> pd.DataFrame:
     """The districts' summaries (plan / proportional / none) added up: every figure is an
     expectation or a total over kindergartens, so the city's is the sum of its districts'."""
-    frames = [p.result.summary for p in plans]
+    return summed_summaries([p.result.summary for p in plans])
+
+
+def summed_summaries(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Plan summaries (one row per compared allocation) added up allocation by allocation, in
+    the order they first appear: the city summary of district plans made here or stored."""
     if not frames:
         return pd.DataFrame()
     stacked = pd.concat(frames, ignore_index=True)

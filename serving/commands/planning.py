@@ -110,9 +110,9 @@ def plan(
     parallel processes, and a city summary; --district plans only the districts named."""
     from data.errors import Problem, UserInputError
     from data.validate import read_district
-    from serving.district_plans import chosen_districts, plan_districts
+    from serving.district_plans import chosen_districts, forecast_and_plan_districts
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
+    from serving.planning import PlanRequest, forecast_and_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
@@ -171,17 +171,8 @@ def plan(
             time_limit_s=time_limit,
         )
         if names is not None:
-            request, forecasts = forecast_for_plan(data_set, loaded, request, step=step)
-            step(3)
-            plans = plan_districts(
-                data_set,
-                forecasts,
-                request,
-                names,
-                pools=per_district,
-                pit_history=loaded.pit_history,
-                model_version=str(loaded.version),
-                processes=processes,
+            request, _, plans = forecast_and_plan_districts(
+                data_set, loaded, request, names, pools=per_district, processes=processes, step=step
             )
             step(4)
             written = write_district_plans(plans, out)
