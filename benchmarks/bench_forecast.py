@@ -32,7 +32,10 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -54,6 +57,14 @@ from benchmarks.noise_floor import (
 )
 from benchmarks.partial_information import TARGET as INFORMED_TARGET
 from benchmarks.partial_information import partial_information_wape
+from benchmarks.peer_cache import (
+    DEFAULT_PEER_CACHE,
+    PeerRun,
+    cached_peer_run,
+    describe_timings,
+    entry_name,
+    series_fingerprint,
+)
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 
 if TYPE_CHECKING:
@@ -123,58 +134,117 @@ def _as_forecasts(
     )
 
 
-def run_autoets(
-    district: District, origin: pd.Period, horizon: int, targets: Sequence[str]
+def autoets_forecast(
+    series: pd.DataFrame, origin: pd.Period, horizon: int, target: str
 ) -> pd.DataFrame:
+    """statsforecast AutoETS on one target's regular series (:func:`regular_series`)."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
 
-    parts = []
-    for target in targets:
-        series = regular_series(district, target, origin)
-        model = StatsForecast(
-            models=[AutoETS(season_length=12)], freq="MS", n_jobs=1, fallback_model=Naive()
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = model.forecast(df=series, h=horizon, level=[80])
-        parts.append(_as_forecasts(out, "autoets", "AutoETS", origin, target))
-    return pd.concat(parts, ignore_index=True)
+    model = StatsForecast(
+        models=[AutoETS(season_length=12)], freq="MS", n_jobs=1, fallback_model=Naive()
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = model.forecast(df=series, h=horizon, level=[80])
+    return _as_forecasts(out, "autoets", "AutoETS", origin, target)
 
 
-def run_mlforecast(
-    district: District,
-    origin: pd.Period,
-    horizon: int,
-    targets: Sequence[str],
-    threads: int = 1,
+def mlforecast_forecast(
+    series: pd.DataFrame, origin: pd.Period, horizon: int, target: str, threads: int = 1
 ) -> pd.DataFrame:
+    """mlforecast LightGBM on one target's regular series (:func:`regular_series`)."""
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
     from mlforecast.utils import PredictionIntervals
 
-    parts = []
-    for target in targets:
-        series = regular_series(district, target, origin)
-        # conformal windows need 2 × h months after the lags; shorter series are left out
-        long_enough = series.groupby("unique_id")["y"].transform("size") >= 2 * horizon + 13
-        forecaster = MLForecast(
-            models={
-                "lgbm": LGBMRegressor(
-                    n_estimators=100, learning_rate=0.05, num_leaves=31, verbose=-1, n_jobs=threads
-                )
-            },
-            freq="MS",
-            lags=[1, 2, 12],
-            date_features=["month"],
-            num_threads=threads,
-        )
-        forecaster.fit(
-            series[long_enough], prediction_intervals=PredictionIntervals(n_windows=2, h=horizon)
-        )
-        out = forecaster.predict(h=horizon, level=[80])
-        parts.append(_as_forecasts(out, "mlforecast", "lgbm", origin, target))
-    return pd.concat(parts, ignore_index=True)
+    # conformal windows need 2 × h months after the lags; shorter series are left out
+    long_enough = series.groupby("unique_id")["y"].transform("size") >= 2 * horizon + 13
+    forecaster = MLForecast(
+        models={
+            "lgbm": LGBMRegressor(
+                n_estimators=100, learning_rate=0.05, num_leaves=31, verbose=-1, n_jobs=threads
+            )
+        },
+        freq="MS",
+        lags=[1, 2, 12],
+        date_features=["month"],
+        num_threads=threads,
+    )
+    forecaster.fit(
+        series[long_enough], prediction_intervals=PredictionIntervals(n_windows=2, h=horizon)
+    )
+    out = forecaster.predict(h=horizon, level=[80])
+    return _as_forecasts(out, "mlforecast", "lgbm", origin, target)
+
+
+@dataclass
+class PeerResults:
+    """The peers' forecasts on every origin and target, their fit + forecast seconds (mlforecast
+    on one and on two threads) and each run's timing record."""
+
+    forecasts: pd.DataFrame
+    seconds: dict[str, float]
+    runs: list[PeerRun]
+
+
+def run_peers(
+    district: District,
+    origins: Sequence[pd.Period],
+    targets: Sequence[str],
+    *,
+    family: str,
+    seed: int,
+    cache: Path | None,
+    mlforecast_threads: Sequence[int] = (1, 2),
+) -> PeerResults:
+    """AutoETS and mlforecast (forecasts on one thread, timed on one and on two) at each origin
+    and target, each read from ``cache`` when it holds the same run (benchmarks.peer_cache)."""
+    last = district.monthly[MONTH].max()
+    seconds = {"autoets": 0.0, "mlforecast": 0.0}
+    if 2 in mlforecast_threads:
+        seconds["mlforecast 2 threads"] = 0.0
+    parts, runs = [], []
+    for origin in origins:
+        horizon = min(12, int((last - origin).n))
+        for target in targets:
+            series = regular_series(district, target, origin)
+            key = partial(
+                entry_name,
+                family=family,
+                seed=seed,
+                origin=origin,
+                horizon=horizon,
+                target=target,
+                fingerprint=series_fingerprint(series),
+            )
+            peers: list[tuple[str, str, int, Callable[[], pd.DataFrame]]] = [
+                (
+                    "autoets",
+                    "autoets",
+                    1,
+                    partial(autoets_forecast, series, origin, horizon, target),
+                ),
+                *(
+                    (
+                        "mlforecast" if threads == 1 else "mlforecast 2 threads",
+                        "mlforecast",
+                        threads,
+                        partial(mlforecast_forecast, series, origin, horizon, target, threads),
+                    )
+                    for threads in mlforecast_threads
+                ),
+            ]
+            for timed_as, peer, threads, run in peers:
+                result = cached_peer_run(cache, key(peer=peer, threads=threads), run)
+                seconds[timed_as] += result.seconds
+                runs.append(result)
+                # ours fits targets in 2 processes, so mlforecast is timed on both cores as
+                # well; its forecasts are the one-thread run's
+                if timed_as != "mlforecast 2 threads":
+                    parts.append(result.forecasts)
+        print(f"  peers origin {origin} done", flush=True)
+    return PeerResults(pd.concat(parts, ignore_index=True), seconds, runs)
 
 
 def _common_rows(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -214,10 +284,14 @@ def bench_preset(
     seed: int,
     end: pd.Period | None,
     pipeline_params: dict[str, Any] | None = None,
-) -> GoalSummary:
-    """One family (or cohort preset) and seed: the tables, floors and the goal summary."""
+    peer_cache: Path | None = DEFAULT_PEER_CACHE,
+    peers_only: bool = False,
+    mlforecast_threads: Sequence[int] = (1, 2),
+) -> GoalSummary | None:
+    """One family (or cohort preset) and seed: the tables, floors and the goal summary
+    (``peers_only``: only run or read the peers, to fill ``peer_cache``, and return None)."""
     from models.forecast import ForecastPipeline
-    from training.backtest import rolling_origin_backtest
+    from training.backtest import backtest_origins, rolling_origin_backtest
 
     simulation = simulate_family(preset, seed, end)
     district = simulation.district
@@ -228,6 +302,19 @@ def bench_preset(
         flush=True,
     )
     span = 3 * n_origins if n_origins < 12 else 36
+    origins = backtest_origins(district.monthly[MONTH].max(), n_origins=n_origins, span_months=span)
+    peers = run_peers(
+        district,
+        origins,
+        targets,
+        family=preset,
+        seed=seed,
+        cache=peer_cache,
+        mlforecast_threads=mlforecast_threads,
+    )
+    print(f"  {describe_timings(peers.runs)}", flush=True)
+    if peers_only:
+        return None
     ours = rolling_origin_backtest(
         district,
         lambda: ForecastPipeline(targets=list(targets), **(pipeline_params or {})),
@@ -236,27 +323,21 @@ def bench_preset(
         baselines=False,
         progress=lambda s, i, n: print(f"  ours {s} ({i}/{n})", flush=True),
     )
-    seconds = {"ours": ours.seconds["lightgbm"], "autoets": 0.0, "mlforecast": 0.0}
-    mlforecast_2_threads = 0.0
-    parts = [ours.predictions.assign(model="ours")]
-    last = district.monthly[MONTH].max()
-    for origin in ours.origins:
-        horizon = min(12, int((last - origin).n))
-        for name, run in (("autoets", run_autoets), ("mlforecast", run_mlforecast)):
-            started = time.perf_counter()
-            parts.append(run(district, origin, horizon, targets))
-            seconds[name] += time.perf_counter() - started
-        # ours fits targets in 2 processes, so mlforecast is timed on both cores as well; the
-        # faster of its two runs is the time it is compared with (its forecasts: 1 thread)
-        started = time.perf_counter()
-        run_mlforecast(district, origin, horizon, targets, threads=2)
-        mlforecast_2_threads += time.perf_counter() - started
-        print(f"  peers origin {origin} done", flush=True)
+    mlforecast_2_threads = peers.seconds.get("mlforecast 2 threads", np.inf)
+    seconds = {
+        "ours": ours.seconds["lightgbm"],
+        "autoets": peers.seconds["autoets"],
+        "mlforecast": min(peers.seconds["mlforecast"], mlforecast_2_threads),
+    }
     print(
-        f"  mlforecast fit + forecast: 1 thread {seconds['mlforecast']:.1f} s, "
-        f"2 threads {mlforecast_2_threads:.1f} s (the faster is compared)"
+        f"  mlforecast fit + forecast: 1 thread {peers.seconds['mlforecast']:.1f} s, "
+        + (
+            f"2 threads {mlforecast_2_threads:.1f} s (the faster is compared)"
+            if np.isfinite(mlforecast_2_threads)
+            else "2 threads not timed (--mlforecast-threads 1)"
+        )
     )
-    seconds["mlforecast"] = min(seconds["mlforecast"], mlforecast_2_threads)
+    parts = [ours.predictions.assign(model="ours"), peers.forecasts]
     actual = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].melt(
         id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual"
     )
@@ -478,7 +559,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="ours with ForecastPipeline(cohort_features=True) instead of the defaults",
     )
+    parser.add_argument(
+        "--peer-cache",
+        default=str(DEFAULT_PEER_CACHE),
+        help="folder of cached peer forecasts and times (benchmarks/peer_cache.py; default "
+        f"{DEFAULT_PEER_CACHE}, git-ignored); 'none' refits the peers and stores nothing",
+    )
+    parser.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="only run the peers (filling --peer-cache), not ours; prints no tables",
+    )
+    parser.add_argument(
+        "--mlforecast-threads",
+        default="1,2",
+        help="threads mlforecast is timed on (its forecasts are the one-thread run's; the "
+        "fastest time is compared). On the loaded shared machine two threads ran 10-20x slower "
+        "than one, so '1' saves most of the peers' time without changing the compared time",
+    )
     args = parser.parse_args(argv)
+    mlforecast_threads = sorted({int(x) for x in args.mlforecast_threads.split(",")} | {1})
+    if not set(mlforecast_threads) <= {1, 2}:
+        parser.error("--mlforecast-threads: 1, or 1,2")
+    peer_cache = None if args.peer_cache.lower() == "none" else Path(args.peer_cache)
     families = [p.strip() for p in args.families.split(",") if p.strip()]
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:
@@ -496,17 +599,21 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     for seed in seeds:
         for i, family in enumerate(families):
-            summaries.append(
-                bench_preset(
-                    family,
-                    origins[min(i, len(origins) - 1)],
-                    targets,
-                    seed,
-                    pd.Period(args.end, freq="M") if args.end else None,
-                    params,
-                )
+            summary = bench_preset(
+                family,
+                origins[min(i, len(origins) - 1)],
+                targets,
+                seed,
+                pd.Period(args.end, freq="M") if args.end else None,
+                params,
+                peer_cache=peer_cache,
+                peers_only=args.peers_only,
+                mlforecast_threads=mlforecast_threads,
             )
-    print_goal_summary(summaries, GOAL_TARGETS)
+            if summary is not None:
+                summaries.append(summary)
+    if summaries:
+        print_goal_summary(summaries, GOAL_TARGETS)
     return 0
 
 

@@ -8,7 +8,7 @@ joined in earlier years, so a kindergarten that took in many one-year-olds two y
 many under-3s next August, and one with a large oldest group loses many over-3s in July. The
 pooled seasonal index of :mod:`features.intake` knows only the average of those moves.
 
-:func:`estimate_age_cohorts` runs the age rule forward over each kindergarten's history and
+:func:`age_cohort_estimate` runs the age rule forward over each kindergarten's history and
 attributes every month's change of the totals to the cohorts:
 
 - at August the cohorts move up one place (the older under-3 cohort into over 3, and the
@@ -18,7 +18,15 @@ attributes every month's change of the totals to the cohorts:
   by the end of August have a right to a place) and the rest to the younger; over-3 joiners are
   spread evenly over the three over-3 cohorts (the data say nothing of their ages);
 - a fall in June or July is first the oldest over-3 cohort leaving for school, and after July
-  that cohort is empty (whatever the estimate still held there goes back to the others);
+  that cohort is empty (whatever the estimate still held there goes back to the others) —
+  where the data show the school starters leave in the summer. Where they are still counted at
+  the end of July and leave with the August shift instead (the June–July falls, pooled over
+  kindergartens and summers so far, come to less than :data:`SUMMER_LEAVING_MIN_SHARE` of the
+  oldest cohort), that cohort is kept to the shift, which drops it. The month settled on is
+  :attr:`AgeCohortEstimate.leaving_month`. Assuming the summer where they leave with the shift
+  put the over-3s staying after August a whole cohort too high, and the places free after it
+  about 10 too low (capacity family, tuning seeds 1–3: mean error −10.0 places, 0.5 with the
+  learned month);
 - any other fall is children moving away, in proportion to the cohorts' sizes.
 
 The state starts at each kindergarten's first month from ``initial_crossing_share`` of its
@@ -39,6 +47,8 @@ offset; the correlation is the information.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: Share of under-3 joiners in the older under-3 cohort (aged two in the autumn they join).
@@ -48,20 +58,39 @@ INITIAL_CROSSING_SHARE = 0.55
 #: Cohort columns of the estimate: two under 3 (younger, older), three over 3 (youngest first).
 YOUNGER_UNDER3, OLDER_UNDER3, YOUNGEST_OVER3, MIDDLE_OVER3, OLDEST_OVER3 = range(5)
 AUGUST, JUNE, JULY = 8, 6, 7
+#: The school starters leave in June–July (:data:`JULY`) when the over-3 falls of June and July,
+#: pooled over kindergartens and summers so far, reach this share of the oldest cohort held before
+#: June; else they are still counted at the end of July and leave with the August shift. A
+#: district where they leave in the summer loses about all of that cohort then, one where they
+#: leave with the shift only its summer moves (about a fifth on the capacity family).
+SUMMER_LEAVING_MIN_SHARE = 0.5
 
 
-def estimate_age_cohorts(
+@dataclass(frozen=True)
+class AgeCohortEstimate:
+    """The estimated cohorts and, per month, when the school starters leave as known then."""
+
+    #: (n_kindergartens, n_months, 5) children per cohort at the end of each month
+    cohorts: np.ndarray
+    #: (n_months,) calendar month by whose end the next school starters have left: :data:`JULY`
+    #: (they leave in June–July) or :data:`AUGUST` (they are still counted at the end of July
+    #: and leave with the August shift)
+    leaving_month: np.ndarray
+
+
+def age_cohort_estimate(
     under3: np.ndarray,
     over3: np.ndarray,
     calendar_month: np.ndarray,
     *,
     older_share_of_joiners: float = OLDER_SHARE_OF_JOINERS,
     initial_crossing_share: float = INITIAL_CROSSING_SHARE,
-) -> np.ndarray:
-    """(n_kindergartens, n_months, 5) estimated children per cohort at the end of each month
-    (NaN where the month's counts are missing), columns as :data:`YOUNGER_UNDER3` …
-    :data:`OLDEST_OVER3`; the two under-3 columns add up to ``under3`` and the three over-3 ones
-    to ``over3`` wherever both are present.
+) -> AgeCohortEstimate:
+    """The estimated cohorts (``cohorts``: (n_kindergartens, n_months, 5) children per cohort at
+    the end of each month, NaN where the month's counts are missing, columns as
+    :data:`YOUNGER_UNDER3` … :data:`OLDEST_OVER3`; the two under-3 columns add up to ``under3``
+    and the three over-3 ones to ``over3`` wherever both are present) and the school-leaving
+    month settled on at each month.
 
     ``under3`` and ``over3``: (n_kindergartens, n_months) counts, NaN for a gap;
     ``calendar_month``: the calendar month (1–12) of each column."""
@@ -69,8 +98,13 @@ def estimate_age_cohorts(
     over3 = np.asarray(over3, dtype=np.float64)
     n_k, n_m = under3.shape
     out = np.full((n_k, n_m, 5), np.nan)
+    leaving_month = np.full(n_m, JULY, dtype=np.int64)
     state = np.full((n_k, 5), np.nan)
     over3_thirds = np.full(3, 1.0 / 3.0)
+    # June–July falls taken from the oldest cohort, and that cohort before June, pooled over
+    # kindergartens and summers up to t: the share of school starters gone by the end of July
+    summer_fall, oldest_before_june = 0.0, 0.0
+    leaves_in_summer = True
     for t in range(n_m):
         month = int(calendar_month[t])
         u, o = under3[:, t], over3[:, t]
@@ -92,18 +126,27 @@ def estimate_age_cohorts(
         over = state[update, 2:]
         if month in (JUNE, JULY):
             # school leavers first: a fall is taken from the oldest cohort as far as it goes
+            if month == JUNE:
+                oldest_before_june += float(over[:, 2].sum())
             fall = np.clip(over.sum(axis=1) - o[update], 0.0, None)
             leaving = np.minimum(fall, over[:, 2])
+            summer_fall += float(leaving.sum())
             over[:, 2] -= leaving
         over = _attribute(over, o[update], over3_thirds)
         if month == JULY:
+            leaves_in_summer = (
+                oldest_before_june <= 0
+                or summer_fall >= SUMMER_LEAVING_MIN_SHARE * oldest_before_june
+            )
+        if month == JULY and leaves_in_summer:
             # every school starter has left by the end of July: what the oldest cohort still
             # holds was misattributed, and goes to the two younger ones in proportion
             over[:, :2] = _attribute(over[:, :2], o[update], np.full(2, 0.5))
             over[:, 2] = 0.0
         state[update, 2:] = over
         out[seen, t] = state[seen]
-    return out
+        leaving_month[t] = JULY if leaves_in_summer else AUGUST
+    return AgeCohortEstimate(out, leaving_month)
 
 
 def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarray) -> np.ndarray:
@@ -118,26 +161,42 @@ def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarra
     return np.clip(cohorts + rise - fall, 0.0, None)
 
 
-def months_until(calendar_month: np.ndarray, month: int) -> np.ndarray:
-    """Months from each origin's calendar month to the next ``month`` strictly after it (1–12)."""
-    return (month - np.asarray(calendar_month) - 1) % 12 + 1
+def months_until(calendar_month: np.ndarray, month: int | np.ndarray) -> np.ndarray:
+    """Months from each origin's calendar month to the next ``month`` strictly after it (1–12);
+    ``month`` may be one per origin."""
+    return (np.asarray(month) - np.asarray(calendar_month) - 1) % 12 + 1
+
+
+def leaving_cohort(calendar_month: np.ndarray, leaving_month: int | np.ndarray) -> np.ndarray:
+    """Per origin, the cohort that leaves for school next: the oldest over-3 cohort, or the middle
+    one where the next August comes before the next leaving month (the oldest has left, and the
+    middle one becomes oldest at that August)."""
+    to_august = months_until(calendar_month, AUGUST)
+    return np.where(
+        to_august < months_until(calendar_month, leaving_month), MIDDLE_OVER3, OLDEST_OVER3
+    )
 
 
 def cohort_moves_ahead(
-    cohorts: np.ndarray, calendar_month: np.ndarray, horizon: int
+    cohorts: np.ndarray,
+    calendar_month: np.ndarray,
+    horizon: int,
+    leaving_month: int | np.ndarray = JULY,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(crossing, school leavers): per (kindergarten, origin t), the estimated children who
-    cross from under to over 3 at an August in (t, t + horizon] and who leave for school at a
-    July in it (0 where none falls in the span), from the cohorts at t. Horizons up to 12 months
-    hold at most one of each. From an origin in July the July ahead is a year on, after an
-    August, so its leavers are the middle over-3 cohort of today."""
+    cross from under to over 3 at an August in (t, t + horizon] and who leave for school by the
+    end of a ``leaving_month`` in it (0 where none falls in the span), from the cohorts at t;
+    ``leaving_month`` as :attr:`AgeCohortEstimate.leaving_month` (one per origin) or one month.
+    Horizons up to 12 months hold at most one of each. Where they leave by July, from an origin
+    in July the July ahead is a year on, after an August, so its leavers are the middle over-3
+    cohort of today; where they leave with the August shift, it is always the oldest."""
     calendar_month = np.asarray(calendar_month)
     to_august = months_until(calendar_month, AUGUST)
-    to_july = months_until(calendar_month, JULY)
+    to_leaving = months_until(calendar_month, leaving_month)
     crossing = np.where((to_august <= horizon)[None, :], cohorts[:, :, OLDER_UNDER3], 0.0)
-    leaving_cohort = np.where(to_august < to_july, MIDDLE_OVER3, OLDEST_OVER3)
+    leaving = leaving_cohort(calendar_month, leaving_month)
     leavers = np.take_along_axis(
-        cohorts, np.broadcast_to(leaving_cohort[None, :, None], (*cohorts.shape[:2], 1)), axis=2
+        cohorts, np.broadcast_to(leaving[None, :, None], (*cohorts.shape[:2], 1)), axis=2
     )[:, :, 0]
-    leavers = np.where((to_july <= horizon)[None, :], leavers, 0.0)
+    leavers = np.where((to_leaving <= horizon)[None, :], leavers, 0.0)
     return crossing, leavers

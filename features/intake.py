@@ -255,3 +255,31 @@ def project_intake_cycle(
         unseen = ~(seen[t, calendar_month[t] - 1] & seen[t, calendar_month[t + horizon] - 1])
         out[:, t[unseen]] = np.nan
     return out
+
+
+def expanding_blend_weight(
+    base: np.ndarray,
+    candidate: np.ndarray,
+    actual: np.ndarray,
+    completes: np.ndarray,
+    n_months: int,
+    *,
+    prior_pairs: float,
+) -> np.ndarray:
+    """(n_months,) weight w(t) of ``candidate`` in the blend base + w · (candidate − base) that
+    best predicts ``actual`` (least squares through the origin of actual − base on
+    candidate − base), over the pairs whose ``completes`` (the column where the actual became
+    known) is ≤ t, pooled over every row; shrunk towards 0 by ``prior_pairs`` pairs of the
+    average size, clipped to [0, 1]; 0 while no pair is complete. Pairs with a NaN are left
+    out. Point-in-time: the weight at t reads actuals known at t only."""
+    gap = np.asarray(candidate, dtype=np.float64) - base
+    error = np.asarray(actual, dtype=np.float64) - base
+    known = ~np.isnan(gap) & ~np.isnan(error)
+    top = np.bincount(completes[known], weights=gap[known] * error[known], minlength=n_months)
+    bottom = np.bincount(completes[known], weights=gap[known] ** 2, minlength=n_months)
+    pairs = np.bincount(completes[known], minlength=n_months).astype(np.float64)
+    top, bottom = np.cumsum(top[:n_months]), np.cumsum(bottom[:n_months])
+    pairs = np.cumsum(pairs[:n_months])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(pairs > 0, top / (bottom * (1 + prior_pairs / pairs)), 0.0)
+    return np.clip(np.nan_to_num(weight), 0.0, 1.0)

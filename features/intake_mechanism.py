@@ -11,13 +11,13 @@ given:
 - ``places_free_after_next_august``: capacity in places, minus two per under-3 who stays under 3
   (the younger under-3 cohort), minus one per child who is over 3 after the shift and stays (the
   older under-3 cohort crossing the line, and the youngest and middle over-3 cohorts; the oldest
-  leaves for school). Cohorts from :func:`features.age_cohorts.estimate_age_cohorts` at t; the
+  leaves for school). Cohorts from :func:`features.age_cohorts.age_cohort_estimate` at t; the
   formula holds from any origin month, since "the next August" is always the next shift of the
   cohorts held at t;
 - ``estimated_crossing_next_august``, ``estimated_school_leavers_next_summer``: the estimated
   older under-3 cohort, and the cohort that leaves for school next (the oldest over-3 cohort,
-  or the middle one from August until the oldest has been rebuilt, as
-  :func:`features.age_cohorts.cohort_moves_ahead` reads it);
+  or in July, where the data show the school starters gone by then, the middle one:
+  :func:`features.age_cohorts.leaving_cohort`);
 - ``under3_intake_last_august``: the under-3s in the last August (≤ t) less the estimated younger
   under-3 cohort of the July before (those who stayed under 3): the children who joined under 3
   at the shift, net of moves;
@@ -40,14 +40,12 @@ import pandas as pd
 
 from features.age_cohorts import (
     AUGUST,
-    JULY,
     MIDDLE_OVER3,
     OLDER_UNDER3,
-    OLDEST_OVER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    estimate_age_cohorts,
-    months_until,
+    age_cohort_estimate,
+    leaving_cohort,
 )
 from features.calendar import month_ordinals
 from features.lags import CalendarGrid
@@ -96,18 +94,18 @@ def intake_mechanism_grids(
     over3 = np.asarray(over3, dtype=np.float64)
     capacity = np.asarray(capacity, dtype=np.float64)[:, None]
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
-    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    cohorts = estimate.cohorts
     staying = (
         2.0 * cohorts[:, :, YOUNGER_UNDER3]
         + cohorts[:, :, OLDER_UNDER3]
         + cohorts[:, :, YOUNGEST_OVER3]
         + cohorts[:, :, MIDDLE_OVER3]
     )
-    to_august = months_until(calendar_month, AUGUST)
-    to_july = months_until(calendar_month, JULY)
-    leaving = np.where(
-        (to_august < to_july)[None, :], cohorts[:, :, MIDDLE_OVER3], cohorts[:, :, OLDEST_OVER3]
-    )
+    next_leavers = leaving_cohort(calendar_month, estimate.leaving_month)
+    leaving = np.take_along_axis(
+        cohorts, np.broadcast_to(next_leavers[None, :, None], (*cohorts.shape[:2], 1)), axis=2
+    )[:, :, 0]
     places = 2.0 * under3 + over3
     with np.errstate(invalid="ignore", divide="ignore"):
         utilisation = places / capacity

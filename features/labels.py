@@ -247,6 +247,21 @@ TARGET_FEATURES: dict[str, Label] = {
         "children who stay, against the starting point",
         "count",
     ),
+    "target_under3_fill_ahead": Label(
+        "barn under 3 som augustopptaket kan ta inn (venteliste, ledige plasser)",
+        "under-3s the August intake can take in (waiting list, free places)",
+        "count",
+    ),
+    "target_under3_after_fill": Label(
+        "barn under 3 som blir værende, pluss augustopptaket",
+        "under-3s who stay, plus the August intake",
+        "count",
+    ),
+    "target_under3_after_fill_vs_base": Label(
+        "barn under 3 etter augustopptaket, mot utgangspunktet",
+        "under-3s after the August intake, against the starting point",
+        "count",
+    ),
 }
 
 _LAG = re.compile(r"^(?P<base>[a-z0-9_]+)_lag(?P<k>\d+)$")

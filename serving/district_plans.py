@@ -13,6 +13,7 @@ and resource) or ``--district-pool DISTRICT:RESOURCE=FTE``; a district named in 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import multiprocessing
 import os
@@ -20,12 +21,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
-from serving.planning import PlanRequest, PlanResult, build_plan
+from serving.planning import PlanRequest, PlanResult, build_plan, forecast_for_plan
+
+if TYPE_CHECKING:
+    from training.registry import LoadedModel
 
 DISTRICT = "district"
 POOLS_FILE_COLUMNS = ("district", "resource", "fte")
@@ -59,6 +64,37 @@ def check_districts(district: District, wanted: list[str], option: str) -> None:
     ]
     if problems:
         raise UserInputError(f"{len(problems)} unknown district(s)", problems)
+
+
+def chosen_districts(
+    data_set: District,
+    wanted: list[str] | None,
+    as_one: bool,
+    pools: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[str] | None:
+    """The districts to plan one by one, or None for one plan of everything (``--as-one``, or
+    data of a single district without ``--district``): the default of ``bemanning plan``,
+    ``bemanning report`` and the app's per-district run. Unknown districts in ``wanted`` or in
+    ``pools`` are named at once."""
+    problems: list[Problem] = []
+    if as_one and wanted:
+        problems.append(Problem("--as-one", "cannot be combined with --district"))
+    for option, names in (
+        ("--district", wanted or []),
+        ("--pools-file/--district-pool", pools or {}),
+    ):
+        try:
+            check_districts(data_set, list(names), option)
+        except UserInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise UserInputError(f"{len(problems)} problem(s) with the district options", problems)
+    if as_one:
+        return None
+    if wanted:
+        return list(dict.fromkeys(wanted))
+    names = district_names(data_set)
+    return names if len(names) > 1 else None
 
 
 def district_subset(district: District, name: str) -> District:
@@ -290,6 +326,38 @@ def plan_districts(
     return [outcome for outcome in outcomes.values() if isinstance(outcome, DistrictPlan)]
 
 
+def forecast_and_plan_districts(
+    district: District,
+    model: LoadedModel,
+    request: PlanRequest,
+    names: list[str],
+    *,
+    pools: Mapping[str, Mapping[str, float]],
+    processes: int | None = None,
+    step: Callable[[int], None] | None = None,
+) -> tuple[PlanRequest, pd.DataFrame, list[DistrictPlan]]:
+    """(the request with the model's tuned defaults, the forecasts of every kindergarten, one
+    plan per district in ``names``): the model forecasts once, each district is planned with
+    its own pools (:func:`plan_districts`) — what ``bemanning plan`` and ``bemanning report`` do
+    by default. ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step
+    2 before forecasting and to step 3 before planning, as in
+    :func:`serving.planning.forecast_and_plan`."""
+    request, forecasts = forecast_for_plan(district, model, request, step=step)
+    if step is not None:
+        step(3)
+    plans = plan_districts(
+        district,
+        forecasts,
+        request,
+        names,
+        pools=pools,
+        pit_history=model.pit_history,
+        model_version=str(model.version),
+        processes=processes,
+    )
+    return request, forecasts, plans
+
+
 @dataclass(frozen=True)
 class _Failure:
     """A district's UserInputError as plain data (an exception's problems do not survive the
@@ -309,7 +377,12 @@ def _outcome(job: _DistrictJob) -> DistrictPlan | _Failure:
 def city_summary(plans: list[DistrictPlan]) -> pd.DataFrame:
     """The districts' summaries (plan / proportional / none) added up: every figure is an
     expectation or a total over kindergartens, so the city's is the sum of its districts'."""
-    frames = [p.result.summary for p in plans]
+    return summed_summaries([p.result.summary for p in plans])
+
+
+def summed_summaries(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Plan summaries (one row per compared allocation) added up allocation by allocation, in
+    the order they first appear: the city summary of district plans made here or stored."""
     if not frames:
         return pd.DataFrame()
     stacked = pd.concat(frames, ignore_index=True)
@@ -330,3 +403,67 @@ def district_summaries(plans: list[DistrictPlan]) -> pd.DataFrame:
 def combined_lines(plans: list[DistrictPlan]) -> pd.DataFrame:
     """Every district's plan lines, with their district as the last column."""
     return pd.concat([p.result.lines.assign(district=p.district) for p in plans], ignore_index=True)
+
+
+#: header entries that add up over the districts (per resource or per compared allocation)
+_SUMMED_HEADER = ("pools_fte", "spend_nok")
+
+
+def _numbers(value: object) -> dict[str, float]:
+    return {str(k): float(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def city_plan(plans: list[DistrictPlan], *, data_fingerprint: str) -> PlanResult:
+    """The district plans as one plan of the city, for what reads a single plan (the benefit
+    report): every district's lines (with their district), :func:`city_summary`, and a header
+    whose pools, spend, budget, moves and solve time are the districts' added up, whose
+    settings are theirs (one request, its pools aside), and whose warnings name their
+    district. It carries no scenarios: each district's were drawn on its own."""
+    if not plans:
+        raise ValueError("no district plans to put together")
+    headers = [p.result.header for p in plans]
+    header: dict[str, object] = dict(headers[0])
+    for key in _SUMMED_HEADER:
+        total: dict[str, float] = {}
+        for h in headers:
+            for name, value in _numbers(h.get(key)).items():
+                total[name] = total.get(name, 0.0) + value
+        header[key] = total
+    budgets = [_number(h.get("budget_nok")) for h in headers]
+    header["budget_nok"] = None if None in budgets else sum(b or 0.0 for b in budgets)
+    for key in ("moves_used", "solve_seconds"):
+        header[key] = round(sum(_number(h.get(key)) or 0.0 for h in headers), 3)
+    header["solver_status"] = ", ".join(dict.fromkeys(str(h.get("solver_status")) for h in headers))
+    gaps = [g for h in headers if (g := _number(h.get("mip_gap"))) is not None]
+    header["mip_gap"] = max(gaps) if gaps else None
+    header["time_limited"] = any(bool(h.get("time_limited")) for h in headers)
+    header["warnings"] = [
+        f"{p.district}: {w}" for p in plans for w in _items(p.result.header.get("warnings"))
+    ]
+    fallback: dict[str, object] = {}
+    for h in headers:
+        given = h.get("fallback_forecasts")
+        fallback.update(given if isinstance(given, Mapping) else {})
+    header["fallback_forecasts"] = fallback
+    header["district"] = ", ".join(p.district for p in plans)
+    header["districts"] = [p.district for p in plans]
+    header["data_fingerprint"] = data_fingerprint
+    for key in ("pool_marginal_value", "violations", "pins"):
+        header.pop(key, None)  # per district: read in each district's own header
+    digest = hashlib.sha256("|".join(p.result.plan_id for p in plans).encode()).hexdigest()
+    header["plan_id"] = plan_id = digest[:12]
+    return PlanResult(
+        plan_id=plan_id,
+        header=header,
+        lines=combined_lines(plans),
+        summary=city_summary(plans),
+        simulated=any(p.result.simulated for p in plans),
+    )

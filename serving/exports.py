@@ -24,8 +24,15 @@ from serving.app.privacy import suppress_frame
 TABLE_FORMATS = ("csv", "parquet")
 #: What a spreadsheet may read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: Units of the plan summary's measures, by column-name pattern (the rest are FTE-months).
-_SUMMARY_UNITS = (("cost_nok", "nok"), ("extra_", "fte"), ("breach_months_", "number"))
+#: Units of the plan summary's measures, by column-name prefix (units as in
+#: :func:`serving.formatting.format_in_unit`; the weighted objective is in weighted FTE-months).
+_SUMMARY_UNITS = (
+    ("cost_nok", "nok"),
+    ("extra_", "fte"),
+    ("unmet_", "fte_months"),
+    ("weighted_unmet", "fte_months"),
+    ("breach_months_", "kindergarten_months"),
+)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,40 @@ def format_count(value: Any, language: str = "nb") -> str:
     return format_number(value, 0, language)
 
 
+#: Decimals of each numeric unit a page or an export shows: FTE (årsverk), FTE-months and
+#: kindergarten-months with one decimal, counts whole, other numbers (weights) with two.
+DECIMALS = {"fte": 1, "fte_months": 1, "kindergarten_months": 1, "count": 0, "number": 2}
+
+
+def format_in_unit(value: Any, unit: str, language: str = "nb") -> str:
+    """``value`` as a person reads it in ``unit`` (one of :data:`DECIMALS`, ``share``, ``nok``,
+    ``when`` or ``text``): the one definition the pages and the exports' widths use."""
+    if unit == "share":
+        return format_percent(value, 0, language)
+    if unit == "nok":
+        return format_nok(value, language)
+    if unit == "when" and isinstance(value, datetime):
+        return format_when(value, language)
+    if unit in DECIMALS and (_number(value) is not None or not isinstance(value, str)):
+        return format_number(value, DECIMALS[unit], language)
+    return MISSING if value is None or value == "" else str(value)
+
+
+def excel_number_format(unit: str, language: str = "nb") -> str:
+    """The Excel number format of ``unit``, as :func:`format_in_unit` writes it on a page
+    (Excel applies its own locale's thousands and decimal marks)."""
+    if unit == "share":
+        return "0%"
+    if unit == "nok":
+        return '#,##0 "kr"' if language == "nb" else '"NOK" #,##0'
+    if unit == "when":
+        return "yyyy-mm-dd hh:mm"
+    if unit in DECIMALS:
+        decimals = DECIMALS[unit]
+        return "#,##0" + ("." + "0" * decimals if decimals else "")
+    return "@"
+
+
 def format_when(value: datetime | None, language: str, *, time: bool = True) -> str:
     """A moment in Oslo time: "6. des. 2026 kl. 14:05" (nb) / "6 Dec 2026, 14:05" (en)."""
     if value is None:

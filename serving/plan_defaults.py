@@ -21,7 +21,6 @@ import pandas as pd
 
 from data.contract import RESOURCES, District
 from serving.planning import (
-    DEFAULT_COST_PER_FTE_NOK,
     PlanRequest,
     _with_fallback,
     build_plan,
@@ -128,7 +127,12 @@ def engine_planner(
             for r in RESOURCES
         ]
     )
-    cost = np.array([DEFAULT_COST_PER_FTE_NOK[r] for r in RESOURCES]) * policy.months / 12
+    # the plan's own cost per FTE and steps, so the key the backtest compares with is the plan's
+    year_cost = result.header["cost_per_fte_year_nok"]
+    step_fte = result.header["step_fte"]
+    assert isinstance(year_cost, dict) and isinstance(step_fte, dict)
+    cost = np.array([float(year_cost[r]) for r in RESOURCES]) * policy.months / 12
+    steps = np.array([float(step_fte[r]) for r in RESOURCES])
     return PlannedAllocation(
         kindergarten_ids=ids,
         current_fte=current[list(RESOURCES)].to_numpy(float),
@@ -143,6 +147,7 @@ def engine_planner(
         children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
         decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
         budget_nok=policy.budget_nok,
+        step_fte=steps,
         forecasts=planned_on,
     )
 

@@ -15,7 +15,9 @@ from data.contract import RESOURCES
 from serving import formatting, words
 from serving.i18n import N_, gettext
 
-Unit = Literal["text", "fte", "nok", "share", "count", "number", "when"]
+Unit = Literal[
+    "text", "fte", "fte_months", "kindergarten_months", "nok", "share", "count", "number", "when"
+]
 
 
 @dataclass(frozen=True)
@@ -26,22 +28,7 @@ class HeaderRow:
 
     def text(self, language: str) -> str:
         """The value as a person reads it."""
-        value = self.value
-        if value is None or value == "":
-            return formatting.MISSING
-        if self.unit == "fte":
-            return formatting.format_fte(value, language)
-        if self.unit == "nok":
-            return formatting.format_nok(value, language)
-        if self.unit == "share":
-            return formatting.format_percent(value, 0, language)
-        if self.unit == "count":
-            return formatting.format_count(value, language)
-        if self.unit == "number":
-            return formatting.format_number(value, 2, language)
-        if self.unit == "when" and isinstance(value, datetime):
-            return formatting.format_when(value, language)
-        return str(value)
+        return formatting.format_in_unit(self.value, self.unit, language)
 
 
 def _when(value: Any) -> Any:

@@ -434,6 +434,7 @@ def build_plan(
         for k, reason in sorted(fallback.reasons.items())
         if k in ids
     ]
+    warnings += [f"fallback forecast of {t} ({reason})" for t, reason in fallback.targets.items()]
     problems = _check_request(request, ids)
     if not ids:
         problems.append(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
+from data.contract import SIMULATED_NAME_SUFFIX
 from features.labels import feature_label
-from serving.i18n import N_, gettext
+from serving.i18n import N_, Message, gettext
 
 RESOURCE = {
     "staff": N_("Basic staff"),
@@ -81,6 +82,15 @@ AUDIT_ACTION = {
     "pin.floor": N_("Pinned to at least a change"),
     "pin.ban": N_("Pinned: no change"),
     "user.create": N_("User created"),
+}
+
+#: Where a kindergarten's forecast comes from (the ``forecast`` column a planner opens from
+#: ``bemanning forecast``): the model, or the documented fallback (models/forecast/fallback.py)
+#: by the first words of its reason.
+FORECAST_SOURCE = {
+    "model": N_("model forecast"),
+    "recently opened": N_("fallback forecast (short history)"),
+    "gapped": N_("fallback forecast (gap in the data)"),
 }
 
 NORM = {
@@ -279,6 +289,23 @@ UNIT = {
 }
 
 
+def place_name(language: str, name: object) -> str:
+    """A kindergarten's or municipality's name as a page shows it: a simulated one's
+    "(simulated)" in the page's language ("(simulert)"), said once."""
+    text = "" if name is None else str(name)
+    if not text.endswith(SIMULATED_NAME_SUFFIX):
+        return text
+    simulated = gettext(language, N_("simulated"))
+    return f"{text.removesuffix(SIMULATED_NAME_SUFFIX)} ({simulated})"
+
+
+def as_message(table: dict[str, str], code: object) -> Message:
+    """``code``'s word from ``table`` as a :class:`serving.i18n.Message` (said in the page's
+    language where the message is shown), e.g. a role or a resource inside a refusal."""
+    text = str(code)
+    return Message(table.get(text, text.replace("_", " ")))
+
+
 def word(language: str, table: dict[str, str], code: object) -> str:
     """``code``'s word from ``table`` in ``language``; a code no table knows is shown with its
     underscores as spaces (never as a code)."""
@@ -287,6 +314,13 @@ def word(language: str, table: dict[str, str], code: object) -> str:
     if msgid is None:
         return text.replace("_", " ")
     return gettext(language, msgid)
+
+
+def forecast_source(language: str, reason: str | None) -> str:
+    """The words for where a forecast comes from: ``reason`` is the fallback's reason for the
+    kindergarten (``recently opened: 5 months of data``), None for the model's own forecast."""
+    code = "model" if reason is None else reason.split(":", 1)[0].strip()
+    return word(language, FORECAST_SOURCE, code)
 
 
 def column_word(language: str, column: str) -> str:

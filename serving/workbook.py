@@ -15,7 +15,6 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -26,22 +25,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from serving import formatting, words
-from serving.app.line_words import line_explanation
+from serving.app.line_words import explanation_text
 from serving.app.privacy import suppress_frame
 from serving.exports import FORMULA_STARTS, summary_rows
 from serving.i18n import N_, gettext
-from serving.plan_header import HeaderRow, plan_header_rows
+from serving.plan_header import plan_header_rows
 
-#: Excel number formats per unit; the thousands and decimal marks follow Excel's own locale.
-NUMBER_FORMATS = {
-    "fte": "0.0",
-    "share": "0%",
-    "count": "0",
-    "number": "0.00",
-    "when": "yyyy-mm-dd hh:mm",
-    "text": "@",
-}
-NOK_FORMATS = {"nb": '#,##0 "kr"', "en": '"NOK" #,##0'}
 MIN_WIDTH, MAX_WIDTH, WIDE_TEXT = 8, 60, 90
 
 SHEETS = {
@@ -60,10 +49,6 @@ class Column:
     header: str
     unit: str
     values: list[Any]
-
-
-def _number_format(unit: str, language: str) -> str:
-    return NOK_FORMATS.get(language, NOK_FORMATS["en"]) if unit == "nok" else NUMBER_FORMATS[unit]
 
 
 def _plain(value: Any) -> Any:
@@ -89,7 +74,7 @@ def _set(cell: Cell, value: Any, unit: str, language: str) -> None:
             cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
         return
     if value is not None:
-        cell.number_format = _number_format(unit, language)
+        cell.number_format = formatting.excel_number_format(unit, language)
 
 
 def _text_length(value: Any, unit: str, language: str) -> int:
@@ -99,7 +84,7 @@ def _text_length(value: Any, unit: str, language: str) -> int:
         return 16
     if isinstance(value, str):
         return max(len(part) for part in value.split("\n"))
-    return len(HeaderRow("", value, unit).text(language))  # type: ignore[arg-type]
+    return len(formatting.format_in_unit(value, unit, language))
 
 
 def write_sheet(sheet: Worksheet, title: str, columns: Sequence[Column], language: str) -> None:
@@ -138,7 +123,7 @@ def _title(language: str, plan_info: Mapping[str, Any], header: Mapping[str, Any
     return gettext(
         language,
         N_("Plan for %(district)s, %(period)s, version %(version)s"),
-        district=plan_info.get("district", ""),
+        district=words.place_name(language, plan_info.get("district", "")),
         period=header.get("period", ""),
         version=plan_info.get("version", ""),
     )
@@ -146,17 +131,6 @@ def _title(language: str, plan_info: Mapping[str, Any], header: Mapping[str, Any
 
 def _yes_no(language: str, value: Any) -> str:
     return gettext(language, N_("yes")) if bool(value) else gettext(language, N_("no"))
-
-
-def _explanation_text(language: str, record: Mapping[str, Any]) -> str:
-    line = SimpleNamespace(
-        resource=record.get("resource"),
-        required_fte_p50=record.get("required_fte_p50"),
-        required_fte_p90=record.get("required_fte_p90"),
-        explanation=record,
-    )
-    rows = line_explanation(language, line, internal=True)
-    return "\n".join(f"{row.label}: {row.text}" for row in rows)
 
 
 #: The lines sheet: machine column → unit (headers from :mod:`serving.words`).
@@ -193,6 +167,8 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
         values = shown[name].tolist()
         if name == "resource":
             values = [words.word(language, words.RESOURCE, v) for v in values]
+        elif name == "kindergarten_name":
+            values = [words.place_name(language, v) for v in values]
         elif name == "binding_constraint":
             values = [words.word(language, words.BINDING, v) if v else None for v in values]
         elif name in ("overridden", "approved"):
@@ -202,18 +178,19 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
         Column(
             gettext(language, N_("Why")),
             "text",
-            [_explanation_text(language, r) for r in records],
+            [explanation_text(language, r) for r in records],
         )
     )
     return columns
 
 
 def summary_columns(language: str, summary: Sequence[Mapping[str, Any]]) -> list[Column]:
+    """Measures as rows, allocations as columns (the widths; each row's number format is set by
+    :func:`_format_summary_rows`, as its unit is per row)."""
     table = summary_rows(language, summary)
     columns = [Column(gettext(language, N_("Measure")), "text", [r[0] for r in table.rows])]
     for j, name in enumerate(table.allocations):
-        columns.append(Column(name, "number", [r[1][j] for r in table.rows]))
-    # each measure has its own unit: NOK rows as kroner, FTE with one decimal
+        columns.append(Column(name, "nok", [r[1][j] for r in table.rows]))
     return columns
 
 
@@ -240,6 +217,8 @@ def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
         values = pins[name].tolist() if name in pins.columns else [None] * len(pins)
         if name == "resource":
             values = [words.word(language, words.RESOURCE, v) for v in values]
+        elif name == "kindergarten_name":
+            values = [words.place_name(language, v) for v in values]
         elif name == "kind":
             values = [words.word(language, words.PIN_KIND, v) for v in values]
         elif name == "rules_line":
@@ -312,11 +291,10 @@ def plan_workbook(
 def _format_summary_rows(
     sheet: Worksheet, summary: Sequence[Mapping[str, Any]], language: str
 ) -> None:
-    """The comparison's measures have a unit per row (NOK, FTE, FTE-months)."""
+    """The comparison's measures have a unit per row (NOK, FTE, FTE-months), the same units the
+    plan page formats them in (:func:`serving.exports.summary_rows`)."""
     table = summary_rows(language, summary)
     for i, (_, _, unit) in enumerate(table.rows):
         for cell in sheet[3 + i][1:]:
             if cell.value is not None:
-                cell.number_format = _number_format(
-                    unit if unit in ("nok", "fte") else "number", language
-                )
+                cell.number_format = formatting.excel_number_format(unit, language)

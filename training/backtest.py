@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import pandas as pd
 
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
 from models.forecast import BASELINES, ForecastPipeline
 from models.forecast.inputs import as_of
+from training.memory import release_freed_memory
 from training.metrics import forecast_metrics, seasonal_naive_scale, summary_table
 
 Progress = Callable[[str, int, int], None]
@@ -91,7 +93,21 @@ def _origin_fold(
             parts.append(out.assign(model=name))
     for part in parts:
         part["mase_scale"] = part["target"].map(scales)
+        _share_labels(part)
     return parts, seconds
+
+
+#: text columns of a fold's forecasts with few distinct values repeated on every row
+_LABEL_COLUMNS = (KINDERGARTEN_ID, "target", "model")
+
+
+def _share_labels(part: pd.DataFrame) -> None:
+    """Every row of a label column pointing at one string per distinct value (a category's),
+    not a string object of its own: twelve origins × three models of a city's forecasts are
+    millions of rows, and their own copies of the same few thousand ids were most of the
+    backtest's memory. Values and dtype (object) stay as they were."""
+    for column in _LABEL_COLUMNS:
+        part[column] = part[column].astype("category").astype(object)
 
 
 def _folds_on_cluster(
@@ -143,22 +159,33 @@ def rolling_origin_backtest(
         folds = []
         for i, origin in enumerate(origins):
             folds.append(fold(origin))
+            release_freed_memory()  # the fold's refit leaves its memory held, not used
             if progress is not None:
                 progress(f"origin {origin}", i + 1, len(origins))
     else:
         folds = _folds_on_cluster(cluster, fold, origins)
         if progress is not None:
             progress(f"{len(origins)} origins on {cluster}", len(origins), len(origins))
-    parts = [part for fold_parts, _ in folds for part in fold_parts]
     seconds: dict[str, float] = {MODEL_NAME: 0.0}
     for _, fold_seconds in folds:
         for name, spent in fold_seconds.items():
             seconds[name] = seconds.get(name, 0.0) + spent
-    predictions = pd.concat(parts, ignore_index=True)
-    used_targets = sorted(predictions["target"].unique())
-    predictions = predictions.merge(
-        _actuals(district, used_targets), on=[KINDERGARTEN_ID, MONTH, "target"], how="left"
-    )
-    columns = [*FORECAST_COLUMNS, "actual", "model", "mase_scale"]
-    predictions = predictions[columns]
+    predictions = pd.concat([part for fold_parts, _ in folds for part in fold_parts])
+    del folds  # the parts: the concatenation is all that is kept
+    predictions = predictions.reset_index(drop=True)
+    columns = [*FORECAST_COLUMNS, "model", "mase_scale"]
+    if list(predictions.columns) != columns:
+        predictions = predictions[columns]
+    # each row's actual value looked up in place (a merge would copy every row once more)
+    predictions.insert(len(FORECAST_COLUMNS), "actual", _actual_values(district, predictions))
+    release_freed_memory()
     return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)
+
+
+def _actual_values(district: District, predictions: pd.DataFrame) -> Any:
+    """What happened at each forecast row's kindergarten, month and target (missing where not
+    known yet or not recorded), in the rows' order: the values a left merge would add."""
+    keys = [KINDERGARTEN_ID, MONTH, "target"]
+    actuals = _actuals(district, sorted(predictions["target"].unique())).set_index(keys)
+    wanted = pd.MultiIndex.from_frame(predictions[keys])
+    return actuals["actual"].reindex(wanted).array

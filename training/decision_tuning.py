@@ -30,7 +30,6 @@ from data.errors import Problem, UserInputError
 from models.allocation import RISK_RANGE
 from training.decision_scoring import realised_outcome, regret
 from training.decisions import (
-    KEY,
     ORACLE,
     CaseBaselines,
     DecisionPolicy,
@@ -112,9 +111,8 @@ def plan_regret_totals(
     base = prepared.baselines[index]
     if base is None:
         base = prepared.baselines[index] = case_baselines(case, planned)
-    key = base.outcomes[KEY]["unmet_total"]
-    if not np.all(np.isfinite(planned.pools_fte)):  # budget-limited: the key spends what we do
-        key = realised_outcome(base.truth, key_change(planned))["unmet_total"]
+    # the key under this trial's steps (tuned) and, where only the budget limits, what it used
+    key = realised_outcome(base.truth, key_change(planned))["unmet_total"]
     plan = realised_outcome(base.truth, planned.change_fte)["unmet_total"]
     return plan, key, base.outcomes[ORACLE]["unmet_total"]
 

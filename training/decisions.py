@@ -40,8 +40,8 @@ from models.allocation import (
     NeedWeights,
     SolverOptions,
     optimise,
-    proportional_allocation,
 )
+from models.allocation.comparison import key_allocation
 from models.forecast.inputs import as_of
 from models.needs import NEED_TARGETS, NeedScenarios, simulate_needs
 from training.decision_scoring import realised_needs, realised_outcome, regret, regret_table
@@ -120,9 +120,15 @@ class PlannedAllocation:
     children: np.ndarray  #: (K,) at the origin, the key's weights
     decisions: np.ndarray  #: (K,) § 31 + § 37 at the origin
     budget_nok: float | None = None
+    #: (R,) the steps the plan was made in (the key hands out the same steps)
+    step_fte: np.ndarray = field(default_factory=lambda: np.asarray(AllocationSettings().step_fte))
     #: the forecasts the plan was made on (the model's, plus any fallback forecasts for
     #: kindergartens it could not forecast); None: the origin's forecasts as they are
     forecasts: pd.DataFrame | None = None
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return tuple(RESOURCES)
 
 
 class Planner(Protocol):
@@ -278,16 +284,15 @@ def oracle_change(truth: NeedScenarios, planned: PlannedAllocation) -> np.ndarra
 
 
 def key_change(planned: PlannedAllocation) -> np.ndarray:
-    """The proportional key on the same pools; where only the budget limits a resource, on
-    what the plan used of it (so both spend the same)."""
-    used = np.maximum(planned.change_fte.sum(axis=0), 0.0)
-    pools = np.where(np.isfinite(planned.pools_fte), planned.pools_fte, used)
-    return proportional_allocation(
-        planned.children,
-        planned.decisions,
-        pools,
-        np.asarray(AllocationSettings().step_fte),
-        RESOURCES,
+    """The proportional key as the plan summary makes it
+    (:func:`models.allocation.comparison.key_allocation`): the plan's pools, budget, cost per FTE
+    and steps; where only the budget limits a resource, what the plan used of it; never
+    spending more than the budget."""
+    return key_allocation(
+        planned,
+        children=planned.children,
+        decisions=planned.decisions,
+        plan_change_fte=planned.change_fte,
     )
 
 

@@ -20,6 +20,7 @@ The plan summary, the plan pages and exports, and the benefit report all show th
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -76,8 +77,25 @@ class ComparedAllocations:
         return tuple(name for name in COMPARED if name in self.changes)
 
 
+class KeyTerms(Protocol):
+    """What the proportional key shares with the plan: pools (``inf`` where only the budget
+    limits), budget, cost per FTE over the plan period and steps, per resource. An
+    :class:`AllocationProblem` has them, and so has the decision backtest's planned allocation."""
+
+    @property
+    def resources(self) -> tuple[str, ...]: ...
+    @property
+    def pools_fte(self) -> np.ndarray: ...
+    @property
+    def budget_nok(self) -> float | None: ...
+    @property
+    def step_fte(self) -> np.ndarray: ...
+    @property
+    def cost_per_fte_nok(self) -> np.ndarray: ...
+
+
 def key_allocation(
-    problem: AllocationProblem,
+    problem: KeyTerms,
     *,
     children: np.ndarray,
     decisions: np.ndarray,

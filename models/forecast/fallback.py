@@ -6,8 +6,16 @@ Who gets it (at the forecast origin T, for each kindergarten open then):
 * **recently opened** — fewer than :data:`MIN_HISTORY_MONTHS` months of data up to T: the
   model's seasonal and year-on-year features are empty, and a kindergarten filling up behaves
   like no row it was trained on;
-* **gapped** — no row for T (or no value of a target at T): the model forecasts only from a
-  row at the origin, so without this such a kindergarten had no forecast and left the plan.
+* **gapped** — no row for T (or no value at T of a target the model forecasts): the model
+  forecasts only from a row at the origin, so without this such a kindergarten had no forecast
+  and left the plan.
+
+A target the model has no forecast of at all (trained without it: left out with ``--target``, or
+absent from the training data) while the data have values of it gets the fallback for **every**
+kindergarten the model forecast, so a plan never sees one kindergarten with a forecast of it and
+the next without (:attr:`FallbackForecasts.targets` names such targets). A target without a
+single value in the data up to T is left to the caller (a plan takes it as 0 and says so): a rate
+of nothing is not a forecast.
 
 What it is, per target and month m = T + h:
 
@@ -28,7 +36,7 @@ What it is, per target and month m = T + h:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -63,6 +71,9 @@ class FallbackForecasts:
     forecasts: pd.DataFrame
     #: kindergarten id → reason in words (``recently opened: 5 months of data``)
     reasons: dict[str, str]
+    #: target the model has no forecast of → reason in words; every kindergarten's forecast of
+    #: it is the fallback's
+    targets: dict[str, str] = field(default_factory=dict)
 
 
 def fallback_reasons(
@@ -82,6 +93,8 @@ def fallback_reasons(
         if len(forecasts)
         else pd.Series(dtype=object)
     )
+    # a target the model never forecasts is no gap of one kindergarten (see model_lacks)
+    modelled = set(forecasts["target"]) if len(forecasts) else set(targets)
     reasons: dict[str, str] = {}
     for kid, row in months_seen.iterrows():
         kid = str(kid)
@@ -98,12 +111,28 @@ def fallback_reasons(
                 t
                 for t in targets
                 if t not in have
+                and t in modelled
                 and t in at_origin.columns
                 and bool(at_origin[t].isna().get(kid, True))
             ]
             if missing:
                 reasons[kid] = f"gapped: no value of {', '.join(missing)} for {origin}"
     return reasons
+
+
+def model_lacks(
+    district: District, forecasts: pd.DataFrame, origin: pd.Period, targets: tuple[str, ...]
+) -> dict[str, str]:
+    """Targets of ``targets`` the model has no forecast of while the data have values of them
+    up to ``origin`` → reason in words (module doc)."""
+    if not len(forecasts):
+        return {}
+    modelled = set(forecasts["target"])
+    return {
+        t: "the model has no forecast of it: peers' rates for every kindergarten"
+        for t in targets
+        if t not in modelled and _has_values(district, t, origin)
+    }
 
 
 def with_fallback(
@@ -114,16 +143,31 @@ def with_fallback(
     horizon: int,
     targets: tuple[str, ...],
 ) -> FallbackForecasts:
-    """``forecasts`` with every fallback kindergarten's rows replaced by the fallback's."""
+    """``forecasts`` with every fallback kindergarten's rows replaced by the fallback's, and
+    every target the model lacks filled by the fallback for every other kindergarten."""
     reasons = fallback_reasons(district, forecasts, origin, targets)
-    if not reasons:
+    lacking = model_lacks(district, forecasts, origin, targets)
+    if not reasons and not lacking:
         return FallbackForecasts(forecasts, {})
-    made = fallback_forecasts(district, list(reasons), origin, horizon, targets, reasons)
+    made = [fallback_forecasts(district, list(reasons), origin, horizon, targets, reasons)]
     kept = forecasts[~forecasts[KINDERGARTEN_ID].astype(str).isin(reasons)]
+    if lacking:
+        forecast_ids = sorted(set(kept[KINDERGARTEN_ID].astype(str)))
+        made.append(
+            fallback_forecasts(
+                district,
+                forecast_ids,
+                origin,
+                horizon,
+                tuple(lacking),
+                not_peers=list(reasons),
+            )
+        )
+    made_all = pd.concat(made, ignore_index=True)
     if len(kept) and "origin" in kept:
-        made = made.astype({"origin": kept["origin"].dtype, MONTH: kept[MONTH].dtype})
-    combined = pd.concat([kept, made], ignore_index=True) if len(kept) else made
-    return FallbackForecasts(combined, reasons)
+        made_all = made_all.astype({"origin": kept["origin"].dtype, MONTH: kept[MONTH].dtype})
+    combined = pd.concat([kept, made_all], ignore_index=True) if len(kept) else made_all
+    return FallbackForecasts(combined, reasons, lacking)
 
 
 def fallback_forecasts(
@@ -133,23 +177,31 @@ def fallback_forecasts(
     horizon: int,
     targets: tuple[str, ...],
     reasons: dict[str, str] | None = None,
+    *,
+    not_peers: list[str] | None = None,
 ) -> pd.DataFrame:
-    """FORECAST_COLUMNS rows of the fallback for ``kindergarten_ids`` (see module doc)."""
+    """FORECAST_COLUMNS rows of the fallback for ``kindergarten_ids`` (see module doc); the
+    peers are the full-history kindergartens not in ``not_peers`` (default:
+    ``kindergarten_ids``). A target without any value up to ``origin`` gets no rows."""
     monthly = district.monthly[district.monthly[MONTH] <= origin]
     kinds = district.kindergartens.set_index(KINDERGARTEN_ID)
     capacity = kinds["capacity"].astype(float)
     counts = monthly.groupby(KINDERGARTEN_ID)[MONTH].count()
     at_origin = set(monthly.loc[monthly[MONTH] == origin, KINDERGARTEN_ID].astype(str))
+    excluded = set(kindergarten_ids if not_peers is None else not_peers)
     full = [
         str(k)
         for k, n in counts.items()
-        if n >= MIN_HISTORY_MONTHS and str(k) in at_origin and str(k) not in kindergarten_ids
+        if n >= MIN_HISTORY_MONTHS and str(k) in at_origin and str(k) not in excluded
     ]
+    with_values = tuple(t for t in targets if _has_values(district, t, origin))
     z = norm.ppf(np.asarray(QUANTILES, dtype=float))
     horizons = np.arange(1, horizon + 1)
     frames = []
     ids = monthly[KINDERGARTEN_ID].astype(str)
     peer_rows: dict[tuple[str, ...], pd.DataFrame] = {}
+    # kindergartens of one area share their peers, so their rates per month are computed once
+    rates: dict[tuple[tuple[str, ...], str, pd.Period], float] = {}
     for kid in kindergarten_ids:
         peers = tuple(_peers(kinds, full, kid))
         if peers not in peer_rows:  # kindergartens of one area share their peers' rows
@@ -157,16 +209,17 @@ def fallback_forecasts(
         rows = peer_rows[peers]
         own = monthly[ids == kid].sort_values(MONTH)
         filling = (reasons or {}).get(kid, "").startswith("recently opened")
-        for target in targets:
-            if target not in monthly.columns:
-                continue
+        for target in with_values:
             share = target in SHARE_TARGETS
             medians = np.empty(len(horizons))
             factor = _size_factor(rows, capacity, kid, own, target, share)
             for i, h in enumerate(horizons):
                 month = origin + int(h)
                 reference = month - 12 * int(np.ceil(h / 12))
-                rate = _peer_rate(rows, capacity, target, reference, share)
+                key = (peers, target, reference)
+                if key not in rates:
+                    rates[key] = _peer_rate(rows, capacity, target, reference, share)
+                rate = rates[key]
                 if share:
                     medians[i] = rate
                     continue
@@ -187,6 +240,14 @@ def fallback_forecasts(
     if not frames:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+
+
+def _has_values(district: District, target: str, origin: pd.Period) -> bool:
+    """Whether the data have at least one value of ``target`` up to ``origin``."""
+    monthly = district.monthly
+    if target not in monthly.columns:
+        return False
+    return bool(monthly.loc[monthly[MONTH] <= origin, target].notna().any())
 
 
 def _peers(kinds: pd.DataFrame, full: list[str], kid: str) -> list[str]:

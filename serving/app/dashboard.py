@@ -9,6 +9,11 @@ history, areas, living conditions and the kindergartens furthest from the median
 Quality indicators are figures too, one per indicator of the catalogue that the data hold; an
 absent one says which source would bring it. Counts that can point at a person (§ 31/§ 37
 decisions, health-and-safety incidents) are shown as "<5" to viewers (the internal view).
+
+Every word shown comes through the gettext catalogue (English msgids, bokmål translations): the
+figures' labels and sources here, the catalogue indicators' by their name
+(:data:`INDICATOR_WORDS`; their bokmål is the data catalogue's own label). A district's own
+indicator (``sources.toml``) is shown with the label it was given.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from data.contract import District
 from data.lineage import publication
 from data.quality import CATALOGUE, Indicator
 from serving.formatting import format_nok, format_number, format_percent
+from serving.i18n import N_, gettext
 from serving.report.privacy import suppress_count
 
 #: Months compared for a card's trend.
@@ -33,66 +39,132 @@ class Figure:
     """One key figure: how it is named, computed, shown and where it comes from."""
 
     key: str
-    label: str
+    label: str  #: an English msgid (or a district's own label)
     unit: str  # count | share | score | nok | rate
-    source: str
+    source: str  #: an English msgid (or a district's own source)
     higher_is_better: bool | None = None
-    scale: str = ""
     #: A count that can point at a person: shown as "<5" to viewers.
     sensitive: bool = False
     indicator: Indicator | None = None
 
+    def label_in(self, language: str) -> str:
+        return gettext(language, self.label)
+
+    def source_in(self, language: str) -> str:
+        return gettext(language, self.source)
+
+    def scale_in(self, language: str) -> str:
+        """The indicator's scale as a planner reads it, e.g. "1–5" or "0 og oppover"."""
+        indicator = self.indicator
+        if indicator is None:
+            return ""
+        if indicator.unit == "share":
+            return "0–100 %"
+        if indicator.high is None:
+            return gettext(language, N_("%(low)s and up"), low=f"{indicator.low:g}")
+        return f"{indicator.low:g}–{indicator.high:g}"
+
+    def direction_in(self, language: str) -> str:
+        """ "higher is better" / "lower is better" ("" when neither)."""
+        if self.higher_is_better is None:
+            return ""
+        better = N_("higher is better") if self.higher_is_better else N_("lower is better")
+        return gettext(language, better)
+
 
 MONTHLY_FIGURES: tuple[Figure, ...] = (
-    Figure("children", "Barn i barnehagen", "count", "Opptakssystemet (barn per måned)"),
+    Figure(
+        "children",
+        N_("Children in kindergarten"),
+        "count",
+        N_("Admissions system (children per month)"),
+    ),
     Figure(
         "applicants",
-        "Søkere på venteliste",
+        N_("Applicants on the waiting list"),
         "count",
-        "Opptakssystemet (søkere med barnehagen som førstevalg)",
+        N_("Admissions system (applicants with the kindergarten as first choice)"),
         False,
     ),
     Figure(
         "vedtak_31_share",
-        "Andel barn med vedtak etter § 31",
+        N_("Share of children with a § 31 decision"),
         "share",
-        "PPT (vedtak om spesialpedagogisk hjelp, barnehageloven § 31)",
+        N_("PPT (decisions on special-needs education, Kindergarten Act § 31)"),
         sensitive=True,
     ),
     Figure(
         "vedtak_37_share",
-        "Andel barn med vedtak etter § 37",
+        N_("Share of children with a § 37 decision"),
         "share",
-        "PPT (vedtak om tilrettelegging, barnehageloven § 37)",
+        N_("PPT (decisions on adaptation, Kindergarten Act § 37)"),
         sensitive=True,
     ),
     Figure(
         "minority_language_share",
-        "Andel minoritetsspråklige barn",
+        N_("Share of minority-language children"),
         "share",
-        "Opptak eller levekårsstatistikk (andel minoritetsspråklige)",
+        N_("Admissions or living-conditions statistics (minority-language share)"),
     ),
     Figure(
         "low_income_share",
-        "Andel barn i husholdninger med lavinntekt",
+        N_("Share of children in low-income households"),
         "share",
-        "Levekårsstatistikk (andel lavinntekt)",
+        N_("Living-conditions statistics (low-income share)"),
     ),
     Figure(
         "sick_leave_rate",
-        "Sykefravær",
+        N_("Sick leave"),
         "share",
-        "HR-systemet (sykefravær, andel av avtalte timer)",
+        N_("HR system (sick leave, share of contracted hours)"),
         False,
     ),
     Figure(
         "turnover",
-        "Turnover (sluttede per årsverk, siste 12 mnd)",
+        N_("Turnover (leavers per FTE, last 12 months)"),
         "rate",
-        "HR-systemet (ansatte som sluttet)",
+        N_("HR system (staff who left)"),
         False,
     ),
 )
+
+_PARENT = N_("Parent survey (Udir), answers from parents, yearly")
+_CLASS = N_("CLASS observation, domain score")
+_TEN_FACTOR = N_("10-factor staff survey (KS), yearly")
+#: The data catalogue's indicators in English msgids (label, source); their bokmål translations
+#: are the catalogue's own labels and sources (tested).
+INDICATOR_WORDS: dict[str, tuple[str, str]] = {
+    "parent_survey_overall": (N_("Parents: satisfied overall"), _PARENT),
+    "parent_survey_wellbeing": (N_("Parents: the child's well-being"), _PARENT),
+    "parent_survey_development": (N_("Parents: the child's development"), _PARENT),
+    "parent_survey_environment": (N_("Parents: outdoor and indoor environment"), _PARENT),
+    "parent_survey_information": (N_("Parents: information"), _PARENT),
+    "class_emotional_support": (N_("CLASS: emotional support"), _CLASS),
+    "class_classroom_organisation": (N_("CLASS: classroom organisation"), _CLASS),
+    "class_instructional_support": (N_("CLASS: support for learning"), _CLASS),
+    "topi_concern_share": (
+        N_("TOPI: share of children with a concern"),
+        N_("TOPI (early detection and intervention), screening"),
+    ),
+    "ten_factor_task_motivation": (N_("10-factor: task motivation"), _TEN_FACTOR),
+    "ten_factor_mastery_motivation": (N_("10-factor: belief in mastery"), _TEN_FACTOR),
+    "ten_factor_autonomy": (N_("10-factor: autonomy"), _TEN_FACTOR),
+    "ten_factor_competence_use": (N_("10-factor: use of competence"), _TEN_FACTOR),
+    "ten_factor_mastery_management": (N_("10-factor: mastery-oriented management"), _TEN_FACTOR),
+    "ten_factor_role_clarity": (N_("10-factor: role clarity"), _TEN_FACTOR),
+    "ten_factor_collaboration": (N_("10-factor: relevant competence development"), _TEN_FACTOR),
+    "ten_factor_fair_management": (N_("10-factor: willingness to be flexible"), _TEN_FACTOR),
+    "ten_factor_recognition": (N_("10-factor: mastery climate"), _TEN_FACTOR),
+    "ten_factor_organisational_commitment": (N_("10-factor: prosocial motivation"), _TEN_FACTOR),
+    "hse_incidents": (
+        N_("HSE incidents (reported events)"),
+        N_("HSE incident system, count per month"),
+    ),
+    "special_pedagogy_cost": (
+        N_("Costs of special-needs education and adaptation"),
+        N_("Finance system, kroner per month"),
+    ),
+}
 #: Monthly columns each figure needs.
 NEEDS: dict[str, tuple[str, ...]] = {
     "children": ("children_under3", "children_over3"),
@@ -107,13 +179,13 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def quality_figure(indicator: Indicator) -> Figure:
+    label, source = INDICATOR_WORDS.get(indicator.name, (indicator.label, indicator.source))
     return Figure(
         key=indicator.name,
-        label=indicator.label,
+        label=label,
         unit={"score": "score", "share": "share", "count": "count", "nok": "nok"}[indicator.unit],
-        source=indicator.source,
+        source=source,
         higher_is_better=indicator.higher_is_better,
-        scale=indicator.scale_text,
         sensitive=indicator.unit == "count",
         indicator=indicator,
     )
@@ -205,7 +277,12 @@ def latest_per_kindergarten(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def shown_value(
-    figure: Figure, value: float | None, *, internal: bool, count: float | None = None
+    figure: Figure,
+    value: float | None,
+    *,
+    internal: bool,
+    count: float | None = None,
+    language: str = "nb",
 ) -> str:
     """A figure's value as a planner reads it; a small sensitive count is "<5" to viewers."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -215,12 +292,12 @@ def shown_value(
         if raw is not None and not np.isnan(raw) and raw < 5:
             return suppress_count(raw)
     if figure.unit == "share":
-        return format_percent(value, 1)
+        return format_percent(value, 1, language)
     if figure.unit == "nok":
-        return format_nok(value)
+        return format_nok(value, language)
     if figure.unit == "count":
-        return format_number(value, 0)
-    return format_number(value, 2 if figure.unit == "rate" else 1)
+        return format_number(value, 0, language)
+    return format_number(value, 2 if figure.unit == "rate" else 1, language)
 
 
 @dataclass
@@ -234,7 +311,7 @@ class Card:
     n_kindergartens: int
 
 
-def card(district: District, figure: Figure) -> Card:
+def card(district: District, figure: Figure, language: str = "nb") -> Card:
     """The overview card: latest district value, change over a year, spread across kindergartens
     (10th to 90th percentile of their latest values)."""
     series = kindergarten_series(district, figure)
@@ -250,26 +327,38 @@ def card(district: District, figure: Figure) -> Card:
         before = float(earlier.iloc[-1]["value"])
         change = float(last["value"]) - before
         arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
-        text = (
-            f"{format_number(abs(change) * 100, 1)} prosentpoeng"
-            if figure.unit == "share"
-            else format_number(abs(change), 0 if figure.unit in ("count", "nok") else 2)
-        )
         since = pd.Period(earlier.iloc[-1]["month"], freq="M").strftime("%m.%Y")
-        trend = f"{arrow} {text} siden {since}"
+        if figure.unit == "share":
+            trend = gettext(
+                language,
+                N_("%(arrow)s %(change)s percentage points since %(month)s"),
+                arrow=arrow,
+                change=format_number(abs(change) * 100, 1, language),
+                month=since,
+            )
+        else:
+            decimals = 0 if figure.unit in ("count", "nok") else 2
+            trend = gettext(
+                language,
+                N_("%(arrow)s %(change)s since %(month)s"),
+                arrow=arrow,
+                change=format_number(abs(change), decimals, language),
+                month=since,
+            )
         if figure.higher_is_better is not None and change != 0:
             good = (change > 0) == figure.higher_is_better
             trend_class = "good" if good else "bad"
     values = latest["value"].to_numpy(dtype=float)
     low, high = np.nanpercentile(values, [10, 90]) if len(values) else (np.nan, np.nan)
     spread = (
-        f"{shown_value(figure, low, internal=False)} – {shown_value(figure, high, internal=False)}"
+        f"{shown_value(figure, low, internal=False, language=language)} – "
+        f"{shown_value(figure, high, internal=False, language=language)}"
         if len(values) > 1
         else ""
     )
     return Card(
         figure,
-        shown_value(figure, float(last["value"]), internal=False),
+        shown_value(figure, float(last["value"]), internal=False, language=language),
         trend,
         trend_class,
         spread,
@@ -290,9 +379,18 @@ def figure_source_files(district: District, figure: Figure) -> list[str]:
     return sorted(set(rows["source_file"].astype(str)))
 
 
-def publication_text(district: District, figure: Figure) -> str:
-    """How often the figure comes and how late, in bokmål ("" for a tidy data set without
-    lineage: it does not say)."""
+#: How often a source publishes (data.lineage's codes).
+EVERY = {
+    "month": N_("monthly"),
+    "quarter": N_("quarterly"),
+    "year": N_("yearly"),
+    "kindergarten_year": N_("per kindergarten year"),
+}
+
+
+def publication_text(district: District, figure: Figure, language: str = "nb") -> str:
+    """How often the figure comes and how late ("" for a tidy data set without lineage: it does
+    not say)."""
     if district.lineage is None:
         return ""
     columns = [figure.key] if figure.indicator is not None else list(NEEDS[figure.key])
@@ -301,12 +399,12 @@ def publication_text(district: District, figure: Figure) -> str:
     every = max(pubs, key=lambda p: (p.every != "month", p.lag)) if pubs else None
     if every is None:
         return ""
-    words = {
-        "month": "månedlig",
-        "quarter": "kvartalsvis",
-        "year": "årlig",
-        "kindergarten_year": "per barnehageår",
-    }
-    months = "måned" if every.lag == 1 else "måneder"
-    lag = f", kjent {every.lag} {months} etter periodens slutt" if every.lag else ""
-    return f"{words.get(every.every, every.every)}{lag}"
+    how_often = gettext(language, EVERY[every.every]) if every.every in EVERY else every.every
+    if not every.lag:
+        return how_often
+    lag = (
+        N_("%(every)s, known 1 month after the period ends")
+        if every.lag == 1
+        else N_("%(every)s, known %(n)s months after the period ends")
+    )
+    return gettext(language, lag, every=how_often, n=every.lag)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from serving.app.engine import EngineState
 from serving.auth import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from serving.i18n import N_, Message
 from serving.store import login_store
 from serving.store.tables import User
+from serving.words import ROLE, as_message
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -111,7 +113,11 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def current_planner(user: CurrentUser) -> User:
     if user.role not in ("planner", "admin"):
         raise RoleRefused(
-            f"{user.name} is a {user.role}: only planners and admins may change plans."
+            Message(
+                N_("%(user)s is a %(role)s: only planners and admins may change plans."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
         )
     return user
 
@@ -121,7 +127,13 @@ CurrentPlanner = Annotated[User, Depends(current_planner)]
 
 def current_admin(user: CurrentUser) -> User:
     if user.role != "admin":
-        raise RoleRefused(f"{user.name} is a {user.role}: only admins may do this.")
+        raise RoleRefused(
+            Message(
+                N_("%(user)s is a %(role)s: only admins may do this."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
     return user
 
 

@@ -24,6 +24,7 @@ from serving.i18n import (
     as_language,
     gettext,
     install,
+    say,
     template_callables,
 )
 
@@ -43,18 +44,24 @@ def _lang(context: Context) -> str:
     return str(context.get("language") or "nb")
 
 
+#: A feature's unit (features/labels.py) as the unit it is shown in.
+_FEATURE_UNITS = {
+    "share": "share",
+    "fte": "fte",
+    "places": "fte",
+    "positions": "fte",
+    "count": "count",
+    "months": "count",
+    "flag": "count",
+}
+
+
 def format_value(value: Any, unit: str | None, language: str) -> str:
-    """A value in its unit: shares as %, FTE with one decimal, counts whole, ratios with two
-    decimals; text (e.g. a suppressed "<5") as it is."""
+    """A feature's value in its unit: shares as %, FTE with one decimal, counts whole, ratios with
+    two decimals; text (e.g. a suppressed "<5") as it is."""
     if isinstance(value, str):
         return value
-    if unit == "share":
-        return formatting.format_percent(value, 0, language)
-    if unit in ("fte", "places", "positions"):
-        return formatting.format_number(value, 1, language)
-    if unit in ("count", "months", "flag"):
-        return formatting.format_count(value, language)
-    return formatting.format_number(value, 2, language)
+    return formatting.format_in_unit(value, _FEATURE_UNITS.get(unit or "", "number"), language)
 
 
 def install_filters(environment: Environment) -> None:
@@ -72,6 +79,19 @@ def install_filters(environment: Environment) -> None:
     @pass_context
     def nok(context: Context, value: Any) -> str:
         return formatting.format_nok(value, _lang(context))
+
+    @pass_context
+    def say_filter(context: Context, text: Any) -> Any:
+        """A :class:`serving.i18n.Message` or a catalogue msgid in the page's language."""
+        return say(text, _lang(context))
+
+    @pass_context
+    def place(context: Context, name: Any) -> str:
+        return words.place_name(_lang(context), name)
+
+    @pass_context
+    def in_unit(context: Context, value: Any, unit: str) -> str:
+        return formatting.format_in_unit(value, unit, _lang(context))
 
     @pass_context
     def fte(context: Context, value: Any, signed: bool = False) -> str:
@@ -132,6 +152,9 @@ def install_filters(environment: Environment) -> None:
         pct=pct,
         nok=nok,
         fte=fte,
+        in_unit=in_unit,
+        place=place,
+        say=say_filter,
         count=count,
         when=when,
         feature=feature,

@@ -93,21 +93,52 @@ class PlanCreate(BaseModel):
     @field_validator("pools")
     @classmethod
     def _known_resources(cls, pools: dict[str, float]) -> dict[str, float]:
-        problems = [
-            f"unknown resource {name!r} (use {', '.join(RESOURCES)})"
-            for name in pools
-            if name not in RESOURCES
-        ]
-        problems += [
-            f"pool {name} must be {OPTIONS[f'pool_{name}'].range_text()} FTE (found {value})"
-            for name, value in pools.items()
-            if name in RESOURCES
-            and not (
-                (OPTIONS[f"pool_{name}"].minimum or 0.0)
-                <= value
-                <= (OPTIONS[f"pool_{name}"].maximum or 0.0)
-            )
-        ]
+        problems = pool_problems(pools)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return pools
+
+
+def pool_problems(pools: dict[str, float]) -> list[str]:
+    """Every unknown resource and every pool outside its range, in words."""
+    problems = [
+        f"unknown resource {name!r} (use {', '.join(RESOURCES)})"
+        for name in pools
+        if name not in RESOURCES
+    ]
+    problems += [
+        f"pool {name} must be {OPTIONS[f'pool_{name}'].range_text()} FTE (found {value})"
+        for name, value in pools.items()
+        if name in RESOURCES
+        and not (
+            (OPTIONS[f"pool_{name}"].minimum or 0.0)
+            <= value
+            <= (OPTIONS[f"pool_{name}"].maximum or 0.0)
+        )
+    ]
+    return problems
+
+
+class DistrictPlansCreate(PlanCreate):
+    """One plan per district, started at once by an admin (as ``bemanning plan`` does by
+    default): every plan option as for one plan; ``pools`` is what each district gets unless
+    ``district_pools`` gives it its own."""
+
+    districts: list[str] | None = Field(
+        default=None, description="Districts to plan; default: every district of the data."
+    )
+    district_pools: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="A district's own pools, e.g. "
+        '{"Bydel Alna": {"staff": 3}}; a district not named here gets pools.',
+    )
+
+    @field_validator("district_pools")
+    @classmethod
+    def _known_district_resources(
+        cls, pools: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        problems = [f"{name}: {p}" for name, given in pools.items() for p in pool_problems(given)]
         if problems:
             raise ValueError("; ".join(problems))
         return pools
@@ -266,6 +297,7 @@ class AuditEventPublic(BaseModel):
 class KindergartenRisk(BaseModel):
     kindergarten_id: str
     name: str
+    municipality: str | None = None
     district: str
     area: str | None = None
     capacity: float | None = None
@@ -280,8 +312,9 @@ class KindergartenRisk(BaseModel):
     need_pedagogues: float | None
     pedagogue_fte: float
     breach_probability: float | None = Field(
-        description="Highest monthly probability over the forecast months that the contracted "
-        "staffing breaks the staffing or pedagogue norm (the legal question; share of scenarios)."
+        description="Highest monthly probability over the forecast months that today's "
+        "contracted staffing falls short of the staffing norm by a hiring step of basic staff or "
+        "more, or of the pedagogue norm (the legal question; share of scenarios)."
     )
     legal_ok_now: bool | None = Field(
         default=None, description="The contracted staffing meets both norms today."
@@ -325,3 +358,17 @@ class OverviewPublic(BaseModel):
     data_fingerprint: str
     key_figures: list[KeyFigurePublic] = []
     kindergartens: list[KindergartenRisk]
+    n_kindergartens: int | None = Field(
+        default=None, description="Kindergartens matching the filters, on every page."
+    )
+    page: int = 1
+    pages: int = 1
+
+
+class DistrictPlansPublic(BaseModel):
+    """A run of one plan per district: its id, the plans, and the city summary (each compared
+    allocation's figures added up over the districts, as ``bemanning plan`` prints them)."""
+
+    run_id: str
+    plans: list[PlanSummaryPublic]
+    city_summary: list[dict[str, Any]]

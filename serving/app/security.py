@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving import i18n
 from serving.auth import (
     DUMMY_HASH,
     SESSION_COOKIE,
@@ -28,10 +29,13 @@ from serving.store.tables import User
 BAD_LOGIN = N_("Wrong user name or password.")  # shown through the catalogue
 
 
-def throttled_message(retry_after_s: int) -> str:
-    return (
-        f"Too many failed logins for this user name or from this address: try again in "
-        f"{retry_after_s} seconds."
+def throttled_message(retry_after_s: int) -> i18n.Message:
+    return i18n.Message(
+        N_(
+            "Too many failed logins for this user name or from this address: try again in "
+            "%(seconds)s seconds."
+        ),
+        seconds=retry_after_s,
     )
 
 

@@ -15,7 +15,6 @@ from data.errors import Problem, UserInputError
 from serving.commands.common import console
 
 if TYPE_CHECKING:
-    from data.contract import District
     from serving.district_plans import DistrictPlan
 
 DistrictOption = Annotated[
@@ -40,6 +39,14 @@ DistrictPoolOption = Annotated[
         "--district-pool",
         help="One district's pool as DISTRICT:RESOURCE=FTE, e.g. Alna:staff=3; repeat per "
         "district and resource (overrides --pools-file for that district).",
+    ),
+]
+AsOneOption = Annotated[
+    bool,
+    typer.Option(
+        "--as-one",
+        help="Plan every kindergarten of the data as one problem with one set of pools "
+        "(--pool), instead of one plan per district.",
     ),
 ]
 ProcessesOption = Annotated[
@@ -81,37 +88,6 @@ def collect_district_pools(
     except UserInputError as exc:
         problems += exc.problems
     return pools, problems
-
-
-def chosen_districts(
-    data_set: District,
-    wanted: list[str] | None,
-    as_one: bool,
-    pools: dict[str, dict[str, float]] | None = None,
-) -> list[str] | None:
-    """The districts to plan one by one, or None for one plan of everything (``--as-one``, or
-    data of a single district without ``--district``)."""
-    from serving.district_plans import check_districts, district_names
-
-    problems: list[Problem] = []
-    if as_one and wanted:
-        problems.append(Problem("--as-one", "cannot be combined with --district"))
-    for option, names in (
-        ("--district", wanted or []),
-        ("--pools-file/--district-pool", pools or {}),
-    ):
-        try:
-            check_districts(data_set, list(names), option)
-        except UserInputError as exc:
-            problems += exc.problems
-    if problems:
-        raise UserInputError(f"{len(problems)} problem(s) with the district options", problems)
-    if as_one:
-        return None
-    if wanted:
-        return list(dict.fromkeys(wanted))
-    names = district_names(data_set)
-    return names if len(names) > 1 else None
 
 
 def _json_value(value: Any) -> Any:

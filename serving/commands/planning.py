@@ -25,11 +25,11 @@ from serving.commands.common import (
     user_errors,
 )
 from serving.commands.district_options import (
+    AsOneOption,
     DistrictOption,
     DistrictPoolOption,
     PoolsFileOption,
     ProcessesOption,
-    chosen_districts,
     collect_district_pools,
     print_district_plans,
     summary_table,
@@ -99,14 +99,7 @@ def plan(
     district: DistrictOption = None,
     pools_file: PoolsFileOption = None,
     district_pool: DistrictPoolOption = None,
-    as_one: Annotated[
-        bool,
-        typer.Option(
-            "--as-one",
-            help="Plan every kindergarten of the data as one problem with one set of pools "
-            "(--pool), instead of one plan per district.",
-        ),
-    ] = False,
+    as_one: AsOneOption = False,
     processes: ProcessesOption = None,
 ) -> None:
     """Plan the extra staff, pedagogues and resource pedagogues for the months after the data,
@@ -117,9 +110,9 @@ def plan(
     parallel processes, and a city summary; --district plans only the districts named."""
     from data.errors import Problem, UserInputError
     from data.validate import read_district
-    from serving.district_plans import plan_districts
+    from serving.district_plans import chosen_districts, forecast_and_plan_districts
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan, forecast_for_plan
+    from serving.planning import PlanRequest, forecast_and_plan
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
@@ -178,17 +171,8 @@ def plan(
             time_limit_s=time_limit,
         )
         if names is not None:
-            request, forecasts = forecast_for_plan(data_set, loaded, request, step=step)
-            step(3)
-            plans = plan_districts(
-                data_set,
-                forecasts,
-                request,
-                names,
-                pools=per_district,
-                pit_history=loaded.pit_history,
-                model_version=str(loaded.version),
-                processes=processes,
+            request, _, plans = forecast_and_plan_districts(
+                data_set, loaded, request, names, pools=per_district, processes=processes, step=step
             )
             step(4)
             written = write_district_plans(plans, out)

@@ -20,6 +20,15 @@ from serving.commands.common import (
     state_value,
     user_errors,
 )
+from serving.commands.district_options import (
+    AsOneOption,
+    DistrictOption,
+    DistrictPoolOption,
+    PoolsFileOption,
+    ProcessesOption,
+    collect_district_pools,
+)
+from serving.i18n import DEFAULT_LANGUAGE, LANGUAGE_ENV, LANGUAGES
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
 DEFAULT_MONTHS = OPTIONS["months"].default
@@ -54,24 +63,42 @@ def report(
     ] = None,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
-    district: Annotated[
-        str | None,
+    district: DistrictOption = None,
+    pools_file: PoolsFileOption = None,
+    district_pool: DistrictPoolOption = None,
+    as_one: AsOneOption = False,
+    processes: ProcessesOption = None,
+    language: Annotated[
+        str,
         typer.Option(
-            "--district",
-            help="Report on this district of the data only, planned as its part of "
-            "`bemanning plan`'s per-district plans (default: every kindergarten as one plan).",
+            "--language",
+            envvar=LANGUAGE_ENV,
+            help="Language of the report: nb (Norwegian bokmål) or en; the same setting as the "
+            "planners' app.",
         ),
-    ] = None,
+    ] = DEFAULT_LANGUAGE,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
-    quality it rests on, the model version and the data fingerprint."""
-    from data.errors import Problem, UserInputError
-    from serving.report.service import ReportOptions, make_benefit_report
+    quality it rests on, the model version and the data fingerprint.
 
-    problems: list[Problem] = []
+    Data with several districts are planned as `bemanning plan` plans them: each district with
+    its own pools (--pools-file, --district-pool; --pool for the others), in parallel
+    processes, reported as the city with a breakdown per district; --district reports only the
+    districts named, --as-one plans everything as one problem."""
+    from data.errors import Problem, UserInputError
+    from serving.report.districts import make_district_benefit_report
+    from serving.report.service import ReportOptions
+
+    per_district, problems = collect_district_pools(pools_file, district_pool)
     if out.suffix.lower() not in (".html", ".htm"):
         problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
+    if language not in LANGUAGES:
+        problems.append(
+            Problem(
+                file="--language", rule=f"must be one of {', '.join(LANGUAGES)}", value=language
+            )
+        )
     try:
         options = ReportOptions.from_cli(
             pools=pool,
@@ -82,19 +109,23 @@ def report(
             substitute_cost_nok_per_hour=substitute_cost_nok_per_hour,
             months_given=months != DEFAULT_MONTHS,
             risk_given=risk != DEFAULT_RISK,
+            language=language,
         )
     except UserInputError as exc:
         problems = exc.problems + problems
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the options", problems)
-    path = make_benefit_report(
+    path = make_district_benefit_report(
         data,
         out,
         options,
+        wanted=district,
+        as_one=as_one,
+        per_district=per_district,
+        processes=processes,
         columns=columns,
         tracking_uri=state_value("mlflow", tracking_uri, data),
         console=console,
-        district_name=district,
     )
     console.print(f"Report: {path}")
 

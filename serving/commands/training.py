@@ -718,6 +718,8 @@ def forecast(
     from data.contract import FORECAST_COLUMNS, month_to_str
     from data.errors import Problem, UserInputError
     from models.forecast.fallback import with_fallback
+    from serving.i18n import DEFAULT_LANGUAGE
+    from serving.words import forecast_source
     from training.registry import load_champion, load_model
 
     _check_positive(horizon=horizon, top=top)
@@ -747,8 +749,10 @@ def forecast(
             targets=tuple(t for t in loaded.pipeline.targets_ if t in district.monthly.columns),
         )
     forecasts = fallback.forecasts[list(FORECAST_COLUMNS)].copy()
+    # a planner opens this file: where each forecast comes from in bokmål (the reasons in
+    # detail are printed below)
     forecasts["forecast"] = [
-        f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
+        forecast_source(DEFAULT_LANGUAGE, fallback.reasons.get(k))
         for k in forecasts["kindergarten_id"].astype(str)
     ]
     written = []

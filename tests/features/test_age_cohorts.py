@@ -15,8 +15,8 @@ from features.age_cohorts import (
     OLDER_UNDER3,
     OLDEST_OVER3,
     YOUNGER_UNDER3,
+    age_cohort_estimate,
     cohort_moves_ahead,
-    estimate_age_cohorts,
     months_until,
 )
 
@@ -33,31 +33,48 @@ def panel(seed: int = 0, n_rows: int = 5, n_months: int = 40):
 
 
 def plain_loop(under3, over3, calendar_month, older_share, initial):
-    """The rules of the module docstring, one kindergarten and one month at a time."""
+    """The rules of the module docstring, one month and one kindergarten at a time; returns the
+    cohorts and the school-leaving month in force at each month."""
     out = np.full((*under3.shape, 5), np.nan)
-    for k in range(under3.shape[0]):
-        state = None
-        for t, month in enumerate(calendar_month):
+    states = [None] * under3.shape[0]
+    summer_fall = oldest_before_june = 0.0
+    in_summer = True
+    leaving = []
+    for t, month in enumerate(calendar_month):
+        july_rows = []
+        for k in range(under3.shape[0]):
+            state = states[k]
             if state is not None and month == 8:
                 state = [0.0, *state[:4]]
+                states[k] = state
             u, o = under3[k, t], over3[k, t]
             if np.isnan(u) or np.isnan(o):
                 continue
             if state is None:
-                state = [u * (1 - initial), u * initial, o / 3, o / 3, o / 3]
-                out[k, t] = state
+                states[k] = [u * (1 - initial), u * initial, o / 3, o / 3, o / 3]
+                out[k, t] = states[k]
                 continue
             state[0:2] = spread(state[0:2], u, [1 - older_share, older_share])
             over = list(state[2:5])
             if month in (6, 7):
+                if month == 6:
+                    oldest_before_june += over[2]
                 fall = max(sum(over) - o, 0.0)
+                summer_fall += min(fall, over[2])
                 over[2] -= min(fall, over[2])
             over = spread(over, o, [1 / 3] * 3)
-            if month == 7:
-                over = [*spread(over[:2], o, [0.5, 0.5]), 0.0]
             state[2:5] = over
+            july_rows.append(k)
+        if month == 7:
+            in_summer = oldest_before_june <= 0 or summer_fall >= 0.5 * oldest_before_june
+        for k in july_rows:
+            state = states[k]
+            if month == 7 and in_summer:
+                o = over3[k, t]
+                state[2:5] = [*spread(state[2:4], o, [0.5, 0.5]), 0.0]
             out[k, t] = state
-    return out
+        leaving.append(7 if in_summer else 8)
+    return out, np.array(leaving)
 
 
 def spread(cohorts, total, weights):
@@ -72,16 +89,49 @@ def spread(cohorts, total, weights):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_a_plain_loop(seed):
     under3, over3, calendar_month = panel(seed)
-    got = estimate_age_cohorts(under3, over3, calendar_month)
-    expected = plain_loop(
+    got = age_cohort_estimate(under3, over3, calendar_month)
+    expected, leaving = plain_loop(
         under3, over3, calendar_month, OLDER_SHARE_OF_JOINERS, INITIAL_CROSSING_SHARE
     )
-    np.testing.assert_allclose(got, expected, atol=1e-9)
+    np.testing.assert_allclose(got.cohorts, expected, atol=1e-9)
+    np.testing.assert_array_equal(got.leaving_month, leaving)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_a_plain_loop_where_school_starters_leave_with_the_august_shift(seed):
+    under3, over3, calendar_month = panel(seed)
+    for t in np.flatnonzero(np.isin(calendar_month, (6, 7))):
+        over3[:, t] = over3[:, t - 1] + 1  # no summer fall: the school starters stay to August
+    got = age_cohort_estimate(under3, over3, calendar_month)
+    expected, leaving = plain_loop(
+        under3, over3, calendar_month, OLDER_SHARE_OF_JOINERS, INITIAL_CROSSING_SHARE
+    )
+    np.testing.assert_allclose(got.cohorts, expected, atol=1e-9)
+    np.testing.assert_array_equal(got.leaving_month, leaving)
+    assert (got.leaving_month[calendar_month == 8] == 8).all()
+
+
+def test_school_starters_counted_to_the_end_of_july_leave_with_the_shift():
+    # the over-3s hold steady through the summer and fall at August: the oldest cohort is kept at
+    # the end of July and leaves with the August shift, and from July it is next year's leavers
+    calendar_month = np.array([5, 6, 7, 8, 9])
+    under3 = np.array([[10.0, 10, 10, 10, 10]])
+    over3 = np.array([[30.0, 30, 30, 30, 30]])
+    estimate = age_cohort_estimate(
+        under3, over3, calendar_month, older_share_of_joiners=0.0, initial_crossing_share=0.6
+    )
+    assert estimate.leaving_month.tolist() == [7, 7, 8, 8, 8]
+    assert estimate.cohorts[0, 2, OLDEST_OVER3] == pytest.approx(10.0)
+    _, leavers = cohort_moves_ahead(
+        estimate.cohorts, calendar_month, horizon=1, leaving_month=estimate.leaving_month
+    )
+    assert leavers[0, 2] == pytest.approx(10.0), "from July they leave at the August ahead"
+    assert leavers[0, 0] == 0.0, "from May the August lies 3 months ahead"
 
 
 def test_cohorts_add_up_to_the_counts_and_gaps_stay_gaps():
     under3, over3, calendar_month = panel(4)
-    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    cohorts = age_cohort_estimate(under3, over3, calendar_month).cohorts
     present = ~np.isnan(under3)
     np.testing.assert_allclose(cohorts[..., :2].sum(axis=2)[present], under3[present])
     np.testing.assert_allclose(cohorts[..., 2:].sum(axis=2)[present], over3[present])
@@ -95,9 +145,9 @@ def test_august_moves_the_older_under3_cohort_over_the_age_line():
     calendar_month = np.array([5, 6, 7, 8, 9])
     under3 = np.array([[10.0, 10, 10, 10, 10]])
     over3 = np.array([[30.0, 30, 24, 30, 30]])  # six leave for school in July, six cross
-    cohorts = estimate_age_cohorts(
+    cohorts = age_cohort_estimate(
         under3, over3, calendar_month, older_share_of_joiners=0.0, initial_crossing_share=0.6
-    )
+    ).cohorts
     assert cohorts[0, 2, OLDER_UNDER3] == pytest.approx(6.0)
     assert cohorts[0, 2, OLDEST_OVER3] == 0.0, "every school starter has gone by the end of July"
     august = cohorts[0, 3]
@@ -118,9 +168,9 @@ def test_months_until_is_strictly_ahead():
 
 def test_point_in_time_the_future_does_not_change_the_past():
     under3, over3, calendar_month = panel(5)
-    full = estimate_age_cohorts(under3, over3, calendar_month)
+    full = age_cohort_estimate(under3, over3, calendar_month).cohorts
     cut = 25
-    short = estimate_age_cohorts(under3[:, :cut], over3[:, :cut], calendar_month[:cut])
+    short = age_cohort_estimate(under3[:, :cut], over3[:, :cut], calendar_month[:cut]).cohorts
     np.testing.assert_array_equal(full[:, :cut], short)
 
 
@@ -146,7 +196,7 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
 
     under3, over3 = grid(monthly, "children_under3"), grid(monthly, "children_over3")
     leavers = grid(truth, "school_leavers")
-    cohorts = estimate_age_cohorts(under3, over3, np.asarray(months.month))
+    cohorts = age_cohort_estimate(under3, over3, np.asarray(months.month)).cohorts
     april = [i for i, m in enumerate(months) if m.month == 4 and i >= 36]
     estimate = np.concatenate([cohorts[:, i, OLDEST_OVER3] for i in april])
     actual = np.concatenate([leavers[:, i + 2] + leavers[:, i + 3] for i in april])

@@ -9,6 +9,7 @@ import pytest
 
 from features.intake import (
     PERSISTENCE_PRIOR_PAIRS,
+    expanding_blend_weight,
     expanding_persistence,
     expanding_seasonal_index,
     intake_cycle_projection,
@@ -200,3 +201,31 @@ def test_projection_beats_the_last_value_on_a_simulated_district():
             projection_error += np.abs(projected[:, t] - actual)[known].sum()
             last_error += np.abs(y[:, t] - actual)[known].sum()
         assert projection_error < 0.8 * last_error, target
+
+
+def test_expanding_blend_weight_matches_a_plain_loop():
+    rng = np.random.default_rng(8)
+    n_rows, n_months = 300, 30
+    base = rng.normal(20, 3, n_rows)
+    candidate = base + rng.normal(0, 2, n_rows)
+    actual = base + 0.6 * (candidate - base) + rng.normal(0, 1, n_rows)
+    candidate[rng.random(n_rows) < 0.05] = np.nan
+    completes = rng.integers(3, n_months, n_rows)
+    got = expanding_blend_weight(base, candidate, actual, completes, n_months, prior_pairs=20.0)
+    for t in range(n_months):
+        top = bottom = pairs = 0.0
+        for i in range(n_rows):
+            if completes[i] <= t and not np.isnan(candidate[i]):
+                top += (candidate[i] - base[i]) * (actual[i] - base[i])
+                bottom += (candidate[i] - base[i]) ** 2
+                pairs += 1
+        expected = 0.0 if pairs == 0 else min(max(top / (bottom * (1 + 20.0 / pairs)), 0), 1)
+        assert got[t] == pytest.approx(expected), t
+    assert got[-1] == pytest.approx(0.6, abs=0.1), "finds the weight the actuals follow"
+    assert (got[:3] == 0).all(), "nothing is known before the first pair completes"
+    # point-in-time: actuals completing after t do not move the weight at t
+    late = completes > 20
+    moved = actual.copy()
+    moved[late] += 50
+    again = expanding_blend_weight(base, candidate, moved, completes, n_months, prior_pairs=20.0)
+    np.testing.assert_array_equal(again[:21], got[:21])

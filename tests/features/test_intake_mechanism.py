@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data.contract import KINDERGARTEN_ID, MONTH
-from features.age_cohorts import estimate_age_cohorts
+from features.age_cohorts import age_cohort_estimate
 from features.intake_mechanism import (
     MECHANISM_FEATURES,
     intake_mechanism_features,
@@ -16,12 +16,17 @@ from features.intake_mechanism import (
 )
 
 
-def panel(seed: int, n_rows: int = 4, n_months: int = 40):
+def panel(seed: int, n_rows: int = 4, n_months: int = 40, summer_fall: bool = True):
+    """Random counts; without ``summer_fall`` the over-3s never fall in June–July (school
+    starters counted to the end of July, leaving with the August shift)."""
     rng = np.random.default_rng(seed)
     calendar_month = (np.arange(n_months) + 4) % 12 + 1  # starts in May
     under3 = rng.integers(5, 25, size=(n_rows, n_months)).astype(float)
     over3 = rng.integers(10, 45, size=(n_rows, n_months)).astype(float)
     waiting = rng.integers(0, 30, size=(n_rows, n_months)).astype(float)
+    if not summer_fall:
+        for t in np.flatnonzero(np.isin(calendar_month, (6, 7))):
+            over3[:, t] = over3[:, t - 1] + 1
     gaps = rng.random(under3.shape) < 0.08
     under3[gaps], over3[gaps], waiting[gaps] = np.nan, np.nan, np.nan
     under3[0, :9], over3[0, :9], waiting[0, :9] = np.nan, np.nan, np.nan  # opens later
@@ -32,7 +37,8 @@ def panel(seed: int, n_rows: int = 4, n_months: int = 40):
 def plain_loop(under3, over3, waiting, capacity, calendar_month):
     """The module docstring's rules, one kindergarten and month at a time (cohorts from the
     estimator, which has its own plain-loop test)."""
-    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    cohorts = estimate.cohorts
     out = {name: np.full(under3.shape, np.nan) for name in MECHANISM_FEATURES}
     for k in range(under3.shape[0]):
         last_august = {}
@@ -58,9 +64,10 @@ def plain_loop(under3, over3, waiting, capacity, calendar_month):
                 2 * younger + older + youngest + middle
             )
             out["estimated_crossing_next_august"][k, t] = older
-            # from August to June the leavers-to-be are the oldest cohort; in July, after it has
-            # gone, the middle one (next year's oldest)
-            out["estimated_school_leavers_next_summer"][k, t] = middle if month == 7 else oldest
+            # the leavers-to-be are the oldest cohort; in July, where it has gone by then, the
+            # middle one (next year's oldest)
+            gone = month == 7 and estimate.leaving_month[t] == 7
+            out["estimated_school_leavers_next_summer"][k, t] = middle if gone else oldest
             for name in last_august:
                 out[name][k, t] = last_august[name]
             window = [
@@ -73,9 +80,10 @@ def plain_loop(under3, over3, waiting, capacity, calendar_month):
     return out
 
 
+@pytest.mark.parametrize("summer_fall", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_a_plain_loop(seed: int) -> None:
-    under3, over3, waiting, capacity, calendar_month = panel(seed)
+def test_matches_a_plain_loop(seed: int, summer_fall: bool) -> None:
+    under3, over3, waiting, capacity, calendar_month = panel(seed, summer_fall=summer_fall)
     got = intake_mechanism_grids(under3, over3, capacity, calendar_month, waiting)
     expected = plain_loop(under3, over3, waiting, capacity, calendar_month)
     assert list(got) == list(MECHANISM_FEATURES)

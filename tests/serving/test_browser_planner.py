@@ -159,7 +159,7 @@ def test_planner_walks_through_plan_pin_resolve_approve_diff_and_excel(
     risk = lines.cell(row=3, column=headers.index("Risiko for brudd på normen") + 1)
     assert isinstance(risk.value, float) and risk.number_format == "0%"
     suggested = lines.cell(row=3, column=headers.index("Forslag (årsverk)") + 1)
-    assert isinstance(suggested.value, float) and suggested.number_format == "0.0"
+    assert isinstance(suggested.value, float) and suggested.number_format == "#,##0.0"
     assert lines.max_row - 2 >= 3
     pins = [r for r in book["Låsinger"].iter_rows(min_row=3, values_only=True) if any(r)]
     assert any(PIN_COMMENT in str(r) for r in pins)

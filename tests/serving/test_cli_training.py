@@ -146,8 +146,11 @@ def test_forecast_writes_the_contract_format_and_drivers(store, data_folder, tmp
     assert list(forecasts.columns[: len(FORECAST_COLUMNS)]) == list(FORECAST_COLUMNS)
     assert forecasts["simulated"].all()  # simulated data stays labelled
     assert forecasts["kindergarten_id"].nunique() == 6
-    assert set(forecasts["forecast"]) <= {"model"} | {
-        f for f in forecasts["forecast"] if f.startswith("fallback: ")
+    # where each forecast comes from, in the planner's bokmål (not "model"/"fallback: …")
+    assert set(forecasts["forecast"]) <= {
+        "modellprognose",
+        "reserveprognose (kort historikk)",
+        "reserveprognose (hull i dataene)",
     }
     assert sorted(forecasts["horizon"].unique()) == [1, 2, 3]
     assert (forecasts["origin"] == "2024-12").all()

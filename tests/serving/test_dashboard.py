@@ -153,3 +153,49 @@ def test_the_app_serves_a_raw_folder_and_shows_where_each_figure_comes_from(
     finally:
         app.state.engine_state.close()
         app.state.db_engine.dispose()
+
+
+def test_catalogue_indicators_read_in_bokmal_as_the_data_catalogue_names_them() -> None:
+    from serving.app.dashboard import INDICATOR_WORDS
+    from serving.i18n import gettext
+
+    assert set(INDICATOR_WORDS) == set(CATALOGUE)
+    for name, (label, source) in INDICATOR_WORDS.items():
+        assert gettext("nb", label) == CATALOGUE[name].label, name
+        assert gettext("nb", source) == CATALOGUE[name].source, name
+
+
+def test_dashboard_pages_speak_english_when_chosen_and_carry_no_inline_style(
+    harness: AppHarness, sim_district
+):
+    from page_text import code_words, visible_text
+
+    from serving.i18n import LANGUAGE_COOKIE
+
+    client = harness.client_for("admin")
+    kid = str(sim_district.kindergartens["kindergarten_id"].iloc[0])
+    paths = ("/dashboard", "/dashboard/sick_leave_rate", "/dashboard/topi_concern_share")
+    for language in ("nb", "en"):
+        client.cookies.set(LANGUAGE_COOKIE, language)
+        for path in (*paths, f"/dashboard/kindergartens/{kid}", "/dashboard/cards"):
+            html = client.get(path).text
+            assert "<style" not in html and " style=" not in html, path
+            assert code_words(html) == {}, (language, path)
+    english = " ".join(visible_text(client.get(p).text) for p in paths)
+    assert "(simulated)" in english and "(simulert)" not in english
+    client.cookies.set(LANGUAGE_COOKIE, "nb")
+    bokmal = visible_text(client.get("/dashboard/sick_leave_rate").text)
+    assert "(simulert)" in bokmal and "(simulated)" not in bokmal
+    for word in ("Nøkkeltall", "barnehager", "Kilde", "Skala", "siden", "Spredning", "lavinntekt"):
+        assert word not in english, word
+    assert "Sick leave" in english and "The district's key figures" in english
+    assert "low share in low-income households" in english
+
+
+def test_a_simulated_name_says_simulated_once_in_the_pages_language() -> None:
+    from serving.words import place_name
+
+    assert place_name("nb", "Frogner barnehage 2 (simulated)") == "Frogner barnehage 2 (simulert)"
+    assert place_name("en", "Frogner barnehage 2 (simulated)") == "Frogner barnehage 2 (simulated)"
+    assert place_name("nb", "Solsikken barnehage") == "Solsikken barnehage"
+    assert place_name("nb", None) == ""

@@ -5,6 +5,7 @@ files and unknown districts are reported at once with exit code 2."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,38 @@ def test_unknown_district_is_named(two_districts, tmp_path: Path) -> None:
     )
     assert report.exit_code == 2, report.output
     assert "must be a district of the data" in " ".join(report.output.split())
+
+
+def test_report_of_the_district_plans_shows_the_city_summary(two_districts) -> None:
+    """The benefit report of the default per-district run: its district-summary figures are the
+    city summary (the districts' plans added up), every kindergarten is measured on its own
+    district's scenarios, the pools are stated per district and the breakdown lists both."""
+    from serving.report.districts import district_benefit_report, pools_shown
+    from serving.report.render import render_report_html
+    from serving.report.service import ReportOptions
+
+    district, forecasts, names, pools = two_districts
+    plans = _plans(two_districts, processes=1)
+    options = ReportOptions(given=frozenset({"pools"}))
+    report = district_benefit_report(
+        district,
+        forecasts,
+        plans,
+        model_version="1",
+        options=options,
+        per_district=pools,
+        request=PlanRequest(pools={}, n_scenarios=40),
+    )
+    html = render_report_html(report)
+    section = html.split('id="district-summary"')[1].split("</figure>")[0]
+    shown = [float(v) for v in re.findall(r'data-value="([^"]+)"', section)]
+    city = city_summary(plans).set_index("allocation").loc[list(COMPARED)]
+    measures = city[[c for c in city.columns if c.startswith(("unmet_", "breach_months_"))]]
+    np.testing.assert_allclose(shown, measures.to_numpy().ravel(), atol=1e-3)
+    breakdown = html.split('id="districts-table"')[1].split("</figure>")[0]
+    assert all(name in breakdown for name in names)
+    staff = next(r for r in pools_shown(options, plans, pools) if r.option == "--pool staff")
+    assert staff.value == "3 årsverk i alt fordelt på 2 bydeler (2 med egne potter)"
+    english = ReportOptions(given=frozenset({"pools"}), language="en")
+    staff = next(r for r in pools_shown(english, plans, pools) if r.option == "--pool staff")
+    assert staff.value == "3 FTE in all over 2 districts (2 with pools of their own)"

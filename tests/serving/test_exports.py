@@ -14,7 +14,8 @@ from openpyxl.utils import get_column_letter
 
 from data.contract import SIMULATED_LABEL
 from serving.app.privacy import suppress_frame, suppress_reason
-from serving.exports import table_bytes
+from serving.exports import summary_rows, table_bytes
+from serving.formatting import excel_number_format, format_in_unit
 from serving.workbook import plan_workbook
 
 LINES = pd.DataFrame(
@@ -91,8 +92,20 @@ HEADER = {
     "solver_status": "Optimal",
 }
 SUMMARY = [
-    {"allocation": "plan", "unmet_staff_fte_months": 1.2, "cost_nok": 900_000.0},
-    {"allocation": "proportional", "unmet_staff_fte_months": 2.5, "cost_nok": 900_000.0},
+    {
+        "allocation": "plan",
+        "unmet_staff_fte_months": 1.2,
+        "breach_months_staffing": 3.25,
+        "extra_staff_fte": 2.0,
+        "cost_nok": 900_000.0,
+    },
+    {
+        "allocation": "proportional",
+        "unmet_staff_fte_months": 2.5,
+        "breach_months_staffing": 4.0,
+        "extra_staff_fte": 2.0,
+        "cost_nok": 900_000.0,
+    },
 ]
 PINS = pd.DataFrame(
     [
@@ -155,7 +168,7 @@ def test_workbook_sheets_have_labelled_frozen_filtered_headers_and_widths() -> N
     risk = lines.cell(row=3, column=headers.index("Risiko for brudd på normen") + 1)
     assert risk.value == 0.12 and risk.number_format == "0%"  # a number shown as 12 %
     change = lines.cell(row=3, column=headers.index("Endring (årsverk)") + 1)
-    assert change.value == 1.5 and change.number_format == "0.0"
+    assert change.value == 1.5 and change.number_format == "#,##0.0"
     assert lines.cell(row=3, column=3).value == "Grunnbemanning"
     why = lines.cell(row=3, column=len(headers)).value
     assert "Hva som hindrer mer: Potten er brukt opp" in why
@@ -207,8 +220,27 @@ def test_pins_audit_and_comparison_sheets() -> None:
     assert audit.cell(row=3, column=5).data_type == "s"
     comparison = book["Sammenligning"]
     assert [c.value for c in comparison[2]] == ["Mål", "Denne planen", "Fordelingsnøkkel"]
-    cost = next(r for r in comparison.iter_rows(min_row=3) if r[0].value == "Kostnad (kr)")
-    assert cost[1].value == 900_000.0 and "kr" in cost[1].number_format
+    rows = {r[0].value: r for r in comparison.iter_rows(min_row=3)}
+    cost = rows["Kostnad (kr)"]
+    assert cost[1].value == 900_000.0 and cost[1].number_format == '#,##0 "kr"'
+    unmet = rows["Udekket behov, grunnbemanning (årsverk-måneder)"]
+    assert unmet[1].value == 1.2 and unmet[1].number_format == "#,##0.0"
+    breach = rows["Barnehagemåneder med brudd på bemanningsnormen"]
+    assert breach[2].value == 4.0 and breach[2].number_format == "#,##0.0"
+    assert rows["Ekstra grunnbemanning (årsverk)"][1].number_format == "#,##0.0"
+    # one definition with the page: each row's unit formats the page's cell and Excel's
+    table = summary_rows("nb", SUMMARY)
+    shown = {
+        label: [format_in_unit(v, unit, "nb") for v in values] for label, values, unit in table.rows
+    }
+    assert shown["Kostnad (kr)"] == ["900\u202f000\u00a0kr"] * 2
+    assert shown["Udekket behov, grunnbemanning (årsverk-måneder)"] == ["1,2", "2,5"]
+    assert shown["Barnehagemåneder med brudd på bemanningsnormen"] == ["3,2", "4,0"]
+    for label, values, unit in table.rows:
+        for cell, value in zip(rows[label][1:], values, strict=True):
+            assert cell.number_format == excel_number_format(unit, "nb")
+            decimals = cell.number_format.partition(".")[2].count("0")
+            assert format_in_unit(value, unit, "nb").count(",") == (1 if decimals else 0)
     vedtak_free = [c.value for row in book["Linjer"].iter_rows(min_row=3) for c in row]
     assert not any(isinstance(v, str) and "{" in v for v in vedtak_free)
 

@@ -14,7 +14,15 @@ from page_text import code_words, visible_text
 
 from serving import i18n_catalogue
 from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, catalogue_path, gettext
-from serving.words import ALLOCATION, BINDING, COLUMN, RESOURCE, column_word, word
+from serving.words import (
+    ALLOCATION,
+    BINDING,
+    COLUMN,
+    RESOURCE,
+    column_word,
+    forecast_source,
+    word,
+)
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
@@ -65,6 +73,19 @@ def test_domain_words_in_bokmal_and_english() -> None:
     assert gettext("en", "Basic staff") == "Basic staff"
 
 
+def test_forecast_source_in_words_from_the_fallback_reason() -> None:
+    assert forecast_source("nb", None) == "modellprognose"
+    assert forecast_source("nb", "recently opened: 5 months of data") == (
+        "reserveprognose (kort historikk)"
+    )
+    assert forecast_source("nb", "gapped: no data for 2024-01 (last month with data 2023-10)") == (
+        "reserveprognose (hull i dataene)"
+    )
+    assert forecast_source("en", "gapped: no value of vedtak_31 for 2024-01") == (
+        "fallback forecast (gap in the data)"
+    )
+
+
 def _pages(harness: AppHarness, sim_district, plan_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     kg = sim_district.kindergartens
     kg_id = kg.loc[(kg["district"] == DISTRICT_A) & kg["closed"].isna(), "kindergarten_id"].iloc[0]
@@ -76,7 +97,19 @@ def _pages(harness: AppHarness, sim_district, plan_id: str) -> list[str]:  # typ
         f"/plans/{plan_id}?show=all",
         f"/plans/diff?a={plan_id}&b={plan_id}",
         "/exports",
+        "/dashboard",
+        "/dashboard/sick_leave_rate",
+        "/dashboard/topi_concern_share",
+        f"/dashboard/kindergartens/{kg_id}",
     ]
+
+
+#: Error pages a planner meets, with their status and the words they must say in bokmål.
+ERROR_PAGES = (
+    ("/plans/no-such-plan", 404, "Planen 'no-such-plan' finnes ikke."),
+    ("/kindergartens/NOPE", 404, "Barnehagen 'NOPE' finnes ikke."),
+    ("/dashboard/no_such_figure", 404, "Nøkkeltallet 'no_such_figure' finnes ikke."),
+)
 
 
 @pytest.mark.slow
@@ -91,8 +124,16 @@ def test_pages_show_words_not_codes_in_both_languages(
             for path in _pages(trained_harness, sim_district, plan_id):
                 page = client.get(path)
                 assert page.status_code == 200, (user, language, path, page.text[:500])
-                assert f'<html lang="{language}">' in page.text
+                fragment = path.startswith("/dashboard/kindergartens/")  # part of a page
+                assert fragment or f'<html lang="{language}">' in page.text
                 assert code_words(page.text) == {}, (user, language, path)
+            for path, status, bokmal in ERROR_PAGES:
+                page = client.get(path)
+                assert page.status_code == status, (user, language, path)
+                said = visible_text(page.text)
+                # the page's own words carry no code; the id the planner asked for is quoted
+                assert code_words(page.text.replace("no_such_figure", "")) == {}, (path, said)
+                assert (bokmal in said) == (language == "nb"), (language, said)
     client = trained_harness.client_for("anna")
     nb_plan = visible_text(client.get(f"/plans/{plan_id}?show=all").text)
     assert "Fordelingsnøkkel" in nb_plan and "årsverk" in nb_plan and "Behov" in nb_plan

@@ -14,6 +14,7 @@ from models.forecast.fallback import (
     MIN_HISTORY_MONTHS,
     fallback_forecasts,
     fallback_reasons,
+    with_fallback,
 )
 from serving.planning import PlanRequest, build_plan
 
@@ -110,3 +111,69 @@ def test_fallback_scales_peers_rates_by_capacity_with_wide_intervals(
     assert width.median() > 2 * model_width
     # the August shift of the peers is kept: their rate in the calendar month, not one level
     assert base["p50"].nunique() > 1
+
+
+def _without_target(district: District, target: str, how: str) -> District:
+    """The district with ``target`` blank in every row (``how='empty'``: an empty column, as a
+    file with the header and no values reads) or with no such column (``'absent'``)."""
+    monthly = district.monthly.copy()
+    if how == "empty":
+        monthly[target] = np.nan
+    else:
+        monthly = monthly.drop(columns=[target])
+    return District(district.kindergartens, monthly, district.population, True, district.source)
+
+
+def test_a_target_the_model_lacks_is_filled_for_every_kindergarten(
+    district_with_new_and_gapped,
+):
+    """A model trained without § 37 (the data have it) plus a recently opened and a gapped
+    kindergarten: the plan is made, every kindergarten's § 37 is the fallback's, the model's
+    other forecasts are kept, and the warnings say so."""
+    district, forecasts, new, gapped = district_with_new_and_gapped
+    model = forecasts[forecasts["target"] != "vedtak_37"].reset_index(drop=True)
+    plan = build_plan(district, model, PlanRequest(pools=POOLS, n_scenarios=60))
+    ids = set(district.kindergartens[KINDERGARTEN_ID].astype(str))
+    assert set(plan.lines[KINDERGARTEN_ID]) == ids
+    warnings = plan.header["warnings"]
+    assert any(w.startswith("fallback forecast of vedtak_37 (the model has no") for w in warnings)
+    assert not any("no forecast of vedtak_37" in w for w in warnings), warnings
+    # only the recently opened and the gapped are fallback kindergartens
+    assert set(plan.header["fallback_forecasts"]) == {new, gapped}
+    needs = plan.scenarios
+    assert needs is not None
+    assert needs.vedtak_37.sum() > 0  # § 37 is planned for, not taken as 0
+    # where the model forecast children, its forecast is what the plan drew from
+    kid = sorted(ids - {new, gapped})[0]
+    k = needs.kindergarten_ids.index(kid)
+    own = model[(model[KINDERGARTEN_ID] == kid) & (model["target"] == "children_over3")]
+    np.testing.assert_allclose(needs.median["children_over3"][k], own["p50"].to_numpy())
+    # the fallback's § 37 of a kindergarten with a full history: wide intervals around a median
+    # at the kindergarten's own level (its size factor), per kindergarten, not one district rate
+    made = with_fallback(district, model, origin=ORIGIN, horizon=12, targets=TARGETS).forecasts
+    v37 = made[made["target"] == "vedtak_37"]
+    assert set(v37[KINDERGARTEN_ID]) == ids
+    assert (v37.groupby(KINDERGARTEN_ID).size() == 12).all()
+    # a standard deviation of at least one decision (the lower side is clipped at zero)
+    assert ((v37["p95"] - v37["p50"]) >= 1.645 * 0.99).all()
+    assert v37.groupby(KINDERGARTEN_ID)["p50"].mean().nunique() > 1
+
+
+@pytest.mark.parametrize("how", ["empty", "absent"])
+def test_a_target_missing_from_the_data_leaves_the_recently_opened_the_only_fallback(
+    district_with_new_and_gapped, how
+):
+    """Data without § 37 values (an empty column or none) and a model trained without it: the
+    recently opened and the gapped kindergarten get the fallback (from full-history peers: their
+    children are not zero), no other kindergarten does, and § 37 is 0 with a warning."""
+    district, forecasts, new, gapped = district_with_new_and_gapped
+    district = _without_target(district, "vedtak_37", how)
+    model = forecasts[forecasts["target"] != "vedtak_37"].reset_index(drop=True)
+    plan = build_plan(district, model, PlanRequest(pools=POOLS, n_scenarios=60))
+    assert set(plan.header["fallback_forecasts"]) == {new, gapped}
+    assert "no forecast of vedtak_37: taken as 0 in every scenario" in plan.header["warnings"]
+    needs = plan.scenarios
+    assert needs is not None
+    assert needs.vedtak_37.sum() == 0
+    k = needs.kindergarten_ids.index(new)
+    assert needs.median["children_over3"][k].min() > 0

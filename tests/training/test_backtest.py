@@ -80,6 +80,27 @@ def test_backtest_scores_every_model_target_and_horizon(small_backtest, small_di
     )
 
 
+def test_actuals_are_what_a_merge_adds_and_labels_stay_text(small_backtest, small_district):
+    """The actuals are looked up in place (no merge copying every row): the same values and
+    dtype as a left merge on kindergarten, month and target gives; ids, targets and models
+    stay text, each distinct value one string per fold and model shared by its rows (the
+    memory bound)."""
+    from training.backtest import _actuals
+
+    predictions = small_backtest.predictions
+    keys = ["kindergarten_id", "month", "target"]
+    merged = predictions.drop(columns="actual").merge(
+        _actuals(small_district, ["children_over3"]), on=keys, how="left"
+    )
+    pd.testing.assert_series_equal(predictions["actual"], merged["actual"])
+    assert predictions["actual"].notna().any() and predictions["actual"].isna().any()
+    for column in ("kindergarten_id", "target", "model"):
+        assert predictions[column].dtype == object
+        values = predictions[column].tolist()
+        parts = len(small_backtest.origins) * 3  # a fold's forecasts per model
+        assert len({id(v) for v in values}) <= len(set(values)) * parts < len(values)
+
+
 def test_backtest_forecasts_use_only_data_up_to_their_origin(small_backtest, small_district):
     origin = small_backtest.origins[0]
     refit = ForecastPipeline(

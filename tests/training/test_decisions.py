@@ -5,6 +5,7 @@ planned at an origin depends on the data after it."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from training.decisions import (
     PlanSettings,
     decision_backtest,
     decision_origins,
+    key_change,
     oracle_change,
     prepare_case,
     score_case,
@@ -228,6 +230,54 @@ def test_a_kindergarten_the_model_cannot_forecast_is_planned_and_scored_by_every
     scored = score_case(case, engine_planner, POLICY, PlanSettings(), variants=False)
     assert set(scored["allocation"]) == {PLAN, KEY, ORACLE, "no_pool", "median_only"}
     assert scored["unmet_total"].notna().all()
+
+
+def test_the_key_spends_no_more_than_the_budget_in_the_plans_steps() -> None:
+    """The key is the plan summary's (models.allocation.comparison.key_allocation): pools that
+    cost more than the budget shrink until the key fits it, in the plan's steps."""
+    cost = np.array([650_000.0, 780_000.0, 800_000.0])
+    steps = np.array([0.5, 1.0, 0.5])
+    planned = PlannedAllocation(
+        kindergarten_ids=("A", "B", "C"),
+        current_fte=np.ones((3, 3)),
+        change_fte=np.zeros((3, 3)),
+        pools_fte=np.array([4.0, 2.0, 3.0]),  # 6.76 MNOK against a budget of 3 MNOK
+        cost_per_fte_nok=cost,
+        equity=np.ones(3),
+        children=np.array([30.0, 20.0, 10.0]),
+        decisions=np.array([1.0, 2.0, 4.0]),
+        budget_nok=3_000_000.0,
+        step_fte=steps,
+    )
+    key = key_change(planned)
+    spend = float((key.sum(axis=0) * cost).sum())
+    assert 0 < spend <= 3_000_000.0
+    assert spend > 3_000_000.0 - cost.max()  # little left unspent
+    np.testing.assert_allclose(key / steps, np.round(key / steps), atol=1e-9)
+    without_budget = key_change(replace(planned, budget_nok=None))
+    np.testing.assert_allclose(without_budget.sum(axis=0), planned.pools_fte)
+
+
+def test_the_backtests_key_is_the_plans_key_and_keeps_to_its_budget(district: District) -> None:
+    """At an origin planned under a budget, the decision backtest's key is the very key the plan
+    summary compares with (same pools, budget, cost and steps), and spends ≤ the budget."""
+    from serving.plan_defaults import request_for
+    from serving.planning import build_plan
+
+    origin = pd.Period("2024-07", "M")
+    case = prepare_case(district, origin, fast_pipeline, months=3, scenario_origins=0)
+    policy = replace(POLICY, budget_nok=400_000.0)
+    settings = PlanSettings(step_fte=(0.5, 1.0, 0.5))
+    planned = engine_planner(case.known, case.forecasts, None, policy, settings)
+    key = key_change(planned)
+    spend = float((key.sum(axis=0) * planned.cost_per_fte_nok).sum())
+    assert spend <= 400_000.0 + 1e-6
+    plan_spend = float((planned.change_fte.sum(axis=0) * planned.cost_per_fte_nok).sum())
+    assert plan_spend <= 400_000.0 + 1e-6
+    result = build_plan(case.known, case.forecasts, request_for(policy, settings))
+    ids = list(result.compared.kindergarten_ids)
+    order = [ids.index(k) for k in planned.kindergarten_ids]
+    np.testing.assert_allclose(key, result.compared.changes["proportional"][order])
 
 
 def test_plan_settings_round_trip_through_their_dict() -> None:

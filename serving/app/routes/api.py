@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from serving import overrides
 from serving.app import services
-from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
+from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import explanation_for, reason_for
 from serving.app.routes.common import next_step
 from serving.app.schemas import (
     AuditEventPublic,
     DiffRow,
+    DistrictPlansCreate,
+    DistrictPlansPublic,
     EngineStatusPublic,
     KeyFigurePublic,
     KindergartenRisk,
@@ -32,6 +35,7 @@ from serving.app.schemas import (
     SolveProgress,
     SolvesRunning,
 )
+from serving.app.services import OVERVIEW_FLAGS
 from serving.store import repository
 from serving.store.tables import Pin, Plan, PlanLine, User
 
@@ -98,10 +102,34 @@ def status(user: CurrentUser, state: EngineDep, session: SessionDep) -> EngineSt
     response_model=OverviewPublic,
     summary="Every kindergarten you may see: forecast band, need, risk flags",
 )
-def overview(user: CurrentUser, state: EngineDep) -> OverviewPublic:
-    rows = services.overview(state, user)
+def overview(
+    user: CurrentUser,
+    state: EngineDep,
+    q: Annotated[str, Query(description="Name or number contains this.")] = "",
+    municipality: Annotated[str, Query(description="Only this municipality.")] = "",
+    district: Annotated[str, Query(description="Only this district.")] = "",
+    flag: Annotated[
+        str, Query(description=f"Only kindergartens with this flag: {', '.join(OVERVIEW_FLAGS)}.")
+    ] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=10_000, description="Rows per page; default: every row.")
+    ] = None,
+) -> OverviewPublic:
+    rows = services.filter_overview(
+        services.overview(state, user),
+        q=q,
+        municipality=municipality,
+        district=district,
+        flag=flag,
+    )
+    n_rows = len(rows)
+    rows, page, pages = services.page_of(rows, page, page_size or max(n_rows, 1))
     records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
     return OverviewPublic(
+        n_kindergartens=n_rows,
+        page=page,
+        pages=pages,
         simulated=state.district().simulated,
         model_version=str(state.champion().version),
         data_fingerprint=state.fingerprint(),
@@ -155,6 +183,38 @@ def create_plan(
 ) -> PlanPublic:
     plan = services.create_plan(state, session, user, body)
     return plan_public(user, plan)
+
+
+def district_run_public(session: Session, user: User, run_id: str) -> DistrictPlansPublic:
+    plans, summary = services.district_run(session, user, run_id)
+    return DistrictPlansPublic(
+        run_id=run_id,
+        plans=[PlanSummaryPublic.model_validate(p) for p in plans],
+        city_summary=summary,
+    )
+
+
+@router.post(
+    "/plans/districts",
+    response_model=DistrictPlansPublic,
+    status_code=201,
+    summary="Plan every district, each with its own pools, and sum them up for the city (admin)",
+)
+def create_district_plans(
+    body: DistrictPlansCreate, user: CurrentAdmin, state: EngineDep, session: SessionDep
+) -> DistrictPlansPublic:
+    run_id, _ = services.create_district_plans(state, session, user, body)
+    return district_run_public(session, user, run_id)
+
+
+@router.get(
+    "/plans/districts/{run_id}",
+    response_model=DistrictPlansPublic,
+    responses=NOT_FOUND,
+    summary="A run of district plans and its city summary",
+)
+def get_district_plans(run_id: str, user: CurrentUser, session: SessionDep) -> DistrictPlansPublic:
+    return district_run_public(session, user, run_id)
 
 
 @router.get(

@@ -12,27 +12,31 @@ from fastapi.responses import HTMLResponse
 from serving.app.deps import UserView
 from serving.app.engine import EngineStatus
 from serving.app.rendering import language_context, page_language
-from serving.i18n import N_, gettext
+from serving.i18n import N_, gettext, say
 
 
 def next_step(status: EngineStatus, n_plans: int | None = None, language: str = "nb") -> str:
     """What to do first, in ``language`` (the engine's own detail stays as it reports it)."""
     if not status.data_ok:
-        return status.data_message or gettext(
+        return say(status.data_message, language) or gettext(
             language, N_("Point the app at a data set: `bemanning serve --data DATA`.")
         )
     if not status.model_ok:
-        return (
-            gettext(
-                language,
-                N_(
-                    "No trained model yet: run `bemanning train DATA` first (it registers the "
-                    "champion model), then start a plan here."
-                ),
-            )
-            + " "
-            + status.model_message
-        ).strip()
+        first = gettext(
+            language,
+            N_(
+                "No trained model yet: run `bemanning train DATA` first (it registers the "
+                "champion model), then start a plan here."
+            ),
+        )
+        if not status.model_message:
+            return first
+        detail = gettext(
+            language,
+            N_("The model registry says: %(detail)s"),
+            detail=say(status.model_message, language),
+        )
+        return f"{first} {detail}"
     if n_plans == 0:
         return gettext(language, N_("No plan yet: start one on the Plans page."))
     return ""

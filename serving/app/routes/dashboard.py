@@ -15,32 +15,42 @@ from serving.app import dashboard as dash
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep
 from serving.app.privacy import is_internal_view
+from serving.app.rendering import page_language
 from serving.app.routes.common import render
 from serving.app.services import NotFound
+from serving.i18n import N_, Message, gettext
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], default_response_class=HTMLResponse)
 #: Kindergartens listed as furthest from the district's median.
 N_FURTHEST = 8
 
 
-def _cards(district: District) -> tuple[list[dash.Card], list[dash.Figure]]:
+def _cards(district: District, language: str) -> tuple[list[dash.Card], list[dash.Figure]]:
     figures = dash.all_figures()
     present = [f for f in figures if dash.is_present(district, f)]
     absent = [f for f in figures if f not in present]
-    return [dash.card(district, f) for f in present], absent
+    return [dash.card(district, f, language) for f in present], absent
+
+
+def _cached_cards(
+    request: Request, user: CurrentUser, state: EngineDep
+) -> tuple[list[dash.Card], list[dash.Figure]]:
+    district = services.visible_data(state, user)
+    language = page_language(request)
+    return state.derived(
+        ("dashboard-cards", user.district, language), lambda: _cards(district, language)
+    )
 
 
 @router.get("", summary="District dashboard: key-figure cards")
 def dashboard(request: Request, user: CurrentUser, state: EngineDep) -> Response:
-    district = services.visible_data(state, user)
-    cards, absent = state.derived(("dashboard-cards", user.district), lambda: _cards(district))
+    cards, absent = _cached_cards(request, user, state)
     return render(request, "dashboard.html", {"cards": cards, "absent": absent, "partial": False})
 
 
 @router.get("/cards", summary="The key-figure cards alone (for the overview)")
 def dashboard_cards(request: Request, user: CurrentUser, state: EngineDep) -> Response:
-    district = services.visible_data(state, user)
-    cards, absent = state.derived(("dashboard-cards", user.district), lambda: _cards(district))
+    cards, absent = _cached_cards(request, user, state)
     return render(request, "dashboard_cards.html", {"cards": cards, "absent": absent})
 
 
@@ -50,8 +60,11 @@ def kindergarten_indicators(
 ) -> Response:
     district = services.visible_data(state, user)
     if kindergarten_id not in set(district.kindergartens["kindergarten_id"].astype(str)):
-        raise NotFound(f"No kindergarten {kindergarten_id!r}.")
+        raise NotFound(
+            Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
+        )
     internal = is_internal_view(user)
+    language = page_language(request)
     rows = []
     for figure in dash.all_figures():
         if not dash.is_present(district, figure):
@@ -72,10 +85,14 @@ def kindergarten_indicators(
                 "figure": figure,
                 "absent": False,
                 "value": dash.shown_value(
-                    figure, value, internal=internal, count=_count(district, figure, own)
+                    figure,
+                    value,
+                    internal=internal,
+                    count=_count(district, figure, own),
+                    language=language,
                 ),
                 "month": pd.Period(own["month"].iloc[0], freq="M").strftime("%m.%Y"),
-                "median": dash.shown_value(figure, median, internal=False),
+                "median": dash.shown_value(figure, median, internal=False, language=language),
             }
         )
     return render(
@@ -87,16 +104,19 @@ def kindergarten_indicators(
 def figure_page(request: Request, key: str, user: CurrentUser, state: EngineDep) -> Response:
     figure = dash.figure_by_key(key)
     if figure is None:
-        raise NotFound(f"No key figure {key!r}.")
+        raise NotFound(Message(N_("No key figure %(key)s."), key=repr(key)))
     district = services.visible_data(state, user)
+    language = page_language(request)
     context: dict[str, Any] = {
         "figure": figure,
         "present": dash.is_present(district, figure),
         "files": dash.figure_source_files(district, figure),
-        "publication": dash.publication_text(district, figure),
+        "publication": dash.publication_text(district, figure, language),
     }
     if context["present"]:
-        context |= _figure_details(district, figure, internal=is_internal_view(user))
+        context |= _figure_details(
+            district, figure, internal=is_internal_view(user), language=language
+        )
     return render(request, "dashboard_figure.html", context)
 
 
@@ -113,7 +133,9 @@ def _count(district: District, figure: dash.Figure, rows: pd.DataFrame) -> float
     return float(value)
 
 
-def _figure_details(district: District, figure: dash.Figure, *, internal: bool) -> dict[str, Any]:
+def _figure_details(
+    district: District, figure: dash.Figure, *, internal: bool, language: str
+) -> dict[str, Any]:
     series = dash.kindergarten_series(district, figure)
     history = dash.district_series(series, figure)
     latest = dash.latest_per_kindergarten(series)
@@ -132,36 +154,45 @@ def _figure_details(district: District, figure: dash.Figure, *, internal: bool) 
     charts = [
         {
             "id": "history",
-            "figure": _line(history, figure, scale),
+            "figure": _line(history, figure, scale, language),
         }
     ]
     if not hide_counts:  # a chart cannot show "<5"; viewers see the tables instead
-        charts.append({"id": "distribution", "figure": _histogram(latest, figure, scale)})
+        charts.append({"id": "distribution", "figure": _histogram(latest, figure, scale, language)})
     rows = furthest.to_dict(orient="records")
     return {
-        "median": dash.shown_value(figure, median, internal=False),
+        "median": dash.shown_value(figure, median, internal=False, language=language),
         "n_kindergartens": len(latest),
         "charts": charts,
-        "furthest": [_furthest_row(district, figure, row, median, internal) for row in rows],
-        "by_area": _grouped(latest, "area", figure, internal),
-        "by_living": _by_living_conditions(district, latest, figure, internal),
+        "furthest": [
+            _furthest_row(district, figure, row, median, internal, language) for row in rows
+        ],
+        "by_area": _grouped(latest, "area", figure, internal, language),
+        "by_living": _by_living_conditions(district, latest, figure, internal, language),
     }
 
 
 def _furthest_row(
-    district: District, figure: dash.Figure, row: dict[Any, Any], median: float, internal: bool
+    district: District,
+    figure: dash.Figure,
+    row: dict[Any, Any],
+    median: float,
+    internal: bool,
+    language: str,
 ) -> dict[str, str]:
     value = float(row["value"])
     count = _count(district, figure, pd.DataFrame([row]))
     return {
         "kindergarten_id": str(row["kindergarten_id"]),
         "name": str(row["name"]),
-        "value": dash.shown_value(figure, value, internal=internal, count=count),
-        "direction": "over" if value > median else "under",
+        "value": dash.shown_value(figure, value, internal=internal, count=count, language=language),
+        "direction": gettext(language, N_("above") if value > median else N_("below")),
     }
 
 
-def _grouped(latest: pd.DataFrame, column: str, figure: dash.Figure, internal: bool) -> list[dict]:
+def _grouped(
+    latest: pd.DataFrame, column: str, figure: dash.Figure, internal: bool, language: str
+) -> list[dict]:
     frame = latest.dropna(subset=[column])
     if frame.empty:
         return []
@@ -179,14 +210,24 @@ def _grouped(latest: pd.DataFrame, column: str, figure: dash.Figure, internal: b
             {
                 "name": str(name),
                 "n": len(group),
-                "value": dash.shown_value(figure, value, internal=internal, count=None),
+                "value": dash.shown_value(
+                    figure, value, internal=internal, count=None, language=language
+                ),
             }
         )
     return out
 
 
+#: The thirds of the kindergartens by their low-income share, lowest first.
+LIVING_THIRDS = (
+    N_("low share in low-income households"),
+    N_("middle share in low-income households"),
+    N_("high share in low-income households"),
+)
+
+
 def _by_living_conditions(
-    district: District, latest: pd.DataFrame, figure: dash.Figure, internal: bool
+    district: District, latest: pd.DataFrame, figure: dash.Figure, internal: bool, language: str
 ) -> list[dict]:
     """The figure by thirds of the kindergartens' low-income share (the living-conditions
     measure the data hold)."""
@@ -197,28 +238,37 @@ def _by_living_conditions(
     share = latest["kindergarten_id"].map(shares.set_index("kindergarten_id")["value"])
     if share.notna().sum() < 3:
         return []
-    thirds = pd.qcut(share.rank(method="first"), 3, labels=["lav", "middels", "høy"])
-    frame = latest.assign(group=thirds.astype(str).map(lambda g: f"{g} andel lavinntekt"))
-    return _grouped(frame[thirds.notna().to_numpy()], "group", figure, internal)
+    # "1", "2", "3" sort in order; each group is named in words after grouping
+    thirds = pd.qcut(share.rank(method="first"), 3, labels=["1", "2", "3"])
+    frame = latest.assign(group=thirds.astype(str))
+    groups = _grouped(frame[thirds.notna().to_numpy()], "group", figure, internal, language)
+    for group in groups:
+        group["name"] = gettext(language, LIVING_THIRDS[int(group["name"]) - 1])
+    return groups
 
 
-def _line(history: pd.DataFrame, figure: dash.Figure, scale: float) -> dict:
+def _line(history: pd.DataFrame, figure: dash.Figure, scale: float, language: str) -> dict:
     return {
         "data": [
             {
                 "type": "scatter",
                 "mode": "lines+markers" if len(history) < 40 else "lines",
-                "name": "Bydelen",
+                "name": gettext(language, N_("The district")),
                 "x": [str(m) for m in history["month"]],
                 "y": (history["value"].to_numpy(dtype=float) * scale).round(4).tolist(),
                 "line": {"color": "#08306b"},
             }
         ],
-        "layout": _layout(f"{figure.label}: utvikling", figure, scale),
+        "layout": _layout(
+            gettext(language, N_("%(figure)s: over time"), figure=figure.label_in(language)),
+            figure,
+            scale,
+            language,
+        ),
     }
 
 
-def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float) -> dict:
+def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float, language: str) -> dict:
     return {
         "data": [
             {
@@ -228,18 +278,31 @@ def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float) -> dict:
                 "nbinsx": 20,
             }
         ],
-        "layout": _layout(f"{figure.label}: fordeling mellom barnehagene", figure, scale)
-        | {"yaxis": {"title": {"text": "Antall barnehager"}}},
+        "layout": _layout(
+            gettext(
+                language,
+                N_("%(figure)s: spread across the kindergartens"),
+                figure=figure.label_in(language),
+            ),
+            figure,
+            scale,
+            language,
+        )
+        | {"yaxis": {"title": {"text": gettext(language, N_("Number of kindergartens"))}}},
     }
 
 
-def _layout(title: str, figure: dash.Figure, scale: float) -> dict:
-    unit = " (%)" if scale == 100.0 else (" (kr)" if figure.unit == "nok" else "")
+def _layout(title: str, figure: dash.Figure, scale: float, language: str) -> dict:
+    unit = " (%)" if scale == 100.0 else ""
+    if figure.unit == "nok":
+        nok = gettext(language, N_("NOK"))
+        unit = f" ({nok})"
     return {
         "title": {"text": title, "font": {"size": 14}},
         "height": 320,
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-        "separators": ", ",
-        "yaxis": {"title": {"text": f"{figure.label}{unit}"}, "tickformat": ",~r"},
+        # Plotly's separators: decimal mark, then thousands mark
+        "separators": ", " if language == "nb" else ". ",
+        "yaxis": {"title": {"text": f"{figure.label_in(language)}{unit}"}, "tickformat": ",~r"},
         "showlegend": False,
     }

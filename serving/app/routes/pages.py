@@ -12,20 +12,29 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from data.contract import RESOURCES
 from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app import services
-from serving.app.deps import CurrentPlanner, CurrentUser, EngineDep, SessionDep
+from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.line_words import line_explanation
 from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
 from serving.app.rendering import page_language
 from serving.app.routes.common import next_step, render, render_kept
 from serving.app.routes.exports import plan_info
-from serving.app.schemas import LineApprove, PinCreate, PlanApprove, PlanCreate
+from serving.app.schemas import (
+    DistrictPlansCreate,
+    LineApprove,
+    PinCreate,
+    PlanApprove,
+    PlanCreate,
+)
 from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
     HIGH_TURNOVER_SHARE_PER_YEAR,
+    LEGAL_FLAG_PROBABILITY,
+    LEGAL_FLAG_STAFF_STEP_FTE,
     ChartWords,
     band_svg,
     chart_table,
@@ -55,13 +64,6 @@ SORTABLE = (
 )
 #: overview rows per page
 OVERVIEW_PAGE_SIZE = 100
-FLAGS = {
-    "breach": "flag_breach",
-    "effective": "flag_effective_cover",
-    "rising31": "flag_rising_31",
-    "sick": "flag_sick_leave",
-    "turnover": "flag_turnover",
-}
 TARGET_TITLES = {
     "children_under3": N_("Children under 3"),
     "children_over3": N_("Children 3 and over"),
@@ -110,6 +112,7 @@ def overview(
     state: EngineDep,
     session: SessionDep,
     q: str = "",
+    municipality: str = "",
     district: str = "",
     flag: str = "",
     sort: str = "n_flags",
@@ -119,6 +122,7 @@ def overview(
     n_plans = services.count_plans_for(session, user)
     query: dict[str, Any] = {
         "q": q,
+        "municipality": municipality,
         "district": district,
         "flag": flag,
         "sort": sort,
@@ -140,6 +144,7 @@ def _overview_context(
     n_plans: int,
     *,
     q: str,
+    municipality: str,
     district: str,
     flag: str,
     sort: str,
@@ -150,6 +155,7 @@ def _overview_context(
     context: dict[str, Any] = {
         "rows": [],
         "q": q,
+        "municipality": municipality,
         "district": district,
         "flag": flag,
         "sort": sort,
@@ -161,6 +167,8 @@ def _overview_context(
         "n_rows": 0,
         "thresholds": {
             "breach": BREACH_FLAG_PROBABILITY,
+            "legal": LEGAL_FLAG_PROBABILITY,
+            "legal_step": LEGAL_FLAG_STAFF_STEP_FTE,
             "sick": HIGH_SICK_LEAVE_SHARE,
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
@@ -169,23 +177,19 @@ def _overview_context(
     if status.ready:
         context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
-        context["districts"] = sorted(rows["district"].unique().tolist())
-        if q:
-            mask = rows["name"].str.contains(q, case=False, regex=False) | rows[
-                "kindergarten_id"
-            ].str.contains(q, case=False, regex=False)
-            rows = rows[mask]
-        if district:
-            rows = rows[rows["district"] == district]
-        if flag in FLAGS:
-            rows = rows[rows[FLAGS[flag]].fillna(False).astype(bool)]
+        context["municipalities"] = sorted(rows["municipality"].unique().tolist())
+        # the districts to choose from: those of the municipality chosen
+        in_municipality = services.filter_overview(rows, municipality=municipality)
+        context["districts"] = sorted(in_municipality["district"].unique().tolist())
+        rows = services.filter_overview(
+            rows, q=q, municipality=municipality, district=district, flag=flag
+        )
         if sort in SORTABLE:
             rows = rows.sort_values(sort, ascending=dir != "desc", na_position="last")
         # a nation is 5,500 rows: one page of them at a time (and their bands drawn only)
-        pages = max(1, -(-len(rows) // OVERVIEW_PAGE_SIZE))
-        context.update(page=min(max(page, 1), pages), pages=pages, n_rows=len(rows))
-        start = (context["page"] - 1) * OVERVIEW_PAGE_SIZE
-        rows = rows.iloc[start : start + OVERVIEW_PAGE_SIZE]
+        n_rows = len(rows)
+        rows, shown_page, pages = services.page_of(rows, page, OVERVIEW_PAGE_SIZE)
+        context.update(page=shown_page, pages=pages, n_rows=n_rows)
         records = rows.to_dict(orient="records")
         language = page_language(request)
         for r in records:
@@ -350,6 +354,50 @@ async def create_plan(
         raise _invalid(exc, "new plan form") from None
     plan = await run_in_threadpool(services.create_plan, state, session, user, params)
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+@router.post("/plans/districts", summary="Plan every district, each with its own pools (form)")
+async def create_district_plans(
+    request: Request, user: CurrentAdmin, state: EngineDep, session: SessionDep
+) -> Response:
+    from serving.district_plans import parse_district_pools
+
+    form = await request.form()
+    values = values_from_form(form)
+    values.pop("district", None)
+    # one line per district and resource, as the command line's --district-pool
+    lines = str(form.get("district_pools") or "").splitlines()
+    values["district_pools"] = parse_district_pools([t.strip() for t in lines if t.strip()])
+    try:
+        params = DistrictPlansCreate.model_validate(values)
+    except ValidationError as exc:
+        raise _invalid(exc, "district plans form") from None
+    run_id, _ = await run_in_threadpool(
+        services.create_district_plans, state, session, user, params
+    )
+    return RedirectResponse(f"/plans/districts/{run_id}", status_code=303)
+
+
+@router.get("/plans/districts/{run_id}", summary="District plans of one run and the city sum")
+def district_plans(
+    request: Request, run_id: str, user: CurrentUser, session: SessionDep
+) -> Response:
+    plans_of_run, summary = services.district_run(session, user, run_id)
+    language = page_language(request)
+    rows = []
+    for plan in plans_of_run:
+        pools = dict((plan.header or {}).get("pools_fte") or {})
+        rows.append({"plan": plan, "pools": pools})
+    return render(
+        request,
+        "district_plans.html",
+        {
+            "run_id": run_id,
+            "rows": rows,
+            "summary": summary_rows(language, summary),
+            "resources": RESOURCES,
+        },
+    )
 
 
 @router.get("/plans/diff", summary="Difference between two plans")
