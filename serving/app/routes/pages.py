@@ -42,10 +42,11 @@ from serving.app.views import (
 )
 from serving.exports import summary_rows
 from serving.formatting import format_count
-from serving.i18n import LANGUAGE_COOKIE, N_, as_language, gettext
+from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, as_language, gettext
 from serving.plan_header import plan_header_rows
 from serving.plan_options import form_fields, values_from_form
 from serving.store import repository
+from serving.words import RESOURCE as RESOURCE_WORDS
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
 SORTABLE = (
@@ -365,9 +366,12 @@ async def create_district_plans(
     form = await request.form()
     values = values_from_form(form)
     values.pop("district", None)
-    # one line per district and resource, as the command line's --district-pool
+    # one line per district and resource, as the command line's --district-pool, the resource
+    # named in the page's words or by its code
     lines = str(form.get("district_pools") or "").splitlines()
-    values["district_pools"] = parse_district_pools([t.strip() for t in lines if t.strip()])
+    values["district_pools"] = parse_district_pools(
+        [_resource_code(t.strip()) for t in lines if t.strip()]
+    )
     try:
         params = DistrictPlansCreate.model_validate(values)
     except ValidationError as exc:
@@ -376,6 +380,21 @@ async def create_district_plans(
         services.create_district_plans, state, session, user, params
     )
     return RedirectResponse(f"/plans/districts/{run_id}", status_code=303)
+
+
+def _resource_code(line: str) -> str:
+    """``Bydel Alna:Grunnbemanning=3`` → ``Bydel Alna:staff=3``: a resource written as the
+    pages name it (in either language, any case) becomes its code; anything else is kept for
+    the parser to judge."""
+    district, colon, rest = line.rpartition(":")
+    resource, equals, fte = rest.partition("=")
+    named = {
+        gettext(language, msgid).casefold(): code
+        for code, msgid in RESOURCE_WORDS.items()
+        for language in LANGUAGES
+    }
+    code = named.get(resource.strip().casefold(), resource.strip())
+    return f"{district}{colon}{code}{equals}{fte}" if colon and equals else line
 
 
 @router.get("/plans/districts/{run_id}", summary="District plans of one run and the city sum")
