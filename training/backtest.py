@@ -20,6 +20,7 @@ import pandas as pd
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
 from models.forecast import BASELINES, ForecastPipeline
 from models.forecast.inputs import as_of
+from training.memory import release_freed_memory
 from training.metrics import forecast_metrics, seasonal_naive_scale, summary_table
 
 Progress = Callable[[str, int, int], None]
@@ -158,6 +159,7 @@ def rolling_origin_backtest(
         folds = []
         for i, origin in enumerate(origins):
             folds.append(fold(origin))
+            release_freed_memory()  # the fold's refit leaves its memory held, not used
             if progress is not None:
                 progress(f"origin {origin}", i + 1, len(origins))
     else:
@@ -176,6 +178,7 @@ def rolling_origin_backtest(
         predictions = predictions[columns]
     # each row's actual value looked up in place (a merge would copy every row once more)
     predictions.insert(len(FORECAST_COLUMNS), "actual", _actual_values(district, predictions))
+    release_freed_memory()
     return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from data.contract import District
 from training.decision_promotion import DecisionCheck
+from training.memory import bound_heap, release_freed_memory
 from training.promotion import PromotionDecision, decide_promotion
 from training.settings import TrainingSettings
 
@@ -110,6 +111,7 @@ def train_and_register(
     from training.tracking import check_tracking_server, log_training_run, register_version
 
     check_tracking_server(settings)
+    bound_heap()  # a backtest's refits would otherwise leave the heap ever larger
     try:
         champion = load_champion(settings.tracking_uri)
     except UserInputError:
@@ -121,7 +123,9 @@ def train_and_register(
     backtest = run_backtest(
         district, make_pipeline, n_origins=n_origins, span_months=span_months, progress=progress
     )
+    release_freed_memory()
     pipeline = make_pipeline().fit(district, progress=progress)
+    release_freed_memory()
     fingerprint = district.fingerprint()
     params = {
         **{k: v for k, v in pipeline.get_params().items() if k != "lgbm_params"},
@@ -145,6 +149,7 @@ def train_and_register(
             plots=plots,
         )
     version = register_version(settings, logged)
+    release_freed_memory()
 
     champion_predictions, rebacktested = None, False
     # a champion this engine cannot forecast with is replaced, not compared (nor backtested again)

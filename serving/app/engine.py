@@ -360,11 +360,17 @@ class EngineState:
 class SolverCrashed(Exception):
     """The solver process died during a solve (503)."""
 
-    def __str__(self) -> str:
-        return (
-            "The optimiser stopped unexpectedly (its process ended, e.g. out of memory) and has "
-            "been restarted. Nothing was saved: solve the plan again. If it happens again, plan "
-            "fewer months or ask the administrator to give the server more memory."
+    def __init__(self, message: object = None) -> None:  # the argument: when unpickled
+        super().__init__(
+            message
+            or Message(
+                N_(
+                    "The optimiser stopped unexpectedly (its process ended, e.g. out of memory) "
+                    "and has been restarted. Nothing was saved: solve the plan again. If it "
+                    "happens again, plan fewer months or ask the administrator to give the "
+                    "server more memory."
+                )
+            )
         )
 
 

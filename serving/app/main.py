@@ -19,6 +19,7 @@ from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState, SolverCrashed
+from serving.app.page_cache import PageCache
 from serving.app.rendering import install_filters, page_language
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
@@ -61,12 +62,17 @@ def _error(
     from serving.app.routes.common import render
 
     language = page_language(request)
+    # a message from outside the app's catalogue (the data checks, the model registry) is
+    # shown as the engine wrote it, in English, marked so for people and screen readers
+    said = say(message, language)
+    engine_words = not isinstance(message, Message) and said == str(message)
     return render(
         request,
         "error.html",
         {
             "status_code": status,
-            "message": say(message, language),
+            "message": said,
+            "engine_words": engine_words and language != "en",
             "problems": [say(p, language) for p in problems],
         },
         status_code=status,
@@ -169,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.secret_key.get_secret_value(), max_age_s=settings.session_lifetime_s
     )
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
+    app.state.page_cache = PageCache()  # rendered pages, see serving.app.page_cache
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
     install_filters(templates.env)  # gettext (per request language) and number/word filters

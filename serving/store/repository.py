@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from data.contract import PLAN_NUMBER_COLUMNS
-from serving.i18n import N_, Fte, Message
+from serving.i18n import N_, Fte, Message, Moment
 from serving.store.tables import (
     PIN_KINDS,
     ROLES,
@@ -242,6 +242,40 @@ def get_plan(session: Session, plan_id: str) -> Plan | None:
     )
 
 
+def plan_stamp(session: Session, plan_id: str) -> tuple[Any, ...] | None:
+    """What identifies a plan's state as its page shows it, from one light query (no lines):
+    district, status, revision (every change bumps it), who replaced it, the newest event of its
+    trail and its newer versions. None when there is no such plan."""
+    newest_event = (
+        select(func.max(AuditEvent.id)).where(AuditEvent.plan_id == plan_id).scalar_subquery()
+    )
+    row = session.execute(
+        select(Plan.district, Plan.status, Plan.revision, Plan.superseded_by, newest_event).where(
+            Plan.id == plan_id
+        )
+    ).first()
+    if row is None:
+        return None
+    children = session.scalars(
+        select(Plan.id).where(Plan.parent_id == plan_id).order_by(Plan.id)
+    ).all()
+    return (*row, tuple(children))
+
+
+def plans_stamp(session: Session) -> int:
+    """The newest event of any plan's trail: changes whenever any plan is made or changed."""
+    return int(
+        session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.plan_id.is_not(None))) or 0
+    )
+
+
+def count_plans(session: Session, district: str | None = None) -> int:
+    query = select(func.count(Plan.id))
+    if district is not None:
+        query = query.where(Plan.district == district)
+    return int(session.scalar(query) or 0)
+
+
 def list_plans(session: Session, district: str | None = None) -> list[Plan]:
     query = select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc())
     if district is not None:
@@ -361,7 +395,7 @@ def _conflict_message(session: Session, line: PlanLine, expected_version: int) -
             "change, then try again."
         ),
         who=last.user_name,
-        when=f"{last.at:%Y-%m-%d %H:%M:%S}",
+        when=Moment(last.at),
         **values,
     )
 

@@ -26,7 +26,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from data.contract import RESOURCES
-from serving.i18n import N_, Fte, Kroner, Message
+from serving.i18n import N_, Fte, Kroner, Message, Moment
 from serving.store.repository import (
     ConflictError,
     StoreError,
@@ -51,7 +51,7 @@ def describe(plan: Plan) -> Message:
         Message(
             N_(", approved by %(who)s %(when)s"),
             who=plan.approved_by,
-            when=f"{plan.approved_at:%Y-%m-%d %H:%M}",
+            when=Moment(plan.approved_at),
         )
         if plan.approved_by and plan.approved_at
         else ""

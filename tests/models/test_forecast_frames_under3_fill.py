@@ -123,25 +123,22 @@ def test_matches_a_plain_loop(district, grid, h):
 
 
 def test_rows_at_an_origin_do_not_see_data_after_it(district, grid):
+    """Features and base of the rows made at origin t are the same whether the grid holds the
+    months after t or not."""
     origin = district.monthly["month"].max() - 14
     known = feature_inputs(as_of(district, origin), TARGETS, months_ahead=12).grid
     for h in (2, 9):
-        a = horizon_frame(
-            grid,
-            TARGET,
-            h,
-            stacked=True,
-            cohort_features=True,
-            origins=np.array([grid.month_index(origin)]),
-        )
-        b = horizon_frame(
-            known,
-            TARGET,
-            h,
-            stacked=True,
-            cohort_features=True,
-            origins=np.array([known.month_index(origin)]),
-            need_label=False,
+        a, b = (
+            horizon_frame(
+                g,
+                TARGET,
+                h,
+                stacked=True,
+                cohort_features=True,
+                origins=np.array([g.month_index(origin)]),
+                need_label=g is grid,
+            )
+            for g in (grid, known)
         )
         rows = pd.Index(known.kindergarten_ids[b.kindergarten_index]).get_indexer(
             grid.kindergarten_ids[a.kindergarten_index]

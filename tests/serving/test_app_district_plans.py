@@ -92,3 +92,14 @@ def test_overview_filters_by_municipality_and_pages(
     page = admin.get("/", params={"municipality": "Oslo", "district": one})
     assert page.status_code == 200
     assert page.text.count('<svg class="band"') == in_one["n_kindergartens"]
+
+
+def test_form_pools_take_the_resource_as_the_page_names_it() -> None:
+    from serving.app.routes.pages import _resource_code
+
+    assert _resource_code("Bydel Alna:Grunnbemanning=3") == "Bydel Alna:staff=3"
+    assert _resource_code("Bydel Alna: ressurspedagoger =1") == "Bydel Alna:resource_pedagogue=1"
+    assert _resource_code("Bydel Alna:Pedagogues=2") == "Bydel Alna:pedagogue=2"
+    assert _resource_code("Bydel Alna:pedagogue=2") == "Bydel Alna:pedagogue=2"
+    assert _resource_code("Bydel Alna:lærere=2") == "Bydel Alna:lærere=2"  # the parser names it
+    assert _resource_code("no colon") == "no colon"

@@ -77,6 +77,7 @@ def test_an_overlapping_plan_is_refused_with_409_naming_the_standing_plan(
     # … in the page's language: bokmål by default, English by the user's choice
     said = visible_text(page.text)
     assert "Det gjelder allerede en godkjent plan" in said and "godkjent av alf" in said
+    assert " kl. " in said and "UTC" not in said  # when, in Oslo time as a planner reads it
     assert "already stands" not in said and code_words(page.text) == {}
     anna.cookies.set(LANGUAGE_COOKIE, "en")
     english = anna.post(

@@ -186,7 +186,10 @@ def _furthest_row(
         "kindergarten_id": str(row["kindergarten_id"]),
         "name": str(row["name"]),
         "value": dash.shown_value(figure, value, internal=internal, count=count, language=language),
-        "direction": gettext(language, N_("above") if value > median else N_("below")),
+        "direction": gettext(
+            language,
+            N_("above") if value > median else N_("below") if value < median else N_("at"),
+        ),
     }
 
 
