@@ -164,6 +164,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 #: the static files (script, licence) may be cached.
 NO_STORE = (b"cache-control", b"no-store")
 CACHEABLE_PREFIX = "/static/"
+#: Static files: kept by the browser for an hour (then revalidated by ETag), so a page view does
+#: not ask again for its script and style sheet.
+STATIC_CACHE = (b"cache-control", b"public, max-age=3600")
 
 
 class SecurityHeaders:
@@ -183,8 +186,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if not cacheable and b"cache-control" not in present:
-                    headers.append(NO_STORE)
+                if b"cache-control" not in present:
+                    headers.append(STATIC_CACHE if cacheable else NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 

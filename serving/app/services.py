@@ -186,10 +186,13 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
         raise NotFound(
             Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
         )
-    history = _rows_of(state, "monthly", lambda: district.monthly, kindergarten_id)
-    forecasts = _rows_of(state, "forecasts", state.forecasts, kindergarten_id)
+    history = district.monthly[district.monthly["kindergarten_id"] == kindergarten_id]
+    forecasts = state.forecasts()
+    forecasts = forecasts[forecasts["kindergarten_id"] == kindergarten_id]
     try:
-        drivers = _rows_of(state, "contributions", state.contributions, kindergarten_id)
+        drivers = state.contributions()
+        if "kindergarten_id" in drivers.columns:
+            drivers = drivers[drivers["kindergarten_id"] == kindergarten_id]
     except (UserInputError, AttributeError, NotImplementedError) as exc:
         drivers = pd.DataFrame({"note": [f"drivers not available: {exc}"]})
     return {
@@ -199,19 +202,6 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
         "drivers": drivers,
         "model_version": str(state.champion().version),
     }
-
-
-def _rows_of(state: EngineState, name: str, frame: Any, kindergarten_id: str) -> pd.DataFrame:
-    """One kindergarten's rows of an engine frame, from a split made once per data set and
-    model: comparing 700 kindergartens' text ids on every page view cost a tenth of a second."""
-    full = frame()
-    if "kindergarten_id" not in full.columns:
-        return full
-    parts = state.derived(
-        ("rows by kindergarten", name, state.fingerprint(), str(state.champion().version)),
-        lambda: {str(k): g for k, g in full.groupby("kindergarten_id", sort=False)},
-    )
-    return parts.get(kindergarten_id, full.iloc[0:0])
 
 
 def allocation_history(session: Session, user: User, kindergarten_id: str) -> list[dict]:
