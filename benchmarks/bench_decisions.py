@@ -24,13 +24,22 @@ runs in minutes on two cores: ``--trees`` LightGBM trees (default 100), residual
 4 calibration origins and, by default, the Gaussian copula for the scenarios' dependence
 (``--scenario-origins 0``; ``bemanning backtest --plans`` uses 3 rolling origins). The printed
 header says which.
+
+``--risk``, ``--tail-weight`` and ``--spread`` set the plan settings that are not policy
+(default: the built-in ones), so settings tuned on other seeds can be reported here. ``--cache
+DIR`` keeps each origin's refitted forecaster output (:class:`training.decisions.OriginCase`)
+as a pickle, so a second run with other settings plans on the very same forecasts; the cache is
+keyed by family, seed, origin, trees and scenario origins only — clear it after changing the
+forecasting code.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,6 +86,42 @@ def pipeline_factory(trees: int) -> Callable[[], Any]:
     return make
 
 
+def origin_cases(
+    district: District,
+    *,
+    family: str,
+    seed: int,
+    n_origins: int,
+    scenario_origins: int,
+    trees: int,
+    n_jobs: int | None,
+    cache: Path | None,
+) -> list[Any]:
+    """Per decision-backtest origin the forecaster refitted on the data known then
+    (:func:`training.decisions.prepare_case`), from ``cache`` when there (module doc)."""
+    from joblib import Parallel, delayed
+
+    from training.decisions import decision_origins, default_jobs, prepare_case
+
+    origins = decision_origins(district, n_origins, 12)
+
+    def one(origin: pd.Period) -> Any:
+        path = cache / f"{family}_{seed}_{origin}_{trees}_{scenario_origins}.pkl" if cache else None
+        if path is not None and path.exists():
+            return pickle.loads(path.read_bytes())
+        case = prepare_case(
+            district, origin, pipeline_factory(trees), scenario_origins=scenario_origins
+        )
+        if path is not None:
+            path.write_bytes(pickle.dumps(case))
+        return case
+
+    jobs = n_jobs if n_jobs is not None else default_jobs(len(origins))
+    if jobs <= 1:
+        return [one(o) for o in origins]
+    return list(Parallel(n_jobs=jobs)(delayed(one)(o) for o in origins))
+
+
 def run_seed(
     family: str,
     seed: int,
@@ -86,26 +131,37 @@ def run_seed(
     n_kindergartens: int | None,
     trees: int,
     n_jobs: int | None,
+    settings: Any = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
-    """One family × seed: the decision backtest's pooled figures."""
+    """One family × seed: the decision backtest's pooled figures (the pieces of
+    :func:`training.decisions.decision_backtest`: refit per origin, then score every
+    allocation at the default equity weight and at 0)."""
     from serving.plan_defaults import engine_planner
-    from training.decisions import DecisionPolicy, decision_backtest
+    from training.decisions import DecisionPolicy, PlanSettings, score_case, summarise
 
     started = time.perf_counter()
     district = simulate_family(family, seed, n_kindergartens)
-    result = decision_backtest(
+    cases = origin_cases(
         district,
-        pipeline_factory(trees),
-        engine_planner,
-        DecisionPolicy(pools=DEMO_POOLS),
+        family=family,
+        seed=seed,
         n_origins=n_origins,
         scenario_origins=scenario_origins,
+        trees=trees,
         n_jobs=n_jobs,
+        cache=cache,
     )
-    overall = result.summary.set_index("origin").loc["overall"]
-    per_origin = result.summary[result.summary["origin"] != "overall"]
+    policy = DecisionPolicy(pools=DEMO_POOLS)
+    outcomes = pd.concat(
+        [score_case(case, engine_planner, policy, settings or PlanSettings()) for case in cases],
+        ignore_index=True,
+    )
+    summary = summarise(outcomes)
+    overall = summary.set_index("origin").loc["overall"]
+    per_origin = summary[summary["origin"] != "overall"]
     return {
-        **resource_regrets(result.outcomes),
+        **resource_regrets(outcomes),
         "family": family,
         "seed": seed,
         "kindergartens": int(district.kindergartens.shape[0]),
@@ -181,7 +237,21 @@ def main(argv: list[str] | None = None) -> None:
         "--trees", type=int, default=100, help="LightGBM trees (0 = the engine's full forecaster)"
     )
     parser.add_argument("--jobs", type=int, default=None, help="processes (default: cores)")
+    parser.add_argument("--risk", type=float, default=None, help="plan setting (default built in)")
+    parser.add_argument("--tail-weight", type=float, default=None, help="plan setting")
+    parser.add_argument("--spread", type=float, default=None, help="plan setting: scenario spread")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the refitted cases here")
     args = parser.parse_args(argv)
+    from training.decisions import PlanSettings
+
+    built_in = PlanSettings()
+    settings = PlanSettings(
+        risk=built_in.risk if args.risk is None else args.risk,
+        tail_weight=built_in.tail_weight if args.tail_weight is None else args.tail_weight,
+        scenario_spread=built_in.scenario_spread if args.spread is None else args.spread,
+    )
+    if args.cache is not None:
+        args.cache.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     families = FAMILIES if args.family == "both" else (args.family,)
     print(
@@ -193,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
             else f"{args.trees} trees, residual intervals, "
         )
         + f"scenario dependence from {args.scenario_origins or 'no'} rolling origins"
-        f"{'' if args.scenario_origins else ' (copula)'}",
+        f"{'' if args.scenario_origins else ' (copula)'}; plan settings: risk {settings.risk:g}, "
+        f"tail weight {settings.tail_weight:g}, scenario spread {settings.scenario_spread:g}",
         flush=True,
     )
     started = time.perf_counter()
@@ -209,6 +280,8 @@ def main(argv: list[str] | None = None) -> None:
                     n_kindergartens=args.kindergartens,
                     trees=args.trees,
                     n_jobs=args.jobs,
+                    settings=settings,
+                    cache=args.cache,
                 )
             )
             print(

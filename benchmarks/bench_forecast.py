@@ -18,6 +18,13 @@ Peers need regular series, so a kindergarten's missing months are filled with it
 before they fit (our engine keeps gaps as gaps). Every model is scored on the same rows: the
 (kindergarten, origin, month, target) forecast by all of them with an actual.
 
+The peers do not change when this engine does, so their forecasts and fit + forecast seconds are
+cached on disk (``--peer-cache``, default ``artifacts/peer_cache``; :mod:`benchmarks.peer_cache`)
+keyed by family, seed, origin, horizon, target, library versions and the very series they were
+given: a re-run refits only ours, and the time ratio uses the peers' seconds recorded in the run
+that measured them, on this machine (each family and seed prints when, and the load then).
+``--peers-only`` fills the cache without fitting ours.
+
 Printed per family and seed: WAPE per target, 80 % interval coverage (also for the target months
 August–October, right after the age shift, and for kindergartens with under two years of data at
 the origin) and fit + forecast time, with ratios ours / peer; the full-state noise floor. Goals

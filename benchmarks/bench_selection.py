@@ -27,6 +27,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cohort-features": {"cohort_features": True},
     "no-cohort-features": {"cohort_features": False},
     "pooled-calibration": {"season_calibration": False},
+    "seasonal-level": {"seasonal_level": True},
+    "no-seasonal-level": {"seasonal_level": False},
 }
 TUNING_SEEDS = (1, 2, 3)
 

@@ -66,6 +66,9 @@ RESOURCES = ("staff", "pedagogue", "resource_pedagogue")
 KNOWN_FUTURE_PREFIX = "known_"
 
 SIMULATED_LABEL = "SIMULATED DATA — not real kindergartens"
+#: What a simulated kindergarten's or municipality's name ends with (pages say it in their
+#: language: ``serving.words.place_name``).
+SIMULATED_NAME_SUFFIX = " (simulated)"
 
 
 @dataclass

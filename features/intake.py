@@ -278,8 +278,7 @@ def expanding_blend_weight(
     top = np.bincount(completes[known], weights=gap[known] * error[known], minlength=n_months)
     bottom = np.bincount(completes[known], weights=gap[known] ** 2, minlength=n_months)
     pairs = np.bincount(completes[known], minlength=n_months).astype(np.float64)
-    top = np.cumsum(top[:n_months])
-    bottom = np.cumsum(bottom[:n_months])
+    top, bottom = np.cumsum(top[:n_months]), np.cumsum(bottom[:n_months])
     pairs = np.cumsum(pairs[:n_months])
     with np.errstate(invalid="ignore", divide="ignore"):
         weight = np.where(pairs > 0, top / (bottom * (1 + prior_pairs / pairs)), 0.0)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from features.table import KNOWN_SUFFIX
+
 Unit = Literal["count", "share", "fte", "places", "positions", "months", "ratio", "flag", "index"]
 
 
@@ -278,6 +280,9 @@ def column_label(name: str, *, target: str | None = None) -> Label:
     named yet (the catalogue test lists every column the feature table can produce)."""
     if (label := _base(name)) is not None:
         return label
+    # a coarse or late source's column as it was known in the month (features/table.py)
+    if name.endswith(KNOWN_SUFFIX) and (base := _base(name.removesuffix(KNOWN_SUFFIX))):
+        return Label(f"{base.nb}, sist kjente", f"{base.en}, latest known", base.unit)
     if (match := _LAG.match(name)) and (base := _base(match["base"])):
         k = int(match["k"])
         return Label(

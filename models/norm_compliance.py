@@ -67,10 +67,12 @@ def legal_now(
     return out
 
 
-def breach_probabilities(needs: NeedScenarios) -> pd.DataFrame:
+def breach_probabilities(needs: NeedScenarios, *, staff_step_fte: float = 0.0) -> pd.DataFrame:
     """Per kindergarten and forecast month, shares of scenarios (no cap) in which:
 
-    * ``legal_staffing`` — contracted staff FTE < the staffing norm's requirement,
+    * ``legal_staffing`` — contracted staff FTE < the staffing norm's requirement (with a
+      ``staff_step_fte``: short of it by at least that much — a smaller shortfall is closed by
+      the routine adjustment of part-time contracts as children are admitted, not by a hire),
     * ``legal_pedagogue`` — contracted pedagogue FTE < the pedagogue norm's positions,
     * ``legal`` — either of the two,
     * ``effective_staffing`` — staff FTE left after the scenario's sick leave < the requirement,
@@ -84,7 +86,11 @@ def breach_probabilities(needs: NeedScenarios) -> pd.DataFrame:
     present = 1.0 - needs.sick_leave_rate
     staff_need = needs.staff_need_fte
     pedagogue_need = needs.pedagogue_need
-    legal_staffing = staff + TOLERANCE_FTE < staff_need
+    legal_staffing = (
+        staff_need - staff >= staff_step_fte - TOLERANCE_FTE
+        if staff_step_fte > 0
+        else staff + TOLERANCE_FTE < staff_need
+    )
     legal_pedagogue = pedagogues + TOLERANCE_FTE < pedagogue_need
     effective_staffing = staff * present + TOLERANCE_FTE < staff_need
     effective_pedagogue = pedagogues * present + TOLERANCE_FTE < pedagogue_need

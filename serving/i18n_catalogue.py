@@ -1,12 +1,16 @@
 """Extract the planner-facing msgids and merge them into the catalogues.
 
-    python -m serving.i18n_catalogue          # update serving/translations/*/messages.po
+    python -m serving.i18n_catalogue          # update serving/translations/*/*.po
     python -m serving.i18n_catalogue --check  # exit 1 when a catalogue is out of date
 
+Two catalogues (gettext domains): ``messages`` for the pages, exports and everything else in
+``serving``, and ``report`` for the benefit report (``serving/report``: its template and code).
+
 Msgids come from the Jinja templates (``_("…")``, ``gettext``, ``ngettext``) and from the Python
-code of ``serving`` (``_``, ``gettext(language, "…")`` is not extracted; mark such strings with
-``N_("…")``). New msgids get an empty Norwegian translation (the catalogue test then fails until
-someone writes it); English msgstrs stay empty, so the English msgid is shown.
+code of ``serving`` (``_``, ``N_("…")`` and ``Message("…", name=value)``; ``gettext(language,
+"…")`` is not extracted, so mark such strings with ``N_``). New msgids get an empty Norwegian
+translation (the catalogue test then fails until someone writes it); English msgstrs stay empty,
+so the English msgid is shown.
 """
 
 from __future__ import annotations
@@ -19,24 +23,34 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from serving.i18n import LANGUAGES, catalogue_path
+from serving.i18n import DOMAIN, LANGUAGES, REPORT_DOMAIN, catalogue_path
 
 SERVING_DIR = Path(__file__).parent
 METHOD_MAP = [
     ("app/templates/**.html", "jinja2"),
-    ("report/templates/**.html", "jinja2"),
+    ("report/**", "ignore"),  # the report's own catalogue (REPORT_METHOD_MAP)
     ("**.py", "python"),
 ]
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
-OPTIONS = {"app/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+REPORT_METHOD_MAP = [
+    ("report/templates/**.html", "jinja2"),
+    ("report/**.py", "python"),
+]
+KEYWORDS = {"_": None, "N_": None, "Message": None, "ngettext": (1, 2)}
+OPTIONS = {
+    "app/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+    "report/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+}
+#: Where each catalogue's msgids come from.
+DOMAINS = {DOMAIN: METHOD_MAP, REPORT_DOMAIN: REPORT_METHOD_MAP}
 
 
-def extract() -> Catalog:
-    """Every msgid used in the templates and marked in the Python code, with where it is."""
+def extract(domain: str = DOMAIN) -> Catalog:
+    """Every msgid of one catalogue used in the templates and marked in the Python code, with
+    where it is."""
     catalogue = Catalog(project="bemanning", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(SERVING_DIR),
-        method_map=METHOD_MAP,
+        method_map=DOMAINS[domain],
         options_map=OPTIONS,
         keywords=KEYWORDS,
         comment_tags=("Translators:",),
@@ -52,10 +66,10 @@ def extract() -> Catalog:
     return catalogue
 
 
-def merged(language: str, template: Catalog) -> Catalog:
+def merged(language: str, template: Catalog, domain: str = DOMAIN) -> Catalog:
     """The language's catalogue with ``template``'s msgids: kept translations stay, new msgids
     arrive untranslated, msgids no longer used are dropped."""
-    path = catalogue_path(language)
+    path = catalogue_path(language, domain)
     if path.exists():
         with path.open("rb") as handle:
             catalogue = read_po(handle, locale=language)
@@ -80,20 +94,21 @@ def _body(text: bytes) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     check = "--check" in args
-    template = extract()
     stale = []
-    for language in LANGUAGES:
-        path = catalogue_path(language)
-        text = po_text(merged(language, template))
-        old = path.read_bytes() if path.exists() else b""
-        if _body(text) != _body(old):
-            stale.append(path)
-            if not check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(text)
+    for domain in DOMAINS:
+        template = extract(domain)
+        for language in LANGUAGES:
+            path = catalogue_path(language, domain)
+            text = po_text(merged(language, template, domain))
+            old = path.read_bytes() if path.exists() else b""
+            if _body(text) != _body(old):
+                stale.append(path)
+                if not check:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(text)
+        print(f"{domain}: {len(template)} msgids")
     for path in stale:
         print(f"{'out of date' if check else 'updated'}: {path}")
-    print(f"{len(template)} msgids")
     return 1 if check and stale else 0
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from data.contract import RESOURCES
-from serving import formatting, words
+from serving import formatting, plan_warnings, words
 from serving.i18n import N_, gettext
 
 Unit = Literal[
@@ -125,5 +125,6 @@ def plan_header_rows(
     ]
     warnings = header.get("warnings") or []
     if warnings:
-        rows.append(HeaderRow(t(N_("Warnings")), "; ".join(str(w) for w in warnings)))
+        said = (plan_warnings.say_warning(str(w), language) for w in warnings)
+        rows.append(HeaderRow(t(N_("Warnings")), "; ".join(said)))
     return rows

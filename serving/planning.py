@@ -25,6 +25,7 @@ from models.allocation.plan import DEFAULT_RISK, RISK_RANGE
 from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.forecast.fallback import FallbackForecasts, with_fallback
 from models.norms import NormSettings
+from serving import plan_warnings
 
 if TYPE_CHECKING:
     from models.allocation.comparison import ComparedAllocations
@@ -423,18 +424,23 @@ def build_plan(
     )
     ids = tuple(sorted(k for k in open_ids if k in forecast_ids))
     warnings = [
-        f"no forecast for {k}: left out of the plan" for k in open_ids if k not in forecast_ids
+        plan_warnings.NO_FORECAST_FOR % {"kindergarten": k}
+        for k in open_ids
+        if k not in forecast_ids
     ]
     warnings += [
-        f"no monthly data for {k}: left out of the plan"
+        plan_warnings.NO_MONTHLY_DATA_FOR % {"kindergarten": k}
         for k in _open_without_data(kinds, state.index, start)
     ]
     warnings += [
-        f"fallback forecast for {k} ({reason})"
+        plan_warnings.FALLBACK_FOR % {"kindergarten": k, "reason": reason}
         for k, reason in sorted(fallback.reasons.items())
         if k in ids
     ]
-    warnings += [f"fallback forecast of {t} ({reason})" for t, reason in fallback.targets.items()]
+    warnings += [
+        plan_warnings.FALLBACK_OF % {"target": t, "reason": reason}
+        for t, reason in fallback.targets.items()
+    ]
     problems = _check_request(request, ids)
     if not ids:
         problems.append(
@@ -522,18 +528,15 @@ def build_plan(
     gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
         within = (
-            f"within {gap:.2%} of optimal"
+            plan_warnings.WITHIN_GAP % {"gap": f"{gap:.2%}"}
             if gap is not None
-            else "no bound on how far from optimal yet"
+            else plan_warnings.NO_BOUND
         )
         warnings.append(
-            f"the solver stopped at its {request.time_limit_s:g} s time limit: "
-            f"best plan found, {within}"
+            plan_warnings.TIME_LIMIT % {"seconds": f"{request.time_limit_s:g}", "within": within}
         )
     for name, amount in solution.violations.items():
-        warnings.append(
-            f"the request is infeasible: {name} exceeded by {amount:g} (the nearest plan is shown)"
-        )
+        warnings.append(plan_warnings.INFEASIBLE % {"name": name, "amount": f"{amount:g}"})
 
     from models.allocation.comparison import compare_allocations
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values

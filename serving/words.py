@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
+from data.contract import SIMULATED_NAME_SUFFIX
 from features.labels import feature_label
-from serving.i18n import N_, gettext
+from serving.i18n import N_, Message, gettext
 
 RESOURCE = {
     "staff": N_("Basic staff"),
@@ -286,6 +287,23 @@ UNIT = {
     "decisions": N_("decisions"),
     "share": N_("share"),
 }
+
+
+def place_name(language: str, name: object) -> str:
+    """A kindergarten's or municipality's name as a page shows it: a simulated one's
+    "(simulated)" in the page's language ("(simulert)"), said once."""
+    text = "" if name is None else str(name)
+    if not text.endswith(SIMULATED_NAME_SUFFIX):
+        return text
+    simulated = gettext(language, N_("simulated"))
+    return f"{text.removesuffix(SIMULATED_NAME_SUFFIX)} ({simulated})"
+
+
+def as_message(table: dict[str, str], code: object) -> Message:
+    """``code``'s word from ``table`` as a :class:`serving.i18n.Message` (said in the page's
+    language where the message is shown), e.g. a role or a resource inside a refusal."""
+    text = str(code)
+    return Message(table.get(text, text.replace("_", " ")))
 
 
 def word(language: str, table: dict[str, str], code: object) -> str:

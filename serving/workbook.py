@@ -15,7 +15,6 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -26,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from serving import formatting, words
-from serving.app.line_words import line_explanation
+from serving.app.line_words import explanation_text
 from serving.app.privacy import suppress_frame
 from serving.exports import FORMULA_STARTS, summary_rows
 from serving.i18n import N_, gettext
@@ -124,7 +123,7 @@ def _title(language: str, plan_info: Mapping[str, Any], header: Mapping[str, Any
     return gettext(
         language,
         N_("Plan for %(district)s, %(period)s, version %(version)s"),
-        district=plan_info.get("district", ""),
+        district=words.place_name(language, plan_info.get("district", "")),
         period=header.get("period", ""),
         version=plan_info.get("version", ""),
     )
@@ -132,17 +131,6 @@ def _title(language: str, plan_info: Mapping[str, Any], header: Mapping[str, Any
 
 def _yes_no(language: str, value: Any) -> str:
     return gettext(language, N_("yes")) if bool(value) else gettext(language, N_("no"))
-
-
-def _explanation_text(language: str, record: Mapping[str, Any]) -> str:
-    line = SimpleNamespace(
-        resource=record.get("resource"),
-        required_fte_p50=record.get("required_fte_p50"),
-        required_fte_p90=record.get("required_fte_p90"),
-        explanation=record,
-    )
-    rows = line_explanation(language, line, internal=True)
-    return "\n".join(f"{row.label}: {row.text}" for row in rows)
 
 
 #: The lines sheet: machine column → unit (headers from :mod:`serving.words`).
@@ -179,6 +167,8 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
         values = shown[name].tolist()
         if name == "resource":
             values = [words.word(language, words.RESOURCE, v) for v in values]
+        elif name == "kindergarten_name":
+            values = [words.place_name(language, v) for v in values]
         elif name == "binding_constraint":
             values = [words.word(language, words.BINDING, v) if v else None for v in values]
         elif name in ("overridden", "approved"):
@@ -188,7 +178,7 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
         Column(
             gettext(language, N_("Why")),
             "text",
-            [_explanation_text(language, r) for r in records],
+            [explanation_text(language, r) for r in records],
         )
     )
     return columns
@@ -227,6 +217,8 @@ def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
         values = pins[name].tolist() if name in pins.columns else [None] * len(pins)
         if name == "resource":
             values = [words.word(language, words.RESOURCE, v) for v in values]
+        elif name == "kindergarten_name":
+            values = [words.place_name(language, v) for v in values]
         elif name == "kind":
             values = [words.word(language, words.PIN_KIND, v) for v in values]
         elif name == "rules_line":

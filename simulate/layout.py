@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from data.contract import SIMULATED_NAME_SUFFIX
 from simulate.population import AreaSpec, scale_municipalities, split_into_areas
 from simulate.presets import (
     CAPACITY_MAX_PLACES,
@@ -89,7 +90,9 @@ def build_layout(
         n_oslo = round(n_kindergartens * OSLO_SHARE_OF_NATION)
         weights = rng.lognormal(0.0, 1.0, preset.n_municipalities)
         per_muni = largest_remainder(n_kindergartens - n_oslo, weights, minimum=1)
-        names = [f"Kommune {i + 1:03d} (simulated)" for i in range(preset.n_municipalities)]
+        names = [
+            f"Kommune {i + 1:03d}{SIMULATED_NAME_SUFFIX}" for i in range(preset.n_municipalities)
+        ]
         ref = oslo_pop[oslo_pop["year"] == min(base_year, 2024)]
         mean_ref = float(ref["population_1_5"].mean())
         scales = per_muni * CHILDREN_PER_KINDERGARTEN / mean_ref
@@ -102,7 +105,7 @@ def build_layout(
             for j in range(n_areas):
                 areas.append(
                     AreaSpec(
-                        f"{name.removesuffix(' (simulated)')} sone {j + 1}",
+                        f"{name.removesuffix(SIMULATED_NAME_SUFFIX)} sone {j + 1}",
                         name,
                         float(shares[j]),
                         float(np.clip(dis + rng.normal(0, 0.1), 0, 1)),
@@ -163,7 +166,7 @@ def _kindergartens(
         else:
             prefix = "M" + d.removeprefix("Kommune ").split(" ")[0]
         ids.append(f"{prefix}-K{counters[d]:03d}")
-        names.append(f"{a} barnehage {area_counters[a]} (simulated)")
+        names.append(f"{a} barnehage {area_counters[a]}{SIMULATED_NAME_SUFFIX}")
     return pd.DataFrame(
         {
             "kindergarten_id": ids,

@@ -134,9 +134,11 @@ def forecast_quality_summary(
     *,
     model: str | None = None,
     baseline: str | None = None,
+    measure: str | None = None,
 ) -> pd.DataFrame:
     """Per target: the model against the best baseline, pooled over horizons with each horizon
-    weighted by the model's number of scored rows ``n``.
+    weighted by the model's number of scored rows ``n``. ``measure`` (a metrics column, e.g.
+    ``poisson_deviance``) replaces each target's headline measure where the table has it.
 
     The best baseline is, at each horizon, the baseline (of all in the table, or only
     ``baseline`` if named) with the lowest value of the target's headline measure
@@ -154,8 +156,9 @@ def forecast_quality_summary(
         model = str(candidates[0])
     baselines = [baseline] if baseline else list(BASELINE_MODELS)
     rows = []
+    chosen = measure
     for target, part in metrics.groupby("target", sort=False):
-        measure = headline_metric(str(target))
+        measure = chosen or headline_metric(str(target))
         if measure not in part.columns or part[measure].isna().all():
             measure = "wape"
         ours = part[part["model"] == model].set_index("horizon")

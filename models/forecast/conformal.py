@@ -60,11 +60,36 @@ def interval_pairs(quantiles: Sequence[float]) -> list[tuple[int, int, float]]:
     return pairs
 
 
+#: Score of a count's outcome equal to its whole-number p50: the forecast interval covers its
+#: p50 whatever the correction (:func:`~models.forecast.levels.integer_median` keeps every
+#: quantile on its side of it, after calibration), and at this score a correction has closed the
+#: interval onto its middle. Scored as a plain outcome instead, such rows looked uncovered to
+#: corrections that narrow the interval, which then covered more than asked: § 31's 80 %
+#: intervals covered 0.829 / 0.815 on the cohort / capacity family (tuning seeds 1–3, 2 origins)
+#: and 0.815 / 0.790 scored this way. Children's counts sit on their p50 less often and moved
+#: both ways (over 3 on the capacity family 0.797 → 0.778), so only § 31 is scored this way.
+MEDIAN_COVERED_SCORE = -0.5
+MEDIAN_COVERED_TARGETS = ("vedtak_31",)
+
+
 def conformity_scores(
-    quantile_predictions: np.ndarray, actual: np.ndarray, *, lower: int, upper: int, floor: float
+    quantile_predictions: np.ndarray,
+    actual: np.ndarray,
+    *,
+    lower: int,
+    upper: int,
+    floor: float,
+    median: int | None = None,
 ) -> np.ndarray:
+    """The scores of ``actual`` against each row's interval; with ``median`` (the column of a
+    count's whole-number p50) an outcome equal to it scores at most
+    :data:`MEDIAN_COVERED_SCORE`: the forecast interval always covers it."""
     lo, hi = quantile_predictions[:, lower], quantile_predictions[:, upper]
-    return np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+    scores = np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+    if median is not None:
+        at_median = actual == quantile_predictions[:, median]
+        scores = np.where(at_median, np.minimum(scores, MEDIAN_COVERED_SCORE), scores)
+    return scores
 
 
 def conformal_correction(scores: np.ndarray, coverage: float) -> float:
@@ -88,9 +113,11 @@ def fit_calibration(
     the raw (uncalibrated) coverage of each pair, kept for reports."""
     floor = width_floor(target)
     result: dict[str, float | int] = {"n": int(np.isfinite(actual).sum())}
+    qs = np.asarray(quantiles, dtype=float)
+    median = int(np.argmin(np.abs(qs - 0.5))) if target in MEDIAN_COVERED_TARGETS else None
     for lower, upper, coverage in interval_pairs(quantiles):
         scores = conformity_scores(
-            quantile_predictions, actual, lower=lower, upper=upper, floor=floor
+            quantile_predictions, actual, lower=lower, upper=upper, floor=floor, median=median
         )
         result[str(coverage)] = conformal_correction(scores, coverage)
         raw = float(np.mean(scores <= 0)) if len(scores) else math.nan

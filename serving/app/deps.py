@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from serving.app.engine import EngineState
 from serving.auth import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from serving.i18n import N_, Message
 from serving.store import login_store
 from serving.store.tables import User
+from serving.words import ROLE, as_message
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,7 +64,10 @@ def get_engine_state(request: Request) -> EngineState:
 EngineDep = Annotated[EngineState, Depends(get_engine_state)]
 
 
-async def current_user(request: Request, session: SessionDep) -> User:
+def _session_user(request: Request, session: Session) -> tuple[User, Any]:
+    """The user of the request's session cookie, checked in the store (blocking I/O: run in the
+    thread pool, never on the event loop, where a store waiting for a lock would stall every
+    request of the server)."""
     data = request.app.state.signer.read(request.cookies.get(SESSION_COOKIE))
     if data is None or not data.token:
         raise NotAuthenticated()
@@ -79,6 +85,11 @@ async def current_user(request: Request, session: SessionDep) -> User:
     # end the read transaction now: the connection goes back to the pool instead of being held
     # while the page waits for engine output (expire_on_commit is off, so ``user`` stays loaded)
     session.commit()
+    return user, data
+
+
+async def current_user(request: Request, session: SessionDep) -> User:
+    user, data = await run_in_threadpool(_session_user, request, session)
     request.state.csrf_token = data.csrf_token
     request.state.session_token = data.token
     # a plain copy for templates: error pages render after the session has rolled back
@@ -102,7 +113,11 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def current_planner(user: CurrentUser) -> User:
     if user.role not in ("planner", "admin"):
         raise RoleRefused(
-            f"{user.name} is a {user.role}: only planners and admins may change plans."
+            Message(
+                N_("%(user)s is a %(role)s: only planners and admins may change plans."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
         )
     return user
 
@@ -112,7 +127,13 @@ CurrentPlanner = Annotated[User, Depends(current_planner)]
 
 def current_admin(user: CurrentUser) -> User:
     if user.role != "admin":
-        raise RoleRefused(f"{user.name} is a {user.role}: only admins may do this.")
+        raise RoleRefused(
+            Message(
+                N_("%(user)s is a %(role)s: only admins may do this."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
     return user
 
 

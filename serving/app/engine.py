@@ -20,8 +20,9 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.contract import District
-from data.errors import UserInputError
+from data.errors import DataContractError, UserInputError
 from serving.app.settings import Settings
+from serving.i18n import N_, Message
 from serving.store import repository
 
 #: How long an answer "there is no champion yet" is trusted before MLflow is asked again, s.
@@ -88,12 +89,18 @@ class EngineState:
         path = self.settings.data_path
         if path is None:
             raise UserInputError(
-                "No data set yet: start the app with `bemanning serve --data "
-                "DATA` (a data folder or DuckDB file, see CONTRACT.md)."
+                Message(
+                    N_(
+                        "No data set yet: start the app with `bemanning serve --data DATA` (a "
+                        "data folder or DuckDB file, see CONTRACT.md)."
+                    )
+                )
             )
         key = self._data_key()
         if key is None:
-            raise UserInputError(f"The data path {path} does not exist.")
+            raise UserInputError(
+                Message(N_("The data path %(path)s does not exist."), path=str(path))
+            )
         with self._lock:
             if key == self._district_key:
                 if self._district_error is not None:
@@ -134,7 +141,10 @@ class EngineState:
                 self._model = _ModelSlot(None, str(exc), time.monotonic())
                 raise
             except ModuleNotFoundError as exc:
-                message = f"The training part of the engine is not installed ({exc.name})."
+                message = Message(
+                    N_("The training part of the engine is not installed (%(module)s)."),
+                    module=str(exc.name),
+                )
                 self._model = _ModelSlot(None, message, time.monotonic())
                 raise UserInputError(message) from None
             self._model = _ModelSlot(model, "", time.monotonic())
@@ -160,7 +170,7 @@ class EngineState:
             return EngineStatus(
                 False,
                 False,
-                data_message=str(exc),
+                data_message=_said(exc),
                 problems=tuple(str(p) for p in exc.problems[:50]),
             )
         try:
@@ -169,7 +179,7 @@ class EngineState:
             return EngineStatus(
                 True,
                 False,
-                model_message=str(exc),
+                model_message=_model_message(exc),
                 simulated=district.simulated,
                 fingerprint=district.fingerprint(),
             )
@@ -350,11 +360,17 @@ class EngineState:
 class SolverCrashed(Exception):
     """The solver process died during a solve (503)."""
 
-    def __str__(self) -> str:
-        return (
-            "The optimiser stopped unexpectedly (its process ended, e.g. out of memory) and has "
-            "been restarted. Nothing was saved: solve the plan again. If it happens again, plan "
-            "fewer months or ask the administrator to give the server more memory."
+    def __init__(self, message: object = None) -> None:  # the argument: when unpickled
+        super().__init__(
+            message
+            or Message(
+                N_(
+                    "The optimiser stopped unexpectedly (its process ended, e.g. out of memory) "
+                    "and has been restarted. Nothing was saved: solve the plan again. If it "
+                    "happens again, plan fewer months or ask the administrator to give the "
+                    "server more memory."
+                )
+            )
         )
 
 
@@ -421,3 +437,20 @@ def district_subset(district: District, name: str) -> District:
         else district.quality[district.quality["kindergarten_id"].isin(ids)],
         lineage=district.lineage,
     )
+
+
+def _said(exc: UserInputError) -> str:
+    """The error's message as raised (a :class:`serving.i18n.Message` keeps its words for the
+    page); a broken data set as a count the page can say."""
+    if isinstance(exc, DataContractError):
+        return Message(N_("%(n)s problem(s) with the data"), n=len(exc.errors))
+    message = exc.args[0] if exc.args else ""
+    return message if isinstance(message, str) else str(exc)
+
+
+def _model_message(exc: UserInputError) -> str:
+    """What the registry said, for the page; "" when it only says there is no champion yet
+    (the page's own sentence says that, in the page's language)."""
+    from training.registry import NO_CHAMPION  # the training side loads lazily, as in champion()
+
+    return "" if str(exc) == NO_CHAMPION else _said(exc)

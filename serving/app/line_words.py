@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from serving import formatting, overrides, words
@@ -173,6 +174,30 @@ def line_explanation(
     for pin in pins:
         rows.append(ExplanationRow(gettext(language, N_("Pinned")), pin_text(language, pin)))
     return rows
+
+
+def explanation_text(
+    language: str,
+    record: Mapping[str, Any],
+    *,
+    internal: bool = True,
+    separator: str = "\n",
+    with_pin: bool = False,
+) -> str:
+    """A line's explanation as one text ("Need: …", "What stops more: …"), from a record of the
+    plan's lines (:func:`serving.app.services.plan_lines_frame`): the Excel "Why" column and the
+    CSV ``reason`` say the same. ``with_pin``: the ruling pin's sentence first, as the engine's
+    reason opened with it (Excel shows the pin in a column of its own)."""
+    line = SimpleNamespace(
+        resource=record.get("resource"),
+        required_fte_p50=record.get("required_fte_p50"),
+        required_fte_p90=record.get("required_fte_p90"),
+        explanation=record,
+    )
+    rows = line_explanation(language, line, internal=internal)
+    pin = record.get("pin") if with_pin else None
+    texts = ([str(pin)] if pin else []) + [f"{row.label}: {row.text}" for row in rows]
+    return separator.join(texts)
 
 
 _NORM_OF_RESOURCE = {

@@ -3,7 +3,7 @@ comes up on an empty database; with no data or no trained model the pages say wh
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,11 +19,13 @@ from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState, SolverCrashed
-from serving.app.rendering import install_filters
+from serving.app.page_cache import PageCache
+from serving.app.rendering import install_filters, page_language
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
+from serving.i18n import N_, Message, say
 from serving.store.db import make_engine, session_factory, upgrade
 from serving.store.repository import ConflictError, StoreError
 
@@ -47,22 +49,39 @@ def _wants_json(request: Request) -> bool:
 def _error(
     request: Request,
     status: int,
-    message: str,
-    problems: list[str] | None = None,
+    message: object,
+    problems: Sequence[object] = (),
 ) -> Response:
+    """The API answers in English (``detail``, ``problems``); a page says the message and the
+    problems in its language (a :class:`serving.i18n.Message` or a catalogue msgid)."""
     if _wants_json(request):
-        body: dict = {"detail": message}
+        body: dict = {"detail": str(message)}
         if problems:
-            body["problems"] = problems
+            body["problems"] = [str(p) for p in problems]
         return JSONResponse(body, status_code=status)
     from serving.app.routes.common import render
 
+    language = page_language(request)
+    # a message from outside the app's catalogue (the data checks, the model registry) is
+    # shown as the engine wrote it, in English, marked so for people and screen readers
+    said = say(message, language)
+    engine_words = not isinstance(message, Message) and said == str(message)
     return render(
         request,
         "error.html",
-        {"status_code": status, "message": message, "problems": problems or []},
+        {
+            "status_code": status,
+            "message": said,
+            "engine_words": engine_words and language != "en",
+            "problems": [say(p, language) for p in problems],
+        },
         status_code=status,
     )
+
+
+def _message(exc: Exception) -> object:
+    """The exception's message as raised (a :class:`serving.i18n.Message` keeps its words)."""
+    return exc.args[0] if len(exc.args) == 1 else str(exc)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -84,8 +103,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(
             request,
             403,
-            "Refused: the form or request carried no valid CSRF token. "
-            "Reload the page and try again.",
+            Message(
+                N_(
+                    "Refused: the form or request carried no valid CSRF token. "
+                    "Reload the page and try again."
+                )
+            ),
         )
 
     # Errors whose message is shown as it is, each with its status code.
@@ -99,26 +122,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     for error_type, status in plain_errors:
 
         async def _plain(request: Request, exc: Exception, status: int = status) -> Response:
-            return _error(request, status, str(exc))
+            return _error(request, status, _message(exc))
 
         app.add_exception_handler(error_type, _plain)
 
     @app.exception_handler(SolverCrashed)
     async def _solver_crashed(request: Request, exc: SolverCrashed) -> Response:
-        response = _error(request, 503, str(exc))
+        response = _error(request, 503, _message(exc))
         response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:
-        return _error(request, 400, str(exc), [str(p) for p in exc.problems])
+        return _error(request, 400, _message(exc), list(exc.problems))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         problems = [
             f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         ]
-        return _error(request, 422, "The request is not valid.", problems)
+        return _error(request, 422, Message(N_("The request is not valid.")), problems)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -152,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.secret_key.get_secret_value(), max_age_s=settings.session_lifetime_s
     )
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
+    app.state.page_cache = PageCache()  # rendered pages, see serving.app.page_cache
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
     install_filters(templates.env)  # gettext (per request language) and number/word filters

@@ -24,6 +24,7 @@ from serving.i18n import (
     as_language,
     gettext,
     install,
+    say,
     template_callables,
 )
 
@@ -78,6 +79,15 @@ def install_filters(environment: Environment) -> None:
     @pass_context
     def nok(context: Context, value: Any) -> str:
         return formatting.format_nok(value, _lang(context))
+
+    @pass_context
+    def say_filter(context: Context, text: Any) -> Any:
+        """A :class:`serving.i18n.Message` or a catalogue msgid in the page's language."""
+        return say(text, _lang(context))
+
+    @pass_context
+    def place(context: Context, name: Any) -> str:
+        return words.place_name(_lang(context), name)
 
     @pass_context
     def in_unit(context: Context, value: Any, unit: str) -> str:
@@ -143,6 +153,8 @@ def install_filters(environment: Environment) -> None:
         nok=nok,
         fte=fte,
         in_unit=in_unit,
+        place=place,
+        say=say_filter,
         count=count,
         when=when,
         feature=feature,

@@ -312,8 +312,9 @@ class KindergartenRisk(BaseModel):
     need_pedagogues: float | None
     pedagogue_fte: float
     breach_probability: float | None = Field(
-        description="Highest monthly probability over the forecast months that the contracted "
-        "staffing breaks the staffing or pedagogue norm (the legal question; share of scenarios)."
+        description="Highest monthly probability over the forecast months that today's "
+        "contracted staffing falls short of the staffing norm by a hiring step of basic staff or "
+        "more, or of the pedagogue norm (the legal question; share of scenarios)."
     )
     legal_ok_now: bool | None = Field(
         default=None, description="The contracted staffing meets both norms today."

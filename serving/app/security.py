@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving import i18n
 from serving.auth import (
     DUMMY_HASH,
     SESSION_COOKIE,
@@ -28,10 +29,13 @@ from serving.store.tables import User
 BAD_LOGIN = N_("Wrong user name or password.")  # shown through the catalogue
 
 
-def throttled_message(retry_after_s: int) -> str:
-    return (
-        f"Too many failed logins for this user name or from this address: try again in "
-        f"{retry_after_s} seconds."
+def throttled_message(retry_after_s: int) -> i18n.Message:
+    return i18n.Message(
+        N_(
+            "Too many failed logins for this user name or from this address: try again in "
+            "%(seconds)s seconds."
+        ),
+        seconds=retry_after_s,
     )
 
 
@@ -160,6 +164,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 #: the static files (script, licence) may be cached.
 NO_STORE = (b"cache-control", b"no-store")
 CACHEABLE_PREFIX = "/static/"
+#: Static files: kept by the browser for an hour (then revalidated by ETag), so a page view does
+#: not ask again for its script and style sheet.
+STATIC_CACHE = (b"cache-control", b"public, max-age=3600")
 
 
 class SecurityHeaders:
@@ -179,8 +186,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if not cacheable and b"cache-control" not in present:
-                    headers.append(NO_STORE)
+                if b"cache-control" not in present:
+                    headers.append(STATIC_CACHE if cacheable else NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 

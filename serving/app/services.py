@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -14,9 +15,10 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from data.contract import PLAN_COLUMNS, District
-from data.errors import UserInputError
+from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app.engine import EngineState, district_subset
+from serving.app.line_words import explanation_text
 from serving.app.privacy import is_internal_view, suppress_frame_for
 from serving.app.schemas import (
     DistrictPlansCreate,
@@ -26,10 +28,13 @@ from serving.app.schemas import (
     PlanCreate,
 )
 from serving.app.views import overview_table
+from serving.district_plans import summed_summaries
+from serving.i18n import N_, Message
 from serving.key_figures import KeyFigure, key_figures
 from serving.plan_options import OPTIONS, nothing_to_allocate, step_fte
 from serving.store import repository, workflow
 from serving.store.tables import Plan, PlanLine, User
+from serving.words import ROLE, as_message
 
 
 class NotFound(Exception):
@@ -50,7 +55,13 @@ def can_change(user: User) -> bool:
 
 def require_change(user: User) -> None:
     if not can_change(user):
-        raise Forbidden(f"{user.name} is a {user.role}: viewers can look but not change plans.")
+        raise Forbidden(
+            Message(
+                N_("%(user)s is a %(role)s: viewers can look but not change plans."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
 
 
 def visible_districts(user: User, district: District) -> list[str]:
@@ -77,12 +88,24 @@ def visible_data(state: EngineState, user: User) -> District:
 def plan_for(session: Session, user: User, plan_id: str) -> Plan:
     plan = repository.get_plan(session, plan_id)
     if plan is None or not sees_district(user, plan.district):
-        raise NotFound(f"No plan {plan_id!r}.")
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
     return plan
 
 
 def plans_for(session: Session, user: User) -> list[Plan]:
     return repository.list_plans(session, None if user.role == "admin" else (user.district or ""))
+
+
+def count_plans_for(session: Session, user: User) -> int:
+    return repository.count_plans(session, None if user.role == "admin" else (user.district or ""))
+
+
+def plan_stamp_for(session: Session, user: User, plan_id: str) -> tuple[Any, ...]:
+    """The plan's state stamp (:func:`repository.plan_stamp`), 404 as :func:`plan_for`."""
+    stamp = repository.plan_stamp(session, plan_id)
+    if stamp is None or not sees_district(user, str(stamp[0])):
+        raise NotFound(Message(N_("No plan %(plan)s."), plan=repr(plan_id)))
+    return stamp
 
 
 # --- pages' data -----------------------------------------------------------------------------
@@ -160,7 +183,9 @@ def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[s
     district = state.district()
     row = district.kindergartens[district.kindergartens["kindergarten_id"] == kindergarten_id]
     if row.empty or not sees_district(user, str(row["district"].iloc[0])):
-        raise NotFound(f"No kindergarten {kindergarten_id!r}.")
+        raise NotFound(
+            Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
+        )
     history = district.monthly[district.monthly["kindergarten_id"] == kindergarten_id]
     forecasts = state.forecasts()
     forecasts = forecasts[forecasts["kindergarten_id"] == kindergarten_id]
@@ -220,12 +245,16 @@ def _plan_district(user: User, requested: str | None, names: list[str]) -> str:
     if requested:
         if requested not in names:
             raise UserInputError(
-                f"No district {requested!r} in the data (have: {', '.join(names)})."
+                Message(
+                    N_("No district %(district)s in the data (have: %(names)s)."),
+                    district=repr(requested),
+                    names=", ".join(names),
+                )
             )
         return requested
     if len(names) == 1:
         return names[0]
-    raise UserInputError("Choose the district to plan (the data hold several).")
+    raise UserInputError(Message(N_("Choose the district to plan (the data hold several).")))
 
 
 def _solve(
@@ -241,7 +270,9 @@ def _solve(
         ("subset", district_name), lambda: district_subset(state.district(), district_name)
     )
     if data.kindergartens.empty:
-        raise UserInputError(f"No kindergartens in {district_name!r}.")
+        raise UserInputError(
+            Message(N_("No kindergartens in %(district)s."), district=repr(district_name))
+        )
     model = state.champion()
     forecasts = state.forecasts()
     forecasts = forecasts[forecasts["kindergarten_id"].isin(data.kindergartens["kindergarten_id"])]
@@ -341,7 +372,7 @@ def create_plan(state: EngineState, session: Session, user: User, params: PlanCr
     request = params.model_dump(exclude={"district"})
     empty = nothing_to_allocate(params.pools, params.budget_nok, params.max_moves)
     if empty is not None:
-        raise UserInputError("Nothing to plan", [empty])
+        raise UserInputError(Message(N_("Nothing to plan")), [empty])
     result, data = _solve(state, district_name, request, [], None)
     return store_result(
         session, result, data, district_name=district_name, params=request, user=user, parent=None
@@ -360,12 +391,14 @@ def create_district_plans(
     processes and stored as drafts marked with one run id; returns (run id, the plans in
     district order). Only an admin sees every district, so only an admin may start it; every
     district's problems are told at once and nothing is stored then."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from data.errors import Problem
-
     if user.role != "admin":
-        raise Forbidden(f"{user.name} is a {user.role}: only an admin plans every district.")
+        raise Forbidden(
+            Message(
+                N_("%(user)s is a %(role)s: only an admin plans every district."),
+                user=user.name,
+                role=as_message(ROLE, user.role),
+            )
+        )
     names = visible_districts(user, state.district())
     wanted = list(dict.fromkeys(params.districts or names))
     problems = [
@@ -425,20 +458,20 @@ def district_run(
     """The plans of one run of district plans the user may see (district order) and their city
     summary as records (:func:`serving.district_plans.summed_summaries` of the stored
     summaries)."""
-    from serving.district_plans import summed_summaries
-
     plans = [p for p in plans_for(session, user) if (p.header or {}).get(DISTRICT_RUN) == run_id]
     if not plans:
-        raise NotFound(f"No run of district plans {run_id!r}.")
+        raise NotFound(Message(N_("No run of district plans %(run)s."), run=repr(run_id)))
     plans.sort(key=lambda p: p.district)
     summary = summed_summaries([pd.DataFrame.from_records(p.summary or []) for p in plans])
     return plans, [{str(k): v for k, v in r.items()} for r in summary.to_dict(orient="records")]
 
 
-def plan_lines_frame(plan: Plan) -> pd.DataFrame:
+def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:
     """The plan's lines in the contract's column order (``suggested_fte`` as solved; the reason
     opens with the ruling pin, if any), then the planner-side columns: ``planned_fte`` (pins
-    applied), the pin sentence, approval."""
+    applied), the pin sentence, approval. With a ``language`` (the exports), the pin sentence
+    and the ``reason`` are in it: the reason is the line's explanation in words
+    (:func:`serving.app.line_words.explanation_text`), not the engine's English sentence."""
     records = [
         {
             "plan_id": plan.id,
@@ -455,7 +488,7 @@ def plan_lines_frame(plan: Plan) -> pd.DataFrame:
             "kindergarten_name": p.line.kindergarten_name,
             "planned_fte": p.planned_fte,
             "planned_change_fte": p.planned_change_fte,
-            "pin": overrides.pin_sentence(p.pin) if p.pin is not None else "",
+            "pin": overrides.pin_sentence(p.pin, language or "nb") if p.pin is not None else "",
             "engine_fte": p.line.engine_fte,
             "overridden": p.overridden,
             "approved": p.line.approved,
@@ -465,9 +498,14 @@ def plan_lines_frame(plan: Plan) -> pd.DataFrame:
         }
         for p in overrides.planned_lines(plan)
     ]
-    return pd.DataFrame.from_records(
+    frame = pd.DataFrame.from_records(
         records, columns=None if records else [*PLAN_COLUMNS, "kindergarten_name"]
     )
+    if language is not None and records:
+        frame["reason"] = [
+            explanation_text(language, record, separator="; ", with_pin=True) for record in records
+        ]
+    return frame
 
 
 def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -> Plan:
@@ -475,7 +513,9 @@ def resolve_plan(state: EngineState, session: Session, user: User, plan: Plan) -
     require_change(user)
     params = dict(plan.header.get("request") or {})
     if "pools" not in params:
-        raise UserInputError(f"Plan {plan.id} has no stored request to solve again.")
+        raise UserInputError(
+            Message(N_("Plan %(plan)s has no stored request to solve again."), plan=plan.id)
+        )
     previous = plan_lines_frame(plan)[list(PLAN_COLUMNS)]
     result, data = _solve(state, plan.district, params, repository.effective_pins(plan), previous)
     new = store_result(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from serving.i18n import DEFAULT_LANGUAGE
 from serving.plan_options import OPTIONS
 
 #: Values a secret key must never have outside dev: they are in this file for anyone to read.
@@ -137,7 +138,7 @@ class Settings(BaseSettings):
         "this many; the plan's header says how many it used).",
     )
     language: Literal["nb", "en"] = Field(
-        default="nb",
+        default=DEFAULT_LANGUAGE,
         description="Language of the pages and exports: nb (Norwegian bokmål) or en; each "
         "user can switch on the page.",
     )

@@ -28,6 +28,7 @@ from serving.commands.district_options import (
     ProcessesOption,
     collect_district_pools,
 )
+from serving.i18n import DEFAULT_LANGUAGE, LANGUAGE_ENV, LANGUAGES
 from serving.plan_options import OPTIONS, BudgetOption, MonthsOption, RiskOption, StartOption
 
 DEFAULT_MONTHS = OPTIONS["months"].default
@@ -67,6 +68,15 @@ def report(
     district_pool: DistrictPoolOption = None,
     as_one: AsOneOption = False,
     processes: ProcessesOption = None,
+    language: Annotated[
+        str,
+        typer.Option(
+            "--language",
+            envvar=LANGUAGE_ENV,
+            help="Language of the report: nb (Norwegian bokmål) or en; the same setting as the "
+            "planners' app.",
+        ),
+    ] = DEFAULT_LANGUAGE,
 ) -> None:
     """Write the benefit report: the plan against the proportional key and no pool (unmet
     FTE-months, norm breaches, substitute cost avoided, spread across areas), the forecast
@@ -83,6 +93,12 @@ def report(
     per_district, problems = collect_district_pools(pools_file, district_pool)
     if out.suffix.lower() not in (".html", ".htm"):
         problems.append(Problem(file="--out", rule="must be an .html file", value=str(out)))
+    if language not in LANGUAGES:
+        problems.append(
+            Problem(
+                file="--language", rule=f"must be one of {', '.join(LANGUAGES)}", value=language
+            )
+        )
     try:
         options = ReportOptions.from_cli(
             pools=pool,
@@ -93,6 +109,7 @@ def report(
             substitute_cost_nok_per_hour=substitute_cost_nok_per_hour,
             months_given=months != DEFAULT_MONTHS,
             risk_given=risk != DEFAULT_RISK,
+            language=language,
         )
     except UserInputError as exc:
         problems = exc.problems + problems

@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
+from serving import words
 from serving.district_plans import (
     DistrictPlan,
     city_plan,
     district_subset,
     forecast_and_plan_districts,
 )
+from serving.i18n import gettext
 from serving.report.numbers import BenefitReport, OptionShown
-from serving.report.service import ReportOptions, decision_evidence
+from serving.report.service import ReportOptions, finish_report
+from serving.report.wording import report_words, written
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,21 +56,31 @@ def pools_shown(
     plans: list[DistrictPlan],
     per_district: Mapping[str, Mapping[str, float]],
 ) -> list[OptionShown]:
-    """The pool rows of the report's options: each district's pool when all districts got the
-    same, else the city's total with how many districts had pools of their own."""
+    """The pool rows of the report's options, in the report's language: each district's pool
+    when all districts got the same, else the city's total with how many districts had pools of
+    their own."""
+    language = options.language
+    _ = report_words(language)
     rows = []
     own = sum(1 for p in plans if p.district in per_district)
     for resource in RESOURCES:
         values = [_pools(p).get(resource, 0.0) for p in plans]
         given = "pools" in options.given or own > 0
         if own == 0 and len(set(values)) == 1:
-            text = f"{values[0]:g} FTE per district ({sum(values):g} in all)"
-        else:
-            text = (
-                f"{sum(values):g} FTE in all over {len(plans)} districts ({own} with pools of "
-                "their own)"
+            text = _(
+                "%(each)s FTE per district (%(all)s in all)",
+                each=written(values[0], "weight", language),
+                all=written(sum(values), "weight", language),
             )
-        rows.append(OptionShown(f"--pool {resource}", text, given))
+        else:
+            text = _(
+                "%(all)s FTE in all over %(n)s districts (%(own)s with pools of their own)",
+                all=written(sum(values), "weight", language),
+                n=len(plans),
+                own=own,
+            )
+        label = gettext(language, words.PLAN_OPTION[f"pool_{resource}"][0])
+        rows.append(OptionShown(f"--pool {resource}", text, given, label=label))
     return rows
 
 
@@ -110,6 +123,7 @@ def district_benefit_report(
         backtest_metrics=backtest_metrics,
         options=shown,
         settings=options.settings(),
+        language=options.language,
     )
 
 
@@ -135,7 +149,6 @@ def make_district_benefit_report(
     from data.validate import read_district
     from serving.district_plans import chosen_districts
     from serving.progress import staged_progress
-    from serving.report.render import write_report
     from serving.report.service import make_benefit_report
     from training.registry import load_champion
 
@@ -185,9 +198,7 @@ def make_district_benefit_report(
             per_district=per_district,
             request=request,
         )
-        report.evidence = decision_evidence(champion, tracking_uri, options)
-        step(5)
-        path = write_report(report, out)
+        path = finish_report(report, champion, tracking_uri, options, out, step)
     if report.simulated:
-        console.print(f"[bold yellow]{report.simulated_label}[/]")
+        console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")  # the command line speaks English
     return path

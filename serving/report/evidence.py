@@ -10,8 +10,8 @@ beside it what the equity and risk settings cost (the plan re-made with the equi
 and with no tail weight, scored the same way).
 
 The figures are the backtest's own (one definition: :func:`training.decisions.summarise`); this
-module only chooses the rows and the words. Planners read bokmål, so the section is in
-Norwegian. Substitute cost avoided uses the report's cost per hour and the hours of
+module only chooses the rows and the words, in the report's language (bokmål by default).
+Substitute cost avoided uses the report's cost per hour and the hours of
 :mod:`training.decision_scoring`.
 """
 
@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from serving import formatting
+from serving.i18n import N_
 from serving.report.tables import Column, ReportTable
+from serving.report.wording import DEFAULT_LANGUAGE, allocation_word, report_words, written
 from training.decision_scoring import SUBSTITUTE_RESOURCES, hours_per_fte_month
 from training.decisions import KEY, NO_POOL, ORACLE, PLAN, PLAN_EQUITY_0, PLAN_RISK_NEUTRAL
 
 OVERALL = "overall"
-OVERALL_LABEL = "Alle år samlet"
+OVERALL_LABEL = N_("All years together")
 
 
 @dataclass
@@ -59,9 +62,15 @@ def substitute_cost_nok(outcomes: pd.DataFrame, nok_per_hour: float) -> pd.DataF
 
 
 def build_evidence(
-    outcomes: pd.DataFrame, summary: pd.DataFrame, *, substitute_nok_per_hour: float
+    outcomes: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    substitute_nok_per_hour: float,
+    language: str = DEFAULT_LANGUAGE,
 ) -> EvidenceSection | None:
-    """The section from the backtest's outcomes and summary (None when they hold no year)."""
+    """The section from the backtest's outcomes and summary (None when they hold no year), in
+    ``language``."""
+    _ = report_words(language)
     per_year = summary[summary["origin"] != OVERALL]
     if per_year.empty:
         return None
@@ -71,7 +80,7 @@ def build_evidence(
     for record in summary.to_dict("records"):
         origin = str(record["origin"])
         row: dict[str, object] = {
-            "year": OVERALL_LABEL if origin == OVERALL else year_label(origin),
+            "year": _(OVERALL_LABEL) if origin == OVERALL else year_label(origin),
             **{name: record.get(f"unmet_{name}") for name in (PLAN, KEY, NO_POOL, ORACLE)},
             "gap_closed": record.get("gap_closed"),
             "avoided_cost": avoided.get(origin),
@@ -85,76 +94,102 @@ def build_evidence(
         rows.append(row)
     frame = pd.DataFrame(rows)
     overall_row = (len(frame) - 1,)
+    year = Column("year", _("Kindergarten year"))
+    plan = Column(PLAN, allocation_word(language, PLAN), "fte")
     years = ReportTable(
         "evidence-table",
-        "Realisert: udekkede årsverksmåneder per barnehageår",
+        _("Realised: unmet FTE-months per kindergarten year"),
         (
-            Column("year", "Barnehageår"),
-            Column(PLAN, "Planen", "fte"),
-            Column(KEY, "Fordelingsnøkkelen (nullpunkt)", "fte"),
-            Column(NO_POOL, "Uten pott", "fte"),
-            Column(ORACLE, "Fasit med perfekt informasjon", "fte"),
-            Column("gap_closed", "Andel av gapet lukket", "share"),
-            Column("avoided_cost", "Spart vikarkostnad mot nøkkelen", "nok"),
+            year,
+            plan,
+            Column(KEY, _("%(key)s (baseline)", key=allocation_word(language, KEY)), "fte"),
+            Column(NO_POOL, allocation_word(language, NO_POOL), "fte"),
+            Column(ORACLE, _("With perfect information"), "fte"),
+            Column("gap_closed", _("Share of the gap closed"), "share"),
+            Column("avoided_cost", _("Substitute cost saved against the key"), "nok"),
         ),
         frame,
         highlight_rows=overall_row,
-        note="Andel av gapet lukket = (nøkkel − plan) / (nøkkel − fasit): 100 % er det beste "
-        "noen fordeling kunne ha gjort, 0 % er ikke bedre enn nøkkelen.",
+        note=_(
+            "Share of the gap closed = (key − plan) / (key − perfect information): 100 % is "
+            "the best any allocation could have done, 0 % is no better than the key."
+        ),
+        language=language,
     )
     settings_cost = None
     if frame[PLAN_EQUITY_0].notna().any() or frame[PLAN_RISK_NEUTRAL].notna().any():
         settings_cost = ReportTable(
             "evidence-settings-table",
-            "Hva innstillingene kostet: udekkede årsverksmåneder",
+            _("What the settings cost: unmet FTE-months"),
             (
-                Column("year", "Barnehageår"),
-                Column(PLAN, "Planen", "fte"),
-                Column(PLAN_EQUITY_0, "Uten likeverdsvekt", "fte"),
-                Column(f"cost_{PLAN_EQUITY_0}", "Kostnad av likeverdsvekten", "fte"),
-                Column(PLAN_RISK_NEUTRAL, "Uten halevekt (risikonøytral)", "fte"),
-                Column(f"cost_{PLAN_RISK_NEUTRAL}", "Kostnad av risikoinnstillingen", "fte"),
+                year,
+                plan,
+                Column(PLAN_EQUITY_0, allocation_word(language, PLAN_EQUITY_0), "fte"),
+                Column(f"cost_{PLAN_EQUITY_0}", _("Cost of the equity weight"), "fte"),
+                Column(PLAN_RISK_NEUTRAL, allocation_word(language, PLAN_RISK_NEUTRAL), "fte"),
+                Column(f"cost_{PLAN_RISK_NEUTRAL}", _("Cost of the risk setting"), "fte"),
             ),
             frame,
             highlight_rows=overall_row,
-            note="Kostnad = planen − planen uten innstillingen. Et positivt tall er udekket "
-            "behov totalt sett som innstillingen bytter mot noe annet: likeverdsvekten mot mer "
-            "til barnehager der mange barn bor i lavinntektsfamilier eller har et annet "
-            "morsmål, halevekten mot vern i de verste utfallene. Et negativt tall betyr at "
-            "innstillingen også ga mindre udekket behov totalt.",
+            note=_(
+                "Cost = the plan − the plan without the setting. A positive number is unmet "
+                "need in all that the setting trades for something else: the equity weight for "
+                "more to kindergartens where many children live in low-income families or have "
+                "another mother tongue, the tail weight for protection in the worst outcomes. "
+                "A negative number means the setting also gave less unmet need in all."
+            ),
+            language=language,
         )
     overall = frame.iloc[-1]
     n_years = len(per_year)
+    gap = overall["gap_closed"]
     headline = (
-        f"Hadde bydelen planlagt slik de siste {n_years} barnehageårene, ville planen ha "
-        f"lukket {_percent(overall['gap_closed'])} av gapet mellom fordelingsnøkkelen og "
-        "fasiten med perfekt informasjon."
-        if overall["gap_closed"] == overall["gap_closed"]
-        else f"De siste {n_years} barnehageårene var fordelingsnøkkelen like god som fasiten: "
-        "det var ikke noe gap å lukke."
+        _(
+            "Had the district planned this way in the last %(n)s kindergarten years, the plan "
+            "would have closed %(share)s of the gap between the allocation key and perfect "
+            "information.",
+            n=n_years,
+            share=formatting.format_percent(gap, 0, language),
+        )
+        if gap == gap
+        else _(
+            "In the last %(n)s kindergarten years the allocation key was as good as perfect "
+            "information: there was no gap to close.",
+            n=n_years,
+        )
     )
     notes = [
-        "Hvert barnehageår er planlagt med bare de dataene som fantes ved starten (slutten av "
-        "juli): prognosemodellen er trent på nytt på dem, og planen er målt mot det som "
-        "faktisk skjedde de tolv månedene etter.",
-        "Udekkede årsverksmåneder: bemanningsnormen på faktisk tilstedeværelse etter "
-        "sykefravær, pedagognormen i hele stillinger og timene barn med vedtak etter § 31 og "
-        "§ 37 har rett på. Alle teller likt.",
-        "Fordelingsnøkkelen (nullpunktet) fordeler de samme pottene etter antall barn (og "
-        "vedtak for spesialpedagoger); fasiten er den samme optimeringen gjort på de faktiske "
-        "behovene, det beste noen fordeling kunne ha gjort.",
-        "Vikarkostnad: udekket bemanning og § 31/§ 37-timer × "
-        f"{hours_per_fte_month():.1f} timer per årsverksmåned × rapportens timepris.",
+        _(
+            "Each kindergarten year is planned with only the data there were at its start (end "
+            "of July): the forecasting model is trained again on them, and the plan is measured "
+            "against what really happened in the twelve months after."
+        ),
+        _(
+            "Unmet FTE-months: the staffing norm on real presence after sick leave, the "
+            "pedagogue norm in whole positions and the hours children with § 31 and § 37 "
+            "decisions have a right to. All count the same."
+        ),
+        _(
+            "The allocation key (the baseline) spreads the same pools by the number of children "
+            "(and decisions for resource pedagogues), with the plan's budget, cost per FTE and "
+            "steps; perfect information is the same optimisation made on the real needs, the "
+            "best any allocation could have done."
+        ),
+        _(
+            "Substitute cost: unmet staffing and § 31/§ 37 hours × %(hours)s hours per "
+            "FTE-month × the report's hourly cost.",
+            hours=written(hours_per_fte_month(), "fte", language),
+        ),
     ]
     return EvidenceSection(n_years, years, settings_cost, headline, notes)
 
 
-def _percent(share: float) -> str:
-    return f"{share * 100:.0f}\u00a0%"
-
-
 def load_evidence(
-    tracking_uri: str, run_id: str | None, *, substitute_nok_per_hour: float
+    tracking_uri: str,
+    run_id: str | None,
+    *,
+    substitute_nok_per_hour: float,
+    language: str = DEFAULT_LANGUAGE,
 ) -> EvidenceSection | None:
     """The section from the decision backtest logged with ``run_id`` (None when there is
     none: the report then says how to make it)."""
@@ -166,7 +201,9 @@ def load_evidence(
     if loaded is None:
         return None
     outcomes, summary = loaded
-    return build_evidence(outcomes, summary, substitute_nok_per_hour=substitute_nok_per_hour)
+    return build_evidence(
+        outcomes, summary, substitute_nok_per_hour=substitute_nok_per_hour, language=language
+    )
 
 
 __all__ = ["EvidenceSection", "build_evidence", "load_evidence", "year_label"]

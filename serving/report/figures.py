@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -16,10 +17,11 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: Colours by allocation name (models.allocation.comparison).
 ALLOCATION_COLOURS = {
     "plan": "#1f6f8b",
-    "proportional key": "#e0a458",
-    "no pool": "#b5b5b5",
+    "proportional": "#e0a458",
+    "none": "#b5b5b5",
     "oracle": "#5c946e",
 }
 
@@ -47,10 +49,14 @@ def grouped_bars(
     *,
     title: str,
     ylabel: str,
-    simulated: bool,
+    simulated_label: str = "",
+    series_labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Bars per row of ``table`` (index = groups on the x axis), one bar per column
-    (allocation), coloured by allocation name."""
+    (allocation name), coloured by allocation and named in the legend by ``series_labels``
+    (the reader's words). ``simulated_label`` (e.g. "simulert") is added to the title. The
+    legend sits under the axes, never over bars or labels."""
+    labels = dict(series_labels or {})
     figure = new_figure()
     axes = figure.subplots()
     groups = list(table.index)
@@ -62,7 +68,7 @@ def grouped_bars(
             positions,
             table[column].to_numpy(dtype=float),
             width=width,
-            label=str(column),
+            label=labels.get(str(column), str(column)),
             color=colour_of(str(column)),
         )
     axes.set_xticks(range(len(groups)))
@@ -73,7 +79,7 @@ def grouped_bars(
         fontsize=8,
     )
     axes.set_ylabel(ylabel)
-    axes.set_title(title + (" — SIMULATED" if simulated else ""), fontsize=10)
-    axes.legend(fontsize=8)
+    axes.set_title(title + (f" ({simulated_label})" if simulated_label else ""), fontsize=10)
+    figure.legend(loc="outside lower center", ncols=min(n_series, 4), fontsize=8, frameon=False)
     axes.grid(axis="y", alpha=0.3)
     return figure

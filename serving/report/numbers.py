@@ -9,11 +9,13 @@ same scenarios (they add up to the district table).
 How Oslo reports value (DOMAIN.md): *avoided costs* (substitute cost), *time saved*
 (substitute hours that need not be found and booked) and *higher quality* (norm breaches and
 special-needs help), against a baseline (nullpunkt) — here the proportional key on the same pools.
+
+Everything a reader sees is in the report's language (:mod:`serving.report.wording`): bokmål by
+default, English by the setting.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
-from data.contract import AREA, KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
+from data.contract import AREA, KINDERGARTEN_ID, RESOURCES, District
 from models.allocation.comparison import (
     COMPARED,
     COMPARED_LABELS,
@@ -32,30 +34,40 @@ from models.allocation.comparison import (
     RISK_NEUTRAL,
     TRADE_OFFS,
 )
+from serving.i18n import N_
 from serving.report.tables import Column, ColumnKind, ReportTable
+from serving.report.wording import (
+    DECIMALS,
+    DEFAULT_LANGUAGE,
+    SIMULATED,
+    allocation_word,
+    norm_word,
+    report_words,
+    resource_word,
+    written,
+)
+from serving.words import column_word, place_name
 
 if TYPE_CHECKING:
     from serving.report.evidence import EvidenceSection
 
 #: The allocations every benefit is measured between: the plan and its two baselines.
 ALLOCATIONS = (PLAN, KEY, NOTHING)
-#: Allocation names as the report shows them (one source: models.allocation.comparison).
+#: The English labels ``bemanning plan`` prints (models.allocation.comparison), read back to
+#: names when a summary carries labels; the report shows :func:`allocation_word`.
 ALLOCATION_LABELS = dict(COMPARED_LABELS["en"])
-RESOURCE_LABELS = {
-    "staff": "staff",
-    "pedagogue": "pedagogue",
-    "resource_pedagogue": "special needs (resource pedagogue)",
-}
+#: The norms of the summary's ``breach_months_<norm>`` columns.
+NORMS = ("staffing", "pedagogue", "special_needs")
+#: Oslo's three kinds of benefit (DOMAIN.md), as the report names them.
+AVOIDED_COST = N_("avoided cost")
+TIME_SAVED = N_("time saved")
+HIGHER_QUALITY = N_("higher quality")
+FTE_MONTHS = N_("FTE-months")
 #: The pedagogue norm counts whole positions (as ``bemanning plan`` prints it).
-UNMET_UNITS = {
-    "staff": "FTE-months",
-    "pedagogue": "position-months",
-    "resource_pedagogue": "FTE-months",
-}
-NORM_LABELS = {
-    "staffing": "staffing norm",
-    "pedagogue": "pedagogue norm",
-    "special_needs": "§ 31/§ 37 hours (special needs)",
+UNMET_UNIT = {
+    "staff": FTE_MONTHS,
+    "pedagogue": N_("position-months"),
+    "resource_pedagogue": FTE_MONTHS,
 }
 #: Resources whose unmet FTE-months are hours someone must cover: staff shortfall is effective
 #: (sick leave included) and is what substitutes cover; § 31/§ 37 hours not delivered need extra
@@ -87,9 +99,10 @@ class ReportSettings:
 class OptionShown:
     """A plan option as the report states it: its value and whether the user gave it."""
 
-    option: str
+    option: str  #: the command-line flag (``--pool staff``)
     value: str
     given: bool
+    label: str = ""  #: the option in the reader's words (the flag when empty)
 
 
 Verdict = Literal["better", "same", "worse"]
@@ -160,7 +173,7 @@ class SummaryLayout:
         for column in map(str, summary.columns):
             lowered = column.lower()
             if "breach" in lowered:
-                norm = next((n for n in NORM_LABELS if lowered.endswith(n)), column)
+                norm = next((n for n in NORMS if lowered.endswith(n)), column)
                 breach[norm] = column
             elif "unmet" in lowered:
                 # longest name first so "resource_pedagogue" is not read as "pedagogue"
@@ -210,23 +223,36 @@ class BenefitReport:
     #: What the plan and the key spend, in words (the headline's "same budget" sentence).
     spend_text: str = ""
     trade_off_text: str = ""
-    generated_at: str = field(
-        default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    )
+    #: Where the forecasts beat the best baseline and where they do not, in words.
+    forecast_quality_text: str = ""
+    #: Each measure of the benefits table where the plan does worse than the key, and why.
+    worse_texts: list[str] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     engine_version: str = ""
-    simulated_label: str = SIMULATED_LABEL
+    #: The language everything above is written in ("nb" or "en").
+    language: str = DEFAULT_LANGUAGE
+
+    @property
+    def simulated_label(self) -> str:
+        return report_words(self.language)(SIMULATED)
+
+    @property
+    def generated_text(self) -> str:
+        from serving.formatting import format_when
+
+        return format_when(self.generated_at, self.language)
 
     @property
     def hours_per_fte_month_text(self) -> str:
-        return f"{self.settings.hours_per_fte_month:.1f}"
+        return written(self.settings.hours_per_fte_month, "fte", self.language)
 
     @property
     def hours_per_week_text(self) -> str:
-        return f"{self.settings.hours_per_week_per_fte:g}"
+        return written(self.settings.hours_per_week_per_fte, "fte", self.language)
 
     @property
     def substitute_cost_text(self) -> str:
-        return f"{self.settings.substitute_cost_nok_per_hour:,.0f}\u00a0kr".replace(",", "\u00a0")
+        return written(self.settings.substitute_cost_nok_per_hour, "nok", self.language)
 
     @property
     def substitute_cost_given(self) -> bool:
@@ -261,7 +287,10 @@ def compared_names(frame: pd.DataFrame) -> list[str]:
 
 
 def substitute_table(
-    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+    summary: pd.DataFrame,
+    layout: SummaryLayout,
+    settings: ReportSettings,
+    language: str = DEFAULT_LANGUAGE,
 ) -> pd.DataFrame:
     """Per compared allocation: unmet staff and special-needs FTE-months, the substitute hours
     they take and their cost in NOK, and the cost avoided against the key and no pool."""
@@ -273,7 +302,7 @@ def substitute_table(
     return pd.DataFrame(
         {
             "allocation": names,
-            "allocation_label": [ALLOCATION_LABELS[a] for a in names],
+            "allocation_label": [allocation_word(language, a) for a in names],
             "unmet_fte_months": unmet.to_numpy(),
             "substitute_hours": hours.to_numpy(),
             "substitute_cost_nok": cost.to_numpy(),
@@ -284,39 +313,49 @@ def substitute_table(
 
 
 def _measures(
-    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings, language: str
 ) -> list[tuple[str, str, ColumnKind, str, pd.Series]]:
     """Every benefit measure per allocation (lower is better): (kind, measure, how written,
-    unit, values by allocation)."""
+    unit, values by allocation), in ``language``."""
+    _ = report_words(language)
     frame = summary_by_allocation(summary)
-    substitute = substitute_table(summary, layout, settings).set_index("allocation")
+    substitute = substitute_table(summary, layout, settings, language).set_index("allocation")
     rows: list[tuple[str, str, ColumnKind, str, pd.Series]] = [
-        ("avoided cost", "Substitute cost", "nok", "NOK", substitute["substitute_cost_nok"]),
         (
-            "time saved",
-            "Substitute hours to find and book",
+            _(AVOIDED_COST),
+            _("Substitute cost"),
+            "nok",
+            _("NOK"),
+            substitute["substitute_cost_nok"],
+        ),
+        (
+            _(TIME_SAVED),
+            _("Substitute hours to find and book"),
             "hours",
-            "hours",
+            _("hours"),
             substitute["substitute_hours"],
         ),
     ]
     for resource, column in layout.unmet.items():
         rows.append(
             (
-                "higher quality",
-                f"Unmet {RESOURCE_LABELS.get(resource, resource)} need",
+                _(HIGHER_QUALITY),
+                _(
+                    "Unmet need for %(resource)s",
+                    resource=resource_word(language, resource).lower(),
+                ),
                 "fte",
-                UNMET_UNITS.get(resource, "FTE-months"),
+                _(UNMET_UNIT.get(resource, FTE_MONTHS)),
                 frame[column],
             )
         )
     for norm, column in layout.breach.items():
         rows.append(
             (
-                "higher quality",
-                f"Breach of the {NORM_LABELS.get(norm, norm)}",
+                _(HIGHER_QUALITY),
+                _("Breach of the %(norm)s", norm=norm_word(language, norm)),
                 "fte",
-                "kindergarten-months",
+                _("kindergarten-months"),
                 frame[column],
             )
         )
@@ -324,14 +363,17 @@ def _measures(
 
 
 def benefits_table(
-    summary: pd.DataFrame, layout: SummaryLayout, settings: ReportSettings
+    summary: pd.DataFrame,
+    layout: SummaryLayout,
+    settings: ReportSettings,
+    language: str = DEFAULT_LANGUAGE,
 ) -> pd.DataFrame:
     """One row per benefit: the plan's value, the baseline's (proportional key), doing
     nothing's, and the difference baseline − plan (positive = the plan does better; a
     negative difference is the plan doing worse, said in words in the headline).
     ``kind_of_value`` says how a row's numbers are written (NOK, hours, FTE-months)."""
     records: list[dict[str, Any]] = []
-    for kind, measure, value_kind, unit, values in _measures(summary, layout, settings):
+    for kind, measure, value_kind, unit, values in _measures(summary, layout, settings, language):
         by_allocation = {a: float(cast(float, values[a])) for a in ALLOCATIONS}
         records.append(
             {
@@ -347,67 +389,105 @@ def benefits_table(
     return pd.DataFrame.from_records(records)
 
 
-#: How a headline figure is written, by the kind of value: (format, decimals).
-_DECIMALS: dict[str, int] = {"nok": 0, "hours": 0, "fte": 1}
-
-
-def _written(value: float, kind: str) -> str:
-    decimals = _DECIMALS.get(kind, 1)
-    text = f"{value:,.{decimals}f}".replace(",", "\u00a0")
-    return {"nok": f"{text}\u00a0kr", "hours": f"{text}\u00a0h"}.get(kind, text)
-
-
 def verdict_of(gain: float, kind: str) -> Verdict:
     """Better only when the gain is positive as written (a gain that rounds to 0 is none)."""
-    shown = round(gain, _DECIMALS.get(kind, 1))
+    shown = round(gain, DECIMALS.get(kind, 1))
     return "better" if shown > 0 else ("same" if shown == 0 else "worse")
 
 
 def why_not_better(
-    values: pd.Series, kind: str, what: str, plan_settings: PlanSettingsShown
+    values: pd.Series,
+    kind: str,
+    what: str,
+    plan_settings: PlanSettingsShown,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     """Where the plan is not better than the key on a measure: both figures, and why — the
     trade-off re-solves (equity weight 0, risk-neutral) show which setting costs it; if
     neither, the plan's weights put the legal norms first."""
+    _ = report_words(language)
     plan, key = float(values[PLAN]), float(values[KEY])
+
+    def figure(value: float) -> str:
+        return written(value, kind, language)
+
     if verdict_of(key - plan, kind) == "same":
-        return f"The plan and the key leave the same {what} ({_written(plan, kind)})."
+        return _(
+            "The plan and the allocation key leave the same %(what)s (%(value)s).",
+            what=what,
+            value=figure(plan),
+        )
     parts = [
-        f"The plan leaves more {what} than the proportional key: {_written(plan, kind)} "
-        f"against {_written(key, kind)}."
+        _(
+            "The plan leaves more %(what)s than the allocation key: %(plan)s against %(key)s.",
+            what=what,
+            plan=figure(plan),
+            key=figure(key),
+        )
     ]
     reasons = []
     if EQUITY_0 in values.index and plan_settings.equity_weight > 0:
         alternative = float(values[EQUITY_0])
         if verdict_of(plan - alternative, kind) == "better":
             reasons.append(
-                f"Without its equity weight ({plan_settings.equity_weight:g}) the plan would "
-                f"leave {_written(alternative, kind)}: the weight moves positions toward "
-                "kindergartens with more low-income and minority-language families, which "
-                "costs some of the district total."
+                _(
+                    "Without its equity weight (%(weight)s) the plan would leave %(value)s: the "
+                    "weight moves positions toward kindergartens with more low-income and "
+                    "minority-language families, which costs some of the district total.",
+                    weight=written(plan_settings.equity_weight, "weight", language),
+                    value=figure(alternative),
+                )
             )
     if RISK_NEUTRAL in values.index and plan_settings.tail_weight > 0:
         alternative = float(values[RISK_NEUTRAL])
         if verdict_of(plan - alternative, kind) == "better":
             reasons.append(
-                f"Without its weight on bad months (tail weight "
-                f"{plan_settings.tail_weight:g}) it would leave {_written(alternative, kind)}: "
-                "guarding against the worst months costs some of the average."
+                _(
+                    "Without its weight on bad months (tail weight %(weight)s) it would leave "
+                    "%(value)s: guarding against the worst months costs some of the average.",
+                    weight=written(plan_settings.tail_weight, "weight", language),
+                    value=figure(alternative),
+                )
             )
     if not reasons:
         reasons.append(
-            "The plan puts the staffing and pedagogue norms first (weight "
-            f"{plan_settings.legal_weight:g} per FTE-month short, against "
-            f"{plan_settings.special_needs_weight:g} for § 31/§ 37 hours), so where a norm "
-            "needs a position more it gives up some of this."
+            _(
+                "The plan puts the staffing and pedagogue norms first (weight %(legal)s per "
+                "FTE-month short, against %(special)s for § 31/§ 37 hours), so where a norm "
+                "needs a position more it gives up some of this.",
+                legal=written(plan_settings.legal_weight, "weight", language),
+                special=written(plan_settings.special_needs_weight, "weight", language),
+            )
         )
     parts += reasons
     spend = plan_settings.spend_nok
     if PLAN in spend and KEY in spend and spend[KEY] > spend[PLAN] + 0.5:
         parts.append(
-            f"The key also spends {_written(spend[KEY] - spend[PLAN], 'nok')} more than the plan."
+            _(
+                "The allocation key also spends %(more)s more than the plan.",
+                more=written(spend[KEY] - spend[PLAN], "nok", language),
+            )
         )
     return " ".join(parts)
+
+
+def worse_measures(
+    summary: pd.DataFrame,
+    layout: SummaryLayout,
+    settings: ReportSettings,
+    plan_settings: PlanSettingsShown | None = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> list[str]:
+    """For each measure of the benefits table where the plan does worse than the key (as
+    written), a sentence saying so and why — a negative difference is never left unexplained."""
+    plan_settings = plan_settings or PlanSettingsShown()
+    texts = []
+    for _kind, measure, value_kind, _unit, values in _measures(summary, layout, settings, language):
+        gain = float(cast(float, values[KEY])) - float(cast(float, values[PLAN]))
+        if verdict_of(gain, value_kind) == "worse":
+            what = measure[:1].lower() + measure[1:]
+            texts.append(why_not_better(values, value_kind, what, plan_settings, language))
+    return texts
 
 
 def benefit_cards(
@@ -415,28 +495,30 @@ def benefit_cards(
     layout: SummaryLayout,
     settings: ReportSettings,
     plan_settings: PlanSettingsShown | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[BenefitCard]:
     """The headline: the three kinds of benefit against the proportional key. A card shows a
     gain only where the plan is better; otherwise it says so, and why."""
+    _ = report_words(language)
     plan_settings = plan_settings or PlanSettingsShown()
     frame = summary_by_allocation(summary)
     names = compared_names(frame)
-    substitute = substitute_table(summary, layout, settings).set_index("allocation")
+    substitute = substitute_table(summary, layout, settings, language).set_index("allocation")
     chosen: list[tuple[str, str, str, str, str, pd.Series]] = [
         (
             "cost",
-            "avoided cost",
+            _(AVOIDED_COST),
             "nok",
-            "substitute cost avoided against the proportional key",
-            "substitute cost",
+            _("substitute cost avoided against the allocation key"),
+            _("substitute cost"),
             substitute["substitute_cost_nok"],
         ),
         (
             "time",
-            "time saved",
+            _(TIME_SAVED),
             "hours",
-            "substitute hours that need not be found and booked",
-            "substitute hours",
+            _("substitute hours that need not be found and booked"),
+            _("substitute hours"),
             substitute["substitute_hours"],
         ),
     ]
@@ -444,10 +526,10 @@ def benefit_cards(
         chosen.append(
             (
                 "quality",
-                "higher quality",
+                _(HIGHER_QUALITY),
                 "fte",
-                "fewer kindergarten-months in breach (norms and § 31/§ 37 hours)",
-                "kindergarten-months in breach",
+                _("fewer kindergarten-months in breach (norms and § 31/§ 37 hours)"),
+                _("kindergarten-months in breach"),
                 frame.loc[names, list(layout.breach.values())].sum(axis=1),
             )
         )
@@ -455,10 +537,10 @@ def benefit_cards(
         chosen.append(
             (
                 "special-needs",
-                "higher quality",
+                _(HIGHER_QUALITY),
                 "fte",
-                "more FTE-months of § 31/§ 37 help delivered",
-                "§ 31/§ 37 help undelivered (FTE-months)",
+                _("more FTE-months of § 31/§ 37 help delivered"),
+                _("§ 31/§ 37 help undelivered (FTE-months)"),
                 frame.loc[names, layout.unmet["resource_pedagogue"]],
             )
         )
@@ -467,23 +549,25 @@ def benefit_cards(
         gain = float(values[KEY]) - float(values[PLAN])
         verdict = verdict_of(gain, value_kind)
         if verdict == "better":
-            cards.append(BenefitCard(key, kind, gain, _written(gain, value_kind), detail))
+            cards.append(BenefitCard(key, kind, gain, written(gain, value_kind, language), detail))
         else:
             cards.append(
                 BenefitCard(
                     key,
                     kind,
                     0.0,
-                    "no gain" if verdict == "worse" else "no difference",
+                    _("no gain") if verdict == "worse" else _("no difference"),
                     detail,
                     verdict,
-                    why_not_better(values, value_kind, what, plan_settings),
+                    why_not_better(values, value_kind, what, plan_settings, language),
                 )
             )
     return cards
 
 
-def trade_off_table(summary: pd.DataFrame, layout: SummaryLayout) -> pd.DataFrame:
+def trade_off_table(
+    summary: pd.DataFrame, layout: SummaryLayout, language: str = DEFAULT_LANGUAGE
+) -> pd.DataFrame:
     """The plan beside its re-solves at equity weight 0 and risk-neutral: unmet FTE-months per
     resource and in all, kindergarten-months in breach, spend, and what each setting costs in
     unmet FTE-months (the plan's total minus the re-solve's; positive = the setting costs)."""
@@ -491,7 +575,7 @@ def trade_off_table(summary: pd.DataFrame, layout: SummaryLayout) -> pd.DataFram
     names = [a for a in (PLAN, *TRADE_OFFS) if a in frame.index]
     rows = frame.loc[names]
     out = pd.DataFrame(
-        {"allocation": names, "allocation_label": [ALLOCATION_LABELS[a] for a in names]}
+        {"allocation": names, "allocation_label": [allocation_word(language, a) for a in names]}
     )
     for column in layout.unmet.values():
         out[column] = rows[column].to_numpy(float)
@@ -504,34 +588,60 @@ def trade_off_table(summary: pd.DataFrame, layout: SummaryLayout) -> pd.DataFram
     return out
 
 
-def trade_off_sentence(summary: pd.DataFrame, layout: SummaryLayout) -> str:
+def trade_off_sentence(
+    summary: pd.DataFrame, layout: SummaryLayout, language: str = DEFAULT_LANGUAGE
+) -> str:
     """What the plan's fairness and risk settings cost, in one plain sentence."""
-    table = trade_off_table(summary, layout).set_index("allocation")
+    _ = report_words(language)
+    table = trade_off_table(summary, layout, language).set_index("allocation")
     parts = []
-    for name, setting in ((EQUITY_0, "equity weight"), (RISK_NEUTRAL, "weight on bad months")):
+    settings = ((EQUITY_0, _("its equity weight")), (RISK_NEUTRAL, _("its weight on bad months")))
+    for name, setting in settings:
         if name not in table.index:
             continue
         cost = cell_value(table, name, "setting_costs")
+        amount = written(abs(cost), "fte", language)
         if round(cost, 1) > 0:
-            parts.append(f"its {setting} costs {cost:,.1f} unmet FTE-months")
+            parts.append(
+                _("%(setting)s costs %(amount)s unmet FTE-months", setting=setting, amount=amount)
+            )
         elif round(cost, 1) < 0:
-            parts.append(f"its {setting} saves {-cost:,.1f} unmet FTE-months")
+            parts.append(
+                _("%(setting)s saves %(amount)s unmet FTE-months", setting=setting, amount=amount)
+            )
         else:
-            parts.append(f"its {setting} costs nothing in unmet FTE-months")
+            parts.append(_("%(setting)s costs nothing in unmet FTE-months", setting=setting))
     if not parts:
         return ""
-    return "Against the plan re-solved without them, " + " and ".join(parts) + "."
+    return _(
+        "Against the plan re-solved without them, %(parts)s.",
+        parts=_(" and ").join(parts),
+    )
 
 
-def spend_sentence(plan_settings: PlanSettingsShown, budget_text: str) -> str:
+def spend_sentence(
+    plan_settings: PlanSettingsShown, budget_text: str, language: str = DEFAULT_LANGUAGE
+) -> str:
     """What each allocation spends, in words, under the same pools (and budget)."""
+    _ = report_words(language)
     spend = plan_settings.spend_nok
     if PLAN not in spend or KEY not in spend:
         return ""
-    limit = f" and the same budget ({budget_text})" if budget_text else ""
-    return (
-        f"Every allocation gets the same pools{limit}, cost per FTE and steps. The plan spends "
-        f"{_written(spend[PLAN], 'nok')}, the proportional key {_written(spend[KEY], 'nok')}."
+    values = {
+        "plan": written(spend[PLAN], "nok", language),
+        "key": written(spend[KEY], "nok", language),
+    }
+    if budget_text:
+        return _(
+            "Every allocation gets the same pools and the same budget (%(budget)s), cost per "
+            "FTE and steps. The plan spends %(plan)s, the allocation key %(key)s.",
+            budget=budget_text,
+            **values,
+        )
+    return _(
+        "Every allocation gets the same pools, cost per FTE and steps. The plan spends "
+        "%(plan)s, the allocation key %(key)s.",
+        **values,
     )
 
 
@@ -540,18 +650,19 @@ def cell_value(frame: pd.DataFrame, row: str, column: str) -> float:
     return float(cast(float, frame.at[row, column]))
 
 
-def _nok(value: float) -> str:
-    return f"{value:,.0f}\u00a0kr".replace(",", "\u00a0")
-
-
-def area_table(district: District, outcomes: pd.DataFrame, layout: SummaryLayout) -> pd.DataFrame:
+def area_table(
+    district: District,
+    outcomes: pd.DataFrame,
+    layout: SummaryLayout,
+    language: str = DEFAULT_LANGUAGE,
+) -> pd.DataFrame:
     """Areas ranked by low-income share (highest first) with expected unmet FTE-months (all
     resources) under each allocation, summed over the area's kindergartens.
 
     ``outcomes``: one row per kindergarten and allocation with the summary's measure columns.
     An area's low-income share is the mean of its kindergartens' shares in the last month.
     """
-    info = kindergarten_info(district)
+    info = kindergarten_info(district, language)
     unmet = outcomes.assign(unmet_total=total_unmet(outcomes, layout))
     wide = unmet.pivot_table(
         index=KINDERGARTEN_ID, columns="allocation", values="unmet_total", aggfunc="sum"
@@ -587,13 +698,17 @@ def district_breakdown(
     return grouped.reset_index()
 
 
-def kindergarten_info(district: District) -> pd.DataFrame:
+def kindergarten_info(district: District, language: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """Name, area, capacity and the last month's decisions and low-income share per
     kindergarten (the report's per-kindergarten context)."""
     kg = district.kindergartens
     columns = [KINDERGARTEN_ID, "name", "capacity"]
     info = kg[columns].copy()
-    info[AREA] = kg[AREA].fillna("(no area)") if AREA in kg.columns else "(no area)"
+    # a simulated kindergarten's "(simulated)" in the reader's language, as the pages say it
+    info["name"] = [place_name(language, name) for name in info["name"]]
+    _ = report_words(language)
+    no_area = _("(no area)")
+    info[AREA] = kg[AREA].fillna(no_area) if AREA in kg.columns else no_area
     last = district.monthly.sort_values("month").groupby(KINDERGARTEN_ID).tail(1)
     for column in ("vedtak_31", "vedtak_37", "low_income_share"):
         values = last.set_index(KINDERGARTEN_ID)[column] if column in last.columns else None
@@ -602,11 +717,15 @@ def kindergarten_info(district: District) -> pd.DataFrame:
 
 
 def kindergarten_table(
-    district: District, lines: pd.DataFrame, outcomes: pd.DataFrame, layout: SummaryLayout
+    district: District,
+    lines: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    layout: SummaryLayout,
+    language: str = DEFAULT_LANGUAGE,
 ) -> pd.DataFrame:
     """One row per kindergarten: area, decisions (suppressed when shown), the plan's change per
     resource and expected unmet FTE-months and breach months under each allocation."""
-    info = kindergarten_info(district)
+    info = kindergarten_info(district, language)
     change = lines.pivot_table(
         index=KINDERGARTEN_ID, columns="resource", values="change_fte", aggfunc="sum"
     ).add_prefix("change_")
@@ -631,32 +750,19 @@ def kindergarten_table(
     )
 
 
-def summary_columns(summary: pd.DataFrame, layout: SummaryLayout) -> tuple[Column, ...]:
-    """Labels for the plan summary's own columns, in its own order (``allocation_label`` is
-    the allocation's display name, added by the caller)."""
-    columns = [Column("allocation_label", "allocation")]
-    for resource, column in layout.unmet.items():
-        columns.append(
-            Column(
-                column,
-                f"unmet {RESOURCE_LABELS.get(resource, resource)} "
-                f"{UNMET_UNITS.get(resource, 'FTE-months')}",
-                "fte",
-            )
-        )
-    for norm, column in layout.breach.items():
-        columns.append(
-            Column(column, f"kindergarten-months in breach: {NORM_LABELS.get(norm, norm)}", "fte")
-        )
+def summary_columns(
+    summary: pd.DataFrame, layout: SummaryLayout, language: str = DEFAULT_LANGUAGE
+) -> tuple[Column, ...]:
+    """Labels for the plan summary's own columns, in its own order, in the words the plan
+    pages and exports use (:func:`serving.words.column_word`); ``allocation_label`` is the
+    allocation's name, added by the caller."""
+    columns = [Column("allocation_label", column_word(language, "allocation"))]
+    columns += [Column(c, column_word(language, c), "fte") for c in layout.unmet.values()]
+    columns += [Column(c, column_word(language, c), "fte") for c in layout.breach.values()]
     known = {*layout.unmet.values(), *layout.breach.values(), "allocation", "allocation_label"}
     for column in map(str, summary.columns):
         if column in known or not pd.api.types.is_numeric_dtype(summary[column]):
             continue
         kind: ColumnKind = "nok" if column.endswith("_nok") else "fte"
-        label = re.sub(r"^extra_(.*)_fte$", r"extra \1 FTE", column).replace("_", " ")
-        if column == "weighted_unmet":
-            label = "weighted unmet need (objective)"
-        elif column == "cost_nok":
-            label = "cost of the extra FTE"
-        columns.append(Column(column, label, kind))
+        columns.append(Column(column, column_word(language, column), kind))
     return tuple(columns)

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.contract import KINDERGARTEN_ID, RESOURCES, SIMULATED_LABEL, District
 from data.errors import Problem, UserInputError
 from models.allocation import DEFAULT_RISK
+from serving import words
+from serving.i18n import DEFAULT_LANGUAGE, Language, as_language, gettext
 from serving.report.numbers import (
     DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR,
     BenefitReport,
@@ -25,6 +27,7 @@ from serving.report.numbers import (
     ReportSection,
     ReportSettings,
 )
+from serving.report.wording import month_name, report_words, written
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,6 +48,8 @@ class ReportOptions:
     risk: float = DEFAULT_RISK
     substitute_cost_nok_per_hour: float = DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
     given: frozenset[str] = frozenset()
+    #: The language the report is written in (bokmål by default; the app's setting).
+    language: Language = DEFAULT_LANGUAGE
 
     @classmethod
     def from_cli(
@@ -58,6 +63,7 @@ class ReportOptions:
         substitute_cost_nok_per_hour: float | None,
         months_given: bool,
         risk_given: bool,
+        language: str = DEFAULT_LANGUAGE,
     ) -> ReportOptions:
         """Parse and check the command-line options together (every problem at once)."""
         from serving.plan_options import collect_plan_options
@@ -98,6 +104,7 @@ class ReportOptions:
                 cost if cost is not None else DEFAULT_SUBSTITUTE_COST_NOK_PER_HOUR
             ),
             given=frozenset(given),
+            language=as_language(language),
         )
 
     def plan_request(self) -> Any:
@@ -120,32 +127,56 @@ class ReportOptions:
 
     def shown(self, request: Any) -> list[OptionShown]:
         """Every plan option with the value ``request`` (the plan's own request) used, marked
-        given or default by these options; then the report's own setting."""
+        given or default by these options; then the report's own setting. Named and written
+        in the report's language, with the command-line flag kept beside it."""
+        language = self.language
+        _ = report_words(language)
+        fte = gettext(language, words.UNIT["FTE"])
         pools = dict(request.pools)
         pools_given = "pools" in self.given
         rows = [
             OptionShown(
-                f"--pool {r}", f"{pools[r]:g} FTE" if r in pools else "no pool", pools_given
+                f"--pool {r}",
+                f"{written(pools[r], 'fte', language)} {fte}" if r in pools else _("no pool"),
+                pools_given,
+                label=gettext(language, words.PLAN_OPTION[f"pool_{r}"][0]),
             )
             for r in RESOURCES
         ]
         rows += [
             OptionShown(
                 "--budget",
-                "no cap" if request.budget_nok is None else f"{request.budget_nok:,.0f} NOK",
+                _("no limit")
+                if request.budget_nok is None
+                else written(request.budget_nok, "nok", language),
                 "budget" in self.given,
+                label=gettext(language, words.PARAMETER["budget_nok"]),
             ),
             OptionShown(
                 "--start",
-                "the month after the data" if request.start is None else str(request.start),
+                _("the month after the data")
+                if request.start is None
+                else month_name(request.start, language),
                 "start" in self.given,
+                label=gettext(language, words.PARAMETER["start"]),
             ),
-            OptionShown("--months", str(request.months), "months" in self.given),
-            OptionShown("--risk", f"{request.risk:g}", "risk" in self.given),
+            OptionShown(
+                "--months",
+                written(request.months, "count", language),
+                "months" in self.given,
+                label=gettext(language, words.PARAMETER["months"]),
+            ),
+            OptionShown(
+                "--risk",
+                written(request.risk, "ratio", language),
+                "risk" in self.given,
+                label=gettext(language, words.PARAMETER["risk"]),
+            ),
             OptionShown(
                 "--substitute-cost-nok-per-hour",
-                f"{self.substitute_cost_nok_per_hour:,.0f} NOK",
+                written(self.substitute_cost_nok_per_hour, "nok", language),
                 "substitute_cost" in self.given,
+                label=_("Cost of a substitute hour"),
             ),
         ]
         return rows
@@ -190,6 +221,7 @@ def benefit_report_for_plan(
         settings=options.settings(),
         with_figures=with_figures,
         extra_sections=extra_sections,
+        language=options.language,
     )
 
 
@@ -202,6 +234,7 @@ def decision_evidence(champion: Any, tracking_uri: str | None, options: ReportOp
         load_settings(tracking_uri).tracking_uri,
         champion.run_id,
         substitute_nok_per_hour=options.substitute_cost_nok_per_hour,
+        language=options.language,
     )
 
 
@@ -229,7 +262,6 @@ def make_benefit_report(
     from serving.district_plans import check_districts, district_history, district_subset
     from serving.planning import forecast_and_plan
     from serving.progress import staged_progress
-    from serving.report.render import write_report
     from training.registry import load_champion
 
     if out.suffix.lower() not in (".html", ".htm"):
@@ -270,9 +302,23 @@ def make_benefit_report(
             pit_history=champion.pit_history,
             options=options,
         )
-        report.evidence = decision_evidence(champion, tracking_uri, options)
-        step(5)
-        path = write_report(report, out)
+        path = finish_report(report, champion, tracking_uri, options, out, step)
     if report.simulated:
-        console.print(f"[bold yellow]{report.simulated_label}[/]")
+        console.print(f"[bold yellow]{SIMULATED_LABEL}[/]")  # the command line speaks English
     return path
+
+
+def finish_report(
+    report: BenefitReport,
+    champion: Any,
+    tracking_uri: str | None,
+    options: ReportOptions,
+    out: Path,
+    step: Any,
+) -> Path:
+    """The last steps of every report: the decision backtest's evidence, then the file."""
+    from serving.report.render import write_report
+
+    report.evidence = decision_evidence(champion, tracking_uri, options)
+    step(5)
+    return write_report(report, out)

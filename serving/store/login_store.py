@@ -63,7 +63,18 @@ def check_session(
     if idle > timedelta(seconds=idle_s):
         return False
     if idle > timedelta(seconds=min(TOUCH_EVERY_S, idle_s / 2)):
-        row.last_seen_at = now
+        # the touch is a write transaction of its own that starts with the write: turning this
+        # read into a write would fail at once on SQLite ("database is locked") when another
+        # request wrote since the read began, where a transaction that starts by writing waits
+        # for the lock
+        session.commit()
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == row.id, LoginSession.last_seen_at < now)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
     return True
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from data.contract import PLAN_NUMBER_COLUMNS
+from serving.i18n import N_, Fte, Message, Moment
 from serving.store.tables import (
     PIN_KINDS,
     ROLES,
@@ -24,13 +25,15 @@ from serving.store.tables import (
     User,
     utc_now,
 )
+from serving.words import RESOURCE, as_message
 
 #: how a plan period's first and last month are written together (the engine writes an en dash)
 PERIOD_SEPARATORS = ("–", "/", "..")
 
 
 class ConflictError(Exception):
-    """Someone else changed the thing first; the message says who and what to do."""
+    """Someone else changed the thing first; the message says who and what to do (a
+    :class:`serving.i18n.Message`: English as text, the page's language on a page)."""
 
 
 class StoreError(ValueError):
@@ -239,6 +242,40 @@ def get_plan(session: Session, plan_id: str) -> Plan | None:
     )
 
 
+def plan_stamp(session: Session, plan_id: str) -> tuple[Any, ...] | None:
+    """What identifies a plan's state as its page shows it, from one light query (no lines):
+    district, status, revision (every change bumps it), who replaced it, the newest event of its
+    trail and its newer versions. None when there is no such plan."""
+    newest_event = (
+        select(func.max(AuditEvent.id)).where(AuditEvent.plan_id == plan_id).scalar_subquery()
+    )
+    row = session.execute(
+        select(Plan.district, Plan.status, Plan.revision, Plan.superseded_by, newest_event).where(
+            Plan.id == plan_id
+        )
+    ).first()
+    if row is None:
+        return None
+    children = session.scalars(
+        select(Plan.id).where(Plan.parent_id == plan_id).order_by(Plan.id)
+    ).all()
+    return (*row, tuple(children))
+
+
+def plans_stamp(session: Session) -> int:
+    """The newest event of any plan's trail: changes whenever any plan is made or changed."""
+    return int(
+        session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.plan_id.is_not(None))) or 0
+    )
+
+
+def count_plans(session: Session, district: str | None = None) -> int:
+    query = select(func.count(Plan.id))
+    if district is not None:
+        query = query.where(Plan.district == district)
+    return int(session.scalar(query) or 0)
+
+
 def list_plans(session: Session, district: str | None = None) -> list[Plan]:
     query = select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc())
     if district is not None:
@@ -320,7 +357,12 @@ def _line(plan: Plan, line_id: int) -> PlanLine:
     for line in plan.lines:
         if line.id == line_id:
             return line
-    raise StoreError(f"plan {plan.id} has no line {line_id}")
+    raise StoreError(Message(N_("Plan %(plan)s has no line %(line)s."), plan=plan.id, line=line_id))
+
+
+def resource_word(resource: str) -> Message:
+    """A resource as a word in a message (the table of :mod:`serving.words`)."""
+    return as_message(RESOURCE, resource)
 
 
 def _conflict_message(session: Session, line: PlanLine, expected_version: int) -> str:
@@ -331,11 +373,30 @@ def _conflict_message(session: Session, line: PlanLine, expected_version: int) -
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    who = f" by {last.user_name} at {last.at:%Y-%m-%d %H:%M:%S}" if last is not None else ""
-    return (
-        f"Conflict: line {line.kindergarten_id} / {line.resource} was changed{who} "
-        f"(you edited version {expected_version}, it is now version {line.row_version}). "
-        "Reload the plan to see the change, then try again."
+    values = {
+        "line": line.kindergarten_id,
+        "resource": resource_word(line.resource),
+        "yours": expected_version,
+        "now": line.row_version,
+    }
+    if last is None:
+        return Message(
+            N_(
+                "Conflict: line %(line)s / %(resource)s was changed (you edited version "
+                "%(yours)s, it is now version %(now)s). Reload the plan to see the change, then "
+                "try again."
+            ),
+            **values,
+        )
+    return Message(
+        N_(
+            "Conflict: line %(line)s / %(resource)s was changed by %(who)s at %(when)s (you "
+            "edited version %(yours)s, it is now version %(now)s). Reload the plan to see the "
+            "change, then try again."
+        ),
+        who=last.user_name,
+        when=Moment(last.at),
+        **values,
     )
 
 
@@ -397,19 +458,36 @@ def claim_draft(session: Session, plan: Plan, *, doing: str) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(plan)
-        by = f" by {plan.approved_by}" if plan.approved_by else ""
         raise ConflictError(
-            f"Plan {plan.id} (version {plan.version}) was {_status_word(plan.status)}{by} "
-            f"before your {doing} was saved; your {doing} was not applied. Reload the plan: "
-            "a pin on an approved plan makes a new draft version."
+            Message(
+                N_(
+                    "Plan %(plan)s (version %(version)s) was %(status)s by %(who)s before your "
+                    "%(doing)s was saved; your %(doing)s was not applied. Reload the plan: a pin "
+                    "on an approved plan makes a new draft version."
+                ),
+                plan=plan.id,
+                version=plan.version,
+                status=status_word(plan.status),
+                who=plan.approved_by or Message(N_("someone")),
+                doing=Message(doing),
+            )
         )
     session.refresh(plan, ["revision"])
 
 
-def _status_word(status: str) -> str:
-    return {"approved": "approved", "superseded": "approved and then superseded"}.get(
-        status, status
-    )
+#: What a change to a draft is called in a refusal (``claim_draft``'s ``doing``).
+PIN, LINE_APPROVAL = N_("pin"), N_("line approval")
+
+
+def status_word(status: str) -> Message:
+    """A plan's status inside a sentence ("was approved")."""
+    words = {
+        "approved": N_("approved"),
+        "superseded": N_("approved and then superseded"),
+        "draft": N_("a draft"),
+        "withdrawn": N_("withdrawn"),
+    }
+    return Message(words.get(status, status))
 
 
 def pin_line(
@@ -427,12 +505,26 @@ def pin_line(
     was solved. On an approved plan this makes a new draft version and pins the matching line
     there; the approved plan stays as it was. Returns the plan and line pinned."""
     if kind not in PIN_KINDS:
-        raise StoreError(f"pin kind must be one of {', '.join(PIN_KINDS)}, not {kind!r}")
+        raise StoreError(
+            Message(
+                N_("The pin kind must be one of %(kinds)s, not %(kind)s."),
+                kinds=", ".join(PIN_KINDS),
+                kind=repr(kind),
+            )
+        )
     line = _line(plan, line_id)
     if pinned_value(line, kind, value_fte) < 0:
         raise StoreError(
-            f"{line.kindergarten_id} / {line.resource} has {line.current_fte:g} FTE;"
-            f" a change of {value_fte:g} FTE would leave less than none"
+            Message(
+                N_(
+                    "%(line)s / %(resource)s has %(fte)s FTE; a change of %(change)s FTE would "
+                    "leave less than none."
+                ),
+                line=line.kindergarten_id,
+                resource=resource_word(line.resource),
+                fte=Fte(line.current_fte),
+                change=Fte(value_fte),
+            )
         )
     if line.row_version != expected_version:
         raise ConflictError(_conflict_message(session, line, expected_version))
@@ -446,7 +538,7 @@ def pin_line(
             if (ln.kindergarten_id, ln.resource) == (line.kindergarten_id, line.resource)
         )
         expected_version = line.row_version
-    claim_draft(session, plan, doing="pin")
+    claim_draft(session, plan, doing=PIN)
     before = line_snapshot(line)
     # the line keeps its solved figures; only its version (and any line approval) moves
     _guarded_line_update(
@@ -493,10 +585,12 @@ def approve_line(
     comment: str = "",
 ) -> PlanLine:
     if plan.status != "draft":
-        raise ConflictError(f"Plan {plan.id} is already approved; its lines cannot change.")
+        raise ConflictError(
+            Message(N_("Plan %(plan)s is already approved; its lines cannot change."), plan=plan.id)
+        )
     line = _line(plan, line_id)
     before = line_snapshot(line)
-    claim_draft(session, plan, doing="line approval")
+    claim_draft(session, plan, doing=LINE_APPROVAL)
     _guarded_line_update(session, line, expected_version, approved=True, approved_by=user_name)
     session.add(
         Approval(

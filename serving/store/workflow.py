@@ -26,11 +26,14 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from data.contract import RESOURCES
+from serving.i18n import N_, Fte, Kroner, Message, Moment
 from serving.store.repository import (
     ConflictError,
     StoreError,
     append_audit,
     planned_fte,
+    resource_word,
+    status_word,
 )
 from serving.store.tables import Approval, Plan, PlanLine, utc_now
 
@@ -39,17 +42,27 @@ TOLERANCE_FTE = 1e-6
 TOLERANCE_NOK = 1e-3
 
 
-def describe(plan: Plan) -> str:
+def describe(plan: Plan) -> Message:
     """A plan as a planner reads it in a message: id, version, period, who approved when."""
     period = (
         f", {plan.period_start}–{plan.period_end}" if plan.period_start and plan.period_end else ""
     )
-    approved = (
-        f", approved by {plan.approved_by} {plan.approved_at:%Y-%m-%d %H:%M}"
+    approved: Message | str = (
+        Message(
+            N_(", approved by %(who)s %(when)s"),
+            who=plan.approved_by,
+            when=Moment(plan.approved_at),
+        )
         if plan.approved_by and plan.approved_at
         else ""
     )
-    return f"{plan.id} (version {plan.version}{period}{approved})"
+    return Message(
+        N_("%(plan)s (version %(version)s%(period)s%(approved)s)"),
+        plan=plan.id,
+        version=plan.version,
+        period=period,
+        approved=approved,
+    )
 
 
 def _overlaps(plan: Plan) -> Any:
@@ -98,17 +111,31 @@ class Spending:
     budget_nok: float | None
     months: int
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Message]:
         out = []
         for resource in RESOURCES:
             pool = self.pools_fte.get(resource)
             used = self.change_fte.get(resource, 0.0)
             if pool is not None and used > pool + TOLERANCE_FTE:
-                out.append(f"it gives {used:g} FTE of {resource} from a pool of {pool:g}")
+                out.append(
+                    Message(
+                        N_("it gives %(used)s FTE of %(resource)s from a pool of %(pool)s"),
+                        used=Fte(used),
+                        resource=resource_word(resource),
+                        pool=Fte(pool),
+                    )
+                )
         if self.budget_nok is not None and self.cost_nok > self.budget_nok + TOLERANCE_NOK:
             out.append(
-                f"it costs {self.cost_nok:,.0f} NOK for the period of {self.months} months "
-                f"against a budget of {self.budget_nok:,.0f} NOK"
+                Message(
+                    N_(
+                        "it costs %(cost)s for the period of %(months)s months against a "
+                        "budget of %(budget)s"
+                    ),
+                    cost=Kroner(self.cost_nok),
+                    months=self.months,
+                    budget=Kroner(self.budget_nok),
+                )
             )
         return out
 
@@ -146,34 +173,51 @@ def spending(plan: Plan) -> Spending:
     return Spending({r: round(v, 6) for r, v in change.items()}, pools, cost, budget_nok, months)
 
 
-def _refusal(session: Session, plan: Plan, revision: int, supersede: bool) -> str:
-    """Why an approval of ``plan`` at ``revision`` cannot go through now (empty: it can)."""
+def _refusal(session: Session, plan: Plan, revision: int, supersede: bool) -> Message | None:
+    """Why an approval of ``plan`` at ``revision`` cannot go through now (None: it can)."""
     session.refresh(plan)
     if plan.status != "draft":
-        by = f" by {plan.approved_by}" if plan.approved_by else ""
-        return f"Plan {describe(plan)} is already {plan.status}{by}; approved plans never change."
+        return Message(
+            N_("Plan %(plan)s is already %(status)s; approved plans never change."),
+            plan=describe(plan),
+            status=status_word(plan.status),
+        )
     if plan.revision != revision:
-        return (
-            f"Plan {plan.id} changed since you saw it (you saw revision {revision}, it is now "
-            f"revision {plan.revision}: a pin or a line approval came in). Reload the plan, look "
-            "at the change and approve again."
+        return Message(
+            N_(
+                "Plan %(plan)s changed since you saw it (you saw revision %(seen)s, it is now "
+                "revision %(now)s: a pin or a line approval came in). Reload the plan, look at "
+                "the change and approve again."
+            ),
+            plan=plan.id,
+            seen=revision,
+            now=plan.revision,
         )
     if supersede:
-        return ""
+        return None
     newer = newer_versions(session, plan)
     if newer:
-        return (
-            f"Plan {plan.id} is version {plan.version}, not the newest: {describe(newer[0])} "
-            f"is {newer[0].status}. Approve the newest version, or supersede with a reason."
+        return Message(
+            N_(
+                "Plan %(plan)s is version %(version)s, not the newest: %(newer)s is "
+                "%(status)s. Approve the newest version, or supersede with a reason."
+            ),
+            plan=plan.id,
+            version=plan.version,
+            newer=describe(newer[0]),
+            status=status_word(newer[0].status),
         )
     standing = standing_plans(session, plan)
     if standing:
-        names = "; ".join(describe(p) for p in standing)
-        return (
-            f"An approved plan already stands for {plan.district} in this period: {names}. "
-            "Supersede it explicitly, with a reason, to approve this one instead."
+        return Message(
+            N_(
+                "An approved plan already stands for %(district)s in this period: %(plans)s. "
+                "Supersede it explicitly, with a reason, to approve this one instead."
+            ),
+            district=plan.district,
+            plans=[describe(p) for p in standing],
         )
-    return ""
+    return None
 
 
 def approve_plan(
@@ -191,20 +235,28 @@ def approve_plan(
     ``reason`` replaces the standing approved plans of the district and period (and allows
     approving an older version), recorded as ``plan.supersede``."""
     if supersede and not reason.strip():
-        raise StoreError("Superseding an approved plan needs a reason (it goes in the audit log).")
+        raise StoreError(
+            Message(N_("Superseding an approved plan needs a reason (it goes in the audit log)."))
+        )
     # PostgreSQL: lock the district's plans (in id order, so approvals queue without deadlock);
     # SQLite has one writer at a time and ignores FOR UPDATE
     session.execute(
         select(Plan.id).where(Plan.district == plan.district).order_by(Plan.id).with_for_update()
     )
     refusal = _refusal(session, plan, revision, supersede)
-    if refusal:
+    if refusal is not None:
         raise ConflictError(refusal)
     over = spending(plan).problems()
     if over:
         raise ConflictError(
-            f"Plan {plan.id} cannot be approved: {'; '.join(over)}. Change or remove pins and "
-            "solve again."
+            Message(
+                N_(
+                    "Plan %(plan)s cannot be approved: %(problems)s. Change or remove pins and "
+                    "solve again."
+                ),
+                plan=plan.id,
+                problems=over,
+            )
         )
     now = utc_now()
     statement = update(Plan).where(
@@ -228,7 +280,10 @@ def approve_plan(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
             _refusal(session, plan, revision, supersede)
-            or f"Plan {plan.id} changed while it was being approved; reload and try again."
+            or Message(
+                N_("Plan %(plan)s changed while it was being approved; reload and try again."),
+                plan=plan.id,
+            )
         )
     # read inside the approval's write transaction, so a plan approved meanwhile is caught too
     standing = standing_plans(session, plan) if supersede else []

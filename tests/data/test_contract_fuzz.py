@@ -5,8 +5,12 @@ either be refused with a :class:`UserInputError` whose problems name the file (a
 column where there is one) — what the CLI turns into exit 2 without a traceback — or be accepted
 with every row kept.
 
-Bounded: ``BEMANNING_FUZZ_EXAMPLES`` examples per format (default 60, a third for .xlsx: about
-four minutes on a busy 2-core machine; raise it for a deeper run)."""
+Two depths. Whole tables through ``read_district`` cost a few hundred milliseconds each (files
+written and read, every rule checked), so ``make test`` runs ``BEMANNING_FUZZ_EXAMPLES`` of them
+per format (default 20, a third for .xlsx); beneath them, thousands of generated columns of
+hostile cells go through the contract's cell parser for every kind of column (a few
+milliseconds each, ``BEMANNING_FUZZ_CELL_EXAMPLES``, default 2,000). A nightly run sets
+``BEMANNING_FUZZ_PROFILE=nightly``: 1,000 tables per format (300 .xlsx) and 20,000 columns."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from contract_helpers import tiny_district, write_tiny
@@ -23,10 +28,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.errors import UserInputError
+from data.schemas import Kind
 from data.validate import read_district
+from data.value_parsing import parse_column
 
 pytestmark = pytest.mark.slow
-EXAMPLES = int(os.environ.get("BEMANNING_FUZZ_EXAMPLES", "60"))
+NIGHTLY = os.environ.get("BEMANNING_FUZZ_PROFILE", "") == "nightly"
+EXAMPLES = int(os.environ.get("BEMANNING_FUZZ_EXAMPLES", "1000" if NIGHTLY else "20"))
+CELL_EXAMPLES = int(os.environ.get("BEMANNING_FUZZ_CELL_EXAMPLES", "20000" if NIGHTLY else "2000"))
 TEMPLATE = tiny_district()
 TABLES = ("kindergartens", "monthly")
 
@@ -179,3 +188,39 @@ def test_hostile_cells_in_xlsx_are_refused_by_name_or_accepted_whole(
     changes: list[tuple[str, int, str, str]],
 ) -> None:
     _check("xlsx", changes)
+
+
+KINDS: tuple[Kind, ...] = ("id", "text", "count", "share", "fte", "month", "year")
+CELLS = st.one_of(st.none(), VALUES, st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(
+    max_examples=CELL_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from(KINDS),
+    cells=st.lists(CELLS, min_size=1, max_size=8),
+    decimal_comma=st.booleans(),
+)
+def test_hostile_cells_are_parsed_or_flagged_never_raised(
+    kind: Kind, cells: list[Any], decimal_comma: bool
+) -> None:
+    """Every present cell is either read as a value of its kind or flagged with a rule (which the
+    validator turns into a named row and column); a missing cell stays missing; nothing raises."""
+    column = pd.Series(cells, dtype=object, name="column")
+    parsed = parse_column(column, kind, decimal_comma=decimal_comma)
+    assert len(parsed.values) == len(cells)
+    assert all(rule for _, rule in parsed.failures)
+    missing = column.isna().to_numpy()
+    read = parsed.values.notna().to_numpy()
+    flagged = parsed.failed
+    assert not (missing & (read | flagged)).any()  # never filled, never blamed
+    if kind not in ("id", "text"):
+        assert ((read | flagged) == ~missing).all()  # each present cell: a value or a rule
+        assert not (read & flagged).any()
+    if kind in ("count", "share", "fte", "year"):
+        numbers = pd.to_numeric(parsed.values[read], errors="coerce").astype(float)
+        assert np.isfinite(numbers).all()

@@ -17,7 +17,6 @@ from features.age_cohorts import (
     YOUNGER_UNDER3,
     age_cohort_estimate,
     cohort_moves_ahead,
-    estimate_age_cohorts,
     months_until,
 )
 
@@ -132,7 +131,7 @@ def test_school_starters_counted_to_the_end_of_july_leave_with_the_shift():
 
 def test_cohorts_add_up_to_the_counts_and_gaps_stay_gaps():
     under3, over3, calendar_month = panel(4)
-    cohorts = estimate_age_cohorts(under3, over3, calendar_month)
+    cohorts = age_cohort_estimate(under3, over3, calendar_month).cohorts
     present = ~np.isnan(under3)
     np.testing.assert_allclose(cohorts[..., :2].sum(axis=2)[present], under3[present])
     np.testing.assert_allclose(cohorts[..., 2:].sum(axis=2)[present], over3[present])
@@ -146,9 +145,9 @@ def test_august_moves_the_older_under3_cohort_over_the_age_line():
     calendar_month = np.array([5, 6, 7, 8, 9])
     under3 = np.array([[10.0, 10, 10, 10, 10]])
     over3 = np.array([[30.0, 30, 24, 30, 30]])  # six leave for school in July, six cross
-    cohorts = estimate_age_cohorts(
+    cohorts = age_cohort_estimate(
         under3, over3, calendar_month, older_share_of_joiners=0.0, initial_crossing_share=0.6
-    )
+    ).cohorts
     assert cohorts[0, 2, OLDER_UNDER3] == pytest.approx(6.0)
     assert cohorts[0, 2, OLDEST_OVER3] == 0.0, "every school starter has gone by the end of July"
     august = cohorts[0, 3]
@@ -169,9 +168,9 @@ def test_months_until_is_strictly_ahead():
 
 def test_point_in_time_the_future_does_not_change_the_past():
     under3, over3, calendar_month = panel(5)
-    full = estimate_age_cohorts(under3, over3, calendar_month)
+    full = age_cohort_estimate(under3, over3, calendar_month).cohorts
     cut = 25
-    short = estimate_age_cohorts(under3[:, :cut], over3[:, :cut], calendar_month[:cut])
+    short = age_cohort_estimate(under3[:, :cut], over3[:, :cut], calendar_month[:cut]).cohorts
     np.testing.assert_array_equal(full[:, :cut], short)
 
 
@@ -197,7 +196,7 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
 
     under3, over3 = grid(monthly, "children_under3"), grid(monthly, "children_over3")
     leavers = grid(truth, "school_leavers")
-    cohorts = estimate_age_cohorts(under3, over3, np.asarray(months.month))
+    cohorts = age_cohort_estimate(under3, over3, np.asarray(months.month)).cohorts
     april = [i for i, m in enumerate(months) if m.month == 4 and i >= 36]
     estimate = np.concatenate([cohorts[:, i, OLDEST_OVER3] for i in april])
     actual = np.concatenate([leavers[:, i + 2] + leavers[:, i + 3] for i in april])

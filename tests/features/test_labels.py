@@ -56,6 +56,11 @@ def test_labels_read_as_words_with_units() -> None:
         "share of the under-3s who turn 3 this August"
     )
     assert feature_label("sick_leave_rate_lag12", "nb") == "sykefravær for 12 måneder siden"
+    # a late source's column as known in the month (a raw folder's lineage makes these)
+    assert feature_label("low_income_share_known_at_t", "nb") == (
+        "andel barn i lavinntektsfamilier, sist kjente"
+    )
+    assert feature_unit("minority_language_share_known_at_t") == "share"
     assert feature_label("children_over3_mean_3m", "en") == (
         "children aged 3 and over, mean of the last 3 months"
     )

@@ -24,7 +24,7 @@ def inputs():
     return feature_inputs(district, TARGETS, months_ahead=0)
 
 
-def _full_frames(inputs, target, strategy, last_index, cohort_features=False):
+def _full_frames(inputs, target, strategy, last_index, cohort_features=False, seasonal_level=False):
     return [
         horizon_frame(
             inputs.grid,
@@ -33,6 +33,7 @@ def _full_frames(inputs, target, strategy, last_index, cohort_features=False):
             stacked=strategy == "stacked",
             max_target_index=last_index,
             cohort_features=cohort_features,
+            seasonal_level=seasonal_level,
         )
         for h in range(1, HORIZONS + 1)
     ]
@@ -53,8 +54,16 @@ def test_sampled_rows_built_alone_equal_the_full_frames_sampled(inputs, strategy
     pipeline = ForecastPipeline(
         strategy=strategy, horizons=HORIZONS, max_rows_per_model=MAX_ROWS, random_state=3
     )
-    # built as the pipeline builds them (cohort features are its default for over-3s)
-    full = _full_frames(inputs, target, strategy, last_index, pipeline.cohort_features)
+    # built as the pipeline builds them (cohort features are its default for over-3s, the
+    # seasonal level's for sick leave)
+    full = _full_frames(
+        inputs,
+        target,
+        strategy,
+        last_index,
+        pipeline.cohort_features,
+        pipeline.seasonal_level,
+    )
     assert sum(len(f.label) for f in full) > MAX_ROWS  # sampling must actually happen
     rows = {
         h: horizon_rows(inputs.grid, target, h, max_target_index=last_index)

@@ -19,8 +19,9 @@ from features.age_cohorts import (
 )
 from features.intake import expanding_blend_weight
 from models.forecast.frames import (
+    COHORT_BASE_MIN_WEIGHT,
+    COHORT_BASE_PRIOR_PAIRS,
     UNDER3_COHORT_FEATURES,
-    UNDER3_FILL_PRIOR_PAIRS,
     design_feature_names,
     horizon_frame,
     projection_feature_names,
@@ -107,10 +108,11 @@ def test_matches_a_plain_loop(district, grid, h):
         actual[all_ahead],
         frame.origin_index[all_ahead] + h,
         grid.n_months,
-        prior_pairs=UNDER3_FILL_PRIOR_PAIRS,
+        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
     )
     # from an August a year ahead the waiting list says little; from months before it, much
-    assert weight[-1] > (0.0 if h == 12 else 0.2)
+    assert (weight[-1] >= COHORT_BASE_MIN_WEIGHT) == (h < 12)
+    weight = np.where(weight >= COHORT_BASE_MIN_WEIGHT, weight, 0.0)
     base = np.where(ahead, cycle + weight[t] * (expected[:, 3] - cycle), cycle)
     np.testing.assert_allclose(frame.anchor[pick], base, rtol=1e-4, atol=1e-3)
     assert ahead.any() and (h == 12 or (~ahead).any()), "rows before and after an August"
@@ -121,25 +123,22 @@ def test_matches_a_plain_loop(district, grid, h):
 
 
 def test_rows_at_an_origin_do_not_see_data_after_it(district, grid):
+    """Features and base of the rows made at origin t are the same whether the grid holds the
+    months after t or not."""
     origin = district.monthly["month"].max() - 14
     known = feature_inputs(as_of(district, origin), TARGETS, months_ahead=12).grid
     for h in (2, 9):
-        a = horizon_frame(
-            grid,
-            TARGET,
-            h,
-            stacked=True,
-            cohort_features=True,
-            origins=np.array([grid.month_index(origin)]),
-        )
-        b = horizon_frame(
-            known,
-            TARGET,
-            h,
-            stacked=True,
-            cohort_features=True,
-            origins=np.array([known.month_index(origin)]),
-            need_label=False,
+        a, b = (
+            horizon_frame(
+                g,
+                TARGET,
+                h,
+                stacked=True,
+                cohort_features=True,
+                origins=np.array([g.month_index(origin)]),
+                need_label=g is grid,
+            )
+            for g in (grid, known)
         )
         rows = pd.Index(known.kindergarten_ids[b.kindergarten_index]).get_indexer(
             grid.kindergarten_ids[a.kindergarten_index]

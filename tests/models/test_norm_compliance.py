@@ -77,3 +77,17 @@ def test_sick_leave_moves_the_effective_answer_never_the_legal_one() -> None:
     assert summary.loc["K1", "legal_breach_probability"] == 0.0
     assert summary.loc["K1", "effective_breach_probability"] == 1.0
     assert pd.isna(summary.loc["K1", "first_likely_legal_breach"])
+
+
+def test_a_staffing_shortfall_counts_from_a_hiring_step_when_one_is_given() -> None:
+    # 10 FTE contracted; U3 = 16 → need 31/3 ≈ 10.33 (0.33 short), U3 = 17 → 10.67 (0.67 short)
+    under3 = np.array([[[15, 16]], [[15, 17]]])
+    exact = breach_probabilities(_needs(under3, sick=0.0, staff=10.0))
+    assert exact["legal_staffing"].tolist() == [0.0, 1.0]
+    stepped = breach_probabilities(_needs(under3, sick=0.0, staff=10.0), staff_step_fte=0.5)
+    assert stepped["legal_staffing"].tolist() == [0.0, 0.5]  # only the 0.67 short counts
+    # a shortfall of exactly one step counts; the pedagogue norm counts from any shortfall
+    one_step = breach_probabilities(_needs(np.full((1, 1, 1), 15), 0.0, 9.5), staff_step_fte=0.5)
+    assert one_step["legal_staffing"].tolist() == [1.0]
+    # the effective answer is never stepped
+    assert stepped["effective_staffing"].tolist() == exact["effective_staffing"].tolist()

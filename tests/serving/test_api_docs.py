@@ -22,5 +22,43 @@ def test_docs_page_loads_swagger_from_the_app_itself(harness: AppHarness) -> Non
         assert len(response.content) > 100, source
     bundle = client.get("/static/swagger-ui/swagger-ui-bundle.js")
     assert "SwaggerUIBundle" in bundle.text
-    assert 'data-openapi-url="/openapi.json"' in page.text
-    assert client.get("/openapi.json").json()["paths"]
+    # Swagger UI 4 (the package's) renders OpenAPI 3.0 only: the page reads the 3.0 document
+    assert 'data-openapi-url="/openapi-3.0.json"' in page.text
+    full = client.get("/openapi.json").json()
+    assert full["openapi"].startswith("3.1") and full["paths"]
+    said = client.get("/openapi-3.0.json").json()
+    assert said["openapi"] == "3.0.3" and said["paths"].keys() == full["paths"].keys()
+    text = str(said)
+    assert "'type': 'null'" not in text and "'const'" not in text
+
+
+def test_openapi_30_says_31_nullables_examples_and_bounds_in_30() -> None:
+    from serving.app.api_docs import openapi_30
+
+    document = {
+        "openapi": "3.1.0",
+        "components": {
+            "schemas": {
+                "A": {
+                    "properties": {
+                        "budget": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+                        "plan": {"anyOf": [{"$ref": "#/components/schemas/B"}, {"type": "null"}]},
+                        "risk": {"type": "number", "exclusiveMinimum": 0, "examples": [0.9]},
+                        "kind": {"const": "fix"},
+                    }
+                }
+            }
+        },
+    }
+    said = openapi_30(document)
+    properties = said["components"]["schemas"]["A"]["properties"]
+    assert said["openapi"] == "3.0.3"
+    assert properties["budget"] == {"type": "number", "nullable": True}
+    assert properties["plan"] == {"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": True}
+    assert properties["risk"] == {
+        "type": "number",
+        "minimum": 0,
+        "exclusiveMinimum": True,
+        "example": 0.9,
+    }
+    assert properties["kind"] == {"enum": ["fix"]}

@@ -195,7 +195,7 @@ def test_second_planner_saving_the_same_line_gets_a_409_and_nothing_is_overwritt
             "csrf_token": alf.headers["X-CSRF-Token"],
         },
     )
-    assert page.status_code == 409 and "changed by anna" in page.text
+    assert page.status_code == 409 and "endret av anna" in page.text
 
 
 def test_approved_plans_are_immutable_and_changes_make_a_new_version(

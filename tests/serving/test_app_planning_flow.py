@@ -157,6 +157,11 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     assert english.sheetnames[:2] == ["Plan", "Lines"]
     csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
     assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()
+    # the reason is the line's explanation in the user's language, with the pin first
+    reasons = csv["reason"].astype(str)
+    assert reasons.str.contains("Behov: ").all() and not reasons.str.contains("binding").any()
+    pinned = csv[csv["pin"].notna() & (csv["pin"].astype(str) != "")]
+    assert len(pinned) and all(r.startswith("Låst av") for r in pinned["reason"])
     history = anna.get("/api/plans").json()
     assert [p["id"] for p in history][:2] == [new["id"], plan["id"]]
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")

@@ -10,9 +10,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from app_fixtures import AppHarness, store_real_plan
+from page_text import code_words, visible_text
 
 from data.contract import District
 from serving.app import services
+from serving.i18n import LANGUAGE_COOKIE
 from serving.store import repository
 
 
@@ -72,6 +74,17 @@ def test_an_overlapping_plan_is_refused_with_409_naming_the_standing_plan(
         data={"revision": _revision(anna, first), "csrf_token": anna.headers["X-CSRF-Token"]},
     )
     assert page.status_code == 409 and second in page.text  # the form shows the same message
+    # … in the page's language: bokmål by default, English by the user's choice
+    said = visible_text(page.text)
+    assert "Det gjelder allerede en godkjent plan" in said and "godkjent av alf" in said
+    assert " kl. " in said and "UTC" not in said  # when, in Oslo time as a planner reads it
+    assert "already stands" not in said and code_words(page.text) == {}
+    anna.cookies.set(LANGUAGE_COOKIE, "en")
+    english = anna.post(
+        f"/plans/{first}/approve",
+        data={"revision": _revision(anna, first), "csrf_token": anna.headers["X-CSRF-Token"]},
+    )
+    assert "An approved plan already stands" in visible_text(english.text)
 
 
 def test_an_older_version_is_refused_naming_the_newest(
@@ -126,7 +139,7 @@ def test_an_approval_never_spends_more_than_the_pools(
     assert pinned.status_code == 200
     refused = _approve(anna, plan_id)
     assert refused.status_code == 409
-    assert "of staff from a pool of 2" in refused.json()["detail"]
+    assert "of Basic staff from a pool of 2" in refused.json()["detail"]
     assert anna.get(f"/api/plans/{plan_id}").json()["status"] == "draft"
 
 

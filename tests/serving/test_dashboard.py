@@ -182,7 +182,20 @@ def test_dashboard_pages_speak_english_when_chosen_and_carry_no_inline_style(
             assert "<style" not in html and " style=" not in html, path
             assert code_words(html) == {}, (language, path)
     english = " ".join(visible_text(client.get(p).text) for p in paths)
+    assert "(simulated)" in english and "(simulert)" not in english
+    client.cookies.set(LANGUAGE_COOKIE, "nb")
+    bokmal = visible_text(client.get("/dashboard/sick_leave_rate").text)
+    assert "(simulert)" in bokmal and "(simulated)" not in bokmal
     for word in ("Nøkkeltall", "barnehager", "Kilde", "Skala", "siden", "Spredning", "lavinntekt"):
         assert word not in english, word
     assert "Sick leave" in english and "The district's key figures" in english
     assert "low share in low-income households" in english
+
+
+def test_a_simulated_name_says_simulated_once_in_the_pages_language() -> None:
+    from serving.words import place_name
+
+    assert place_name("nb", "Frogner barnehage 2 (simulated)") == "Frogner barnehage 2 (simulert)"
+    assert place_name("en", "Frogner barnehage 2 (simulated)") == "Frogner barnehage 2 (simulated)"
+    assert place_name("nb", "Solsikken barnehage") == "Solsikken barnehage"
+    assert place_name("nb", None) == ""

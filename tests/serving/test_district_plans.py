@@ -201,4 +201,7 @@ def test_report_of_the_district_plans_shows_the_city_summary(two_districts) -> N
     breakdown = html.split('id="districts-table"')[1].split("</figure>")[0]
     assert all(name in breakdown for name in names)
     staff = next(r for r in pools_shown(options, plans, pools) if r.option == "--pool staff")
+    assert staff.value == "3 årsverk i alt fordelt på 2 bydeler (2 med egne potter)"
+    english = ReportOptions(given=frozenset({"pools"}), language="en")
+    staff = next(r for r in pools_shown(english, plans, pools) if r.option == "--pool staff")
     assert staff.value == "3 FTE in all over 2 districts (2 with pools of their own)"

@@ -97,7 +97,19 @@ def _pages(harness: AppHarness, sim_district, plan_id: str) -> list[str]:  # typ
         f"/plans/{plan_id}?show=all",
         f"/plans/diff?a={plan_id}&b={plan_id}",
         "/exports",
+        "/dashboard",
+        "/dashboard/sick_leave_rate",
+        "/dashboard/topi_concern_share",
+        f"/dashboard/kindergartens/{kg_id}",
     ]
+
+
+#: Error pages a planner meets, with their status and the words they must say in bokmål.
+ERROR_PAGES = (
+    ("/plans/no-such-plan", 404, "Planen 'no-such-plan' finnes ikke."),
+    ("/kindergartens/NOPE", 404, "Barnehagen 'NOPE' finnes ikke."),
+    ("/dashboard/no_such_figure", 404, "Nøkkeltallet 'no_such_figure' finnes ikke."),
+)
 
 
 @pytest.mark.slow
@@ -112,8 +124,16 @@ def test_pages_show_words_not_codes_in_both_languages(
             for path in _pages(trained_harness, sim_district, plan_id):
                 page = client.get(path)
                 assert page.status_code == 200, (user, language, path, page.text[:500])
-                assert f'<html lang="{language}">' in page.text
+                fragment = path.startswith("/dashboard/kindergartens/")  # part of a page
+                assert fragment or f'<html lang="{language}">' in page.text
                 assert code_words(page.text) == {}, (user, language, path)
+            for path, status, bokmal in ERROR_PAGES:
+                page = client.get(path)
+                assert page.status_code == status, (user, language, path)
+                said = visible_text(page.text)
+                # the page's own words carry no code; the id the planner asked for is quoted
+                assert code_words(page.text.replace("no_such_figure", "")) == {}, (path, said)
+                assert (bokmal in said) == (language == "nb"), (language, said)
     client = trained_harness.client_for("anna")
     nb_plan = visible_text(client.get(f"/plans/{plan_id}?show=all").text)
     assert "Fordelingsnøkkel" in nb_plan and "årsverk" in nb_plan and "Behov" in nb_plan

@@ -16,6 +16,7 @@ from models.forecast.fallback import (
     fallback_reasons,
     with_fallback,
 )
+from serving.plan_warnings import say_warning
 from serving.planning import PlanRequest, build_plan
 
 ORIGIN = pd.Period("2023-12", "M")
@@ -177,3 +178,29 @@ def test_a_target_missing_from_the_data_leaves_the_recently_opened_the_only_fall
     assert needs.vedtak_37.sum() == 0
     k = needs.kindergarten_ids.index(new)
     assert needs.median["children_over3"][k].min() > 0
+
+
+@pytest.mark.parametrize("how", ["lacks", "absent"])
+def test_every_plan_warning_is_said_in_bokmal_with_words_not_codes(
+    district_with_new_and_gapped, how
+):
+    """The warnings a real plan writes (fallback kindergartens, a target the model lacks or the
+    data lack — reasons written in models/) are each matched by a template of
+    serving.plan_warnings and said in bokmål on pages and exports: no English sentence, no code
+    left; in English too the codes become words."""
+    district, forecasts, new, _gapped = district_with_new_and_gapped
+    if how == "absent":
+        district = _without_target(district, "vedtak_37", how)
+    model = forecasts[forecasts["target"] != "vedtak_37"].reset_index(drop=True)
+    plan = build_plan(district, model, PlanRequest(pools=POOLS, n_scenarios=60))
+    warnings = plan.header["warnings"]
+    assert len(warnings) >= 3, warnings
+    for warning in warnings:
+        said = say_warning(warning, "nb")
+        assert said != warning, warning
+        assert "vedtak_37" not in said and "fallback" not in said and "gapped" not in said, said
+        assert "vedtak_37" not in say_warning(warning, "en")
+    nb = [say_warning(w, "nb") for w in warnings]
+    assert any(s.startswith(f"reserveprognose for {new} (nylig åpnet: ") for s in nb), nb
+    assert any("hull i dataene: ingen data for 2023-12" in s for s in nb), nb
+    assert any("vedtak om tilrettelegging (§ 37)" in s for s in nb), nb

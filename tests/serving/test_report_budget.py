@@ -74,12 +74,12 @@ def test_no_headline_gain_is_negative(budgeted) -> None:
         assert card.value >= 0, f"{card.key} shows a negative gain {card.value}"
         assert not card.text.startswith(("-", "−")), card.text
         if card.verdict == "worse":
-            assert "more" in card.why and "than the proportional key" in card.why
+            assert "Planen gir mer" in card.why and "enn fordelingsnøkkelen" in card.why
             assert card.why.count(".") >= 2, "a worse figure must say why"
     html = render_report_html(report)
     values = re.findall(r'class="value" data-value="([^"]+)"', html)
     assert values and all(float(v) >= 0 for v in values)
-    assert "same budget" in html and "The plan spends" in html
+    assert "samme budsjettet" in html and "Planen bruker" in html
 
 
 def test_the_spend_of_each_allocation_is_shown(budgeted) -> None:

@@ -59,6 +59,8 @@ def test_bad_options_are_all_reported_at_once(data_folder: Path, tmp_path: Path)
             "2025-13",
             "--substitute-cost-nok-per-hour",
             "0",
+            "--language",
+            "de",
         ],
     )
     assert result.exit_code == 2
@@ -69,6 +71,7 @@ def test_bad_options_are_all_reported_at_once(data_folder: Path, tmp_path: Path)
         "--risk",
         "--start",
         "--substitute-cost-nok-per-hour",
+        "--language",
     ):
         assert where in result.output
     assert "Traceback" not in result.output
@@ -88,27 +91,25 @@ def test_report_figures_equal_the_plan_of_the_same_options(
     district = read_district(data_folder)
     ensure_champion(district, tracking_uri=uri, train_into=uri)
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(
-        app,
-        [
-            "report",
-            str(data_folder),
-            "--out",
-            str(out),
-            "--tracking-uri",
-            uri,
-            "--pool",
-            "staff=3",
-            "--pool",
-            "pedagogue=1",
-            "--pool",
-            "resource_pedagogue=2",
-            "--months",
-            "6",
-            "--substitute-cost-nok-per-hour",
-            "420",
-        ],
-    )
+    args = [
+        "report",
+        str(data_folder),
+        "--out",
+        str(out),
+        "--tracking-uri",
+        uri,
+        "--pool",
+        "staff=3",
+        "--pool",
+        "pedagogue=1",
+        "--pool",
+        "resource_pedagogue=2",
+        "--months",
+        "6",
+        "--substitute-cost-nok-per-hour",
+        "420",
+    ]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
 
@@ -131,5 +132,14 @@ def test_report_figures_equal_the_plan_of_the_same_options(
     measures = summary[[c for c in summary.columns if c.startswith(("unmet_", "breach_months_"))]]
     expected = measures.to_numpy().ravel().tolist()
     assert shown == expected
-    assert f"version {champion.version}" in html and district.fingerprint() in html
-    assert "420\u00a0kr" in html and "SIMULATED" in html
+    assert f"versjon {champion.version}" in html and district.fingerprint() in html
+    assert "420\u00a0kr" in html and "SIMULERTE DATA" in html and 'lang="nb"' in html
+    # English by the app's language setting (BEMANNING_LANGUAGE), the same figures
+    english = tmp_path / "report_en.html"
+    args_en = [str(english) if a == str(out) else a for a in args]
+    result = CliRunner().invoke(app, args_en, env={"BEMANNING_LANGUAGE": "en"})
+    assert result.exit_code == 0, result.output
+    html_en = english.read_text(encoding="utf-8")
+    assert 'lang="en"' in html_en and "Benefit report" in html_en
+    section_en = html_en.split('id="district-summary"')[1].split("</figure>")[0]
+    assert [float(v) for v in re.findall(r'data-value="([^"]+)"', section_en)] == shown

@@ -82,7 +82,7 @@ def test_the_evidence_shows_each_year_and_all_years_with_the_gap_closed() -> Non
     assert "de siste 2 barnehageårene" in section.headline
     assert "70\u00a0%" in section.headline  # 21 / 30 of the gap, all years together
     words = " ".join([*section.years.header(), *costs.header(), *section.notes])
-    for norwegian in ("Barnehageår", "Fordelingsnøkkelen", "Uten pott", "likeverdsvekt"):
+    for norwegian in ("Barnehageår", "Fordelingsnøkkel", "Uten ekstra ressurser", "likhetsvekt"):
         assert norwegian in words
     assert "_" not in words  # no snake_case on a page
 

@@ -17,9 +17,10 @@ from report_fixtures import last_value_forecasts, small_district
 
 from data.contract import District
 from serving.planning import PlanRequest, build_plan
-from serving.report.numbers import ALLOCATION_LABELS, COMPARED, KEY, PLAN
+from serving.report.numbers import COMPARED, KEY, PLAN
 from serving.report.render import render_report_html, write_report
-from serving.report.service import ReportOptions, benefit_report_for_plan
+from serving.report.service import PLAN_FIELDS_GIVEN, ReportOptions, benefit_report_for_plan
+from serving.report.wording import allocation_word, resource_word, target_word
 
 SECTIONS = (
     "benefits",
@@ -149,7 +150,7 @@ def test_report_has_every_section(parsed: TableCells) -> None:
 def test_district_figures_equal_the_plan_summary(planned: tuple, parsed: TableCells) -> None:
     summary = planned[3].summary.set_index("allocation")
     need, spend = parsed.rows("district-summary"), parsed.rows("district-spend")
-    labels = [ALLOCATION_LABELS[a] for a in COMPARED]
+    labels = [allocation_word("nb", a) for a in COMPARED]
     assert [r[0][0] for r in need] == labels and [r[0][0] for r in spend] == labels
     numeric_columns = [c for c in summary.columns if pd.api.types.is_numeric_dtype(summary[c])]
     for allocation, need_row, spend_row in zip(COMPARED, need, spend, strict=True):
@@ -209,7 +210,8 @@ def test_the_report_shows_the_plans_own_compared_allocations(planned: tuple) -> 
 
 def test_benefits_are_the_summary_differences(planned: tuple, parsed: TableCells) -> None:
     summary = planned[3].summary.set_index("allocation")
-    staff = next(r for r in parsed.rows("benefits-table") if r[1][0] == "Unmet staff need")
+    measure = f"Udekket behov for {resource_word('nb', 'staff').lower()}"
+    staff = next(r for r in parsed.rows("benefits-table") if r[1][0] == measure)
     plan_value, key_value, _, gain_vs_key, _ = (float(v) for _, v in staff[3:8] if v)
     assert plan_value == summary.at[PLAN, "unmet_staff_fte_months"]
     assert key_value == summary.at[KEY, "unmet_staff_fte_months"]
@@ -252,7 +254,7 @@ def test_report_is_self_contained(report_html: tuple[str, object], parsed: Table
 def test_simulated_data_is_labelled_and_real_data_is_not(
     planned: tuple, report_html: tuple[str, object]
 ) -> None:
-    assert "SIMULATED DATA" in report_html[0] and 'id="simulated-label"' in report_html[0]
+    assert "SIMULERTE DATA" in report_html[0] and 'id="simulated-label"' in report_html[0]
     district, forecasts, request, _ = planned
     real = District(
         district.kindergartens,
@@ -267,14 +269,18 @@ def test_simulated_data_is_labelled_and_real_data_is_not(
             real, forecasts, request, real_plan, model_version="7", with_figures=False
         )
     )
-    assert "SIMULATED" not in html
+    # (the fixture's kindergarten names still end in "(simulated)": only the label is checked)
+    assert "SIMULERT" not in html and 'id="simulated-label"' not in html
 
 
 def test_forecast_quality_compares_with_the_best_baseline(parsed: TableCells) -> None:
     rows = parsed.rows("forecast-quality-table")
-    assert {r[0][0] for r in rows} == {"children_under3", "vedtak_31"}
+    assert {r[0][0] for r in rows} == {
+        target_word("nb", "children_under3"),
+        target_word("nb", "vedtak_31"),
+    }
     for row in rows:
-        assert row[1][0] == "WAPE of the median"
+        assert row[1][0] == "WAPE for medianen"
         # last value (0.09) beats seasonal naive (0.10) at every horizon: it is the baseline
         assert float(row[2][1]) == pytest.approx(0.05) and float(row[3][1]) == pytest.approx(0.09)
         assert float(row[4][1]) == pytest.approx(0.05 / 0.09)  # < 1: the model beats it
@@ -285,17 +291,21 @@ def test_options_shown_are_the_plans_and_defaults_are_stated(
     planned: tuple, report_html: tuple[str, object], parsed: TableCells
 ) -> None:
     options = {r[0][0]: (r[1][0], r[2][0]) for r in parsed.rows("options-table")}
-    assert options["--pool staff"][0] == "4 FTE"  # the plan's request, not a default
-    assert options["--pool resource_pedagogue"][0] == "2 FTE"
-    assert options["--budget"][0] == "no cap"
-    assert options["--substitute-cost-nok-per-hour"] == ("350 NOK", "default (not given)")
+    assert options["Pott til grunnbemanning"][0] == "4,0 årsverk"  # the plan's, not a default
+    assert options["Pott til ressurspedagoger"][0] == "2,0 årsverk"
+    assert options["Budsjett for planperioden"][0] == "ingen grense"
+    assert options["Pris per vikartime"] == ("350\u00a0kr", "standard (ikke oppgitt)")
     request = planned[2]
+    flags = {o.option: o.value for o in ReportOptions(given=PLAN_FIELDS_GIVEN).shown(request)}
+    assert flags["--pool staff"] == "4,0 årsverk" and flags["--budget"] == "ingen grense"
+    english = ReportOptions(given=PLAN_FIELDS_GIVEN, language="en").shown(request)
+    assert {o.option: o.value for o in english}["--budget"] == "no limit"
     cli_like = ReportOptions(given=frozenset({"pools"}))
     shown = {o.option: o for o in cli_like.shown(request)}
     assert shown["--pool staff"].given and not shown["--risk"].given
     provenance = report_html[1].provenance
-    assert ("Model", "bemanning-needs version 7") in provenance
-    assert dict(provenance)["Data fingerprint"] == report_html[1].data_fingerprint
+    assert ("Modell", "bemanning-needs versjon 7") in provenance
+    assert dict(provenance)["Datafingeravtrykk"] == report_html[1].data_fingerprint
 
 
 def test_substitute_cost_follows_the_given_hourly_cost(planned: tuple) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from serving.report.assemble import not_better_sentence, quality_rows
 from serving.report.numbers import (
     EQUITY_0,
     KEY,
@@ -20,6 +22,7 @@ from serving.report.numbers import (
     benefit_cards,
     benefits_table,
     substitute_table,
+    worse_measures,
 )
 from serving.report.privacy import suppress_count, suppress_decision_counts
 from serving.report.tables import format_cell
@@ -92,8 +95,8 @@ def test_one_fte_month_is_162_5_substitute_hours() -> None:
 
 def test_benefits_are_differences_of_summary_cells() -> None:
     layout = SummaryLayout.of(SUMMARY)
-    table = benefits_table(SUMMARY, layout, ReportSettings())
-    staff = table[table["measure"].str.contains("staff need")].iloc[0]
+    table = benefits_table(SUMMARY, layout, ReportSettings(), language="en")
+    staff = table[table["measure"].str.contains("basic staff")].iloc[0]
     assert staff[PLAN] == SUMMARY.set_index("allocation").loc[PLAN, "unmet_staff_fte_months"]
     assert staff["gain_vs_key"] == pytest.approx(10.0 - 4.0)
     assert staff["gain_vs_nothing"] == pytest.approx(16.0 - 4.0)
@@ -107,7 +110,10 @@ def test_headline_cards_cover_all_three_kinds_of_benefit() -> None:
     cards = {
         c.key: c
         for c in benefit_cards(
-            SUMMARY, SummaryLayout.of(SUMMARY), ReportSettings(substitute_cost_nok_per_hour=350)
+            SUMMARY,
+            SummaryLayout.of(SUMMARY),
+            ReportSettings(substitute_cost_nok_per_hour=350),
+            language="en",
         )
     }
     assert cards["cost"].value == pytest.approx(6.5 * 162.5 * 350)
@@ -141,13 +147,14 @@ def test_a_figure_where_the_plan_is_worse_is_said_in_words_never_as_a_negative_g
             SummaryLayout.of(SUMMARY),
             ReportSettings(),
             PlanSettingsShown(equity_weight=1.0, tail_weight=0.25, spend_nok={PLAN: 1e6, KEY: 2e6}),
+            language="en",
         )
     }
     quality = cards["quality"]  # plan 3+1+20 = 24 against the key's 7+2+6.5 = 15.5
     assert quality.verdict == "worse" and quality.value == 0.0 and quality.text == "no gain"
     assert "24.0 against 15.5" in quality.why
     assert "Without its equity weight (1)" in quality.why and "9.0" in quality.why
-    assert "The key also spends 1\u00a0000\u00a0000\u00a0kr more" in quality.why
+    assert "The allocation key also spends NOK\u00a01\u202f000\u202f000 more" in quality.why
     assert cards["cost"].verdict == "better" and cards["cost"].value > 0
 
 
@@ -156,7 +163,9 @@ def test_a_worse_figure_no_setting_explains_names_the_norm_weights() -> None:
     worse.loc[PLAN, "unmet_resource_pedagogue_fte_months"] = 4.0  # key 2.5
     (card,) = [
         c
-        for c in benefit_cards(worse.reset_index(), SummaryLayout.of(SUMMARY), ReportSettings())
+        for c in benefit_cards(
+            worse.reset_index(), SummaryLayout.of(SUMMARY), ReportSettings(), language="en"
+        )
         if c.key == "special-needs"
     ]
     assert card.verdict == "worse" and card.value == 0.0
@@ -169,7 +178,63 @@ def test_summary_without_unmet_columns_is_refused() -> None:
 
 
 def test_numbers_are_written_with_units() -> None:
-    assert format_cell(1234567.4, "nok").text == "1\u00a0234\u00a0567\u00a0kr"
-    assert format_cell(0.234, "share").text == "23.4\u00a0%"
-    assert format_cell(12.345, "fte").text == "12.3"
+    # bokmål by default: grouped thousands, a decimal comma, "kr" and "%" after a space
+    assert format_cell(1234567.4, "nok").text == "1\u202f234\u202f567\u00a0kr"
+    assert format_cell(0.234, "share").text == "23,4\u00a0%"
+    assert format_cell(12.345, "fte").text == "12,3"
+    assert format_cell(-3.26, "fte", signed=True).text == "−3,3"
+    assert format_cell(1234567.4, "nok", "en").text == "NOK\u00a01\u202f234\u202f567"
+    assert format_cell(12.345, "fte", "en").text == "12.3"
+    assert format_cell(1e7, "fte").text == "10\u202f000\u202f000,0"  # never e-notation
     assert format_cell(math.nan, "fte").text == "–"
+
+
+def test_every_measure_where_the_plan_is_worse_is_said_in_words() -> None:
+    worse = SUMMARY.set_index("allocation").copy()
+    worse.loc[PLAN, "breach_months_special_needs"] = 9.0  # key 6.5
+    texts = worse_measures(
+        worse.reset_index(), SummaryLayout.of(SUMMARY), ReportSettings(), language="en"
+    )
+    assert len(texts) == 1
+    assert "than the allocation key: 9.0 against 6.5" in texts[0]
+    assert worse_measures(SUMMARY, SummaryLayout.of(SUMMARY), ReportSettings()) == []
+
+
+def _rare_metrics() -> pd.DataFrame:
+    """Two targets, two horizons: the model beats both baselines on children but not the best
+    one (last value) on § 37 decisions, which are mostly zero."""
+    rows = []
+    for horizon in (1, 12):
+        for model, wape, mae, pinball, deviance in (
+            ("lightgbm", 0.05, 0.43, 0.30, 0.50),
+            ("seasonal_naive", 0.10, 0.50, 0.40, 0.70),
+            ("last_value", 0.09, 0.38, 0.35, 0.45),
+        ):
+            rows.append(("children_under3", horizon, model, wape, np.nan, np.nan, np.nan, 80))
+            rows.append(("vedtak_37", horizon, model, wape, mae, pinball, deviance, 80))
+    columns = ["target", "horizon", "model", "wape", "mae_mean", "scaled_pinball"]
+    return pd.DataFrame(rows, columns=[*columns, "poisson_deviance", "n"])
+
+
+def test_rare_counts_are_scored_by_measures_that_fit_them_against_the_best_baseline() -> None:
+    quality = quality_rows(_rare_metrics()).set_index(["target", "measure"])
+    assert set(quality.index) == {
+        ("children_under3", "wape"),
+        ("vedtak_37", "mae_mean"),
+        ("vedtak_37", "scaled_pinball"),
+        ("vedtak_37", "poisson_deviance"),
+    }
+    # the best baseline per measure: last value on the MAE and the deviance, and on the scaled
+    # pinball the better of the two (last value's 0.35)
+    assert quality.loc[("vedtak_37", "mae_mean"), "ratio"] == pytest.approx(0.43 / 0.38)
+    assert quality.loc[("vedtak_37", "scaled_pinball"), "ratio"] == pytest.approx(0.30 / 0.35)
+    assert quality.loc[("vedtak_37", "poisson_deviance"), "ratio"] == pytest.approx(0.50 / 0.45)
+    sentence = not_better_sentence(quality.reset_index(), "nb")
+    assert sentence.startswith("Modellen er ikke bedre enn den beste referansen")
+    assert "vedtak om tilrettelegging (§ 37) (gjennomsnittlig absolutt feil" in sentence
+    assert "forhold 1,13" in sentence and "barn under 3" not in sentence
+    better = quality.reset_index()
+    better = better[better["target"] == "children_under3"]
+    assert not_better_sentence(better, "en") == (
+        "The model beats the best baseline on every target and measure shown."
+    )

@@ -46,7 +46,7 @@ def test_every_route_in_openapi_answers_with_the_security_headers(harness: AppHa
         _assert_secure(anonymous.get(url), url)
     static = anonymous.get("/static/pages.js")
     _assert_secure(static, "static")
-    assert static.headers.get("cache-control") != "no-store"
+    assert static.headers.get("cache-control") == "public, max-age=3600"
 
 
 def test_no_template_carries_inline_script_or_javascript_urls() -> None:

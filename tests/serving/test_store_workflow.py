@@ -109,7 +109,7 @@ def test_supersede_needs_a_reason_and_is_recorded_with_who_and_why(engine: Engin
 def test_pools_and_budget_are_checked_at_approval(engine: Engine) -> None:
     # the lines give +1.0 staff and +1.0 pedagogue to each of three kindergartens
     short_pool = _save(engine, pools={"staff": 2.0, "pedagogue": 3.0})
-    with pytest.raises(repository.ConflictError, match="3 FTE of staff from a pool of 2"):
+    with pytest.raises(repository.ConflictError, match="3 FTE of Basic staff from a pool of 2"):
         _approve(engine, short_pool)
     # 3 × 600 000 + 3 × 700 000 NOK for a year
     short_budget = _save(engine, budget_nok=3_800_000.0)

@@ -30,7 +30,7 @@ from serving.app.security import (
 )
 from serving.app.services import NotFound
 from serving.auth import MIN_PASSWORD_LENGTH, csrf_matches, hash_password, verify_password
-from serving.i18n import N_
+from serving.i18n import N_, Message
 from serving.store import repository
 
 router = APIRouter()
@@ -164,9 +164,15 @@ def api_change_password(
     body: PasswordChange,
 ) -> LoginResponse:
     if not verify_password(user.password_hash, body.current_password):
-        raise UserInputError("The current password is wrong; the password was not changed.")
+        raise UserInputError(
+            Message(N_("The current password is wrong; the password was not changed."))
+        )
     if len(body.new_password) < MIN_PASSWORD_LENGTH:
-        raise UserInputError(f"The new password must be at least {MIN_PASSWORD_LENGTH} characters.")
+        raise UserInputError(
+            Message(
+                N_("The new password must be at least %(n)s characters."), n=MIN_PASSWORD_LENGTH
+            )
+        )
     user.password_hash = hash_password(body.new_password)
     # every session ends, this one too: a thief's copy of any cookie is dead at once
     end_user_sessions(session, user, by=user.name, reason="password changed")
@@ -183,7 +189,7 @@ def api_change_password(
 def api_end_user_sessions(name: str, session: SessionDep, admin: CurrentAdmin) -> SessionsEnded:
     target = repository.user_by_name(session, name)
     if target is None:
-        raise NotFound(f"No user named {name!r}.")
+        raise NotFound(Message(N_("No user named %(name)s."), name=repr(name)))
     ended = end_user_sessions(session, target, by=admin.name, reason="ended by an admin")
     return SessionsEnded(user=target.name, ended=ended)
 

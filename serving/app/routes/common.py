@@ -3,44 +3,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from serving.app.deps import UserView
 from serving.app.engine import EngineStatus
 from serving.app.rendering import language_context, page_language
-from serving.i18n import N_, gettext
+from serving.i18n import N_, gettext, say
 
 
 def next_step(status: EngineStatus, n_plans: int | None = None, language: str = "nb") -> str:
     """What to do first, in ``language`` (the engine's own detail stays as it reports it)."""
     if not status.data_ok:
-        return status.data_message or gettext(
+        return say(status.data_message, language) or gettext(
             language, N_("Point the app at a data set: `bemanning serve --data DATA`.")
         )
     if not status.model_ok:
-        return (
-            gettext(
-                language,
-                N_(
-                    "No trained model yet: run `bemanning train DATA` first (it registers the "
-                    "champion model), then start a plan here."
-                ),
-            )
-            + " "
-            + status.model_message
-        ).strip()
+        first = gettext(
+            language,
+            N_(
+                "No trained model yet: run `bemanning train DATA` first (it registers the "
+                "champion model), then start a plan here."
+            ),
+        )
+        if not status.model_message:
+            return first
+        detail = gettext(
+            language,
+            N_("The model registry says: %(detail)s"),
+            detail=say(status.model_message, language),
+        )
+        return f"{first} {detail}"
     if n_plans == 0:
         return gettext(language, N_("No plan yet: start one on the Plans page."))
     return ""
 
 
-def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
-) -> HTMLResponse:
-    state = request.app.state.engine_state
-    status = state.status()
+def _page(
+    request: Request, status: EngineStatus, context: dict[str, Any] | None, **shared: Any
+) -> dict[str, Any]:
     language = page_language(request)
     page: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
@@ -48,9 +52,59 @@ def render(
         "status": status,
         "simulated": status.simulated,
         "next_step": next_step(status, language=language),
+        **shared,
     }
     page.update(language_context(language))
     page.update(context or {})
+    return page
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    status = request.app.state.engine_state.status()
+    page = _page(request, status, context)
     return request.app.state.templates.TemplateResponse(
         request, name, page, status_code=status_code
+    )
+
+
+def render_kept(
+    request: Request, name: str, key: Hashable, build: Callable[[], dict[str, Any]]
+) -> HTMLResponse:
+    """``render(request, name, build())``, rendered once per ``key`` and what else the page
+    depends on (engine status, path, audience, language) and then served from
+    :class:`serving.app.page_cache.PageCache`. ``key`` must name everything ``build`` reads from
+    the store or the query; the user's name and the CSRF token may differ per request."""
+    status = request.app.state.engine_state.status()
+    user = getattr(request.state, "user", None)
+    if not status.ready or user is None:  # what to do first: cheap, and never kept
+        return render(request, name, build())
+    cache = request.app.state.page_cache
+    full_key = (
+        name,
+        key,
+        status,
+        request.url.path,
+        user.role,
+        user.district,
+        page_language(request),
+    )
+    html = cache.get(full_key)
+    if html is None:
+        page = _page(
+            request,
+            status,
+            build(),
+            user=UserView(cache.name_mark, user.role, user.district),
+            csrf_token=cache.csrf_mark,
+        )
+        html = request.app.state.templates.get_template(name).render({**page, "request": request})
+        cache.put(full_key, html)
+    return HTMLResponse(
+        cache.personalise(
+            html,
+            csrf_token=getattr(request.state, "csrf_token", ""),
+            user_name=user.name,
+        )
     )

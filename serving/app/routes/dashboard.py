@@ -18,7 +18,7 @@ from serving.app.privacy import is_internal_view
 from serving.app.rendering import page_language
 from serving.app.routes.common import render
 from serving.app.services import NotFound
-from serving.i18n import N_, gettext
+from serving.i18n import N_, Message, gettext
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], default_response_class=HTMLResponse)
 #: Kindergartens listed as furthest from the district's median.
@@ -60,7 +60,9 @@ def kindergarten_indicators(
 ) -> Response:
     district = services.visible_data(state, user)
     if kindergarten_id not in set(district.kindergartens["kindergarten_id"].astype(str)):
-        raise NotFound(f"No kindergarten {kindergarten_id!r}.")
+        raise NotFound(
+            Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
+        )
     internal = is_internal_view(user)
     language = page_language(request)
     rows = []
@@ -102,7 +104,7 @@ def kindergarten_indicators(
 def figure_page(request: Request, key: str, user: CurrentUser, state: EngineDep) -> Response:
     figure = dash.figure_by_key(key)
     if figure is None:
-        raise NotFound(f"No key figure {key!r}.")
+        raise NotFound(Message(N_("No key figure %(key)s."), key=repr(key)))
     district = services.visible_data(state, user)
     language = page_language(request)
     context: dict[str, Any] = {
@@ -184,7 +186,10 @@ def _furthest_row(
         "kindergarten_id": str(row["kindergarten_id"]),
         "name": str(row["name"]),
         "value": dash.shown_value(figure, value, internal=internal, count=count, language=language),
-        "direction": gettext(language, N_("above") if value > median else N_("below")),
+        "direction": gettext(
+            language,
+            N_("above") if value > median else N_("below") if value < median else N_("at"),
+        ),
     }
 
 
@@ -293,7 +298,8 @@ def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float, language
 def _layout(title: str, figure: dash.Figure, scale: float, language: str) -> dict:
     unit = " (%)" if scale == 100.0 else ""
     if figure.unit == "nok":
-        unit = f" ({gettext(language, N_('NOK'))})"
+        nok = gettext(language, N_("NOK"))
+        unit = f" ({nok})"
     return {
         "title": {"text": title, "font": {"size": 14}},
         "height": 320,

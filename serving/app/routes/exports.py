@@ -73,7 +73,7 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
         language=page_language(request),
         plan_info=plan_info(plan),
         header=plan.header or {},
-        lines=services.plan_lines_frame(plan),
+        lines=services.plan_lines_frame(plan, page_language(request)),
         summary=plan.summary or [],
         pins=overrides.pins_frame(plan, page_language(request)),
         audit=repository.audit_events(session, plan_ids=[plan.id], limit=10_000),
@@ -86,10 +86,15 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
     "/plans/{plan_id}.{fmt}", responses=NOT_FOUND, summary="A plan's lines as CSV or Parquet"
 )
 def plan_table(
-    plan_id: str, fmt: Literal["csv", "parquet"], user: CurrentUser, session: SessionDep
+    request: Request,
+    plan_id: str,
+    fmt: Literal["csv", "parquet"],
+    user: CurrentUser,
+    session: SessionDep,
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    content = exports.table_bytes(services.plan_lines_frame(plan), fmt, simulated=plan.simulated)
+    lines = services.plan_lines_frame(plan, page_language(request))
+    content = exports.table_bytes(lines, fmt, simulated=plan.simulated)
     return _download(content, f"plan-{plan.id}-v{plan.version}.{fmt}", MEDIA[fmt])
 
 
@@ -97,6 +102,7 @@ def plan_table(
     "/tables/{table}.{fmt}", summary="Power BI tables: plans, plan_lines, forecasts, overview"
 )
 def table(
+    request: Request,
     table: Literal["plans", "plan_lines", "forecasts", "overview"],
     fmt: Literal["csv", "parquet"],
     user: CurrentUser,
@@ -112,9 +118,9 @@ def table(
         )
     elif table == "plan_lines":
         frames = [
-            services.plan_lines_frame(services.plan_for(session, user, p.id)).assign(
-                plan_status=p.status, plan_version=p.version
-            )
+            services.plan_lines_frame(
+                services.plan_for(session, user, p.id), page_language(request)
+            ).assign(plan_status=p.status, plan_version=p.version)
             for p in plans
         ]
         frame = (

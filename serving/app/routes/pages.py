@@ -20,7 +20,7 @@ from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDe
 from serving.app.line_words import line_explanation
 from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
 from serving.app.rendering import page_language
-from serving.app.routes.common import next_step, render
+from serving.app.routes.common import next_step, render, render_kept
 from serving.app.routes.exports import plan_info
 from serving.app.schemas import (
     DistrictPlansCreate,
@@ -33,6 +33,8 @@ from serving.app.views import (
     BREACH_FLAG_PROBABILITY,
     HIGH_SICK_LEAVE_SHARE,
     HIGH_TURNOVER_SHARE_PER_YEAR,
+    LEGAL_FLAG_PROBABILITY,
+    LEGAL_FLAG_STAFF_STEP_FTE,
     ChartWords,
     band_svg,
     chart_table,
@@ -118,6 +120,38 @@ def overview(
     dir: str = "desc",
     page: int = 1,
 ) -> Response:
+    n_plans = services.count_plans_for(session, user)
+    query: dict[str, Any] = {
+        "q": q,
+        "municipality": municipality,
+        "district": district,
+        "flag": flag,
+        "sort": sort,
+        "dir": dir,
+        "page": page,
+    }
+    return render_kept(
+        request,
+        "overview.html",
+        ("overview", n_plans, *query.items()),
+        lambda: _overview_context(request, user, state, n_plans, **query),
+    )
+
+
+def _overview_context(
+    request: Request,
+    user: Any,
+    state: Any,
+    n_plans: int,
+    *,
+    q: str,
+    municipality: str,
+    district: str,
+    flag: str,
+    sort: str,
+    dir: str,
+    page: int,
+) -> dict[str, Any]:
     status = state.status()
     context: dict[str, Any] = {
         "rows": [],
@@ -128,12 +162,14 @@ def overview(
         "sort": sort,
         "dir": dir,
         "sortable": SORTABLE,
-        "n_plans": len(services.plans_for(session, user)),
+        "n_plans": n_plans,
         "page": 1,
         "pages": 1,
         "n_rows": 0,
         "thresholds": {
             "breach": BREACH_FLAG_PROBABILITY,
+            "legal": LEGAL_FLAG_PROBABILITY,
+            "legal_step": LEGAL_FLAG_STAFF_STEP_FTE,
             "sick": HIGH_SICK_LEAVE_SHARE,
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
@@ -166,13 +202,26 @@ def overview(
             )
             r["band_svg"] = band_svg(r["band_p10"], r["band_p50"], r["band_p90"], label=label)
         context["rows"] = records
-    return render(request, "overview.html", context)
+    return context
 
 
 @router.get("/kindergartens/{kindergarten_id}", summary="Kindergarten page")
 def kindergarten(
     request: Request, kindergarten_id: str, user: CurrentUser, state: EngineDep, session: SessionDep
 ) -> Response:
+    # the page lists the kindergarten's lines in every stored plan: any plan change is news
+    key = ("kindergarten", kindergarten_id, repository.plans_stamp(session))
+    return render_kept(
+        request,
+        "kindergarten.html",
+        key,
+        lambda: _kindergarten_context(request, kindergarten_id, user, state, session),
+    )
+
+
+def _kindergarten_context(
+    request: Request, kindergarten_id: str, user: Any, state: Any, session: Any
+) -> dict[str, Any]:
     detail = services.kindergarten(state, user, kindergarten_id)
     internal = is_internal_view(user)
     language = page_language(request)
@@ -224,18 +273,14 @@ def kindergarten(
         user,
         detail["forecasts"][detail["forecasts"]["target"].astype(str).str.startswith("vedtak")],
     )
-    return render(
-        request,
-        "kindergarten.html",
-        {
-            "info": detail["info"],
-            "charts": charts,
-            "history": history,
-            "vedtak_forecasts": _decisions_by_month(vedtak_fc),
-            "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
-            "allocations": services.allocation_history(session, user, kindergarten_id),
-        },
-    )
+    return {
+        "info": detail["info"],
+        "charts": charts,
+        "history": history,
+        "vedtak_forecasts": _decisions_by_month(vedtak_fc),
+        "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
+        "allocations": services.allocation_history(session, user, kindergarten_id),
+    }
 
 
 DRIVER_HORIZON = 12
@@ -411,6 +456,34 @@ def plan_page(
 ) -> Response:
     """Summary first, then the lines — by default only the changed (or pinned) ones — with
     filters by resource, area, changed and approved/open, each line explained in short rows."""
+    # rendered once per plan state (revision, trail, newer versions) and view
+    stamp = services.plan_stamp_for(session, user, plan_id)
+    view: dict[str, Any] = {
+        "show": show,
+        "resource": resource,
+        "area": area,
+        "line_state": line_state,
+    }
+    return render_kept(
+        request,
+        "plan.html",
+        ("plan", plan_id, stamp, *view.items()),
+        lambda: _plan_context(request, plan_id, user, state, session, **view),
+    )
+
+
+def _plan_context(
+    request: Request,
+    plan_id: str,
+    user: Any,
+    state: Any,
+    session: Any,
+    *,
+    show: str,
+    resource: str,
+    area: str,
+    line_state: str,
+) -> dict[str, Any]:
     plan = services.plan_for(session, user, plan_id)
     language = page_language(request)
     internal = is_internal_view(user)
@@ -445,25 +518,21 @@ def plan_page(
         "changed": sum(1 for p in planned if _changed(p)),
         "approved": sum(1 for p in planned if p.line.approved),
     }
-    return render(
-        request,
-        "plan.html",
-        {
-            "plan": plan,
-            "lines": lines,
-            "counts": counts,
-            "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
-            "areas": sorted(set(areas.values())),
-            "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
-            "header_rows": plan_header_rows(
-                language, plan_info(plan), plan.header or {}, simulated=plan.simulated
-            ),
-            "summary": summary_rows(language, plan.summary or []),
-            "can_change": services.can_change(user),
-            "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
-            "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
-        },
-    )
+    return {
+        "plan": plan,
+        "lines": lines,
+        "counts": counts,
+        "filters": {"show": show, "resource": resource, "area": area, "state": line_state},
+        "areas": sorted(set(areas.values())),
+        "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
+        "header_rows": plan_header_rows(
+            language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+        ),
+        "summary": summary_rows(language, plan.summary or []),
+        "can_change": services.can_change(user),
+        "children": [p for p in services.plans_for(session, user) if p.parent_id == plan.id],
+        "audit": repository.audit_events(session, plan_ids=[plan.id], limit=200),
+    }
 
 
 def _changed(planned: Any) -> bool:
