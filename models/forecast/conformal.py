@@ -68,8 +68,13 @@ def interval_pairs(quantiles: Sequence[float]) -> list[tuple[int, int, float]]:
 #: intervals covered 0.829 / 0.815 on the cohort / capacity family (tuning seeds 1–3, 2 origins)
 #: and 0.815 / 0.790 scored this way. Children's counts sit on their p50 less often and moved
 #: both ways (over 3 on the capacity family 0.797 → 0.778), so only § 31 is scored this way.
+#: Off by default since 2026-12-07: on the report seeds 101–103 (4 origins) it left the capacity
+#: family's § 31 at 0.778, just under 0.78, and it took the short-history backtest of the suite
+#: (30 capacity kindergartens from 2019, seed 5, 3 origins) from 0.753 to 0.748 pooled 80 %
+#: coverage, outside 0.80 ± 0.05, where the children already cover 0.73–0.75. Short histories
+#: under-cover; narrowing any interval there is the wrong direction until that is fixed.
 MEDIAN_COVERED_SCORE = -0.5
-MEDIAN_COVERED_TARGETS = ("vedtak_31",)
+MEDIAN_COVERED_TARGETS: tuple[str, ...] = ()
 
 
 def conformity_scores(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.contract import QUANTILES
+from models.forecast import conformal
 from models.forecast.conformal import (
     MEDIAN_COVERED_SCORE,
     apply_calibration,
@@ -56,7 +57,12 @@ def _varied_rows(n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     return predictions, actual
 
 
-def test_calibrated_80_percent_intervals_of_decisions_cover_80_percent_as_forecast() -> None:
+def test_calibrated_80_percent_intervals_of_decisions_cover_80_percent_as_forecast(
+    monkeypatch,
+) -> None:
+    """The rule where it is switched on (off by default since 2026-12-07, see
+    models.forecast.conformal.MEDIAN_COVERED_TARGETS): § 31 scored with it, § 37 without."""
+    monkeypatch.setattr(conformal, "MEDIAN_COVERED_TARGETS", ("vedtak_31",))
     predictions, actual = _varied_rows()
 
     def coverage(target: str) -> float:
