@@ -205,3 +205,54 @@ def test_report_of_the_district_plans_shows_the_city_summary(two_districts) -> N
     english = ReportOptions(given=frozenset({"pools"}), language="en")
     staff = next(r for r in pools_shown(english, plans, pools) if r.option == "--pool staff")
     assert staff.value == "3 FTE in all over 2 districts (2 with pools of their own)"
+
+
+@pytest.mark.slow
+def test_report_command_plans_each_district_by_default(two_districts, tmp_path: Path) -> None:
+    """`bemanning report DATA` on two districts plans each with its own pools (the pools file),
+    as `plan` does, and reports the city with a row per district."""
+    from training.retrain import fit_and_promote_untested
+
+    district, _, names, pools = two_districts
+    folder = tmp_path / "data"
+    folder.mkdir()
+    district.kindergartens.to_csv(folder / "kindergartens.csv", index=False)
+    monthly = district.monthly.copy()
+    monthly["month"] = monthly["month"].astype(str)
+    monthly.to_csv(folder / "monthly.csv", index=False)
+    district.population.to_csv(folder / "population.csv", index=False)
+    pools_file = tmp_path / "pools.csv"
+    rows = [f"{d},{r},{v}" for d, given in pools.items() for r, v in given.items()]
+    pools_file.write_text("district,resource,fte\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    fit_and_promote_untested(
+        district,
+        tracking_uri=uri,
+        pipeline_params={
+            "lgbm_params": {"n_estimators": 15, "num_leaves": 7},
+            "calibration_origins": 1,
+            "max_rows_per_model": 3000,
+        },
+        purpose="test fixture",
+    )
+    out = tmp_path / "report.html"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(folder),
+            "--pools-file",
+            str(pools_file),
+            "--out",
+            str(out),
+            "--tracking-uri",
+            uri,
+            "--processes",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    breakdown = html.split('id="districts-table"')[1].split("</figure>")[0]
+    assert all(name in breakdown for name in names)
+    assert "årsverk i alt fordelt på 2 bydeler (2 med egne potter)" in html  # bokmål by default
