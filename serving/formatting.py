@@ -124,6 +124,12 @@ def format_when(value: datetime | None, language: str, *, time: bool = True) -> 
         pattern = "d. MMM y" if language == "nb" else "d MMM y"
     else:
         pattern = "d. MMM y 'kl.' HH:mm" if language == "nb" else "d MMM y, HH:mm"
+    return format_datetime(in_oslo(value), pattern, tzinfo=OSLO, locale=locale)
+
+
+def in_oslo(value: datetime) -> datetime:
+    """``value`` as a moment in Oslo time; a naive one is UTC (the store keeps UTC, and SQLite
+    hands it back without its zone)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # the store keeps UTC
-    return format_datetime(value, pattern, tzinfo=OSLO, locale=locale)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(OSLO)

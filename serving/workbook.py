@@ -59,9 +59,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(formatting.OSLO).replace(tzinfo=None)
-        return value
+        return formatting.in_oslo(value).replace(tzinfo=None)
     return value
 
 

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from data.contract import SIMULATED_LABEL
 from serving.app.privacy import suppress_frame, suppress_reason
 from serving.exports import summary_rows, table_bytes
-from serving.formatting import excel_number_format, format_in_unit
+from serving.formatting import excel_number_format, format_in_unit, format_when
 from serving.workbook import plan_workbook
 
 LINES = pd.DataFrame(
@@ -135,7 +135,7 @@ EVENT = SimpleNamespace(
 )
 
 
-def _book(language: str = "nb", simulated: bool = True):  # type: ignore[no-untyped-def]
+def _book(language: str = "nb", simulated: bool = True, audit=(EVENT,)):  # type: ignore[no-untyped-def]
     content = plan_workbook(
         language=language,
         plan_info=PLAN_INFO,
@@ -143,7 +143,7 @@ def _book(language: str = "nb", simulated: bool = True):  # type: ignore[no-unty
         lines=LINES.assign(kindergarten_name=["Solsikken", "Blåbær"]),
         summary=SUMMARY,
         pins=PINS,
-        audit=[EVENT],
+        audit=list(audit),
         simulated=simulated,
     )
     return load_workbook(io.BytesIO(content))
@@ -272,3 +272,12 @@ def test_tables_for_power_bi_are_labelled_and_suppressed(fmt: str) -> None:
     assert frame["extra"].iloc[0] == '{"a": 1}' and pd.isna(frame["extra"].iloc[1])
     with pytest.raises(ValueError, match="format must be one of"):
         table_bytes(LINES, "json", simulated=False)
+
+
+def test_moments_in_the_workbook_are_oslo_time_as_on_the_page() -> None:
+    """The store keeps UTC and SQLite hands it back without its zone: the audit sheet shows the
+    same Oslo wall-clock time as the page's "7. des. 2026 kl. 01:48"."""
+    naive_utc = datetime(2026, 12, 7, 0, 48)
+    book = _book(audit=[SimpleNamespace(**{**vars(EVENT), "at": naive_utc})])
+    assert book["Endringslogg"].cell(row=3, column=1).value == datetime(2026, 12, 7, 1, 48)
+    assert format_when(naive_utc, "nb") == "7. des. 2026 kl. 01:48"
