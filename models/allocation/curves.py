@@ -50,6 +50,25 @@ class NeedWeights:
 EQUITY_TILT = 0.25
 
 
+#: per unit of the equity knob, the share of what the pools buy (expected need, every
+#: kindergarten weighing the same) the equity tilt may give up (see :func:`equity_cost_share`)
+EQUITY_COST_SHARE = 0.02
+
+
+def equity_cost_share(equity_weight: float) -> float | None:
+    """The bound on the equity tilt's cost at knob ``equity_weight``: the plan leans toward
+    poorer areas only among plans whose expected unmet need, every kindergarten weighing the
+    same, is within ``equity_weight × EQUITY_COST_SHARE`` of what the pools buy from the
+    neutral optimum (None at knob 0: no tilt to bound).
+
+    Why a bound: unbounded, the tilt (1.05–1.32 in the simulated districts) moved pool FTE from
+    a kindergarten with a clearly larger expected need to a poorer one with a smaller, and on
+    simulated truth that cost 0.03–0.08 of regret in realised unmet FTE-months
+    (``benchmarks/README.md``, bench_allocation); bounded, it decides between kindergartens
+    whose needs are close, which is what the tilt is for (see :func:`equity_weights`)."""
+    return equity_weight * EQUITY_COST_SHARE if equity_weight > 0 else None
+
+
 def equity_weights(
     low_income_share: np.ndarray, minority_language_share: np.ndarray, equity_weight: float
 ) -> np.ndarray:
