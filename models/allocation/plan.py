@@ -114,7 +114,10 @@ def optimise(
     problem = problem_of(
         [_scaled(c, equity[c.kindergarten]) for c in curves], cap, neutral.change_fte
     )
-    return problem, solve_allocation(problem, options)
+    try:
+        return problem, solve_allocation(problem, options)
+    except RuntimeError:  # the time limit ran out before the tilt found a plan: the neutral one
+        return neutral_problem, neutral
 
 
 def _scaled(curve: ConvexCurve, factor: float) -> ConvexCurve:
