@@ -56,7 +56,12 @@ import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH
-from features.age_cohorts import AUGUST, age_cohort_estimate, cohort_moves_ahead, months_until
+from features.age_cohorts import (
+    AUGUST,
+    cohort_moves_ahead,
+    learned_age_cohort_estimate,
+    months_until,
+)
 from features.district_span import district_span_ratio
 from features.intake import (
     expanding_blend_weight,
@@ -634,7 +639,7 @@ def _cohort_moves(
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
     estimate = grid.derive(
         ("age_cohorts",),
-        lambda: age_cohort_estimate(
+        lambda: learned_age_cohort_estimate(
             grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
         ),
     )

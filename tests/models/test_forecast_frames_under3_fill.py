@@ -15,7 +15,7 @@ from features.age_cohorts import (
     OLDER_UNDER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    age_cohort_estimate,
+    learned_age_cohort_estimate,
 )
 from features.intake import expanding_blend_weight
 from models.forecast.frames import (
@@ -51,7 +51,7 @@ def grid(district):
 
 def plain_rows(district, grid, k, t, h):
     """Each row's five features and base, one row at a time from the contract's own tables."""
-    estimate = age_cohort_estimate(
+    estimate = learned_age_cohort_estimate(
         grid.targets["children_under3"],
         grid.targets["children_over3"],
         np.asarray(grid.months.month),

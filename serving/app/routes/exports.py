@@ -11,6 +11,7 @@ from serving import exports, overrides, workbook
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
 from serving.app.rendering import page_language
+from serving.key_figures import key_figures_frame
 from serving.store import repository
 from serving.store.tables import Plan
 
@@ -99,11 +100,12 @@ def plan_table(
 
 
 @router.get(
-    "/tables/{table}.{fmt}", summary="Power BI tables: plans, plan_lines, forecasts, overview"
+    "/tables/{table}.{fmt}",
+    summary="Power BI tables: plans, plan_lines, forecasts, overview, key_figures",
 )
 def table(
     request: Request,
-    table: Literal["plans", "plan_lines", "forecasts", "overview"],
+    table: Literal["plans", "plan_lines", "forecasts", "overview", "key_figures"],
     fmt: Literal["csv", "parquet"],
     user: CurrentUser,
     state: EngineDep,
@@ -134,6 +136,9 @@ def table(
             visible = services.visible_data(state, user).kindergartens["kindergarten_id"]
             all_forecasts = state.forecasts()
             frame = all_forecasts[all_forecasts["kindergarten_id"].isin(visible)]
+        elif table == "key_figures":
+            figures = services.district_key_figures(state, user, exported=True)
+            frame = key_figures_frame(figures, page_language(request))
         else:
             frame = services.overview(state, user).drop(
                 columns=["band_p10", "band_p50", "band_p90"], errors="ignore"
