@@ -140,6 +140,7 @@ COLUMN = {
     "model_version": N_("Model version"),
     "data_fingerprint": N_("Data fingerprint"),
     "kind": N_("Kind of pin"),
+    "pin_action": N_("What the pin does"),
     "value_fte": N_("Change (FTE)"),
     "comment": N_("Comment"),
     "allocation": N_("Allocation"),

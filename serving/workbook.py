@@ -196,8 +196,7 @@ PIN_COLUMNS = (
     ("kindergarten_name", "text"),
     ("kindergarten_id", "text"),
     ("resource", "text"),
-    ("kind", "text"),
-    ("value_fte", "fte"),
+    ("pin_action", "text"),
     ("solved_fte", "fte"),
     ("planned_fte", "fte"),
     ("rules_line", "text"),
@@ -208,8 +207,9 @@ PIN_COLUMNS = (
 
 
 def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
-    """Every pin (:func:`serving.overrides.pins_frame`): what it fixes, the line's solved and
-    planned figure, whether it rules the line, who and why."""
+    """Every pin (:func:`serving.overrides.pins_frame`): what the planner did ("Låst til 7,0
+    årsverk (+1,0)"), the line's solved and planned figure, whether it rules the line, who and
+    why."""
     columns = []
     for name, unit in PIN_COLUMNS:
         values = pins[name].tolist() if name in pins.columns else [None] * len(pins)
@@ -217,8 +217,6 @@ def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
             values = [words.word(language, words.RESOURCE, v) for v in values]
         elif name == "kindergarten_name":
             values = [words.place_name(language, v) for v in values]
-        elif name == "kind":
-            values = [words.word(language, words.PIN_KIND, v) for v in values]
         elif name == "rules_line":
             values = [_yes_no(language, v) for v in values]
         elif name == "created_at":
