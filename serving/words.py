@@ -119,6 +119,7 @@ COLUMN = {
     "reason": N_("Reason"),
     "drivers": N_("What drives the need"),
     "binding_constraint": N_("What stops more"),
+    "forecast": N_("Forecast used"),
     "marginal_value_fte": N_("Need avoided by one more FTE here"),
     "marginal_value_pool": N_("Need avoided by one more FTE in the pool"),
     "overridden": N_("Pinned"),
