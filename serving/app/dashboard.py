@@ -284,7 +284,7 @@ def card(district: District, figure: Figure, language: str = "nb", *, internal: 
                 month=since,
             )
         else:
-            decimals = 0 if figure.unit in ("count", "nok") else 1
+            decimals = 0 if figure.unit in ("count", "nok") else 2
             trend = gettext(
                 language,
                 N_("%(arrow)s %(change)s since %(month)s"),

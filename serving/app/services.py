@@ -491,7 +491,9 @@ def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:
             "kindergarten_name": p.line.kindergarten_name,
             "planned_fte": p.planned_fte,
             "planned_change_fte": p.planned_change_fte,
-            "pin": overrides.pin_sentence(p.pin, language or "nb") if p.pin is not None else "",
+            "pin": (
+                overrides.pin_sentence(p.pin, p.line, language or "nb") if p.pin is not None else ""
+            ),
             "engine_fte": p.line.engine_fte,
             "overridden": p.overridden,
             "approved": p.line.approved,

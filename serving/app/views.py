@@ -275,6 +275,9 @@ class ChartWords:
     y_title: str = ""
     #: Plotly's decimal mark and thousands separator: ", " in bokmål, ".," in English
     separators: str = ".,"
+    #: for a share: the values are drawn as per cent, each tick ending in this (" %" in
+    #: bokmål, "%" in English); empty for anything else
+    percent_suffix: str = ""
 
 
 def fan_chart(
@@ -293,6 +296,9 @@ def fan_chart(
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
     hist = hist.tail(24)
     fc = forecasts[forecasts["target"] == target].sort_values("horizon")
+    if words.percent_suffix:
+        hist = hist.assign(**({target: hist[target] * 100} if target in hist else {}))
+        fc = fc.assign(**{q: fc[q] * 100 for q in ("p05", "p25", "p50", "p75", "p95")})
     months = [str(m) for m in fc["month"]]
     data: list[dict] = []
     if target in hist:
@@ -346,10 +352,20 @@ def fan_chart(
     layout = {
         "meta": {"title": title},
         "height": 320,
-        "margin": {"l": 55, "r": 35, "t": 70, "b": 60},
+        "margin": {"l": 55, "r": 20, "t": 70, "b": 70},
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
-        "xaxis": {"type": "category", "title": {"text": words.x_title}, "nticks": 8},
-        "yaxis": {"title": {"text": words.y_title}, "rangemode": "tozero"},
+        # month labels slope up to their tick, so the last one never runs past the plot's edge
+        "xaxis": {
+            "type": "category",
+            "title": {"text": words.x_title},
+            "nticks": 8,
+            "tickangle": -45,
+        },
+        "yaxis": {
+            "title": {"text": words.y_title},
+            "rangemode": "tozero",
+            "ticksuffix": words.percent_suffix,
+        },
         "separators": words.separators,
     }
     return {"data": data, "layout": layout}

@@ -84,7 +84,10 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
 
 
 @router.get(
-    "/plans/{plan_id}.{fmt}", responses=NOT_FOUND, summary="A plan's lines as CSV or Parquet"
+    "/plans/{plan_id}.{fmt}",
+    responses=NOT_FOUND,
+    summary="A plan's lines: CSV for people (the Excel lines sheet, in the user's language), "
+    "Parquet for reports (stable machine column names, as the plan_lines table)",
 )
 def plan_table(
     request: Request,
@@ -94,8 +97,12 @@ def plan_table(
     session: SessionDep,
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    lines = services.plan_lines_frame(plan, page_language(request))
-    content = exports.table_bytes(lines, fmt, simulated=plan.simulated)
+    language = page_language(request)
+    lines = services.plan_lines_frame(plan, language)
+    if fmt == "csv":
+        content = workbook.lines_csv(language, lines, simulated=plan.simulated)
+    else:
+        content = exports.table_bytes(lines, fmt, simulated=plan.simulated)
     return _download(content, f"plan-{plan.id}-v{plan.version}.{fmt}", MEDIA[fmt])
 
 
