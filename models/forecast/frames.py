@@ -142,15 +142,20 @@ UNDER3_COHORT_FEATURES = (
 COHORT_TARGETS = ("children_over3", "children_under3")
 #: Targets whose label base moves towards their structural count (the staying under-3s plus the
 #: August fill) for target months at or after the next August, by a weight fitted on the data
-#: so far and shrunk towards 0 (the intake-cycle base alone) by this many rows' worth.
-COHORT_BASE_TARGETS: tuple[str, ...] = ("children_under3",)
+#: so far and shrunk towards 0 (the intake-cycle base alone) by this many rows' worth, and the
+#: fitted weight below which the intake-cycle base is left alone. Children under 3: on the cohort
+#: family (intake towards a target, the waiting list no bound) the weight came out 0.03–0.13: it
+#: moved the base by under a child and left the WAPE level, but it drifts with the origin, and
+#: the calibration round (earlier origins, other weights) widened the under-3 intervals (80 %
+#: coverage 0.808 → 0.851, tuning seeds 1–3). On the capacity family it is 0.35–0.7 for horizons
+#: before a year. Children over 3 (the structural count: y(t) + the crossing − the school leavers,
+#: without the over-3 intake): the weight came out 0.6–0.85 on the capacity family and 0.13–0.41
+#: on the cohort family, whose large August over-3 intake the count leaves out; there any weight
+#: cost 4.1 % of over-3 WAPE and 5 points of coverage (tuning seeds 1–3), so the base moves only
+#: where the data give the structural count more weight than the intake cycle (0.5): over-3 WAPE
+#: −14.7 % on the capacity family, −1.2 % on the cohort family.
+COHORT_BASE_MIN_WEIGHT: dict[str, float] = {"children_under3": 0.2, "children_over3": 0.5}
 COHORT_BASE_PRIOR_PAIRS = 100.0
-#: A fitted weight below this leaves the intake-cycle base alone. On the cohort family (intake
-#: towards a target, the waiting list no bound) the weight came out 0.03–0.13: it moved the base by
-#: under a child and left the WAPE level, but it drifts with the origin, and the calibration
-#: round (earlier origins, other weights) widened the under-3 intervals (80 % coverage 0.808 →
-#: 0.851, tuning seeds 1–3). On the capacity family it is 0.35–0.7 for horizons before a year.
-COHORT_BASE_MIN_WEIGHT = 0.2
 #: Point-in-time columns the under-3 fill reads (NaN where the table lacks them).
 FILL_INPUTS = ("waiting_list", "places_free_after_next_august")
 #: Features only the median's booster sees: they move the centre. Given to every booster they
@@ -703,9 +708,9 @@ def _structural_weight(grid: PanelGrid, target: str, horizon: int) -> np.ndarray
     origin, fitted on every row at ``horizon`` with the next August in its span whose target
     month is known by then (:func:`features.intake.expanding_blend_weight`, pooled over
     kindergartens): how far the cohorts, the waiting list and the free places have explained
-    the August in these data so far; 0 below :data:`COHORT_BASE_MIN_WEIGHT` and for a target
-    outside :data:`COHORT_BASE_TARGETS`."""
-    if target not in COHORT_BASE_TARGETS:
+    the August in these data so far; 0 below the target's :data:`COHORT_BASE_MIN_WEIGHT` and for
+    a target without one."""
+    if target not in COHORT_BASE_MIN_WEIGHT:
         return np.zeros(grid.n_months)
     k, t = horizon_rows(grid, target, horizon)
     _, candidate, ahead = _structural(grid, target, horizon, k, t)
@@ -720,7 +725,7 @@ def _structural_weight(grid: PanelGrid, target: str, horizon: int) -> np.ndarray
         grid.n_months,
         prior_pairs=COHORT_BASE_PRIOR_PAIRS,
     )
-    return np.where(weight >= COHORT_BASE_MIN_WEIGHT, weight, 0.0)
+    return np.where(weight >= COHORT_BASE_MIN_WEIGHT[target], weight, 0.0)
 
 
 def span_base(
