@@ -65,12 +65,6 @@ BINDING = {
     "better used elsewhere": N_("Does more good elsewhere"),
 }
 
-PIN_KIND = {
-    "fix": N_("Fixed change"),
-    "floor": N_("At least"),
-    "ban": N_("No change"),
-}
-
 AUDIT_ACTION = {
     "plan.create": N_("Plan made"),
     "plan.resolve": N_("Solved again"),
@@ -188,7 +182,7 @@ PARAMETER = {
     "months": N_("Months planned"),
     "risk": N_("Risk level"),
     "equity_weight": N_("Equity weight"),
-    "max_moves": N_("Most lines changed"),
+    "max_moves": N_("Most lines FTE may be moved out of"),
     "moves_used": N_("Lines changed"),
     "tail_weight": N_("Weight of the worst cases"),
     "scenario_spread": N_("Scenario spread"),

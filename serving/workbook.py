@@ -287,7 +287,12 @@ def plan_workbook(
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = gettext(language, SHEETS["header"])
-    rows = plan_header_rows(language, plan_info, header, simulated=simulated)
+    names = (
+        dict(zip(lines["kindergarten_id"].astype(str), lines["kindergarten_name"], strict=True))
+        if {"kindergarten_id", "kindergarten_name"} <= set(lines.columns)
+        else {}
+    )
+    rows = plan_header_rows(language, plan_info, header, simulated=simulated, names=names)
     write_sheet(
         sheet,
         title,

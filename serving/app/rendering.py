@@ -161,7 +161,6 @@ def install_filters(environment: Environment) -> None:
         plan_status=table_filter(words.PLAN_STATUS),
         allocation=table_filter(words.ALLOCATION),
         binding=table_filter(words.BINDING),
-        pin_kind=table_filter(words.PIN_KIND),
         audit_action=table_filter(words.AUDIT_ACTION),
         parameter=table_filter(words.PARAMETER),
         role=table_filter(words.ROLE),
