@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from data.contract import RESOURCES
-from models.allocation.curves import NeedWeights, build_curves
+from models.allocation.curves import NeedWeights, curve_losses, weighted_curves
 from models.allocation.milp import SolverOptions, solve_allocation
-from models.allocation.problem import AllocationProblem, AllocationSolution, PinIndex
+from models.allocation.problem import (
+    AllocationProblem,
+    AllocationSolution,
+    CurveLosses,
+    PinIndex,
+)
 from models.needs import NeedScenarios
 
 #: The risk level of the plan's tail measure: CVaR at 0.9 is the mean unmet need over the worst
@@ -44,24 +49,27 @@ def optimise(
     pins: tuple[PinIndex, ...] = (),
     previous_change_fte: np.ndarray | None = None,
     options: SolverOptions | None = None,
+    losses: CurveLosses | None = None,
 ) -> tuple[AllocationProblem, AllocationSolution]:
     """Build the curves from ``needs`` and solve; ``pools_fte`` per resource (``inf`` = only
     the budget limits it), ``cost_per_fte_nok`` for the plan period, ``equity`` per kindergarten
-    (1 = neutral)."""
+    (1 = neutral). ``losses`` (a solved problem's ``curve_losses``) are reused when they were
+    built from the same scenarios and settings (the comparisons' re-solves)."""
     s = settings or AllocationSettings()
     steps = np.asarray(s.step_fte, dtype=float)
     current = needs.current_fte
     removable_fte = (
         np.floor(current / steps + 1e-9) * steps if max_moves > 0 else np.zeros_like(current)
     )
-    curves = build_curves(
+    losses = curve_losses(
         needs,
         step_fte=steps,
         remove_cap_fte=removable_fte,
         risk=s.risk,
-        equity=equity,
         weights=s.weights,
+        reuse=losses,
     )
+    curves = weighted_curves(losses, equity, s.weights.cvar_weight)
     problem = AllocationProblem(
         kindergarten_ids=needs.kindergarten_ids,
         resources=RESOURCES,
@@ -74,5 +82,6 @@ def optimise(
         max_moves=max_moves,
         pins=pins,
         previous_change_fte=previous_change_fte,
+        curve_losses=losses,
     )
     return problem, solve_allocation(problem, options)

@@ -78,9 +78,11 @@ Y_TITLES = {
     "children_over3": N_("children"),
     "vedtak_31": N_("decisions"),
     "vedtak_37": N_("decisions"),
-    "sick_leave_rate": N_("share of hours"),
+    "sick_leave_rate": N_("share of contracted hours (%)"),
     "staff_leavers": N_("people"),
 }
+#: Targets that are shares: their charts are drawn in per cent.
+PERCENT_TARGETS = ("sick_leave_rate",)
 #: The monthly history table: these columns, when the data have them (labels from
 #: features/labels.py).
 HISTORY_COLUMNS = (
@@ -259,7 +261,15 @@ def _kindergarten_context(
                             detail["forecasts"],
                             target,
                             title=text,
-                            words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                            words=replace(
+                                words,
+                                y_title=gettext(language, Y_TITLES[target]),
+                                percent_suffix=(
+                                    (" %" if language == "nb" else "%")
+                                    if target in PERCENT_TARGETS
+                                    else ""
+                                ),
+                            ),
                         ),
                     ),
                     "table": chart_table(detail["history"], detail["forecasts"], target),
