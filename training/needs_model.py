@@ -243,7 +243,10 @@ def _read_optional_parquet(path: Any, categorical: tuple[str, ...] = ()) -> pd.D
     text = [
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-    frame = pq.read_table(path, read_dictionary=text).to_pandas()
+    # a block per column, the arrow buffers freed as they are converted: no consolidating copy
+    table = pq.read_table(path, read_dictionary=text)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     for column in text:
         if column in categorical:
             continue

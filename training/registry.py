@@ -90,7 +90,10 @@ def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
         mlflow.set_tracking_uri(settings.tracking_uri)
     try:
         version, run_id, tags = _resolve(uri, settings)
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        # suppress_warnings: MLflow's check of the model's pinned requirements reads the
+        # metadata of every installed package (a third of a model load, 2026-12-07) to log a
+        # warning that quiet_mlflow() silences anyway
+        pyfunc = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
     except MlflowException as exc:
         if _is_missing(exc):
             if uri.endswith(f"@{CHAMPION_ALIAS}"):
