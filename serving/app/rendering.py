@@ -10,12 +10,15 @@ and never formats a number or shows a code itself.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from data.contract import SIMULATED_LABEL
 from features.labels import feature_label, feature_unit
 from serving import formatting, words
 from serving.i18n import (
@@ -28,6 +31,17 @@ from serving.i18n import (
     template_callables,
 )
 from serving.key_figures import format_figure
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' templates with their globals and filters (the app's, and the process that
+    prepares kindergarten pages ahead: serving.app.prepared)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    install_filters(templates.env)  # gettext (per request language) and number/word filters
+    return templates
 
 
 def page_language(request: Request) -> Language:
