@@ -11,9 +11,9 @@ given:
 - ``places_free_after_next_august``: capacity in places, minus two per under-3 who stays under 3
   (the younger under-3 cohort), minus one per child who is over 3 after the shift and stays (the
   older under-3 cohort crossing the line, and the youngest and middle over-3 cohorts; the oldest
-  leaves for school). Cohorts from :func:`features.age_cohorts.age_cohort_estimate` at t; the
-  formula holds from any origin month, since "the next August" is always the next shift of the
-  cohorts held at t;
+  leaves for school). Cohorts from :func:`features.age_cohorts.learned_age_cohort_estimate` at
+  t (re-anchored each August as far as the data support); the formula holds from any origin
+  month, since "the next August" is always the next shift of the cohorts held at t;
 - ``estimated_crossing_next_august``, ``estimated_school_leavers_next_summer``: the estimated
   older under-3 cohort, and the cohort that leaves for school next (the oldest over-3 cohort,
   or in July, where the data show the school starters gone by then, the middle one:

@@ -640,7 +640,8 @@ def _cohort_moves(
     grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(crossing, school leavers) within ``horizon`` of rows (k, t), from the birth cohorts
-    estimated at t (:func:`features.age_cohorts.age_cohort_estimate`: months ≤ t only)."""
+    estimated at t (:func:`features.age_cohorts.learned_age_cohort_estimate`: months ≤ t
+    only, the crossing re-anchored each August by the weight the data so far support)."""
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
     estimate = grid.derive(
         ("age_cohorts",),

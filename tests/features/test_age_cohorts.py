@@ -138,12 +138,11 @@ def test_matches_a_plain_loop_where_school_starters_leave_with_the_august_shift(
     assert (got.leaving_month[calendar_month == 8] == 8).all()
 
 
-@pytest.mark.parametrize(("seed", "weight"), [(0, 0.3), (1, 0.5), (2, 1.0)])
-def test_reanchoring_matches_a_plain_loop(seed, weight):
-    under3, over3, calendar_month = panel(seed, n_months=60)
-    got = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=weight)
+def reanchored_plain_loop(under3, over3, calendar_month, weight):
+    """The plain loop with the default shares, re-anchored by ``weight``: (cohorts, school-leaving
+    months, misfit up to each month)."""
     misfits: list[float] = []
-    expected, leaving = plain_loop(
+    cohorts, leaving = plain_loop(
         under3,
         over3,
         calendar_month,
@@ -152,34 +151,27 @@ def test_reanchoring_matches_a_plain_loop(seed, weight):
         weight=weight,
         misfits=misfits,
     )
+    return cohorts, leaving, misfits
+
+
+@pytest.mark.parametrize(("seed", "weight"), [(0, 0.3), (1, 0.5), (2, 1.0)])
+def test_reanchoring_matches_a_plain_loop(seed, weight):
+    under3, over3, calendar_month = panel(seed, n_months=60)
+    got = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=weight)
+    expected, leaving, misfits = reanchored_plain_loop(under3, over3, calendar_month, weight)
     np.testing.assert_allclose(got.cohorts, expected, atol=1e-9)
     np.testing.assert_array_equal(got.leaving_month, leaving)
     np.testing.assert_allclose(got.crossing_misfit, misfits, rtol=1e-9)
-    assert not np.allclose(
-        expected,
-        plain_loop(under3, over3, calendar_month, OLDER_SHARE_OF_JOINERS, INITIAL_CROSSING_SHARE)[
-            0
-        ],
-        equal_nan=True,
-    )
+    plain, _, _ = reanchored_plain_loop(under3, over3, calendar_month, 0.0)
+    assert not np.allclose(expected, plain, equal_nan=True), "the weight must change something"
 
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_learned_reanchoring_takes_each_month_from_the_candidate_that_fitted_best(seed):
     under3, over3, calendar_month = panel(seed, n_months=60)
-    runs = []
-    for weight in REANCHOR_CANDIDATES:
-        misfits: list[float] = []
-        cohorts, _ = plain_loop(
-            under3,
-            over3,
-            calendar_month,
-            OLDER_SHARE_OF_JOINERS,
-            INITIAL_CROSSING_SHARE,
-            weight=weight,
-            misfits=misfits,
-        )
-        runs.append((cohorts, misfits))
+    runs = [
+        reanchored_plain_loop(under3, over3, calendar_month, w)[::2] for w in REANCHOR_CANDIDATES
+    ]
     got = learned_age_cohort_estimate(under3, over3, calendar_month)
     assert len(set(got.reanchor_weight.tolist())) > 1, "the panel must make the choice matter"
     for t in range(len(calendar_month)):
@@ -272,17 +264,9 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
     truth = simulation.truth["monthly"]
     ids = sorted(monthly["kindergarten_id"].unique())
     months = pd.period_range(monthly["month"].min(), monthly["month"].max(), freq="M")
-
-    def grid(frame: pd.DataFrame, column: str) -> np.ndarray:
-        out = np.full((len(ids), len(months)), np.nan)
-        k = pd.Index(ids).get_indexer(frame["kindergarten_id"])
-        t = (frame["month"].array.asi8 - months[0].ordinal).astype(int)
-        keep = k >= 0
-        out[k[keep], t[keep]] = frame[column].to_numpy(float)[keep]
-        return out
-
-    under3, over3 = grid(monthly, "children_under3"), grid(monthly, "children_over3")
-    leavers = grid(truth, "school_leavers")
+    under3 = _grid(monthly, "children_under3", ids, months)
+    over3 = _grid(monthly, "children_over3", ids, months)
+    leavers = _grid(truth, "school_leavers", ids, months)
     cohorts = age_cohort_estimate(under3, over3, np.asarray(months.month)).cohorts
     april = [i for i, m in enumerate(months) if m.month == 4 and i >= 36]
     estimate = np.concatenate([cohorts[:, i, OLDEST_OVER3] for i in april])

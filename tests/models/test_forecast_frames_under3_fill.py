@@ -79,6 +79,27 @@ def plain_rows(district, grid, k, t, h):
     return np.array(out, dtype=np.float64)
 
 
+def fitted_weight(grid, frame, names, target, candidate_name, h):
+    """(the intake-cycle base, the candidate, whether the August lies ahead, the weight at each
+    origin) of every row of ``frame``: the weight fitted, as the module says, on every row with
+    the August ahead whose target month is known by the origin."""
+    cycle = np.mean(
+        [frame.features[:, names.index(n)] for n in projection_feature_names(target)], axis=0
+    ).astype(np.float64)
+    candidate = frame.features[:, names.index(candidate_name)].astype(np.float64)
+    ahead = np.asarray([months_to_august(grid.months[ti]) <= h for ti in frame.origin_index])
+    actual = frame.label + frame.anchor
+    weight = expanding_blend_weight(
+        cycle[ahead],
+        candidate[ahead],
+        actual[ahead],
+        frame.origin_index[ahead] + h,
+        grid.n_months,
+        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
+    )
+    return cycle, candidate, ahead, weight
+
+
 @pytest.mark.parametrize("h", [1, 4, 12])
 def test_matches_a_plain_loop(district, grid, h):
     frame = horizon_frame(grid, TARGET, h, stacked=True, cohort_features=True)
@@ -96,21 +117,7 @@ def test_matches_a_plain_loop(district, grid, h):
         got["target_under3_after_fill_vs_base"], expected[:, 3] - cycle, rtol=1e-4, atol=1e-3
     )
     ahead = expected[:, 4] > 0
-    # the weight: fitted on every row with the August ahead whose target month is known by t
-    all_cycle = np.mean(
-        [frame.features[:, names.index(n)] for n in projection_feature_names(TARGET)], axis=0
-    ).astype(np.float64)
-    after = frame.features[:, names.index("target_under3_after_fill")].astype(np.float64)
-    all_ahead = np.asarray([months_to_august(grid.months[ti]) <= h for ti in frame.origin_index])
-    actual = frame.label + frame.anchor
-    weight = expanding_blend_weight(
-        all_cycle[all_ahead],
-        after[all_ahead],
-        actual[all_ahead],
-        frame.origin_index[all_ahead] + h,
-        grid.n_months,
-        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
-    )
+    _, _, _, weight = fitted_weight(grid, frame, names, TARGET, "target_under3_after_fill", h)
     # from an August a year ahead the waiting list says little; from months before it, much
     assert (weight[-1] >= COHORT_BASE_MIN_WEIGHT["children_under3"]) == (h < 12)
     weight = np.where(weight >= COHORT_BASE_MIN_WEIGHT["children_under3"], weight, 0.0)
@@ -175,24 +182,13 @@ def test_over3_base_moves_towards_the_kept_count_only_where_the_data_weigh_it_mo
     target = "children_over3"
     frame = horizon_frame(grid, target, h, stacked=True, cohort_features=True)
     names = design_feature_names(grid, stacked=True, target=target, cohort_features=True)
-    cycle = np.mean(
-        [frame.features[:, names.index(n)] for n in projection_feature_names(target)], axis=0
-    ).astype(np.float64)
-    kept = frame.features[:, names.index("target_cohort_carry")].astype(np.float64)
-    y = grid.targets[target]
+    cycle, kept, ahead, weight = fitted_weight(grid, frame, names, target, "target_cohort_carry", h)
     np.testing.assert_allclose(
         frame.features[:, names.index("target_cohort_carry_vs_base")], kept - cycle, atol=1e-3
     )
-    ahead = np.asarray([months_to_august(grid.months[ti]) <= h for ti in frame.origin_index])
-    actual = frame.label + frame.anchor
-    np.testing.assert_allclose(actual, y[frame.kindergarten_index, frame.origin_index + h])
-    weight = expanding_blend_weight(
-        cycle[ahead],
-        kept[ahead],
-        actual[ahead],
-        frame.origin_index[ahead] + h,
-        grid.n_months,
-        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
+    y = grid.targets[target]
+    np.testing.assert_allclose(
+        frame.label + frame.anchor, y[frame.kindergarten_index, frame.origin_index + h]
     )
     threshold = COHORT_BASE_MIN_WEIGHT[target]
     used = np.where(weight >= threshold, weight, 0.0)[frame.origin_index]
