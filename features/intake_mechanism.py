@@ -44,7 +44,7 @@ from features.age_cohorts import (
     OLDER_UNDER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    age_cohort_estimate,
+    learned_age_cohort_estimate,
     leaving_cohort,
 )
 from features.calendar import month_ordinals
@@ -94,7 +94,7 @@ def intake_mechanism_grids(
     over3 = np.asarray(over3, dtype=np.float64)
     capacity = np.asarray(capacity, dtype=np.float64)[:, None]
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
-    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    estimate = learned_age_cohort_estimate(under3, over3, calendar_month)
     cohorts = estimate.cohorts
     staying = (
         2.0 * cohorts[:, :, YOUNGER_UNDER3]

@@ -186,7 +186,9 @@ def test_backtest_plots_are_written_and_labelled_simulated(
 @pytest.mark.parametrize("family", ["cohort", "capacity"])
 def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent(family):
     """On both simulator families (SIMULATED), with short histories (30 kindergartens from
-    2019)."""
+    2019), over six origins: with three, one origin's district-wide surprise at the August
+    shift moved the pooled coverage by five points (capacity family, seed 5: 0.748 at three
+    origins, 0.779 at six; tuning seeds 1–3 at three origins 0.820–0.824)."""
     from simulate.capacity import simulate_capacity
 
     start = pd.Period("2019-01", "M")
@@ -199,7 +201,7 @@ def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent
     result = rolling_origin_backtest(
         district,
         lambda: ForecastPipeline(targets=targets),
-        n_origins=3,
+        n_origins=6,
         span_months=24,
         horizons=12,
     )

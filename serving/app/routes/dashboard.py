@@ -3,11 +3,11 @@ indicators (shown on its page). Needs the data set only, not a trained model."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from data.contract import District
@@ -25,11 +25,13 @@ router = APIRouter(prefix="/dashboard", tags=["dashboard"], default_response_cla
 N_FURTHEST = 8
 
 
-def _cards(district: District, language: str) -> tuple[list[dash.Card], list[dash.Figure]]:
+def _cards(
+    district: District, language: str, internal: bool
+) -> tuple[list[dash.Card], list[dash.Figure]]:
     figures = dash.all_figures()
     present = [f for f in figures if dash.is_present(district, f)]
     absent = [f for f in figures if f not in present]
-    return [dash.card(district, f, language) for f in present], absent
+    return [dash.card(district, f, language, internal=internal) for f in present], absent
 
 
 def _cached_cards(
@@ -37,8 +39,10 @@ def _cached_cards(
 ) -> tuple[list[dash.Card], list[dash.Figure]]:
     district = services.visible_data(state, user)
     language = page_language(request)
+    internal = is_internal_view(user)
     return state.derived(
-        ("dashboard-cards", user.district, language), lambda: _cards(district, language)
+        ("dashboard-cards", user.district, language, internal),
+        lambda: _cards(district, language, internal),
     )
 
 
@@ -49,9 +53,21 @@ def dashboard(request: Request, user: CurrentUser, state: EngineDep) -> Response
 
 
 @router.get("/cards", summary="The key-figure cards alone (for the overview)")
-def dashboard_cards(request: Request, user: CurrentUser, state: EngineDep) -> Response:
+def dashboard_cards(
+    request: Request,
+    user: CurrentUser,
+    state: EngineDep,
+    group: Annotated[Literal["all", "quality"], Query()] = "all",
+) -> Response:
+    """All cards, or (``group=quality``) the quality indicators' alone: the overview shows the
+    figures measured per month in its key-figures table, from the same definitions."""
     cards, absent = _cached_cards(request, user, state)
-    return render(request, "dashboard_cards.html", {"cards": cards, "absent": absent})
+    if group == "quality":
+        cards = [c for c in cards if c.figure.indicator is not None]
+        absent = [f for f in absent if f.indicator is not None]
+    return render(
+        request, "dashboard_cards.html", {"cards": cards, "absent": absent, "group": group}
+    )
 
 
 @router.get("/kindergartens/{kindergarten_id}", summary="A kindergarten's indicators")

@@ -45,6 +45,7 @@ from serving.formatting import format_count
 from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, as_language, gettext
 from serving.plan_header import plan_header_rows
 from serving.plan_options import form_fields, values_from_form
+from serving.plan_warnings import warning_lines
 from serving.store import repository
 from serving.words import RESOURCE as RESOURCE_WORDS
 
@@ -78,9 +79,11 @@ Y_TITLES = {
     "children_over3": N_("children"),
     "vedtak_31": N_("decisions"),
     "vedtak_37": N_("decisions"),
-    "sick_leave_rate": N_("share of hours"),
+    "sick_leave_rate": N_("share of contracted hours (%)"),
     "staff_leavers": N_("people"),
 }
+#: Targets that are shares: their charts are drawn in per cent.
+PERCENT_TARGETS = ("sick_leave_rate",)
 #: The monthly history table: these columns, when the data have them (labels from
 #: features/labels.py).
 HISTORY_COLUMNS = (
@@ -259,7 +262,15 @@ def _kindergarten_context(
                             detail["forecasts"],
                             target,
                             title=text,
-                            words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                            words=replace(
+                                words,
+                                y_title=gettext(language, Y_TITLES[target]),
+                                percent_suffix=(
+                                    (" %" if language == "nb" else "%")
+                                    if target in PERCENT_TARGETS
+                                    else ""
+                                ),
+                            ),
                         ),
                     ),
                     "table": chart_table(detail["history"], detail["forecasts"], target),
@@ -526,7 +537,23 @@ def _plan_context(
         "areas": sorted(set(areas.values())),
         "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
         "header_rows": plan_header_rows(
-            language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+            language,
+            plan_info(plan),
+            plan.header or {},
+            simulated=plan.simulated,
+            with_warnings=False,
+        ),
+        "pin_rows": [
+            {
+                "name": row["kindergarten_name"],
+                "resource": row["resource"],
+                "sentence": row["sentence"],
+                "rules": bool(row["rules_line"]),
+            }
+            for row in overrides.pins_frame(plan, language).to_dict(orient="records")
+        ],
+        "warnings": warning_lines(
+            list((plan.header or {}).get("warnings") or []), language, _names(state, plan)
         ),
         "summary": summary_rows(language, plan.summary or []),
         "can_change": services.can_change(user),
@@ -555,6 +582,17 @@ def _resource_order(resource: str) -> int:
     from data.contract import RESOURCES
 
     return RESOURCES.index(resource) if resource in RESOURCES else len(RESOURCES)
+
+
+def _names(state: Any, plan: Any) -> dict[str, str]:
+    """Kindergarten id → name: the plan's lines', and the data set's for those the plan left out."""
+    names = {str(ln.kindergarten_id): str(ln.kindergarten_name) for ln in plan.lines}
+    try:
+        kindergartens = state.district().kindergartens
+    except Exception:  # no data set yet: the plan's own names
+        return names
+    known = zip(kindergartens["kindergarten_id"], kindergartens["name"], strict=True)
+    return {str(k): str(n) for k, n in known} | names
 
 
 def _areas(state: Any) -> dict[str, str]:
