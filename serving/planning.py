@@ -399,6 +399,7 @@ def build_plan(
         AllocationSettings,
         PinIndex,
         SolverOptions,
+        equity_cost_share,
         equity_weights,
         optimise,
     )
@@ -496,6 +497,7 @@ def build_plan(
         step_fte=tuple(steps.tolist()),
         risk=request.risk,
         weights=NeedWeights(cvar_weight=request.tail_weight),
+        equity_cost_share=equity_cost_share(request.equity_weight),
     )
     weights = settings.weights
     equity = equity_weights(

@@ -84,6 +84,18 @@ class PinIndex:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class NeedCap:
+    """A cap on the plan's *equity-neutral* need: Σ over curves of curve(y) / ``scale`` ≤
+    ``cap``. Each curve's values carry its kindergarten's equity weight as a factor (``scale``,
+    one per curve, in ``curves`` order), so dividing by it gives the need every kindergarten
+    weighs the same; the cap keeps the equity tilt within a bound of the neutral optimum
+    (:func:`models.allocation.plan.optimise`)."""
+
+    scale: np.ndarray
+    cap: float
+
+
 @dataclass
 class AllocationProblem:
     """Everything the MILP needs; K kindergartens, R resources.
@@ -104,6 +116,10 @@ class AllocationProblem:
     max_moves: int = 0
     pins: tuple[PinIndex, ...] = ()
     previous_change_fte: np.ndarray | None = None
+    #: the equity tilt's bound (None: the tilted objective alone decides)
+    need_cap: NeedCap | None = None
+    #: a feasible plan (K×R FTE) the solver starts from (None: the greedy plan or the pins)
+    start_change_fte: np.ndarray | None = None
     #: objective units per FTE of change away from the previous plan (small: a tie-breaker that
     #: keeps plans stable, far below the value of covering a need)
     churn_weight: float = 0.01
@@ -126,13 +142,14 @@ class AllocationProblem:
         resource, × cost per FTE — what every compared allocation is shown to spend."""
         return float((np.asarray(change_fte).sum(axis=0) * self.cost_per_fte_nok).sum())
 
-    def need_cost(self, change_fte: np.ndarray) -> float:
+    def need_cost(self, change_fte: np.ndarray, scale: np.ndarray | None = None) -> float:
         """Σ over curves of the weighted unmet need for a change (K×R FTE) — the part of the
-        objective that measures need, without money, churn or tie-breaking."""
+        objective that measures need, without money, churn or tie-breaking; each curve divided
+        by ``scale`` (one per curve) when given."""
         total = 0.0
-        for curve in self.curves:
+        for i, curve in enumerate(self.curves):
             y = float(np.dot(curve.coefficients, change_fte[curve.kindergarten]))
-            total += float(curve(y))
+            total += float(curve(y)) / (1.0 if scale is None else float(scale[i]))
         return total
 
 
