@@ -229,7 +229,7 @@ def band_svg(
     p90: list[float],
     *,
     label: str = "",
-    width: int = 140,
+    width: int = 110,
     height: int = 34,
 ) -> str:
     """A tiny inline SVG of the 12-month band (p10–p90 shaded, p50 line) for the overview table:

@@ -278,12 +278,7 @@ def _line(history: pd.DataFrame, figure: dash.Figure, scale: float, language: st
                 "line": {"color": "#08306b"},
             }
         ],
-        "layout": _layout(
-            gettext(language, N_("%(figure)s: over time"), figure=figure.label_in(language)),
-            figure,
-            scale,
-            language,
-        ),
+        "layout": _layout(gettext(language, N_("Over time")), figure, scale, language),
     }
 
 
@@ -298,30 +293,37 @@ def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float, language
             }
         ],
         "layout": _layout(
-            gettext(
-                language,
-                N_("%(figure)s: spread across the kindergartens"),
-                figure=figure.label_in(language),
-            ),
+            gettext(language, N_("Spread across the kindergartens (latest value of each)")),
             figure,
             scale,
             language,
         )
-        | {"yaxis": {"title": {"text": gettext(language, N_("Number of kindergartens"))}}},
+        | {
+            "xaxis": _value_axis(figure, scale, language),
+            "yaxis": {"title": {"text": gettext(language, N_("Number of kindergartens"))}},
+        },
     }
 
 
+def _value_axis(figure: dash.Figure, scale: float, language: str) -> dict:
+    """The axis a figure's values are on: its unit on every tick (the page's heading names the
+    figure, so the axis needs no title that a narrow chart would cut)."""
+    if scale == 100.0:
+        suffix = " %" if language == "nb" else "%"
+    elif figure.unit == "nok":
+        suffix = " kr" if language == "nb" else " NOK"
+    else:
+        suffix = ""
+    return {"ticksuffix": suffix, "tickformat": ",~r"}
+
+
 def _layout(title: str, figure: dash.Figure, scale: float, language: str) -> dict:
-    unit = " (%)" if scale == 100.0 else ""
-    if figure.unit == "nok":
-        nok = gettext(language, N_("NOK"))
-        unit = f" ({nok})"
     return {
         "title": {"text": title, "font": {"size": 14}},
         "height": 320,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": 40, "b": 40},
         # Plotly's separators: decimal mark, then thousands mark
         "separators": ", " if language == "nb" else ". ",
-        "yaxis": {"title": {"text": f"{figure.label_in(language)}{unit}"}, "tickformat": ",~r"},
+        "yaxis": _value_axis(figure, scale, language),
         "showlegend": False,
     }
