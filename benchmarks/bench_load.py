@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plan-workers", type=int, default=1, help="solver processes beside the web process"
     )
+    parser.add_argument(
+        "--page-workers",
+        type=int,
+        default=1,
+        help="processes preparing the kindergarten pages (0: in the request, as before)",
+    )
+    parser.add_argument(
+        "--wait-prepared",
+        action="store_true",
+        help="start the timed phase only once every kindergarten page is prepared",
+    )
     parser.add_argument("--plan-scenarios", type=int, default=100)
     parser.add_argument("--plan-time-limit-s", type=float, default=30.0)
     parser.add_argument(
@@ -266,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pydantic import SecretStr
 
-    from serving.app.main import create_app
+    from serving.app.main import create_app, warm
     from serving.app.server import BackgroundServer
     from serving.app.settings import Settings
     from serving.auth import hash_password
@@ -306,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             secret_key=SecretStr(secrets.token_urlsafe(32)),
             secure_cookies=False,  # plain HTTP on loopback
             plan_workers=args.plan_workers,
+            page_workers=args.page_workers,
             plan_scenarios=args.plan_scenarios,
             plan_time_limit_s=args.plan_time_limit_s,
             warm_cache=False,  # the cold start is timed below instead
@@ -330,12 +342,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(names)} planners logged in, untimed ({time.perf_counter() - t0:.1f} s)")
             t0 = time.perf_counter()
             first = clients[names[0]]
-            app.state.engine_state.warm()  # what `serve` does in the background at start
+            warm(app)  # what `serve` does in the background at start
             first.get("/")
             print(
                 f"cold start: forecasts, drivers and overview computed and stored, first "
-                f"overview served {time.perf_counter() - t0:.1f} s"
+                f"overview served {time.perf_counter() - t0:.1f} s; kindergarten pages being "
+                f"prepared in {args.page_workers} background process(es)"
             )
+            prepared = app.state.prepared_pages
             t0 = time.perf_counter()
             plans: dict[str, dict[str, Any]] = {}
             for planner in names:
@@ -351,6 +365,15 @@ def main(argv: list[str] | None = None) -> int:
                 if created is not None and created.status_code == 201:
                     plans[home[planner]] = created.json()
             print(f"{len(plans)} district plans solved, untimed ({time.perf_counter() - t0:.1f} s)")
+            if args.wait_prepared:
+                t0 = time.perf_counter()
+                finished = prepared.wait(timeout=args.time_limit_s)
+                print(
+                    f"kindergarten pages prepared: {prepared.prepared} sections "
+                    f"({'complete' if finished else 'NOT complete'}) after a further "
+                    f"{time.perf_counter() - t0:.1f} s"
+                )
+            before_run = replace(prepared.counts)
             for _ in range(50):
                 record.timed(first, "/health (peer)", "GET", "/health")
             deadline = time.monotonic() + args.time_limit_s
@@ -380,10 +403,18 @@ def main(argv: list[str] | None = None) -> int:
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
+            during = prepared.counts
+            prepared_during = {
+                "kept": during.kept - before_run.kept,
+                "waited": during.waited - before_run.waited,
+                "not_ready": during.not_ready - before_run.not_ready,
+                "in_request": during.inline - before_run.inline,
+            }
             for client in clients.values():
                 if client is not None:
                     client.close()
         lost = _check_nothing_lost(app.state.sessions, record)
+        app.state.prepared_pages.close()
         app.state.engine_state.close()
         app.state.db_engine.dispose()
 
@@ -413,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nerrors: {len(record.errors)}")
     for error in record.errors[:10]:
         print(f"  {error}")
+    print(
+        "kindergarten pages' sections during the run: {kept} prepared ahead, {waited} prepared "
+        "while the request waited, {not_ready} 'being prepared', {in_request} in the "
+        "request".format(**prepared_during)
+    )
     print(
         f"pins recorded: {len(record.pins)}, line approvals: {len(record.line_approvals)}, "
         f"plan approvals: {len(record.plan_approvals)}; lost: {len(lost)}"

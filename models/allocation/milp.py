@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -117,6 +118,7 @@ class _Model:
 
 
 _banner_shown = False
+_banner_lock = threading.Lock()
 
 
 def _new_highs():
@@ -129,20 +131,25 @@ def _new_highs():
     global _banner_shown
     if _banner_shown:
         return highspy.Highs()
-    _banner_shown = True
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no usable stdout: nothing to protect
-        return highspy.Highs()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    # solves run in threads (a plan's comparisons beside its marginal values): the first two
+    # must not both swap fd 1, or one would restore the other's /dev/null
+    with _banner_lock:
+        if _banner_shown:
+            return highspy.Highs()
+        _banner_shown = True
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError):  # no usable stdout: nothing to protect
+            return highspy.Highs()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
 
 
 def solve_allocation(

@@ -3,17 +3,18 @@ service and the benchmarks use it, so every plan compared is built the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from data.contract import RESOURCES
-from models.allocation.curves import NeedWeights, build_curves
+from models.allocation.curves import NeedWeights, curve_losses, weighted_curves
 from models.allocation.milp import SolverOptions, solve_allocation
 from models.allocation.problem import (
     AllocationProblem,
     AllocationSolution,
     ConvexCurve,
+    CurveLosses,
     NeedCap,
     PinIndex,
 )
@@ -54,10 +55,12 @@ def optimise(
     pins: tuple[PinIndex, ...] = (),
     previous_change_fte: np.ndarray | None = None,
     options: SolverOptions | None = None,
+    losses: CurveLosses | None = None,
 ) -> tuple[AllocationProblem, AllocationSolution]:
     """Build the curves from ``needs`` and solve; ``pools_fte`` per resource (``inf`` = only
     the budget limits it), ``cost_per_fte_nok`` for the plan period, ``equity`` per kindergarten
-    (1 = neutral)."""
+    (1 = neutral). ``losses`` (a solved problem's ``curve_losses``) are reused when they were
+    built from the same scenarios and settings (the comparisons' re-solves)."""
     s = settings or AllocationSettings()
     steps = np.asarray(s.step_fte, dtype=float)
     current = needs.current_fte
@@ -66,13 +69,16 @@ def optimise(
     )
     equity = np.asarray(equity, dtype=float)
     bounded = s.equity_cost_share is not None and not np.allclose(equity, 1.0)
-    curves = build_curves(
+    losses = curve_losses(
         needs,
         step_fte=steps,
         remove_cap_fte=removable_fte,
         risk=s.risk,
-        equity=np.ones_like(equity) if bounded else equity,
         weights=s.weights,
+        reuse=losses,
+    )
+    curves = weighted_curves(
+        losses, np.ones_like(equity) if bounded else equity, s.weights.cvar_weight
     )
 
     def problem_of(
@@ -92,6 +98,7 @@ def optimise(
             previous_change_fte=previous_change_fte,
             need_cap=cap,
             start_change_fte=start,
+            curve_losses=losses,
         )
 
     if not bounded:
@@ -104,22 +111,15 @@ def optimise(
     neutral_problem = problem_of(curves)
     neutral = solve_allocation(neutral_problem, options)
     if neutral.violations:  # an infeasible request: the nearest plan, tilted as before
-        tilted = [_scaled(c, equity[c.kindergarten]) for c in curves]
-        problem = problem_of(tilted)
+        problem = problem_of(weighted_curves(losses, equity, s.weights.cvar_weight))
         return problem, solve_allocation(problem, options)
     nothing = neutral_problem.need_cost(np.zeros_like(neutral.change_fte))
     bought = max(nothing - neutral.need_cost, 0.0)
     scale = np.array([equity[c.kindergarten] for c in curves])
     cap = NeedCap(scale=scale, cap=neutral.need_cost + float(s.equity_cost_share or 0.0) * bought)
-    problem = problem_of(
-        [_scaled(c, equity[c.kindergarten]) for c in curves], cap, neutral.change_fte
-    )
+    tilted = weighted_curves(losses, equity, s.weights.cvar_weight)
+    problem = problem_of(tilted, cap, neutral.change_fte)
     try:
         return problem, solve_allocation(problem, options)
     except RuntimeError:  # the time limit ran out before the tilt found a plan: the neutral one
         return neutral_problem, neutral
-
-
-def _scaled(curve: ConvexCurve, factor: float) -> ConvexCurve:
-    """The curve with every value × ``factor`` (an equity weight > 0: still convex)."""
-    return replace(curve, values=curve.values * factor)

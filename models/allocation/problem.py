@@ -56,6 +56,24 @@ def convexify(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class CurveLosses:
+    """The curves' grids and the two unweighted parts of their values, the expected loss and
+    its CVaR, as built from one set of need scenarios with one set of steps, removal caps, risk
+    and need weights (``built_with``, the CVaR weight left out): a plan and its comparisons
+    (equity weight 0, risk-neutral) weigh the same parts differently, so they are built once."""
+
+    needs: object  #: the scenarios they were built from (compared by identity)
+    built_with: tuple[object, ...]
+    #: per curve: kindergarten, coefficients, y0, dy, need
+    grids: tuple[tuple[int, tuple[float, ...], float, float, str], ...]
+    mean: tuple[np.ndarray, ...]
+    tail: tuple[np.ndarray, ...]
+
+    def fits(self, needs: object, built_with: tuple[object, ...]) -> bool:
+        return self.needs is needs and self.built_with == built_with
+
+
+@dataclass(frozen=True)
 class PinIndex:
     """A planner's pin in index form: kindergarten k, resource r, kind and extra FTE."""
 
@@ -108,6 +126,8 @@ class AllocationProblem:
     #: objective units per NOK of net new spending: 0.01 per million NOK, so money never outweighs
     #: a need but a pool FTE with no value anywhere is left unspent
     cost_weight_per_nok: float = 1e-8
+    #: what the curves were weighted from (reused by the comparisons' re-solves)
+    curve_losses: CurveLosses | None = None
 
     @property
     def n_kindergartens(self) -> int:

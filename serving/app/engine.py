@@ -320,7 +320,7 @@ class EngineState:
         with self._lock:
             if self._solver_pool is broken:
                 self._solver_pool = None
-        _stop_pool(broken)
+        stop_pool(broken)
 
     def solver_pids(self) -> list[int]:
         """Process ids of the solver processes now running (for supervision and tests)."""
@@ -354,7 +354,7 @@ class EngineState:
         with self._lock:
             pool, self._solver_pool = self._solver_pool, None
         if pool is not None:
-            _stop_pool(pool)
+            stop_pool(pool)
 
 
 class SolverCrashed(Exception):
@@ -387,7 +387,7 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _stop_pool(pool: Any) -> None:
+def stop_pool(pool: Any) -> None:
     """Shut a process pool down without waiting for a running solve: terminate its processes."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)

@@ -12,15 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from data.contract import SIMULATED_LABEL
 from data.errors import UserInputError
 from serving.app.api_docs import install_api_docs
 from serving.app.deps import CsrfRefused, NotAuthenticated, RoleRefused
 from serving.app.engine import EngineState, SolverCrashed
 from serving.app.page_cache import PageCache
-from serving.app.rendering import install_filters, page_language
+from serving.app.prepared import PageBeingPrepared, PreparedPages
+from serving.app.rendering import TEMPLATES_DIR as TEMPLATES_DIR  # the tests' way in
+from serving.app.rendering import page_language, page_templates
 from serving.app.security import SecurityHeaders
 from serving.app.services import Forbidden, NotFound
 from serving.app.settings import Settings
@@ -31,7 +31,6 @@ from serving.store.repository import ConflictError, StoreError
 
 APP_DIR = Path(__file__).parent
 STATIC_DIR = APP_DIR.parent / "static"
-TEMPLATES_DIR = APP_DIR / "templates"
 
 
 def plotly_js_path() -> Path:
@@ -132,6 +131,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "5"
         return response
 
+    @app.exception_handler(PageBeingPrepared)
+    async def _being_prepared(request: Request, exc: PageBeingPrepared) -> Response:
+        response = _error(request, 503, _message(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(UserInputError)
     async def _user_input(request: Request, exc: UserInputError) -> Response:
         return _error(request, 400, _message(exc), list(exc.problems))
@@ -142,6 +147,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         ]
         return _error(request, 422, Message(N_("The request is not valid.")), problems)
+
+
+def warm(app: FastAPI) -> None:
+    """What a start does in the background: the forecasts, drivers and overview computed (or
+    loaded from the store), then every kindergarten page's sections prepared in a process."""
+    app.state.engine_state.warm()
+    app.state.prepared_pages.start()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -156,6 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         # SIGTERM / SIGINT: no solver process or resource tracker outlives the app
+        app.state.prepared_pages.close()
         app.state.engine_state.close()
 
     app = FastAPI(
@@ -176,10 +189,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
     app.state.page_cache = PageCache()  # rendered pages, see serving.app.page_cache
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
-    install_filters(templates.env)  # gettext (per request language) and number/word filters
-    app.state.templates = templates
+    app.state.templates = page_templates()
+    app.state.prepared_pages = PreparedPages(  # see serving.app.prepared
+        app.state.engine_state, settings.page_workers, environment=app.state.templates.env
+    )
 
     @app.get("/health", tags=["meta"], summary="Liveness (no login needed)")
     def health() -> dict[str, str]:
@@ -207,5 +220,5 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.warm_cache and settings.data_path is not None:
         import threading
 
-        threading.Thread(target=app.state.engine_state.warm, name="warm-cache", daemon=True).start()
+        threading.Thread(target=warm, args=(app,), name="warm-cache", daemon=True).start()
     return app

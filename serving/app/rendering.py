@@ -10,12 +10,15 @@ and never formats a number or shows a code itself.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from data.contract import SIMULATED_LABEL
 from features.labels import feature_label, feature_unit
 from serving import formatting, words
 from serving.i18n import (
@@ -27,6 +30,18 @@ from serving.i18n import (
     say,
     template_callables,
 )
+from serving.key_figures import format_figure
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' templates with their globals and filters (the app's, and the process that
+    prepares kindergarten pages ahead: serving.app.prepared)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals["SIMULATED_LABEL"] = SIMULATED_LABEL
+    install_filters(templates.env)  # gettext (per request language) and number/word filters
+    return templates
 
 
 def page_language(request: Request) -> Language:
@@ -102,6 +117,10 @@ def install_filters(environment: Environment) -> None:
         return formatting.format_count(value, _lang(context))
 
     @pass_context
+    def key_value(context: Context, value: Any, unit: str) -> str:
+        return format_figure(value, unit, _lang(context))
+
+    @pass_context
     def when(context: Context, value: datetime | None, time: bool = True) -> str:
         return formatting.format_when(value, _lang(context), time=time)
 
@@ -137,14 +156,6 @@ def install_filters(environment: Environment) -> None:
 
         return _text
 
-    def labelled(table: dict[str, str]) -> Any:
-        @pass_context
-        def _text(context: Context, code: Any, fallback: str = "") -> str:
-            msgid = table.get(str(code))
-            return gettext(_lang(context), msgid) if msgid else (fallback or str(code))
-
-        return _text
-
     environment.globals["zip"] = zip
     environment.filters["sentence"] = sentence
     environment.filters.update(
@@ -164,11 +175,10 @@ def install_filters(environment: Environment) -> None:
         plan_status=table_filter(words.PLAN_STATUS),
         allocation=table_filter(words.ALLOCATION),
         binding=table_filter(words.BINDING),
-        pin_kind=table_filter(words.PIN_KIND),
         audit_action=table_filter(words.AUDIT_ACTION),
         parameter=table_filter(words.PARAMETER),
         role=table_filter(words.ROLE),
-        key_figure=labelled(words.KEY_FIGURE),
+        key_value=key_value,
         compared_with=table_filter(words.COMPARED_WITH),
         trend=table_filter(words.TREND),
         unit=table_filter(words.UNIT),

@@ -19,6 +19,7 @@ from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app.engine import EngineState, district_subset
 from serving.app.line_words import explanation_text
+from serving.app.prepared import contributions, split_by_kindergarten
 from serving.app.privacy import is_internal_view, suppress_frame_for
 from serving.app.schemas import (
     DistrictPlansCreate,
@@ -168,39 +169,50 @@ def page_of(rows: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, int
     return rows.iloc[start : start + size], page, pages
 
 
-def district_key_figures(state: EngineState, user: User) -> list[KeyFigure]:
+def district_key_figures(
+    state: EngineState, user: User, *, exported: bool = False
+) -> list[KeyFigure]:
     """The key figures of the districts ``user`` may see (decision counts masked for an internal
-    view by the one privacy rule), computed once per data set, model and audience."""
-    internal = is_internal_view(user)
+    view, and always in an export, by the one privacy rule), computed once per data set, model
+    and audience."""
+    internal = exported or is_internal_view(user)
     return state.derived(
         ("key_figures", state.fingerprint(), state.champion().version, user.district, internal),
         lambda: key_figures(visible_data(state, user), state.forecasts(), internal=internal),
     )
 
 
-def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:
-    """Everything the kindergarten page shows (404 outside the user's district)."""
-    district = state.district()
-    row = district.kindergartens[district.kindergartens["kindergarten_id"] == kindergarten_id]
+def kindergarten_info(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:
+    """The kindergarten's row of the data set (404 outside the user's district)."""
+    kindergartens = state.district().kindergartens
+    row = kindergartens[kindergartens["kindergarten_id"] == kindergarten_id]
     if row.empty or not sees_district(user, str(row["district"].iloc[0])):
         raise NotFound(
             Message(N_("No kindergarten %(kindergarten)s."), kindergarten=repr(kindergarten_id))
         )
-    history = district.monthly[district.monthly["kindergarten_id"] == kindergarten_id]
-    forecasts = state.forecasts()
-    forecasts = forecasts[forecasts["kindergarten_id"] == kindergarten_id]
-    try:
-        drivers = state.contributions()
-        if "kindergarten_id" in drivers.columns:
-            drivers = drivers[drivers["kindergarten_id"] == kindergarten_id]
-    except (UserInputError, AttributeError, NotImplementedError) as exc:
-        drivers = pd.DataFrame({"note": [f"drivers not available: {exc}"]})
+    return {str(k): v for k, v in row.iloc[0].to_dict().items()}
+
+
+def kindergarten(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:
+    """Everything the kindergarten API answers (404 outside the user's district): its rows of
+    the data and the engine's output, split by kindergarten once per data set and model."""
+    info = kindergarten_info(state, user, kindergarten_id)
+    model_version = str(state.champion().version)
+    parts = state.derived(
+        ("by kindergarten", state.fingerprint(), model_version),
+        lambda: split_by_kindergarten(state.district(), state.forecasts(), contributions(state)),
+    )[kindergarten_id]
+    drivers = (
+        parts.drivers
+        if contributions(state) is not None
+        else pd.DataFrame({"note": ["drivers not available for this model"]})
+    )
     return {
-        "info": row.iloc[0].to_dict(),
-        "history": history,
-        "forecasts": forecasts,
+        "info": info,
+        "history": parts.history,
+        "forecasts": parts.forecasts,
         "drivers": drivers,
-        "model_version": str(state.champion().version),
+        "model_version": model_version,
     }
 
 
@@ -488,7 +500,9 @@ def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:
             "kindergarten_name": p.line.kindergarten_name,
             "planned_fte": p.planned_fte,
             "planned_change_fte": p.planned_change_fte,
-            "pin": overrides.pin_sentence(p.pin, language or "nb") if p.pin is not None else "",
+            "pin": (
+                overrides.pin_sentence(p.pin, p.line, language or "nb") if p.pin is not None else ""
+            ),
             "engine_fte": p.line.engine_fte,
             "overridden": p.overridden,
             "approved": p.line.approved,

@@ -128,6 +128,14 @@ class Settings(BaseSettings):
         description="Processes that solve plans, so a solve never slows "
         "the pages (0: solve in the request thread).",
     )
+    page_workers: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Processes that prepare every kindergarten page's forecasts, charts and "
+        "history ahead, once per data set and model, so a page request does no model work "
+        "(0: prepare a page in the request that first asks for it).",
+    )
     plan_time_limit_s: float = Field(
         default=60.0, gt=0, description="Time limit handed to the optimiser, seconds."
     )

@@ -28,8 +28,9 @@ USERS = {  # name: (role, district)
 def app_settings(
     database_url: str, data_path: Path | None, tracking_uri: str, *, plan_workers: int = 0
 ) -> Any:
-    """Test settings: no background warm-up, and plans solved in the request thread unless
-    ``plan_workers`` asks for solver processes (as in production)."""
+    """Test settings: no background warm-up, kindergarten pages prepared in the request thread,
+    and plans solved in the request thread unless ``plan_workers`` asks for solver processes
+    (as in production)."""
     from serving.app.settings import Settings
 
     return Settings(
@@ -42,6 +43,7 @@ def app_settings(
         plan_scenarios=40,
         plan_time_limit_s=10,
         warm_cache=False,
+        page_workers=0,
         plan_workers=plan_workers,
     )
 

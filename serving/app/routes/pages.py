@@ -3,10 +3,8 @@ back to the page (post/redirect/get), so a reload never repeats an action."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +16,7 @@ from serving import overrides
 from serving.app import services
 from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.line_words import line_explanation
-from serving.app.privacy import explanation_for, is_internal_view, suppress_frame_for
+from serving.app.privacy import explanation_for, is_internal_view
 from serving.app.rendering import page_language
 from serving.app.routes.common import next_step, render, render_kept
 from serving.app.routes.exports import plan_info
@@ -35,16 +33,14 @@ from serving.app.views import (
     HIGH_TURNOVER_SHARE_PER_YEAR,
     LEGAL_FLAG_PROBABILITY,
     LEGAL_FLAG_STAFF_STEP_FTE,
-    ChartWords,
     band_svg,
-    chart_table,
-    fan_chart,
 )
 from serving.exports import summary_rows
 from serving.formatting import format_count
 from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, as_language, gettext
 from serving.plan_header import plan_header_rows
 from serving.plan_options import form_fields, values_from_form
+from serving.plan_warnings import warning_lines
 from serving.store import repository
 from serving.words import RESOURCE as RESOURCE_WORDS
 
@@ -65,37 +61,6 @@ SORTABLE = (
 )
 #: overview rows per page
 OVERVIEW_PAGE_SIZE = 100
-TARGET_TITLES = {
-    "children_under3": N_("Children under 3"),
-    "children_over3": N_("Children 3 and over"),
-    "vedtak_31": N_("§ 31 decisions"),
-    "vedtak_37": N_("§ 37 decisions"),
-    "sick_leave_rate": N_("Sick leave (share of hours)"),
-    "staff_leavers": N_("Staff who left, per month"),
-}
-Y_TITLES = {
-    "children_under3": N_("children"),
-    "children_over3": N_("children"),
-    "vedtak_31": N_("decisions"),
-    "vedtak_37": N_("decisions"),
-    "sick_leave_rate": N_("share of hours"),
-    "staff_leavers": N_("people"),
-}
-#: The monthly history table: these columns, when the data have them (labels from
-#: features/labels.py).
-HISTORY_COLUMNS = (
-    "children_under3",
-    "children_over3",
-    "waiting_list",
-    "vedtak_31",
-    "vedtak_37",
-    "staff_fte",
-    "pedagogue_fte",
-    "resource_pedagogue_fte",
-    "sick_leave_rate",
-    "staff_leavers",
-)
-HISTORY_MONTHS = 24
 
 
 def _invalid(exc: ValidationError, file: str) -> UserInputError:
@@ -222,107 +187,17 @@ def kindergarten(
 def _kindergarten_context(
     request: Request, kindergarten_id: str, user: Any, state: Any, session: Any
 ) -> dict[str, Any]:
-    detail = services.kindergarten(state, user, kindergarten_id)
-    internal = is_internal_view(user)
-    language = page_language(request)
-    words = ChartWords(
-        observed=gettext(language, N_("observed")),
-        interval90=gettext(language, N_("9 in 10 outcomes")),
-        interval50=gettext(language, N_("half of the outcomes")),
-        median=gettext(language, N_("forecast, median")),
-        x_title=gettext(language, N_("month")),
-        separators=", " if language == "nb" else ".,",
-    )
-    charts = []
-    for target, title in TARGET_TITLES.items():
-        if internal and target.startswith("vedtak"):
-            continue  # a chart cannot show "<5"; viewers get the suppressed table instead
-        if (detail["forecasts"]["target"] == target).any():
-            text = gettext(language, title)
-            charts.append(
-                {
-                    "id": f"chart-{target}",
-                    "title": text,
-                    "target": target,
-                    # drawn once per kindergarten, data set, model and language, not per request
-                    "figure": state.derived(
-                        (
-                            "fan chart",
-                            state.fingerprint(),
-                            detail["model_version"],
-                            kindergarten_id,
-                            target,
-                            language,
-                        ),
-                        lambda target=target, text=text: fan_chart(
-                            detail["history"],
-                            detail["forecasts"],
-                            target,
-                            title=text,
-                            words=replace(words, y_title=gettext(language, Y_TITLES[target])),
-                        ),
-                    ),
-                    "table": chart_table(detail["history"], detail["forecasts"], target),
-                }
-            )
-    history = detail["history"].sort_values("month").tail(HISTORY_MONTHS).iloc[::-1]
-    history = suppress_frame_for(
-        user, history[["month", *[c for c in HISTORY_COLUMNS if c in history.columns]]]
-    )
-    vedtak_fc = suppress_frame_for(
-        user,
-        detail["forecasts"][detail["forecasts"]["target"].astype(str).str.startswith("vedtak")],
+    """The page's frame around its two prepared sections (serving.app.prepared): no model
+    work here, only the allocations from the store."""
+    info = services.kindergarten_info(state, user, kindergarten_id)
+    sections = request.app.state.prepared_pages.sections(
+        kindergarten_id, page_language(request), is_internal_view(user)
     )
     return {
-        "info": detail["info"],
-        "charts": charts,
-        "history": history,
-        "vedtak_forecasts": _decisions_by_month(vedtak_fc),
-        "drivers": _drivers_by_target(detail["drivers"], kindergarten_id, internal),
+        "info": info,
+        "sections": sections,
         "allocations": services.allocation_history(session, user, kindergarten_id),
     }
-
-
-DRIVER_HORIZON = 12
-
-
-def _decisions_by_month(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
-    """The § 31/§ 37 forecasts as one row per month: per target (low, median, high) — the
-    10th, 50th and 90th percentiles (text "<5" where suppressed)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for record in forecasts.sort_values(["horizon", "target"]).to_dict(orient="records"):
-        row = rows.setdefault(str(record["month"]), {"month": str(record["month"])})
-        row[str(record["target"])] = (record["p10"], record["p50"], record["p90"])
-    return list(rows.values())
-
-
-def _drivers_by_target(
-    contributions: pd.DataFrame, kindergarten_id: str, internal: bool
-) -> dict[str, pd.DataFrame]:
-    """Per target, the features that move the 12-month forecast most (SHAP, target units);
-    for viewers, decision targets are left out and decision-count feature values suppressed."""
-    from serving.report.privacy import suppress_count
-    from training.drivers import kindergarten_drivers
-
-    if not {"target", "horizon", "feature", "contribution"} <= set(contributions.columns):
-        return {}
-    out = {}
-    for target in TARGET_TITLES:
-        if internal and target.startswith("vedtak"):
-            continue
-        try:
-            top = kindergarten_drivers(
-                contributions, kindergarten_id, target=target, horizon=DRIVER_HORIZON, top=5
-            )
-        except ValueError:
-            continue
-        if internal:
-            top["value"] = [
-                suppress_count(v) if str(f).startswith("vedtak") else v
-                for f, v in zip(top["feature"], top["value"], strict=True)
-            ]
-        out[target] = top
-    return out
 
 
 @router.get("/plans", summary="Plans: start one, history, compare two")
@@ -526,7 +401,23 @@ def _plan_context(
         "areas": sorted(set(areas.values())),
         "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
         "header_rows": plan_header_rows(
-            language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+            language,
+            plan_info(plan),
+            plan.header or {},
+            simulated=plan.simulated,
+            with_warnings=False,
+        ),
+        "pin_rows": [
+            {
+                "name": row["kindergarten_name"],
+                "resource": row["resource"],
+                "sentence": row["sentence"],
+                "rules": bool(row["rules_line"]),
+            }
+            for row in overrides.pins_frame(plan, language).to_dict(orient="records")
+        ],
+        "warnings": warning_lines(
+            list((plan.header or {}).get("warnings") or []), language, _names(state, plan)
         ),
         "summary": summary_rows(language, plan.summary or []),
         "can_change": services.can_change(user),
@@ -555,6 +446,17 @@ def _resource_order(resource: str) -> int:
     from data.contract import RESOURCES
 
     return RESOURCES.index(resource) if resource in RESOURCES else len(RESOURCES)
+
+
+def _names(state: Any, plan: Any) -> dict[str, str]:
+    """Kindergarten id → name: the plan's lines', and the data set's for those the plan left out."""
+    names = {str(ln.kindergarten_id): str(ln.kindergarten_name) for ln in plan.lines}
+    try:
+        kindergartens = state.district().kindergartens
+    except Exception:  # no data set yet: the plan's own names
+        return names
+    known = zip(kindergartens["kindergarten_id"], kindergartens["name"], strict=True)
+    return {str(k): str(n) for k, n in known} | names
 
 
 def _areas(state: Any) -> dict[str, str]:
