@@ -4,11 +4,10 @@ checked against brute force over every allocation of whole steps on a tiny distr
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from test_allocation_curves import tiny_needs
+from test_allocation_steps import allocations
 
 from models.allocation import (
     EQUITY_COST_SHARE,
@@ -25,21 +24,6 @@ POOLS = np.array([1.5, 1.0, 1.0])
 COST = np.array([650_000.0, 780_000.0, 800_000.0])
 #: a strong tilt toward the last kindergarten, so the bound has something to hold back
 EQUITY = np.array([1.0, 1.0, 1.8])
-
-
-def allocations(problem: AllocationProblem) -> list[np.ndarray]:
-    """Every allocation of whole steps within the pools (K×R FTE)."""
-    n_k = problem.n_kindergartens
-    per_resource = []
-    for r in range(problem.n_resources):
-        total = int(np.floor(problem.pools_fte[r] / problem.step_fte[r] + 1e-9))
-        per_resource.append(
-            [c for c in itertools.product(range(total + 1), repeat=n_k) if sum(c) <= total]
-        )
-    return [
-        np.array(combo, dtype=float).T * problem.step_fte
-        for combo in itertools.product(*per_resource)
-    ]
 
 
 def neutral_cost(problem: AllocationProblem, change: np.ndarray) -> float:
