@@ -308,6 +308,7 @@ def score_case(case: RegretCase) -> dict[str, float]:
         AllocationSettings,
         NeedWeights,
         SolverOptions,
+        equity_cost_share,
         equity_weights,
         optimise,
     )
@@ -350,7 +351,9 @@ def score_case(case: RegretCase) -> dict[str, float]:
         request.equity_weight,
     )
     flat = np.ones(len(ids))
-    defaults = AllocationSettings(risk=request.risk)
+    defaults = AllocationSettings(
+        risk=request.risk, equity_cost_share=equity_cost_share(request.equity_weight)
+    )
     w = defaults.weights
     unweighted = NeedWeights(legal=1.0, special_needs=1.0, quality=0.0, cvar_weight=0.0)
 
@@ -438,7 +441,10 @@ def score_case(case: RegretCase) -> dict[str, float]:
         out[name] = value
         print(f"    {name:<32} {value:.3f}")
     # the engine's own objective: weighted unmet need on the truth, its oracle minimising it
-    weighted_problem, weighted_oracle = plan(truth, defaults, equity, exact=True)
+    # (the tilt unbounded: the oracle of the tilted objective itself)
+    weighted_problem, weighted_oracle = plan(
+        truth, replace(defaults, equity_cost_share=None), equity, exact=True
+    )
     low = weighted_oracle.need_cost
     spread = weighted_problem.need_cost(proportional) - low
     weighted = (weighted_problem.need_cost(engine_change) - low) / spread

@@ -11,9 +11,9 @@ given:
 - ``places_free_after_next_august``: capacity in places, minus two per under-3 who stays under 3
   (the younger under-3 cohort), minus one per child who is over 3 after the shift and stays (the
   older under-3 cohort crossing the line, and the youngest and middle over-3 cohorts; the oldest
-  leaves for school). Cohorts from :func:`features.age_cohorts.age_cohort_estimate` at t; the
-  formula holds from any origin month, since "the next August" is always the next shift of the
-  cohorts held at t;
+  leaves for school). Cohorts from :func:`features.age_cohorts.learned_age_cohort_estimate` at
+  t (re-anchored each August as far as the data support); the formula holds from any origin
+  month, since "the next August" is always the next shift of the cohorts held at t;
 - ``estimated_crossing_next_august``, ``estimated_school_leavers_next_summer``: the estimated
   older under-3 cohort, and the cohort that leaves for school next (the oldest over-3 cohort,
   or in July, where the data show the school starters gone by then, the middle one:
@@ -44,7 +44,7 @@ from features.age_cohorts import (
     OLDER_UNDER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    age_cohort_estimate,
+    learned_age_cohort_estimate,
     leaving_cohort,
 )
 from features.calendar import month_ordinals
@@ -94,7 +94,7 @@ def intake_mechanism_grids(
     over3 = np.asarray(over3, dtype=np.float64)
     capacity = np.asarray(capacity, dtype=np.float64)[:, None]
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
-    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    estimate = learned_age_cohort_estimate(under3, over3, calendar_month)
     cohorts = estimate.cohorts
     staying = (
         2.0 * cohorts[:, :, YOUNGER_UNDER3]

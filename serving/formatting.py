@@ -127,6 +127,14 @@ def format_when(value: datetime | None, language: str, *, time: bool = True) -> 
     return format_datetime(in_oslo(value), pattern, tzinfo=OSLO, locale=locale)
 
 
+def format_short_date(value: datetime, language: str) -> str:
+    """A day in Oslo time without the year: "6. des." (nb) / "6 Dec" (en)."""
+    pattern = "d. MMM" if language == "nb" else "d MMM"
+    return format_datetime(
+        in_oslo(value), pattern, tzinfo=OSLO, locale=_LOCALE.get(language, "nb_NO")
+    )
+
+
 def in_oslo(value: datetime) -> datetime:
     """``value`` as a moment in Oslo time; a naive one is UTC (the store keeps UTC, and SQLite
     hands it back without its zone)."""

@@ -1,11 +1,20 @@
-"""The district's key figures the overview opens with, each with its trend: children now and in
-12 months, § 31 and § 37 decisions, the waiting list, sick leave, staff turnover, the shares of
-children with a minority language and in low-income families, and norm compliance.
+"""The district's key figures, one definition each, for every place that shows them: the
+overview's key figures (children now and in 12 months, § 31 and § 37 decisions, the waiting
+list, sick leave, staff turnover, the shares of children with a minority language and in
+low-income families, and norm compliance, each with its trend), the dashboard's cards and
+figure pages, the overview table's per-kindergarten columns, the API and the Power BI export.
 
-One function, :func:`key_figures`, computes them from the data set and the forecasts, so the
-overview page, the API and any export show the same numbers. Decision counts go through the one
-privacy rule (:func:`serving.report.privacy.suppress_count`): counts under 5 are "<5" wherever the
-view is internal, and the trend of a masked count is not shown (it would give the count away).
+A figure measured per kindergarten and month is defined once in :data:`MONTHLY` and computed by
+:func:`kindergarten_series` (one value and weight per kindergarten and month) and
+:func:`district_series` (the district's value per month, weighted as the figure demands); the
+key figures take the district's value of the last month from there, so a card and the key
+figures table cannot disagree. Sick leave and turnover are over the last 12 months (one month
+of sick leave swings with the season): sick leave as the share of contracted hours, weighted by
+contracted FTE; turnover as the staff who left per mean contracted FTE, a share a year.
+
+Decision counts go through the one privacy rule (:func:`serving.report.privacy.suppress_count`):
+counts under 5 are "<5" wherever the view is internal, and the trend of a masked count is not
+shown (it would give the count away).
 """
 
 from __future__ import annotations
@@ -17,20 +26,200 @@ import pandas as pd
 
 from data.contract import District
 from models.norm_compliance import legal_now, share_compliant
+from serving.formatting import format_count, format_nok, format_number, format_percent
+from serving.i18n import N_, gettext
 from serving.report.privacy import DECISION_COUNT_COLUMNS, SUPPRESSED, suppress_count
 
 #: a change smaller than this share of the earlier value reads as "flat"
 FLAT_SHARE = 0.02
-#: months back the trend compares with (a year: the kindergarten year repeats)
+#: months back the trend compares with (a year: the kindergarten year repeats), and the window
+#: of sick leave and turnover
 TREND_MONTHS = 12
+#: a kindergarten's 12-month sick leave or turnover needs at least this many months of data
+MIN_WINDOW_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class MonthlyFigure:
+    """A figure measured per kindergarten and month: its stable key, its label (an English
+    msgid, the same wherever it is shown), its unit (count or share) and the monthly columns
+    it needs."""
+
+    key: str
+    label: str
+    unit: str
+    needs: tuple[str, ...]
+
+
+#: Every figure measured per kindergarten and month, by its key (the dashboard's figure keys).
+MONTHLY: dict[str, MonthlyFigure] = {
+    f.key: f
+    for f in (
+        MonthlyFigure(
+            "children",
+            N_("Children in kindergarten"),
+            "count",
+            ("children_under3", "children_over3"),
+        ),
+        MonthlyFigure(
+            "applicants", N_("Applicants on the waiting list"), "count", ("waiting_list",)
+        ),
+        MonthlyFigure(
+            "vedtak_31_share", N_("Share of children with a § 31 decision"), "share", ("vedtak_31",)
+        ),
+        MonthlyFigure(
+            "vedtak_37_share", N_("Share of children with a § 37 decision"), "share", ("vedtak_37",)
+        ),
+        MonthlyFigure(
+            "minority_language_share",
+            N_("Share of minority-language children"),
+            "share",
+            ("minority_language_share",),
+        ),
+        MonthlyFigure(
+            "low_income_share",
+            N_("Share of children in low-income households"),
+            "share",
+            ("low_income_share",),
+        ),
+        MonthlyFigure(
+            "sick_leave_rate",
+            N_("Sick leave, last 12 months (share of contracted hours)"),
+            "share",
+            ("sick_leave_rate", "staff_fte"),
+        ),
+        MonthlyFigure(
+            "turnover",
+            N_("Staff turnover, last 12 months (leavers as a share of FTE)"),
+            "share",
+            ("staff_leavers", "staff_fte"),
+        ),
+    )
+}
+
+
+def format_figure(value: float | str | None, unit: str, language: str = "nb") -> str:
+    """A key figure's value as every page shows it: shares as % with one decimal, counts whole,
+    kroner as kr, scores with one decimal; a masked "<5" as it is; "–" when unknown."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if isinstance(value, str):
+        return value
+    if unit == "share":
+        return format_percent(value, 1, language)
+    if unit == "count":
+        return format_count(value, language)
+    if unit == "nok":
+        return format_nok(value, language)
+    return format_number(value, 1, language)
+
+
+def _column(monthly: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(monthly[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _rolling_sums(ids: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Each kindergarten's sums over its last :data:`TREND_MONTHS` rows (months, in the order
+    of the monthly table, which is sorted by kindergarten and month), and how many months
+    were known; NaN where fewer than :data:`MIN_WINDOW_MONTHS`."""
+    frame = pd.DataFrame({"k": ids, **columns})
+    names = list(columns)
+    rolling = frame.groupby("k", sort=False)[names].rolling(
+        TREND_MONTHS, min_periods=MIN_WINDOW_MONTHS
+    )
+    sums = rolling.sum().reset_index(level=0, drop=True).sort_index()
+    counts = rolling.count().reset_index(level=0, drop=True).sort_index()
+    return sums.join(counts, rsuffix="_n")
+
+
+def kindergarten_series(monthly: pd.DataFrame, figure: MonthlyFigure) -> pd.DataFrame:
+    """kindergarten_id, month, value and weight of ``figure``: the value a kindergarten had in
+    that month (for sick leave and turnover: over the 12 months up to it), and the weight its
+    value carries in the district's (children for shares of children, contracted FTE for sick
+    leave and turnover, 1 for counts)."""
+    monthly = monthly.sort_values(["kindergarten_id", "month"], kind="stable")
+    ids = monthly["kindergarten_id"].astype(str).to_numpy()
+    months = monthly["month"].to_numpy()
+    children = _column(monthly, "children_under3") + _column(monthly, "children_over3")
+    key = figure.key
+    if key == "children":
+        value, weight = children, np.ones(len(monthly))
+    elif key == "applicants":
+        value, weight = _column(monthly, "waiting_list"), np.ones(len(monthly))
+    elif key in ("vedtak_31_share", "vedtak_37_share"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = _column(monthly, key.removesuffix("_share")) / children
+        weight = children
+    elif key in ("minority_language_share", "low_income_share"):
+        value, weight = _column(monthly, key), children
+    elif key == "sick_leave_rate":
+        # hours lost over contracted hours in the window: FTE-weighted over its months
+        staff = _column(monthly, "staff_fte")
+        sick = _column(monthly, "sick_leave_rate")
+        known = np.isfinite(sick) & np.isfinite(staff)
+        sums = _rolling_sums(
+            ids, {"lost": np.where(known, sick * staff, np.nan), "staff": np.where(known, staff, 0)}
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = (sums["lost"] / sums["staff"]).to_numpy()
+        weight = sums["staff"].to_numpy()
+    elif key == "turnover":
+        # leavers in the window per mean contracted FTE over it (a share a year)
+        sums = _rolling_sums(
+            ids,
+            {"left": _column(monthly, "staff_leavers"), "staff": _column(monthly, "staff_fte")},
+        )
+        mean_staff = (sums["staff"] / sums["staff_n"]).to_numpy()
+        left_a_year = (sums["left"] / sums["left_n"]).to_numpy() * TREND_MONTHS
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = left_a_year / mean_staff
+        weight = mean_staff
+    else:
+        raise KeyError(f"no monthly key figure {key!r}")
+    return pd.DataFrame({"kindergarten_id": ids, "month": months, "value": value, "weight": weight})
+
+
+def district_series(series: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """month, value for the district: sums for counts and kroner, weighted means for shares and
+    rates, plain means over kindergartens for survey scores (weight 1)."""
+    frame = series.dropna(subset=["value"])
+    if unit in ("count", "nok"):
+        out = frame.groupby("month")["value"].sum()
+    else:
+        weight = frame["weight"].fillna(0.0)
+        weighted = (frame["value"] * weight).groupby(frame["month"]).sum()
+        total = weight.groupby(frame["month"]).sum()
+        out = (weighted / total.replace(0, np.nan)).dropna()
+    return out.rename("value").reset_index().sort_values("month", ignore_index=True)
+
+
+def district_values(monthly: pd.DataFrame, key: str) -> pd.Series:
+    """The district's value of monthly figure ``key`` per month (a Series by monthly Period;
+    empty when the data lack a column it needs)."""
+    figure = MONTHLY[key]
+    if not all(c in monthly.columns for c in figure.needs):
+        return pd.Series(dtype=float)
+    by_month = district_series(kindergarten_series(monthly, figure), figure.unit)
+    return pd.Series(
+        by_month["value"].to_numpy(dtype=float),
+        index=pd.PeriodIndex(by_month["month"], freq="M"),
+    )
+
+
+def value_in(values: pd.Series, month: pd.Period) -> float | None:
+    """``values``' value in ``month`` (None when not there)."""
+    found = values[values.index == month]
+    return float(found.iloc[0]) if len(found) else None
 
 
 @dataclass(frozen=True)
 class KeyFigure:
     """One key figure: ``value`` now (a number, or "<5" where masked), ``previous`` the value it
     is compared with (12 months earlier, or now for a forecast), ``trend`` up/down/flat/"" (none
-    when either is unknown or masked). ``key`` is a stable machine name; ``label`` and ``unit``
-    are English words the pages translate."""
+    when either is unknown or masked). ``key`` is a stable machine name; ``label`` (an English
+    msgid the pages translate) says what it is and over which period; ``month`` is the month
+    it is measured in (for a forecast: the month it is made from); ``details`` the key of the
+    dashboard page that shows it per kindergarten ("" when none does)."""
 
     key: str
     label: str
@@ -39,6 +228,8 @@ class KeyFigure:
     previous: float | str | None
     trend: str
     compared_with: str
+    month: str = ""
+    details: str = ""
 
     @property
     def change(self) -> float | None:
@@ -57,17 +248,6 @@ def trend_of(value: float | str | None, previous: float | str | None) -> str:
     return "up" if value > previous else "down"
 
 
-def _figure(
-    key: str,
-    label: str,
-    unit: str,
-    value: float | str | None,
-    previous: float | str | None,
-    compared_with: str = "12 months earlier",
-) -> KeyFigure:
-    return KeyFigure(key, label, unit, value, previous, trend_of(value, previous), compared_with)
-
-
 def _month_rows(monthly: pd.DataFrame, month: pd.Period) -> pd.DataFrame:
     return monthly[monthly["month"] == month]
 
@@ -76,40 +256,6 @@ def _sum(rows: pd.DataFrame, column: str) -> float | None:
     if column not in rows or rows[column].notna().sum() == 0:
         return None
     return float(rows[column].sum())
-
-
-def _weighted(rows: pd.DataFrame, column: str, weight: pd.Series) -> float | None:
-    if column not in rows:
-        return None
-    known = rows[column].notna() & weight.notna() & (weight > 0)
-    if not known.any():
-        return None
-    return float(np.average(rows.loc[known, column], weights=weight[known]))
-
-
-def _children(rows: pd.DataFrame) -> pd.Series:
-    return rows["children_under3"].astype(float) + rows["children_over3"].astype(float)
-
-
-def _window(monthly: pd.DataFrame, last: pd.Period, back: int) -> pd.DataFrame:
-    """The 12 months ending ``back`` months before ``last``."""
-    end = last - back
-    return monthly[(monthly["month"] > end - TREND_MONTHS) & (monthly["month"] <= end)]
-
-
-def _sick_leave(window: pd.DataFrame) -> float | None:
-    if "sick_leave_rate" not in window or window.empty:
-        return None
-    return _weighted(window, "sick_leave_rate", window["staff_fte"].astype(float))
-
-
-def _turnover(window: pd.DataFrame) -> float | None:
-    """Leavers over 12 months per contracted staff FTE (the mean over the months)."""
-    if "staff_leavers" not in window or window["staff_leavers"].notna().sum() == 0:
-        return None
-    per_month = window.groupby("month")["staff_fte"].sum()
-    staff = float(per_month.mean()) if len(per_month) else 0.0
-    return float(window["staff_leavers"].sum()) / staff if staff > 0 else None
 
 
 def _compliance(rows: pd.DataFrame) -> float | None:
@@ -136,98 +282,132 @@ def _children_in_12_months(forecasts: pd.DataFrame, ids: set[str]) -> float | No
     return float(children["p50"].sum()) if len(children) else None
 
 
+#: The key figures taken from a monthly figure: key figure → (monthly figure, label). The label
+#: of each is the monthly figure's own, so the overview and the dashboard name it alike.
+FROM_MONTHLY = (
+    ("children_now", "children"),
+    ("waiting_list", "applicants"),
+    ("sick_leave", "sick_leave_rate"),
+    ("turnover", "turnover"),
+    ("minority_language_share", "minority_language_share"),
+    ("low_income_share", "low_income_share"),
+)
+#: Decision counts (the dashboard shows them as shares of the children, under its own label).
+DECISION_LABELS = {
+    "vedtak_31": N_("Children with a § 31 decision (count)"),
+    "vedtak_37": N_("Children with a § 37 decision (count)"),
+}
+
+
 def key_figures(
     district: District, forecasts: pd.DataFrame, *, internal: bool = False
 ) -> list[KeyFigure]:
-    """The key figures of ``district`` (already cut to what the viewer may see), now against 12
-    months earlier, and children in 12 months (forecast median) against now. ``internal``: the
-    view leaves the protected zone (a viewer's page, an export), so decision counts under 5 are
-    masked."""
+    """The key figures of ``district`` (already cut to what the viewer may see), in its last
+    month against 12 months earlier, and children in 12 months (forecast median) against now.
+    ``internal``: the view leaves the protected zone (a viewer's page, an export), so decision
+    counts under 5 are masked."""
     monthly = district.monthly.copy()
-    monthly["month"] = pd.PeriodIndex(monthly["month"], freq="M")
     if monthly.empty:
         return []
+    monthly["month"] = pd.PeriodIndex(monthly["month"], freq="M")
     last = monthly["month"].max()
-    now, before = _month_rows(monthly, last), _month_rows(monthly, last - TREND_MONTHS)
-    ids = set(now["kindergarten_id"].astype(str))
-    children_now = float(_children(now).sum())
-    children_before = float(_children(before).sum()) if len(before) else None
-    figures = [
-        _figure("children_now", "Children now", "children", children_now, children_before),
-        _figure(
-            "children_12m",
-            "Children in 12 months (forecast median)",
-            "children",
-            _children_in_12_months(forecasts, ids),
-            children_now,
-            "now",
-        ),
-    ]
-    labels = {"vedtak_31": "§ 31 decisions", "vedtak_37": "§ 37 decisions"}
+    before_month = last - TREND_MONTHS
+    now, before = _month_rows(monthly, last), _month_rows(monthly, before_month)
+    shown_month = last.strftime("%m.%Y")
+    earlier = "12 months earlier"
+
+    def monthly_figure(key: str, series: str) -> KeyFigure:
+        figure = MONTHLY[series]
+        values = district_values(monthly, series)
+        value, previous = value_in(values, last), value_in(values, before_month)
+        return KeyFigure(
+            key,
+            figure.label,
+            figure.unit,
+            value,
+            previous,
+            trend_of(value, previous),
+            earlier,
+            shown_month,
+            series,
+        )
+
+    figures = {key: monthly_figure(key, series) for key, series in FROM_MONTHLY}
+    children_now = figures["children_now"].value
+    children_12m = _children_in_12_months(forecasts, set(now["kindergarten_id"].astype(str)))
+    figures["children_12m"] = KeyFigure(
+        "children_12m",
+        N_("Children in 12 months (forecast median)"),
+        "count",
+        children_12m,
+        children_now,
+        trend_of(children_12m, children_now),
+        "now",
+        shown_month,
+    )
     for column in DECISION_COUNT_COLUMNS:
         value = _decisions(_sum(now, column), internal)
         previous = _decisions(_sum(before, column), internal)
-        figures.append(_figure(column, labels[column], "decisions", value, previous))
-    figures.append(
-        _figure(
-            "waiting_list",
-            "Waiting list",
-            "children",
-            _sum(now, "waiting_list"),
-            _sum(before, "waiting_list"),
+        figures[column] = KeyFigure(
+            column,
+            DECISION_LABELS[column],
+            "count",
+            value,
+            previous,
+            trend_of(value, previous),
+            earlier,
+            shown_month,
+            f"{column}_share",
         )
+    compliance, compliance_before = _compliance(now), _compliance(before)
+    figures["norm_compliance"] = KeyFigure(
+        "norm_compliance",
+        N_("Kindergartens meeting both norms on paper"),
+        "share",
+        compliance,
+        compliance_before,
+        trend_of(compliance, compliance_before),
+        earlier,
+        shown_month,
     )
-    figures.append(
-        _figure(
-            "sick_leave",
-            "Sick leave, last 12 months",
-            "share",
-            _sick_leave(_window(monthly, last, 0)),
-            _sick_leave(_window(monthly, last, TREND_MONTHS)),
-        )
+    order = (
+        "children_now",
+        "children_12m",
+        "vedtak_31",
+        "vedtak_37",
+        "waiting_list",
+        "sick_leave",
+        "turnover",
+        "minority_language_share",
+        "low_income_share",
+        "norm_compliance",
     )
-    figures.append(
-        _figure(
-            "turnover",
-            "Staff turnover, last 12 months",
-            "share",
-            _turnover(_window(monthly, last, 0)),
-            _turnover(_window(monthly, last, TREND_MONTHS)),
-        )
-    )
-    for column, label in (
-        ("minority_language_share", "Children with a minority language"),
-        ("low_income_share", "Children in low-income families"),
-    ):
-        figures.append(
-            _figure(
-                column,
-                label,
-                "share",
-                _weighted(now, column, _children(now)),
-                _weighted(before, column, _children(before)) if len(before) else None,
-            )
-        )
-    figures.append(
-        _figure(
-            "norm_compliance",
-            "Kindergartens meeting both norms on paper",
-            "share",
-            _compliance(now),
-            _compliance(before),
-        )
-    )
-    return figures
+    return [figures[key] for key in order if key in figures]
 
 
-def key_figures_frame(figures: list[KeyFigure]) -> pd.DataFrame:
-    """The figures as a table with stable machine column names (for exports and the API)."""
+KEY_FIGURE_COLUMNS = [
+    "key",
+    "label",
+    "unit",
+    "month",
+    "value",
+    "previous",
+    "change",
+    "trend",
+    "compared_with",
+]
+
+
+def key_figures_frame(figures: list[KeyFigure], language: str = "en") -> pd.DataFrame:
+    """The figures as a table with stable machine column names (the Power BI export
+    ``key_figures``; docs/POWERBI.md), each labelled in ``language``."""
     return pd.DataFrame(
         [
             {
                 "key": f.key,
-                "label": f.label,
+                "label": gettext(language, f.label),
                 "unit": f.unit,
+                "month": f.month,
                 "value": f.value,
                 "previous": f.previous,
                 "change": f.change,
@@ -236,5 +416,5 @@ def key_figures_frame(figures: list[KeyFigure]) -> pd.DataFrame:
             }
             for f in figures
         ],
-        columns=["key", "label", "unit", "value", "previous", "change", "trend", "compared_with"],
+        columns=KEY_FIGURE_COLUMNS,
     )

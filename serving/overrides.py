@@ -3,45 +3,37 @@ it: the solved figure stays as the optimiser left it, the *planned* figure is th
 applied to it, and every view — the plan page, the API, the diff, the kindergarten's history
 and the exports — shows both, with the pin in the line's reason::
 
-    Låst av anna 6. des: +1,0 årsverk — «ny gruppe»  (nb)
-    Pinned by anna 6 Dec: +1.0 FTE — 'new group'      (en)
+    Låst av anna 6. des. til 7,0 årsverk (+1,0) — «ny gruppe»  (nb)
+    Pinned by anna 6 Dec to 7.0 FTE (+1.0) — 'new group'        (en)
 
-This module is the one place those figures and words are made; exports call
-:func:`pins_frame` and :func:`planned_lines_frame`.
+This module is the one place those figures and words are made (the words through the gettext
+catalogue, :data:`PIN_WHAT`); exports call :func:`pins_frame` and :func:`planned_lines_frame`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 
-from serving.formatting import format_fte
+from serving.formatting import format_fte, format_short_date
+from serving.i18n import N_, gettext
 from serving.store.repository import pinned_value, ruling_pin
 from serving.store.tables import Pin, Plan, PlanLine
 
-MONTHS = {
-    "nb": ("jan", "feb", "mar", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "des"),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+#: What a pin does to its line, said after "Pinned by anna 6 Dec" or "Pinned": the FTE the
+#: line is pinned to and the change from today's staffing.
+PIN_WHAT = {
+    "fix": N_("to %(fte)s FTE (%(change)s)"),
+    "floor": N_("to at least %(fte)s FTE (%(change)s)"),
+    "ban": N_("with no change (%(fte)s FTE)"),
 }
-PIN_WORDS = {
-    "nb": {
-        "pinned": "Låst av {user} {date}",
-        "ban": "ingen endring",
-        "fix": "{value} årsverk",
-        "floor": "minst {value} årsverk",
-        "quote": "«{text}»",
-    },
-    "en": {
-        "pinned": "Pinned by {user} {date}",
-        "ban": "no change",
-        "fix": "{value} FTE",
-        "floor": "at least {value} FTE",
-        "quote": "'{text}'",
-    },
-}
+_PINNED_BY = N_("Pinned by %(user)s %(date)s %(what)s")
+_PINNED = N_("Pinned %(what)s")
+#: a pin whose line is gone from the plan: its change alone
+_BY_CHANGE = N_("by %(change)s FTE")
+_QUOTED = N_("'%(text)s'")
 PIN_COLUMNS = (
     "kindergarten_id",
     "kindergarten_name",
@@ -54,29 +46,52 @@ PIN_COLUMNS = (
     "comment",
     "created_by",
     "created_at",
+    "pin_action",
     "sentence",
 )
 
 
-def _language(language: str) -> str:
-    return language if language in PIN_WORDS else "nb"
+def pin_what(pin: Pin, line: PlanLine | None, language: str = "nb") -> str:
+    """What the pin does: "til 7,0 årsverk (+1,0)" / "to 7.0 FTE (+1.0)"; without its line
+    (gone from the plan) the level is unknown and the change stands alone."""
+    change = format_fte(pin.value_fte, language, signed=True)
+    if line is None:
+        return gettext(language, _BY_CHANGE, change=change)
+    if pin.kind == "ban":
+        level = format_fte(line.current_fte, language)
+    else:
+        level = format_fte(line.current_fte + pin.value_fte, language)
+    return gettext(language, PIN_WHAT.get(pin.kind, PIN_WHAT["fix"]), fte=level, change=change)
 
 
-def short_date(when: datetime, language: str = "nb") -> str:
-    """``6. des`` (nb) / ``6 Dec`` (en)."""
-    language = _language(language)
-    month = MONTHS[language][when.month - 1]
-    return f"{when.day}. {month}" if language == "nb" else f"{when.day} {month}"
+def pin_action(pin: Pin, line: PlanLine | None, language: str = "nb") -> str:
+    """The pin as a planner's action: "Låst til 7,0 årsverk (+1,0)" (the pins sheet)."""
+    return gettext(language, _PINNED, what=pin_what(pin, line, language))
 
 
-def pin_sentence(pin: Pin, language: str = "nb") -> str:
+def pin_sentence(pin: Pin, line: PlanLine | None, language: str = "nb") -> str:
     """The pin as the line's reason starts: who, when, what, and the planner's own words."""
-    words = PIN_WORDS[_language(language)]
-    value = format_fte(pin.value_fte, _language(language), signed=True)
-    what = words[pin.kind].format(value=value)
-    head = words["pinned"].format(user=pin.created_by, date=short_date(pin.created_at, language))
+    head = gettext(
+        language,
+        _PINNED_BY,
+        user=pin.created_by,
+        date=format_short_date(pin.created_at, language),
+        what=pin_what(pin, line, language),
+    )
     comment = pin.comment.strip()
-    return f"{head}: {what}" + (f" — {words['quote'].format(text=comment)}" if comment else "")
+    return head + (f" — {gettext(language, _QUOTED, text=comment)}" if comment else "")
+
+
+def line_of(plan: Plan, pin: Pin) -> PlanLine | None:
+    """The plan's line ``pin`` is on (None when the plan has no such line)."""
+    return next(
+        (
+            ln
+            for ln in plan.lines
+            if (ln.kindergarten_id, ln.resource) == (pin.kindergarten_id, pin.resource)
+        ),
+        None,
+    )
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,7 @@ class PlannedLine:
         """The pin sentence first (when there is a pin), then the solver's reason."""
         if self.pin is None:
             return self.line.reason
-        return f"{pin_sentence(self.pin, language)}. {self.line.reason}".strip()
+        return f"{pin_sentence(self.pin, self.line, language)}. {self.line.reason}".strip()
 
 
 def planned_line(plan: Plan, line: PlanLine) -> PlannedLine:
@@ -144,7 +159,8 @@ def pins_frame(plan: Plan, language: str = "nb") -> pd.DataFrame:
                 "comment": pin.comment,
                 "created_by": pin.created_by,
                 "created_at": pin.created_at.isoformat(),
-                "sentence": pin_sentence(pin, language),
+                "pin_action": pin_action(pin, line, language),
+                "sentence": pin_sentence(pin, line, language),
             }
         )
     return pd.DataFrame(rows, columns=list(PIN_COLUMNS))
@@ -182,7 +198,7 @@ def _diff_frame(plan: Plan, language: str) -> pd.DataFrame:
                 "kindergarten_name": p.line.kindergarten_name,
                 "resource": p.line.resource,
                 "planned_fte": p.planned_fte,
-                "pinned": pin_sentence(p.pin, language) if p.pin is not None else "",
+                "pinned": pin_sentence(p.pin, p.line, language) if p.pin is not None else "",
             }
             for p in planned_lines(plan)
         ],
@@ -240,7 +256,9 @@ def history_rows(pairs: Sequence[tuple[Plan, PlanLine]], language: str = "nb") -
                 "current_fte": line.current_fte,
                 "suggested_fte": line.suggested_fte,
                 "planned_fte": planned.planned_fte,
-                "pin": pin_sentence(planned.pin, language) if planned.pin is not None else "",
+                "pin": (
+                    pin_sentence(planned.pin, line, language) if planned.pin is not None else ""
+                ),
                 "approved": line.approved,
                 "overridden": planned.pin is not None,
             }

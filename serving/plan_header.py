@@ -41,10 +41,18 @@ def _when(value: Any) -> Any:
 
 
 def plan_header_rows(
-    language: str, plan_info: Mapping[str, Any], header: Mapping[str, Any], *, simulated: bool
+    language: str,
+    plan_info: Mapping[str, Any],
+    header: Mapping[str, Any],
+    *,
+    simulated: bool,
+    names: Mapping[str, str] | None = None,
+    with_warnings: bool = True,
 ) -> list[HeaderRow]:
     """The header rows of one plan (``plan_info``: the plan's identity and approval, as in the
-    Power BI ``plans`` table; ``header``: the engine's header with the planner's request)."""
+    Power BI ``plans`` table; ``header``: the engine's header with the planner's request;
+    ``names``: kindergarten id → name, for the warnings). ``with_warnings`` False leaves the
+    warnings out (the plan page shows them apart, at its top)."""
 
     def t(msgid: str, **values: Any) -> str:
         return gettext(language, msgid, **values)
@@ -100,10 +108,18 @@ def plan_header_rows(
         )
     for key, unit in (("equity_weight", "number"), ("max_moves", "count"), ("months", "count")):
         value = request.get(key, header.get(key))
-        if value is not None:
+        label = words.word(language, words.PARAMETER, key)
+        if key == "max_moves":
+            # 0 moves nothing out, no value sets no cap: a bare "0" read as "no line changes"
             rows.append(
-                HeaderRow(words.word(language, words.PARAMETER, key), value, unit)  # type: ignore[arg-type]
+                HeaderRow(label, t(N_("no limit")))
+                if value is None
+                else HeaderRow(label, t(N_("none: no FTE moved out of a line")))
+                if value == 0
+                else HeaderRow(label, value, "count")
             )
+        elif value is not None:
+            rows.append(HeaderRow(label, value, unit))  # type: ignore[arg-type]
     steps = header.get("step_fte") or {}
     for resource in RESOURCES:
         if resource in steps:
@@ -124,7 +140,7 @@ def plan_header_rows(
         HeaderRow(t(N_("Data fingerprint")), plan_info.get("data_fingerprint")),
     ]
     warnings = header.get("warnings") or []
-    if warnings:
-        said = (plan_warnings.say_warning(str(w), language) for w in warnings)
+    if warnings and with_warnings:
+        said = plan_warnings.warning_lines(list(warnings), language, names)
         rows.append(HeaderRow(t(N_("Warnings")), "; ".join(said)))
     return rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -398,6 +399,7 @@ def build_plan(
         AllocationSettings,
         PinIndex,
         SolverOptions,
+        equity_cost_share,
         equity_weights,
         optimise,
     )
@@ -495,6 +497,7 @@ def build_plan(
         step_fte=tuple(steps.tolist()),
         risk=request.risk,
         weights=NeedWeights(cvar_weight=request.tail_weight),
+        equity_cost_share=equity_cost_share(request.equity_weight),
     )
     weights = settings.weights
     equity = equity_weights(
@@ -541,18 +544,22 @@ def build_plan(
     from models.allocation.comparison import compare_allocations
     from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
 
-    compared = compare_allocations(
-        needs,
-        problem,
-        solution.change_fte,
-        settings=settings,
-        equity=equity,
-        children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
-        decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-        options=options,
-    )
+    # the pools' marginal values (three re-solves) in a thread beside the comparisons (two):
+    # HiGHS lets go of the GIL while it solves, so on two cores they overlap
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        pending_values = beside.submit(pool_marginal_values, problem, solution, options)
+        compared = compare_allocations(
+            needs,
+            problem,
+            solution.change_fte,
+            settings=settings,
+            equity=equity,
+            children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
+            decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
+            options=options,
+        )
+        pool_values = pending_values.result()
     plan_id = _plan_id(district, forecasts, request, model_version)
-    pool_values = pool_marginal_values(problem, solution, options)
     lines = plan_lines(plan_id, needs, state, problem, solution, weights, months, pool_values)
     lines["forecast"] = [
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"

@@ -65,12 +65,6 @@ BINDING = {
     "better used elsewhere": N_("Does more good elsewhere"),
 }
 
-PIN_KIND = {
-    "fix": N_("Fixed change"),
-    "floor": N_("At least"),
-    "ban": N_("No change"),
-}
-
 AUDIT_ACTION = {
     "plan.create": N_("Plan made"),
     "plan.resolve": N_("Solved again"),
@@ -119,6 +113,7 @@ COLUMN = {
     "reason": N_("Reason"),
     "drivers": N_("What drives the need"),
     "binding_constraint": N_("What stops more"),
+    "forecast": N_("Forecast used"),
     "marginal_value_fte": N_("Need avoided by one more FTE here"),
     "marginal_value_pool": N_("Need avoided by one more FTE in the pool"),
     "overridden": N_("Pinned"),
@@ -140,6 +135,7 @@ COLUMN = {
     "model_version": N_("Model version"),
     "data_fingerprint": N_("Data fingerprint"),
     "kind": N_("Kind of pin"),
+    "pin_action": N_("What the pin does"),
     "value_fte": N_("Change (FTE)"),
     "comment": N_("Comment"),
     "allocation": N_("Allocation"),
@@ -186,7 +182,7 @@ PARAMETER = {
     "months": N_("Months planned"),
     "risk": N_("Risk level"),
     "equity_weight": N_("Equity weight"),
-    "max_moves": N_("Most lines changed"),
+    "max_moves": N_("Most lines FTE may be moved out of"),
     "moves_used": N_("Lines changed"),
     "tail_weight": N_("Weight of the worst cases"),
     "scenario_spread": N_("Scenario spread"),
@@ -204,20 +200,7 @@ PARAMETER = {
 }
 
 
-#: The overview's key figures by their stable key (serving/key_figures.py), and what each is
-#: compared with.
-KEY_FIGURE = {
-    "children_now": N_("Children now"),
-    "children_12m": N_("Children in 12 months (forecast median)"),
-    "vedtak_31": N_("§ 31 decisions"),
-    "vedtak_37": N_("§ 37 decisions"),
-    "waiting_list": N_("Waiting list"),
-    "sick_leave": N_("Sick leave, last 12 months"),
-    "turnover": N_("Staff turnover, last 12 months"),
-    "minority_language_share": N_("Children with a minority language"),
-    "low_income_share": N_("Children in low-income families"),
-    "norm_compliance": N_("Kindergartens meeting both norms on paper"),
-}
+#: What a key figure (serving/key_figures.py) is compared with, and its trend.
 COMPARED_WITH = {"12 months earlier": N_("12 months earlier"), "now": N_("now")}
 TREND = {"up": N_("↑ up"), "down": N_("↓ down"), "flat": N_("→ flat")}
 

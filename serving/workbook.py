@@ -27,7 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from serving import formatting, words
 from serving.app.line_words import explanation_text
 from serving.app.privacy import suppress_frame
-from serving.exports import FORMULA_STARTS, summary_rows
+from serving.exports import FORMULA_STARTS, csv_safe, summary_rows
 from serving.i18n import N_, gettext
 from serving.plan_header import plan_header_rows
 
@@ -149,10 +149,17 @@ LINE_COLUMNS = (
     ("breach_prob_before", "share"),
     ("breach_prob_after", "share"),
     ("binding_constraint", "text"),
+    ("forecast", "text"),
     ("overridden", "text"),
     ("approved", "text"),
     ("approved_by", "text"),
 )
+
+
+def _fallback_reason(forecast: Any) -> str | None:
+    """The fallback's reason from a line's forecast source ("model" or "fallback: <reason>")."""
+    text = "" if forecast is None or forecast != forecast else str(forecast)
+    return text.removeprefix("fallback:").strip() if text.startswith("fallback") else None
 
 
 def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
@@ -169,6 +176,8 @@ def lines_columns(language: str, lines: pd.DataFrame) -> list[Column]:
             values = [words.place_name(language, v) for v in values]
         elif name == "binding_constraint":
             values = [words.word(language, words.BINDING, v) if v else None for v in values]
+        elif name == "forecast":
+            values = [words.forecast_source(language, _fallback_reason(v)) for v in values]
         elif name in ("overridden", "approved"):
             values = [_yes_no(language, v) for v in values]
         columns.append(Column(words.column_word(language, name), unit, values))
@@ -196,8 +205,7 @@ PIN_COLUMNS = (
     ("kindergarten_name", "text"),
     ("kindergarten_id", "text"),
     ("resource", "text"),
-    ("kind", "text"),
-    ("value_fte", "fte"),
+    ("pin_action", "text"),
     ("solved_fte", "fte"),
     ("planned_fte", "fte"),
     ("rules_line", "text"),
@@ -208,8 +216,9 @@ PIN_COLUMNS = (
 
 
 def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
-    """Every pin (:func:`serving.overrides.pins_frame`): what it fixes, the line's solved and
-    planned figure, whether it rules the line, who and why."""
+    """Every pin (:func:`serving.overrides.pins_frame`): what the planner did ("Låst til 7,0
+    årsverk (+1,0)"), the line's solved and planned figure, whether it rules the line, who and
+    why."""
     columns = []
     for name, unit in PIN_COLUMNS:
         values = pins[name].tolist() if name in pins.columns else [None] * len(pins)
@@ -217,8 +226,6 @@ def pins_columns(language: str, pins: pd.DataFrame) -> list[Column]:
             values = [words.word(language, words.RESOURCE, v) for v in values]
         elif name == "kindergarten_name":
             values = [words.place_name(language, v) for v in values]
-        elif name == "kind":
-            values = [words.word(language, words.PIN_KIND, v) for v in values]
         elif name == "rules_line":
             values = [_yes_no(language, v) for v in values]
         elif name == "created_at":
@@ -238,6 +245,26 @@ def audit_columns(language: str, events: Sequence[Any]) -> list[Column]:
         col("entity", "text", [f"{e.entity} {e.entity_id}" for e in events]),
         col("comment", "text", [e.comment for e in events]),
     ]
+
+
+def lines_csv(language: str, lines: pd.DataFrame, *, simulated: bool) -> bytes:
+    """A plan's lines as the CSV a planner opens: the Lines sheet's columns, headers and words in
+    ``language`` (no machine names: the Power BI tables have those). In bokmål the Norwegian
+    spreadsheet's dialect — ``;`` between fields, decimal comma; a byte-order mark so Excel reads
+    the file as UTF-8. The first column says when the data are simulated."""
+    columns = lines_columns(language, lines)
+    frame = pd.DataFrame({c.header: [_plain(v) for v in c.values] for c in columns})
+    label = (
+        gettext(language, N_("SIMULATED DATA — not real kindergartens"))
+        if simulated
+        else gettext(language, N_("real data"))
+    )
+    frame.insert(0, gettext(language, N_("Data")), label)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(csv_safe)
+    sep, decimal = (";", ",") if language == "nb" else (",", ".")
+    return frame.to_csv(index=False, sep=sep, decimal=decimal).encode("utf-8-sig")
 
 
 def plan_workbook(
@@ -260,7 +287,12 @@ def plan_workbook(
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = gettext(language, SHEETS["header"])
-    rows = plan_header_rows(language, plan_info, header, simulated=simulated)
+    names = (
+        dict(zip(lines["kindergarten_id"].astype(str), lines["kindergarten_name"], strict=True))
+        if {"kindergarten_id", "kindergarten_name"} <= set(lines.columns)
+        else {}
+    )
+    rows = plan_header_rows(language, plan_info, header, simulated=simulated, names=names)
     write_sheet(
         sheet,
         title,

@@ -170,16 +170,24 @@ def rolling_origin_backtest(
     for _, fold_seconds in folds:
         for name, spent in fold_seconds.items():
             seconds[name] = seconds.get(name, 0.0) + spent
-    predictions = pd.concat([part for fold_parts, _ in folds for part in fold_parts])
-    del folds  # the parts: the concatenation is all that is kept
-    predictions = predictions.reset_index(drop=True)
-    columns = [*FORECAST_COLUMNS, "model", "mase_scale"]
-    if list(predictions.columns) != columns:
-        predictions = predictions[columns]
+    parts = [part for fold_parts, _ in folds for part in fold_parts]
+    del folds
+    predictions = stacked(parts, [*FORECAST_COLUMNS, "model", "mase_scale"])
     # each row's actual value looked up in place (a merge would copy every row once more)
     predictions.insert(len(FORECAST_COLUMNS), "actual", _actual_values(district, predictions))
     release_freed_memory()
     return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)
+
+
+def stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """``pd.concat(parts, ignore_index=True)[columns]``, stacked one column at a time and each
+    column taken out of the parts once stacked (the parts are emptied): the parts and their
+    stack are never held whole at the same time. The city's train peaked here, when twelve
+    origins × three models of forecasts were held twice."""
+    columns_of: dict[str, pd.Series] = {}
+    for column in columns:
+        columns_of[column] = pd.concat([part.pop(column) for part in parts], ignore_index=True)
+    return pd.DataFrame(columns_of, copy=False)  # the stacked columns as they are, no copy
 
 
 def _actual_values(district: District, predictions: pd.DataFrame) -> Any:

@@ -39,6 +39,7 @@ from models.allocation import (
     AllocationSettings,
     NeedWeights,
     SolverOptions,
+    equity_cost_share,
     optimise,
 )
 from models.allocation.comparison import key_allocation
@@ -297,8 +298,13 @@ def key_change(planned: PlannedAllocation) -> np.ndarray:
 
 
 def median_only_change(
-    case: OriginCase, planned: PlannedAllocation, settings: PlanSettings
+    case: OriginCase,
+    planned: PlannedAllocation,
+    settings: PlanSettings,
+    equity_weight: float = DecisionPolicy.equity_weight,
 ) -> np.ndarray:
+    """The same optimiser on the median forecast alone, with the plan's settings and its
+    equity tilt (bounded as the plan's is)."""
     forecasts = planned.forecasts if planned.forecasts is not None else case.forecasts
     _, solution = optimise(
         median_needs(forecasts, planned, case.months),
@@ -309,6 +315,7 @@ def median_only_change(
             step_fte=settings.step_fte,
             risk=settings.risk,
             weights=NeedWeights(cvar_weight=settings.tail_weight),
+            equity_cost_share=equity_cost_share(equity_weight),
         ),
         budget_nok=planned.budget_nok,
     )
@@ -350,7 +357,7 @@ def score_case(
     outcomes = dict(base.outcomes)
     outcomes[PLAN] = realised_outcome(base.truth, planned.change_fte)
     outcomes[MEDIAN_ONLY] = realised_outcome(
-        base.truth, median_only_change(case, planned, settings)
+        base.truth, median_only_change(case, planned, settings, policy.equity_weight)
     )
     if variants:
         equity_0 = (

@@ -19,6 +19,8 @@ the baselines' per-horizon minimum, pooled over horizons like the model's figure
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -117,14 +119,24 @@ def seasonal_naive_scale(district: District, targets: list[str]) -> dict[str, fl
 def forecast_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
     """METRIC_COLUMNS per (target, horizon, model) from predictions with ``actual`` and
     ``mase_scale`` columns; rows without an actual are left out."""
-    scored = predictions.dropna(subset=["actual"])
+    # each group's rows taken from the columns by position: a copy of the scored rows (most of
+    # a backtest's millions) would double the memory the backtest holds
+    known = predictions["actual"].notna().to_numpy()
+    labels = predictions.loc[known, ["target", "horizon", "model"]]
+    rows_of = np.flatnonzero(known)
+    columns = {
+        c: predictions[c].to_numpy(float, na_value=np.nan)
+        for c in ("actual", "mase_scale", *QUANTILE_COLUMNS)
+    }
     rows = []
-    for keys, group in scored.groupby(["target", "horizon", "model"], sort=True):
+    groups: dict[Any, Any] = labels.groupby(["target", "horizon", "model"]).indices
+    for keys, positions in sorted(groups.items()):
         target, horizon, model = keys
-        y = group["actual"].to_numpy(float)
-        p50 = group["p50"].to_numpy(float)
-        quantiles = group[list(QUANTILE_COLUMNS)].to_numpy(float)
-        scale = group["mase_scale"].to_numpy(float)
+        taken = rows_of[positions]
+        y = columns["actual"][taken]
+        p50 = columns["p50"][taken]
+        quantiles = np.column_stack([columns[c][taken] for c in QUANTILE_COLUMNS])
+        scale = columns["mase_scale"][taken]
         mean = mean_from_quantiles(quantiles)
         pinball = pinball_loss(y, quantiles)
         mean_scale = float(np.nanmean(scale)) if np.isfinite(scale).any() else np.nan
@@ -138,10 +150,10 @@ def forecast_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
             "mae_mean": float(np.mean(np.abs(y - mean))),
             "scaled_pinball": pinball / mean_scale if mean_scale > 0 else np.nan,
             "poisson_deviance": poisson_deviance(y, mean),
-            "n": len(group),
+            "n": len(taken),
         }
         for name, (lo, hi) in INTERVALS.items():
-            row[name] = coverage(y, group[lo].to_numpy(float), group[hi].to_numpy(float))
+            row[name] = coverage(y, columns[lo][taken], columns[hi][taken])
         rows.append(row)
     return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
 

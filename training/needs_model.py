@@ -182,9 +182,18 @@ class NeedsForecastModel(PythonModel):
         self.metadata = ModelMetadata.from_json(Path(paths[METADATA_ARTIFACT]).read_text())
         self.population = _read_optional_parquet(paths.get(POPULATION_ARTIFACT))
         self.backtest_metrics = _read_optional_parquet(paths.get(METRICS_ARTIFACT))
-        self.pit_history = _read_optional_parquet(
-            paths.get(PIT_ARTIFACT), categorical=("origin", MONTH)
-        )
+        # the backtest predictions are most of a model's bytes and only plans use them: mapped
+        # now (the file stays readable if the store replaces it), read on the first plan
+        path = paths.get(PIT_ARTIFACT)
+        self._pit_file = _memory_map(path) if path and Path(path).exists() else None
+
+    def read_pit_history(self) -> pd.DataFrame | None:
+        """The LightGBM model's backtest predictions with ``actual`` (``origin`` and ``month``
+        as categoricals of ``YYYY-MM`` text), read from the stored table now; None when the
+        model was logged without a backtest."""
+        if self._pit_file is None:
+            return None
+        return _read_optional_parquet(self._pit_file, categorical=("origin", MONTH))
 
     # A DataFrame hint keeps MLflow from inferring a schema from hints: the logged signature
     # (input schema + params schema) is the contract.
@@ -210,25 +219,34 @@ class NeedsForecastModel(PythonModel):
         return self.pipeline.predict(district, horizon=horizon, origin=origin)
 
 
-def _read_optional_parquet(
-    path: str | None, categorical: tuple[str, ...] = ()
-) -> pd.DataFrame | None:
+def _memory_map(path: str) -> Any:
+    import pyarrow as pa
+
+    return pa.memory_map(path, "r")
+
+
+def _read_optional_parquet(path: Any, categorical: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """A stored table, text columns read through their parquet dictionary: a nation's backtest
     predictions repeat a few thousand ids and a few hundred months over millions of rows, and
     building one Python string per cell cost most of a model load. Text comes back as object
     columns (each distinct value one string, shared), except the ``categorical`` ones (the
     predictions' ``origin`` and ``month``, which :func:`training.registry.periods_from_text`
     parses once per distinct month)."""
-    if not path or not Path(path).exists():
-        return None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if isinstance(path, pa.MemoryMappedFile):
+        path.seek(0)
+    elif not path or not Path(path).exists():
+        return None
     schema = pq.read_schema(path)
     text = [
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-    frame = pq.read_table(path, read_dictionary=text).to_pandas()
+    # a block per column, the arrow buffers freed as they are converted: no consolidating copy
+    table = pq.read_table(path, read_dictionary=text)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     for column in text:
         if column in categorical:
             continue

@@ -132,19 +132,23 @@ def calibration_curve(
 ) -> Path:
     """Observed vs nominal coverage of the 50/80/90 % intervals per model, pooled over targets
     and horizons (a calibrated model lies on the diagonal)."""
-    scored = predictions.dropna(subset=["actual"])
+    # rows picked by mask from the columns it needs: a copy of the scored rows (a backtest's
+    # millions) was the largest block of memory a city's train held at the end
+    actual = predictions["actual"].to_numpy(float, na_value=np.nan)
+    scored = ~np.isnan(actual)
+    model_of = predictions["model"].to_numpy()
     fig = _figure(figsize=(5, 5))
     ax = fig.subplots()
     ax.plot([0.4, 1.0], [0.4, 1.0], color="grey", ls="--", lw=1, label="perfect calibration")
-    for model in models or sorted(scored["model"].unique()):
-        rows = scored[scored["model"] == model]
+    for model in models or sorted(pd.unique(model_of[scored])):
+        rows = scored & (model_of == model)
+        y = actual[rows]
         nominal, observed = [], []
         for lo, hi, level in sorted(BANDS, key=lambda b: b[2]):
-            y = rows["actual"].to_numpy(float)
+            lower = predictions[lo].to_numpy(float)[rows]
+            upper = predictions[hi].to_numpy(float)[rows]
             nominal.append(level)
-            observed.append(
-                float(np.mean((y >= rows[lo].to_numpy(float)) & (y <= rows[hi].to_numpy(float))))
-            )
+            observed.append(float(np.mean((y >= lower) & (y <= upper))))
         ax.plot(nominal, observed, marker="o", label=str(model))
     ax.set_xlabel("nominal coverage")
     ax.set_ylabel("observed coverage (backtest)")
@@ -164,12 +168,12 @@ def write_backtest_plots(
     """Fan charts from the backtest's latest origin with a full horizon (so what happened is
     drawn beside the forecast) and the calibration curve; {name: path}."""
     predictions = backtest.predictions
-    ours = predictions[predictions["model"] == model]
+    ours = (predictions["model"] == model).to_numpy()
     plots: dict[str, Path] = {}
-    if not ours.empty:
-        horizon_by_origin = ours.groupby("origin")["horizon"].max()
+    if ours.any():  # only the chosen origin's rows are copied
+        horizon_by_origin = predictions["horizon"][ours].groupby(predictions["origin"][ours]).max()
         origin = horizon_by_origin[horizon_by_origin == horizon_by_origin.max()].index.max()
-        chosen = ours[ours["origin"] == origin]
+        chosen = predictions[ours & (predictions["origin"] == origin).to_numpy()]
         for path in fan_charts(district, chosen, folder):
             plots[path.stem] = path
     plots["calibration_curve"] = calibration_curve(

@@ -9,8 +9,10 @@ backtest predictions with actuals (``pit_history``) beside it.
 
 from __future__ import annotations
 
+import functools
 import getpass
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,12 +40,25 @@ class LoadedModel:
     run_id: str | None
     #: Backtest metrics, one row per target × horizon × model (lightgbm and the baselines).
     metrics: pd.DataFrame | None
-    #: Backtest predictions with ``actual`` of the LightGBM model (origin/month as Period[M]).
-    pit_history: pd.DataFrame | None
     metadata: ModelMetadata
     uri: str
     #: plan settings tuned on decisions and stored with the version (None when not tuned)
     plan_defaults: dict[str, Any] | None = None
+    #: reads :attr:`pit_history` when it is first asked for
+    read_pit_history: Callable[[], pd.DataFrame | None] = field(
+        default=lambda: None, repr=False, compare=False
+    )
+
+    @functools.cached_property
+    def pit_history(self) -> pd.DataFrame | None:
+        """Backtest predictions with ``actual`` of the LightGBM model (origin/month as
+        Period[M]), read on first use: only plans draw on them, and at a nation (3.9 million
+        rows) reading them was most of every model load, forecasts and app starts included."""
+        return self.read_pit_history()
+
+    def with_pit_history(self, history: pd.DataFrame | None) -> LoadedModel:
+        """The same model with ``history`` as its backtest predictions (e.g. one district's)."""
+        return replace(self, read_pit_history=lambda: history)
 
     @property
     def fingerprint(self) -> str:
@@ -75,7 +90,10 @@ def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
         mlflow.set_tracking_uri(settings.tracking_uri)
     try:
         version, run_id, tags = _resolve(uri, settings)
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        # suppress_warnings: MLflow's check of the model's pinned requirements reads the
+        # metadata of every installed package (a third of a model load, 2026-12-07) to log a
+        # warning that quiet_mlflow() silences anyway
+        pyfunc = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
     except MlflowException as exc:
         if _is_missing(exc):
             if uri.endswith(f"@{CHAMPION_ALIAS}"):
@@ -100,10 +118,10 @@ def load_model(uri: str, tracking_uri: str | None = None) -> LoadedModel:
         version=version or uri,
         run_id=run_id or pyfunc.metadata.run_id,
         metrics=wrapped.backtest_metrics,
-        pit_history=_with_periods(wrapped.pit_history),
         metadata=wrapped.metadata,
         uri=uri,
         plan_defaults=read_plan_defaults(tags),
+        read_pit_history=lambda: _with_periods(wrapped.read_pit_history()),
     )
 
 
@@ -222,11 +240,10 @@ def _with_periods(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """
     if frame is None:
         return None
-    out = frame.copy()
-    for column in ("origin", MONTH):
-        if column in out.columns and not isinstance(out[column].dtype, pd.PeriodDtype):
-            out[column] = periods_from_text(out[column])
-    return out
+    for column in ("origin", MONTH):  # in place: the frame was just read, nothing shares it
+        if column in frame.columns and not isinstance(frame[column].dtype, pd.PeriodDtype):
+            frame[column] = periods_from_text(frame[column])
+    return frame
 
 
 def periods_from_text(values: pd.Series) -> pd.Series:

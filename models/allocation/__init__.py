@@ -2,10 +2,12 @@
 and pins (HiGHS), today's proportional key, and explanations of each line."""
 
 from models.allocation.curves import (
+    EQUITY_COST_SHARE,
     EQUITY_TILT,
     NeedWeights,
     build_curves,
     cvar,
+    equity_cost_share,
     equity_weights,
     shortfalls,
 )
@@ -21,6 +23,7 @@ from models.allocation.problem import (
     AllocationProblem,
     AllocationSolution,
     ConvexCurve,
+    NeedCap,
     PinIndex,
     convexify,
 )
@@ -29,18 +32,21 @@ from models.allocation.proportional import largest_remainder, proportional_alloc
 __all__ = [
     "DEFAULT_RISK",
     "DEFAULT_STEP_FTE",
+    "EQUITY_COST_SHARE",
     "EQUITY_TILT",
     "RISK_RANGE",
     "AllocationProblem",
     "AllocationSettings",
     "AllocationSolution",
     "ConvexCurve",
+    "NeedCap",
     "NeedWeights",
     "PinIndex",
     "SolverOptions",
     "build_curves",
     "convexify",
     "cvar",
+    "equity_cost_share",
     "equity_weights",
     "largest_remainder",
     "optimise",

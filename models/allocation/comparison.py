@@ -169,6 +169,7 @@ def compare_allocations(
             pins=problem.pins,
             previous_change_fte=problem.previous_change_fte,
             options=options,
+            losses=problem.curve_losses,  # the same scenarios and settings: weighted anew only
         )
         return solution.change_fte
 

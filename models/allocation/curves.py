@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data.contract import RESOURCES
-from models.allocation.problem import ConvexCurve, convexify
+from models.allocation.problem import ConvexCurve, CurveLosses, convexify
 from models.needs import NeedScenarios
 
 #: sick leave is capped here when converting effective need to contracted FTE
@@ -48,6 +48,30 @@ class NeedWeights:
 
 #: extra weight per unit of (low-income share + minority-language share) at equity knob 1.0
 EQUITY_TILT = 0.25
+
+
+#: per unit of the equity knob, the share of what the pools buy (expected need, every
+#: kindergarten weighing the same) the equity tilt may give up (see :func:`equity_cost_share`).
+#: 0.003: chosen on the decision backtest's tuning seeds 1–3 of both simulator families at
+#: knob 1 (cohort: 0 … 0.05 and unbounded, capacity: 0, 0.001, 0.003 and unbounded;
+#: benchmarks/README.md, 2026-12-07); from 0.01 up the bound hardly binds there — the
+#: unbounded tilt gives up about 1 % in expectation, yet up to 0.08 of regret on what happened
+EQUITY_COST_SHARE = 0.003
+
+
+def equity_cost_share(equity_weight: float) -> float | None:
+    """The bound on the equity tilt's cost at knob ``equity_weight``: the plan leans toward
+    poorer areas only among plans whose expected unmet need, every kindergarten weighing the
+    same, is within ``equity_weight × EQUITY_COST_SHARE`` of what the pools buy from the
+    neutral optimum (None at knob 0: no tilt to bound).
+
+    Why a bound: unbounded, the tilt (weights 1.05–1.32 in the simulated districts) cost
+    0.03–0.08 of regret in realised unmet FTE-months on simulated truth
+    (``benchmarks/README.md``, bench_allocation) while giving up under 1 % of what the pools
+    buy in the plan's own expectation: it moved FTE on many near-equal expected needs where the
+    forecast cannot tell which is larger. Bounded, it still decides close calls toward poorer
+    areas (see :func:`equity_weights`) but makes fewer of them."""
+    return equity_weight * EQUITY_COST_SHARE if equity_weight > 0 else None
 
 
 def equity_weights(
@@ -127,10 +151,57 @@ def build_curves(
     risk: float,
     equity: np.ndarray,
     weights: NeedWeights | None = None,
-) -> list:
+    losses: CurveLosses | None = None,
+) -> list[ConvexCurve]:
     """The three curves per kindergarten, sampled exactly on the step grid from ``y0`` (the most
-    a move could take away) to one step past the point where no scenario is short."""
+    a move could take away) to one step past the point where no scenario is short; from
+    ``losses`` when they were built with the same scenarios and settings."""
     w = weights or NeedWeights()
+    built = curve_losses(
+        needs, step_fte=step_fte, remove_cap_fte=remove_cap_fte, risk=risk, weights=w, reuse=losses
+    )
+    return weighted_curves(built, equity, w.cvar_weight)
+
+
+def weighted_curves(
+    losses: CurveLosses, equity: np.ndarray, cvar_weight: float
+) -> list[ConvexCurve]:
+    """Each curve's value eq_k × (E[L] + cvar_weight · CVaR[L]) on its grid (module doc)."""
+    return [
+        ConvexCurve(k, coef, y0, dy, convexify(equity[k] * (mean + cvar_weight * tail)), name)
+        for (k, coef, y0, dy, name), mean, tail in zip(
+            losses.grids, losses.mean, losses.tail, strict=True
+        )
+    ]
+
+
+def _built_with(
+    step_fte: np.ndarray, remove_cap_fte: np.ndarray, risk: float, w: NeedWeights
+) -> tuple[object, ...]:
+    return (
+        tuple(np.asarray(step_fte, dtype=float).tolist()),
+        np.asarray(remove_cap_fte, dtype=float).tobytes(),
+        float(risk),
+        (w.legal, w.special_needs, w.quality, w.quality_buffer),
+    )
+
+
+def curve_losses(
+    needs: NeedScenarios,
+    *,
+    step_fte: np.ndarray,
+    remove_cap_fte: np.ndarray,
+    risk: float,
+    weights: NeedWeights,
+    reuse: CurveLosses | None = None,
+) -> CurveLosses:
+    """Every curve's grid with the expected loss and its CVaR at each grid point (unweighted by
+    equity and the CVaR weight): the costly part of :func:`build_curves`. ``reuse`` is returned
+    as it is when it was built from the same scenarios and settings."""
+    w = weights
+    built_with = _built_with(step_fte, remove_cap_fte, risk, w)
+    if reuse is not None and reuse.fits(needs, built_with):
+        return reuse
     staff_i, ped_i, res_i = (RESOURCES.index(r) for r in RESOURCES)
     sick = np.minimum(needs.sick_leave_rate, MAX_SICK_LEAVE)
     keep = 1.0 - sick
@@ -145,7 +216,9 @@ def build_curves(
         ("pedagogue", (ped_i,), float(step_fte[ped_i])),
         ("resource_pedagogue", (res_i,), float(step_fte[res_i])),
     ]
-    curves: list[ConvexCurve] = []
+    grids: list[tuple[int, tuple[float, ...], float, float, str]] = []
+    means: list[np.ndarray] = []
+    tails: list[np.ndarray] = []
     for k in range(len(needs.kindergarten_ids)):
         for name, members, dy in specs:
             coef = np.zeros(len(RESOURCES))
@@ -176,6 +249,13 @@ def build_curves(
             else:
                 eff = supply[None, None, :] * keep[:, k, :, None]
                 loss = w.special_needs * np.maximum(res_need[:, k, :, None] - eff, 0).sum(axis=1)
-            values = equity[k] * (loss.mean(axis=0) + w.cvar_weight * cvar(loss, risk))
-            curves.append(ConvexCurve(k, tuple(coef), y0, dy, convexify(values), name))
-    return curves
+            grids.append((k, tuple(coef), y0, dy, name))
+            means.append(loss.mean(axis=0))
+            tails.append(cvar(loss, risk))
+    return CurveLosses(
+        needs=needs,
+        built_with=built_with,
+        grids=tuple(grids),
+        mean=tuple(means),
+        tail=tuple(tails),
+    )

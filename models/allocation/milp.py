@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -117,6 +118,7 @@ class _Model:
 
 
 _banner_shown = False
+_banner_lock = threading.Lock()
 
 
 def _new_highs():
@@ -129,20 +131,25 @@ def _new_highs():
     global _banner_shown
     if _banner_shown:
         return highspy.Highs()
-    _banner_shown = True
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no usable stdout: nothing to protect
-        return highspy.Highs()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    # solves run in threads (a plan's comparisons beside its marginal values): the first two
+    # must not both swap fd 1, or one would restore the other's /dev/null
+    with _banner_lock:
+        if _banner_shown:
+            return highspy.Highs()
+        _banner_shown = True
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError):  # no usable stdout: nothing to protect
+            return highspy.Highs()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
 
 
 def solve_allocation(
@@ -198,7 +205,12 @@ def solve_allocation(
     add, rem = add.reshape(n_k, n_r), rem.reshape(n_k, n_r)
 
     constant = 0.0
-    for curve in problem.curves:
+    # the equity tilt's bound: the neutral need (each curve / its equity factor) ≤ the cap
+    cap = problem.need_cap
+    cap_cols: list[np.ndarray] = []
+    cap_vals: list[np.ndarray] = []
+    cap_constant = 0.0
+    for i, curve in enumerate(problem.curves):
         k = curve.kindergarten
         slopes = curve.slopes
         # trailing flat segments merge into one unbounded segment of slope 0
@@ -207,6 +219,11 @@ def solve_allocation(
         tail_slope = slopes[-1] if n_active == len(slopes) and len(slopes) else 0.0
         tail = m.columns(1, tail_slope, 0.0, np.inf)
         constant += float(curve.values[0])
+        if cap is not None:
+            scale = float(cap.scale[i])
+            cap_cols.append(np.concatenate([seg, tail]))
+            cap_vals.append(np.append(slopes[:n_active] * curve.dy, tail_slope) / scale)
+            cap_constant += float(curve.values[0]) / scale
         coef = np.asarray(curve.coefficients, float)
         used = np.nonzero(coef)[0]
         # Σ_r coef_r·step_r·(add − remove) − Σ_j dy·s_j − tail = y0   (s_j ∈ [0, 1])
@@ -226,6 +243,16 @@ def solve_allocation(
 
     for k, r, steps in floors:
         m.row([add[k, r], rem[k, r]], [1.0, -1.0], float(steps), np.inf)
+
+    if cap is not None and cap_cols:
+        # Σ neutral segment costs ≤ cap − Σ neutral values at the start; the segments fill in
+        # order under this row too (both it and the objective favour the steepest first)
+        m.row(
+            np.concatenate(cap_cols),
+            np.concatenate(cap_vals),
+            -np.inf,
+            cap.cap - cap_constant + 1e-9 * max(abs(cap.cap), 1.0),
+        )
 
     pool_rows: dict[int, int] = {}
     slack_names: list[tuple[str, int]] = []
@@ -278,8 +305,13 @@ def solve_allocation(
     start_vals = np.concatenate([add_lb.ravel(), rem_lb.ravel()])
     for k, r, steps in floors:
         start_vals[k * n_r + r] = max(steps, start_vals[k * n_r + r])
-    if (
+    if problem.start_change_fte is not None:
+        given = np.asarray(problem.start_change_fte, float)
+        start_vals[: n_k * n_r] = np.round(np.maximum(given, 0.0) / step).ravel()
+        start_vals[n_k * n_r :] = np.round(np.maximum(-given, 0.0) / step).ravel()
+    elif (
         not problem.pins
+        and problem.need_cap is None
         and problem.budget_nok is None
         and problem.max_moves == 0
         and not elastic

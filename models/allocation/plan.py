@@ -8,9 +8,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from data.contract import RESOURCES
-from models.allocation.curves import NeedWeights, build_curves
+from models.allocation.curves import NeedWeights, curve_losses, weighted_curves
 from models.allocation.milp import SolverOptions, solve_allocation
-from models.allocation.problem import AllocationProblem, AllocationSolution, PinIndex
+from models.allocation.problem import (
+    AllocationProblem,
+    AllocationSolution,
+    ConvexCurve,
+    CurveLosses,
+    NeedCap,
+    PinIndex,
+)
 from models.needs import NeedScenarios
 
 #: The risk level of the plan's tail measure: CVaR at 0.9 is the mean unmet need over the worst
@@ -30,6 +37,10 @@ class AllocationSettings:
     step_fte: tuple[float, ...] = DEFAULT_STEP_FTE  #: per resource, in RESOURCES order
     risk: float = DEFAULT_RISK
     weights: NeedWeights = field(default_factory=NeedWeights)
+    #: how much of what the pools buy (expected need, every kindergarten weighing the same) the
+    #: equity tilt may give up, as a share (:func:`models.allocation.curves.equity_cost_share`);
+    #: None: no bound, the tilted objective alone decides
+    equity_cost_share: float | None = None
 
 
 def optimise(
@@ -44,35 +55,68 @@ def optimise(
     pins: tuple[PinIndex, ...] = (),
     previous_change_fte: np.ndarray | None = None,
     options: SolverOptions | None = None,
+    losses: CurveLosses | None = None,
 ) -> tuple[AllocationProblem, AllocationSolution]:
     """Build the curves from ``needs`` and solve; ``pools_fte`` per resource (``inf`` = only
     the budget limits it), ``cost_per_fte_nok`` for the plan period, ``equity`` per kindergarten
-    (1 = neutral)."""
+    (1 = neutral). ``losses`` (a solved problem's ``curve_losses``) are reused when they were
+    built from the same scenarios and settings (the comparisons' re-solves)."""
     s = settings or AllocationSettings()
     steps = np.asarray(s.step_fte, dtype=float)
     current = needs.current_fte
     removable_fte = (
         np.floor(current / steps + 1e-9) * steps if max_moves > 0 else np.zeros_like(current)
     )
-    curves = build_curves(
+    equity = np.asarray(equity, dtype=float)
+    bounded = s.equity_cost_share is not None and not np.allclose(equity, 1.0)
+    losses = curve_losses(
         needs,
         step_fte=steps,
         remove_cap_fte=removable_fte,
         risk=s.risk,
-        equity=equity,
         weights=s.weights,
+        reuse=losses,
     )
-    problem = AllocationProblem(
-        kindergarten_ids=needs.kindergarten_ids,
-        resources=RESOURCES,
-        step_fte=steps,
-        cost_per_fte_nok=np.asarray(cost_per_fte_nok, dtype=float),
-        curves=curves,
-        pools_fte=np.asarray(pools_fte, dtype=float),
-        current_fte=current,
-        budget_nok=budget_nok,
-        max_moves=max_moves,
-        pins=pins,
-        previous_change_fte=previous_change_fte,
+    curves = weighted_curves(
+        losses, np.ones_like(equity) if bounded else equity, s.weights.cvar_weight
     )
+
+    def problem_of(
+        curves: list[ConvexCurve], cap: NeedCap | None = None, start: np.ndarray | None = None
+    ) -> AllocationProblem:
+        return AllocationProblem(
+            kindergarten_ids=needs.kindergarten_ids,
+            resources=RESOURCES,
+            step_fte=steps,
+            cost_per_fte_nok=np.asarray(cost_per_fte_nok, dtype=float),
+            curves=curves,
+            pools_fte=np.asarray(pools_fte, dtype=float),
+            current_fte=current,
+            budget_nok=budget_nok,
+            max_moves=max_moves,
+            pins=pins,
+            previous_change_fte=previous_change_fte,
+            need_cap=cap,
+            start_change_fte=start,
+            curve_losses=losses,
+        )
+
+    if not bounded:
+        problem = problem_of(curves)
+        return problem, solve_allocation(problem, options)
+    # The equity tilt within a bound: first the plan where every kindergarten's need weighs the
+    # same; then the tilted plan, whose neutral need may exceed that plan's by at most the share
+    # of what the pools buy there. The tilt then moves FTE between kindergartens whose needs
+    # are close (where the expected loss is small) and not away from a clearly larger need.
+    neutral_problem = problem_of(curves)
+    neutral = solve_allocation(neutral_problem, options)
+    if neutral.violations:  # an infeasible request: the nearest plan, tilted as before
+        problem = problem_of(weighted_curves(losses, equity, s.weights.cvar_weight))
+        return problem, solve_allocation(problem, options)
+    nothing = neutral_problem.need_cost(np.zeros_like(neutral.change_fte))
+    bought = max(nothing - neutral.need_cost, 0.0)
+    scale = np.array([equity[c.kindergarten] for c in curves])
+    cap = NeedCap(scale=scale, cap=neutral.need_cost + float(s.equity_cost_share or 0.0) * bought)
+    tilted = weighted_curves(losses, equity, s.weights.cvar_weight)
+    problem = problem_of(tilted, cap, neutral.change_fte)
     return problem, solve_allocation(problem, options)

@@ -56,6 +56,24 @@ def convexify(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class CurveLosses:
+    """The curves' grids and the two unweighted parts of their values, the expected loss and
+    its CVaR, as built from one set of need scenarios with one set of steps, removal caps, risk
+    and need weights (``built_with``, the CVaR weight left out): a plan and its comparisons
+    (equity weight 0, risk-neutral) weigh the same parts differently, so they are built once."""
+
+    needs: object  #: the scenarios they were built from (compared by identity)
+    built_with: tuple[object, ...]
+    #: per curve: kindergarten, coefficients, y0, dy, need
+    grids: tuple[tuple[int, tuple[float, ...], float, float, str], ...]
+    mean: tuple[np.ndarray, ...]
+    tail: tuple[np.ndarray, ...]
+
+    def fits(self, needs: object, built_with: tuple[object, ...]) -> bool:
+        return self.needs is needs and self.built_with == built_with
+
+
+@dataclass(frozen=True)
 class PinIndex:
     """A planner's pin in index form: kindergarten k, resource r, kind and extra FTE."""
 
@@ -64,6 +82,18 @@ class PinIndex:
     kind: PinKind
     value_fte: float = 0.0
     label: str = ""
+
+
+@dataclass(frozen=True)
+class NeedCap:
+    """A cap on the plan's *equity-neutral* need: Σ over curves of curve(y) / ``scale`` ≤
+    ``cap``. Each curve's values carry its kindergarten's equity weight as a factor (``scale``,
+    one per curve, in ``curves`` order), so dividing by it gives the need every kindergarten
+    weighs the same; the cap keeps the equity tilt within a bound of the neutral optimum
+    (:func:`models.allocation.plan.optimise`)."""
+
+    scale: np.ndarray
+    cap: float
 
 
 @dataclass
@@ -86,12 +116,18 @@ class AllocationProblem:
     max_moves: int = 0
     pins: tuple[PinIndex, ...] = ()
     previous_change_fte: np.ndarray | None = None
+    #: the equity tilt's bound (None: the tilted objective alone decides)
+    need_cap: NeedCap | None = None
+    #: a feasible plan (K×R FTE) the solver starts from (None: the greedy plan or the pins)
+    start_change_fte: np.ndarray | None = None
     #: objective units per FTE of change away from the previous plan (small: a tie-breaker that
     #: keeps plans stable, far below the value of covering a need)
     churn_weight: float = 0.01
     #: objective units per NOK of net new spending: 0.01 per million NOK, so money never outweighs
     #: a need but a pool FTE with no value anywhere is left unspent
     cost_weight_per_nok: float = 1e-8
+    #: what the curves were weighted from (reused by the comparisons' re-solves)
+    curve_losses: CurveLosses | None = None
 
     @property
     def n_kindergartens(self) -> int:
@@ -106,13 +142,14 @@ class AllocationProblem:
         resource, × cost per FTE — what every compared allocation is shown to spend."""
         return float((np.asarray(change_fte).sum(axis=0) * self.cost_per_fte_nok).sum())
 
-    def need_cost(self, change_fte: np.ndarray) -> float:
+    def need_cost(self, change_fte: np.ndarray, scale: np.ndarray | None = None) -> float:
         """Σ over curves of the weighted unmet need for a change (K×R FTE) — the part of the
-        objective that measures need, without money, churn or tie-breaking."""
+        objective that measures need, without money, churn or tie-breaking; each curve divided
+        by ``scale`` (one per curve) when given."""
         total = 0.0
-        for curve in self.curves:
+        for i, curve in enumerate(self.curves):
             y = float(np.dot(curve.coefficients, change_fte[curve.kindergarten]))
-            total += float(curve(y))
+            total += float(curve(y)) / (1.0 if scale is None else float(scale[i]))
         return total
 
 

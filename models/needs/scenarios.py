@@ -73,8 +73,11 @@ def gaussian_copula_scores(
     common = rng.standard_normal((n_scenarios, 1, n_t, n_m))
     own = rng.standard_normal((n_scenarios, n_kindergartens, n_t, n_m))
     white = np.sqrt(rho) * common + np.sqrt(1 - rho) * own  # equicorrelated across kindergartens
-    # Z[s,k,t,m] = Σ_u,n L_t[t,u] L_h[m,n] W[s,k,u,n], as two batched matrix products
-    return np.matmul(chol_t, white @ chol_h.T)
+    # Z[s,k,t,m] = Σ_u,n L_t[t,u] L_h[m,n] W[s,k,u,n]: one matrix product with L_t ⊗ L_h over
+    # the flattened (target, month) axis; as two batched products (one small product per
+    # scenario and kindergarten) it was 1.1 of a city plan's seconds, this way 0.2
+    flat = white.reshape(n_scenarios * n_kindergartens, n_t * n_m)
+    return (flat @ np.kron(chol_t, chol_h).T).reshape(white.shape)
 
 
 def backtest_blocks(

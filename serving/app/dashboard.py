@@ -26,9 +26,11 @@ import pandas as pd
 from data.contract import District
 from data.lineage import publication
 from data.quality import CATALOGUE, Indicator
-from serving.formatting import format_nok, format_number, format_percent
+from serving import key_figures
+from serving.formatting import format_number
 from serving.i18n import N_, gettext
-from serving.report.privacy import suppress_count
+from serving.key_figures import MONTHLY, format_figure
+from serving.report.privacy import SUPPRESSED, suppress_count
 
 #: Months compared for a card's trend.
 TREND_MONTHS = 12
@@ -40,7 +42,7 @@ class Figure:
 
     key: str
     label: str  #: an English msgid (or a district's own label)
-    unit: str  # count | share | score | nok | rate
+    unit: str  # count | share | score | nok
     source: str  #: an English msgid (or a district's own source)
     higher_is_better: bool | None = None
     #: A count that can point at a person: shown as "<5" to viewers.
@@ -72,60 +74,37 @@ class Figure:
         return gettext(language, better)
 
 
-MONTHLY_FIGURES: tuple[Figure, ...] = (
-    Figure(
-        "children",
-        N_("Children in kindergarten"),
-        "count",
-        N_("Admissions system (children per month)"),
-    ),
-    Figure(
-        "applicants",
-        N_("Applicants on the waiting list"),
-        "count",
+#: Where each figure measured per kindergarten and month comes from (its definition, label and
+#: unit are :data:`serving.key_figures.MONTHLY`'s, shared with the overview's key figures).
+MONTHLY_SOURCES: dict[str, tuple[str, bool | None]] = {
+    "children": (N_("Admissions system (children per month)"), None),
+    "applicants": (
         N_("Admissions system (applicants with the kindergarten as first choice)"),
         False,
     ),
-    Figure(
-        "vedtak_31_share",
-        N_("Share of children with a § 31 decision"),
-        "share",
+    "vedtak_31_share": (
         N_("PPT (decisions on special-needs education, Kindergarten Act § 31)"),
-        sensitive=True,
+        None,
     ),
-    Figure(
-        "vedtak_37_share",
-        N_("Share of children with a § 37 decision"),
-        "share",
-        N_("PPT (decisions on adaptation, Kindergarten Act § 37)"),
-        sensitive=True,
-    ),
-    Figure(
-        "minority_language_share",
-        N_("Share of minority-language children"),
-        "share",
+    "vedtak_37_share": (N_("PPT (decisions on adaptation, Kindergarten Act § 37)"), None),
+    "minority_language_share": (
         N_("Admissions or living-conditions statistics (minority-language share)"),
+        None,
     ),
+    "low_income_share": (N_("Living-conditions statistics (low-income share)"), None),
+    "sick_leave_rate": (N_("HR system (sick leave, share of contracted hours)"), False),
+    "turnover": (N_("HR system (staff who left)"), False),
+}
+MONTHLY_FIGURES: tuple[Figure, ...] = tuple(
     Figure(
-        "low_income_share",
-        N_("Share of children in low-income households"),
-        "share",
-        N_("Living-conditions statistics (low-income share)"),
-    ),
-    Figure(
-        "sick_leave_rate",
-        N_("Sick leave"),
-        "share",
-        N_("HR system (sick leave, share of contracted hours)"),
-        False,
-    ),
-    Figure(
-        "turnover",
-        N_("Turnover (leavers per FTE, last 12 months)"),
-        "rate",
-        N_("HR system (staff who left)"),
-        False,
-    ),
+        key,
+        MONTHLY[key].label,
+        MONTHLY[key].unit,
+        source,
+        higher_is_better,
+        sensitive=key in ("vedtak_31_share", "vedtak_37_share"),
+    )
+    for key, (source, higher_is_better) in MONTHLY_SOURCES.items()
 )
 
 _PARENT = N_("Parent survey (Udir), answers from parents, yearly")
@@ -165,17 +144,6 @@ INDICATOR_WORDS: dict[str, tuple[str, str]] = {
         N_("Finance system, kroner per month"),
     ),
 }
-#: Monthly columns each figure needs.
-NEEDS: dict[str, tuple[str, ...]] = {
-    "children": ("children_under3", "children_over3"),
-    "applicants": ("waiting_list",),
-    "vedtak_31_share": ("vedtak_31",),
-    "vedtak_37_share": ("vedtak_37",),
-    "minority_language_share": ("minority_language_share",),
-    "low_income_share": ("low_income_share",),
-    "sick_leave_rate": ("sick_leave_rate", "staff_fte"),
-    "turnover": ("staff_leavers", "staff_fte"),
-}
 
 
 def quality_figure(indicator: Indicator) -> Figure:
@@ -204,64 +172,29 @@ def is_present(district: District, figure: Figure) -> bool:
         quality = district.quality
         return quality is not None and bool((quality["indicator"] == figure.key).any())
     monthly = district.monthly
-    return all(c in monthly.columns and monthly[c].notna().any() for c in NEEDS[figure.key])
+    return all(c in monthly.columns and monthly[c].notna().any() for c in MONTHLY[figure.key].needs)
 
 
 def kindergarten_series(district: District, figure: Figure) -> pd.DataFrame:
-    """kindergarten_id, month, value (and the numerator/denominator for weighted figures)."""
-    if figure.indicator is not None:
-        assert district.quality is not None
-        rows = district.quality[district.quality["indicator"] == figure.key]
-        return pd.DataFrame(
-            {
-                "kindergarten_id": rows["kindergarten_id"].astype(str).to_numpy(),
-                "month": rows["month"].to_numpy(),
-                "value": rows["value"].to_numpy(dtype=float),
-                "weight": 1.0,
-            }
-        )
-    m = district.monthly
-    ids, months = m["kindergarten_id"].astype(str).to_numpy(), m["month"].to_numpy()
-
-    def col(name: str) -> np.ndarray:
-        return pd.to_numeric(m[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-    children = col("children_under3") + col("children_over3")
-    key = figure.key
-    if key == "children":
-        value, weight = children, np.ones(len(m))
-    elif key == "applicants":
-        value, weight = col("waiting_list"), np.ones(len(m))
-    elif key in ("vedtak_31_share", "vedtak_37_share"):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = col(key.removesuffix("_share")) / children
-        weight = children
-    elif key in ("minority_language_share", "low_income_share"):
-        value, weight = col(key), children
-    elif key == "sick_leave_rate":
-        value, weight = col("sick_leave_rate"), col("staff_fte")
-    else:  # turnover: leavers over the last 12 months per mean staff FTE
-        frame = pd.DataFrame({"k": ids, "l": col("staff_leavers"), "s": col("staff_fte")})
-        rolling = frame.groupby("k")[["l", "s"]].rolling(12, min_periods=6).mean()
-        rolling = rolling.reset_index(level=0, drop=True).sort_index()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = 12 * rolling["l"].to_numpy() / rolling["s"].to_numpy()
-        weight = col("staff_fte")
-    return pd.DataFrame({"kindergarten_id": ids, "month": months, "value": value, "weight": weight})
+    """kindergarten_id, month, value and weight (see :func:`serving.key_figures.
+    kindergarten_series` for the figures measured per month; an indicator's weight is 1)."""
+    if figure.indicator is None:
+        return key_figures.kindergarten_series(district.monthly, MONTHLY[figure.key])
+    assert district.quality is not None
+    rows = district.quality[district.quality["indicator"] == figure.key]
+    return pd.DataFrame(
+        {
+            "kindergarten_id": rows["kindergarten_id"].astype(str).to_numpy(),
+            "month": rows["month"].to_numpy(),
+            "value": rows["value"].to_numpy(dtype=float),
+            "weight": 1.0,
+        }
+    )
 
 
 def district_series(series: pd.DataFrame, figure: Figure) -> pd.DataFrame:
-    """month, value for the district: sums for counts and kroner, weighted means for shares and
-    rates, plain means over kindergartens for survey scores."""
-    frame = series.dropna(subset=["value"])
-    if figure.unit in ("count", "nok"):
-        out = frame.groupby("month")["value"].sum()
-    else:
-        weight = frame["weight"].fillna(0.0)
-        weighted = (frame["value"] * weight).groupby(frame["month"]).sum()
-        total = weight.groupby(frame["month"]).sum()
-        out = (weighted / total.replace(0, np.nan)).dropna()
-    return out.rename("value").reset_index().sort_values("month")
+    """month, value for the district (:func:`serving.key_figures.district_series`)."""
+    return key_figures.district_series(series, figure.unit)
 
 
 def latest_per_kindergarten(series: pd.DataFrame) -> pd.DataFrame:
@@ -291,13 +224,7 @@ def shown_value(
         raw = value if figure.unit == "count" else count
         if raw is not None and not np.isnan(raw) and raw < 5:
             return suppress_count(raw)
-    if figure.unit == "share":
-        return format_percent(value, 1, language)
-    if figure.unit == "nok":
-        return format_nok(value, language)
-    if figure.unit == "count":
-        return format_number(value, 0, language)
-    return format_number(value, 2 if figure.unit == "rate" else 1, language)
+    return format_figure(value, figure.unit, language)
 
 
 @dataclass
@@ -311,9 +238,21 @@ class Card:
     n_kindergartens: int
 
 
-def card(district: District, figure: Figure, language: str = "nb") -> Card:
+def district_count(district: District, figure: Figure, month: pd.Period) -> float | None:
+    """The count behind a sensitive figure's district value in ``month`` (the decisions behind
+    a § 31/§ 37 share; an incident count is its own), for the "<5" rule."""
+    if not figure.sensitive or figure.indicator is not None:
+        return None  # an indicator's count is its value
+    monthly = district.monthly
+    rows = monthly[pd.PeriodIndex(monthly["month"], freq="M") == month]
+    column = figure.key.removesuffix("_share")
+    return float(pd.to_numeric(rows[column], errors="coerce").sum()) if len(rows) else None
+
+
+def card(district: District, figure: Figure, language: str = "nb", *, internal: bool) -> Card:
     """The overview card: latest district value, change over a year, spread across kindergartens
-    (10th to 90th percentile of their latest values)."""
+    (10th to 90th percentile of their latest values). For an internal view a sensitive value
+    whose count is under 5 is "<5", with no trend (it would give the count away)."""
     series = kindergarten_series(district, figure)
     by_month = district_series(series, figure)
     latest = latest_per_kindergarten(series)
@@ -321,9 +260,17 @@ def card(district: District, figure: Figure, language: str = "nb") -> Card:
         return Card(figure, "–", "", "", "", "", 0)
     last = by_month.iloc[-1]
     month = pd.Period(last["month"], freq="M")
+    value = shown_value(
+        figure,
+        float(last["value"]),
+        internal=internal,
+        count=district_count(district, figure, month),
+        language=language,
+    )
+    masked = value == SUPPRESSED
     earlier = by_month[by_month["month"] <= month - TREND_MONTHS]
     trend, trend_class = "", ""
-    if len(earlier):
+    if len(earlier) and not masked:
         before = float(earlier.iloc[-1]["value"])
         change = float(last["value"]) - before
         arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
@@ -358,7 +305,7 @@ def card(district: District, figure: Figure, language: str = "nb") -> Card:
     )
     return Card(
         figure,
-        shown_value(figure, float(last["value"]), internal=False, language=language),
+        value,
         trend,
         trend_class,
         spread,
@@ -375,7 +322,9 @@ def figure_source_files(district: District, figure: Figure) -> list[str]:
     if figure.indicator is not None:
         rows = lineage[(lineage["table"] == "quality") & (lineage["column"] == figure.key)]
     else:
-        rows = lineage[(lineage["table"] == "monthly") & lineage["column"].isin(NEEDS[figure.key])]
+        rows = lineage[
+            (lineage["table"] == "monthly") & lineage["column"].isin(MONTHLY[figure.key].needs)
+        ]
     return sorted(set(rows["source_file"].astype(str)))
 
 
@@ -393,7 +342,7 @@ def publication_text(district: District, figure: Figure, language: str = "nb") -
     not say)."""
     if district.lineage is None:
         return ""
-    columns = [figure.key] if figure.indicator is not None else list(NEEDS[figure.key])
+    columns = [figure.key] if figure.indicator is not None else list(MONTHLY[figure.key].needs)
     table = "quality" if figure.indicator is not None else "monthly"
     pubs = [publication(district.lineage, table, c) for c in columns]
     every = max(pubs, key=lambda p: (p.every != "month", p.lag)) if pubs else None

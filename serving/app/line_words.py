@@ -109,10 +109,10 @@ def change_text(language: str, change_fte: float) -> str:
     )
 
 
-def pin_text(language: str, pin: Any) -> str:
-    """ "Låst av anna 6. des: +1,0 årsverk — «kommentar»" (:func:`serving.overrides.pin_sentence`,
-    the one place a pin is put in words)."""
-    return overrides.pin_sentence(pin, language)
+def pin_text(language: str, pin: Any, line: Any) -> str:
+    """ "Låst av anna 6. des. til 7,0 årsverk (+1,0) — «kommentar»"
+    (:func:`serving.overrides.pin_sentence`, the one place a pin is put in words)."""
+    return overrides.pin_sentence(pin, line, language)
 
 
 def line_explanation(
@@ -172,7 +172,7 @@ def line_explanation(
             )
         )
     for pin in pins:
-        rows.append(ExplanationRow(gettext(language, N_("Pinned")), pin_text(language, pin)))
+        rows.append(ExplanationRow(gettext(language, N_("Pinned")), pin_text(language, pin, line)))
     return rows
 
 

@@ -64,12 +64,14 @@ TARGET_TITLES = {
     "sick_leave_rate": N_("Sick leave (share of hours)"),
     "staff_leavers": N_("Staff who left, per month"),
 }
+#: Targets that are shares: their charts are drawn in per cent.
+PERCENT_TARGETS = ("sick_leave_rate",)
 Y_TITLES = {
     "children_under3": N_("children"),
     "children_over3": N_("children"),
     "vedtak_31": N_("decisions"),
     "vedtak_37": N_("decisions"),
-    "sick_leave_rate": N_("share of hours"),
+    "sick_leave_rate": N_("share of contracted hours (%)"),
     "staff_leavers": N_("people"),
 }
 #: The monthly history table: these columns, when the data have them (labels from
@@ -164,7 +166,15 @@ def sections_context(
                         forecasts,
                         target,
                         title=text,
-                        words=replace(words, y_title=gettext(language, Y_TITLES[target])),
+                        words=replace(
+                            words,
+                            y_title=gettext(language, Y_TITLES[target]),
+                            percent_suffix=(
+                                (" %" if language == "nb" else "%")
+                                if target in PERCENT_TARGETS
+                                else ""
+                            ),
+                        ),
                     ),
                     "table": chart_table(parts.history, forecasts, target),
                 }

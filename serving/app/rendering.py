@@ -30,6 +30,7 @@ from serving.i18n import (
     say,
     template_callables,
 )
+from serving.key_figures import format_figure
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -116,6 +117,10 @@ def install_filters(environment: Environment) -> None:
         return formatting.format_count(value, _lang(context))
 
     @pass_context
+    def key_value(context: Context, value: Any, unit: str) -> str:
+        return format_figure(value, unit, _lang(context))
+
+    @pass_context
     def when(context: Context, value: datetime | None, time: bool = True) -> str:
         return formatting.format_when(value, _lang(context), time=time)
 
@@ -151,14 +156,6 @@ def install_filters(environment: Environment) -> None:
 
         return _text
 
-    def labelled(table: dict[str, str]) -> Any:
-        @pass_context
-        def _text(context: Context, code: Any, fallback: str = "") -> str:
-            msgid = table.get(str(code))
-            return gettext(_lang(context), msgid) if msgid else (fallback or str(code))
-
-        return _text
-
     environment.globals["zip"] = zip
     environment.filters["sentence"] = sentence
     environment.filters.update(
@@ -178,11 +175,10 @@ def install_filters(environment: Environment) -> None:
         plan_status=table_filter(words.PLAN_STATUS),
         allocation=table_filter(words.ALLOCATION),
         binding=table_filter(words.BINDING),
-        pin_kind=table_filter(words.PIN_KIND),
         audit_action=table_filter(words.AUDIT_ACTION),
         parameter=table_filter(words.PARAMETER),
         role=table_filter(words.ROLE),
-        key_figure=labelled(words.KEY_FIGURE),
+        key_value=key_value,
         compared_with=table_filter(words.COMPARED_WITH),
         trend=table_filter(words.TREND),
         unit=table_filter(words.UNIT),

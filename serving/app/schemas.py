@@ -350,6 +350,7 @@ class KeyFigurePublic(BaseModel):
     change: float | None
     trend: str = Field(description="up, down, flat, or empty when not known or masked.")
     compared_with: str
+    month: str = Field(default="", description="The month measured in (MM.YYYY).")
 
 
 class OverviewPublic(BaseModel):

@@ -169,10 +169,13 @@ def page_of(rows: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, int
     return rows.iloc[start : start + size], page, pages
 
 
-def district_key_figures(state: EngineState, user: User) -> list[KeyFigure]:
+def district_key_figures(
+    state: EngineState, user: User, *, exported: bool = False
+) -> list[KeyFigure]:
     """The key figures of the districts ``user`` may see (decision counts masked for an internal
-    view by the one privacy rule), computed once per data set, model and audience."""
-    internal = is_internal_view(user)
+    view, and always in an export, by the one privacy rule), computed once per data set, model
+    and audience."""
+    internal = exported or is_internal_view(user)
     return state.derived(
         ("key_figures", state.fingerprint(), state.champion().version, user.district, internal),
         lambda: key_figures(visible_data(state, user), state.forecasts(), internal=internal),
@@ -497,7 +500,9 @@ def plan_lines_frame(plan: Plan, language: str | None = None) -> pd.DataFrame:
             "kindergarten_name": p.line.kindergarten_name,
             "planned_fte": p.planned_fte,
             "planned_change_fte": p.planned_change_fte,
-            "pin": overrides.pin_sentence(p.pin, language or "nb") if p.pin is not None else "",
+            "pin": (
+                overrides.pin_sentence(p.pin, p.line, language or "nb") if p.pin is not None else ""
+            ),
             "engine_fte": p.line.engine_fte,
             "overridden": p.overridden,
             "approved": p.line.approved,

@@ -13,6 +13,7 @@ from data.contract import QUANTILE_COLUMNS, QUANTILES, District
 from models.allocation import DEFAULT_STEP_FTE
 from models.norm_compliance import breach_probabilities, compliance_by_kindergarten, legal_now
 from models.norms import pedagogue_positions, staffing_need_fte
+from serving.key_figures import MONTHLY, kindergarten_series
 
 #: Risk-flag thresholds (shown on the page beside the flags, so a planner knows what they mean).
 HIGH_SICK_LEAVE_SHARE = 0.12
@@ -28,6 +29,16 @@ LEGAL_FLAG_PROBABILITY = 0.5
 LEGAL_FLAG_STAFF_STEP_FTE = float(DEFAULT_STEP_FTE[0])
 #: joint scenarios the overview's breach probabilities are shares of
 OVERVIEW_SCENARIOS = 200
+
+
+def latest_value(monthly: pd.DataFrame, key: str) -> pd.Series:
+    """Each kindergarten's value of monthly key figure ``key`` in its last month (NaN where the
+    data lack it), by kindergarten_id."""
+    figure = MONTHLY[key]
+    if not all(c in monthly.columns for c in figure.needs):
+        return pd.Series(dtype=float)
+    series = kindergarten_series(monthly, figure)
+    return series.groupby("kindergarten_id").tail(1).set_index("kindergarten_id")["value"]
 
 
 def _wide_forecasts(forecasts: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -130,7 +141,6 @@ def overview_table(
     last = (
         monthly.sort_values("month").groupby("kindergarten_id").tail(1).set_index("kindergarten_id")
     )
-    recent = monthly[monthly["month"] > monthly["month"].max() - 12]
     rows = district.kindergartens.set_index("kindergarten_id")[
         [c for c in ("name", "district", "area", "capacity") if c in district.kindergartens]
     ].copy()
@@ -150,20 +160,9 @@ def overview_table(
     rows["pedagogue_fte"] = last["pedagogue_fte"]
     rows["vedtak_31"] = last.get("vedtak_31", np.nan)
     rows["vedtak_37"] = last.get("vedtak_37", np.nan)
-    sick = (
-        recent.groupby("kindergarten_id")["sick_leave_rate"].mean()
-        if "sick_leave_rate" in recent
-        else pd.Series(dtype=float)
-    )
-    leavers = (
-        recent.groupby("kindergarten_id")["staff_leavers"].sum(min_count=1)
-        if "staff_leavers" in recent
-        else pd.Series(dtype=float)
-    )
-    rows["sick_leave_12m"] = sick.reindex(rows.index)
-    rows["turnover_12m"] = (leavers.reindex(rows.index) / rows["staff_fte"]).replace(
-        [np.inf, -np.inf], np.nan
-    )
+    # the same 12-month definitions as the district's key figures (serving/key_figures.py)
+    rows["sick_leave_12m"] = latest_value(monthly, "sick_leave_rate").reindex(rows.index)
+    rows["turnover_12m"] = latest_value(monthly, "turnover").reindex(rows.index)
 
     u3 = _wide_forecasts(forecasts, "children_under3")
     o3 = _wide_forecasts(forecasts, "children_over3")
@@ -230,7 +229,7 @@ def band_svg(
     p90: list[float],
     *,
     label: str = "",
-    width: int = 140,
+    width: int = 110,
     height: int = 34,
 ) -> str:
     """A tiny inline SVG of the 12-month band (p10–p90 shaded, p50 line) for the overview table:
@@ -276,6 +275,9 @@ class ChartWords:
     y_title: str = ""
     #: Plotly's decimal mark and thousands separator: ", " in bokmål, ".," in English
     separators: str = ".,"
+    #: for a share: the values are drawn as per cent, each tick ending in this (" %" in
+    #: bokmål, "%" in English); empty for anything else
+    percent_suffix: str = ""
 
 
 def fan_chart(
@@ -294,6 +296,9 @@ def fan_chart(
     hist = history[["month", target]].dropna() if target in history else history[["month"]]
     hist = hist.tail(24)
     fc = forecasts[forecasts["target"] == target].sort_values("horizon")
+    if words.percent_suffix:
+        hist = hist.assign(**({target: hist[target] * 100} if target in hist else {}))
+        fc = fc.assign(**{q: fc[q] * 100 for q in ("p05", "p25", "p50", "p75", "p95")})
     months = [str(m) for m in fc["month"]]
     data: list[dict] = []
     if target in hist:
@@ -347,10 +352,20 @@ def fan_chart(
     layout = {
         "meta": {"title": title},
         "height": 320,
-        "margin": {"l": 55, "r": 35, "t": 70, "b": 60},
+        "margin": {"l": 55, "r": 20, "t": 70, "b": 70},
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
-        "xaxis": {"type": "category", "title": {"text": words.x_title}, "nticks": 8},
-        "yaxis": {"title": {"text": words.y_title}, "rangemode": "tozero"},
+        # month labels slope up to their tick, so the last one never runs past the plot's edge
+        "xaxis": {
+            "type": "category",
+            "title": {"text": words.x_title},
+            "nticks": 8,
+            "tickangle": -45,
+        },
+        "yaxis": {
+            "title": {"text": words.y_title},
+            "rangemode": "tozero",
+            "ticksuffix": words.percent_suffix,
+        },
         "separators": words.separators,
     }
     return {"data": data, "layout": layout}

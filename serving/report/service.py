@@ -9,7 +9,7 @@ with a plan they made); :func:`make_benefit_report` is the whole command.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -287,7 +287,7 @@ def make_benefit_report(
         champion = load_champion(tracking_uri)
         if district_name is not None:
             ids = set(district.kindergartens[KINDERGARTEN_ID].astype(str))
-            champion = replace(champion, pit_history=district_history(champion.pit_history, ids))
+            champion = champion.with_pit_history(district_history(champion.pit_history, ids))
         request = options.plan_request()
         forecasts, plan = forecast_and_plan(district, champion, request, step=step)
         step(4)

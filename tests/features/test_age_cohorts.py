@@ -14,9 +14,11 @@ from features.age_cohorts import (
     OLDER_SHARE_OF_JOINERS,
     OLDER_UNDER3,
     OLDEST_OVER3,
+    REANCHOR_CANDIDATES,
     YOUNGER_UNDER3,
     age_cohort_estimate,
     cohort_moves_ahead,
+    learned_age_cohort_estimate,
     months_until,
 )
 
@@ -32,21 +34,46 @@ def panel(seed: int = 0, n_rows: int = 5, n_months: int = 40):
     return under3, over3, calendar_month
 
 
-def plain_loop(under3, over3, calendar_month, older_share, initial):
+def plain_loop(under3, over3, calendar_month, older_share, initial, weight=0.0, misfits=None):
     """The rules of the module docstring, one month and one kindergarten at a time; returns the
-    cohorts and the school-leaving month in force at each month."""
+    cohorts and the school-leaving month in force at each month. With ``weight`` each August's
+    crossing moves that far from the estimate towards the observed one (the over-3 change plus
+    the oldest cohort leaving with the shift, less the mean gap of every observation so far);
+    ``misfits`` (a list) receives the summed squared gap up to each month."""
     out = np.full((*under3.shape, 5), np.nan)
     states = [None] * under3.shape[0]
     summer_fall = oldest_before_june = 0.0
+    gap_sum, gap_n, misfit = 0.0, 0, 0.0
     in_summer = True
     leaving = []
     for t, month in enumerate(calendar_month):
         july_rows = []
+        if month == 8:
+            observations = {}
+            for k, state in enumerate(states):
+                if state is not None and not np.isnan(over3[k, t]):
+                    observed = over3[k, t] - sum(state[2:5]) + state[4]
+                    observations[k] = (state[1], observed, state[0])
+                    gap_sum += observed - state[1]
+                    gap_n += 1
+            for estimated, observed, _ in observations.values():
+                gap = observed - gap_sum / gap_n - estimated
+                misfit += gap**2
+            for k, state in enumerate(states):
+                if state is None:
+                    continue
+                state = [0.0, *state[:4]]
+                if k in observations and weight > 0:
+                    estimated, observed, younger = observations[k]
+                    crossing = estimated + weight * (observed - gap_sum / gap_n - estimated)
+                    crossing = min(max(crossing, 0.0), estimated + younger)
+                    state[1] -= crossing - estimated
+                    state[2] += crossing - estimated
+                states[k] = state
+        if misfits is not None:
+            misfits.append(misfit)
         for k in range(under3.shape[0]):
             state = states[k]
-            if state is not None and month == 8:
-                state = [0.0, *state[:4]]
-                states[k] = state
             u, o = under3[k, t], over3[k, t]
             if np.isnan(u) or np.isnan(o):
                 continue
@@ -109,6 +136,58 @@ def test_matches_a_plain_loop_where_school_starters_leave_with_the_august_shift(
     np.testing.assert_allclose(got.cohorts, expected, atol=1e-9)
     np.testing.assert_array_equal(got.leaving_month, leaving)
     assert (got.leaving_month[calendar_month == 8] == 8).all()
+
+
+def reanchored_plain_loop(under3, over3, calendar_month, weight):
+    """The plain loop with the default shares, re-anchored by ``weight``: (cohorts, school-leaving
+    months, misfit up to each month)."""
+    misfits: list[float] = []
+    cohorts, leaving = plain_loop(
+        under3,
+        over3,
+        calendar_month,
+        OLDER_SHARE_OF_JOINERS,
+        INITIAL_CROSSING_SHARE,
+        weight=weight,
+        misfits=misfits,
+    )
+    return cohorts, leaving, misfits
+
+
+@pytest.mark.parametrize(("seed", "weight"), [(0, 0.3), (1, 0.5), (2, 1.0)])
+def test_reanchoring_matches_a_plain_loop(seed, weight):
+    under3, over3, calendar_month = panel(seed, n_months=60)
+    got = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=weight)
+    expected, leaving, misfits = reanchored_plain_loop(under3, over3, calendar_month, weight)
+    np.testing.assert_allclose(got.cohorts, expected, atol=1e-9)
+    np.testing.assert_array_equal(got.leaving_month, leaving)
+    np.testing.assert_allclose(got.crossing_misfit, misfits, rtol=1e-9)
+    plain, _, _ = reanchored_plain_loop(under3, over3, calendar_month, 0.0)
+    assert not np.allclose(expected, plain, equal_nan=True), "the weight must change something"
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_learned_reanchoring_takes_each_month_from_the_candidate_that_fitted_best(seed):
+    under3, over3, calendar_month = panel(seed, n_months=60)
+    runs = [
+        reanchored_plain_loop(under3, over3, calendar_month, w)[::2] for w in REANCHOR_CANDIDATES
+    ]
+    got = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert len(set(got.reanchor_weight.tolist())) > 1, "the panel must make the choice matter"
+    for t in range(len(calendar_month)):
+        misfit = [m[t] for _, m in runs]
+        best = int(np.argmin(misfit))
+        assert got.reanchor_weight[t] == REANCHOR_CANDIDATES[best]
+        np.testing.assert_allclose(got.cohorts[:, t], runs[best][0][:, t], atol=1e-9)
+
+
+def test_learned_reanchoring_is_point_in_time():
+    under3, over3, calendar_month = panel(6, n_months=60)
+    full = learned_age_cohort_estimate(under3, over3, calendar_month)
+    for cut in (20, 33, 47):
+        short = learned_age_cohort_estimate(under3[:, :cut], over3[:, :cut], calendar_month[:cut])
+        np.testing.assert_array_equal(full.cohorts[:, :cut], short.cohorts)
+        np.testing.assert_array_equal(full.reanchor_weight[:cut], short.reanchor_weight)
 
 
 def test_school_starters_counted_to_the_end_of_july_leave_with_the_shift():
@@ -185,17 +264,9 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
     truth = simulation.truth["monthly"]
     ids = sorted(monthly["kindergarten_id"].unique())
     months = pd.period_range(monthly["month"].min(), monthly["month"].max(), freq="M")
-
-    def grid(frame: pd.DataFrame, column: str) -> np.ndarray:
-        out = np.full((len(ids), len(months)), np.nan)
-        k = pd.Index(ids).get_indexer(frame["kindergarten_id"])
-        t = (frame["month"].array.asi8 - months[0].ordinal).astype(int)
-        keep = k >= 0
-        out[k[keep], t[keep]] = frame[column].to_numpy(float)[keep]
-        return out
-
-    under3, over3 = grid(monthly, "children_under3"), grid(monthly, "children_over3")
-    leavers = grid(truth, "school_leavers")
+    under3 = _grid(monthly, "children_under3", ids, months)
+    over3 = _grid(monthly, "children_over3", ids, months)
+    leavers = _grid(truth, "school_leavers", ids, months)
     cohorts = age_cohort_estimate(under3, over3, np.asarray(months.month)).cohorts
     april = [i for i, m in enumerate(months) if m.month == 4 and i >= 36]
     estimate = np.concatenate([cohorts[:, i, OLDEST_OVER3] for i in april])
@@ -206,3 +277,51 @@ def test_says_more_about_school_leavers_than_a_fixed_share():
     ours = np.corrcoef(estimate[ok], actual[ok])[0, 1]
     fixed = np.corrcoef(fixed_share * april_over3[ok], actual[ok])[0, 1]
     assert ours > fixed + 0.01, (ours, fixed)
+
+
+def _grid(frame: pd.DataFrame, column: str, ids: list, months: pd.PeriodIndex) -> np.ndarray:
+    out = np.full((len(ids), len(months)), np.nan)
+    k = pd.Index(ids).get_indexer(frame["kindergarten_id"])
+    t = (frame["month"].array.asi8 - months[0].ordinal).astype(int)
+    keep = k >= 0
+    out[k[keep], t[keep]] = frame[column].to_numpy(float)[keep]
+    return out
+
+
+@pytest.mark.parametrize("family", ["capacity", "cohort"])
+def test_learned_reanchoring_finds_the_crossing_at_least_as_well(family):
+    """Against the simulators' true crossing at each August (SIMULATED, seed 4: not a tuning or
+    report seed), the older under-3 cohort estimated in July by the learned re-anchoring is
+    closer on the capacity family, where the over-3 change at August shows the crossing (mean
+    absolute error 1.66 against 1.90 on the tuning seeds 1–3), and no worse on the cohort family,
+    whose large over-3 intake at August hides it (the weight learned there is 0)."""
+    from simulate import simulate_district
+    from simulate.capacity import simulate_capacity
+
+    if family == "capacity":
+        simulation = simulate_capacity(seed=4)
+        crossed = "crossed_into_over3"
+    else:
+        simulation = simulate_district("district", seed=4)
+        crossed = "aged_into_over3"
+    monthly, truth = simulation.district.monthly, simulation.truth["monthly"]
+    ids = sorted(monthly["kindergarten_id"].unique())
+    months = pd.period_range(monthly["month"].min(), monthly["month"].max(), freq="M")
+    under3 = _grid(monthly, "children_under3", ids, months)
+    over3 = _grid(monthly, "children_over3", ids, months)
+    crossing = _grid(truth, crossed, ids, months)
+    calendar_month = np.asarray(months.month)
+    augusts = [i for i, m in enumerate(months) if m.month == 8 and i >= 25]
+    plain = age_cohort_estimate(under3, over3, calendar_month).cohorts
+    learned = learned_age_cohort_estimate(under3, over3, calendar_month).cohorts
+
+    def error(cohorts: np.ndarray) -> float:
+        estimate = np.concatenate([cohorts[:, i - 1, OLDER_UNDER3] for i in augusts])
+        actual = np.concatenate([crossing[:, i] for i in augusts])
+        ok = ~np.isnan(estimate) & ~np.isnan(actual)
+        return float(np.abs(estimate[ok] - actual[ok]).mean())
+
+    if family == "capacity":
+        assert error(learned) < 0.95 * error(plain), (error(learned), error(plain))
+    else:
+        assert error(learned) <= error(plain) + 0.02, (error(learned), error(plain))

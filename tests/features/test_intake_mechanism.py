@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data.contract import KINDERGARTEN_ID, MONTH
-from features.age_cohorts import age_cohort_estimate
+from features.age_cohorts import learned_age_cohort_estimate
 from features.intake_mechanism import (
     MECHANISM_FEATURES,
     intake_mechanism_features,
@@ -37,7 +37,7 @@ def panel(seed: int, n_rows: int = 4, n_months: int = 40, summer_fall: bool = Tr
 def plain_loop(under3, over3, waiting, capacity, calendar_month):
     """The module docstring's rules, one kindergarten and month at a time (cohorts from the
     estimator, which has its own plain-loop test)."""
-    estimate = age_cohort_estimate(under3, over3, calendar_month)
+    estimate = learned_age_cohort_estimate(under3, over3, calendar_month)
     cohorts = estimate.cohorts
     out = {name: np.full(under3.shape, np.nan) for name in MECHANISM_FEATURES}
     for k in range(under3.shape[0]):

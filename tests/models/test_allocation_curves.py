@@ -94,6 +94,40 @@ def test_curves_are_convex_and_non_increasing_and_reach_zero() -> None:
         assert curve.slopes[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_reused_losses_give_the_curves_built_afresh() -> None:
+    """The comparisons' re-solves weigh the plan's losses anew (equity 1, CVaR weight 0)
+    instead of rebuilding them: the curves are the same numbers; other scenarios or settings
+    are built afresh, never reused."""
+    from dataclasses import replace
+
+    from models.allocation.curves import curve_losses
+
+    needs = tiny_needs(2)
+    settings = {
+        "step_fte": np.array([0.5, 1.0, 0.5]),
+        "remove_cap_fte": np.zeros((2, 3)),
+        "risk": 0.9,
+    }
+    plan = curve_losses(needs, weights=NeedWeights(), **settings)
+    for equity, weights in (
+        (np.ones(2), NeedWeights()),
+        (np.array([1.2, 1.0]), NeedWeights(cvar_weight=0.0)),
+    ):
+        fresh = build_curves(needs, equity=equity, weights=weights, **settings)
+        reused = build_curves(needs, equity=equity, weights=weights, losses=plan, **settings)
+        assert curve_losses(needs, weights=weights, reuse=plan, **settings) is plan
+        assert [c.need for c in reused] == [c.need for c in fresh]
+        for a, b in zip(reused, fresh, strict=True):
+            assert (a.kindergarten, a.y0, a.dy) == (b.kindergarten, b.y0, b.dy)
+            np.testing.assert_array_equal(a.values, b.values)
+    other_needs = tiny_needs(3)
+    assert curve_losses(other_needs, weights=NeedWeights(), reuse=plan, **settings) is not plan
+    riskier = {**settings, "risk": 0.8}
+    assert curve_losses(needs, weights=NeedWeights(), reuse=plan, **riskier) is not plan
+    legal = replace(NeedWeights(), legal=5.0)
+    assert curve_losses(needs, weights=legal, reuse=plan, **settings) is not plan
+
+
 def test_largest_remainder_sums_to_the_pool_in_whole_steps() -> None:
     split = largest_remainder(np.array([45.0, 30.0, 25.0]), 2.0, 0.1)
     assert split.sum() == pytest.approx(2.0)

@@ -1,6 +1,7 @@
 """The under-3 cohort features of the horizon frames (the staying under-3s and the August fill
-from the waiting list and the places free after the shift) and the label's base they enter:
-against a plain loop over the rows, and point-in-time (SIMULATED capacity family)."""
+from the waiting list and the places free after the shift) and the label's base they enter,
+and the over-3 base moved towards the over-3s kept: against a plain loop over the rows, and
+point-in-time (SIMULATED capacity family)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from features.age_cohorts import (
     OLDER_UNDER3,
     YOUNGER_UNDER3,
     YOUNGEST_OVER3,
-    age_cohort_estimate,
+    learned_age_cohort_estimate,
 )
 from features.intake import expanding_blend_weight
 from models.forecast.frames import (
@@ -51,7 +52,7 @@ def grid(district):
 
 def plain_rows(district, grid, k, t, h):
     """Each row's five features and base, one row at a time from the contract's own tables."""
-    estimate = age_cohort_estimate(
+    estimate = learned_age_cohort_estimate(
         grid.targets["children_under3"],
         grid.targets["children_over3"],
         np.asarray(grid.months.month),
@@ -78,6 +79,27 @@ def plain_rows(district, grid, k, t, h):
     return np.array(out, dtype=np.float64)
 
 
+def fitted_weight(grid, frame, names, target, candidate_name, h):
+    """(the intake-cycle base, the candidate, whether the August lies ahead, the weight at each
+    origin) of every row of ``frame``: the weight fitted, as the module says, on every row with
+    the August ahead whose target month is known by the origin."""
+    cycle = np.mean(
+        [frame.features[:, names.index(n)] for n in projection_feature_names(target)], axis=0
+    ).astype(np.float64)
+    candidate = frame.features[:, names.index(candidate_name)].astype(np.float64)
+    ahead = np.asarray([months_to_august(grid.months[ti]) <= h for ti in frame.origin_index])
+    actual = frame.label + frame.anchor
+    weight = expanding_blend_weight(
+        cycle[ahead],
+        candidate[ahead],
+        actual[ahead],
+        frame.origin_index[ahead] + h,
+        grid.n_months,
+        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
+    )
+    return cycle, candidate, ahead, weight
+
+
 @pytest.mark.parametrize("h", [1, 4, 12])
 def test_matches_a_plain_loop(district, grid, h):
     frame = horizon_frame(grid, TARGET, h, stacked=True, cohort_features=True)
@@ -95,24 +117,10 @@ def test_matches_a_plain_loop(district, grid, h):
         got["target_under3_after_fill_vs_base"], expected[:, 3] - cycle, rtol=1e-4, atol=1e-3
     )
     ahead = expected[:, 4] > 0
-    # the weight: fitted on every row with the August ahead whose target month is known by t
-    all_cycle = np.mean(
-        [frame.features[:, names.index(n)] for n in projection_feature_names(TARGET)], axis=0
-    ).astype(np.float64)
-    after = frame.features[:, names.index("target_under3_after_fill")].astype(np.float64)
-    all_ahead = np.asarray([months_to_august(grid.months[ti]) <= h for ti in frame.origin_index])
-    actual = frame.label + frame.anchor
-    weight = expanding_blend_weight(
-        all_cycle[all_ahead],
-        after[all_ahead],
-        actual[all_ahead],
-        frame.origin_index[all_ahead] + h,
-        grid.n_months,
-        prior_pairs=COHORT_BASE_PRIOR_PAIRS,
-    )
+    _, _, _, weight = fitted_weight(grid, frame, names, TARGET, "target_under3_after_fill", h)
     # from an August a year ahead the waiting list says little; from months before it, much
-    assert (weight[-1] >= COHORT_BASE_MIN_WEIGHT) == (h < 12)
-    weight = np.where(weight >= COHORT_BASE_MIN_WEIGHT, weight, 0.0)
+    assert (weight[-1] >= COHORT_BASE_MIN_WEIGHT["children_under3"]) == (h < 12)
+    weight = np.where(weight >= COHORT_BASE_MIN_WEIGHT["children_under3"], weight, 0.0)
     base = np.where(ahead, cycle + weight[t] * (expected[:, 3] - cycle), cycle)
     np.testing.assert_allclose(frame.anchor[pick], base, rtol=1e-4, atol=1e-3)
     assert ahead.any() and (h == 12 or (~ahead).any()), "rows before and after an August"
@@ -122,16 +130,17 @@ def test_matches_a_plain_loop(district, grid, h):
     )
 
 
-def test_rows_at_an_origin_do_not_see_data_after_it(district, grid):
+@pytest.mark.parametrize("target", TARGETS)
+def test_rows_at_an_origin_do_not_see_data_after_it(district, grid, target):
     """Features and base of the rows made at origin t are the same whether the grid holds the
-    months after t or not."""
+    months after t or not (both children counts: each has its own fitted base)."""
     origin = district.monthly["month"].max() - 14
     known = feature_inputs(as_of(district, origin), TARGETS, months_ahead=12).grid
-    for h in (2, 9):
+    for h in (2, 4, 9):
         a, b = (
             horizon_frame(
                 g,
-                TARGET,
+                target,
                 h,
                 stacked=True,
                 cohort_features=True,
@@ -162,3 +171,27 @@ def test_without_a_waiting_list_the_fill_is_unknown_and_the_base_is_the_cycle(gr
         [frame.features[:, design.index(n)] for n in projection_feature_names(TARGET)], axis=0
     )
     np.testing.assert_allclose(frame.anchor, cycle, rtol=1e-5)
+
+
+@pytest.mark.parametrize("h", [4, 9])
+def test_over3_base_moves_towards_the_kept_count_only_where_the_data_weigh_it_most(grid, h):
+    """Children over 3: where the next August lies in the span, the base is the intake cycle
+    moved towards the over-3s kept (y(t) + the crossing − the school leavers) by the weight
+    fitted on the rows whose target month is known by then — only where that weight reaches
+    the over-3 threshold (the kept count then explains the August better than the cycle)."""
+    target = "children_over3"
+    frame = horizon_frame(grid, target, h, stacked=True, cohort_features=True)
+    names = design_feature_names(grid, stacked=True, target=target, cohort_features=True)
+    cycle, kept, ahead, weight = fitted_weight(grid, frame, names, target, "target_cohort_carry", h)
+    np.testing.assert_allclose(
+        frame.features[:, names.index("target_cohort_carry_vs_base")], kept - cycle, atol=1e-3
+    )
+    y = grid.targets[target]
+    np.testing.assert_allclose(
+        frame.label + frame.anchor, y[frame.kindergarten_index, frame.origin_index + h]
+    )
+    threshold = COHORT_BASE_MIN_WEIGHT[target]
+    used = np.where(weight >= threshold, weight, 0.0)[frame.origin_index]
+    expected = np.where(ahead, cycle + used * (kept - cycle), cycle)
+    np.testing.assert_allclose(frame.anchor, expected, rtol=1e-4, atol=1e-3)
+    assert (used[ahead] >= threshold).any(), "on the capacity family the kept count is used"

@@ -155,13 +155,30 @@ def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) 
     english = load_workbook(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.xlsx").content))
     anna.cookies.delete("bemanning_lang")
     assert english.sheetnames[:2] == ["Plan", "Lines"]
-    csv = pd.read_csv(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content))
-    assert len(csv) == len(approved["lines"]) and (csv["approved"]).all()
-    # the reason is the line's explanation in the user's language, with the pin first
-    reasons = csv["reason"].astype(str)
+    # the plan's CSV is for people: the lines sheet in the user's language, Norwegian dialect
+    csv = pd.read_csv(
+        io.BytesIO(anna.get(f"/exports/plans/{new['id']}.csv").content),
+        sep=";",
+        decimal=",",
+        encoding="utf-8-sig",
+    )
+    assert len(csv) == len(approved["lines"]) and (csv["Godkjent"] == "ja").all()
+    assert csv["Data"].eq("SIMULERTE DATA — ikke virkelige barnehager").all()
+    assert set(csv["Prognose brukt"]) <= {
+        "modellprognose",
+        "reserveprognose (kort historikk)",
+        "reserveprognose (hull i dataene)",
+    } and not any("_" in str(c) for c in csv.columns)
+    assert csv["Planlagt (årsverk)"].dtype == float
+    # the explanation in words, and the pin sentence beside it
+    reasons = csv["Hvorfor"].astype(str)
     assert reasons.str.contains("Behov: ").all() and not reasons.str.contains("binding").any()
-    pinned = csv[csv["pin"].notna() & (csv["pin"].astype(str) != "")]
-    assert len(pinned) and all(r.startswith("Låst av") for r in pinned["reason"])
+    pinned = csv["Lås"].dropna().astype(str)
+    assert len(pinned) and all(r.startswith("Låst av") for r in pinned)
+    # the Parquet file of the same plan is for reports: machine names and codes
+    parquet = pd.read_parquet(io.BytesIO(anna.get(f"/exports/plans/{new['id']}.parquet").content))
+    assert {"planned_fte", "approved", "forecast"} <= set(parquet.columns)
+    assert parquet["forecast"].astype(str).str.match(r"model|fallback").all()
     history = anna.get("/api/plans").json()
     assert [p["id"] for p in history][:2] == [new["id"], plan["id"]]
     page = anna.get(f"/plans/diff?a={plan['id']}&b={new['id']}")

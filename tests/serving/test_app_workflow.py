@@ -14,6 +14,7 @@ from page_text import code_words, visible_text
 
 from data.contract import District
 from serving.app import services
+from serving.formatting import format_fte
 from serving.i18n import LANGUAGE_COOKIE
 from serving.store import repository
 
@@ -164,7 +165,8 @@ def test_a_pin_never_changes_the_solved_version_and_shows_everywhere(
         assert pinned[name] == line[name], name
     assert pinned["planned_fte"] == pytest.approx(line["current_fte"] + 1.0)
     assert pinned["reason"].startswith("Låst av anna ")
-    assert ": +1,0 årsverk — «ny gruppe»" in pinned["reason"]
+    level = format_fte(line["current_fte"] + 1.0, "nb")
+    assert f" til {level} årsverk (+1,0) — «ny gruppe»" in pinned["reason"]
     assert pinned["pin"]["comment"] == "ny gruppe" and pinned["pin"]["created_by"] == "anna"
     # approve it, then change the approved plan: a new version; the diff shows the pinned line
     assert _approve(anna, plan_id).status_code == 200

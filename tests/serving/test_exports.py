@@ -121,7 +121,8 @@ PINS = pd.DataFrame(
             "comment": '=HYPERLINK("http://x")',
             "created_by": "anna",
             "created_at": "2026-12-06T13:00:00+00:00",
-            "sentence": "Låst av anna 6. des: +1,0 årsverk",
+            "pin_action": "Låst til 11,0 årsverk (+1,0)",
+            "sentence": "Låst av anna 6. des. til 11,0 årsverk (+1,0)",
         }
     ]
 )
@@ -203,13 +204,9 @@ def test_pins_audit_and_comparison_sheets() -> None:
     book = _book("nb")
     pins = book["Låsinger"]
     headers = [c.value for c in pins[2]]
-    assert headers[:5] == [
-        "Barnehage",
-        "Barnehagenummer",
-        "Ressurs",
-        "Type låsing",
-        "Endring (årsverk)",
-    ]
+    assert headers[:4] == ["Barnehage", "Barnehagenummer", "Ressurs", "Låsing"]
+    # what the planner did, in words: the level and the change together
+    assert pins.cell(row=3, column=4).value == "Låst til 11,0 årsverk (+1,0)"
     assert pins.cell(row=3, column=headers.index("Gjelder linjen") + 1).value == "ja"
     comment = pins.cell(row=3, column=headers.index("Kommentar") + 1)
     assert comment.value == '=HYPERLINK("http://x")' and comment.data_type == "s"

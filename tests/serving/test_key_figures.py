@@ -1,10 +1,16 @@
 """The district's key figures against a hand-worked district: each figure with its trend, and
-§ 31/§ 37 counts masked under 5 for an internal view (by the one privacy rule), exact otherwise."""
+§ 31/§ 37 counts masked under 5 for an internal view (by the one privacy rule), exact otherwise;
+and one figure, one definition: the overview, the dashboard's cards, the API and the Power BI
+export show the same value for the same figure."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pandas as pd
 import pytest
+from app_fixtures import AppHarness
 
 from data.contract import QUANTILE_COLUMNS, District
 from serving.key_figures import key_figures, key_figures_frame
@@ -86,3 +92,46 @@ def test_decision_counts_under_5_are_masked_for_an_internal_view_only() -> None:
     assert internal["vedtak_37"].value == 6.0
     planner = {f.key: f for f in key_figures(_district(), _forecasts(), internal=False)}
     assert planner["vedtak_31"].value == 4.0
+
+
+#: key figure on the overview → the dashboard card showing the same figure
+SAME_FIGURE = {
+    "children_now": "children",
+    "waiting_list": "applicants",
+    "sick_leave": "sick_leave_rate",
+    "turnover": "turnover",
+    "minority_language_share": "minority_language_share",
+    "low_income_share": "low_income_share",
+}
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_a_figure_shown_on_the_overview_the_dashboard_and_the_export_is_the_same(
+    trained_harness: AppHarness,
+) -> None:
+    client = trained_harness.client_for("anna")
+    overview = client.get("/").text
+    cards = client.get("/dashboard/cards").text
+    quality = client.get("/dashboard/cards?group=quality").text
+    export = pd.read_csv(io.StringIO(client.get("/exports/tables/key_figures.csv").text))
+    api = {f["key"]: f for f in client.get("/api/overview").json()["key_figures"]}
+    # one block of the figures measured per month on the overview; the quality indicators apart
+    assert overview.count('data-testid="key-figures"') == 1
+    assert 'data-testid="card-sick_leave_rate"' not in quality
+    assert 'data-testid="card-parent_survey_overall"' in quality
+    for key, card_key in SAME_FIGURE.items():
+        row = overview.split(f'<tr data-key="{key}">')[1].split("</tr>")[0]
+        shown = _text(row.split(f'data-testid="key-figure-{key}">')[1].split("</td>")[0])
+        card = cards.split(f'data-testid="card-{card_key}">')[1].split("</a>")[0]
+        value = _text(card.split('class="card-value">')[1].split("</span>")[0])
+        label = _text(card.split('class="card-label">')[1].split("</span>")[0])
+        assert shown == value, (key, shown, value)
+        assert label in _text(row), (key, label)  # named alike, with its period
+        exported = export.loc[export["key"] == key, "value"].astype(float).iloc[0]
+        assert exported == pytest.approx(api[key]["value"]), key
+    assert "%" in _text(
+        overview.split('data-testid="key-figure-turnover">')[1].split("</td>")[0]
+    )  # turnover is a share a year in both places, never 0.14 against 14 %

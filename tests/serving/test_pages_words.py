@@ -99,6 +99,8 @@ def _pages(harness: AppHarness, sim_district, plan_id: str) -> list[str]:  # typ
         "/exports",
         "/dashboard",
         "/dashboard/sick_leave_rate",
+        "/dashboard/turnover",
+        "/dashboard/vedtak_31_share",
         "/dashboard/topi_concern_share",
         f"/dashboard/kindergartens/{kg_id}",
     ]
@@ -117,7 +119,14 @@ def test_pages_show_words_not_codes_in_both_languages(
     trained_harness: AppHarness, sim_district, baseline_forecasts
 ) -> None:  # type: ignore[no-untyped-def]
     plan_id = store_real_plan(trained_harness, sim_district, baseline_forecasts)
-    for user in ("anna", "vera"):
+    anonymous = trained_harness.client_for(None)
+    for language in LANGUAGES:  # the login page, before anyone is logged in
+        anonymous.cookies.set(LANGUAGE_COOKIE, language)
+        login_page = anonymous.get("/login")
+        assert f'<html lang="{language}">' in login_page.text
+        assert code_words(login_page.text) == {}, language
+    # /docs is the API's reference for developers: its parameter names are the API's own
+    for user in ("anna", "vera", "admin"):
         client = trained_harness.client_for(user)
         for language in LANGUAGES:
             client.cookies.set(LANGUAGE_COOKIE, language)

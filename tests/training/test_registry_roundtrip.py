@@ -4,6 +4,7 @@ alias and get the same numbers as the pipeline in memory; plus what must fail cl
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -218,3 +219,24 @@ def test_metric_names_carry_target_and_two_digit_horizon():
         "coverage_80.vedtak_31.h03": 0.81,
         "seasonal_naive.wape.vedtak_31.h12": 0.3,
     }
+
+
+def test_backtest_predictions_are_read_on_first_use_only(trained, tmp_path):
+    """A forecast never reads the model's largest file; a plan reads it from the mapping made
+    at load, even when the store's file has gone since."""
+    settings, _, _, _, version, pit = trained
+    loaded = load_model(f"models:/bemanning-needs/{version}", settings.tracking_uri)
+    assert "pit_history" not in vars(loaded)  # not read by the load
+    store = Path(settings.tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+    (stored,) = store.rglob("pit_history.parquet")
+    moved = stored.rename(tmp_path / "moved.parquet")
+    try:
+        history = loaded.pit_history
+    finally:
+        moved.rename(stored)
+    assert history is not None and len(history) == len(pit)
+    assert history["month"].dtype == "period[M]"
+    assert loaded.pit_history is history  # read once
+    one = history.head(3)
+    assert loaded.with_pit_history(one).pit_history is one
+    assert loaded.pit_history is history

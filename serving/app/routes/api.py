@@ -48,9 +48,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def pin_public(pin: Pin) -> PinPublic:
+def pin_public(plan: Plan, pin: Pin) -> PinPublic:
     return PinPublic.model_validate(pin).model_copy(
-        update={"sentence": overrides.pin_sentence(pin)}
+        update={"sentence": overrides.pin_sentence(pin, overrides.line_of(plan, pin))}
     )
 
 
@@ -66,7 +66,7 @@ def line_public(user: User, plan: Plan, line: PlanLine) -> LinePublic:
             "overridden": planned.overridden,
             "planned_fte": planned.planned_fte,
             "planned_change_fte": planned.planned_change_fte,
-            "pin": pin_public(planned.pin) if planned.pin is not None else None,
+            "pin": pin_public(plan, planned.pin) if planned.pin is not None else None,
         }
     )
 
@@ -78,7 +78,7 @@ def plan_public(user: User, plan: Plan) -> PlanPublic:
         header=plan.header,
         summary=plan.summary,
         lines=[line_public(user, plan, ln) for ln in plan.lines],
-        pins=[pin_public(p) for p in plan.pins],
+        pins=[pin_public(plan, p) for p in plan.pins],
     )
 
 

@@ -3,11 +3,11 @@ indicators (shown on its page). Needs the data set only, not a trained model."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from data.contract import District
@@ -25,11 +25,13 @@ router = APIRouter(prefix="/dashboard", tags=["dashboard"], default_response_cla
 N_FURTHEST = 8
 
 
-def _cards(district: District, language: str) -> tuple[list[dash.Card], list[dash.Figure]]:
+def _cards(
+    district: District, language: str, internal: bool
+) -> tuple[list[dash.Card], list[dash.Figure]]:
     figures = dash.all_figures()
     present = [f for f in figures if dash.is_present(district, f)]
     absent = [f for f in figures if f not in present]
-    return [dash.card(district, f, language) for f in present], absent
+    return [dash.card(district, f, language, internal=internal) for f in present], absent
 
 
 def _cached_cards(
@@ -37,8 +39,10 @@ def _cached_cards(
 ) -> tuple[list[dash.Card], list[dash.Figure]]:
     district = services.visible_data(state, user)
     language = page_language(request)
+    internal = is_internal_view(user)
     return state.derived(
-        ("dashboard-cards", user.district, language), lambda: _cards(district, language)
+        ("dashboard-cards", user.district, language, internal),
+        lambda: _cards(district, language, internal),
     )
 
 
@@ -49,9 +53,21 @@ def dashboard(request: Request, user: CurrentUser, state: EngineDep) -> Response
 
 
 @router.get("/cards", summary="The key-figure cards alone (for the overview)")
-def dashboard_cards(request: Request, user: CurrentUser, state: EngineDep) -> Response:
+def dashboard_cards(
+    request: Request,
+    user: CurrentUser,
+    state: EngineDep,
+    group: Annotated[Literal["all", "quality"], Query()] = "all",
+) -> Response:
+    """All cards, or (``group=quality``) the quality indicators' alone: the overview shows the
+    figures measured per month in its key-figures table, from the same definitions."""
     cards, absent = _cached_cards(request, user, state)
-    return render(request, "dashboard_cards.html", {"cards": cards, "absent": absent})
+    if group == "quality":
+        cards = [c for c in cards if c.figure.indicator is not None]
+        absent = [f for f in absent if f.indicator is not None]
+    return render(
+        request, "dashboard_cards.html", {"cards": cards, "absent": absent, "group": group}
+    )
 
 
 @router.get("/kindergartens/{kindergarten_id}", summary="A kindergarten's indicators")
@@ -262,12 +278,7 @@ def _line(history: pd.DataFrame, figure: dash.Figure, scale: float, language: st
                 "line": {"color": "#08306b"},
             }
         ],
-        "layout": _layout(
-            gettext(language, N_("%(figure)s: over time"), figure=figure.label_in(language)),
-            figure,
-            scale,
-            language,
-        ),
+        "layout": _layout(gettext(language, N_("Over time")), figure, scale, language),
     }
 
 
@@ -282,30 +293,37 @@ def _histogram(latest: pd.DataFrame, figure: dash.Figure, scale: float, language
             }
         ],
         "layout": _layout(
-            gettext(
-                language,
-                N_("%(figure)s: spread across the kindergartens"),
-                figure=figure.label_in(language),
-            ),
+            gettext(language, N_("Spread across the kindergartens (latest value of each)")),
             figure,
             scale,
             language,
         )
-        | {"yaxis": {"title": {"text": gettext(language, N_("Number of kindergartens"))}}},
+        | {
+            "xaxis": _value_axis(figure, scale, language),
+            "yaxis": {"title": {"text": gettext(language, N_("Number of kindergartens"))}},
+        },
     }
 
 
+def _value_axis(figure: dash.Figure, scale: float, language: str) -> dict:
+    """The axis a figure's values are on: its unit on every tick (the page's heading names the
+    figure, so the axis needs no title that a narrow chart would cut)."""
+    if scale == 100.0:
+        suffix = " %" if language == "nb" else "%"
+    elif figure.unit == "nok":
+        suffix = " kr" if language == "nb" else " NOK"
+    else:
+        suffix = ""
+    return {"ticksuffix": suffix, "tickformat": ",~r"}
+
+
 def _layout(title: str, figure: dash.Figure, scale: float, language: str) -> dict:
-    unit = " (%)" if scale == 100.0 else ""
-    if figure.unit == "nok":
-        nok = gettext(language, N_("NOK"))
-        unit = f" ({nok})"
     return {
         "title": {"text": title, "font": {"size": 14}},
         "height": 320,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": 40, "b": 40},
         # Plotly's separators: decimal mark, then thousands mark
         "separators": ", " if language == "nb" else ". ",
-        "yaxis": {"title": {"text": f"{figure.label_in(language)}{unit}"}, "tickformat": ",~r"},
+        "yaxis": _value_axis(figure, scale, language),
         "showlegend": False,
     }

@@ -11,6 +11,7 @@ from serving import exports, overrides, workbook
 from serving.app import services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
 from serving.app.rendering import page_language
+from serving.key_figures import key_figures_frame
 from serving.store import repository
 from serving.store.tables import Plan
 
@@ -83,7 +84,10 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
 
 
 @router.get(
-    "/plans/{plan_id}.{fmt}", responses=NOT_FOUND, summary="A plan's lines as CSV or Parquet"
+    "/plans/{plan_id}.{fmt}",
+    responses=NOT_FOUND,
+    summary="A plan's lines: CSV for people (the Excel lines sheet, in the user's language), "
+    "Parquet for reports (stable machine column names, as the plan_lines table)",
 )
 def plan_table(
     request: Request,
@@ -93,17 +97,22 @@ def plan_table(
     session: SessionDep,
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    lines = services.plan_lines_frame(plan, page_language(request))
-    content = exports.table_bytes(lines, fmt, simulated=plan.simulated)
+    language = page_language(request)
+    lines = services.plan_lines_frame(plan, language)
+    if fmt == "csv":
+        content = workbook.lines_csv(language, lines, simulated=plan.simulated)
+    else:
+        content = exports.table_bytes(lines, fmt, simulated=plan.simulated)
     return _download(content, f"plan-{plan.id}-v{plan.version}.{fmt}", MEDIA[fmt])
 
 
 @router.get(
-    "/tables/{table}.{fmt}", summary="Power BI tables: plans, plan_lines, forecasts, overview"
+    "/tables/{table}.{fmt}",
+    summary="Power BI tables: plans, plan_lines, forecasts, overview, key_figures",
 )
 def table(
     request: Request,
-    table: Literal["plans", "plan_lines", "forecasts", "overview"],
+    table: Literal["plans", "plan_lines", "forecasts", "overview", "key_figures"],
     fmt: Literal["csv", "parquet"],
     user: CurrentUser,
     state: EngineDep,
@@ -134,6 +143,9 @@ def table(
             visible = services.visible_data(state, user).kindergartens["kindergarten_id"]
             all_forecasts = state.forecasts()
             frame = all_forecasts[all_forecasts["kindergarten_id"].isin(visible)]
+        elif table == "key_figures":
+            figures = services.district_key_figures(state, user, exported=True)
+            frame = key_figures_frame(figures, page_language(request))
         else:
             frame = services.overview(state, user).drop(
                 columns=["band_p10", "band_p50", "band_p90"], errors="ignore"

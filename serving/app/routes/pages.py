@@ -40,6 +40,7 @@ from serving.formatting import format_count
 from serving.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, as_language, gettext
 from serving.plan_header import plan_header_rows
 from serving.plan_options import form_fields, values_from_form
+from serving.plan_warnings import warning_lines
 from serving.store import repository
 from serving.words import RESOURCE as RESOURCE_WORDS
 
@@ -400,7 +401,23 @@ def _plan_context(
         "areas": sorted(set(areas.values())),
         "resources": sorted({ln.resource for ln in plan.lines}, key=_resource_order),
         "header_rows": plan_header_rows(
-            language, plan_info(plan), plan.header or {}, simulated=plan.simulated
+            language,
+            plan_info(plan),
+            plan.header or {},
+            simulated=plan.simulated,
+            with_warnings=False,
+        ),
+        "pin_rows": [
+            {
+                "name": row["kindergarten_name"],
+                "resource": row["resource"],
+                "sentence": row["sentence"],
+                "rules": bool(row["rules_line"]),
+            }
+            for row in overrides.pins_frame(plan, language).to_dict(orient="records")
+        ],
+        "warnings": warning_lines(
+            list((plan.header or {}).get("warnings") or []), language, _names(state, plan)
         ),
         "summary": summary_rows(language, plan.summary or []),
         "can_change": services.can_change(user),
@@ -429,6 +446,17 @@ def _resource_order(resource: str) -> int:
     from data.contract import RESOURCES
 
     return RESOURCES.index(resource) if resource in RESOURCES else len(RESOURCES)
+
+
+def _names(state: Any, plan: Any) -> dict[str, str]:
+    """Kindergarten id → name: the plan's lines', and the data set's for those the plan left out."""
+    names = {str(ln.kindergarten_id): str(ln.kindergarten_name) for ln in plan.lines}
+    try:
+        kindergartens = state.district().kindergartens
+    except Exception:  # no data set yet: the plan's own names
+        return names
+    known = zip(kindergartens["kindergarten_id"], kindergartens["name"], strict=True)
+    return {str(k): str(n) for k, n in known} | names
 
 
 def _areas(state: Any) -> dict[str, str]:
