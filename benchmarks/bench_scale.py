@@ -61,7 +61,12 @@ model.pit_history
 print(f"history seconds {time.perf_counter() - started:.2f}")
 """
 #: what a plan or forecast imports, done once so the timed steps find compiled bytecode
-WARM_SCRIPT = "import serving.cli, serving.planning, training.retrain, training.registry"
+WARM_SCRIPT = (
+    "import serving.cli, serving.planning, serving.district_plans, training.retrain, "
+    "training.registry, training.plots, models.allocation.comparison, models.allocation.report, "
+    "mlflow.store.tracking.sqlalchemy_store, mlflow.store.model_registry.sqlalchemy_store, "
+    "highspy"
+)
 
 
 @dataclass
