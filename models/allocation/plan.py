@@ -119,4 +119,7 @@ def optimise(
     cap = NeedCap(scale=scale, cap=neutral.need_cost + float(s.equity_cost_share or 0.0) * bought)
     tilted = weighted_curves(losses, equity, s.weights.cvar_weight)
     problem = problem_of(tilted, cap, neutral.change_fte)
-    return problem, solve_allocation(problem, options)
+    try:
+        return problem, solve_allocation(problem, options)
+    except RuntimeError:  # the time limit ran out before the tilt found a plan: the neutral one
+        return neutral_problem, neutral
