@@ -30,7 +30,13 @@ from pydantic import Field
 
 from data.contract import RESOURCES, parse_month
 from data.errors import Problem, UserInputError
-from models.allocation import DEFAULT_RISK, DEFAULT_STEP_FTE, RISK_RANGE
+from models.allocation import (
+    DEFAULT_RISK,
+    DEFAULT_STEP_FTE,
+    EQUITY_COST_SHARE,
+    EQUITY_TILT,
+    RISK_RANGE,
+)
 
 RESOURCE_WORDS = {
     "staff": "staff",
@@ -168,8 +174,10 @@ OPTIONS: dict[str, PlanOption] = {
             label="Equity weight",
             unit="weight",
             help="How much more an unmet FTE-month counts where many children are in "
-            "low-income families or speak a minority language: weight = 1 + 0.25 × this × "
-            "(low-income share + minority-language share); 0 = no equity weighting.",
+            f"low-income families or speak a minority language: weight = 1 + {EQUITY_TILT:g} × "
+            "this × (low-income share + minority-language share); 0 = no equity weighting. "
+            "The weight decides between close needs: the plan gives up at most this × "
+            f"{EQUITY_COST_SHARE:.1%} of what the pools buy (as the plan expects it) for it.",
             default=1.0,
             minimum=0.0,
             maximum=10.0,

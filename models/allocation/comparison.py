@@ -176,7 +176,10 @@ def compare_allocations(
     plan = np.asarray(plan_change_fte, dtype=float)
     changes = {
         PLAN: plan,
-        EQUITY_0: resolve(np.ones(len(equity)), settings),
+        # a bounded tilt solved the equity-0 plan first, under these very terms
+        EQUITY_0: problem.neutral_change_fte
+        if problem.neutral_change_fte is not None
+        else resolve(np.ones(len(equity)), settings),
         RISK_NEUTRAL: resolve(
             np.asarray(equity, dtype=float),
             replace(settings, weights=replace(settings.weights, cvar_weight=0.0)),

@@ -82,7 +82,10 @@ def optimise(
     )
 
     def problem_of(
-        curves: list[ConvexCurve], cap: NeedCap | None = None, start: np.ndarray | None = None
+        curves: list[ConvexCurve],
+        cap: NeedCap | None = None,
+        start: np.ndarray | None = None,
+        neutral: np.ndarray | None = None,
     ) -> AllocationProblem:
         return AllocationProblem(
             kindergarten_ids=needs.kindergarten_ids,
@@ -98,6 +101,7 @@ def optimise(
             previous_change_fte=previous_change_fte,
             need_cap=cap,
             start_change_fte=start,
+            neutral_change_fte=neutral,
             curve_losses=losses,
         )
 
@@ -118,8 +122,9 @@ def optimise(
     scale = np.array([equity[c.kindergarten] for c in curves])
     cap = NeedCap(scale=scale, cap=neutral.need_cost + float(s.equity_cost_share or 0.0) * bought)
     tilted = weighted_curves(losses, equity, s.weights.cvar_weight)
-    problem = problem_of(tilted, cap, neutral.change_fte)
+    problem = problem_of(tilted, cap, neutral.change_fte, neutral.change_fte)
     try:
         return problem, solve_allocation(problem, options)
     except RuntimeError:  # the time limit ran out before the tilt found a plan: the neutral one
+        neutral_problem.neutral_change_fte = neutral.change_fte
         return neutral_problem, neutral

@@ -120,6 +120,9 @@ class AllocationProblem:
     need_cap: NeedCap | None = None
     #: a feasible plan (K×R FTE) the solver starts from (None: the greedy plan or the pins)
     start_change_fte: np.ndarray | None = None
+    #: when the equity tilt was bounded: the plan with every kindergarten weighing the same,
+    #: solved first under the same terms (the plan's equity-0 comparison, without a re-solve)
+    neutral_change_fte: np.ndarray | None = None
     #: objective units per FTE of change away from the previous plan (small: a tie-breaker that
     #: keeps plans stable, far below the value of covering a need)
     churn_weight: float = 0.01

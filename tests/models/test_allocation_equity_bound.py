@@ -4,11 +4,10 @@ checked against brute force over every allocation of whole steps on a tiny distr
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from test_allocation_curves import tiny_needs
+from test_allocation_steps import allocations
 
 from models.allocation import (
     EQUITY_COST_SHARE,
@@ -18,6 +17,7 @@ from models.allocation import (
     equity_cost_share,
     optimise,
 )
+from models.allocation.comparison import EQUITY_0, compare_allocations
 from models.needs import NeedScenarios
 
 EXACT = SolverOptions(mip_rel_gap=0.0, time_limit_s=30)
@@ -25,21 +25,6 @@ POOLS = np.array([1.5, 1.0, 1.0])
 COST = np.array([650_000.0, 780_000.0, 800_000.0])
 #: a strong tilt toward the last kindergarten, so the bound has something to hold back
 EQUITY = np.array([1.0, 1.0, 1.8])
-
-
-def allocations(problem: AllocationProblem) -> list[np.ndarray]:
-    """Every allocation of whole steps within the pools (K×R FTE)."""
-    n_k = problem.n_kindergartens
-    per_resource = []
-    for r in range(problem.n_resources):
-        total = int(np.floor(problem.pools_fte[r] / problem.step_fte[r] + 1e-9))
-        per_resource.append(
-            [c for c in itertools.product(range(total + 1), repeat=n_k) if sum(c) <= total]
-        )
-    return [
-        np.array(combo, dtype=float).T * problem.step_fte
-        for combo in itertools.product(*per_resource)
-    ]
 
 
 def neutral_cost(problem: AllocationProblem, change: np.ndarray) -> float:
@@ -117,3 +102,31 @@ def test_neutral_equity_solves_once_without_a_bound() -> None:
         options=EXACT,
     )
     assert problem.need_cap is None
+
+
+def test_the_neutral_plan_serves_as_the_equity_0_comparison() -> None:
+    """The bounded plan keeps the neutral plan it solved first; the comparisons show it as the
+    plan at equity weight 0, and it is what a re-solve at equity 0 gives."""
+    needs = tiny_needs(1, n_k=3)
+    problem, solution = solve(needs, 0.003)
+    _, resolved = optimise(
+        needs,
+        pools_fte=POOLS,
+        cost_per_fte_nok=COST,
+        equity=np.ones(3),
+        settings=AllocationSettings(equity_cost_share=0.003),
+        options=EXACT,
+    )
+    assert problem.neutral_change_fte is not None
+    assert np.array_equal(problem.neutral_change_fte, resolved.change_fte)
+    compared = compare_allocations(
+        needs,
+        problem,
+        solution.change_fte,
+        settings=AllocationSettings(equity_cost_share=0.003),
+        equity=EQUITY,
+        children=np.array([30.0, 40.0, 35.0]),
+        decisions=np.array([2.0, 3.0, 1.0]),
+        options=EXACT,
+    )
+    assert np.array_equal(compared.changes[EQUITY_0], resolved.change_fte)

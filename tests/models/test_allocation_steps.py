@@ -31,8 +31,8 @@ def objective(problem: AllocationProblem, change: np.ndarray) -> float:
     )
 
 
-def brute_force(problem: AllocationProblem) -> tuple[float, np.ndarray]:
-    """Every allocation of whole steps within the pools; the best objective."""
+def allocations(problem: AllocationProblem) -> list[np.ndarray]:
+    """Every allocation (K×R FTE) of whole steps within the pools."""
     n_k = problem.n_kindergartens
     per_resource = []
     for r in range(problem.n_resources):
@@ -40,9 +40,16 @@ def brute_force(problem: AllocationProblem) -> tuple[float, np.ndarray]:
         per_resource.append(
             [c for c in itertools.product(range(total + 1), repeat=n_k) if sum(c) <= total]
         )
-    best, best_change = np.inf, np.zeros((n_k, problem.n_resources))
-    for combo in itertools.product(*per_resource):
-        change = np.array(combo, dtype=float).T * problem.step_fte
+    return [
+        np.array(combo, dtype=float).T * problem.step_fte
+        for combo in itertools.product(*per_resource)
+    ]
+
+
+def brute_force(problem: AllocationProblem) -> tuple[float, np.ndarray]:
+    """Every allocation of whole steps within the pools; the best objective."""
+    best, best_change = np.inf, np.zeros((problem.n_kindergartens, problem.n_resources))
+    for change in allocations(problem):
         value = objective(problem, change)
         if value < best - 1e-12:
             best, best_change = value, change
