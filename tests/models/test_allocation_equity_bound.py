@@ -33,12 +33,12 @@ def neutral_cost(problem: AllocationProblem, change: np.ndarray) -> float:
     return problem.need_cost(change, scale)
 
 
-def solve(needs: NeedScenarios, share: float | None):
+def solve(needs: NeedScenarios, share: float | None, equity: np.ndarray = EQUITY):
     return optimise(
         needs,
         pools_fte=POOLS,
         cost_per_fte_nok=COST,
-        equity=EQUITY,
+        equity=equity,
         settings=AllocationSettings(equity_cost_share=share),
         options=EXACT,
     )
@@ -93,14 +93,7 @@ def test_equity_cost_share_scales_with_the_knob_and_is_none_at_zero() -> None:
 
 def test_neutral_equity_solves_once_without_a_bound() -> None:
     needs = tiny_needs(0, n_k=3)
-    problem, _ = optimise(
-        needs,
-        pools_fte=POOLS,
-        cost_per_fte_nok=COST,
-        equity=np.ones(3),
-        settings=AllocationSettings(equity_cost_share=0.02),
-        options=EXACT,
-    )
+    problem, _ = solve(needs, 0.02, np.ones(3))
     assert problem.need_cap is None
 
 
@@ -109,14 +102,7 @@ def test_the_neutral_plan_serves_as_the_equity_0_comparison() -> None:
     plan at equity weight 0, and it is what a re-solve at equity 0 gives."""
     needs = tiny_needs(1, n_k=3)
     problem, solution = solve(needs, 0.003)
-    _, resolved = optimise(
-        needs,
-        pools_fte=POOLS,
-        cost_per_fte_nok=COST,
-        equity=np.ones(3),
-        settings=AllocationSettings(equity_cost_share=0.003),
-        options=EXACT,
-    )
+    _, resolved = solve(needs, 0.003, np.ones(3))
     assert problem.neutral_change_fte is not None
     assert np.array_equal(problem.neutral_change_fte, resolved.change_fte)
     compared = compare_allocations(
