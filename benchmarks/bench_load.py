@@ -6,16 +6,21 @@ data; city ≈ 700 kindergartens over Oslo's 15 districts), trains a small champ
 temporary MLflow store (or uses ``--tracking-uri``'s champion), starts the app with uvicorn on
 127.0.0.1 in this process on a temporary SQLite store, and spreads the planners over the
 districts. Before the timed phase every planner logs in (password hashing is deliberately slow:
-50 logins on 2 cores are not page load) and one plan per district is solved. Then every planner
+50 logins on 2 cores are not page load), the cold start runs as ``serve`` runs it (forecasts,
+drivers and overview, then every kindergarten page prepared in ``--page-workers`` background
+processes, serving.app.prepared) and one plan per district is solved; ``--wait-prepared`` starts
+the timed phase only once every page is prepared. Then every planner
 (a thread with its own httpx client and session), bounded by ``--rounds`` and the time limit:
 
     rounds × (overview, a kindergarten page of their district, their district's plan page)
     and, for the first ``--writers`` planners: pin one line → re-solve with the pin → approve
     one line of the new version → approve it
 
-It prints p50/p95/max latency per page and the error count, then checks that nothing was lost:
-every pin and approval a planner got a 2xx for is in the store's audit log and approvals table,
-and exactly one approved plan stands (each approval supersedes the one before, with a reason).
+It prints p50/p95/max latency per page, the error count and how the kindergarten pages got
+their prepared part (ahead, at once while the request waited, or "being prepared"), then
+checks that nothing was lost: every pin and approval a planner got a 2xx for is in the store's
+audit log and approvals table, and exactly one approved plan stands (each approval supersedes
+the one before, with a reason).
 Peer: ``/health`` (the framework's floor, same server, same clients) — page p95 is printed as a
 ratio to it. Goals: overview and plan page p95 < 300 ms, zero errors, nothing lost. Times are
 printed, never asserted. The load generator shares the process (and the GIL) with the server,

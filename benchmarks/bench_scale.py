@@ -61,7 +61,12 @@ model.pit_history
 print(f"history seconds {time.perf_counter() - started:.2f}")
 """
 #: what a plan or forecast imports, done once so the timed steps find compiled bytecode
-WARM_SCRIPT = "import serving.cli, serving.planning, training.retrain, training.registry"
+WARM_SCRIPT = (
+    "import serving.cli, serving.planning, serving.district_plans, training.retrain, "
+    "training.registry, training.plots, models.allocation.comparison, models.allocation.report, "
+    "mlflow.store.tracking.sqlalchemy_store, mlflow.store.model_registry.sqlalchemy_store, "
+    "highspy"
+)
 
 
 @dataclass
@@ -204,7 +209,7 @@ def bench_preset(
 def print_table(steps: list[Step], presets: list[str]) -> None:
     names = list(dict.fromkeys(s.step for s in steps))
     at = {(s.preset, s.step): s for s in steps}
-    header = f"{'step':<18}" + "".join(f"{p:>22}" for p in presets) + "  growth" + "  goal"
+    header = f"{'step':<18}" + "".join(f"{p:>32}" for p in presets) + "  growth" + "  goal"
     print()
     print(header)
     for name in names:
@@ -213,11 +218,11 @@ def print_table(steps: list[Step], presets: list[str]) -> None:
         for preset in presets:
             s = at.get((preset, name))
             if s is None:
-                cells.append(f"{'not run':>22}")
+                cells.append(f"{'not run':>32}")
                 previous = None
                 continue
-            cpu = f" ({s.cpu_seconds:.0f} CPU)" if s.cpu_seconds == s.cpu_seconds else ""
-            cells.append(f"{s.seconds:>10.1f} s{cpu} {s.peak_gib:>6.2f} GiB")
+            cpu = f"({s.cpu_seconds:.0f} s CPU)" if s.cpu_seconds == s.cpu_seconds else ""
+            cells.append(f"{s.seconds:>10.1f} s {cpu:>12} {s.peak_gib:>5.2f} GiB")
             if previous is not None and previous.seconds > 0:
                 growth.append(
                     f"{previous.preset}→{preset} ×{s.seconds / previous.seconds:.1f} time "

@@ -220,6 +220,8 @@ def learned_age_cohort_estimate(
     )
     best = np.argmin(misfits, axis=0)
     weights = np.asarray(candidate_weights, dtype=np.float64)[best]
+    if not len(best):  # no months: nothing to choose
+        return age_cohort_estimate(under3, over3, calendar_month)
     # run again only the candidates chosen somewhere, taking each month from its own: the
     # estimates of a large district are too big to hold one per candidate
     chosen: AgeCohortEstimate | None = None

@@ -249,17 +249,17 @@ TARGET_FEATURES: dict[str, Label] = {
         "children who stay, against the starting point",
         "count",
     ),
-    "target_under3_fill_ahead": Label(
-        "barn under 3 som augustopptaket kan ta inn (venteliste, ledige plasser)",
-        "under-3s the August intake can take in (waiting list, free places)",
+    "target_under3_intake_ahead": Label(
+        "barn under 3 som augustopptaket kan ta inn (søkere, ledige plasser)",
+        "under-3s the August intake can take in (applicants, free places)",
         "count",
     ),
-    "target_under3_after_fill": Label(
+    "target_under3_after_intake": Label(
         "barn under 3 som blir værende, pluss augustopptaket",
         "under-3s who stay, plus the August intake",
         "count",
     ),
-    "target_under3_after_fill_vs_base": Label(
+    "target_under3_after_intake_vs_base": Label(
         "barn under 3 etter augustopptaket, mot utgangspunktet",
         "under-3s after the August intake, against the starting point",
         "count",

@@ -118,28 +118,36 @@ def _column(monthly: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(monthly[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _rolling_sums(ids: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Each kindergarten's sums over its last :data:`TREND_MONTHS` rows (months, in the order
-    of the monthly table, which is sorted by kindergarten and month), and how many months
-    were known; NaN where fewer than :data:`MIN_WINDOW_MONTHS`."""
-    frame = pd.DataFrame({"k": ids, **columns})
-    names = list(columns)
-    rolling = frame.groupby("k", sort=False)[names].rolling(
-        TREND_MONTHS, min_periods=MIN_WINDOW_MONTHS
-    )
-    sums = rolling.sum().reset_index(level=0, drop=True).sort_index()
-    counts = rolling.count().reset_index(level=0, drop=True).sort_index()
-    return sums.join(counts, rsuffix="_n")
+def _window_sums(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's sum over its kindergarten's last :data:`TREND_MONTHS` rows up to it (rows
+    sorted by kindergarten and month; ``starts``: the index of each row's kindergarten's first
+    row), and how many of them were known; the sum is NaN where fewer than
+    :data:`MIN_WINDOW_MONTHS` were. Cumulative sums, so a nation's 600,000 rows take
+    milliseconds."""
+    known = np.isfinite(values)
+    total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+    count = np.concatenate([[0.0], np.cumsum(known)])
+    rows = np.arange(len(values))
+    first = np.maximum(rows + 1 - TREND_MONTHS, starts)  # the window's first row
+    sums = total[rows + 1] - total[first]
+    counts = count[rows + 1] - count[first]
+    return np.where(counts >= MIN_WINDOW_MONTHS, sums, np.nan), counts
 
 
 def kindergarten_series(monthly: pd.DataFrame, figure: MonthlyFigure) -> pd.DataFrame:
-    """kindergarten_id, month, value and weight of ``figure``: the value a kindergarten had in
-    that month (for sick leave and turnover: over the 12 months up to it), and the weight its
-    value carries in the district's (children for shares of children, contracted FTE for sick
-    leave and turnover, 1 for counts)."""
-    monthly = monthly.sort_values(["kindergarten_id", "month"], kind="stable")
-    ids = monthly["kindergarten_id"].astype(str).to_numpy()
-    months = monthly["month"].to_numpy()
+    """kindergarten_id, month, value and weight of ``figure``, sorted by kindergarten and month:
+    the value a kindergarten had in that month (for sick leave and turnover: over the 12 months
+    up to it), and the weight its value carries in the district's (children for shares of
+    children, contracted FTE for sick leave and turnover, 1 for counts)."""
+    # the columns this figure reads, the rest of a nation's table is not copied
+    wanted = ["kindergarten_id", "month", "children_under3", "children_over3", *figure.needs]
+    monthly = monthly[list(dict.fromkeys(wanted))]
+    codes, _ = pd.factorize(monthly["kindergarten_id"].astype(str))
+    order = np.lexsort((pd.PeriodIndex(monthly["month"], freq="M").asi8, codes))
+    monthly = monthly.iloc[order].reset_index(drop=True)
+    codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    starts = starts[np.cumsum(np.r_[True, codes[1:] != codes[:-1]]) - 1]
     children = _column(monthly, "children_under3") + _column(monthly, "children_over3")
     key = figure.key
     if key == "children":
@@ -157,26 +165,27 @@ def kindergarten_series(monthly: pd.DataFrame, figure: MonthlyFigure) -> pd.Data
         staff = _column(monthly, "staff_fte")
         sick = _column(monthly, "sick_leave_rate")
         known = np.isfinite(sick) & np.isfinite(staff)
-        sums = _rolling_sums(
-            ids, {"lost": np.where(known, sick * staff, np.nan), "staff": np.where(known, staff, 0)}
-        )
+        lost, _ = _window_sums(np.where(known, sick * staff, np.nan), starts)
+        weight, _ = _window_sums(np.where(known, staff, np.nan), starts)
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = (sums["lost"] / sums["staff"]).to_numpy()
-        weight = sums["staff"].to_numpy()
+            value = lost / weight
     elif key == "turnover":
         # leavers in the window per mean contracted FTE over it (a share a year)
-        sums = _rolling_sums(
-            ids,
-            {"left": _column(monthly, "staff_leavers"), "staff": _column(monthly, "staff_fte")},
-        )
-        mean_staff = (sums["staff"] / sums["staff_n"]).to_numpy()
-        left_a_year = (sums["left"] / sums["left_n"]).to_numpy() * TREND_MONTHS
+        left, n_left = _window_sums(_column(monthly, "staff_leavers"), starts)
+        staff, n_staff = _window_sums(_column(monthly, "staff_fte"), starts)
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = left_a_year / mean_staff
-        weight = mean_staff
+            weight = staff / n_staff  # the mean contracted FTE
+            value = left / n_left * TREND_MONTHS / weight
     else:
         raise KeyError(f"no monthly key figure {key!r}")
-    return pd.DataFrame({"kindergarten_id": ids, "month": months, "value": value, "weight": weight})
+    return pd.DataFrame(
+        {
+            "kindergarten_id": monthly["kindergarten_id"].astype(str),
+            "month": monthly["month"],
+            "value": value,
+            "weight": weight,
+        }
+    )
 
 
 def district_series(series: pd.DataFrame, unit: str) -> pd.DataFrame:

@@ -69,7 +69,7 @@ from features.intake import (
     project_intake_cycle,
     trailing_level,
 )
-from features.intake_mechanism import MECHANISM_FEATURES
+from features.intake_mechanism import DEADLINE_MONTH, MECHANISM_FEATURES
 from features.seasonal_level import LEVEL_MONTHS, departures, persistence, seasonal_level_at
 from features.seasonal_level import seasonal_level as estimate_seasonal_level
 
@@ -129,15 +129,20 @@ COHORT_FEATURES = (
 )
 #: The cohort features of children under 3: the older under-3s who cross the age-3 line within
 #: the horizon and the under-3s who stay, as for over-3s, and the August intake that refills the
-#: group: the applicants waiting at t, at most half the places free after the next August (a
-#: child under 3 uses two), for target months at or after that August (0 before it); the
-#: staying under-3s plus that fill, and that less the label's base.
+#: group: the applicants waiting at t (from an origin before this year's application deadline,
+#: the waiting list at last year's deadline: the list at t is what the last intake left), at
+#: most half the places free after the next August (a child under 3 uses two), for target
+#: months at or after that August (0 before it); the staying under-3s plus that fill, and that
+#: less the label's base. Reading last year's deadline list before the deadline took under-3
+#: WAPE 0.0846 → 0.0811 on the capacity family and 0.0558 → 0.0559 on the cohort family (tuning
+#: seeds 1–3, 4 origins; from the structural count alone, origins August–February, 0.35–0.47 →
+#: 0.19–0.23 on the capacity family).
 UNDER3_COHORT_FEATURES = (
     "target_cohort_crossing_ahead",
     "target_cohort_carry",
-    "target_under3_fill_ahead",
-    "target_under3_after_fill",
-    "target_under3_after_fill_vs_base",
+    "target_under3_intake_ahead",
+    "target_under3_after_intake",
+    "target_under3_after_intake_vs_base",
 )
 COHORT_TARGETS = ("children_over3", "children_under3")
 #: Targets whose label base moves towards their structural count (the staying under-3s plus the
@@ -157,7 +162,7 @@ COHORT_TARGETS = ("children_over3", "children_under3")
 COHORT_BASE_MIN_WEIGHT: dict[str, float] = {"children_under3": 0.2, "children_over3": 0.5}
 COHORT_BASE_PRIOR_PAIRS = 100.0
 #: Point-in-time columns the under-3 fill reads (NaN where the table lacks them).
-FILL_INPUTS = ("waiting_list", "places_free_after_next_august")
+FILL_INPUTS = ("waiting_list", "waiting_list_at_deadline", "places_free_after_next_august")
 #: Features only the median's booster sees: they move the centre. Given to every booster they
 #: widened the intervals past what the calibration round had measured (80 % coverage 0.871
 #: against 0.796 on the district's benchmark origins). The same held for the intake-mechanism
@@ -669,7 +674,8 @@ def cohort_columns(
     (y(t) + crossing − leavers), and that count less ``base``. Children under 3
     (:data:`UNDER3_COHORT_FEATURES`): the older under-3s crossing the age-3 line in the span,
     the under-3s who stay (y(t) − that), the fill min(waiting list, places free after the next
-    August ÷ 2) where that August lies in the span (else 0; NaN where the table has no waiting
+    August ÷ 2) where that August lies in the span (the list at t, or before this year's
+    application deadline the list at last year's) (else 0; NaN where the table has no waiting
     list or capacity), the staying under-3s plus the fill, and that less ``base``.
 
     The base: where the next August lies in the span, ``base`` moved towards the structural
@@ -698,7 +704,11 @@ def _structural(
         kept = y + crossing - leavers
         return [crossing, leavers, kept], kept, august_ahead
     staying = y - crossing
-    waiting, free = (_point_in_time(grid, name, k, t) for name in FILL_INPUTS)
+    waiting, at_deadline, free = (_point_in_time(grid, name, k, t) for name in FILL_INPUTS)
+    # before this year's application deadline the list at t is what the last intake left;
+    # the list at last year's deadline says more of the applicants next August
+    before_deadline = months_until(calendar_month, AUGUST) > AUGUST - DEADLINE_MONTH
+    waiting = np.where(before_deadline & ~np.isnan(at_deadline), at_deadline, waiting)
     fill = np.where(august_ahead, np.minimum(waiting, np.maximum(free, 0.0) / 2.0), 0.0)
     after = staying + fill
     return [crossing, staying, fill, after], after, august_ahead

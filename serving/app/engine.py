@@ -54,6 +54,7 @@ class _ModelSlot:
     model: Any = None
     error: str = ""
     checked_at: float = -1e9
+    checking: bool = False  # a registry check is running in the background
 
 
 @dataclass
@@ -126,10 +127,18 @@ class EngineState:
         with self._lock:
             slot = self._model
             age = time.monotonic() - slot.checked_at
-            if slot.model is not None and age < MODEL_REFRESH_S:
-                return slot.model
-            if slot.model is not None and self._champion_unchanged(slot.model):
-                slot.checked_at = time.monotonic()
+            if slot.model is not None:
+                if age >= MODEL_REFRESH_S and not slot.checking:
+                    # asked in the background: under this lock an MLflow query would hold every
+                    # request's status check until it answers (a new client's first query took
+                    # 9 s at a load average of 6)
+                    slot.checking = True
+                    threading.Thread(
+                        target=self._check_champion,
+                        args=(slot,),
+                        name="champion-check",
+                        daemon=True,
+                    ).start()
                 return slot.model
             if slot.model is None and slot.error and age < NO_MODEL_RETRY_S:
                 raise UserInputError(slot.error)
@@ -149,6 +158,16 @@ class EngineState:
                 raise UserInputError(message) from None
             self._model = _ModelSlot(model, "", time.monotonic())
             return model
+
+    def _check_champion(self, slot: _ModelSlot) -> None:
+        """Whether the registry's champion is still the loaded one; if not, the next request
+        loads the new one (and the pages prepared for the old one are prepared again)."""
+        unchanged = self._champion_unchanged(slot.model)
+        with self._lock:
+            slot.checking = False
+            slot.checked_at = time.monotonic()
+            if not unchanged and self._model is slot:
+                self._model = _ModelSlot()
 
     def _champion_unchanged(self, model: Any) -> bool:
         """A cheap registry look-up instead of loading the model again."""

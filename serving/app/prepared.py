@@ -24,7 +24,9 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -342,6 +344,7 @@ class PreparedPages:
     _key: tuple[str, str] | None = None
     _sections: dict[SectionKey, tuple[bytes, bytes]] = field(default_factory=dict)
     _pool: Any = None
+    _pending: dict[SectionKey, Any] = field(default_factory=dict)
     _generation: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _done: threading.Event = field(default_factory=threading.Event)
@@ -377,7 +380,7 @@ class PreparedPages:
         with self._lock:
             if key == self._key:
                 return
-            self._key, self._sections = key, {}
+            self._key, self._sections, self._pending = key, {}, {}
             self._generation += 1
             self._done.clear()
             old, self._pool = self._pool, None
@@ -417,22 +420,33 @@ class PreparedPages:
             found = render_sections(environment, parts[kindergarten_id], wanted)
             self._count("inline")
         else:
-            try:
-                found = (
-                    self._pool_for(key).submit(_prepare, [wanted]).result(timeout=WAIT_S)[wanted]
-                )
-            except FutureTimeout:
-                self._count("not_ready")
-                raise PageBeingPrepared() from None
-            except Exception:  # the process died or was replaced: a fresh one next time
-                self._replace_pool(key)
-                self._count("not_ready")
-                raise PageBeingPrepared() from None
+            found = self._wait_for(key, wanted)
             self._count("waited")
         with self._lock:
             if self._key == key:
                 self._sections[wanted] = found
         return as_markup(found)
+
+    def _wait_for(self, key: tuple[str, str], wanted: SectionKey) -> tuple[bytes, bytes]:
+        """``wanted`` prepared by the process at once (one task per page, however many ask),
+        or :class:`PageBeingPrepared` when that takes longer than :data:`WAIT_S`."""
+        with self._lock:
+            pool = self._pool_for(key)
+            future = self._pending.get(wanted)
+            if future is None or future.cancelled():
+                future = self._pending[wanted] = pool.submit(_prepare, [wanted])
+        try:
+            return future.result(timeout=WAIT_S)[wanted]  # type: ignore[no-any-return]
+        except BrokenProcessPool:  # the process died: a fresh one for the next request
+            self._replace_broken(pool)
+        except (FutureTimeout, CancelledError):  # busy, or the data or model changed meanwhile
+            pass
+        finally:
+            if future.done():
+                with self._lock:
+                    self._pending.pop(wanted, None)
+        self._count("not_ready")
+        raise PageBeingPrepared()
 
     def _count(self, what: str) -> None:
         with self._lock:
@@ -458,15 +472,32 @@ class PreparedPages:
                 )
             return self._pool
 
-    def _replace_pool(self, key: tuple[str, str]) -> None:
+    def _replace_broken(self, broken: Any) -> None:
+        """Drop a pool whose process died, once (the next use starts a fresh one)."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            _stop(pool)
+            if self._pool is not broken:
+                return
+            self._pool = None
+        _stop(broken)
+
+    def _prepare_chunk(
+        self, key: tuple[str, str], todo: list[SectionKey]
+    ) -> dict[SectionKey, tuple[bytes, bytes]]:
+        """One task of the background preparation; a died process is replaced and the task
+        tried again (twice at most)."""
+        for _ in range(3):
+            pool = self._pool_for(key)
+            try:
+                return pool.submit(_prepare, todo).result()  # type: ignore[no-any-return]
+            except BrokenProcessPool:
+                self._replace_broken(pool)
+        raise RuntimeError("the preparing process died three times in a row")
 
     def _prepare_all(self, key: tuple[str, str], generation: int) -> None:
         try:
             self._load_or_prepare(key, generation)
+        except CancelledError:  # the data or the model changed, or the app stops
+            pass
         except Exception:  # a background job: the pages prepare what they need themselves
             log.exception("preparing the kindergarten pages stopped")
         finally:
@@ -493,7 +524,7 @@ class PreparedPages:
                 todo = [(k, language, internal) for k in chunk]
                 todo = [k for k in todo if k not in self._sections]
                 if todo:
-                    self._add(generation, self._pool_for(key).submit(_prepare, todo).result())
+                    self._add(generation, self._prepare_chunk(key, todo))
             with self._lock:
                 if generation != self._generation:
                     return

@@ -64,6 +64,12 @@ def plain_rows(district, grid, k, t, h):
         kid, origin = grid.kindergarten_ids[ki], grid.months[ti]
         under3 = float(monthly.loc[(kid, origin), "children_under3"])
         waiting = float(monthly.loc[(kid, origin), "waiting_list"])
+        if origin.month not in (3, 4, 5, 6, 7):
+            # before this year's deadline: the list at the end of the last March, if it is known
+            march = origin - (origin.month - 3) % 12
+            if (kid, march) in monthly.index:
+                at_deadline = float(monthly.loc[(kid, march), "waiting_list"])
+                waiting = waiting if np.isnan(at_deadline) else at_deadline
         cohorts = estimate.cohorts[ki, ti]
         august_ahead = months_to_august(origin) <= h
         crossing = cohorts[OLDER_UNDER3] if august_ahead else 0.0
@@ -114,12 +120,12 @@ def test_matches_a_plain_loop(district, grid, h):
         np.testing.assert_allclose(got[name], expected[:, j], rtol=1e-5, atol=1e-4, err_msg=name)
     cycle = np.mean([got[n] for n in projection_feature_names(TARGET)], axis=0)
     np.testing.assert_allclose(
-        got["target_under3_after_fill_vs_base"], expected[:, 3] - cycle, rtol=1e-4, atol=1e-3
+        got["target_under3_after_intake_vs_base"], expected[:, 3] - cycle, rtol=1e-4, atol=1e-3
     )
     ahead = expected[:, 4] > 0
-    _, _, _, weight = fitted_weight(grid, frame, names, TARGET, "target_under3_after_fill", h)
-    # from an August a year ahead the waiting list says little; from months before it, much
-    assert (weight[-1] >= COHORT_BASE_MIN_WEIGHT["children_under3"]) == (h < 12)
+    _, _, _, weight = fitted_weight(grid, frame, names, TARGET, "target_under3_after_intake", h)
+    # the applicants (at t, or at last year's deadline from an August a year ahead) say much
+    assert weight[-1] >= COHORT_BASE_MIN_WEIGHT["children_under3"]
     weight = np.where(weight >= COHORT_BASE_MIN_WEIGHT["children_under3"], weight, 0.0)
     base = np.where(ahead, cycle + weight[t] * (expected[:, 3] - cycle), cycle)
     np.testing.assert_allclose(frame.anchor[pick], base, rtol=1e-4, atol=1e-3)
@@ -160,11 +166,13 @@ def test_rows_at_an_origin_do_not_see_data_after_it(district, grid, target):
 def test_without_a_waiting_list_the_fill_is_unknown_and_the_base_is_the_cycle(grid):
     """A district without a waiting list gets no fill (NaN for the booster) and the intake-cycle
     base."""
-    names = ["list_not_given" if n == "waiting_list" else n for n in grid.point_in_time_names]
+    names = [
+        "list_not_given" if n.startswith("waiting_list") else n for n in grid.point_in_time_names
+    ]
     without = dataclasses.replace(grid, point_in_time_names=names, derived={})
     frame = horizon_frame(without, TARGET, 6, stacked=True, cohort_features=True)
     design = design_feature_names(without, stacked=True, target=TARGET, cohort_features=True)
-    fill = frame.features[:, design.index("target_under3_fill_ahead")]
+    fill = frame.features[:, design.index("target_under3_intake_ahead")]
     ahead = fill != 0
     assert np.isnan(fill[ahead]).all() and ahead.any()
     cycle = np.mean(

@@ -68,6 +68,11 @@ def test_login_form_needs_its_csrf_token_and_redirects_to_next(harness: AppHarne
     assert forged.status_code == 403
     page = client.get("/login?next=/plans")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    wrong = client.post(
+        "/login", data={"name": "anna", "password": "wrong", "csrf_token": token, "next": "/plans"}
+    )
+    # the name stays in its field: the planner types the password again, not both
+    assert wrong.status_code == 401 and 'value="anna"' in wrong.text
     ok = client.post(
         "/login", data={"name": "anna", "password": PASSWORD, "csrf_token": token, "next": "/plans"}
     )

@@ -182,3 +182,24 @@ def test_preparing_touches_nothing_a_planner_approved(
     for kindergarten in _kindergartens_of(trained_harness, DISTRICT_A):
         assert anna.get(f"/kindergartens/{kindergarten}").status_code == 200
     assert _store_rows(trained_harness) == before
+
+
+def test_a_killed_preparing_process_is_replaced(
+    trained_harness: AppHarness, process_pages: PreparedPages
+) -> None:
+    import os
+    import signal
+
+    admin = trained_harness.client_for("admin")  # sees every district
+    kindergartens = trained_harness.app.state.engine_state.district().kindergartens
+    first, second, third = kindergartens["kindergarten_id"].tolist()[:3]
+    assert admin.get(f"/kindergartens/{first}").status_code == 200  # prepared at once
+    assert process_pages.counts.waited == 1
+    for process in list(process_pages._pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(timeout=30)
+    died = admin.get(f"/kindergartens/{second}")
+    assert died.status_code in (200, 503)  # 503 when the request saw the process die
+    for kindergarten in (second, third):  # a fresh process prepares the next ones
+        assert admin.get(f"/kindergartens/{kindergarten}").status_code == 200
+    assert admin.get("/").status_code == 200

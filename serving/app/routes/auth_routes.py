@@ -95,6 +95,7 @@ def login_form(
             {
                 "login_csrf": csrf_token,
                 "next": _safe_next(next),
+                "name": name,  # typed again, the password only
                 "error": throttled_message(outcome.retry_after_s)
                 if outcome.throttled
                 else BAD_LOGIN,
