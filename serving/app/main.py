@@ -22,7 +22,7 @@ from serving.app.prepared import PageBeingPrepared, PreparedPages
 from serving.app.rendering import TEMPLATES_DIR as TEMPLATES_DIR  # the tests' way in
 from serving.app.rendering import page_language, page_templates
 from serving.app.security import SecurityHeaders
-from serving.app.services import Forbidden, NotFound
+from serving.app.services import Forbidden, NotFound, warm_key_figures
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
 from serving.i18n import N_, Message, say
@@ -150,9 +150,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def warm(app: FastAPI) -> None:
-    """What a start does in the background: the forecasts, drivers and overview computed (or
-    loaded from the store), then every kindergarten page's sections prepared in a process."""
+    """What a start does in the background: the forecasts, drivers, overview and every
+    audience's key figures computed (or loaded from the store), then every kindergarten page's
+    sections prepared in a process."""
     app.state.engine_state.warm()
+    warm_key_figures(app.state.engine_state)
     app.state.prepared_pages.start()
 
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from data.contract import PLAN_COLUMNS, District
 from data.errors import Problem, UserInputError
 from serving import overrides
+from serving.app.deps import UserView
 from serving.app.engine import EngineState, district_subset
 from serving.app.line_words import explanation_text
 from serving.app.prepared import contributions, split_by_kindergarten
@@ -180,6 +181,21 @@ def district_key_figures(
         ("key_figures", state.fingerprint(), state.champion().version, user.district, internal),
         lambda: key_figures(visible_data(state, user), state.forecasts(), internal=internal),
     )
+
+
+def warm_key_figures(state: EngineState) -> None:
+    """Every audience's key figures computed ahead (an admin; a planner and a viewer of each
+    district), so no overview request computes them: 15 districts' first overviews at once held
+    the interpreter for seconds on the city."""
+    try:
+        names = sorted(state.district().kindergartens["district"].dropna().unique().tolist())
+        audiences = [UserView("", "admin", None)] + [
+            UserView("", role, name) for name in names for role in ("planner", "viewer")
+        ]
+        for audience in audiences:
+            district_key_figures(state, cast(User, audience))
+    except UserInputError:  # no data or model yet: the pages say what to do first
+        return
 
 
 def kindergarten_info(state: EngineState, user: User, kindergarten_id: str) -> dict[str, Any]:

@@ -203,3 +203,19 @@ def test_a_killed_preparing_process_is_replaced(
     for kindergarten in (second, third):  # a fresh process prepares the next ones
         assert admin.get(f"/kindergartens/{kindergarten}").status_code == 200
     assert admin.get("/").status_code == 200
+
+
+def test_after_the_warm_up_an_overview_does_no_model_work(
+    trained_harness: AppHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = trained_harness.app.state.engine_state
+    state.warm()
+    services.warm_key_figures(state)
+
+    def model_work(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("model work in an overview request")
+
+    monkeypatch.setattr(services, "key_figures", model_work)
+    monkeypatch.setattr(services, "overview_table", model_work)
+    for name in ("anna", "vera", "bo", "admin"):  # every audience: planners, a viewer, an admin
+        assert trained_harness.client_for(name).get("/").status_code == 200
