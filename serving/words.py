@@ -205,7 +205,8 @@ COMPARED_WITH = {"12 months earlier": N_("12 months earlier"), "now": N_("now")}
 TREND = {"up": N_("↑ up"), "down": N_("↓ down"), "flat": N_("→ flat")}
 
 #: The plan form's fields by name (serving/plan_options.py): label and help in words; the
-#: range and default are shown beside them from the option itself.
+#: range and default are shown beside them from the option itself. A help text with
+#: ``%(name)s`` is filled from :data:`PLAN_OPTION_FIGURES` (a figure kept in one place).
 PLAN_OPTION = {
     "pool_staff": (
         N_("Pool of basic staff"),
@@ -248,7 +249,8 @@ PLAN_OPTION = {
         N_("Equity weight"),
         N_(
             "How much more an unmet FTE-month counts where many children are in low-income or "
-            "minority-language families; 0: no extra weight."
+            "minority-language families; 0: no extra weight. It decides between close needs: "
+            "the plan gives up at most this × %(share)s of what the pools buy for it."
         ),
     ),
     "max_moves": (

@@ -20,6 +20,7 @@ from jinja2.runtime import Context
 
 from data.contract import SIMULATED_LABEL
 from features.labels import feature_label, feature_unit
+from models.allocation import EQUITY_COST_SHARE
 from serving import formatting, words
 from serving.i18n import (
     LANGUAGE_COOKIE,
@@ -31,6 +32,9 @@ from serving.i18n import (
     template_callables,
 )
 from serving.key_figures import format_figure
+
+#: Figures the plan options' help texts quote (serving/words.PLAN_OPTION), as shares
+PLAN_OPTION_FIGURES = {"equity_weight": {"share": EQUITY_COST_SHARE}}
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -152,7 +156,16 @@ def install_filters(environment: Environment) -> None:
         @pass_context
         def _text(context: Context, name: str, fallback: str = "") -> str:
             texts = words.PLAN_OPTION.get(str(name))
-            return gettext(_lang(context), texts[which]) if texts else fallback
+            if not texts:
+                return fallback
+            language = _lang(context)
+            text = gettext(language, texts[which])
+            figures = PLAN_OPTION_FIGURES.get(str(name))
+            if which == 1 and figures:  # the figure from its one definition, in the page's format
+                text = text % {
+                    k: formatting.format_percent(v, 1, language) for k, v in figures.items()
+                }
+            return text
 
         return _text
 

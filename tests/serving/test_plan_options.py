@@ -13,8 +13,15 @@ import typer
 from app_fixtures import AppHarness
 
 from data.contract import RESOURCES
-from models.allocation import DEFAULT_RISK, DEFAULT_STEP_FTE, RISK_RANGE, AllocationSettings
+from models.allocation import (
+    DEFAULT_RISK,
+    DEFAULT_STEP_FTE,
+    EQUITY_COST_SHARE,
+    RISK_RANGE,
+    AllocationSettings,
+)
 from serving.app.schemas import PlanCreate
+from serving.formatting import format_percent
 from serving.plan_options import (
     OPTIONS,
     parse_moves,
@@ -131,6 +138,14 @@ def test_the_web_form_matches_the_definition_and_reads_back_to_the_api_defaults(
     submitted = {name: field.get("value") or "" for name, field in parser.inputs.items()}
     from_form = PlanCreate.model_validate(values_from_form(submitted))
     assert from_form == PlanCreate()
+
+
+def test_the_equity_help_quotes_the_bound_the_optimiser_uses(trained_harness: AppHarness) -> None:
+    # the form's help says how much the equity weight may cost, from the optimiser's constant
+    page = trained_harness.client_for("anna").get("/plans")
+    shown = format_percent(EQUITY_COST_SHARE, 1, "nb")
+    assert f"denne × {shown} av det potten kjøper" in page.text
+    assert "%(share)s" not in page.text
 
 
 def test_a_request_that_gives_and_moves_nothing_is_refused_by_the_api(
