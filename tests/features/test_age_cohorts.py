@@ -190,6 +190,31 @@ def test_learned_reanchoring_is_point_in_time():
         np.testing.assert_array_equal(full.reanchor_weight[:cut], short.reanchor_weight)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_learned_estimate_is_the_same_kept_run_again_or_remembered(seed, monkeypatch):
+    """The learned estimate keeps small candidates' runs instead of running the chosen ones
+    again, and remembers its result per input: all three give the same numbers to the bit, and
+    the remembered one cannot be changed by a caller."""
+    import features.age_cohorts as age_cohorts
+
+    under3, over3, calendar_month = panel(seed, n_months=60)
+    monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
+    kept = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert len(set(kept.reanchor_weight.tolist())) > 1, "the panel must make the choice matter"
+    assert learned_age_cohort_estimate(under3.copy(), over3, calendar_month) is kept
+    with pytest.raises(ValueError, match="read-only"):
+        kept.cohorts[0, 0, 0] = 1.0
+    monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
+    monkeypatch.setattr(age_cohorts, "_KEEP_CANDIDATES_BYTES", 0)
+    run_again = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert run_again is not kept
+    for name in ("cohorts", "leaving_month", "crossing_misfit", "reanchor_weight"):
+        np.testing.assert_array_equal(getattr(run_again, name), getattr(kept, name))
+    changed = over3.copy()
+    changed[1, 30] += 1.0
+    assert learned_age_cohort_estimate(under3, changed, calendar_month) is not run_again
+
+
 def test_school_starters_counted_to_the_end_of_july_leave_with_the_shift():
     # the over-3s hold steady through the summer and fall at August: the oldest cohort is kept at
     # the end of July and leaves with the August shift, and from July it is next year's leavers
