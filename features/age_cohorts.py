@@ -216,11 +216,53 @@ def learned_age_cohort_estimate(
 
     The result is remembered for the last few distinct inputs (keyed by their content) and its
     arrays are read-only: one fit asks for the same counts' estimate from the feature table,
-    from the horizon frames and again at predict, and it is the costliest feature there is."""
+    from the horizon frames and again at predict, and it is the costliest feature there is.
+    Trailing months where no kindergarten has either count (the horizon frames' grid runs a few
+    months past the last data) change nothing that is read unless a July is among them: they
+    are carried on from the months before, so the table's and the frames' grids share one
+    estimate."""
     under3 = np.asarray(under3, dtype=np.float64)
     over3 = np.asarray(over3, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
     weights = tuple(REANCHOR_CANDIDATES if candidate_weights is None else candidate_weights)
+    # (an August reads the over-3 count even where the under-3 one is missing)
+    seen = np.flatnonzero((~np.isnan(under3) | ~np.isnan(over3)).any(axis=0))
+    n_months = under3.shape[1]
+    n_read = int(seen[-1]) + 1 if len(seen) else n_months
+    if (calendar_month[n_read:] == JULY).any():
+        # at July the leaving month is settled again from the summer's falls, which a June
+        # read may have changed: estimated through, not carried on
+        n_read = n_months
+    estimate = _remembered_estimate(
+        under3[:, :n_read], over3[:, :n_read], calendar_month[:n_read], weights
+    )
+    if n_read == n_months:
+        return estimate
+    return _after_unseen_months(estimate, n_months)
+
+
+def _after_unseen_months(estimate: AgeCohortEstimate, n_months: int) -> AgeCohortEstimate:
+    """``estimate`` carried on to ``n_months`` months through months where no kindergarten has
+    either count and no July: no cohort is written (NaN), no August crossing is observed nor
+    moved by re-anchoring, and the leaving month is not settled again, so the misfits, the
+    choice among candidates and the leaving month stay those of the last month read."""
+    n_k, n_read, n_cohorts = estimate.cohorts.shape
+    cohorts = np.full((n_k, n_months, n_cohorts), np.nan)
+    cohorts[:, :n_read] = estimate.cohorts
+    extra = n_months - n_read
+    return AgeCohortEstimate(
+        cohorts,
+        np.concatenate([estimate.leaving_month, np.repeat(estimate.leaving_month[-1:], extra)]),
+        np.concatenate([estimate.crossing_misfit, np.repeat(estimate.crossing_misfit[-1:], extra)]),
+        np.concatenate([estimate.reanchor_weight, np.repeat(estimate.reanchor_weight[-1:], extra)]),
+    )
+
+
+def _remembered_estimate(
+    under3: np.ndarray, over3: np.ndarray, calendar_month: np.ndarray, weights: Sequence[float]
+) -> AgeCohortEstimate:
+    """:func:`_learned_estimate`, remembered for the last :data:`_LEARNED_ESTIMATES_KEPT`
+    inputs, read-only."""
     key = _content_key(under3, over3, calendar_month, np.asarray(weights, dtype=np.float64))
     with _LEARNED_LOCK:
         if key in _LEARNED_ESTIMATES:
