@@ -60,6 +60,9 @@ offset; the correlation is the information.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -175,7 +178,7 @@ def age_cohort_estimate(
             # school leavers first: a fall is taken from the oldest cohort as far as it goes
             if month == JUNE:
                 oldest_before_june += float(over[:, 2].sum())
-            fall = np.clip(over.sum(axis=1) - o[update], 0.0, None)
+            fall = np.maximum(over.sum(axis=1) - o[update], 0.0)
             leaving = np.minimum(fall, over[:, 2])
             summer_fall += float(leaving.sum())
             over[:, 2] -= leaving
@@ -209,28 +212,125 @@ def learned_age_cohort_estimate(
     closest to the crossings observed at the Augusts up to then (the least
     :attr:`AgeCohortEstimate.crossing_misfit`; the first candidate on a tie). Point-in-time: every
     candidate's estimate at t reads months ≤ t, and so does its misfit. ``candidate_weights``:
-    :data:`REANCHOR_CANDIDATES` unless given."""
-    if candidate_weights is None:
-        candidate_weights = REANCHOR_CANDIDATES
-    misfits = np.stack(
-        [
-            age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=w).crossing_misfit
-            for w in candidate_weights
-        ]
+    :data:`REANCHOR_CANDIDATES` unless given.
+
+    The result is remembered for the last few distinct inputs (keyed by their content) and its
+    arrays are read-only: one fit asks for the same counts' estimate from the feature table,
+    from the horizon frames and again at predict, and it is the costliest feature there is.
+    Trailing months where no kindergarten has either count (the horizon frames' grid runs a few
+    months past the last data) change nothing that is read unless a July is among them: they
+    are carried on from the months before, so the table's and the frames' grids share one
+    estimate."""
+    under3 = np.asarray(under3, dtype=np.float64)
+    over3 = np.asarray(over3, dtype=np.float64)
+    calendar_month = np.asarray(calendar_month, dtype=np.int64)
+    weights = tuple(REANCHOR_CANDIDATES if candidate_weights is None else candidate_weights)
+    # (an August reads the over-3 count even where the under-3 one is missing)
+    seen = np.flatnonzero((~np.isnan(under3) | ~np.isnan(over3)).any(axis=0))
+    n_months = under3.shape[1]
+    n_read = int(seen[-1]) + 1 if len(seen) else n_months
+    if (calendar_month[n_read:] == JULY).any():
+        # at July the leaving month is settled again from the summer's falls, which a June
+        # read may have changed: estimated through, not carried on
+        n_read = n_months
+    estimate = _remembered_estimate(
+        under3[:, :n_read], over3[:, :n_read], calendar_month[:n_read], weights
     )
+    if n_read == n_months:
+        return estimate
+    return _after_unseen_months(estimate, n_months)
+
+
+def _after_unseen_months(estimate: AgeCohortEstimate, n_months: int) -> AgeCohortEstimate:
+    """``estimate`` carried on to ``n_months`` months through months where no kindergarten has
+    either count and no July: no cohort is written (NaN), no August crossing is observed nor
+    moved by re-anchoring, and the leaving month is not settled again, so the misfits, the
+    choice among candidates and the leaving month stay those of the last month read."""
+    n_k, n_read, n_cohorts = estimate.cohorts.shape
+    cohorts = np.full((n_k, n_months, n_cohorts), np.nan)
+    cohorts[:, :n_read] = estimate.cohorts
+    extra = n_months - n_read
+    return AgeCohortEstimate(
+        cohorts,
+        np.concatenate([estimate.leaving_month, np.repeat(estimate.leaving_month[-1:], extra)]),
+        np.concatenate([estimate.crossing_misfit, np.repeat(estimate.crossing_misfit[-1:], extra)]),
+        np.concatenate([estimate.reanchor_weight, np.repeat(estimate.reanchor_weight[-1:], extra)]),
+    )
+
+
+def _remembered_estimate(
+    under3: np.ndarray, over3: np.ndarray, calendar_month: np.ndarray, weights: Sequence[float]
+) -> AgeCohortEstimate:
+    """:func:`_learned_estimate`, remembered for the last :data:`_LEARNED_ESTIMATES_KEPT`
+    inputs, read-only."""
+    key = _content_key(under3, over3, calendar_month, np.asarray(weights, dtype=np.float64))
+    with _LEARNED_LOCK:
+        if key in _LEARNED_ESTIMATES:
+            _LEARNED_ESTIMATES.move_to_end(key)
+            return _LEARNED_ESTIMATES[key]
+    estimate = _learned_estimate(under3, over3, calendar_month, weights)
+    for values in (estimate.cohorts, estimate.leaving_month, estimate.crossing_misfit):
+        values.setflags(write=False)
+    estimate.reanchor_weight.setflags(write=False)
+    with _LEARNED_LOCK:
+        _LEARNED_ESTIMATES[key] = estimate
+        while len(_LEARNED_ESTIMATES) > _LEARNED_ESTIMATES_KEPT:
+            _LEARNED_ESTIMATES.popitem(last=False)
+    return estimate
+
+
+#: distinct inputs whose learned estimate is remembered (a fit and its predict need one; a
+#: backtest's folds each their own, one after another)
+_LEARNED_ESTIMATES_KEPT = 2
+_LEARNED_ESTIMATES: OrderedDict[bytes, AgeCohortEstimate] = OrderedDict()
+_LEARNED_LOCK = threading.Lock()
+#: candidates' cohorts (bytes) kept from the first pass instead of run again for the months
+#: they are chosen at: a district's are well under a megabyte each, the nation's tens
+_KEEP_CANDIDATES_BYTES = 64 * 2**20
+
+
+def _content_key(*arrays: np.ndarray) -> bytes:
+    """A digest of the arrays' shapes, types and values."""
+    digest = hashlib.blake2b(digest_size=32)
+    for values in arrays:
+        digest.update(repr((values.shape, values.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.digest()
+
+
+def _learned_estimate(
+    under3: np.ndarray,
+    over3: np.ndarray,
+    calendar_month: np.ndarray,
+    candidate_weights: Sequence[float],
+) -> AgeCohortEstimate:
+    """:func:`learned_age_cohort_estimate`, computed."""
+    # the candidates' runs are kept for the months they are chosen at while they fit in
+    # _KEEP_CANDIDATES_BYTES; past that, only their misfits, and the chosen ones run again
+    runs: list[AgeCohortEstimate | None] = []
+    misfit_rows, kept_bytes = [], 0
+    for w in candidate_weights:
+        run = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=w)
+        misfit_rows.append(run.crossing_misfit)
+        kept_bytes += run.cohorts.nbytes
+        runs.append(run if kept_bytes <= _KEEP_CANDIDATES_BYTES else None)
+    misfits = np.stack(misfit_rows)
     best = np.argmin(misfits, axis=0)
     weights = np.asarray(candidate_weights, dtype=np.float64)[best]
     if not len(best):  # no months: nothing to choose
         return age_cohort_estimate(under3, over3, calendar_month)
-    # run again only the candidates chosen somewhere, taking each month from its own: the
-    # estimates of a large district are too big to hold one per candidate
     chosen: AgeCohortEstimate | None = None
     for i in np.unique(best):
-        run = age_cohort_estimate(
+        run = runs[i] or age_cohort_estimate(
             under3, over3, calendar_month, reanchor_weight=candidate_weights[i]
         )
         if chosen is None:
-            chosen = run
+            chosen = AgeCohortEstimate(
+                run.cohorts.copy(),
+                run.leaving_month.copy(),
+                run.crossing_misfit,
+                run.reanchor_weight,
+            )
         keep = best == i
         chosen.cohorts[:, keep] = run.cohorts[:, keep]
         chosen.leaving_month[keep] = run.leaving_month[keep]
@@ -244,11 +344,11 @@ def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarra
     by ``joiner_weights``, a fall in proportion to the cohorts (evenly where all are empty)."""
     current = cohorts.sum(axis=1)
     change = total - current
-    rise = np.clip(change, 0.0, None)[:, None] * joiner_weights[None, :]
+    rise = np.maximum(change, 0.0)[:, None] * joiner_weights[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(current[:, None] > 0, cohorts / current[:, None], 1.0 / cohorts.shape[1])
-    fall = np.clip(-change, 0.0, None)[:, None] * share
-    return np.clip(cohorts + rise - fall, 0.0, None)
+    fall = np.maximum(-change, 0.0)[:, None] * share
+    return np.maximum(cohorts + rise - fall, 0.0)
 
 
 def months_until(calendar_month: np.ndarray, month: int | np.ndarray) -> np.ndarray:

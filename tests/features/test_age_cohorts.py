@@ -190,6 +190,75 @@ def test_learned_reanchoring_is_point_in_time():
         np.testing.assert_array_equal(full.reanchor_weight[:cut], short.reanchor_weight)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_learned_estimate_is_the_same_kept_run_again_or_remembered(seed, monkeypatch):
+    """The learned estimate keeps small candidates' runs instead of running the chosen ones
+    again, and remembers its result per input: all three give the same numbers to the bit, and
+    the remembered one cannot be changed by a caller."""
+    import features.age_cohorts as age_cohorts
+
+    under3, over3, calendar_month = panel(seed, n_months=60)
+    monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
+    kept = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert len(set(kept.reanchor_weight.tolist())) > 1, "the panel must make the choice matter"
+    assert learned_age_cohort_estimate(under3.copy(), over3, calendar_month) is kept
+    with pytest.raises(ValueError, match="read-only"):
+        kept.cohorts[0, 0, 0] = 1.0
+    monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
+    monkeypatch.setattr(age_cohorts, "_KEEP_CANDIDATES_BYTES", 0)
+    run_again = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert run_again is not kept
+    for name in ("cohorts", "leaving_month", "crossing_misfit", "reanchor_weight"):
+        np.testing.assert_array_equal(getattr(run_again, name), getattr(kept, name))
+    changed = over3.copy()
+    changed[1, 30] += 1.0
+    assert learned_age_cohort_estimate(under3, changed, calendar_month) is not run_again
+
+
+def test_learned_estimate_carries_on_through_trailing_empty_months_as_if_estimated(
+    monkeypatch,
+):
+    """Trailing months with no count at all are carried on from the months before, not
+    estimated: the result is the estimate through them, to the bit, on panels ending at every
+    calendar month, with an over-3 count alone in some last months and a July in some tails."""
+    import features.age_cohorts as age_cohorts
+
+    rng = np.random.default_rng(11)
+    carried = 0
+    for trial in range(80):
+        n_rows, n_months = int(rng.integers(2, 7)), int(rng.integers(5, 50))
+        calendar_month = (np.arange(n_months) + trial) % 12 + 1
+        under3 = rng.integers(0, 25, size=(n_rows, n_months)).astype(float)
+        over3 = rng.integers(0, 45, size=(n_rows, n_months)).astype(float)
+        under3[rng.random(under3.shape) < 0.1] = np.nan
+        over3[rng.random(over3.shape) < 0.1] = np.nan
+        tail = int(rng.integers(1, 6))
+        under3[:, -tail:] = np.nan
+        over3[:, -tail:] = np.nan
+        over3[rng.integers(n_rows), -tail - 1] = 7.0  # over-3 alone the month before
+        under3[:, -tail - 1] = np.where(rng.random(n_rows) < 0.5, np.nan, under3[:, -tail - 1])
+        monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
+        got = learned_age_cohort_estimate(under3, over3, calendar_month)
+        want = age_cohorts._learned_estimate(under3, over3, calendar_month, REANCHOR_CANDIDATES)
+        carried += (
+            got is not age_cohorts._LEARNED_ESTIMATES[next(iter(age_cohorts._LEARNED_ESTIMATES))]
+        )
+        for name in ("cohorts", "leaving_month", "crossing_misfit", "reanchor_weight"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
+    assert carried > 40, "most panels must take the carrying-on path"
+
+
+def test_a_trailing_july_settles_the_leaving_month_again():
+    """Data ending in a June without falls after summers where the school starters left: the
+    empty July after it settles the leaving month on August, as the estimate through it does."""
+    calendar_month = (np.arange(30) + 4) % 12 + 1  # May; column 25 is the third June
+    under3, over3 = np.full((2, 30), 10.0), np.full((2, 30), 30.0)
+    over3[:, 2:] = 20.0  # the first July: the school starters leave
+    under3[:, 26:], over3[:, 26:] = np.nan, np.nan
+    got = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert got.leaving_month[25] == 7 and (got.leaving_month[26:] == 8).all()
+
+
 def test_school_starters_counted_to_the_end_of_july_leave_with_the_shift():
     # the over-3s hold steady through the summer and fall at August: the oldest cohort is kept at
     # the end of July and leaves with the August shift, and from July it is next year's leavers
