@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,6 +76,14 @@ class _Model:
         start: tuple[np.ndarray, np.ndarray] | None = None,
         offset: float = 0.0,
     ):
+        highs = self.passed(options, offset)
+        if start is not None:  # a feasible plan to start from: a time limit always has an answer
+            highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(float))
+        highs.run()
+        return highs
+
+    def passed(self, options: SolverOptions, offset: float = 0.0):
+        """A HiGHS instance holding this model, not yet solved (re-solves change it in place)."""
         import highspy
 
         inf = highspy.kHighsInf
@@ -111,9 +119,6 @@ class _Model:
         highs.setOptionValue("mip_rel_gap", options.mip_rel_gap)
         highs.setOptionValue("time_limit", float(options.time_limit_s))
         highs.passModel(lp)
-        if start is not None:  # a feasible plan to start from: a time limit always has an answer
-            highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(float))
-        highs.run()
         return highs
 
 
@@ -152,27 +157,32 @@ def _new_highs():
             os.close(devnull)
 
 
-def solve_allocation(
-    problem: AllocationProblem, options: SolverOptions | None = None, *, elastic: bool = False
-) -> AllocationSolution:
-    """Solve the allocation MILP. If the request is infeasible, solve the *elastic* version
-    (pools, budget and max moves may be exceeded at a high price) and list what was exceeded in
-    ``violations`` — the planner sees the nearest plan instead of nothing."""
-    import highspy
+@dataclass
+class _Built:
+    """A formulated allocation MILP and where its parts are, so it can be re-solved in place."""
 
-    options = options or SolverOptions()
-    started = time.perf_counter()
+    model: _Model
+    add: np.ndarray
+    rem: np.ndarray
+    pool_rows: dict[int, int]
+    budget_row: int | None
+    slack_names: list[tuple[str, int]]
+    start: tuple[np.ndarray, np.ndarray]
+    constant: float
+    moves_allowed: bool
+
+
+def _step_bounds(
+    problem: AllocationProblem, pools: np.ndarray, budget_nok: float | None, moves_allowed: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """Bounds on the added and removed steps (pins included) and the pins' floors, for the
+    given pools and budget."""
     n_k, n_r = problem.n_kindergartens, problem.n_resources
     step = np.asarray(problem.step_fte, float)
-    pools = np.asarray(problem.pools_fte, float)
-    removal_pinned = any(p.kind == "fix" and p.value_fte < 0 for p in problem.pins)
-    moves_allowed = problem.max_moves > 0 or elastic or removal_pinned
-    m = _Model()
-
     # upper bounds on added steps: the pool, else what the budget buys, else a large number
     add_cap_fte = np.where(np.isfinite(pools), pools, UNBOUNDED_ADD_FTE)
-    if problem.budget_nok is not None:
-        by_budget = problem.budget_nok / np.maximum(problem.cost_per_fte_nok, 1.0)
+    if budget_nok is not None:
+        by_budget = budget_nok / np.maximum(problem.cost_per_fte_nok, 1.0)
         add_cap_fte = np.where(np.isfinite(pools), add_cap_fte, np.minimum(add_cap_fte, by_budget))
     if moves_allowed:  # moved-out FTE refill the pool
         add_cap_fte = add_cap_fte + problem.current_fte.sum(axis=0)
@@ -180,7 +190,7 @@ def solve_allocation(
     rem_ub = np.floor(problem.current_fte / step + 1e-9) if moves_allowed else np.zeros((n_k, n_r))
     add_lb = np.zeros((n_k, n_r))
     rem_lb = np.zeros((n_k, n_r))
-    floors: list[tuple[int, int, float]] = []
+    floors: list[tuple[int, int, int]] = []
     for pin in problem.pins:
         k, r = pin.kindergarten, pin.resource
         steps = round(pin.value_fte / step[r])
@@ -191,6 +201,20 @@ def solve_allocation(
             rem_lb[k, r] = rem_ub[k, r] = max(-steps, 0)
         else:
             floors.append((k, r, steps))
+    return add_lb, add_ub, rem_lb, rem_ub, floors
+
+
+def _build(problem: AllocationProblem, elastic: bool) -> _Built:
+    """Formulate the allocation MILP (see the module's docstring) with its starting plan."""
+    n_k, n_r = problem.n_kindergartens, problem.n_resources
+    step = np.asarray(problem.step_fte, float)
+    pools = np.asarray(problem.pools_fte, float)
+    removal_pinned = any(p.kind == "fix" and p.value_fte < 0 for p in problem.pins)
+    moves_allowed = problem.max_moves > 0 or elastic or removal_pinned
+    m = _Model()
+    add_lb, add_ub, rem_lb, rem_ub, floors = _step_bounds(
+        problem, pools, problem.budget_nok, moves_allowed
+    )
 
     order = np.arange(n_k * n_r).reshape(n_k, n_r)
     net_cost = problem.cost_weight_per_nok * problem.cost_per_fte_nok * step
@@ -267,6 +291,7 @@ def solve_allocation(
             cols, vals = np.concatenate([cols, s]), np.concatenate([vals, [-1.0]])
         pool_rows[r] = m.row(cols, vals, -np.inf, pools[r] + 1e-9)
 
+    budget_row: int | None = None
     if problem.budget_nok is not None:
         per_step = np.tile(problem.cost_per_fte_nok * step, (n_k, 1))
         cols = np.concatenate([add.ravel(), rem.ravel()])
@@ -275,7 +300,7 @@ def solve_allocation(
             s = m.columns(1, ELASTIC_PENALTY, 0.0, np.inf)
             slack_names.append(("budget (million NOK)", int(s[0])))
             cols, vals = np.concatenate([cols, s]), np.concatenate([vals, [-1e6]])
-        m.row(cols, vals, -np.inf, problem.budget_nok + 1e-6)
+        budget_row = m.row(cols, vals, -np.inf, problem.budget_nok + 1e-6)
 
     if moves_allowed:
         moved = m.columns(n_k * n_r, 0.0, 0.0, 1.0, True).reshape(n_k, n_r)
@@ -321,14 +346,107 @@ def solve_allocation(
 
         greedy = greedy_allocation(problem, pools)
         start_vals[: n_k * n_r] = np.round(greedy / step).ravel()
-    highs = m.solve(options, (start_cols, start_vals), offset=constant)
-    status = highs.getModelStatus()
-    infeasible = status in (
+    return _Built(
+        model=m,
+        add=add,
+        rem=rem,
+        pool_rows=pool_rows,
+        budget_row=budget_row,
+        slack_names=slack_names,
+        start=(start_cols, start_vals),
+        constant=constant,
+        moves_allowed=moves_allowed,
+    )
+
+
+def _infeasible(highs) -> bool:
+    import highspy
+
+    return highs.getModelStatus() in (
         highspy.HighsModelStatus.kInfeasible,
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
     )
-    if infeasible and not elastic:
+
+
+def solve_allocation(
+    problem: AllocationProblem, options: SolverOptions | None = None, *, elastic: bool = False
+) -> AllocationSolution:
+    """Solve the allocation MILP. If the request is infeasible, solve the *elastic* version
+    (pools, budget and max moves may be exceeded at a high price) and list what was exceeded in
+    ``violations`` — the planner sees the nearest plan instead of nothing."""
+    options = options or SolverOptions()
+    started = time.perf_counter()
+    built = _build(problem, elastic)
+    highs = built.model.solve(options, built.start, offset=built.constant)
+    if _infeasible(highs) and not elastic:
         return solve_allocation(problem, options, elastic=True)
+    return _read_solution(problem, built, highs, options, started)
+
+
+def solve_relaxed(
+    problem: AllocationProblem,
+    solution: AllocationSolution,
+    relaxations: list[tuple[np.ndarray, float | None]],
+    options: SolverOptions | None = None,
+) -> list[AllocationSolution]:
+    """The plan re-solved with each (pools, budget) in place of the problem's, each at least as
+    loose as the problem's (one more FTE in a pool, one more million NOK). The MILP is built and
+    handed to HiGHS once; each re-solve changes only the pool and budget rows' bounds and the
+    added steps' bounds, and starts from the plan (still feasible, being looser). Equal to
+    :func:`solve_allocation` on each relaxed problem, up to HiGHS's gap."""
+    options = options or SolverOptions()
+    if solution.violations:  # an elastic plan: each relaxed problem is solved on its own
+        return [
+            solve_allocation(replace(problem, pools_fte=pools, budget_nok=budget), options)
+            for pools, budget in relaxations
+        ]
+    built = _build(problem, elastic=False)
+    highs = built.model.passed(options, offset=built.constant)
+    step = np.asarray(problem.step_fte, float)
+    add_cols = built.add.ravel().astype(np.int32)
+    start_cols = np.concatenate([built.add.ravel(), built.rem.ravel()]).astype(np.int32)
+    start_vals = np.concatenate(
+        [np.round(solution.add_fte / step).ravel(), np.round(solution.remove_fte / step).ravel()]
+    )
+    solved: list[AllocationSolution] = []
+    for pools, budget in relaxations:
+        started = time.perf_counter()
+        relaxed = replace(problem, pools_fte=np.asarray(pools, float), budget_nok=budget)
+        add_lb, add_ub, _, _, _ = _step_bounds(
+            relaxed, relaxed.pools_fte, budget, built.moves_allowed
+        )
+        highs.changeColsBounds(len(add_cols), add_cols, add_lb.ravel(), add_ub.ravel())
+        for r, row in built.pool_rows.items():
+            highs.changeRowBounds(row, -_highs_inf(), float(relaxed.pools_fte[r]) + 1e-9)
+        if built.budget_row is not None and budget is not None:
+            highs.changeRowBounds(built.budget_row, -_highs_inf(), budget + 1e-6)
+        highs.setSolution(len(start_cols), start_cols, start_vals.astype(float))
+        highs.run()
+        if _infeasible(highs):  # cannot happen for a looser problem; solved afresh if it does
+            solved.append(solve_allocation(relaxed, options))
+            continue
+        solved.append(_read_solution(relaxed, built, highs, options, started))
+    return solved
+
+
+def _highs_inf() -> float:
+    import highspy
+
+    return float(highspy.kHighsInf)
+
+
+def _read_solution(
+    problem: AllocationProblem,
+    built: _Built,
+    highs,
+    options: SolverOptions,
+    started: float,
+) -> AllocationSolution:
+    import highspy
+
+    step = np.asarray(problem.step_fte, float)
+    add, rem, slack_names = built.add, built.rem, built.slack_names
+    status = highs.getModelStatus()
     info = highs.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if not has_solution:

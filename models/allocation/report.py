@@ -20,7 +20,7 @@ from models.allocation.explain import (
     reason_sentence,
     required_fte,
 )
-from models.allocation.milp import SolverOptions, solve_allocation
+from models.allocation.milp import SolverOptions, solve_relaxed
 from models.allocation.problem import AllocationProblem, AllocationSolution
 from models.needs import NeedScenarios
 
@@ -30,19 +30,24 @@ def pool_marginal_values(
 ) -> dict[str, float]:
     """Weighted unmet need one more FTE in each pool would avoid, by an exact re-solve (and per
     million NOK when the budget limits the plan). Pools without a limit are left out."""
-    values: dict[str, float] = {}
     quick = replace(options, time_limit_s=max(options.time_limit_s / 4, 1.0))
+    names: list[str] = []
+    relaxations: list[tuple[np.ndarray, float | None]] = []
     for r, resource in enumerate(problem.resources):
         if not np.isfinite(problem.pools_fte[r]):
             continue
         pools = problem.pools_fte.copy()
         pools[r] += 1.0
-        more = solve_allocation(replace(problem, pools_fte=pools), quick)
-        values[resource] = round(max(solution.need_cost - more.need_cost, 0.0), 4)
+        names.append(resource)
+        relaxations.append((pools, problem.budget_nok))
     if problem.budget_nok is not None:
-        more = solve_allocation(replace(problem, budget_nok=problem.budget_nok + 1e6), quick)
-        values["budget_per_million_nok"] = round(max(solution.need_cost - more.need_cost, 0.0), 4)
-    return values
+        names.append("budget_per_million_nok")
+        relaxations.append((problem.pools_fte, problem.budget_nok + 1e6))
+    relaxed = solve_relaxed(problem, solution, relaxations, quick)
+    return {
+        name: round(max(solution.need_cost - more.need_cost, 0.0), 4)
+        for name, more in zip(names, relaxed, strict=True)
+    }
 
 
 def plan_lines(

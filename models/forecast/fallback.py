@@ -36,6 +36,7 @@ What it is, per target and month m = T + h:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -197,29 +198,37 @@ def fallback_forecasts(
     with_values = tuple(t for t in targets if _has_values(district, t, origin))
     z = norm.ppf(np.asarray(QUANTILES, dtype=float))
     horizons = np.arange(1, horizon + 1)
-    frames = []
+    blocks: list[np.ndarray] = []
+    block_keys: list[tuple[str, str]] = []
     ids = monthly[KINDERGARTEN_ID].astype(str)
     peer_rows: dict[tuple[str, ...], pd.DataFrame] = {}
     # kindergartens of one area share their peers, so their rates per month are computed once
     rates: dict[tuple[tuple[str, ...], str, pd.Period], float] = {}
+    groups = _peer_groups(kinds, full)
+    # each kindergarten's own rows, split once rather than found by a scan per kindergarten
+    own_rows = dict(iter(monthly.groupby(ids, sort=False)))
+    no_rows = monthly.iloc[:0]
     for kid in kindergarten_ids:
-        peers = tuple(_peers(kinds, full, kid))
+        peers = tuple(_peers(kinds, full, kid, groups))
         if peers not in peer_rows:  # kindergartens of one area share their peers' rows
             peer_rows[peers] = monthly[ids.isin(peers)]
         rows = peer_rows[peers]
-        own = monthly[ids == kid].sort_values(MONTH)
+        own = own_rows.get(kid, no_rows).sort_values(MONTH)
         filling = (reasons or {}).get(kid, "").startswith("recently opened")
         for target in with_values:
             share = target in SHARE_TARGETS
             medians = np.empty(len(horizons))
-            factor = _size_factor(rows, capacity, kid, own, target, share)
+
+            def rate_of(month: pd.Period) -> float:
+                key = (peers, target, month)  # noqa: B023 - used before the loop moves on
+                if key not in rates:
+                    rates[key] = _peer_rate(rows, capacity, target, month, share)  # noqa: B023
+                return rates[key]
+
+            factor = _size_factor(rate_of, capacity, kid, own, target, share)
             for i, h in enumerate(horizons):
                 month = origin + int(h)
-                reference = month - 12 * int(np.ceil(h / 12))
-                key = (peers, target, reference)
-                if key not in rates:
-                    rates[key] = _peer_rate(rows, capacity, target, reference, share)
-                rate = rates[key]
+                rate = rate_of(month - 12 * int(np.ceil(h / 12)))
                 if share:
                     medians[i] = rate
                     continue
@@ -230,16 +239,23 @@ def fallback_forecasts(
             else:
                 sd = np.maximum(RELATIVE_SD * medians, 1.0)
                 quantiles = np.maximum(medians[:, None] + sd[:, None] * z[None, :], 0.0)
-            frame = pd.DataFrame(quantiles, columns=list(QUANTILE_COLUMNS))
-            frame.insert(0, "target", target)
-            frame.insert(0, "horizon", horizons)
-            frame.insert(0, MONTH, pd.PeriodIndex([origin + int(h) for h in horizons], freq="M"))
-            frame.insert(0, "origin", pd.PeriodIndex([origin] * len(horizons), freq="M"))
-            frame.insert(0, KINDERGARTEN_ID, kid)
-            frames.append(frame)
-    if not frames:
+            blocks.append(quantiles)
+            block_keys.append((kid, target))
+    if not blocks:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    return pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    # one frame from all the blocks (a frame per kindergarten × target cost more than the rates)
+    n = len(horizons)
+    frame = pd.DataFrame(
+        {
+            KINDERGARTEN_ID: np.repeat([k for k, _ in block_keys], n).astype(object),
+            "origin": pd.PeriodIndex([origin] * (n * len(blocks)), freq="M"),
+            MONTH: pd.PeriodIndex([origin + int(h) for h in horizons] * len(blocks), freq="M"),
+            "horizon": np.tile(horizons, len(blocks)),
+            "target": np.repeat([t for _, t in block_keys], n).astype(object),
+        }
+    )
+    frame[list(QUANTILE_COLUMNS)] = np.vstack(blocks)
+    return frame[list(FORECAST_COLUMNS)]
 
 
 def _has_values(district: District, target: str, origin: pd.Period) -> bool:
@@ -250,15 +266,34 @@ def _has_values(district: District, target: str, origin: pd.Period) -> bool:
     return bool(monthly.loc[monthly[MONTH] <= origin, target].notna().any())
 
 
-def _peers(kinds: pd.DataFrame, full: list[str], kid: str) -> list[str]:
+PEER_COLUMNS = ("area", "district")
+
+
+def _peer_groups(kinds: pd.DataFrame, full: list[str]) -> dict[str, dict[object, list[str]]]:
+    """Per peer column, its value → the full-history kindergartens with it (in ``full``'s order)."""
+    groups: dict[str, dict[object, list[str]]] = {}
+    known = [k for k in full if k in kinds.index]
+    for column in PEER_COLUMNS:
+        if column not in kinds.columns:
+            continue
+        by_value: dict[object, list[str]] = {}
+        for k, value in zip(known, kinds[column].reindex(known), strict=True):
+            if pd.notna(value):
+                by_value.setdefault(value, []).append(k)
+        groups[column] = by_value
+    return groups
+
+
+def _peers(
+    kinds: pd.DataFrame, full: list[str], kid: str, groups: dict[str, dict[object, list[str]]]
+) -> list[str]:
     """Full-history kindergartens of the same area (enough of them), else district, else all."""
-    for column in ("area", "district"):
-        if column not in kinds.columns or kid not in kinds.index:
+    for column in PEER_COLUMNS:
+        if column not in groups or kid not in kinds.index:
             continue
         if kinds[column].isna().get(kid, True):
             continue
-        group = kinds[column]
-        same = [k for k in full if k in kinds.index and group[k] == group[kid]]
+        same = groups[column].get(kinds[column][kid], [])
         if len(same) >= MIN_PEERS:
             return same
     return full
@@ -287,23 +322,22 @@ def _peer_rate(
 
 
 def _size_factor(
-    rows: pd.DataFrame,
+    rate_of: Callable[[pd.Period], float],
     capacity: pd.Series,
     kid: str,
     own: pd.DataFrame,
     target: str,
     share: bool,
 ) -> float:
-    """The kindergarten's latest value over the peers' rate × its capacity that month."""
+    """The kindergarten's latest value over the peers' rate (``rate_of`` a month) × its
+    capacity that month."""
     if share:
         return 1.0
-    known = own.dropna(subset=[target])
+    known = np.flatnonzero(own[target].notna().to_numpy())
     if not len(known):
         return 1.0
-    last = known.iloc[-1]
-    expected = _peer_rate(rows, capacity, target, last[MONTH], share) * float(
-        capacity.get(kid, 0.0)
-    )
+    last = int(known[-1])
+    expected = rate_of(own[MONTH].iloc[last]) * float(capacity.get(kid, 0.0))
     if expected <= 0:
         return 1.0
-    return float(np.clip(float(last[target]) / expected, *SIZE_FACTOR_RANGE))
+    return float(np.clip(float(own[target].iloc[last]) / expected, *SIZE_FACTOR_RANGE))

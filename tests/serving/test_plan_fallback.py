@@ -204,3 +204,20 @@ def test_every_plan_warning_is_said_in_bokmal_with_words_not_codes(
     assert any(s.startswith(f"reserveprognose for {new} (nylig åpnet: ") for s in nb), nb
     assert any("hull i dataene: ingen data for 2023-12" in s for s in nb), nb
     assert any("vedtak om tilrettelegging (§ 37)" in s for s in nb), nb
+
+
+def test_one_frame_for_many_equals_each_kindergarten_on_its_own(district_with_new_and_gapped):
+    """The fallback's rows are assembled in one frame for all kindergartens: each one's rows
+    equal those of a call for it alone (same peers), in order, with the contract's dtypes."""
+    district, _, new, gapped = district_with_new_and_gapped
+    ids = sorted(district.kindergartens[KINDERGARTEN_ID].astype(str))
+    reasons = {new: "recently opened: 6 months of data", gapped: "gapped"}
+    together = fallback_forecasts(district, ids, ORIGIN, 6, TARGETS, reasons, not_peers=[new])
+    alone = [
+        fallback_forecasts(district, [k], ORIGIN, 6, TARGETS, reasons, not_peers=[new]) for k in ids
+    ]
+    pd.testing.assert_frame_equal(together, pd.concat(alone, ignore_index=True))
+    assert len(together) == len(ids) * 6 * len(set(together["target"]))
+    assert together[MONTH].dtype == pd.PeriodDtype("M")
+    rows = together[together[KINDERGARTEN_ID] == new]
+    assert list(rows["horizon"].iloc[:6]) == [1, 2, 3, 4, 5, 6]
