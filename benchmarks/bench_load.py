@@ -16,15 +16,14 @@ the timed phase only once every page is prepared. Then every planner
     and, for the first ``--writers`` planners: pin one line → re-solve with the pin → approve
     one line of the new version → approve it
 
-It prints p50/p95/max latency per page, the error count and how the kindergarten pages got
-their prepared part (ahead, at once while the request waited, or "being prepared"), then
-checks that nothing was lost: every pin and approval a planner got a 2xx for is in the store's
-audit log and approvals table, and exactly one approved plan stands (each approval supersedes
-the one before, with a reason).
-Peer: ``/health`` (the framework's floor, same server, same clients) — page p95 is printed as a
-ratio to it. Goals: overview and plan page p95 < 300 ms, zero errors, nothing lost. Times are
-printed, never asserted. The load generator shares the process (and the GIL) with the server,
-so the figures are pessimistic for the server alone.
+It prints p50/p95/max latency per page, the error count and how the kindergarten pages got their
+prepared part (ahead, at once while the request waited, or "being prepared"), then checks that
+nothing was lost: every pin and approval a planner got a 2xx for is in the store's audit log and
+approvals table, and exactly one approved plan stands (each approval supersedes the one before,
+with a reason). Peer: ``/health`` (the framework's floor, same server, same clients) — page p95
+is printed as a ratio to it. Goals: overview and plan page p95 < 300 ms, zero errors, nothing
+lost. Times are printed, never asserted. The load generator shares the process (and the GIL)
+with the server, so the figures are pessimistic for the server alone.
 """
 
 from __future__ import annotations
