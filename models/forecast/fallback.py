@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -218,13 +219,7 @@ def fallback_forecasts(
         for target in with_values:
             share = target in SHARE_TARGETS
             medians = np.empty(len(horizons))
-
-            def rate_of(month: pd.Period) -> float:
-                key = (peers, target, month)  # noqa: B023 - used before the loop moves on
-                if key not in rates:
-                    rates[key] = _peer_rate(rows, capacity, target, month, share)  # noqa: B023
-                return rates[key]
-
+            rate_of = partial(_cached_peer_rate, rates, rows, capacity, peers, target, share)
             factor = _size_factor(rate_of, capacity, kid, own, target, share)
             for i, h in enumerate(horizons):
                 month = origin + int(h)
@@ -297,6 +292,23 @@ def _peers(
         if len(same) >= MIN_PEERS:
             return same
     return full
+
+
+def _cached_peer_rate(
+    rates: dict[tuple[tuple[str, ...], str, pd.Period], float],
+    rows: pd.DataFrame,
+    capacity: pd.Series,
+    peers: tuple[str, ...],
+    target: str,
+    share: bool,
+    month: pd.Period,
+) -> float:
+    """:func:`_peer_rate`, kept in ``rates`` per peers, target and month (kindergartens of one
+    area share their peers, so each rate is computed once)."""
+    key = (peers, target, month)
+    if key not in rates:
+        rates[key] = _peer_rate(rows, capacity, target, month, share)
+    return rates[key]
 
 
 def _peer_rate(
