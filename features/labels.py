@@ -129,6 +129,11 @@ DERIVED: dict[str, Label] = {
         "staff as a multiple of the staffing norm",
         "ratio",
     ),
+    "staff_fte_per_norm_vs_level": Label(
+        "grunnbemanning i forhold til normen, mot eget snitt siste 5 år",
+        "staff as a multiple of the staffing norm, against its own 5-year mean",
+        "ratio",
+    ),
     "pedagogue_fte_minus_norm": Label(
         "pedagoger over pedagognormen (årsverk)",
         "pedagogues above the pedagogue norm (FTE)",
@@ -207,6 +212,21 @@ TARGET_FEATURES: dict[str, Label] = {
     "target_change_same_span_last_year": Label(
         "endring i {target} over samme periode i fjor",
         "change in {target} over the same months last year",
+        "count",
+    ),
+    "target_seasonal_level": Label(
+        "vanlig nivå for {target} i målmåneden (5 års snitt og bydelens sesong)",
+        "usual level of {target} in the target month (5-year mean and the district's season)",
+        "count",
+    ),
+    "target_last_vs_seasonal_level": Label(
+        "{target} nå mot vanlig nivå for måneden",
+        "{target} now against the month's usual level",
+        "count",
+    ),
+    "target_seasonal_projection_vs_last": Label(
+        "forventet endring i {target} fra nå (vanlig nivå og det som varer av avviket)",
+        "expected change in {target} from now (usual level and what lasts of the departure)",
         "count",
     ),
     "target_intake_projection_12m": Label(

@@ -14,6 +14,7 @@ from models.forecast.frames import (
     HISTORY_FEATURES,
     HORIZON_FEATURE,
     MEDIAN_ONLY_FEATURES,
+    SEASONAL_LEVEL_FEATURES,
     projection_feature_names,
 )
 
@@ -41,7 +42,7 @@ def test_every_column_of_the_feature_table_has_a_label_in_both_languages(
 
 
 def test_every_target_specific_and_horizon_feature_has_a_label() -> None:
-    names = [*HISTORY_FEATURES, *MEDIAN_ONLY_FEATURES, HORIZON_FEATURE]
+    names = [*HISTORY_FEATURES, *MEDIAN_ONLY_FEATURES, *SEASONAL_LEVEL_FEATURES, HORIZON_FEATURE]
     for target in CYCLE_TARGETS:
         names += projection_feature_names(target)
     for target in TARGETS:
