@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
+from data.writers import write_district
 from models.allocation.comparison import COMPARED
 from serving.cli import app
 from serving.district_plans import (
@@ -133,11 +134,7 @@ def test_pools_file_and_options_are_read_and_bad_rows_named(tmp_path: Path) -> N
 def test_unknown_district_is_named(two_districts, tmp_path: Path) -> None:
     district, _, names, _ = two_districts
     folder = tmp_path / "data"
-    folder.mkdir()
-    district.kindergartens.to_csv(folder / "kindergartens.csv", index=False)
-    monthly = district.monthly.copy()
-    monthly["month"] = monthly["month"].astype(str)
-    monthly.to_csv(folder / "monthly.csv", index=False)
+    write_district(district, folder)
     result = runner.invoke(
         app,
         [
@@ -215,12 +212,7 @@ def test_report_command_plans_each_district_by_default(two_districts, tmp_path: 
 
     district, _, names, pools = two_districts
     folder = tmp_path / "data"
-    folder.mkdir()
-    district.kindergartens.to_csv(folder / "kindergartens.csv", index=False)
-    monthly = district.monthly.copy()
-    monthly["month"] = monthly["month"].astype(str)
-    monthly.to_csv(folder / "monthly.csv", index=False)
-    district.population.to_csv(folder / "population.csv", index=False)
+    write_district(district, folder)
     pools_file = tmp_path / "pools.csv"
     rows = [f"{d},{r},{v}" for d, given in pools.items() for r, v in given.items()]
     pools_file.write_text("district,resource,fte\n" + "\n".join(rows) + "\n", encoding="utf-8")
