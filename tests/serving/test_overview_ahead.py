@@ -12,7 +12,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, USERS, AppHarness, approve_first_line_and_plan
+from app_fixtures import (
+    DISTRICT_A,
+    USERS,
+    AppHarness,
+    approve_first_line_and_plan,
+    store_rows,
+)
 
 from serving.app import services
 from serving.app.routes import pages
@@ -133,26 +139,13 @@ def test_rendering_ahead_changes_nothing_a_planner_did(
 ) -> None:
     from app_fixtures import store_real_plan
 
-    from serving.store import repository
-    from serving.store.tables import Approval
-
     plan_id = store_real_plan(warmed, sim_district, _forecasts(warmed))
-    approve_first_line_and_plan(warmed, "anna", plan_id)
-
-    def snapshot() -> Any:
-        with warmed.sessions() as session:
-            plan = repository.get_plan(session, plan_id)
-            assert plan is not None
-            return (
-                plan.status,
-                plan.revision,
-                [(ln.id, ln.approved, ln.row_version) for ln in plan.lines],
-                sorted((a.plan_id, a.line_id) for a in session.query(Approval).all()),
-                [e.id for e in repository.audit_events(session)],
-            )
-
-    before = snapshot()
+    approve_first_line_and_plan(warmed.client_for("anna"), plan_id)
+    before = store_rows(warmed)
+    assert before["approvals"] and before["audit"]
     ahead = warmed.app.state.overview_ahead
+    rendered = ahead.rendered
     ahead._status = None  # as after a new model: render every page again
     ahead.start()
-    assert snapshot() == before
+    assert ahead.wait(timeout=0) and ahead.rendered == 2 * rendered
+    assert store_rows(warmed) == before
