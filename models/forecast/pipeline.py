@@ -200,15 +200,38 @@ class ForecastPipeline(BaseEstimator):
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, district: District, progress: Progress | None = None) -> ForecastPipeline:
         """Fit the calibration round, the conformal corrections, then the final models."""
+        self._fit_inputs(district, months_ahead=0, progress=progress)
+        return self
+
+    def fit_predict(
+        self, district: District, *, horizon: int = 12, progress: Progress | None = None
+    ) -> pd.DataFrame:
+        """``fit`` on the district as known at its last month (``as_of``), then ``predict`` from
+        that month ``horizon`` months on: a backtest fold's work, on one feature table. The
+        fit's grid reaches ``horizon`` months past the data, so the forecasts read its features
+        and the quantities the fit derived from them instead of building them again (a nation's
+        fold paid for both twice). The models and forecasts are those of ``fit`` then
+        ``predict``: every feature of a month reads months up to it only."""
+        self._check_horizon(horizon)
+        last = district.monthly["month"].max()
+        known = as_of(district, last)
+        inputs = self._fit_inputs(known, months_ahead=horizon, progress=progress)
+        return self._forecasts(inputs, last, horizon)
+
+    def _fit_inputs(
+        self, district: District, *, months_ahead: int, progress: Progress | None
+    ) -> FeatureInputs:
+        """Fit on ``district`` (see :meth:`fit`) from its feature table on a grid reaching
+        ``months_ahead`` months past the data; returns that table's inputs."""
         self._check_params()
         report = progress or _no_progress
         targets = resolve_targets(district, self.targets)
         required = self.months_required()
         check_history(district, targets, required)
         inputs = feature_inputs(
-            district, targets, months_ahead=0, exclude=self._excluded_features()
+            district, targets, months_ahead=months_ahead, exclude=self._excluded_features()
         )
-        last_index = inputs.grid.n_months - 1
+        last_index = inputs.grid.month_index(district.monthly["month"].max())
         cutoff = last_index - self.horizons - self.calibration_origins + 1
         calibration: dict[str, Any] = {
             "method": (
@@ -246,7 +269,7 @@ class ForecastPipeline(BaseEstimator):
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = district.fingerprint()
-        return self
+        return inputs
 
     def _fit_targets(
         self, inputs: FeatureInputs, targets: Sequence[str], cutoff: int, last_index: int
@@ -483,17 +506,7 @@ class ForecastPipeline(BaseEstimator):
         self, district: District, horizon: int, origin: pd.Period | None
     ) -> tuple[FeatureInputs, pd.Period]:
         check_is_fitted(self, "models_")
-        if not 1 <= horizon <= self.horizons:
-            raise UserInputError(
-                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
-                [
-                    Problem(
-                        file="forecast request",
-                        column="horizon",
-                        rule=f"must be 1 … {self.horizons} months",
-                    )
-                ],
-            )
+        self._check_horizon(horizon)
         months = district.monthly["month"]
         origin = months.max() if origin is None else pd.Period(origin, freq="M")
         if not (months == origin).any():
@@ -509,6 +522,19 @@ class ForecastPipeline(BaseEstimator):
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
+
+    def _check_horizon(self, horizon: int) -> None:
+        if not 1 <= horizon <= self.horizons:
+            raise UserInputError(
+                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
+                [
+                    Problem(
+                        file="forecast request",
+                        column="horizon",
+                        rule=f"must be 1 … {self.horizons} months",
+                    )
+                ],
+            )
 
     def _with_lineage(self, district: District) -> District:
         """``district`` with the lineage the model was fitted with, when it brings none."""
@@ -560,6 +586,10 @@ class ForecastPipeline(BaseEstimator):
         ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
         up to ``origin``."""
         inputs, origin = self._origin_inputs(district, horizon, origin)
+        return self._forecasts(inputs, origin, horizon)
+
+    def _forecasts(self, inputs: FeatureInputs, origin: pd.Period, horizon: int) -> pd.DataFrame:
+        """:meth:`predict` from the inputs of the data as known at ``origin``."""
         # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
         # more than the boosters' predictions
         levels, kindergartens, horizons, targets = [], [], [], []
