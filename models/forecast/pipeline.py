@@ -86,6 +86,29 @@ def _no_progress(description: str, completed: int, total: int) -> None:
     return None
 
 
+#: Rows of the calibration round's forecasts built and scored at once. The corrections are per
+#: horizon, so the horizons go in groups up to this many rows: all twelve at once were, at the
+#: nation (5,500 kindergartens × 12 calibration origins), 0.24 GB of features per target held
+#: with their stacked and column-selected copies, in each of the two targets' threads. A
+#: district's or a city's twelve horizons stay one group.
+CALIBRATION_CHUNK_ROWS = 200_000
+
+
+def _chunks(rows: dict[int, tuple[np.ndarray, np.ndarray]], limit: int) -> Iterator[list[int]]:
+    """The keys of ``rows`` in order, in consecutive groups of at most ``limit`` rows (a key
+    with more rows alone)."""
+    group: list[int] = []
+    size = 0
+    for key, (k, _) in rows.items():
+        if group and size + len(k) > limit:
+            yield group
+            group, size = [], 0
+        group.append(key)
+        size += len(k)
+    if group:
+        yield group
+
+
 class ForecastPipeline(BaseEstimator):
     """Probabilistic forecasts of every target for every kindergarten, 1 … ``horizons`` months on.
 
@@ -317,16 +340,19 @@ class ForecastPipeline(BaseEstimator):
         calibration_rows = {h: _rows_where(kt, kt[1] + h <= cutoff) for h, kt in rows.items()}
         calibration_models = self._fit_target(inputs, target, calibration_rows)
         last_origin = cutoff + self.calibration_origins - 1
-        scored = [
-            self._frame(
-                inputs, target, h, _rows_where(kt, (kt[1] >= cutoff) & (kt[1] <= last_origin))
+        scored = {
+            h: _rows_where(kt, (kt[1] >= cutoff) & (kt[1] <= last_origin)) for h, kt in rows.items()
+        }
+        corrections: dict[str, dict] = {}
+        correlations: dict[str, float] = {}
+        for horizons in _chunks(scored, CALIBRATION_CHUNK_ROWS):
+            frames = [self._frame(inputs, target, h, scored[h]) for h in horizons]
+            chunk_corrections, chunk_correlations = self._level_forecaster().calibrate(
+                target, calibration_models, frames
             )
-            for h, kt in rows.items()
-        ]
-        corrections, correlations = self._level_forecaster().calibrate(
-            target, calibration_models, scored
-        )
-        del scored
+            corrections.update(chunk_corrections)
+            correlations.update(chunk_correlations)
+            del frames
         final = self._fit_target(inputs, target, rows)
         return target, final, corrections, correlations
 
