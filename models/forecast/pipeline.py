@@ -345,8 +345,8 @@ class ForecastPipeline(BaseEstimator):
         }
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
-        for horizons in _chunks(scored, CALIBRATION_CHUNK_ROWS):
-            frames = [self._frame(inputs, target, h, scored[h]) for h in horizons]
+        for group in _chunks(scored, CALIBRATION_CHUNK_ROWS):
+            frames = [self._frame(inputs, target, h, scored[h]) for h in group]
             chunk_corrections, chunk_correlations = self._level_forecaster().calibrate(
                 target, calibration_models, frames
             )
