@@ -67,6 +67,7 @@ from features.age_cohorts import (
 from features.district_span import stock_flow_coefficients
 from features.intake import (
     expanding_blend_weight,
+    expanding_persistence,
     intake_cycle,
     project_intake_cycle,
     trailing_level,
@@ -601,7 +602,13 @@ def cycle_projections(
             ("intake_cycle", target, months, peak),
             lambda: intake_cycle(y, calendar_month, level_months=months, peak_months=peak),
         )
-        return project_intake_cycle(cycle, y, calendar_month, horizon)[k, t]
+        # ρ once per cycle and horizon, the projection at the frame's rows only: the whole
+        # grid's projection per frame was most of a nation fit's CPU
+        rho = grid.derive(
+            ("persistence", target, months, peak, horizon),
+            lambda: expanding_persistence(y, cycle.whole, cycle.index, calendar_month, horizon),
+        )
+        return project_intake_cycle(cycle, y, calendar_month, horizon, rows=(k, t), persistence=rho)
 
     for months in PROJECTION_LEVEL_MONTHS:
         projected = projection(months, None)
