@@ -278,4 +278,7 @@ def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent
     ours = result.predictions[result.predictions["model"] == "lightgbm"].dropna(subset=["actual"])
     assert len(ours) > 2000
     inside = (ours["actual"] >= ours["p10"]) & (ours["actual"] <= ours["p90"])
-    assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f}"
+    per_target = inside.groupby(ours["target"]).mean()
+    shown = ", ".join(f"{t} {c:.3f}" for t, c in per_target.items())
+    assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f} ({shown})"
+    assert (abs(per_target - 0.80) <= 0.05).all(), f"80 % interval per target: {shown}"
