@@ -151,6 +151,71 @@ def test_metrics_equal_a_groupby_of_the_scored_rows(small_backtest):
     assert len(got) == scored.groupby(["target", "horizon", "model"]).ngroups
 
 
+def test_metrics_from_fold_sums_equal_the_metrics_of_all_rows(small_backtest):
+    """Sums per fold added up give the metrics of every row at once, and those are the
+    module's definitions (WAPE, MASE, pinball, coverage, expected-number scores) computed on
+    the group's rows directly."""
+    from training.metrics import (
+        INTERVALS,
+        forecast_metrics,
+        mean_from_quantiles,
+        metric_sums,
+        metrics_from_sums,
+        poisson_deviance,
+    )
+
+    predictions = small_backtest.predictions
+    folds = [metric_sums(fold) for _, fold in predictions.groupby("origin")]
+    got = metrics_from_sums(pd.concat(folds, ignore_index=True))
+    pd.testing.assert_frame_equal(got, forecast_metrics(predictions), rtol=1e-12)
+    quantile_columns = ["p05", "p10", "p25", "p50", "p75", "p90", "p95"]
+    for (target, horizon, model), rows in predictions.dropna(subset=["actual"]).groupby(
+        ["target", "horizon", "model"]
+    ):
+        row = got[(got["target"] == target) & (got["horizon"] == horizon) & (got["model"] == model)]
+        y, p50 = rows["actual"].to_numpy(float), rows["p50"].to_numpy(float)
+        quantiles = rows[quantile_columns].to_numpy(float)
+        scale = rows["mase_scale"].to_numpy(float)
+        mean = mean_from_quantiles(quantiles)
+        expected = {
+            "wape": wape(y, p50),
+            "mase": np.nanmean(np.abs(y - p50) / scale),
+            "pinball": pinball_loss(y, quantiles),
+            "mae_mean": np.mean(np.abs(y - mean)),
+            "scaled_pinball": pinball_loss(y, quantiles) / np.nanmean(scale),
+            "poisson_deviance": poisson_deviance(y, mean),
+            "n": len(y),
+            **{
+                name: coverage(y, rows[lo].to_numpy(float), rows[hi].to_numpy(float))
+                for name, (lo, hi) in INTERVALS.items()
+            },
+        }
+        for name, value in expected.items():
+            assert row[name].iloc[0] == pytest.approx(value, rel=1e-12), name
+
+
+def test_predictions_kept_for_the_model_alone_with_every_models_metrics(
+    small_backtest, small_district
+):
+    """A train keeps the model's predictions only: the baselines' are scored fold by fold and
+    let go; the model's predictions and everyone's metrics are those of the full backtest."""
+
+    def make():
+        return ForecastPipeline(
+            targets=["children_over3"], horizons=3, lgbm_params=FAST, calibration_origins=2
+        )
+
+    lean = rolling_origin_backtest(
+        small_district, make, n_origins=2, span_months=6, horizons=3, keep_predictions=["lightgbm"]
+    )
+    full = small_backtest.predictions
+    pd.testing.assert_frame_equal(
+        lean.predictions, full[full["model"] == "lightgbm"].reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(lean.metrics, small_backtest.metrics)
+    assert set(lean.metrics["model"]) == {"lightgbm", "seasonal_naive", "last_value"}
+
+
 def test_backtest_forecasts_use_only_data_up_to_their_origin(small_backtest, small_district):
     origin = small_backtest.origins[0]
     refit = ForecastPipeline(
