@@ -182,7 +182,10 @@ def test_rendering_ahead_changes_nothing_a_planner_did(
                 plan.status,
                 plan.revision,
                 [(ln.id, ln.approved, ln.row_version) for ln in plan.lines],
-                sorted((a.plan_id, a.line_id) for a in session.query(Approval).all()),
+                sorted(
+                    (a.id, a.plan_id, a.line_id, a.approved_by)
+                    for a in session.query(Approval).all()
+                ),
                 [e.id for e in repository.audit_events(session)],
             )
 
