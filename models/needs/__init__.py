@@ -18,6 +18,7 @@ from scipy.stats import norm
 
 from data.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
 from data.errors import Problem, UserInputError
+from data.periods import month_text
 from models.needs.quantiles import extend_tails, pit, quantile_function
 from models.needs.scenarios import (
     BLOCK_NOISE_SHARE,
@@ -146,7 +147,7 @@ def pit_scores(pit_history: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     u = np.where(counts, u_count, u_point)
     return pd.DataFrame(
         {
-            "origin": frame["origin"].astype(str).to_numpy(),
+            "origin": month_text(frame["origin"]).to_numpy(),
             "kindergarten_id": frame["kindergarten_id"].astype(str).to_numpy(),
             "target": frame["target"].to_numpy(),
             "horizon": frame["horizon"].astype(int).to_numpy(),
@@ -173,7 +174,7 @@ def _forecast_cube(
             [Problem("forecasts", "required column missing", column=c) for c in missing_cols],
         )
     # months compared as YYYY-MM text: parsing 10⁵ strings into periods costs seconds
-    origin_text = forecasts["origin"].astype(str)
+    origin_text = month_text(forecasts["origin"])
     latest = origin_text.max()
     origin = pd.Period(latest, "M")
     frame = forecasts[origin_text == latest]
@@ -181,7 +182,7 @@ def _forecast_cube(
     cube = np.zeros((len(kindergarten_ids), len(NEED_TARGETS), len(months), len(QUANTILE_COLUMNS)))
     k = pd.Index(kindergarten_ids).get_indexer(pd.Index(frame["kindergarten_id"].astype(str)))
     t = pd.Index(NEED_TARGETS).get_indexer(pd.Index(frame["target"]))
-    m = pd.Index(months.strftime("%Y-%m")).get_indexer(pd.Index(frame["month"].astype(str)))
+    m = pd.Index(months.strftime("%Y-%m")).get_indexer(pd.Index(month_text(frame["month"])))
     keep = (k >= 0) & (t >= 0) & (m >= 0)
     seen = np.zeros(cube.shape[:3], dtype=bool)
     cube[k[keep], t[keep], m[keep]] = frame[list(QUANTILE_COLUMNS)].to_numpy(float)[keep]
