@@ -9,7 +9,8 @@ districts. Before the timed phase every planner logs in (password hashing is del
 50 logins on 2 cores are not page load), the cold start runs as ``serve`` runs it (forecasts,
 drivers and overview, then every kindergarten page prepared in ``--page-workers`` background
 processes, serving.app.prepared) and one plan per district is solved; ``--wait-prepared`` starts
-the timed phase only once every page is prepared. Then every planner
+the timed phase only once every kindergarten's page is prepared for the planners (the app's
+language; the other language and the viewers' variant follow). Then every planner
 (a thread with its own httpx client and session), bounded by ``--rounds`` and the time limit:
 
     rounds × (overview, a kindergarten page of their district, their district's plan page)
@@ -29,6 +30,7 @@ with the server, so the figures are pessimistic for the server alone.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import secrets
 import statistics
@@ -47,6 +49,8 @@ POOLS = {"staff": 8.0, "pedagogue": 4.0, "resource_pedagogue": 5.0}
 @dataclass
 class Record:
     latencies_s: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: when each timed request started (``time.perf_counter()``), in the order of latencies_s
+    starts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     pins: list[tuple[str, int]] = field(default_factory=list)
     line_approvals: list[tuple[str, int]] = field(default_factory=list)
@@ -64,6 +68,7 @@ class Record:
         elapsed = time.perf_counter() - start
         with self.lock:
             self.latencies_s[page].append(elapsed)
+            self.starts[page].append(start)
             if response.status_code >= 400:
                 self.errors.append(f"{page}: HTTP {response.status_code} {response.text[:160]}")
         return response
@@ -197,6 +202,94 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def _page_of(method: str, path: str) -> str:
+    """The benchmark's name of a page request (as in :meth:`Record.timed`), else ""."""
+    if method != "GET":
+        return ""
+    if path == "/":
+        return "overview page"
+    if path.startswith("/kindergartens/"):
+        return "kindergarten page"
+    if path.startswith("/plans/") and path.count("/") == 2:
+        return "plan page"
+    return ""
+
+
+def _tail_report(
+    timings: list[Any], since: float, gc_pauses: list[tuple[float, float]]
+) -> list[str]:
+    """What the slowest 5 % of each page's requests did, by the server's own clock: whether
+    their page was kept or built, how long building took, how long the server held them and
+    when in the run they came; and the interpreter's full garbage collections."""
+    lines = []
+    by_page: dict[str, list[Any]] = defaultdict(list)
+    for row in timings:
+        page = _page_of(row.method, row.path)
+        if page and row.start >= since:
+            by_page[page].append(row)
+    for page, rows in sorted(by_page.items()):
+        built = [r.build_s for r in rows if r.page == "miss"]
+        cut = _percentile([r.seconds for r in rows], 0.95)
+        tail = [r for r in rows if r.seconds >= cut]
+        outcomes = Counter(r.page or "not kept" for r in tail)
+        first_10s = sum(r.start - since < 10.0 for r in tail)
+        lines.append(
+            f"{page}: {len(rows)} served, {len(built)} built"
+            + (
+                f" (build p50 {1000 * statistics.median(built):.0f} ms, max "
+                f"{1000 * max(built):.0f} ms)"
+                if built
+                else ""
+            )
+            + f"; slowest 5 % (≥ {1000 * cut:.0f} ms server-side, n={len(tail)}): "
+            + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
+            + f", {first_10s} of them in the run's first 10 s"
+        )
+    if gc_pauses:
+        lines.append(
+            f"full garbage collections during the run: {len(gc_pauses)}, "
+            f"{sum(p for _, p in gc_pauses):.2f} s in all: "
+            + ", ".join(f"{1000 * p:.0f} ms at {at - since:+.1f} s" for at, p in gc_pauses)
+        )
+    return lines
+
+
+def _write_request_log(path: Path, timings: list[Any], since: float) -> None:
+    import csv
+
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["start_s", "method", "path", "status", "ms", "page", "build_ms"])
+        for row in sorted(timings, key=lambda r: r.start):
+            out.writerow(
+                [
+                    f"{row.start - since:.3f}",
+                    row.method,
+                    row.path,
+                    row.status,
+                    f"{1000 * row.seconds:.1f}",
+                    row.page,
+                    f"{1000 * row.build_s:.1f}",
+                ]
+            )
+
+
+class _FullCollections:
+    """Durations of the interpreter's oldest-generation garbage collections while running."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float]] = []  # (when it started, seconds)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((self._started, time.perf_counter() - self._started))
+
+
 def _check_nothing_lost(sessions: Any, record: Record) -> list[str]:
     from serving.store import repository
     from serving.store.tables import Approval
@@ -268,7 +361,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wait-prepared",
         action="store_true",
-        help="start the timed phase only once every kindergarten page is prepared",
+        help="start the timed phase only once every kindergarten page is prepared for the planners",
+    )
+    parser.add_argument(
+        "--prepared-timeout-s",
+        type=float,
+        default=1800.0,
+        help="with --wait-prepared: start the timed phase after this anyway",
+    )
+    parser.add_argument(
+        "--request-log",
+        type=Path,
+        default=None,
+        help="write every request's server-side timing and what it did (kept page or built) "
+        "to this CSV",
     )
     parser.add_argument("--plan-scenarios", type=int, default=100)
     parser.add_argument("--plan-time-limit-s", type=float, default=30.0)
@@ -284,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     from serving.app.main import create_app, warm
     from serving.app.server import BackgroundServer
     from serving.app.settings import Settings
+    from serving.app.timing import RequestTiming, RequestTimings
     from serving.auth import hash_password
     from serving.store import repository
     from simulate import simulate_district, write_simulation
@@ -327,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
             warm_cache=False,  # the cold start is timed below instead
         )
         app = create_app(settings)
+        timings: list[RequestTiming] = []
+        app.add_middleware(RequestTimings, rows=timings)  # outermost: compression included
+        collections = _FullCollections()
         hashed = hash_password(PASSWORD)
         names = [f"planner{i:02d}" for i in range(args.planners)]
         home = {n: districts[i % len(districts)] for i, n in enumerate(names)}
@@ -349,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             warm(app)  # what `serve` does in the background at start
             first.get("/")
             print(
-                f"cold start: forecasts, drivers and overview computed and stored, first "
+                f"cold start: forecasts, drivers and overview computed and stored, "
+                f"{app.state.overview_ahead.rendered} overview pages rendered ahead, first "
                 f"overview served {time.perf_counter() - t0:.1f} s; kindergarten pages being "
                 f"prepared in {args.page_workers} background process(es)"
             )
@@ -370,12 +481,19 @@ def main(argv: list[str] | None = None) -> int:
                     plans[home[planner]] = created.json()
             print(f"{len(plans)} district plans solved, untimed ({time.perf_counter() - t0:.1f} s)")
             if args.wait_prepared:
+                # the pages the planners ask for: the app's language, planners' audience (all
+                # four variants take four times as long on a busy machine)
                 t0 = time.perf_counter()
-                finished = prepared.wait(timeout=args.time_limit_s)
+                language, n_ids = settings.language, len(kindergartens)
+                while prepared.prepared_for(language, False) < n_ids:
+                    if time.perf_counter() - t0 > args.prepared_timeout_s:
+                        break
+                    time.sleep(0.5)
+                done = prepared.prepared_for(language, False)
                 print(
-                    f"kindergarten pages prepared: {prepared.prepared} sections "
-                    f"({'complete' if finished else 'NOT complete'}) after a further "
-                    f"{time.perf_counter() - t0:.1f} s"
+                    f"kindergarten pages prepared for the planners ({language}): {done} of "
+                    f"{n_ids} ({'complete' if done >= n_ids else 'NOT complete'}) after a "
+                    f"further {time.perf_counter() - t0:.1f} s"
                 )
             before_run = replace(prepared.counts)
             for _ in range(50):
@@ -402,11 +520,13 @@ def main(argv: list[str] | None = None) -> int:
             ]
             timed_before = sum(len(v) for v in record.latencies_s.values())
             t0 = time.perf_counter()
+            gc.callbacks.append(collections)
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
+            gc.callbacks.remove(collections)
             during = prepared.counts
             prepared_during = {
                 "kept": during.kept - before_run.kept,
@@ -445,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'page':<24}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'p95/health':>12}")
     for page, n, p50, p95, peak, ratio in rows:
         print(f"{page:<24}{n:>6}{p50:>10.1f}{p95:>10.1f}{peak:>10.1f}{ratio:>12.1f}")
+    for line in _tail_report(timings, t0, collections.pauses):
+        print(line)
+    if args.request_log is not None:
+        _write_request_log(args.request_log, timings, t0)
+        print(f"every request's timing: {args.request_log}")
     print(f"\nerrors: {len(record.errors)}")
     for error in record.errors[:10]:
         print(f"  {error}")

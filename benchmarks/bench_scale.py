@@ -188,7 +188,8 @@ def bench_preset(
         run = run_measured(command, env)
         print(
             f"{preset:>8} {name:<18} {run.seconds:8.1f} s wall {run.cpu_seconds:7.1f} s CPU "
-            f"{run.peak_gib:6.2f} GiB  exit {run.code}",
+            f"{run.peak_gib:6.2f} GiB  exit {run.code}  load {os.getloadavg()[0]:.1f} "
+            f"at {time.strftime('%H:%M:%S', time.gmtime())} UTC",
             flush=True,
         )
         ok = run.code == 0

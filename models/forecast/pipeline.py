@@ -81,6 +81,29 @@ def _no_progress(description: str, completed: int, total: int) -> None:
     return None
 
 
+#: Rows of the calibration round's forecasts built and scored at once. The corrections are per
+#: horizon, so the horizons go in groups up to this many rows: all twelve at once were, at the
+#: nation (5,500 kindergartens × 12 calibration origins), 0.24 GB of features per target held
+#: with their stacked and column-selected copies, in each of the two targets' threads. A
+#: district's or a city's twelve horizons stay one group.
+CALIBRATION_CHUNK_ROWS = 200_000
+
+
+def _chunks(sizes: dict[int, int], limit: int) -> Iterator[list[int]]:
+    """The keys of ``sizes`` (rows per key) in order, in consecutive groups of at most
+    ``limit`` rows (a key with more rows alone)."""
+    group: list[int] = []
+    size = 0
+    for key, rows in sizes.items():
+        if group and size + rows > limit:
+            yield group
+            group, size = [], 0
+        group.append(key)
+        size += rows
+    if group:
+        yield group
+
+
 class ForecastPipeline(BaseEstimator):
     """Probabilistic forecasts of every target for every kindergarten, 1 … ``horizons`` months on.
 
@@ -200,15 +223,38 @@ class ForecastPipeline(BaseEstimator):
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, district: District, progress: Progress | None = None) -> ForecastPipeline:
         """Fit the calibration round, the conformal corrections, then the final models."""
+        self._fit_inputs(district, months_ahead=0, progress=progress)
+        return self
+
+    def fit_predict(
+        self, district: District, *, horizon: int = 12, progress: Progress | None = None
+    ) -> pd.DataFrame:
+        """``fit`` on the district as known at its last month (``as_of``), then ``predict`` from
+        that month ``horizon`` months on: a backtest fold's work, on one feature table. The
+        fit's grid reaches ``horizon`` months past the data, so the forecasts read its features
+        and the quantities the fit derived from them instead of building them again (a nation's
+        fold paid for both twice). The models and forecasts are those of ``fit`` then
+        ``predict``: every feature of a month reads months up to it only."""
+        self._check_horizon(horizon)
+        last = district.monthly["month"].max()
+        known = as_of(district, last)
+        inputs = self._fit_inputs(known, months_ahead=horizon, progress=progress)
+        return self._forecasts(inputs, last, horizon)
+
+    def _fit_inputs(
+        self, district: District, *, months_ahead: int, progress: Progress | None
+    ) -> FeatureInputs:
+        """Fit on ``district`` (see :meth:`fit`) from its feature table on a grid reaching
+        ``months_ahead`` months past the data; returns that table's inputs."""
         self._check_params()
         report = progress or _no_progress
         targets = resolve_targets(district, self.targets)
         required = self.months_required()
         check_history(district, targets, required)
         inputs = feature_inputs(
-            district, targets, months_ahead=0, exclude=self._excluded_features()
+            district, targets, months_ahead=months_ahead, exclude=self._excluded_features()
         )
-        last_index = inputs.grid.n_months - 1
+        last_index = inputs.grid.month_index(district.monthly["month"].max())
         cutoff = last_index - self.horizons - self.calibration_origins + 1
         calibration: dict[str, Any] = {
             "method": (
@@ -246,7 +292,7 @@ class ForecastPipeline(BaseEstimator):
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = district.fingerprint()
-        return self
+        return inputs
 
     def _fit_targets(
         self, inputs: FeatureInputs, targets: Sequence[str], cutoff: int, last_index: int
@@ -273,15 +319,25 @@ class ForecastPipeline(BaseEstimator):
     def _fit_one_target(
         self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
     ) -> tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]:
-        """The calibration round, its corrections, then the final round, for one target."""
+        """The calibration round, its corrections, then the final round, for one target.
+
+        The calibration round's forecasts are scored a few horizons at a time (up to
+        ``CALIBRATION_CHUNK_ROWS`` rows): all twelve at once, with their stacked and
+        column-selected copies, were 0.24 GB of features per target at the nation."""
         calibration_frames, scored, final_frames = self._target_frames(
             inputs, target, cutoff, last_index
         )
         calibration_models = self._fit_target(inputs, target, calibration_frames)
         del calibration_frames
-        corrections, correlations = self._level_forecaster().calibrate(
-            target, calibration_models, scored
-        )
+        corrections: dict[str, dict] = {}
+        correlations: dict[str, float] = {}
+        sizes = {i: len(frame.label) for i, frame in enumerate(scored)}
+        for group in _chunks(sizes, CALIBRATION_CHUNK_ROWS):
+            chunk_corrections, chunk_correlations = self._level_forecaster().calibrate(
+                target, calibration_models, [scored[i] for i in group]
+            )
+            corrections.update(chunk_corrections)
+            correlations.update(chunk_correlations)
         del scored
         final = self._fit_target(inputs, target, final_frames)
         return target, final, corrections, correlations
@@ -483,17 +539,7 @@ class ForecastPipeline(BaseEstimator):
         self, district: District, horizon: int, origin: pd.Period | None
     ) -> tuple[FeatureInputs, pd.Period]:
         check_is_fitted(self, "models_")
-        if not 1 <= horizon <= self.horizons:
-            raise UserInputError(
-                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
-                [
-                    Problem(
-                        file="forecast request",
-                        column="horizon",
-                        rule=f"must be 1 … {self.horizons} months",
-                    )
-                ],
-            )
+        self._check_horizon(horizon)
         months = district.monthly["month"]
         origin = months.max() if origin is None else pd.Period(origin, freq="M")
         if not (months == origin).any():
@@ -509,6 +555,19 @@ class ForecastPipeline(BaseEstimator):
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
+
+    def _check_horizon(self, horizon: int) -> None:
+        if not 1 <= horizon <= self.horizons:
+            raise UserInputError(
+                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
+                [
+                    Problem(
+                        file="forecast request",
+                        column="horizon",
+                        rule=f"must be 1 … {self.horizons} months",
+                    )
+                ],
+            )
 
     def _with_lineage(self, district: District) -> District:
         """``district`` with the lineage the model was fitted with, when it brings none."""
@@ -560,6 +619,10 @@ class ForecastPipeline(BaseEstimator):
         ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
         up to ``origin``."""
         inputs, origin = self._origin_inputs(district, horizon, origin)
+        return self._forecasts(inputs, origin, horizon)
+
+    def _forecasts(self, inputs: FeatureInputs, origin: pd.Period, horizon: int) -> pd.DataFrame:
+        """:meth:`predict` from the inputs of the data as known at ``origin``."""
         # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
         # more than the boosters' predictions
         levels, kindergartens, horizons, targets = [], [], [], []

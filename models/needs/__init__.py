@@ -23,6 +23,7 @@ from models.needs.scenarios import (
     BLOCK_NOISE_SHARE,
     backtest_blocks,
     block_scores,
+    cell_normal_ranks,
     gaussian_copula_scores,
     scores_to_probabilities,
 )
@@ -252,7 +253,7 @@ def simulate_needs(
                 f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
                 f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
             )
-    u = scores_to_probabilities(z * spread)  # (S, K, T, M)
+    u = scores_to_probabilities(cell_normal_ranks(z) * spread)  # (S, K, T, M)
     values = np.empty_like(u)
     for ti, target in enumerate(NEED_TARGETS):
         knots = extend_tails(cube[:, ti], lower=0.0)  # (K, M, 9)

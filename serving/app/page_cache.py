@@ -34,11 +34,18 @@ class PageCache:
         self.max_pages, self.max_chars = max_pages, max_chars
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
         self._chars = 0
+        # pages rendered ahead (serving.app.routes.overview_ahead): outside the LRU, so a run
+        # of kindergarten pages never pushes them out; dropped when the data or the model change
+        self._held: dict[Hashable, str] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get(self, key: Hashable) -> str | None:
         with self._lock:
+            html = self._held.get(key)
+            if html is not None:
+                self.hits += 1
+                return html
             html = self._pages.get(key)
             if html is None:
                 self.misses += 1
@@ -59,9 +66,24 @@ class PageCache:
                 _, dropped = self._pages.popitem(last=False)
                 self._chars -= len(dropped)
 
+    def hold(self, key: Hashable, html: str) -> None:
+        """Keep a page rendered ahead until :meth:`release_held`, whatever the LRU does."""
+        with self._lock:
+            self._held[key] = html
+
+    def release_held(self) -> None:
+        """Drop the pages rendered ahead (they were for a data set or model now replaced)."""
+        with self._lock:
+            self._held = {}
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._held = {}
             self._chars = 0
 
     def personalise(self, html: str, *, csrf_token: str, user_name: str) -> str:

@@ -183,16 +183,20 @@ def district_key_figures(
     )
 
 
+def audiences(state: EngineState) -> list[UserView]:
+    """Everyone a page can look different for: an admin, and a planner and a viewer of each of
+    the data's districts (raises UserInputError without data)."""
+    names = sorted(state.district().kindergartens["district"].dropna().unique().tolist())
+    return [UserView("", "admin", None)] + [
+        UserView("", role, name) for name in names for role in ("planner", "viewer")
+    ]
+
+
 def warm_key_figures(state: EngineState) -> None:
-    """Every audience's key figures computed ahead (an admin; a planner and a viewer of each
-    district), so no overview request computes them: 15 districts' first overviews at once held
-    the interpreter for seconds on the city."""
+    """Every audience's key figures computed ahead, so no overview request computes them: 15
+    districts' first overviews at once held the interpreter for seconds on the city."""
     try:
-        names = sorted(state.district().kindergartens["district"].dropna().unique().tolist())
-        audiences = [UserView("", "admin", None)] + [
-            UserView("", role, name) for name in names for role in ("planner", "viewer")
-        ]
-        for audience in audiences:
+        for audience in audiences(state):
             district_key_figures(state, cast(User, audience))
     except UserInputError:  # no data or model yet: the pages say what to do first
         return

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -70,12 +71,18 @@ def render(
 
 
 def render_kept(
-    request: Request, name: str, key: Hashable, build: Callable[[], dict[str, Any]]
+    request: Request,
+    name: str,
+    key: Hashable,
+    build: Callable[[], dict[str, Any]],
+    *,
+    hold: bool = False,
 ) -> HTMLResponse:
     """``render(request, name, build())``, rendered once per ``key`` and what else the page
     depends on (engine status, path, audience, language) and then served from
     :class:`serving.app.page_cache.PageCache`. ``key`` must name everything ``build`` reads from
-    the store or the query; the user's name and the CSRF token may differ per request."""
+    the store or the query; the user's name and the CSRF token may differ per request.
+    ``hold``: a page rendered ahead (kept outside the LRU until the data or model change)."""
     status = request.app.state.engine_state.status()
     user = getattr(request.state, "user", None)
     if not status.ready or user is None:  # what to do first: cheap, and never kept
@@ -91,7 +98,9 @@ def render_kept(
         page_language(request),
     )
     html = cache.get(full_key)
+    request.state.page = "hit" if html is not None else "miss"
     if html is None:
+        started = time.perf_counter()
         page = _page(
             request,
             status,
@@ -100,7 +109,11 @@ def render_kept(
             csrf_token=cache.csrf_mark,
         )
         html = request.app.state.templates.get_template(name).render({**page, "request": request})
-        cache.put(full_key, html)
+        if not hold:
+            cache.put(full_key, html)
+        request.state.build_s = time.perf_counter() - started
+    if hold:
+        cache.hold(full_key, html)
     return HTMLResponse(
         cache.personalise(
             html,

@@ -71,22 +71,37 @@ def _invalid(exc: ValidationError, file: str) -> UserInputError:
     return UserInputError("The form has problems", problems)
 
 
+#: The overview's query when none is given (the route's defaults, and the pages rendered ahead
+#: in serving.app.routes.overview_ahead: one definition)
+OVERVIEW_DEFAULTS: dict[str, Any] = {
+    "q": "",
+    "municipality": "",
+    "district": "",
+    "flag": "",
+    "sort": "n_flags",
+    "dir": "desc",
+    "page": 1,
+}
+
+
 @router.get("/", summary="District overview")
 def overview(
     request: Request,
     user: CurrentUser,
     state: EngineDep,
     session: SessionDep,
-    q: str = "",
-    municipality: str = "",
-    district: str = "",
-    flag: str = "",
-    sort: str = "n_flags",
-    dir: str = "desc",
-    page: int = 1,
+    q: str = OVERVIEW_DEFAULTS["q"],
+    municipality: str = OVERVIEW_DEFAULTS["municipality"],
+    district: str = OVERVIEW_DEFAULTS["district"],
+    flag: str = OVERVIEW_DEFAULTS["flag"],
+    sort: str = OVERVIEW_DEFAULTS["sort"],
+    dir: str = OVERVIEW_DEFAULTS["dir"],
+    page: int = OVERVIEW_DEFAULTS["page"],
 ) -> Response:
-    n_plans = services.count_plans_for(session, user)
-    query: dict[str, Any] = {
+    # the overview shows no plan, only whether the district has one (what to do first): its
+    # pages stay kept while planners solve and approve
+    has_plans = services.count_plans_for(session, user) > 0
+    query = {
         "q": q,
         "municipality": municipality,
         "district": district,
@@ -95,11 +110,27 @@ def overview(
         "dir": dir,
         "page": page,
     }
+    # every audience's default overview is rendered ahead, again when the data or model change
+    request.app.state.overview_ahead.refresh()
+    return overview_page(request, user, state, has_plans, query)
+
+
+def overview_page(
+    request: Request,
+    user: Any,
+    state: Any,
+    has_plans: bool,
+    query: dict[str, Any],
+    *,
+    hold: bool = False,
+) -> HTMLResponse:
+    """The overview for ``user`` and ``query`` (kept per state; ``hold``: rendered ahead)."""
     return render_kept(
         request,
         "overview.html",
-        ("overview", n_plans, *query.items()),
-        lambda: _overview_context(request, user, state, n_plans, **query),
+        ("overview", has_plans, *query.items()),
+        lambda: _overview_context(request, user, state, has_plans, **query),
+        hold=hold,
     )
 
 
@@ -107,7 +138,7 @@ def _overview_context(
     request: Request,
     user: Any,
     state: Any,
-    n_plans: int,
+    has_plans: bool,
     *,
     q: str,
     municipality: str,
@@ -127,7 +158,6 @@ def _overview_context(
         "sort": sort,
         "dir": dir,
         "sortable": SORTABLE,
-        "n_plans": n_plans,
         "page": 1,
         "pages": 1,
         "n_rows": 0,
@@ -139,7 +169,7 @@ def _overview_context(
             "turnover": HIGH_TURNOVER_SHARE_PER_YEAR,
         },
     }
-    context["next_step"] = next_step(status, context["n_plans"], page_language(request))
+    context["next_step"] = next_step(status, int(has_plans), page_language(request))
     if status.ready:
         context["key_figures"] = services.district_key_figures(state, user)
         rows = services.overview(state, user)
