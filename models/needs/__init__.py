@@ -24,8 +24,9 @@ from models.needs.scenarios import (
     BLOCK_NOISE_SHARE,
     backtest_blocks,
     block_scores,
-    cell_normal_ranks,
+    cell_rank_values,
     gaussian_copula_scores,
+    normal_rank_levels,
     scores_to_probabilities,
 )
 from models.norms import NormSettings, pedagogue_positions, special_needs_fte, staffing_need_fte
@@ -254,7 +255,9 @@ def simulate_needs(
                 f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
                 f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
             )
-    u = scores_to_probabilities(cell_normal_ranks(z) * spread)  # (S, K, T, M)
+    # (S, K, T, M) = Φ(cell_normal_ranks(z) × spread), with Φ taken of the S rank levels only
+    levels = scores_to_probabilities(normal_rank_levels(z.shape[0]) * spread)
+    u = cell_rank_values(z, levels)
     values = np.empty_like(u)
     for ti, target in enumerate(NEED_TARGETS):
         knots = extend_tails(cube[:, ti], lower=0.0)  # (K, M, 9)
