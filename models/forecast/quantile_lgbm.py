@@ -153,7 +153,8 @@ def _arrow_table(by_column: np.ndarray, columns: Iterable[int]) -> Any:
     import pyarrow as pa
 
     arrays = [pa.array(by_column[j]) for j in columns]
-    return pa.Table.from_arrays(arrays, names=[str(j) for j in range(len(arrays))])
+    # LightGBM's own names for a matrix's columns, which a fit without feature names keeps
+    return pa.Table.from_arrays(arrays, names=[f"Column_{i}" for i in range(len(arrays))])
 
 
 class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):

@@ -285,3 +285,13 @@ def test_boosters_from_arrow_columns_equal_boosters_from_the_matrix(monkeypatch)
     for a, b in zip(from_arrow.boosters_, from_matrix.boosters_, strict=True):
         assert a.model_to_string() == b.model_to_string()
     np.testing.assert_array_equal(from_arrow.predict_quantiles(X), from_matrix.predict_quantiles(X))
+
+
+def test_a_fit_without_feature_names_keeps_lightgbms_column_names():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 3))
+    model = QuantileLGBMRegressor(quantiles=(0.1, 0.5, 0.9), params={"n_estimators": 5}).fit(
+        X, X[:, 0] + rng.standard_normal(200)
+    )
+    assert model.feature_names_ == ["Column_0", "Column_1", "Column_2"]
+    assert all(b.feature_name() == model.feature_names_ for b in model.boosters_)
