@@ -9,7 +9,8 @@ districts. Before the timed phase every planner logs in (password hashing is del
 50 logins on 2 cores are not page load), the cold start runs as ``serve`` runs it (forecasts,
 drivers and overview, then every kindergarten page prepared in ``--page-workers`` background
 processes, serving.app.prepared) and one plan per district is solved; ``--wait-prepared`` starts
-the timed phase only once every page is prepared. Then every planner
+the timed phase only once every kindergarten's page is prepared for the planners (the app's
+language; the other language and the viewers' variant follow). Then every planner
 (a thread with its own httpx client and session), bounded by ``--rounds`` and the time limit:
 
     rounds × (overview, a kindergarten page of their district, their district's plan page)
@@ -214,7 +215,9 @@ def _page_of(method: str, path: str) -> str:
     return ""
 
 
-def _tail_report(timings: list[Any], since: float, gc_pauses: list[float]) -> list[str]:
+def _tail_report(
+    timings: list[Any], since: float, gc_pauses: list[tuple[float, float]]
+) -> list[str]:
     """What the slowest 5 % of each page's requests did, by the server's own clock: whether
     their page was kept or built, how long building took, how long the server held them and
     when in the run they came; and the interpreter's full garbage collections."""
@@ -245,7 +248,8 @@ def _tail_report(timings: list[Any], since: float, gc_pauses: list[float]) -> li
     if gc_pauses:
         lines.append(
             f"full garbage collections during the run: {len(gc_pauses)}, "
-            f"{sum(gc_pauses):.2f} s in all, longest {1000 * max(gc_pauses):.0f} ms"
+            f"{sum(p for _, p in gc_pauses):.2f} s in all: "
+            + ", ".join(f"{1000 * p:.0f} ms at {at - since:+.1f} s" for at, p in gc_pauses)
         )
     return lines
 
@@ -274,7 +278,7 @@ class _FullCollections:
     """Durations of the interpreter's oldest-generation garbage collections while running."""
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
+        self.pauses: list[tuple[float, float]] = []  # (when it started, seconds)
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -283,7 +287,7 @@ class _FullCollections:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses.append(time.perf_counter() - self._started)
+            self.pauses.append((self._started, time.perf_counter() - self._started))
 
 
 def _check_nothing_lost(sessions: Any, record: Record) -> list[str]:
@@ -357,7 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wait-prepared",
         action="store_true",
-        help="start the timed phase only once every kindergarten page is prepared",
+        help="start the timed phase only once every kindergarten page is prepared for the planners",
+    )
+    parser.add_argument(
+        "--prepared-timeout-s",
+        type=float,
+        default=1800.0,
+        help="with --wait-prepared: start the timed phase after this anyway",
     )
     parser.add_argument(
         "--request-log",
@@ -471,12 +481,19 @@ def main(argv: list[str] | None = None) -> int:
                     plans[home[planner]] = created.json()
             print(f"{len(plans)} district plans solved, untimed ({time.perf_counter() - t0:.1f} s)")
             if args.wait_prepared:
+                # the pages the planners ask for: the app's language, planners' audience (all
+                # four variants take four times as long on a busy machine)
                 t0 = time.perf_counter()
-                finished = prepared.wait(timeout=args.time_limit_s)
+                language, n_ids = settings.language, len(kindergartens)
+                while prepared.prepared_for(language, False) < n_ids:
+                    if time.perf_counter() - t0 > args.prepared_timeout_s:
+                        break
+                    time.sleep(0.5)
+                done = prepared.prepared_for(language, False)
                 print(
-                    f"kindergarten pages prepared: {prepared.prepared} sections "
-                    f"({'complete' if finished else 'NOT complete'}) after a further "
-                    f"{time.perf_counter() - t0:.1f} s"
+                    f"kindergarten pages prepared for the planners ({language}): {done} of "
+                    f"{n_ids} ({'complete' if done >= n_ids else 'NOT complete'}) after a "
+                    f"further {time.perf_counter() - t0:.1f} s"
                 )
             before_run = replace(prepared.counts)
             for _ in range(50):

@@ -32,6 +32,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pooled-calibration": {"season_calibration": False},
     "seasonal-level": {"seasonal_level": True},
     "no-seasonal-level": {"seasonal_level": False},
+    # fit + forecast time (issue 17): the tail boosters in fewer rounds, fewer training rows,
+    # intervals from the median's residuals instead of tail boosters
+    "tails-8-rounds": {"tail_lgbm_params": {"n_estimators": 8, "learning_rate": 0.8}},
+    "rows-4000": {"max_rows_per_model": 4000},
+    "residual-intervals": {"interval_method": "residual"},
+    "features-0.35": {"lgbm_params": {"feature_fraction": 0.35}},
+    "tail-features-0.35": {
+        "tail_lgbm_params": {"n_estimators": 15, "learning_rate": 0.5, "feature_fraction": 0.35}
+    },
 }
 TUNING_SEEDS = (1, 2, 3)
 

@@ -9,8 +9,10 @@ whose target month lies beyond the data are not scored.
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -74,12 +76,16 @@ def _origin_fold(
     horizons: int,
     targets: Sequence[str] | None,
     baselines: bool,
+    n_jobs: int | None = None,
 ) -> tuple[list[pd.DataFrame], dict[str, float]]:
-    """One origin's forecasts (the model's, then the baselines') and seconds per model."""
+    """One origin's forecasts (the model's, then the baselines') and seconds per model;
+    ``n_jobs`` overrides the pipeline's threads (the same forecasts)."""
     known = as_of(district, origin)
     pipeline = make_pipeline()
     if targets is not None:
         pipeline.set_params(targets=list(targets))
+    if n_jobs is not None:
+        pipeline.set_params(n_jobs=n_jobs)
     horizon = min(horizons, pipeline.horizons, int((last - origin).n))
     started = time.perf_counter()
     forecasts = pipeline.fit_predict(known, horizon=horizon)
@@ -127,6 +133,38 @@ def _folds_on_cluster(
         return list(Parallel(n_jobs=-1)(delayed(fold)(origin) for origin in origins))
 
 
+#: the fold a forked worker runs: inherited through ``fork``, as a closure (a train's pipeline
+#: factory) cannot be pickled to a worker
+_FORKED_FOLD: Callable[[pd.Period], Any] | None = None
+
+
+def _start_forked_worker() -> None:
+    """A worker writes to the process's own streams: the parent's may be a progress display's
+    proxies, whose lock a thread of the parent could have held at the fork."""
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _run_forked_fold(origin: pd.Period) -> Any:
+    assert _FORKED_FOLD is not None, "only in a worker forked by _folds_in_processes"
+    return _FORKED_FOLD(origin)
+
+
+def _folds_in_processes(
+    fold: Callable[[pd.Period], Any], origins: list[pd.Period], processes: int
+) -> Iterator[Any]:
+    """Every origin's fold in ``processes`` forked worker processes, in origin order, as each
+    is done. Forked, the workers share the parent's data and imports page for page instead of
+    a copy each; a fresh worker per fold gives its memory back when the fold ends."""
+    global _FORKED_FOLD
+    _FORKED_FOLD = fold
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(processes, _start_forked_worker, maxtasksperchild=1) as pool:
+            yield from pool.imap(_run_forked_fold, origins)
+    finally:
+        _FORKED_FOLD = None
+
+
 def rolling_origin_backtest(
     district: District,
     make_pipeline: Callable[[], ForecastPipeline],
@@ -139,6 +177,7 @@ def rolling_origin_backtest(
     baselines: bool = True,
     cluster: str | None = None,
     keep_predictions: Collection[str] | None = None,
+    processes: int = 1,
 ) -> BacktestResult:
     """Refit ``make_pipeline()`` at each origin on data ≤ origin; score 1 … ``horizons`` months.
 
@@ -148,7 +187,10 @@ def rolling_origin_backtest(
     here, so the predictions are the same. ``keep_predictions``: the models whose predictions
     the result holds (``None``: every model); the others' are scored fold by fold and let go,
     their metrics the same (a nation's twelve origins of baselines were 0.9 GiB held to the
-    end for their metrics alone).
+    end for their metrics alone). ``processes`` > 1 fits that many origins at a time in forked
+    processes (Linux), each pipeline on one thread: the same predictions. A fold's work is
+    partly single-threaded (the feature table, the targets' derived features), so on two cores
+    two origins at a time keep both busy; each worker adds a fold's working set to memory.
     """
     last = district.monthly[MONTH].max()
     origins = backtest_origins(last, n_origins=n_origins, span_months=span_months)
@@ -160,6 +202,7 @@ def rolling_origin_backtest(
         horizons=horizons,
         targets=targets,
         baselines=baselines,
+        n_jobs=1 if processes > 1 and cluster is None else None,
     )
     actuals = _actual_lookup(district)
     kept: list[pd.DataFrame] = []
@@ -179,8 +222,13 @@ def rolling_origin_backtest(
             seconds[name] = seconds.get(name, 0.0) + spent
 
     if cluster is None:
-        for i, origin in enumerate(origins):
-            score(actuals, *fold(origin))
+        results = (
+            _folds_in_processes(fold, origins, processes)
+            if processes > 1 and len(origins) > 1
+            else map(fold, origins)
+        )
+        for i, (origin, result) in enumerate(zip(origins, results, strict=True)):
+            score(actuals, *result)
             release_freed_memory()  # the fold's refit leaves its memory held, not used
             if progress is not None:
                 progress(f"origin {origin}", i + 1, len(origins))

@@ -25,6 +25,8 @@ from training.settings import TrainingSettings
 Progress = Callable[[str, int, int], None]
 DEFAULT_ORIGINS = 12
 DEFAULT_SPAN_MONTHS = 36
+#: backtest origins a train fits at a time (:func:`training.backtest.rolling_origin_backtest`)
+DEFAULT_BACKTEST_PROCESSES = 1
 
 
 @dataclass
@@ -72,6 +74,7 @@ def run_backtest(
     progress: Progress | None = None,
     cluster: str | None = None,
     keep_predictions: Collection[str] | None = None,
+    processes: int = 1,
 ) -> Any:
     """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings
     (on the dask cluster at ``cluster`` when given; the predictions of ``keep_predictions``
@@ -86,6 +89,7 @@ def run_backtest(
         progress=progress,
         cluster=cluster,
         keep_predictions=keep_predictions,
+        processes=processes,
     )
 
 
@@ -100,6 +104,7 @@ def train_and_register(
     progress: Progress | None = None,
     min_improvement: float = 0.0,
     decision_check: DecisionCheck | None = None,
+    backtest_processes: int = DEFAULT_BACKTEST_PROCESSES,
 ) -> TrainOutcome:
     """Backtest and fit a ``ForecastPipeline(**pipeline_params)``, log it, register it as
     ``challenger`` and promote it to ``champion`` when it wins (see module doc). With
@@ -133,6 +138,7 @@ def train_and_register(
         span_months=span_months,
         progress=progress,
         keep_predictions=(MODEL_NAME,),
+        processes=backtest_processes,
     )
     release_freed_memory()
     pipeline = make_pipeline().fit(district, progress=progress)

@@ -12,9 +12,13 @@ Two sources of dependence, both documented because planners rely on them:
   *yearly* need covered the truth 57–72 % of the time before, 66–87 % after, 3 seeds):
 
   - the blocks give the *dependence* only: each target's scores are replaced by their normal
-    ranks (:func:`normal_ranks`), so a scenario's marginal is exactly the forecast's calibrated
-    quantiles. A handful of backtest origins otherwise re-imposes that period's bias and spread
-    (backtest z had mean −0.3…+0.1 and variance 0.4–1.0) on a future that need not share it;
+    ranks (:func:`normal_ranks`), and at the end every kindergarten × target × month's scores
+    by their normal ranks across the scenarios (:func:`cell_normal_ranks`), so each cell is
+    drawn at evenly spaced probabilities of the forecast's calibrated quantiles. A handful of
+    backtest origins otherwise re-imposes that period's bias and spread (backtest z had mean
+    −0.3…+0.1 and variance 0.4–1.0) on a future that need not share it — district-wide (the
+    first step) and per kindergarten (the second: pooled ranks left a kindergarten the
+    backtest under-forecast high in most scenarios);
   - the noise ε is the copula's, persistent over months (AR(1)), not white: white noise in 25 %
     of the variance made each month's error partly independent, so a kindergarten's need over
     the year came out too certain.
@@ -144,8 +148,11 @@ def cell_normal_ranks(z: np.ndarray) -> np.ndarray:
     marginals per kindergarten (a kindergarten the backtest under-forecast at its origins was
     drawn high in most scenarios; normal ranks pooled over all cells do not remove that), yet
     such a kindergarten's past errors said nothing about the year planned (correlation of the
-    backtest's mean score per kindergarten with the realised year's score −0.19 … +0.08 on
-    simulated districts); and 200 random draws per cell added sampling noise the plan reacted to.
+    backtest's mean score per kindergarten with the realised year's score −0.34 … +0.08 for
+    children and sick leave on 3 simulated districts), and 200 random draws per cell added
+    sampling noise the plan reacted to. On those districts the plan's regret in realised unmet
+    FTE-months fell from 0.30 / 0.23 / 0.26 to 0.31 / 0.19 / 0.21 (``benchmarks/README.md``,
+    bench_allocation, 2026-12-07).
     """
     return cell_rank_values(z, normal_rank_levels(z.shape[0]))
 

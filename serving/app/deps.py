@@ -78,6 +78,7 @@ def _session_user(request: Request, session: Session) -> tuple[User, Any]:
         user_id=data.user_id,
         idle_s=settings.session_idle_s,
         lifetime_s=settings.session_lifetime_s,
+        touch=request.app.state.session_touches.touch,  # written in batches, off the request
     )
     user = session.get(User, data.user_id) if alive else None
     if user is None:

@@ -28,6 +28,7 @@ from serving.app.settings import Settings
 from serving.auth import SessionSigner
 from serving.i18n import N_, Message, say
 from serving.store.db import make_engine, session_factory, upgrade
+from serving.store.login_store import SessionTouches
 from serving.store.repository import ConflictError, StoreError
 
 APP_DIR = Path(__file__).parent
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
         # SIGTERM / SIGINT: no solver process or resource tracker outlives the app
         app.state.prepared_pages.close()
         app.state.engine_state.close()
+        app.state.session_touches.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -198,6 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.secret_key.get_secret_value(), max_age_s=settings.session_lifetime_s
     )
     app.state.engine_state = EngineState(settings=settings, sessions=sessions)
+    app.state.session_touches = SessionTouches(sessions)
     app.state.page_cache = PageCache()  # rendered pages, see serving.app.page_cache
     app.state.overview_ahead = OverviewAhead(app)  # see serving.app.routes.overview_ahead
     app.state.templates = page_templates()

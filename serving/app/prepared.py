@@ -375,6 +375,12 @@ class PreparedPages:
     def prepared(self) -> int:
         return len(self._sections)
 
+    def prepared_for(self, language: str, internal: bool) -> int:
+        """Kindergartens whose sections are prepared for one language and audience."""
+        with self._lock:
+            variants = [(lang, inner) for _, lang, inner in self._sections]
+        return variants.count((language, internal))
+
     def _switch(self, key: tuple[str, str], *, background: bool) -> None:
         """Make ``key`` the prepared state: old sections and process go, preparation starts."""
         with self._lock:

@@ -120,6 +120,20 @@ def store_real_plan(
         return plan.id
 
 
+def approve_first_line_and_plan(harness: AppHarness, name: str, plan_id: str) -> None:
+    """``name`` approves the plan's first line, then the whole plan, through the API."""
+    client = harness.client_for(name)
+    line = client.get(f"/api/plans/{plan_id}").json()["lines"][0]
+    approved = client.post(
+        f"/api/plans/{plan_id}/lines/{line['id']}/approve",
+        json={"row_version": line["row_version"]},
+    )
+    assert approved.status_code == 200, approved.text
+    revision = client.get(f"/api/plans/{plan_id}").json()["revision"]
+    done = client.post(f"/api/plans/{plan_id}/approve", json={"revision": revision})
+    assert done.status_code == 200, done.text
+
+
 def train_tiny_champion(district: District, tracking_uri: str) -> str:
     """Fit a small forecast pipeline, log it to MLflow, register it and make it champion, the
     way `bemanning train` does, only smaller; returns the version."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, AppHarness, store_real_plan
+from app_fixtures import DISTRICT_A, AppHarness, approve_first_line_and_plan, store_real_plan
 
 from serving.app import prepared, services
 from serving.app.engine import EngineState
@@ -163,22 +163,13 @@ def test_preparing_touches_nothing_a_planner_approved(
         origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
     )
     plan_id = store_real_plan(trained_harness, sim_district, forecasts)
-    anna = trained_harness.client_for("anna")
-    plan = anna.get(f"/api/plans/{plan_id}").json()
-    line = plan["lines"][0]
-    approved = anna.post(
-        f"/api/plans/{plan_id}/lines/{line['id']}/approve",
-        json={"row_version": line["row_version"]},
-    )
-    assert approved.status_code == 200, approved.text
-    revision = anna.get(f"/api/plans/{plan_id}").json()["revision"]
-    done = anna.post(f"/api/plans/{plan_id}/approve", json={"revision": revision})
-    assert done.status_code == 200, done.text
+    approve_first_line_and_plan(trained_harness, "anna", plan_id)
     before = _store_rows(trained_harness)
     assert before["approvals"] and before["audit"]
 
     process_pages.start()
     assert process_pages.wait(timeout=600)
+    anna = trained_harness.client_for("anna")
     for kindergarten in _kindergartens_of(trained_harness, DISTRICT_A):
         assert anna.get(f"/kindergartens/{kindergarten}").status_code == 200
     assert _store_rows(trained_harness) == before
