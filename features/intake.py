@@ -238,22 +238,56 @@ def intake_cycle_projection(
 
 
 def project_intake_cycle(
-    cycle: IntakeCycle, y: np.ndarray, calendar_month: np.ndarray, horizon: int
+    cycle: IntakeCycle,
+    y: np.ndarray,
+    calendar_month: np.ndarray,
+    horizon: int,
+    *,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
+    persistence: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`intake_cycle_projection` from an :class:`IntakeCycle` of ``y`` already estimated
-    (the horizon-free parts are most of the work, and every horizon shares them)."""
+    (the horizon-free parts are most of the work, and every horizon shares them).
+
+    ``rows`` (kindergarten and origin indices): the projections of those rows only, as a vector,
+    the values the whole grid's array holds there (a nation's grid is 5,500 kindergartens wide
+    and a frame needs a few thousand of its cells). ``persistence``: ρ of
+    :func:`expanding_persistence` for this cycle and horizon, when the caller keeps it."""
     y = np.asarray(y, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
     n_months = y.shape[1]
-    rho = expanding_persistence(y, cycle.whole, cycle.index, calendar_month, horizon)
-    out = np.full_like(y, np.nan)
-    t = np.arange(n_months - horizon)
+    rho = (
+        expanding_persistence(y, cycle.whole, cycle.index, calendar_month, horizon)
+        if persistence is None
+        else persistence
+    )
+    if rows is not None:
+        return _projection_at(cycle, calendar_month, horizon, rho, n_months, *rows)
+    k, t = (cells.ravel() for cells in np.indices(y.shape))
+    at_every_cell = _projection_at(cycle, calendar_month, horizon, rho, n_months, k, t)
+    return at_every_cell.reshape(y.shape)
+
+
+def _projection_at(
+    cycle: IntakeCycle,
+    calendar_month: np.ndarray,
+    horizon: int,
+    rho: np.ndarray,
+    n_months: int,
+    k: np.ndarray,
+    t: np.ndarray,
+) -> np.ndarray:
+    """:func:`project_intake_cycle` at rows (k, t) alone: the same products and sums per cell."""
+    out = np.full(len(k), np.nan)
+    inside = np.flatnonzero((t >= 0) & (t < n_months - horizon))
+    k, t = k[inside], t[inside]
     target_index = cycle.index[t, calendar_month[t + horizon] - 1]
-    out[:, t] = cycle.level[:, t] * target_index[None, :] + rho[t][None, :] * cycle.deviation[:, t]
+    values = cycle.level[k, t] * target_index + rho[t] * cycle.deviation[k, t]
     if cycle.seen is not None:
         seen = cycle.seen
         unseen = ~(seen[t, calendar_month[t] - 1] & seen[t, calendar_month[t + horizon] - 1])
-        out[:, t[unseen]] = np.nan
+        values[unseen] = np.nan
+    out[inside] = values
     return out
 
 

@@ -1,7 +1,7 @@
 """Plan settings tuned on decisions, as an overlay on the plan request's built-in defaults.
 
 ``bemanning tune DATA --plans`` stores the chosen non-policy settings (risk level, tail weight,
-scenario spread, steps) with the champion model version (:mod:`training.decision_tracking`); a
+scenario spread, steps) with the champion model version (:mod:`training.tuned_defaults`); a
 loaded champion carries them as ``plan_defaults``. :func:`with_tuned_defaults` applies them to a
 :class:`~serving.planning.PlanRequest`: a field still at its built-in default takes the tuned
 value, a field the planner set keeps the planner's value. The built-in defaults stay in one

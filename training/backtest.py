@@ -9,19 +9,21 @@ whose target month lies beyond the data are not scored.
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, District
+from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, TARGETS, District
 from models.forecast import BASELINES, ForecastPipeline
 from models.forecast.inputs import as_of
 from training.memory import release_freed_memory
-from training.metrics import forecast_metrics, seasonal_naive_scale, summary_table
+from training.metrics import metric_sums, metrics_from_sums, seasonal_naive_scale, summary_table
 
 Progress = Callable[[str, int, int], None]
 MODEL_NAME = "lightgbm"
@@ -30,8 +32,9 @@ MODEL_NAME = "lightgbm"
 @dataclass
 class BacktestResult:
     """``predictions``: FORECAST_COLUMNS + actual, model ("lightgbm" | "seasonal_naive" |
-    "last_value") and mase_scale; ``metrics``: training.metrics.METRIC_COLUMNS per target ×
-    horizon × model; ``origins`` the origins scored; ``seconds`` fit + forecast time per model."""
+    "last_value", those kept) and mase_scale; ``metrics``: training.metrics.METRIC_COLUMNS per
+    target × horizon × model, every model; ``origins`` the origins scored; ``seconds`` fit +
+    forecast time per model."""
 
     predictions: pd.DataFrame
     metrics: pd.DataFrame
@@ -56,9 +59,11 @@ def backtest_origins(
 
 
 def _actuals(district: District, targets: Sequence[str]) -> pd.DataFrame:
-    long = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].melt(
-        id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual"
+    """kindergarten, month, target, actual (float) of every recorded value of ``targets``."""
+    wide = district.monthly[[KINDERGARTEN_ID, MONTH, *targets]].astype(
+        dict.fromkeys(targets, float)  # counts (int or nullable) and rates in one column
     )
+    long = wide.melt(id_vars=[KINDERGARTEN_ID, MONTH], var_name="target", value_name="actual")
     return long.dropna(subset=["actual"])
 
 
@@ -71,16 +76,19 @@ def _origin_fold(
     horizons: int,
     targets: Sequence[str] | None,
     baselines: bool,
+    n_jobs: int | None = None,
 ) -> tuple[list[pd.DataFrame], dict[str, float]]:
-    """One origin's forecasts (the model's, then the baselines') and seconds per model."""
+    """One origin's forecasts (the model's, then the baselines') and seconds per model;
+    ``n_jobs`` overrides the pipeline's threads (the same forecasts)."""
     known = as_of(district, origin)
     pipeline = make_pipeline()
     if targets is not None:
         pipeline.set_params(targets=list(targets))
+    if n_jobs is not None:
+        pipeline.set_params(n_jobs=n_jobs)
     horizon = min(horizons, pipeline.horizons, int((last - origin).n))
     started = time.perf_counter()
-    pipeline.fit(known)
-    forecasts = pipeline.predict(known, horizon=horizon, origin=origin)
+    forecasts = pipeline.fit_predict(known, horizon=horizon)
     seconds = {MODEL_NAME: time.perf_counter() - started}
     scales = seasonal_naive_scale(known, pipeline.targets_)
     parts = [forecasts.assign(model=MODEL_NAME)]
@@ -125,6 +133,38 @@ def _folds_on_cluster(
         return list(Parallel(n_jobs=-1)(delayed(fold)(origin) for origin in origins))
 
 
+#: the fold a forked worker runs: inherited through ``fork``, as a closure (a train's pipeline
+#: factory) cannot be pickled to a worker
+_FORKED_FOLD: Callable[[pd.Period], Any] | None = None
+
+
+def _start_forked_worker() -> None:
+    """A worker writes to the process's own streams: the parent's may be a progress display's
+    proxies, whose lock a thread of the parent could have held at the fork."""
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _run_forked_fold(origin: pd.Period) -> Any:
+    assert _FORKED_FOLD is not None, "only in a worker forked by _folds_in_processes"
+    return _FORKED_FOLD(origin)
+
+
+def _folds_in_processes(
+    fold: Callable[[pd.Period], Any], origins: list[pd.Period], processes: int
+) -> Iterator[Any]:
+    """Every origin's fold in ``processes`` forked worker processes, in origin order, as each
+    is done. Forked, the workers share the parent's data and imports page for page instead of
+    a copy each; a fresh worker per fold gives its memory back when the fold ends."""
+    global _FORKED_FOLD
+    _FORKED_FOLD = fold
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(processes, _start_forked_worker, maxtasksperchild=1) as pool:
+            yield from pool.imap(_run_forked_fold, origins)
+    finally:
+        _FORKED_FOLD = None
+
+
 def rolling_origin_backtest(
     district: District,
     make_pipeline: Callable[[], ForecastPipeline],
@@ -136,13 +176,21 @@ def rolling_origin_backtest(
     progress: Progress | None = None,
     baselines: bool = True,
     cluster: str | None = None,
+    keep_predictions: Collection[str] | None = None,
+    processes: int = 1,
 ) -> BacktestResult:
     """Refit ``make_pipeline()`` at each origin on data ≤ origin; score 1 … ``horizons`` months.
 
     ``targets`` overrides the pipeline's targets; ``baselines`` runs seasonal naive and last
     value beside it on the same origins. ``cluster`` (a dask scheduler address) fits the
     origins on that cluster through joblib's Dask backend; each origin is fitted exactly as
-    here, so the predictions are the same.
+    here, so the predictions are the same. ``keep_predictions``: the models whose predictions
+    the result holds (``None``: every model); the others' are scored fold by fold and let go,
+    their metrics the same (a nation's twelve origins of baselines were 0.9 GiB held to the
+    end for their metrics alone). ``processes`` > 1 fits that many origins at a time in forked
+    processes (Linux), each pipeline on one thread: the same predictions. A fold's work is
+    partly single-threaded (the feature table, the targets' derived features), so on two cores
+    two origins at a time keep both busy; each worker adds a fold's working set to memory.
     """
     last = district.monthly[MONTH].max()
     origins = backtest_origins(last, n_origins=n_origins, span_months=span_months)
@@ -154,29 +202,45 @@ def rolling_origin_backtest(
         horizons=horizons,
         targets=targets,
         baselines=baselines,
+        n_jobs=1 if processes > 1 and cluster is None else None,
     )
+    actuals = _actual_lookup(district)
+    kept: list[pd.DataFrame] = []
+    sums: list[pd.DataFrame] = []
+    seconds: dict[str, float] = {MODEL_NAME: 0.0}
+
+    def score(
+        actuals: pd.Series, parts: list[pd.DataFrame], fold_seconds: dict[str, float]
+    ) -> None:
+        for part in parts:
+            # each row's actual value looked up in place (a merge would copy every row again)
+            part.insert(len(FORECAST_COLUMNS), "actual", _actual_values(actuals, part))
+            sums.append(metric_sums(part))
+            if keep_predictions is None or part["model"].iat[0] in keep_predictions:
+                kept.append(part)
+        for name, spent in fold_seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + spent
+
     if cluster is None:
-        folds = []
-        for i, origin in enumerate(origins):
-            folds.append(fold(origin))
+        results = (
+            _folds_in_processes(fold, origins, processes)
+            if processes > 1 and len(origins) > 1
+            else map(fold, origins)
+        )
+        for i, (origin, result) in enumerate(zip(origins, results, strict=True)):
+            score(actuals, *result)
             release_freed_memory()  # the fold's refit leaves its memory held, not used
             if progress is not None:
                 progress(f"origin {origin}", i + 1, len(origins))
     else:
-        folds = _folds_on_cluster(cluster, fold, origins)
+        for fold_result in _folds_on_cluster(cluster, fold, origins):
+            score(actuals, *fold_result)
         if progress is not None:
             progress(f"{len(origins)} origins on {cluster}", len(origins), len(origins))
-    seconds: dict[str, float] = {MODEL_NAME: 0.0}
-    for _, fold_seconds in folds:
-        for name, spent in fold_seconds.items():
-            seconds[name] = seconds.get(name, 0.0) + spent
-    parts = [part for fold_parts, _ in folds for part in fold_parts]
-    del folds
-    predictions = stacked(parts, [*FORECAST_COLUMNS, "model", "mase_scale"])
-    # each row's actual value looked up in place (a merge would copy every row once more)
-    predictions.insert(len(FORECAST_COLUMNS), "actual", _actual_values(district, predictions))
+    del actuals  # the lookup's index is as large as the data's targets
+    predictions = stacked(kept, [*FORECAST_COLUMNS, "actual", "model", "mase_scale"])
     release_freed_memory()
-    return BacktestResult(predictions, forecast_metrics(predictions), origins, seconds)
+    return BacktestResult(predictions, metrics_from_sums(pd.concat(sums)), origins, seconds)
 
 
 def stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -190,10 +254,18 @@ def stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns_of, copy=False)  # the stacked columns as they are, no copy
 
 
-def _actual_values(district: District, predictions: pd.DataFrame) -> Any:
+_ACTUAL_KEYS = [KINDERGARTEN_ID, MONTH, "target"]
+
+
+def _actual_lookup(district: District) -> pd.Series:
+    """Every recorded value of the district's targets, indexed by kindergarten, month and
+    target (built once for all folds)."""
+    targets = [t for t in TARGETS if t in district.monthly.columns]
+    return _actuals(district, targets).set_index(_ACTUAL_KEYS)["actual"]
+
+
+def _actual_values(actuals: pd.Series, predictions: pd.DataFrame) -> Any:
     """What happened at each forecast row's kindergarten, month and target (missing where not
     known yet or not recorded), in the rows' order: the values a left merge would add."""
-    keys = [KINDERGARTEN_ID, MONTH, "target"]
-    actuals = _actuals(district, sorted(predictions["target"].unique())).set_index(keys)
-    wanted = pd.MultiIndex.from_frame(predictions[keys])
-    return actuals["actual"].reindex(wanted).array
+    wanted = pd.MultiIndex.from_frame(predictions[_ACTUAL_KEYS])
+    return actuals.reindex(wanted).array

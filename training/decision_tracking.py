@@ -1,15 +1,12 @@
-"""The decision backtest in MLflow: its figures and plots logged with the model's run, the plan
-settings tuned on decisions stored with the champion version, and both read back.
+"""The decision backtest in MLflow: its figures and plots logged with the model's run, and read
+back (the plan settings tuned on decisions are stored with the champion version by
+:mod:`training.tuned_defaults`).
 
 * ``log_decision_backtest`` adds metrics ``decision.regret`` (overall),
   ``decision.regret.<origin>``,
   ``decision.vss``, ``decision.evpi`` and the artifacts ``decision_backtest/outcomes.csv``,
   ``decision_backtest/summary.csv`` and the plots to an existing run (the model's), or to a
   new run of the experiment when there is no model yet.
-* The tuned settings are one JSON model-version tag, :data:`PLAN_DEFAULTS_TAG`: ``{"settings":
-  {...}, "regret": r, "default_regret": r0, "equity_weight": w, "origins": [...], "study": name,
-  "trial": n}``. A loaded model carries it as ``plan_defaults``
-  (:func:`training.registry.load_model`).
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from training.decisions import (
 )
 from training.settings import TrainingSettings
 
-PLAN_DEFAULTS_TAG = "plan_defaults"
 DECISION_REASON_TAG = "decision_promotion_reason"
 ARTIFACT_DIR = "decision_backtest"
 OUTCOMES_FILE = "outcomes.csv"
@@ -179,36 +175,9 @@ def load_decision_evidence(
     return outcomes, summary
 
 
-def store_plan_defaults(
-    settings: TrainingSettings, version: str, record: Mapping[str, Any]
-) -> None:
-    """Store the tuned plan settings with model ``version`` (one JSON tag, see module doc)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(settings.tracking_uri)
-    client.set_model_version_tag(
-        settings.registered_model_name, str(version), PLAN_DEFAULTS_TAG, json.dumps(dict(record))
-    )
-
-
-def read_plan_defaults(tags: Mapping[str, str]) -> dict[str, Any] | None:
-    """The tuned plan settings among a model version's tags, or None (also when unreadable)."""
-    text = tags.get(PLAN_DEFAULTS_TAG)
-    if not text:
-        return None
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) and "settings" in record else None
-
-
 __all__ = [
-    "PLAN_DEFAULTS_TAG",
     "decision_metrics",
     "load_decision_evidence",
     "log_decision_backtest",
-    "read_plan_defaults",
-    "store_plan_defaults",
     "write_decision_plots",
 ]

@@ -72,10 +72,15 @@ def mean_from_quantiles(
 
 
 def poisson_deviance(actual: np.ndarray, mean: np.ndarray) -> float:
+    return poisson_deviance_sum(actual, mean) / len(actual) if len(actual) else np.nan
+
+
+def poisson_deviance_sum(actual: np.ndarray, mean: np.ndarray) -> float:
+    """Σ 2·(y·log(y/μ) − (y − μ)) over the rows (:func:`poisson_deviance` is its mean)."""
     mu = np.maximum(np.asarray(mean, dtype=float), MIN_POISSON_MEAN)
     y = np.asarray(actual, dtype=float)
     log_term = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0)
-    return float(np.mean(2 * (log_term - (y - mu))))
+    return float(np.sum(2 * (log_term - (y - mu))))
 
 
 INTERVALS = {
@@ -94,9 +99,15 @@ def pinball_loss(
     actual: np.ndarray, quantile_predictions: np.ndarray, quantiles: tuple[float, ...] = QUANTILES
 ) -> float:
     """Mean over quantiles and rows of max(q·(y − ŷ_q), (q − 1)·(y − ŷ_q))."""
+    return float(np.mean(_pinball_terms(actual, quantile_predictions, quantiles)))
+
+
+def _pinball_terms(
+    actual: np.ndarray, quantile_predictions: np.ndarray, quantiles: tuple[float, ...]
+) -> np.ndarray:
     diff = actual[:, None] - quantile_predictions
     q = np.asarray(quantiles)[None, :]
-    return float(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+    return np.maximum(q * diff, (q - 1) * diff)
 
 
 def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
@@ -116,20 +127,45 @@ def seasonal_naive_scale(district: District, targets: list[str]) -> dict[str, fl
     return scales
 
 
+#: The keys of a metric row.
+METRIC_KEYS = ("target", "horizon", "model")
+#: Per (target, horizon, model), sums over the scored rows from which every metric of
+#: METRIC_COLUMNS follows (:func:`metrics_from_sums`). Sums add up: a backtest scores each fold
+#: as it comes and keeps of the models it does not keep the predictions of only these.
+SUM_COLUMNS = (
+    "n",
+    "abs_actual",
+    "abs_error",
+    "scaled_error",
+    "n_scaled",
+    "pinball",
+    "abs_error_mean",
+    "scale",
+    "n_scale",
+    "poisson_deviance",
+    *(f"inside_{name}" for name in ("coverage_50", "coverage_80", "coverage_90")),
+)
+
+
 def forecast_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
     """METRIC_COLUMNS per (target, horizon, model) from predictions with ``actual`` and
     ``mase_scale`` columns; rows without an actual are left out."""
+    return metrics_from_sums(metric_sums(predictions))
+
+
+def metric_sums(predictions: pd.DataFrame) -> pd.DataFrame:
+    """METRIC_KEYS + SUM_COLUMNS of ``predictions`` (as :func:`forecast_metrics` takes them)."""
     # each group's rows taken from the columns by position: a copy of the scored rows (most of
     # a backtest's millions) would double the memory the backtest holds
     known = predictions["actual"].notna().to_numpy()
-    labels = predictions.loc[known, ["target", "horizon", "model"]]
+    labels = predictions.loc[known, list(METRIC_KEYS)]
     rows_of = np.flatnonzero(known)
     columns = {
         c: predictions[c].to_numpy(float, na_value=np.nan)
         for c in ("actual", "mase_scale", *QUANTILE_COLUMNS)
     }
     rows = []
-    groups: dict[Any, Any] = labels.groupby(["target", "horizon", "model"]).indices
+    groups: dict[Any, Any] = labels.groupby(list(METRIC_KEYS)).indices
     for keys, positions in sorted(groups.items()):
         target, horizon, model = keys
         taken = rows_of[positions]
@@ -137,25 +173,70 @@ def forecast_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
         p50 = columns["p50"][taken]
         quantiles = np.column_stack([columns[c][taken] for c in QUANTILE_COLUMNS])
         scale = columns["mase_scale"][taken]
+        scaled = np.abs(y - p50) / scale
+        finite_scale = np.isfinite(scale)
         mean = mean_from_quantiles(quantiles)
-        pinball = pinball_loss(y, quantiles)
-        mean_scale = float(np.nanmean(scale)) if np.isfinite(scale).any() else np.nan
         row = {
             "target": target,
             "horizon": int(str(horizon)),
             "model": model,
-            "wape": wape(y, p50),
-            "mase": float(np.nanmean(np.abs(y - p50) / scale)),
-            "pinball": pinball,
-            "mae_mean": float(np.mean(np.abs(y - mean))),
-            "scaled_pinball": pinball / mean_scale if mean_scale > 0 else np.nan,
-            "poisson_deviance": poisson_deviance(y, mean),
             "n": len(taken),
+            "abs_actual": float(np.abs(y).sum()),
+            "abs_error": float(np.abs(y - p50).sum()),
+            "scaled_error": float(np.nansum(scaled)),
+            "n_scaled": int((~np.isnan(scaled)).sum()),
+            "pinball": pinball_sum(y, quantiles),
+            "abs_error_mean": float(np.abs(y - mean).sum()),
+            "scale": float(scale[finite_scale].sum()),
+            "n_scale": int(finite_scale.sum()),
+            "poisson_deviance": poisson_deviance_sum(y, mean),
         }
         for name, (lo, hi) in INTERVALS.items():
-            row[name] = coverage(y, columns[lo][taken], columns[hi][taken])
+            lower, upper = columns[lo][taken], columns[hi][taken]
+            row[f"inside_{name}"] = int(((y >= lower) & (y <= upper)).sum())
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+    return pd.DataFrame(rows, columns=[*METRIC_KEYS, *SUM_COLUMNS])
+
+
+def metrics_from_sums(sums: pd.DataFrame) -> pd.DataFrame:
+    """METRIC_COLUMNS from :func:`metric_sums` rows, those with the same keys (a backtest's
+    folds) added up first; the definitions of the module docstring."""
+    total = sums.groupby(list(METRIC_KEYS), sort=True, as_index=False)[list(SUM_COLUMNS)].sum()
+    n = total["n"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        abs_actual = total["abs_actual"].to_numpy(float)
+        pinball = total["pinball"].to_numpy(float) / (n * len(QUANTILE_COLUMNS))
+        n_scale = total["n_scale"].to_numpy(float)
+        mean_scale = np.where(n_scale > 0, total["scale"].to_numpy(float) / n_scale, np.nan)
+        n_scaled = total["n_scaled"].to_numpy(float)
+        out = pd.DataFrame(
+            {
+                "target": total["target"],
+                "horizon": total["horizon"].astype(int),
+                "model": total["model"],
+                "wape": np.where(
+                    abs_actual > 0, total["abs_error"].to_numpy(float) / abs_actual, np.nan
+                ),
+                "mase": np.where(
+                    n_scaled > 0, total["scaled_error"].to_numpy(float) / n_scaled, np.nan
+                ),
+                "pinball": pinball,
+                **{name: total[f"inside_{name}"].to_numpy(float) / n for name in INTERVALS},
+                "mae_mean": total["abs_error_mean"].to_numpy(float) / n,
+                "scaled_pinball": np.where(mean_scale > 0, pinball / mean_scale, np.nan),
+                "poisson_deviance": total["poisson_deviance"].to_numpy(float) / n,
+                "n": total["n"].astype(int),
+            }
+        )
+    return out[list(METRIC_COLUMNS)]
+
+
+def pinball_sum(
+    actual: np.ndarray, quantile_predictions: np.ndarray, quantiles: tuple[float, ...] = QUANTILES
+) -> float:
+    """Σ over quantiles and rows of max(q·(y − ŷ_q), (q − 1)·(y − ŷ_q)) (:func:`pinball_loss`
+    is its mean)."""
+    return float(np.sum(_pinball_terms(actual, quantile_predictions, quantiles)))
 
 
 def best_baseline_by_horizon(metrics: pd.DataFrame, metric: str) -> pd.Series:

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from data.contract import KINDERGARTEN_ID, MONTH, SIMULATED_LABEL, District
+from training.metrics import INTERVALS
 
 #: Central intervals drawn as bands, widest first: (lower, upper, nominal coverage).
 BANDS = (("p05", "p95", 0.90), ("p10", "p90", 0.80), ("p25", "p75", 0.50))
@@ -128,27 +129,25 @@ def fan_charts(
 
 
 def calibration_curve(
-    predictions: pd.DataFrame, path: Path, *, simulated: bool, models: Sequence[str] | None = None
+    metrics: pd.DataFrame, path: Path, *, simulated: bool, models: Sequence[str] | None = None
 ) -> Path:
     """Observed vs nominal coverage of the 50/80/90 % intervals per model, pooled over targets
-    and horizons (a calibrated model lies on the diagonal)."""
-    # rows picked by mask from the columns it needs: a copy of the scored rows (a backtest's
-    # millions) was the largest block of memory a city's train held at the end
-    actual = predictions["actual"].to_numpy(float, na_value=np.nan)
-    scored = ~np.isnan(actual)
-    model_of = predictions["model"].to_numpy()
+    and horizons (a calibrated model lies on the diagonal), from the backtest's metrics
+    (METRIC_COLUMNS): each group's coverage weighed by its rows is the share of every scored
+    row inside its interval, and the metrics hold every model, the predictions only those kept."""
     fig = _figure(figsize=(5, 5))
     ax = fig.subplots()
     ax.plot([0.4, 1.0], [0.4, 1.0], color="grey", ls="--", lw=1, label="perfect calibration")
-    for model in models or sorted(pd.unique(model_of[scored])):
-        rows = scored & (model_of == model)
-        y = actual[rows]
+    scored = metrics[metrics["n"] > 0]
+    for model in models or sorted(scored["model"].unique()):
+        rows = scored[scored["model"] == model]
+        n = rows["n"].to_numpy(float)
         nominal, observed = [], []
         for lo, hi, level in sorted(BANDS, key=lambda b: b[2]):
-            lower = predictions[lo].to_numpy(float)[rows]
-            upper = predictions[hi].to_numpy(float)[rows]
+            coverage = next(name for name, bounds in INTERVALS.items() if bounds == (lo, hi))
+            inside = rows[coverage].to_numpy(float) * n
             nominal.append(level)
-            observed.append(float(np.mean((y >= lower) & (y <= upper))))
+            observed.append(float(inside.sum() / n.sum()))
         ax.plot(nominal, observed, marker="o", label=str(model))
     ax.set_xlabel("nominal coverage")
     ax.set_ylabel("observed coverage (backtest)")
@@ -177,6 +176,6 @@ def write_backtest_plots(
         for path in fan_charts(district, chosen, folder):
             plots[path.stem] = path
     plots["calibration_curve"] = calibration_curve(
-        predictions, folder / "calibration_curve.png", simulated=district.simulated
+        backtest.metrics, folder / "calibration_curve.png", simulated=district.simulated
     )
     return plots

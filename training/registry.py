@@ -20,11 +20,11 @@ import pandas as pd
 
 from data.contract import MONTH, District
 from data.errors import Problem, UserInputError
-from training.decision_tracking import read_plan_defaults
 from training.needs_model import ModelMetadata, NeedsForecastModel, check_feature_set
 from training.settings import CHAMPION_ALIAS, TrainingSettings, load_settings
 from training.tracking import check_tracking_server, quiet_mlflow
 from training.tracking_loss import note_champion
+from training.tuned_defaults import read_plan_defaults
 
 NO_CHAMPION = "no champion model yet: run `bemanning train DATA` first"
 

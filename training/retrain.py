@@ -8,7 +8,7 @@ challenger's backtest beats the champion's on the same data (:mod:`training.prom
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from training.settings import TrainingSettings
 Progress = Callable[[str, int, int], None]
 DEFAULT_ORIGINS = 12
 DEFAULT_SPAN_MONTHS = 36
+#: backtest origins a train fits at a time (:func:`training.backtest.rolling_origin_backtest`)
+DEFAULT_BACKTEST_PROCESSES = 1
 
 
 @dataclass
@@ -71,9 +73,12 @@ def run_backtest(
     span_months: int = DEFAULT_SPAN_MONTHS,
     progress: Progress | None = None,
     cluster: str | None = None,
+    keep_predictions: Collection[str] | None = None,
+    processes: int = 1,
 ) -> Any:
     """The rolling-origin backtest of :mod:`training.backtest` with this loop's settings
-    (on the dask cluster at ``cluster`` when given)."""
+    (on the dask cluster at ``cluster`` when given; the predictions of ``keep_predictions``
+    only, every model's metrics)."""
     from training.backtest import rolling_origin_backtest
 
     return rolling_origin_backtest(
@@ -83,6 +88,8 @@ def run_backtest(
         span_months=span_months,
         progress=progress,
         cluster=cluster,
+        keep_predictions=keep_predictions,
+        processes=processes,
     )
 
 
@@ -97,6 +104,7 @@ def train_and_register(
     progress: Progress | None = None,
     min_improvement: float = 0.0,
     decision_check: DecisionCheck | None = None,
+    backtest_processes: int = DEFAULT_BACKTEST_PROCESSES,
 ) -> TrainOutcome:
     """Backtest and fit a ``ForecastPipeline(**pipeline_params)``, log it, register it as
     ``challenger`` and promote it to ``champion`` when it wins (see module doc). With
@@ -107,6 +115,7 @@ def train_and_register(
     from data.errors import UserInputError
     from models.forecast.pipeline import ForecastPipeline
     from models.forecast.quantile_lgbm import TARGET_LGBM_PARAMS
+    from training.backtest import MODEL_NAME
     from training.registry import load_champion, promote
     from training.tracking import check_tracking_server, log_training_run, register_version
 
@@ -120,8 +129,16 @@ def train_and_register(
     def make_pipeline() -> ForecastPipeline:
         return ForecastPipeline(**dict(pipeline_params))
 
+    # the model's predictions are the forecast history the plans and promotion read; the
+    # baselines' are needed for their metrics only
     backtest = run_backtest(
-        district, make_pipeline, n_origins=n_origins, span_months=span_months, progress=progress
+        district,
+        make_pipeline,
+        n_origins=n_origins,
+        span_months=span_months,
+        progress=progress,
+        keep_predictions=(MODEL_NAME,),
+        processes=backtest_processes,
     )
     release_freed_memory()
     pipeline = make_pipeline().fit(district, progress=progress)
@@ -166,6 +183,7 @@ def train_and_register(
                 n_origins=n_origins,
                 span_months=span_months,
                 progress=progress,
+                keep_predictions=(MODEL_NAME,),
             ).predictions
     decision = decide_promotion(
         backtest.predictions,

@@ -93,73 +93,9 @@ def line_marginal_values(problem: AllocationProblem, change_fte: np.ndarray) -> 
     """(K, R) weighted unmet need avoided by one more FTE on each line, the rest of the plan
     unchanged (exact, from the convex curves; every curve evaluated at once)."""
     change = np.asarray(change_fte, dtype=float)
-    values = np.zeros_like(change, dtype=float)
-    curves = problem.curves
-    if not curves:
-        return values
-    table = _CurveTable.of(curves)
-    y = (table.coefficients * change[table.kindergarten]).sum(axis=1)
-    now = table(y)
-    for r in range(change.shape[1]):
-        on = np.nonzero(table.coefficients[:, r])[0]
-        after = table(y[on] + table.coefficients[on, r], on)
-        # curves in order, as one loop over them would add them (np.add.at keeps repeats)
-        np.add.at(values, (table.kindergarten[on], np.full(len(on), r)), now[on] - after)
-    return values
-
-
-class _CurveTable:
-    """Every curve's grid as flat arrays, evaluated like :meth:`ConvexCurve.__call__`
-    (``np.interp`` inside the grid, the last slope beyond it) for many curves at once."""
-
-    def __init__(
-        self,
-        kindergarten: np.ndarray,
-        coefficients: np.ndarray,
-        y0: np.ndarray,
-        dy: np.ndarray,
-        values: list[np.ndarray],
-    ) -> None:
-        self.kindergarten = kindergarten
-        self.coefficients = coefficients
-        self.y0, self.dy = y0, dy
-        self.length = np.array([len(v) for v in values])
-        self.offset = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(int)
-        self.values = np.concatenate([np.asarray(v, dtype=float) for v in values])
-
-    @classmethod
-    def of(cls, curves: list) -> _CurveTable:
-        return cls(
-            np.array([c.kindergarten for c in curves], dtype=int),
-            np.array([c.coefficients for c in curves], dtype=float),
-            np.array([c.y0 for c in curves], dtype=float),
-            np.array([c.dy for c in curves], dtype=float),
-            [c.values for c in curves],
-        )
-
-    def __call__(self, y: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-        """Cost of curve ``which[i]`` (all curves when None) at ``y[i]``."""
-        pick = np.arange(len(self.y0)) if which is None else which
-        y0, dy, n, start = self.y0[pick], self.dy[pick], self.length[pick], self.offset[pick]
-        last = n - 1
-        # the grid segment j with grid[j] <= y < grid[j + 1], as np.interp's search finds it
-        j = np.clip(np.floor((y - y0) / dy), 0, np.maximum(last - 1, 0)).astype(int)
-        j = np.where((j > 0) & (y0 + dy * j > y), j - 1, j)
-        j = np.where((j + 1 < last) & (y0 + dy * (j + 1) <= y), j + 1, j)
-        left, right = y0 + dy * j, y0 + dy * (j + 1)
-        f_left = self.values[start + j]
-        f_right = self.values[start + np.minimum(j + 1, last)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            slope = (f_right - f_left) / (right - left)
-            inside = np.where(y == left, f_left, slope * (y - left) + f_left)
-        first, final = self.values[start], self.values[start + last]
-        grid_end = y0 + dy * last
-        inside = np.where(y < y0, first, np.where(y >= grid_end, final, inside))
-        final_slope = np.where(
-            n > 1, (final - self.values[start + np.maximum(last - 1, 0)]) / dy, 0.0
-        )
-        beyond = final + final_slope * (y - grid_end)
-        return np.where(y > grid_end, beyond, inside)
+    if not problem.curves:
+        return np.zeros_like(change, dtype=float)
+    return problem.curve_table.gains(change, np.ones(change.shape[1]))
 
 
 def binding_constraints(

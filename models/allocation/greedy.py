@@ -9,31 +9,27 @@ import heapq
 
 import numpy as np
 
-from models.allocation.problem import AllocationProblem, ConvexCurve
+from models.allocation.problem import AllocationProblem
 
 
 def greedy_allocation(problem: AllocationProblem, pools_fte: np.ndarray) -> np.ndarray:
     """(K, R) FTE added, spending at most ``pools_fte`` (finite) in whole steps; ignores pins,
     budget and moves."""
     n_k, n_r = problem.n_kindergartens, problem.n_resources
-    by_kindergarten: dict[int, list[ConvexCurve]] = {}
-    for curve in problem.curves:
-        by_kindergarten.setdefault(curve.kindergarten, []).append(curve)
     step = np.asarray(problem.step_fte, dtype=float)
     change = np.zeros((n_k, n_r))
     left = np.asarray(pools_fte, dtype=float).copy()
-
-    def gain(k: int, r: int) -> float:
-        total = 0.0
-        for curve in by_kindergarten.get(k, []):
-            coef = np.asarray(curve.coefficients)
-            if coef[r] != 0:
-                y = float(coef @ change[k])
-                total += float(curve(y) - curve(y + coef[r] * step[r]))
-        return total
-
+    if not problem.curves:
+        return change
+    table = problem.curve_table
+    curves_of: dict[int, list[int]] = {}
+    for i, k in enumerate(table.kindergarten.tolist()):
+        curves_of.setdefault(k, []).append(i)
+    # every line's first step at once (the heap's start: 2,100 lines at a city); after each step
+    # only the stepped kindergarten's lines are evaluated again
+    first = table.gains(change, step)
     version = np.zeros((n_k, n_r), dtype=int)
-    heap = [(-gain(k, r), k, r, 0) for k in range(n_k) for r in range(n_r)]
+    heap = [(-float(first[k, r]), k, r, 0) for k in range(n_k) for r in range(n_r)]
     heapq.heapify(heap)
     while heap:
         negative_gain, k, r, seen = heapq.heappop(heap)
@@ -41,7 +37,9 @@ def greedy_allocation(problem: AllocationProblem, pools_fte: np.ndarray) -> np.n
             continue
         change[k, r] += step[r]
         left[r] -= step[r]
+        mine = curves_of.get(k)
+        gains = table.gains(change, step, np.asarray(mine)) if mine else np.zeros_like(change)
         for other in range(n_r):  # this kindergarten's curves moved: refresh its lines
             version[k, other] += 1
-            heapq.heappush(heap, (-gain(k, other), k, other, int(version[k, other])))
+            heapq.heappush(heap, (-float(gains[k, other]), k, other, int(version[k, other])))
     return change

@@ -42,23 +42,24 @@ class SolverOptions:
 
 
 class _Model:
-    """Columns and rows gathered as triplets, then passed to HiGHS in one go."""
+    """Columns and rows gathered as blocks of triplets, then passed to HiGHS in one go."""
 
     def __init__(self) -> None:
-        self.cost: list[float] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-        self.integer: list[bool] = []
+        self.n_cols = 0
+        self.cost: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.integer: list[np.ndarray] = []
         self.rows_lower: list[float] = []
         self.rows_upper: list[float] = []
         self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def columns(self, n: int, cost, lower, upper, integer: bool = False) -> np.ndarray:
-        start = len(self.cost)
-        self.cost.extend(np.broadcast_to(np.asarray(cost, float), (n,)).tolist())
-        self.lower.extend(np.broadcast_to(np.asarray(lower, float), (n,)).tolist())
-        self.upper.extend(np.broadcast_to(np.asarray(upper, float), (n,)).tolist())
-        self.integer.extend([integer] * n)
+        start = self.n_cols
+        for block, value in ((self.cost, cost), (self.lower, lower), (self.upper, upper)):
+            block.append(np.broadcast_to(np.asarray(value, float), (n,)))
+        self.integer.append(np.full(n, integer))
+        self.n_cols += n
         return np.arange(start, start + n)
 
     def row(self, cols, values, lower: float, upper: float) -> int:
@@ -69,6 +70,16 @@ class _Model:
         self.rows_lower.append(lower)
         self.rows_upper.append(upper)
         return index
+
+    def rows(
+        self, lower: np.ndarray, upper: np.ndarray, row: np.ndarray, cols: np.ndarray, values
+    ) -> np.ndarray:
+        """Many rows at once: ``row`` numbers the entries' rows from 0 within the block."""
+        first = len(self.rows_lower)
+        self.entries.append((first + np.asarray(row, np.int64), np.asarray(cols, np.int64), values))
+        self.rows_lower.extend(np.asarray(lower, float).tolist())
+        self.rows_upper.extend(np.asarray(upper, float).tolist())
+        return np.arange(first, len(self.rows_lower))
 
     def solve(
         self,
@@ -90,7 +101,7 @@ class _Model:
         rows = np.concatenate([e[0] for e in self.entries]) if self.entries else np.zeros(0, int)
         cols = np.concatenate([e[1] for e in self.entries]) if self.entries else np.zeros(0, int)
         vals = np.concatenate([e[2] for e in self.entries]) if self.entries else np.zeros(0)
-        n_col, n_row = len(self.cost), len(self.rows_lower)
+        n_col, n_row = self.n_cols, len(self.rows_lower)
         matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_row, n_col))
         matrix.sum_duplicates()
         lp = highspy.HighsLp()
@@ -98,19 +109,21 @@ class _Model:
         # the curves' value at their start enters as the objective's constant, so HiGHS's
         # relative gap is relative to the whole expected weighted unmet need
         lp.offset_ = offset
-        lp.col_cost_ = np.asarray(self.cost)
-        lp.col_lower_ = np.asarray(self.lower)
-        lp.col_upper_ = np.where(np.isinf(self.upper), inf, self.upper)
+        upper = np.concatenate(self.upper) if self.upper else np.zeros(0)
+        lp.col_cost_ = np.concatenate(self.cost) if self.cost else np.zeros(0)
+        lp.col_lower_ = np.concatenate(self.lower) if self.lower else np.zeros(0)
+        lp.col_upper_ = np.where(np.isinf(upper), inf, upper)
         lp.row_lower_ = np.where(np.isinf(self.rows_lower), -inf, self.rows_lower)
         lp.row_upper_ = np.where(np.isinf(self.rows_upper), inf, self.rows_upper)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
         lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
         lp.a_matrix_.value_ = matrix.data
-        if any(self.integer):
+        integer = np.concatenate(self.integer) if self.integer else np.zeros(0, bool)
+        if integer.any():
             lp.integrality_ = [
                 highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in self.integer
+                for i in integer.tolist()
             ]
         highs = _new_highs()
         highs.setOptionValue("output_flag", False)
@@ -228,52 +241,18 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
     rem = m.columns(n_k * n_r, rem_cost.ravel(), rem_lb.ravel(), rem_ub.ravel(), True)
     add, rem = add.reshape(n_k, n_r), rem.reshape(n_k, n_r)
 
-    constant = 0.0
-    # the equity tilt's bound: the neutral need (each curve / its equity factor) ≤ the cap
-    cap = problem.need_cap
-    cap_cols: list[np.ndarray] = []
-    cap_vals: list[np.ndarray] = []
-    cap_constant = 0.0
-    for i, curve in enumerate(problem.curves):
-        k = curve.kindergarten
-        slopes = curve.slopes
-        # trailing flat segments merge into one unbounded segment of slope 0
-        n_active = int(np.max(np.nonzero(slopes < -1e-12)[0], initial=-1)) + 1
-        seg = m.columns(n_active, slopes[:n_active] * curve.dy, 0.0, 1.0)
-        tail_slope = slopes[-1] if n_active == len(slopes) and len(slopes) else 0.0
-        tail = m.columns(1, tail_slope, 0.0, np.inf)
-        constant += float(curve.values[0])
-        if cap is not None:
-            scale = float(cap.scale[i])
-            cap_cols.append(np.concatenate([seg, tail]))
-            cap_vals.append(np.append(slopes[:n_active] * curve.dy, tail_slope) / scale)
-            cap_constant += float(curve.values[0]) / scale
-        coef = np.asarray(curve.coefficients, float)
-        used = np.nonzero(coef)[0]
-        # Σ_r coef_r·step_r·(add − remove) − Σ_j dy·s_j − tail = y0   (s_j ∈ [0, 1])
-        m.row(
-            np.concatenate([add[k, used], rem[k, used], seg, tail]),
-            np.concatenate(
-                [
-                    coef[used] * step[used],
-                    -coef[used] * step[used],
-                    np.full(n_active, -curve.dy),
-                    [-1.0],
-                ]
-            ),
-            curve.y0,
-            curve.y0,
-        )
+    constant, cap_cols, cap_vals, cap_constant = _curve_terms(m, problem, add, rem, step)
 
     for k, r, steps in floors:
         m.row([add[k, r], rem[k, r]], [1.0, -1.0], float(steps), np.inf)
 
-    if cap is not None and cap_cols:
+    cap = problem.need_cap
+    if cap is not None and len(cap_cols):
         # Σ neutral segment costs ≤ cap − Σ neutral values at the start; the segments fill in
         # order under this row too (both it and the objective favour the steepest first)
         m.row(
-            np.concatenate(cap_cols),
-            np.concatenate(cap_vals),
+            cap_cols,
+            cap_vals,
             -np.inf,
             cap.cap - cap_constant + 1e-9 * max(abs(cap.cap), 1.0),
         )
@@ -357,6 +336,75 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
         constant=constant,
         moves_allowed=moves_allowed,
     )
+
+
+def _curve_terms(
+    m: _Model, problem: AllocationProblem, add: np.ndarray, rem: np.ndarray, step: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """Every curve's segment columns and its row, for all curves at once (a city has 2,000; one
+    at a time they were most of building the model): per curve, in curve order, its active
+    segments (slope < 0; trailing flat ones merge into the unbounded last segment, of slope 0)
+    then that last segment, and one row
+    Σ_r coef_r·step_r·(add − remove) − Σ_j dy·s_j − tail = y0   (s_j ∈ [0, 1]).
+    Returns the objective's constant (the curves' values at their start) and, for the equity
+    tilt's bound, each segment column with its neutral cost and the neutral constant."""
+    table = problem.curve_table if problem.curves else None
+    if table is None:
+        return 0.0, np.zeros(0, np.int64), np.zeros(0), 0.0
+    n_curves = len(table.y0)
+    n_slopes = table.length - 1
+    curve_of = np.repeat(np.arange(n_curves), n_slopes)
+    within = np.ones(max(len(table.values) - 1, 0), dtype=bool)
+    within[table.offset[1:] - 1] = False  # differences across two curves' grids
+    slopes = np.diff(table.values)[within] / table.dy[curve_of]
+    local = np.arange(len(slopes)) - np.repeat(table.offset - np.arange(n_curves), n_slopes)
+    n_active = np.zeros(n_curves, dtype=np.int64)
+    negative = slopes < -1e-12
+    np.maximum.at(n_active, curve_of[negative], local[negative] + 1)
+    active = local < n_active[curve_of]
+    last = np.nonzero(n_slopes > 0)[0]
+    tail_slope = np.zeros(n_curves)
+    ends_active = last[n_active[last] == n_slopes[last]]
+    tail_slope[ends_active] = slopes[
+        table.offset[ends_active] - ends_active + n_slopes[ends_active] - 1
+    ]
+    # columns: each curve's active segments, then its tail
+    width = n_active + 1
+    first = np.concatenate([[0], np.cumsum(width)[:-1]])
+    seg_curve = curve_of[active]
+    seg_local = local[active]
+    cost = np.empty(int(width.sum()))
+    is_tail = np.zeros(len(cost), dtype=bool)
+    is_tail[first + n_active] = True
+    cost[first[seg_curve] + seg_local] = slopes[active] * table.dy[seg_curve]
+    cost[first + n_active] = tail_slope
+    cols = m.columns(len(cost), cost, 0.0, np.where(is_tail, np.inf, 1.0))
+    col_curve = np.repeat(np.arange(n_curves), width)
+
+    coef = table.coefficients
+    used_curve, used_resource = np.nonzero(coef)
+    coef_step = coef[used_curve, used_resource] * step[used_resource]
+    kindergarten = table.kindergarten[used_curve]
+    # entries in the order one row at a time listed them (the matrix is summed and sorted anyway)
+    m.rows(
+        table.y0,
+        table.y0,
+        np.concatenate([used_curve, used_curve, col_curve]),
+        np.concatenate([add[kindergarten, used_resource], rem[kindergarten, used_resource], cols]),
+        np.concatenate([coef_step, -coef_step, np.where(is_tail, -1.0, -table.dy[col_curve])]),
+    )
+    starts = table.values[table.offset].tolist()
+    constant = 0.0
+    for value in starts:  # curve after curve, as the objective's constant always was summed
+        constant += value
+    cap = problem.need_cap
+    if cap is None:
+        return constant, np.zeros(0, np.int64), np.zeros(0), 0.0
+    scale = np.asarray(cap.scale, dtype=float)
+    cap_constant = 0.0
+    for value, by in zip(starts, scale.tolist(), strict=True):
+        cap_constant += value / by
+    return constant, cols, cost / scale[col_curve], cap_constant
 
 
 def _infeasible(highs) -> bool:

@@ -55,6 +55,89 @@ def convexify(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[values[0]], values[0] + np.cumsum(slopes)])
 
 
+class CurveTable:
+    """Every curve's grid as flat arrays, evaluated like :meth:`ConvexCurve.__call__`
+    (``np.interp`` inside the grid, the last slope beyond it) for many curves at once — bit for
+    bit the same values, so the plan, its need cost and its explanations do not depend on which
+    of the two evaluated a curve."""
+
+    def __init__(
+        self,
+        kindergarten: np.ndarray,
+        coefficients: np.ndarray,
+        y0: np.ndarray,
+        dy: np.ndarray,
+        values: list[np.ndarray],
+    ) -> None:
+        self.kindergarten = kindergarten
+        self.coefficients = coefficients
+        self.y0, self.dy = y0, dy
+        self.length = np.array([len(v) for v in values])
+        self.offset = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(int)
+        self.values = np.concatenate([np.asarray(v, dtype=float) for v in values])
+
+    @classmethod
+    def of(cls, curves: list[ConvexCurve]) -> CurveTable:
+        return cls(
+            np.array([c.kindergarten for c in curves], dtype=int),
+            np.array([c.coefficients for c in curves], dtype=float),
+            np.array([c.y0 for c in curves], dtype=float),
+            np.array([c.dy for c in curves], dtype=float),
+            [c.values for c in curves],
+        )
+
+    def supply(self, change_fte: np.ndarray) -> np.ndarray:
+        """Each curve's extra supply ``y`` for a change (K×R FTE). The coefficients are 0 or 1
+        with at most two members per curve (staff + pedagogue), so the sum is exact in any
+        order, as ``np.dot`` per curve gave it."""
+        change = np.asarray(change_fte, dtype=float)
+        return (self.coefficients * change[self.kindergarten]).sum(axis=1)
+
+    def __call__(self, y: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """Cost of curve ``which[i]`` (all curves when None) at ``y[i]``."""
+        pick = np.arange(len(self.y0)) if which is None else which
+        y0, dy, n, start = self.y0[pick], self.dy[pick], self.length[pick], self.offset[pick]
+        last = n - 1
+        # the grid segment j with grid[j] <= y < grid[j + 1], as np.interp's search finds it
+        j = np.clip(np.floor((y - y0) / dy), 0, np.maximum(last - 1, 0)).astype(int)
+        j = np.where((j > 0) & (y0 + dy * j > y), j - 1, j)
+        j = np.where((j + 1 < last) & (y0 + dy * (j + 1) <= y), j + 1, j)
+        left, right = y0 + dy * j, y0 + dy * (j + 1)
+        f_left = self.values[start + j]
+        f_right = self.values[start + np.minimum(j + 1, last)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (f_right - f_left) / (right - left)
+            inside = np.where(y == left, f_left, slope * (y - left) + f_left)
+        first, final = self.values[start], self.values[start + last]
+        grid_end = y0 + dy * last
+        inside = np.where(y < y0, first, np.where(y >= grid_end, final, inside))
+        final_slope = np.where(
+            n > 1, (final - self.values[start + np.maximum(last - 1, 0)]) / dy, 0.0
+        )
+        beyond = final + final_slope * (y - grid_end)
+        return np.where(y > grid_end, beyond, inside)
+
+    def gains(
+        self, change_fte: np.ndarray, step_fte: np.ndarray, which: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(K, R) weighted unmet need one more step (``step_fte`` per resource) on each line
+        would avoid, the rest of the change as it is; from the curves ``which`` only (all when
+        None), the others' lines 0. Each line's curves are added in curve order, as a loop over
+        them adds them."""
+        change = np.asarray(change_fte, dtype=float)
+        gains = np.zeros_like(change, dtype=float)
+        pick = np.arange(len(self.y0)) if which is None else np.asarray(which, dtype=int)
+        y = (self.coefficients[pick] * change[self.kindergarten[pick]]).sum(axis=1)
+        now = self(y, pick)
+        for r in range(change.shape[1]):
+            on = np.nonzero(self.coefficients[pick, r])[0]
+            curves = pick[on]
+            after = self(y[on] + self.coefficients[curves, r] * step_fte[r], curves)
+            # np.add.at adds repeated lines one after the other, in curve order
+            np.add.at(gains, (self.kindergarten[curves], np.full(len(on), r)), now[on] - after)
+        return gains
+
+
 @dataclass(frozen=True)
 class CurveLosses:
     """The curves' grids and the two unweighted parts of their values, the expected loss and
@@ -145,14 +228,28 @@ class AllocationProblem:
         resource, × cost per FTE — what every compared allocation is shown to spend."""
         return float((np.asarray(change_fte).sum(axis=0) * self.cost_per_fte_nok).sum())
 
+    @property
+    def curve_table(self) -> CurveTable:
+        """The curves as one :class:`CurveTable`, built once per list of curves."""
+        cached = self.__dict__.get("_curve_table")
+        if cached is None or cached[0] is not self.curves:
+            cached = (self.curves, CurveTable.of(self.curves))
+            self.__dict__["_curve_table"] = cached
+        return cached[1]
+
     def need_cost(self, change_fte: np.ndarray, scale: np.ndarray | None = None) -> float:
         """Σ over curves of the weighted unmet need for a change (K×R FTE) — the part of the
         objective that measures need, without money, churn or tie-breaking; each curve divided
         by ``scale`` (one per curve) when given."""
+        if not self.curves:
+            return 0.0
+        table = self.curve_table
+        values = table(table.supply(change_fte))
+        if scale is not None:
+            values = values / np.asarray(scale, dtype=float)
         total = 0.0
-        for i, curve in enumerate(self.curves):
-            y = float(np.dot(curve.coefficients, change_fte[curve.kindergarten]))
-            total += float(curve(y)) / (1.0 if scale is None else float(scale[i]))
+        for value in values.tolist():  # curve after curve, so the sum is the loop's to the bit
+            total += value
         return total
 
 

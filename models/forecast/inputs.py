@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
@@ -124,10 +125,12 @@ def feature_inputs(
     last = district.monthly[MONTH].max()
     ids = sorted(table[KINDERGARTEN_ID].unique())
     months = pd.period_range(table[MONTH].min(), last + months_ahead, freq="M")
+    # every kindergarten × month, kindergarten-major, built from arrays (a nation's grid is
+    # 700,000 cells: one Python object each was a second of every fit)
     keys = pd.DataFrame(
         {
-            KINDERGARTEN_ID: [k for k in ids for _ in range(len(months))],
-            MONTH: pd.PeriodIndex(list(months) * len(ids), freq="M"),
+            KINDERGARTEN_ID: np.repeat(np.asarray(ids, dtype=object), len(months)),
+            MONTH: months[np.tile(np.arange(len(months)), len(ids))],
         }
     )
     known = known_future_features(district, keys)

@@ -412,7 +412,6 @@ def tune_plans(
 
     from serving.commands.training import _progress, _read
     from serving.plan_defaults import engine_planner
-    from training.decision_tracking import store_plan_defaults
     from training.decision_tuning import (
         DEFAULT_PLANS_STUDY,
         PreparedCases,
@@ -421,6 +420,7 @@ def tune_plans(
     )
     from training.registry import load_champion
     from training.settings import load_settings
+    from training.tuned_defaults import store_plan_defaults
     from training.tuning import open_study
 
     settings = load_settings(tracking_uri)

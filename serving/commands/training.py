@@ -364,6 +364,14 @@ def train(
     equity_weight: EquityWeightOption = DEFAULT_EQUITY_WEIGHT,
     columns: ColumnsOption = None,
     tracking_uri: TrackingOption = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Backtest origins fitted at a time, in forked processes (the same results; "
+            "each adds an origin's working memory). Default: one at a time.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Backtest and train the forecast models, track the run in MLflow and register the model.
 
@@ -377,7 +385,11 @@ def train(
     from training.tracking_loss import tracked_train
 
     _check_targets(target)
-    _check_positive(origins=origins, **{"span-months": span_months, "horizons": horizons})
+    _check_positive(
+        origins=origins,
+        **{"span-months": span_months, "horizons": horizons},
+        **({} if processes is None else {"processes": processes}),
+    )
     overrides = _parse_lgbm(lgbm)
     settings = load_settings(state_value("mlflow", tracking_uri, data))
     check_tracking_server(settings)  # before any fitting: nothing half-done if it is down
@@ -424,6 +436,7 @@ def train(
             run_params=run_params,
             progress=progress,
             decision_check=decision_check,
+            **({} if processes is None else {"backtest_processes": processes}),
         )
     console.print(_summary_table(outcome.metrics))
     _print_skipped_targets(district, trained=set(outcome.metrics["target"]), asked=target)

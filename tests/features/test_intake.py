@@ -229,3 +229,26 @@ def test_expanding_blend_weight_matches_a_plain_loop():
     moved[late] += 50
     again = expanding_blend_weight(base, candidate, moved, completes, n_months, prior_pairs=20.0)
     np.testing.assert_array_equal(again[:21], got[:21])
+
+
+@pytest.mark.parametrize("peak_months", [None, 12])
+@pytest.mark.parametrize("h", [1, 5, 12])
+def test_projection_at_rows_is_the_grids_projection_there(peak_months, h):
+    """A frame's rows take the projection at their cells alone (and ρ kept per horizon): the
+    same values the whole grid's projection holds there, the cells past the calendar's end NaN
+    as there."""
+    from features.intake import intake_cycle, project_intake_cycle
+
+    y, calendar_month = noisy_panel(seed=9, n_months=60)
+    cycle = intake_cycle(y, calendar_month, level_months=12, peak_months=peak_months)
+    full = project_intake_cycle(cycle, y, calendar_month, h)
+    rng = np.random.default_rng(h)
+    k = rng.integers(0, y.shape[0], size=200)
+    t = rng.integers(0, y.shape[1], size=200)  # some past the calendar's end for this horizon
+    rho = expanding_persistence(y, cycle.whole, cycle.index, calendar_month, h)
+    for persistence in (None, rho):
+        at_rows = project_intake_cycle(
+            cycle, y, calendar_month, h, rows=(k, t), persistence=persistence
+        )
+        np.testing.assert_array_equal(at_rows, full[k, t])
+    assert np.isnan(full[k, t]).any() and not np.isnan(full[k, t]).all()

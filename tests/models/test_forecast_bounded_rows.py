@@ -50,35 +50,50 @@ def _assert_same(a, b):
 @pytest.mark.parametrize("strategy", ["stacked", "direct"])
 @pytest.mark.parametrize("target", TARGETS)
 def test_sampled_rows_built_alone_equal_the_full_frames_sampled(inputs, strategy, target):
+    """The calibration round's training rows, the rows it scores and the final round's training
+    rows, built together once per horizon and split, equal each built from every row alone."""
     last_index = inputs.grid.n_months - 1
     pipeline = ForecastPipeline(
-        strategy=strategy, horizons=HORIZONS, max_rows_per_model=MAX_ROWS, random_state=3
+        strategy=strategy,
+        horizons=HORIZONS,
+        max_rows_per_model=MAX_ROWS,
+        calibration_origins=3,
+        random_state=3,
     )
+    cutoff = last_index - HORIZONS - 3 + 1
     # built as the pipeline builds them (cohort features are its default for over-3s, the
     # seasonal level's for sick leave)
-    full = _full_frames(
-        inputs,
-        target,
-        strategy,
-        last_index,
-        pipeline.cohort_features,
-        pipeline.seasonal_level,
+    features = {"cohort_features": pipeline.cohort_features}
+    features["seasonal_level"] = pipeline.seasonal_level
+    full, before_cutoff = (
+        _full_frames(inputs, target, strategy, last, **features) for last in (last_index, cutoff)
     )
-    assert sum(len(f.label) for f in full) > MAX_ROWS  # sampling must actually happen
-    rows = {
-        h: horizon_rows(inputs.grid, target, h, max_target_index=last_index)
-        for h in range(1, HORIZONS + 1)
-    }
-    built = pipeline._sampled_frames(inputs, target, rows)
-    if strategy == "stacked":
-        expected = {0: stack_frames(full, max_rows=MAX_ROWS, random_state=3)}
-    else:
-        expected = {f.horizon: subsample(f, max_rows=MAX_ROWS, random_state=3) for f in full}
-    assert built.keys() == expected.keys()
-    for key in expected:
-        _assert_same(built[key], expected[key])
-        assert len(built[key].label) <= MAX_ROWS
-        assert built[key].features.dtype == np.float32
+    assert sum(len(f.label) for f in before_cutoff) > MAX_ROWS  # sampling must actually happen
+    calibration, scored, final = pipeline._target_frames(inputs, target, cutoff, last_index)
+    for built, frames in ((final, full), (calibration, before_cutoff)):
+        if strategy == "stacked":
+            expected = {0: stack_frames(frames, max_rows=MAX_ROWS, random_state=3)}
+        else:
+            expected = {f.horizon: subsample(f, max_rows=MAX_ROWS, random_state=3) for f in frames}
+        assert built.keys() == expected.keys()
+        for key in expected:
+            _assert_same(built[key], expected[key])
+            assert len(built[key].label) <= MAX_ROWS
+            assert built[key].features.dtype == np.float32
+    origins = np.arange(cutoff, cutoff + 3)
+    assert [f.horizon for f in scored] == list(range(1, HORIZONS + 1))
+    for frame in scored:
+        expected_frame = horizon_frame(
+            inputs.grid,
+            target,
+            frame.horizon,
+            stacked=strategy == "stacked",
+            origins=origins,
+            max_target_index=last_index,
+            **features,
+        )
+        assert len(frame.label) > 0
+        _assert_same(frame, expected_frame)
 
 
 def test_rows_are_the_rows_the_full_frame_holds(inputs):

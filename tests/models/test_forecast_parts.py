@@ -254,3 +254,44 @@ def test_median_only_features_inform_the_median_and_no_other_quantile():
     np.testing.assert_array_equal(tails, plain_tails)
     with pytest.raises(ValueError, match="median_only_features needs feature_names"):
         QuantileLGBMRegressor(median_only_features=["shift"]).fit(X, y)
+
+
+def test_boosters_from_arrow_columns_equal_boosters_from_the_matrix(monkeypatch):
+    """LightGBM's Datasets are built from Arrow columns for speed: the boosters must be the very
+    ones the row-major matrix gave (same bins, NaN read as missing), median-only columns and
+    all."""
+    import models.forecast.quantile_lgbm as quantile_lgbm
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((800, 6)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = 2 * np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]).round() + rng.standard_normal(800)
+    names = [f"f{j}" for j in range(6)]
+
+    def fit() -> QuantileLGBMRegressor:
+        return QuantileLGBMRegressor(
+            quantiles=(0.1, 0.5, 0.9),
+            params={"n_estimators": 25, "min_data_in_leaf": 10},
+            median_only_features=["f2"],
+        ).fit(X, y, feature_names=names)
+
+    from_arrow = fit()
+    monkeypatch.setattr(
+        quantile_lgbm,
+        "_arrow_table",
+        lambda by_column, columns: np.ascontiguousarray(by_column[list(columns)].T),
+    )
+    from_matrix = fit()
+    for a, b in zip(from_arrow.boosters_, from_matrix.boosters_, strict=True):
+        assert a.model_to_string() == b.model_to_string()
+    np.testing.assert_array_equal(from_arrow.predict_quantiles(X), from_matrix.predict_quantiles(X))
+
+
+def test_a_fit_without_feature_names_keeps_lightgbms_column_names():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 3))
+    model = QuantileLGBMRegressor(quantiles=(0.1, 0.5, 0.9), params={"n_estimators": 5}).fit(
+        X, X[:, 0] + rng.standard_normal(200)
+    )
+    assert model.feature_names_ == ["Column_0", "Column_1", "Column_2"]
+    assert all(b.feature_name() == model.feature_names_ for b in model.boosters_)

@@ -148,14 +148,14 @@ def test_marginal_values_equal_the_curve_by_curve_oracle(solved) -> None:
 
 
 def test_curve_table_evaluates_like_each_curve() -> None:
-    from models.allocation.explain import _CurveTable
+    from models.allocation.problem import CurveTable
 
     curves = [
         ConvexCurve(0, (1.0, 0.0, 0.0), -1.0, 0.1, np.array([9.0, 7.0, 5.5, 5.0, 5.0])),
         ConvexCurve(1, (0.0, 1.0, 0.0), 0.0, 1.0, np.array([4.0])),
         ConvexCurve(1, (1.0, 1.0, 0.0), 0.0, 0.5, np.array([3.0, 1.0])),
     ]
-    table = _CurveTable.of(curves)
+    table = CurveTable.of(curves)
     for y in np.linspace(-2.0, 3.0, 101):
         got = table(np.full(len(curves), y))
         want = [float(c(y)) for c in curves]

@@ -1,0 +1,75 @@
+"""A backtest fold's fit and forecast on one feature table (``ForecastPipeline.fit_predict``):
+the same models, corrections and forecasts as ``fit`` then ``predict`` from the last month, every
+target's own features included (children's cycles and cohorts, sick leave's seasonal level,
+§ 31's span base, leavers' trailing mean); SIMULATED district."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from data.contract import TARGETS
+from models.forecast import ForecastPipeline
+from models.forecast.inputs import as_of
+
+FAST = {"n_estimators": 25, "learning_rate": 0.15, "min_data_in_leaf": 20}
+
+
+@pytest.fixture(scope="module")
+def district():
+    from simulate import simulate_district
+
+    known = simulate_district("district", seed=4, n_kindergartens=8).district
+    # an origin inside the data, as a backtest fold sees it
+    return as_of(known, known.monthly["month"].max() - 5)
+
+
+def _pipeline() -> ForecastPipeline:
+    return ForecastPipeline(horizons=4, calibration_origins=3, lgbm_params=FAST, n_jobs=1)
+
+
+@pytest.mark.parametrize("horizon", [4, 2])
+def test_fit_predict_equals_fit_then_predict(district, horizon):
+    apart = _pipeline().fit(district)
+    expected = apart.predict(district, horizon=horizon)
+    together = _pipeline()
+    got = together.fit_predict(district, horizon=horizon)
+    pd.testing.assert_frame_equal(got, expected)
+    assert set(got["target"]) == {t for t in TARGETS if t in district.monthly.columns}
+    assert together.calibration_ == apart.calibration_
+    assert together.feature_names_ == apart.feature_names_
+    # the fitted boosters are the same: they forecast any other origin alike
+    origin = district.monthly["month"].max() - 3
+    pd.testing.assert_frame_equal(
+        together.predict(district, horizon=2, origin=origin),
+        apart.predict(district, horizon=2, origin=origin),
+    )
+
+
+def test_fit_predict_refuses_a_horizon_beyond_the_models(district):
+    from data.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="outside the model"):
+        _pipeline().fit_predict(district, horizon=5)
+
+
+def test_calibration_in_groups_of_horizons_equals_all_at_once(district, monkeypatch):
+    """The calibration round's forecasts built and scored a few horizons at a time (the
+    nation's memory bound) give the corrections and forecasts of all horizons at once."""
+    import models.forecast.pipeline as pipeline_module
+
+    whole = _pipeline().fit(district)
+    monkeypatch.setattr(pipeline_module, "CALIBRATION_CHUNK_ROWS", 60)
+    grouped = _pipeline().fit(district)
+    assert grouped.calibration_ == whole.calibration_
+    pd.testing.assert_frame_equal(
+        grouped.predict(district, horizon=4), whole.predict(district, horizon=4)
+    )
+
+
+def test_horizons_grouped_by_rows_in_order():
+    from models.forecast.pipeline import _chunks
+
+    rows = dict(enumerate([30, 30, 50, 80, 10], start=1))
+    assert list(_chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
+    assert list(_chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]
