@@ -149,6 +149,11 @@ class ForecastPipeline(BaseEstimator):
         included): over 8 rolling origins on simulated districts (seeds 1–3) the 80 % intervals
         of children and § 31 were 1.1 points from nominal on average against 2.0 with six.
     max_rows_per_model : training rows per booster, sampled at random beyond it (speed).
+    calibration_rows : the calibration round's forecasts per target at most; beyond, a random
+        sample of kindergartens with all their origins and horizons (``None``: every row). A
+        district's or a city's are all kept (a city's 700 kindergartens are about 100,000 rows);
+        at the nation (792,000 rows per target) LightGBM predicting them was the largest single
+        cost of a fit (benchmarks/README.md, 2026-12-07 scale4).
     cohort_features : give the children over 3 features from their birth cohorts estimated from
         the monthly totals (:mod:`features.age_cohorts`: who crosses the age-3 line next August,
         who leaves for school next July), seen by the median's booster only. On by default since
@@ -182,6 +187,7 @@ class ForecastPipeline(BaseEstimator):
 
     #: pipelines pickled before the option existed were fitted without: they read it from here
     cohort_features = False
+    calibration_rows: int | None = None
     mechanism_features = False
     season_calibration = False
     seasonal_level = False
@@ -200,6 +206,7 @@ class ForecastPipeline(BaseEstimator):
         booster_quantiles: Sequence[float] | None = DEFAULT_BOOSTER_QUANTILES,
         calibration_origins: int = 12,
         max_rows_per_model: int | None = 6_000,
+        calibration_rows: int | None = 200_000,
         cohort_features: bool = True,
         mechanism_features: bool = True,
         season_calibration: bool = True,
@@ -218,6 +225,7 @@ class ForecastPipeline(BaseEstimator):
         self.booster_quantiles = booster_quantiles
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
+        self.calibration_rows = calibration_rows
         self.cohort_features = cohort_features
         self.mechanism_features = mechanism_features
         self.season_calibration = season_calibration
@@ -340,9 +348,10 @@ class ForecastPipeline(BaseEstimator):
         calibration_rows = {h: _rows_where(kt, kt[1] + h <= cutoff) for h, kt in rows.items()}
         calibration_models = self._fit_target(inputs, target, calibration_rows)
         last_origin = cutoff + self.calibration_origins - 1
-        scored = {
-            h: _rows_where(kt, (kt[1] >= cutoff) & (kt[1] <= last_origin)) for h, kt in rows.items()
-        }
+        in_calibration = {h: (kt[1] >= cutoff) & (kt[1] <= last_origin) for h, kt in rows.items()}
+        scored = self._calibration_sample(
+            {h: _rows_where(kt, in_calibration[h]) for h, kt in rows.items()}
+        )
         corrections: dict[str, dict] = {}
         correlations: dict[str, float] = {}
         for group in _chunks(scored, CALIBRATION_CHUNK_ROWS):
@@ -355,6 +364,23 @@ class ForecastPipeline(BaseEstimator):
             del frames
         final = self._fit_target(inputs, target, rows)
         return target, final, corrections, correlations
+
+    def _calibration_sample(
+        self, rows: dict[int, tuple[np.ndarray, np.ndarray]]
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """``rows`` (the calibration round's, per horizon), or beyond ``calibration_rows`` the
+        rows of a random sample of their kindergartens: each kept kindergartens' every origin
+        and horizon, so the residuals' spread per horizon and season and their correlation
+        across kindergartens at an origin are estimated as from all of them."""
+        limit = self.calibration_rows
+        total = sum(len(k) for k, _ in rows.values())
+        if limit is None or total <= limit:
+            return rows
+        kindergartens = np.unique(np.concatenate([k for k, _ in rows.values()]))
+        size = max(1, int(np.ceil(len(kindergartens) * limit / total)))
+        rng = np.random.default_rng(self.random_state)
+        chosen = rng.choice(kindergartens, size=min(size, len(kindergartens)), replace=False)
+        return {h: _rows_where(kt, np.isin(kt[0], chosen)) for h, kt in rows.items()}
 
     def _excluded_features(self) -> tuple[str, ...]:
         return () if self.mechanism_features else MECHANISM_FEATURES
