@@ -13,6 +13,8 @@ and records the wall time and the peak resident memory of that process (``wait4`
 * ``plan`` (every kindergarten as one problem, ``--scenarios`` scenarios, explained; only for
   the presets in ``--as-one-presets``, default district and city: a nation is 365
   municipalities and districts that no one plans as one pool),
+* ``plan stages`` (with ``--plan-stages``, the presets planned as one): the same plan in one
+  process, its CPU seconds per stage (imports, data, model load, forecast, plan, write),
 * ``plan per district`` (the default: one plan per district in parallel processes, each
   explained, with the city summary — what a city or national user runs).
 
@@ -60,6 +62,41 @@ started = time.perf_counter()
 model.pit_history
 print(f"history seconds {time.perf_counter() - started:.2f}")
 """
+#: ``plan --as-one`` in one process with its CPU seconds per stage (``--plan-stages``): what the
+#: command does (serving.commands.planning), each stage timed with ``time.process_time``
+PLAN_STAGES_SCRIPT = """
+import sys, time
+from pathlib import Path
+from data.validate import read_district
+from serving.commands.planning import write_plan
+from serving.planning import PlanRequest, forecast_and_plan
+from training.registry import load_model
+data, model_uri, tracking, scenarios, out, *pools = sys.argv[1:]
+last = 0.0
+def stage(name):
+    global last
+    now = time.process_time()
+    print(f"stage {name}: {now - last:.2f}", flush=True)
+    last = now
+stage("start, imports")
+district = read_district(data)
+stage("read the data")
+model = load_model(model_uri, tracking)
+stage("load the model")
+request = PlanRequest(
+    pools={p.split("=")[0]: float(p.split("=")[1]) for p in pools}, n_scenarios=int(scenarios)
+)
+original = model.pipeline.predict
+def predict(*args, **kwargs):
+    forecasts = original(*args, **kwargs)
+    stage("forecast")
+    return forecasts
+model.pipeline.predict = predict
+_, result = forecast_and_plan(district, model, request)
+stage("plan: history, scenarios, MILPs, comparisons, lines")
+write_plan(result, Path(out))
+stage("write")
+"""
 #: what a plan or forecast imports, done once so the timed steps find compiled bytecode
 WARM_SCRIPT = (
     "import serving.cli, serving.planning, serving.district_plans, training.retrain, "
@@ -90,7 +127,7 @@ class Measured:
     tail: str
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> Measured:
+def run_measured(args: list[str], env: dict[str, str], tail_lines: int = 3) -> Measured:
     started = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -98,7 +135,7 @@ def run_measured(args: list[str], env: dict[str, str]) -> Measured:
         seconds = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
-        tail = log.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+        tail = log.read().decode("utf-8", "replace").strip().splitlines()[-tail_lines:]
     return Measured(
         seconds,
         usage.ru_utime + usage.ru_stime,
@@ -168,6 +205,17 @@ def bench_preset(
             "--out",
             str(folder / "plan.csv"),
         ],
+        "plan stages": [
+            sys.executable,
+            "-c",
+            PLAN_STAGES_SCRIPT,
+            str(data),
+            model,
+            tracking,
+            str(args.scenarios),
+            str(folder / "plan_stages.csv"),
+            *POOLS,
+        ],
         "plan per district": [
             *cli,
             "plan",
@@ -183,9 +231,11 @@ def bench_preset(
     }
     if preset not in args.as_one_presets:
         del steps["plan"]
+    if preset not in args.as_one_presets or not args.plan_stages:
+        del steps["plan stages"]
     out: list[Step] = []
     for name, command in steps.items():
-        run = run_measured(command, env)
+        run = run_measured(command, env, tail_lines=20 if name == "plan stages" else 3)
         print(
             f"{preset:>8} {name:<18} {run.seconds:8.1f} s wall {run.cpu_seconds:7.1f} s CPU "
             f"{run.peak_gib:6.2f} GiB  exit {run.code}  load {os.getloadavg()[0]:.1f} "
@@ -204,6 +254,11 @@ def bench_preset(
                 inner = float(run.tail.rsplit(f"{key} seconds", 1)[-1].split()[0])
                 print(f"{preset:>8} {label:<18} {inner:8.1f} s", flush=True)
                 out.append(Step(preset, label, inner, run.peak_gib, True))
+        if name == "plan stages":  # CPU seconds per stage, printed as the rows' times
+            for line in run.tail.splitlines():
+                if line.startswith("stage "):
+                    label, cpu = line.removeprefix("stage ").rsplit(": ", 1)
+                    print(f"{preset:>8}   {label:<52} {float(cpu):6.2f} s CPU", flush=True)
     return out
 
 
@@ -251,6 +306,11 @@ def main() -> None:
         nargs="*",
         default=["district", "city"],
         help="presets whose kindergartens are also planned as one problem (plan --as-one)",
+    )
+    parser.add_argument(
+        "--plan-stages",
+        action="store_true",
+        help="also run plan --as-one in one process and print its CPU seconds per stage",
     )
     parser.add_argument("--pycache", type=Path, default=None, help="bytecode cache folder")
     parser.add_argument(

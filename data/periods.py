@@ -208,3 +208,14 @@ def ordinals_to_periods(ordinals: np.ndarray) -> pd.Series:
     """Month ordinals → a ``Period[M]`` series."""
     from_ordinals = pd.PeriodIndex.from_ordinals  # type: ignore[attr-defined]
     return pd.Series(from_ordinals(np.asarray(ordinals, dtype=np.int64), freq="M"))
+
+
+def month_text(values: pd.Series) -> pd.Series:
+    """Months as ``YYYY-MM`` text, as ``values.astype(str)`` gives them, with each distinct
+    month of a ``Period[M]`` column formatted once: pandas formats a period column element by
+    element (about 1 s of a city plan's CPU for its forecasts and backtest rows)."""
+    if not isinstance(values.dtype, pd.PeriodDtype):
+        return values.astype(str)
+    codes, uniques = pd.factorize(values)
+    text = np.append(np.asarray(uniques.astype(str), dtype=object), str(pd.NaT))
+    return pd.Series(text[codes], index=values.index, name=values.name, dtype=object)

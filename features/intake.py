@@ -263,15 +263,9 @@ def project_intake_cycle(
     )
     if rows is not None:
         return _projection_at(cycle, calendar_month, horizon, rho, n_months, *rows)
-    out = np.full_like(y, np.nan)
-    t = np.arange(n_months - horizon)
-    target_index = cycle.index[t, calendar_month[t + horizon] - 1]
-    out[:, t] = cycle.level[:, t] * target_index[None, :] + rho[t][None, :] * cycle.deviation[:, t]
-    if cycle.seen is not None:
-        seen = cycle.seen
-        unseen = ~(seen[t, calendar_month[t] - 1] & seen[t, calendar_month[t + horizon] - 1])
-        out[:, t[unseen]] = np.nan
-    return out
+    k, t = (cells.ravel() for cells in np.indices(y.shape))
+    at_every_cell = _projection_at(cycle, calendar_month, horizon, rho, n_months, k, t)
+    return at_every_cell.reshape(y.shape)
 
 
 def _projection_at(

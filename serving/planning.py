@@ -21,6 +21,7 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
+from data.periods import month_text
 from models.allocation.curves import NeedWeights
 from models.allocation.plan import DEFAULT_RISK, RISK_RANGE
 from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
@@ -628,7 +629,7 @@ def _with_fallback(
 
     has_rows = "origin" in forecasts.columns and len(forecasts)
     origin = (
-        pd.Period(forecasts["origin"].astype(str).max(), "M") if has_rows else district.last_month
+        pd.Period(month_text(forecasts["origin"]).max(), "M") if has_rows else district.last_month
     )
     horizon = (months[-1] - origin).n
     targets = tuple(t for t in NEED_TARGETS if t in district.monthly.columns)

@@ -26,8 +26,15 @@ def _malloc_trim() -> Callable[[int], int] | None:
 #: glibc's mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-#: arrays from this size get pages of their own, returned to the system when freed
-MMAP_THRESHOLD_BYTES = 1 << 20
+#: Arrays from this size get pages of their own, returned to the system when freed; smaller
+#: ones come from the heap, trimmed after each fold. 32 MiB (glibc's own ceiling for its
+#: moving threshold) rather than 1 MiB: from 1 MiB every array of a nation's kindergarten ×
+#: month grid (5.7 MB) got fresh pages the kernel zeroed, a third of a nation fold's CPU in
+#: system time. Measured 2026-12-07 (benchmarks/README.md): one nation backtest fold 45.7 s
+#: user + 24.5 s system at 1 MiB, 44.4 + 6.8 s at 32 MiB, peak 1.79 against 1.88 GiB; a city
+#: train of 4 origins 66.3 + 9.6 s at 1 MiB, 66.1 + 5.8 s at 32 MiB, glibc's moving threshold
+#: 65.8 + 4.6 s, peak 0.86 / 0.92 / 0.94 GiB.
+MMAP_THRESHOLD_BYTES = 32 << 20
 #: malloc arenas: one per core of the machine the goals are set for
 ARENA_MAX = 2
 
@@ -39,8 +46,9 @@ def bound_heap() -> None:
     By default glibc raises its mmap threshold to the size of every large block freed (up to
     32 MiB), so after the first fold the arrays of features and forecasts come from the heap and
     leave holes there; and each thread that allocates may get an arena of its own. A fixed
-    threshold of :data:`MMAP_THRESHOLD_BYTES` and at most :data:`ARENA_MAX` arenas: profiled on
-    the city, a backtest fold ended at 0.38 GiB instead of 0.47 GiB."""
+    threshold of :data:`MMAP_THRESHOLD_BYTES` and at most :data:`ARENA_MAX` arenas (profiled on
+    the city with a 1 MiB threshold, a backtest fold ended at 0.38 GiB instead of 0.47 GiB;
+    the threshold itself is chosen for CPU, see there)."""
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc

@@ -202,7 +202,7 @@ def fallback_forecasts(
     blocks: list[np.ndarray] = []
     block_keys: list[tuple[str, str]] = []
     ids = monthly[KINDERGARTEN_ID].astype(str)
-    peer_rows: dict[tuple[str, ...], pd.DataFrame] = {}
+    peer_rows: dict[tuple[str, ...], PeerRows] = {}
     # kindergartens of one area share their peers, so their rates per month are computed once
     rates: dict[tuple[tuple[str, ...], str, pd.Period], float] = {}
     groups = _peer_groups(kinds, full)
@@ -212,7 +212,7 @@ def fallback_forecasts(
     for kid in kindergarten_ids:
         peers = tuple(_peers(kinds, full, kid, groups))
         if peers not in peer_rows:  # kindergartens of one area share their peers' rows
-            peer_rows[peers] = monthly[ids.isin(peers)]
+            peer_rows[peers] = PeerRows.of(monthly[ids.isin(peers)])
         rows = peer_rows[peers]
         own = own_rows.get(kid, no_rows).sort_values(MONTH)
         filling = (reasons or {}).get(kid, "").startswith("recently opened")
@@ -294,9 +294,23 @@ def _peers(
     return full
 
 
+@dataclass(frozen=True)
+class PeerRows:
+    """The peers' monthly rows with their months as ordinals, so a rate finds its month's rows
+    with one integer comparison (comparing the period column for every rate was half of a city
+    plan's fallback forecasts)."""
+
+    rows: pd.DataFrame
+    months: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> PeerRows:
+        return cls(rows, rows[MONTH].array.asi8)  # validated data: every row has its month
+
+
 def _cached_peer_rate(
     rates: dict[tuple[tuple[str, ...], str, pd.Period], float],
-    rows: pd.DataFrame,
+    rows: PeerRows,
     capacity: pd.Series,
     peers: tuple[str, ...],
     target: str,
@@ -312,19 +326,20 @@ def _cached_peer_rate(
 
 
 def _peer_rate(
-    rows: pd.DataFrame,
+    peers: PeerRows,
     capacity: pd.Series,
     target: str,
     month: pd.Period,
     share: bool,
 ) -> float:
-    """Peers' (``rows``) total per capacity place in ``month`` (median for shares); their
-    latest month when ``month`` lies before their data."""
-    if not len(rows):
+    """Peers' total per capacity place in ``month`` (median for shares); their latest month
+    when ``month`` lies before their data."""
+    if not len(peers.months):
         return 0.0
-    if not (rows[MONTH] == month).any():
-        month = rows[MONTH].max()
-    rows = rows[(rows[MONTH] == month) & rows[target].notna()]
+    at = peers.months == month.ordinal
+    if not at.any():
+        at = peers.months == peers.months.max()
+    rows = peers.rows[at & peers.rows[target].notna().to_numpy()]
     if not len(rows):
         return 0.0
     if share:

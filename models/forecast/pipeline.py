@@ -144,6 +144,11 @@ class ForecastPipeline(BaseEstimator):
         included): over 8 rolling origins on simulated districts (seeds 1–3) the 80 % intervals
         of children and § 31 were 1.1 points from nominal on average against 2.0 with six.
     max_rows_per_model : training rows per booster, sampled at random beyond it (speed).
+    calibration_rows : the calibration round's forecasts per target at most; beyond, a random
+        sample of kindergartens with all their origins and horizons (``None``: every row). A
+        district's or a city's are all kept (a city's 700 kindergartens are about 100,000 rows);
+        at the nation (792,000 rows per target) LightGBM predicting them was the largest single
+        cost of a fit (benchmarks/README.md, 2026-12-07 scale4).
     cohort_features : give the children over 3 features from their birth cohorts estimated from
         the monthly totals (:mod:`features.age_cohorts`: who crosses the age-3 line next August,
         who leaves for school next July), seen by the median's booster only. On by default since
@@ -177,6 +182,7 @@ class ForecastPipeline(BaseEstimator):
 
     #: pipelines pickled before the option existed were fitted without: they read it from here
     cohort_features = False
+    calibration_rows: int | None = None
     mechanism_features = False
     season_calibration = False
     seasonal_level = False
@@ -195,6 +201,7 @@ class ForecastPipeline(BaseEstimator):
         booster_quantiles: Sequence[float] | None = DEFAULT_BOOSTER_QUANTILES,
         calibration_origins: int = 12,
         max_rows_per_model: int | None = 6_000,
+        calibration_rows: int | None = 200_000,
         cohort_features: bool = True,
         mechanism_features: bool = True,
         season_calibration: bool = True,
@@ -213,6 +220,7 @@ class ForecastPipeline(BaseEstimator):
         self.booster_quantiles = booster_quantiles
         self.calibration_origins = calibration_origins
         self.max_rows_per_model = max_rows_per_model
+        self.calibration_rows = calibration_rows
         self.cohort_features = cohort_features
         self.mechanism_features = mechanism_features
         self.season_calibration = season_calibration
@@ -364,14 +372,16 @@ class ForecastPipeline(BaseEstimator):
         }
         last_origin = cutoff + self.calibration_origins - 1
         calibration = self._sample_masks({h: kt[1] + h <= cutoff for h, kt in rows.items()})
+        scored = self._calibration_sample(
+            rows, {h: (kt[1] >= cutoff) & (kt[1] <= last_origin) for h, kt in rows.items()}
+        )
         final = self._sample_masks({h: np.ones(len(kt[0]), dtype=bool) for h, kt in rows.items()})
         parts: tuple[dict[int, HorizonFrame], dict[int, HorizonFrame], dict[int, HorizonFrame]]
         parts = ({}, {}, {})
         for h, kt in rows.items():
-            scored = (kt[1] >= cutoff) & (kt[1] <= last_origin)
-            wanted = calibration[h] | scored | final[h]
+            wanted = calibration[h] | scored[h] | final[h]
             frame = self._frame(inputs, target, h, _rows_where(kt, wanted))
-            for part, mask in zip(parts, (calibration[h], scored, final[h]), strict=True):
+            for part, mask in zip(parts, (calibration[h], scored[h], final[h]), strict=True):
                 part[h] = rows_where(frame, mask[wanted])
             del frame
         return self._groups(parts[0]), list(parts[1].values()), self._groups(parts[2])
@@ -406,6 +416,24 @@ class ForecastPipeline(BaseEstimator):
         if self.strategy != "stacked":
             return frames
         return {0: stack_frames(list(frames.values()), max_rows=None, random_state=0)}
+
+    def _calibration_sample(
+        self, rows: dict[int, tuple[np.ndarray, np.ndarray]], scored: dict[int, np.ndarray]
+    ) -> dict[int, np.ndarray]:
+        """``scored`` (per horizon, a mask over ``rows``: the calibration round's rows), or
+        beyond ``calibration_rows`` the rows of a random sample of their kindergartens: each
+        kept kindergarten's every origin and horizon, so the residuals' spread per horizon and
+        season and their correlation across kindergartens at an origin are estimated as from
+        all of them."""
+        limit = self.calibration_rows
+        total = sum(int(mask.sum()) for mask in scored.values())
+        if limit is None or total <= limit:
+            return scored
+        kindergartens = np.unique(np.concatenate([kt[0][scored[h]] for h, kt in rows.items()]))
+        size = max(1, int(np.ceil(len(kindergartens) * limit / total)))
+        rng = np.random.default_rng(self.random_state)
+        chosen = rng.choice(kindergartens, size=min(size, len(kindergartens)), replace=False)
+        return {h: scored[h] & np.isin(kt[0], chosen) for h, kt in rows.items()}
 
     def _excluded_features(self) -> tuple[str, ...]:
         return () if self.mechanism_features else MECHANISM_FEATURES

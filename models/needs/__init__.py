@@ -18,13 +18,15 @@ from scipy.stats import norm
 
 from data.contract import COUNT_TARGETS, QUANTILE_COLUMNS, RESOURCES
 from data.errors import Problem, UserInputError
+from data.periods import month_text
 from models.needs.quantiles import extend_tails, pit, quantile_function
 from models.needs.scenarios import (
     BLOCK_NOISE_SHARE,
     backtest_blocks,
     block_scores,
-    cell_normal_ranks,
+    cell_rank_values,
     gaussian_copula_scores,
+    normal_rank_levels,
     scores_to_probabilities,
 )
 from models.norms import NormSettings, pedagogue_positions, special_needs_fte, staffing_need_fte
@@ -146,7 +148,7 @@ def pit_scores(pit_history: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     u = np.where(counts, u_count, u_point)
     return pd.DataFrame(
         {
-            "origin": frame["origin"].astype(str).to_numpy(),
+            "origin": month_text(frame["origin"]).to_numpy(),
             "kindergarten_id": frame["kindergarten_id"].astype(str).to_numpy(),
             "target": frame["target"].to_numpy(),
             "horizon": frame["horizon"].astype(int).to_numpy(),
@@ -173,7 +175,7 @@ def _forecast_cube(
             [Problem("forecasts", "required column missing", column=c) for c in missing_cols],
         )
     # months compared as YYYY-MM text: parsing 10⁵ strings into periods costs seconds
-    origin_text = forecasts["origin"].astype(str)
+    origin_text = month_text(forecasts["origin"])
     latest = origin_text.max()
     origin = pd.Period(latest, "M")
     frame = forecasts[origin_text == latest]
@@ -181,7 +183,7 @@ def _forecast_cube(
     cube = np.zeros((len(kindergarten_ids), len(NEED_TARGETS), len(months), len(QUANTILE_COLUMNS)))
     k = pd.Index(kindergarten_ids).get_indexer(pd.Index(frame["kindergarten_id"].astype(str)))
     t = pd.Index(NEED_TARGETS).get_indexer(pd.Index(frame["target"]))
-    m = pd.Index(months.strftime("%Y-%m")).get_indexer(pd.Index(frame["month"].astype(str)))
+    m = pd.Index(months.strftime("%Y-%m")).get_indexer(pd.Index(month_text(frame["month"])))
     keep = (k >= 0) & (t >= 0) & (m >= 0)
     seen = np.zeros(cube.shape[:3], dtype=bool)
     cube[k[keep], t[keep], m[keep]] = frame[list(QUANTILE_COLUMNS)].to_numpy(float)[keep]
@@ -253,7 +255,9 @@ def simulate_needs(
                 f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
                 f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
             )
-    u = scores_to_probabilities(cell_normal_ranks(z) * spread)  # (S, K, T, M)
+    # (S, K, T, M) = Φ(cell_normal_ranks(z) × spread), with Φ taken of the S rank levels only
+    levels = scores_to_probabilities(normal_rank_levels(z.shape[0]) * spread)
+    u = cell_rank_values(z, levels)
     values = np.empty_like(u)
     for ti, target in enumerate(NEED_TARGETS):
         knots = extend_tails(cube[:, ti], lower=0.0)  # (K, M, 9)

@@ -154,14 +154,28 @@ def cell_normal_ranks(z: np.ndarray) -> np.ndarray:
     FTE-months fell from 0.30 / 0.23 / 0.26 to 0.31 / 0.19 / 0.21 (``benchmarks/README.md``,
     bench_allocation, 2026-12-07).
     """
+    return cell_rank_values(z, normal_rank_levels(z.shape[0]))
+
+
+def normal_rank_levels(n: int) -> np.ndarray:
+    """The normal ranks Φ⁻¹((rank + ½)/n) of ranks 0 … n − 1."""
+    return ndtri((np.arange(n) + 0.5) / n)
+
+
+def cell_rank_values(z: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(S, …) scores → in every cell the scenario with the i-th lowest score (ties broken by
+    scenario order) given ``values[i]``.
+
+    Each cell's scenarios are sorted once (cells as rows, so each sort reads contiguous memory)
+    and the sorted positions given their value: equal to ranking by a second argsort and
+    computing each rank's value per element (Φ⁻¹, and Φ after the spread), at a fraction of the
+    CPU (3 s of a city plan's scenarios)."""
     n = z.shape[0]
-    cells = z.reshape(n, -1)
-    order = np.argsort(cells, axis=0, kind="stable")
-    ranked = np.empty_like(cells, dtype=float)
-    # one sort, then each cell's S levels written where its scores sort (not a second argsort)
-    levels = ndtri((np.arange(n) + 0.5) / n)
-    np.put_along_axis(ranked, order, np.broadcast_to(levels[:, None], cells.shape), axis=0)
-    return ranked.reshape(z.shape)
+    cells = np.ascontiguousarray(z.reshape(n, -1).T)
+    order = np.argsort(cells, axis=1, kind="stable")
+    ranked = np.empty(cells.shape)
+    np.put_along_axis(ranked, order, np.asarray(values, dtype=float)[None, :], axis=1)
+    return ranked.T.reshape(z.shape)
 
 
 def scores_to_probabilities(z: np.ndarray) -> np.ndarray:

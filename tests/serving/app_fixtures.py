@@ -120,6 +120,37 @@ def store_real_plan(
         return plan.id
 
 
+def approve_first_line_and_plan(client: TestClient, plan_id: str) -> None:
+    """The client's planner approves the plan's first line, then the whole plan (the API)."""
+    line = client.get(f"/api/plans/{plan_id}").json()["lines"][0]
+    approved = client.post(
+        f"/api/plans/{plan_id}/lines/{line['id']}/approve",
+        json={"row_version": line["row_version"]},
+    )
+    assert approved.status_code == 200, approved.text
+    revision = client.get(f"/api/plans/{plan_id}").json()["revision"]
+    done = client.post(f"/api/plans/{plan_id}/approve", json={"revision": revision})
+    assert done.status_code == 200, done.text
+
+
+def store_rows(harness: AppHarness) -> dict[str, list[tuple[Any, ...]]]:
+    """What planners did, as stored: plans, lines, approvals and the audit trail."""
+    from serving.store.tables import Approval, AuditEvent, Plan, PlanLine
+
+    with harness.sessions() as session:
+        return {
+            "plans": [
+                (p.id, p.status, p.revision, p.approved_by) for p in session.query(Plan).all()
+            ],
+            "lines": [
+                (line.id, line.suggested_fte, line.approved, line.approved_by, line.row_version)
+                for line in session.query(PlanLine).all()
+            ],
+            "approvals": [(a.id, a.plan_id, a.line_id) for a in session.query(Approval).all()],
+            "audit": [(e.id, e.action, e.entity_id) for e in session.query(AuditEvent).all()],
+        }
+
+
 def train_tiny_champion(district: District, tracking_uri: str) -> str:
     """Fit a small forecast pipeline, log it to MLflow, register it and make it champion, the
     way `bemanning train` does, only smaller; returns the version."""

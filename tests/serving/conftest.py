@@ -4,6 +4,7 @@ real plans built by the planning service, and a throwaway PostgreSQL cluster."""
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import shutil
@@ -67,15 +68,23 @@ def harness(tmp_path: Path, sim_data_path: Path, empty_tracking_uri: str) -> Ite
 
 
 def _harness(
-    tmp_path: Path, data_path: Path, tracking_uri: str, *, plan_workers: int = 0
+    tmp_path: Path,
+    data_path: Path,
+    tracking_uri: str,
+    *,
+    plan_workers: int = 0,
+    warm: bool = False,
 ) -> Iterator[AppHarness]:
     from serving.app.main import create_app
+    from serving.app.main import warm as warm_app
 
     settings = app_settings(
         f"sqlite:///{tmp_path / 'app.db'}", data_path, tracking_uri, plan_workers=plan_workers
     )
     app = create_app(settings)
     add_users(app.state.sessions)
+    if warm:
+        warm_app(app)  # what `serve` does at start
     clients: list[TestClient] = []
 
     def client_for(name: str | None) -> TestClient:
@@ -90,6 +99,8 @@ def _harness(
         client.close()
     app.state.engine_state.close()
     app.state.db_engine.dispose()
+    if warm:
+        gc.unfreeze()  # the warm-up froze what it loaded, as in `serve`: let this app's go
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +116,15 @@ def champion_uri(sim_district: District, tmp_path_factory: pytest.TempPathFactor
 def trained_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str) -> Iterator[AppHarness]:
     """Like ``harness``, with the champion model in place."""
     yield from _harness(tmp_path, sim_data_path, champion_uri)
+
+
+@pytest.fixture
+def warmed_harness(tmp_path: Path, sim_data_path: Path, champion_uri: str) -> Iterator[AppHarness]:
+    """The champion in place, warmed as `serve` warms the app, on its own copy of the data (a
+    test may change it)."""
+    data = tmp_path / "data"
+    shutil.copytree(sim_data_path, data)
+    yield from _harness(tmp_path, data, champion_uri, warm=True)
 
 
 @pytest.fixture

@@ -6,17 +6,19 @@ store."""
 
 from __future__ import annotations
 
-import gc
-import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, USERS, AppHarness, add_users, app_settings, login
-from fastapi.testclient import TestClient
+from app_fixtures import (
+    DISTRICT_A,
+    USERS,
+    AppHarness,
+    approve_first_line_and_plan,
+    store_rows,
+)
 
 from serving.app import services
 from serving.app.routes import pages
@@ -26,30 +28,8 @@ NO_PLAN_HINT = "start one on the Plans page"
 
 
 @pytest.fixture
-def warmed(tmp_path: Path, sim_data_path: Path, champion_uri: str) -> Iterator[AppHarness]:
-    """The app on its own copy of the data (a test may change it), warmed as `serve` warms it."""
-    from serving.app.main import create_app, warm
-
-    data = tmp_path / "data"
-    shutil.copytree(sim_data_path, data)
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'app.db'}", data, champion_uri))
-    add_users(app.state.sessions)
-    warm(app)
-    clients: list[TestClient] = []
-
-    def client_for(name: str | None) -> TestClient:
-        client = TestClient(app, follow_redirects=False)
-        clients.append(client)
-        if name is not None:
-            login(client, name)
-        return client
-
-    yield AppHarness(app, client_for)
-    for client in clients:
-        client.close()
-    app.state.engine_state.close()
-    app.state.db_engine.dispose()
-    gc.unfreeze()  # warm() froze what it loaded, as in `serve`: let this app's objects go
+def warmed(warmed_harness: AppHarness) -> AppHarness:
+    return warmed_harness
 
 
 @pytest.fixture
@@ -159,35 +139,13 @@ def test_rendering_ahead_changes_nothing_a_planner_did(
 ) -> None:
     from app_fixtures import store_real_plan
 
-    from serving.store import repository
-    from serving.store.tables import Approval
-
     plan_id = store_real_plan(warmed, sim_district, _forecasts(warmed))
-    anna = warmed.client_for("anna")
-    line = anna.get(f"/api/plans/{plan_id}").json()["lines"][0]
-    approved = anna.post(
-        f"/api/plans/{plan_id}/lines/{line['id']}/approve",
-        json={"row_version": line["row_version"]},
-    )
-    assert approved.status_code == 200, approved.text
-    revision = anna.get(f"/api/plans/{plan_id}").json()["revision"]
-    done = anna.post(f"/api/plans/{plan_id}/approve", json={"revision": revision})
-    assert done.status_code == 200, done.text
-
-    def snapshot() -> Any:
-        with warmed.sessions() as session:
-            plan = repository.get_plan(session, plan_id)
-            assert plan is not None
-            return (
-                plan.status,
-                plan.revision,
-                [(ln.id, ln.approved, ln.row_version) for ln in plan.lines],
-                sorted((a.plan_id, a.line_id) for a in session.query(Approval).all()),
-                [e.id for e in repository.audit_events(session)],
-            )
-
-    before = snapshot()
+    approve_first_line_and_plan(warmed.client_for("anna"), plan_id)
+    before = store_rows(warmed)
+    assert before["approvals"] and before["audit"]
     ahead = warmed.app.state.overview_ahead
+    rendered = ahead.rendered
     ahead._status = None  # as after a new model: render every page again
     ahead.start()
-    assert snapshot() == before
+    assert ahead.wait(timeout=0) and ahead.rendered == 2 * rendered
+    assert store_rows(warmed) == before

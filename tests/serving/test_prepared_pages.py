@@ -11,12 +11,17 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, AppHarness, store_real_plan
+from app_fixtures import (
+    DISTRICT_A,
+    AppHarness,
+    approve_first_line_and_plan,
+    store_real_plan,
+    store_rows,
+)
 
 from serving.app import prepared, services
 from serving.app.engine import EngineState
 from serving.app.prepared import PreparedPages
-from serving.store.tables import Approval, AuditEvent, Plan, PlanLine
 
 
 def _kindergartens_of(harness: AppHarness, district: str) -> list[str]:
@@ -139,21 +144,6 @@ def test_a_page_not_ready_in_time_says_so_and_nothing_else_fails(
     assert anna.get("/").status_code == 200  # the other pages do not wait for it
 
 
-def _store_rows(harness: AppHarness) -> dict[str, list[tuple[Any, ...]]]:
-    with harness.sessions() as session:
-        return {
-            "plans": [
-                (p.id, p.status, p.revision, p.approved_by) for p in session.query(Plan).all()
-            ],
-            "lines": [
-                (line.id, line.suggested_fte, line.approved, line.approved_by, line.row_version)
-                for line in session.query(PlanLine).all()
-            ],
-            "approvals": [(a.id, a.plan_id, a.line_id) for a in session.query(Approval).all()],
-            "audit": [(e.id, e.action, e.entity_id) for e in session.query(AuditEvent).all()],
-        }
-
-
 def test_preparing_touches_nothing_a_planner_approved(
     trained_harness: AppHarness, process_pages: PreparedPages, sim_district: Any
 ) -> None:
@@ -164,24 +154,15 @@ def test_preparing_touches_nothing_a_planner_approved(
     )
     plan_id = store_real_plan(trained_harness, sim_district, forecasts)
     anna = trained_harness.client_for("anna")
-    plan = anna.get(f"/api/plans/{plan_id}").json()
-    line = plan["lines"][0]
-    approved = anna.post(
-        f"/api/plans/{plan_id}/lines/{line['id']}/approve",
-        json={"row_version": line["row_version"]},
-    )
-    assert approved.status_code == 200, approved.text
-    revision = anna.get(f"/api/plans/{plan_id}").json()["revision"]
-    done = anna.post(f"/api/plans/{plan_id}/approve", json={"revision": revision})
-    assert done.status_code == 200, done.text
-    before = _store_rows(trained_harness)
+    approve_first_line_and_plan(anna, plan_id)
+    before = store_rows(trained_harness)
     assert before["approvals"] and before["audit"]
 
     process_pages.start()
     assert process_pages.wait(timeout=600)
     for kindergarten in _kindergartens_of(trained_harness, DISTRICT_A):
         assert anna.get(f"/kindergartens/{kindergarten}").status_code == 200
-    assert _store_rows(trained_harness) == before
+    assert store_rows(trained_harness) == before
 
 
 def test_a_killed_preparing_process_is_replaced(
