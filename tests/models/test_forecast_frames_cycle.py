@@ -12,11 +12,13 @@ from features.intake import intake_cycle_projection, trailing_level
 from models.forecast.frames import (
     CYCLE_TARGETS,
     PEAK_LEVEL_MONTHS,
+    SPAN_BASE_TARGETS,
     TRAILING_MEAN_MONTHS,
     TRAILING_MEAN_TARGETS,
     design_feature_names,
     horizon_frame,
     projection_feature_names,
+    span_base,
 )
 from models.forecast.inputs import as_of, feature_inputs
 
@@ -52,6 +54,13 @@ def test_label_is_the_change_from_the_base_and_the_base_is_the_projections_mean(
             for ki, ti in zip(k, t, strict=True)
         ]
         np.testing.assert_allclose(frame.anchor, expected)
+        return
+    if target in SPAN_BASE_TARGETS:
+        # the frame's base is the stock-flow projection (checked against a plain loop in
+        # test_forecast_frames_span_base.py): a whole number of decisions, never below 0
+        np.testing.assert_array_equal(frame.anchor, span_base(grid, target, h, k, t))
+        assert (frame.anchor >= 0).all()
+        np.testing.assert_array_equal(frame.anchor, np.round(frame.anchor))
         return
     if target not in CYCLE_TARGETS:
         assert not any(n.startswith("target_intake_projection") for n in names)
