@@ -27,14 +27,15 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 #: Arrays from this size get pages of their own, returned to the system when freed; smaller
-#: ones come from the heap, trimmed after each fold. 32 MiB (glibc's own ceiling for its
-#: moving threshold) rather than 1 MiB: from 1 MiB every array of a nation's kindergarten ×
-#: month grid (5.7 MB) got fresh pages the kernel zeroed, a third of a nation fold's CPU in
-#: system time. Measured 2026-12-07 (benchmarks/README.md): one nation backtest fold 45.7 s
-#: user + 24.5 s system at 1 MiB, 44.4 + 6.8 s at 32 MiB, peak 1.79 against 1.88 GiB; a city
-#: train of 4 origins 66.3 + 9.6 s at 1 MiB, 66.1 + 5.8 s at 32 MiB, glibc's moving threshold
-#: 65.8 + 4.6 s, peak 0.86 / 0.92 / 0.94 GiB.
-MMAP_THRESHOLD_BYTES = 32 << 20
+#: ones come from the heap, trimmed after each fold. 8 MiB rather than 1 MiB: from 1 MiB every
+#: array of a nation's kindergarten × month grid (5.7 MB) got fresh pages the kernel zeroed, a
+#: third of a nation fold's CPU in system time; at 32 MiB a city's calibration features (30 MB)
+#: left holes in the heap and its train went over 1 GiB. Measured 2026-12-07
+#: (benchmarks/README.md): one nation backtest fold 45.7 + 24.5 s (user + system) at 1 MiB
+#: (before the calibration sample), 28.5 + 8.7 s at 8 MiB and 27.8 + 4.5 s at 32 MiB (after it),
+#: peak 1.80 GiB at both; a city train of 12 origins 126.7 + 14.7 s and peak 0.93 GiB at 8 MiB,
+#: 125.7 + 12.1 s and 1.02 GiB at 32 MiB.
+MMAP_THRESHOLD_BYTES = 8 << 20
 #: malloc arenas: one per core of the machine the goals are set for
 ARENA_MAX = 2
 
