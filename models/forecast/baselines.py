@@ -28,9 +28,8 @@ from data.contract import (
     SHARE_TARGETS,
     District,
 )
-from data.errors import Problem, UserInputError
 from models.forecast.frames import SEASON_MONTHS, PanelGrid
-from models.forecast.inputs import as_of, resolve_targets, target_grid
+from models.forecast.inputs import as_of, check_horizon, resolve_targets, target_grid
 
 
 class _NaiveForecaster(BaseEstimator):
@@ -93,17 +92,7 @@ class _NaiveForecaster(BaseEstimator):
     ) -> pd.DataFrame:
         """FORECAST_COLUMNS for every kindergarten with data at ``origin`` (default: last month)."""
         check_is_fitted(self, "error_quantiles_")
-        if not 1 <= horizon <= self.horizons:
-            raise UserInputError(
-                f"horizon {horizon} is outside 1 … {self.horizons}",
-                [
-                    Problem(
-                        file="forecast request",
-                        column="horizon",
-                        rule=f"must be 1 … {self.horizons}",
-                    )
-                ],
-            )
+        check_horizon(horizon, self.horizons)
         origin = district.monthly[MONTH].max() if origin is None else pd.Period(origin, freq="M")
         grid = target_grid(as_of(district, origin), self.targets_, months_ahead=horizon)
         t_origin = grid.month_index(origin)

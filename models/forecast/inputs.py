@@ -107,6 +107,21 @@ class FeatureInputs:
     known_future: list[str]
 
 
+def check_horizon(horizon: int, horizons: int) -> None:
+    """Refuse a forecast horizon outside the model's 1 … ``horizons`` months (exit 2)."""
+    if not 1 <= horizon <= horizons:
+        raise UserInputError(
+            f"horizon {horizon} is outside the model's 1 … {horizons}",
+            [
+                Problem(
+                    file="forecast request",
+                    column="horizon",
+                    rule=f"must be 1 … {horizons} months",
+                )
+            ],
+        )
+
+
 def feature_inputs(
     district: District,
     targets: Sequence[str],

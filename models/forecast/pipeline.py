@@ -51,6 +51,7 @@ from models.forecast.inputs import (
     check_design_names,
     check_feature_names,
     check_history,
+    check_horizon,
     feature_inputs,
     resolve_targets,
     targets_fitted_on_other_features,
@@ -243,7 +244,7 @@ class ForecastPipeline(BaseEstimator):
         and the quantities the fit derived from them instead of building them again (a nation's
         fold paid for both twice). The models and forecasts are those of ``fit`` then
         ``predict``: every feature of a month reads months up to it only."""
-        self._check_horizon(horizon)
+        check_horizon(horizon, self.horizons)
         last = district.monthly["month"].max()
         known = as_of(district, last)
         inputs = self._fit_inputs(known, months_ahead=horizon, progress=progress)
@@ -567,7 +568,7 @@ class ForecastPipeline(BaseEstimator):
         self, district: District, horizon: int, origin: pd.Period | None
     ) -> tuple[FeatureInputs, pd.Period]:
         check_is_fitted(self, "models_")
-        self._check_horizon(horizon)
+        check_horizon(horizon, self.horizons)
         months = district.monthly["month"]
         origin = months.max() if origin is None else pd.Period(origin, freq="M")
         if not (months == origin).any():
@@ -583,19 +584,6 @@ class ForecastPipeline(BaseEstimator):
         built = {t: self._design_names(inputs, t) for t in self.targets_}
         check_design_names(self.feature_names_["design"], built)
         return inputs, origin
-
-    def _check_horizon(self, horizon: int) -> None:
-        if not 1 <= horizon <= self.horizons:
-            raise UserInputError(
-                f"horizon {horizon} is outside the model's 1 … {self.horizons}",
-                [
-                    Problem(
-                        file="forecast request",
-                        column="horizon",
-                        rule=f"must be 1 … {self.horizons} months",
-                    )
-                ],
-            )
 
     def _with_lineage(self, district: District) -> District:
         """``district`` with the lineage the model was fitted with, when it brings none."""
