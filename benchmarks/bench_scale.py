@@ -69,7 +69,8 @@ import sys, time
 from pathlib import Path
 from data.validate import read_district
 from serving.commands.planning import write_plan
-from serving.planning import PlanRequest, forecast_and_plan
+from serving.plan_from_model import forecast_and_plan
+from serving.planning import PlanRequest
 from training.registry import load_model
 data, model_uri, tracking, scenarios, out, *pools = sys.argv[1:]
 last = 0.0
