@@ -56,10 +56,10 @@ def test_fit_predict_refuses_a_horizon_beyond_the_models(district):
 def test_calibration_in_groups_of_horizons_equals_all_at_once(district, monkeypatch):
     """The calibration round's forecasts built and scored a few horizons at a time (the
     nation's memory bound) give the corrections and forecasts of all horizons at once."""
-    import models.forecast.pipeline as pipeline_module
+    import models.forecast.target_fit as target_fit
 
     whole = _pipeline().fit(district)
-    monkeypatch.setattr(pipeline_module, "CALIBRATION_CHUNK_ROWS", 60)
+    monkeypatch.setattr(target_fit, "CALIBRATION_CHUNK_ROWS", 60)
     grouped = _pipeline().fit(district)
     assert grouped.calibration_ == whole.calibration_
     pd.testing.assert_frame_equal(
@@ -68,8 +68,8 @@ def test_calibration_in_groups_of_horizons_equals_all_at_once(district, monkeypa
 
 
 def test_horizons_grouped_by_rows_in_order():
-    from models.forecast.pipeline import _chunks
+    from models.forecast.row_choice import chunks
 
     rows = dict(enumerate([30, 30, 50, 80, 10], start=1))
-    assert list(_chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
-    assert list(_chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]
+    assert list(chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
+    assert list(chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]
