@@ -5,7 +5,7 @@ drivers — in the contract's columns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -79,38 +79,57 @@ def targets_on_other_features(pipeline: ForecastPipeline, district: District) ->
     return targets_fitted_on_other_features(pipeline.feature_names_["design"], built)
 
 
+def target_origin_frames(
+    pipeline: ForecastPipeline, inputs: FeatureInputs, target: str, origin: pd.Period, horizon: int
+) -> list[HorizonFrame]:
+    """One target's frames for horizons 1 … ``horizon`` from ``origin`` (no labels)."""
+    return pipeline._frames(
+        inputs,
+        target,
+        origins=np.array([inputs.grid.month_index(origin)]),
+        need_label=False,
+        horizons=range(1, horizon + 1),
+    )
+
+
 def origin_frames(
     pipeline: ForecastPipeline, inputs: FeatureInputs, origin: pd.Period, horizon: int
 ) -> Iterator[tuple[str, list[HorizonFrame]]]:
     """(target, its frames for horizons 1 … ``horizon``) for every target at one origin: the
     walk the forecasts and the drivers share."""
-    origin_index = inputs.grid.month_index(origin)
     for target in pipeline.targets_:
-        yield (
-            target,
-            pipeline._frames(
-                inputs,
-                target,
-                origins=np.array([origin_index]),
-                need_label=False,
-                horizons=range(1, horizon + 1),
-            ),
-        )
+        yield target, target_origin_frames(pipeline, inputs, target, origin, horizon)
+
+
+#: per target, its frames at the origin and the quantile models' raw output for them
+#: (:meth:`~models.forecast.levels.LevelForecaster.boosted`)
+Boosted = dict[str, tuple[list[HorizonFrame], Sequence[np.ndarray | None]]]
 
 
 def forecast_table(
-    pipeline: ForecastPipeline, inputs: FeatureInputs, origin: pd.Period, horizon: int
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    origin: pd.Period,
+    horizon: int,
+    boosted: Boosted | None = None,
 ) -> pd.DataFrame:
-    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``."""
+    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``;
+    ``boosted``: the targets' frames and boosters' output already made (a fit's threads make
+    them beside the fitting), the other targets' made here."""
     # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
     # more than the boosters' predictions
     levels, kindergartens, horizons, targets = [], [], [], []
     forecaster = pipeline._level_forecaster()
-    for target, frames in origin_frames(pipeline, inputs, origin, horizon):
+    for target in pipeline.targets_:
         models = pipeline.models_[target]
-        for frame, boosted in zip(frames, forecaster.boosted(models, frames), strict=True):
+        if boosted is not None and target in boosted:
+            frames, outputs = boosted[target]
+        else:
+            frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
+            outputs = forecaster.boosted(models, frames)
+        for frame, output in zip(frames, outputs, strict=True):
             corrections = pipeline.calibration_["corrections"][target][str(frame.horizon)]
-            levels.append(forecaster.levels(models, frame, target, corrections, boosted))
+            levels.append(forecaster.levels(models, frame, target, corrections, output))
             kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
             horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
             targets.append(np.full(len(frame.anchor), target, dtype=object))

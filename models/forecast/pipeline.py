@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator
 from data.contract import QUANTILES, District
 from features.intake_mechanism import MECHANISM_FEATURES
 from models.forecast.forecasting import (
+    Boosted,
     contribution_table,
     forecast_table,
     origin_inputs,
@@ -204,14 +205,23 @@ class ForecastPipeline(BaseEstimator):
         check_horizon(horizon, self.horizons)
         last = district.monthly["month"].max()
         known = as_of(district, last)
-        inputs = self._fit_inputs(known, months_ahead=horizon, progress=progress)
-        return forecast_table(self, inputs, last, horizon)
+        inputs, boosted = self._fit_inputs(
+            known, months_ahead=horizon, progress=progress, forecast=(last, horizon)
+        )
+        return forecast_table(self, inputs, last, horizon, boosted)
 
     def _fit_inputs(
-        self, district: District, *, months_ahead: int, progress: Progress | None
-    ) -> FeatureInputs:
+        self,
+        district: District,
+        *,
+        months_ahead: int,
+        progress: Progress | None,
+        forecast: tuple[pd.Period, int] | None = None,
+    ) -> tuple[FeatureInputs, Boosted]:
         """Fit on ``district`` (see :meth:`fit`) from its feature table on a grid reaching
-        ``months_ahead`` months past the data; returns that table's inputs."""
+        ``months_ahead`` months past the data; returns that table's inputs and, given
+        ``forecast`` = (origin, horizon), the targets' frames from that origin with the final
+        boosters' output for them."""
         self._check_params()
         report = progress or _no_progress
         targets = resolve_targets(district, self.targets)
@@ -237,14 +247,20 @@ class ForecastPipeline(BaseEstimator):
             "district_correlation": {},
         }
         models: dict[str, dict[int, Any]] = {}
-        for done, (target, final, corrections, correlations) in enumerate(
-            fit_targets(self, inputs, targets, cutoff, last_index), start=1
+        boosted: Boosted = {}
+        for done, fitted in enumerate(
+            fit_targets(self, inputs, targets, cutoff, last_index, forecast), start=1
         ):
-            calibration["corrections"][target] = corrections
-            calibration["district_correlation"][target] = correlations
-            models[target] = final
-            report(f"fitted {target}", done, len(targets))
-        self.models_ = models  # in target order: the threads' results come back in order
+            calibration["corrections"][fitted.target] = fitted.corrections
+            calibration["district_correlation"][fitted.target] = fitted.correlations
+            models[fitted.target] = fitted.models
+            if fitted.forecast is not None:
+                boosted[fitted.target] = fitted.forecast
+            report(f"fitted {fitted.target}", done, len(targets))
+        # in target order, whichever finished first
+        self.models_ = {t: models[t] for t in targets}
+        for key in ("corrections", "district_correlation"):
+            calibration[key] = {t: calibration[key][t] for t in targets}
         self.calibration_ = calibration
         self.targets_ = targets
         self.feature_names_: dict[str, Any] = {
@@ -258,7 +274,7 @@ class ForecastPipeline(BaseEstimator):
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = district.fingerprint()
-        return inputs
+        return inputs, boosted
 
     def _target_frames(
         self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int

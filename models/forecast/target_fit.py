@@ -7,13 +7,17 @@ passed in; what is fitted is returned, not stored on it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from joblib import Parallel, delayed
+import pandas as pd
 
 from data.errors import Problem, UserInputError
+from models.forecast.forecasting import target_origin_frames
 from models.forecast.frames import MEDIAN_ONLY_FEATURES, HorizonFrame, horizon_rows, rows_where
 from models.forecast.inputs import FeatureInputs
 from models.forecast.quantile_lgbm import (
@@ -39,8 +43,18 @@ if TYPE_CHECKING:
 #: district's or a city's twelve horizons stay one group.
 CALIBRATION_CHUNK_ROWS = 200_000
 
-#: (target, final models, corrections, correlations)
-TargetFit = tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]
+
+@dataclass(frozen=True)
+class TargetFit:
+    """One target's fit: the final round's models, the calibration round's conformal
+    corrections and residual correlations per horizon, and, when a forecast was asked for,
+    the frames at its origin and the final boosters' output for them."""
+
+    target: str
+    models: dict[int, Any]
+    corrections: dict[str, dict]
+    correlations: dict[str, float]
+    forecast: tuple[list[HorizonFrame], Sequence[np.ndarray | None]] | None = None
 
 
 def fit_targets(
@@ -49,54 +63,134 @@ def fit_targets(
     targets: Sequence[str],
     cutoff: int,
     last_index: int,
+    forecast: tuple[pd.Period, int] | None = None,
 ) -> Iterator[TargetFit]:
-    """(target, final models, corrections, correlations) per target, as each finishes.
+    """Each target's fit, as each finishes; ``forecast`` = (origin, horizon): also the final
+    boosters' output for the frames from that origin.
 
-    Targets are independent, so with ``n_jobs`` > 1 they are fitted side by side in Python
-    threads: LightGBM releases the GIL while it bins and boosts, and each booster keeps one
-    OpenMP thread (OpenMP threads spin and run many times slower when the cores are shared;
-    threads that each run a one-thread booster merely take turns). Worker processes would pay
-    seconds of start-up and copying for every fit. Results are the same either way."""
-    n_jobs = min(int(pipeline.n_jobs), len(targets))
-    if n_jobs <= 1:
-        for target in targets:
-            yield fit_one_target(pipeline, inputs, target, cutoff, last_index)
-        return
-    jobs = (
-        delayed(fit_one_target)(pipeline, inputs, target, cutoff, last_index) for target in targets
-    )
-    yield from Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
+    The work is split in two kinds. Building a target's frames (and the forecast's) is numpy in
+    many small steps that hold Python's lock; it runs in this thread, one target after another.
+    Each target's two rounds — the calibration round with the predictions it is scored on, and
+    the final round with the forecast's predictions — are LightGBM, which releases the lock
+    while it bins, boosts and predicts; they go to ``n_jobs`` worker threads as soon as the
+    target's frames are built, the targets with the most boosting first, so the workers boost
+    while the frames of the next target are built and the two rounds of the last target fill
+    both cores at the end. (A target's rounds in one thread, the frames built in the same
+    thread, left both cores idle in turn: while one thread built frames in Python the other's
+    booster waited for the lock between its rounds.) Each booster keeps one OpenMP thread
+    (OpenMP threads spin and run many times slower when the cores are shared). Worker processes
+    would pay seconds of start-up and copying for every fit. Results are the same either way:
+    every round is seeded and deterministic on one thread.
+
+    At most ``n_jobs`` + 1 targets' frames are held at once (the nation's memory bound)."""
+    n_jobs = min(int(pipeline.n_jobs), 2 * len(targets))
+    order = sorted(targets, key=lambda t: -_boosting_work(pipeline, inputs, t))
+    with ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else _inline() as pool:
+        pending: dict[str, tuple[Future, Future]] = {}
+        for target in order:
+            while len(pending) > max(n_jobs, 1):  # hold at most this many targets' frames
+                yield _collect(pending)
+            calibration_frames, scored, final_frames = target_frames(
+                pipeline, inputs, target, cutoff, last_index
+            )
+            origin_frames = (
+                None
+                if forecast is None
+                else target_origin_frames(pipeline, inputs, target, *forecast)
+            )
+            pending[target] = (
+                pool.submit(
+                    calibration_round, pipeline, inputs, target, calibration_frames, scored
+                ),
+                pool.submit(final_round, pipeline, inputs, target, final_frames, origin_frames),
+            )
+            del calibration_frames, scored, final_frames, origin_frames
+        while pending:
+            yield _collect(pending)
 
 
-def fit_one_target(
+def _collect(pending: dict[str, tuple[Future, Future]]) -> TargetFit:
+    """The oldest pending target's fit, once its two rounds are done (taken from ``pending``)."""
+    target = next(iter(pending))
+    calibration, final = pending.pop(target)
+    corrections, correlations = calibration.result()
+    models, forecast = final.result()
+    return TargetFit(target, models, corrections, correlations, forecast)
+
+
+class _InlineExecutor:
+    """``submit`` runs the call at once (one thread: no pool to start)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+@contextmanager
+def _inline() -> Iterator[_InlineExecutor]:
+    yield _InlineExecutor()
+
+
+def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: str) -> float:
+    """A target's boosting rounds × columns, all quantiles: its boosters' share of a fit's
+    time (a round's cost grows with the columns, hardly with the rows at these sizes)."""
+    columns = len(pipeline._design_names(inputs, target))
+    median = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
+    tail = {
+        **median,
+        **(
+            DEFAULT_TAIL_LGBM_PARAMS
+            if pipeline.tail_lgbm_params is None
+            else pipeline.tail_lgbm_params
+        ),
+    }
+    boosters = pipeline._booster_quantiles() or list(pipeline._model_quantiles())
+    rounds = [
+        int((median if np.isclose(q, 0.5) else tail).get("n_estimators", 100)) for q in boosters
+    ]
+    return float(sum(rounds) * columns)
+
+
+def calibration_round(
     pipeline: ForecastPipeline,
     inputs: FeatureInputs,
     target: str,
-    cutoff: int,
-    last_index: int,
-) -> TargetFit:
-    """The calibration round, its corrections, then the final round, for one target.
+    frames: dict[int, HorizonFrame],
+    scored: list[HorizonFrame],
+) -> tuple[dict[str, dict], dict[str, float]]:
+    """The calibration round's boosters for one target, and the conformal corrections and
+    residual correlations per horizon from their forecasts of the ``scored`` rows.
 
-    The calibration round's forecasts are scored a few horizons at a time (up to
-    ``CALIBRATION_CHUNK_ROWS`` rows): all twelve at once, with their stacked and
-    column-selected copies, were 0.24 GB of features per target at the nation."""
-    calibration_frames, scored, final_frames = target_frames(
-        pipeline, inputs, target, cutoff, last_index
-    )
-    calibration_models = fit_boosters(pipeline, inputs, target, calibration_frames)
-    del calibration_frames
+    The forecasts are scored a few horizons at a time (up to ``CALIBRATION_CHUNK_ROWS`` rows):
+    all twelve at once, with their stacked and column-selected copies, were 0.24 GB of
+    features per target at the nation."""
+    models = fit_boosters(pipeline, inputs, target, frames)
     corrections: dict[str, dict] = {}
     correlations: dict[str, float] = {}
     sizes = {i: len(frame.label) for i, frame in enumerate(scored)}
     for group in chunks(sizes, CALIBRATION_CHUNK_ROWS):
         chunk_corrections, chunk_correlations = pipeline._level_forecaster().calibrate(
-            target, calibration_models, [scored[i] for i in group]
+            target, models, [scored[i] for i in group]
         )
         corrections.update(chunk_corrections)
         correlations.update(chunk_correlations)
-    del scored
-    final = fit_boosters(pipeline, inputs, target, final_frames)
-    return target, final, corrections, correlations
+    return corrections, correlations
+
+
+def final_round(
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    target: str,
+    frames: dict[int, HorizonFrame],
+    origin_frames: list[HorizonFrame] | None,
+) -> tuple[dict[int, Any], tuple[list[HorizonFrame], Sequence[np.ndarray | None]] | None]:
+    """The final round's boosters for one target and, given the frames at a forecast origin,
+    their output for those frames."""
+    models = fit_boosters(pipeline, inputs, target, frames)
+    if origin_frames is None:
+        return models, None
+    return models, (origin_frames, pipeline._level_forecaster().boosted(models, origin_frames))
 
 
 def target_frames(

@@ -24,19 +24,24 @@ def district():
     return as_of(known, known.monthly["month"].max() - 5)
 
 
-def _pipeline() -> ForecastPipeline:
-    return ForecastPipeline(horizons=4, calibration_origins=3, lgbm_params=FAST, n_jobs=1)
+def _pipeline(n_jobs: int = 1) -> ForecastPipeline:
+    return ForecastPipeline(horizons=4, calibration_origins=3, lgbm_params=FAST, n_jobs=n_jobs)
 
 
-@pytest.mark.parametrize("horizon", [4, 2])
-def test_fit_predict_equals_fit_then_predict(district, horizon):
+@pytest.mark.parametrize(("horizon", "n_jobs"), [(4, 1), (2, 1), (4, 2)])
+def test_fit_predict_equals_fit_then_predict(district, horizon, n_jobs):
+    """Also in threads (``n_jobs=2``): each target's rounds in worker threads, the forecast's
+    predictions made beside the final round, the results in target order."""
     apart = _pipeline().fit(district)
     expected = apart.predict(district, horizon=horizon)
-    together = _pipeline()
+    together = _pipeline(n_jobs)
     got = together.fit_predict(district, horizon=horizon)
     pd.testing.assert_frame_equal(got, expected)
     assert set(got["target"]) == {t for t in TARGETS if t in district.monthly.columns}
     assert together.calibration_ == apart.calibration_
+    assert list(together.models_) == list(apart.models_) == apart.targets_
+    for key in ("corrections", "district_correlation"):
+        assert list(together.calibration_[key]) == apart.targets_
     assert together.feature_names_ == apart.feature_names_
     # the fitted boosters are the same: they forecast any other origin alike
     origin = district.monthly["month"].max() - 3
