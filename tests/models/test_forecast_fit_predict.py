@@ -5,6 +5,8 @@ target's own features included (children's cycles and cohorts, sick leave's seas
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
@@ -35,7 +37,9 @@ def test_fit_predict_equals_fit_then_predict(district, horizon, n_jobs):
     apart = _pipeline().fit(district)
     expected = apart.predict(district, horizon=horizon)
     together = _pipeline(n_jobs)
+    switch_interval = sys.getswitchinterval()
     got = together.fit_predict(district, horizon=horizon)
+    assert sys.getswitchinterval() == switch_interval  # shortened for the fit only
     pd.testing.assert_frame_equal(got, expected)
     assert set(got["target"]) == {t for t in TARGETS if t in district.monthly.columns}
     assert together.calibration_ == apart.calibration_
