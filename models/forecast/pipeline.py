@@ -124,9 +124,10 @@ class ForecastPipeline(BaseEstimator):
         family (0.0648 → 0.0649), § 31 3.3 % / 0.6 % lower, over-3 level; sick leave was 0.9 % /
         2.1 % worse with them, so its models leave them out
         (:data:`~models.forecast.frames.NOT_SICK_LEAVE_DRIVERS`).
-    season_calibration : conformal corrections of their own for target months right after the
-        age shift (August–October) and for the rest of the year, per target and horizon
-        (:mod:`~models.forecast.conformal`); off, one correction per target and horizon.
+    season_calibration : conformal corrections of their own, per target and horizon, for spans
+        that cross no August shift, for target months in the three months after a shift the span
+        crosses and for later ones (:mod:`~models.forecast.conformal`); off, one correction per
+        target and horizon.
     seasonal_level : give sick leave's models its seasonal level (the kindergarten's mean over 60
         months plus the district's season of the target month, :mod:`features.seasonal_level`),
         the last value's departure from it and the part of that departure expected to last, and
