@@ -27,7 +27,8 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
-from serving.planning import PlanRequest, PlanResult, build_plan, forecast_for_plan
+from serving.plan_from_model import forecast_for_plan
+from serving.planning import PlanRequest, PlanResult, build_plan
 
 if TYPE_CHECKING:
     from training.registry import LoadedModel
@@ -341,7 +342,7 @@ def forecast_and_plan_districts(
     its own pools (:func:`plan_districts`) — what ``bemanning plan`` and ``bemanning report`` do
     by default. ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step
     2 before forecasting and to step 3 before planning, as in
-    :func:`serving.planning.forecast_and_plan`."""
+    :func:`serving.plan_from_model.forecast_and_plan`."""
     request, forecasts = forecast_for_plan(district, model, request, step=step)
     if step is not None:
         step(3)

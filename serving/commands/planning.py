@@ -111,8 +111,9 @@ def plan(
     from data.errors import Problem, UserInputError
     from data.validate import read_district
     from serving.district_plans import chosen_districts, forecast_and_plan_districts
+    from serving.plan_from_model import forecast_and_plan
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan
+    from serving.planning import PlanRequest
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
