@@ -338,6 +338,13 @@ def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent
     shown = ", ".join(f"{t} {c:.3f}" for t, c in per_target.items())
     assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f} ({shown})"
     assert (abs(per_target - 0.80) <= 0.05).all(), f"80 % interval per target: {shown}"
+    # right after the August shift (target months August–October), where the intake makes the
+    # errors largest, each target's 80 % interval still covers 80 % ± 5 points (seed 5:
+    # capacity 0.771-0.809, cohort 0.788-0.822 with the corrections per regime of the span)
+    after_shift = pd.PeriodIndex(ours["month"], freq="M").month.isin((8, 9, 10))
+    per_target = inside[after_shift].groupby(ours["target"][after_shift]).mean()
+    shown = ", ".join(f"{t} {c:.3f}" for t, c in per_target.items())
+    assert (abs(per_target - 0.80) <= 0.05).all(), f"80 % interval after the shift: {shown}"
 
 
 def test_a_train_fits_two_origins_at_a_time_on_a_nations_data_only(monkeypatch, small_district):
