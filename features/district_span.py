@@ -63,3 +63,60 @@ def stock_flow_coefficients(
         survival = np.where(solvable, (ac * bb - bc * ab) / det, np.nan)
         arrivals = np.where(solvable, (bc * aa - ac * ab) / det, np.nan)
     return survival, arrivals
+
+
+def span_least_squares(
+    y: np.ndarray, regressors: list[np.ndarray], horizon: int, *, years: int = SPAN_YEARS
+) -> np.ndarray:
+    """(len(regressors), n_months) the coefficients at each origin t of the least-squares fit,
+    without intercept and pooled over kindergartens, of y(k, s + h) on the regressors at (k, s),
+    over the starts s = t − 12·j of the past years j whose span (s, s + h] ended by t, as
+    :func:`stock_flow_coefficients` does for the stock and its level, with any regressors (each
+    (n_kindergartens, n_months)), rows with every value known. NaN where fewer than
+    :data:`MIN_STOCK_FLOW_PAIRS` rows are complete or the fit is singular. Point-in-time when the
+    regressors are: the fit at t reads months ≤ t only."""
+    n_months = y.shape[1]
+    p = len(regressors)
+    xx = np.zeros((n_months, p, p))
+    xy = np.zeros((n_months, p))
+    pairs = np.zeros(n_months)
+    first_year = -(-horizon // MONTHS_PER_YEAR)  # the span must have ended by t
+    for j in range(first_year, first_year + years):
+        back = MONTHS_PER_YEAR * j
+        if back >= n_months:
+            break
+        x = np.stack([r[:, : n_months - back] for r in regressors], axis=-1)
+        c = y[:, horizon : n_months - back + horizon]  # y(s + h), ≤ t as h ≤ 12j
+        known = ~np.isnan(x).any(axis=-1) & ~np.isnan(c)
+        x = np.where(known[..., None], x, 0.0)
+        c = np.where(known, c, 0.0)
+        xx[back:] += np.einsum("kmi,kmj->mij", x, x)
+        xy[back:] += np.einsum("kmi,km->mi", x, c)
+        pairs[back:] += known.sum(axis=0)
+    out = np.full((p, n_months), np.nan)
+    for t in np.flatnonzero(pairs >= MIN_STOCK_FLOW_PAIRS):
+        scale = np.sqrt(np.diag(xx[t]))
+        if (scale <= 0).any():
+            continue
+        normed = xx[t] / np.outer(scale, scale)
+        if np.linalg.cond(normed) > 1e9:
+            continue
+        out[:, t] = np.linalg.solve(normed, xy[t] / scale) / scale
+    return out
+
+
+def district_rate_expectation(y: np.ndarray, exposure: np.ndarray, *, window: int) -> np.ndarray:
+    """(n_kindergartens, n_months) the stock a kindergarten would hold at the district's rate:
+    the district's stock per unit of ``exposure`` (its enrolled children) over the last
+    ``window`` months, summed over the kindergarten-months with both known, times the
+    kindergarten's own exposure at that month (NaN where that is unknown or the district has
+    none in the window). Point-in-time:
+    the value at t reads months ≤ t only."""
+    known = ~np.isnan(y) & ~np.isnan(exposure)
+    stock = np.cumsum(np.where(known, y, 0.0).sum(axis=0))
+    held = np.cumsum(np.where(known, exposure, 0.0).sum(axis=0))
+    stock[window:] = stock[window:] - stock[:-window]
+    held[window:] = held[window:] - held[:-window]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(held > 0, stock / held, np.nan)
+    return rate[None, :] * exposure
