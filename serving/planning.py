@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,9 @@ def build_plan(
         equity_weights,
         optimise,
     )
+    from models.allocation.comparison import compare_allocations, risk_neutral_settings
+    from models.allocation.plan import allocation_losses
+    from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
     from models.needs import simulate_needs
 
     start = request.start if request.start is not None else district.last_month + 1
@@ -211,16 +215,17 @@ def build_plan(
     )
     index = {k: i for i, k in enumerate(ids)}
     options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
-    problem, solution = optimise(
+    max_moves = moves_cap(request.max_moves, len(ids))
+    solve = partial(
+        optimise,
         needs,
         pools_fte=np.array([pools[r] for r in RESOURCES]),
         cost_per_fte_nok=np.array([fte_year_cost(request, r) for r in RESOURCES])
         * request.months
         / 12,
         equity=equity,
-        settings=settings,
         budget_nok=request.budget_nok,
-        max_moves=moves_cap(request.max_moves, len(ids)),
+        max_moves=max_moves,
         pins=tuple(
             PinIndex(
                 index[p.kindergarten_id],
@@ -233,7 +238,35 @@ def build_plan(
         ),
         previous_change_fte=_previous_change(request.previous_plan, index),
         options=options,
+        # the curves' losses once, for the plan and its risk-neutral re-solve (weighed anew)
+        losses=allocation_losses(needs, settings, max_moves),
     )
+    # HiGHS lets go of the GIL while it solves, so on two cores the risk-neutral re-solve (the
+    # plan's terms without the tail weight; it does not depend on the plan) runs beside the
+    # plan, then the pools' marginal values (three re-solves from the plan) beside the
+    # comparisons and the summary; each solve is the one it was when run in turn
+    beside = ThreadPoolExecutor(max_workers=1)
+    try:
+        pending_neutral = beside.submit(solve, settings=risk_neutral_settings(settings))
+        problem, solution = solve(settings=settings)
+        risk_neutral = pending_neutral.result()[1].change_fte
+        pending_values = beside.submit(pool_marginal_values, problem, solution, options)
+        compared = compare_allocations(
+            needs,
+            problem,
+            solution.change_fte,
+            settings=settings,
+            equity=equity,
+            children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
+            decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
+            options=options,
+            risk_neutral_change_fte=risk_neutral,
+        )
+        summary = plan_summary(needs, problem, compared, weights)
+        plan_id = _plan_id(district, forecasts, request, model_version)
+        pool_values = pending_values.result()
+    finally:
+        beside.shutdown(wait=True, cancel_futures=True)
     gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
         within = (
@@ -247,31 +280,11 @@ def build_plan(
     for name, amount in solution.violations.items():
         warnings.append(plan_warnings.INFEASIBLE % {"name": name, "amount": f"{amount:g}"})
 
-    from models.allocation.comparison import compare_allocations
-    from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
-
-    # the pools' marginal values (three re-solves) in a thread beside the comparisons (two):
-    # HiGHS lets go of the GIL while it solves, so on two cores they overlap
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        pending_values = beside.submit(pool_marginal_values, problem, solution, options)
-        compared = compare_allocations(
-            needs,
-            problem,
-            solution.change_fte,
-            settings=settings,
-            equity=equity,
-            children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
-            decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-            options=options,
-        )
-        pool_values = pending_values.result()
-    plan_id = _plan_id(district, forecasts, request, model_version)
     lines = plan_lines(plan_id, needs, state, problem, solution, weights, months, pool_values)
     lines["forecast"] = [
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in lines[KINDERGARTEN_ID]
     ]
-    summary = plan_summary(needs, problem, compared, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
         "period": f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}",
