@@ -3,7 +3,9 @@
 Run as ``python -m benchmarks.bench_scale [--presets district city nation] [--seed 1]
 [--origins 12] [--scenarios 200] [--workdir DIR]``. Per preset it simulates the data set
 (SIMULATED, parquet), then runs each step as its own ``bemanning`` process, the way a user does,
-and records the wall time and the peak resident memory of that process (``wait4``'s maxrss):
+and records the wall time and the peak memory of that process: ``wait4``'s maxrss, or where
+it forks workers (``train --processes``, the per-district plans) the summed PSS of its process
+tree sampled every 0.5 s when that is larger (``benchmarks.tree_memory``):
 
 * ``train`` (``--origins`` rolling origins, logged and registered in a fresh MLflow store),
 * ``load`` (the registered model loaded, nothing else: what every forecast, plan, report and
@@ -43,6 +45,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.tree_memory import TreeMemory
+
 POOLS = ("staff=8", "pedagogue=4", "resource_pedagogue=5")
 #: (preset, step) → the goal in words and as a check of (seconds, GiB)
 GOALS = {
@@ -69,7 +73,8 @@ import sys, time
 from pathlib import Path
 from data.validate import read_district
 from serving.commands.planning import write_plan
-from serving.planning import PlanRequest, forecast_and_plan
+from serving.plan_from_model import forecast_and_plan
+from serving.planning import PlanRequest
 from training.registry import load_model
 data, model_uri, tracking, scenarios, out, *pools = sys.argv[1:]
 last = 0.0
@@ -131,15 +136,18 @@ def run_measured(args: list[str], env: dict[str, str], tail_lines: int = 3) -> M
     started = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        tree = TreeMemory(child.pid).start()
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
+        tree_gib = tree.stop()
         child.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         tail = log.read().decode("utf-8", "replace").strip().splitlines()[-tail_lines:]
     return Measured(
         seconds,
         usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024**2,
+        # the largest process's maximum RSS, or the tree's summed PSS when workers add to it
+        max(usage.ru_maxrss / 1024**2, tree_gib),
         child.returncode,
         "\n".join(tail),
     )

@@ -7,6 +7,8 @@ import importlib
 
 import typer
 
+from serving.commands.common import freeze_long_lived, start_command_process
+
 app = typer.Typer(
     name="bemanning",
     help="Predictive staffing engine for Oslo's kindergartens.",
@@ -29,4 +31,10 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    """Run one command; what it imports and reads lives until the process ends
+    (:func:`serving.commands.common.freeze_long_lived`)."""
+    start_command_process()
+    try:
+        app()
+    finally:
+        freeze_long_lived()

@@ -1,20 +1,19 @@
 """The planning service: forecasts + a planner's request → an optimised, explained plan.
 
 The web app and the ``bemanning plan`` command call :func:`build_plan`. It checks the request
-(every problem at once), draws need scenarios, solves the allocation MILP, compares it with the
-proportional key, with no pool and with its own re-solves at equity weight 0 and risk-neutral
-(all under the same pools and budget), and returns plan lines in the contract's format with their
-explanations. Money: ``cost_per_fte_nok`` is per FTE-year; a plan of ``months`` months costs
-cost × months / 12 per FTE.
+(every problem at once, :mod:`serving.plan_checks`), draws need scenarios, solves the allocation
+MILP, compares it with the proportional key, with no pool and with its own re-solves at equity
+weight 0 and risk-neutral (all under the same pools and budget), and returns plan lines in the
+contract's format with their explanations. The request and the result are
+:mod:`serving.plan_request`'s; the forecasting half is :mod:`serving.plan_from_model`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -23,316 +22,21 @@ from data.contract import KINDERGARTEN_ID, MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from data.periods import month_text
 from models.allocation.curves import NeedWeights
-from models.allocation.plan import DEFAULT_RISK, DEFAULT_SCENARIO_SPREAD, RISK_RANGE
-from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.forecast.fallback import FallbackForecasts, with_fallback
-from models.norms import NormSettings
 from serving import plan_warnings
-
-if TYPE_CHECKING:
-    from models.allocation.comparison import ComparedAllocations
-    from models.needs import NeedScenarios
-    from training.registry import LoadedModel
-
-PinKind = Literal["fix", "floor", "ban"]
-
-#: cost of one FTE-year per resource, NOK (settings shown with every plan: salary + social costs)
-DEFAULT_COST_PER_FTE_NOK: Mapping[str, float] = {
-    "staff": 650_000.0,
-    "pedagogue": 780_000.0,
-    "resource_pedagogue": 800_000.0,
-}
-#: allocation steps per resource, what a district can hire (models.allocation.DEFAULT_STEP_FTE)
-DEFAULT_STEP_FTE: Mapping[str, float] = dict(zip(RESOURCES, ALLOCATION_STEP_FTE, strict=True))
-#: contracted FTE columns of the monthly table, per resource
-SUPPLY_COLUMN = {
-    "staff": "staff_fte",
-    "pedagogue": "pedagogue_fte",
-    "resource_pedagogue": "resource_pedagogue_fte",
-}
-REQUEST = "plan request"
-#: weight of the CVaR term in the objective, the optimiser's own default
-DEFAULT_TAIL_WEIGHT = NeedWeights().cvar_weight
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A planner's decision the optimiser must respect exactly: ``fix`` a line's extra FTE,
-    a ``floor`` under it, or ``ban`` any change (zero). A negative ``fix`` takes FTE away (a
-    move; needs ``max_moves``)."""
-
-    kindergarten_id: str
-    resource: str
-    kind: PinKind
-    value_fte: float = 0.0
-    comment: str = ""
-
-    def describe(self) -> str:
-        value = "" if self.kind == "ban" else f" {self.value_fte:g} FTE"
-        return f"{self.kind} {self.kindergarten_id} {self.resource}{value}"
-
-
-@dataclass(frozen=True)
-class PlanRequest:
-    """What a planner asks for. ``pools`` are extra FTE per resource; a resource without a pool
-    is limited by ``budget_nok`` only (or gets nothing if there is no budget)."""
-
-    pools: Mapping[str, float]
-    budget_nok: float | None = None
-    cost_per_fte_nok: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_COST_PER_FTE_NOK)
-    )
-    start: pd.Period | None = None
-    months: int = 12
-    #: CVaR level of the tail measure (not a quantile to cover): 0.9 → the worst 10 % of scenarios
-    risk: float = DEFAULT_RISK
-    #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
-    tail_weight: float = DEFAULT_TAIL_WEIGHT
-    #: scale of the scenarios' normal scores (1 = the forecast's calibrated monthly quantiles;
-    #: the built-in 0.6 was chosen on the decision backtest, models.allocation.plan)
-    scenario_spread: float = DEFAULT_SCENARIO_SPREAD
-    equity_weight: float = 1.0
-    #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only
-    #: the pools are spread), None sets no cap
-    max_moves: int | None = 0
-    pins: tuple[Pin, ...] = ()
-    n_scenarios: int = 200
-    seed: int = 0
-    time_limit_s: float = 60.0
-    previous_plan: pd.DataFrame | None = None
-    step_fte: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STEP_FTE))
-    norm_settings: NormSettings = field(default_factory=NormSettings)
-
-
-@dataclass
-class PlanResult:
-    """A plan: header (inputs, solver status, settings, each compared allocation's spend),
-    lines (contract columns first, then explanations), and the summary of every compared
-    allocation (plan, equity weight 0, risk-neutral, proportional key, no pool; see
-    :mod:`models.allocation.comparison`), whose arrays ``compared`` carries so pages, exports
-    and the report show the very same allocations — and the need scenarios it was optimised
-    over, so nothing is drawn again."""
-
-    plan_id: str
-    header: dict[str, object]
-    lines: pd.DataFrame
-    summary: pd.DataFrame
-    simulated: bool
-    compared: ComparedAllocations | None = None
-    scenarios: NeedScenarios | None = None
-
-    @property
-    def allocations(self) -> dict[str, np.ndarray]:
-        """(K, R) extra FTE per compared allocation (kindergartens in ``scenarios`` order)."""
-        return dict(self.compared.changes) if self.compared is not None else {}
-
-
-def _check_request(request: PlanRequest, kindergarten_ids: tuple[str, ...]) -> list[Problem]:
-    problems: list[Problem] = []
-    for resource, value in request.pools.items():
-        if resource not in RESOURCES:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    "unknown resource; use staff, pedagogue or resource_pedagogue",
-                    column="pools",
-                    value=resource,
-                )
-            )
-        elif not np.isfinite(value) or value < 0:
-            problems.append(
-                Problem(
-                    REQUEST, "a pool cannot be negative", column=f"pools.{resource}", value=value
-                )
-            )
-    for resource, value in request.cost_per_fte_nok.items():
-        if resource not in RESOURCES:
-            problems.append(
-                Problem(REQUEST, "unknown resource", column="cost_per_fte_nok", value=resource)
-            )
-        elif not value > 0:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    "cost per FTE must be positive",
-                    column=f"cost_per_fte_nok.{resource}",
-                    value=value,
-                )
-            )
-    for resource, value in request.step_fte.items():
-        if resource not in RESOURCES or not value > 0:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    "steps must be positive, per known resource",
-                    column=f"step_fte.{resource}",
-                    value=value,
-                )
-            )
-    checks = [
-        (
-            request.budget_nok is not None and request.budget_nok < 0,
-            "budget_nok",
-            "the budget cannot be negative",
-            request.budget_nok,
-        ),
-        (request.months < 1, "months", "the plan needs at least one month", request.months),
-        (
-            not RISK_RANGE[0] <= request.risk <= RISK_RANGE[1],
-            "risk",
-            f"the risk level must be between {RISK_RANGE[0]:g} and {RISK_RANGE[1]:g}",
-            request.risk,
-        ),
-        (
-            request.equity_weight < 0,
-            "equity_weight",
-            "equity weight cannot be negative",
-            request.equity_weight,
-        ),
-        (
-            not (np.isfinite(request.tail_weight) and request.tail_weight >= 0),
-            "tail_weight",
-            "the tail weight must be a finite number ≥ 0",
-            request.tail_weight,
-        ),
-        (
-            not (np.isfinite(request.scenario_spread) and request.scenario_spread > 0),
-            "scenario_spread",
-            "the scenario spread must be a positive number",
-            request.scenario_spread,
-        ),
-        (
-            request.max_moves is not None and request.max_moves < 0,
-            "max_moves",
-            "max moves cannot be negative (leave it empty for no cap)",
-            request.max_moves,
-        ),
-        (request.n_scenarios < 1, "n_scenarios", "at least one scenario", request.n_scenarios),
-        (
-            not request.time_limit_s > 0,
-            "time_limit_s",
-            "the time limit must be positive",
-            request.time_limit_s,
-        ),
-    ]
-    problems += [
-        Problem(REQUEST, rule, column=col, value=val) for bad, col, rule, val in checks if bad
-    ]
-    known = set(kindergarten_ids)
-    seen: dict[tuple[str, str], Pin] = {}
-    for i, pin in enumerate(request.pins, start=1):
-        if pin.kindergarten_id not in known:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    row=i,
-                    column="pins.kindergarten_id",
-                    rule="pin on a kindergarten not in the plan",
-                    value=pin.kindergarten_id,
-                )
-            )
-        if pin.resource not in RESOURCES:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    row=i,
-                    column="pins.resource",
-                    rule="unknown resource",
-                    value=pin.resource,
-                )
-            )
-            continue
-        if pin.kind not in ("fix", "floor", "ban"):
-            problems.append(
-                Problem(
-                    REQUEST, row=i, column="pins.kind", rule="use fix, floor or ban", value=pin.kind
-                )
-            )
-            continue
-        step = request.step_fte.get(pin.resource, DEFAULT_STEP_FTE[pin.resource])
-        if pin.kind != "ban" and abs(pin.value_fte / step - round(pin.value_fte / step)) > 1e-6:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    row=i,
-                    column="pins.value_fte",
-                    rule=f"not a whole number of {step:g}-FTE steps",
-                    value=pin.value_fte,
-                )
-            )
-        if pin.kind == "floor" and pin.value_fte < 0:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    row=i,
-                    column="pins.value_fte",
-                    rule="a floor cannot be negative",
-                    value=pin.value_fte,
-                )
-            )
-        key = (pin.kindergarten_id, pin.resource)
-        if key in seen:
-            problems.append(
-                Problem(
-                    REQUEST,
-                    row=i,
-                    column="pins",
-                    rule=f"second pin on the same line as {seen[key].describe()!r}",
-                    value=pin.describe(),
-                )
-            )
-        seen[key] = pin
-    return problems
-
-
-def _check_pins_fit(
-    request: PlanRequest, pools: dict[str, float], known: set[str]
-) -> list[Problem]:
-    """Pins that together need more than a pool or the budget (naming the pins)."""
-    problems: list[Problem] = []
-    extra = [
-        p
-        for p in request.pins
-        if p.kind in ("fix", "floor")
-        and p.value_fte > 0
-        and p.resource in RESOURCES
-        and p.kindergarten_id in known
-    ]
-    for resource in RESOURCES:
-        pinned = [p for p in extra if p.resource == resource]
-        if pools[resource] < 0:
-            continue
-        total = sum(p.value_fte for p in pinned)
-        pool = pools[resource]
-        if pinned and total > pool + 1e-9 and request.max_moves == 0:
-            names = ", ".join(p.describe() for p in pinned)
-            problems.append(
-                Problem(
-                    REQUEST,
-                    f"pins need {total:g} FTE of {resource} but the pool holds {pool:g}: {names}",
-                    column=f"pools.{resource}",
-                    value=pool,
-                )
-            )
-    if request.budget_nok is not None and extra and request.max_moves == 0:
-        per_period = request.months / 12.0
-        cost = sum(p.value_fte * _cost(request, p.resource) * per_period for p in extra)
-        if cost > request.budget_nok + 1e-6:
-            names = ", ".join(p.describe() for p in extra)
-            problems.append(
-                Problem(
-                    REQUEST,
-                    f"pins cost {cost:,.0f} NOK but the budget is "
-                    f"{request.budget_nok:,.0f} NOK: {names}",
-                    column="budget_nok",
-                    value=request.budget_nok,
-                )
-            )
-    return problems
-
-
-def _cost(request: PlanRequest, resource: str) -> float:
-    return float(request.cost_per_fte_nok.get(resource, DEFAULT_COST_PER_FTE_NOK[resource]))
+from serving.plan_checks import check_pins_fit, check_request
+from serving.plan_request import (
+    DEFAULT_COST_PER_FTE_NOK,
+    DEFAULT_STEP_FTE,
+    DEFAULT_TAIL_WEIGHT,
+    REQUEST,
+    SUPPLY_COLUMN,
+    Pin,
+    PinKind,
+    PlanRequest,
+    PlanResult,
+    fte_year_cost,
+)
 
 
 def latest_state(district: District) -> pd.DataFrame:
@@ -404,6 +108,9 @@ def build_plan(
         equity_weights,
         optimise,
     )
+    from models.allocation.comparison import compare_allocations, risk_neutral_settings
+    from models.allocation.plan import allocation_losses
+    from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
     from models.needs import simulate_needs
 
     start = request.start if request.start is not None else district.last_month + 1
@@ -444,7 +151,7 @@ def build_plan(
         plan_warnings.FALLBACK_OF % {"target": t, "reason": reason}
         for t, reason in fallback.targets.items()
     ]
-    problems = _check_request(request, ids)
+    problems = check_request(request, ids)
     if not ids:
         problems.append(
             Problem(
@@ -459,7 +166,7 @@ def build_plan(
         else (np.inf if request.budget_nok is not None else 0.0)
         for r in RESOURCES
     }
-    problems += _check_pins_fit(request, pools, set(ids))
+    problems += check_pins_fit(request, pools, set(ids))
     if problems:
         raise UserInputError(f"{len(problems)} problem(s) with the plan request", problems)
 
@@ -508,14 +215,17 @@ def build_plan(
     )
     index = {k: i for i, k in enumerate(ids)}
     options = SolverOptions(time_limit_s=request.time_limit_s, random_seed=request.seed)
-    problem, solution = optimise(
+    max_moves = moves_cap(request.max_moves, len(ids))
+    solve = partial(
+        optimise,
         needs,
         pools_fte=np.array([pools[r] for r in RESOURCES]),
-        cost_per_fte_nok=np.array([_cost(request, r) for r in RESOURCES]) * request.months / 12,
+        cost_per_fte_nok=np.array([fte_year_cost(request, r) for r in RESOURCES])
+        * request.months
+        / 12,
         equity=equity,
-        settings=settings,
         budget_nok=request.budget_nok,
-        max_moves=moves_cap(request.max_moves, len(ids)),
+        max_moves=max_moves,
         pins=tuple(
             PinIndex(
                 index[p.kindergarten_id],
@@ -528,7 +238,35 @@ def build_plan(
         ),
         previous_change_fte=_previous_change(request.previous_plan, index),
         options=options,
+        # the curves' losses once, for the plan and its risk-neutral re-solve (weighed anew)
+        losses=allocation_losses(needs, settings, max_moves),
     )
+    # HiGHS lets go of the GIL while it solves, so on two cores the risk-neutral re-solve (the
+    # plan's terms without the tail weight; it does not depend on the plan) runs beside the
+    # plan, then the pools' marginal values (three re-solves from the plan) beside the
+    # comparisons and the summary; each solve is the one it was when run in turn
+    beside = ThreadPoolExecutor(max_workers=1)
+    try:
+        pending_neutral = beside.submit(solve, settings=risk_neutral_settings(settings))
+        problem, solution = solve(settings=settings)
+        risk_neutral = pending_neutral.result()[1].change_fte
+        pending_values = beside.submit(pool_marginal_values, problem, solution, options)
+        compared = compare_allocations(
+            needs,
+            problem,
+            solution.change_fte,
+            settings=settings,
+            equity=equity,
+            children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
+            decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
+            options=options,
+            risk_neutral_change_fte=risk_neutral,
+        )
+        summary = plan_summary(needs, problem, compared, weights)
+        plan_id = _plan_id(district, forecasts, request, model_version)
+        pool_values = pending_values.result()
+    finally:
+        beside.shutdown(wait=True, cancel_futures=True)
     gap = solution.mip_gap if np.isfinite(solution.mip_gap) else None
     if solution.time_limited:
         within = (
@@ -542,37 +280,17 @@ def build_plan(
     for name, amount in solution.violations.items():
         warnings.append(plan_warnings.INFEASIBLE % {"name": name, "amount": f"{amount:g}"})
 
-    from models.allocation.comparison import compare_allocations
-    from models.allocation.report import plan_lines, plan_summary, pool_marginal_values
-
-    # the pools' marginal values (three re-solves) in a thread beside the comparisons (two):
-    # HiGHS lets go of the GIL while it solves, so on two cores they overlap
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        pending_values = beside.submit(pool_marginal_values, problem, solution, options)
-        compared = compare_allocations(
-            needs,
-            problem,
-            solution.change_fte,
-            settings=settings,
-            equity=equity,
-            children=(state["children_under3"] + state["children_over3"]).to_numpy(float),
-            decisions=(state["vedtak_31"] + state["vedtak_37"]).to_numpy(float),
-            options=options,
-        )
-        pool_values = pending_values.result()
-    plan_id = _plan_id(district, forecasts, request, model_version)
     lines = plan_lines(plan_id, needs, state, problem, solution, weights, months, pool_values)
     lines["forecast"] = [
         f"fallback: {fallback.reasons[k]}" if k in fallback.reasons else "model"
         for k in lines[KINDERGARTEN_ID]
     ]
-    summary = plan_summary(needs, problem, compared, weights)
     header: dict[str, object] = {
         "plan_id": plan_id,
         "period": f"{months[0].strftime('%Y-%m')}–{months[-1].strftime('%Y-%m')}",
         "pools_fte": {r: pools[r] for r in RESOURCES if np.isfinite(pools[r])},
         "budget_nok": request.budget_nok,
-        "cost_per_fte_year_nok": {r: _cost(request, r) for r in RESOURCES},
+        "cost_per_fte_year_nok": {r: fte_year_cost(request, r) for r in RESOURCES},
         "step_fte": dict(zip(RESOURCES, steps.tolist(), strict=True)),
         "risk": request.risk,
         "tail_weight": request.tail_weight,
@@ -681,96 +399,14 @@ def _previous_change(
 __all__ = [
     "DEFAULT_COST_PER_FTE_NOK",
     "DEFAULT_STEP_FTE",
+    "DEFAULT_TAIL_WEIGHT",
+    "SUPPLY_COLUMN",
     "Pin",
+    "PinKind",
     "PlanRequest",
     "PlanResult",
     "build_plan",
+    "latest_state",
+    "moves_cap",
+    "planned_forecasts",
 ]
-
-
-def forecast_horizon(
-    last_month: pd.Period, start: pd.Period | None, months: int, max_horizon: int
-) -> int:
-    """Months ahead the forecasts must reach for the plan period (``start`` defaults to the
-    month after the data); a period before the data's end or past what the model forecasts is
-    the user's problem, named with the options."""
-    first = pd.Period(start, "M") if start is not None else last_month + 1
-    horizon = (first - last_month).n + int(months) - 1
-    problems = []
-    if first <= last_month:
-        problems.append(
-            Problem(
-                file="--start",
-                rule=f"must be after the last month of data ({last_month})",
-                value=str(first),
-            )
-        )
-    elif horizon > max_horizon:
-        problems.append(
-            Problem(
-                file="--months",
-                rule=f"the plan period ends {horizon} months "
-                f"after the data; the model forecasts {max_horizon}",
-                value=int(months),
-            )
-        )
-    if problems:
-        raise UserInputError("the plan period is outside the forecasts", problems)
-    return horizon
-
-
-def forecast_for_plan(
-    district: District,
-    model: LoadedModel,
-    request: PlanRequest,
-    *,
-    step: Callable[[int], None] | None = None,
-) -> tuple[PlanRequest, pd.DataFrame]:
-    """(the request with the model's tuned defaults where the planner left the built-in ones,
-    the model's forecasts over its plan period): the forecasting half of
-    :func:`forecast_and_plan`, shared with the per-district plans."""
-    from serving.plan_defaults import with_tuned_defaults
-
-    advance = step or (lambda _: None)
-    model.check_compatible(district)
-    request = with_tuned_defaults(request, model)
-    horizon = forecast_horizon(
-        district.last_month,
-        request.start,
-        request.months,
-        int(getattr(model.pipeline, "horizons", 12)),
-    )
-    advance(2)
-    return request, model.pipeline.predict(district, horizon=horizon)
-
-
-def forecast_and_plan(
-    district: District,
-    model: LoadedModel,
-    request: PlanRequest,
-    *,
-    step: Callable[[int], None] | None = None,
-) -> tuple[pd.DataFrame, PlanResult]:
-    """The loaded model's forecasts over ``request``'s plan period and the plan built on them:
-    what ``bemanning plan`` and the benefit report both do once data and model are read.
-    Settings the planner left at their defaults take the model's tuned plan defaults, if any
-    (:func:`serving.plan_defaults.with_tuned_defaults`; the header says which).
-    ``step`` (a :func:`serving.progress.staged_progress` stepper) moves on to step 2 before
-    forecasting and to step 3 before planning."""
-    # plan_defaults builds on this module, hence the import here
-    from serving.plan_defaults import tuned_defaults_note
-
-    advance = step or (lambda _: None)
-    request, forecasts = forecast_for_plan(district, model, request, step=step)
-    advance(3)
-    plan = build_plan(
-        district,
-        forecasts,
-        request,
-        pit_history=model.pit_history,
-        model_version=str(model.version),
-    )
-    note = tuned_defaults_note(model)
-    if note is not None:
-        plan.header["tuned_defaults"] = note
-    return forecasts, plan

@@ -9,6 +9,7 @@ whose target month lies beyond the data are not scored.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, MONTH, TARGETS, District
@@ -140,7 +142,11 @@ _FORKED_FOLD: Callable[[pd.Period], Any] | None = None
 
 def _start_forked_worker() -> None:
     """A worker writes to the process's own streams: the parent's may be a progress display's
-    proxies, whose lock a thread of the parent could have held at the fork."""
+    proxies, whose lock a thread of the parent could have held at the fork. The objects it
+    inherits are left out of its garbage collections (``gc.freeze`` only relinks the lists):
+    a collection writes to every object it visits, which would copy the parent's pages (its
+    imports and data) into the worker."""
+    gc.freeze()
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
@@ -157,12 +163,44 @@ def _folds_in_processes(
     a copy each; a fresh worker per fold gives its memory back when the fold ends."""
     global _FORKED_FOLD
     _FORKED_FOLD = fold
+    # what the parent no longer uses is not handed to the workers (reading the data left
+    # several hundred megabytes of the nation's freed but held by malloc)
+    gc.collect()
+    release_freed_memory()
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, _start_forked_worker, maxtasksperchild=1) as pool:
             yield from pool.imap(_run_forked_fold, origins)
     finally:
         _FORKED_FOLD = None
+
+
+def _scored(
+    actuals: ActualLookup, parts: list[pd.DataFrame], keep_predictions: Collection[str] | None
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """A fold's forecasts with their actual values: those of the models in ``keep_predictions``
+    (``None``: every model) and every model's metric sums (:func:`training.metrics.metric_sums`)."""
+    kept, sums = [], []
+    for part in parts:
+        # each row's actual value looked up in place (a merge would copy every row again)
+        part.insert(len(FORECAST_COLUMNS), "actual", actuals.at(part))
+        sums.append(metric_sums(part))
+        if keep_predictions is None or part["model"].iat[0] in keep_predictions:
+            kept.append(part)
+    return kept, pd.concat(sums, ignore_index=True)
+
+
+def _scored_fold(
+    fold: Callable[[pd.Period], tuple[list[pd.DataFrame], dict[str, float]]],
+    actuals: ActualLookup,
+    keep_predictions: Collection[str] | None,
+    origin: pd.Period,
+) -> tuple[list[pd.DataFrame], pd.DataFrame, dict[str, float]]:
+    """One origin's fold scored where it ran: a forked worker sends back the kept forecasts and
+    the metric sums only, not every model's forecasts (at the nation a fold's three models are
+    1.2 million rows, pickled in the worker and unpickled in the parent)."""
+    parts, seconds = fold(origin)
+    return (*_scored(actuals, parts, keep_predictions), seconds)
 
 
 def rolling_origin_backtest(
@@ -209,35 +247,29 @@ def rolling_origin_backtest(
     sums: list[pd.DataFrame] = []
     seconds: dict[str, float] = {MODEL_NAME: 0.0}
 
-    def score(
-        actuals: pd.Series, parts: list[pd.DataFrame], fold_seconds: dict[str, float]
-    ) -> None:
-        for part in parts:
-            # each row's actual value looked up in place (a merge would copy every row again)
-            part.insert(len(FORECAST_COLUMNS), "actual", _actual_values(actuals, part))
-            sums.append(metric_sums(part))
-            if keep_predictions is None or part["model"].iat[0] in keep_predictions:
-                kept.append(part)
-        for name, spent in fold_seconds.items():
-            seconds[name] = seconds.get(name, 0.0) + spent
+    def add(parts: list[pd.DataFrame], fold_sums: pd.DataFrame, spent: dict[str, float]) -> None:
+        kept.extend(parts)
+        sums.append(fold_sums)
+        for name, value in spent.items():
+            seconds[name] = seconds.get(name, 0.0) + value
 
+    scored_fold = partial(_scored_fold, fold, actuals, keep_predictions)
     if cluster is None:
-        results = (
-            _folds_in_processes(fold, origins, processes)
-            if processes > 1 and len(origins) > 1
-            else map(fold, origins)
-        )
+        if processes > 1 and len(origins) > 1:
+            results = _folds_in_processes(scored_fold, origins, processes)
+        else:
+            results = map(scored_fold, origins)
         for i, (origin, result) in enumerate(zip(origins, results, strict=True)):
-            score(actuals, *result)
+            add(*result)
             release_freed_memory()  # the fold's refit leaves its memory held, not used
             if progress is not None:
                 progress(f"origin {origin}", i + 1, len(origins))
     else:
-        for fold_result in _folds_on_cluster(cluster, fold, origins):
-            score(actuals, *fold_result)
+        for parts, fold_seconds in _folds_on_cluster(cluster, fold, origins):
+            add(*_scored(actuals, parts, keep_predictions), fold_seconds)
         if progress is not None:
             progress(f"{len(origins)} origins on {cluster}", len(origins), len(origins))
-    del actuals  # the lookup's index is as large as the data's targets
+    del actuals, scored_fold
     predictions = stacked(kept, [*FORECAST_COLUMNS, "actual", "model", "mase_scale"])
     release_freed_memory()
     return BacktestResult(predictions, metrics_from_sums(pd.concat(sums)), origins, seconds)
@@ -254,18 +286,40 @@ def stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns_of, copy=False)  # the stacked columns as they are, no copy
 
 
-_ACTUAL_KEYS = [KINDERGARTEN_ID, MONTH, "target"]
+@dataclass(frozen=True)
+class ActualLookup:
+    """Every recorded value of the district's targets as one dense array, kindergarten × month
+    × target (NaN where not recorded), built once for all folds: at the nation 5,500 × 118 × 6
+    values, 31 MB, where a table indexed by kindergarten, month and target was several times
+    that with its hash table, and each fold's lookup hashed 1.2 million keys."""
+
+    kindergartens: pd.Index
+    first_month: int  # the months' ordinal of values[:, 0]
+    targets: dict[str, int]
+    values: np.ndarray
+
+    def at(self, predictions: pd.DataFrame) -> np.ndarray:
+        """What happened at each forecast row's kindergarten, month and target (NaN where not
+        known yet or not recorded), in the rows' order: the values a left merge would add."""
+        k = self.kindergartens.get_indexer(pd.Index(predictions[KINDERGARTEN_ID]))
+        m = pd.PeriodIndex(predictions[MONTH]).asi8 - self.first_month
+        t = predictions["target"].map(self.targets).fillna(-1).to_numpy(int)
+        inside = (k >= 0) & (m >= 0) & (m < self.values.shape[1]) & (t >= 0)
+        out = np.full(len(predictions), np.nan)
+        out[inside] = self.values[k[inside], m[inside], t[inside]]
+        return out
 
 
-def _actual_lookup(district: District) -> pd.Series:
-    """Every recorded value of the district's targets, indexed by kindergarten, month and
-    target (built once for all folds)."""
-    targets = [t for t in TARGETS if t in district.monthly.columns]
-    return _actuals(district, targets).set_index(_ACTUAL_KEYS)["actual"]
-
-
-def _actual_values(actuals: pd.Series, predictions: pd.DataFrame) -> Any:
-    """What happened at each forecast row's kindergarten, month and target (missing where not
-    known yet or not recorded), in the rows' order: the values a left merge would add."""
-    wanted = pd.MultiIndex.from_frame(predictions[_ACTUAL_KEYS])
-    return actuals.reindex(wanted).array
+def _actual_lookup(district: District) -> ActualLookup:
+    """The district's recorded target values as an :class:`ActualLookup`."""
+    monthly = district.monthly
+    targets = [t for t in TARGETS if t in monthly.columns]
+    kindergartens = pd.Index(pd.unique(monthly[KINDERGARTEN_ID]))
+    months = pd.PeriodIndex(monthly[MONTH]).asi8
+    first = int(months.min()) if len(months) else 0
+    n_m = int(months.max()) - first + 1 if len(months) else 0
+    values = np.full((len(kindergartens), n_m, len(targets)), np.nan)
+    k = kindergartens.get_indexer(pd.Index(monthly[KINDERGARTEN_ID]))
+    for i, target in enumerate(targets):
+        values[k, months - first, i] = monthly[target].to_numpy(float, na_value=np.nan)
+    return ActualLookup(kindergartens, first, {t: i for i, t in enumerate(targets)}, values)

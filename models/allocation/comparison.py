@@ -143,6 +143,11 @@ def _pools_within_budget(
         n_steps[int(np.argmax(behind))] += 1
 
 
+def risk_neutral_settings(settings: AllocationSettings) -> AllocationSettings:
+    """The plan's settings without the tail term: what ``risk_neutral`` is solved with."""
+    return replace(settings, weights=replace(settings.weights, cvar_weight=0.0))
+
+
 def compare_allocations(
     needs: NeedScenarios,
     problem: AllocationProblem,
@@ -153,9 +158,13 @@ def compare_allocations(
     children: np.ndarray,
     decisions: np.ndarray,
     options: SolverOptions | None = None,
+    risk_neutral_change_fte: np.ndarray | None = None,
 ) -> ComparedAllocations:
     """The plan, its re-solves at equity weight 0 and risk-neutral (same pools, budget, moves,
-    pins and previous plan), the key and nothing, each with its spend."""
+    pins and previous plan), the key and nothing, each with its spend.
+    ``risk_neutral_change_fte``: the risk-neutral re-solve when the caller already has it
+    (:func:`optimise` with :func:`risk_neutral_settings` under the plan's terms: the planning
+    service solves it beside the plan, as it does not depend on the plan's solution)."""
 
     def resolve(equity_used: np.ndarray, resolved: AllocationSettings) -> np.ndarray:
         _, solution = optimise(
@@ -180,10 +189,9 @@ def compare_allocations(
         EQUITY_0: problem.neutral_change_fte
         if problem.neutral_change_fte is not None
         else resolve(np.ones(len(equity)), settings),
-        RISK_NEUTRAL: resolve(
-            np.asarray(equity, dtype=float),
-            replace(settings, weights=replace(settings.weights, cvar_weight=0.0)),
-        ),
+        RISK_NEUTRAL: np.asarray(risk_neutral_change_fte, dtype=float)
+        if risk_neutral_change_fte is not None
+        else resolve(np.asarray(equity, dtype=float), risk_neutral_settings(settings)),
         KEY: key_allocation(problem, children=children, decisions=decisions, plan_change_fte=plan),
         NOTHING: np.zeros_like(plan),
     }

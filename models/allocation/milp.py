@@ -149,21 +149,25 @@ def _new_highs():
     global _banner_shown
     if _banner_shown:
         return highspy.Highs()
-    # solves run in threads (a plan's comparisons beside its marginal values): the first two
-    # must not both swap fd 1, or one would restore the other's /dev/null
+    # solves run in threads (the plan beside its risk-neutral re-solve, then the comparisons
+    # beside the marginal values): the first two must not both swap fd 1, or one would restore
+    # the other's /dev/null, and none may build an instance before the first is built (it
+    # would print the banner), so the flag is set only once the first instance exists
     with _banner_lock:
         if _banner_shown:
             return highspy.Highs()
-        _banner_shown = True
         try:
             sys.stdout.flush()
             saved = os.dup(1)
         except (OSError, ValueError):  # no usable stdout: nothing to protect
+            _banner_shown = True
             return highspy.Highs()
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            return highspy.Highs()
+            first = highspy.Highs()
+            _banner_shown = True
+            return first
         finally:
             os.dup2(saved, 1)
             os.close(saved)

@@ -58,6 +58,30 @@ class AllocationSettings:
     equity_cost_share: float | None = None
 
 
+def allocation_losses(
+    needs: NeedScenarios,
+    settings: AllocationSettings,
+    max_moves: int = 0,
+    reuse: CurveLosses | None = None,
+) -> CurveLosses:
+    """The curves' losses :func:`optimise` builds (or reuses) for ``needs`` under
+    ``settings``: built once, they serve every re-solve on the same scenarios, whatever its
+    equity or tail weight (which only weigh them)."""
+    steps = np.asarray(settings.step_fte, dtype=float)
+    current = needs.current_fte
+    removable_fte = (
+        np.floor(current / steps + 1e-9) * steps if max_moves > 0 else np.zeros_like(current)
+    )
+    return curve_losses(
+        needs,
+        step_fte=steps,
+        remove_cap_fte=removable_fte,
+        risk=settings.risk,
+        weights=settings.weights,
+        reuse=reuse,
+    )
+
+
 def optimise(
     needs: NeedScenarios,
     *,
@@ -79,19 +103,9 @@ def optimise(
     s = settings or AllocationSettings()
     steps = np.asarray(s.step_fte, dtype=float)
     current = needs.current_fte
-    removable_fte = (
-        np.floor(current / steps + 1e-9) * steps if max_moves > 0 else np.zeros_like(current)
-    )
     equity = np.asarray(equity, dtype=float)
     bounded = s.equity_cost_share is not None and not np.allclose(equity, 1.0)
-    losses = curve_losses(
-        needs,
-        step_fte=steps,
-        remove_cap_fte=removable_fte,
-        risk=s.risk,
-        weights=s.weights,
-        reuse=losses,
-    )
+    losses = allocation_losses(needs, s, max_moves, reuse=losses)
     curves = weighted_curves(
         losses, np.ones_like(equity) if bounded else equity, s.weights.cvar_weight
     )

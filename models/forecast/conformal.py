@@ -13,11 +13,21 @@ keeps the correction proportional for small and large kindergartens (an absolute
 over-cover the small ones and under-cover the large). δ (one child for counts, one percentage point
 for shares) keeps zero-width intervals — a kindergarten with no § 37 decisions — correctable.
 
-The corrections are fitted per target and horizon, and within that apart for target months right
-after the age shift (:data:`SHIFT_SEASON_MONTHS`, where the August intake makes errors larger than
-the intervals' width says) and for the rest of the year, where each part has
-:data:`MIN_SEASON_ROWS` calibration rows (else the pooled correction stands). Pooled, the 80 %
-intervals of children covered 0.73–0.75 after the shift and more the rest of the year.
+The corrections are fitted per target and horizon, and within that apart for three regimes of the
+forecast's span (:func:`shift_regime_masks`, the months since the August age shift): spans that
+cross no shift, target months in the first :data:`RECENT_SHIFT_MONTHS` months after a shift the
+span crosses (the intake makes errors larger than the intervals' width says), and target months
+later than that. A regime with fewer than :data:`MIN_SEASON_ROWS` calibration rows keeps the
+pooled correction. Until 2026-12-07 the split was by the target's calendar month (August–October
+against the rest): at horizon 1 that put August (a jump from July) with September and October
+(calm, the shift already in the data), and on the tuning seeds 1–3 (8 origins, both simulator
+families) the 80 % intervals of target months August–October at horizons 1–3 covered 0.69–0.80
+(children 0.69–0.79); split by the span, 0.74–0.88. On the report seeds 101–103 (4 origins) the
+split helped children under 3 right after the shift (August–October 0.738 / 0.758 → 0.757 /
+0.762, capacity / cohort) but left over 3 wider (0.782 / 0.835 → 0.768 / 0.847 overall)
+(benchmarks/README.md, 2026-12-07). Coverage is not flat across widths: the narrowest third of
+intervals covers 0.67–0.76 and the widest 0.83–0.98 (tuning seeds); scaling the score by width^γ,
+γ < 1, did not change that.
 
 Everything learned is plain floats in nested dicts, so pickling and MLflow keep it.
 """
@@ -33,12 +43,21 @@ from data.contract import COUNT_TARGETS, QUANTILES, SHARE_TARGETS
 
 #: (lower quantile, upper quantile) → nominal coverage.
 INTERVAL_PAIRS = ((0.05, 0.95), (0.10, 0.90), (0.25, 0.75))
-#: Target calendar months calibrated apart from the rest: the age shift and the intake (August)
-#: and the months that still carry them.
-SHIFT_SEASON_MONTHS = (8, 9, 10)
-#: Fewest calibration rows a season needs for corrections of its own.
-MIN_SEASON_ROWS = 40
+#: The calendar month of the age shift and the August intake.
+SHIFT_MONTH = 8
+#: Target months counted as right after a shift the span crosses: the shift's month and the
+#: two after it.
+RECENT_SHIFT_MONTHS = 3
+#: The regimes calibrated apart (:func:`shift_regime_masks`).
+SHIFT_REGIMES = ("no_shift", "recent_shift", "later")
+#: Fewest calibration rows a regime needs for corrections of its own: at horizon 1 the recent
+#: regime is one target month (August), so a district of 30 kindergartens has 30 such rows.
+MIN_SEASON_ROWS = 30
+BY_REGIME = "by_shift_regime"
+#: Corrections fitted before the regimes (until 2026-12-07) were split by the target's calendar
+#: month under this key: August–October (``shift``) and the rest; they apply as they were fitted.
 BY_SEASON = "by_season"
+SHIFT_SEASON_MONTHS = (8, 9, 10)
 
 
 def width_floor(target: str) -> float:
@@ -149,8 +168,30 @@ def apply_calibration(
     return np.sort(out, axis=1)
 
 
+def months_since_shift(target_calendar_month: np.ndarray, horizon: int) -> np.ndarray:
+    """Months from the last August shift inside each row's span (origin, target month] to the
+    target month (0: the target month is the August), −1 where the span crosses no shift.
+
+    The span of a forecast ``horizon`` months on from the origin; the origin's own month is in
+    the data, so a forecast made in August for September crosses no shift."""
+    month = np.asarray(target_calendar_month, dtype=np.int64)
+    origin_month = (month - horizon - 1) % 12 + 1
+    to_shift = (SHIFT_MONTH - origin_month) % 12
+    to_shift = np.where(to_shift == 0, 12, to_shift)  # months from the origin to its next August
+    return np.where(to_shift <= horizon, (horizon - to_shift) % 12, -1)
+
+
+def shift_regime_masks(target_calendar_month: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
+    """The rows of each of :data:`SHIFT_REGIMES`: spans that cross no August shift, target
+    months within :data:`RECENT_SHIFT_MONTHS` of a shift the span crosses, and later ones."""
+    since = months_since_shift(target_calendar_month, horizon)
+    recent = (since >= 0) & (since < RECENT_SHIFT_MONTHS)
+    return dict(zip(SHIFT_REGIMES, (since < 0, recent, since >= RECENT_SHIFT_MONTHS), strict=True))
+
+
 def season_masks(target_calendar_month: np.ndarray) -> dict[str, np.ndarray]:
-    """``shift`` (target months in :data:`SHIFT_SEASON_MONTHS`) and ``rest``."""
+    """``shift`` (target months in :data:`SHIFT_SEASON_MONTHS`) and ``rest``: the split of
+    corrections fitted before the regimes."""
     shift = np.isin(np.asarray(target_calendar_month), SHIFT_SEASON_MONTHS)
     return {"shift": shift, "rest": ~shift}
 
@@ -160,23 +201,25 @@ def fit_season_calibration(
     actual: np.ndarray,
     target_calendar_month: np.ndarray | None,
     *,
+    horizon: int,
     target: str,
     quantiles: Sequence[float] = QUANTILES,
 ) -> dict:
-    """:func:`fit_calibration` on every row, plus under :data:`BY_SEASON` the corrections of each
-    season of :func:`season_masks` with at least :data:`MIN_SEASON_ROWS` rows."""
+    """:func:`fit_calibration` on every row, plus under :data:`BY_REGIME` the corrections of each
+    regime of :func:`shift_regime_masks` (rows ``horizon`` months on) with at least
+    :data:`MIN_SEASON_ROWS` rows."""
     pooled: dict = fit_calibration(quantile_predictions, actual, target=target, quantiles=quantiles)
     if target_calendar_month is None:
         return pooled
-    seasons = {
+    regimes = {
         name: fit_calibration(
             quantile_predictions[mask], actual[mask], target=target, quantiles=quantiles
         )
-        for name, mask in season_masks(target_calendar_month).items()
+        for name, mask in shift_regime_masks(target_calendar_month, horizon).items()
         if mask.sum() >= MIN_SEASON_ROWS
     }
-    if seasons:
-        pooled[BY_SEASON] = seasons
+    if regimes:
+        pooled[BY_REGIME] = regimes
     return pooled
 
 
@@ -185,21 +228,28 @@ def apply_season_calibration(
     corrections: dict,
     target_calendar_month: np.ndarray | None,
     *,
+    horizon: int,
     target: str,
     quantiles: Sequence[float] = QUANTILES,
 ) -> np.ndarray:
-    """:func:`apply_calibration` with each row's season's corrections where they were fitted (the
-    pooled ones elsewhere, and for corrections fitted before seasons existed)."""
-    seasons = corrections.get(BY_SEASON)
-    if not seasons or target_calendar_month is None:
+    """:func:`apply_calibration` with each row's regime's corrections where they were fitted (the
+    pooled ones elsewhere, and for corrections fitted without regimes); corrections fitted by
+    calendar season (:data:`BY_SEASON`) apply by season."""
+    if target_calendar_month is None or not (
+        corrections.get(BY_REGIME) or corrections.get(BY_SEASON)
+    ):
         return apply_calibration(
             quantile_predictions, corrections, target=target, quantiles=quantiles
         )
+    if corrections.get(BY_REGIME):
+        parts, masks = corrections[BY_REGIME], shift_regime_masks(target_calendar_month, horizon)
+    else:
+        parts, masks = corrections[BY_SEASON], season_masks(target_calendar_month)
     out = np.empty_like(np.asarray(quantile_predictions, dtype=np.float64))
-    for name, mask in season_masks(target_calendar_month).items():
+    for name, mask in masks.items():
         out[mask] = apply_calibration(
             quantile_predictions[mask],
-            seasons.get(name, corrections),
+            parts.get(name, corrections),
             target=target,
             quantiles=quantiles,
         )

@@ -115,6 +115,7 @@ class LevelForecaster:
                     predicted,
                     calibrate,
                     frame.target_calendar_month if self.season_calibration else None,
+                    horizon=frame.horizon,
                     target=target,
                     quantiles=self.quantiles,
                 )
@@ -140,6 +141,7 @@ class LevelForecaster:
                     levels,
                     actual,
                     frame.target_calendar_month if self.season_calibration else None,
+                    horizon=frame.horizon,
                     target=target,
                     quantiles=self.quantiles,
                 )

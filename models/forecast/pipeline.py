@@ -1,9 +1,10 @@
 """``ForecastPipeline``: features → global LightGBM quantile models → conformal calibration →
 forecasts in the contract's format. The one object training logs, registers and serves.
 
-Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). Targets are
-fitted side by side in ``n_jobs`` threads. How the boosters' output becomes calibrated forecasts
-of a level, in the calibration round and when forecasting alike, is
+Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). The targets'
+rounds are fitted side by side in ``n_jobs`` threads
+(:func:`~models.forecast.target_fit.fit_targets`). How the boosters' output becomes calibrated
+forecasts of a level, in the calibration round and when forecasting alike, is
 :class:`~models.forecast.levels.LevelForecaster`.
 
 Fit, in two rounds so calibration costs one extra fit rather than one per inner origin:
@@ -16,53 +17,40 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from data.contract import (
-    FORECAST_COLUMNS,
-    KINDERGARTEN_ID,
-    QUANTILE_COLUMNS,
-    QUANTILES,
-    District,
-)
-from data.errors import Problem, UserInputError
+from data.contract import QUANTILES, District
 from features.intake_mechanism import MECHANISM_FEATURES
+from models.forecast.forecasting import (
+    Boosted,
+    contribution_table,
+    forecast_table,
+    origin_inputs,
+    targets_on_other_features,
+    with_lineage,
+)
 from models.forecast.frames import (
-    MEDIAN_ONLY_FEATURES,
     SEASON_MONTHS,
     HorizonFrame,
     design_feature_names,
     horizon_frame,
-    horizon_rows,
-    rows_where,
-    sample_positions,
-    stack_frames,
 )
 from models.forecast.inputs import (
     FeatureInputs,
     as_of,
-    check_design_names,
-    check_feature_names,
     check_history,
     check_horizon,
     feature_inputs,
     resolve_targets,
-    targets_fitted_on_other_features,
 )
 from models.forecast.levels import LevelForecaster
-from models.forecast.quantile_lgbm import (
-    DEFAULT_BOOSTER_QUANTILES,
-    DEFAULT_TAIL_LGBM_PARAMS,
-    TARGET_LGBM_PARAMS,
-    QuantileLGBMRegressor,
-)
+from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
+from models.forecast.target_fit import fit_targets, target_frames
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
 Progress = Callable[[str, int, int], None]
@@ -72,37 +60,8 @@ INTERVAL_METHODS = ("residual", "cqr")
 MIN_TRAINING_ORIGINS = 6
 
 
-def _rows_where(
-    rows: tuple[np.ndarray, np.ndarray], keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    return rows[0][keep], rows[1][keep]
-
-
 def _no_progress(description: str, completed: int, total: int) -> None:
     return None
-
-
-#: Rows of the calibration round's forecasts built and scored at once. The corrections are per
-#: horizon, so the horizons go in groups up to this many rows: all twelve at once were, at the
-#: nation (5,500 kindergartens × 12 calibration origins), 0.24 GB of features per target held
-#: with their stacked and column-selected copies, in each of the two targets' threads. A
-#: district's or a city's twelve horizons stay one group.
-CALIBRATION_CHUNK_ROWS = 200_000
-
-
-def _chunks(sizes: dict[int, int], limit: int) -> Iterator[list[int]]:
-    """The keys of ``sizes`` (rows per key) in order, in consecutive groups of at most
-    ``limit`` rows (a key with more rows alone)."""
-    group: list[int] = []
-    size = 0
-    for key, rows in sizes.items():
-        if group and size + rows > limit:
-            yield group
-            group, size = [], 0
-        group.append(key)
-        size += rows
-    if group:
-        yield group
 
 
 class ForecastPipeline(BaseEstimator):
@@ -166,9 +125,10 @@ class ForecastPipeline(BaseEstimator):
         family (0.0648 → 0.0649), § 31 3.3 % / 0.6 % lower, over-3 level; sick leave was 0.9 % /
         2.1 % worse with them, so its models leave them out
         (:data:`~models.forecast.frames.NOT_SICK_LEAVE_DRIVERS`).
-    season_calibration : conformal corrections of their own for target months right after the
-        age shift (August–October) and for the rest of the year, per target and horizon
-        (:mod:`~models.forecast.conformal`); off, one correction per target and horizon.
+    season_calibration : conformal corrections of their own, per target and horizon, for spans
+        that cross no August shift, for target months in the three months after a shift the span
+        crosses and for later ones (:mod:`~models.forecast.conformal`); off, one correction per
+        target and horizon.
     seasonal_level : give sick leave's models its seasonal level (the kindergarten's mean over 60
         months plus the district's season of the target month, :mod:`features.seasonal_level`),
         the last value's departure from it and the part of that departure expected to last, and
@@ -177,7 +137,9 @@ class ForecastPipeline(BaseEstimator):
         (2 origins) sick-leave WAPE fell 4.2 % on the cohort family (0.1416 → 0.1356) and 2.0 %
         on the capacity family (0.1874 → 0.1837), 80 % coverage 0.802 → 0.816 and
         0.817 → 0.805 (benchmarks/README.md).
-    n_jobs : threads fitting targets side by side (1 = one after another).
+    n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
+        the calling thread builds the next target's frames (1 = everything in the calling
+        thread, one after another).
     random_state : seed for sampling and LightGBM.
     """
 
@@ -247,14 +209,23 @@ class ForecastPipeline(BaseEstimator):
         check_horizon(horizon, self.horizons)
         last = district.monthly["month"].max()
         known = as_of(district, last)
-        inputs = self._fit_inputs(known, months_ahead=horizon, progress=progress)
-        return self._forecasts(inputs, last, horizon)
+        inputs, boosted = self._fit_inputs(
+            known, months_ahead=horizon, progress=progress, forecast=(last, horizon)
+        )
+        return forecast_table(self, inputs, last, horizon, boosted)
 
     def _fit_inputs(
-        self, district: District, *, months_ahead: int, progress: Progress | None
-    ) -> FeatureInputs:
+        self,
+        district: District,
+        *,
+        months_ahead: int,
+        progress: Progress | None,
+        forecast: tuple[pd.Period, int] | None = None,
+    ) -> tuple[FeatureInputs, Boosted]:
         """Fit on ``district`` (see :meth:`fit`) from its feature table on a grid reaching
-        ``months_ahead`` months past the data; returns that table's inputs."""
+        ``months_ahead`` months past the data; returns that table's inputs and, given
+        ``forecast`` = (origin, horizon), the targets' frames from that origin with the final
+        boosters' output for them."""
         self._check_params()
         report = progress or _no_progress
         targets = resolve_targets(district, self.targets)
@@ -280,14 +251,20 @@ class ForecastPipeline(BaseEstimator):
             "district_correlation": {},
         }
         models: dict[str, dict[int, Any]] = {}
-        for done, (target, final, corrections, correlations) in enumerate(
-            self._fit_targets(inputs, targets, cutoff, last_index), start=1
+        boosted: Boosted = {}
+        for done, fitted in enumerate(
+            fit_targets(self, inputs, targets, cutoff, last_index, forecast), start=1
         ):
-            calibration["corrections"][target] = corrections
-            calibration["district_correlation"][target] = correlations
-            models[target] = final
-            report(f"fitted {target}", done, len(targets))
-        self.models_ = models  # in target order: the threads' results come back in order
+            calibration["corrections"][fitted.target] = fitted.corrections
+            calibration["district_correlation"][fitted.target] = fitted.correlations
+            models[fitted.target] = fitted.models
+            if fitted.forecast is not None:
+                boosted[fitted.target] = fitted.forecast
+            report(f"fitted {fitted.target}", done, len(targets))
+        # in target order, whichever finished first
+        self.models_ = {t: models[t] for t in targets}
+        for key in ("corrections", "district_correlation"):
+            calibration[key] = {t: calibration[key][t] for t in targets}
         self.calibration_ = calibration
         self.targets_ = targets
         self.feature_names_: dict[str, Any] = {
@@ -301,140 +278,14 @@ class ForecastPipeline(BaseEstimator):
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = district.fingerprint()
-        return inputs
-
-    def _fit_targets(
-        self, inputs: FeatureInputs, targets: Sequence[str], cutoff: int, last_index: int
-    ) -> Iterator[tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]]:
-        """(target, final models, corrections, correlations) per target, as each finishes.
-
-        Targets are independent, so with ``n_jobs`` > 1 they are fitted side by side in Python
-        threads: LightGBM releases the GIL while it bins and boosts, and each booster keeps one
-        OpenMP thread (OpenMP threads spin and run many times slower when the cores are shared;
-        threads that each run a one-thread booster merely take turns). Worker processes would pay
-        seconds of start-up and copying for every fit. Results are the same either way."""
-        n_jobs = min(int(self.n_jobs), len(targets))
-        if n_jobs <= 1:
-            for target in targets:
-                yield self._fit_one_target(inputs, target, cutoff, last_index)
-            return
-        from joblib import Parallel, delayed
-
-        jobs = (
-            delayed(self._fit_one_target)(inputs, target, cutoff, last_index) for target in targets
-        )
-        yield from Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
-
-    def _fit_one_target(
-        self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
-    ) -> tuple[str, dict[int, Any], dict[str, dict], dict[str, float]]:
-        """The calibration round, its corrections, then the final round, for one target.
-
-        The calibration round's forecasts are scored a few horizons at a time (up to
-        ``CALIBRATION_CHUNK_ROWS`` rows): all twelve at once, with their stacked and
-        column-selected copies, were 0.24 GB of features per target at the nation."""
-        calibration_frames, scored, final_frames = self._target_frames(
-            inputs, target, cutoff, last_index
-        )
-        calibration_models = self._fit_target(inputs, target, calibration_frames)
-        del calibration_frames
-        corrections: dict[str, dict] = {}
-        correlations: dict[str, float] = {}
-        sizes = {i: len(frame.label) for i, frame in enumerate(scored)}
-        for group in _chunks(sizes, CALIBRATION_CHUNK_ROWS):
-            chunk_corrections, chunk_correlations = self._level_forecaster().calibrate(
-                target, calibration_models, [scored[i] for i in group]
-            )
-            corrections.update(chunk_corrections)
-            correlations.update(chunk_correlations)
-        del scored
-        final = self._fit_target(inputs, target, final_frames)
-        return target, final, corrections, correlations
+        return inputs, boosted
 
     def _target_frames(
         self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
     ) -> tuple[dict[int, HorizonFrame], list[HorizonFrame], dict[int, HorizonFrame]]:
-        """The frames of one target's fit: the calibration round's training rows (target month
-        ≤ cutoff, sampled), the rows it scores (the calibration origins, one frame per horizon)
-        and the final round's training rows (sampled); training frames as
-        :meth:`_sample_masks` groups them.
-
-        The rows are chosen first and only the chosen ones are built (float32), each horizon's
-        once for all three uses, then split: a row's features depend on its own kindergarten,
-        origin and horizon only (point-in-time), not on which rows are built with it. So the
-        boosters see exactly the rows and values they would if every row were built and then
-        sampled, while memory stays at ``max_rows_per_model`` rows per booster (the nation has
-        6.8 million candidate rows per target) plus the scored rows, and the horizon-wide work
-        of a frame (the intake-cycle projections over the grid) is done once per horizon
-        rather than once per use."""
-        rows = {
-            h: horizon_rows(inputs.grid, target, h, max_target_index=last_index)
-            for h in range(1, self.horizons + 1)
-        }
-        last_origin = cutoff + self.calibration_origins - 1
-        calibration = self._sample_masks({h: kt[1] + h <= cutoff for h, kt in rows.items()})
-        scored = self._calibration_sample(
-            rows, {h: (kt[1] >= cutoff) & (kt[1] <= last_origin) for h, kt in rows.items()}
-        )
-        final = self._sample_masks({h: np.ones(len(kt[0]), dtype=bool) for h, kt in rows.items()})
-        parts: tuple[dict[int, HorizonFrame], dict[int, HorizonFrame], dict[int, HorizonFrame]]
-        parts = ({}, {}, {})
-        for h, kt in rows.items():
-            wanted = calibration[h] | scored[h] | final[h]
-            frame = self._frame(inputs, target, h, _rows_where(kt, wanted))
-            for part, mask in zip(parts, (calibration[h], scored[h], final[h]), strict=True):
-                part[h] = rows_where(frame, mask[wanted])
-            del frame
-        return self._groups(parts[0]), list(parts[1].values()), self._groups(parts[2])
-
-    def _sample_masks(self, candidates: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """Per horizon, which rows are trained on, of its ``candidates`` (a mask over its rows):
-        stacked, ``max_rows_per_model`` drawn over the horizons' candidates in a row (the draw
-        :func:`~models.forecast.frames.stack_frames` makes); direct, as many per horizon."""
-        limit, seed = self.max_rows_per_model, self.random_state
-        positions = {h: np.flatnonzero(mask) for h, mask in candidates.items()}
-        chosen: dict[int, np.ndarray] = {}
-        if self.strategy == "stacked":
-            sizes = np.array([len(p) for p in positions.values()])
-            keep = sample_positions(int(sizes.sum()), max_rows=limit, random_state=seed)
-            starts = np.concatenate([[0], np.cumsum(sizes)])
-            for i, (h, where) in enumerate(positions.items()):
-                if keep is not None:
-                    where = where[keep[(keep >= starts[i]) & (keep < starts[i + 1])] - starts[i]]
-                chosen[h] = where
-        else:
-            for h, where in positions.items():
-                keep = sample_positions(len(where), max_rows=limit, random_state=seed)
-                chosen[h] = where if keep is None else where[keep]
-        masks = {}
-        for h, where in chosen.items():
-            masks[h] = np.zeros(len(candidates[h]), dtype=bool)
-            masks[h][where] = True
-        return masks
-
-    def _groups(self, frames: dict[int, HorizonFrame]) -> dict[int, HorizonFrame]:
-        """{0: the horizons' frames stacked} or the frames per horizon (direct)."""
-        if self.strategy != "stacked":
-            return frames
-        return {0: stack_frames(list(frames.values()), max_rows=None, random_state=0)}
-
-    def _calibration_sample(
-        self, rows: dict[int, tuple[np.ndarray, np.ndarray]], scored: dict[int, np.ndarray]
-    ) -> dict[int, np.ndarray]:
-        """``scored`` (per horizon, a mask over ``rows``: the calibration round's rows), or
-        beyond ``calibration_rows`` the rows of a random sample of their kindergartens: each
-        kept kindergarten's every origin and horizon, so the residuals' spread per horizon and
-        season and their correlation across kindergartens at an origin are estimated as from
-        all of them."""
-        limit = self.calibration_rows
-        total = sum(int(mask.sum()) for mask in scored.values())
-        if limit is None or total <= limit:
-            return scored
-        kindergartens = np.unique(np.concatenate([kt[0][scored[h]] for h, kt in rows.items()]))
-        size = max(1, int(np.ceil(len(kindergartens) * limit / total)))
-        rng = np.random.default_rng(self.random_state)
-        chosen = rng.choice(kindergartens, size=min(size, len(kindergartens)), replace=False)
-        return {h: scored[h] & np.isin(kt[0], chosen) for h, kt in rows.items()}
+        """One target's frames for the calibration round, its scored rows and the final round
+        (:func:`~models.forecast.target_fit.target_frames`)."""
+        return target_frames(self, inputs, target, cutoff, last_index)
 
     def _excluded_features(self) -> tuple[str, ...]:
         return () if self.mechanism_features else MECHANISM_FEATURES
@@ -498,39 +349,6 @@ class ForecastPipeline(BaseEstimator):
             rows=rows,
         )
 
-    def _fit_target(
-        self, inputs: FeatureInputs, target: str, groups: dict[int, HorizonFrame]
-    ) -> dict[int, Any]:
-        """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``groups``
-        (:meth:`_target_frames`)."""
-        names = self._design_names(inputs, target)
-        models: dict[int, Any] = {}
-        for key, frame in groups.items():
-            if len(frame.label) < 2:
-                raise UserInputError(
-                    f"too little history to fit {target}",
-                    [
-                        Problem(
-                            file="monthly",
-                            column=target,
-                            rule=f"too little history: {self.months_required()} months needed",
-                        )
-                    ],
-                )
-            models[key] = QuantileLGBMRegressor(
-                quantiles=self._model_quantiles(),
-                params={**TARGET_LGBM_PARAMS.get(target, {}), **(self.lgbm_params or {})},
-                tail_params=(
-                    DEFAULT_TAIL_LGBM_PARAMS
-                    if self.tail_lgbm_params is None
-                    else self.tail_lgbm_params
-                ),
-                booster_quantiles=self._booster_quantiles(),
-                median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
-                random_state=self.random_state,
-            ).fit(frame.features, frame.label, feature_names=names)
-        return models
-
     def _design_names(self, inputs: FeatureInputs, target: str) -> list[str]:
         return design_feature_names(
             inputs.grid,
@@ -564,69 +382,16 @@ class ForecastPipeline(BaseEstimator):
         return tuple(self.quantiles) if self.interval_method == "cqr" else (0.5,)
 
     # -- forecasting -------------------------------------------------------------------------
-    def _origin_inputs(
-        self, district: District, horizon: int, origin: pd.Period | None
-    ) -> tuple[FeatureInputs, pd.Period]:
-        check_is_fitted(self, "models_")
-        check_horizon(horizon, self.horizons)
-        months = district.monthly["month"]
-        origin = months.max() if origin is None else pd.Period(origin, freq="M")
-        if not (months == origin).any():
-            raise UserInputError(
-                f"no data at the origin {origin}",
-                [Problem(file="monthly", column="month", rule=f"origin {origin} has no rows")],
-            )
-        known = as_of(self._with_lineage(district), origin)
-        inputs = feature_inputs(
-            known, self.targets_, months_ahead=horizon, exclude=self._excluded_features()
-        )
-        check_feature_names(self.feature_names_, inputs)
-        built = {t: self._design_names(inputs, t) for t in self.targets_}
-        check_design_names(self.feature_names_["design"], built)
-        return inputs, origin
-
     def _with_lineage(self, district: District) -> District:
         """``district`` with the lineage the model was fitted with, when it brings none."""
-        lineage = getattr(self, "lineage_", None)  # None for models fitted before lineage
-        if district.lineage is None and lineage is not None:
-            return replace(district, lineage=lineage)
-        return district
+        return with_lineage(self, district)
 
     def targets_on_other_features(self, district: District) -> list[str]:
         """The fitted targets whose design features differ from the ones this version of the
         engine builds from ``district`` with this pipeline's parameters: a model it cannot
         forecast with (fitted on an older definition of a feature). Targets absent from the
         data are not compared."""
-        check_is_fitted(self, "models_")
-        present = [t for t in self.targets_ if t in district.monthly.columns]
-        if not present:
-            return []
-        inputs = feature_inputs(
-            self._with_lineage(district),
-            present,
-            months_ahead=0,
-            exclude=self._excluded_features(),
-        )
-        built = {t: self._design_names(inputs, t) for t in present}
-        return targets_fitted_on_other_features(self.feature_names_["design"], built)
-
-    def _origin_frames(
-        self, inputs: Any, origin: pd.Period, horizon: int
-    ) -> Iterator[tuple[str, list[HorizonFrame]]]:
-        """(target, its frames for horizons 1 … ``horizon``) for every target at one origin: the
-        walk ``predict`` and ``predict_contributions`` share."""
-        origin_index = inputs.grid.month_index(origin)
-        for target in self.targets_:
-            yield (
-                target,
-                self._frames(
-                    inputs,
-                    target,
-                    origins=np.array([origin_index]),
-                    need_label=False,
-                    horizons=range(1, horizon + 1),
-                ),
-            )
+        return targets_on_other_features(self, district)
 
     def predict(
         self, district: District, *, horizon: int = 12, origin: pd.Period | None = None
@@ -634,41 +399,8 @@ class ForecastPipeline(BaseEstimator):
         """Calibrated quantile forecasts (FORECAST_COLUMNS) for every kindergarten with data at
         ``origin`` (default: the last month), target and horizon 1 … ``horizon``. Uses only data
         up to ``origin``."""
-        inputs, origin = self._origin_inputs(district, horizon, origin)
-        return self._forecasts(inputs, origin, horizon)
-
-    def _forecasts(self, inputs: FeatureInputs, origin: pd.Period, horizon: int) -> pd.DataFrame:
-        """:meth:`predict` from the inputs of the data as known at ``origin``."""
-        # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
-        # more than the boosters' predictions
-        levels, kindergartens, horizons, targets = [], [], [], []
-        forecaster = self._level_forecaster()
-        for target, frames in self._origin_frames(inputs, origin, horizon):
-            models = self.models_[target]
-            for frame, boosted in zip(frames, forecaster.boosted(models, frames), strict=True):
-                corrections = self.calibration_["corrections"][target][str(frame.horizon)]
-                levels.append(forecaster.levels(models, frame, target, corrections, boosted))
-                kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
-                horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
-                targets.append(np.full(len(frame.anchor), target, dtype=object))
-        if not levels:
-            return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-        out = pd.DataFrame(np.concatenate(levels), columns=list(QUANTILE_COLUMNS))
-        steps = np.concatenate(horizons)
-        out.insert(0, KINDERGARTEN_ID, np.concatenate(kindergartens))
-        out.insert(1, "origin", pd.PeriodIndex([origin] * len(out), freq="M"))
-        out.insert(
-            2,
-            "month",
-            pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
-                origin.ordinal + steps, freq="M"
-            ),
-        )
-        out.insert(3, "horizon", steps)
-        out.insert(4, "target", np.concatenate(targets))
-        return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
-            list(FORECAST_COLUMNS)
-        ]
+        inputs, origin = origin_inputs(self, district, horizon, origin)
+        return forecast_table(self, inputs, origin, horizon)
 
     def predict_contributions(
         self,
@@ -680,22 +412,5 @@ class ForecastPipeline(BaseEstimator):
     ) -> pd.DataFrame:
         """Top drivers of each p50 forecast per kindergarten, target and horizon
         (``CONTRIBUTION_COLUMNS`` of :mod:`models.forecast.contributions`)."""
-        from models.forecast.contributions import top_drivers
-
-        inputs, origin = self._origin_inputs(district, horizon, origin)
-        forecaster = self._level_forecaster()
-        parts = []
-        for target, frames in self._origin_frames(inputs, origin, horizon):
-            for frame in frames:
-                parts.append(
-                    top_drivers(
-                        forecaster.model_for(self.models_[target], frame),
-                        frame,
-                        names=self.feature_names_["design"][target],
-                        kindergarten_ids=inputs.grid.kindergarten_ids,
-                        origin=origin,
-                        target=target,
-                        top=top,
-                    )
-                )
-        return pd.concat(parts, ignore_index=True)
+        inputs, origin = origin_inputs(self, district, horizon, origin)
+        return contribution_table(self, inputs, origin, horizon, top)

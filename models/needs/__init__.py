@@ -9,6 +9,7 @@ Arrays are shaped (scenario, kindergarten, month); the same seed gives the same 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -238,23 +239,34 @@ def simulate_needs(
     cube, origin, warnings = _forecast_cube(forecasts, kindergarten_ids, months)
     horizons = np.array([(m - origin).n for m in months])
     rng = np.random.default_rng(seed)
-    fallback = gaussian_copula_scores(
-        rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS, horizons
-    )
+    history = pit_history if pit_history is not None and len(pit_history) else None
+
+    def copula_draws() -> tuple[np.ndarray, np.ndarray | None]:
+        """The fallback scores, then (with a backtest history) the blocks' noise: the
+        generator's first draws, in this order (unused if the blocks cover no cell)."""
+        draw = (rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS, horizons)
+        first = gaussian_copula_scores(*draw)
+        return first, gaussian_copula_scores(*draw) if history is not None else None
+
+    # NumPy lets go of the GIL while it draws and multiplies, so the copula's draws (half a
+    # second of CPU for a city) run in a thread beside the backtest's scores: the same draws
+    # in the same order, so the same scenarios
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        pending = beside.submit(copula_draws)
+        blocks = (
+            backtest_blocks(pit_scores(history), kindergarten_ids, NEED_TARGETS, horizons)
+            if history is not None
+            else None
+        )
+        fallback, noise = pending.result()
     source = "gaussian copula (no backtest history)"
     z = fallback
-    if pit_history is not None and len(pit_history):
-        scores = pit_scores(pit_history)
-        blocks = backtest_blocks(scores, kindergarten_ids, NEED_TARGETS, horizons)
-        if np.isfinite(blocks).any():
-            noise = gaussian_copula_scores(
-                rng, n_scenarios, len(kindergarten_ids), NEED_TARGETS, horizons
-            )
-            z, _ = block_scores(rng, blocks, fallback, noise)
-            source = (
-                f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
-                f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
-            )
+    if blocks is not None and noise is not None and np.isfinite(blocks).any():
+        z, _ = block_scores(rng, blocks, fallback, noise)
+        source = (
+            f"backtest blocks from {blocks.shape[0]} origins (normal ranks), "
+            f"mixed with {BLOCK_NOISE_SHARE:.0%} copula noise"
+        )
     # (S, K, T, M) = Φ(cell_normal_ranks(z) × spread), with Φ taken of the S rank levels only
     levels = scores_to_probabilities(normal_rank_levels(z.shape[0]) * spread)
     u = cell_rank_values(z, levels)

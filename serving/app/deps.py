@@ -5,6 +5,7 @@ succeeds), ``CurrentUser`` (logged in; CSRF checked on every state-changing requ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -89,12 +90,39 @@ def _session_user(request: Request, session: Session) -> tuple[User, Any]:
     return user, data
 
 
-async def current_user(request: Request, session: SessionDep) -> User:
-    user, data = await run_in_threadpool(_session_user, request, session)
+def _authenticated(request: Request, session: Session) -> tuple[User, Any]:
+    """:func:`_session_user`, noted in ``request.state`` for the routes and templates."""
+    user, data = _session_user(request, session)
     request.state.csrf_token = data.csrf_token
     request.state.session_token = data.token
     # a plain copy for templates: error pages render after the session has rolled back
     request.state.user = UserView(user.name, user.role, user.district)
+    return user, data
+
+
+@contextmanager
+def page_reader(request: Request) -> Iterator[tuple[Session, User]]:
+    """``with page_reader(request) as (session, user):`` in a plain (``def``) page route: the
+    request's user checked as :data:`CurrentUser` checks it (GET only, so no CSRF token) and
+    the page's store reads, in one store session in the route's own thread. For the pages
+    opened most (overview, plan, kindergarten): as dependencies, the store session's start and
+    end, the session check, the engine and the route each took a trip to the thread pool —
+    five per page, and with 50 planners opening their overview at once those trips, not the
+    kept page, were the cost (bench_load, 2026-12-07)."""
+    if request.method not in SAFE_METHODS:  # a form or API call: CurrentUser checks its token
+        raise CsrfRefused()
+    with request.app.state.sessions() as session:
+        try:
+            user, _ = _authenticated(request, session)
+            yield session, user
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+async def current_user(request: Request, session: SessionDep) -> User:
+    user, data = await run_in_threadpool(_authenticated, request, session)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -21,6 +22,29 @@ R = TypeVar("R")
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: set by :func:`serving.cli.main`: this process runs one command and then ends
+_ONE_COMMAND = {"process": False}
+
+
+def start_command_process() -> None:
+    """Mark this process as running one command (:func:`serving.cli.main`), then
+    :func:`freeze_long_lived`."""
+    _ONE_COMMAND["process"] = True
+    freeze_long_lived()
+
+
+def freeze_long_lived() -> None:
+    """In a process that runs one command, move every object alive now out of the cyclic
+    garbage collector's sight (``gc.freeze``): the modules imported, the data read, a loaded
+    model live until the process ends anyway, and otherwise every full collection, and the
+    interpreter's last ones at exit, walk millions of objects that are never garbage (a city
+    plan spent 0.9 s of CPU in full collections and 1.4 s exiting; profiled 2026-12-07).
+    Called once the command's imports are done, after its model load and when it ends. Does
+    nothing where a command's function runs without :func:`serving.cli.main` (tests), so
+    what a test leaves behind stays collectable."""
+    if _ONE_COMMAND["process"]:
+        gc.freeze()
 
 
 def report_user_error(exc: UserInputError, console: Console = err_console) -> None:

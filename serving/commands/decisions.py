@@ -175,7 +175,7 @@ def backtest_plans(
     """``bemanning backtest DATA --plans`` (module doc)."""
     from sklearn.base import clone
 
-    from serving.commands.training import _progress, _read
+    from serving.commands.training_common import _progress, _read
     from serving.plan_defaults import engine_planner
     from training.decision_promotion import plan_settings_of
     from training.decision_tracking import log_decision_backtest, write_decision_plots
@@ -410,7 +410,7 @@ def tune_plans(
     champion."""
     from sklearn.base import clone
 
-    from serving.commands.training import _progress, _read
+    from serving.commands.training_common import _progress, _read
     from serving.plan_defaults import engine_planner
     from training.decision_tuning import (
         DEFAULT_PLANS_STUDY,

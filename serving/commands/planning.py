@@ -21,6 +21,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    freeze_long_lived,
     state_value,
     user_errors,
 )
@@ -111,11 +112,13 @@ def plan(
     from data.errors import Problem, UserInputError
     from data.validate import read_district
     from serving.district_plans import chosen_districts, forecast_and_plan_districts
+    from serving.plan_from_model import forecast_and_plan
     from serving.plan_options import collect_plan_options, nothing_to_allocate, range_problems
-    from serving.planning import PlanRequest, forecast_and_plan
+    from serving.planning import PlanRequest
     from serving.progress import staged_progress
     from training.registry import load_champion, load_model
 
+    freeze_long_lived()  # the modules just imported
     pools, budget_nok, start_month, problems = collect_plan_options(
         pools=pool, budget=budget, start=start, months=months, risk=risk
     )
@@ -153,6 +156,7 @@ def plan(
         step(1)
         uri = state_value("mlflow", tracking_uri, data)
         loaded = load_model(model, uri) if model else load_champion(uri)
+        freeze_long_lived()  # the data, the model and MLflow's store: kept to the end
         request = PlanRequest(
             pools=pools,
             budget_nok=budget_nok,

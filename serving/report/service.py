@@ -260,7 +260,7 @@ def make_benefit_report(
 
     from data.validate import read_district
     from serving.district_plans import check_districts, district_history, district_subset
-    from serving.planning import forecast_and_plan
+    from serving.plan_from_model import forecast_and_plan
     from serving.progress import staged_progress
     from training.registry import load_champion
 

@@ -10,6 +10,7 @@ import pytest
 
 from models.forecast import ForecastPipeline
 from models.forecast.inputs import as_of
+from models.forecast.row_choice import calibration_sample
 
 FAST = {"n_estimators": 25, "learning_rate": 0.15, "min_data_in_leaf": 20}
 
@@ -51,16 +52,16 @@ def test_above_the_cap_whole_kindergartens_are_sampled():
         rows[h] = (k[keep], t[keep])
     total = sum(len(k) for k, _ in rows.values())
     every = {h: np.ones(len(k), dtype=bool) for h, (k, _) in rows.items()}
-    sampled = _pipeline(total // 4)._calibration_sample(rows, every)
+    sampled = calibration_sample(rows, every, limit=total // 4, random_state=0)
     chosen = set(np.concatenate([rows[h][0][mask] for h, mask in sampled.items()]))
     assert len(chosen) == 10  # a quarter of the 40 kindergartens
     for h, mask in sampled.items():
         # every row of a chosen kindergarten, none of the others
         np.testing.assert_array_equal(mask, np.isin(rows[h][0], sorted(chosen)))
-    again = _pipeline(total // 4)._calibration_sample(rows, every)
+    again = calibration_sample(rows, every, limit=total // 4, random_state=0)
     assert all(np.array_equal(again[h], sampled[h]) for h in rows)  # seeded
-    assert _pipeline(None)._calibration_sample(rows, every) is every
+    assert calibration_sample(rows, every, limit=None, random_state=0) is every
     # only rows already among the calibration round's are ever kept
     some = {h: mask & (rows[h][1] % 2 == 0) for h, mask in every.items()}
-    within = _pipeline(total // 8)._calibration_sample(rows, some)
+    within = calibration_sample(rows, some, limit=total // 8, random_state=0)
     assert all(not (within[h] & ~some[h]).any() for h in rows)

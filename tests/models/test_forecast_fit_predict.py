@@ -5,6 +5,8 @@ target's own features included (children's cycles and cohorts, sick leave's seas
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
@@ -24,19 +26,26 @@ def district():
     return as_of(known, known.monthly["month"].max() - 5)
 
 
-def _pipeline() -> ForecastPipeline:
-    return ForecastPipeline(horizons=4, calibration_origins=3, lgbm_params=FAST, n_jobs=1)
+def _pipeline(n_jobs: int = 1) -> ForecastPipeline:
+    return ForecastPipeline(horizons=4, calibration_origins=3, lgbm_params=FAST, n_jobs=n_jobs)
 
 
-@pytest.mark.parametrize("horizon", [4, 2])
-def test_fit_predict_equals_fit_then_predict(district, horizon):
+@pytest.mark.parametrize(("horizon", "n_jobs"), [(4, 1), (2, 1), (4, 2)])
+def test_fit_predict_equals_fit_then_predict(district, horizon, n_jobs):
+    """Also in threads (``n_jobs=2``): each target's rounds in worker threads, the forecast's
+    predictions made beside the final round, the results in target order."""
     apart = _pipeline().fit(district)
     expected = apart.predict(district, horizon=horizon)
-    together = _pipeline()
+    together = _pipeline(n_jobs)
+    switch_interval = sys.getswitchinterval()
     got = together.fit_predict(district, horizon=horizon)
+    assert sys.getswitchinterval() == switch_interval  # shortened for the fit only
     pd.testing.assert_frame_equal(got, expected)
     assert set(got["target"]) == {t for t in TARGETS if t in district.monthly.columns}
     assert together.calibration_ == apart.calibration_
+    assert list(together.models_) == list(apart.models_) == apart.targets_
+    for key in ("corrections", "district_correlation"):
+        assert list(together.calibration_[key]) == apart.targets_
     assert together.feature_names_ == apart.feature_names_
     # the fitted boosters are the same: they forecast any other origin alike
     origin = district.monthly["month"].max() - 3
@@ -56,10 +65,10 @@ def test_fit_predict_refuses_a_horizon_beyond_the_models(district):
 def test_calibration_in_groups_of_horizons_equals_all_at_once(district, monkeypatch):
     """The calibration round's forecasts built and scored a few horizons at a time (the
     nation's memory bound) give the corrections and forecasts of all horizons at once."""
-    import models.forecast.pipeline as pipeline_module
+    import models.forecast.target_fit as target_fit
 
     whole = _pipeline().fit(district)
-    monkeypatch.setattr(pipeline_module, "CALIBRATION_CHUNK_ROWS", 60)
+    monkeypatch.setattr(target_fit, "CALIBRATION_CHUNK_ROWS", 60)
     grouped = _pipeline().fit(district)
     assert grouped.calibration_ == whole.calibration_
     pd.testing.assert_frame_equal(
@@ -68,8 +77,8 @@ def test_calibration_in_groups_of_horizons_equals_all_at_once(district, monkeypa
 
 
 def test_horizons_grouped_by_rows_in_order():
-    from models.forecast.pipeline import _chunks
+    from models.forecast.row_choice import chunks
 
     rows = dict(enumerate([30, 30, 50, 80, 10], start=1))
-    assert list(_chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
-    assert list(_chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]
+    assert list(chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
+    assert list(chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]

@@ -15,6 +15,7 @@ from sklearn.base import clone
 from data.contract import FORECAST_COLUMNS, MONTH, QUANTILE_COLUMNS
 from data.errors import UserInputError
 from models.forecast import ForecastPipeline
+from models.forecast.conformal import BY_REGIME, SHIFT_REGIMES
 from simulate import simulate_district
 
 TARGETS = ["children_under3", "vedtak_31", "sick_leave_rate"]
@@ -75,7 +76,10 @@ def test_calibration_is_plain_data_per_target_and_horizon(fitted):
         assert set(corrections[target]) == {str(h) for h in range(1, 7)}
         for values in corrections[target].values():
             assert {"0.9", "0.8", "0.5", "n"} <= set(values)
-            assert all(isinstance(v, float | int) for v in values.values())
+            regimes = values.get(BY_REGIME, {})
+            assert set(regimes) <= set(SHIFT_REGIMES)
+            for part in (values, *regimes.values()):
+                assert all(isinstance(v, float | int) for k, v in part.items() if k != BY_REGIME)
     assert fitted.n_months_required_ == 12 + 6 + 3 + 6
 
 

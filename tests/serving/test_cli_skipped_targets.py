@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data.contract import District
-from serving.commands.training import _print_skipped_targets
+from serving.commands.training_tables import _print_skipped_targets
 
 
 def _district(monthly: pd.DataFrame) -> District:

@@ -122,10 +122,13 @@ def test_a_kept_page_is_never_served_to_another_audience(
 
 
 def test_the_cache_is_bounded() -> None:
-    cache = PageCache(max_pages=3, max_chars=25)
+    keeper = PageCache()
+    small, big = keeper.keep("x" * 10), keeper.keep("y" * 3000)
+    assert big.size > 3 * small.size
+    cache = PageCache(max_pages=3, max_bytes=small.size * 5 // 2)
     for i in range(5):
-        cache.put(i, "x" * 10)
-    assert cache.get(0) is None and cache.get(4) == "x" * 10
-    assert sum(cache.get(i) is not None for i in range(5)) == 2  # 25 characters hold two
-    cache.put("big", "y" * 30)  # larger than the bound: kept alone, the rest dropped
-    assert cache.get("big") == "y" * 30 and cache.get(3) is None and cache.get(4) is None
+        cache.put(i, small)
+    assert cache.get(0) is None and cache.get(4) is small
+    assert sum(cache.get(i) is not None for i in range(5)) == 2  # the bound holds two
+    cache.put("big", big)  # larger than the bound: kept alone, the rest dropped
+    assert cache.get("big") is big and cache.get(3) is None and cache.get(4) is None

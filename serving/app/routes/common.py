@@ -15,6 +15,9 @@ from serving.app.engine import EngineStatus
 from serving.app.rendering import language_context, page_language
 from serving.i18n import N_, gettext, say
 
+#: A kept page's answer depends on whether the browser takes gzip (as the middleware says too).
+VARY = {"Vary": "Accept-Encoding"}
+
 
 def next_step(status: EngineStatus, n_plans: int | None = None, language: str = "nb") -> str:
     """What to do first, in ``language`` (the engine's own detail stays as it reports it)."""
@@ -97,9 +100,9 @@ def render_kept(
         user.district,
         page_language(request),
     )
-    html = cache.get(full_key)
-    request.state.page = "hit" if html is not None else "miss"
-    if html is None:
+    kept = cache.get(full_key)
+    request.state.page = "hit" if kept is not None else "miss"
+    if kept is None:
         started = time.perf_counter()
         page = _page(
             request,
@@ -109,15 +112,14 @@ def render_kept(
             csrf_token=cache.csrf_mark,
         )
         html = request.app.state.templates.get_template(name).render({**page, "request": request})
+        kept = cache.keep(html)
         if not hold:
-            cache.put(full_key, html)
+            cache.put(full_key, kept)
         request.state.build_s = time.perf_counter() - started
     if hold:
-        cache.hold(full_key, html)
-    return HTMLResponse(
-        cache.personalise(
-            html,
-            csrf_token=getattr(request.state, "csrf_token", ""),
-            user_name=user.name,
-        )
-    )
+        cache.hold(full_key, kept)
+    values = cache.values(csrf_token=getattr(request.state, "csrf_token", ""), user_name=user.name)
+    # compressed once when kept (serving.app.kept_page), so the gzip middleware passes it by
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(kept.gzip(values), headers={"Content-Encoding": "gzip", **VARY})
+    return HTMLResponse(kept.body(values))  # the middleware adds Vary

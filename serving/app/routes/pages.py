@@ -14,7 +14,14 @@ from data.contract import RESOURCES
 from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app import services
-from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
+from serving.app.deps import (
+    CurrentAdmin,
+    CurrentPlanner,
+    CurrentUser,
+    EngineDep,
+    SessionDep,
+    page_reader,
+)
 from serving.app.line_words import line_explanation
 from serving.app.privacy import explanation_for, is_internal_view
 from serving.app.rendering import page_language
@@ -87,9 +94,6 @@ OVERVIEW_DEFAULTS: dict[str, Any] = {
 @router.get("/", summary="District overview")
 def overview(
     request: Request,
-    user: CurrentUser,
-    state: EngineDep,
-    session: SessionDep,
     q: str = OVERVIEW_DEFAULTS["q"],
     municipality: str = OVERVIEW_DEFAULTS["municipality"],
     district: str = OVERVIEW_DEFAULTS["district"],
@@ -100,7 +104,8 @@ def overview(
 ) -> Response:
     # the overview shows no plan, only whether the district has one (what to do first): its
     # pages stay kept while planners solve and approve
-    has_plans = services.count_plans_for(session, user) > 0
+    with page_reader(request) as (session, user):
+        has_plans = services.count_plans_for(session, user) > 0
     query = {
         "q": q,
         "municipality": municipality,
@@ -112,7 +117,7 @@ def overview(
     }
     # every audience's default overview is rendered ahead, again when the data or model change
     request.app.state.overview_ahead.refresh()
-    return overview_page(request, user, state, has_plans, query)
+    return overview_page(request, user, request.app.state.engine_state, has_plans, query)
 
 
 def overview_page(
@@ -201,17 +206,17 @@ def _overview_context(
 
 
 @router.get("/kindergartens/{kindergarten_id}", summary="Kindergarten page")
-def kindergarten(
-    request: Request, kindergarten_id: str, user: CurrentUser, state: EngineDep, session: SessionDep
-) -> Response:
-    # the page lists the kindergarten's lines in every stored plan: any plan change is news
-    key = ("kindergarten", kindergarten_id, repository.plans_stamp(session))
-    return render_kept(
-        request,
-        "kindergarten.html",
-        key,
-        lambda: _kindergarten_context(request, kindergarten_id, user, state, session),
-    )
+def kindergarten(request: Request, kindergarten_id: str) -> Response:
+    state = request.app.state.engine_state
+    with page_reader(request) as (session, user):
+        # the page lists the kindergarten's lines in every stored plan: any plan change is news
+        key = ("kindergarten", kindergarten_id, repository.plans_stamp(session))
+        return render_kept(
+            request,
+            "kindergarten.html",
+            key,
+            lambda: _kindergarten_context(request, kindergarten_id, user, state, session),
+        )
 
 
 def _kindergarten_context(
@@ -351,9 +356,6 @@ def diff(
 def plan_page(
     request: Request,
     plan_id: str,
-    user: CurrentUser,
-    state: EngineDep,
-    session: SessionDep,
     show: str = "changed",
     resource: str = "",
     area: str = "",
@@ -361,20 +363,22 @@ def plan_page(
 ) -> Response:
     """Summary first, then the lines — by default only the changed (or pinned) ones — with
     filters by resource, area, changed and approved/open, each line explained in short rows."""
-    # rendered once per plan state (revision, trail, newer versions) and view
-    stamp = services.plan_stamp_for(session, user, plan_id)
+    state = request.app.state.engine_state
     view: dict[str, Any] = {
         "show": show,
         "resource": resource,
         "area": area,
         "line_state": line_state,
     }
-    return render_kept(
-        request,
-        "plan.html",
-        ("plan", plan_id, stamp, *view.items()),
-        lambda: _plan_context(request, plan_id, user, state, session, **view),
-    )
+    with page_reader(request) as (session, user):
+        # rendered once per plan state (revision, trail, newer versions) and view
+        stamp = services.plan_stamp_for(session, user, plan_id)
+        return render_kept(
+            request,
+            "plan.html",
+            ("plan", plan_id, stamp, *view.items()),
+            lambda: _plan_context(request, plan_id, user, state, session, **view),
+        )
 
 
 def _plan_context(
