@@ -1,9 +1,10 @@
 """``ForecastPipeline``: features → global LightGBM quantile models → conformal calibration →
 forecasts in the contract's format. The one object training logs, registers and serves.
 
-Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). Targets are
-fitted side by side in ``n_jobs`` threads. How the boosters' output becomes calibrated forecasts
-of a level, in the calibration round and when forecasting alike, is
+Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). The targets'
+rounds are fitted side by side in ``n_jobs`` threads
+(:func:`~models.forecast.target_fit.fit_targets`). How the boosters' output becomes calibrated
+forecasts of a level, in the calibration round and when forecasting alike, is
 :class:`~models.forecast.levels.LevelForecaster`.
 
 Fit, in two rounds so calibration costs one extra fit rather than one per inner origin:
@@ -136,7 +137,9 @@ class ForecastPipeline(BaseEstimator):
         (2 origins) sick-leave WAPE fell 4.2 % on the cohort family (0.1416 → 0.1356) and 2.0 %
         on the capacity family (0.1874 → 0.1837), 80 % coverage 0.802 → 0.816 and
         0.817 → 0.805 (benchmarks/README.md).
-    n_jobs : threads fitting targets side by side (1 = one after another).
+    n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
+        the calling thread builds the next target's frames (1 = everything in the calling
+        thread, one after another).
     random_state : seed for sampling and LightGBM.
     """
 

@@ -38,16 +38,24 @@ def suppress_reason(text: str) -> str:
     return _DECISION_CLAUSE.sub(clause, text)
 
 
+def _suppressed(values: pd.Series | pd.DataFrame) -> bool:
+    """Whether ``values`` are shown already (text only: "<5", "–", whole numbers)."""
+    cells = values.to_numpy().ravel()
+    return len(cells) > 0 and all(isinstance(v, str) for v in cells)
+
+
 def suppress_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as an internal export shows it: decision counts and reasons suppressed, and
-    forecast quantiles of decision targets too."""
-    out = suppress_decision_counts(frame, decision_columns(frame))
+    forecast quantiles of decision targets too. Idempotent: a viewer's overview arrives
+    suppressed, and suppressing its export again answered 500 (issue 20)."""
+    counts = tuple(c for c in decision_columns(frame) if not _suppressed(frame[c]))
+    out = suppress_decision_counts(frame, counts)
     if "reason" in out.columns:
         out["reason"] = out["reason"].map(lambda r: suppress_reason(r) if isinstance(r, str) else r)
     if "target" in out.columns:
         decision_rows = out["target"].astype(str).str.startswith("vedtak")
         quantiles = [c for c in out.columns if re.fullmatch(r"p\d\d", str(c))]
-        if decision_rows.any() and quantiles:
+        if decision_rows.any() and quantiles and not _suppressed(out.loc[decision_rows, quantiles]):
             shown = suppress_decision_counts(out.loc[decision_rows, quantiles], tuple(quantiles))
             out[quantiles] = out[quantiles].astype(object)
             out.loc[decision_rows, quantiles] = shown

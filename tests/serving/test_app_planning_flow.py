@@ -106,6 +106,30 @@ def test_viewers_and_exports_show_small_decision_counts_as_suppressed(
     assert not (values < 5).any() and (decisions["p50"] == "<5").any() | values.notna().all()
 
 
+def test_every_table_export_answers_a_viewer(trained_harness: AppHarness) -> None:
+    """Issue 20: a viewer's overview.csv answered 500 ("<5" applied twice) and another of a
+    viewer's table exports dropped the connection."""
+    plan = _plan(trained_harness.client_for("anna"))
+    vera = trained_harness.client_for("vera")  # a viewer of anna's district
+    for table in ("plans", "plan_lines", "forecasts", "overview", "key_figures"):
+        for fmt in ("csv", "parquet"):
+            answer = vera.get(f"/exports/tables/{table}.{fmt}")
+            assert answer.status_code == 200, (table, fmt, answer.text[:300])
+            frame = (
+                pd.read_csv(io.BytesIO(answer.content), dtype=str)
+                if fmt == "csv"
+                else pd.read_parquet(io.BytesIO(answer.content))
+            )
+            assert len(frame) > 0, (table, fmt)
+            if table == "plan_lines":
+                assert set(frame["plan_id"]) == {plan["id"]}
+            for column in ("vedtak_31", "vedtak_37"):
+                if column in frame.columns and fmt == "csv":
+                    numbers = pd.to_numeric(frame[column], errors="coerce")
+                    assert not (numbers < 5).any(), (table, column)  # suppressed once, as "<5"
+                    assert not frame[column].astype(str).str.contains("<<").any()
+
+
 def test_plan_solve_pin_resolve_approve_and_export(trained_harness: AppHarness) -> None:
     from openpyxl import load_workbook
 
