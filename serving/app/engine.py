@@ -206,7 +206,8 @@ class EngineState:
             True,
             True,
             simulated=district.simulated,
-            fingerprint=self.fingerprint(),
+            # not self.fingerprint(): that looks at the data files again (every page asks)
+            fingerprint=self.derived(("fingerprint",), district.fingerprint),
             model_version=str(model.version),
         )
 

@@ -67,12 +67,12 @@ class OverviewAhead:
         self._active = True
         self._render_for(self.app.state.engine_state.status(), background=False)
 
-    def refresh(self) -> None:
-        """Called by every overview request: when the data or the model changed since the pages
-        were rendered, render them again in the background (no-op before :meth:`start`, e.g.
-        in tests that do not warm the app)."""
+    def refresh(self, status: EngineStatus) -> None:
+        """Called by every overview request with the engine's ``status`` as it sees it: when
+        the data or the model changed since the pages were rendered, render them again in the
+        background (no-op before :meth:`start`, e.g. in tests that do not warm the app)."""
         if self._active:
-            self._render_for(self.app.state.engine_state.status(), background=True)
+            self._render_for(status, background=True)
 
     def _render_for(self, status: EngineStatus, *, background: bool) -> None:
         if not status.ready:  # nothing to render without data and model

@@ -25,7 +25,7 @@ from serving.app.deps import (
 from serving.app.line_words import line_explanation
 from serving.app.privacy import explanation_for, is_internal_view
 from serving.app.rendering import page_language
-from serving.app.routes.common import next_step, render, render_kept
+from serving.app.routes.common import engine_status, next_step, render, render_kept
 from serving.app.routes.exports import plan_info
 from serving.app.schemas import (
     DistrictPlansCreate,
@@ -116,7 +116,7 @@ def overview(
         "page": page,
     }
     # every audience's default overview is rendered ahead, again when the data or model change
-    request.app.state.overview_ahead.refresh()
+    request.app.state.overview_ahead.refresh(engine_status(request))
     return overview_page(request, user, request.app.state.engine_state, has_plans, query)
 
 
