@@ -78,7 +78,7 @@ class PlanRequest:
     #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
     tail_weight: float = DEFAULT_TAIL_WEIGHT
     #: scale of the scenarios' normal scores (1 = the forecast's calibrated monthly quantiles;
-    #: the built-in 0.6 was chosen on the decision backtest, models.allocation.plan)
+    #: models.allocation.DEFAULT_SCENARIO_SPREAD)
     scenario_spread: float = DEFAULT_SCENARIO_SPREAD
     equity_weight: float = 1.0
     #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only

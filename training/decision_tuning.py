@@ -3,8 +3,8 @@ the realised regret of the decision backtest (:mod:`training.decisions`) at the 
 equity weight.
 
 * Searched: the tail measure's risk level (0.5–0.99) and weight (0–1) and the scenario spread
-  (0.4–1.6, ``models.allocation.SPREAD_RANGE``: a factor on the scenarios' normal scores; the
-  built-in 0.6 was chosen on simulated districts, ``DEFAULT_SCENARIO_SPREAD``). The steps are
+  (0.4–1.6, ``models.allocation.SPREAD_RANGE``: a factor on the scenarios' normal scores; 0.6
+  was better on some simulated districts, see ``DEFAULT_SCENARIO_SPREAD``). The steps are
   not searched: they are what the district can hire (``models.allocation.DEFAULT_STEP_FTE``,
   0.5/1/0.5 FTE), so a tuned record carries the built-in steps and a regret reached with other
   steps never promises what no plan delivers. Pools, budget, equity weight, moves, pins and

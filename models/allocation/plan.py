@@ -26,18 +26,15 @@ DEFAULT_RISK = 0.9
 #: The risk levels a planner may choose: below 0.5 the "tail" is most scenarios, at 1 only one.
 RISK_RANGE = (0.5, 0.99)
 #: The factor on the scenarios' normal scores the plan draws its need scenarios with (1 = the
-#: forecast's calibrated monthly quantiles). 0.6, not 1: the plan's loss is each kindergarten's
-#: shortfall summed over the year, and at 1 the scenarios' yearly shortfall is too wide (80 %
-#: intervals covered 0.89 / 0.94 of the realised yearly staff shortfall on the decision
-#: backtest's tuning seeds 1–3 of the cohort / capacity family; 0.83 / 0.89 at 0.8, 0.70 /
-#: 0.84 at 0.6). Chosen on those seeds (spreads 1 … 0.4, three scenario draws each, equity 0
-#: and 1): 0.6 lowered the realised regret on both families at both weights (cohort 0.265 →
-#: 0.248 at equity 0 and 0.278 → 0.252 at 1; capacity 0.207 → 0.199 and 0.203 → 0.194), 0.5
-#: and 0.4 were worse on the capacity family; on tuning seeds 4–6 it gained 0.004–0.006 on
-#: both families at both weights. A small gain: on the report seeds 101–103 the cohort family
-#: did not share it (benchmarks/README.md, bench_decisions 2026-12-07, 13:50 UTC). A setting
-#: that is not policy: ``bemanning tune --plans`` searches it for a district's own history.
-DEFAULT_SCENARIO_SPREAD = 0.6
+#: forecast's calibrated monthly quantiles). Why not narrower, although at 1 a kindergarten's
+#: yearly shortfall is too uncertain in the scenarios (80 % intervals covered 0.89 / 0.94 of the
+#: realised one on the decision backtest's tuning seeds of the cohort / capacity family): 0.6
+#: lowered the realised regret on both families with the benchmark's reduced forecaster (seeds
+#: 1–6, by 0.004–0.026), but with the full forecaster the cohort family at equity 0 did not
+#: improve (0.256 → 0.257 on seeds 1–3), and on the report seeds 101–103 the cohort family
+#: lost 0.009–0.035 (benchmarks/README.md, bench_decisions 2026-12-07, 12:54–14:45 UTC). Not
+#: policy: ``bemanning tune --plans`` searches it (``SPREAD_RANGE``) on a district's own history.
+DEFAULT_SCENARIO_SPREAD = 1.0
 #: The scenario spreads ``tune --plans`` searches (the plan accepts any positive spread).
 SPREAD_RANGE = (0.4, 1.6)
 #: What a district can hire, FTE per resource in RESOURCES order: staff and resource pedagogues
