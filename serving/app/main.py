@@ -27,7 +27,7 @@ from serving.app.services import Forbidden, NotFound, warm_key_figures
 from serving.app.settings import Settings
 from serving.auth import SessionSigner
 from serving.i18n import N_, Message, say
-from serving.store.db import make_engine, session_factory, upgrade
+from serving.store.db import fill_pool, make_engine, session_factory, upgrade
 from serving.store.login_store import SessionTouches
 from serving.store.repository import ConflictError, StoreError
 
@@ -159,6 +159,9 @@ def warm(app: FastAPI) -> None:
     warm_key_figures(app.state.engine_state)
     app.state.overview_ahead.start()
     app.state.prepared_pages.start()
+    # 50 planners opening their overview at once after a start waited for the store's
+    # connections to be opened one by one (bench_load's first burst, 2026-12-07)
+    fill_pool(app.state.db_engine)
     # what the warm-up loaded (data, model, forecasts, templates: millions of objects) lives as
     # long as the app: moved out of the collector's sight, a full collection scans only what
     # came after instead of stalling every request for up to 1.5 s (bench_load, load 13)
