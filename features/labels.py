@@ -279,6 +279,11 @@ TARGET_FEATURES: dict[str, Label] = {
         "under-3s who stay, plus the August intake",
         "count",
     ),
+    "target_base": Label(
+        "{target} videreført (grunnlaget)",
+        "{target} carried forward (the base)",
+        "count",
+    ),
     "target_under3_after_intake_vs_base": Label(
         "barn under 3 etter augustopptaket, mot utgangspunktet",
         "under-3s after the August intake, against the starting point",

@@ -27,13 +27,13 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, RESOURCES, District
 from data.errors import Problem, UserInputError
+from serving.district_split import DISTRICT, split_by_district
 from serving.plan_from_model import forecast_for_plan
 from serving.planning import PlanRequest, PlanResult, build_plan
 
 if TYPE_CHECKING:
     from training.registry import LoadedModel
 
-DISTRICT = "district"
 POOLS_FILE_COLUMNS = ("district", "resource", "fte")
 #: the summary figures that add up over districts (expectations and totals)
 CITY_SUMMARY_GROUP = "allocation"
@@ -240,26 +240,6 @@ class _DistrictJob:
     model_version: str
 
 
-def _district_job(
-    name: str,
-    district: District,
-    forecasts: pd.DataFrame,
-    request: PlanRequest,
-    pit_history: pd.DataFrame | None,
-    model_version: str,
-) -> _DistrictJob:
-    subset = district_subset(district, name)
-    ids = set(subset.kindergartens[KINDERGARTEN_ID].astype(str))
-    return _DistrictJob(
-        name,
-        subset,
-        forecasts[forecasts[KINDERGARTEN_ID].astype(str).isin(ids)].reset_index(drop=True),
-        request,
-        district_history(pit_history, ids),
-        model_version,
-    )
-
-
 def _run(job: _DistrictJob) -> DistrictPlan:
     result = build_plan(
         job.district,
@@ -289,13 +269,16 @@ def plan_districts(
 
     A district whose request is wrong fails the whole run with every district's problems named
     (the row of each problem says which district)."""
+    # each district's kindergartens, rows, forecasts and history (district_subset's and
+    # district_history's) from one pass over each table
+    parts = split_by_district(district, forecasts, pit_history, names)
     jobs = [
-        _district_job(
+        _DistrictJob(
             name,
-            district,
-            forecasts,
+            parts[name].district,
+            parts[name].forecasts,
             replace(request, pools=pools_for(name, request.pools, pools)),
-            pit_history,
+            parts[name].pit_history,
             model_version,
         )
         for name in names

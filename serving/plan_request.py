@@ -15,7 +15,7 @@ import pandas as pd
 
 from data.contract import RESOURCES
 from models.allocation.curves import NeedWeights
-from models.allocation.plan import DEFAULT_RISK
+from models.allocation.plan import DEFAULT_RISK, DEFAULT_SCENARIO_SPREAD
 from models.allocation.plan import DEFAULT_STEP_FTE as ALLOCATION_STEP_FTE
 from models.norms import NormSettings
 
@@ -77,8 +77,9 @@ class PlanRequest:
     risk: float = DEFAULT_RISK
     #: weight of the tail measure (CVaR at ``risk``) beside the expected unmet need
     tail_weight: float = DEFAULT_TAIL_WEIGHT
-    #: scale of the scenarios' normal scores (1 = the forecast's calibrated quantiles)
-    scenario_spread: float = 1.0
+    #: scale of the scenarios' normal scores (1 = the forecast's calibrated monthly quantiles;
+    #: models.allocation.DEFAULT_SCENARIO_SPREAD)
+    scenario_spread: float = DEFAULT_SCENARIO_SPREAD
     equity_weight: float = 1.0
     #: most kindergarten × resource lines existing FTE may be moved out of: 0 moves none (only
     #: the pools are spread), None sets no cap

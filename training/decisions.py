@@ -36,6 +36,7 @@ from data.contract import MONTH, RESOURCES, District
 from data.errors import Problem, UserInputError
 from models.allocation import (
     DEFAULT_RISK,
+    DEFAULT_SCENARIO_SPREAD,
     AllocationSettings,
     NeedWeights,
     SolverOptions,
@@ -74,7 +75,7 @@ class PlanSettings:
 
     risk: float = DEFAULT_RISK
     tail_weight: float = NeedWeights().cvar_weight
-    scenario_spread: float = 1.0
+    scenario_spread: float = DEFAULT_SCENARIO_SPREAD
     step_fte: tuple[float, ...] = AllocationSettings().step_fte
 
     def as_dict(self) -> dict[str, Any]:

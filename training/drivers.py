@@ -28,7 +28,9 @@ def overall_importance(contributions: pd.DataFrame, *, top: int = 15) -> pd.Data
         total=("abs_contribution", "sum"), n=("abs_contribution", "size")
     )
     totals["mean_abs_contribution"] = totals["total"] / totals["target"].map(rows_per_target)
-    totals["share"] = totals["total"] / totals.groupby("target")["total"].transform("sum")
+    # a target whose p50 is its base (no booster moves it) contributes 0 in all: shares of 0
+    target_total = totals.groupby("target")["total"].transform("sum")
+    totals["share"] = (totals["total"] / target_total.where(target_total > 0)).fillna(0.0)
     ranked = totals.sort_values(["target", "mean_abs_contribution"], ascending=[True, False])
     return (
         ranked.groupby("target")

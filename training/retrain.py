@@ -59,10 +59,13 @@ class TrainOutcome:
 
 def feature_importance_table(pipeline: Any) -> pd.DataFrame:
     """Gain importance of the median booster per target (and horizon for direct models), as
-    ``target, horizon, feature, gain, share``; horizon 0 = the stacked model of all horizons."""
+    ``target, horizon, feature, gain, share``; horizon 0 = the stacked model of all horizons.
+    A target whose median is its base (no median booster) has no rows."""
     rows = []
     for target, models in pipeline.models_.items():
         for horizon, regressor in models.items():
+            if not regressor.has_median_booster:
+                continue
             booster = regressor.booster_nearest(0.5)
             gains = booster.feature_importance(importance_type="gain")
             total = float(gains.sum()) or 1.0

@@ -14,8 +14,10 @@ from models.allocation.curves import (
 from models.allocation.milp import SolverOptions, solve_allocation
 from models.allocation.plan import (
     DEFAULT_RISK,
+    DEFAULT_SCENARIO_SPREAD,
     DEFAULT_STEP_FTE,
     RISK_RANGE,
+    SPREAD_RANGE,
     AllocationSettings,
     optimise,
 )
@@ -31,10 +33,12 @@ from models.allocation.proportional import largest_remainder, proportional_alloc
 
 __all__ = [
     "DEFAULT_RISK",
+    "DEFAULT_SCENARIO_SPREAD",
     "DEFAULT_STEP_FTE",
     "EQUITY_COST_SHARE",
     "EQUITY_TILT",
     "RISK_RANGE",
+    "SPREAD_RANGE",
     "AllocationProblem",
     "AllocationSettings",
     "AllocationSolution",

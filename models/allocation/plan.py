@@ -25,6 +25,18 @@ from models.needs import NeedScenarios
 DEFAULT_RISK = 0.9
 #: The risk levels a planner may choose: below 0.5 the "tail" is most scenarios, at 1 only one.
 RISK_RANGE = (0.5, 0.99)
+#: The factor on the scenarios' normal scores the plan draws its need scenarios with (1 = the
+#: forecast's calibrated monthly quantiles). Why not narrower, although at 1 a kindergarten's
+#: yearly shortfall is too uncertain in the scenarios (80 % intervals covered 0.89 / 0.94 of the
+#: realised one on the decision backtest's tuning seeds of the cohort / capacity family): 0.6
+#: lowered the realised regret on both families with the benchmark's reduced forecaster (seeds
+#: 1–6, by 0.004–0.026), but with the full forecaster the cohort family at equity 0 did not
+#: improve (0.256 → 0.257 on seeds 1–3), and on the report seeds 101–103 the cohort family
+#: lost 0.009–0.035 (benchmarks/README.md, bench_decisions 2026-12-07, 12:54–14:45 UTC). Not
+#: policy: ``bemanning tune --plans`` searches it (``SPREAD_RANGE``) on a district's own history.
+DEFAULT_SCENARIO_SPREAD = 1.0
+#: The scenario spreads ``tune --plans`` searches (the plan accepts any positive spread).
+SPREAD_RANGE = (0.4, 1.6)
 #: What a district can hire, FTE per resource in RESOURCES order: staff and resource pedagogues
 #: in half positions, pedagogues (pedagogical leaders) in whole positions.
 DEFAULT_STEP_FTE: tuple[float, ...] = (0.5, 1.0, 0.5)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.district_span import district_rate_expectation, span_least_squares
+from features.district_span import stock_flow_coefficients
 from features.intake import (
     expanding_persistence,
     intake_cycle,
@@ -74,26 +74,18 @@ MAX_PERSISTENCE_HORIZON = 24
 
 #: Stocks of decisions whose label base is their stock-flow projection (:func:`span_base`): what
 #: the kindergarten holds, times the share that stays over the span, plus new decisions at a rate
-#: set by its long-run level and by the district's rate per child times its children, the three
-#: weights fitted on the same calendar span in past years
-#: (:func:`features.district_span.span_least_squares`), rounded to a whole number. Chosen on
+#: set by its long-run level, both weights fitted on the same calendar span in past years
+#: (:func:`features.district_span.stock_flow_coefficients`), rounded to a whole number. Chosen on
 #: the tuning seeds 1–3 of both families over 6 rolling origins (benchmarks/README.md, 2026-12-07)
 #: over y(t) moved towards y(t) times the district's span ratio, which scales the arrivals with the
 #: stock (a kindergarten with none got none) and tuned on 2 origins did not hold on the report
-#: seeds. Rounded, as before: a count that most likely stays at 2 is best forecast 2. The
-#: district's term (2026-12-07, tuning seeds 1–3, 4 origins, random states 0–2) took § 31 WAPE
-#: 2.4 % lower on both families (cohort 0.3176 → 0.3098, capacity 0.3111 → 0.3037, means over
-#: the three random states), lower on every random state of both.
+#: seeds. Rounded, as before: a count that most likely stays at 2 is best forecast 2.
 SPAN_BASE_TARGETS: tuple[str, ...] = ("vedtak_31",)
 #: The kindergarten's level in that projection: its mean stock over this many months (as sick
 #: leave's seasonal level), from this many months of data on.
 STOCK_LEVEL_MONTHS = LEVEL_MONTHS
 STOCK_LEVEL_MIN_MONTHS = 6
-#: Months of the district's decisions per enrolled child in the projection's third term: a
-#: kindergarten's own mean of a few decisions is noisy, the district's rate times its children
-#: says what a kindergarten of its size holds (the least squares weigh the two).
-DISTRICT_RATE_MONTHS = LEVEL_MONTHS
-#: Past years whose same calendar span fits the projection's weights.
+#: Past years whose same calendar span fits the projection's two weights.
 STOCK_FLOW_YEARS = 3
 
 #: Targets counted per month (flows, not stocks) whose label is a change from their trailing mean.
@@ -186,34 +178,20 @@ def span_base(
     grid: PanelGrid, target: str, horizon: int, k: np.ndarray, t: np.ndarray
 ) -> np.ndarray:
     """The label base of rows (k, t) of a target in :data:`SPAN_BASE_TARGETS`: the stock-flow
-    projection survival · y(t) + arrivals · level(t) + district · expected(t), the
-    kindergarten's level its mean over :data:`STOCK_LEVEL_MONTHS`, expected(t) the stock it would
-    hold at the district's rate per enrolled child over :data:`DISTRICT_RATE_MONTHS`
-    (:func:`features.district_span.district_rate_expectation`), and the three weights what the
-    same calendar span did in past years (:func:`features.district_span.span_least_squares`),
-    rounded to a whole number, never below 0; y(t) where the projection is unknown.
-    Point-in-time: the level, the district's rate and the weights at t read months ≤ t only."""
+    projection survival · y(t) + arrivals · level(t), the kindergarten's level its mean over
+    :data:`STOCK_LEVEL_MONTHS` and the two weights what the same calendar span did in past years
+    (:func:`features.district_span.stock_flow_coefficients`), rounded to a whole number, never
+    below 0; y(t) where the projection is unknown. Point-in-time: the level and the weights at t
+    read months ≤ t only."""
     y = grid.targets[target]
     level = grid.derive(
         ("stock_level", target),
         lambda: trailing_level(y, window=STOCK_LEVEL_MONTHS, min_months=STOCK_LEVEL_MIN_MONTHS),
     )
-    expected = grid.derive(
-        ("district_expected", target),
-        lambda: district_rate_expectation(
-            y,
-            grid.targets["children_under3"] + grid.targets["children_over3"],
-            window=DISTRICT_RATE_MONTHS,
-        ),
-    )
-    regressors = (y, level, expected)
-    weights = grid.derive(
+    survival, arrivals = grid.derive(
         ("stock_flow", target, horizon),
-        lambda: span_least_squares(y, list(regressors), horizon, years=STOCK_FLOW_YEARS),
+        lambda: stock_flow_coefficients(y, level, horizon, years=STOCK_FLOW_YEARS),
     )
     anchor = y[k, t].astype(np.float64)
-    projection = sum(
-        (w[t] * r[k, t] for w, r in zip(weights, regressors, strict=True)),
-        start=np.zeros(len(k)),
-    )
+    projection = survival[t] * anchor + arrivals[t] * level[k, t]
     return np.where(np.isnan(projection), anchor, np.maximum(np.round(projection), 0.0))

@@ -3,7 +3,9 @@
 With the ``change`` transform the p50 booster models y(t+h) − base, so contributions explain the
 expected change from the base: the last observed value (``target_last`` carries it), the
 intake-cycle projection for the children counts, the trailing 12-month mean for staff leavers
-(:mod:`models.forecast.frames`).
+(:mod:`models.forecast.frames`). A target whose p50 is the base itself has no p50 booster
+(``ForecastPipeline.base_median_targets``, § 31's stock-flow projection): its one driver is
+:data:`BASE_FEATURE`, the base, which nothing moves (:func:`base_drivers`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ CONTRIBUTION_COLUMNS = (
     "value",
     "contribution",
 )
+#: The driver of a forecast whose p50 is its label's base (:func:`base_drivers`).
+BASE_FEATURE = "target_base"
 
 
 def top_drivers(
@@ -62,4 +66,31 @@ def top_drivers(
             "value": frame.features[rows, cols].astype(float),
             "contribution": contributions[rows, cols],
         }
+    )
+
+
+def base_drivers(
+    frame: HorizonFrame,
+    *,
+    kindergarten_ids: np.ndarray,
+    origin: pd.Period,
+    target: str,
+) -> pd.DataFrame:
+    """For each row of ``frame`` of a target whose p50 is its label's base: one driver,
+    :data:`BASE_FEATURE`, with the base as its value and a contribution of 0 (no booster moves
+    the p50 off it)."""
+    n = len(frame.anchor)
+    return pd.DataFrame(
+        {
+            KINDERGARTEN_ID: kindergarten_ids[frame.kindergarten_index],
+            "origin": pd.PeriodIndex([origin] * n, freq="M"),
+            "month": pd.PeriodIndex([origin + frame.horizon] * n, freq="M"),
+            "horizon": frame.horizon,
+            "target": target,
+            "rank": np.ones(n, dtype=np.int64),
+            "feature": np.full(n, BASE_FEATURE, dtype=object),
+            "value": frame.anchor.astype(float),
+            "contribution": np.zeros(n),
+        },
+        columns=list(CONTRIBUTION_COLUMNS),
     )

@@ -165,7 +165,8 @@ def with_fallback(
                 not_peers=list(reasons),
             )
         )
-    made_all = pd.concat(made, ignore_index=True)
+    # an empty part (no kindergarten lacking a target) is left out so it cannot set the dtypes
+    made_all = pd.concat([part for part in made if len(part)] or made[:1], ignore_index=True)
     if len(kept) and "origin" in kept:
         made_all = made_all.astype({"origin": kept["origin"].dtype, MONTH: kept[MONTH].dtype})
     combined = pd.concat([kept, made_all], ignore_index=True) if len(kept) else made_all

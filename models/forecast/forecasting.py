@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS, District
 from data.errors import Problem, UserInputError
-from models.forecast.contributions import top_drivers
+from models.forecast.contributions import base_drivers, top_drivers
 from models.forecast.frames import HorizonFrame
 from models.forecast.inputs import (
     FeatureInputs,
@@ -160,11 +160,22 @@ def contribution_table(
     horizon: int,
     top: int,
 ) -> pd.DataFrame:
-    """:meth:`ForecastPipeline.predict_contributions` from the inputs at ``origin``."""
+    """:meth:`ForecastPipeline.predict_contributions` from the inputs at ``origin``; a target
+    whose p50 is its base has that base as its one driver."""
     forecaster = pipeline._level_forecaster()
     parts = []
     for target, frames in origin_frames(pipeline, inputs, origin, horizon):
         for frame in frames:
+            if pipeline.median_is_base(target):
+                parts.append(
+                    base_drivers(
+                        frame,
+                        kindergarten_ids=inputs.grid.kindergarten_ids,
+                        origin=origin,
+                        target=target,
+                    )
+                )
+                continue
             parts.append(
                 top_drivers(
                     forecaster.model_for(pipeline.models_[target], frame),

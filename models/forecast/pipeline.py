@@ -1,9 +1,10 @@
 """``ForecastPipeline``: features → global LightGBM quantile models → conformal calibration →
 forecasts in the contract's format. The one object training logs, registers and serves.
 
-Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). Targets are
-fitted side by side in ``n_jobs`` threads. How the boosters' output becomes calibrated forecasts
-of a level, in the calibration round and when forecasting alike, is
+Counts get a whole-number p50 (:func:`~models.forecast.levels.integer_median`). The targets'
+rounds are fitted side by side in ``n_jobs`` threads
+(:func:`~models.forecast.target_fit.fit_targets`). How the boosters' output becomes calibrated
+forecasts of a level, in the calibration round and when forecasting alike, is
 :class:`~models.forecast.levels.LevelForecaster`.
 
 Fit, in two rounds so calibration costs one extra fit rather than one per inner origin:
@@ -47,7 +48,7 @@ from models.forecast.inputs import (
     feature_inputs,
     resolve_targets,
 )
-from models.forecast.levels import LevelForecaster
+from models.forecast.levels import BASE_MEDIAN_TARGETS, LevelForecaster
 from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
 from models.forecast.target_fit import fit_targets, target_frames
 
@@ -136,7 +137,17 @@ class ForecastPipeline(BaseEstimator):
         (2 origins) sick-leave WAPE fell 4.2 % on the cohort family (0.1416 → 0.1356) and 2.0 %
         on the capacity family (0.1874 → 0.1837), 80 % coverage 0.802 → 0.816 and
         0.817 → 0.805 (benchmarks/README.md).
-    n_jobs : threads fitting targets side by side (1 = one after another).
+    base_median_targets : targets whose p50 is the label's base itself, rounded (``transform``
+        ``"change"`` only): no median booster is fitted for them, their other quantiles keep
+        their boosters and calibration, held on their side of the base, and their drivers
+        (:meth:`predict_contributions`) are the base alone. ``None`` (default):
+        :data:`~models.forecast.levels.BASE_MEDIAN_TARGETS` with the ``change`` transform (§ 31:
+        its stock-flow projection, 1.1 % and 1.9 % lower WAPE on the tuning seeds of the
+        capacity and cohort families), none with ``level`` (its label has no base); ``()``:
+        every target's median has its booster.
+    n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
+        the calling thread builds the next target's frames (1 = everything in the calling
+        thread, one after another).
     random_state : seed for sampling and LightGBM.
     """
 
@@ -146,6 +157,7 @@ class ForecastPipeline(BaseEstimator):
     mechanism_features = False
     season_calibration = False
     seasonal_level = False
+    base_median_targets: Sequence[str] | None = ()
 
     def __init__(
         self,
@@ -166,6 +178,7 @@ class ForecastPipeline(BaseEstimator):
         mechanism_features: bool = True,
         season_calibration: bool = True,
         seasonal_level: bool = True,
+        base_median_targets: Sequence[str] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -185,6 +198,7 @@ class ForecastPipeline(BaseEstimator):
         self.mechanism_features = mechanism_features
         self.season_calibration = season_calibration
         self.seasonal_level = seasonal_level
+        self.base_median_targets = base_median_targets
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -304,6 +318,16 @@ class ForecastPipeline(BaseEstimator):
             )
         if int(self.calibration_origins) < 1:
             raise ValueError("calibration_origins must be at least 1")
+        if isinstance(self.base_median_targets, str):
+            raise ValueError(
+                "base_median_targets must be a sequence of target names, "
+                f"got the string {self.base_median_targets!r}"
+            )
+        if self._base_median_targets() and self.transform != "change":
+            raise ValueError(
+                "base_median_targets needs transform 'change' (the median is the label's base), "
+                f"got {self.transform!r}"
+            )
 
     def _frames(
         self,
@@ -362,7 +386,18 @@ class ForecastPipeline(BaseEstimator):
             interval_method=self.interval_method,
             quantiles=tuple(float(q) for q in self.quantiles),
             season_calibration=self.season_calibration,
+            base_median_targets=self._base_median_targets(),
         )
+
+    def _base_median_targets(self) -> tuple[str, ...]:
+        """``base_median_targets`` resolved: ``None`` is the default's (see the class)."""
+        if self.base_median_targets is None:
+            return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
+        return tuple(self.base_median_targets)
+
+    def median_is_base(self, target: str) -> bool:
+        """Whether ``target``'s p50 is its label's base, without a median booster."""
+        return target in self._base_median_targets()
 
     def _booster_quantiles(self) -> list[float] | None:
         """The quantiles with a booster of their own: ``booster_quantiles`` that are among the

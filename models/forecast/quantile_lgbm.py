@@ -144,6 +144,18 @@ def spread_quantiles(
     return out
 
 
+def pin_median(quantiles: np.ndarray, median_column: int, median: np.ndarray) -> np.ndarray:
+    """``quantiles`` (n_rows, n) with column ``median_column`` set to ``median`` and the columns
+    on each side of it sorted and clipped to that side: a sort that leaves the median where it
+    is (a plain sort would put a lower quantile above it in its place)."""
+    out = np.array(quantiles, dtype=np.float64, copy=True)
+    out[:, median_column] = median
+    lower, upper = out[:, :median_column], out[:, median_column + 1 :]
+    out[:, :median_column] = np.minimum(np.sort(lower, axis=1), median[:, None])
+    out[:, median_column + 1 :] = np.maximum(np.sort(upper, axis=1), median[:, None])
+    return out
+
+
 def _arrow_table(by_column: np.ndarray, columns: Iterable[int]) -> Any:
     """The rows of ``by_column`` (one feature per row, C-contiguous) at ``columns`` as an Arrow
     table of float columns, for ``lightgbm.Dataset``: LightGBM bins an Arrow table column by
@@ -176,8 +188,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     median_only_features : names of features only the median's booster sees (the other boosters
         are fitted on the remaining columns): inputs that say where a count goes but not how
         uncertain it is. Needs ``feature_names`` at fit.
+    median_booster : ``False``: no booster for the median, whose column is 0 — for a label that
+        is a change from a base the median forecast is the base itself; the other quantiles keep
+        their boosters and stay on their side of 0.
     random_state : seed for LightGBM's feature/row sampling.
     """
+
+    #: regressors pickled before the option existed all had a median booster
+    median_booster = True
 
     def __init__(
         self,
@@ -187,6 +205,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         tail_params: dict[str, Any] | None = None,
         booster_quantiles: Sequence[float] | None = None,
         median_only_features: Sequence[str] | None = None,
+        median_booster: bool = True,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
@@ -194,6 +213,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.tail_params = tail_params
         self.booster_quantiles = booster_quantiles
         self.median_only_features = median_only_features
+        self.median_booster = median_booster
         self.random_state = random_state
 
     def fit(
@@ -266,8 +286,11 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
                 feature_name=[names[j] for j in self.tail_columns_],
                 free_raw_data=False,
             )
-        self.boosters_ = []
+        self.boosters_: list[Any] = []
         for i, q in enumerate(boosted):
+            if i == median_index and not self.median_booster:
+                self.boosters_.append(None)  # the median is the base: a change of 0
+                continue
             own = dict(median_params if i == median_index else tail_params)
             rounds = int(own.pop("n_estimators"))
             booster_params = {
@@ -288,7 +311,8 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
                 )
             )
         for booster in self.boosters_:
-            booster.free_dataset()  # the raw rows are not needed to predict
+            if booster is not None:
+                booster.free_dataset()  # the raw rows are not needed to predict
         self.quantiles_ = np.asarray(quantiles)
         self.boosted_quantiles_ = np.asarray(boosted)
         self.median_index_ = median_index
@@ -306,11 +330,24 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         # boosters all get tail_X, which is X itself
         median_index = getattr(self, "median_index_", None)
         columns = [
-            b.predict(X if i == median_index else tail_X, num_threads=self._threads())
+            np.zeros(X.shape[0])
+            if b is None
+            else b.predict(X if i == median_index else tail_X, num_threads=self._threads())
             for i, b in enumerate(self.boosters_)
         ]
-        boosted = np.sort(np.column_stack(columns), axis=1)
+        stacked = np.column_stack(columns)
+        if self.has_median_booster:
+            boosted = np.sort(stacked, axis=1)
+        else:  # the median stays 0, the others are sorted on their side of it
+            assert median_index is not None
+            boosted = pin_median(stacked, median_index, np.zeros(X.shape[0]))
         return np.sort(spread_quantiles(boosted, self.boosted_quantiles_, self.quantiles_), axis=1)
+
+    @property
+    def has_median_booster(self) -> bool:
+        """Whether the median has a booster of its own (else its column is 0: the base)."""
+        median_index = getattr(self, "median_index_", None)
+        return median_index is None or self.boosters_[median_index] is not None
 
     def predict(self, X: Any) -> np.ndarray:
         quantiles = self.predict_quantiles(X)
@@ -323,9 +360,13 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(booster.predict(X, pred_contrib=True, num_threads=self._threads()))
 
     def booster_nearest(self, quantile: float = 0.5) -> Any:
-        """The fitted ``lightgbm.Booster`` of the boosted quantile nearest ``quantile``."""
+        """The fitted ``lightgbm.Booster`` of the boosted quantile nearest ``quantile``; a
+        ``ValueError`` when that is the median and it has no booster (``median_booster``)."""
         check_is_fitted(self, "boosters_")
-        return self.boosters_[int(np.argmin(np.abs(self.boosted_quantiles_ - quantile)))]
+        booster = self.boosters_[int(np.argmin(np.abs(self.boosted_quantiles_ - quantile)))]
+        if booster is None:
+            raise ValueError("the median has no booster: its forecast is the base itself")
+        return booster
 
     def _tail_view(self, X: np.ndarray) -> np.ndarray:
         """``X`` as the boosters other than the median's see it: without the median-only

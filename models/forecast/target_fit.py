@@ -173,7 +173,9 @@ def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: st
     }
     boosters = pipeline._booster_quantiles() or list(pipeline._model_quantiles())
     rounds = [
-        int((median if np.isclose(q, 0.5) else tail).get("n_estimators", 100)) for q in boosters
+        int((median if np.isclose(q, 0.5) else tail).get("n_estimators", 100))
+        for q in boosters
+        if not (np.isclose(q, 0.5) and pipeline.median_is_base(target))
     ]
     return float(sum(rounds) * columns)
 
@@ -309,6 +311,7 @@ def fit_boosters(
             ),
             booster_quantiles=pipeline._booster_quantiles(),
             median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
+            median_booster=not pipeline.median_is_base(target),
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models

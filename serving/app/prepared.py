@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from data.contract import District
 from data.errors import UserInputError
+from models.forecast.contributions import BASE_FEATURE
 from serving.app.engine import exit_with_parent, stop_pool
 from serving.app.privacy import suppress_frame
 from serving.app.rendering import language_context, page_templates
@@ -184,12 +185,14 @@ def sections_context(
     decisions = forecasts[forecasts["target"].astype(str).str.startswith("vedtak")]
     if internal:
         history, decisions = suppress_frame(history), suppress_frame(decisions)
+    drivers = drivers_by_target(parts.drivers, kindergarten_id, internal)
     return {
         "info": {"kindergarten_id": kindergarten_id},
         "charts": charts,
         "history": history,
         "vedtak_forecasts": decisions_by_month(decisions),
-        "drivers": drivers_by_target(parts.drivers, kindergarten_id, internal),
+        "drivers": drivers,
+        "base_medians": [t for t, top in drivers.items() if (top["feature"] == BASE_FEATURE).all()],
         **language_context(as_language(language)),
     }
 

@@ -10,8 +10,6 @@ from features.district_span import (
     MIN_STOCK_FLOW_PAIRS,
     MONTHS_PER_YEAR,
     SPAN_YEARS,
-    district_rate_expectation,
-    span_least_squares,
     stock_flow_coefficients,
 )
 
@@ -94,91 +92,3 @@ def test_too_few_pairs_give_no_weights():
     y = np.ones((3, 30))
     survival, arrivals = stock_flow_coefficients(y, y * 2.0, 3)
     assert np.isnan(survival).all() and np.isnan(arrivals).all()
-
-
-def plain_multi_fit(y: np.ndarray, regressors: list[np.ndarray], t: int, h: int, years: int):
-    """Least squares of y(s + h) on the regressors at s over the past years' starts s whose span
-    ended by t, the kindergartens with every value, by numpy's solver."""
-    rows, outcomes = [], []
-    first = -(-h // MONTHS_PER_YEAR)
-    for j in range(first, first + years):
-        start, end = t - MONTHS_PER_YEAR * j, t + h - MONTHS_PER_YEAR * j
-        if start < 0:
-            continue
-        for k in range(y.shape[0]):
-            values = [r[k, start] for r in regressors] + [y[k, end]]
-            if not np.isnan(values).any():
-                rows.append(values[:-1])
-                outcomes.append(values[-1])
-    if len(rows) < MIN_STOCK_FLOW_PAIRS:
-        return np.full(len(regressors), np.nan)
-    return np.linalg.lstsq(np.array(rows), np.array(outcomes), rcond=None)[0]
-
-
-def children_counts(y: np.ndarray) -> np.ndarray:
-    rng = np.random.default_rng(8)
-    children = rng.integers(20, 80, y.shape).astype(np.float64)
-    children[5, 20] = np.nan
-    return children
-
-
-@pytest.mark.parametrize("h", [1, 7, 12, 13])
-def test_span_least_squares_matches_a_plain_loop(counts, h):
-    y, level = counts
-    expected = district_rate_expectation(y, children_counts(y), window=24)
-    regressors = [y, level, expected]
-    fitted = span_least_squares(y, regressors, h, years=3)
-    plain = np.array([plain_multi_fit(y, regressors, t, h, 3) for t in range(y.shape[1])]).T
-    np.testing.assert_allclose(fitted, plain, rtol=1e-7, atol=1e-9)
-    assert np.isfinite(fitted[:, -1]).all()
-
-
-def test_span_least_squares_with_the_stock_and_its_level_is_the_stock_flow_fit(counts):
-    y, level = counts
-    for h in (2, 12):
-        survival, arrivals = stock_flow_coefficients(y, level, h, years=3)
-        fitted = span_least_squares(y, [y, level], h, years=3)
-        np.testing.assert_allclose(fitted[0], survival, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(fitted[1], arrivals, rtol=1e-9, atol=1e-12)
-
-
-def test_span_least_squares_reads_no_month_after_its_origin(counts):
-    y, level = counts
-    children = children_counts(y)
-    full = span_least_squares(
-        y, [y, level, district_rate_expectation(y, children, window=24)], 3, years=3
-    )
-    for t in (30, 45):
-        cut_y, cut_level, cut_children = y.copy(), level.copy(), children.copy()
-        for a in (cut_y, cut_level, cut_children):
-            a[:, t + 1 :] = np.nan
-        cut_expected = district_rate_expectation(cut_y, cut_children, window=24)
-        cut = span_least_squares(cut_y, [cut_y, cut_level, cut_expected], 3, years=3)
-        assert np.isfinite(full[:, t]).all()
-        np.testing.assert_allclose(cut[:, t], full[:, t])
-
-
-def test_a_singular_fit_gives_no_weights(counts):
-    y, level = counts
-    fitted = span_least_squares(y, [y, level, 2.0 * level], 3, years=3)
-    assert np.isnan(fitted).all()
-
-
-def test_district_rate_expectation_matches_a_plain_loop(counts):
-    y, _ = counts
-    children = children_counts(y)
-    window = 24
-    got = district_rate_expectation(y, children, window=window)
-    for k in (0, 1, 5):
-        for t in (0, 8, 20, 49):
-            stock = held = 0.0
-            for month in range(max(0, t - window + 1), t + 1):
-                for other in range(y.shape[0]):
-                    if not np.isnan(y[other, month]) and not np.isnan(children[other, month]):
-                        stock += y[other, month]
-                        held += children[other, month]
-            expected = stock / held * children[k, t] if held > 0 else np.nan
-            if np.isnan(expected):
-                assert np.isnan(got[k, t])
-            else:
-                assert got[k, t] == pytest.approx(expected)

@@ -1,6 +1,5 @@
 """The § 31 label base of the horizon frames: the stock-flow projection survival · y(t) + arrivals ·
-the kindergarten's level + a weight · the district's decisions per child times its children, the
-weights fitted on the same calendar span in past years, rounded —
+the kindergarten's level, both weights fitted on the same calendar span in past years, rounded —
 against a plain loop over the contract's table, and point-in-time (SIMULATED capacity family)."""
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.forecast.bases import DISTRICT_RATE_MONTHS
 from models.forecast.frames import (
     STOCK_FLOW_YEARS,
     STOCK_LEVEL_MIN_MONTHS,
@@ -43,25 +41,9 @@ def plain_level(values: pd.Series, kid: str, month: pd.Period) -> float:
     return float(np.mean(window)) if len(window) >= STOCK_LEVEL_MIN_MONTHS else np.nan
 
 
-def plain_district(monthly: pd.DataFrame, kid: str, month: pd.Period) -> float:
-    """The district's decisions per enrolled child over months month − 59 … month (every
-    kindergarten-month with both), times the kindergarten's children at month."""
-    rows = monthly[
-        (monthly["month"] <= month) & (monthly["month"] > month - DISTRICT_RATE_MONTHS)
-    ].dropna(subset=[TARGET, "children_under3", "children_over3"])
-    children = rows["children_under3"] + rows["children_over3"]
-    own = monthly[(monthly["kindergarten_id"] == kid) & (monthly["month"] == month)]
-    if own.empty or children.sum() == 0:
-        return np.nan
-    return float(rows[TARGET].sum() / children.sum()) * float(
-        (own["children_under3"] + own["children_over3"]).iloc[0]
-    )
-
-
 def plain_projection(monthly: pd.DataFrame, kid: str, origin: pd.Period, h: int) -> float:
-    """survival · y(origin) + arrivals · level(origin) + district · the district's rate times the
-    children, the weights by least squares over the past years' same span (ended by the
-    origin), every kindergarten with both ends, a level and a rate."""
+    """survival · y(origin) + arrivals · level(origin), the weights by least squares over the
+    past years' same span (ended by the origin), every kindergarten with both ends and a level."""
     values = monthly.set_index(["kindergarten_id", "month"])[TARGET]
     rows, outcomes = [], []
     first = -(-h // 12)
@@ -70,16 +52,14 @@ def plain_projection(monthly: pd.DataFrame, kid: str, origin: pd.Period, h: int)
         for other in monthly["kindergarten_id"].unique():
             if (other, start) in values.index and (other, end) in values.index:
                 level = plain_level(values, other, start)
-                district = plain_district(monthly, other, start)
-                if not np.isnan(level) and not np.isnan(district):
-                    rows.append((values[(other, start)], level, district))
+                if not np.isnan(level):
+                    rows.append((values[(other, start)], level))
                     outcomes.append(values[(other, end)])
     last = float(values[(kid, origin)])
     if len(rows) < 20:
         return last
-    weights = np.linalg.lstsq(np.array(rows), np.array(outcomes), rcond=None)[0]
-    now = (last, plain_level(values, kid, origin), plain_district(monthly, kid, origin))
-    return max(0.0, round(float(np.dot(weights, now))))
+    survival, arrivals = np.linalg.lstsq(np.array(rows), np.array(outcomes), rcond=None)[0]
+    return max(0.0, round(survival * last + arrivals * plain_level(values, kid, origin)))
 
 
 @pytest.mark.parametrize("h", [1, 4, 12])
@@ -87,7 +67,7 @@ def test_matches_a_plain_loop(district, grid, h):
     frame = horizon_frame(grid, TARGET, h, stacked=True)
     y = grid.targets[TARGET]
     k_all, t_all = frame.kindergarten_index, frame.origin_index
-    pick = np.random.default_rng(h).choice(len(frame.label), size=12, replace=False)
+    pick = np.random.default_rng(h).choice(len(frame.label), size=25, replace=False)
     monthly = district.monthly
     for i in pick:
         kid, origin = grid.kindergarten_ids[k_all[i]], grid.months[t_all[i]]

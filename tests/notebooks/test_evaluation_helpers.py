@@ -114,3 +114,14 @@ def test_kindergarten_drivers_keep_the_sign() -> None:
     assert (drivers["contribution"] < 0).all()
     with pytest.raises(ValueError, match="no contributions for kindergarten 'zz'"):
         kindergarten_drivers(contributions(), "zz", target="children_over3", horizon=2)
+
+
+def test_a_target_whose_median_is_its_base_has_shares_of_zero() -> None:
+    base = pd.DataFrame({"kindergarten_id": ["a", "b"], "target": "vedtak_31", "horizon": 1,
+                         "rank": 1, "feature": "target_base", "value": [2.0, 3.0],
+                         "contribution": 0.0})
+    table = overall_importance(pd.concat([contributions(), base]), top=2)
+    row = table[table["target"] == "vedtak_31"].iloc[0]
+    assert row["share"] == 0.0 and row["mean_abs_contribution"] == 0.0
+    assert table.loc[table["target"] == "children_over3", "share"].iloc[0] == pytest.approx(
+        3.0 / 4.5)

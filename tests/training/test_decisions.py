@@ -286,3 +286,24 @@ def test_plan_settings_round_trip_through_their_dict() -> None:
     assert record["step_fte"] == dict(zip(RESOURCES, (0.5, 1.0, 0.5), strict=True))
     assert PlanSettings.from_dict(record) == settings
     assert PlanSettings.from_dict({}) == PlanSettings()
+
+
+def test_the_built_in_plan_settings_are_one_set_inside_what_tuning_searches() -> None:
+    """The backtest's settings, the plan request's defaults and the tuning's trial 0 are the
+    same built-in values, and the tuning's search range holds them (trial 0 is the defaults)."""
+    import optuna
+
+    from models.allocation import DEFAULT_RISK, DEFAULT_SCENARIO_SPREAD, RISK_RANGE, SPREAD_RANGE
+    from serving.planning import PlanRequest
+    from training.decision_tuning import search_space, trial_params
+
+    built_in, request = PlanSettings(), PlanRequest(pools={})
+    assert built_in.scenario_spread == request.scenario_spread == DEFAULT_SCENARIO_SPREAD
+    assert built_in.risk == request.risk == DEFAULT_RISK
+    assert built_in.tail_weight == request.tail_weight
+    assert SPREAD_RANGE[0] <= DEFAULT_SCENARIO_SPREAD <= SPREAD_RANGE[1]
+    assert RISK_RANGE[0] <= DEFAULT_RISK <= RISK_RANGE[1]
+    study = optuna.create_study()
+    study.enqueue_trial(trial_params(built_in))
+    trial = study.ask()
+    assert search_space(trial) == built_in
