@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -45,6 +46,17 @@ def freeze_long_lived() -> None:
     what a test leaves behind stays collectable."""
     if _ONE_COMMAND["process"]:
         gc.freeze()
+
+
+def print_study_states(study_name: str, storage_url: str, trials: Iterable[Any]) -> None:
+    """One line of an Optuna study's trials by state ("12 complete, 3 pruned"), for `tune`
+    and `tune --plans` alike."""
+    states = Counter(trial.state.name.lower() for trial in trials)
+    console.print(
+        f"Study [bold]{study_name}[/] in {storage_url}: "
+        + ", ".join(f"{n} {state}" for state, n in sorted(states.items())),
+        highlight=False,
+    )
 
 
 def report_user_error(exc: UserInputError, console: Console = err_console) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from serving.commands.common import console
+from serving.commands.common import console, print_study_states
 from serving.plan_options import OPTIONS
 
 if TYPE_CHECKING:
@@ -458,14 +458,7 @@ def tune_plans(
             seed=seed,
             progress=progress,
         )
-    states: dict[str, int] = {}
-    for trial in result.trials:
-        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
-    console.print(
-        f"Study [bold]{study_name}[/] in {storage_url}: "
-        + ", ".join(f"{n} {state}" for state, n in sorted(states.items())),
-        highlight=False,
-    )
+    print_study_states(study_name, storage_url, result.trials)
     record = tuned_record(result, prepared, policy)
     store_plan_defaults(settings, champion.version, record)
     default_regret = record.get("default_regret")

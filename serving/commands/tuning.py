@@ -13,6 +13,7 @@ from serving.commands.common import (
     DataArgument,
     TrackingOption,
     console,
+    print_study_states,
     state_value,
     user_errors,
 )
@@ -167,13 +168,7 @@ def tune(
                 progress=progress,
                 worker=worker,
             )
-    states: dict[str, int] = {}
-    for trial in result.trials:
-        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
-    console.print(
-        f"Study [bold]{study_name}[/] in {storage_url}: "
-        + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    )
+    print_study_states(study_name, storage_url, result.trials)
     try:
         best = result.best_trial
     except ValueError:

@@ -78,6 +78,15 @@ def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
     return token
 
 
+def engine_forecasts(harness: Any) -> pd.DataFrame:
+    """The app engine's forecasts with month and origin as monthly periods (as plans take them)."""
+    forecasts = harness.app.state.engine_state.forecasts()
+    return forecasts.assign(
+        month=pd.PeriodIndex(forecasts["month"], freq="M"),
+        origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
+    )
+
+
 def store_real_plan(
     harness_or_sessions: Any,
     district: District,

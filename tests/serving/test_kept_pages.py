@@ -10,9 +10,8 @@ import zlib
 from typing import Any
 
 import anyio.to_thread
-import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, AppHarness, store_real_plan
+from app_fixtures import DISTRICT_A, AppHarness, engine_forecasts, store_real_plan
 
 from serving.app.kept_page import STORED_MAX, KeptPage
 from serving.app.page_cache import PageCache
@@ -59,11 +58,7 @@ def test_a_kept_page_is_compressed_once_not_per_request(
 
 @pytest.fixture
 def plan_id(trained_harness: AppHarness, sim_district: Any) -> str:
-    forecasts = trained_harness.app.state.engine_state.forecasts()
-    forecasts = forecasts.assign(
-        month=pd.PeriodIndex(forecasts["month"], freq="M"),
-        origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
-    )
+    forecasts = engine_forecasts(trained_harness)
     return store_real_plan(trained_harness, sim_district, forecasts)
 
 

@@ -17,6 +17,7 @@ from app_fixtures import (
     USERS,
     AppHarness,
     approve_first_line_and_plan,
+    engine_forecasts,
     store_rows,
 )
 
@@ -48,14 +49,6 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return built
 
 
-def _forecasts(harness: AppHarness) -> pd.DataFrame:
-    forecasts = harness.app.state.engine_state.forecasts()
-    return forecasts.assign(
-        month=pd.PeriodIndex(forecasts["month"], freq="M"),
-        origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
-    )
-
-
 def test_after_the_warm_up_no_overview_request_builds_anything(
     warmed: AppHarness, builds: list[str], monkeypatch: pytest.MonkeyPatch, sim_district: Any
 ) -> None:
@@ -63,7 +56,7 @@ def test_after_the_warm_up_no_overview_request_builds_anything(
 
     n_districts = sim_district.kindergartens["district"].nunique()
     assert warmed.app.state.overview_ahead.rendered == (1 + 2 * n_districts) * len(LANGUAGES) * 2
-    forecasts = _forecasts(warmed)  # for the plan stored below
+    forecasts = engine_forecasts(warmed)  # for the plan stored below
 
     def no_model_work(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an overview request did model work")
@@ -139,7 +132,7 @@ def test_rendering_ahead_changes_nothing_a_planner_did(
 ) -> None:
     from app_fixtures import store_real_plan
 
-    plan_id = store_real_plan(warmed, sim_district, _forecasts(warmed))
+    plan_id = store_real_plan(warmed, sim_district, engine_forecasts(warmed))
     approve_first_line_and_plan(warmed.client_for("anna"), plan_id)
     before = store_rows(warmed)
     assert before["approvals"] and before["audit"]

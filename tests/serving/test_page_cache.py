@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pandas as pd
 import pytest
-from app_fixtures import DISTRICT_A, AppHarness, store_real_plan
+from app_fixtures import DISTRICT_A, AppHarness, engine_forecasts, store_real_plan
 
 from serving.app import services
 from serving.app.page_cache import PageCache
@@ -25,11 +24,7 @@ def _kindergarten_of(harness: AppHarness, district: str) -> str:
 
 @pytest.fixture
 def plan_id(trained_harness: AppHarness, sim_district: Any) -> str:
-    forecasts = trained_harness.app.state.engine_state.forecasts()
-    forecasts = forecasts.assign(
-        month=pd.PeriodIndex(forecasts["month"], freq="M"),
-        origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
-    )
+    forecasts = engine_forecasts(trained_harness)
     return store_real_plan(trained_harness, sim_district, forecasts)
 
 
@@ -94,15 +89,7 @@ def test_the_overview_follows_the_plans_made(
     alf.cookies.set(LANGUAGE_COOKIE, "en")
     assert hint in alf.get("/").text
     assert hint in alf.get("/").text  # kept
-    forecasts = trained_harness.app.state.engine_state.forecasts()
-    store_real_plan(
-        trained_harness,
-        sim_district,
-        forecasts.assign(
-            month=pd.PeriodIndex(forecasts["month"], freq="M"),
-            origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
-        ),
-    )
+    store_real_plan(trained_harness, sim_district, engine_forecasts(trained_harness))
     assert hint not in alf.get("/").text
 
 

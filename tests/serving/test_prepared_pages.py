@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 import pytest
 from app_fixtures import (
     DISTRICT_A,
     AppHarness,
     approve_first_line_and_plan,
+    engine_forecasts,
     store_real_plan,
     store_rows,
 )
@@ -147,11 +147,7 @@ def test_a_page_not_ready_in_time_says_so_and_nothing_else_fails(
 def test_preparing_touches_nothing_a_planner_approved(
     trained_harness: AppHarness, process_pages: PreparedPages, sim_district: Any
 ) -> None:
-    forecasts = trained_harness.app.state.engine_state.forecasts()
-    forecasts = forecasts.assign(
-        month=pd.PeriodIndex(forecasts["month"], freq="M"),
-        origin=pd.PeriodIndex(forecasts["origin"], freq="M"),
-    )
+    forecasts = engine_forecasts(trained_harness)
     plan_id = store_real_plan(trained_harness, sim_district, forecasts)
     anna = trained_harness.client_for("anna")
     approve_first_line_and_plan(anna, plan_id)
