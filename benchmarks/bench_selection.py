@@ -69,6 +69,11 @@ SICK_LEAVE_LEAST_38 = (
 )  # fmt: skip
 VARIANTS["sick-leave-26"] = {"unused_features": {"sick_leave_rate": SICK_LEAVE_LEAST_26}}
 VARIANTS["sick-leave-38"] = {"unused_features": {"sick_leave_rate": SICK_LEAVE_LEAST_38}}
+# the calibration round's medians in all / a quarter of the final round's rounds (half is the
+# default since 2026-12-07; the final round and its medians, the forecast, unchanged: only the
+# intervals' corrections move)
+VARIANTS["calibration-full-rounds"] = {"calibration_rounds_share": 1.0}
+VARIANTS["calibration-quarter-rounds"] = {"calibration_rounds_share": 0.25}
 TUNING_SEEDS = (1, 2, 3)
 
 
