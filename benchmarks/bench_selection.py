@@ -74,6 +74,9 @@ VARIANTS["sick-leave-38"] = {"unused_features": {"sick_leave_rate": SICK_LEAVE_L
 # intervals' corrections move)
 VARIANTS["calibration-full-rounds"] = {"calibration_rounds_share": 1.0}
 VARIANTS["calibration-quarter-rounds"] = {"calibration_rounds_share": 0.25}
+# every booster sees the median-only columns (one Dataset per round instead of two for the
+# children)
+VARIANTS["tails-see-all-columns"] = {"median_only_columns": False}
 TUNING_SEEDS = (1, 2, 3)
 
 

@@ -152,6 +152,10 @@ class ForecastPipeline(BaseEstimator):
         its stock-flow projection, 1.1 % and 1.9 % lower WAPE on the tuning seeds of the
         capacity and cohort families), none with ``level`` (its label has no base); ``()``:
         every target's median has its booster.
+    median_only_columns : the features of
+        :data:`~models.forecast.frames.MEDIAN_ONLY_FEATURES` (cohorts, intake mechanism) are seen
+        by the median's booster alone, the other quantiles' boosters are fitted without them (a
+        Dataset of their own per round); ``False``: every booster sees every column.
     calibration_rounds_share : the calibration round's median boosters are fitted in this share
         of the final round's rounds (rounded up) at the learning rate divided by it; the other
         quantiles' boosters keep their own rounds (``tail_lgbm_params``). The final round, whose
@@ -181,6 +185,7 @@ class ForecastPipeline(BaseEstimator):
     seasonal_level = False
     base_median_targets: Sequence[str] | None = ()
     unused_features: Mapping[str, Sequence[str]] | None = MappingProxyType({})
+    median_only_columns = True
     #: pipelines pickled before the option existed were fitted with the full rounds
     calibration_rounds_share = 1.0
 
@@ -204,6 +209,7 @@ class ForecastPipeline(BaseEstimator):
         season_calibration: bool = True,
         seasonal_level: bool = True,
         base_median_targets: Sequence[str] | None = None,
+        median_only_columns: bool = True,
         calibration_rounds_share: float = 0.5,
         unused_features: Mapping[str, Sequence[str]] | None = None,
         n_jobs: int = 2,
@@ -226,6 +232,7 @@ class ForecastPipeline(BaseEstimator):
         self.season_calibration = season_calibration
         self.seasonal_level = seasonal_level
         self.base_median_targets = base_median_targets
+        self.median_only_columns = median_only_columns
         self.calibration_rounds_share = calibration_rounds_share
         self.unused_features = unused_features
         self.n_jobs = n_jobs

@@ -316,7 +316,11 @@ def fit_boosters(
                 else pipeline.tail_lgbm_params
             ),
             booster_quantiles=pipeline._booster_quantiles(),
-            median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
+            median_only_features=(
+                [n for n in names if n in MEDIAN_ONLY_FEATURES]
+                if pipeline.median_only_columns
+                else []
+            ),
             median_booster=not pipeline.median_is_base(target),
             unused_features=pipeline.target_unused_features(target),
             random_state=pipeline.random_state,
