@@ -19,8 +19,8 @@ from data.errors import Problem, UserInputError
 from serving import overrides
 from serving.app.deps import UserView
 from serving.app.engine import EngineState, district_subset
+from serving.app.kindergarten_sections import contributions, split_by_kindergarten
 from serving.app.line_words import explanation_text
-from serving.app.prepared import contributions, split_by_kindergarten
 from serving.app.privacy import is_internal_view, suppress_frame_for
 from serving.app.schemas import (
     DistrictPlansCreate,
