@@ -12,6 +12,15 @@ import pandas as pd
 from data.contract import AREA, District
 from serving.i18n import N_
 from serving.report import figures
+from serving.report.benefits import (
+    benefit_cards,
+    benefits_table,
+    spend_sentence,
+    substitute_table,
+    trade_off_sentence,
+    trade_off_table,
+    worse_measures,
+)
 from serving.report.numbers import (
     ALLOCATIONS,
     FTE_MONTHS,
@@ -25,18 +34,11 @@ from serving.report.numbers import (
     ReportSettings,
     SummaryLayout,
     area_table,
-    benefit_cards,
-    benefits_table,
     compared_names,
     district_breakdown,
     kindergarten_table,
-    spend_sentence,
-    substitute_table,
     summary_by_allocation,
     summary_columns,
-    trade_off_sentence,
-    trade_off_table,
-    worse_measures,
 )
 from serving.report.tables import Column, ReportTable
 from serving.report.wording import (
