@@ -34,7 +34,7 @@ from serving.district_plans import summed_summaries
 from serving.i18n import N_, Message
 from serving.key_figures import KeyFigure, key_figures
 from serving.plan_options import OPTIONS, nothing_to_allocate, step_fte
-from serving.store import repository, workflow
+from serving.store import line_edits, repository, workflow
 from serving.store.tables import Plan, PlanLine, User
 from serving.words import ROLE, as_message
 
@@ -577,7 +577,7 @@ def pin_line(
     session: Session, user: User, plan: Plan, line_id: int, pin: PinCreate
 ) -> tuple[Plan, PlanLine]:
     require_change(user)
-    return repository.pin_line(
+    return line_edits.pin_line(
         session,
         plan,
         line_id,
@@ -593,7 +593,7 @@ def approve_line(
     session: Session, user: User, plan: Plan, line_id: int, body: LineApprove
 ) -> PlanLine:
     require_change(user)
-    return repository.approve_line(
+    return line_edits.approve_line(
         session,
         plan,
         line_id,
