@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from data.contract import RESOURCES
 from data.errors import Problem, UserInputError
 from serving import overrides
-from serving.app import services
+from serving.app import plan_services, services
 from serving.app.deps import (
     CurrentAdmin,
     CurrentPlanner,
@@ -263,7 +263,7 @@ async def create_plan(
         params = PlanCreate.model_validate(values_from_form(form))
     except ValidationError as exc:
         raise _invalid(exc, "new plan form") from None
-    plan = await run_in_threadpool(services.create_plan, state, session, user, params)
+    plan = await run_in_threadpool(plan_services.create_plan, state, session, user, params)
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
@@ -287,7 +287,7 @@ async def create_district_plans(
     except ValidationError as exc:
         raise _invalid(exc, "district plans form") from None
     run_id, _ = await run_in_threadpool(
-        services.create_district_plans, state, session, user, params
+        plan_services.create_district_plans, state, session, user, params
     )
     return RedirectResponse(f"/plans/districts/{run_id}", status_code=303)
 
@@ -311,7 +311,7 @@ def _resource_code(line: str) -> str:
 def district_plans(
     request: Request, run_id: str, user: CurrentUser, session: SessionDep
 ) -> Response:
-    plans_of_run, summary = services.district_run(session, user, run_id)
+    plans_of_run, summary = plan_services.district_run(session, user, run_id)
     language = page_language(request)
     rows = []
     for plan in plans_of_run:
@@ -528,7 +528,7 @@ def pin(
         )
     except ValidationError as exc:
         raise _invalid(exc, f"pin form, plan {plan_id}, line {line_id}") from None
-    changed, line = services.pin_line(session, user, plan, line_id, body)
+    changed, line = plan_services.pin_line(session, user, plan, line_id, body)
     return RedirectResponse(f"/plans/{changed.id}#line-{line.id}", status_code=303)
 
 
@@ -542,7 +542,7 @@ def approve_line(
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    services.approve_line(
+    plan_services.approve_line(
         session, user, plan, line_id, LineApprove(row_version=row_version, comment=comment)
     )
     return RedirectResponse(f"/plans/{plan_id}#line-{line_id}", status_code=303)
@@ -563,14 +563,14 @@ def approve_plan(
         body = PlanApprove(revision=revision, comment=comment, supersede=supersede, reason=reason)
     except ValidationError as exc:
         raise _invalid(exc, f"approval form, plan {plan_id}") from None
-    services.approve_plan(session, user, plan, body)
+    plan_services.approve_plan(session, user, plan, body)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
 @router.post("/plans/{plan_id}/resolve", summary="Solve again with the pins (form)")
 def resolve(plan_id: str, user: CurrentPlanner, state: EngineDep, session: SessionDep) -> Response:
     plan = services.plan_for(session, user, plan_id)
-    new = services.resolve_plan(state, session, user, plan)
+    new = plan_services.resolve_plan(state, session, user, plan)
     return RedirectResponse(f"/plans/{new.id}", status_code=303)
 
 
