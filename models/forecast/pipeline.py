@@ -17,7 +17,8 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from models.forecast.inputs import (
     resolve_targets,
 )
 from models.forecast.levels import BASE_MEDIAN_TARGETS, LevelForecaster
-from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
+from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES, TARGET_UNUSED_FEATURES
 from models.forecast.target_fit import fit_targets, target_frames
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
@@ -145,6 +146,10 @@ class ForecastPipeline(BaseEstimator):
         its stock-flow projection, 1.1 % and 1.9 % lower WAPE on the tuning seeds of the
         capacity and cohort families), none with ``level`` (its label has no base); ``()``:
         every target's median has its booster.
+    unused_features : per target, design features no booster of that target sees (left out of
+        its boosters' columns; the frames keep the full design). ``None`` (default):
+        :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`; ``{}``: every booster sees
+        its target's whole design.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -158,6 +163,7 @@ class ForecastPipeline(BaseEstimator):
     season_calibration = False
     seasonal_level = False
     base_median_targets: Sequence[str] | None = ()
+    unused_features: Mapping[str, Sequence[str]] | None = MappingProxyType({})
 
     def __init__(
         self,
@@ -179,6 +185,7 @@ class ForecastPipeline(BaseEstimator):
         season_calibration: bool = True,
         seasonal_level: bool = True,
         base_median_targets: Sequence[str] | None = None,
+        unused_features: Mapping[str, Sequence[str]] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -199,6 +206,7 @@ class ForecastPipeline(BaseEstimator):
         self.season_calibration = season_calibration
         self.seasonal_level = seasonal_level
         self.base_median_targets = base_median_targets
+        self.unused_features = unused_features
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -394,6 +402,12 @@ class ForecastPipeline(BaseEstimator):
         if self.base_median_targets is None:
             return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
         return tuple(self.base_median_targets)
+
+    def target_unused_features(self, target: str) -> tuple[str, ...]:
+        """The design features of ``target`` that none of its boosters sees
+        (``unused_features`` resolved: ``None`` is the default's)."""
+        chosen = TARGET_UNUSED_FEATURES if self.unused_features is None else self.unused_features
+        return tuple(chosen.get(target, ()))
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

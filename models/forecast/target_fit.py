@@ -161,7 +161,8 @@ def _inline() -> Iterator[_InlineExecutor]:
 def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: str) -> float:
     """A target's boosting rounds × columns, all quantiles: its boosters' share of a fit's
     time (a round's cost grows with the columns, hardly with the rows at these sizes)."""
-    columns = len(pipeline._design_names(inputs, target))
+    unused = set(pipeline.target_unused_features(target))
+    columns = len([n for n in pipeline._design_names(inputs, target) if n not in unused])
     median = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
     tail = {
         **median,
@@ -288,6 +289,9 @@ def fit_boosters(
     """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``groups``
     (:func:`target_frames`)."""
     names = pipeline._design_names(inputs, target)
+    unknown = sorted(set(pipeline.target_unused_features(target)) - set(names))
+    if unknown:
+        raise ValueError(f"unused_features of {target} not in its design: {', '.join(unknown)}")
     models: dict[int, Any] = {}
     for key, frame in groups.items():
         if len(frame.label) < 2:
@@ -312,6 +316,7 @@ def fit_boosters(
             booster_quantiles=pipeline._booster_quantiles(),
             median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
             median_booster=not pipeline.median_is_base(target),
+            unused_features=pipeline.target_unused_features(target),
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models
