@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from models.allocation.comparison import EQUITY_0, RISK_NEUTRAL
-from serving.report.assemble import not_better_sentence, quality_rows
 from serving.report.benefits import (
     benefit_cards,
     benefits_table,
     substitute_table,
     worse_measures,
 )
+from serving.report.forecast_quality import not_better_sentence, quality_rows
 from serving.report.numbers import (
     KEY,
     NOTHING,
