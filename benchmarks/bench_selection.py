@@ -77,6 +77,9 @@ VARIANTS["calibration-quarter-rounds"] = {"calibration_rounds_share": 0.25}
 # every booster sees the median-only columns (one Dataset per round instead of two for the
 # children)
 VARIANTS["tails-see-all-columns"] = {"median_only_columns": False}
+# bin edges found on 1,000 sampled rows instead of 2,000 (a third of a Dataset's construction
+# is finding them)
+VARIANTS["bin-sample-1000"] = {"lgbm_params": {"bin_construct_sample_cnt": 1000}}
 TUNING_SEEDS = (1, 2, 3)
 
 

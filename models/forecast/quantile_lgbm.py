@@ -260,7 +260,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             "min_data_in_bin": 1,
             "feature_pre_filter": False,
             # bin edges from a sample of rows: binning all of them cost more than a booster
-            "bin_construct_sample_cnt": 2000,
+            "bin_construct_sample_cnt": median_params.get("bin_construct_sample_cnt", 2000),
             # binning uses the booster's threads: more OpenMP threads than cores spin
             "num_threads": int(median_params.get("n_jobs", 1)),
         }
