@@ -132,6 +132,7 @@ class LevelForecaster:
                     horizon=frame.horizon,
                     target=target,
                     quantiles=self.quantiles,
+                    groups=frame.origin_index,
                 )
         if target in self.base_median_targets:
             # calibration may narrow an interval past the median: keep the base in its place
@@ -161,6 +162,7 @@ class LevelForecaster:
                     horizon=frame.horizon,
                     target=target,
                     quantiles=self.quantiles,
+                    groups=frame.origin_index,
                 )
             else:
                 median = self.median_levels(models, frame)

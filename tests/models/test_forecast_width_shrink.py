@@ -1,0 +1,160 @@
+"""The width shrink before the conformal corrections (models.forecast.conformal): each interval's
+width drawn towards its batch's typical width by a power λ chosen on the calibration rows, on
+hand-made forecasts whose widths do or do not say how large the errors are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.forecast import conformal
+from models.forecast.conformal import (
+    LOG_WIDTH_REFERENCE,
+    MIN_REFERENCE_ROWS,
+    WIDTH_POWER,
+    apply_season_calibration,
+    fit_season_calibration,
+    log_widths,
+    reference_log_widths,
+    shrink_widths,
+)
+
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+TARGET = "children_under3"
+OFFSETS = np.array([-4, -3, -1.5, 0, 1.5, 3, 4], dtype=float)
+
+
+def forecasts(n_origins: int, seed: int, *, informative: bool):
+    """48 kindergartens per origin, each with an 80 % interval 6–96 children wide (widths well
+    above the score's floor δ of one child) around 100; the outcome's spread follows the width
+    (``informative``) or is the same for every row (the boosters' width varies more than the
+    errors do)."""
+    rng = np.random.default_rng(seed)
+    n = 48 * n_origins
+    scale = np.exp(rng.uniform(0.0, np.log(16.0), n))
+    predicted = 100 + np.outer(scale, OFFSETS)
+    spread = 2.0 * scale if informative else np.full(n, 8.0)
+    actual = 100 + rng.normal(0, spread)
+    month = np.repeat(rng.integers(1, 13, n_origins), 48)
+    origins = np.repeat(np.arange(n_origins), 48)
+    return predicted, actual, month, origins
+
+
+def covered(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    return (actual >= predicted[:, 1]) & (actual <= predicted[:, 5])
+
+
+def test_shrink_keeps_the_median_and_the_order_and_draws_widths_together() -> None:
+    predicted, *_ = forecasts(5, 0, informative=True)
+    reference = np.full(len(predicted), np.log(24.0))
+    np.testing.assert_array_equal(
+        shrink_widths(predicted, 1.0, reference, target=TARGET, quantiles=QUANTILES), predicted
+    )
+    before = log_widths(predicted, target=TARGET, quantiles=QUANTILES)
+    for power in (0.0, 0.5):
+        out = shrink_widths(predicted, power, reference, target=TARGET, quantiles=QUANTILES)
+        np.testing.assert_allclose(out[:, 3], predicted[:, 3])
+        assert (np.diff(out, axis=1) >= 0).all()
+        after = log_widths(out, target=TARGET, quantiles=QUANTILES)
+        assert after.std() < before.std()  # widths vary less
+    flat = shrink_widths(predicted, 0.0, reference, target=TARGET, quantiles=QUANTILES)
+    widths = flat[:, 5] - flat[:, 1]
+    # λ = 0: every row about w̄ = 24 wide (the floor δ = 1 is part of the scaled width)
+    assert widths.min() > 24.0 * 6 / 7 and widths.max() < 24.0
+
+
+def test_reference_is_each_origins_mean_log_width_or_the_fallback_for_a_small_batch() -> None:
+    rng = np.random.default_rng(1)
+    log_width = rng.normal(1.0, 0.5, 40)
+    groups = np.array([0] * 25 + [1] * 12 + [2] * (MIN_REFERENCE_ROWS - 7))
+    out = reference_log_widths(log_width, groups, fallback=-9.0)
+    for i, g in enumerate(groups):
+        rows = log_width[groups == g]
+        expected = rows.mean() if len(rows) >= MIN_REFERENCE_ROWS else -9.0
+        assert out[i] == pytest.approx(expected)
+    np.testing.assert_allclose(reference_log_widths(log_width, None, 0.0), log_width.mean())
+
+
+def test_uninformative_widths_are_shrunk_and_cover_alike_narrow_or_wide() -> None:
+    predicted, actual, month, origins = forecasts(12, 2, informative=False)
+    fitted = fit_season_calibration(
+        predicted, actual, month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=origins
+    )
+    assert fitted[WIDTH_POWER] == 0.0
+    test, y, test_month, test_origins = forecasts(40, 3, informative=False)
+    out = apply_season_calibration(
+        test, fitted, test_month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=test_origins
+    )
+    width = test[:, 5] - test[:, 1]
+    narrow, wide = width < np.quantile(width, 1 / 3), width > np.quantile(width, 2 / 3)
+    inside = covered(out, y)
+    assert inside.mean() == pytest.approx(0.80, abs=0.03)
+    assert inside[narrow].mean() == pytest.approx(0.80, abs=0.05)
+    assert inside[wide].mean() == pytest.approx(0.80, abs=0.05)
+
+
+def test_without_the_shrink_uninformative_widths_cover_unevenly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mechanism the shrink answers: scaled by the boosters' own width alone, the narrowest
+    third of intervals covers far less than the widest."""
+    monkeypatch.setattr(conformal, "WIDTH_POWERS", (1.0,))
+    predicted, actual, month, origins = forecasts(12, 2, informative=False)
+    fitted = fit_season_calibration(
+        predicted, actual, month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=origins
+    )
+    assert WIDTH_POWER not in fitted
+    test, y, test_month, test_origins = forecasts(40, 3, informative=False)
+    out = apply_season_calibration(
+        test, fitted, test_month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=test_origins
+    )
+    width = test[:, 5] - test[:, 1]
+    inside = covered(out, y)
+    assert inside[width < np.quantile(width, 1 / 3)].mean() < 0.65
+    assert inside[width > np.quantile(width, 2 / 3)].mean() > 0.95
+
+
+def test_informative_widths_are_left_as_the_boosters_gave_them() -> None:
+    predicted, actual, month, origins = forecasts(12, 4, informative=True)
+    fitted = fit_season_calibration(
+        predicted, actual, month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=origins
+    )
+    assert WIDTH_POWER not in fitted and LOG_WIDTH_REFERENCE not in fitted
+    test, y, test_month, test_origins = forecasts(40, 5, informative=True)
+    out = apply_season_calibration(
+        test, fitted, test_month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=test_origins
+    )
+    width = test[:, 5] - test[:, 1]
+    inside = covered(out, y)
+    assert inside[width < np.quantile(width, 1 / 3)].mean() == pytest.approx(0.80, abs=0.05)
+    assert inside[width > np.quantile(width, 2 / 3)].mean() == pytest.approx(0.80, abs=0.05)
+
+
+def test_one_kindergarten_alone_is_shrunk_towards_the_calibration_rows_width() -> None:
+    predicted, actual, month, origins = forecasts(12, 2, informative=False)
+    fitted = fit_season_calibration(
+        predicted, actual, month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=origins
+    )
+    test, _, test_month, test_origins = forecasts(1, 3, informative=False)
+    batch = apply_season_calibration(
+        test, fitted, test_month, horizon=3, target=TARGET, quantiles=QUANTILES, groups=test_origins
+    )
+    alone = np.vstack(
+        [
+            apply_season_calibration(
+                test[i : i + 1],
+                fitted,
+                test_month[i : i + 1],
+                horizon=3,
+                target=TARGET,
+                quantiles=QUANTILES,
+                groups=test_origins[i : i + 1],
+            )
+            for i in range(len(test))
+        ]
+    )
+    # at λ = 0 every row of the batch is as wide as the others; alone, each is as wide as the
+    # calibration rows' typical interval — the same up to the batch's mean against theirs
+    widths_alone = alone[:, 5] - alone[:, 1]
+    assert widths_alone.std() / widths_alone.mean() < 0.25
+    assert np.median(widths_alone) == pytest.approx(np.median(batch[:, 5] - batch[:, 1]), rel=0.25)
