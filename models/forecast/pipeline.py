@@ -17,7 +17,6 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -51,12 +50,7 @@ from models.forecast.inputs import (
     resolve_targets,
 )
 from models.forecast.levels import BASE_MEDIAN_TARGETS, LevelForecaster
-from models.forecast.quantile_lgbm import (
-    DEFAULT_BOOSTER_QUANTILES,
-    TARGET_LGBM_PARAMS,
-    TARGET_UNUSED_FEATURES,
-    lgbm_params,
-)
+from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
 from models.forecast.target_fit import fit_targets, target_frames
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
@@ -433,24 +427,6 @@ class ForecastPipeline(BaseEstimator):
         if self.base_median_targets is None:
             return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
         return tuple(self.base_median_targets)
-
-    def target_lgbm_params(self, target: str, *, calibration: bool = False) -> dict[str, Any]:
-        """LightGBM overrides of ``target``'s median booster: the per-target defaults updated
-        with ``lgbm_params``; in the calibration round (``calibration``) its rounds scaled by
-        ``calibration_rounds_share`` at the learning rate divided by it."""
-        params = {**TARGET_LGBM_PARAMS.get(target, {}), **(self.lgbm_params or {})}
-        share = float(self.calibration_rounds_share)
-        if calibration and share != 1.0:
-            full = lgbm_params(params)
-            params["n_estimators"] = max(1, math.ceil(int(full["n_estimators"]) * share))
-            params["learning_rate"] = float(full["learning_rate"]) / share
-        return params
-
-    def target_unused_features(self, target: str) -> tuple[str, ...]:
-        """The design features of ``target`` that none of its boosters sees
-        (``unused_features`` resolved: ``None`` is the default's)."""
-        chosen = TARGET_UNUSED_FEATURES if self.unused_features is None else self.unused_features
-        return tuple(chosen.get(target, ()))
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

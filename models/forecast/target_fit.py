@@ -7,6 +7,7 @@ passed in; what is fitted is returned, not stored on it."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +24,10 @@ from models.forecast.frames import MEDIAN_ONLY_FEATURES, HorizonFrame, horizon_r
 from models.forecast.inputs import FeatureInputs
 from models.forecast.quantile_lgbm import (
     DEFAULT_TAIL_LGBM_PARAMS,
+    TARGET_LGBM_PARAMS,
+    TARGET_UNUSED_FEATURES,
     QuantileLGBMRegressor,
+    lgbm_params,
 )
 from models.forecast.row_choice import (
     calibration_sample,
@@ -160,9 +164,9 @@ def _inline() -> Iterator[_InlineExecutor]:
 def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: str) -> float:
     """A target's boosting rounds × columns, all quantiles: its boosters' share of a fit's
     time (a round's cost grows with the columns, hardly with the rows at these sizes)."""
-    unused = set(pipeline.target_unused_features(target))
+    unused = set(target_unused_features(pipeline, target))
     columns = len([n for n in pipeline._design_names(inputs, target) if n not in unused])
-    median = pipeline.target_lgbm_params(target)
+    median = target_lgbm_params(pipeline, target)
     tail = {
         **median,
         **(
@@ -178,6 +182,29 @@ def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: st
         if not (np.isclose(q, 0.5) and pipeline.median_is_base(target))
     ]
     return float(sum(rounds) * columns)
+
+
+def target_lgbm_params(
+    pipeline: ForecastPipeline, target: str, *, calibration: bool = False
+) -> dict[str, Any]:
+    """LightGBM overrides of ``target``'s median booster: the per-target defaults updated with
+    the pipeline's ``lgbm_params``; in the calibration round (``calibration``) its rounds scaled
+    by ``calibration_rounds_share`` at the learning rate divided by it."""
+    params = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
+    share = float(pipeline.calibration_rounds_share)
+    if calibration and share != 1.0:
+        full = lgbm_params(params)
+        params["n_estimators"] = max(1, math.ceil(int(full["n_estimators"]) * share))
+        params["learning_rate"] = float(full["learning_rate"]) / share
+    return params
+
+
+def target_unused_features(pipeline: ForecastPipeline, target: str) -> tuple[str, ...]:
+    """The design features of ``target`` that none of its boosters sees (the pipeline's
+    ``unused_features`` resolved: ``None`` is
+    :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`)."""
+    chosen = pipeline.unused_features
+    return tuple((TARGET_UNUSED_FEATURES if chosen is None else chosen).get(target, ()))
 
 
 def calibration_round(
@@ -291,7 +318,7 @@ def fit_boosters(
     (:func:`target_frames`); ``calibration``: the calibration round's, the median's rounds
     scaled by the pipeline's ``calibration_rounds_share``."""
     names = pipeline._design_names(inputs, target)
-    unknown = sorted(set(pipeline.target_unused_features(target)) - set(names))
+    unknown = sorted(set(target_unused_features(pipeline, target)) - set(names))
     if unknown:
         raise ValueError(f"unused_features of {target} not in its design: {', '.join(unknown)}")
     models: dict[int, Any] = {}
@@ -309,7 +336,7 @@ def fit_boosters(
             )
         models[key] = QuantileLGBMRegressor(
             quantiles=pipeline._model_quantiles(),
-            params=pipeline.target_lgbm_params(target, calibration=calibration),
+            params=target_lgbm_params(pipeline, target, calibration=calibration),
             tail_params=(
                 DEFAULT_TAIL_LGBM_PARAMS
                 if pipeline.tail_lgbm_params is None
@@ -322,7 +349,7 @@ def fit_boosters(
                 else []
             ),
             median_booster=not pipeline.median_is_base(target),
-            unused_features=pipeline.target_unused_features(target),
+            unused_features=target_unused_features(pipeline, target),
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models

@@ -13,6 +13,7 @@ import pytest
 from data.contract import TARGETS
 from models.forecast import ForecastPipeline
 from models.forecast.inputs import as_of
+from models.forecast.target_fit import target_lgbm_params
 
 FAST = {"n_estimators": 25, "learning_rate": 0.15, "min_data_in_leaf": 20}
 
@@ -102,7 +103,7 @@ def test_the_calibration_rounds_share_moves_the_corrections_and_not_the_final_mo
         for a, b in zip(models[0].boosters_, shorter.models_[target][0].boosters_, strict=True):
             assert (a is None and b is None) or a.model_to_string() == b.model_to_string()
     assert shorter.calibration_["corrections"] != default.calibration_["corrections"]
-    assert shorter.target_lgbm_params("children_over3", calibration=True) == {
+    assert target_lgbm_params(shorter, "children_over3", calibration=True) == {
         "n_estimators": 13,
         "learning_rate": 0.3,
         "min_data_in_leaf": 20,
