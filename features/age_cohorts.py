@@ -312,14 +312,19 @@ def _learned_estimate(
 ) -> AgeCohortEstimate:
     """:func:`learned_age_cohort_estimate`, computed."""
     # the candidates' runs are kept for the months they are chosen at while they fit in
-    # _KEEP_CANDIDATES_BYTES; past that, only their misfits, and the chosen ones run again
+    # _KEEP_CANDIDATES_BYTES, and then run side by side in one pass; past that, one at a time,
+    # only their misfits kept, and the chosen ones run again
     runs: list[AgeCohortEstimate | None] = []
-    misfit_rows, kept_bytes = [], 0
-    for w in candidate_weights:
-        run = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=w)
-        misfit_rows.append(run.crossing_misfit)
-        kept_bytes += run.cohorts.nbytes
-        runs.append(run if kept_bytes <= _KEEP_CANDIDATES_BYTES else None)
+    if len(candidate_weights) * under3.size * 5 * 8 <= _KEEP_CANDIDATES_BYTES:
+        runs = list(candidate_estimates(under3, over3, calendar_month, candidate_weights))
+        misfit_rows = [run.crossing_misfit for run in runs if run is not None]
+    else:
+        misfit_rows, kept_bytes = [], 0
+        for w in candidate_weights:
+            run = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=w)
+            misfit_rows.append(run.crossing_misfit)
+            kept_bytes += run.cohorts.nbytes
+            runs.append(run if kept_bytes <= _KEEP_CANDIDATES_BYTES else None)
     misfits = np.stack(misfit_rows)
     best = np.argmin(misfits, axis=0)
     weights = np.asarray(candidate_weights, dtype=np.float64)[best]
@@ -343,6 +348,104 @@ def _learned_estimate(
     assert chosen is not None
     months = np.arange(misfits.shape[1])
     return AgeCohortEstimate(chosen.cohorts, chosen.leaving_month, misfits[best, months], weights)
+
+
+def candidate_estimates(
+    under3: np.ndarray,
+    over3: np.ndarray,
+    calendar_month: np.ndarray,
+    candidate_weights: Sequence[float],
+) -> list[AgeCohortEstimate]:
+    """:func:`age_cohort_estimate` for each of ``candidate_weights`` (default shares), to the
+    bit, in one pass over the months: each step runs once on all candidates (six runs paid six
+    times numpy's per-call overhead on a district's few dozen kindergartens)."""
+    under3 = np.asarray(under3, dtype=np.float64)
+    over3 = np.asarray(over3, dtype=np.float64)
+    n_c, (n_k, n_m) = len(candidate_weights), under3.shape
+    out = np.full((n_c, n_k, n_m, 5), np.nan)
+    leaving_month = np.full((n_c, n_m), JULY, dtype=np.int64)
+    state = np.full((n_c, n_k, 5), np.nan)
+    weights = np.stack(
+        [np.broadcast_to(np.asarray(w, dtype=np.float64), (n_m,)) for w in candidate_weights]
+    )
+    summer_fall, oldest_before_june = np.zeros(n_c), np.zeros(n_c)
+    leaves_in_summer = np.ones(n_c, dtype=bool)
+    observed_less_estimate, n_observed, misfit = np.zeros(n_c), 0, np.zeros(n_c)
+    crossing_misfit = np.zeros((n_c, n_m))
+    under3_joiners = np.array([1 - OLDER_SHARE_OF_JOINERS, OLDER_SHARE_OF_JOINERS])
+
+    def sums(values: np.ndarray) -> np.ndarray:  # each row as a run sums it (an axis: other order)
+        return np.array([float(row.sum()) for row in values])
+
+    def attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarray) -> np.ndarray:
+        n, rows, k = cohorts.shape
+        flat = _attribute(cohorts.reshape(n * rows, k), np.tile(total, n), joiner_weights)
+        return flat.reshape(n, rows, k)
+
+    for t in range(n_m):
+        month = int(calendar_month[t])
+        u, o = under3[:, t], over3[:, t]
+        seen = ~np.isnan(u) & ~np.isnan(o)
+        start = seen & np.isnan(state[0, :, 0])  # the same in every candidate
+        if month == AUGUST:
+            live = ~np.isnan(state[0, :, 0])
+            estimated = state[:, live, OLDER_UNDER3].copy()
+            observed = (
+                o[live][None, :]
+                - state[:, live, YOUNGEST_OVER3:].sum(axis=2)
+                + state[:, live, OLDEST_OVER3]
+            )
+            state[:, live, 1:] = state[:, live, :-1]
+            state[:, live, YOUNGER_UNDER3] = 0.0
+            known = ~np.isnan(o[live])
+            observed_less_estimate += sums(observed[:, known] - estimated[:, known])
+            n_observed += int(known.sum())
+            if n_observed:
+                debiased = observed - (observed_less_estimate / n_observed)[:, None]
+                misfit += sums((debiased - estimated)[:, known] ** 2)
+                moving = weights[:, t] > 0
+                if moving.any():
+                    moving_state, before = state[moving], estimated[moving]
+                    crossing = np.clip(
+                        before + weights[moving, t][:, None] * (debiased[moving] - before),
+                        0.0,
+                        before + moving_state[:, live, OLDER_UNDER3],
+                    )
+                    moved = np.where(known[None, :], crossing - before, 0.0)
+                    moving_state[:, live, OLDER_UNDER3] -= moved
+                    moving_state[:, live, YOUNGEST_OVER3] += moved
+                    state[moving] = moving_state
+        state[:, start, YOUNGER_UNDER3] = u[start] * (1 - INITIAL_CROSSING_SHARE)
+        state[:, start, OLDER_UNDER3] = u[start] * INITIAL_CROSSING_SHARE
+        state[:, start, YOUNGEST_OVER3:] = (o[start] / 3.0)[None, :, None]
+        update = seen & ~start
+        state[:, update, :2] = attribute(state[:, update, :2], u[update], under3_joiners)
+        over = state[:, update, 2:]
+        if month in (JUNE, JULY):
+            if month == JUNE:
+                oldest_before_june += sums(over[:, :, 2])
+            fall = np.maximum(over.sum(axis=2) - o[update][None, :], 0.0)
+            leaving = np.minimum(fall, over[:, :, 2])
+            summer_fall += sums(leaving)
+            over[:, :, 2] -= leaving
+        over = attribute(over, o[update], np.full(3, 1.0 / 3.0))
+        if month == JULY:
+            leaves_in_summer = (oldest_before_june <= 0) | (
+                summer_fall >= SUMMER_LEAVING_MIN_SHARE * oldest_before_june
+            )
+            if leaves_in_summer.any():
+                gone = over[leaves_in_summer]
+                gone[:, :, :2] = attribute(gone[:, :, :2], o[update], np.full(2, 0.5))
+                gone[:, :, 2] = 0.0
+                over[leaves_in_summer] = gone
+        state[:, update, 2:] = over
+        out[:, seen, t] = state[:, seen]
+        leaving_month[:, t] = np.where(leaves_in_summer, JULY, AUGUST)
+        crossing_misfit[:, t] = misfit
+    return [
+        AgeCohortEstimate(out[c], leaving_month[c], crossing_misfit[c], weights[c].copy())
+        for c in range(n_c)
+    ]
 
 
 def _attribute(cohorts: np.ndarray, total: np.ndarray, joiner_weights: np.ndarray) -> np.ndarray:

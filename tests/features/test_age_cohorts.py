@@ -399,3 +399,28 @@ def test_learned_reanchoring_finds_the_crossing_at_least_as_well(family):
         assert error(learned) < 0.95 * error(plain), (error(learned), error(plain))
     else:
         assert error(learned) <= error(plain) + 0.02, (error(learned), error(plain))
+
+
+def test_candidates_in_one_pass_are_the_runs_one_by_one_to_the_bit():
+    """The learned estimate's candidates run side by side: each is the plain run with its weight,
+    to the bit, on panels of 1–60 kindergartens (numpy sums 8 or more values pairwise), with
+    gaps and kindergartens that start late."""
+    from features.age_cohorts import candidate_estimates
+
+    rng = np.random.default_rng(17)
+    for trial in range(60):
+        n_rows, n_months = int(rng.integers(1, 61)), int(rng.integers(1, 70))
+        calendar_month = (np.arange(n_months) + trial) % 12 + 1
+        under3 = rng.integers(0, 25, size=(n_rows, n_months)).astype(float)
+        over3 = rng.integers(0, 45, size=(n_rows, n_months)).astype(float)
+        under3[rng.random(under3.shape) < 0.1] = np.nan
+        over3[rng.random(over3.shape) < 0.1] = np.nan
+        late = rng.random(n_rows) < 0.3
+        first = rng.integers(0, n_months, size=n_rows)
+        for k in np.flatnonzero(late):
+            under3[k, : first[k]] = over3[k, : first[k]] = np.nan
+        runs = candidate_estimates(under3, over3, calendar_month, REANCHOR_CANDIDATES)
+        for weight, got in zip(REANCHOR_CANDIDATES, runs, strict=True):
+            want = age_cohort_estimate(under3, over3, calendar_month, reanchor_weight=weight)
+            for name in ("cohorts", "leaving_month", "crossing_misfit", "reanchor_weight"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
