@@ -218,9 +218,9 @@ def learned_age_cohort_estimate(
     arrays are read-only: one fit asks for the same counts' estimate from the feature table,
     from the horizon frames and again at predict, and it is the costliest feature there is.
     Trailing months where no kindergarten has either count (the horizon frames' grid runs a few
-    months past the last data) change nothing that is read unless a July is among them: they
-    are carried on from the months before, so the table's and the frames' grids share one
-    estimate."""
+    months, or a forecast's horizon, past the last data) change nothing that is read unless the
+    last month read is a June and a July follows: they are carried on from the months before,
+    so the table's and the frames' grids share one estimate."""
     under3 = np.asarray(under3, dtype=np.float64)
     over3 = np.asarray(over3, dtype=np.float64)
     calendar_month = np.asarray(calendar_month, dtype=np.int64)
@@ -229,9 +229,15 @@ def learned_age_cohort_estimate(
     seen = np.flatnonzero((~np.isnan(under3) | ~np.isnan(over3)).any(axis=0))
     n_months = under3.shape[1]
     n_read = int(seen[-1]) + 1 if len(seen) else n_months
-    if (calendar_month[n_read:] == JULY).any():
-        # at July the leaving month is settled again from the summer's falls, which a June
-        # read may have changed: estimated through, not carried on
+    if (
+        0 < n_read < n_months
+        and calendar_month[n_read - 1] == JUNE
+        and (calendar_month[n_read:] == JULY).any()
+    ):
+        # at an empty July the leaving month is settled again from the summer's falls so far,
+        # which the June read last has changed: estimated through, not carried on. After any
+        # other last month those falls are the ones the last July read settled it on, so the
+        # empty July settles it where it is.
         n_read = n_months
     estimate = _remembered_estimate(
         under3[:, :n_read], over3[:, :n_read], calendar_month[:n_read], weights

@@ -19,7 +19,7 @@ import pandas as pd
 
 from serving.formatting import format_fte, format_short_date
 from serving.i18n import N_, gettext
-from serving.store.repository import pinned_value, ruling_pin
+from serving.store.line_edits import pinned_value, ruling_pin
 from serving.store.tables import Pin, Plan, PlanLine
 
 #: What a pin does to its line, said after "Pinned by anna 6 Dec" or "Pinned": the FTE the

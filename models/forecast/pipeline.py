@@ -17,7 +17,9 @@ Fit, in two rounds so calibration costs one extra fit rather than one per inner 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,12 @@ from models.forecast.inputs import (
     resolve_targets,
 )
 from models.forecast.levels import BASE_MEDIAN_TARGETS, LevelForecaster
-from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
+from models.forecast.quantile_lgbm import (
+    DEFAULT_BOOSTER_QUANTILES,
+    TARGET_LGBM_PARAMS,
+    TARGET_UNUSED_FEATURES,
+    lgbm_params,
+)
 from models.forecast.target_fit import fit_targets, target_frames
 
 #: ``progress(description, completed, total)``; the command line wraps a Rich progress bar in it.
@@ -145,6 +152,25 @@ class ForecastPipeline(BaseEstimator):
         its stock-flow projection, 1.1 % and 1.9 % lower WAPE on the tuning seeds of the
         capacity and cohort families), none with ``level`` (its label has no base); ``()``:
         every target's median has its booster.
+    median_only_columns : the features of
+        :data:`~models.forecast.frames.MEDIAN_ONLY_FEATURES` (cohorts, intake mechanism) are seen
+        by the median's booster alone, the other quantiles' boosters are fitted without them (a
+        Dataset of their own per round); ``False``: every booster sees every column.
+    calibration_rounds_share : the calibration round's median boosters are fitted in this share
+        of the final round's rounds (rounded up) at the learning rate divided by it; the other
+        quantiles' boosters keep their own rounds (``tail_lgbm_params``). The final round, whose
+        median is the forecast, is not changed: this moves the conformal corrections (fitted on
+        the calibration round's forecasts), and with them a p50 that a corrected interval
+        crosses, and the residual correlations. 0.5 since 2026-12-07 (issue 17, fit + forecast
+        time): on the tuning seeds 1–3 of both simulator families (4 rolling origins, goal
+        targets) WAPE pooled 1.000 × the full rounds' on every target and family, 80 % coverage
+        as close to 0.80 or closer (cohort family over 3 0.877 → 0.873, sick leave 0.817 →
+        0.816; capacity family under 3 0.801 → 0.800, sick leave 0.802 → 0.801; the rest
+        equal), about an eighth less CPU per fit + forecast (benchmarks/README.md).
+    unused_features : per target, design features no booster of that target sees (left out of
+        its boosters' columns; the frames keep the full design). ``None`` (default):
+        :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`; ``{}``: every booster sees
+        its target's whole design.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -158,6 +184,10 @@ class ForecastPipeline(BaseEstimator):
     season_calibration = False
     seasonal_level = False
     base_median_targets: Sequence[str] | None = ()
+    unused_features: Mapping[str, Sequence[str]] | None = MappingProxyType({})
+    median_only_columns = True
+    #: pipelines pickled before the option existed were fitted with the full rounds
+    calibration_rounds_share = 1.0
 
     def __init__(
         self,
@@ -179,6 +209,9 @@ class ForecastPipeline(BaseEstimator):
         season_calibration: bool = True,
         seasonal_level: bool = True,
         base_median_targets: Sequence[str] | None = None,
+        median_only_columns: bool = True,
+        calibration_rounds_share: float = 0.5,
+        unused_features: Mapping[str, Sequence[str]] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -199,6 +232,9 @@ class ForecastPipeline(BaseEstimator):
         self.season_calibration = season_calibration
         self.seasonal_level = seasonal_level
         self.base_median_targets = base_median_targets
+        self.median_only_columns = median_only_columns
+        self.calibration_rounds_share = calibration_rounds_share
+        self.unused_features = unused_features
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -318,6 +354,9 @@ class ForecastPipeline(BaseEstimator):
             )
         if int(self.calibration_origins) < 1:
             raise ValueError("calibration_origins must be at least 1")
+        if not 0 < float(self.calibration_rounds_share) <= 1:
+            share = self.calibration_rounds_share
+            raise ValueError(f"calibration_rounds_share must lie in (0, 1], got {share!r}")
         if isinstance(self.base_median_targets, str):
             raise ValueError(
                 "base_median_targets must be a sequence of target names, "
@@ -394,6 +433,24 @@ class ForecastPipeline(BaseEstimator):
         if self.base_median_targets is None:
             return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
         return tuple(self.base_median_targets)
+
+    def target_lgbm_params(self, target: str, *, calibration: bool = False) -> dict[str, Any]:
+        """LightGBM overrides of ``target``'s median booster: the per-target defaults updated
+        with ``lgbm_params``; in the calibration round (``calibration``) its rounds scaled by
+        ``calibration_rounds_share`` at the learning rate divided by it."""
+        params = {**TARGET_LGBM_PARAMS.get(target, {}), **(self.lgbm_params or {})}
+        share = float(self.calibration_rounds_share)
+        if calibration and share != 1.0:
+            full = lgbm_params(params)
+            params["n_estimators"] = max(1, math.ceil(int(full["n_estimators"]) * share))
+            params["learning_rate"] = float(full["learning_rate"]) / share
+        return params
+
+    def target_unused_features(self, target: str) -> tuple[str, ...]:
+        """The design features of ``target`` that none of its boosters sees
+        (``unused_features`` resolved: ``None`` is the default's)."""
+        chosen = TARGET_UNUSED_FEATURES if self.unused_features is None else self.unused_features
+        return tuple(chosen.get(target, ()))
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

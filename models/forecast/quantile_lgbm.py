@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -86,6 +86,10 @@ TARGET_LGBM_PARAMS: dict[str, dict[str, Any]] = {
     "sick_leave_rate": {"n_estimators": 100, "learning_rate": 0.1},
     "staff_leavers": {"n_estimators": 20, "learning_rate": 0.4},
 }
+
+
+#: Per target, design features none of its boosters sees (``ForecastPipeline(unused_features=…)``).
+TARGET_UNUSED_FEATURES: dict[str, tuple[str, ...]] = {}
 
 
 def lgbm_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -191,11 +195,16 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     median_booster : ``False``: no booster for the median, whose column is 0 — for a label that
         is a change from a base the median forecast is the base itself; the other quantiles keep
         their boosters and stay on their side of 0.
+    unused_features : names of features no booster sees (they are left out of every booster's
+        columns, at fit and when predicting, so ``X`` keeps the full design). Needs
+        ``feature_names`` at fit.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
-    #: regressors pickled before the option existed all had a median booster
+    #: regressors pickled before the options existed all had a median booster and used every
+    #: column
     median_booster = True
+    unused_features: Sequence[str] | None = None
 
     def __init__(
         self,
@@ -206,6 +215,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         booster_quantiles: Sequence[float] | None = None,
         median_only_features: Sequence[str] | None = None,
         median_booster: bool = True,
+        unused_features: Sequence[str] | None = None,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
@@ -214,6 +224,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.booster_quantiles = booster_quantiles
         self.median_only_features = median_only_features
         self.median_booster = median_booster
+        self.unused_features = unused_features
         self.random_state = random_state
 
     def fit(
@@ -253,39 +264,48 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             # binning uses the booster's threads: more OpenMP threads than cores spin
             "num_threads": int(median_params.get("n_jobs", 1)),
         }
-        names: list[str] | Literal["auto"] = (
-            [str(n) for n in feature_names] if feature_names is not None else "auto"
+        # without names, LightGBM's own for a matrix's columns
+        all_names = (
+            [str(n) for n in feature_names]
+            if feature_names is not None
+            else [f"Column_{j}" for j in range(X.shape[1])]
+        )
+        hidden = set(self.median_only_features or ())
+        unused = set(self.unused_features or ())
+        for option, given in (("median_only_features", hidden), ("unused_features", unused)):
+            if given and feature_names is None:
+                raise ValueError(f"{option} needs feature_names")
+        # unused columns are left out of every booster (the very boosters a design without them
+        # would give); the other boosters than the median's are fitted on the remaining columns
+        # without the median-only ones, for the same reason (LightGBM samples columns by
+        # position: merely blanking them out changed the tails, and the intervals with them)
+        self.used_columns_ = np.asarray(
+            [j for j, n in enumerate(all_names) if n not in unused], dtype=np.int64
+        )
+        self.tail_columns_ = np.asarray(
+            [j for j in self.used_columns_ if all_names[j] not in hidden], dtype=np.int64
         )
         label = np.asarray(y, dtype=np.float64)
         # one transposed copy: each column then goes to Arrow without another
         by_column = np.ascontiguousarray(X.T)
-        data = lgb.Dataset(
-            _arrow_table(by_column, range(X.shape[1])),
-            label=label,
-            params=dataset_params,
-            feature_name=names,
-            free_raw_data=False,
-        )
-        hidden = set(self.median_only_features or ())
-        if hidden and feature_names is None:
-            raise ValueError("median_only_features needs feature_names")
-        # the other boosters are fitted on the remaining columns alone, so they are the very
-        # boosters a design without those features would give (LightGBM samples columns by
-        # position: merely blanking them out changed the tails, and the intervals with them)
-        self.tail_columns_ = np.asarray(
-            [j for j, n in enumerate(feature_names or range(X.shape[1])) if str(n) not in hidden],
-            dtype=np.int64,
-        )
-        tail_data = data
-        if len(self.tail_columns_) < X.shape[1]:
-            assert isinstance(names, list)
-            tail_data = lgb.Dataset(
-                _arrow_table(by_column, self.tail_columns_),
+
+        def dataset(columns: np.ndarray) -> Any:
+            return lgb.Dataset(
+                _arrow_table(by_column, columns),
                 label=label,
                 params=dataset_params,
-                feature_name=[names[j] for j in self.tail_columns_],
+                feature_name=(
+                    [all_names[j] for j in columns] if feature_names is not None else "auto"
+                ),
                 free_raw_data=False,
             )
+
+        data = dataset(self.used_columns_)
+        tail_data = (
+            data
+            if len(self.tail_columns_) == len(self.used_columns_)
+            else dataset(self.tail_columns_)
+        )
         self.boosters_: list[Any] = []
         for i, q in enumerate(boosted):
             if i == median_index and not self.median_booster:
@@ -316,7 +336,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.quantiles_ = np.asarray(quantiles)
         self.boosted_quantiles_ = np.asarray(boosted)
         self.median_index_ = median_index
-        self.feature_names_ = list(data.feature_name)
+        self.feature_names_ = all_names
         return self
 
     def predict_quantiles(self, X: Any) -> np.ndarray:
@@ -326,13 +346,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan"
         )
         tail_X = self._tail_view(X)
+        median_X = self._median_view(X)
         # models fitted before median-only features existed have neither attribute: their
         # boosters all get tail_X, which is X itself
         median_index = getattr(self, "median_index_", None)
         columns = [
             np.zeros(X.shape[0])
             if b is None
-            else b.predict(X if i == median_index else tail_X, num_threads=self._threads())
+            else b.predict(median_X if i == median_index else tail_X, num_threads=self._threads())
             for i, b in enumerate(self.boosters_)
         ]
         stacked = np.column_stack(columns)
@@ -355,9 +376,20 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
 
     def contributions(self, X: np.ndarray, quantile: float = 0.5) -> np.ndarray:
         """SHAP values of the booster nearest ``quantile``: (n_rows, n_features + 1), the last
-        column the expected value."""
+        column the expected value; 0 for a feature that booster does not see."""
         booster = self.booster_nearest(quantile)
-        return np.asarray(booster.predict(X, pred_contrib=True, num_threads=self._threads()))
+        median = np.isclose(
+            self.boosted_quantiles_[np.argmin(np.abs(self.boosted_quantiles_ - quantile))], 0.5
+        )
+        own = self._median_view(X) if median else self._tail_view(X)
+        values = np.asarray(booster.predict(own, pred_contrib=True, num_threads=self._threads()))
+        if own.shape[1] == X.shape[1]:
+            return values
+        seen = self._median_columns(X.shape[1]) if median else self.tail_columns_
+        out = np.zeros((X.shape[0], X.shape[1] + 1))
+        out[:, seen] = values[:, :-1]
+        out[:, -1] = values[:, -1]
+        return out
 
     def booster_nearest(self, quantile: float = 0.5) -> Any:
         """The fitted ``lightgbm.Booster`` of the boosted quantile nearest ``quantile``; a
@@ -367,6 +399,17 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         if booster is None:
             raise ValueError("the median has no booster: its forecast is the base itself")
         return booster
+
+    def _median_columns(self, n_features: int) -> np.ndarray:
+        """The columns the median's booster sees (models fitted before ``unused_features``
+        existed see every column)."""
+        columns = getattr(self, "used_columns_", None)
+        return np.arange(n_features) if columns is None else columns
+
+    def _median_view(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the median's booster sees it: without the unused columns."""
+        columns = self._median_columns(X.shape[1])
+        return X if len(columns) == X.shape[1] else X[:, columns]
 
     def _tail_view(self, X: np.ndarray) -> np.ndarray:
         """``X`` as the boosters other than the median's see it: without the median-only

@@ -23,7 +23,6 @@ from models.forecast.frames import MEDIAN_ONLY_FEATURES, HorizonFrame, horizon_r
 from models.forecast.inputs import FeatureInputs
 from models.forecast.quantile_lgbm import (
     DEFAULT_TAIL_LGBM_PARAMS,
-    TARGET_LGBM_PARAMS,
     QuantileLGBMRegressor,
 )
 from models.forecast.row_choice import (
@@ -161,8 +160,9 @@ def _inline() -> Iterator[_InlineExecutor]:
 def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: str) -> float:
     """A target's boosting rounds × columns, all quantiles: its boosters' share of a fit's
     time (a round's cost grows with the columns, hardly with the rows at these sizes)."""
-    columns = len(pipeline._design_names(inputs, target))
-    median = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
+    unused = set(pipeline.target_unused_features(target))
+    columns = len([n for n in pipeline._design_names(inputs, target) if n not in unused])
+    median = pipeline.target_lgbm_params(target)
     tail = {
         **median,
         **(
@@ -193,7 +193,7 @@ def calibration_round(
     The forecasts are scored a few horizons at a time (up to ``CALIBRATION_CHUNK_ROWS`` rows):
     all twelve at once, with their stacked and column-selected copies, were 0.24 GB of
     features per target at the nation."""
-    models = fit_boosters(pipeline, inputs, target, frames)
+    models = fit_boosters(pipeline, inputs, target, frames, calibration=True)
     corrections: dict[str, dict] = {}
     correlations: dict[str, float] = {}
     sizes = {i: len(frame.label) for i, frame in enumerate(scored)}
@@ -284,10 +284,16 @@ def fit_boosters(
     inputs: FeatureInputs,
     target: str,
     groups: dict[int, HorizonFrame],
+    *,
+    calibration: bool = False,
 ) -> dict[int, Any]:
     """{horizon: regressor} (direct) or {0: regressor} (stacked), fitted on ``groups``
-    (:func:`target_frames`)."""
+    (:func:`target_frames`); ``calibration``: the calibration round's, the median's rounds
+    scaled by the pipeline's ``calibration_rounds_share``."""
     names = pipeline._design_names(inputs, target)
+    unknown = sorted(set(pipeline.target_unused_features(target)) - set(names))
+    if unknown:
+        raise ValueError(f"unused_features of {target} not in its design: {', '.join(unknown)}")
     models: dict[int, Any] = {}
     for key, frame in groups.items():
         if len(frame.label) < 2:
@@ -303,15 +309,20 @@ def fit_boosters(
             )
         models[key] = QuantileLGBMRegressor(
             quantiles=pipeline._model_quantiles(),
-            params={**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})},
+            params=pipeline.target_lgbm_params(target, calibration=calibration),
             tail_params=(
                 DEFAULT_TAIL_LGBM_PARAMS
                 if pipeline.tail_lgbm_params is None
                 else pipeline.tail_lgbm_params
             ),
             booster_quantiles=pipeline._booster_quantiles(),
-            median_only_features=[n for n in names if n in MEDIAN_ONLY_FEATURES],
+            median_only_features=(
+                [n for n in names if n in MEDIAN_ONLY_FEATURES]
+                if pipeline.median_only_columns
+                else []
+            ),
             median_booster=not pipeline.median_is_base(target),
+            unused_features=pipeline.target_unused_features(target),
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models

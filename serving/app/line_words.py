@@ -185,8 +185,8 @@ def explanation_text(
     with_pin: bool = False,
 ) -> str:
     """A line's explanation as one text ("Need: …", "What stops more: …"), from a record of the
-    plan's lines (:func:`serving.app.services.plan_lines_frame`): the Excel "Why" column and the
-    CSV ``reason`` say the same. ``with_pin``: the ruling pin's sentence first, as the engine's
+    plan's lines (:func:`serving.app.plan_services.plan_lines_frame`): the Excel "Why" column and
+    the CSV ``reason`` say the same. ``with_pin``: the ruling pin's sentence first, as the engine's
     reason opened with it (Excel shows the pin in a column of its own)."""
     line = SimpleNamespace(
         resource=record.get("resource"),

@@ -171,7 +171,7 @@ def warm(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from one validated settings object (migrations run here)."""
-    from serving.app.routes import api, auth_routes, dashboard, exports, pages
+    from serving.app.routes import api, auth_routes, dashboard, exports, pages, plan_pages
     from serving.app.routes.overview_ahead import OverviewAhead
 
     db_engine = make_engine(settings.database_url)
@@ -227,6 +227,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
+    app.include_router(plan_pages.router)
     app.include_router(api.router)
     app.include_router(exports.router)
     app.include_router(dashboard.router)

@@ -8,7 +8,7 @@
   applied, checked at approval).
 * An approval names the plan revision the planner saw. Every change to a draft (a pin, a line
   approval) bumps the revision in a conditional UPDATE that is the first write of its
-  transaction (:func:`serving.store.repository.claim_draft`), and the approval itself is one
+  transaction (:func:`serving.store.line_edits.claim_draft`), and the approval itself is one
   conditional UPDATE ``… WHERE status = 'draft' AND revision = :seen AND NOT EXISTS (newer
   version) AND NOT EXISTS (approved overlapping plan)``. Whichever commits first wins; the other
   finds its condition false and is refused, on SQLite (one writer at a time) and PostgreSQL
@@ -27,14 +27,8 @@ from sqlalchemy.orm import Session, aliased
 
 from data.contract import RESOURCES
 from serving.i18n import N_, Fte, Kroner, Message, Moment
-from serving.store.repository import (
-    ConflictError,
-    StoreError,
-    append_audit,
-    planned_fte,
-    resource_word,
-    status_word,
-)
+from serving.store.line_edits import planned_fte, resource_word, status_word
+from serving.store.repository import ConflictError, StoreError, append_audit
 from serving.store.tables import Approval, Plan, PlanLine, utc_now
 
 #: slack for float sums when comparing what a plan spends with its pools and budget

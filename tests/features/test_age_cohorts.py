@@ -220,19 +220,21 @@ def test_learned_estimate_carries_on_through_trailing_empty_months_as_if_estimat
 ):
     """Trailing months with no count at all are carried on from the months before, not
     estimated: the result is the estimate through them, to the bit, on panels ending at every
-    calendar month, with an over-3 count alone in some last months and a July in some tails."""
+    calendar month, with an over-3 count alone in some last months and a July in many tails (a
+    forecast's grid runs a whole year past the data): carried on through it unless the last
+    month read is a June."""
     import features.age_cohorts as age_cohorts
 
     rng = np.random.default_rng(11)
-    carried = 0
-    for trial in range(80):
-        n_rows, n_months = int(rng.integers(2, 7)), int(rng.integers(5, 50))
+    carried = carried_through_july = 0
+    for trial in range(160):
+        n_rows, n_months = int(rng.integers(2, 7)), int(rng.integers(17, 60))
         calendar_month = (np.arange(n_months) + trial) % 12 + 1
         under3 = rng.integers(0, 25, size=(n_rows, n_months)).astype(float)
         over3 = rng.integers(0, 45, size=(n_rows, n_months)).astype(float)
         under3[rng.random(under3.shape) < 0.1] = np.nan
         over3[rng.random(over3.shape) < 0.1] = np.nan
-        tail = int(rng.integers(1, 6))
+        tail = int(rng.integers(1, 15))
         under3[:, -tail:] = np.nan
         over3[:, -tail:] = np.nan
         over3[rng.integers(n_rows), -tail - 1] = 7.0  # over-3 alone the month before
@@ -240,12 +242,15 @@ def test_learned_estimate_carries_on_through_trailing_empty_months_as_if_estimat
         monkeypatch.setattr(age_cohorts, "_LEARNED_ESTIMATES", age_cohorts.OrderedDict())
         got = learned_age_cohort_estimate(under3, over3, calendar_month)
         want = age_cohorts._learned_estimate(under3, over3, calendar_month, REANCHOR_CANDIDATES)
-        carried += (
+        was_carried = (
             got is not age_cohorts._LEARNED_ESTIMATES[next(iter(age_cohorts._LEARNED_ESTIMATES))]
         )
+        carried += was_carried
+        carried_through_july += was_carried and bool((calendar_month[-tail:] == 7).any())
         for name in ("cohorts", "leaving_month", "crossing_misfit", "reanchor_weight"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
-    assert carried > 40, "most panels must take the carrying-on path"
+    assert carried > 100, "most panels must take the carrying-on path"
+    assert carried_through_july > 30, "many of them through an empty July"
 
 
 def test_a_trailing_july_settles_the_leaving_month_again():

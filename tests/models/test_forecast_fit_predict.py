@@ -82,3 +82,30 @@ def test_horizons_grouped_by_rows_in_order():
     rows = dict(enumerate([30, 30, 50, 80, 10], start=1))
     assert list(chunks(rows, 60)) == [[1, 2], [3], [4], [5]]
     assert list(chunks(rows, 1_000)) == [[1, 2, 3, 4, 5]]
+
+
+def test_the_calibration_rounds_share_moves_the_corrections_and_not_the_final_models(district):
+    """``calibration_rounds_share``: the calibration round's medians in fewer rounds at a higher
+    rate (half by default); the final round, whose medians are the forecast, is the full
+    rounds' round."""
+    full = ForecastPipeline(
+        horizons=4,
+        calibration_origins=3,
+        lgbm_params=FAST,
+        n_jobs=1,
+        calibration_rounds_share=1.0,
+    ).fit(district)
+    shorter = _pipeline().fit(district)
+    assert shorter.calibration_rounds_share == 0.5
+    default = full
+    for target, models in default.models_.items():
+        for a, b in zip(models[0].boosters_, shorter.models_[target][0].boosters_, strict=True):
+            assert (a is None and b is None) or a.model_to_string() == b.model_to_string()
+    assert shorter.calibration_["corrections"] != default.calibration_["corrections"]
+    assert shorter.target_lgbm_params("children_over3", calibration=True) == {
+        "n_estimators": 13,
+        "learning_rate": 0.3,
+        "min_data_in_leaf": 20,
+    }
+    with pytest.raises(ValueError, match="calibration_rounds_share"):
+        ForecastPipeline(calibration_rounds_share=0).fit(district)

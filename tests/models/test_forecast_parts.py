@@ -295,3 +295,40 @@ def test_a_fit_without_feature_names_keeps_lightgbms_column_names():
     )
     assert model.feature_names_ == ["Column_0", "Column_1", "Column_2"]
     assert all(b.feature_name() == model.feature_names_ for b in model.boosters_)
+
+
+def test_unused_features_give_the_boosters_fitted_without_them():
+    """Columns no booster sees: every booster (median and tails, median-only columns and all) is
+    the one fitted on the design without them, at fit and when predicting from the full design,
+    and their contributions are 0."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((600, 5))
+    y = 3 * X[:, 0] + X[:, 2] + X[:, 4] + rng.standard_normal(600)
+    names = ["a", "unused", "b", "median_only", "c"]
+    params = {"n_estimators": 20, "min_data_in_leaf": 10}
+    model = QuantileLGBMRegressor(
+        quantiles=(0.1, 0.5, 0.9),
+        params=params,
+        median_only_features=["median_only"],
+        unused_features=["unused"],
+    ).fit(X, y, feature_names=names)
+    kept = [0, 2, 3, 4]
+    plain = QuantileLGBMRegressor(
+        quantiles=(0.1, 0.5, 0.9), params=params, median_only_features=["median_only"]
+    ).fit(X[:, kept], y, feature_names=[names[j] for j in kept])
+    for a, b in zip(model.boosters_, plain.boosters_, strict=True):
+        assert a.model_to_string() == b.model_to_string()
+    moved = X.copy()
+    moved[:, 1] = rng.standard_normal(600) * 100  # an unused column changes nothing
+    np.testing.assert_array_equal(
+        model.predict_quantiles(moved), plain.predict_quantiles(X[:, kept])
+    )
+    contributions = model.contributions(X)
+    assert contributions.shape == (600, 6)
+    assert (contributions[:, 1] == 0).all()
+    np.testing.assert_array_equal(
+        contributions[:, [0, 2, 3, 4, 5]], plain.contributions(X[:, kept])
+    )
+    assert model.feature_names_ == names
+    with pytest.raises(ValueError, match="unused_features needs feature_names"):
+        QuantileLGBMRegressor(unused_features=["unused"]).fit(X, y)

@@ -97,7 +97,7 @@ def store_real_plan(
     """A plan built by the planning service on the given forecasts, stored as the app stores it;
     returns its id."""
     from serving.app.engine import district_subset
-    from serving.app.services import store_result
+    from serving.app.plan_services import store_result
     from serving.planning import PlanRequest, build_plan
     from serving.store import repository
 

@@ -95,7 +95,7 @@ def test_overview_filters_by_municipality_and_pages(
 
 
 def test_form_pools_take_the_resource_as_the_page_names_it() -> None:
-    from serving.app.routes.pages import _resource_code
+    from serving.app.routes.plan_pages import _resource_code
 
     assert _resource_code("Bydel Alna:Grunnbemanning=3") == "Bydel Alna:staff=3"
     assert _resource_code("Bydel Alna: ressurspedagoger =1") == "Bydel Alna:resource_pedagogue=1"

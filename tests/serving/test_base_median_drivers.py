@@ -10,7 +10,7 @@ import pytest
 
 from data.contract import FORECAST_COLUMNS
 from models.forecast.contributions import BASE_FEATURE
-from serving.app.prepared import KindergartenParts, as_markup, render_sections
+from serving.app.kindergarten_sections import KindergartenParts, as_markup, render_sections
 from serving.app.rendering import page_templates
 
 NOTE = {

@@ -19,7 +19,7 @@ from app_fixtures import (
     store_rows,
 )
 
-from serving.app import prepared, services
+from serving.app import kindergarten_sections, prepared, services
 from serving.app.engine import EngineState
 from serving.app.prepared import PreparedPages
 
@@ -46,8 +46,10 @@ def _no_model_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in ("forecasts", "contributions"):
         monkeypatch.setattr(EngineState, name, model_work)
-    for name in ("fan_chart", "chart_table", "split_by_kindergarten", "render_sections"):
+    for name in ("split_by_kindergarten", "render_sections"):
         monkeypatch.setattr(prepared, name, model_work)
+    for name in ("fan_chart", "chart_table", "split_by_kindergarten", "render_sections"):
+        monkeypatch.setattr(kindergarten_sections, name, model_work)
     monkeypatch.setattr(services, "kindergarten", model_work)
 
 

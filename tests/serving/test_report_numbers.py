@@ -9,20 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.report.assemble import not_better_sentence, quality_rows
-from serving.report.numbers import (
-    EQUITY_0,
-    KEY,
-    NOTHING,
-    PLAN,
-    RISK_NEUTRAL,
-    PlanSettingsShown,
-    ReportSettings,
-    SummaryLayout,
+from models.allocation.comparison import EQUITY_0, RISK_NEUTRAL
+from serving.report.benefits import (
     benefit_cards,
     benefits_table,
     substitute_table,
     worse_measures,
+)
+from serving.report.forecast_quality import not_better_sentence, quality_rows
+from serving.report.numbers import (
+    KEY,
+    NOTHING,
+    PLAN,
+    PlanSettingsShown,
+    ReportSettings,
+    SummaryLayout,
 )
 from serving.report.privacy import suppress_count, suppress_decision_counts
 from serving.report.tables import format_cell

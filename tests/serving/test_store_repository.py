@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from serving.store import repository, workflow
+from serving.store import line_edits, repository, workflow
 from serving.store.db import current_revision, downgrade, session_factory, upgrade
 from serving.store.tables import Base
 
@@ -83,7 +83,7 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
         line_id = plan.lines[0].id
     with sessions.begin() as session:  # anna saves first
         plan = repository.get_plan(session, plan_id)
-        _, line = repository.pin_line(
+        _, line = line_edits.pin_line(
             session,
             plan,
             line_id,
@@ -95,7 +95,7 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
         )
         # the solved figure stays; the pin is its own record and rules the planned figure
         assert line.row_version == 2 and line.suggested_fte == 11.0
-        assert repository.planned_fte(plan, line) == 12.0
+        assert line_edits.planned_fte(plan, line) == 12.0
     with (
         pytest.raises(
             repository.ConflictError,
@@ -105,7 +105,7 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
         sessions.begin() as session,
     ):  # alf saw version 1 too
         plan = repository.get_plan(session, plan_id)
-        repository.pin_line(
+        line_edits.pin_line(
             session,
             plan,
             line_id,
@@ -118,7 +118,7 @@ def test_second_change_of_the_same_line_version_is_a_conflict(engine: Engine) ->
     with sessions() as session:
         plan = repository.get_plan(session, plan_id)
         line = next(ln for ln in plan.lines if ln.id == line_id)
-        assert (repository.planned_fte(plan, line), line.row_version) == (12.0, 2)  # anna's
+        assert (line_edits.planned_fte(plan, line), line.row_version) == (12.0, 2)  # anna's
 
 
 def test_concurrent_saves_of_one_line_let_exactly_one_win(engine: Engine) -> None:
@@ -134,7 +134,7 @@ def test_concurrent_saves_of_one_line_let_exactly_one_win(engine: Engine) -> Non
         try:
             with sessions.begin() as session:
                 plan = repository.get_plan(session, plan_id)
-                repository.pin_line(
+                line_edits.pin_line(
                     session,
                     plan,
                     line_id,
@@ -173,7 +173,7 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         plan = repository.get_plan(session, plan_id)
         assert plan.status == "approved" and all(ln.approved for ln in plan.lines)
         line = plan.lines[0]
-        new_plan, new_line = repository.pin_line(
+        new_plan, new_line = line_edits.pin_line(
             session,
             plan,
             line.id,
@@ -186,7 +186,7 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         new_id = new_plan.id
         assert new_plan.parent_id == plan_id and new_plan.version == 2
         assert new_plan.status == "draft" and new_line.suggested_fte == 11.0
-        assert repository.planned_fte(new_plan, new_line) == new_line.current_fte
+        assert line_edits.planned_fte(new_plan, new_line) == new_line.current_fte
     with sessions() as session:
         old = repository.get_plan(session, plan_id)
         assert old.status == "approved" and old.lines[0].suggested_fte == 11.0
@@ -194,7 +194,7 @@ def test_approved_plan_is_immutable_and_a_pin_makes_a_new_version(engine: Engine
         with pytest.raises(repository.ConflictError, match="already approved"):
             workflow.approve_plan(session, old, user_name="alf", revision=old.revision)
         with pytest.raises(repository.ConflictError, match="already approved"):
-            repository.approve_line(
+            line_edits.approve_line(
                 session,
                 old,
                 old.lines[1].id,
@@ -222,7 +222,7 @@ def test_every_pin_and_approval_is_audited_with_before_and_after(engine: Engine)
     with sessions.begin() as session:
         plan = repository.get_plan(session, plan_id)
         a, b = plan.lines[0], plan.lines[1]
-        repository.pin_line(
+        line_edits.pin_line(
             session,
             plan,
             a.id,
@@ -232,7 +232,7 @@ def test_every_pin_and_approval_is_audited_with_before_and_after(engine: Engine)
             expected_version=1,
             user_name="anna",
         )
-        repository.approve_line(
+        line_edits.approve_line(
             session, plan, b.id, expected_version=1, user_name="alf", comment="fine"
         )
     with sessions() as session:
@@ -242,7 +242,7 @@ def test_every_pin_and_approval_is_audited_with_before_and_after(engine: Engine)
         assert pin.after["pinned_fte"] == 13.0 and pin.after["value_fte"] == 3.0
         assert pin.comment == "refugee families arriving" and pin.user_name == "anna"
         assert events["line.approve"].after["approved"] is True
-        assert [a.line_id for a in repository.approvals(session, plan_id)] == [b.id]
+        assert [a.line_id for a in line_edits.approvals(session, plan_id)] == [b.id]
 
 
 def test_users_need_a_known_role_and_a_district_unless_admin(engine: Engine) -> None:

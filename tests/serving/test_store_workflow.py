@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from test_store_repository import LINES
 
-from serving.store import repository, workflow
+from serving.store import line_edits, repository, workflow
 from serving.store.db import session_factory
 
 DISTRICT = "Bydel Gamle Oslo"
@@ -120,7 +120,7 @@ def test_pools_and_budget_are_checked_at_approval(engine: Engine) -> None:
     with session_factory(engine).begin() as session:
         plan = repository.get_plan(session, short_pool)
         line = next(ln for ln in plan.lines if ln.resource == "staff")
-        repository.pin_line(
+        line_edits.pin_line(
             session,
             plan,
             line.id,
@@ -138,7 +138,7 @@ def test_an_approval_names_the_revision_seen(engine: Engine) -> None:
     with session_factory(engine).begin() as session:
         plan = repository.get_plan(session, plan_id)
         line = plan.lines[0]
-        repository.pin_line(
+        line_edits.pin_line(
             session,
             plan,
             line.id,
@@ -179,7 +179,7 @@ def _race_round(engine: Engine, round_: int) -> tuple[str, dict[str, str]]:
         try:
             with sessions.begin() as session:
                 plan = repository.get_plan(session, plan_id)
-                changed, _ = repository.pin_line(
+                changed, _ = line_edits.pin_line(
                     session,
                     plan,
                     line_id,

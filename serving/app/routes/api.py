@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from serving import overrides
-from serving.app import services
+from serving.app import plan_services, services
 from serving.app.deps import CurrentAdmin, CurrentPlanner, CurrentUser, EngineDep, SessionDep
 from serving.app.privacy import explanation_for, reason_for
 from serving.app.routes.common import next_step
@@ -181,12 +181,12 @@ def list_plans(user: CurrentUser, session: SessionDep) -> list[PlanSummaryPublic
 def create_plan(
     body: PlanCreate, user: CurrentPlanner, state: EngineDep, session: SessionDep
 ) -> PlanPublic:
-    plan = services.create_plan(state, session, user, body)
+    plan = plan_services.create_plan(state, session, user, body)
     return plan_public(user, plan)
 
 
 def district_run_public(session: Session, user: User, run_id: str) -> DistrictPlansPublic:
-    plans, summary = services.district_run(session, user, run_id)
+    plans, summary = plan_services.district_run(session, user, run_id)
     return DistrictPlansPublic(
         run_id=run_id,
         plans=[PlanSummaryPublic.model_validate(p) for p in plans],
@@ -203,7 +203,7 @@ def district_run_public(session: Session, user: User, run_id: str) -> DistrictPl
 def create_district_plans(
     body: DistrictPlansCreate, user: CurrentAdmin, state: EngineDep, session: SessionDep
 ) -> DistrictPlansPublic:
-    run_id, _ = services.create_district_plans(state, session, user, body)
+    run_id, _ = plan_services.create_district_plans(state, session, user, body)
     return district_run_public(session, user, run_id)
 
 
@@ -226,7 +226,7 @@ def get_district_plans(run_id: str, user: CurrentUser, session: SessionDep) -> D
 def diff(
     a: Annotated[str, Query()], b: Annotated[str, Query()], user: CurrentUser, session: SessionDep
 ) -> PlanDiffPublic:
-    result = services.plan_diff(
+    result = plan_services.plan_diff(
         services.plan_for(session, user, a), services.plan_for(session, user, b)
     )
     frame = result.rows.astype(object).where(result.rows.notna(), None)
@@ -254,7 +254,7 @@ def pin(
     plan_id: str, line_id: int, body: PinCreate, user: CurrentPlanner, session: SessionDep
 ) -> PinResult:
     plan = services.plan_for(session, user, plan_id)
-    changed, line = services.pin_line(session, user, plan, line_id, body)
+    changed, line = plan_services.pin_line(session, user, plan, line_id, body)
     return PinResult(
         plan_id=changed.id,
         new_version=changed.id != plan_id,
@@ -272,7 +272,7 @@ def approve_line(
     plan_id: str, line_id: int, body: LineApprove, user: CurrentPlanner, session: SessionDep
 ) -> LinePublic:
     plan = services.plan_for(session, user, plan_id)
-    return line_public(user, plan, services.approve_line(session, user, plan, line_id, body))
+    return line_public(user, plan, plan_services.approve_line(session, user, plan, line_id, body))
 
 
 @router.post(
@@ -285,7 +285,7 @@ def approve_plan(
     plan_id: str, body: PlanApprove, user: CurrentPlanner, session: SessionDep
 ) -> PlanPublic:
     plan = services.plan_for(session, user, plan_id)
-    return plan_public(user, services.approve_plan(session, user, plan, body))
+    return plan_public(user, plan_services.approve_plan(session, user, plan, body))
 
 
 @router.post(
@@ -299,7 +299,7 @@ def resolve(
     plan_id: str, user: CurrentPlanner, state: EngineDep, session: SessionDep
 ) -> PlanPublic:
     plan = services.plan_for(session, user, plan_id)
-    return plan_public(user, services.resolve_plan(state, session, user, plan))
+    return plan_public(user, plan_services.resolve_plan(state, session, user, plan))
 
 
 @router.get(

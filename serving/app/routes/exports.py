@@ -8,7 +8,7 @@ import pandas as pd
 from fastapi import APIRouter, Request, Response
 
 from serving import exports, overrides, workbook
-from serving.app import services
+from serving.app import plan_services, services
 from serving.app.deps import CurrentUser, EngineDep, SessionDep
 from serving.app.rendering import page_language
 from serving.key_figures import key_figures_frame
@@ -74,7 +74,7 @@ def plan_xlsx(request: Request, plan_id: str, user: CurrentUser, session: Sessio
         language=page_language(request),
         plan_info=plan_info(plan),
         header=plan.header or {},
-        lines=services.plan_lines_frame(plan, page_language(request)),
+        lines=plan_services.plan_lines_frame(plan, page_language(request)),
         summary=plan.summary or [],
         pins=overrides.pins_frame(plan, page_language(request)),
         audit=repository.audit_events(session, plan_ids=[plan.id], limit=10_000),
@@ -98,7 +98,7 @@ def plan_table(
 ) -> Response:
     plan = services.plan_for(session, user, plan_id)
     language = page_language(request)
-    lines = services.plan_lines_frame(plan, language)
+    lines = plan_services.plan_lines_frame(plan, language)
     if fmt == "csv":
         content = workbook.lines_csv(language, lines, simulated=plan.simulated)
     else:
@@ -127,7 +127,7 @@ def table(
         )
     elif table == "plan_lines":
         frames = [
-            services.plan_lines_frame(
+            plan_services.plan_lines_frame(
                 services.plan_for(session, user, p.id), page_language(request)
             ).assign(plan_status=p.status, plan_version=p.version)
             for p in plans
