@@ -339,8 +339,9 @@ def test_lightgbm_beats_seasonal_naive_and_80_percent_intervals_cover_80_percent
     assert abs(inside.mean() - 0.80) <= 0.05, f"80 % interval covers {inside.mean():.3f} ({shown})"
     assert (abs(per_target - 0.80) <= 0.05).all(), f"80 % interval per target: {shown}"
     # right after the August shift (target months August–October), where the intake makes the
-    # errors largest, each target's 80 % interval still covers 80 % ± 5 points (seed 5:
-    # capacity 0.771-0.809, cohort 0.788-0.822 with the corrections per regime of the span)
+    # errors largest, each target's 80 % interval still covers 80 % ± 5 points (seed 5, with
+    # the corrections per regime of the span and the width shrink: capacity 0.775-0.811, cohort
+    # 0.768-0.832; pooled 0.773 / 0.826 — the band 0.78-0.82 is not met here, benchmarks/README.md)
     after_shift = pd.PeriodIndex(ours["month"], freq="M").month.isin((8, 9, 10))
     per_target = inside[after_shift].groupby(ours["target"][after_shift]).mean()
     shown = ", ".join(f"{t} {c:.3f}" for t, c in per_target.items())
