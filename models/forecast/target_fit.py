@@ -164,8 +164,9 @@ def _inline() -> Iterator[_InlineExecutor]:
 def _boosting_work(pipeline: ForecastPipeline, inputs: FeatureInputs, target: str) -> float:
     """A target's boosting rounds × columns, all quantiles: its boosters' share of a fit's
     time (a round's cost grows with the columns, hardly with the rows at these sizes)."""
-    unused = set(target_unused_features(pipeline, target))
-    columns = len([n for n in pipeline._design_names(inputs, target) if n not in unused])
+    names = pipeline._design_names(inputs, target)
+    unused = set(target_unused_features(pipeline, target, names))
+    columns = len([n for n in names if n not in unused])
     median = target_lgbm_params(pipeline, target)
     tail = {
         **median,
@@ -199,12 +200,19 @@ def target_lgbm_params(
     return params
 
 
-def target_unused_features(pipeline: ForecastPipeline, target: str) -> tuple[str, ...]:
-    """The design features of ``target`` that none of its boosters sees (the pipeline's
-    ``unused_features`` resolved: ``None`` is
-    :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`)."""
+def target_unused_features(
+    pipeline: ForecastPipeline, target: str, names: Sequence[str]
+) -> tuple[str, ...]:
+    """The design features of ``target`` (``names``) that none of its boosters sees (the
+    pipeline's ``unused_features`` resolved: ``None`` is
+    :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`, less the names a district's
+    design lacks — a data set without a waiting list still fits; a list the user gave must name
+    design features, checked in :func:`fit_boosters`)."""
     chosen = pipeline.unused_features
-    return tuple((TARGET_UNUSED_FEATURES if chosen is None else chosen).get(target, ()))
+    if chosen is not None:
+        return tuple(chosen.get(target, ()))
+    present = set(names)
+    return tuple(n for n in TARGET_UNUSED_FEATURES.get(target, ()) if n in present)
 
 
 def calibration_round(
@@ -318,7 +326,7 @@ def fit_boosters(
     (:func:`target_frames`); ``calibration``: the calibration round's, the median's rounds
     scaled by the pipeline's ``calibration_rounds_share``."""
     names = pipeline._design_names(inputs, target)
-    unknown = sorted(set(target_unused_features(pipeline, target)) - set(names))
+    unknown = sorted(set(target_unused_features(pipeline, target, names)) - set(names))
     if unknown:
         raise ValueError(f"unused_features of {target} not in its design: {', '.join(unknown)}")
     models: dict[int, Any] = {}
@@ -349,7 +357,7 @@ def fit_boosters(
                 else []
             ),
             median_booster=not pipeline.median_is_base(target),
-            unused_features=target_unused_features(pipeline, target),
+            unused_features=target_unused_features(pipeline, target, names),
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models
