@@ -47,7 +47,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
 #: tuning seeds 1–3 of both families (2 origins, goal targets, 2026-12-07): the 26 under 1.25 %
 #: of the gain in every booster (median and tails), and the 38 under 0.5 % of the median
 #: booster's gain on average (fit + forecast time, issue 17).
-SICK_LEAVE_LEAST_26 = TARGET_UNUSED_FEATURES["sick_leave_rate"]  # the default since 2026-12-07
+# the default from 2026-12-07 16:30 to 17:00 UTC (9 more since)
+SICK_LEAVE_LEAST_26 = (
+    "children_over3", "children_over3_lag3", "children_over3_mean_12m",
+    "children_over3_mean_3m", "children_under3", "children_under3_lag2",
+    "children_under3_lag3", "children_under3_lag6", "children_under3_mean_3m",
+    "district_kindergartens_reporting", "district_vedtak_31_per_child", "effective_staff_fte",
+    "low_income_share", "pedagogue_fte", "pedagogue_fte_minus_norm",
+    "pedagogue_norm_positions", "resource_pedagogue_fte", "sick_leave_rate_mean_3m",
+    "staff_fte", "staff_leavers", "staff_norm_fte", "turnover_per_fte_year_3m",
+    "u3_crossing_next_august", "vedtak_37", "waiting_list", "waiting_list_per_place",
+)  # fmt: skip
 SICK_LEAVE_LEAST_38 = (
     "capacity", "children_over3", "children_over3_lag1", "children_over3_lag2",
     "children_over3_lag3", "children_over3_mean_12m", "children_over3_mean_3m", "children_total",
@@ -64,6 +74,69 @@ VARIANTS["sick-leave-26"] = {"unused_features": {"sick_leave_rate": SICK_LEAVE_L
 VARIANTS["sick-leave-38"] = {"unused_features": {"sick_leave_rate": SICK_LEAVE_LEAST_38}}
 # every booster sees its target's whole design (before 2026-12-07: sick leave saw all 77 columns)
 VARIANTS["all-columns"] = {"unused_features": {}}
+#: Children's and § 31's columns carrying the least of their boosters' gain in the final round on
+#: the tuning seeds 1–3 of both families (2 origins, goal targets, main b24e48e, 2026-12-07): those
+#: under 1.25 % / 0.75 % of the gain on average in every booster (median and tails; § 31 has
+#: tails only; a median-only column by the median's) — fit + forecast time, issue 17.
+UNDER3_LEAST_125 = (  # 12 columns
+    "children_over3_mean_3m", "children_total", "children_under3", "children_under3_lag2",
+    "estimated_crossing_next_august", "estimated_school_leavers_next_summer",
+    "known_is_august", "known_is_summer", "places_free_after_next_august", "places_used",
+    "target_last", "target_under3_after_intake",
+)  # fmt: skip
+UNDER3_LEAST_075 = (  # 4 columns
+    "children_under3_lag2", "known_is_summer", "places_used", "target_last",
+)  # fmt: skip
+OVER3_LEAST_125 = (  # 11 columns
+    "children_total", "children_under3", "children_under3_lag2",
+    "estimated_crossing_next_august", "estimated_school_leavers_next_summer",
+    "known_calendar_month", "known_is_august", "known_population_0",
+    "places_free_after_next_august", "places_used", "target_last",
+)  # fmt: skip
+OVER3_LEAST_075 = (  # 5 columns
+    "children_under3", "known_is_august", "known_population_0",
+    "places_free_after_next_august", "target_last",
+)  # fmt: skip
+VEDTAK31_LEAST_125 = (  # 38 columns
+    "capacity_headroom_places", "capacity_utilisation", "children_over3_lag1",
+    "children_over3_lag2", "children_over3_mean_3m", "children_under3", "children_under3_lag2",
+    "children_under3_mean_3m", "district_children", "district_children_under3",
+    "district_kindergartens_reporting", "district_sick_leave_rate_mean",
+    "district_waiting_list_per_child", "effective_staff_fte_minus_norm",
+    "known_calendar_month", "known_is_august", "known_is_summer", "known_month_of_kg_year",
+    "known_months_to_august", "low_income_share", "pedagogue_fte", "pedagogue_fte_minus_norm",
+    "pedagogue_norm_positions", "places_used", "resource_pedagogue_fte",
+    "staff_fte_minus_norm", "staff_fte_per_norm", "staff_leavers", "staff_norm_fte",
+    "target_change_same_span_last_year", "turnover_per_fte_year_3m", "u3_crossing_next_august",
+    "vedtak_31_lag1", "vedtak_31_lag2", "vedtak_31_lag6", "vedtak_37", "waiting_list",
+    "waiting_list_per_place",
+)  # fmt: skip
+VEDTAK31_LEAST_075 = (  # 24 columns
+    "capacity_headroom_places", "capacity_utilisation", "children_under3",
+    "district_kindergartens_reporting", "district_sick_leave_rate_mean",
+    "district_waiting_list_per_child", "effective_staff_fte_minus_norm",
+    "known_calendar_month", "known_is_august", "known_is_summer", "known_month_of_kg_year",
+    "known_months_to_august", "pedagogue_fte", "pedagogue_fte_minus_norm",
+    "pedagogue_norm_positions", "places_used", "staff_fte_minus_norm", "staff_fte_per_norm",
+    "staff_leavers", "staff_norm_fte", "vedtak_31_lag2", "vedtak_31_lag6", "vedtak_37",
+    "waiting_list",
+)  # fmt: skip
+VARIANTS["least-gain-1.25"] = {
+    "unused_features": {
+        **TARGET_UNUSED_FEATURES,
+        "children_under3": UNDER3_LEAST_125,
+        "children_over3": OVER3_LEAST_125,
+        "vedtak_31": VEDTAK31_LEAST_125,
+    }
+}
+VARIANTS["least-gain-0.75"] = {
+    "unused_features": {
+        **TARGET_UNUSED_FEATURES,
+        "children_under3": UNDER3_LEAST_075,
+        "children_over3": OVER3_LEAST_075,
+        "vedtak_31": VEDTAK31_LEAST_075,
+    }
+}
 # the calibration round's medians in all / a quarter of the final round's rounds (half is the
 # default since 2026-12-07; the final round and its medians, the forecast, unchanged: only the
 # intervals' corrections move)
@@ -75,6 +148,64 @@ VARIANTS["tails-see-all-columns"] = {"median_only_columns": False}
 # bin edges found on 1,000 sampled rows instead of 2,000 (a third of a Dataset's construction
 # is finding them)
 VARIANTS["bin-sample-1000"] = {"lgbm_params": {"bin_construct_sample_cnt": 1000}}
+# § 31's tails under 2 % / 3 % of the gain on average (same run as above); 1.25 % alone
+VEDTAK31_LEAST_200 = (  # 54 columns
+    "capacity_headroom_places", "capacity_utilisation", "children_over3_lag1",
+    "children_over3_lag2", "children_over3_lag3", "children_over3_mean_3m", "children_total",
+    "children_under3", "children_under3_lag1", "children_under3_lag12", "children_under3_lag2",
+    "children_under3_lag3", "children_under3_mean_3m", "district_children",
+    "district_children_under3", "district_kindergartens_reporting",
+    "district_sick_leave_rate_mean", "district_vedtak_31_per_child",
+    "district_vedtak_37_per_child", "district_waiting_list_per_child", "effective_staff_fte",
+    "effective_staff_fte_minus_norm", "known_calendar_month", "known_is_august",
+    "known_is_summer", "known_month_of_kg_year", "known_months_to_august",
+    "known_population_0", "known_population_1", "known_population_1_5_growth",
+    "low_income_share", "pedagogue_fte", "pedagogue_fte_minus_norm",
+    "pedagogue_norm_positions", "places_used", "resource_pedagogue_fte",
+    "share_of_district_children", "sick_leave_rate", "staff_fte", "staff_fte_minus_norm",
+    "staff_fte_per_norm", "staff_leavers", "staff_norm_fte",
+    "target_change_same_span_last_year", "target_same_month_last_year",
+    "turnover_per_fte_year_12m", "turnover_per_fte_year_3m", "u3_crossing_next_august",
+    "vedtak_31_lag1", "vedtak_31_lag2", "vedtak_31_lag6", "vedtak_37", "waiting_list",
+    "waiting_list_per_place",
+)  # fmt: skip
+VEDTAK31_LEAST_300 = TARGET_UNUSED_FEATURES["vedtak_31"]  # the default since 2026-12-07
+VARIANTS["vedtak31-least-1.25"] = {
+    "unused_features": {**TARGET_UNUSED_FEATURES, "vedtak_31": VEDTAK31_LEAST_125}
+}
+VARIANTS["vedtak31-least-2"] = {
+    "unused_features": {**TARGET_UNUSED_FEATURES, "vedtak_31": VEDTAK31_LEAST_200}
+}
+VARIANTS["vedtak31-least-3"] = {
+    "unused_features": {**TARGET_UNUSED_FEATURES, "vedtak_31": VEDTAK31_LEAST_300}
+}
+#: Sick leave's columns, beyond its 26, under 1 % / 0.75 % of the gain on average in every booster
+#: (final round, tuning seeds 1–3 of both families, 2 origins, main b24e48e)
+SICK_LEAVE_MORE_16 = (
+    "capacity", "children_total", "children_under3_lag1", "district_children",
+    "district_children_under3", "district_waiting_list_per_child", "known_is_august",
+    "known_is_summer", "known_population_0", "known_population_1", "minority_language_share",
+    "places_used", "sick_leave_rate_lag1", "sick_leave_rate_lag12", "vedtak_31",
+    "vedtak_31_per_child",
+)  # fmt: skip
+VARIANTS["sick-leave-plus-16"] = {
+    "unused_features": {
+        **TARGET_UNUSED_FEATURES,
+        "sick_leave_rate": SICK_LEAVE_LEAST_26 + SICK_LEAVE_MORE_16,
+    }
+}
+SICK_LEAVE_MORE_9 = (
+    "capacity", "children_total", "district_children", "district_children_under3",
+    "district_waiting_list_per_child", "known_is_august", "known_is_summer", "places_used",
+    "vedtak_31",
+)  # fmt: skip
+# the default since 2026-12-07 17:00 UTC
+VARIANTS["sick-leave-plus-9"] = {
+    "unused_features": {
+        **TARGET_UNUSED_FEATURES,
+        "sick_leave_rate": SICK_LEAVE_LEAST_26 + SICK_LEAVE_MORE_9,
+    }
+}
 TUNING_SEEDS = (1, 2, 3)
 
 

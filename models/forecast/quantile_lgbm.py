@@ -96,16 +96,53 @@ TARGET_LGBM_PARAMS: dict[str, dict[str, Any]] = {
 #: over seeds as a ratio to every column; 80 % coverage before → after) seeds 1–3: cohort 0.990
 #: (0.822 → 0.828), capacity 0.997 (0.799 → 0.795); seeds 4–6: 0.996 (0.804 → 0.810), 0.998
 #: (0.804 → 0.804); a fit + forecast about 14 % less CPU (benchmarks/README.md, 2026-12-07).
+#: Then 9 more (under 0.75 % of the gain on average in every booster without the 26: the
+#: district's children and waiting list per child, places used, capacity, children in all, § 31,
+#: the August and summer flags), against the 26 alone: seeds 1–3 cohort 0.988 (0.828 → 0.821),
+#: capacity 0.998 (0.795 → 0.805); seeds 4–6 1.000 (0.810 → 0.817), 0.995 (0.804 → 0.793); about
+#: 6 % less CPU. 16 more (under 1 %) was dropped: cohort seeds 1–3 1.004 (helper speed4).
+#: § 31 (its tails; its median is the stock-flow base, no booster): the 65 of 73 columns under
+#: 3 % of the gain on average in each tail booster (final round, tuning seeds 1–3 of both
+#: families, 2 origins, main b24e48e; the tails keep horizon, § 31's level, means and rate per
+#: child, the 1–5 population, the under-3 crossing share and over-3 six months back). WAPE
+#: unchanged (the median is not a booster); 80 % coverage (every column → without) seeds
+#: 1–3: cohort 0.851 → 0.836, capacity 0.807 → 0.801; seeds 4–6: 0.788 → 0.785, 0.837 → 0.841;
+#: a fit + forecast about 8 % less CPU. Under 2 % (54 columns) was dropped: capacity seeds 4–6
+#: 0.837 → 0.859 (benchmarks/README.md, 2026-12-07, helper speed4).
 TARGET_UNUSED_FEATURES: dict[str, tuple[str, ...]] = {
     "sick_leave_rate": (
-        "children_over3", "children_over3_lag3", "children_over3_mean_12m",
-        "children_over3_mean_3m", "children_under3", "children_under3_lag2",
+        "capacity", "children_over3", "children_over3_lag3", "children_over3_mean_12m",
+        "children_over3_mean_3m", "children_total", "children_under3", "children_under3_lag2",
         "children_under3_lag3", "children_under3_lag6", "children_under3_mean_3m",
-        "district_kindergartens_reporting", "district_vedtak_31_per_child",
-        "effective_staff_fte", "low_income_share", "pedagogue_fte", "pedagogue_fte_minus_norm",
-        "pedagogue_norm_positions", "resource_pedagogue_fte", "sick_leave_rate_mean_3m",
-        "staff_fte", "staff_leavers", "staff_norm_fte", "turnover_per_fte_year_3m",
-        "u3_crossing_next_august", "vedtak_37", "waiting_list", "waiting_list_per_place",
+        "district_children", "district_children_under3", "district_kindergartens_reporting",
+        "district_vedtak_31_per_child", "district_waiting_list_per_child", "effective_staff_fte",
+        "known_is_august", "known_is_summer", "low_income_share", "pedagogue_fte",
+        "pedagogue_fte_minus_norm", "pedagogue_norm_positions", "places_used",
+        "resource_pedagogue_fte", "sick_leave_rate_mean_3m", "staff_fte", "staff_leavers",
+        "staff_norm_fte", "turnover_per_fte_year_3m", "u3_crossing_next_august", "vedtak_31",
+        "vedtak_37", "waiting_list", "waiting_list_per_place",
+    ),
+    "vedtak_31": (
+        "capacity", "capacity_headroom_places", "capacity_utilisation", "children_over3",
+        "children_over3_lag1", "children_over3_lag12", "children_over3_lag2",
+        "children_over3_lag3", "children_over3_mean_12m", "children_over3_mean_3m",
+        "children_total", "children_under3", "children_under3_lag1", "children_under3_lag12",
+        "children_under3_lag2", "children_under3_lag3", "children_under3_lag6",
+        "children_under3_mean_12m", "children_under3_mean_3m", "district_children",
+        "district_children_under3", "district_kindergartens_reporting",
+        "district_sick_leave_rate_mean", "district_vedtak_31_per_child",
+        "district_vedtak_37_per_child", "district_waiting_list_per_child", "effective_staff_fte",
+        "effective_staff_fte_minus_norm", "known_calendar_month", "known_is_august",
+        "known_is_summer", "known_month_of_kg_year", "known_months_to_august",
+        "known_population_0", "known_population_1", "known_population_1_5_growth",
+        "low_income_share", "minority_language_share", "pedagogue_fte", "pedagogue_fte_minus_norm",
+        "pedagogue_norm_positions", "places_used", "resource_pedagogue_fte",
+        "share_of_district_children", "sick_leave_rate", "staff_fte", "staff_fte_minus_norm",
+        "staff_fte_per_norm", "staff_leavers", "staff_norm_fte",
+        "target_change_same_span_last_year", "target_last", "target_same_month_last_year",
+        "turnover_per_fte_year_12m", "turnover_per_fte_year_3m", "u3_crossing_next_august",
+        "vedtak_31_lag1", "vedtak_31_lag12", "vedtak_31_lag2", "vedtak_31_lag3", "vedtak_31_lag6",
+        "vedtak_37", "vedtak_37_per_child", "waiting_list", "waiting_list_per_place",
     ),
 }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Sick leave's boosters leave out the columns that carried least of their gain
+"""Sick leave's and § 31's boosters leave out the columns that carried least of their gain
 (``quantile_lgbm.TARGET_UNUSED_FEATURES``, chosen on the tuning seeds of both simulator
 families): by default, skipping any the data lack; a list the user gives must name design
 features; ``{}`` gives every booster its target's whole design. SIMULATED district."""
@@ -14,6 +14,7 @@ from models.forecast.target_fit import target_unused_features
 
 FAST = {"n_estimators": 15, "learning_rate": 0.2, "min_data_in_leaf": 20}
 SICK = "sick_leave_rate"
+V31 = "vedtak_31"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def district():
 
 def _fit(district, **options):
     return ForecastPipeline(
-        targets=[SICK, "children_under3"],
+        targets=[SICK, "children_under3", V31],
         horizons=3,
         calibration_origins=3,
         lgbm_params=FAST,
@@ -40,7 +41,7 @@ def _boosters_columns(pipeline: ForecastPipeline, target: str) -> set[str]:
     return set(names[regressor.used_columns_])
 
 
-def test_sick_leave_boosters_leave_out_the_default_columns_and_children_see_all(district):
+def test_sick_leave_and_v31_boosters_leave_out_the_default_columns_children_see_all(district):
     pipeline = _fit(district)
     design = pipeline.feature_names_["design"]
     left_out = set(TARGET_UNUSED_FEATURES[SICK]) & set(design[SICK])
@@ -49,6 +50,10 @@ def test_sick_leave_boosters_leave_out_the_default_columns_and_children_see_all(
     assert not seen & left_out
     assert seen == set(design[SICK]) - left_out
     assert _boosters_columns(pipeline, "children_under3") == set(design["children_under3"])
+    v31_left_out = set(TARGET_UNUSED_FEATURES[V31]) & set(design[V31])
+    assert len(v31_left_out) >= 50
+    assert _boosters_columns(pipeline, V31) == set(design[V31]) - v31_left_out
+    assert {"horizon", "vedtak_31_per_child"} <= _boosters_columns(pipeline, V31)
     forecasts = pipeline.predict(district, horizon=3)
     assert forecasts.loc[forecasts["target"] == SICK, "p50"].between(0, 1).all()
 
