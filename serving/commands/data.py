@@ -28,7 +28,9 @@ def simulate(
         Preset,
         typer.Option(help="Size: district (~45 kindergartens), city (~700), nation (~5,500)."),
     ] = "district",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Random seed; the same seed gives the same data.")
+    ] = 7,
     start: Annotated[
         str | None, typer.Option(help="First month, YYYY-MM (default: the preset's).")
     ] = None,

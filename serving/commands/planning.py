@@ -75,7 +75,7 @@ def plan(
     step_resource_pedagogue: StepResourcePedagogueOption = OPTIONS[
         "step_resource_pedagogue"
     ].default,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the scenarios.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the scenarios.")] = 0,
     time_limit: Annotated[
         float,
         typer.Option(

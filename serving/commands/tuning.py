@@ -81,8 +81,9 @@ def tune(
     seed: Annotated[
         int,
         typer.Option(
+            min=0,
             help="Seed of the TPE sampler, combined with the worker's identity so that "
-            "workers of one study never draw the same trials."
+            "workers of one study never draw the same trials.",
         ),
     ] = 0,
     worker: Annotated[

@@ -130,6 +130,22 @@ def test_simulate_bad_month_exits_2(tmp_path: Path) -> None:
     assert "--end is before --start" in output
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("simulate", "{out}", "--process", "capacity", "--seed", "-1"),
+        ("plan", "{out}", "--pool", "staff=3", "--seed", "-1"),
+        ("tune", "{out}", "--seed", "-2"),
+    ],
+)
+def test_a_negative_seed_exits_2_naming_the_option(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A seed below 0 is refused before any work (numpy would raise deep inside)."""
+    code, output = run(*(a.format(out=tmp_path / "sim") for a in args))
+    assert code == 2
+    assert "Invalid value for '--seed'" in output
+    assert not (tmp_path / "sim").exists()
+
+
 def test_simulate_then_validate(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     code, output = run(
