@@ -16,6 +16,8 @@ import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 from data.errors import Problem, UserInputError
+from data.lineage import known_at
+from features.table import build_feature_table, feature_columns, known_future_features
 from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 
@@ -23,8 +25,6 @@ def as_of(district: District, month: pd.Period) -> District:
     """The district as it was known at the end of ``month``: monthly rows after it removed, and
     quality values not yet published then left out (``data.lineage.known_at``)."""
     if district.lineage is not None or district.quality is not None:
-        from data.lineage import known_at
-
         return known_at(district, month)
     monthly = district.monthly[district.monthly[MONTH] <= month].reset_index(drop=True)
     return replace(district, monthly=monthly)
@@ -131,8 +131,6 @@ def feature_inputs(
 ) -> FeatureInputs:
     """Feature table of ``district`` on a grid reaching ``months_ahead`` months past its data,
     without the features named in ``exclude``."""
-    from features.table import build_feature_table, feature_columns, known_future_features
-
     table = build_feature_table(district)
     point_in_time, known_future = (
         [name for name in c if name not in exclude] for c in feature_columns(table)
