@@ -121,83 +121,14 @@ def age_cohort_estimate(
 
     ``under3`` and ``over3``: (n_kindergartens, n_months) counts, NaN for a gap;
     ``calendar_month``: the calendar month (1–12) of each column."""
-    under3 = np.asarray(under3, dtype=np.float64)
-    over3 = np.asarray(over3, dtype=np.float64)
-    n_k, n_m = under3.shape
-    out = np.full((n_k, n_m, 5), np.nan)
-    leaving_month = np.full(n_m, JULY, dtype=np.int64)
-    state = np.full((n_k, 5), np.nan)
-    over3_thirds = np.full(3, 1.0 / 3.0)
-    # June–July falls taken from the oldest cohort, and that cohort before June, pooled over
-    # kindergartens and summers up to t: the share of school starters gone by the end of July
-    summer_fall, oldest_before_june = 0.0, 0.0
-    leaves_in_summer = True
-    weights = np.broadcast_to(np.asarray(reanchor_weight, dtype=np.float64), (n_m,))
-    # the observed crossing less the estimate, summed over kindergartens and Augusts up to t
-    observed_less_estimate, n_observed, misfit = 0.0, 0, 0.0
-    crossing_misfit = np.zeros(n_m)
-    for t in range(n_m):
-        month = int(calendar_month[t])
-        u, o = under3[:, t], over3[:, t]
-        seen = ~np.isnan(u) & ~np.isnan(o)
-        start = seen & np.isnan(state[:, 0])
-        if month == AUGUST:
-            live = ~np.isnan(state[:, 0])
-            estimated = state[live, OLDER_UNDER3].copy()
-            observed = (
-                o[live] - state[live, YOUNGEST_OVER3:].sum(axis=1) + state[live, OLDEST_OVER3]
-            )
-            state[live, 1:] = state[live, :-1]
-            state[live, YOUNGER_UNDER3] = 0.0
-            known = ~np.isnan(observed)
-            observed_less_estimate += float((observed[known] - estimated[known]).sum())
-            n_observed += int(known.sum())
-            if n_observed:
-                debiased = observed - observed_less_estimate / n_observed
-                misfit += float(((debiased - estimated)[known] ** 2).sum())
-            if weights[t] > 0 and n_observed:
-                crossing = np.clip(
-                    estimated + weights[t] * (debiased - estimated),
-                    0.0,
-                    estimated + state[live, OLDER_UNDER3],
-                )
-                moved = np.where(known, crossing - estimated, 0.0)
-                state[live, OLDER_UNDER3] -= moved
-                state[live, YOUNGEST_OVER3] += moved
-        state[start, YOUNGER_UNDER3] = u[start] * (1 - initial_crossing_share)
-        state[start, OLDER_UNDER3] = u[start] * initial_crossing_share
-        state[start, YOUNGEST_OVER3:] = o[start, None] / 3.0
-        update = seen & ~start
-        state[update, :2] = _attribute(
-            state[update, :2],
-            u[update],
-            np.array([1 - older_share_of_joiners, older_share_of_joiners]),
-        )
-        over = state[update, 2:]
-        if month in (JUNE, JULY):
-            # school leavers first: a fall is taken from the oldest cohort as far as it goes
-            if month == JUNE:
-                oldest_before_june += float(over[:, 2].sum())
-            fall = np.maximum(over.sum(axis=1) - o[update], 0.0)
-            leaving = np.minimum(fall, over[:, 2])
-            summer_fall += float(leaving.sum())
-            over[:, 2] -= leaving
-        over = _attribute(over, o[update], over3_thirds)
-        if month == JULY:
-            leaves_in_summer = (
-                oldest_before_june <= 0
-                or summer_fall >= SUMMER_LEAVING_MIN_SHARE * oldest_before_june
-            )
-        if month == JULY and leaves_in_summer:
-            # every school starter has left by the end of July: what the oldest cohort still
-            # holds was misattributed, and goes to the two younger ones in proportion
-            over[:, :2] = _attribute(over[:, :2], o[update], np.full(2, 0.5))
-            over[:, 2] = 0.0
-        state[update, 2:] = over
-        out[seen, t] = state[seen]
-        leaving_month[t] = JULY if leaves_in_summer else AUGUST
-        crossing_misfit[t] = misfit
-    return AgeCohortEstimate(out, leaving_month, crossing_misfit, weights.copy())
+    return candidate_estimates(
+        under3,
+        over3,
+        calendar_month,
+        [reanchor_weight],
+        older_share_of_joiners=older_share_of_joiners,
+        initial_crossing_share=initial_crossing_share,
+    )[0]
 
 
 def learned_age_cohort_estimate(
@@ -354,11 +285,16 @@ def candidate_estimates(
     under3: np.ndarray,
     over3: np.ndarray,
     calendar_month: np.ndarray,
-    candidate_weights: Sequence[float],
+    candidate_weights: Sequence[float | np.ndarray],
+    *,
+    older_share_of_joiners: float = OLDER_SHARE_OF_JOINERS,
+    initial_crossing_share: float = INITIAL_CROSSING_SHARE,
 ) -> list[AgeCohortEstimate]:
-    """:func:`age_cohort_estimate` for each of ``candidate_weights`` (default shares), to the
-    bit, in one pass over the months: each step runs once on all candidates (six runs paid six
-    times numpy's per-call overhead on a district's few dozen kindergartens)."""
+    """:func:`age_cohort_estimate` for each re-anchoring weight of ``candidate_weights`` (a
+    number, or one per month), in one pass over the months: each step runs once on all
+    candidates, which never mix (six runs one by one paid six times numpy's per-call overhead on
+    a district's few dozen kindergartens). :func:`age_cohort_estimate` is the one-candidate
+    case."""
     under3 = np.asarray(under3, dtype=np.float64)
     over3 = np.asarray(over3, dtype=np.float64)
     n_c, (n_k, n_m) = len(candidate_weights), under3.shape
@@ -370,9 +306,12 @@ def candidate_estimates(
     )
     summer_fall, oldest_before_june = np.zeros(n_c), np.zeros(n_c)
     leaves_in_summer = np.ones(n_c, dtype=bool)
+    # the observed crossing less the estimate, summed over kindergartens and Augusts up to t
     observed_less_estimate, n_observed, misfit = np.zeros(n_c), 0, np.zeros(n_c)
     crossing_misfit = np.zeros((n_c, n_m))
-    under3_joiners = np.array([1 - OLDER_SHARE_OF_JOINERS, OLDER_SHARE_OF_JOINERS])
+    under3_joiners = np.array([1 - older_share_of_joiners, older_share_of_joiners])
+    # June–July falls taken from the oldest cohort, and that cohort before June, pooled over
+    # kindergartens and summers up to t: the share of school starters gone by the end of July
 
     def sums(values: np.ndarray) -> np.ndarray:  # each row as a run sums it (an axis: other order)
         return np.array([float(row.sum()) for row in values])
@@ -415,13 +354,14 @@ def candidate_estimates(
                     moving_state[:, live, OLDER_UNDER3] -= moved
                     moving_state[:, live, YOUNGEST_OVER3] += moved
                     state[moving] = moving_state
-        state[:, start, YOUNGER_UNDER3] = u[start] * (1 - INITIAL_CROSSING_SHARE)
-        state[:, start, OLDER_UNDER3] = u[start] * INITIAL_CROSSING_SHARE
+        state[:, start, YOUNGER_UNDER3] = u[start] * (1 - initial_crossing_share)
+        state[:, start, OLDER_UNDER3] = u[start] * initial_crossing_share
         state[:, start, YOUNGEST_OVER3:] = (o[start] / 3.0)[None, :, None]
         update = seen & ~start
         state[:, update, :2] = attribute(state[:, update, :2], u[update], under3_joiners)
         over = state[:, update, 2:]
         if month in (JUNE, JULY):
+            # school leavers first: a fall is taken from the oldest cohort as far as it goes
             if month == JUNE:
                 oldest_before_june += sums(over[:, :, 2])
             fall = np.maximum(over.sum(axis=2) - o[update][None, :], 0.0)
@@ -434,6 +374,8 @@ def candidate_estimates(
                 summer_fall >= SUMMER_LEAVING_MIN_SHARE * oldest_before_june
             )
             if leaves_in_summer.any():
+                # every school starter has left by the end of July: what the oldest cohort
+                # still holds was misattributed, and goes to the two younger ones in proportion
                 gone = over[leaves_in_summer]
                 gone[:, :, :2] = attribute(gone[:, :, :2], o[update], np.full(2, 0.5))
                 gone[:, :, 2] = 0.0
