@@ -48,8 +48,8 @@ def format_number(
     text = f"{number:{'+' if signed else ''},.{decimals}f}"
     decimal_mark = "," if language == "nb" else "."
     text = text.replace(",", THIN_SPACE).replace(".", decimal_mark)
-    if signed and number < 0:
-        text = "−" + text[1:]  # a real minus sign
+    if number < 0:
+        text = "−" + text[1:]  # a real minus sign, signed or not
     return text
 
 
