@@ -142,33 +142,20 @@ def tune(
     study_name = study or DEFAULT_STUDY_NAME
     open_study(storage_url, study_name, seed=seed, worker=worker)  # fail fast on a bad storage
     district = _read(data, columns)
-    base = _pipeline_params(target, horizons, None)
+    study_options: dict[str, Any] = {
+        "n_trials": trials,
+        "storage": storage_url,
+        "study_name": study_name,
+        "make_pipeline": partial(_tuning_pipeline, _pipeline_params(target, horizons, None)),
+        "n_origins": origins,
+        "seed": seed,
+    }
     if cluster is not None:
         with console.status(f"Tuning {study_name} with {workers} worker(s) on {cluster}…"):
-            result = tune_on_cluster(
-                cluster,
-                district,
-                workers=workers,
-                n_trials=trials,
-                storage=storage_url,
-                study_name=study_name,
-                make_pipeline=partial(_tuning_pipeline, base),
-                n_origins=origins,
-                seed=seed,
-            )
+            result = tune_on_cluster(cluster, district, workers=workers, **study_options)
     else:
         with _progress(f"Tuning {study_name}") as progress:
-            result = run_tuning(
-                district,
-                n_trials=trials,
-                storage=storage_url,
-                study_name=study_name,
-                make_pipeline=partial(_tuning_pipeline, base),
-                n_origins=origins,
-                seed=seed,
-                progress=progress,
-                worker=worker,
-            )
+            result = run_tuning(district, progress=progress, worker=worker, **study_options)
     print_study_states(study_name, storage_url, result.trials)
     try:
         best = result.best_trial
