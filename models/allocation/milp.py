@@ -12,173 +12,37 @@ and pins couple kindergartens. 700 kindergartens × 3 resources stay a few thous
 from __future__ import annotations
 
 import math
-import os
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.sparse as sp
 
+from models.allocation.constraints import (
+    Slacks,
+    add_budget,
+    add_churn_against_previous,
+    add_moves,
+    add_need_cap,
+    add_pin_floors,
+    add_pools,
+)
+from models.allocation.greedy import greedy_allocation
+from models.allocation.highs_model import MilpModel, SolverOptions, highs_inf, is_infeasible
 from models.allocation.problem import AllocationProblem, AllocationSolution
 
-#: objective units per unit of elastic slack: far above any need so slack is used only if needed
-ELASTIC_PENALTY = 1e5
+__all__ = ["SolverOptions", "solve_allocation", "solve_relaxed"]
+
 #: a tiny, index-based cost per added step so equally good plans are broken the same way
 TIE_BREAK = 1e-7
 #: how many FTE a resource can get without a pool or budget (the curves are flat long before)
 UNBOUNDED_ADD_FTE = 1000.0
 
 
-@dataclass(frozen=True)
-class SolverOptions:
-    """Fixed HiGHS options: one thread and a fixed seed make the plan reproducible."""
-
-    time_limit_s: float = 60.0
-    mip_rel_gap: float = 1e-4
-    random_seed: int = 0
-    threads: int = 1
-
-
-class _Model:
-    """Columns and rows gathered as blocks of triplets, then passed to HiGHS in one go."""
-
-    def __init__(self) -> None:
-        self.n_cols = 0
-        self.cost: list[np.ndarray] = []
-        self.lower: list[np.ndarray] = []
-        self.upper: list[np.ndarray] = []
-        self.integer: list[np.ndarray] = []
-        self.rows_lower: list[float] = []
-        self.rows_upper: list[float] = []
-        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def columns(self, n: int, cost, lower, upper, integer: bool = False) -> np.ndarray:
-        start = self.n_cols
-        for block, value in ((self.cost, cost), (self.lower, lower), (self.upper, upper)):
-            block.append(np.broadcast_to(np.asarray(value, float), (n,)))
-        self.integer.append(np.full(n, integer))
-        self.n_cols += n
-        return np.arange(start, start + n)
-
-    def row(self, cols, values, lower: float, upper: float) -> int:
-        index = len(self.rows_lower)
-        cols = np.asarray(cols, dtype=np.int64)
-        values = np.broadcast_to(np.asarray(values, float), cols.shape)
-        self.entries.append((np.full(len(cols), index), cols, values))
-        self.rows_lower.append(lower)
-        self.rows_upper.append(upper)
-        return index
-
-    def rows(
-        self, lower: np.ndarray, upper: np.ndarray, row: np.ndarray, cols: np.ndarray, values
-    ) -> np.ndarray:
-        """Many rows at once: ``row`` numbers the entries' rows from 0 within the block."""
-        first = len(self.rows_lower)
-        self.entries.append((first + np.asarray(row, np.int64), np.asarray(cols, np.int64), values))
-        self.rows_lower.extend(np.asarray(lower, float).tolist())
-        self.rows_upper.extend(np.asarray(upper, float).tolist())
-        return np.arange(first, len(self.rows_lower))
-
-    def solve(
-        self,
-        options: SolverOptions,
-        start: tuple[np.ndarray, np.ndarray] | None = None,
-        offset: float = 0.0,
-    ):
-        highs = self.passed(options, offset)
-        if start is not None:  # a feasible plan to start from: a time limit always has an answer
-            highs.setSolution(len(start[0]), start[0].astype(np.int32), start[1].astype(float))
-        highs.run()
-        return highs
-
-    def passed(self, options: SolverOptions, offset: float = 0.0):
-        """A HiGHS instance holding this model, not yet solved (re-solves change it in place)."""
-        import highspy
-
-        inf = highspy.kHighsInf
-        rows = np.concatenate([e[0] for e in self.entries]) if self.entries else np.zeros(0, int)
-        cols = np.concatenate([e[1] for e in self.entries]) if self.entries else np.zeros(0, int)
-        vals = np.concatenate([e[2] for e in self.entries]) if self.entries else np.zeros(0)
-        n_col, n_row = self.n_cols, len(self.rows_lower)
-        matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_row, n_col))
-        matrix.sum_duplicates()
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n_col, n_row
-        # the curves' value at their start enters as the objective's constant, so HiGHS's
-        # relative gap is relative to the whole expected weighted unmet need
-        lp.offset_ = offset
-        upper = np.concatenate(self.upper) if self.upper else np.zeros(0)
-        lp.col_cost_ = np.concatenate(self.cost) if self.cost else np.zeros(0)
-        lp.col_lower_ = np.concatenate(self.lower) if self.lower else np.zeros(0)
-        lp.col_upper_ = np.where(np.isinf(upper), inf, upper)
-        lp.row_lower_ = np.where(np.isinf(self.rows_lower), -inf, self.rows_lower)
-        lp.row_upper_ = np.where(np.isinf(self.rows_upper), inf, self.rows_upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-        lp.a_matrix_.value_ = matrix.data
-        integer = np.concatenate(self.integer) if self.integer else np.zeros(0, bool)
-        if integer.any():
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in integer.tolist()
-            ]
-        highs = _new_highs()
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("random_seed", options.random_seed)
-        highs.setOptionValue("threads", options.threads)
-        highs.setOptionValue("mip_rel_gap", options.mip_rel_gap)
-        highs.setOptionValue("time_limit", float(options.time_limit_s))
-        highs.passModel(lp)
-        return highs
-
-
-_banner_shown = False
-_banner_lock = threading.Lock()
-
-
-def _new_highs():
-    """A HiGHS instance; the first one in a process prints a copyright banner straight to file
-    descriptor 1 (C code, before any option can silence it), which would land in the middle of
-    a command's progress display or a CSV piped to stdout — so that one is built with fd 1
-    pointed at /dev/null."""
-    import highspy
-
-    global _banner_shown
-    if _banner_shown:
-        return highspy.Highs()
-    # solves run in threads (the plan beside its risk-neutral re-solve, then the comparisons
-    # beside the marginal values): the first two must not both swap fd 1, or one would restore
-    # the other's /dev/null, and none may build an instance before the first is built (it
-    # would print the banner), so the flag is set only once the first instance exists
-    with _banner_lock:
-        if _banner_shown:
-            return highspy.Highs()
-        try:
-            sys.stdout.flush()
-            saved = os.dup(1)
-        except (OSError, ValueError):  # no usable stdout: nothing to protect
-            _banner_shown = True
-            return highspy.Highs()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            first = highspy.Highs()
-            _banner_shown = True
-            return first
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-
-
 @dataclass
 class _Built:
     """A formulated allocation MILP and where its parts are, so it can be re-solved in place."""
 
-    model: _Model
+    model: MilpModel
     add: np.ndarray
     rem: np.ndarray
     pool_rows: dict[int, int]
@@ -228,7 +92,7 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
     pools = np.asarray(problem.pools_fte, float)
     removal_pinned = any(p.kind == "fix" and p.value_fte < 0 for p in problem.pins)
     moves_allowed = problem.max_moves > 0 or elastic or removal_pinned
-    m = _Model()
+    m = MilpModel()
     add_lb, add_ub, rem_lb, rem_ub, floors = _step_bounds(
         problem, pools, problem.budget_nok, moves_allowed
     )
@@ -246,65 +110,15 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
     add, rem = add.reshape(n_k, n_r), rem.reshape(n_k, n_r)
 
     constant, cap_cols, cap_vals, cap_constant = _curve_terms(m, problem, add, rem, step)
-
-    for k, r, steps in floors:
-        m.row([add[k, r], rem[k, r]], [1.0, -1.0], float(steps), np.inf)
-
-    cap = problem.need_cap
-    if cap is not None and len(cap_cols):
-        # Σ neutral segment costs ≤ cap − Σ neutral values at the start; the segments fill in
-        # order under this row too (both it and the objective favour the steepest first)
-        m.row(
-            cap_cols,
-            cap_vals,
-            -np.inf,
-            cap.cap - cap_constant + 1e-9 * max(abs(cap.cap), 1.0),
-        )
-
-    pool_rows: dict[int, int] = {}
-    slack_names: list[tuple[str, int]] = []
-    for r in range(n_r):
-        if not np.isfinite(pools[r]):
-            continue
-        cols = np.concatenate([add[:, r], rem[:, r]])
-        vals = np.concatenate([np.full(n_k, step[r]), np.full(n_k, -step[r])])
-        if elastic:
-            s = m.columns(1, ELASTIC_PENALTY, 0.0, np.inf)
-            slack_names.append((f"pool {problem.resources[r]}", int(s[0])))
-            cols, vals = np.concatenate([cols, s]), np.concatenate([vals, [-1.0]])
-        pool_rows[r] = m.row(cols, vals, -np.inf, pools[r] + 1e-9)
-
-    budget_row: int | None = None
-    if problem.budget_nok is not None:
-        per_step = np.tile(problem.cost_per_fte_nok * step, (n_k, 1))
-        cols = np.concatenate([add.ravel(), rem.ravel()])
-        vals = np.concatenate([per_step.ravel(), -per_step.ravel()])
-        if elastic:  # slack in million NOK keeps the row well scaled
-            s = m.columns(1, ELASTIC_PENALTY, 0.0, np.inf)
-            slack_names.append(("budget (million NOK)", int(s[0])))
-            cols, vals = np.concatenate([cols, s]), np.concatenate([vals, [-1e6]])
-        budget_row = m.row(cols, vals, -np.inf, problem.budget_nok + 1e-6)
-
+    add_pin_floors(m, add, rem, floors)
+    add_need_cap(m, problem.need_cap, cap_cols, cap_vals, cap_constant)
+    slacks: Slacks | None = [] if elastic else None
+    pool_rows = add_pools(m, problem, add, rem, slacks)
+    budget_row = add_budget(m, problem, add, rem, slacks)
     if moves_allowed:
-        moved = m.columns(n_k * n_r, 0.0, 0.0, 1.0, True).reshape(n_k, n_r)
-        for k in range(n_k):
-            for r in range(n_r):
-                if rem_ub[k, r] > 0:
-                    m.row([rem[k, r], moved[k, r]], [1.0, -rem_ub[k, r]], -np.inf, 0.0)
-        cols, vals = moved.ravel(), np.ones(n_k * n_r)
-        if elastic:
-            s = m.columns(1, ELASTIC_PENALTY, 0.0, np.inf)
-            slack_names.append(("max moves", int(s[0])))
-            cols, vals = np.concatenate([cols, s]), np.concatenate([vals, [-1.0]])
-        m.row(cols, vals, -np.inf, float(problem.max_moves))
-
+        add_moves(m, problem, rem, rem_ub, slacks)
     if problem.churn_weight > 0 and previous is not None and track_previous:
-        dev = m.columns(n_k * n_r, problem.churn_weight, 0.0, np.inf).reshape(n_k, n_r)
-        for k in range(n_k):
-            for r in range(n_r):
-                s_r = step[r]
-                m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, -s_r, s_r], -previous[k, r], np.inf)
-                m.row([dev[k, r], add[k, r], rem[k, r]], [1.0, s_r, -s_r], previous[k, r], np.inf)
+        add_churn_against_previous(m, problem, add, rem, previous)
 
     # start from "pins only, nothing else" (feasible whenever the pins fit the pools and
     # budget); a plain request (pools only) starts from the greedy plan, which is near optimal,
@@ -325,8 +139,6 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
         and not elastic
         and np.isfinite(pools).all()
     ):
-        from models.allocation.greedy import greedy_allocation
-
         greedy = greedy_allocation(problem, pools)
         start_vals[: n_k * n_r] = np.round(greedy / step).ravel()
     return _Built(
@@ -335,7 +147,7 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
         rem=rem,
         pool_rows=pool_rows,
         budget_row=budget_row,
-        slack_names=slack_names,
+        slack_names=slacks or [],
         start=(start_cols, start_vals),
         constant=constant,
         moves_allowed=moves_allowed,
@@ -343,7 +155,7 @@ def _build(problem: AllocationProblem, elastic: bool) -> _Built:
 
 
 def _curve_terms(
-    m: _Model, problem: AllocationProblem, add: np.ndarray, rem: np.ndarray, step: np.ndarray
+    m: MilpModel, problem: AllocationProblem, add: np.ndarray, rem: np.ndarray, step: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray, float]:
     """Every curve's segment columns and its row, for all curves at once (a city has 2,000; one
     at a time they were most of building the model): per curve, in curve order, its active
@@ -411,15 +223,6 @@ def _curve_terms(
     return constant, cols, cost / scale[col_curve], cap_constant
 
 
-def _infeasible(highs) -> bool:
-    import highspy
-
-    return highs.getModelStatus() in (
-        highspy.HighsModelStatus.kInfeasible,
-        highspy.HighsModelStatus.kUnboundedOrInfeasible,
-    )
-
-
 def solve_allocation(
     problem: AllocationProblem, options: SolverOptions | None = None, *, elastic: bool = False
 ) -> AllocationSolution:
@@ -430,7 +233,7 @@ def solve_allocation(
     started = time.perf_counter()
     built = _build(problem, elastic)
     highs = built.model.solve(options, built.start, offset=built.constant)
-    if _infeasible(highs) and not elastic:
+    if is_infeasible(highs) and not elastic:
         return solve_allocation(problem, options, elastic=True)
     return _read_solution(problem, built, highs, options, started)
 
@@ -469,22 +272,16 @@ def solve_relaxed(
         )
         highs.changeColsBounds(len(add_cols), add_cols, add_lb.ravel(), add_ub.ravel())
         for r, row in built.pool_rows.items():
-            highs.changeRowBounds(row, -_highs_inf(), float(relaxed.pools_fte[r]) + 1e-9)
+            highs.changeRowBounds(row, -highs_inf(), float(relaxed.pools_fte[r]) + 1e-9)
         if built.budget_row is not None and budget is not None:
-            highs.changeRowBounds(built.budget_row, -_highs_inf(), budget + 1e-6)
+            highs.changeRowBounds(built.budget_row, -highs_inf(), budget + 1e-6)
         highs.setSolution(len(start_cols), start_cols, start_vals.astype(float))
         highs.run()
-        if _infeasible(highs):  # cannot happen for a looser problem; solved afresh if it does
+        if is_infeasible(highs):  # cannot happen for a looser problem; solved afresh if it does
             solved.append(solve_allocation(relaxed, options))
             continue
         solved.append(_read_solution(relaxed, built, highs, options, started))
     return solved
-
-
-def _highs_inf() -> float:
-    import highspy
-
-    return float(highspy.kHighsInf)
 
 
 def _read_solution(

@@ -12,11 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import threading
-from models.allocation.milp import _new_highs
+from models.allocation.highs_model import new_highs
 start = threading.Barrier(4)
 def build():
     start.wait()
-    _new_highs()
+    new_highs()
 threads = [threading.Thread(target=build) for _ in range(4)]
 for t in threads:
     t.start()
