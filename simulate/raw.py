@@ -22,14 +22,14 @@ assembling the raw folder gives exactly it.
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from data.contract import District
 from data.writers import file_frame
+from simulate.raw_folder import RawFolder, SourceSpec
 
 XLSX_MAX_ROWS = 60_000
 SICK_LEAVE_LAG = 1
@@ -100,336 +100,252 @@ def _period_key(months: pd.Series, every: str) -> pd.Series:
     return months.dt.year
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """Each kindergarten's key in each system, by kindergarten ID: its NSR number (admissions),
+    HR unit (staffing, sick leave, the 10-factor survey, costs), name (shares, the parent survey)
+    and the name as the PPT service writes it loosely (decisions)."""
+
+    nsr: pd.Series
+    hr: pd.Series
+    name: pd.Series
+    loose: pd.Series
+
+    @classmethod
+    def of(cls, kindergartens: pd.DataFrame) -> _Keys:
+        ids = kindergartens["kindergarten_id"].astype(str)
+        names = kindergartens["name"].astype(str).to_numpy()
+        n = len(kindergartens)
+        return cls(
+            nsr=pd.Series([str(970_000_000 + 7_919 * i) for i in range(n)], index=ids),
+            hr=pd.Series([f"HR{40_000 + i}" for i in range(n)], index=ids),
+            name=pd.Series(names, index=ids),
+            loose=pd.Series([_loose_name(v, i) for i, v in enumerate(names)], index=ids),
+        )
+
+
 def write_raw_exports(district: District, out: Path) -> list[Path]:
     """Write ``district`` as raw exports and ``sources.toml`` into ``out``; return the paths."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RawFolder(Path(out))
+    folder.out.mkdir(parents=True, exist_ok=True)
     tidy = coarse_form(district)
-    kg = tidy.kindergartens.reset_index(drop=True)
+    kindergartens = tidy.kindergartens.reset_index(drop=True)
+    keys = _Keys.of(kindergartens)
+    _kindergarten_files(folder, kindergartens, keys)
+    _admissions_file(folder, tidy.monthly, keys)
+    _decisions_file(folder, tidy.monthly, keys)
+    _hr_files(folder, tidy.monthly, keys)
+    _shares_file(folder, tidy.monthly, keys)
+    if tidy.population is not None:
+        _population_file(folder, tidy.population)
+    if tidy.quality is not None:
+        _quality_files(folder, tidy.quality, keys)
+    header = ["# SIMULATED DATA — raw exports written by `bemanning simulate --raw`", ""]
+    return folder.finish([*header, "[crosswalk]", 'file = "id_kobling.csv"', ""])
+
+
+def _kindergarten_files(folder: RawFolder, kg: pd.DataFrame, keys: _Keys) -> None:
+    """The register of kindergartens and the crosswalk between the systems' keys."""
     ids = kg["kindergarten_id"].astype(str)
-    nsr = pd.Series([str(970_000_000 + 7_919 * i) for i in range(len(kg))], index=ids)
-    hr = pd.Series([f"HR{40_000 + i}" for i in range(len(kg))], index=ids)
-    name = pd.Series(kg["name"].astype(str).to_numpy(), index=ids)
-    loose = pd.Series([_loose_name(n, i) for i, n in enumerate(name)], index=ids)
-    monthly = tidy.monthly
-    mid = monthly["kindergarten_id"].astype(str)
-    months = monthly["month"]
-    written: list[Path] = []
-    sources: list[str] = []
-
-    def csv(path: str, frame: pd.DataFrame, *, latin: bool = False) -> None:
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if latin:
-            text = _comma_decimals(frame)
-            text.to_csv(target, index=False, sep=";", encoding="latin-1")
-        else:
-            _exact(frame).to_csv(target, index=False, encoding="utf-8-sig")
-        written.append(target)
-
-    csv(
+    register = pd.DataFrame(
+        {
+            "Barnehage-ID": ids,
+            "Navn": kg["name"],
+            "Bydel": kg["district"],
+            "Delbydel": kg.get("area"),
+            "Godkjente plasser": kg["capacity"],
+            "Åpnet": file_frame(kg[["opened"]])["opened"],
+            "Nedlagt": file_frame(kg[["closed"]])["closed"],
+        }
+    )
+    columns: dict[str, object] = {
+        "Navn": "name",
+        "Bydel": "district",
+        "Delbydel": "area",
+        "Godkjente plasser": "capacity",
+        "Åpnet": "opened",
+        "Nedlagt": "closed",
+    }
+    folder.source(
         "barnehager.csv",
-        pd.DataFrame(
-            {
-                "Barnehage-ID": ids,
-                "Navn": kg["name"],
-                "Bydel": kg["district"],
-                "Delbydel": kg.get("area"),
-                "Godkjente plasser": kg["capacity"],
-                "Åpnet": file_frame(kg[["opened"]])["opened"],
-                "Nedlagt": file_frame(kg[["closed"]])["closed"],
-            }
-        ),
+        register,
+        SourceSpec("kindergartens", "Barnehage-ID", None, "month", 0, columns),
     )
-    sources.append(
-        _source(
-            "barnehager.csv",
-            "kindergartens",
-            "Barnehage-ID",
-            None,
-            "month",
-            0,
-            {
-                "Navn": "name",
-                "Bydel": "district",
-                "Delbydel": "area",
-                "Godkjente plasser": "capacity",
-                "Åpnet": "opened",
-                "Nedlagt": "closed",
-            },
-        )
-    )
-    csv(
-        "id_kobling.csv",
-        pd.DataFrame({"kindergarten_id": ids, "nsr": nsr.values, "hr_enhet": hr.values}),
-    )
+    crosswalk = {"kindergarten_id": ids, "nsr": keys.nsr.values, "hr_enhet": keys.hr.values}
+    folder.csv("id_kobling.csv", pd.DataFrame(crosswalk))
 
+
+def _admissions_file(folder: RawFolder, monthly: pd.DataFrame, keys: _Keys) -> None:
+    """Children and the waiting list by NSR number and month (``01.2024``): a workbook, or
+    Parquet beyond :data:`XLSX_MAX_ROWS` rows."""
+    mid = monthly["kindergarten_id"].astype(str)
     admissions = pd.DataFrame(
         {
-            "NSR-nr": mid.map(nsr).to_numpy(),
-            "Måned": months.dt.strftime("%m.%Y").to_numpy(),
+            "NSR-nr": mid.map(keys.nsr).to_numpy(),
+            "Måned": monthly["month"].dt.strftime("%m.%Y").to_numpy(),
             "Barn under 3 år": monthly["children_under3"].to_numpy(),
             "Barn over 3 år": monthly["children_over3"].to_numpy(),
             "Venteliste": monthly["waiting_list"].to_numpy(),
         }
     )
-    (out / "opptak").mkdir(exist_ok=True)
+    (folder.out / "opptak").mkdir(exist_ok=True)
     if len(admissions) <= XLSX_MAX_ROWS:
-        admissions_file = "opptak/barn.xlsx"
+        path, sheet = "opptak/barn.xlsx", "Barn"
         cells = admissions.astype(object).where(admissions.notna(), None)
-        cells.to_excel(out / admissions_file, index=False, sheet_name="Barn", engine="openpyxl")
+        cells.to_excel(folder.out / path, index=False, sheet_name=sheet, engine="openpyxl")
     else:
-        admissions_file = "opptak/barn.parquet"
-        admissions.to_parquet(out / admissions_file, index=False)
-    written.append(out / admissions_file)
-    sources.append(
-        _source(
-            admissions_file,
-            "monthly",
-            "NSR-nr",
-            "Måned",
-            "month",
-            0,
-            {
-                "Barn under 3 år": "children_under3",
-                "Barn over 3 år": "children_over3",
-                "Venteliste": "waiting_list",
-            },
-            key_scheme="nsr",
-            sheet="Barn" if admissions_file.endswith(".xlsx") else None,
-        )
-    )
+        path, sheet = "opptak/barn.parquet", None
+        admissions.to_parquet(folder.out / path, index=False)
+    folder.written.append(folder.out / path)
+    columns: dict[str, object] = {
+        "Barn under 3 år": "children_under3",
+        "Barn over 3 år": "children_over3",
+        "Venteliste": "waiting_list",
+    }
+    spec = SourceSpec("monthly", "NSR-nr", "Måned", "month", 0, columns, "nsr", sheet)
+    folder.sources.append(spec.toml(path))
 
-    month_words = [f"{MONTH_NAMES[m.month - 1]} {m.year}" for m in months]
-    csv(
-        "ppt/vedtak.csv",
-        pd.DataFrame(
-            {
-                "Barnehage": mid.map(loose).to_numpy(),
-                "Måned": month_words,
-                "Vedtak § 31": monthly["vedtak_31"].to_numpy(),
-                "Vedtak § 37": monthly["vedtak_37"].to_numpy(),
-            }
-        ),
-    )
-    sources.append(
-        _source(
-            "ppt/vedtak.csv",
-            "monthly",
-            "Barnehage",
-            "Måned",
-            "month",
-            0,
-            {"Vedtak § 31": "vedtak_31", "Vedtak § 37": "vedtak_37"},
-            key_scheme="name",
-        )
-    )
 
-    csv(
-        "hr/bemanning.csv",
-        pd.DataFrame(
-            {
-                "Enhet": mid.map(hr).to_numpy(),
-                "Periode": months.dt.strftime("%Y-%m").to_numpy(),
-                "Årsverk totalt": monthly["staff_fte"].to_numpy(),
-                "Årsverk pedagoger": monthly["pedagogue_fte"].to_numpy(),
-                "Årsverk ressurspedagoger": monthly["resource_pedagogue_fte"].to_numpy(),
-                "Sluttet": monthly["staff_leavers"].to_numpy(),
-            }
-        ),
-        latin=True,
+def _decisions_file(folder: RawFolder, monthly: pd.DataFrame, keys: _Keys) -> None:
+    """§ 31/§ 37 decisions by the name as the PPT service writes it, month in words."""
+    mid = monthly["kindergarten_id"].astype(str)
+    frame = pd.DataFrame(
+        {
+            "Barnehage": mid.map(keys.loose).to_numpy(),
+            "Måned": [f"{MONTH_NAMES[m.month - 1]} {m.year}" for m in monthly["month"]],
+            "Vedtak § 31": monthly["vedtak_31"].to_numpy(),
+            "Vedtak § 37": monthly["vedtak_37"].to_numpy(),
+        }
     )
-    sources.append(
-        _source(
-            "hr/bemanning.csv",
-            "monthly",
-            "Enhet",
-            "Periode",
-            "month",
-            0,
-            {
-                "Årsverk totalt": "staff_fte",
-                "Årsverk pedagoger": "pedagogue_fte",
-                "Årsverk ressurspedagoger": "resource_pedagogue_fte",
-                "Sluttet": "staff_leavers",
-            },
-            key_scheme="hr_enhet",
-        )
+    columns: dict[str, object] = {"Vedtak § 31": "vedtak_31", "Vedtak § 37": "vedtak_37"}
+    spec = SourceSpec("monthly", "Barnehage", "Måned", "month", 0, columns, "name")
+    folder.source("ppt/vedtak.csv", frame, spec)
+
+
+def _hr_files(folder: RawFolder, monthly: pd.DataFrame, keys: _Keys) -> None:
+    """The HR system's FTE and leavers monthly, and sick leave quarterly in per cent, published
+    :data:`SICK_LEAVE_LAG` month after the quarter; Latin-1 with decimal commas."""
+    mid = monthly["kindergarten_id"].astype(str)
+    staffing = pd.DataFrame(
+        {
+            "Enhet": mid.map(keys.hr).to_numpy(),
+            "Periode": monthly["month"].dt.strftime("%Y-%m").to_numpy(),
+            "Årsverk totalt": monthly["staff_fte"].to_numpy(),
+            "Årsverk pedagoger": monthly["pedagogue_fte"].to_numpy(),
+            "Årsverk ressurspedagoger": monthly["resource_pedagogue_fte"].to_numpy(),
+            "Sluttet": monthly["staff_leavers"].to_numpy(),
+        }
     )
+    columns: dict[str, object] = {
+        "Årsverk totalt": "staff_fte",
+        "Årsverk pedagoger": "pedagogue_fte",
+        "Årsverk ressurspedagoger": "resource_pedagogue_fte",
+        "Sluttet": "staff_leavers",
+    }
+    spec = SourceSpec("monthly", "Enhet", "Periode", "month", 0, columns, "hr_enhet")
+    folder.source("hr/bemanning.csv", staffing, spec, latin=True)
 
     quarters = _first_per_period(monthly, "sick_leave_rate", "quarter")
-    csv(
-        "hr/sykefravaer.csv",
-        pd.DataFrame(
-            {
-                "Enhet": quarters["kindergarten_id"].map(hr).to_numpy(),
-                "Kvartal": [f"{m.year}K{(m.month - 1) // 3 + 1}" for m in quarters["month"]],
-                "Sykefravær %": [f"{100 * v:.2f}" for v in quarters["sick_leave_rate"]],
-            }
-        ),
-        latin=True,
+    sick_leave = pd.DataFrame(
+        {
+            "Enhet": quarters["kindergarten_id"].map(keys.hr).to_numpy(),
+            "Kvartal": [f"{m.year}K{(m.month - 1) // 3 + 1}" for m in quarters["month"]],
+            "Sykefravær %": [f"{100 * v:.2f}" for v in quarters["sick_leave_rate"]],
+        }
     )
-    sources.append(
-        _source(
-            "hr/sykefravaer.csv",
-            "monthly",
-            "Enhet",
-            "Kvartal",
-            "quarter",
-            SICK_LEAVE_LAG,
-            {"Sykefravær %": {"to": "sick_leave_rate", "scale": 0.01}},
-            key_scheme="hr_enhet",
-        )
-    )
+    columns = {"Sykefravær %": {"to": "sick_leave_rate", "scale": 0.01}}
+    spec = SourceSpec("monthly", "Enhet", "Kvartal", "quarter", SICK_LEAVE_LAG, columns, "hr_enhet")
+    folder.source("hr/sykefravaer.csv", sick_leave, spec, latin=True)
 
+
+def _shares_file(folder: RawFolder, monthly: pd.DataFrame, keys: _Keys) -> None:
+    """Minority-language and low-income shares per year by name, published
+    :data:`SHARES_LAG` months after the year."""
     shares = _first_per_period(monthly, ["minority_language_share", "low_income_share"], "year")
-    csv(
-        "levekaar/andeler.csv",
-        pd.DataFrame(
-            {
-                "Barnehage": shares["kindergarten_id"].map(name).to_numpy(),
-                "År": shares["month"].dt.year.to_numpy(),
-                "Andel minoritetsspråklige": shares["minority_language_share"].to_numpy(),
-                "Andel lavinntekt": shares["low_income_share"].to_numpy(),
-            }
-        ),
+    frame = pd.DataFrame(
+        {
+            "Barnehage": shares["kindergarten_id"].map(keys.name).to_numpy(),
+            "År": shares["month"].dt.year.to_numpy(),
+            "Andel minoritetsspråklige": shares["minority_language_share"].to_numpy(),
+            "Andel lavinntekt": shares["low_income_share"].to_numpy(),
+        }
     )
-    sources.append(
-        _source(
-            "levekaar/andeler.csv",
-            "monthly",
-            "Barnehage",
-            "År",
-            "year",
-            SHARES_LAG,
-            {
-                "Andel minoritetsspråklige": "minority_language_share",
-                "Andel lavinntekt": "low_income_share",
-            },
-            key_scheme="name",
-        )
-    )
-
-    if tidy.population is not None:
-        population = tidy.population
-        headers = {"district": "Bydel", "area": "Delbydel", "population_1_5": "1–5 år"}
-        headers.update({f"population_{a}": f"{a} år" for a in range(6)})
-        present = {k: v for k, v in headers.items() if k in population.columns}
-        frame = pd.DataFrame({v: population[k].to_numpy() for k, v in present.items()})
-        frame.insert(2, "År", population["year"].to_numpy())
-        csv("befolkning.csv", frame)
-        mapping: dict[str, object] = {v: k for k, v in present.items()}
-        sources.append(_source("befolkning.csv", "population", None, "År", "year", 0, mapping))
-
-    if tidy.quality is not None:
-        sources += _quality_files(tidy.quality, name, hr, csv)
-
-    toml = ["# SIMULATED DATA — raw exports written by `bemanning simulate --raw`", ""]
-    toml += ["[crosswalk]", 'file = "id_kobling.csv"', "", *sources]
-    (out / "sources.toml").write_text("\n".join(toml), encoding="utf-8")
-    written.append(out / "sources.toml")
-    return written
+    columns: dict[str, object] = {
+        "Andel minoritetsspråklige": "minority_language_share",
+        "Andel lavinntekt": "low_income_share",
+    }
+    spec = SourceSpec("monthly", "Barnehage", "År", "year", SHARES_LAG, columns, "name")
+    folder.source("levekaar/andeler.csv", frame, spec)
 
 
-def _quality_files(quality: pd.DataFrame, name: pd.Series, hr: pd.Series, csv) -> list[str]:  # type: ignore[no-untyped-def]
-    sources = []
+def _population_file(folder: RawFolder, population: pd.DataFrame) -> None:
+    """Population by district, area and year (ages 0–5 and 1–5 where present)."""
+    headers = {"district": "Bydel", "area": "Delbydel", "population_1_5": "1–5 år"}
+    headers.update({f"population_{a}": f"{a} år" for a in range(6)})
+    present = {k: v for k, v in headers.items() if k in population.columns}
+    frame = pd.DataFrame({v: population[k].to_numpy() for k, v in present.items()})
+    frame.insert(2, "År", population["year"].to_numpy())
+    columns: dict[str, object] = {v: k for k, v in present.items()}
+    folder.source("befolkning.csv", frame, SourceSpec("population", None, "År", "year", 0, columns))
+
+
+def _quality_files(folder: RawFolder, quality: pd.DataFrame, keys: _Keys) -> None:
+    """The parent survey (yearly, by name) and the 10-factor survey (yearly, by HR unit), both
+    published :data:`SURVEY_LAG` months after the year; health-and-safety incidents (monthly,
+    by ID) and special-pedagogy costs (monthly, by HR unit)."""
     wide = quality.pivot_table(
         index=["kindergarten_id", "month"], columns="indicator", values="value", aggfunc="first"
     ).reset_index()
     parent = wide.dropna(subset=[PARENT_HEADERS["Alt i alt fornøyd"]])
-    csv(
-        "undersokelser/foreldreundersokelsen.csv",
-        pd.DataFrame(
-            {
-                "Barnehage": parent["kindergarten_id"].map(name).to_numpy(),
-                "Undersøkelsesår": parent["month"].dt.year.to_numpy(),
-                **{h: parent[i].to_numpy() for h, i in PARENT_HEADERS.items()},
-            }
-        ),
+    frame = pd.DataFrame(
+        {
+            "Barnehage": parent["kindergarten_id"].map(keys.name).to_numpy(),
+            "Undersøkelsesår": parent["month"].dt.year.to_numpy(),
+            **{h: parent[i].to_numpy() for h, i in PARENT_HEADERS.items()},
+        }
     )
-    sources.append(
-        _source(
-            "undersokelser/foreldreundersokelsen.csv",
-            "quality",
-            "Barnehage",
-            "Undersøkelsesår",
-            "year",
-            SURVEY_LAG,
-            dict(PARENT_HEADERS),
-            key_scheme="name",
-        )
+    spec = SourceSpec(
+        "quality", "Barnehage", "Undersøkelsesår", "year", SURVEY_LAG, dict(PARENT_HEADERS), "name"
     )
+    folder.source("undersokelser/foreldreundersokelsen.csv", frame, spec)
+
     ten = wide.dropna(subset=[TEN_FACTOR_HEADERS["Oppgavemotivasjon"]])
-    csv(
-        "undersokelser/10-faktor.csv",
-        pd.DataFrame(
-            {
-                "Enhet": ten["kindergarten_id"].map(hr).to_numpy(),
-                "År": ten["month"].dt.year.to_numpy(),
-                **{h: ten[i].to_numpy() for h, i in TEN_FACTOR_HEADERS.items()},
-            }
-        ),
-        latin=True,
+    frame = pd.DataFrame(
+        {
+            "Enhet": ten["kindergarten_id"].map(keys.hr).to_numpy(),
+            "År": ten["month"].dt.year.to_numpy(),
+            **{h: ten[i].to_numpy() for h, i in TEN_FACTOR_HEADERS.items()},
+        }
     )
-    sources.append(
-        _source(
-            "undersokelser/10-faktor.csv",
-            "quality",
-            "Enhet",
-            "År",
-            "year",
-            SURVEY_LAG,
-            dict(TEN_FACTOR_HEADERS),
-            key_scheme="hr_enhet",
-        )
+    spec = SourceSpec(
+        "quality", "Enhet", "År", "year", SURVEY_LAG, dict(TEN_FACTOR_HEADERS), "hr_enhet"
     )
-    monthly = wide.dropna(subset=["hse_incidents"])
-    csv(
-        "hms/avvik.csv",
-        pd.DataFrame(
-            {
-                "Barnehage-ID": monthly["kindergarten_id"].to_numpy(),
-                "Måned": monthly["month"].dt.strftime("%Y-%m").to_numpy(),
-                "Antall avvik": monthly["hse_incidents"].astype(int).to_numpy(),
-            }
-        ),
+    folder.source("undersokelser/10-faktor.csv", frame, spec, latin=True)
+
+    incidents = wide.dropna(subset=["hse_incidents"])
+    frame = pd.DataFrame(
+        {
+            "Barnehage-ID": incidents["kindergarten_id"].to_numpy(),
+            "Måned": incidents["month"].dt.strftime("%Y-%m").to_numpy(),
+            "Antall avvik": incidents["hse_incidents"].astype(int).to_numpy(),
+        }
     )
-    sources.append(
-        _source(
-            "hms/avvik.csv",
-            "quality",
-            "Barnehage-ID",
-            "Måned",
-            "month",
-            0,
-            {"Antall avvik": "hse_incidents"},
-        )
+    spec = SourceSpec(
+        "quality", "Barnehage-ID", "Måned", "month", 0, {"Antall avvik": "hse_incidents"}
     )
+    folder.source("hms/avvik.csv", frame, spec)
+
     cost = wide.dropna(subset=["special_pedagogy_cost"])
-    csv(
-        "okonomi/spesialpedagogikk.csv",
-        pd.DataFrame(
-            {
-                "Enhet": cost["kindergarten_id"].map(hr).to_numpy(),
-                "Periode": cost["month"].dt.strftime("%Y-%m").to_numpy(),
-                "Kostnad (kr)": cost["special_pedagogy_cost"].to_numpy(),
-            }
-        ),
-        latin=True,
+    frame = pd.DataFrame(
+        {
+            "Enhet": cost["kindergarten_id"].map(keys.hr).to_numpy(),
+            "Periode": cost["month"].dt.strftime("%Y-%m").to_numpy(),
+            "Kostnad (kr)": cost["special_pedagogy_cost"].to_numpy(),
+        }
     )
-    sources.append(
-        _source(
-            "okonomi/spesialpedagogikk.csv",
-            "quality",
-            "Enhet",
-            "Periode",
-            "month",
-            0,
-            {"Kostnad (kr)": "special_pedagogy_cost"},
-            key_scheme="hr_enhet",
-        )
-    )
-    return sources
+    columns: dict[str, object] = {"Kostnad (kr)": "special_pedagogy_cost"}
+    spec = SourceSpec("quality", "Enhet", "Periode", "month", 0, columns, "hr_enhet")
+    folder.source("okonomi/spesialpedagogikk.csv", frame, spec, latin=True)
 
 
 def _first_per_period(monthly: pd.DataFrame, columns: str | list[str], every: str) -> pd.DataFrame:
@@ -448,55 +364,3 @@ def _loose_name(name: str, i: int) -> str:
     if i % 3 == 1:
         return name.replace(" barnehage", "  bhg").replace(" ", "  ", 1)
     return name
-
-
-def _exact(frame: pd.DataFrame) -> pd.DataFrame:
-    """Floats as their shortest exact text (reads back bit for bit)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == "float64":
-            values = out[column].to_numpy()
-            text = values.astype(str).astype(object)
-            text[np.isnan(values)] = None
-            out[column] = text
-    return out
-
-
-def _comma_decimals(frame: pd.DataFrame) -> pd.DataFrame:
-    out = _exact(frame)
-    for column in out.columns:
-        if frame[column].dtype == "float64":
-            out[column] = out[column].str.replace(".", ",", regex=False)
-    return out
-
-
-def _source(
-    file: str,
-    table: str,
-    key: str | None,
-    period: str | None,
-    every: str,
-    lag: int,
-    columns: dict[str, object],
-    *,
-    key_scheme: str | None = None,
-    sheet: str | None = None,
-) -> str:
-    lines = ["[[source]]", f"file = {json.dumps(file)}", f"table = {json.dumps(table)}"]
-    if sheet:
-        lines.append(f"sheet = {json.dumps(sheet)}")
-    if key:
-        lines.append(f"key = {json.dumps(key, ensure_ascii=False)}")
-    if key_scheme:
-        lines.append(f"key_scheme = {json.dumps(key_scheme)}")
-    if period:
-        lines += [f"period = {json.dumps(period, ensure_ascii=False)}", f'every = "{every}"']
-    lines += [f"published_after_months = {lag}", "[source.columns]"]
-    for header, target in columns.items():
-        if isinstance(target, dict):
-            inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in target.items())
-            value = "{ " + inner + " }"
-        else:
-            value = json.dumps(target)
-        lines.append(f"{json.dumps(header, ensure_ascii=False)} = {value}")
-    return "\n".join(lines) + "\n"
