@@ -158,3 +158,87 @@ def test_one_kindergarten_alone_is_shrunk_towards_the_calibration_rows_width() -
     widths_alone = alone[:, 5] - alone[:, 1]
     assert widths_alone.std() / widths_alone.mean() < 0.25
     assert np.median(widths_alone) == pytest.approx(np.median(batch[:, 5] - batch[:, 1]), rel=0.25)
+
+
+def sized_forecasts(n_origins: int, seed: int):
+    """48 kindergartens per origin of 4–150 children (the p50), whose outcomes spread like
+    counts, √(size + 1) children (SD), while the boosters' 80 % widths (6–24 children) say nothing
+    about it."""
+    rng = np.random.default_rng(seed)
+    n = 48 * n_origins
+    size = np.exp(rng.uniform(np.log(4.0), np.log(150.0), n))
+    scale = np.exp(rng.uniform(np.log(1.0), np.log(4.0), n))
+    predicted = size[:, None] + np.outer(scale, OFFSETS)
+    actual = size + rng.normal(0, np.sqrt(size + 1.0))
+    month = np.repeat(rng.integers(1, 13, n_origins), 48)
+    origins = np.repeat(np.arange(n_origins), 48)
+    return predicted, actual, month, origins, size
+
+
+def coverage_by_size(*, target: str) -> tuple[float, float, float]:
+    """80 % coverage of the smallest third of kindergartens, all, and the largest third, on
+    fresh forecasts calibrated on 12 origins of their kind."""
+    predicted, actual, month, origins, _ = sized_forecasts(12, 6)
+    fitted = fit_season_calibration(
+        predicted, actual, month, horizon=3, target=target, quantiles=QUANTILES, groups=origins
+    )
+    test, y, test_month, test_origins, size = sized_forecasts(40, 7)
+    out = apply_season_calibration(
+        test, fitted, test_month, horizon=3, target=target, quantiles=QUANTILES, groups=test_origins
+    )
+    inside = covered(out, y)
+    small, large = size < np.quantile(size, 1 / 3), size > np.quantile(size, 2 / 3)
+    return inside[small].mean(), inside.mean(), inside[large].mean()
+
+
+def test_children_intervals_are_drawn_towards_a_width_growing_with_the_kindergartens_size() -> None:
+    """Counts of children spread more in a large kindergarten: drawn towards a typical width that
+    grows like √(size + 1), small and large kindergartens alike cover about 80 %."""
+    assert conformal.SIZE_POWERS["children_over3"] == 0.5
+    small, every, large = coverage_by_size(target="children_over3")
+    assert every == pytest.approx(0.80, abs=0.03)
+    assert small == pytest.approx(0.80, abs=0.05)
+    assert large == pytest.approx(0.80, abs=0.05)
+
+
+def test_drawn_towards_one_width_for_all_large_kindergartens_cover_too_little(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mechanism the size term answers: one typical width for the whole batch leaves the
+    large kindergartens under-covered and the small ones over-covered."""
+    monkeypatch.setattr(conformal, "SIZE_POWERS", {})
+    small, every, large = coverage_by_size(target="children_over3")
+    assert every == pytest.approx(0.80, abs=0.03)
+    assert small > 0.9
+    assert large < 0.7
+
+
+def test_the_size_power_is_stored_with_the_corrections_it_was_fitted_with() -> None:
+    predicted, actual, month, origins, _ = sized_forecasts(12, 6)
+    fitted = fit_season_calibration(
+        predicted,
+        actual,
+        month,
+        horizon=3,
+        target="children_over3",
+        quantiles=QUANTILES,
+        groups=origins,
+    )
+    assert fitted[conformal.SIZE_POWER] == 0.5
+    # corrections fitted before the size term (no key) apply with one width for the batch
+    old = {k: v for k, v in fitted.items() if k != conformal.SIZE_POWER}
+    test, _, test_month, test_origins, size = sized_forecasts(2, 8)
+    widths = {}
+    for name, corrections in (("new", fitted), ("old", old)):
+        out = apply_season_calibration(
+            test,
+            corrections,
+            test_month,
+            horizon=3,
+            target="children_over3",
+            quantiles=QUANTILES,
+            groups=test_origins,
+        )
+        widths[name] = out[:, 5] - out[:, 1]
+    assert np.corrcoef(np.log(size), np.log(widths["new"]))[0, 1] > 0.8
+    assert abs(np.corrcoef(np.log(size), np.log(widths["old"]))[0, 1]) < 0.5
