@@ -22,7 +22,6 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.bench_forecast import FAMILIES, GOAL_TARGETS, simulate_family
-from models.forecast.cohort_columns import UNDER3_AGE_STRUCTURE
 from models.forecast.quantile_lgbm import TARGET_UNUSED_FEATURES
 
 #: Variants: ForecastPipeline parameters over its defaults.
@@ -206,11 +205,6 @@ VARIANTS["sick-leave-plus-9"] = {
         **TARGET_UNUSED_FEATURES,
         "sick_leave_rate": SICK_LEAVE_LEAST_26 + SICK_LEAVE_MORE_9,
     }
-}
-# the under-3 median without the estimated age structure (kids5, 2026-12-07: the columns of
-# ``cohort_columns.UNDER3_AGE_STRUCTURE``)
-VARIANTS["no-under3-age-structure"] = {
-    "unused_features": {**TARGET_UNUSED_FEATURES, "children_under3": UNDER3_AGE_STRUCTURE}
 }
 TUNING_SEEDS = (1, 2, 3)
 

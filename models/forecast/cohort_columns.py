@@ -11,7 +11,6 @@ import numpy as np
 
 from features.age_cohorts import (
     AUGUST,
-    AgeCohortEstimate,
     cohort_moves_ahead,
     learned_age_cohort_estimate,
     months_until,
@@ -51,26 +50,12 @@ COHORT_FEATURES = (
 #: WAPE 0.0846 → 0.0811 on the capacity family and 0.0558 → 0.0559 on the cohort family (tuning
 #: seeds 1–3, 4 origins; from the structural count alone, origins August–February, 0.35–0.47 →
 #: 0.19–0.23 on the capacity family).
-#: The estimated age structure at t for the under-3 median: the five estimated cohorts, the
-#: school leavers within the horizon, and the under-3s who stay less the label's base. NOT KEPT
-#: (kids5, 2026-12-07; reverted in the next commit): under-3 WAPE capacity 0.986 / cohort 1.005
-#: on tuning seeds 1–3 (mean over random states 0–2: −1.0 % / +0.4 %), 0.995 / 0.994 on 4–6.
-UNDER3_AGE_STRUCTURE = (
-    "cohort_younger_under3",
-    "cohort_older_under3",
-    "cohort_youngest_over3",
-    "cohort_middle_over3",
-    "cohort_oldest_over3",
-    "target_cohort_school_leavers_ahead",
-    "target_under3_staying_vs_base",
-)
 UNDER3_COHORT_FEATURES = (
     "target_cohort_crossing_ahead",
     "target_cohort_carry",
     "target_under3_intake_ahead",
     "target_under3_after_intake",
     "target_under3_after_intake_vs_base",
-    *UNDER3_AGE_STRUCTURE,
 )
 COHORT_TARGETS = ("children_over3", "children_under3")
 #: Targets whose label base moves towards their structural count (the staying under-3s plus the
@@ -101,17 +86,6 @@ def cohort_feature_names(target: str) -> tuple[str, ...]:
     return COHORT_FEATURES if target in COHORT_TARGETS else ()
 
 
-def _estimated_cohorts(grid: PanelGrid) -> AgeCohortEstimate:
-    """The birth cohorts estimated on the grid's counts, once per grid."""
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
-    return grid.derive(
-        ("age_cohorts",),
-        lambda: learned_age_cohort_estimate(
-            grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
-        ),
-    )
-
-
 def _cohort_moves(
     grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +93,12 @@ def _cohort_moves(
     estimated at t (:func:`features.age_cohorts.learned_age_cohort_estimate`: months ≤ t
     only, the crossing re-anchored each August by the weight the data so far support)."""
     calendar_month = np.asarray(grid.months.month, dtype=np.int64)
-    estimate = _estimated_cohorts(grid)
+    estimate = grid.derive(
+        ("age_cohorts",),
+        lambda: learned_age_cohort_estimate(
+            grid.targets["children_under3"], grid.targets["children_over3"], calendar_month
+        ),
+    )
     crossing, leavers = grid.derive(
         ("cohort_moves", horizon),
         lambda: cohort_moves_ahead(
@@ -154,24 +133,7 @@ def cohort_columns(
     )
     known = ahead & ~np.isnan(candidate)
     label_base = np.where(known, base + weight[t] * (candidate - base), base)
-    if target != "children_under3":
-        return [*columns, candidate - base], label_base
-    return [
-        *columns,
-        candidate - base,
-        *_age_structure(grid, horizon, k, t, label_base),
-    ], label_base
-
-
-def _age_structure(
-    grid: PanelGrid, horizon: int, k: np.ndarray, t: np.ndarray, label_base: np.ndarray
-) -> list[np.ndarray]:
-    """:data:`UNDER3_AGE_STRUCTURE` of rows (k, t): the five cohorts estimated at t, the school
-    leavers in (t, t + horizon], and y(t) less the crossing in the span less ``label_base``."""
-    cohorts = _estimated_cohorts(grid).cohorts[k, t]
-    crossing, leavers = _cohort_moves(grid, horizon, k, t)
-    staying = grid.targets["children_under3"][k, t] - crossing
-    return [*cohorts.T, leavers, staying - label_base]
+    return [*columns, candidate - base], label_base
 
 
 def _structural(
