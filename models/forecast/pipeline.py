@@ -165,6 +165,9 @@ class ForecastPipeline(BaseEstimator):
         its boosters' columns; the frames keep the full design). ``None`` (default):
         :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`; ``{}``: every booster sees
         its target's whole design.
+    tail_max_rows : the boosters of the quantiles other than the median are fitted on at most
+        this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
+        every row, as the median's.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -182,6 +185,7 @@ class ForecastPipeline(BaseEstimator):
     median_only_columns = True
     #: pipelines pickled before the option existed were fitted with the full rounds
     calibration_rounds_share = 1.0
+    tail_max_rows: int | None = None
 
     def __init__(
         self,
@@ -206,6 +210,7 @@ class ForecastPipeline(BaseEstimator):
         median_only_columns: bool = True,
         calibration_rounds_share: float = 0.5,
         unused_features: Mapping[str, Sequence[str]] | None = None,
+        tail_max_rows: int | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -229,6 +234,7 @@ class ForecastPipeline(BaseEstimator):
         self.median_only_columns = median_only_columns
         self.calibration_rounds_share = calibration_rounds_share
         self.unused_features = unused_features
+        self.tail_max_rows = tail_max_rows
         self.n_jobs = n_jobs
         self.random_state = random_state
 

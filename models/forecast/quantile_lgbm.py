@@ -215,6 +215,17 @@ def pin_median(quantiles: np.ndarray, median_column: int, median: np.ndarray) ->
     return out
 
 
+def _tail_rows(n_rows: int, max_rows: int | None, random_state: int) -> np.ndarray | None:
+    """Sorted positions of the rows the tail boosters are fitted on: ``max_rows`` of ``n_rows``
+    drawn without replacement, or ``None`` (every row) when there are no more than that."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    if max_rows < 1:
+        raise ValueError(f"tail_max_rows must be at least 1, got {max_rows}")
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n_rows, size=int(max_rows), replace=False))
+
+
 def _arrow_table(by_column: np.ndarray, columns: Iterable[int]) -> Any:
     """The rows of ``by_column`` (one feature per row, C-contiguous) at ``columns`` as an Arrow
     table of float columns, for ``lightgbm.Dataset``: LightGBM bins an Arrow table column by
@@ -253,6 +264,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     unused_features : names of features no booster sees (they are left out of every booster's
         columns, at fit and when predicting, so ``X`` keeps the full design). Needs
         ``feature_names`` at fit.
+    tail_max_rows : the boosters other than the median's are fitted on at most this many of the
+        rows, drawn at random (``random_state``) without replacement; ``None`` = every row. The
+        tails are conformalised afterwards: they need the width's shape, not the last digit.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -260,6 +274,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     #: column
     median_booster = True
     unused_features: Sequence[str] | None = None
+    tail_max_rows: int | None = None
 
     def __init__(
         self,
@@ -271,6 +286,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         median_only_features: Sequence[str] | None = None,
         median_booster: bool = True,
         unused_features: Sequence[str] | None = None,
+        tail_max_rows: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
@@ -280,6 +296,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.median_only_features = median_only_features
         self.median_booster = median_booster
         self.unused_features = unused_features
+        self.tail_max_rows = tail_max_rows
         self.random_state = random_state
 
     def fit(
@@ -306,9 +323,13 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         median_index = int(np.argmin(np.abs(np.asarray(boosted) - 0.5)))
         median_params = lgbm_params(self.params)
         tail_params = {**median_params, **(self.tail_params or {})}
-        for params in (median_params, tail_params):
+        tail_rows = _tail_rows(n_rows, self.tail_max_rows, self.random_state)
+        for params, rows in (
+            (median_params, n_rows),
+            (tail_params, n_rows if tail_rows is None else len(tail_rows)),
+        ):
             # LightGBM refuses leaves bigger than the data; tiny fits (tests) still work.
-            params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), n_rows // 2))
+            params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), rows // 2))
         dataset_params = {
             "max_bin": median_params.get("max_bin", 255),
             "verbose": -1,
@@ -344,10 +365,11 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         # one transposed copy: each column then goes to Arrow without another
         by_column = np.ascontiguousarray(X.T)
 
-        def dataset(columns: np.ndarray) -> Any:
+        def dataset(columns: np.ndarray, rows: np.ndarray | None = None) -> Any:
+            values = by_column if rows is None else by_column[:, rows]
             return lgb.Dataset(
-                _arrow_table(by_column, columns),
-                label=label,
+                _arrow_table(values, columns),
+                label=label if rows is None else label[rows],
                 params=dataset_params,
                 feature_name=(
                     [all_names[j] for j in columns] if feature_names is not None else "auto"
@@ -356,11 +378,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             )
 
         data = dataset(self.used_columns_)
-        tail_data = (
-            data
-            if len(self.tail_columns_) == len(self.used_columns_)
-            else dataset(self.tail_columns_)
-        )
+        same_columns = len(self.tail_columns_) == len(self.used_columns_)
+        if tail_rows is None:
+            tail_data = data if same_columns else dataset(self.tail_columns_)
+        elif same_columns:
+            # the median's bins, the rows pushed again: no second search for bin edges
+            tail_data = data.construct().subset(tail_rows)
+        else:
+            tail_data = dataset(self.tail_columns_, tail_rows)
         self.boosters_: list[Any] = []
         for i, q in enumerate(boosted):
             if i == median_index and not self.median_booster:
