@@ -339,6 +339,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             "bin_construct_sample_cnt": median_params.get("bin_construct_sample_cnt", 2000),
             # binning uses the booster's threads: more OpenMP threads than cores spin
             "num_threads": int(median_params.get("n_jobs", 1)),
+            # the rows binned are drawn with the boosters' seed, as when a booster's training
+            # builds the Dataset: the same bins when one is built first for a tails' subset
+            "seed": self.random_state,
         }
         # without names, LightGBM's own for a matrix's columns
         all_names = (
