@@ -42,7 +42,17 @@ DEFAULT_LGBM_PARAMS: dict[str, Any] = {
 #: loses little: on simulated districts (seeds 1 and 2, 4 origins, p10/p90 boosted) the pinball
 #: loss rose by 1–4 % against 25 rounds at 0.35, 80 % coverage moved by under 3 points either
 #: way, and the whole fit took 0.87× the time.
-DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {"n_estimators": 15, "learning_rate": 0.5}
+#: 7 leaves instead of the median's 15 since 2026-12-07 (issue 17, fit + forecast time; § 31's
+#: tails had 7 already): on the tuning seeds 1–3 and 4–6 of both simulator families (4 origins)
+#: the p50's WAPE 0.999–1.002 × 15 leaves', 80 % coverage closer to 0.80 in 8 of the 12 cells
+#: that moved (the children's and cohort sick leave's), the 80 % interval score of the children
+#: 0.965–1.002 ×, of sick leave 0.990–1.009 × (capacity family, seeds 4–6: coverage 0.793 →
+#: 0.776); the boosters' CPU about a tenth less (benchmarks/README.md, helper speed5).
+DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {
+    "n_estimators": 15,
+    "learning_rate": 0.5,
+    "num_leaves": 7,
+}
 
 #: The quantiles with a booster of their own; the rest come from :func:`spread_quantiles`.
 DEFAULT_BOOSTER_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.forecast import ForecastPipeline
-from models.forecast.quantile_lgbm import QuantileLGBMRegressor
+from models.forecast.quantile_lgbm import DEFAULT_TAIL_LGBM_PARAMS, QuantileLGBMRegressor
 
 PARAMS = {"n_estimators": 30, "min_data_in_leaf": 20}
 TAILS = {"n_estimators": 15, "learning_rate": 0.5}
@@ -55,14 +55,28 @@ def test_tails_see_the_drawn_rows_the_median_every_row(median_only):
         assert a.model_to_string() == b.model_to_string()
 
 
-def test_tails_on_a_third_of_the_rows_keep_coverage_and_the_width_s_shape():
-    """The tails' rows are drawn with their own labels: fitted on a third of the rows, the
-    uncalibrated 80 % intervals still cover about 80 % of fresh data and are wide where the
-    noise is (a shuffled label, or rows paired with other rows' labels, breaks both)."""
+@pytest.mark.parametrize(
+    ("tail_max_rows", "median_only"),
+    [(None, []), (2_000, []), (2_000, ["f3"])],
+    ids=["every-row", "a-third", "a-third-own-columns"],
+)
+def test_default_tails_keep_coverage_and_the_width_s_shape(tail_max_rows, median_only):
+    """The default tails (15 rounds of 7 leaves, coarser than the median's 15) still give
+    uncalibrated 80 % intervals that cover about 80 % of fresh data and are wide where the noise
+    is; so do tails fitted on a third of the rows, drawn with their own labels (a shuffled label,
+    or rows paired with other rows' labels, breaks both)."""
+    assert DEFAULT_TAIL_LGBM_PARAMS["num_leaves"] < PARAMS.get("num_leaves", 15)
     X, y, _ = _noisy(1, 6_000)
     model = QuantileLGBMRegressor(
-        quantiles=(0.1, 0.5, 0.9), params=PARAMS, tail_params=TAILS, tail_max_rows=2_000
-    ).fit(X, y)
+        quantiles=(0.1, 0.5, 0.9),
+        params=PARAMS,
+        tail_params=DEFAULT_TAIL_LGBM_PARAMS,
+        tail_max_rows=tail_max_rows,
+        median_only_features=median_only,
+    ).fit(X, y, feature_names=["f0", "f1", "f2", "f3"])
+    for i in (0, 2):  # the tails' trees have no more leaves than asked for
+        trees = model.boosters_[i].dump_model()["tree_info"]
+        assert max(t["num_leaves"] for t in trees) <= DEFAULT_TAIL_LGBM_PARAMS["num_leaves"]
     fresh_X, fresh_y, spread = _noisy(2, 4_000)
     predicted = model.predict_quantiles(fresh_X)
     inside = (fresh_y >= predicted[:, 0]) & (fresh_y <= predicted[:, 2])
