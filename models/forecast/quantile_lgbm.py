@@ -44,10 +44,10 @@ DEFAULT_LGBM_PARAMS: dict[str, Any] = {
 #: way, and the whole fit took 0.87× the time.
 #: 7 leaves instead of the median's 15 since 2026-12-07 (issue 17, fit + forecast time; § 31's
 #: tails had 7 already): on the tuning seeds 1–3 and 4–6 of both simulator families (4 origins)
-#: the p50's WAPE 0.999–1.002 × 15 leaves', 80 % coverage closer to 0.80 in 8 of the 12 cells
-#: that moved (the children's and cohort sick leave's), the 80 % interval score of the children
-#: 0.965–1.002 ×, of sick leave 0.990–1.009 × (capacity family, seeds 4–6: coverage 0.793 →
-#: 0.776); the boosters' CPU about a tenth less (benchmarks/README.md, helper speed5).
+#: the p50's WAPE 0.999–1.002 × 15 leaves', 80 % coverage closer to 0.80 or inside the band in
+#: 11 of the 12 cells that moved (capacity sick leave, seeds 4–6, left it: 0.793 → 0.776), the
+#: 80 % interval score of the children 0.965–1.002 ×, of sick leave 0.990–1.009 ×; the tails'
+#: rounds 13–24 % less CPU, a fit + forecast 3–6 % (benchmarks/README.md, helper speed5).
 DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {
     "n_estimators": 15,
     "learning_rate": 0.5,
