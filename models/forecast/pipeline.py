@@ -165,6 +165,12 @@ class ForecastPipeline(BaseEstimator):
         its boosters' columns; the frames keep the full design). ``None`` (default):
         :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`; ``{}``: every booster sees
         its target's whole design.
+    tail_unused_features : per target, design features the boosters of the quantiles other
+        than the median do not see (the median's booster does), beside the median-only columns;
+        a name the design lacks is skipped. ``None``: none.
+    tail_max_rows : the boosters of the quantiles other than the median are fitted on at most
+        this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
+        every row, as the median's.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -182,6 +188,8 @@ class ForecastPipeline(BaseEstimator):
     median_only_columns = True
     #: pipelines pickled before the option existed were fitted with the full rounds
     calibration_rounds_share = 1.0
+    tail_max_rows: int | None = None
+    tail_unused_features: Mapping[str, Sequence[str]] | None = None
 
     def __init__(
         self,
@@ -206,6 +214,8 @@ class ForecastPipeline(BaseEstimator):
         median_only_columns: bool = True,
         calibration_rounds_share: float = 0.5,
         unused_features: Mapping[str, Sequence[str]] | None = None,
+        tail_unused_features: Mapping[str, Sequence[str]] | None = None,
+        tail_max_rows: int | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -229,6 +239,8 @@ class ForecastPipeline(BaseEstimator):
         self.median_only_columns = median_only_columns
         self.calibration_rounds_share = calibration_rounds_share
         self.unused_features = unused_features
+        self.tail_unused_features = tail_unused_features
+        self.tail_max_rows = tail_max_rows
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -293,8 +305,19 @@ class ForecastPipeline(BaseEstimator):
         }
         models: dict[str, dict[int, Any]] = {}
         boosted: Boosted = {}
+        # the data's fingerprint while the workers boost the last targets, not after them
+        fingerprint: list[str] = []
         for done, fitted in enumerate(
-            fit_targets(self, inputs, targets, cutoff, last_index, forecast), start=1
+            fit_targets(
+                self,
+                inputs,
+                targets,
+                cutoff,
+                last_index,
+                forecast,
+                while_waiting=lambda: fingerprint.append(district.fingerprint()),
+            ),
+            start=1,
         ):
             calibration["corrections"][fitted.target] = fitted.corrections
             calibration["district_correlation"][fitted.target] = fitted.correlations
@@ -318,7 +341,7 @@ class ForecastPipeline(BaseEstimator):
         # pyfunc input) reads the data with the same point-in-time rules it was trained with
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
-        self.training_fingerprint_ = district.fingerprint()
+        self.training_fingerprint_ = fingerprint[0]
         return inputs, boosted
 
     def _target_frames(

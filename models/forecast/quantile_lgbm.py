@@ -42,7 +42,17 @@ DEFAULT_LGBM_PARAMS: dict[str, Any] = {
 #: loses little: on simulated districts (seeds 1 and 2, 4 origins, p10/p90 boosted) the pinball
 #: loss rose by 1–4 % against 25 rounds at 0.35, 80 % coverage moved by under 3 points either
 #: way, and the whole fit took 0.87× the time.
-DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {"n_estimators": 15, "learning_rate": 0.5}
+#: 7 leaves instead of the median's 15 since 2026-12-07 (issue 17, fit + forecast time; § 31's
+#: tails had 7 already): on the tuning seeds 1–3 and 4–6 of both simulator families (4 origins)
+#: the p50's WAPE 0.999–1.002 × 15 leaves', 80 % coverage closer to 0.80 or inside the band in
+#: 11 of the 12 cells that moved (capacity sick leave, seeds 4–6, left it: 0.793 → 0.776), the
+#: 80 % interval score of the children 0.965–1.002 ×, of sick leave 0.990–1.009 ×; the tails'
+#: rounds 13–24 % less CPU, a fit + forecast 3–6 % (benchmarks/README.md, helper speed5).
+DEFAULT_TAIL_LGBM_PARAMS: dict[str, Any] = {
+    "n_estimators": 15,
+    "learning_rate": 0.5,
+    "num_leaves": 7,
+}
 
 #: The quantiles with a booster of their own; the rest come from :func:`spread_quantiles`.
 DEFAULT_BOOSTER_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)
@@ -215,6 +225,17 @@ def pin_median(quantiles: np.ndarray, median_column: int, median: np.ndarray) ->
     return out
 
 
+def _tail_rows(n_rows: int, max_rows: int | None, random_state: int) -> np.ndarray | None:
+    """Sorted positions of the rows the tail boosters are fitted on: ``max_rows`` of ``n_rows``
+    drawn without replacement, or ``None`` (every row) when there are no more than that."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    if max_rows < 1:
+        raise ValueError(f"tail_max_rows must be at least 1, got {max_rows}")
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n_rows, size=int(max_rows), replace=False))
+
+
 def _arrow_table(by_column: np.ndarray, columns: Iterable[int]) -> Any:
     """The rows of ``by_column`` (one feature per row, C-contiguous) at ``columns`` as an Arrow
     table of float columns, for ``lightgbm.Dataset``: LightGBM bins an Arrow table column by
@@ -253,6 +274,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     unused_features : names of features no booster sees (they are left out of every booster's
         columns, at fit and when predicting, so ``X`` keeps the full design). Needs
         ``feature_names`` at fit.
+    tail_max_rows : the boosters other than the median's are fitted on at most this many of the
+        rows, drawn at random (``random_state``) without replacement; ``None`` = every row. The
+        tails are conformalised afterwards: they need the width's shape, not the last digit.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -260,6 +284,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     #: column
     median_booster = True
     unused_features: Sequence[str] | None = None
+    tail_max_rows: int | None = None
 
     def __init__(
         self,
@@ -271,6 +296,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         median_only_features: Sequence[str] | None = None,
         median_booster: bool = True,
         unused_features: Sequence[str] | None = None,
+        tail_max_rows: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
@@ -280,6 +306,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.median_only_features = median_only_features
         self.median_booster = median_booster
         self.unused_features = unused_features
+        self.tail_max_rows = tail_max_rows
         self.random_state = random_state
 
     def fit(
@@ -306,9 +333,13 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         median_index = int(np.argmin(np.abs(np.asarray(boosted) - 0.5)))
         median_params = lgbm_params(self.params)
         tail_params = {**median_params, **(self.tail_params or {})}
-        for params in (median_params, tail_params):
+        tail_rows = _tail_rows(n_rows, self.tail_max_rows, self.random_state)
+        for params, rows in (
+            (median_params, n_rows),
+            (tail_params, n_rows if tail_rows is None else len(tail_rows)),
+        ):
             # LightGBM refuses leaves bigger than the data; tiny fits (tests) still work.
-            params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), n_rows // 2))
+            params["min_data_in_leaf"] = max(1, min(int(params["min_data_in_leaf"]), rows // 2))
         dataset_params = {
             "max_bin": median_params.get("max_bin", 255),
             "verbose": -1,
@@ -318,6 +349,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             "bin_construct_sample_cnt": median_params.get("bin_construct_sample_cnt", 2000),
             # binning uses the booster's threads: more OpenMP threads than cores spin
             "num_threads": int(median_params.get("n_jobs", 1)),
+            # the rows binned are drawn with the boosters' seed, as when a booster's training
+            # builds the Dataset: the same bins when one is built first for a tails' subset
+            "seed": self.random_state,
         }
         # without names, LightGBM's own for a matrix's columns
         all_names = (
@@ -344,10 +378,11 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         # one transposed copy: each column then goes to Arrow without another
         by_column = np.ascontiguousarray(X.T)
 
-        def dataset(columns: np.ndarray) -> Any:
+        def dataset(columns: np.ndarray, rows: np.ndarray | None = None) -> Any:
+            values = by_column if rows is None else by_column[:, rows]
             return lgb.Dataset(
-                _arrow_table(by_column, columns),
-                label=label,
+                _arrow_table(values, columns),
+                label=label if rows is None else label[rows],
                 params=dataset_params,
                 feature_name=(
                     [all_names[j] for j in columns] if feature_names is not None else "auto"
@@ -356,11 +391,14 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             )
 
         data = dataset(self.used_columns_)
-        tail_data = (
-            data
-            if len(self.tail_columns_) == len(self.used_columns_)
-            else dataset(self.tail_columns_)
-        )
+        same_columns = len(self.tail_columns_) == len(self.used_columns_)
+        if tail_rows is None:
+            tail_data = data if same_columns else dataset(self.tail_columns_)
+        elif same_columns:
+            # the median's bins, the rows pushed again: no second search for bin edges
+            tail_data = data.construct().subset(tail_rows)
+        else:
+            tail_data = dataset(self.tail_columns_, tail_rows)
         self.boosters_: list[Any] = []
         for i, q in enumerate(boosted):
             if i == median_index and not self.median_booster:

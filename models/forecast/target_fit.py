@@ -68,9 +68,13 @@ def fit_targets(
     cutoff: int,
     last_index: int,
     forecast: tuple[pd.Period, int] | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> Iterator[TargetFit]:
     """Each target's fit, as each finishes; ``forecast`` = (origin, horizon): also the final
-    boosters' output for the frames from that origin.
+    boosters' output for the frames from that origin; ``while_waiting`` is called once in this
+    thread when every target's rounds are handed to the workers (work the fit needs that
+    reads no fitted model: done there, it fills a core the last rounds leave idle instead of
+    adding to the time after them).
 
     The work is split in two kinds. Building a target's frames (and the forecast's) is numpy in
     many small steps that hold Python's lock; it runs in this thread, one target after another.
@@ -112,6 +116,8 @@ def fit_targets(
                 pool.submit(final_round, pipeline, inputs, target, final_frames, origin_frames),
             )
             del calibration_frames, scored, final_frames, origin_frames
+        if while_waiting is not None:
+            while_waiting()
         while pending:
             yield _collect(pending)
 
@@ -213,6 +219,17 @@ def target_unused_features(
         return tuple(chosen.get(target, ()))
     present = set(names)
     return tuple(n for n in TARGET_UNUSED_FEATURES.get(target, ()) if n in present)
+
+
+def target_median_only_features(
+    pipeline: ForecastPipeline, target: str, names: Sequence[str]
+) -> list[str]:
+    """The design features of ``target`` (``names``) that its median's booster alone sees: the
+    cohort and mechanism columns (``median_only_columns``) and the pipeline's
+    ``tail_unused_features`` of the target (a name the design lacks is skipped)."""
+    hidden = set(MEDIAN_ONLY_FEATURES) if pipeline.median_only_columns else set()
+    hidden.update((pipeline.tail_unused_features or {}).get(target, ()))
+    return [n for n in names if n in hidden]
 
 
 def calibration_round(
@@ -351,13 +368,10 @@ def fit_boosters(
                 else pipeline.tail_lgbm_params
             ),
             booster_quantiles=pipeline._booster_quantiles(),
-            median_only_features=(
-                [n for n in names if n in MEDIAN_ONLY_FEATURES]
-                if pipeline.median_only_columns
-                else []
-            ),
+            median_only_features=target_median_only_features(pipeline, target, names),
             median_booster=not pipeline.median_is_base(target),
             unused_features=target_unused_features(pipeline, target, names),
+            tail_max_rows=pipeline.tail_max_rows,
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models
