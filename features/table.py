@@ -242,11 +242,13 @@ def feature_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
 
     Keys and strings are left out; current values at t are point-in-time features (they are known
     at the forecast origin)."""
+    # by the dtypes, not the columns: a column taken from the table is a Series built per name
+    dtypes = table.dtypes
     numeric = [
         c
-        for c in table.columns
+        for c, dtype in zip(table.columns, dtypes, strict=True)
         if c not in _ID_COLUMNS
-        and (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))
+        and (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
     ]
     # a column published late (``c`` beside ``c_known_at_t``) is not known at t: only its
     # as-known twin is a feature
