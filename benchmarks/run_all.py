@@ -10,6 +10,7 @@ BENCHMARKS = (
     "bench_features",
     "bench_assemble",
     "bench_forecast",
+    "bench_forecast_time",
     "bench_allocation",
     "bench_decisions",
     "bench_load",
