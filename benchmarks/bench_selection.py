@@ -207,9 +207,10 @@ VARIANTS["sick-leave-plus-9"] = {
     }
 }
 # fit + forecast time (issue 17, helper speed5): the tail boosters (p10, p90) on fewer of the
-# 6,000 rows, with 7 leaves instead of 15 (the default since 2026-12-07 18:45 UTC;
-# tail-leaves-15 is the default before), and both. A variant's tail_lgbm_params replace the
-# default's: those above without num_leaves have the median's 15 leaves.
+# 6,000 rows, with 7 leaves instead of 15 (the default 18:45–19:30 UTC on 2026-12-07, taken
+# back for short histories' coverage; tail-leaves-15 is the default), and both. A variant's
+# tail_lgbm_params replace the default's: those above without num_leaves have the median's 15
+# leaves.
 VARIANTS["tail-rows-3000"] = {"tail_max_rows": 3000}
 VARIANTS["tail-rows-4000"] = {"tail_max_rows": 4000}
 VARIANTS["tail-leaves-15"] = {"tail_lgbm_params": {"n_estimators": 15, "learning_rate": 0.5}}
