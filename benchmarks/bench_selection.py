@@ -344,7 +344,12 @@ def print_short_histories(families: Sequence[str], variants: Sequence[str]) -> N
         mark = "!" if abs(value - 0.80) > SHORT_HISTORY_BAND else ""
         return f"{value:.3f}{mark}"
 
-    print(f"\n## short histories (the suite's test: {SHORT_HISTORY}); 80 % coverage, all / Aug–Oct")
+    h = SHORT_HISTORY
+    print(
+        f"\n## short histories (the suite's test: {h['n_kindergartens']} kindergartens from "
+        f"{h['start']}, seed {h['seed']}, {h['origins']} origins over {h['span']} months); 80 % "
+        "coverage, all / Aug–Oct"
+    )
     for family in families:
         for variant in variants:
             table = short_history_coverage(family, VARIANTS[variant])
