@@ -61,11 +61,11 @@ def write_district(district: District, out: Path, fmt: Format = "csv") -> list[P
     for name, frame in tables.items():
         path = out / f"{name}.{fmt}"
         if fmt == "csv":
-            _exact_floats(frame).to_csv(path, index=False)
+            exact_floats(frame).to_csv(path, index=False)
         elif fmt == "parquet":
             frame.to_parquet(path, index=False)
         else:
-            _write_xlsx(frame, path, sheet=name)
+            write_xlsx(frame, path, sheet=name)
         written.append(path)
     if district.lineage is not None:
         path = out / LINEAGE_FILE
@@ -80,7 +80,7 @@ def write_district(district: District, out: Path, fmt: Format = "csv") -> list[P
     return written
 
 
-def _exact_floats(frame: pd.DataFrame) -> pd.DataFrame:
+def exact_floats(frame: pd.DataFrame) -> pd.DataFrame:
     """Floats as their shortest exact text, so a CSV reads back bit for bit (pandas' own CSV
     formatting drops the last digit of values like 0.10300000000000001)."""
     out = frame.copy()
@@ -93,7 +93,7 @@ def _exact_floats(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_xlsx(frame: pd.DataFrame, path: Path, *, sheet: str) -> None:
+def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet: str) -> None:
     """Numbers are written as Excel holds them: 15 significant digits."""
     # Nullable integers go in as objects so a missing count is an empty cell, not "<NA>".
     cells = frame.astype(object).where(frame.notna(), None)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import District
-from data.writers import file_frame
+from data.writers import file_frame, write_xlsx
 from simulate.raw_folder import RawFolder, SourceSpec
 
 XLSX_MAX_ROWS = 60_000
@@ -191,8 +191,7 @@ def _admissions_file(folder: RawFolder, monthly: pd.DataFrame, keys: _Keys) -> N
     (folder.out / "opptak").mkdir(exist_ok=True)
     if len(admissions) <= XLSX_MAX_ROWS:
         path, sheet = "opptak/barn.xlsx", "Barn"
-        cells = admissions.astype(object).where(admissions.notna(), None)
-        cells.to_excel(folder.out / path, index=False, sheet_name=sheet, engine="openpyxl")
+        write_xlsx(admissions, folder.out / path, sheet=sheet)
     else:
         path, sheet = "opptak/barn.parquet", None
         admissions.to_parquet(folder.out / path, index=False)

@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from data.writers import exact_floats
 
 
 @dataclass(frozen=True)
@@ -84,18 +85,6 @@ class RawFolder:
         (self.out / "sources.toml").write_text("\n".join(text), encoding="utf-8")
         self.written.append(self.out / "sources.toml")
         return self.written
-
-
-def exact_floats(frame: pd.DataFrame) -> pd.DataFrame:
-    """Floats as their shortest exact text (reads back bit for bit)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == "float64":
-            values = out[column].to_numpy()
-            text = values.astype(str).astype(object)
-            text[np.isnan(values)] = None
-            out[column] = text
-    return out
 
 
 def comma_decimals(frame: pd.DataFrame) -> pd.DataFrame:
