@@ -7,7 +7,7 @@ alternated (ours, then mlforecast's four targets, then ours again …) so that a
 hits both alike, and the fastest and the median of each are compared. Ours is exactly what
 ``bench_forecast`` times (``ForecastPipeline(targets=…).fit_predict`` on the data known at the
 origin, feature table included, its two worker threads); mlforecast is
-:func:`benchmarks.bench_forecast.mlforecast_forecast` on one thread (its regular series built
+:func:`benchmarks.peers.mlforecast_forecast` on one thread (its regular series built
 beforehand, as there). SIMULATED data; report seed 101 and the benchmark's last origin by
 default. Nothing is asserted.
 
@@ -23,14 +23,8 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.bench_forecast import (
-    FAMILIES,
-    GOAL_TARGETS,
-    import_libraries,
-    mlforecast_forecast,
-    regular_series,
-    simulate_family,
-)
+from benchmarks.bench_forecast import FAMILIES, GOAL_TARGETS, import_libraries, simulate_family
+from benchmarks.peers import mlforecast_forecast, regular_series
 from data.contract import MONTH
 from models.forecast import ForecastPipeline
 from models.forecast.inputs import as_of

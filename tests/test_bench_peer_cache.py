@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.bench_forecast import _score, print_table, run_peers
+from benchmarks.bench_forecast import _score, print_table
+from benchmarks.peers import run_peers
 from data.contract import KINDERGARTEN_ID, MONTH, District
 
 TARGET = "children_under3"
