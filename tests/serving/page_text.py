@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 
 #: A code word: lower-case words joined by underscores (``unmet_staff_fte_months``).
 SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-#: A number in e-notation (``2.21e+03``).
-E_NOTATION = re.compile(r"\b\d+(?:[.,]\d+)?e[+-]?\d+\b", re.IGNORECASE)
+#: A number in e-notation (``2.21e+03``, ``-1e5``), not the tail of a hyphenated identifier: a
+#: plan's ID ends in a random hex word, and ``gamleoslo-20261207-4e428594`` is a name, not 4 × 10^…
+E_NOTATION = re.compile(r"(?<![\w-])[-−]?\d+(?:[.,]\d+)?e[+-]?\d+\b", re.IGNORECASE)
 #: A Python dict or list written out (``{'staff': 8.0``).
 PYTHON_DICT = re.compile(r"\{\s*'[^']*'\s*:")
 SHOWN_ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")

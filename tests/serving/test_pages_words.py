@@ -180,3 +180,14 @@ def test_language_follows_the_setting_and_the_users_choice(harness: AppHarness) 
     harness.app.state.settings.language = "en"
     fresh = harness.client_for(None)
     assert '<html lang="en">' in fresh.get("/login").text
+
+
+def test_e_notation_is_found_in_numbers_and_not_in_a_plan_id() -> None:
+    """A plan's ID ends in random hex (``…-4e428594``): a name, not a number in e-notation; a
+    number written as 2.21e+03, −1e5 or 3E-7 is still flagged."""
+    html = (
+        "<title>Plan gamleoslo-20261207-4e428594 — bemanning</title>"
+        "<p>2.21e+03 and -1e5, 3E-7; 2 positions</p>"
+    )
+    assert code_words(html)["e-notation"] == ["2.21e+03", "-1e5", "3E-7"]
+    assert code_words("<p>Plan gamleoslo-20261207-4e428594</p>") == {}
