@@ -80,6 +80,11 @@ AFTER_SHIFT_MONTHS = (8, 9, 10)
 SHORT_HISTORY_MONTHS = 24
 
 
+def origin_span(n_origins: int) -> int:
+    """Months a run's rolling origins spread over: three apart, at most 36."""
+    return 3 * n_origins if n_origins < 12 else 36
+
+
 def simulate_family(family: str, seed: int, end: pd.Period | None) -> Any:
     """The SIMULATED data set of ``family`` (see :data:`FAMILIES`) and seed."""
     from simulate import simulate_district
@@ -147,7 +152,7 @@ def bench_preset(
         f"{district.monthly.shape[0]:,} kindergarten-months, {n_origins} origins",
         flush=True,
     )
-    span = 3 * n_origins if n_origins < 12 else 36
+    span = origin_span(n_origins)
     origins = backtest_origins(district.monthly[MONTH].max(), n_origins=n_origins, span_months=span)
     peers = run_peers(
         district,

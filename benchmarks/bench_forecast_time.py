@@ -23,8 +23,14 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks.bench_forecast import FAMILIES, GOAL_TARGETS, import_libraries, simulate_family
-from benchmarks.peers import mlforecast_forecast, regular_series
+from benchmarks.bench_forecast import (
+    FAMILIES,
+    GOAL_TARGETS,
+    import_libraries,
+    origin_span,
+    simulate_family,
+)
+from benchmarks.peers import mlforecast_forecast, peer_horizon, regular_series
 from data.contract import MONTH
 from models.forecast import ForecastPipeline
 from models.forecast.inputs import as_of
@@ -44,8 +50,8 @@ def time_family(
     (the origin ``bench_forecast --origins 1`` uses), ``repeats`` times each, alternated."""
     district = simulate_family(family, seed, None).district
     last = district.monthly[MONTH].max()
-    (origin,) = backtest_origins(last, n_origins=1, span_months=3)
-    horizon = min(12, int((last - origin).n))
+    (origin,) = backtest_origins(last, n_origins=1, span_months=origin_span(1))
+    horizon = peer_horizon(last, origin)
     known = as_of(district, origin)
     series = {target: regular_series(district, target, origin) for target in targets}
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.bench_forecast import FAMILIES, GOAL_TARGETS, simulate_family
+from benchmarks.bench_forecast import AFTER_SHIFT_MONTHS, FAMILIES, GOAL_TARGETS, simulate_family
 from models.forecast.quantile_lgbm import TARGET_UNUSED_FEATURES
 
 #: Variants: ForecastPipeline parameters over its defaults.
@@ -323,7 +323,7 @@ def short_history_coverage(family: str, params: dict[str, Any]) -> pd.DataFrame:
     )
     ours = result.predictions.dropna(subset=["actual"])
     inside = (ours["actual"] >= ours["p10"]) & (ours["actual"] <= ours["p90"])
-    after = pd.PeriodIndex(ours["month"], freq="M").month.isin((8, 9, 10))
+    after = pd.PeriodIndex(ours["month"], freq="M").month.isin(AFTER_SHIFT_MONTHS)
     return (
         pd.DataFrame(
             {

@@ -114,6 +114,11 @@ class PeerResults:
     runs: list[PeerRun]
 
 
+def peer_horizon(last: pd.Period, origin: pd.Period) -> int:
+    """Months the peers forecast from ``origin``: up to 12, as far as the data reach."""
+    return min(12, int((last - origin).n))
+
+
 def run_peers(
     district: District,
     origins: Sequence[pd.Period],
@@ -132,7 +137,7 @@ def run_peers(
         seconds["mlforecast 2 threads"] = 0.0
     parts, runs = [], []
     for origin in origins:
-        horizon = min(12, int((last - origin).n))
+        horizon = peer_horizon(last, origin)
         for target in targets:
             series = regular_series(district, target, origin)
             key = partial(
