@@ -55,6 +55,7 @@ from benchmarks.goal_summary import (
 )
 from benchmarks.noise_floor import (
     CAPACITY_PROCESS,
+    floor_coverage,
     floor_wape,
     full_state_oracle,
     vedtak31_oracle_wape,
@@ -201,11 +202,11 @@ def bench_preset(
     )
     print_table(table, seconds, targets)
     print_coverage_subsets(district, predictions, targets)
-    floors = print_noise_floors(simulation, ours.origins, predictions, table, targets)
+    floors, floor_cover = print_noise_floors(simulation, ours.origins, predictions, table, targets)
     cohort_family = simulation.preset != CAPACITY_PROCESS
     if cohort_family and INFORMED_TARGET in targets and INFORMED_TARGET in table.index:
         print_partial_information(simulation, predictions, table)
-    return goal_summary(str(preset), seed, table, floors, GOAL_TARGETS, seconds)
+    return goal_summary(str(preset), seed, table, floors, GOAL_TARGETS, seconds, floor_cover)
 
 
 def coverage_subsets(district: District, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -261,11 +262,13 @@ def print_noise_floors(
     predictions: pd.DataFrame,
     table: pd.DataFrame,
     targets: Sequence[str],
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, float]]:
     """Print the full-state oracle's WAPE per goal target, and the § 31 decision-process
-    oracle's, each against the best peer (benchmarks.noise_floor); return the full-state WAPEs."""
+    oracle's, each against the best peer (benchmarks.noise_floor), and the full-state oracle's
+    expected 80 % coverage on ours' rows; return the full-state WAPEs and those coverages."""
     floored = [t for t in GOAL_TARGETS if t in targets and t in table.index]
     full_state: dict[str, float] = {}
+    oracle_coverage: dict[str, float] = {}
     if floored:
         # 2,001 paths: the Monte Carlo standard deviation of the WAPE is about 0.0002 on children
         # and 0.001 on § 31 on the district (five seeds), within the 0.002 asked for
@@ -277,6 +280,7 @@ def print_noise_floors(
             rows["model"] == "ours", [KINDERGARTEN_ID, "origin", "month", "target", "actual"]
         ]
         floors = floor_wape(oracle, rows)
+        covered = floor_coverage(oracle, rows)
         print(
             f"noise floors (full-state oracle: the simulator run on from its whole state at each "
             f"origin, {paths:,} paths of fresh randomness, median; ± its MC standard deviation; "
@@ -293,6 +297,12 @@ def print_noise_floors(
                 f"= {f['wape'] / best:.2f} × the best peer "
                 f"(goal line {GOAL_RATIO} × best peer = {GOAL_RATIO * best:.3f}){missing}"
             )
+        oracle_coverage = {t: float(covered[t]) for t in floored if t in covered.index}
+        print(
+            "  80 % coverage the full-state oracle, calibrated to the digit, scores in expectation "
+            "on these rows (how far chance alone moves a pooled coverage): "
+            + ", ".join(f"{t} {c:.3f}" for t, c in oracle_coverage.items())
+        )
     cohort_family = simulation.preset != CAPACITY_PROCESS
     if cohort_family and "vedtak_31" in targets and "vedtak_31" in table.index:
         floor = vedtak31_oracle_wape(simulation, origins)
@@ -303,7 +313,7 @@ def print_noise_floors(
             f"= {floor / best:.2f} × the best peer "
             f"(goal line {GOAL_RATIO} × best peer = {GOAL_RATIO * best:.3f})"
         )
-    return full_state
+    return full_state, oracle_coverage
 
 
 def print_partial_information(simulation: Any, predictions: pd.DataFrame, table: Any) -> None:

@@ -49,6 +49,8 @@ class GoalSummary:
     best_peer: dict[str, float] = field(default_factory=dict)
     floor: dict[str, float] = field(default_factory=dict)
     coverage: dict[str, float] = field(default_factory=dict)
+    #: the full-state oracle's expected 80 % coverage on the same rows (noise_floor.floor_coverage)
+    floor_coverage: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -74,10 +76,17 @@ def goal_summary(
     floors: Mapping[str, float],
     goal_targets: Sequence[str],
     seconds: Mapping[str, float] | None = None,
+    floor_coverage: Mapping[str, float] | None = None,
 ) -> GoalSummary:
     """From bench_forecast's scored ``table`` (index target; columns (metric, model), with an
-    ``n`` column where it has one) and the floors' WAPE per target."""
-    summary = GoalSummary(preset, seed, seconds=dict(seconds or {}))
+    ``n`` column where it has one), the floors' WAPE per target and, where computed, the floor's
+    expected 80 % coverage per target."""
+    summary = GoalSummary(
+        preset,
+        seed,
+        seconds=dict(seconds or {}),
+        floor_coverage={t: float(c) for t, c in (floor_coverage or {}).items()},
+    )
     for target in goal_targets:
         if target not in table.index:
             continue
@@ -140,6 +149,13 @@ def print_goal_summary(summaries: Sequence[GoalSummary], goal_targets: Sequence[
             met = sum(gap_goal_met(t, s.gap_closed(t)) for s in scored)
             weights = [s.rows.get(t, 1) for s in scored]
             pooled = float(np.average([s.coverage[t] for s in scored], weights=weights))
+            oracle = [s.floor_coverage.get(t, np.nan) for s in scored]
+            by_chance = (
+                f"; the full-state oracle's, calibrated: "
+                f"{float(np.average(oracle, weights=weights)):.3f}"
+                if np.isfinite(oracle).all()
+                else ""
+            )
             gaps = [s.gap_closed(t) for s in scored]
             closed = np.nanmean(gaps) if np.isfinite(gaps).any() else np.nan
             print(
@@ -147,7 +163,7 @@ def print_goal_summary(summaries: Sequence[GoalSummary], goal_targets: Sequence[
                 f"(mean gap closed {closed:.2f}, goal {GAP_GOALS.get(t, np.nan):.2f}); "
                 f"80 % coverage pooled {pooled:.3f} "
                 f"({'within' if coverage_goal_met(pooled) else 'outside'} "
-                f"{COVERAGE_GOAL[0]}–{COVERAGE_GOAL[1]})"
+                f"{COVERAGE_GOAL[0]}–{COVERAGE_GOAL[1]}{by_chance})"
             )
         fast = sum(s.time_ratio() < 1 for s in runs)
         print(f"  {family} time: ours under mlforecast's in {fast} of {len(runs)} runs")

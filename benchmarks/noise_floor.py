@@ -150,6 +150,7 @@ def full_state_oracle(
     run, ids = replay_run(simulation, origins)
     n = len(ids)
     rng = np.random.default_rng(seed)
+    actuals = _actuals(simulation)
     resamples = bootstrap if paths > 1 else 0
     parts = []
     for origin in origins:
@@ -175,11 +176,22 @@ def full_state_oracle(
             done += width
         month_idx, kg_idx = np.nonzero(ahead.active[:, :n])
         parts += _path_medians(
-            drawn, month_idx, kg_idx, ids, origin, ahead.months[month_idx], rng, resamples
+            drawn, month_idx, kg_idx, ids, origin, ahead.months[month_idx], rng, resamples, actuals
         )
         if progress is not None:
             progress(origin)
     return pd.concat(parts, ignore_index=True)
+
+
+def _actuals(simulation: Simulation) -> pd.DataFrame:
+    """The data's values of :data:`ORACLE_TARGETS`, indexed by kindergarten and month: what the
+    oracle's paths are placed against for :func:`floor_coverage`."""
+    monthly = simulation.district.monthly
+    index: list[Any] = [
+        monthly[KINDERGARTEN_ID].astype(str),
+        pd.PeriodIndex(monthly[MONTH], freq="M"),
+    ]
+    return monthly[list(ORACLE_TARGETS)].set_axis(pd.MultiIndex.from_arrays(index), axis=0)
 
 
 def _dtype(target: str) -> type:
@@ -195,10 +207,16 @@ def _path_medians(
     months: Any,
     rng: np.random.Generator,
     resamples: int,
+    actuals: pd.DataFrame,
 ) -> list[pd.DataFrame]:
     """Per target, the median over paths of ``drawn[target]`` (steps, paths, n) at the cells
-    (month_idx, kg_idx), and of ``resamples`` bootstrap resamples of whole paths."""
+    (month_idx, kg_idx), and of ``resamples`` bootstrap resamples of whole paths; and where the
+    data have the cell (``actuals``: the monthly table indexed by kindergarten and month), the
+    paths' share below the actual (``below``, F(y−)) and at or below it (``at_or_below``, F(y))
+    for :func:`floor_coverage`."""
     paths = next(iter(drawn.values())).shape[1]
+    cell_keys: list[Any] = [np.asarray(ids)[kg_idx], pd.PeriodIndex(months, freq="M")]
+    cells = pd.MultiIndex.from_arrays(cell_keys)
     resampled = [rng.integers(0, paths, paths) for _ in range(resamples)]
     parts = []
     for target, values in drawn.items():
@@ -215,6 +233,10 @@ def _path_medians(
         )
         for b, which in enumerate(resampled):
             frame[f"p50_mc_{b}"] = np.median(chosen[:, which], axis=1)
+        actual = actuals[target].reindex(cells).to_numpy(np.float64)[:, None]
+        known = ~np.isnan(actual[:, 0])
+        frame["below"] = np.where(known, (chosen < actual).mean(axis=1), np.nan)
+        frame["at_or_below"] = np.where(known, (chosen <= actual).mean(axis=1), np.nan)
         parts.append(frame)
     return parts
 
@@ -250,6 +272,7 @@ def capacity_full_state_oracle(
     )
     n = len(ids)
     rng = np.random.default_rng(seed)
+    actuals = _actuals(simulation)
     resamples = bootstrap if paths > 1 else 0
     parts = []
     for origin in origins:
@@ -272,7 +295,7 @@ def capacity_full_state_oracle(
         active = run.fixed.open_index[None, :] <= np.arange(t0 + 1, t0 + 1 + steps)[:, None]
         month_idx, kg_idx = np.nonzero(active)
         parts += _path_medians(
-            drawn, month_idx, kg_idx, ids, origin, months[month_idx], rng, resamples
+            drawn, month_idx, kg_idx, ids, origin, months[month_idx], rng, resamples, actuals
         )
         if progress is not None:
             progress(origin)
@@ -303,6 +326,33 @@ def floor_wape(forecasts: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out).set_index("target")
+
+
+def expected_coverage(below: np.ndarray, at_or_below: np.ndarray, level: float = 0.8) -> np.ndarray:
+    """Per cell, the chance that an exactly calibrated central ``level`` interval of the paths'
+    distribution covers the actual: the randomised PIT, uniform on [F(y−), F(y)], inside
+    [(1 − level) / 2, (1 + level) / 2]. For a count the paths often tie with the actual, where a
+    closed interval of path quantiles would over-cover; this is the coverage a forecaster holding
+    the whole state and calibrated to the digit would score in expectation, cell by cell."""
+    lo, hi = (1 - level) / 2, (1 + level) / 2
+    width = at_or_below - below
+    overlap = np.clip(np.minimum(at_or_below, hi) - np.maximum(below, lo), 0.0, None)
+    point = ((below >= lo) & (below <= hi)).astype(np.float64)
+    return np.where(width > 0, overlap / np.where(width > 0, width, 1.0), point)
+
+
+def floor_coverage(forecasts: pd.DataFrame, rows: pd.DataFrame, level: float = 0.8) -> pd.Series:
+    """Per target, the full-state oracle's expected ``level`` coverage (:func:`expected_coverage`)
+    pooled over ``rows`` (the rows the models were scored on): how far from ``level`` an honest
+    forecaster's pooled coverage lands on these very kindergartens and months by chance alone —
+    the years' common shocks move every kindergarten's outcome together."""
+    keys = [KINDERGARTEN_ID, "origin", "month", "target"]
+    merged = rows[keys].merge(forecasts[[*keys, "below", "at_or_below"]], on=keys, how="inner")
+    merged = merged.dropna(subset=["below", "at_or_below"])
+    merged["covered"] = expected_coverage(
+        merged["below"].to_numpy(), merged["at_or_below"].to_numpy(), level
+    )
+    return merged.groupby("target")["covered"].mean()
 
 
 def vedtak31_oracle_wape(

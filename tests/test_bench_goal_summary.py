@@ -37,7 +37,13 @@ def test_summary_counts_the_runs_that_meet_the_gap_goal(capsys: pytest.CaptureFi
     missed = _table({"children_under3": (0.062, 0.080, 0.070)}, 0.79)
     runs = [
         goal_summary(
-            "capacity", 1, met, {"children_under3": 0.05}, GOALS, {"ours": 2.0, "mlforecast": 4.0}
+            "capacity",
+            1,
+            met,
+            {"children_under3": 0.05},
+            GOALS,
+            {"ours": 2.0, "mlforecast": 4.0},
+            {"children_under3": 0.83},
         ),
         goal_summary(
             "capacity",
@@ -46,6 +52,7 @@ def test_summary_counts_the_runs_that_meet_the_gap_goal(capsys: pytest.CaptureFi
             {"children_under3": 0.05},
             GOALS,
             {"ours": 5.0, "mlforecast": 4.0},
+            {"children_under3": 0.75},
         ),
         goal_summary("cohort", 1, missed, {}, GOALS),
     ]
@@ -60,4 +67,8 @@ def test_summary_counts_the_runs_that_meet_the_gap_goal(capsys: pytest.CaptureFi
     assert "0.55*" in out and "0.40 " in out
     # coverage pooled over the family's seeds: (0.81 + 0.79) / 2 = 0.800, within 0.78–0.82
     assert "80 % coverage pooled 0.800 (within" in out
+    # beside it the full-state oracle's expected coverage on the same rows, pooled the same way;
+    # not printed where a seed has none (the cohort run here)
+    assert "the full-state oracle's, calibrated: 0.790)" in out
+    assert out.count("the full-state oracle's") == 1
     assert "capacity time: ours under mlforecast's in 1 of 2 runs" in out

@@ -11,6 +11,8 @@ import pytest
 
 from benchmarks.noise_floor import (
     ORACLE_TARGETS,
+    expected_coverage,
+    floor_coverage,
     floor_wape,
     full_state_oracle,
     replay_run,
@@ -132,6 +134,34 @@ def test_one_path_on_the_runs_own_generator_reproduces_the_data(sim: Simulation)
     assert (floors["wape"] == 0.0).all()
     assert (floors["n"] > 150).all() and (floors["missing"] == 0).all()
     assert floors["mc_noise"].isna().all()  # one path has nothing to resample
+    # the one path is the actual: its randomised PIT is uniform on [0, 1], inside the central
+    # 80 % with chance 0.8 in every cell
+    covered = floor_coverage(oracle, _scored_rows(sim, ORIGINS))
+    assert covered.to_numpy() == pytest.approx([0.8] * len(ORACLE_TARGETS))
+
+
+def test_the_oracles_expected_coverage_is_the_randomised_pit_of_a_plain_loop() -> None:
+    rng = np.random.default_rng(7)
+    paths = rng.poisson(6.0, size=(40, 25)).astype(np.float64)  # counts: many ties
+    actual = rng.poisson(6.0, size=40).astype(np.float64)
+    actual[0] = 40.0  # above every path: never covered
+    below = (paths < actual[:, None]).mean(axis=1)
+    at_or_below = (paths <= actual[:, None]).mean(axis=1)
+    got = expected_coverage(below, at_or_below)
+    for i in range(40):
+        # the PIT drawn uniformly between F(y−) and F(y), 200,000 times
+        pit = below[i] + rng.random(200_000) * (at_or_below[i] - below[i])
+        assert got[i] == pytest.approx(((pit >= 0.1) & (pit <= 0.9)).mean(), abs=0.005)
+    assert got[0] == 0.0
+    # no tie: the PIT is F(y) itself, covered when inside [0.1, 0.9]
+    assert list(expected_coverage(np.array([0.05, 0.5]), np.array([0.05, 0.5]))) == [0.0, 1.0]
+
+
+def test_a_perfectly_informed_forecaster_covers_about_80_percent(sim: Simulation) -> None:
+    rows = _scored_rows(sim, ORIGINS)
+    covered = floor_coverage(full_state_oracle(sim, ORIGINS, paths=301, seed=3), rows)
+    # 9 kindergartens, 2 origins: the years' common shocks move it, but not far
+    assert covered.between(0.65, 0.95).all(), covered
 
 
 def test_the_oracle_beats_a_last_value_forecast_on_children(sim: Simulation) -> None:
