@@ -50,6 +50,7 @@ from models.forecast.inputs import (
     resolve_targets,
 )
 from models.forecast.levels import BASE_MEDIAN_TARGETS, LevelForecaster
+from models.forecast.august_split import AUGUST_SPLIT_TARGETS
 from models.forecast.quantile_lgbm import DEFAULT_BOOSTER_QUANTILES
 from models.forecast.target_fit import fit_targets, target_frames
 
@@ -171,6 +172,11 @@ class ForecastPipeline(BaseEstimator):
     tail_max_rows : the boosters of the quantiles other than the median are fitted on at most
         this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
         every row, as the median's.
+    august_split_targets : targets whose boosters are fitted apart on the rows whose span crosses
+        the next August shift and on the rest, each row predicted by its side's
+        (:class:`~models.forecast.august_split.AugustSplitRegressor`; stacked strategy only).
+        ``None`` (default): :data:`~models.forecast.august_split.AUGUST_SPLIT_TARGETS`; ``()``:
+        none.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -190,6 +196,7 @@ class ForecastPipeline(BaseEstimator):
     calibration_rounds_share = 1.0
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
+    august_split_targets: Sequence[str] | None = ()
 
     def __init__(
         self,
@@ -216,6 +223,7 @@ class ForecastPipeline(BaseEstimator):
         unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
+        august_split_targets: Sequence[str] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -241,6 +249,7 @@ class ForecastPipeline(BaseEstimator):
         self.unused_features = unused_features
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
+        self.august_split_targets = august_split_targets
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -450,6 +459,15 @@ class ForecastPipeline(BaseEstimator):
         if self.base_median_targets is None:
             return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
         return tuple(self.base_median_targets)
+
+    def _august_split_targets(self) -> tuple[str, ...]:
+        """``august_split_targets`` resolved: ``None`` is the default's (see the class); none for
+        the direct strategy, whose designs have no horizon column."""
+        if self.strategy != "stacked":
+            return ()
+        if self.august_split_targets is None:
+            return AUGUST_SPLIT_TARGETS
+        return tuple(self.august_split_targets)
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

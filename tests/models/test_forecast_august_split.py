@@ -1,0 +1,128 @@
+"""A target's boosters fitted apart before and after the next August shift
+(``ForecastPipeline(august_split_targets=…)``, :mod:`models.forecast.august_split`): the side of
+a row against a plain loop over the span's months, each side predicted by a regressor fitted on
+that side's rows alone, and the pipeline's forecasts, drivers and feature importances with a
+split target (SIMULATED district)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.forecast import ForecastPipeline
+from models.forecast.august_split import (
+    HORIZON_COLUMN,
+    KG_MONTH_COLUMN,
+    AugustSplitRegressor,
+    crosses_august,
+)
+from models.forecast.quantile_lgbm import QuantileLGBMRegressor
+from simulate import simulate_district
+from training.retrain import feature_importance_table
+
+FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}
+
+
+def kg_month(calendar_month: int) -> int:
+    """August = 1 … July = 12."""
+    return (calendar_month - 8) % 12 + 1
+
+
+def test_the_side_of_a_row_is_whether_its_span_holds_an_august():
+    origins = pd.period_range("2023-01", "2024-12", freq="M")
+    rows, expected = [], []
+    for origin in origins:
+        for h in range(1, 13):
+            target = origin + h
+            rows.append([h, kg_month(target.month)])
+            # plain loop: any month of (origin, origin + h] an August
+            expected.append(any((origin + j).month == 8 for j in range(1, h + 1)))
+    X = np.asarray(rows, dtype=np.float64)
+    got = crosses_august(X, [HORIZON_COLUMN, KG_MONTH_COLUMN])
+    np.testing.assert_array_equal(got, np.asarray(expected))
+
+
+def synthetic(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    rng = np.random.default_rng(seed)
+    horizon = rng.integers(1, 13, n)
+    month = rng.integers(1, 13, n)
+    noise = rng.normal(size=n)
+    X = np.column_stack([noise, horizon, month]).astype(np.float64)
+    after = horizon >= month
+    y = np.where(after, 5.0 + 2.0 * noise, -1.0 * noise) + rng.normal(scale=0.3, size=n)
+    return X, y, ["x", HORIZON_COLUMN, KG_MONTH_COLUMN]
+
+
+def test_each_side_is_predicted_by_a_regressor_fitted_on_its_rows_alone():
+    X, y, names = synthetic()
+    params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
+    split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
+    after = crosses_august(X, names)
+    assert 0 < after.sum() < len(after)
+    got = split.predict_quantiles(X)
+    for side in (False, True):
+        rows = after == side
+        alone = QuantileLGBMRegressor(**params).fit(X[rows], y[rows], feature_names=names)
+        np.testing.assert_array_equal(got[rows], alone.predict_quantiles(X[rows]))
+        np.testing.assert_array_equal(
+            split.contributions(X)[rows], alone.contributions(X[rows])
+        )
+    np.testing.assert_array_equal(split.predict(X), got[:, 1])
+    assert split.has_median_booster
+    assert len(split.boosters_nearest(0.5)) == 2
+
+
+def test_a_side_without_rows_takes_the_regressor_of_every_row():
+    X, y, names = synthetic()
+    before = ~crosses_august(X, names)
+    X, y = X[before], y[before]
+    params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
+    split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
+    whole = QuantileLGBMRegressor(**params).fit(X, y, feature_names=names)
+    np.testing.assert_array_equal(split.predict_quantiles(X), whole.predict_quantiles(X))
+    # a row after the shift is predicted by the regressor of every row
+    late = np.array([[0.5, 6.0, 2.0]])
+    np.testing.assert_array_equal(split.predict_quantiles(late), whole.predict_quantiles(late))
+
+
+@pytest.fixture(scope="module")
+def district():
+    return simulate_district(
+        "district", seed=11, n_kindergartens=12, start=pd.Period("2020-01", "M")
+    ).district
+
+
+def test_the_pipeline_splits_the_targets_asked_for(district):
+    pipeline = ForecastPipeline(
+        targets=["children_under3", "children_over3"],
+        horizons=6,
+        lgbm_params=FAST,
+        calibration_origins=3,
+        august_split_targets=("children_under3",),
+    ).fit(district)
+    assert isinstance(pipeline.models_["children_under3"][0], AugustSplitRegressor)
+    assert isinstance(pipeline.models_["children_over3"][0], QuantileLGBMRegressor)
+    out = pipeline.predict(district, horizon=6)
+    assert np.isfinite(out[["p05", "p50", "p95"]].to_numpy()).all()
+    assert (out["p05"] <= out["p50"]).all() and (out["p50"] <= out["p95"]).all()
+    drivers = pipeline.predict_contributions(district, horizon=2, top=3)
+    counts = drivers.groupby("target").size()
+    assert counts["children_under3"] == counts["children_over3"] > 0
+    table = feature_importance_table(pipeline)
+    assert set(table["target"]) == {"children_under3", "children_over3"}
+    shares = table.groupby("target")["share"].sum()
+    np.testing.assert_allclose(shares.to_numpy(), 1.0)
+
+
+def test_the_direct_strategy_splits_nothing(district):
+    pipeline = ForecastPipeline(
+        targets=["children_under3"],
+        horizons=2,
+        strategy="direct",
+        lgbm_params=FAST,
+        calibration_origins=2,
+        august_split_targets=("children_under3",),
+    ).fit(district)
+    models = pipeline.models_["children_under3"].values()
+    assert all(isinstance(m, QuantileLGBMRegressor) for m in models)
