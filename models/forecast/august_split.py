@@ -1,14 +1,16 @@
-"""A target's boosters fitted apart on the rows whose span crosses the next August shift and on
-the rows whose span does not (``ForecastPipeline(august_split_targets=…)``).
+"""A target's rows whose span ends before the next August shift predicted by boosters of their
+own (``ForecastPipeline(august_split_targets=…)``).
 
 The stacked model reads the horizon and the target month's place in the kindergarten year as
 two columns; whether the span (t, t + h] holds an August — the age shift and the main intake —
 is the diagonal ``horizon ≥ month_of_kg_year(t + h)`` of the two, which trees of 15 leaves in
-40 rounds cut only in steps. Fitted apart, the rows before the shift (the rolling intake, moves)
-and after it (the intake after the shift) each get a booster of their own, on the same rows in
-all and so at about the same cost. Which rows go where is known at the origin (the calendar);
-each side's :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` is the one the
-pipeline would fit on all rows, fitted on that side's rows.
+40 rounds cut only in steps. Before the shift a count moves by the rolling intake and moves
+alone; after it, by the intake that refills the places the shift freed. The rows before the
+shift get a :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` fitted on them alone;
+the rows after it keep the one fitted on every row (fitted on the after-shift rows alone, the
+cohort family's under-3 forecasts after the shift lost what the rows before it teach about a
+kindergarten's level: benchmarks/README.md, 2026-12-07, helper kids7). Which rows go where is
+known at the origin (the calendar).
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ def can_split(names: Sequence[str]) -> bool:
 
 class AugustSplitRegressor:
     """Two :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` with the same
-    parameters (``params``): one fitted on the rows whose span holds no August, one on those
-    whose span does (:func:`crosses_august`); each row is predicted by its side's. A side
-    without at least two rows takes the regressor fitted on every row."""
+    parameters (``params``): one fitted on the rows whose span holds no August
+    (:func:`crosses_august`), which predicts those rows, and one fitted on every row, which
+    predicts the rest. With under two rows before the shift, the one of every row predicts
+    all."""
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -57,22 +60,18 @@ class AugustSplitRegressor:
         X = np.asarray(X)
         label = np.asarray(y)
         self.feature_names_ = [str(n) for n in feature_names]
-        after = crosses_august(X, self.feature_names_)
-        parts: list[QuantileLGBMRegressor] = []
-        everything: QuantileLGBMRegressor | None = None
-        for side in (False, True):
-            rows = after == side
-            if rows.sum() >= 2:
-                part = QuantileLGBMRegressor(**self.params)
-                parts.append(part.fit(X[rows], label[rows], feature_names=self.feature_names_))
-                continue
-            if everything is None:
-                everything = QuantileLGBMRegressor(**self.params).fit(
-                    X, label, feature_names=self.feature_names_
-                )
-            parts.append(everything)
-        self.parts_ = tuple(parts)
-        self.quantiles_ = parts[0].quantiles_
+        before = ~crosses_august(X, self.feature_names_)
+        everything = QuantileLGBMRegressor(**self.params).fit(
+            X, label, feature_names=self.feature_names_
+        )
+        own = everything
+        if before.sum() >= 2:
+            own = QuantileLGBMRegressor(**self.params).fit(
+                X[before], label[before], feature_names=self.feature_names_
+            )
+        #: (the regressor of the rows before the shift, the regressor of every row)
+        self.parts_ = (own, everything)
+        self.quantiles_ = everything.quantiles_
         return self
 
     def _routed(self, X: Any, method: str, *args: Any) -> np.ndarray:
@@ -84,12 +83,12 @@ class AugustSplitRegressor:
             rows = after == side
             if not rows.any():
                 continue
-            values = getattr(part, method)(X[rows], *args)
+            values = np.asarray(getattr(part, method)(X[rows], *args))
             if out is None:
                 out = np.zeros((len(X), *values.shape[1:]))
             out[rows] = values
         if out is None:  # no rows: the shape the regressor gives
-            return np.asarray(getattr(self.parts_[0], method)(X, *args))
+            return np.asarray(getattr(self.parts_[1], method)(X, *args))
         return out
 
     def predict_quantiles(self, X: Any) -> np.ndarray:
@@ -109,5 +108,7 @@ class AugustSplitRegressor:
         return all(part.has_median_booster for part in self.parts_)
 
     def boosters_nearest(self, quantile: float = 0.5) -> list[Any]:
-        """Each side's booster of the boosted quantile nearest ``quantile``."""
-        return [part.booster_nearest(quantile) for part in self.parts_]
+        """Each regressor's booster of the boosted quantile nearest ``quantile`` (one when the
+        two are the same)."""
+        parts = self.parts_[1:] if self.parts_[0] is self.parts_[1] else self.parts_
+        return [part.booster_nearest(quantile) for part in parts]

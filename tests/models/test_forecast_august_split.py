@@ -1,8 +1,8 @@
-"""A target's boosters fitted apart before and after the next August shift
+"""A target's rows before the next August shift predicted by boosters of their own
 (``ForecastPipeline(august_split_targets=…)``, :mod:`models.forecast.august_split`): the side of
-a row against a plain loop over the span's months, each side predicted by a regressor fitted on
-that side's rows alone, and the pipeline's forecasts, drivers and feature importances with a
-split target (SIMULATED district)."""
+a row against a plain loop over the span's months, the rows before the shift predicted by a
+regressor fitted on them alone and the rest by the one of every row, and the pipeline's
+forecasts, drivers and feature importances with a split target (SIMULATED district)."""
 
 from __future__ import annotations
 
@@ -54,36 +54,36 @@ def synthetic(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray, list
     return X, y, ["x", HORIZON_COLUMN, KG_MONTH_COLUMN]
 
 
-def test_each_side_is_predicted_by_a_regressor_fitted_on_its_rows_alone():
+def test_rows_before_the_shift_have_their_own_regressor_the_rest_that_of_every_row():
     X, y, names = synthetic()
     params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
     split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
     after = crosses_august(X, names)
     assert 0 < after.sum() < len(after)
     got = split.predict_quantiles(X)
-    for side in (False, True):
-        rows = after == side
-        alone = QuantileLGBMRegressor(**params).fit(X[rows], y[rows], feature_names=names)
-        np.testing.assert_array_equal(got[rows], alone.predict_quantiles(X[rows]))
+    before_alone = QuantileLGBMRegressor(**params).fit(X[~after], y[~after], feature_names=names)
+    every_row = QuantileLGBMRegressor(**params).fit(X, y, feature_names=names)
+    for rows, regressor in ((~after, before_alone), (after, every_row)):
+        np.testing.assert_array_equal(got[rows], regressor.predict_quantiles(X[rows]))
         np.testing.assert_array_equal(
-            split.contributions(X)[rows], alone.contributions(X[rows])
+            split.contributions(X)[rows], regressor.contributions(X[rows])
         )
     np.testing.assert_array_equal(split.predict(X), got[:, 1])
     assert split.has_median_booster
     assert len(split.boosters_nearest(0.5)) == 2
 
 
-def test_a_side_without_rows_takes_the_regressor_of_every_row():
+def test_without_rows_before_the_shift_the_regressor_of_every_row_predicts_all():
     X, y, names = synthetic()
-    before = ~crosses_august(X, names)
-    X, y = X[before], y[before]
+    after = crosses_august(X, names)
+    X, y = X[after], y[after]
     params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
     split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
     whole = QuantileLGBMRegressor(**params).fit(X, y, feature_names=names)
-    np.testing.assert_array_equal(split.predict_quantiles(X), whole.predict_quantiles(X))
-    # a row after the shift is predicted by the regressor of every row
-    late = np.array([[0.5, 6.0, 2.0]])
-    np.testing.assert_array_equal(split.predict_quantiles(late), whole.predict_quantiles(late))
+    # a row before the shift too
+    early = np.vstack([X, [[0.5, 1.0, 6.0]]])
+    np.testing.assert_array_equal(split.predict_quantiles(early), whole.predict_quantiles(early))
+    assert len(split.boosters_nearest(0.5)) == 1
 
 
 @pytest.fixture(scope="module")
