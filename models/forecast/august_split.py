@@ -1,4 +1,4 @@
-"""A target's rows whose span ends before the next August shift predicted by boosters of their
+"""A target's rows whose span ends before the next August shift given a median booster of their
 own (``ForecastPipeline(august_split_targets=…)``).
 
 The stacked model reads the horizon and the target month's place in the kindergarten year as
@@ -6,11 +6,12 @@ two columns; whether the span (t, t + h] holds an August — the age shift and t
 is the diagonal ``horizon ≥ month_of_kg_year(t + h)`` of the two, which trees of 15 leaves in
 40 rounds cut only in steps. Before the shift a count moves by the rolling intake and moves
 alone; after it, by the intake that refills the places the shift freed. The rows before the
-shift get a :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` fitted on them alone;
-the rows after it keep the one fitted on every row (fitted on the after-shift rows alone, the
-cohort family's under-3 forecasts after the shift lost what the rows before it teach about a
-kindergarten's level: benchmarks/README.md, 2026-12-07, helper kids7). Which rows go where is
-known at the origin (the calendar).
+shift get a median booster fitted on them alone; the rows after it keep the median fitted on
+every row (fitted on the after-shift rows alone, the cohort family's under-3 forecasts after the
+shift lost what the rows before it teach about a kindergarten's level), and every row keeps the
+tail boosters fitted on every row (the tails are conformalised afterwards; a second set cost
+time for nothing: benchmarks/README.md, 2026-12-07, helper kids7). Which rows go where is known
+at the origin (the calendar).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ HORIZON_COLUMN = "horizon"
 KG_MONTH_COLUMN = "known_month_of_kg_year"
 #: The targets split by default (``ForecastPipeline(august_split_targets=None)``).
 AUGUST_SPLIT_TARGETS: tuple[str, ...] = ()
+#: Whether the calibration round's median is split too (else only the final round's, whose median
+#: is the forecast: split in both, the WAPE and coverage were the same on the tuning seeds 1–3).
+SPLIT_IN_CALIBRATION_ROUND = False
 
 
 def crosses_august(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -47,11 +51,13 @@ def can_split(names: Sequence[str]) -> bool:
 
 
 class AugustSplitRegressor:
-    """Two :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` with the same
-    parameters (``params``): one fitted on the rows whose span holds no August
-    (:func:`crosses_august`), which predicts those rows, and one fitted on every row, which
-    predicts the rest. With under two rows before the shift, the one of every row predicts
-    all."""
+    """A :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` fitted on every row
+    (``params``), whose median, for the rows whose span holds no August
+    (:func:`crosses_august`), is a median booster fitted on those rows alone (the same
+    parameters); the other quantiles are the regressor's, spread and sorted around that median
+    as around its own (:meth:`QuantileLGBMRegressor.predict_quantiles`'s ``median``). With
+    under two rows before the shift, or a regressor without a median booster, the regressor
+    predicts every row."""
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -61,54 +67,67 @@ class AugustSplitRegressor:
         label = np.asarray(y)
         self.feature_names_ = [str(n) for n in feature_names]
         before = ~crosses_august(X, self.feature_names_)
-        everything = QuantileLGBMRegressor(**self.params).fit(
+        self.regressor_ = QuantileLGBMRegressor(**self.params).fit(
             X, label, feature_names=self.feature_names_
         )
-        own = everything
-        if before.sum() >= 2:
-            own = QuantileLGBMRegressor(**self.params).fit(
+        self.before_median_: QuantileLGBMRegressor | None = None
+        if before.sum() >= 2 and self.regressor_.has_median_booster:
+            median_only = {**self.params, "quantiles": (0.5,), "booster_quantiles": None}
+            self.before_median_ = QuantileLGBMRegressor(**median_only).fit(
                 X[before], label[before], feature_names=self.feature_names_
             )
-        #: (the regressor of the rows before the shift, the regressor of every row)
-        self.parts_ = (own, everything)
-        self.quantiles_ = everything.quantiles_
+        self.quantiles_ = self.regressor_.quantiles_
         return self
 
-    def _routed(self, X: Any, method: str, *args: Any) -> np.ndarray:
-        """``method`` of each side's regressor on its rows of ``X``, in the rows' order."""
-        X = np.asarray(X)
-        after = crosses_august(X, self.feature_names_)
-        out: np.ndarray | None = None
-        for side, part in zip((False, True), self.parts_, strict=True):
-            rows = after == side
-            if not rows.any():
-                continue
-            values = np.asarray(getattr(part, method)(X[rows], *args))
-            if out is None:
-                out = np.zeros((len(X), *values.shape[1:]))
-            out[rows] = values
-        if out is None:  # no rows: the shape the regressor gives
-            return np.asarray(getattr(self.parts_[1], method)(X, *args))
-        return out
+    def _before(self, X: np.ndarray) -> np.ndarray:
+        """The rows of ``X`` whose median is the before-shift booster's (none without it)."""
+        if self.before_median_ is None:
+            return np.zeros(len(X), dtype=bool)
+        return ~crosses_august(X, self.feature_names_)
 
     def predict_quantiles(self, X: Any) -> np.ndarray:
-        """(n_rows, n_quantiles), each row from its side's regressor."""
-        return self._routed(X, "predict_quantiles")
+        """(n_rows, n_quantiles), sorted along each row."""
+        X = np.asarray(X)
+        before = self._before(X)
+        if not before.any():
+            return self.regressor_.predict_quantiles(X)
+        assert self.before_median_ is not None
+        median = self.before_median_.predict(X[before])
+        early = self.regressor_.predict_quantiles(X[before], median=median)
+        if before.all():
+            return early
+        full = np.empty((len(X), early.shape[1]))
+        full[before] = early
+        full[~before] = self.regressor_.predict_quantiles(X[~before])
+        return full
 
     def predict(self, X: Any) -> np.ndarray:
-        return self._routed(X, "predict")
+        quantiles = self.predict_quantiles(X)
+        return quantiles[:, int(np.argmin(np.abs(self.quantiles_ - 0.5)))]
+
+    def _is_median(self, quantile: float) -> bool:
+        levels = self.regressor_.boosted_quantiles_
+        return bool(np.isclose(levels[np.argmin(np.abs(levels - quantile))], 0.5))
 
     def contributions(self, X: np.ndarray, quantile: float = 0.5) -> np.ndarray:
-        """SHAP values as :meth:`QuantileLGBMRegressor.contributions`, each row's from its side's
-        booster."""
-        return self._routed(X, "contributions", quantile)
+        """SHAP values as :meth:`QuantileLGBMRegressor.contributions`; the median's of a row
+        before the shift from the before-shift booster."""
+        X = np.asarray(X)
+        out = self.regressor_.contributions(X, quantile)
+        before = self._before(X) if self._is_median(quantile) else np.zeros(len(X), dtype=bool)
+        if before.any():
+            assert self.before_median_ is not None
+            out[before] = self.before_median_.contributions(X[before], 0.5)
+        return out
 
     @property
     def has_median_booster(self) -> bool:
-        return all(part.has_median_booster for part in self.parts_)
+        return self.regressor_.has_median_booster
 
     def boosters_nearest(self, quantile: float = 0.5) -> list[Any]:
-        """Each regressor's booster of the boosted quantile nearest ``quantile`` (one when the
-        two are the same)."""
-        parts = self.parts_[1:] if self.parts_[0] is self.parts_[1] else self.parts_
-        return [part.booster_nearest(quantile) for part in parts]
+        """The booster of the boosted quantile nearest ``quantile``, and for the median the
+        before-shift one too."""
+        boosters = [self.regressor_.booster_nearest(quantile)]
+        if self._is_median(quantile) and self.before_median_ is not None:
+            boosters.append(self.before_median_.booster_nearest(0.5))
+        return boosters

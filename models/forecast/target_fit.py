@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import Problem, UserInputError
+from models.forecast import august_split
 from models.forecast.august_split import AugustSplitRegressor, can_split
 from models.forecast.forecasting import target_origin_frames
 from models.forecast.frames import MEDIAN_ONLY_FEATURES, HorizonFrame, horizon_rows, rows_where
@@ -362,7 +363,9 @@ def fit_boosters(
             )
         regressor = (
             AugustSplitRegressor
-            if target in pipeline._august_split_targets() and can_split(names)
+            if target in pipeline._august_split_targets()
+            and can_split(names)
+            and (august_split.SPLIT_IN_CALIBRATION_ROUND or not calibration)
             else QuantileLGBMRegressor
         )
         models[key] = regressor(

@@ -1,10 +1,13 @@
-"""A target's rows before the next August shift predicted by boosters of their own
+"""A target's rows before the next August shift given a median booster of their own
 (``ForecastPipeline(august_split_targets=…)``, :mod:`models.forecast.august_split`): the side of
-a row against a plain loop over the span's months, the rows before the shift predicted by a
-regressor fitted on them alone and the rest by the one of every row, and the pipeline's
+a row against a plain loop over the span's months, the median of the rows before the shift from a
+median booster fitted on them alone and everything else from the regressor of every row, the
+other quantiles spread around a median given, and the pipeline's
 forecasts, drivers and feature importances with a split target (SIMULATED district)."""
 
 from __future__ import annotations
+
+import statistics
 
 import numpy as np
 import pandas as pd
@@ -54,32 +57,70 @@ def synthetic(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray, list
     return X, y, ["x", HORIZON_COLUMN, KG_MONTH_COLUMN]
 
 
-def test_rows_before_the_shift_have_their_own_regressor_the_rest_that_of_every_row():
+PARAMS = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
+
+
+def test_rows_before_the_shift_have_a_median_of_their_own_and_every_row_the_tails():
     X, y, names = synthetic()
-    params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
-    split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
+    split = AugustSplitRegressor(**PARAMS).fit(X, y, feature_names=names)
     after = crosses_august(X, names)
     assert 0 < after.sum() < len(after)
     got = split.predict_quantiles(X)
-    before_alone = QuantileLGBMRegressor(**params).fit(X[~after], y[~after], feature_names=names)
-    every_row = QuantileLGBMRegressor(**params).fit(X, y, feature_names=names)
-    for rows, regressor in ((~after, before_alone), (after, every_row)):
-        np.testing.assert_array_equal(got[rows], regressor.predict_quantiles(X[rows]))
-        np.testing.assert_array_equal(
-            split.contributions(X)[rows], regressor.contributions(X[rows])
-        )
+    every_row = QuantileLGBMRegressor(**PARAMS).fit(X, y, feature_names=names)
+    median_only = {**PARAMS, "quantiles": (0.5,), "booster_quantiles": None}
+    before_median = QuantileLGBMRegressor(**median_only).fit(
+        X[~after], y[~after], feature_names=names
+    )
+    np.testing.assert_array_equal(got[after], every_row.predict_quantiles(X[after]))
+    # (sorted: where the median given falls outside the tails, it is not the p50)
+    median = before_median.predict(X[~after])
+    inside = (got[~after, 0] < median) & (median < got[~after, 2])
+    assert inside.mean() > 0.5
+    np.testing.assert_array_equal(got[~after, 1][inside], median[inside])
+    np.testing.assert_array_equal(
+        got[~after],
+        every_row.predict_quantiles(X[~after], median=before_median.predict(X[~after])),
+    )
     np.testing.assert_array_equal(split.predict(X), got[:, 1])
+    median_drivers = split.contributions(X, 0.5)
+    np.testing.assert_array_equal(median_drivers[after], every_row.contributions(X[after]))
+    np.testing.assert_array_equal(
+        median_drivers[~after], before_median.contributions(X[~after])
+    )
+    np.testing.assert_array_equal(split.contributions(X, 0.1), every_row.contributions(X, 0.1))
     assert split.has_median_booster
     assert len(split.boosters_nearest(0.5)) == 2
+    assert len(split.boosters_nearest(0.9)) == 1
+
+
+def test_a_median_given_is_the_one_the_other_quantiles_are_spread_around():
+    X, y, names = synthetic()
+    quantiles = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+    regressor = QuantileLGBMRegressor(
+        params=FAST, quantiles=quantiles, booster_quantiles=(0.1, 0.5, 0.9)
+    ).fit(X, y, feature_names=names)
+    own = regressor.predict_quantiles(X)
+    raw = {q: regressor.booster_nearest(q).predict(X) for q in (0.1, 0.5, 0.9)}
+    np.testing.assert_array_equal(regressor.predict_quantiles(X, median=raw[0.5]), own)
+    median = raw[0.5] + 0.25
+    moved = regressor.predict_quantiles(X, median=median)
+    # p10 and p90 stay the boosters'; p25 is spread from the median given
+    low, high = raw[0.1], raw[0.9]
+    z = statistics.NormalDist().inv_cdf
+    p25 = median + (low - median) * z(0.25) / z(0.1)
+    p75 = median + (high - median) * z(0.75) / z(0.9)
+    plain = np.column_stack([low, p25, median, p75, high])
+    ordered = (np.diff(plain, axis=1) > 0).all(axis=1)  # no sorting moved them
+    assert ordered.mean() > 0.5
+    np.testing.assert_allclose(moved[ordered][:, 1:6], plain[ordered])
 
 
 def test_without_rows_before_the_shift_the_regressor_of_every_row_predicts_all():
     X, y, names = synthetic()
     after = crosses_august(X, names)
     X, y = X[after], y[after]
-    params = {"params": FAST, "quantiles": (0.1, 0.5, 0.9), "random_state": 0}
-    split = AugustSplitRegressor(**params).fit(X, y, feature_names=names)
-    whole = QuantileLGBMRegressor(**params).fit(X, y, feature_names=names)
+    split = AugustSplitRegressor(**PARAMS).fit(X, y, feature_names=names)
+    whole = QuantileLGBMRegressor(**PARAMS).fit(X, y, feature_names=names)
     # a row before the shift too
     early = np.vstack([X, [[0.5, 1.0, 6.0]]])
     np.testing.assert_array_equal(split.predict_quantiles(early), whole.predict_quantiles(early))
