@@ -7,6 +7,7 @@ forecasts, drivers and feature importances with a split target (SIMULATED distri
 
 from __future__ import annotations
 
+import pickle
 import statistics
 
 import numpy as np
@@ -84,13 +85,14 @@ def test_rows_before_the_shift_have_a_median_of_their_own_and_every_row_the_tail
     np.testing.assert_array_equal(split.predict(X), got[:, 1])
     median_drivers = split.contributions(X, 0.5)
     np.testing.assert_array_equal(median_drivers[after], every_row.contributions(X[after]))
-    np.testing.assert_array_equal(
-        median_drivers[~after], before_median.contributions(X[~after])
-    )
+    np.testing.assert_array_equal(median_drivers[~after], before_median.contributions(X[~after]))
     np.testing.assert_array_equal(split.contributions(X, 0.1), every_row.contributions(X, 0.1))
     assert split.has_median_booster
     assert len(split.boosters_nearest(0.5)) == 2
     assert len(split.boosters_nearest(0.9)) == 1
+    # the fitted attributes are those of the regressor of every row; pickled, the same forecasts
+    assert split.boosters_ is split.regressor_.boosters_
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(split)).predict_quantiles(X), got)
 
 
 def test_a_median_given_is_the_one_the_other_quantiles_are_spread_around():
