@@ -173,14 +173,15 @@ class ForecastPipeline(BaseEstimator):
         this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
         every row, as the median's.
     august_split_targets : targets whose median, for the rows whose span ends before the next
-        August shift, is a booster fitted on those rows alone in the final round (the rows after
-        the shift and every row's tails keep the boosters of every row;
-        :class:`~models.forecast.august_split.AugustSplitRegressor`; stacked strategy only).
-        ``None`` (default): :data:`~models.forecast.august_split.AUGUST_SPLIT_TARGETS`, children
-        under 3 since 2026-12-07: on the tuning seeds (4 rolling origins, LightGBM random
-        states 0–2 on seeds 1–3, 0–1 on seeds 4–6) under-3 WAPE −1.6 % / −2.1 % on the capacity
-        family, −0.2 % / −1.2 % on the cohort family, 80 % coverage unchanged, about 2.4 % more
-        CPU per fit + forecast (benchmarks/README.md, helper kids7); ``()``: none.
+        August shift, is a booster fitted on those rows alone (in 1.5 times the rounds) in the
+        final round; the rows after the shift and every row's tails keep the boosters of every
+        row (:class:`~models.forecast.august_split.AugustSplitRegressor`; stacked strategy
+        only). ``None`` (default): :data:`~models.forecast.august_split.AUGUST_SPLIT_TARGETS`,
+        children under 3 since 2026-12-07: on the tuning seeds (4 rolling origins, LightGBM
+        random states 0–2 on seeds 1–3, 0–1 on seeds 4–6) under-3 WAPE −3.5 % / −3.7 % on the
+        capacity family, −0.5 % / −0.9 % on the cohort family, over 3 and 80 % coverage
+        unchanged, the early rows' median about 2.9 % of a fit + forecast's CPU
+        (benchmarks/README.md, helper kids7); ``()``: none.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
