@@ -267,6 +267,10 @@ VARIANTS["tail-leaves-7-kids-tails-1.25"] = {
         "tail_unused_features"
     ],
 }
+# the under-3 median of the rows before the next August fitted on those rows alone (issue 17,
+# helper kids7): with and without, whatever the default
+VARIANTS["august-split-under3"] = {"august_split_targets": ("children_under3",)}
+VARIANTS["no-august-split"] = {"august_split_targets": ()}
 TUNING_SEEDS = (1, 2, 3)
 
 

@@ -66,10 +66,17 @@ def feature_importance_table(pipeline: Any) -> pd.DataFrame:
         for horizon, regressor in models.items():
             if not regressor.has_median_booster:
                 continue
-            booster = regressor.booster_nearest(0.5)
-            gains = booster.feature_importance(importance_type="gain")
+            # a target fitted apart before and after the August shift has a booster per side:
+            # their gains summed per feature
+            boosters = (
+                regressor.boosters_nearest(0.5)
+                if hasattr(regressor, "boosters_nearest")
+                else [regressor.booster_nearest(0.5)]
+            )
+            names = boosters[0].feature_name()
+            gains = sum(b.feature_importance(importance_type="gain") for b in boosters)
             total = float(gains.sum()) or 1.0
-            for name, gain in zip(booster.feature_name(), gains, strict=True):
+            for name, gain in zip(names, gains, strict=True):
                 rows.append(
                     {
                         "target": target,

@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 
 from data.contract import QUANTILES, District
 from features.intake_mechanism import MECHANISM_FEATURES
+from models.forecast.august_split import AUGUST_SPLIT_TARGETS
 from models.forecast.forecasting import (
     Boosted,
     contribution_table,
@@ -171,6 +172,16 @@ class ForecastPipeline(BaseEstimator):
     tail_max_rows : the boosters of the quantiles other than the median are fitted on at most
         this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
         every row, as the median's.
+    august_split_targets : targets whose median, for the rows whose span ends before the next
+        August shift, is a booster fitted on those rows alone (in 1.5 times the rounds) in the
+        final round; the rows after the shift and every row's tails keep the boosters of every
+        row (:class:`~models.forecast.august_split.AugustSplitRegressor`; stacked strategy
+        only). ``None`` (default): :data:`~models.forecast.august_split.AUGUST_SPLIT_TARGETS`,
+        children under 3 since 2026-12-07: on the tuning seeds (4 rolling origins, LightGBM
+        random states 0–2 on seeds 1–3, 0–1 on seeds 4–6) under-3 WAPE −3.5 % / −3.7 % on the
+        capacity family, −0.5 % / −0.9 % on the cohort family, over 3 and 80 % coverage
+        unchanged, the early rows' median about 2.9 % of a fit + forecast's CPU
+        (benchmarks/README.md, helper kids7); ``()``: none.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -190,6 +201,7 @@ class ForecastPipeline(BaseEstimator):
     calibration_rounds_share = 1.0
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
+    august_split_targets: Sequence[str] | None = ()
 
     def __init__(
         self,
@@ -216,6 +228,7 @@ class ForecastPipeline(BaseEstimator):
         unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
+        august_split_targets: Sequence[str] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -241,6 +254,7 @@ class ForecastPipeline(BaseEstimator):
         self.unused_features = unused_features
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
+        self.august_split_targets = august_split_targets
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -450,6 +464,15 @@ class ForecastPipeline(BaseEstimator):
         if self.base_median_targets is None:
             return BASE_MEDIAN_TARGETS if self.transform == "change" else ()
         return tuple(self.base_median_targets)
+
+    def _august_split_targets(self) -> tuple[str, ...]:
+        """``august_split_targets`` resolved: ``None`` is the default's (see the class); none for
+        the direct strategy, whose designs have no horizon column."""
+        if self.strategy != "stacked":
+            return ()
+        if self.august_split_targets is None:
+            return AUGUST_SPLIT_TARGETS
+        return tuple(self.august_split_targets)
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

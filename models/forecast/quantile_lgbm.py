@@ -429,8 +429,10 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.feature_names_ = all_names
         return self
 
-    def predict_quantiles(self, X: Any) -> np.ndarray:
-        """(n_rows, n_quantiles), sorted along each row so quantiles never cross."""
+    def predict_quantiles(self, X: Any, median: np.ndarray | None = None) -> np.ndarray:
+        """(n_rows, n_quantiles), sorted along each row so quantiles never cross. ``median``
+        (n_rows,): in place of the median booster's predictions, before the quantiles without a
+        booster are spread from it (:func:`spread_quantiles`) and the columns sorted."""
         check_is_fitted(self, "boosters_")
         X = validate_data(
             self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan"
@@ -441,7 +443,9 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         # boosters all get tail_X, which is X itself
         median_index = getattr(self, "median_index_", None)
         columns = [
-            np.zeros(X.shape[0])
+            np.asarray(median, dtype=np.float64)
+            if median is not None and i == median_index
+            else np.zeros(X.shape[0])
             if b is None
             else b.predict(median_X if i == median_index else tail_X, num_threads=self._threads())
             for i, b in enumerate(self.boosters_)

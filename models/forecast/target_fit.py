@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from data.errors import Problem, UserInputError
+from models.forecast import august_split
+from models.forecast.august_split import AugustSplitRegressor, can_split
 from models.forecast.forecasting import target_origin_frames
 from models.forecast.frames import MEDIAN_ONLY_FEATURES, HorizonFrame, horizon_rows, rows_where
 from models.forecast.inputs import FeatureInputs
@@ -359,7 +361,14 @@ def fit_boosters(
                     )
                 ],
             )
-        models[key] = QuantileLGBMRegressor(
+        regressor = (
+            AugustSplitRegressor
+            if target in pipeline._august_split_targets()
+            and can_split(names)
+            and (august_split.SPLIT_IN_CALIBRATION_ROUND or not calibration)
+            else QuantileLGBMRegressor
+        )
+        models[key] = regressor(
             quantiles=pipeline._model_quantiles(),
             params=target_lgbm_params(pipeline, target, calibration=calibration),
             tail_params=(
