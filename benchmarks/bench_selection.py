@@ -267,10 +267,6 @@ VARIANTS["tail-leaves-7-kids-tails-1.25"] = {
         "tail_unused_features"
     ],
 }
-#: The tails on their median's Dataset, never splitting on the median-only columns (helper
-#: speed6): one Dataset per round instead of two for the children.
-VARIANTS["shared-tail-data"] = {"shared_tail_data": True}
-VARIANTS["own-tail-data"] = {"shared_tail_data": False}
 TUNING_SEEDS = (1, 2, 3)
 
 

@@ -171,10 +171,6 @@ class ForecastPipeline(BaseEstimator):
     tail_max_rows : the boosters of the quantiles other than the median are fitted on at most
         this many of their round's ``max_rows_per_model`` rows (a random draw); ``None``: on
         every row, as the median's.
-    shared_tail_data : the tail boosters train on their median's Dataset, never splitting on the
-        median-only columns, instead of on a Dataset of their own columns (one Dataset built
-        per round instead of two for the children; see
-        :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor`).
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -194,7 +190,6 @@ class ForecastPipeline(BaseEstimator):
     calibration_rounds_share = 1.0
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
-    shared_tail_data = False
 
     def __init__(
         self,
@@ -221,7 +216,6 @@ class ForecastPipeline(BaseEstimator):
         unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
-        shared_tail_data: bool = False,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -247,7 +241,6 @@ class ForecastPipeline(BaseEstimator):
         self.unused_features = unused_features
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
-        self.shared_tail_data = shared_tail_data
         self.n_jobs = n_jobs
         self.random_state = random_state
 

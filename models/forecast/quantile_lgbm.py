@@ -274,12 +274,6 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     tail_max_rows : the boosters other than the median's are fitted on at most this many of the
         rows, drawn at random (``random_state``) without replacement; ``None`` = every row. The
         tails are conformalised afterwards: they need the width's shape, not the last digit.
-    shared_tail_data : the boosters other than the median's train on the median's Dataset, kept
-        off the median-only columns (``feature_contri`` 0: a split's gain there counts 0), instead
-        of on a Dataset of their own columns: one Dataset built per fit instead of two. Their
-        trees split on the same columns; only LightGBM's draw of columns per tree
-        (``feature_fraction``) is made among all the median's columns, the median-only ones
-        drawn and never split on.
     random_state : seed for LightGBM's feature/row sampling.
     """
 
@@ -288,7 +282,6 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     median_booster = True
     unused_features: Sequence[str] | None = None
     tail_max_rows: int | None = None
-    shared_tail_data = False
 
     def __init__(
         self,
@@ -301,7 +294,6 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         median_booster: bool = True,
         unused_features: Sequence[str] | None = None,
         tail_max_rows: int | None = None,
-        shared_tail_data: bool = False,
         random_state: int = 0,
     ) -> None:
         self.quantiles = quantiles
@@ -312,7 +304,6 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
         self.median_booster = median_booster
         self.unused_features = unused_features
         self.tail_max_rows = tail_max_rows
-        self.shared_tail_data = shared_tail_data
         self.random_state = random_state
 
     def fit(
@@ -398,17 +389,6 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
 
         data = dataset(self.used_columns_)
         same_columns = len(self.tail_columns_) == len(self.used_columns_)
-        tail_constraint: dict[str, Any] = {}
-        if self.shared_tail_data and self.median_booster and not same_columns and tail_rows is None:
-            # the tails on the median's Dataset, a split's gain on a median-only column weighted 0
-            # (never split on); they are then given the median's columns when predicting. (Not
-            # without a median booster: its Dataset is then never built.)
-            kept = set(self.tail_columns_.tolist())
-            tail_constraint = {
-                "feature_contri": [1.0 if j in kept else 0.0 for j in self.used_columns_]
-            }
-            self.tail_columns_ = self.used_columns_
-            same_columns = True
         if tail_rows is None:
             tail_data = data if same_columns else dataset(self.tail_columns_)
         elif same_columns:
@@ -421,7 +401,7 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             if i == median_index and not self.median_booster:
                 self.boosters_.append(None)  # the median is the base: a change of 0
                 continue
-            own = dict(median_params if i == median_index else {**tail_params, **tail_constraint})
+            own = dict(median_params if i == median_index else tail_params)
             rounds = int(own.pop("n_estimators"))
             booster_params = {
                 **own,

@@ -372,7 +372,6 @@ def fit_boosters(
             median_booster=not pipeline.median_is_base(target),
             unused_features=target_unused_features(pipeline, target, names),
             tail_max_rows=pipeline.tail_max_rows,
-            shared_tail_data=pipeline.shared_tail_data,
             random_state=pipeline.random_state,
         ).fit(frame.features, frame.label, feature_names=names)
     return models
