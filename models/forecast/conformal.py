@@ -194,13 +194,27 @@ def fit_calibration(
     result: dict[str, float | int] = {"n": int(np.isfinite(actual).sum())}
     qs = np.asarray(quantiles, dtype=float)
     median = int(np.argmin(np.abs(qs - 0.5))) if target in MEDIAN_COVERED_TARGETS else None
-    for lower, upper, coverage in interval_pairs(quantiles):
+    pairs = interval_pairs(quantiles)
+    if median is None and pairs:
+        # the pairs' scores as rows, the same arithmetic per row as conformity_scores' per pair
+        values = np.asarray(quantile_predictions)
+        lo = np.ascontiguousarray(values[:, [p[0] for p in pairs]].T)
+        hi = np.ascontiguousarray(values[:, [p[1] for p in pairs]].T)
+        scores = np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+        corrections = row_corrections(scores, [p[2] for p in pairs])
+        covered = np.count_nonzero(scores <= 0, axis=1)
+        for i, (_, _, coverage) in enumerate(pairs):
+            result[str(coverage)] = float(corrections[i])
+            # the share of covered rows (np.mean's quotient)
+            n = scores.shape[1]
+            result[f"raw_coverage_{coverage}"] = int(covered[i]) / n if n else math.nan
+        return result
+    for lower, upper, coverage in pairs:
         scores = conformity_scores(
             quantile_predictions, actual, lower=lower, upper=upper, floor=floor, median=median
         )
         result[str(coverage)] = conformal_correction(scores, coverage)
-        # the share of covered rows (np.mean's quotient, without its overhead)
-        raw = int(np.count_nonzero(scores <= 0)) / len(scores) if len(scores) else math.nan
+        raw = float(np.mean(scores <= 0)) if len(scores) else math.nan
         result[f"raw_coverage_{coverage}"] = raw
     return result
 
@@ -446,41 +460,57 @@ def _width_power(
     middle, low, high = values[:, median], values[:, lower], values[:, upper]
     # shrink_widths' exponent before its (1 − λ): reference minus the row's log width
     distance = reference - np.log(high - low + floor)
-    scored = np.isfinite(actual)
-    scores: dict[float, float] = {}
+    # one row per λ: every step below is the same arithmetic on each row as on that λ's own
+    # columns, and each row's sort and mean run on its own contiguous values
+    rows_lo, rows_hi = [], []
     for p in candidates:
         if p >= 1.0 or len(values) == 0:
-            lo, hi = low, high
+            rows_lo.append(low)
+            rows_hi.append(high)
         else:
             factor = np.exp((1.0 - p) * distance)
-            lo, hi = middle + (low - middle) * factor, middle + (high - middle) * factor
-        scores[p] = _pair_interval_score(lo, hi, actual, scored, masks, floor, coverage)
-    return min(candidates, key=scores.__getitem__)
-
-
-def _pair_interval_score(
-    lo: np.ndarray,
-    hi: np.ndarray,
-    actual: np.ndarray,
-    scored: np.ndarray,
-    masks: list[np.ndarray],
-    floor: float,
-    coverage: float,
-) -> float:
-    """:func:`_shrunk_interval_score` of one pair's columns ``lo``, ``hi`` (``scored``: the
-    rows with an outcome)."""
+            rows_lo.append(middle + (low - middle) * factor)
+            rows_hi.append(middle + (high - middle) * factor)
+    lo, hi = np.stack(rows_lo), np.stack(rows_hi)
     scores = np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
-    correction = np.full(len(actual), conformal_correction(scores, coverage))
+    correction = np.empty_like(scores)
+    correction[:] = row_corrections(scores, coverage)[:, None]
     for mask in masks:
-        correction[mask] = conformal_correction(scores[mask], coverage)
+        correction[:, mask] = row_corrections(scores[:, mask], coverage)[:, None]
+    scored = np.isfinite(actual)
+    if not scored.any():
+        return candidates[0]  # every score NaN: the first (the old min over NaN keys)
     width = hi - lo + floor
     moved_lo, moved_hi = lo - correction * width, hi + correction * width
-    if not scored.any():
-        return math.nan
-    lower, upper = np.minimum(moved_lo, moved_hi)[scored], np.maximum(moved_lo, moved_hi)[scored]
+    lower = np.minimum(moved_lo, moved_hi)[:, scored]
+    upper = np.maximum(moved_lo, moved_hi)[:, scored]
     y = actual[scored]
     outside = np.maximum(lower - y, 0.0) + np.maximum(y - upper, 0.0)
-    return float(np.mean(upper - lower + 2.0 / (1.0 - coverage) * outside))
+    score = upper - lower + 2.0 / (1.0 - coverage) * outside
+    means = {p: float(np.mean(score[i])) for i, p in enumerate(candidates)}
+    return min(candidates, key=means.__getitem__)
+
+
+def row_corrections(scores: np.ndarray, coverage: float | Sequence[float]) -> np.ndarray:
+    """:func:`conformal_correction` of each row of ``scores`` (rows, n) at ``coverage`` (one, or
+    one per row), to the bit: each row sorted apart (the whole block in one call when every
+    score is finite, the usual case)."""
+    coverages = (
+        [float(coverage)] * scores.shape[0]
+        if isinstance(coverage, int | float)
+        else [float(c) for c in coverage]
+    )
+    n = scores.shape[1]
+    if n and np.isfinite(scores).all():
+        ordered = np.sort(scores, axis=1)
+        ranks = [min(n, math.ceil((n + 1) * c)) for c in coverages]
+        return ordered[np.arange(len(ranks)), np.asarray(ranks, dtype=np.int64) - 1].astype(
+            np.float64
+        )
+    return np.array(
+        [conformal_correction(row, c) for row, c in zip(scores, coverages, strict=True)],
+        dtype=np.float64,
+    )
 
 
 def _fit_regimes(

@@ -52,6 +52,7 @@ class PanelGrid:
     def calendar_months(self) -> np.ndarray:
         """The calendar month (1–12, int64) of each of ``months``, taken once per grid (pandas
         builds it anew each time it is asked, and the frames ask hundreds of times a fit)."""
+
         def compute() -> np.ndarray:
             months = np.asarray(self.months.month, dtype=np.int64)
             months.flags.writeable = False  # shared by every caller
