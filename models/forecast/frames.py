@@ -57,6 +57,7 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -389,7 +390,7 @@ def rows_where(frame: HorizonFrame, keep: np.ndarray) -> HorizonFrame:
     """The rows of ``frame`` where ``keep`` (a boolean per row) holds, in their order."""
     # by position: a boolean mask over a 2-D array's rows copies them about half as fast
     where = np.flatnonzero(keep)
-    values = {
+    values: dict[str, Any] = {
         f.name: np.take(getattr(frame, f.name), where, axis=0)
         for f in dataclasses.fields(frame)
         if isinstance(getattr(frame, f.name), np.ndarray)
