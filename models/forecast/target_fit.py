@@ -47,6 +47,11 @@ if TYPE_CHECKING:
 #: district's or a city's twelve horizons stay one group.
 CALIBRATION_CHUNK_ROWS = 200_000
 
+#: Per target, the calibration round's share of its median's rounds where it differs from the
+#: pipeline's ``calibration_rounds_share`` (``ForecastPipeline(target_calibration_rounds_share=…)``
+#: overrides it).
+TARGET_CALIBRATION_ROUNDS_SHARE: dict[str, float] = {}
+
 
 @dataclass(frozen=True)
 class TargetFit:
@@ -196,9 +201,12 @@ def target_lgbm_params(
 ) -> dict[str, Any]:
     """LightGBM overrides of ``target``'s median booster: the per-target defaults updated with
     the pipeline's ``lgbm_params``; in the calibration round (``calibration``) its rounds scaled
-    by ``calibration_rounds_share`` at the learning rate divided by it."""
+    by the target's ``target_calibration_rounds_share`` or else ``calibration_rounds_share``, at
+    the learning rate divided by it."""
     params = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
-    share = float(pipeline.calibration_rounds_share)
+    chosen = pipeline.target_calibration_rounds_share
+    shares = TARGET_CALIBRATION_ROUNDS_SHARE if chosen is None else chosen
+    share = float(shares.get(target, pipeline.calibration_rounds_share))
     if calibration and share != 1.0:
         full = lgbm_params(params)
         params["n_estimators"] = max(1, math.ceil(int(full["n_estimators"]) * share))
