@@ -382,8 +382,7 @@ class ForecastPipeline(BaseEstimator):
         for target, share in (self.target_calibration_rounds_share or {}).items():
             if not 0 < float(share) <= 1:
                 raise ValueError(
-                    f"target_calibration_rounds_share of {target} must lie in (0, 1], "
-                    f"got {share!r}"
+                    f"target_calibration_rounds_share of {target} must lie in (0, 1], got {share!r}"
                 )
         if isinstance(self.base_median_targets, str):
             raise ValueError(
