@@ -143,6 +143,15 @@ VARIANTS["least-gain-0.75"] = {
 # intervals' corrections move)
 VARIANTS["calibration-full-rounds"] = {"calibration_rounds_share": 1.0}
 VARIANTS["calibration-quarter-rounds"] = {"calibration_rounds_share": 0.25}
+#: Sick leave's calibration-round median alone in a quarter of its rounds (helper speed6; the
+#: default since 2026-12-07: ``sick-leave-calibration-half`` is the old one).
+VARIANTS["sick-leave-calibration-half"] = {"target_calibration_rounds_share": {}}
+VARIANTS["sick-leave-calibration-quarter"] = {
+    "target_calibration_rounds_share": {"sick_leave_rate": 0.25}
+}
+VARIANTS["sick-leave-calibration-eighth"] = {
+    "target_calibration_rounds_share": {"sick_leave_rate": 0.125}
+}
 # every booster sees the median-only columns (one Dataset per round instead of two for the
 # children)
 VARIANTS["tails-see-all-columns"] = {"median_only_columns": False}

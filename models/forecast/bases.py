@@ -111,7 +111,7 @@ def cycle_projections(
     Point-in-time: each projection at origin t reads the grid up to t only (see
     :mod:`features.intake`), so the months after t — present while training, absent when
     forecasting — cannot change it."""
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    calendar_month = grid.calendar_months()
     y = grid.targets[target]
     peak_months = PEAK_LEVEL_MONTHS.get(target)
     out: list[np.ndarray] = []
@@ -160,7 +160,7 @@ def seasonal_level_columns(
     """For rows (k, t): the seasonal level of month t + ``horizon``, y(t)'s departure from month
     t's own seasonal level, and the share of a departure still left ``horizon`` months on
     (:mod:`features.seasonal_level`), all from months ≤ t."""
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    calendar_month = grid.calendar_months()
     y = grid.targets[target]
 
     def estimate() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -92,7 +92,7 @@ def _cohort_moves(
     """(crossing, school leavers) within ``horizon`` of rows (k, t), from the birth cohorts
     estimated at t (:func:`features.age_cohorts.learned_age_cohort_estimate`: months ≤ t
     only, the crossing re-anchored each August by the weight the data so far support)."""
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)
+    calendar_month = grid.calendar_months()
     estimate = grid.derive(
         ("age_cohorts",),
         lambda: learned_age_cohort_estimate(
@@ -142,7 +142,7 @@ def _structural(
     """(the cohort features but the last, the structural count, whether the next August lies
     in the span) of rows (k, t)."""
     crossing, leavers = _cohort_moves(grid, horizon, k, t)
-    calendar_month = np.asarray(grid.months.month, dtype=np.int64)[t]
+    calendar_month = grid.calendar_months()[t]
     august_ahead = months_until(calendar_month, AUGUST) <= horizon
     y = grid.targets[target][k, t]
     if target != "children_under3":

@@ -56,6 +56,7 @@ Everything learned is plain floats in nested dicts, so pickling and MLflow keep 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -118,12 +119,19 @@ def width_floor(target: str) -> float:
 
 def interval_pairs(quantiles: Sequence[float]) -> list[tuple[int, int, float]]:
     """(lower column, upper column, nominal coverage) for the symmetric pairs present."""
+    return list(_interval_pairs(tuple(quantiles)))
+
+
+@functools.lru_cache(maxsize=64)
+def _interval_pairs(quantiles: tuple[float, ...]) -> tuple[tuple[int, int, float], ...]:
+    """:func:`interval_pairs` of a tuple of quantiles, computed once per tuple (a fit asks for
+    the same few thousands of times)."""
     qs = [round(float(q), 6) for q in quantiles]
     pairs = []
     for lo, hi in INTERVAL_PAIRS:
         if lo in qs and hi in qs:
             pairs.append((qs.index(lo), qs.index(hi), round(hi - lo, 6)))
-    return pairs
+    return tuple(pairs)
 
 
 #: Score of a count's outcome equal to its whole-number p50: the forecast interval covers its
@@ -186,7 +194,22 @@ def fit_calibration(
     result: dict[str, float | int] = {"n": int(np.isfinite(actual).sum())}
     qs = np.asarray(quantiles, dtype=float)
     median = int(np.argmin(np.abs(qs - 0.5))) if target in MEDIAN_COVERED_TARGETS else None
-    for lower, upper, coverage in interval_pairs(quantiles):
+    pairs = interval_pairs(quantiles)
+    if median is None and pairs:
+        # the pairs' scores as rows, the same arithmetic per row as conformity_scores' per pair
+        values = np.asarray(quantile_predictions)
+        lo = np.ascontiguousarray(values[:, [p[0] for p in pairs]].T)
+        hi = np.ascontiguousarray(values[:, [p[1] for p in pairs]].T)
+        scores = np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+        corrections = row_corrections(scores, [p[2] for p in pairs])
+        covered = np.count_nonzero(scores <= 0, axis=1)
+        for i, (_, _, coverage) in enumerate(pairs):
+            result[str(coverage)] = float(corrections[i])
+            # the share of covered rows (np.mean's quotient)
+            n = scores.shape[1]
+            result[f"raw_coverage_{coverage}"] = int(covered[i]) / n if n else math.nan
+        return result
+    for lower, upper, coverage in pairs:
         scores = conformity_scores(
             quantile_predictions, actual, lower=lower, upper=upper, floor=floor, median=median
         )
@@ -371,24 +394,18 @@ def fit_season_calibration(
     log_width = log_widths(quantile_predictions, target=target, quantiles=quantiles) - size
     fallback = float(log_width.mean()) if len(log_width) else 0.0
     reference = reference_log_widths(log_width, groups, fallback) + size
-    masks = (
-        [
-            mask
-            for mask in shift_regime_masks(target_calendar_month, horizon).values()
-            if mask.sum() >= MIN_SEASON_ROWS
-        ]
+    regimes = (
+        shift_regime_masks(target_calendar_month, horizon)
         if target_calendar_month is not None
+        else None
+    )
+    masks = (
+        [mask for mask in regimes.values() if mask.sum() >= MIN_SEASON_ROWS]
+        if regimes is not None
         else []
     )
-    power = min(  # the first of the lowest: ties keep the larger λ
-        sorted(WIDTH_POWERS, reverse=True),
-        key=lambda p: _shrunk_interval_score(
-            shrink_widths(quantile_predictions, p, reference, target=target, quantiles=quantiles),
-            actual,
-            masks,
-            target=target,
-            quantiles=quantiles,
-        ),
+    power = _width_power(
+        quantile_predictions, actual, reference, masks, target=target, quantiles=quantiles
     )
     fitted = _fit_regimes(
         shrink_widths(quantile_predictions, power, reference, target=target, quantiles=quantiles),
@@ -397,6 +414,7 @@ def fit_season_calibration(
         horizon=horizon,
         target=target,
         quantiles=quantiles,
+        regimes=regimes,
     )
     if power < 1.0:
         fitted[WIDTH_POWER] = power
@@ -404,6 +422,95 @@ def fit_season_calibration(
         if size_power:
             fitted[SIZE_POWER] = size_power
     return fitted
+
+
+def _width_power(
+    quantile_predictions: np.ndarray,
+    actual: np.ndarray,
+    reference: np.ndarray,
+    masks: list[np.ndarray],
+    *,
+    target: str,
+    quantiles: Sequence[float],
+) -> float:
+    """The λ of :data:`WIDTH_POWERS` whose shrunk intervals score lowest once corrected
+    (:func:`_shrunk_interval_score`); ties keep the larger λ.
+
+    The same scores as shrinking every column with :func:`shrink_widths` and scoring that, on
+    the 80 % pair's two columns alone: each column is shrunk by the same arithmetic on its own
+    values, and the row's log width, the same for every λ, is taken once."""
+    candidates = sorted(WIDTH_POWERS, reverse=True)  # the first of the lowest: the larger λ
+
+    def shrunk_score(p: float) -> float:
+        return _shrunk_interval_score(
+            shrink_widths(quantile_predictions, p, reference, target=target, quantiles=quantiles),
+            actual,
+            masks,
+            target=target,
+            quantiles=quantiles,
+        )
+
+    pair = _shrink_pair(quantiles)
+    if pair is None or target in MEDIAN_COVERED_TARGETS:  # the general path
+        return min(candidates, key=shrunk_score)
+    lower, upper, coverage = pair
+    floor = width_floor(target)
+    values = np.array(quantile_predictions, dtype=np.float64, copy=True)
+    median = int(np.argmin(np.abs(np.asarray(quantiles, dtype=float) - 0.5)))
+    middle, low, high = values[:, median], values[:, lower], values[:, upper]
+    # shrink_widths' exponent before its (1 − λ): reference minus the row's log width
+    distance = reference - np.log(high - low + floor)
+    # one row per λ: every step below is the same arithmetic on each row as on that λ's own
+    # columns, and each row's sort and mean run on its own contiguous values
+    rows_lo, rows_hi = [], []
+    for p in candidates:
+        if p >= 1.0 or len(values) == 0:
+            rows_lo.append(low)
+            rows_hi.append(high)
+        else:
+            factor = np.exp((1.0 - p) * distance)
+            rows_lo.append(middle + (low - middle) * factor)
+            rows_hi.append(middle + (high - middle) * factor)
+    lo, hi = np.stack(rows_lo), np.stack(rows_hi)
+    scores = np.maximum(lo - actual, actual - hi) / (hi - lo + floor)
+    correction = np.empty_like(scores)
+    correction[:] = row_corrections(scores, coverage)[:, None]
+    for mask in masks:
+        correction[:, mask] = row_corrections(scores[:, mask], coverage)[:, None]
+    scored = np.isfinite(actual)
+    if not scored.any():
+        return candidates[0]  # every score NaN: the first (the old min over NaN keys)
+    width = hi - lo + floor
+    moved_lo, moved_hi = lo - correction * width, hi + correction * width
+    lower = np.minimum(moved_lo, moved_hi)[:, scored]
+    upper = np.maximum(moved_lo, moved_hi)[:, scored]
+    y = actual[scored]
+    outside = np.maximum(lower - y, 0.0) + np.maximum(y - upper, 0.0)
+    score = upper - lower + 2.0 / (1.0 - coverage) * outside
+    means = {p: float(np.mean(score[i])) for i, p in enumerate(candidates)}
+    return min(candidates, key=means.__getitem__)
+
+
+def row_corrections(scores: np.ndarray, coverage: float | Sequence[float]) -> np.ndarray:
+    """:func:`conformal_correction` of each row of ``scores`` (rows, n) at ``coverage`` (one, or
+    one per row), to the bit: each row sorted apart (the whole block in one call when every
+    score is finite, the usual case)."""
+    coverages = (
+        [float(coverage)] * scores.shape[0]
+        if isinstance(coverage, int | float)
+        else [float(c) for c in coverage]
+    )
+    n = scores.shape[1]
+    if n and np.isfinite(scores).all():
+        ordered = np.sort(scores, axis=1)
+        ranks = [min(n, math.ceil((n + 1) * c)) for c in coverages]
+        return ordered[np.arange(len(ranks)), np.asarray(ranks, dtype=np.int64) - 1].astype(
+            np.float64
+        )
+    return np.array(
+        [conformal_correction(row, c) for row, c in zip(scores, coverages, strict=True)],
+        dtype=np.float64,
+    )
 
 
 def _fit_regimes(
@@ -414,19 +521,24 @@ def _fit_regimes(
     horizon: int,
     target: str,
     quantiles: Sequence[float],
+    regimes: dict[str, np.ndarray] | None = None,
 ) -> dict:
+    """:func:`fit_calibration` on every row and on each regime's (``regimes``: the
+    :func:`shift_regime_masks` of the rows, when already taken)."""
     pooled: dict = fit_calibration(quantile_predictions, actual, target=target, quantiles=quantiles)
     if target_calendar_month is None:
         return pooled
-    regimes = {
+    if regimes is None:
+        regimes = shift_regime_masks(target_calendar_month, horizon)
+    fitted = {
         name: fit_calibration(
             quantile_predictions[mask], actual[mask], target=target, quantiles=quantiles
         )
-        for name, mask in shift_regime_masks(target_calendar_month, horizon).items()
+        for name, mask in regimes.items()
         if mask.sum() >= MIN_SEASON_ROWS
     }
-    if regimes:
-        pooled[BY_REGIME] = regimes
+    if fitted:
+        pooled[BY_REGIME] = fitted
     return pooled
 
 

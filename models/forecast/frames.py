@@ -57,6 +57,7 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -357,7 +358,7 @@ def horizon_frame(
         )
     )
     label = target_value - base if transform == "change" else target_value
-    calendar_month = np.asarray(grid.months.month, dtype=np.int8)[t + h]
+    calendar_month = grid.calendar_months()[t + h].astype(np.int8)
     return HorizonFrame(features, label, base, k, t, h, calendar_month)
 
 
@@ -387,8 +388,10 @@ def stack_frames(
 
 def rows_where(frame: HorizonFrame, keep: np.ndarray) -> HorizonFrame:
     """The rows of ``frame`` where ``keep`` (a boolean per row) holds, in their order."""
-    values = {
-        f.name: getattr(frame, f.name)[keep]
+    # by position: a boolean mask over a 2-D array's rows copies them about half as fast
+    where = np.flatnonzero(keep)
+    values: dict[str, Any] = {
+        f.name: np.take(getattr(frame, f.name), where, axis=0)
         for f in dataclasses.fields(frame)
         if isinstance(getattr(frame, f.name), np.ndarray)
     }

@@ -49,6 +49,18 @@ class PanelGrid:
             self.derived[key] = compute()
         return self.derived[key]
 
+    def calendar_months(self) -> np.ndarray:
+        """The calendar month (1–12, int64) of each of ``months``, taken once per grid (pandas
+        builds it anew each time it is asked, and the frames ask hundreds of times a fit)."""
+
+        def compute() -> np.ndarray:
+            months = np.asarray(self.months.month, dtype=np.int64)
+            months.flags.writeable = False  # shared by every caller
+            return months
+
+        months: np.ndarray = self.derive(("calendar_months",), compute)
+        return months
+
     def month_index(self, month: pd.Period) -> int:
         return int((month - self.months[0]).n)
 
@@ -155,7 +167,18 @@ def horizon_rows(
     y = grid.targets[target]
     n_k, n_m = y.shape
     h = horizon
-    origin_months = np.arange(n_m - h) if origins is None else np.asarray(origins, dtype=np.int64)
+    if origins is None:
+        # every origin up to the last: the leading months of the grid, read as slices (the same
+        # rows in the same order as the gather below, without it)
+        n_origins = max(n_m - h, 0)
+        if max_target_index is not None:
+            n_origins = max(min(n_origins, max_target_index - h + 1), 0)
+        valid = grid.present[:, :n_origins] & ~np.isnan(y[:, :n_origins])
+        if need_label:
+            valid &= ~np.isnan(y[:, h : h + n_origins])
+        k, t = np.nonzero(valid)
+        return k.astype(np.int64, copy=False), t.astype(np.int64, copy=False)
+    origin_months = np.asarray(origins, dtype=np.int64)
     origin_months = origin_months[(origin_months >= 0) & (origin_months + h < n_m)]
     if max_target_index is not None:
         origin_months = origin_months[origin_months + h <= max_target_index]

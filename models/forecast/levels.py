@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from data.contract import COUNT_TARGETS, SHARE_TARGETS
 from models.forecast.conformal import apply_season_calibration, fit_season_calibration
 from models.forecast.frames import HorizonFrame
 from models.forecast.quantile_lgbm import pin_median
-from models.forecast.reconcile import residual_correlation
+from models.forecast.reconcile import origin_residual_correlation
 from models.forecast.residual_intervals import apply_residual_offsets, fit_residual_offsets
 
 #: Targets whose median forecast is the label's base itself, rounded: no median booster is
@@ -173,6 +172,7 @@ class LevelForecaster:
                     target=target,
                     quantiles=self.quantiles,
                 )
-            residuals = pd.DataFrame({"origin": frame.origin_index, "residual": actual - median})
-            correlations[str(frame.horizon)] = residual_correlation(residuals)
+            correlations[str(frame.horizon)] = origin_residual_correlation(
+                frame.origin_index, actual - median
+            )
         return corrections, correlations

@@ -162,6 +162,8 @@ class ForecastPipeline(BaseEstimator):
         as close to 0.80 or closer (cohort family over 3 0.877 → 0.873, sick leave 0.817 →
         0.816; capacity family under 3 0.801 → 0.800, sick leave 0.802 → 0.801; the rest
         equal), about an eighth less CPU per fit + forecast (benchmarks/README.md).
+    target_calibration_rounds_share : per target, a ``calibration_rounds_share`` of its own;
+        ``None`` (default): :data:`~models.forecast.target_fit.TARGET_CALIBRATION_ROUNDS_SHARE`.
     unused_features : per target, design features no booster of that target sees (left out of
         its boosters' columns; the frames keep the full design). ``None`` (default):
         :data:`~models.forecast.quantile_lgbm.TARGET_UNUSED_FEATURES`; ``{}``: every booster sees
@@ -199,6 +201,7 @@ class ForecastPipeline(BaseEstimator):
     median_only_columns = True
     #: pipelines pickled before the option existed were fitted with the full rounds
     calibration_rounds_share = 1.0
+    target_calibration_rounds_share: Mapping[str, float] | None = MappingProxyType({})
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
     august_split_targets: Sequence[str] | None = ()
@@ -225,6 +228,7 @@ class ForecastPipeline(BaseEstimator):
         base_median_targets: Sequence[str] | None = None,
         median_only_columns: bool = True,
         calibration_rounds_share: float = 0.5,
+        target_calibration_rounds_share: Mapping[str, float] | None = None,
         unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
@@ -251,6 +255,7 @@ class ForecastPipeline(BaseEstimator):
         self.base_median_targets = base_median_targets
         self.median_only_columns = median_only_columns
         self.calibration_rounds_share = calibration_rounds_share
+        self.target_calibration_rounds_share = target_calibration_rounds_share
         self.unused_features = unused_features
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
@@ -388,6 +393,11 @@ class ForecastPipeline(BaseEstimator):
         if not 0 < float(self.calibration_rounds_share) <= 1:
             share = self.calibration_rounds_share
             raise ValueError(f"calibration_rounds_share must lie in (0, 1], got {share!r}")
+        for target, share in (self.target_calibration_rounds_share or {}).items():
+            if not 0 < float(share) <= 1:
+                raise ValueError(
+                    f"target_calibration_rounds_share of {target} must lie in (0, 1], got {share!r}"
+                )
         if isinstance(self.base_median_targets, str):
             raise ValueError(
                 "base_median_targets must be a sequence of target names, "

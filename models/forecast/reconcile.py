@@ -95,9 +95,17 @@ def _correlations(
 def residual_correlation(residuals: pd.DataFrame) -> float:
     """ρ from residuals (columns origin, residual; one row per kindergarten and origin): how far
     the variance of the district's summed error lies between independence and comonotonicity."""
-    error = residuals["residual"].to_numpy(dtype=np.float64)
+    return origin_residual_correlation(
+        residuals["origin"].to_numpy(), residuals["residual"].to_numpy(dtype=np.float64)
+    )
+
+
+def origin_residual_correlation(origin: np.ndarray, residual: np.ndarray) -> float:
+    """:func:`residual_correlation` of the residuals ``residual`` at origins ``origin`` (one per
+    kindergarten and origin), from the arrays (no frame to build)."""
+    error = np.asarray(residual, dtype=np.float64)
     finite = np.isfinite(error)
-    codes = np.unique(residuals["origin"].to_numpy()[finite], return_inverse=True)[1]
+    codes = np.unique(np.asarray(origin)[finite], return_inverse=True)[1]
     error = error[finite]
     if len(error) == 0:
         return 1.0

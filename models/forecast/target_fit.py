@@ -49,6 +49,18 @@ if TYPE_CHECKING:
 #: district's or a city's twelve horizons stay one group.
 CALIBRATION_CHUNK_ROWS = 200_000
 
+#: Per target, the calibration round's share of its median's rounds where it differs from the
+#: pipeline's ``calibration_rounds_share`` (``ForecastPipeline(target_calibration_rounds_share=…)``
+#: overrides it). Sick leave: a quarter (25 rounds at 0.4 against the final round's 100 at 0.1)
+#: since 2026-12-07 (issue 17, fit + forecast time; helper speed6): its median, the largest
+#: booster of a fit, is the forecast only in the final round, which is not changed. On the tuning
+#: seeds of both simulator families (4 rolling origins; WAPE pooled over seeds 1.000 × half the
+#: rounds on both seed sets) 80 % coverage half → a quarter: seeds 1–3 cohort 0.821 → 0.821,
+#: capacity 0.805 → 0.803; seeds 4–6 0.817 → 0.814, 0.793 → 0.793; the interval score 0.998–1.000
+#: ×. An eighth (13 rounds at 0.8): capacity seeds 4–6 0.793 → 0.787, interval score 1.001 ×
+#: (benchmarks/README.md, 2026-12-07). About 25 boosting rounds of 42 columns less per fit.
+TARGET_CALIBRATION_ROUNDS_SHARE: dict[str, float] = {"sick_leave_rate": 0.25}
+
 
 @dataclass(frozen=True)
 class TargetFit:
@@ -198,9 +210,12 @@ def target_lgbm_params(
 ) -> dict[str, Any]:
     """LightGBM overrides of ``target``'s median booster: the per-target defaults updated with
     the pipeline's ``lgbm_params``; in the calibration round (``calibration``) its rounds scaled
-    by ``calibration_rounds_share`` at the learning rate divided by it."""
+    by the target's ``target_calibration_rounds_share`` or else ``calibration_rounds_share``, at
+    the learning rate divided by it."""
     params = {**TARGET_LGBM_PARAMS.get(target, {}), **(pipeline.lgbm_params or {})}
-    share = float(pipeline.calibration_rounds_share)
+    chosen = pipeline.target_calibration_rounds_share
+    shares = TARGET_CALIBRATION_ROUNDS_SHARE if chosen is None else chosen
+    share = float(shares.get(target, pipeline.calibration_rounds_share))
     if calibration and share != 1.0:
         full = lgbm_params(params)
         params["n_estimators"] = max(1, math.ceil(int(full["n_estimators"]) * share))

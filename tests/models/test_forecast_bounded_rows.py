@@ -106,3 +106,32 @@ def test_rows_are_the_rows_the_full_frame_holds(inputs):
         # every row has a known value at the origin and at the target month
         y = grid.targets["children_over3"]
         assert not np.isnan(y[k, t]).any() and not np.isnan(y[k, t + h]).any()
+
+
+def test_rows_of_every_origin_are_those_of_the_origins_named_one_by_one(inputs):
+    """horizon_rows reads every origin as slices of the grid; naming the origins (the gather)
+    gives the same rows in the same order, at every cut-off and with or without labels."""
+    grid = inputs.grid
+    every = np.arange(grid.n_months)
+    for target in TARGETS:
+        for h in (1, 5, 12):
+            for cut in (None, 0, h - 1, h, h + 7, grid.n_months - 13, grid.n_months + 3):
+                for need_label in (True, False):
+                    fast = horizon_rows(
+                        grid, target, h, max_target_index=cut, need_label=need_label
+                    )
+                    named = horizon_rows(
+                        grid, target, h, origins=every, max_target_index=cut, need_label=need_label
+                    )
+                    for a, b in zip(fast, named, strict=True):
+                        assert a.dtype == b.dtype == np.int64
+                        np.testing.assert_array_equal(a, b)
+
+
+def test_calendar_months_are_the_months_and_read_only(inputs):
+    grid = inputs.grid
+    months = grid.calendar_months()
+    np.testing.assert_array_equal(months, np.asarray(grid.months.month, dtype=np.int64))
+    assert grid.calendar_months() is months
+    with pytest.raises(ValueError):
+        months[0] = 1

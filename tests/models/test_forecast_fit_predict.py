@@ -110,3 +110,29 @@ def test_the_calibration_rounds_share_moves_the_corrections_and_not_the_final_mo
     }
     with pytest.raises(ValueError, match="calibration_rounds_share"):
         ForecastPipeline(calibration_rounds_share=0).fit(district)
+
+
+def test_sick_leave_calibration_median_in_a_quarter_of_the_rounds_by_default(district):
+    """``target_calibration_rounds_share``: sick leave's calibration-round median in a quarter
+    of its rounds (the default), every other target at ``calibration_rounds_share``; the final
+    round is not scaled; a share outside (0, 1] is refused."""
+    from models.forecast.target_fit import TARGET_CALIBRATION_ROUNDS_SHARE
+
+    assert TARGET_CALIBRATION_ROUNDS_SHARE == {"sick_leave_rate": 0.25}
+    default = ForecastPipeline()
+    assert target_lgbm_params(default, "sick_leave_rate", calibration=True) == {
+        "n_estimators": 25,
+        "learning_rate": 0.4,
+    }
+    assert target_lgbm_params(default, "sick_leave_rate") == {
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+    }
+    assert target_lgbm_params(default, "children_over3", calibration=True)["n_estimators"] == 10
+    half = ForecastPipeline(target_calibration_rounds_share={})
+    assert target_lgbm_params(half, "sick_leave_rate", calibration=True) == {
+        "n_estimators": 50,
+        "learning_rate": 0.2,
+    }
+    with pytest.raises(ValueError, match="target_calibration_rounds_share"):
+        ForecastPipeline(target_calibration_rounds_share={"sick_leave_rate": 1.5}).fit(district)

@@ -242,3 +242,76 @@ def test_the_size_power_is_stored_with_the_corrections_it_was_fitted_with() -> N
         widths[name] = out[:, 5] - out[:, 1]
     assert np.corrcoef(np.log(size), np.log(widths["new"]))[0, 1] > 0.8
     assert abs(np.corrcoef(np.log(size), np.log(widths["old"]))[0, 1]) < 0.5
+
+
+def test_row_corrections_are_each_rows_conformal_correction_to_the_bit() -> None:
+    """conformal.row_corrections (the λ and the pairs scored as rows of one array) equals
+    conformal_correction row by row: finite rows, rows with NaN and ±inf, one coverage or one
+    per row, and empty rows."""
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 40, 513):
+        scores = rng.normal(size=(4, n))
+        coverages = [0.9, 0.8, 0.5, 0.8]
+        assert list(conformal.row_corrections(scores, 0.8)) == [
+            conformal.conformal_correction(row, 0.8) for row in scores
+        ]
+        assert list(conformal.row_corrections(scores, coverages)) == [
+            conformal.conformal_correction(row, c) for row, c in zip(scores, coverages, strict=True)
+        ]
+        if n > 3:
+            scores[1, :3] = [np.nan, np.inf, -np.inf]
+            scores[2, :] = np.nan
+            assert list(conformal.row_corrections(scores, coverages)) == [
+                conformal.conformal_correction(row, c)
+                for row, c in zip(scores, coverages, strict=True)
+            ]
+
+
+def test_the_width_power_and_the_pairs_corrections_are_those_of_the_plain_loops() -> None:
+    """The λ chosen on the 80 % pair's rows equals the lowest score of every column shrunk and
+    scored λ by λ (ties to the larger λ), and fit_calibration's corrections and raw coverage
+    equal each pair's own scores' — to the bit, NaN outcomes included."""
+    rng = np.random.default_rng(11)
+    quantiles = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+    for trial in range(30):
+        n = int(rng.integers(1, 400))
+        middle = rng.gamma(4.0, 3.0, size=n)
+        spread = rng.gamma(2.0, 1.0, size=(n, 3)).cumsum(axis=1)
+        predictions = np.column_stack(
+            [
+                middle[:, None] - spread[:, ::-1],
+                middle,
+                middle[:, None] + spread * rng.uniform(0.5, 2.0, (n, 1)),
+            ]
+        )
+        actual = middle + rng.normal(0.0, 3.0, size=n)
+        if trial % 3 == 0:
+            actual[rng.random(n) < 0.2] = np.nan
+        reference = rng.normal(1.0, 0.3, size=n)
+        month = rng.integers(1, 13, size=n)
+        masks = [m for m in conformal.shift_regime_masks(month, 4).values() if m.sum() >= 5]
+        target = ("children_under3", "sick_leave_rate")[trial % 2]
+        plain = min(
+            sorted(conformal.WIDTH_POWERS, reverse=True),
+            key=lambda p: conformal._shrunk_interval_score(
+                conformal.shrink_widths(
+                    predictions, p, reference, target=target, quantiles=quantiles
+                ),
+                actual,
+                masks,
+                target=target,
+                quantiles=quantiles,
+            ),
+        )
+        chosen = conformal._width_power(
+            predictions, actual, reference, masks, target=target, quantiles=quantiles
+        )
+        assert chosen == plain
+        fitted = conformal.fit_calibration(predictions, actual, target=target, quantiles=quantiles)
+        floor = conformal.width_floor(target)
+        for lower, upper, coverage in conformal.interval_pairs(quantiles):
+            scores = conformal.conformity_scores(
+                predictions, actual, lower=lower, upper=upper, floor=floor
+            )
+            assert fitted[str(coverage)] == conformal.conformal_correction(scores, coverage)
+            assert fitted[f"raw_coverage_{coverage}"] == float(np.mean(scores <= 0))
