@@ -160,7 +160,9 @@ def print_goal_summary(summaries: Sequence[GoalSummary], goal_targets: Sequence[
             closed = np.nanmean(gaps) if np.isfinite(gaps).any() else np.nan
             print(
                 f"  {family} {t}: gap goal met in {met} of {len(scored)} runs "
-                f"(mean gap closed {closed:.2f}, goal {GAP_GOALS.get(t, np.nan):.2f}); "
+                # three digits and the verdict: 0.496 printed as 0.50 read as met
+                f"(mean gap closed {closed:.3f}, goal {GAP_GOALS.get(t, np.nan):.3f}: "
+                f"{'met' if gap_goal_met(t, closed) else 'missed'}); "
                 f"80 % coverage pooled {pooled:.3f} "
                 f"({'within' if coverage_goal_met(pooled) else 'outside'} "
                 f"{COVERAGE_GOAL[0]}–{COVERAGE_GOAL[1]}{by_chance})"
