@@ -221,6 +221,15 @@ def _remembered_estimate(
 _LEARNED_ESTIMATES_KEPT = 2
 _LEARNED_ESTIMATES: OrderedDict[bytes, AgeCohortEstimate] = OrderedDict()
 _LEARNED_LOCK = threading.Lock()
+
+
+def forget_learned_estimates() -> None:
+    """Forget every remembered learned estimate: the next fit computes its own, as a fit on new
+    data would (benchmarks time repeated fits on the same data with it)."""
+    with _LEARNED_LOCK:
+        _LEARNED_ESTIMATES.clear()
+
+
 #: candidates' cohorts (bytes) kept from the first pass instead of run again for the months
 #: they are chosen at: a district's are well under a megabyte each, the nation's tens
 _KEEP_CANDIDATES_BYTES = 64 * 2**20

@@ -213,6 +213,13 @@ def test_learned_estimate_is_the_same_kept_run_again_or_remembered(seed, monkeyp
     changed = over3.copy()
     changed[1, 30] += 1.0
     assert learned_age_cohort_estimate(under3, changed, calendar_month) is not run_again
+    # forgotten, the same input is computed again (as a fit on new data would), to the same numbers
+    assert learned_age_cohort_estimate(under3, over3, calendar_month) is run_again
+    age_cohorts.forget_learned_estimates()
+    assert len(age_cohorts._LEARNED_ESTIMATES) == 0
+    fresh = learned_age_cohort_estimate(under3, over3, calendar_month)
+    assert fresh is not run_again
+    np.testing.assert_array_equal(fresh.cohorts, run_again.cohorts)
 
 
 def test_learned_estimate_carries_on_through_trailing_empty_months_as_if_estimated(
