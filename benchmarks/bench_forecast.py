@@ -37,6 +37,7 @@ table gives each goal per family, seed and target: one seed is one draw.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -206,7 +207,16 @@ def bench_preset(
     cohort_family = simulation.preset != CAPACITY_PROCESS
     if cohort_family and INFORMED_TARGET in targets and INFORMED_TARGET in table.index:
         print_partial_information(simulation, predictions, table)
-    return goal_summary(str(preset), seed, table, floors, GOAL_TARGETS, seconds, floor_cover)
+    return goal_summary(
+        str(preset),
+        seed,
+        table,
+        floors,
+        GOAL_TARGETS,
+        seconds,
+        floor_cover,
+        time_caveat=cached_time_caveat(peers.runs),
+    )
 
 
 def coverage_subsets(district: District, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -254,6 +264,19 @@ def print_coverage_subsets(
             if r.target in targets
         ]
         print(f"80 % coverage of ours, {name}: " + ("; ".join(cells) if cells else "no rows"))
+
+
+def cached_time_caveat(runs: Sequence[Any]) -> str:
+    """Why this run's time ratio is no time figure, or "": the peers' seconds read from the cache
+    were timed at another moment, at the load each run recorded, not beside ours."""
+    cached = [r for r in runs if r.cached]
+    if not cached:
+        return ""
+    loads = [r.load for r in cached]
+    return (
+        f"{len(cached)} of {len(runs)} peer runs' seconds from the cache, timed at 1-minute "
+        f"load {min(loads):.1f}–{max(loads):.1f}, ours now at {os.getloadavg()[0]:.1f}"
+    )
 
 
 def print_noise_floors(

@@ -76,3 +76,20 @@ def test_summary_counts_the_runs_that_meet_the_gap_goal(capsys: pytest.CaptureFi
     assert "the full-state oracle's, calibrated: 0.790)" in out
     assert out.count("the full-state oracle's") == 1
     assert "capacity time: ours under mlforecast's in 1 of 2 runs" in out
+
+
+def test_a_ratio_from_cached_peer_seconds_is_not_judged(capsys: pytest.CaptureFixture[str]) -> None:
+    table = _table({"children_under3": (0.059, 0.080, 0.070)}, 0.80)
+    caveat = "32 of 32 peer runs' seconds from the cache, timed at 1-minute load 5.0–6.2"
+    runs = [
+        goal_summary("cohort", 1, table, {}, GOALS, {"ours": 2.0, "mlforecast": 4.0}),
+        goal_summary(
+            "cohort", 2, table, {}, GOALS, {"ours": 2.0, "mlforecast": 6.0}, time_caveat=caveat
+        ),
+    ]
+    print_goal_summary(runs, GOALS)
+    out = capsys.readouterr().out
+    # the run timed together is judged; the one with the peers' cached seconds is not
+    assert "ratio 0.50 *" in out
+    assert f"ratio 0.33 (not judged: {caveat})" in out and "ratio 0.33 *" not in out
+    assert "cohort time: ours under mlforecast's in 1 of 1 runs timed together (1 not judged" in out
