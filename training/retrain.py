@@ -68,11 +68,7 @@ def feature_importance_table(pipeline: Any) -> pd.DataFrame:
                 continue
             # a target fitted apart before and after the August shift has a booster per side:
             # their gains summed per feature
-            boosters = (
-                regressor.boosters_nearest(0.5)
-                if hasattr(regressor, "boosters_nearest")
-                else [regressor.booster_nearest(0.5)]
-            )
+            boosters = regressor.boosters_nearest(0.5)
             names = boosters[0].feature_name()
             gains = sum(b.feature_importance(importance_type="gain") for b in boosters)
             total = float(gains.sum()) or 1.0

@@ -494,6 +494,12 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("the median has no booster: its forecast is the base itself")
         return booster
 
+    def boosters_nearest(self, quantile: float = 0.5) -> list[Any]:
+        """The boosters whose trees make the boosted quantile nearest ``quantile``: here its one
+        (:meth:`booster_nearest`); a regressor fitted apart before the August shift
+        (``august_split.AugustSplitRegressor``) has a second for the median."""
+        return [self.booster_nearest(quantile)]
+
     def _median_columns(self, n_features: int) -> np.ndarray:
         """The columns the median's booster sees (models fitted before ``unused_features``
         existed see every column)."""
