@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchmarks.cli_args import whole_numbers
 from data.contract import QUANTILE_COLUMNS, QUANTILES, RESOURCES, District
 
 CITY_POOLS = np.array([100.0, 50.0, 60.0])
@@ -478,6 +479,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the city part")
     parser.add_argument(
         "--seeds",
+        type=whole_numbers,
         default="7,8,9",
         help="comma-separated seeds of the regret part (each simulates its own district)",
     )
@@ -492,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.part in ("city", "all"):
         city_scale(args.seed, n_kindergartens=args.kindergartens)
     if args.part in ("regret", "all"):
-        regret([int(s) for s in args.seeds.split(",") if s.strip()], args.origins)
+        regret(args.seeds, args.origins)
 
 
 if __name__ == "__main__":

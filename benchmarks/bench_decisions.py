@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.cli_args import whole_numbers
 from data.contract import RESOURCES, District
 
 DEMO_POOLS = {"staff": 8.0, "pedagogue": 4.0, "resource_pedagogue": 5.0}
@@ -226,7 +227,7 @@ def print_family(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", choices=(*FAMILIES, "both"), default="both")
-    parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)))
+    parser.add_argument("--seeds", type=whole_numbers, default=",".join(map(str, DEFAULT_SEEDS)))
     parser.add_argument("--origins", type=int, default=3, help="kindergarten-year origins")
     parser.add_argument(
         "--scenario-origins",
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.cache is not None:
         args.cache.mkdir(parents=True, exist_ok=True)
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    seeds = args.seeds
     families = FAMILIES if args.family == "both" else (args.family,)
     print(
         f"Decision benchmark: families {', '.join(families)}, seeds {seeds}, {args.origins} "

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
+from benchmarks.cli_args import whole_numbers
 from benchmarks.goal_summary import (
     GAP_GOALS,
     GOAL_RATIO,
@@ -426,12 +427,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--origins",
+        type=whole_numbers,
         default="4",
         help="origins per family, comma-separated (the last applies to the rest)",
     )
     parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated targets")
     parser.add_argument(
         "--seeds",
+        type=whole_numbers,
         default=",".join(str(s) for s in REPORT_SEEDS),
         help="comma-separated seeds (default the report seeds 101-103, used for nothing else)",
     )
@@ -456,13 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--mlforecast-threads",
+        type=whole_numbers,
         default="1,2",
         help="threads mlforecast is timed on (its forecasts are the one-thread run's; the "
         "fastest time is compared). On the loaded shared machine two threads ran 10-20x slower "
         "than one, so '1' saves most of the peers' time without changing the compared time",
     )
     args = parser.parse_args(argv)
-    mlforecast_threads = sorted({int(x) for x in args.mlforecast_threads.split(",")} | {1})
+    mlforecast_threads = sorted(set(args.mlforecast_threads) | {1})
     if not set(mlforecast_threads) <= {1, 2}:
         parser.error("--mlforecast-threads: 1, or 1,2")
     peer_cache = None if args.peer_cache.lower() == "none" else Path(args.peer_cache)
@@ -470,9 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:
         parser.error(f"unknown families {', '.join(unknown)}: choose from {', '.join(FAMILIES)}")
-    origins = [int(o) for o in args.origins.split(",")]
+    origins = args.origins
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = args.seeds
     params = {"cohort_features": True} if args.cohort_features else {}
     print(
         "# Forecasting benchmark — SIMULATED data; ours = ForecastPipeline"

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.bench_forecast import AFTER_SHIFT_MONTHS, FAMILIES, GOAL_TARGETS, simulate_family
+from benchmarks.cli_args import whole_numbers
 from models.forecast.quantile_lgbm import TARGET_UNUSED_FEATURES
 
 #: Variants: ForecastPipeline parameters over its defaults.
@@ -410,7 +411,7 @@ def score(predictions: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", default="cohort,capacity")
-    parser.add_argument("--seeds", default=",".join(map(str, TUNING_SEEDS)))
+    parser.add_argument("--seeds", type=whole_numbers, default=",".join(map(str, TUNING_SEEDS)))
     parser.add_argument("--origins", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--targets", default=",".join(GOAL_TARGETS))
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     families = [f for f in args.families.split(",") if f]
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = args.seeds
     variants = [v for v in args.variants.split(",") if v]
     targets = [t for t in args.targets.split(",") if t]
     if set(seeds) & {101, 102, 103}:

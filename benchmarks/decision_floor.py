@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.cli_args import whole_numbers
 from data.contract import KINDERGARTEN_ID, MONTH, QUANTILE_COLUMNS, QUANTILES, RESOURCES
 from models.needs import NEED_TARGETS, NeedScenarios
 
@@ -196,14 +197,14 @@ def regrets(frame: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--seeds", type=whole_numbers, default="1,2,3")
     parser.add_argument("--paths", type=int, default=200)
     parser.add_argument("--trees", type=int, default=100)
     parser.add_argument("--equity", type=float, default=0.0)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     frames = []
-    for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
+    for seed in args.seeds:
         frames.append(run_seed(seed, paths=args.paths, trees=args.trees, equity=args.equity))
         print(f"  seed {seed} done ({time.perf_counter() - started:.0f} s)", flush=True)
     table = regrets(pd.concat(frames, ignore_index=True))
