@@ -66,6 +66,7 @@ from benchmarks.partial_information import TARGET as INFORMED_TARGET
 from benchmarks.partial_information import partial_information_wape
 from benchmarks.peer_cache import DEFAULT_PEER_CACHE, describe_timings
 from benchmarks.peers import run_peers
+from benchmarks.warm_up import warm_up
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 
 if TYPE_CHECKING:
@@ -141,9 +142,13 @@ def bench_preset(
     peer_cache: Path | None = DEFAULT_PEER_CACHE,
     peers_only: bool = False,
     mlforecast_threads: Sequence[int] = (1, 2),
+    warm: bool = False,
 ) -> GoalSummary | None:
     """One family (or cohort preset) and seed: the tables, floors and the goal summary
-    (``peers_only``: only run or read the peers, to fill ``peer_cache``, and return None)."""
+    (``peers_only``: only run or read the peers, to fill ``peer_cache``, and return None).
+    ``warm``: first fit every timed model twice on a few of its kindergartens, untimed for the
+    goal, and print those seconds (``benchmarks.warm_up``: a process's first fit pays one-time
+    costs no later fit pays)."""
     from models.forecast import ForecastPipeline
     from training.backtest import backtest_origins, rolling_origin_backtest
 
@@ -157,6 +162,15 @@ def bench_preset(
     )
     span = origin_span(n_origins)
     origins = backtest_origins(district.monthly[MONTH].max(), n_origins=n_origins, span_months=span)
+    if warm:
+        warmed = warm_up(
+            district,
+            targets,
+            ours=not peers_only,
+            mlforecast_threads=mlforecast_threads,
+            autoets=True,
+        )
+        print(f"  {warmed.describe()}", flush=True)
     peers = run_peers(
         district,
         origins,
@@ -497,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                 peer_cache=peer_cache,
                 peers_only=args.peers_only,
                 mlforecast_threads=mlforecast_threads,
+                warm=(seed, i) == (seeds[0], 0),
             )
             if summary is not None:
                 summaries.append(summary)

@@ -4,11 +4,13 @@
 ±15 % between runs on a quiet machine and by a factor of two under load, so a single run's ratio
 cannot tell 0.95 from 1.05. Here both are timed on the same origin's data ``--repeats`` times,
 alternated (ours, then mlforecast's four targets, then ours again …) so that a change of load
-hits both alike, and the fastest and the median of each are compared. Ours is exactly what
-``bench_forecast`` times (``ForecastPipeline(targets=…).fit_predict`` on the data known at the
-origin, feature table included, its two worker threads); mlforecast is
-:func:`benchmarks.peers.mlforecast_forecast` on one thread (its regular series built
-beforehand, as there). SIMULATED data; report seed 101 and the benchmark's last origin by
+hits both alike, and the fastest and the median of each are compared. Before the first family's
+repeats both are fitted twice on a few of its kindergartens, untimed (``benchmarks.warm_up``: a
+process's first fit pays one-time costs no later fit pays), and those seconds are printed.
+Ours is exactly what ``bench_forecast`` times (``ForecastPipeline(targets=…).fit_predict`` on
+the data known at the origin, feature table included, its two worker threads); mlforecast is
+:func:`benchmarks.peers.mlforecast_forecast` on one thread (its regular series built beforehand,
+as there). SIMULATED data; report seed 101 and the benchmark's last origin by
 default. Nothing is asserted.
 
     .venv/bin/python -m benchmarks.bench_forecast_time                    # both families, 7 repeats
@@ -31,6 +33,7 @@ from benchmarks.bench_forecast import (
     simulate_family,
 )
 from benchmarks.peers import mlforecast_forecast, peer_horizon, regular_series
+from benchmarks.warm_up import warm_up
 from data.contract import MONTH
 from features.age_cohorts import forget_learned_estimates
 from models.forecast import ForecastPipeline
@@ -45,11 +48,14 @@ def _seconds(run: Callable[[], object]) -> float:
 
 
 def time_family(
-    family: str, seed: int, targets: Sequence[str], repeats: int
+    family: str, seed: int, targets: Sequence[str], repeats: int, *, warm: bool = False
 ) -> tuple[list[float], list[float]]:
     """Ours' and mlforecast's fit + forecast seconds on ``family``'s last one-origin split
-    (the origin ``bench_forecast --origins 1`` uses), ``repeats`` times each, alternated."""
+    (the origin ``bench_forecast --origins 1`` uses), ``repeats`` times each, alternated;
+    ``warm``: both warmed up first (:func:`benchmarks.warm_up.warm_up`, printed)."""
     district = simulate_family(family, seed, None).district
+    if warm:
+        print(warm_up(district, targets).describe(), flush=True)
     last = district.monthly[MONTH].max()
     (origin,) = backtest_origins(last, n_origins=1, span_months=origin_span(1))
     horizon = peer_horizon(last, origin)
@@ -94,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for family in families:
         load_before = os.getloadavg()[0]
-        ours, peer = time_family(family, args.seed, targets, args.repeats)
+        ours, peer = time_family(
+            family, args.seed, targets, args.repeats, warm=family == families[0]
+        )
         fastest = min(ours) / min(peer)
         typical = statistics.median(ours) / statistics.median(peer)
         print(
