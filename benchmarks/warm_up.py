@@ -18,6 +18,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
+
+import pandas as pd
 
 from benchmarks.peers import autoets_forecast, mlforecast_forecast, peer_horizon, regular_series
 from data.contract import KINDERGARTEN_ID, MONTH, District
@@ -89,19 +92,25 @@ def warm_up(
 
         models["ours"] = fit_ours
     for threads in mlforecast_threads:
-        models[f"mlforecast {threads} thread{'s' if threads > 1 else ''}"] = (
-            lambda threads=threads: [
-                mlforecast_forecast(frame, origin, horizon, target, threads)
-                for target, frame in series.items()
-            ]
-        )
+        name = f"mlforecast {threads} thread{'s' if threads > 1 else ''}"
+        models[name] = partial(_fit_mlforecast, series, origin, horizon, threads)
     if autoets:
-        models["AutoETS"] = lambda: [
-            autoets_forecast(frame, origin, horizon, target) for target, frame in series.items()
-        ]
+        models["AutoETS"] = partial(_fit_autoets, series, origin, horizon)
     first = {name: _seconds(fit) for name, fit in models.items()}
     second = {name: _seconds(fit) for name, fit in models.items()}
     return WarmUp(len(small.kindergartens), first, second)
+
+
+def _fit_mlforecast(
+    series: dict[str, pd.DataFrame], origin: pd.Period, horizon: int, threads: int
+) -> None:
+    for target, frame in series.items():
+        mlforecast_forecast(frame, origin, horizon, target, threads)
+
+
+def _fit_autoets(series: dict[str, pd.DataFrame], origin: pd.Period, horizon: int) -> None:
+    for target, frame in series.items():
+        autoets_forecast(frame, origin, horizon, target)
 
 
 def _seconds(run: Callable[[], object]) -> float:
