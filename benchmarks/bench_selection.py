@@ -44,6 +44,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "tail-features-0.35": {
         "tail_lgbm_params": {"n_estimators": 15, "learning_rate": 0.5, "feature_fraction": 0.35}
     },
+    # the same forecaster on other random draws (rows sampled, LightGBM's seeds): how far a
+    # variant's WAPE, coverage and interval score move by chance alone (helper speed7)
+    "reseed-1": {"random_state": 1},
+    "reseed-2": {"random_state": 2},
 }
 #: Sick leave's columns carrying the least of its boosters' gain in the final round on the
 #: tuning seeds 1–3 of both families (2 origins, goal targets, 2026-12-07): the 26 under 1.25 %
