@@ -188,7 +188,7 @@ class ForecastPipeline(BaseEstimator):
     unclipped_calibration_targets : targets whose conformal corrections are fitted on the
         calibration round's quantiles before the clip at 0 and the whole-number p50, as a
         forecast's are corrected; the others' on the clipped forecasts. ``None`` (default):
-        :data:`~models.forecast.conformal.UNCLIPPED_CALIBRATION_TARGETS`, § 31 since 2026-12-08
+        :data:`~models.forecast.conformal.UNCLIPPED_CALIBRATION_TARGETS`, § 31 since 2026-12-07
         (its clipped lower ends tied many calibration outcomes at a score of 0: 80 % coverage
         on the tuning seeds 1–3 / 4–6 0.801 → 0.797 / 0.841 → 0.836 on the capacity family,
         0.836 → 0.830 / 0.785 → 0.783 on the cohort family; benchmarks/README.md, helper
