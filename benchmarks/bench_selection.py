@@ -285,6 +285,11 @@ VARIANTS["tail-leaves-7-kids-tails-1.25"] = {
 # helper kids7): with and without, whatever the default
 VARIANTS["august-split-under3"] = {"august_split_targets": ("children_under3",)}
 VARIANTS["no-august-split"] = {"august_split_targets": ()}
+# § 31's conformal corrections fitted on the quantiles as a forecast's are corrected, before the
+# clip at 0 and the whole-number p50 (issue 17 item 4, helper cover7; the default since
+# 2026-12-07), and every target's fitted on the clipped forecasts (before)
+VARIANTS["unclipped-calibration-31"] = {"unclipped_calibration_targets": ("vedtak_31",)}
+VARIANTS["clipped-calibration"] = {"unclipped_calibration_targets": ()}
 TUNING_SEEDS = (1, 2, 3)
 
 

@@ -66,6 +66,10 @@ class LevelForecaster:
     season_calibration: bool = False
     #: targets whose median is the label's base itself (:data:`BASE_MEDIAN_TARGETS`)
     base_median_targets: tuple[str, ...] = ()
+    #: targets whose corrections are fitted on :meth:`boosted_levels`, the quantiles as the
+    #: forecast corrects them (:data:`~models.forecast.conformal.UNCLIPPED_CALIBRATION_TARGETS`);
+    #: the others' on the uncalibrated :meth:`levels` (clipped at 0, the p50 whole)
+    unclipped_calibration_targets: tuple[str, ...] = ()
 
     @property
     def median_column(self) -> int:
@@ -93,6 +97,19 @@ class LevelForecaster:
         predicted = models[0].predict_quantiles(features)
         return list(np.split(predicted, np.cumsum([len(f.anchor) for f in frames])[:-1]))
 
+    def boosted_levels(
+        self, models: dict[int, Any], frame: HorizonFrame, boosted: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The quantile models' output for the rows of ``frame`` as levels (CQR), before any
+        correction, clipping or rounding: what :meth:`levels` hands the conformal corrections.
+        ``boosted``: the models' output for the rows, if already predicted."""
+        predicted = (
+            self.model_for(models, frame).predict_quantiles(frame.features)
+            if boosted is None
+            else boosted
+        )
+        return predicted + frame.anchor[:, None] if self.transform == "change" else predicted
+
     def levels(
         self,
         models: dict[int, Any],
@@ -116,13 +133,7 @@ class LevelForecaster:
                 quantiles=self.quantiles,
             )
         else:
-            predicted = (
-                self.model_for(models, frame).predict_quantiles(frame.features)
-                if boosted is None
-                else boosted
-            )
-            if self.transform == "change":
-                predicted = predicted + frame.anchor[:, None]
+            predicted = self.boosted_levels(models, frame, boosted)
             if calibrate is not None:
                 predicted = apply_season_calibration(
                     predicted,
@@ -155,7 +166,9 @@ class LevelForecaster:
                 levels = self.levels(models, frame, target, calibrate=None, boosted=boosted)
                 median = levels[:, self.median_column]
                 corrections[str(frame.horizon)] = fit_season_calibration(
-                    levels,
+                    self.boosted_levels(models, frame, boosted)
+                    if target in self.unclipped_calibration_targets
+                    else levels,
                     actual,
                     frame.target_calendar_month if self.season_calibration else None,
                     horizon=frame.horizon,

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from data.contract import QUANTILES, District
 from features.intake_mechanism import MECHANISM_FEATURES
 from models.forecast.august_split import AUGUST_SPLIT_TARGETS
+from models.forecast.conformal import UNCLIPPED_CALIBRATION_TARGETS
 from models.forecast.forecasting import (
     Boosted,
     contribution_table,
@@ -184,6 +185,14 @@ class ForecastPipeline(BaseEstimator):
         capacity family, −0.5 % / −0.9 % on the cohort family, over 3 and 80 % coverage
         unchanged, the early rows' median about 2.9 % of a fit + forecast's CPU
         (benchmarks/README.md, helper kids7); ``()``: none.
+    unclipped_calibration_targets : targets whose conformal corrections are fitted on the
+        calibration round's quantiles before the clip at 0 and the whole-number p50, as a
+        forecast's are corrected; the others' on the clipped forecasts. ``None`` (default):
+        :data:`~models.forecast.conformal.UNCLIPPED_CALIBRATION_TARGETS`, § 31 since 2026-12-07
+        (its clipped lower ends tied many calibration outcomes at a score of 0: 80 % coverage
+        on the tuning seeds 1–3 / 4–6 0.801 → 0.797 / 0.841 → 0.836 on the capacity family,
+        0.836 → 0.830 / 0.785 → 0.783 on the cohort family; benchmarks/README.md, helper
+        cover7); ``()``: every target's on the clipped forecasts.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -205,6 +214,7 @@ class ForecastPipeline(BaseEstimator):
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
     august_split_targets: Sequence[str] | None = ()
+    unclipped_calibration_targets: Sequence[str] | None = ()
 
     def __init__(
         self,
@@ -233,6 +243,7 @@ class ForecastPipeline(BaseEstimator):
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
         august_split_targets: Sequence[str] | None = None,
+        unclipped_calibration_targets: Sequence[str] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -260,6 +271,7 @@ class ForecastPipeline(BaseEstimator):
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
         self.august_split_targets = august_split_targets
+        self.unclipped_calibration_targets = unclipped_calibration_targets
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -398,6 +410,11 @@ class ForecastPipeline(BaseEstimator):
                 raise ValueError(
                     f"target_calibration_rounds_share of {target} must lie in (0, 1], got {share!r}"
                 )
+        if isinstance(self.unclipped_calibration_targets, str):
+            raise ValueError(
+                "unclipped_calibration_targets must be a sequence of target names, "
+                f"got the string {self.unclipped_calibration_targets!r}"
+            )
         if isinstance(self.base_median_targets, str):
             raise ValueError(
                 "base_median_targets must be a sequence of target names, "
@@ -467,6 +484,11 @@ class ForecastPipeline(BaseEstimator):
             quantiles=tuple(float(q) for q in self.quantiles),
             season_calibration=self.season_calibration,
             base_median_targets=self._base_median_targets(),
+            unclipped_calibration_targets=(
+                UNCLIPPED_CALIBRATION_TARGETS
+                if self.unclipped_calibration_targets is None
+                else tuple(self.unclipped_calibration_targets)
+            ),
         )
 
     def _base_median_targets(self) -> tuple[str, ...]:
