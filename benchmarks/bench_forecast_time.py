@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--targets", default=",".join(GOAL_TARGETS))
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no warm-up: the first repeat is the process's first fit",
+    )
     args = parser.parse_args(argv)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = [f for f in families if f not in FAMILIES]
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     for family in families:
         load_before = os.getloadavg()[0]
         ours, peer = time_family(
-            family, args.seed, targets, args.repeats, warm=family == families[0]
+            family, args.seed, targets, args.repeats, warm=not args.cold and family == families[0]
         )
         wall, cpu = describe(ours, peer)
         print(

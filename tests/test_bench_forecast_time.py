@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.bench_forecast_time import Timing, _timed, describe
+import pytest
+
+from benchmarks.bench_forecast_time import Timing, _timed, describe, main
 
 
 def test_wall_and_cpu_lines_compare_fastest_and_median_separately() -> None:
@@ -28,3 +30,18 @@ def test_timed_counts_cpu_apart_from_waiting() -> None:
     timing = _timed(busy_then_sleep)
     assert timing.wall >= 0.2
     assert timing.cpu < timing.wall - 0.15  # the sleep is wall time, not CPU
+
+
+@pytest.mark.slow
+def test_the_warm_up_line_comes_before_the_timings_unless_cold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for cold in (False, True):
+        argv = ["--families", "cohort", "--seed", "1", "--repeats", "1", "--targets"]
+        argv.append("children_over3")
+        assert main(argv + (["--cold"] if cold else [])) == 0
+        lines = capsys.readouterr().out.splitlines()
+        warm_up = [i for i, line in enumerate(lines) if line.startswith("warm-up, untimed")]
+        timed = [i for i, line in enumerate(lines) if line.startswith("cohort    wall ours")]
+        assert len(timed) == 1 and any(line.lstrip().startswith("CPU  ours") for line in lines)
+        assert warm_up == ([] if cold else [timed[0] - 1])
