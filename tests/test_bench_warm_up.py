@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from benchmarks.bench_forecast import simulate_family
 from benchmarks.warm_up import WARM_UP_KINDERGARTENS, small_district, warm_up
 from data.contract import KINDERGARTEN_ID
 from features import age_cohorts
 
 
-def test_small_district_keeps_the_first_kindergartens_and_their_rows_alone() -> None:
+def test_small_district_keeps_the_longest_running_kindergartens_and_their_rows_alone() -> None:
     district = simulate_family("cohort", 1, None).district
+    months = district.monthly.groupby(KINDERGARTEN_ID).size()
+    # a late opener first by id: it is passed over for one with more months
+    late = str(months.idxmin())
+    renamed = {late: "0-late", **{kid: f"1-{kid}" for kid in months.index if kid != late}}
+    district = dataclasses.replace(
+        district,
+        kindergartens=district.kindergartens.assign(
+            **{KINDERGARTEN_ID: district.kindergartens[KINDERGARTEN_ID].map(renamed)}
+        ),
+        monthly=district.monthly.assign(
+            **{KINDERGARTEN_ID: district.monthly[KINDERGARTEN_ID].map(renamed)}
+        ),
+    )
+    assert months.min() < months.max()
     small = small_district(district, 2)
-    first_two = sorted(district.kindergartens[KINDERGARTEN_ID])[:2]
-    assert sorted(small.kindergartens[KINDERGARTEN_ID]) == first_two
-    assert sorted(small.monthly[KINDERGARTEN_ID].unique()) == first_two
-    assert len(small.monthly) == district.monthly[KINDERGARTEN_ID].isin(first_two).sum()
+    counts = district.monthly.groupby(KINDERGARTEN_ID).size()
+    longest = sorted(counts.index, key=lambda kid: (-counts[kid], kid))[:2]
+    assert "0-late" not in longest
+    assert sorted(small.kindergartens[KINDERGARTEN_ID]) == sorted(longest)
+    assert sorted(small.monthly[KINDERGARTEN_ID].unique()) == sorted(longest)
+    assert len(small.monthly) == district.monthly[KINDERGARTEN_ID].isin(longest).sum()
     assert small.population is district.population  # the district's population, as before
 
 
