@@ -10,8 +10,8 @@ models. Here each model is fitted twice on the same small data — the
 data, known at its one-origin split — before anything is timed, and both fits' seconds are
 returned so that the benchmarks print the first-fit premium beside the timed figures instead of
 hiding it. The same rule as ``bench_forecast.import_libraries`` (an import is paid once per
-process, not per fit), one step
-further: a service or a rolling backtest pays these once, not per fit.
+process, not per fit), one step further: a service or a rolling backtest pays these once, not
+per fit.
 """
 
 from __future__ import annotations
