@@ -281,6 +281,10 @@ VARIANTS["tail-leaves-7-kids-tails-1.25"] = {
 # helper kids7): with and without, whatever the default
 VARIANTS["august-split-under3"] = {"august_split_targets": ("children_under3",)}
 VARIANTS["no-august-split"] = {"august_split_targets": ()}
+# the early rows' median at the median's learning rate (kids7's) / twice it (the default since
+# 2026-12-08, helper kids9)
+VARIANTS["august-split-rate-1"] = {"august_split_learning_rate_scale": 1.0}
+VARIANTS["august-split-rate-2"] = {"august_split_learning_rate_scale": 2.0}
 TUNING_SEEDS = (1, 2, 3)
 
 

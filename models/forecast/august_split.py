@@ -43,6 +43,15 @@ AUGUST_SPLIT_TARGETS: tuple[str, ...] = ("children_under3",)
 #: cost) −3.6 % / −3.6 % and −0.1 % / −0.7 %, the cohort family worse than the defaults at two
 #: of five states (benchmarks/README.md, helper kids7).
 BEFORE_MEDIAN_ROUNDS_SCALE = 1.5
+#: … and at this multiple of the median's learning rate (0.1 for children under 3's 0.05) since
+#: 2026-12-08: under-3 WAPE against the same rounds at the median's rate (tuning seeds, 4 rolling
+#: origins; mean over LightGBM random states 0–2 on seeds 1–3 and 0–3 on seeds 4–6): capacity
+#: family −2.4 % / −1.4 %, cohort family +0.1 % / +0.7 %, no extra CPU (the same rounds). Twice
+#: the rounds at the median's rate instead −1.1 % / −0.7 % and −0.1 % / +0.2 %; 1.5 times the
+#: rate −1.6 % / −0.9 % and +0.6 % / +0.3 %; 0.8 of the columns per tree with 2 or 1.5 times the
+#: rate, and 4 times the rounds, gained more on the capacity family (up to −3.0 % on seeds 1–3)
+#: and lost 0.5–1.7 % on the cohort family (benchmarks/README.md, helper kids9).
+BEFORE_MEDIAN_LEARNING_RATE_SCALE = 2.0
 #: Whether the calibration round's median is split too (else only the final round's, whose median
 #: is the forecast: split in both, the WAPE and coverage were the same on the tuning seeds 1–3).
 SPLIT_IN_CALIBRATION_ROUND = False
@@ -68,12 +77,14 @@ class AugustSplitRegressor:
     """A :class:`~models.forecast.quantile_lgbm.QuantileLGBMRegressor` fitted on every row
     (``params``), whose median, for the rows whose span holds no August
     (:func:`crosses_august`), is a median booster fitted on those rows alone (the same
-    parameters, its rounds times :data:`BEFORE_MEDIAN_ROUNDS_SCALE`); the other quantiles
-    are the regressor's, spread and sorted around that median as around its own
+    parameters, its rounds times :data:`BEFORE_MEDIAN_ROUNDS_SCALE`, its learning rate times
+    ``learning_rate_scale``, ``None`` = :data:`BEFORE_MEDIAN_LEARNING_RATE_SCALE`); the other
+    quantiles are the regressor's, spread and sorted around that median as around its own
     (:meth:`QuantileLGBMRegressor.predict_quantiles`'s ``median``). With under two rows before
     the shift, or a regressor without a median booster, the regressor predicts every row."""
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, learning_rate_scale: float | None = None, **params: Any) -> None:
+        self.learning_rate_scale = learning_rate_scale
         self.params = params
 
     def fit(self, X: Any, y: Any, feature_names: Sequence[str]) -> AugustSplitRegressor:
@@ -87,8 +98,15 @@ class AugustSplitRegressor:
         self.before_median_: QuantileLGBMRegressor | None = None
         if before.sum() >= 2 and self.regressor_.has_median_booster:
             own = dict(self.params.get("params") or {})
-            rounds = int(lgbm_params(own)["n_estimators"])
-            own["n_estimators"] = math.ceil(rounds * BEFORE_MEDIAN_ROUNDS_SCALE)
+            median_params = lgbm_params(own)
+            own["n_estimators"] = math.ceil(
+                int(median_params["n_estimators"]) * BEFORE_MEDIAN_ROUNDS_SCALE
+            )
+            own["learning_rate"] = float(median_params["learning_rate"]) * (
+                BEFORE_MEDIAN_LEARNING_RATE_SCALE
+                if self.learning_rate_scale is None
+                else self.learning_rate_scale
+            )
             median_only = {
                 **self.params,
                 "params": own,
@@ -105,7 +123,12 @@ class AugustSplitRegressor:
         """The fitted attributes of the regressor of every row (``boosters_``,
         ``boosted_quantiles_``, ``used_columns_`` …): it is the model but for the early rows'
         median."""
-        if name.startswith("__") or name in {"regressor_", "before_median_", "params"}:
+        if name.startswith("__") or name in {
+            "regressor_",
+            "before_median_",
+            "params",
+            "learning_rate_scale",
+        }:
             raise AttributeError(name)
         return getattr(self.regressor_, name)
 

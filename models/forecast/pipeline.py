@@ -184,6 +184,11 @@ class ForecastPipeline(BaseEstimator):
         capacity family, −0.5 % / −0.9 % on the cohort family, over 3 and 80 % coverage
         unchanged, the early rows' median about 2.9 % of a fit + forecast's CPU
         (benchmarks/README.md, helper kids7); ``()``: none.
+    august_split_learning_rate_scale : the early rows' median's learning rate as a multiple of
+        the median's; ``None`` (default):
+        :data:`~models.forecast.august_split.BEFORE_MEDIAN_LEARNING_RATE_SCALE` (2 since
+        2026-12-08: capacity family under-3 WAPE −2.4 % / −1.4 % on tuning seeds 1–3 / 4–6, cohort
+        family +0.1 % / +0.7 %, no extra CPU; helper kids9); 1: the median's own (kids7's).
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -205,6 +210,8 @@ class ForecastPipeline(BaseEstimator):
     tail_max_rows: int | None = None
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
     august_split_targets: Sequence[str] | None = ()
+    #: pipelines pickled before the option existed split at the median's learning rate
+    august_split_learning_rate_scale: float | None = 1.0
 
     def __init__(
         self,
@@ -233,6 +240,7 @@ class ForecastPipeline(BaseEstimator):
         tail_unused_features: Mapping[str, Sequence[str]] | None = None,
         tail_max_rows: int | None = None,
         august_split_targets: Sequence[str] | None = None,
+        august_split_learning_rate_scale: float | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -260,6 +268,7 @@ class ForecastPipeline(BaseEstimator):
         self.tail_unused_features = tail_unused_features
         self.tail_max_rows = tail_max_rows
         self.august_split_targets = august_split_targets
+        self.august_split_learning_rate_scale = august_split_learning_rate_scale
         self.n_jobs = n_jobs
         self.random_state = random_state
 

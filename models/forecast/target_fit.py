@@ -376,14 +376,12 @@ def fit_boosters(
                     )
                 ],
             )
-        regressor = (
-            AugustSplitRegressor
-            if target in pipeline._august_split_targets()
+        split = (
+            target in pipeline._august_split_targets()
             and can_split(names)
             and (august_split.SPLIT_IN_CALIBRATION_ROUND or not calibration)
-            else QuantileLGBMRegressor
         )
-        models[key] = regressor(
+        settings: dict[str, Any] = dict(
             quantiles=pipeline._model_quantiles(),
             params=target_lgbm_params(pipeline, target, calibration=calibration),
             tail_params=(
@@ -397,5 +395,13 @@ def fit_boosters(
             unused_features=target_unused_features(pipeline, target, names),
             tail_max_rows=pipeline.tail_max_rows,
             random_state=pipeline.random_state,
-        ).fit(frame.features, frame.label, feature_names=names)
+        )
+        regressor = (
+            AugustSplitRegressor(
+                learning_rate_scale=pipeline.august_split_learning_rate_scale, **settings
+            )
+            if split
+            else QuantileLGBMRegressor(**settings)
+        )
+        models[key] = regressor.fit(frame.features, frame.label, feature_names=names)
     return models

@@ -17,6 +17,7 @@ import pytest
 
 from models.forecast import ForecastPipeline
 from models.forecast.august_split import (
+    BEFORE_MEDIAN_LEARNING_RATE_SCALE,
     BEFORE_MEDIAN_ROUNDS_SCALE,
     HORIZON_COLUMN,
     KG_MONTH_COLUMN,
@@ -70,7 +71,11 @@ def test_rows_before_the_shift_have_a_median_of_their_own_and_every_row_the_tail
     assert 0 < after.sum() < len(after)
     got = split.predict_quantiles(X)
     every_row = QuantileLGBMRegressor(**PARAMS).fit(X, y, feature_names=names)
-    faster = {**FAST, "n_estimators": math.ceil(FAST["n_estimators"] * BEFORE_MEDIAN_ROUNDS_SCALE)}
+    faster = {
+        **FAST,
+        "n_estimators": math.ceil(FAST["n_estimators"] * BEFORE_MEDIAN_ROUNDS_SCALE),
+        "learning_rate": FAST["learning_rate"] * BEFORE_MEDIAN_LEARNING_RATE_SCALE,
+    }
     median_only = {**PARAMS, "params": faster, "quantiles": (0.5,), "booster_quantiles": None}
     before_median = QuantileLGBMRegressor(**median_only).fit(
         X[~after], y[~after], feature_names=names
@@ -96,6 +101,34 @@ def test_rows_before_the_shift_have_a_median_of_their_own_and_every_row_the_tail
     # the fitted attributes are those of the regressor of every row; pickled, the same forecasts
     assert split.boosters_ is split.regressor_.boosters_
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(split)).predict_quantiles(X), got)
+
+
+def test_the_early_median_learns_at_the_rate_asked_for():
+    X, y, names = synthetic()
+    after = crosses_august(X, names)
+    rounds = math.ceil(FAST["n_estimators"] * BEFORE_MEDIAN_ROUNDS_SCALE)
+    for scale in (1.0, 3.0):
+        split = AugustSplitRegressor(learning_rate_scale=scale, **PARAMS).fit(
+            X, y, feature_names=names
+        )
+        own = {**FAST, "n_estimators": rounds, "learning_rate": FAST["learning_rate"] * scale}
+        alone = QuantileLGBMRegressor(
+            **{**PARAMS, "params": own, "quantiles": (0.5,), "booster_quantiles": None}
+        ).fit(X[~after], y[~after], feature_names=names)
+        assert split.before_median_ is not None
+        np.testing.assert_array_equal(
+            split.before_median_.predict(X[~after]), alone.predict(X[~after])
+        )
+    # the default's rate is not the median's own: the two early medians differ
+    default = AugustSplitRegressor(**PARAMS).fit(X, y, feature_names=names)
+    own_rate = AugustSplitRegressor(learning_rate_scale=1.0, **PARAMS).fit(
+        X, y, feature_names=names
+    )
+    assert BEFORE_MEDIAN_LEARNING_RATE_SCALE != 1.0
+    assert default.before_median_ is not None and own_rate.before_median_ is not None
+    assert not np.array_equal(
+        default.before_median_.predict(X[~after]), own_rate.before_median_.predict(X[~after])
+    )
 
 
 def test_a_median_given_is_the_one_the_other_quantiles_are_spread_around():
@@ -147,7 +180,12 @@ def test_the_pipeline_splits_the_targets_asked_for(district):
         calibration_origins=3,
         august_split_targets=("children_under3",),
     ).fit(district)
-    assert isinstance(pipeline.models_["children_under3"][0], AugustSplitRegressor)
+    split = pipeline.models_["children_under3"][0]
+    assert isinstance(split, AugustSplitRegressor)
+    assert split.learning_rate_scale is None  # the module's default
+    assert pipeline.set_params(august_split_learning_rate_scale=1.5).fit(district).models_[
+        "children_under3"
+    ][0].learning_rate_scale == pytest.approx(1.5)
     assert isinstance(pipeline.models_["children_over3"][0], QuantileLGBMRegressor)
     out = pipeline.predict(district, horizon=6)
     assert np.isfinite(out[["p05", "p50", "p95"]].to_numpy()).all()
