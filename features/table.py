@@ -33,7 +33,7 @@ Features of an optional column that the data set lacks are left out rather than 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,68 @@ def build_feature_table(
     column is missing or a monthly row names an unknown kindergarten; ValueError if a lag or
     window is not a whole number of months ≥ 1 (repeated ones are used once).
     """
+    return _feature_table(
+        district,
+        lags=lags,
+        windows=windows,
+        quality_indicators=quality_indicators,
+        known_of_rows=lambda ids, ordinals: _known_columns(district, ids, ordinals),
+    )
+
+
+def feature_table_and_known_grid(
+    district: District, *, months_ahead: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`build_feature_table` (default lags and windows) and the known-future columns of
+    every kindergarten of the table × every month from the table's first to ``months_ahead``
+    months past its last: keys ``kindergarten_id`` (sorted) and ``month``, kindergarten-major,
+    as :func:`known_future_features` gives them. The table's own known-future columns are that
+    grid's rows, taken rather than computed a second time (the population lookup ran twice in
+    every fit, before any booster could start)."""
+    grid_known: list[pd.DataFrame] = []
+
+    def known_of_rows(ids: pd.Series, ordinals: np.ndarray) -> pd.DataFrame:
+        kindergartens = np.array(sorted(ids.unique()), dtype=object)
+        first = int(ordinals.min()) if len(ordinals) else 0
+        last = district.monthly[MONTH].max()
+        months = pd.period_range(pd.Period("1970-01", freq="M") + first, last + months_ahead)
+        # every kindergarten × month, kindergarten-major, built from arrays (a nation's grid is
+        # 700,000 cells: one Python object each was a second of every fit)
+        keys = pd.DataFrame(
+            {
+                KINDERGARTEN_ID: np.repeat(kindergartens, len(months)),
+                MONTH: months[np.tile(np.arange(len(months)), len(kindergartens))],
+            }
+        )
+        known = known_future_features(district, keys)
+        grid_known.append(known)
+        rows = np.searchsorted(kindergartens, ids.to_numpy(dtype=object)) * len(months) + (
+            ordinals - first
+        )
+        return pd.DataFrame(
+            {c: known[c].to_numpy()[rows] for c in known.columns if c not in _KEY_COLUMNS}
+        )
+
+    table = _feature_table(
+        district,
+        lags=(1, 2, 3, 6, 12),
+        windows=(3, 12),
+        quality_indicators=None,
+        known_of_rows=known_of_rows,
+    )
+    return table, grid_known[0]
+
+
+def _feature_table(
+    district: District,
+    *,
+    lags: Sequence[int],
+    windows: Sequence[int],
+    quality_indicators: Sequence[str] | None,
+    known_of_rows: Callable[[pd.Series, np.ndarray], pd.DataFrame],
+) -> pd.DataFrame:
+    """:func:`build_feature_table`, its known-future columns for rows (ids, month ordinals) from
+    ``known_of_rows``."""
     lags, windows = _months_list(lags, "lag"), _months_list(windows, "window")
     monthly = district.monthly
     _check_inputs(district, monthly)
@@ -156,7 +218,7 @@ def build_feature_table(
         grid=grid,
     )
     observed, _ = grid.window_sum_count(grid.dense(np.ones(len(base))), max(grid.n_months, 1))
-    known = _known_columns(district, ids, ordinals)
+    known = known_of_rows(ids, ordinals)
     derived = _derived_features(known_values, capacity, known, grid, windows)
     aggregates = district_aggregates(
         pd.DataFrame({DISTRICT: base[DISTRICT], MONTH: ordinals, **known_values}),

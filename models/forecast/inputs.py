@@ -11,13 +11,12 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 from data.errors import Problem, UserInputError
 from data.lineage import known_at
-from features.table import build_feature_table, feature_columns, known_future_features
+from features.table import feature_columns, feature_table_and_known_grid
 from models.forecast.frames import CYCLE_TARGETS, PanelGrid, build_panel_grid
 
 
@@ -131,22 +130,12 @@ def feature_inputs(
 ) -> FeatureInputs:
     """Feature table of ``district`` on a grid reaching ``months_ahead`` months past its data,
     without the features named in ``exclude``."""
-    table = build_feature_table(district)
+    table, known = feature_table_and_known_grid(district, months_ahead=months_ahead)
     point_in_time, known_future = (
         [name for name in c if name not in exclude] for c in feature_columns(table)
     )
     last = district.monthly[MONTH].max()
     ids = sorted(table[KINDERGARTEN_ID].unique())
-    months = pd.period_range(table[MONTH].min(), last + months_ahead, freq="M")
-    # every kindergarten × month, kindergarten-major, built from arrays (a nation's grid is
-    # 700,000 cells: one Python object each was a second of every fit)
-    keys = pd.DataFrame(
-        {
-            KINDERGARTEN_ID: np.repeat(np.asarray(ids, dtype=object), len(months)),
-            MONTH: months[np.tile(np.arange(len(months)), len(ids))],
-        }
-    )
-    known = known_future_features(district, keys)
     grid = build_panel_grid(
         table,
         known,

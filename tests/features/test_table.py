@@ -9,7 +9,12 @@ import pytest
 
 from data.contract import KNOWN_FUTURE_PREFIX, TARGETS, District
 from data.errors import DataContractError
-from features.table import build_feature_table, feature_columns, known_future_features
+from features.table import (
+    build_feature_table,
+    feature_columns,
+    feature_table_and_known_grid,
+    known_future_features,
+)
 from simulate import simulate_district
 
 SEED = 20240801
@@ -378,6 +383,39 @@ def test_known_future_features_equal_the_table_inside_the_data(district, table):
     asked = known_future_features(district, keys)
     pd.testing.assert_frame_equal(asked[known], table.loc[keys.index, known])
     assert list(asked.columns[:2]) == ["kindergarten_id", "month"]
+
+
+def _known_grid_the_plain_way(district: District, table: pd.DataFrame, months_ahead: int):
+    """Every kindergarten of ``table`` (sorted as text) × every month from its first to
+    ``months_ahead`` past its last, asked of :func:`known_future_features` in a plain loop."""
+    months = pd.period_range(table["month"].min(), table["month"].max() + months_ahead, freq="M")
+    rows = [(kg, month) for kg in sorted(table["kindergarten_id"].unique()) for month in months]
+    keys = pd.DataFrame(rows, columns=["kindergarten_id", "month"])
+    keys["month"] = keys["month"].astype(pd.PeriodDtype("M"))
+    return known_future_features(district, keys)
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_the_table_with_its_known_grid_is_the_table_and_the_grid_asked_apart(district, numbered):
+    if numbered:  # ids whose order as numbers is not their order as text (9 < 10, "10" < "9")
+        number = {kg: 7 * i + 3 for i, kg in enumerate(district.kindergartens["kindergarten_id"])}
+        district = District(
+            kindergartens=district.kindergartens.assign(
+                kindergarten_id=district.kindergartens["kindergarten_id"].map(number)
+            ),
+            monthly=district.monthly.assign(
+                kindergarten_id=district.monthly["kindergarten_id"].map(number)
+            ),
+            population=district.population,
+            simulated=True,
+        )
+    table, grid = feature_table_and_known_grid(district, months_ahead=14)
+    alone = build_feature_table(district)
+    pd.testing.assert_frame_equal(table, alone, check_exact=True)
+    assert (table.dtypes == alone.dtypes).all()
+    plain = _known_grid_the_plain_way(district, alone, 14)
+    pd.testing.assert_frame_equal(grid, plain, check_exact=True)
+    assert table["month"].max() + 14 == grid["month"].max()
 
 
 def test_known_future_features_beyond_the_data_carry_the_last_population_year(district):
