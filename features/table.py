@@ -139,9 +139,10 @@ def feature_table_and_known_grid(
         )
         known = known_future_features(district, keys)
         grid_known.append(known)
-        rows = np.searchsorted(kindergartens, ids.to_numpy(dtype=object)) * len(months) + (
-            ordinals - first
-        )
+        # each row's kindergarten found among the few distinct ones, not row by row
+        codes, distinct = pd.factorize(ids)
+        place = np.searchsorted(kindergartens, np.asarray(distinct, dtype=object))
+        rows = place[codes] * len(months) + (ordinals - first)
         return pd.DataFrame(
             {c: known[c].to_numpy()[rows] for c in known.columns if c not in _KEY_COLUMNS}
         )

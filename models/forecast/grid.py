@@ -108,9 +108,11 @@ def build_panel_grid(
 
     k_idx = position.get_indexer(table[KINDERGARTEN_ID])
     keep = k_idx >= 0
-    k_idx = k_idx[keep]
-    m_idx = _month_offsets(table[MONTH][keep], first)
-    rows = table[keep]
+    # every row kept (a fit's own table): no copy of the whole table through a mask of Trues
+    every_row = bool(keep.all())
+    k_idx = k_idx if every_row else k_idx[keep]
+    m_idx = _month_offsets(table[MONTH] if every_row else table[MONTH][keep], first)
+    rows = table if every_row else table[keep]
     present = np.zeros(shape, dtype=bool)
     present[k_idx, m_idx] = True
     pit = _to_grid(
@@ -129,10 +131,13 @@ def build_panel_grid(
     kf_k = position.get_indexer(known_future[KINDERGARTEN_ID])
     kf_m = _month_offsets(known_future[MONTH], first)
     inside = (kf_k >= 0) & (kf_m >= 0) & (kf_m < len(months))
+    every_key = bool(inside.all())
     known = _to_grid(
-        known_future.loc[inside, list(known_future_names)].to_numpy(np.float32, na_value=np.nan),
-        kf_k[inside],
-        kf_m[inside],
+        (known_future if every_key else known_future.loc[inside])[
+            list(known_future_names)
+        ].to_numpy(np.float32, na_value=np.nan),
+        kf_k if every_key else kf_k[inside],
+        kf_m if every_key else kf_m[inside],
         shape,
     )
     return PanelGrid(
