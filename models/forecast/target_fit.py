@@ -118,15 +118,17 @@ def fit_targets(
             calibration_frames, scored, final_frames = target_frames(
                 pipeline, inputs, target, cutoff, last_index
             )
+            # the calibration round needs no forecast frames: it boosts while they are built
+            calibration = pool.submit(
+                calibration_round, pipeline, inputs, target, calibration_frames, scored
+            )
             origin_frames = (
                 None
                 if forecast is None
                 else target_origin_frames(pipeline, inputs, target, *forecast)
             )
             pending[target] = (
-                pool.submit(
-                    calibration_round, pipeline, inputs, target, calibration_frames, scored
-                ),
+                calibration,
                 pool.submit(final_round, pipeline, inputs, target, final_frames, origin_frames),
             )
             del calibration_frames, scored, final_frames, origin_frames

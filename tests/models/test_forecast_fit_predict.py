@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from data.contract import TARGETS
-from models.forecast import ForecastPipeline
+from models.forecast import ForecastPipeline, target_fit
 from models.forecast.inputs import as_of
 from models.forecast.target_fit import target_lgbm_params
 
@@ -54,6 +54,30 @@ def test_fit_predict_equals_fit_then_predict(district, horizon, n_jobs):
         together.predict(district, horizon=2, origin=origin),
         apart.predict(district, horizon=2, origin=origin),
     )
+
+
+def test_each_calibration_round_is_handed_over_before_the_forecasts_frames(district, monkeypatch):
+    """The calibration round needs no forecast frames: it is submitted as soon as its own frames
+    are built (one thread: it runs at once), the forecast's frames built while it boosts."""
+    events: list[tuple[str, str]] = []
+
+    def recorded(name, function):
+        def call(pipeline, inputs, target, *args):
+            events.append((name, target))
+            return function(pipeline, inputs, target, *args)
+
+        return call
+
+    for name in ("calibration_round", "target_origin_frames", "final_round"):
+        monkeypatch.setattr(target_fit, name, recorded(name, getattr(target_fit, name)))
+    _pipeline().fit_predict(district, horizon=2)
+    targets = list(dict.fromkeys(target for _, target in events))
+    assert len(targets) > 1
+    assert events == [
+        (name, target)
+        for target in targets
+        for name in ("calibration_round", "target_origin_frames", "final_round")
+    ]
 
 
 def test_fit_predict_refuses_a_horizon_beyond_the_models(district):
