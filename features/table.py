@@ -87,13 +87,16 @@ QUALITY_FEATURES: tuple[str, ...] = ()
 
 _KEY_COLUMNS = (KINDERGARTEN_ID, MONTH)
 _ID_COLUMNS = (KINDERGARTEN_ID, MONTH, DISTRICT)
+#: The feature table's lags and rolling-mean windows (months) unless a caller asks for others.
+DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 6, 12)
+DEFAULT_WINDOWS: tuple[int, ...] = (3, 12)
 
 
 def build_feature_table(
     district: District,
     *,
-    lags: Sequence[int] = (1, 2, 3, 6, 12),
-    windows: Sequence[int] = (3, 12),
+    lags: Sequence[int] = DEFAULT_LAGS,
+    windows: Sequence[int] = DEFAULT_WINDOWS,
     quality_indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Point-in-time feature table: one row per (kindergarten_id, month) in ``district.monthly``.
@@ -149,8 +152,8 @@ def feature_table_and_known_grid(
 
     table = _feature_table(
         district,
-        lags=(1, 2, 3, 6, 12),
-        windows=(3, 12),
+        lags=DEFAULT_LAGS,
+        windows=DEFAULT_WINDOWS,
         quality_indicators=None,
         known_of_rows=known_of_rows,
     )
