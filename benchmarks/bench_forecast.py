@@ -65,7 +65,7 @@ from benchmarks.noise_floor import (
 from benchmarks.partial_information import TARGET as INFORMED_TARGET
 from benchmarks.partial_information import partial_information_wape
 from benchmarks.peer_cache import DEFAULT_PEER_CACHE, describe_timings
-from benchmarks.peers import run_peers
+from benchmarks.peers import origin_span, run_peers
 from benchmarks.warm_up import warm_up
 from data.contract import KINDERGARTEN_ID, MONTH, TARGETS, District
 
@@ -82,11 +82,6 @@ REPORT_SEEDS = (101, 102, 103)
 #: at the origin), for the coverage of those rows on their own.
 AFTER_SHIFT_MONTHS = (8, 9, 10)
 SHORT_HISTORY_MONTHS = 24
-
-
-def origin_span(n_origins: int) -> int:
-    """Months a run's rolling origins spread over: three apart, at most 36."""
-    return 3 * n_origins if n_origins < 12 else 36
 
 
 def simulate_family(family: str, seed: int, end: pd.Period | None) -> Any:

@@ -25,15 +25,21 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from benchmarks.bench_forecast import (
     FAMILIES,
     GOAL_TARGETS,
     import_libraries,
-    origin_span,
     simulate_family,
 )
-from benchmarks.peers import mlforecast_forecast, peer_horizon, regular_series
+from benchmarks.peers import (
+    forecast_every_target,
+    mlforecast_forecast,
+    origin_span,
+    peer_horizon,
+    regular_series,
+)
 from benchmarks.warm_up import warm_up
 from data.contract import MONTH
 from features.age_cohorts import forget_learned_estimates
@@ -77,9 +83,7 @@ def time_family(
     def ours() -> None:
         ForecastPipeline(targets=list(targets)).fit_predict(known, horizon=horizon)
 
-    def peer() -> None:
-        for target, frame in series.items():
-            mlforecast_forecast(frame, origin, horizon, target, 1)
+    peer = partial(forecast_every_target, mlforecast_forecast, series, origin, horizon, 1)
 
     ours_times, peer_times = [], []
     for _ in range(repeats):

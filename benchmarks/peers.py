@@ -9,7 +9,7 @@ filled with its last value (our engine keeps gaps as gaps)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -112,6 +112,24 @@ class PeerResults:
     forecasts: pd.DataFrame
     seconds: dict[str, float]
     runs: list[PeerRun]
+
+
+def origin_span(n_origins: int) -> int:
+    """Months a run's rolling origins spread over: three apart, at most 36."""
+    return 3 * n_origins if n_origins < 12 else 36
+
+
+def forecast_every_target(
+    forecast: Callable[..., pd.DataFrame],
+    series: Mapping[str, pd.DataFrame],
+    origin: pd.Period,
+    horizon: int,
+    *args: int,
+) -> list[pd.DataFrame]:
+    """``forecast`` (:func:`autoets_forecast`, :func:`mlforecast_forecast`) on each target's
+    regular series of ``series``, from ``origin`` ``horizon`` months on (``args``: mlforecast's
+    threads): one timed fit + forecast of a peer for all the targets."""
+    return [forecast(frame, origin, horizon, target, *args) for target, frame in series.items()]
 
 
 def peer_horizon(last: pd.Period, origin: pd.Period) -> int:

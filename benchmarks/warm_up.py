@@ -21,9 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-import pandas as pd
-
-from benchmarks.peers import autoets_forecast, mlforecast_forecast, peer_horizon, regular_series
+from benchmarks.peers import (
+    autoets_forecast,
+    forecast_every_target,
+    mlforecast_forecast,
+    origin_span,
+    peer_horizon,
+    regular_series,
+)
 from data.contract import KINDERGARTEN_ID, MONTH, District
 from features.age_cohorts import forget_learned_estimates
 from models.forecast import ForecastPipeline
@@ -84,7 +89,7 @@ def warm_up(
     without it."""
     small = small_district(district)
     last = small.monthly[MONTH].max()
-    (origin,) = backtest_origins(last, n_origins=1, span_months=3)
+    (origin,) = backtest_origins(last, n_origins=1, span_months=origin_span(1))
     horizon = peer_horizon(last, origin)
     series = {target: regular_series(small, target, origin) for target in targets}
     models: dict[str, Callable[[], object]] = {}
@@ -98,24 +103,16 @@ def warm_up(
         models["ours"] = fit_ours
     for threads in mlforecast_threads:
         name = f"mlforecast {threads} thread{'s' if threads > 1 else ''}"
-        models[name] = partial(_fit_mlforecast, series, origin, horizon, threads)
+        models[name] = partial(
+            forecast_every_target, mlforecast_forecast, series, origin, horizon, threads
+        )
     if autoets:
-        models["AutoETS"] = partial(_fit_autoets, series, origin, horizon)
+        models["AutoETS"] = partial(
+            forecast_every_target, autoets_forecast, series, origin, horizon
+        )
     first = {name: _seconds(fit) for name, fit in models.items()}
     second = {name: _seconds(fit) for name, fit in models.items()}
     return WarmUp(len(small.kindergartens), first, second)
-
-
-def _fit_mlforecast(
-    series: dict[str, pd.DataFrame], origin: pd.Period, horizon: int, threads: int
-) -> None:
-    for target, frame in series.items():
-        mlforecast_forecast(frame, origin, horizon, target, threads)
-
-
-def _fit_autoets(series: dict[str, pd.DataFrame], origin: pd.Period, horizon: int) -> None:
-    for target, frame in series.items():
-        autoets_forecast(frame, origin, horizon, target)
 
 
 def _seconds(run: Callable[[], object]) -> float:
