@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import lightgbm as lgb
@@ -246,6 +246,46 @@ def _arrow_table(by_column: np.ndarray, columns: Iterable[int]) -> Any:
     return pa.Table.from_arrays(arrays, names=[f"Column_{i}" for i in range(len(arrays))])
 
 
+def _append_columns(dataset: Any, other: Any) -> None:
+    """``other``'s binned columns appended to ``dataset``'s, both constructed on the same rows:
+    LightGBM's ``LGBM_DatasetAddFeaturesFrom``, the call inside ``Dataset.add_features_from``.
+    That method also warns on every call that it drops the raw rows and resets the categorical
+    features, which say nothing here (the boosters need only the bins; no column is
+    categorical), and warning filters set on import do not reach every caller (pytest resets
+    them after collecting), so the library call is made without the method's notes."""
+    lgb.basic._safe_call(lgb.basic._LIB.LGBM_DatasetAddFeaturesFrom(dataset._handle, other._handle))
+
+
+def _median_and_tail_datasets(
+    dataset: Callable[[np.ndarray], Any],
+    used_columns: np.ndarray,
+    tail_columns: np.ndarray,
+    n_rows: int,
+) -> tuple[Any, Any]:
+    """The median's Dataset (``used_columns``) and the tails' (``tail_columns``, a subset of
+    them in the same order), each column binned once: every run of consecutive columns that
+    both see, or only the median sees, is a Dataset of its own, and each side's Dataset is its
+    runs joined in order (:func:`_append_columns`). Binning the two sides apart pushed
+    each shared column's rows twice, a third of a children's fit's binning (6,000 rows × 56
+    columns: 38 → 25 ms). A column is binned from the same sampled rows (the same seed and row
+    count) whatever else is in its Dataset, and LightGBM samples a booster's columns by
+    position, so the boosters are the very ones the two Datasets built whole give
+    (tests/models/test_quantile_lgbm.py)."""
+    hidden = ~np.isin(used_columns, tail_columns)
+    starts = np.flatnonzero(np.diff(hidden.astype(np.int8))) + 1
+    runs = np.split(np.arange(len(used_columns)), starts)
+    built = [dataset(used_columns[run]).construct() for run in runs]
+    shared = [part for part, run in zip(built, runs, strict=True) if not hidden[run[0]]]
+    # the first run starts both sides when both see it: the median gets a copy of its bins
+    median = built[0].subset(np.arange(n_rows)).construct() if not hidden[0] else built[0]
+    for part in built[1:]:
+        _append_columns(median, part)
+    tails = shared[0]
+    for part in shared[1:]:
+        _append_columns(tails, part)
+    return median, tails
+
+
 class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
     """Quantile regression with LightGBM: ``predict_quantiles`` gives one column per quantile,
     ``predict`` the median (or the quantile nearest 0.5), so it passes scikit-learn's checks.
@@ -385,14 +425,21 @@ class QuantileLGBMRegressor(RegressorMixin, BaseEstimator):
                 free_raw_data=False,
             )
 
-        data = dataset(self.used_columns_)
         same_columns = len(self.tail_columns_) == len(self.used_columns_)
-        if tail_rows is None:
+        has_tails = len(boosted) > 1
+        if tail_rows is None and not same_columns and self.median_booster and has_tails:
+            data, tail_data = _median_and_tail_datasets(
+                dataset, self.used_columns_, self.tail_columns_, n_rows
+            )
+        elif tail_rows is None:
+            data = dataset(self.used_columns_)
             tail_data = data if same_columns else dataset(self.tail_columns_)
         elif same_columns:
+            data = dataset(self.used_columns_)
             # the median's bins, the rows pushed again: no second search for bin edges
             tail_data = data.construct().subset(tail_rows)
         else:
+            data = dataset(self.used_columns_)
             tail_data = dataset(self.tail_columns_, tail_rows)
         self.boosters_: list[Any] = []
         for i, q in enumerate(boosted):
