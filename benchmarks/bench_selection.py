@@ -290,6 +290,10 @@ VARIANTS["no-august-split"] = {"august_split_targets": ()}
 # 2026-12-07), and every target's fitted on the clipped forecasts (before)
 VARIANTS["unclipped-calibration-31"] = {"unclipped_calibration_targets": ("vedtak_31",)}
 VARIANTS["clipped-calibration"] = {"unclipped_calibration_targets": ()}
+# children under 3 held inside approved capacity beside the over-3 median, where a kindergarten
+# never ran past it (issue 17, helper kids11; the default since 2026-12-08), and without
+VARIANTS["capacity-bound-under3"] = {"capacity_bound_targets": ("children_under3",)}
+VARIANTS["no-capacity-bound"] = {"capacity_bound_targets": ()}
 TUNING_SEEDS = (1, 2, 3)
 
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS, District
 from data.errors import Problem, UserInputError
+from models.forecast.capacity_bound import OVER3, UNDER3, bound_under3, kept_to_capacity
 from models.forecast.contributions import base_drivers, top_drivers
 from models.forecast.frames import HorizonFrame
 from models.forecast.inputs import (
@@ -120,6 +121,7 @@ def forecast_table(
     # more than the boosters' predictions
     levels, kindergartens, horizons, targets = [], [], [], []
     forecaster = pipeline._level_forecaster()
+    target_levels: dict[str, list[tuple[HorizonFrame, np.ndarray]]] = {}
     for target in pipeline.targets_:
         models = pipeline.models_[target]
         if boosted is not None and target in boosted:
@@ -129,7 +131,13 @@ def forecast_table(
             outputs = forecaster.boosted(models, frames)
         for frame, output in zip(frames, outputs, strict=True):
             corrections = pipeline.calibration_["corrections"][target][str(frame.horizon)]
-            levels.append(forecaster.levels(models, frame, target, corrections, output))
+            predicted = forecaster.levels(models, frame, target, corrections, output)
+            target_levels.setdefault(target, []).append((frame, predicted))
+    if UNDER3 in pipeline._capacity_bound_targets():
+        bound_by_capacity(inputs, origin, target_levels, forecaster.median_column)
+    for target, framed in target_levels.items():
+        for frame, predicted in framed:
+            levels.append(predicted)
             kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
             horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
             targets.append(np.full(len(frame.anchor), target, dtype=object))
@@ -151,6 +159,46 @@ def forecast_table(
     return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
         list(FORECAST_COLUMNS)
     ]
+
+
+def bound_by_capacity(
+    inputs: FeatureInputs,
+    origin: pd.Period,
+    target_levels: dict[str, list[tuple[HorizonFrame, np.ndarray]]],
+    median_column: int,
+) -> None:
+    """Children under 3's levels in ``target_levels`` (per target, each horizon's frame and
+    its quantiles) held inside approved capacity beside the over-3 median of the same
+    kindergarten and month (:func:`models.forecast.capacity_bound.bound_under3`), in place, for
+    the kindergartens that kept to their capacity up to ``origin``. Nothing without both
+    counts' forecasts or a capacity column."""
+    grid = inputs.grid
+    if UNDER3 not in target_levels or OVER3 not in target_levels:
+        return
+    if "capacity" not in grid.point_in_time_names or OVER3 not in grid.targets:
+        return
+    capacity = grid.point_in_time[:, :, grid.point_in_time_names.index("capacity")]
+    capacity = capacity.astype(np.float64)
+    kept = kept_to_capacity(
+        grid.targets[UNDER3], grid.targets[OVER3], capacity, grid.month_index(origin)
+    )
+    over3_median = np.full(len(grid.kindergarten_ids), np.nan)
+    over3_by_horizon = {frame.horizon: (frame, p) for frame, p in target_levels[OVER3]}
+    for i, (frame, predicted) in enumerate(target_levels[UNDER3]):
+        if frame.horizon not in over3_by_horizon:
+            continue
+        over3_frame, over3_levels = over3_by_horizon[frame.horizon]
+        over3_median[:] = np.nan
+        over3_median[over3_frame.kindergarten_index] = over3_levels[:, median_column]
+        k, t = frame.kindergarten_index, frame.origin_index
+        bounded = bound_under3(
+            predicted,
+            over3_median[k],
+            capacity[k, t],
+            kept[k] & ~np.isnan(over3_median[k]),
+            median_column,
+        )
+        target_levels[UNDER3][i] = (frame, bounded)
 
 
 def contribution_table(

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from data.contract import QUANTILES, District
 from features.intake_mechanism import MECHANISM_FEATURES
 from models.forecast.august_split import AUGUST_SPLIT_TARGETS
+from models.forecast.capacity_bound import CAPACITY_BOUND_TARGETS
 from models.forecast.conformal import UNCLIPPED_CALIBRATION_TARGETS
 from models.forecast.forecasting import (
     Boosted,
@@ -193,6 +194,13 @@ class ForecastPipeline(BaseEstimator):
         on the tuning seeds 1–3 / 4–6 0.801 → 0.797 / 0.841 → 0.836 on the capacity family,
         0.836 → 0.830 / 0.785 → 0.783 on the cohort family; benchmarks/README.md, helper
         cover7); ``()``: every target's on the clipped forecasts.
+    capacity_bound_targets : targets held inside approved capacity when forecast beside the
+        other children's count (:mod:`models.forecast.capacity_bound`): the under-3 p50 at most
+        (capacity − the over-3 p50) ÷ 2 and its quantiles moved down with it, for kindergartens
+        whose places used never exceeded capacity up to the origin. ``None`` (default):
+        :data:`~models.forecast.capacity_bound.CAPACITY_BOUND_TARGETS`, children under 3 since
+        2026-12-08 (under-3 WAPE on the tuning seeds 1–3 / 4–6 −3.7 % / −1.0 % on the capacity
+        family, the cohort family unchanged; benchmarks/README.md, helper kids11); ``()``: none.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).
@@ -215,6 +223,7 @@ class ForecastPipeline(BaseEstimator):
     tail_unused_features: Mapping[str, Sequence[str]] | None = None
     august_split_targets: Sequence[str] | None = ()
     unclipped_calibration_targets: Sequence[str] | None = ()
+    capacity_bound_targets: Sequence[str] | None = ()
 
     def __init__(
         self,
@@ -244,6 +253,7 @@ class ForecastPipeline(BaseEstimator):
         tail_max_rows: int | None = None,
         august_split_targets: Sequence[str] | None = None,
         unclipped_calibration_targets: Sequence[str] | None = None,
+        capacity_bound_targets: Sequence[str] | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ) -> None:
@@ -272,6 +282,7 @@ class ForecastPipeline(BaseEstimator):
         self.tail_max_rows = tail_max_rows
         self.august_split_targets = august_split_targets
         self.unclipped_calibration_targets = unclipped_calibration_targets
+        self.capacity_bound_targets = capacity_bound_targets
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -505,6 +516,12 @@ class ForecastPipeline(BaseEstimator):
         if self.august_split_targets is None:
             return AUGUST_SPLIT_TARGETS
         return tuple(self.august_split_targets)
+
+    def _capacity_bound_targets(self) -> tuple[str, ...]:
+        """``capacity_bound_targets`` resolved: ``None`` is the default's (see the class)."""
+        if self.capacity_bound_targets is None:
+            return CAPACITY_BOUND_TARGETS
+        return tuple(self.capacity_bound_targets)
 
     def median_is_base(self, target: str) -> bool:
         """Whether ``target``'s p50 is its label's base, without a median booster."""

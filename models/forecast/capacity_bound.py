@@ -1,0 +1,63 @@
+"""Children under 3 held inside approved capacity
+(``ForecastPipeline(capacity_bound_targets=…)``).
+
+Places are counted in over-3 equivalents and a child under 3 uses two (DOMAIN.md), so a
+kindergarten that keeps to its approved capacity holds at most (capacity − over-3s) ÷ 2 children
+under 3. The two counts are forecast by separate models, and their medians together ran past
+capacity in about 4 % of the capacity family's kindergarten-months (tuning seeds, 4 rolling
+origins), mostly before the next August, where the rolling intake tops a full kindergarten up
+and the under-3 median does not see that the over-3s already use the room. The bound: the
+under-3 p50 at most ⌊(capacity − the over-3 p50 of the same kindergarten and month) ÷ 2⌋, every
+under-3 quantile moved down with it (the interval keeps its shape around the median).
+
+Whether a kindergarten keeps to its capacity is read from its own data: the bound holds only
+where the places used (2 · under 3 + over 3) never exceeded capacity in any month up to the
+origin. In the cohort family (whose kindergartens run past capacity at times) that left no row
+bound; in the capacity family (which never exceeds it) every row whose medians did. Under-3
+WAPE, tuning seeds 1–3 / 4–6, mean of LightGBM random states 0–2 (benchmarks/README.md,
+2026-12-08, helper kids11): capacity family −3.7 % / −1.0 %, cohort family unchanged. Bounding
+the over-3 median by the under-3 one instead cost the capacity family's over 3 4.4 % / 0.5 %.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The targets bound by default (``ForecastPipeline(capacity_bound_targets=None)``).
+CAPACITY_BOUND_TARGETS: tuple[str, ...] = ("children_under3",)
+#: The bounded target, the count whose median bounds it, and the places a child of each uses.
+UNDER3, OVER3 = "children_under3", "children_over3"
+PLACES_PER_UNDER3 = 2.0
+
+
+def kept_to_capacity(
+    under3: np.ndarray, over3: np.ndarray, capacity: np.ndarray, last: int
+) -> np.ndarray:
+    """(kindergartens,) whether each kindergarten's places used, 2 · ``under3`` + ``over3``
+    ((kindergarten × month) grids, NaN for a gap), stayed within its ``capacity`` (the same
+    grid's shape, in places) in every month 0 … ``last`` with all three known, and it has at
+    least one such month. Point-in-time: months after ``last`` are not read."""
+    places = PLACES_PER_UNDER3 * under3[:, : last + 1] + over3[:, : last + 1]
+    room = capacity[:, : last + 1]
+    known = ~np.isnan(places) & ~np.isnan(room)
+    over = known & (places > room)
+    return np.asarray(known.any(axis=1) & ~over.any(axis=1))
+
+
+def bound_under3(
+    under3_levels: np.ndarray,
+    over3_median: np.ndarray,
+    capacity: np.ndarray,
+    bound: np.ndarray,
+    median_column: int,
+) -> np.ndarray:
+    """``under3_levels`` (rows × quantiles, sorted) with, on the rows where ``bound`` holds and
+    ``capacity`` is known, every quantile moved down by as much as the median lies above
+    ⌊(``capacity`` − ``over3_median``) ÷ 2⌋ (never below 0); other rows unchanged."""
+    levels = np.asarray(under3_levels, dtype=np.float64)
+    room = np.floor((capacity - over3_median) / PLACES_PER_UNDER3)
+    room = np.maximum(np.where(np.isnan(room), np.inf, room), 0.0)
+    excess = np.where(bound, np.maximum(levels[:, median_column] - room, 0.0), 0.0)
+    if not excess.any():
+        return levels
+    return np.maximum(levels - excess[:, None], 0.0)
