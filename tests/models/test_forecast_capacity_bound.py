@@ -1,0 +1,132 @@
+"""Children under 3 held inside approved capacity (``ForecastPipeline(capacity_bound_targets=…)``,
+:mod:`models.forecast.capacity_bound`): which kindergartens kept to their capacity, against a
+plain loop and point-in-time; the bound on a row's quantiles against a plain loop; and the
+pipeline's forecasts on the capacity family (SIMULATED district), with and without it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.forecast import ForecastPipeline
+from models.forecast.capacity_bound import (
+    CAPACITY_BOUND_TARGETS,
+    bound_under3,
+    kept_to_capacity,
+)
+from simulate.capacity import simulate_capacity
+
+FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_data_in_leaf": 20}
+
+
+def grids(seed: int = 5, n: int = 40, months: int = 30):
+    rng = np.random.default_rng(seed)
+    under3 = rng.integers(0, 12, (n, months)).astype(np.float64)
+    over3 = rng.integers(10, 30, (n, months)).astype(np.float64)
+    capacity = np.repeat(rng.integers(34, 60, n)[:, None], months, axis=1).astype(np.float64)
+    for values in (under3, over3, capacity):
+        values[rng.random(values.shape) < 0.05] = np.nan
+    under3[0] = np.nan  # a kindergarten without a month of data
+    return under3, over3, capacity
+
+
+def test_kept_to_capacity_is_a_plain_loop_over_the_months_up_to_the_origin():
+    under3, over3, capacity = grids()
+    for last in (0, 7, 29):
+        got = kept_to_capacity(under3, over3, capacity, last)
+        for k in range(len(under3)):
+            known, over = 0, False
+            for t in range(last + 1):
+                u, o, c = under3[k, t], over3[k, t], capacity[k, t]
+                if math.isnan(u) or math.isnan(o) or math.isnan(c):
+                    continue
+                known += 1
+                over = over or 2 * u + o > c
+            assert got[k] == (known > 0 and not over), (k, last)
+    assert kept_to_capacity(under3, over3, capacity, 29).any()
+    assert not kept_to_capacity(under3, over3, capacity, 29).all()
+
+
+def test_kept_to_capacity_reads_no_month_after_the_origin():
+    under3, over3, capacity = grids()
+    last = 12
+    before = kept_to_capacity(under3, over3, capacity, last)
+    later = under3.copy()
+    later[:, last + 1 :] = 1000.0  # every kindergarten far over capacity after the origin
+    np.testing.assert_array_equal(kept_to_capacity(later, over3, capacity, last), before)
+
+
+def test_the_bound_moves_every_quantile_by_the_medians_excess_where_it_holds():
+    rng = np.random.default_rng(2)
+    n = 200
+    levels = np.sort(rng.integers(0, 25, (n, 5)).astype(np.float64), axis=1)
+    over3_median = rng.integers(5, 40, n).astype(np.float64)
+    capacity = rng.integers(30, 60, n).astype(np.float64)
+    capacity[:5] = np.nan
+    holds = rng.random(n) < 0.7
+    got = bound_under3(levels, over3_median, capacity, holds, median_column=2)
+    for i in range(n):
+        expected = levels[i].copy()
+        if holds[i] and not math.isnan(capacity[i]):
+            room = max(math.floor((capacity[i] - over3_median[i]) / 2), 0)
+            excess = max(levels[i, 2] - room, 0)
+            expected = np.maximum(levels[i] - excess, 0.0)
+        np.testing.assert_array_equal(got[i], expected, err_msg=str(i))
+    moved = (got != levels).any(axis=1)
+    assert 0 < moved.sum() < n
+    assert (np.diff(got, axis=1) >= 0).all()
+
+
+@pytest.fixture(scope="module")
+def capacity_district():
+    return simulate_capacity(seed=5, n_kindergartens=20, start=pd.Period("2019-01", "M")).district
+
+
+def test_the_pipeline_holds_under3_inside_capacity_where_the_data_kept_to_it(capacity_district):
+    assert CAPACITY_BOUND_TARGETS == ("children_under3",)
+    district = capacity_district
+    pipeline = ForecastPipeline(
+        targets=["children_under3", "children_over3"],
+        horizons=6,
+        lgbm_params=FAST,
+        calibration_origins=3,
+        capacity_bound_targets=(),
+    ).fit(district)
+    unbound = pipeline.predict(district, horizon=6)
+    pipeline.capacity_bound_targets = None  # the default: applied at the forecast
+    bound = pipeline.predict(district, horizon=6)
+    key = ["kindergarten_id", "month"]
+    wide = unbound.pivot_table(index=key, columns="target", values="p50")
+    capacity = district.kindergartens.set_index("kindergarten_id")["capacity"]
+    monthly = district.monthly.assign(
+        places=2 * district.monthly["children_under3"] + district.monthly["children_over3"]
+    )
+    kept = (
+        (monthly["places"] <= monthly["kindergarten_id"].map(capacity))
+        .groupby(monthly["kindergarten_id"])
+        .all()
+    )
+    # a plain loop: the bound each row's under-3 median should meet, and the shift it implies
+    columns = ["p05", "p10", "p25", "p50", "p75", "p90", "p95"]
+    b = bound.set_index(["kindergarten_id", "month", "target"])
+    u = unbound.set_index(["kindergarten_id", "month", "target"])
+    pd.testing.assert_frame_equal(
+        b.xs("children_over3", level="target"), u.xs("children_over3", level="target")
+    )
+    shifted = 0
+    for (kg, month), row in wide.iterrows():
+        before = u.loc[(kg, month, "children_under3"), columns].to_numpy(np.float64)
+        after = b.loc[(kg, month, "children_under3"), columns].to_numpy(np.float64)
+        if kept[kg]:
+            room = max(math.floor((capacity[kg] - row["children_over3"]) / 2), 0)
+            excess = max(before[3] - room, 0)
+            shifted += excess > 0
+            np.testing.assert_array_equal(after, np.maximum(before - excess, 0.0))
+            assert 2 * after[3] + row["children_over3"] <= capacity[kg]
+        else:
+            np.testing.assert_array_equal(after, before)
+    assert kept.any()
+    assert shifted > 0
