@@ -21,6 +21,8 @@ the over-3 median by the under-3 one instead cost the capacity family's over 3 4
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: The targets bound by default (``ForecastPipeline(capacity_bound_targets=None)``).
@@ -46,18 +48,32 @@ def kept_to_capacity(
 
 def bound_under3(
     under3_levels: np.ndarray,
-    over3_median: np.ndarray,
+    over3_levels: np.ndarray,
     capacity: np.ndarray,
     bound: np.ndarray,
-    median_column: int,
+    quantiles: Sequence[float],
 ) -> np.ndarray:
-    """``under3_levels`` (rows × quantiles, sorted) with, on the rows where ``bound`` holds and
-    ``capacity`` is known, every quantile moved down by as much as the median lies above
-    ⌊(``capacity`` − ``over3_median``) ÷ 2⌋ (never below 0); other rows unchanged."""
+    """``under3_levels`` (rows × ``quantiles``, sorted) held inside ``capacity`` beside
+    ``over3_levels`` (the same rows and quantiles) on the rows where ``bound`` holds and the
+    capacity is known: every quantile moved down by as much as the median lies above
+    ⌊(capacity − the over-3 median) ÷ 2⌋, then each quantile above the median at most
+    ⌊(capacity − the over-3 quantile at 1 − its level) ÷ 2⌋ (never below the median): the
+    under-3s can reach their level q only where the over-3s leave the room, which they do at
+    least as often as they stay at or under their level 1 − q. Never below 0; other rows
+    unchanged."""
     levels = np.asarray(under3_levels, dtype=np.float64)
-    room = np.floor((capacity - over3_median) / PLACES_PER_UNDER3)
-    room = np.maximum(np.where(np.isnan(room), np.inf, room), 0.0)
-    excess = np.where(bound, np.maximum(levels[:, median_column] - room, 0.0), 0.0)
-    if not excess.any():
+    over3 = np.asarray(over3_levels, dtype=np.float64)
+    q = np.asarray(quantiles, dtype=np.float64)
+    median_column = int(np.argmin(np.abs(q - 0.5)))
+    holds = np.asarray(bound) & ~np.isnan(capacity)
+    if not holds.any():
         return levels
-    return np.maximum(levels - excess[:, None], 0.0)
+    room = np.maximum(np.floor((capacity[:, None] - over3) / PLACES_PER_UNDER3), 0.0)
+    excess = np.maximum(levels[:, median_column] - room[:, median_column], 0.0)
+    out = np.maximum(levels - np.where(holds, excess, 0.0)[:, None], 0.0)
+    median = out[:, median_column]
+    for column in range(median_column + 1, len(q)):
+        mirror = int(np.argmin(np.abs(q - (1.0 - q[column]))))
+        capped = np.maximum(np.minimum(out[:, column], room[:, mirror]), median)
+        out[:, column] = np.where(holds & ~np.isnan(room[:, mirror]), capped, out[:, column])
+    return out

@@ -134,7 +134,7 @@ def forecast_table(
             predicted = forecaster.levels(models, frame, target, corrections, output)
             target_levels.setdefault(target, []).append((frame, predicted))
     if UNDER3 in pipeline._capacity_bound_targets():
-        bound_by_capacity(inputs, origin, target_levels, forecaster.median_column)
+        bound_by_capacity(inputs, origin, target_levels, forecaster.quantiles)
     for target, framed in target_levels.items():
         for frame, predicted in framed:
             levels.append(predicted)
@@ -165,14 +165,15 @@ def bound_by_capacity(
     inputs: FeatureInputs,
     origin: pd.Period,
     target_levels: dict[str, list[tuple[HorizonFrame, np.ndarray]]],
-    median_column: int,
+    quantiles: Sequence[float],
 ) -> None:
     """Children under 3's levels in ``target_levels`` (per target, each horizon's frame and
-    its quantiles) held inside approved capacity beside the over-3 median of the same
+    its quantiles) held inside approved capacity beside the over-3 quantiles of the same
     kindergarten and month (:func:`models.forecast.capacity_bound.bound_under3`), in place, for
     the kindergartens that kept to their capacity up to ``origin``. Nothing without both
     counts' forecasts or a capacity column."""
     grid = inputs.grid
+    median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
     if UNDER3 not in target_levels or OVER3 not in target_levels:
         return
     if "capacity" not in grid.point_in_time_names or OVER3 not in grid.targets:
@@ -182,21 +183,21 @@ def bound_by_capacity(
     kept = kept_to_capacity(
         grid.targets[UNDER3], grid.targets[OVER3], capacity, grid.month_index(origin)
     )
-    over3_median = np.full(len(grid.kindergarten_ids), np.nan)
     over3_by_horizon = {frame.horizon: (frame, p) for frame, p in target_levels[OVER3]}
     for i, (frame, predicted) in enumerate(target_levels[UNDER3]):
         if frame.horizon not in over3_by_horizon:
             continue
         over3_frame, over3_levels = over3_by_horizon[frame.horizon]
-        over3_median[:] = np.nan
-        over3_median[over3_frame.kindergarten_index] = over3_levels[:, median_column]
+        # the over-3 quantiles of each under-3 row's kindergarten (NaN where it has none)
+        over3 = np.full((len(grid.kindergarten_ids), predicted.shape[1]), np.nan)
+        over3[over3_frame.kindergarten_index] = over3_levels
         k, t = frame.kindergarten_index, frame.origin_index
         bounded = bound_under3(
             predicted,
-            over3_median[k],
+            over3[k],
             capacity[k, t],
-            kept[k] & ~np.isnan(over3_median[k]),
-            median_column,
+            kept[k] & ~np.isnan(over3[k, median_column]),
+            quantiles,
         )
         target_levels[UNDER3][i] = (frame, bounded)
 

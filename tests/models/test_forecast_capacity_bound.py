@@ -59,24 +59,38 @@ def test_kept_to_capacity_reads_no_month_after_the_origin():
     np.testing.assert_array_equal(kept_to_capacity(later, over3, capacity, last), before)
 
 
-def test_the_bound_moves_every_quantile_by_the_medians_excess_where_it_holds():
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+
+def expected_bound(levels, over3, capacity):
+    """A plain loop over one row: the shift that brings the median inside the room the over-3
+    median leaves, then each quantile above the median at most the room the over-3 quantile at
+    1 − its level leaves (not below the median), all at least 0."""
+    room = [max(math.floor((capacity - o) / 2), 0) for o in over3]
+    excess = max(levels[3] - room[3], 0)
+    out = [max(v - excess, 0.0) for v in levels]
+    for column, mirror in ((4, 2), (5, 1), (6, 0)):
+        out[column] = max(min(out[column], room[mirror]), out[3])
+    return np.asarray(out)
+
+
+def test_the_bound_against_a_plain_loop_where_it_holds():
     rng = np.random.default_rng(2)
-    n = 200
-    levels = np.sort(rng.integers(0, 25, (n, 5)).astype(np.float64), axis=1)
-    over3_median = rng.integers(5, 40, n).astype(np.float64)
+    n = 300
+    levels = np.sort(rng.integers(0, 25, (n, 7)).astype(np.float64), axis=1)
+    over3 = np.sort(rng.integers(5, 40, (n, 7)).astype(np.float64), axis=1)
     capacity = rng.integers(30, 60, n).astype(np.float64)
     capacity[:5] = np.nan
     holds = rng.random(n) < 0.7
-    got = bound_under3(levels, over3_median, capacity, holds, median_column=2)
+    got = bound_under3(levels, over3, capacity, holds, QUANTILES)
     for i in range(n):
-        expected = levels[i].copy()
+        expected = levels[i]
         if holds[i] and not math.isnan(capacity[i]):
-            room = max(math.floor((capacity[i] - over3_median[i]) / 2), 0)
-            excess = max(levels[i, 2] - room, 0)
-            expected = np.maximum(levels[i] - excess, 0.0)
+            expected = expected_bound(levels[i], over3[i], capacity[i])
         np.testing.assert_array_equal(got[i], expected, err_msg=str(i))
     moved = (got != levels).any(axis=1)
-    assert 0 < moved.sum() < n
+    shifted = got[:, 3] != levels[:, 3]
+    assert 0 < shifted.sum() < moved.sum() < n
     assert (np.diff(got, axis=1) >= 0).all()
 
 
@@ -109,7 +123,7 @@ def test_the_pipeline_holds_under3_inside_capacity_where_the_data_kept_to_it(cap
         .groupby(monthly["kindergarten_id"])
         .all()
     )
-    # a plain loop: the bound each row's under-3 median should meet, and the shift it implies
+    # a plain loop: the bound each row's under-3 quantiles should meet
     columns = ["p05", "p10", "p25", "p50", "p75", "p90", "p95"]
     b = bound.set_index(["kindergarten_id", "month", "target"])
     u = unbound.set_index(["kindergarten_id", "month", "target"])
@@ -117,15 +131,14 @@ def test_the_pipeline_holds_under3_inside_capacity_where_the_data_kept_to_it(cap
         b.xs("children_over3", level="target"), u.xs("children_over3", level="target")
     )
     shifted = 0
-    for (kg, month), row in wide.iterrows():
+    for kg, month in wide.index:
         before = u.loc[(kg, month, "children_under3"), columns].to_numpy(np.float64)
         after = b.loc[(kg, month, "children_under3"), columns].to_numpy(np.float64)
+        over3 = u.loc[(kg, month, "children_over3"), columns].to_numpy(np.float64)
         if kept[kg]:
-            room = max(math.floor((capacity[kg] - row["children_over3"]) / 2), 0)
-            excess = max(before[3] - room, 0)
-            shifted += excess > 0
-            np.testing.assert_array_equal(after, np.maximum(before - excess, 0.0))
-            assert 2 * after[3] + row["children_over3"] <= capacity[kg]
+            np.testing.assert_array_equal(after, expected_bound(before, over3, capacity[kg]))
+            shifted += after[3] < before[3]
+            assert 2 * after[3] + over3[3] <= capacity[kg]
         else:
             np.testing.assert_array_equal(after, before)
     assert kept.any()
