@@ -8,15 +8,21 @@ capacity in about 4 % of the capacity family's kindergarten-months (tuning seeds
 origins), mostly before the next August, where the rolling intake tops a full kindergarten up
 and the under-3 median does not see that the over-3s already use the room. The bound: the
 under-3 p50 at most ⌊(capacity − the over-3 p50 of the same kindergarten and month) ÷ 2⌋, every
-under-3 quantile moved down with it (the interval keeps its shape around the median).
+under-3 quantile moved down with it (the interval keeps its shape around the median); then the
+quantiles above the median at most ⌊(capacity − the over-3 p05) ÷ 2⌋, the room left should the
+over-3s fall to their lowest quantile.
 
 Whether a kindergarten keeps to its capacity is read from its own data: the bound holds only
 where the places used (2 · under 3 + over 3) never exceeded capacity in any month up to the
-origin. In the cohort family (whose kindergartens run past capacity at times) that left no row
-bound; in the capacity family (which never exceeds it) every row whose medians did. Under-3
-WAPE, tuning seeds 1–3 / 4–6, mean of LightGBM random states 0–2 (benchmarks/README.md,
-2026-12-08, helper kids11): capacity family −3.7 % / −1.0 %, cohort family unchanged. Bounding
-the over-3 median by the under-3 one instead cost the capacity family's over 3 4.4 % / 0.5 %.
+origin. In the cohort family (whose kindergartens run past capacity at times) that left almost
+no row bound; in the capacity family (which never exceeds it) every row whose medians did.
+Tuning seeds 1–3 / 4–6, 4 rolling origins, mean of LightGBM random states 0–4
+(benchmarks/README.md, 2026-12-08, helper kids11): capacity family under-3 WAPE −3.7 % /
+−1.0 %, 80 % interval score −5.3 % / −3.7 %, coverage 0.807 → 0.811 / 0.828 → 0.828; cohort
+family level (−0.02 % / 0). Bounding the over-3 median by the under-3 one instead cost the
+capacity family's over 3 4.4 % / 0.5 %; the upper quantiles bounded by the over-3 quantile at
+1 − their level (p90 by p10 …) narrowed the intervals further but took the suite's short-history
+under-3 coverage to 0.759 (band 0.75–0.85).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import numpy as np
 
 #: The targets bound by default (``ForecastPipeline(capacity_bound_targets=None)``).
 CAPACITY_BOUND_TARGETS: tuple[str, ...] = ("children_under3",)
-#: The bounded target, the count whose median bounds it, and the places a child of each uses.
+#: The bounded target, the count whose quantiles bound it, and the places an under-3 uses.
 UNDER3, OVER3 = "children_under3", "children_over3"
 PLACES_PER_UNDER3 = 2.0
 
@@ -57,23 +63,21 @@ def bound_under3(
     ``over3_levels`` (the same rows and quantiles) on the rows where ``bound`` holds and the
     capacity is known: every quantile moved down by as much as the median lies above
     ⌊(capacity − the over-3 median) ÷ 2⌋, then each quantile above the median at most
-    ⌊(capacity − the over-3 quantile at 1 − its level) ÷ 2⌋ (never below the median): the
-    under-3s can reach their level q only where the over-3s leave the room, which they do at
-    least as often as they stay at or under their level 1 − q. Never below 0; other rows
+    ⌊(capacity − the over-3 lowest quantile) ÷ 2⌋ (never below the median): more under-3s
+    than that need fewer over-3s than their lowest quantile. Never below 0; other rows
     unchanged."""
     levels = np.asarray(under3_levels, dtype=np.float64)
     over3 = np.asarray(over3_levels, dtype=np.float64)
-    q = np.asarray(quantiles, dtype=np.float64)
-    median_column = int(np.argmin(np.abs(q - 0.5)))
+    median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
     holds = np.asarray(bound) & ~np.isnan(capacity)
     if not holds.any():
         return levels
     room = np.maximum(np.floor((capacity[:, None] - over3) / PLACES_PER_UNDER3), 0.0)
     excess = np.maximum(levels[:, median_column] - room[:, median_column], 0.0)
     out = np.maximum(levels - np.where(holds, excess, 0.0)[:, None], 0.0)
-    median = out[:, median_column]
-    for column in range(median_column + 1, len(q)):
-        mirror = int(np.argmin(np.abs(q - (1.0 - q[column]))))
-        capped = np.maximum(np.minimum(out[:, column], room[:, mirror]), median)
-        out[:, column] = np.where(holds & ~np.isnan(room[:, mirror]), capped, out[:, column])
+    median = out[:, median_column : median_column + 1]
+    upper = out[:, median_column + 1 :]
+    # the lowest over-3 quantile leaves the most room (the quantiles are sorted)
+    capped = np.maximum(np.minimum(upper, room[:, :1]), median)
+    out[:, median_column + 1 :] = np.where(holds[:, None], capped, upper)
     return out

@@ -196,11 +196,13 @@ class ForecastPipeline(BaseEstimator):
         cover7); ``()``: every target's on the clipped forecasts.
     capacity_bound_targets : targets held inside approved capacity when forecast beside the
         other children's count (:mod:`models.forecast.capacity_bound`): the under-3 p50 at most
-        (capacity − the over-3 p50) ÷ 2 and its quantiles moved down with it, for kindergartens
-        whose places used never exceeded capacity up to the origin. ``None`` (default):
+        (capacity − the over-3 p50) ÷ 2 and its quantiles moved down with it, those above it at
+        most (capacity − the over-3 p05) ÷ 2, for kindergartens whose places used never
+        exceeded capacity up to the origin. ``None`` (default):
         :data:`~models.forecast.capacity_bound.CAPACITY_BOUND_TARGETS`, children under 3 since
-        2026-12-08 (under-3 WAPE on the tuning seeds 1–3 / 4–6 −3.7 % / −1.0 % on the capacity
-        family, the cohort family unchanged; benchmarks/README.md, helper kids11); ``()``: none.
+        2026-12-08 (tuning seeds 1–3 / 4–6: capacity family under-3 WAPE −3.7 % / −1.0 %,
+        interval score −5.3 % / −3.7 %; the cohort family level; benchmarks/README.md, helper
+        kids11); ``()``: none.
     n_jobs : worker threads fitting the targets' calibration and final rounds side by side while
         the calling thread builds the next target's frames (1 = everything in the calling
         thread, one after another).

@@ -64,13 +64,13 @@ QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 def expected_bound(levels, over3, capacity):
     """A plain loop over one row: the shift that brings the median inside the room the over-3
-    median leaves, then each quantile above the median at most the room the over-3 quantile at
-    1 − its level leaves (not below the median), all at least 0."""
+    median leaves, then each quantile above the median at most the room the over-3 p05 leaves
+    (not below the median), all at least 0."""
     room = [max(math.floor((capacity - o) / 2), 0) for o in over3]
     excess = max(levels[3] - room[3], 0)
     out = [max(v - excess, 0.0) for v in levels]
-    for column, mirror in ((4, 2), (5, 1), (6, 0)):
-        out[column] = max(min(out[column], room[mirror]), out[3])
+    for column in (4, 5, 6):
+        out[column] = max(min(out[column], room[0]), out[3])
     return np.asarray(out)
 
 
