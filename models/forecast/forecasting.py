@@ -6,8 +6,8 @@ drivers — in the contract's columns."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -101,9 +101,47 @@ def origin_frames(
         yield target, target_origin_frames(pipeline, inputs, target, origin, horizon)
 
 
-#: per target, its frames at the origin and the quantile models' raw output for them
-#: (:meth:`~models.forecast.levels.LevelForecaster.boosted`)
-Boosted = dict[str, tuple[list[HorizonFrame], Sequence[np.ndarray | None]]]
+@dataclass(frozen=True)
+class TargetForecast:
+    """One target's calibrated quantile forecasts at an origin, row by row (one row per
+    kindergarten and horizon), before the forecasts of every target are framed together."""
+
+    target: str
+    levels: np.ndarray
+    kindergarten_ids: np.ndarray
+    horizons: np.ndarray
+
+
+def target_forecast(
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    target: str,
+    models: dict[int, Any],
+    corrections: dict[str, dict],
+    frames: Sequence[HorizonFrame],
+    outputs: Sequence[np.ndarray | None],
+) -> TargetForecast:
+    """``target``'s forecasts from its fitted ``models`` and conformal ``corrections`` (per
+    horizon), for its ``frames`` at the origin and the boosters' ``outputs`` for them
+    (:meth:`~models.forecast.levels.LevelForecaster.boosted`)."""
+    forecaster = pipeline._level_forecaster()
+    levels, kindergartens, horizons = [], [], []
+    for frame, output in zip(frames, outputs, strict=True):
+        levels.append(
+            forecaster.levels(models, frame, target, corrections[str(frame.horizon)], output)
+        )
+        kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
+        horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
+    if not levels:
+        return TargetForecast(
+            target,
+            np.empty((0, len(forecaster.quantiles))),
+            np.empty(0, dtype=object),
+            np.empty(0, dtype=np.int64),
+        )
+    return TargetForecast(
+        target, np.concatenate(levels), np.concatenate(kindergartens), np.concatenate(horizons)
+    )
 
 
 def forecast_table(
@@ -111,33 +149,33 @@ def forecast_table(
     inputs: FeatureInputs,
     origin: pd.Period,
     horizon: int,
-    boosted: Boosted | None = None,
+    made: dict[str, TargetForecast] | None = None,
 ) -> pd.DataFrame:
     """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``;
-    ``boosted``: the targets' frames and boosters' output already made (a fit's threads make
-    them beside the fitting), the other targets' made here."""
+    ``made``: targets' forecasts already made (a fit makes each as its target's rounds finish,
+    while the workers boost the others), the other targets' made here."""
     # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
     # more than the boosters' predictions
-    levels, kindergartens, horizons, targets = [], [], [], []
-    forecaster = pipeline._level_forecaster()
+    parts = []
     for target in pipeline.targets_:
+        if made is not None and target in made:
+            parts.append(made[target])
+            continue
         models = pipeline.models_[target]
-        if boosted is not None and target in boosted:
-            frames, outputs = boosted[target]
-        else:
-            frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
-            outputs = forecaster.boosted(models, frames)
-        for frame, output in zip(frames, outputs, strict=True):
-            corrections = pipeline.calibration_["corrections"][target][str(frame.horizon)]
-            levels.append(forecaster.levels(models, frame, target, corrections, output))
-            kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
-            horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
-            targets.append(np.full(len(frame.anchor), target, dtype=object))
-    if not levels:
+        frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
+        outputs = pipeline._level_forecaster().boosted(models, frames)
+        corrections = pipeline.calibration_["corrections"][target]
+        parts.append(
+            target_forecast(pipeline, inputs, target, models, corrections, frames, outputs)
+        )
+    parts = [part for part in parts if len(part.horizons)]
+    if not parts:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    out = pd.DataFrame(np.concatenate(levels), columns=list(QUANTILE_COLUMNS))
-    steps = np.concatenate(horizons)
-    out.insert(0, KINDERGARTEN_ID, np.concatenate(kindergartens))
+    out = pd.DataFrame(
+        np.concatenate([part.levels for part in parts]), columns=list(QUANTILE_COLUMNS)
+    )
+    steps = np.concatenate([part.horizons for part in parts])
+    out.insert(0, KINDERGARTEN_ID, np.concatenate([part.kindergarten_ids for part in parts]))
     out.insert(1, "origin", pd.PeriodIndex([origin] * len(out), freq="M"))
     out.insert(
         2,
@@ -147,7 +185,11 @@ def forecast_table(
         ),
     )
     out.insert(3, "horizon", steps)
-    out.insert(4, "target", np.concatenate(targets))
+    out.insert(
+        4,
+        "target",
+        np.concatenate([np.full(len(part.horizons), part.target, dtype=object) for part in parts]),
+    )
     return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
         list(FORECAST_COLUMNS)
     ]
