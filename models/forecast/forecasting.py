@@ -6,8 +6,8 @@ drivers — in the contract's columns."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -102,9 +102,47 @@ def origin_frames(
         yield target, target_origin_frames(pipeline, inputs, target, origin, horizon)
 
 
-#: per target, its frames at the origin and the quantile models' raw output for them
-#: (:meth:`~models.forecast.levels.LevelForecaster.boosted`)
-Boosted = dict[str, tuple[list[HorizonFrame], Sequence[np.ndarray | None]]]
+@dataclass(frozen=True)
+class TargetForecast:
+    """One target's calibrated quantile forecasts at an origin, row by row (one row per
+    kindergarten and horizon), before the forecasts of every target are framed together."""
+
+    target: str
+    levels: np.ndarray
+    kindergarten_ids: np.ndarray
+    horizons: np.ndarray
+
+
+def target_forecast(
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    target: str,
+    models: dict[int, Any],
+    corrections: dict[str, dict],
+    frames: Sequence[HorizonFrame],
+    outputs: Sequence[np.ndarray | None],
+) -> TargetForecast:
+    """``target``'s forecasts from its fitted ``models`` and conformal ``corrections`` (per
+    horizon), for its ``frames`` at the origin and the boosters' ``outputs`` for them
+    (:meth:`~models.forecast.levels.LevelForecaster.boosted`)."""
+    forecaster = pipeline._level_forecaster()
+    levels, kindergartens, horizons = [], [], []
+    for frame, output in zip(frames, outputs, strict=True):
+        levels.append(
+            forecaster.levels(models, frame, target, corrections[str(frame.horizon)], output)
+        )
+        kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
+        horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
+    if not levels:
+        return TargetForecast(
+            target,
+            np.empty((0, len(forecaster.quantiles))),
+            np.empty(0, dtype=object),
+            np.empty(0, dtype=np.int64),
+        )
+    return TargetForecast(
+        target, np.concatenate(levels), np.concatenate(kindergartens), np.concatenate(horizons)
+    )
 
 
 def forecast_table(
@@ -112,40 +150,36 @@ def forecast_table(
     inputs: FeatureInputs,
     origin: pd.Period,
     horizon: int,
-    boosted: Boosted | None = None,
+    made: dict[str, TargetForecast] | None = None,
 ) -> pd.DataFrame:
     """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``;
-    ``boosted``: the targets' frames and boosters' output already made (a fit's threads make
-    them beside the fitting), the other targets' made here."""
+    ``made``: targets' forecasts already made (a fit makes each as its target's rounds finish,
+    while the workers boost the others), the other targets' made here."""
     # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
     # more than the boosters' predictions
-    levels, kindergartens, horizons, targets = [], [], [], []
-    forecaster = pipeline._level_forecaster()
-    target_levels: dict[str, list[tuple[HorizonFrame, np.ndarray]]] = {}
+    parts = []
     for target in pipeline.targets_:
+        if made is not None and target in made:
+            parts.append(made[target])
+            continue
         models = pipeline.models_[target]
-        if boosted is not None and target in boosted:
-            frames, outputs = boosted[target]
-        else:
-            frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
-            outputs = forecaster.boosted(models, frames)
-        for frame, output in zip(frames, outputs, strict=True):
-            corrections = pipeline.calibration_["corrections"][target][str(frame.horizon)]
-            predicted = forecaster.levels(models, frame, target, corrections, output)
-            target_levels.setdefault(target, []).append((frame, predicted))
-    if UNDER3 in pipeline._capacity_bound_targets():
-        bound_by_capacity(inputs, origin, target_levels, forecaster.quantiles)
-    for target, framed in target_levels.items():
-        for frame, predicted in framed:
-            levels.append(predicted)
-            kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
-            horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
-            targets.append(np.full(len(frame.anchor), target, dtype=object))
-    if not levels:
+        frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
+        outputs = pipeline._level_forecaster().boosted(models, frames)
+        corrections = pipeline.calibration_["corrections"][target]
+        parts.append(
+            target_forecast(pipeline, inputs, target, models, corrections, frames, outputs)
+        )
+    parts = [part for part in parts if len(part.horizons)]
+    if not parts:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    out = pd.DataFrame(np.concatenate(levels), columns=list(QUANTILE_COLUMNS))
-    steps = np.concatenate(horizons)
-    out.insert(0, KINDERGARTEN_ID, np.concatenate(kindergartens))
+    if UNDER3 in pipeline._capacity_bound_targets():
+        quantiles = pipeline._level_forecaster().quantiles
+        parts = [bound_by_capacity(inputs, origin, part, parts, quantiles) for part in parts]
+    out = pd.DataFrame(
+        np.concatenate([part.levels for part in parts]), columns=list(QUANTILE_COLUMNS)
+    )
+    steps = np.concatenate([part.horizons for part in parts])
+    out.insert(0, KINDERGARTEN_ID, np.concatenate([part.kindergarten_ids for part in parts]))
     out.insert(1, "origin", pd.PeriodIndex([origin] * len(out), freq="M"))
     out.insert(
         2,
@@ -155,7 +189,11 @@ def forecast_table(
         ),
     )
     out.insert(3, "horizon", steps)
-    out.insert(4, "target", np.concatenate(targets))
+    out.insert(
+        4,
+        "target",
+        np.concatenate([np.full(len(part.horizons), part.target, dtype=object) for part in parts]),
+    )
     return out.sort_values([KINDERGARTEN_ID, "target", "horizon"], ignore_index=True)[
         list(FORECAST_COLUMNS)
     ]
@@ -164,42 +202,45 @@ def forecast_table(
 def bound_by_capacity(
     inputs: FeatureInputs,
     origin: pd.Period,
-    target_levels: dict[str, list[tuple[HorizonFrame, np.ndarray]]],
+    part: TargetForecast,
+    parts: Sequence[TargetForecast],
     quantiles: Sequence[float],
-) -> None:
-    """Children under 3's levels in ``target_levels`` (per target, each horizon's frame and
-    its quantiles) held inside approved capacity beside the over-3 quantiles of the same
-    kindergarten and month (:func:`models.forecast.capacity_bound.bound_under3`), in place, for
-    the kindergartens that kept to their capacity up to ``origin``. Nothing without both
-    counts' forecasts or a capacity column."""
+) -> TargetForecast:
+    """``part`` — for children under 3, held inside approved capacity beside the over-3
+    forecasts in ``parts`` for the same kindergarten and horizon
+    (:func:`models.forecast.capacity_bound.bound_under3`) for the kindergartens that kept to
+    their capacity up to ``origin``; any other part as it is. Unchanged without the over-3
+    forecasts or a capacity column."""
     grid = inputs.grid
-    median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
-    if UNDER3 not in target_levels or OVER3 not in target_levels:
-        return
+    over3_part = next((p for p in parts if p.target == OVER3), None)
+    if part.target != UNDER3 or over3_part is None:
+        return part
     if "capacity" not in grid.point_in_time_names or OVER3 not in grid.targets:
-        return
+        return part
     capacity = grid.point_in_time[:, :, grid.point_in_time_names.index("capacity")]
-    capacity = capacity.astype(np.float64)
-    kept = kept_to_capacity(
-        grid.targets[UNDER3], grid.targets[OVER3], capacity, grid.month_index(origin)
+    t = grid.month_index(origin)
+    kept = kept_to_capacity(grid.targets[UNDER3], grid.targets[OVER3], capacity, t)
+    index = {kg: i for i, kg in enumerate(grid.kindergarten_ids)}
+    k = np.fromiter((index[kg] for kg in part.kindergarten_ids), np.int64, len(part.horizons))
+    # the over-3 quantiles of each under-3 row's kindergarten and horizon (NaN where none)
+    over3 = np.full(
+        (len(grid.kindergarten_ids), int(part.horizons.max()) + 1, len(quantiles)), np.nan
     )
-    over3_by_horizon = {frame.horizon: (frame, p) for frame, p in target_levels[OVER3]}
-    for i, (frame, predicted) in enumerate(target_levels[UNDER3]):
-        if frame.horizon not in over3_by_horizon:
-            continue
-        over3_frame, over3_levels = over3_by_horizon[frame.horizon]
-        # the over-3 quantiles of each under-3 row's kindergarten (NaN where it has none)
-        over3 = np.full((len(grid.kindergarten_ids), predicted.shape[1]), np.nan)
-        over3[over3_frame.kindergarten_index] = over3_levels
-        k, t = frame.kindergarten_index, frame.origin_index
-        bounded = bound_under3(
-            predicted,
-            over3[k],
-            capacity[k, t],
-            kept[k] & ~np.isnan(over3[k, median_column]),
-            quantiles,
-        )
-        target_levels[UNDER3][i] = (frame, bounded)
+    over3_k = np.fromiter(
+        (index[kg] for kg in over3_part.kindergarten_ids), np.int64, len(over3_part.horizons)
+    )
+    inside = over3_part.horizons < over3.shape[1]
+    over3[over3_k[inside], over3_part.horizons[inside]] = over3_part.levels[inside]
+    beside = over3[k, part.horizons]
+    median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
+    levels = bound_under3(
+        part.levels,
+        beside,
+        capacity[k, t].astype(np.float64),
+        kept[k] & ~np.isnan(beside[:, median_column]),
+        quantiles,
+    )
+    return replace(part, levels=levels)
 
 
 def contribution_table(

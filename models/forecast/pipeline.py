@@ -31,10 +31,11 @@ from models.forecast.august_split import AUGUST_SPLIT_TARGETS
 from models.forecast.capacity_bound import CAPACITY_BOUND_TARGETS
 from models.forecast.conformal import UNCLIPPED_CALIBRATION_TARGETS
 from models.forecast.forecasting import (
-    Boosted,
+    TargetForecast,
     contribution_table,
     forecast_table,
     origin_inputs,
+    target_forecast,
     targets_on_other_features,
     with_lineage,
 )
@@ -306,10 +307,10 @@ class ForecastPipeline(BaseEstimator):
         check_horizon(horizon, self.horizons)
         last = district.monthly["month"].max()
         known = as_of(district, last)
-        inputs, boosted = self._fit_inputs(
+        inputs, made = self._fit_inputs(
             known, months_ahead=horizon, progress=progress, forecast=(last, horizon)
         )
-        return forecast_table(self, inputs, last, horizon, boosted)
+        return forecast_table(self, inputs, last, horizon, made)
 
     def _fit_inputs(
         self,
@@ -318,11 +319,10 @@ class ForecastPipeline(BaseEstimator):
         months_ahead: int,
         progress: Progress | None,
         forecast: tuple[pd.Period, int] | None = None,
-    ) -> tuple[FeatureInputs, Boosted]:
+    ) -> tuple[FeatureInputs, dict[str, TargetForecast]]:
         """Fit on ``district`` (see :meth:`fit`) from its feature table on a grid reaching
         ``months_ahead`` months past the data; returns that table's inputs and, given
-        ``forecast`` = (origin, horizon), the targets' frames from that origin with the final
-        boosters' output for them."""
+        ``forecast`` = (origin, horizon), the targets' forecasts from that origin."""
         self._check_params()
         report = progress or _no_progress
         targets = resolve_targets(district, self.targets)
@@ -348,7 +348,7 @@ class ForecastPipeline(BaseEstimator):
             "district_correlation": {},
         }
         models: dict[str, dict[int, Any]] = {}
-        boosted: Boosted = {}
+        made: dict[str, TargetForecast] = {}
         # the data's fingerprint while the workers boost the last targets, not after them
         fingerprint: list[str] = []
         for done, fitted in enumerate(
@@ -367,7 +367,16 @@ class ForecastPipeline(BaseEstimator):
             calibration["district_correlation"][fitted.target] = fitted.correlations
             models[fitted.target] = fitted.models
             if fitted.forecast is not None:
-                boosted[fitted.target] = fitted.forecast
+                # made here as each target's rounds finish: this thread waits for the workers'
+                # last rounds anyway, and the forecasts were a serial step after them
+                made[fitted.target] = target_forecast(
+                    self,
+                    inputs,
+                    fitted.target,
+                    fitted.models,
+                    fitted.corrections,
+                    *fitted.forecast,
+                )
             report(f"fitted {fitted.target}", done, len(targets))
         # in target order, whichever finished first
         self.models_ = {t: models[t] for t in targets}
@@ -386,7 +395,7 @@ class ForecastPipeline(BaseEstimator):
         self.lineage_ = district.lineage
         self.training_last_month_ = str(district.monthly["month"].max())
         self.training_fingerprint_ = fingerprint[0]
-        return inputs, boosted
+        return inputs, made
 
     def _target_frames(
         self, inputs: FeatureInputs, target: str, cutoff: int, last_index: int
