@@ -279,6 +279,11 @@ TARGET_FEATURES: dict[str, Label] = {
         "under-3s who stay, plus the August intake",
         "count",
     ),
+    "capacity_bound": Label(
+        "plass til barn under 3 innenfor godkjent kapasitet",
+        "room for under-3s within approved capacity",
+        "count",
+    ),
     "target_base": Label(
         "{target} videreført (grunnlaget)",
         "{target} carried forward (the base)",

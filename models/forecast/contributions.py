@@ -32,6 +32,9 @@ CONTRIBUTION_COLUMNS = (
 )
 #: The driver of a forecast whose p50 is its label's base (:func:`base_drivers`).
 BASE_FEATURE = "target_base"
+#: The driver of an under-3 p50 lowered to stay inside approved capacity
+#: (:mod:`models.forecast.capacity_bound`; ``forecasting.capacity_bound_drivers``).
+CAPACITY_BOUND_FEATURE = "capacity_bound"
 
 
 def top_drivers(

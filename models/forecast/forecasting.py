@@ -16,7 +16,12 @@ from sklearn.utils.validation import check_is_fitted
 from data.contract import FORECAST_COLUMNS, KINDERGARTEN_ID, QUANTILE_COLUMNS, District
 from data.errors import Problem, UserInputError
 from models.forecast.capacity_bound import OVER3, UNDER3, bound_under3, kept_to_capacity
-from models.forecast.contributions import base_drivers, top_drivers
+from models.forecast.contributions import (
+    CAPACITY_BOUND_FEATURE,
+    CONTRIBUTION_COLUMNS,
+    base_drivers,
+    top_drivers,
+)
 from models.forecast.frames import HorizonFrame
 from models.forecast.inputs import (
     FeatureInputs,
@@ -145,20 +150,22 @@ def target_forecast(
     )
 
 
-def forecast_table(
+def origin_forecasts(
     pipeline: ForecastPipeline,
     inputs: FeatureInputs,
     origin: pd.Period,
     horizon: int,
     made: dict[str, TargetForecast] | None = None,
-) -> pd.DataFrame:
-    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``;
+    targets: Sequence[str] | None = None,
+) -> list[TargetForecast]:
+    """Each of ``targets``' (default: every fitted target's) forecasts from the inputs of the
+    data as known at ``origin``, in the fitted targets' order, before the capacity bound;
     ``made``: targets' forecasts already made (a fit makes each as its target's rounds finish,
     while the workers boost the others), the other targets' made here."""
-    # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
-    # more than the boosters' predictions
     parts = []
     for target in pipeline.targets_:
+        if targets is not None and target not in targets:
+            continue
         if made is not None and target in made:
             parts.append(made[target])
             continue
@@ -169,6 +176,21 @@ def forecast_table(
         parts.append(
             target_forecast(pipeline, inputs, target, models, corrections, frames, outputs)
         )
+    return parts
+
+
+def forecast_table(
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    origin: pd.Period,
+    horizon: int,
+    made: dict[str, TargetForecast] | None = None,
+) -> pd.DataFrame:
+    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``
+    (``made``: see :func:`origin_forecasts`)."""
+    # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
+    # more than the boosters' predictions
+    parts = origin_forecasts(pipeline, inputs, origin, horizon, made)
     parts = [part for part in parts if len(part.horizons)]
     if not parts:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
@@ -251,7 +273,9 @@ def contribution_table(
     top: int,
 ) -> pd.DataFrame:
     """:meth:`ForecastPipeline.predict_contributions` from the inputs at ``origin``; a target
-    whose p50 is its base has that base as its one driver."""
+    whose p50 is its base has that base as its one driver, and an under-3 p50 the capacity
+    bound lowered has the bound as one more (:func:`capacity_bound_drivers`), each
+    forecast's drivers ranked by their contributions' size."""
     forecaster = pipeline._level_forecaster()
     parts = []
     for target, frames in origin_frames(pipeline, inputs, origin, horizon):
@@ -277,4 +301,52 @@ def contribution_table(
                     top=top,
                 )
             )
-    return pd.concat(parts, ignore_index=True)
+    bound = capacity_bound_drivers(pipeline, inputs, origin, horizon)
+    if bound is None or bound.empty:
+        return pd.concat(parts, ignore_index=True)
+    drivers = pd.concat([*parts, bound], ignore_index=True)
+    keys = [KINDERGARTEN_ID, "target", "horizon"]
+    drivers = drivers.assign(size=drivers["contribution"].abs()).sort_values(
+        [*keys, "size"], ascending=[True, True, True, False], kind="stable"
+    )
+    drivers["rank"] = drivers.groupby(keys).cumcount() + 1
+    return drivers.drop(columns="size").reset_index(drop=True)
+
+
+def capacity_bound_drivers(
+    pipeline: ForecastPipeline, inputs: FeatureInputs, origin: pd.Period, horizon: int
+) -> pd.DataFrame | None:
+    """One driver row (:data:`~models.forecast.contributions.CAPACITY_BOUND_FEATURE`) for each
+    under-3 p50 the capacity bound lowered (:func:`bound_by_capacity`): its value the p50 the
+    bound left (the under-3s approved capacity leaves room for beside the over-3 p50), its
+    contribution the change (negative). ``None`` when the bound is off or a count is not
+    forecast. A planner reading the drivers of a lowered p50 otherwise met a model's
+    explanation of a number the page no longer shows."""
+    if UNDER3 not in pipeline._capacity_bound_targets() or not {UNDER3, OVER3} <= set(
+        pipeline.targets_
+    ):
+        return None
+    parts = origin_forecasts(pipeline, inputs, origin, horizon, targets=(UNDER3, OVER3))
+    under3 = next(part for part in parts if part.target == UNDER3)
+    forecaster = pipeline._level_forecaster()
+    bounded = bound_by_capacity(inputs, origin, under3, parts, forecaster.quantiles)
+    median = forecaster.median_column
+    change = bounded.levels[:, median] - under3.levels[:, median]
+    lowered = np.flatnonzero(change < 0)
+    n = len(lowered)
+    return pd.DataFrame(
+        {
+            KINDERGARTEN_ID: under3.kindergarten_ids[lowered],
+            "origin": pd.PeriodIndex([origin] * n, freq="M"),
+            "month": pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
+                origin.ordinal + under3.horizons[lowered], freq="M"
+            ),
+            "horizon": under3.horizons[lowered],
+            "target": UNDER3,
+            "rank": np.ones(n, dtype=np.int64),
+            "feature": np.full(n, CAPACITY_BOUND_FEATURE, dtype=object),
+            "value": bounded.levels[lowered, median],
+            "contribution": change[lowered],
+        },
+        columns=list(CONTRIBUTION_COLUMNS),
+    )

@@ -9,6 +9,7 @@ import pytest
 from data.contract import TARGETS
 from features.labels import column_label, feature_label, feature_unit
 from features.table import build_feature_table
+from models.forecast.contributions import CAPACITY_BOUND_FEATURE
 from models.forecast.frames import (
     CYCLE_TARGETS,
     HISTORY_FEATURES,
@@ -73,3 +74,9 @@ def test_an_unknown_column_is_refused_by_the_catalogue_and_shown_without_undersc
     with pytest.raises(KeyError, match="no_such_column"):
         column_label("no_such_column")
     assert feature_label("no_such_column") == "no such column"
+
+
+def test_the_capacity_bound_driver_reads_as_words() -> None:
+    label = column_label(CAPACITY_BOUND_FEATURE, target="children_under3")
+    assert label.nb == "plass til barn under 3 innenfor godkjent kapasitet"
+    assert label.unit == "count" and "_" not in label.nb + label.en

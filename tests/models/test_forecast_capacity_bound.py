@@ -143,3 +143,43 @@ def test_the_pipeline_holds_under3_inside_capacity_where_the_data_kept_to_it(cap
             np.testing.assert_array_equal(after, before)
     assert kept.any()
     assert shifted > 0
+
+
+def test_a_lowered_under3_p50_has_the_capacity_bound_among_its_drivers(capacity_district):
+    """Every under-3 p50 the bound lowered, and only those, has one driver "capacity_bound":
+    its value the p50 shown, its contribution the change from the model's p50; each forecast's
+    drivers ranked 1, 2, … by their contributions' size."""
+    district = capacity_district
+    pipeline = ForecastPipeline(
+        targets=["children_under3", "children_over3"],
+        horizons=6,
+        lgbm_params=FAST,
+        calibration_origins=3,
+        capacity_bound_targets=(),
+    ).fit(district)
+    unbound = pipeline.predict(district, horizon=6)
+    assert not (
+        pipeline.predict_contributions(district, horizon=6, top=3)["feature"] == "capacity_bound"
+    ).any()
+    pipeline.capacity_bound_targets = None
+    bound = pipeline.predict(district, horizon=6)
+    drivers = pipeline.predict_contributions(district, horizon=6, top=3)
+    key = ["kindergarten_id", "target", "horizon"]
+    p50 = bound.set_index(key)["p50"].rename("shown").to_frame()
+    p50["model"] = unbound.set_index(key)["p50"]
+    lowered = p50[p50["shown"] < p50["model"]]
+    assert len(lowered) > 0
+    rows = drivers[drivers["feature"] == "capacity_bound"].set_index(key)
+    assert sorted(rows.index) == sorted(lowered.index)
+    np.testing.assert_array_equal(rows["value"], lowered.loc[rows.index, "shown"])
+    np.testing.assert_array_equal(
+        rows["contribution"], (lowered["shown"] - lowered["model"]).loc[rows.index]
+    )
+    for _, group in drivers.groupby(key):
+        assert list(group["rank"]) == list(range(1, len(group) + 1))
+        sizes = group["contribution"].abs().to_numpy()
+        assert (np.diff(sizes) <= 0).all()
+    # the forecasts without a lowered p50 keep their top 3 model drivers, no more
+    sizes = drivers.groupby(key).size()
+    assert (sizes.drop(lowered.index) == 3).all()
+    assert (sizes.loc[lowered.index] == 4).all()
