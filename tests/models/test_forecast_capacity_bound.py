@@ -94,6 +94,17 @@ def test_the_bound_against_a_plain_loop_where_it_holds():
     assert (np.diff(got, axis=1) >= 0).all()
 
 
+def fitted_without_bound(district) -> ForecastPipeline:
+    """Both children's counts fitted with the bound off (it acts at the forecast only)."""
+    return ForecastPipeline(
+        targets=["children_under3", "children_over3"],
+        horizons=6,
+        lgbm_params=FAST,
+        calibration_origins=3,
+        capacity_bound_targets=(),
+    ).fit(district)
+
+
 @pytest.fixture(scope="module")
 def capacity_district():
     return simulate_capacity(seed=5, n_kindergartens=20, start=pd.Period("2019-01", "M")).district
@@ -102,13 +113,7 @@ def capacity_district():
 def test_the_pipeline_holds_under3_inside_capacity_where_the_data_kept_to_it(capacity_district):
     assert CAPACITY_BOUND_TARGETS == ("children_under3",)
     district = capacity_district
-    pipeline = ForecastPipeline(
-        targets=["children_under3", "children_over3"],
-        horizons=6,
-        lgbm_params=FAST,
-        calibration_origins=3,
-        capacity_bound_targets=(),
-    ).fit(district)
+    pipeline = fitted_without_bound(district)
     unbound = pipeline.predict(district, horizon=6)
     pipeline.capacity_bound_targets = None  # the default: applied at the forecast
     bound = pipeline.predict(district, horizon=6)
@@ -150,13 +155,7 @@ def test_a_lowered_under3_p50_has_the_capacity_bound_among_its_drivers(capacity_
     its value the p50 shown, its contribution the change from the model's p50; each forecast's
     drivers ranked 1, 2, … by their contributions' size."""
     district = capacity_district
-    pipeline = ForecastPipeline(
-        targets=["children_under3", "children_over3"],
-        horizons=6,
-        lgbm_params=FAST,
-        calibration_origins=3,
-        capacity_bound_targets=(),
-    ).fit(district)
+    pipeline = fitted_without_bound(district)
     unbound = pipeline.predict(district, horizon=6)
     assert not (
         pipeline.predict_contributions(district, horizon=6, top=3)["feature"] == "capacity_bound"
