@@ -61,15 +61,15 @@ def bound_under3(
 ) -> np.ndarray:
     """``under3_levels`` (rows × ``quantiles``, sorted) held inside ``capacity`` beside
     ``over3_levels`` (the same rows and quantiles) on the rows where ``bound`` holds and the
-    capacity is known: every quantile moved down by as much as the median lies above
-    ⌊(capacity − the over-3 median) ÷ 2⌋, then each quantile above the median at most
-    ⌊(capacity − the over-3 lowest quantile) ÷ 2⌋ (never below the median): more under-3s
-    than that need fewer over-3s than their lowest quantile. Never below 0; other rows
-    unchanged."""
+    capacity and the over-3 median are known: every quantile moved down by as much as the
+    median lies above ⌊(capacity − the over-3 median) ÷ 2⌋, then each quantile above the
+    median at most ⌊(capacity − the over-3 lowest quantile) ÷ 2⌋ (never below the median):
+    more under-3s than that need fewer over-3s than their lowest quantile. Never below 0;
+    other rows unchanged."""
     levels = np.asarray(under3_levels, dtype=np.float64)
     over3 = np.asarray(over3_levels, dtype=np.float64)
     median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
-    holds = np.asarray(bound) & ~np.isnan(capacity)
+    holds = np.asarray(bound) & ~np.isnan(capacity) & ~np.isnan(over3[:, median_column])
     if not holds.any():
         return levels
     room = np.maximum(np.floor((capacity[:, None] - over3) / PLACES_PER_UNDER3), 0.0)

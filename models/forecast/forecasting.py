@@ -110,17 +110,17 @@ def origin_frames(
 @dataclass(frozen=True)
 class TargetForecast:
     """One target's calibrated quantile forecasts at an origin, row by row (one row per
-    kindergarten and horizon), before the forecasts of every target are framed together."""
+    kindergarten and horizon; ``kindergarten_index``: the grid's), before the forecasts of
+    every target are framed together."""
 
     target: str
     levels: np.ndarray
-    kindergarten_ids: np.ndarray
+    kindergarten_index: np.ndarray
     horizons: np.ndarray
 
 
 def target_forecast(
     pipeline: ForecastPipeline,
-    inputs: FeatureInputs,
     target: str,
     models: dict[int, Any],
     corrections: dict[str, dict],
@@ -136,13 +136,13 @@ def target_forecast(
         levels.append(
             forecaster.levels(models, frame, target, corrections[str(frame.horizon)], output)
         )
-        kindergartens.append(inputs.grid.kindergarten_ids[frame.kindergarten_index])
+        kindergartens.append(frame.kindergarten_index)
         horizons.append(np.full(len(frame.anchor), frame.horizon, dtype=np.int64))
     if not levels:
         return TargetForecast(
             target,
             np.empty((0, len(forecaster.quantiles))),
-            np.empty(0, dtype=object),
+            np.empty(0, dtype=np.int64),
             np.empty(0, dtype=np.int64),
         )
     return TargetForecast(
@@ -150,33 +150,14 @@ def target_forecast(
     )
 
 
-def origin_forecasts(
-    pipeline: ForecastPipeline,
-    inputs: FeatureInputs,
-    origin: pd.Period,
-    horizon: int,
-    made: dict[str, TargetForecast] | None = None,
-    targets: Sequence[str] | None = None,
-) -> list[TargetForecast]:
-    """Each of ``targets``' (default: every fitted target's) forecasts from the inputs of the
-    data as known at ``origin``, in the fitted targets' order, before the capacity bound;
-    ``made``: targets' forecasts already made (a fit makes each as its target's rounds finish,
-    while the workers boost the others), the other targets' made here."""
-    parts = []
-    for target in pipeline.targets_:
-        if targets is not None and target not in targets:
-            continue
-        if made is not None and target in made:
-            parts.append(made[target])
-            continue
-        models = pipeline.models_[target]
-        frames = target_origin_frames(pipeline, inputs, target, origin, horizon)
-        outputs = pipeline._level_forecaster().boosted(models, frames)
-        corrections = pipeline.calibration_["corrections"][target]
-        parts.append(
-            target_forecast(pipeline, inputs, target, models, corrections, frames, outputs)
-        )
-    return parts
+def fitted_target_forecast(
+    pipeline: ForecastPipeline, target: str, frames: Sequence[HorizonFrame]
+) -> TargetForecast:
+    """:func:`target_forecast` of a fitted pipeline's ``target`` for its ``frames``."""
+    models = pipeline.models_[target]
+    outputs = pipeline._level_forecaster().boosted(models, frames)
+    corrections = pipeline.calibration_["corrections"][target]
+    return target_forecast(pipeline, target, models, corrections, frames, outputs)
 
 
 def forecast_table(
@@ -186,22 +167,29 @@ def forecast_table(
     horizon: int,
     made: dict[str, TargetForecast] | None = None,
 ) -> pd.DataFrame:
-    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``
-    (``made``: see :func:`origin_forecasts`)."""
+    """:meth:`ForecastPipeline.predict` from the inputs of the data as known at ``origin``;
+    ``made``: targets' forecasts already made (a fit makes each as its target's rounds finish,
+    while the workers boost the others), the other targets' made here."""
     # columns gathered as arrays and framed once: a DataFrame per horizon and target cost
     # more than the boosters' predictions
-    parts = origin_forecasts(pipeline, inputs, origin, horizon, made)
+    parts = [
+        made[target]
+        if made is not None and target in made
+        else fitted_target_forecast(
+            pipeline, target, target_origin_frames(pipeline, inputs, target, origin, horizon)
+        )
+        for target in pipeline.targets_
+    ]
+    parts = [bound_by_capacity(pipeline, inputs, origin, parts, part) for part in parts]
     parts = [part for part in parts if len(part.horizons)]
     if not parts:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    if UNDER3 in pipeline._capacity_bound_targets():
-        quantiles = pipeline._level_forecaster().quantiles
-        parts = [bound_by_capacity(inputs, origin, part, parts, quantiles) for part in parts]
     out = pd.DataFrame(
         np.concatenate([part.levels for part in parts]), columns=list(QUANTILE_COLUMNS)
     )
     steps = np.concatenate([part.horizons for part in parts])
-    out.insert(0, KINDERGARTEN_ID, np.concatenate([part.kindergarten_ids for part in parts]))
+    kindergartens = np.concatenate([part.kindergarten_index for part in parts])
+    out.insert(0, KINDERGARTEN_ID, inputs.grid.kindergarten_ids[kindergartens])
     out.insert(1, "origin", pd.PeriodIndex([origin] * len(out), freq="M"))
     out.insert(
         2,
@@ -222,44 +210,46 @@ def forecast_table(
 
 
 def bound_by_capacity(
+    pipeline: ForecastPipeline,
     inputs: FeatureInputs,
     origin: pd.Period,
-    part: TargetForecast,
     parts: Sequence[TargetForecast],
-    quantiles: Sequence[float],
+    part: TargetForecast,
 ) -> TargetForecast:
-    """``part`` — for children under 3, held inside approved capacity beside the over-3
-    forecasts in ``parts`` for the same kindergarten and horizon
-    (:func:`models.forecast.capacity_bound.bound_under3`) for the kindergartens that kept to
-    their capacity up to ``origin``; any other part as it is. Unchanged without the over-3
-    forecasts or a capacity column."""
+    """``part`` — when it is children under 3 and the pipeline bounds them — held inside
+    approved capacity beside the over-3 forecasts in ``parts`` for the same kindergarten and
+    horizon (:func:`models.forecast.capacity_bound.bound_under3`), for the kindergartens that
+    kept to their capacity up to ``origin``; any other part as it is. Unchanged without the
+    over-3 forecasts or a capacity column."""
     grid = inputs.grid
     over3_part = next((p for p in parts if p.target == OVER3), None)
-    if part.target != UNDER3 or over3_part is None:
-        return part
-    if "capacity" not in grid.point_in_time_names or OVER3 not in grid.targets:
+    if (
+        part.target != UNDER3
+        or UNDER3 not in pipeline._capacity_bound_targets()
+        or over3_part is None
+        or "capacity" not in grid.point_in_time_names
+        or OVER3 not in grid.targets
+        or not len(part.horizons)
+    ):
         return part
     capacity = grid.point_in_time[:, :, grid.point_in_time_names.index("capacity")]
     t = grid.month_index(origin)
     kept = kept_to_capacity(grid.targets[UNDER3], grid.targets[OVER3], capacity, t)
-    index = {kg: i for i, kg in enumerate(grid.kindergarten_ids)}
-    k = np.fromiter((index[kg] for kg in part.kindergarten_ids), np.int64, len(part.horizons))
     # the over-3 quantiles of each under-3 row's kindergarten and horizon (NaN where none)
+    quantiles = pipeline._level_forecaster().quantiles
     over3 = np.full(
         (len(grid.kindergarten_ids), int(part.horizons.max()) + 1, len(quantiles)), np.nan
     )
-    over3_k = np.fromiter(
-        (index[kg] for kg in over3_part.kindergarten_ids), np.int64, len(over3_part.horizons)
-    )
     inside = over3_part.horizons < over3.shape[1]
-    over3[over3_k[inside], over3_part.horizons[inside]] = over3_part.levels[inside]
-    beside = over3[k, part.horizons]
-    median_column = int(np.argmin(np.abs(np.asarray(quantiles, dtype=np.float64) - 0.5)))
+    over3[over3_part.kindergarten_index[inside], over3_part.horizons[inside]] = over3_part.levels[
+        inside
+    ]
+    k = part.kindergarten_index
     levels = bound_under3(
         part.levels,
-        beside,
+        over3[k, part.horizons],
         capacity[k, t].astype(np.float64),
-        kept[k] & ~np.isnan(beside[:, median_column]),
+        kept[k],
         quantiles,
     )
     return replace(part, levels=levels)
@@ -278,7 +268,12 @@ def contribution_table(
     forecast's drivers ranked by their contributions' size."""
     forecaster = pipeline._level_forecaster()
     parts = []
+    # the children's frames kept for the capacity bound's drivers (the others are dropped as
+    # they are read: a nation's frames of every target at once are ~0.1 GB)
+    frames_of: dict[str, list[HorizonFrame]] = {}
     for target, frames in origin_frames(pipeline, inputs, origin, horizon):
+        if target in (UNDER3, OVER3):
+            frames_of[target] = frames
         for frame in frames:
             if pipeline.median_is_base(target):
                 parts.append(
@@ -301,7 +296,7 @@ def contribution_table(
                     top=top,
                 )
             )
-    bound = capacity_bound_drivers(pipeline, inputs, origin, horizon)
+    bound = capacity_bound_drivers(pipeline, inputs, origin, frames_of)
     if bound is None or bound.empty:
         return pd.concat(parts, ignore_index=True)
     drivers = pd.concat([*parts, bound], ignore_index=True)
@@ -314,29 +309,32 @@ def contribution_table(
 
 
 def capacity_bound_drivers(
-    pipeline: ForecastPipeline, inputs: FeatureInputs, origin: pd.Period, horizon: int
+    pipeline: ForecastPipeline,
+    inputs: FeatureInputs,
+    origin: pd.Period,
+    frames_of: dict[str, list[HorizonFrame]],
 ) -> pd.DataFrame | None:
     """One driver row (:data:`~models.forecast.contributions.CAPACITY_BOUND_FEATURE`) for each
     under-3 p50 the capacity bound lowered (:func:`bound_by_capacity`): its value the p50 the
     bound left (the under-3s approved capacity leaves room for beside the over-3 p50), its
-    contribution the change (negative). ``None`` when the bound is off or a count is not
-    forecast. A planner reading the drivers of a lowered p50 otherwise met a model's
-    explanation of a number the page no longer shows."""
+    contribution the change (negative); ``frames_of``: the children's frames at the origin.
+    ``None`` when the bound is off or a count is not forecast. A planner reading the drivers
+    of a lowered p50 otherwise met a model's explanation of a number the page no longer
+    shows."""
     if UNDER3 not in pipeline._capacity_bound_targets() or not {UNDER3, OVER3} <= set(
         pipeline.targets_
     ):
         return None
-    parts = origin_forecasts(pipeline, inputs, origin, horizon, targets=(UNDER3, OVER3))
-    under3 = next(part for part in parts if part.target == UNDER3)
-    forecaster = pipeline._level_forecaster()
-    bounded = bound_by_capacity(inputs, origin, under3, parts, forecaster.quantiles)
-    median = forecaster.median_column
+    parts = [fitted_target_forecast(pipeline, t, frames_of[t]) for t in (UNDER3, OVER3)]
+    under3 = parts[0]
+    bounded = bound_by_capacity(pipeline, inputs, origin, parts, under3)
+    median = pipeline._level_forecaster().median_column
     change = bounded.levels[:, median] - under3.levels[:, median]
     lowered = np.flatnonzero(change < 0)
     n = len(lowered)
     return pd.DataFrame(
         {
-            KINDERGARTEN_ID: under3.kindergarten_ids[lowered],
+            KINDERGARTEN_ID: inputs.grid.kindergarten_ids[under3.kindergarten_index[lowered]],
             "origin": pd.PeriodIndex([origin] * n, freq="M"),
             "month": pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
                 origin.ordinal + under3.horizons[lowered], freq="M"

@@ -371,7 +371,6 @@ class ForecastPipeline(BaseEstimator):
                 # last rounds anyway, and the forecasts were a serial step after them
                 made[fitted.target] = target_forecast(
                     self,
-                    inputs,
                     fitted.target,
                     fitted.models,
                     fitted.corrections,
